@@ -1,0 +1,290 @@
+//! The application: state, routers and listeners. The binary and the tests build the
+//! same [`App`]; tests bind port 0 and read the bound addresses back.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::config::Config;
+use crate::http::{ApiError, ErrorCode, idempotency, middleware};
+use crate::modules::auth::throttle::LoginThrottle;
+use crate::modules::auth::token::TokenKeys;
+use crate::modules::{auth, clients, users};
+use crate::platform::database::Db;
+use crate::platform::metrics::Metrics;
+
+/// How long in-flight requests may take to finish after a stop signal.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub keys: Arc<TokenKeys>,
+    pub throttle: Arc<LoginThrottle>,
+    pub metrics: Metrics,
+}
+
+impl FromRef<AppState> for Metrics {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "jobber API",
+        description = "Field-service management: clients, properties, quotes, jobs, invoices.\n\n\
+            Errors are RFC 9457 `application/problem+json` with a stable `code` (see docs/api.md). \
+            Lists use keyset pagination (`limit`, `cursor` -> `next_cursor`). POST accepts an \
+            `Idempotency-Key` header (Stripe's semantics). Updates take the `version` you read \
+            (or `If-Match`) and answer 409 when it is stale.",
+        license(name = "AGPL-3.0-only")
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(crate::http::error::Problem, crate::http::FieldError)),
+    tags(
+        (name = "auth", description = "Sign-up, login and tokens"),
+        (name = "users", description = "The team"),
+        (name = "clients", description = "Clients, their properties and history"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
+}
+
+/// The public router and the OpenAPI document generated from its handlers.
+pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let v1 = OpenApiRouter::new()
+        .merge(auth::routes::router())
+        .merge(users::routes::router())
+        .merge(clients::routes::router());
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", v1)
+        .split_for_parts();
+    let spec = Arc::new(serde_json::to_vec(&openapi).unwrap_or_default());
+    let router = router
+        .route(
+            "/api/v1/openapi.json",
+            get(move || openapi_json(spec.clone())),
+        )
+        .route(
+            "/api/docs",
+            get(|| async { Html(include_str!("http/docs.html")) }),
+        )
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(|| async { ApiError::code(ErrorCode::NotFound) })
+        .method_not_allowed_fallback(|| async { ApiError::code(ErrorCode::MethodNotAllowed) })
+        .route_layer(axum::middleware::from_fn(middleware::label_route))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::middleware,
+        ))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            middleware::observe,
+        ))
+        .with_state(state);
+    (router, openapi)
+}
+
+/// The admin router: metrics and health, on the admin listener only.
+pub fn admin(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(|| async { ApiError::code(ErrorCode::NotFound) })
+        .with_state(state)
+}
+
+async fn openapi_json(spec: Arc<Vec<u8>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        spec.as_ref().clone(),
+    )
+        .into_response()
+}
+
+async fn healthz() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    match state.db.ready().await {
+        Ok(()) => Ok(axum::Json(serde_json::json!({"status": "ready"}))),
+        Err(error) => Err(ApiError::new(ErrorCode::Unavailable, format!("{error:#}"))),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        state.metrics.render(&state.db),
+    )
+}
+
+/// Listeners, bound before privileges are dropped (so a root start may use port 80).
+pub struct Listeners {
+    pub public: std::net::TcpListener,
+    pub admin: std::net::TcpListener,
+}
+
+impl Listeners {
+    pub fn bind(config: &Config) -> anyhow::Result<Self> {
+        let bind = |addr: SocketAddr, what: &str| {
+            let listener = std::net::TcpListener::bind(addr).with_context(|| {
+                format!("cannot listen on {addr} ({what}): is another program using it?")
+            })?;
+            listener.set_nonblocking(true)?;
+            Ok::<_, anyhow::Error>(listener)
+        };
+        Ok(Self {
+            public: bind(config.listen, "--listen")?,
+            admin: bind(config.admin_listen, "--admin-listen")?,
+        })
+    }
+}
+
+pub struct App {
+    public: TcpListener,
+    admin: TcpListener,
+    state: AppState,
+}
+
+impl App {
+    pub fn build(config: Config, db: Db, listeners: Listeners) -> anyhow::Result<Self> {
+        let keys = TokenKeys::load(config.jwt_secret.as_ref(), &config.data_dir)?;
+        let state = AppState {
+            db,
+            config: Arc::new(config),
+            keys: Arc::new(keys),
+            throttle: Arc::default(),
+            metrics: Metrics::new(),
+        };
+        Ok(Self {
+            public: TcpListener::from_std(listeners.public)?,
+            admin: TcpListener::from_std(listeners.admin)?,
+            state,
+        })
+    }
+
+    pub fn public_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.public.local_addr()?)
+    }
+
+    pub fn admin_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.admin.local_addr()?)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serve until `shutdown` resolves, then stop accepting and let in-flight requests
+    /// finish for up to [`DRAIN_TIMEOUT`].
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stopped| *stopped).await;
+        };
+        let router = match self.state.config.role {
+            // A worker pod answers health checks on both ports but serves no API.
+            crate::config::Role::Worker => admin(self.state.clone()),
+            crate::config::Role::All | crate::config::Role::Api => api(self.state.clone()).0,
+        };
+        let public = axum::serve(
+            self.public,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(wait(stop_rx.clone()));
+        let admin = axum::serve(self.admin, admin(self.state.clone()))
+            .with_graceful_shutdown(wait(stop_rx.clone()));
+        let mut public = tokio::spawn(async move { public.await });
+        let mut admin = tokio::spawn(async move { admin.await });
+        tokio::select! {
+            () = shutdown => {}
+            result = &mut public => return result?.context("public listener failed"),
+            result = &mut admin => return result?.context("admin listener failed"),
+        }
+        tracing::info!("stopping: draining in-flight requests");
+        let _ = stop_tx.send(true);
+        let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+            let _ = (&mut public).await;
+            let _ = (&mut admin).await;
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                "in-flight requests did not finish within {}s; closing them",
+                DRAIN_TIMEOUT.as_secs()
+            );
+            public.abort();
+            admin.abort();
+        }
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn stop_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,70 @@
+//! `jobber serve`: preflight, privileges, the database, then the listeners until a stop
+//! signal.
+//!
+//! Order matters when started as root: the data dir is handed to the unprivileged
+//! user, its lock taken and the ports bound while still root; then privileges are
+//! dropped for good before anything else (PostgreSQL included) runs.
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+
+use crate::app::{App, Listeners, stop_signal};
+use crate::config::{Config, Role};
+use crate::platform::database::Db;
+use crate::platform::embedded::EmbeddedPostgres;
+use crate::platform::process::{self, DataDirLock};
+
+pub fn run(config: Config) -> anyhow::Result<()> {
+    let run_as = process::resolve_run_as(&config.user)?;
+    process::prepare_data_dir(&config.data_dir, run_as.as_ref())?;
+    let lock = DataDirLock::acquire(&config.data_dir)?;
+    let listeners = Listeners::bind(&config)?;
+    if let Some(run_as) = &run_as {
+        process::drop_privileges(run_as)?;
+    }
+    let _log_guard =
+        crate::platform::logging::init(&config.log, Some(&config.data_dir.join("logs")))?;
+    if let Some(run_as) = &run_as {
+        tracing::info!(user = %run_as.name, "dropped root privileges");
+    }
+    let result = super::runtime()?.block_on(serve(config, listeners, &lock));
+    if let Err(error) = &result {
+        tracing::error!(error = format!("{error:#}"), "jobber stopped with an error");
+    }
+    result
+}
+
+async fn serve(config: Config, listeners: Listeners, lock: &DataDirLock) -> anyhow::Result<()> {
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), role = crate::config::role_name(config.role), data_dir = %config.data_dir.display(), lock = %lock.path().display(), "starting");
+    let embedded = match &config.database_url {
+        Some(_) => None,
+        None => Some(EmbeddedPostgres::start(&config.data_dir).await?),
+    };
+    let url = match (&config.database_url, &embedded) {
+        (Some(url), _) => url.expose_secret().to_string(),
+        (None, Some(embedded)) => embedded.url().to_string(),
+        (None, None) => unreachable!("embedded is started when no URL is configured"),
+    };
+    let db = Db::connect(&url, config.db_max_connections).await?;
+    match config.role {
+        // The single-box appliance keeps its schema current by itself.
+        Role::All => db.migrate().await?,
+        // Split deployments migrate in a separate step (`jobber migrate`, the Helm
+        // pre-upgrade hook); a pod only refuses a schema newer than itself.
+        Role::Api | Role::Worker => db.check_not_newer().await?,
+    }
+    if config.role == Role::Worker {
+        tracing::warn!(
+            "--role worker: background queues arrive with the background-work release; serving health and metrics only"
+        );
+    }
+    let app = App::build(config, db.clone(), listeners)?;
+    tracing::info!(public = %app.public_addr()?, admin = %app.admin_addr()?, "listening");
+    let served = app.run_until_stopped(stop_signal()).await;
+    db.close().await;
+    if let Some(embedded) = embedded {
+        embedded.stop().await.context("stopping PostgreSQL")?;
+    }
+    tracing::info!("stopped");
+    served
+}

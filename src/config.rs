@@ -1,0 +1,360 @@
+//! Effective configuration: flags > `JOBBER_*` environment > `jobber.toml` > defaults.
+//!
+//! Every secret may also be given as a file (`JOBBER_<NAME>_FILE`), the way Docker and
+//! Kubernetes mount secrets. Secrets are `SecretString` and never printed.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use clap::{Args, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Which parts of the program this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// API and background workers in one process (the single-box appliance).
+    All,
+    /// Only the HTTP API (background workers run elsewhere).
+    Api,
+    /// Only background workers (health and metrics on the admin listener).
+    Worker,
+}
+
+/// Whether anyone may sign a new business up through the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Signup {
+    Open,
+    Closed,
+}
+
+/// Settings a command line may give; each also reads `JOBBER_<NAME>` from the environment.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// Configuration file (TOML).
+    #[arg(long, env = "JOBBER_CONFIG", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Directory for the embedded database, keys, logs and files.
+    #[arg(long, env = "JOBBER_DATA_DIR", value_name = "DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// External PostgreSQL (`postgres://…`); without it an embedded server is started.
+    #[arg(
+        long,
+        env = "JOBBER_DATABASE_URL",
+        value_name = "URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// Public HTTP listener.
+    #[arg(long, env = "JOBBER_LISTEN", value_name = "ADDR", global = true)]
+    pub listen: Option<SocketAddr>,
+    /// Admin listener: `/metrics` and the admin API, never on the public port.
+    #[arg(long, env = "JOBBER_ADMIN_LISTEN", value_name = "ADDR", global = true)]
+    pub admin_listen: Option<SocketAddr>,
+    /// `all` (default), `api` or `worker`.
+    #[arg(long, env = "JOBBER_ROLE", value_enum, global = true)]
+    pub role: Option<Role>,
+    /// `open` (default) lets anyone sign a business up; `closed` leaves it to `jobber admin create-account`.
+    #[arg(long, env = "JOBBER_SIGNUP", value_enum, global = true)]
+    pub signup: Option<Signup>,
+    /// Unprivileged user to run as when started as root.
+    #[arg(long, env = "JOBBER_USER", value_name = "NAME", global = true)]
+    pub user: Option<String>,
+    /// Log filter (`info`, `jobber=debug,info`, …).
+    #[arg(long, env = "JOBBER_LOG", value_name = "FILTER", global = true)]
+    pub log: Option<String>,
+}
+
+/// The file form: the same names as the flags, snake_case.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    listen: Option<String>,
+    admin_listen: Option<String>,
+    role: Option<Role>,
+    signup: Option<Signup>,
+    user: Option<String>,
+    log: Option<String>,
+    jwt_secret: Option<String>,
+    db_max_connections: Option<u32>,
+    max_body_bytes: Option<usize>,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: Option<SecretString>,
+    pub listen: SocketAddr,
+    pub admin_listen: SocketAddr,
+    pub role: Role,
+    pub signup: Signup,
+    pub user: String,
+    pub log: String,
+    /// Shared signing key for access tokens (multi-pod installs); when unset a key is
+    /// generated into the data dir on first start.
+    pub jwt_secret: Option<SecretString>,
+    pub db_max_connections: u32,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{name}: {message}")]
+    Invalid { name: &'static str, message: String },
+}
+
+/// Environment variables jobber reads; anything else starting `JOBBER_` is a typo.
+const KNOWN_ENV: &[&str] = &[
+    "JOBBER_CONFIG",
+    "JOBBER_DATA_DIR",
+    "JOBBER_DATABASE_URL",
+    "JOBBER_DATABASE_URL_FILE",
+    "JOBBER_LISTEN",
+    "JOBBER_ADMIN_LISTEN",
+    "JOBBER_ROLE",
+    "JOBBER_SIGNUP",
+    "JOBBER_USER",
+    "JOBBER_LOG",
+    "JOBBER_JWT_SECRET",
+    "JOBBER_JWT_SECRET_FILE",
+    "JOBBER_DB_MAX_CONNECTIONS",
+    "JOBBER_MAX_BODY_BYTES",
+    "JOBBER_OWNER_PASSWORD",
+];
+
+impl Config {
+    /// Resolve the configuration from the command line, the environment and the file.
+    pub fn load(args: &ConfigArgs) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+
+        let database_url = args
+            .database_url
+            .clone()
+            .or(secret_file("JOBBER_DATABASE_URL_FILE")?)
+            .or(file.database_url);
+        let jwt_secret = env("JOBBER_JWT_SECRET")
+            .or(secret_file("JOBBER_JWT_SECRET_FILE")?)
+            .or(file.jwt_secret);
+        if let Some(secret) = &jwt_secret
+            && secret.len() < 32
+        {
+            return Err(invalid("jwt_secret", "must be at least 32 characters"));
+        }
+
+        let listen = match (args.listen, file.listen) {
+            (Some(addr), _) => addr,
+            (None, Some(text)) => parse_addr("listen", &text)?,
+            (None, None) => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let admin_listen = match (args.admin_listen, file.admin_listen) {
+            (Some(addr), _) => addr,
+            (None, Some(text)) => parse_addr("admin_listen", &text)?,
+            (None, None) => SocketAddr::from(([127, 0, 0, 1], 9464)),
+        };
+        let db_max_connections = match env("JOBBER_DB_MAX_CONNECTIONS") {
+            Some(text) => parse_number("db_max_connections", &text)?,
+            None => file.db_max_connections.unwrap_or(20),
+        };
+        if db_max_connections == 0 {
+            return Err(invalid("db_max_connections", "must be at least 1"));
+        }
+        let max_body_bytes = match env("JOBBER_MAX_BODY_BYTES") {
+            Some(text) => parse_number("max_body_bytes", &text)?,
+            None => file.max_body_bytes.unwrap_or(1024 * 1024),
+        };
+        let log = args
+            .log
+            .clone()
+            .or(file.log)
+            .unwrap_or_else(|| "info".into());
+        tracing_subscriber::EnvFilter::from_str(&log)
+            .map_err(|e| invalid("log", &e.to_string()))?;
+
+        Ok(Self {
+            data_dir: args
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(default_data_dir),
+            database_url: database_url.map(SecretString::from),
+            listen,
+            admin_listen,
+            role: args.role.or(file.role).unwrap_or(Role::All),
+            signup: args.signup.or(file.signup).unwrap_or(Signup::Open),
+            user: args
+                .user
+                .clone()
+                .or(file.user)
+                .unwrap_or_else(|| "jobber".into()),
+            log,
+            jwt_secret: jwt_secret.map(SecretString::from),
+            db_max_connections,
+            max_body_bytes,
+        })
+    }
+
+    /// `JOBBER_*` variables that no setting reads: most likely typos.
+    pub fn unknown_env_vars() -> Vec<String> {
+        std::env::vars()
+            .map(|(name, _)| name)
+            .filter(|name| name.starts_with("JOBBER_") && !KNOWN_ENV.contains(&name.as_str()))
+            .collect()
+    }
+
+    /// The effective configuration as TOML, secrets redacted (`jobber config show`).
+    pub fn to_redacted_toml(&self) -> String {
+        let secret = |s: &Option<SecretString>| match s {
+            Some(_) => "\"<redacted>\"".to_string(),
+            None => "# not set".to_string(),
+        };
+        let database_url = match &self.database_url {
+            Some(url) => format!("{:?}", redact_url(url.expose_secret())),
+            None => "# not set: embedded PostgreSQL in data_dir".to_string(),
+        };
+        format!(
+            "data_dir = {:?}\ndatabase_url = {database_url}\nlisten = \"{}\"\nadmin_listen = \"{}\"\nrole = \"{}\"\nsignup = \"{}\"\nuser = {:?}\nlog = {:?}\njwt_secret = {}\ndb_max_connections = {}\nmax_body_bytes = {}\n",
+            self.data_dir.display().to_string(),
+            self.listen,
+            self.admin_listen,
+            role_name(self.role),
+            if self.signup == Signup::Open {
+                "open"
+            } else {
+                "closed"
+            },
+            self.user,
+            self.log,
+            secret(&self.jwt_secret),
+            self.db_max_connections,
+            self.max_body_bytes,
+        )
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_redacted_toml())
+    }
+}
+
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::All => "all",
+        Role::Api => "api",
+        Role::Worker => "worker",
+    }
+}
+
+/// Replace the password of a `postgres://user:password@host/db` URL.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "<redacted>".into();
+    };
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:<redacted>@{host}")
+        }
+        None => url.to_string(),
+    }
+}
+
+/// Root installs keep state in `/var/lib/jobber`; a user's in their home directory.
+fn default_data_dir() -> PathBuf {
+    if nix::unistd::geteuid().is_root() {
+        return PathBuf::from("/var/lib/jobber");
+    }
+    match std::env::var_os("XDG_DATA_HOME").or_else(|| {
+        std::env::var_os("HOME").map(|home| Path::new(&home).join(".local/share").into_os_string())
+    }) {
+        Some(base) => Path::new(&base).join("jobber"),
+        None => PathBuf::from("jobber-data"),
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_owned(),
+        message: e.message().to_string(),
+    })
+}
+
+fn secret_file(var: &'static str) -> Result<Option<String>, ConfigError> {
+    match std::env::var_os(var) {
+        None => Ok(None),
+        Some(path) => std::fs::read_to_string(&path)
+            .map(|s| Some(s.trim_end_matches(['\n', '\r']).to_string()))
+            .map_err(|e| {
+                invalid(
+                    var,
+                    &format!("cannot read {}: {e}", Path::new(&path).display()),
+                )
+            }),
+    }
+}
+
+fn parse_addr(name: &'static str, text: &str) -> Result<SocketAddr, ConfigError> {
+    text.parse().map_err(|_| {
+        invalid(
+            name,
+            &format!("{text:?} is not an address like 127.0.0.1:8080"),
+        )
+    })
+}
+
+fn parse_number<T: FromStr>(name: &'static str, text: &str) -> Result<T, ConfigError> {
+    text.parse()
+        .map_err(|_| invalid(name, &format!("{text:?} is not a number")))
+}
+
+fn invalid(name: &'static str, message: &str) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        message: message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_database_passwords() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/jobber"),
+            "postgres://app:<redacted>@db:5432/jobber"
+        );
+        assert_eq!(redact_url("postgres://db/jobber"), "postgres://db/jobber");
+    }
+
+    #[test]
+    fn file_rejects_unknown_keys() {
+        let err = toml::from_str::<FileConfig>("lisen = \"1.2.3.4:80\"").err();
+        assert!(
+            err.map(|e| e.to_string())
+                .unwrap_or_default()
+                .contains("lisen")
+        );
+    }
+}

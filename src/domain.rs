@@ -1,0 +1,352 @@
+//! Validated value types, parsed at the edge so services never see raw strings.
+//! Each `parse` returns a human message; the caller attaches the field path.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// An email address, trimmed, at most 254 characters, compared case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        let email = input.trim();
+        if email.is_empty() {
+            return Err("is required");
+        }
+        if email.len() > 254 {
+            return Err("must be at most 254 characters");
+        }
+        let Some((local, domain)) = email.rsplit_once('@') else {
+            return Err("must be an email address like name@example.com");
+        };
+        let valid_domain = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+        if local.is_empty()
+            || local.len() > 64
+            || local.contains(char::is_whitespace)
+            || !valid_domain
+        {
+            return Err("must be an email address like name@example.com");
+        }
+        Ok(Self(email.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form used for uniqueness and look-ups.
+    pub fn normalized(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// A phone number as typed (kept for display) with at least 7 and at most 15 digits (E.164).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(transparent)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        let phone = input.trim();
+        if phone.is_empty() {
+            return Err("is required");
+        }
+        let allowed = |c: char| c.is_ascii_digit() || " +-().".contains(c) || c == 'x';
+        if !phone.chars().all(allowed) || phone[1..].contains('+') {
+            return Err("may contain only digits, spaces, + - ( ) . and x for an extension");
+        }
+        let digits = phone
+            .split('x')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .filter(char::is_ascii_digit)
+            .count();
+        if !(7..=15).contains(&digits) {
+            return Err("must have between 7 and 15 digits");
+        }
+        Ok(Self(phone.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn digits(&self) -> String {
+        self.0.chars().filter(char::is_ascii_digit).collect()
+    }
+}
+
+/// An IANA time zone name such as `America/New_York`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeZone(pub chrono_tz::Tz);
+
+impl TimeZone {
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        input
+            .trim()
+            .parse::<chrono_tz::Tz>()
+            .map(Self)
+            .map_err(|_| "must be an IANA time zone such as America/New_York")
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.0.name()
+    }
+}
+
+/// ISO 4217 currencies jobber bills in, with their minor-unit exponent.
+const CURRENCIES: &[(&str, u8)] = &[
+    ("AED", 2),
+    ("ARS", 2),
+    ("AUD", 2),
+    ("BGN", 2),
+    ("BRL", 2),
+    ("CAD", 2),
+    ("CHF", 2),
+    ("CLP", 0),
+    ("CNY", 2),
+    ("COP", 2),
+    ("CZK", 2),
+    ("DKK", 2),
+    ("EGP", 2),
+    ("EUR", 2),
+    ("GBP", 2),
+    ("HKD", 2),
+    ("HUF", 2),
+    ("IDR", 2),
+    ("ILS", 2),
+    ("INR", 2),
+    ("ISK", 0),
+    ("JPY", 0),
+    ("KES", 2),
+    ("KRW", 0),
+    ("MXN", 2),
+    ("MYR", 2),
+    ("NGN", 2),
+    ("NOK", 2),
+    ("NZD", 2),
+    ("PEN", 2),
+    ("PHP", 2),
+    ("PKR", 2),
+    ("PLN", 2),
+    ("RON", 2),
+    ("SAR", 2),
+    ("SEK", 2),
+    ("SGD", 2),
+    ("THB", 2),
+    ("TRY", 2),
+    ("TWD", 2),
+    ("UAH", 2),
+    ("USD", 2),
+    ("VND", 0),
+    ("ZAR", 2),
+];
+
+/// An ISO 4217 currency code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Currency(&'static str, u8);
+
+impl Currency {
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        let code = input.trim().to_ascii_uppercase();
+        CURRENCIES
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|&(c, exp)| Self(c, exp))
+            .ok_or("must be a supported ISO 4217 currency code such as USD")
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.0
+    }
+
+    /// Digits after the decimal point (2 for USD, 0 for JPY).
+    pub fn minor_unit_exponent(&self) -> u8 {
+        self.1
+    }
+}
+
+/// Trim a required text field and bound its length.
+pub fn required_text(input: &str, max: usize) -> Result<String, String> {
+    let text = input.trim();
+    if text.is_empty() {
+        return Err("is required".into());
+    }
+    bounded(text, max).map(str::to_string)
+}
+
+/// Trim an optional text field; blank becomes `None`.
+pub fn optional_text(input: Option<&str>, max: usize) -> Result<Option<String>, String> {
+    match input.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(text) => bounded(text, max).map(|t| Some(t.to_string())),
+    }
+}
+
+fn bounded(text: &str, max: usize) -> Result<&str, String> {
+    if text.chars().count() > max {
+        Err(format!("must be at most {max} characters"))
+    } else if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        Err("must not contain control characters".into())
+    } else {
+        Ok(text)
+    }
+}
+
+/// A postal address, as clients and properties carry it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    pub street1: Option<String>,
+    pub street2: Option<String>,
+    pub city: Option<String>,
+    /// State, province or region.
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: Option<String>,
+}
+
+impl Address {
+    /// Trim every part; check lengths and the country code.
+    pub fn clean(&self, path: &str, errors: &mut Vec<crate::http::FieldError>) -> Address {
+        let mut part = |name: &str, value: &Option<String>, max: usize| match optional_text(
+            value.as_deref(),
+            max,
+        ) {
+            Ok(v) => v,
+            Err(msg) => {
+                errors.push(crate::http::FieldError::new(format!("{path}.{name}"), msg));
+                None
+            }
+        };
+        let mut address = Address {
+            street1: part("street1", &self.street1, 200),
+            street2: part("street2", &self.street2, 200),
+            city: part("city", &self.city, 100),
+            region: part("region", &self.region, 100),
+            postal_code: part("postal_code", &self.postal_code, 20),
+            country: part("country", &self.country, 2),
+        };
+        if let Some(country) = &address.country {
+            if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
+                errors.push(crate::http::FieldError::new(
+                    format!("{path}.country"),
+                    "must be a two-letter ISO 3166 code such as US",
+                ));
+            }
+            address.country = Some(country.to_ascii_uppercase());
+        }
+        address
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.one_line().is_empty()
+    }
+
+    pub fn one_line(&self) -> String {
+        [
+            &self.street1,
+            &self.street2,
+            &self.city,
+            &self.region,
+            &self.postal_code,
+            &self.country,
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert!(
+            Email::parse(" Ann@Example.com ").is_ok_and(
+                |e| e.as_str() == "Ann@Example.com" && e.normalized() == "ann@example.com"
+            )
+        );
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+            "ann@exa mple.com",
+            "ann@.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn phones() {
+        let phone = Phone::parse("+1 (555) 010-9999 x12");
+        assert!(phone.as_ref().is_ok_and(|p| p.digits() == "1555010999912"));
+        for bad in ["", "12345", "call me", "555-0100+1", "1234567890123456"] {
+            assert!(Phone::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn time_zones_and_currencies() {
+        assert_eq!(
+            TimeZone::parse("Europe/Berlin").map(|t| t.name()),
+            Ok("Europe/Berlin")
+        );
+        assert!(TimeZone::parse("Mars/Olympus").is_err());
+        assert_eq!(Currency::parse("usd").map(|c| c.code()), Ok("USD"));
+        assert_eq!(
+            Currency::parse("JPY").map(|c| c.minor_unit_exponent()),
+            Ok(0)
+        );
+        assert!(Currency::parse("XXX").is_err());
+    }
+
+    #[test]
+    fn text_fields() {
+        assert_eq!(required_text("  Ann ", 10), Ok("Ann".to_string()));
+        assert!(required_text("   ", 10).is_err());
+        assert!(required_text("abcdefghijk", 10).is_err());
+        assert_eq!(optional_text(Some("  "), 10), Ok(None));
+        assert!(optional_text(Some("a\u{0}b"), 10).is_err());
+    }
+
+    #[test]
+    fn addresses() {
+        let mut errors = Vec::new();
+        let raw = Address {
+            street1: Some(" 1 Main St ".into()),
+            country: Some("us".into()),
+            ..Default::default()
+        };
+        let clean = raw.clean("billing_address", &mut errors);
+        assert!(errors.is_empty());
+        assert_eq!(clean.one_line(), "1 Main St, US");
+        Address {
+            country: Some("USA".into()),
+            ..Default::default()
+        }
+        .clean("a", &mut errors);
+        assert_eq!(errors[0].field, "a.country");
+    }
+}

@@ -1,0 +1,253 @@
+//! RFC 9457 problem details. Every error the API returns has a stable machine `code`
+//! from [`ErrorCode`]; `docs/api.md` lists them all (a test keeps the two in step).
+//! Server errors log their cause with the request id and return a generic message.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+macro_rules! error_codes {
+    ($($variant:ident = ($code:literal, $status:ident, $title:literal),)*) => {
+        /// Stable error codes. Clients match on these, never on `detail`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode { $($variant,)* }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+            pub fn as_str(self) -> &'static str { match self { $(ErrorCode::$variant => $code,)* } }
+            pub fn status(self) -> StatusCode { match self { $(ErrorCode::$variant => StatusCode::$status,)* } }
+            pub fn title(self) -> &'static str { match self { $(ErrorCode::$variant => $title,)* } }
+        }
+    };
+}
+
+error_codes! {
+    MalformedJson = ("malformed_json", BAD_REQUEST, "The body is not valid JSON"),
+    InvalidParameter = ("invalid_parameter", BAD_REQUEST, "A query or path parameter is invalid"),
+    UnsupportedMediaType = ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "The body must be application/json"),
+    PayloadTooLarge = ("payload_too_large", PAYLOAD_TOO_LARGE, "The request body is too large"),
+    ValidationFailed = ("validation_failed", UNPROCESSABLE_ENTITY, "One or more fields are invalid"),
+    Unauthenticated = ("unauthenticated", UNAUTHORIZED, "Authentication is required"),
+    InvalidCredentials = ("invalid_credentials", UNAUTHORIZED, "Email or password is incorrect"),
+    InvalidToken = ("invalid_token", UNAUTHORIZED, "The token is invalid or expired"),
+    RefreshTokenReused = ("refresh_token_reused", UNAUTHORIZED, "A rotated refresh token was reused; the session was revoked"),
+    Forbidden = ("forbidden", FORBIDDEN, "Your role may not do this"),
+    SignupClosed = ("signup_closed", FORBIDDEN, "Sign-up is disabled on this server"),
+    NotFound = ("not_found", NOT_FOUND, "No such route"),
+    ClientNotFound = ("client_not_found", NOT_FOUND, "No such client"),
+    PropertyNotFound = ("property_not_found", NOT_FOUND, "No such property"),
+    UserNotFound = ("user_not_found", NOT_FOUND, "No such user"),
+    MethodNotAllowed = ("method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed on this route"),
+    VersionConflict = ("version_conflict", CONFLICT, "The resource changed since you read it"),
+    EmailTaken = ("email_taken", CONFLICT, "That email address is already used"),
+    LastOwner = ("last_owner", CONFLICT, "An account must keep at least one active owner"),
+    IdempotencyInProgress = ("idempotency_request_in_progress", CONFLICT, "A request with this Idempotency-Key is still being processed"),
+    IdempotencyKeyReused = ("idempotency_key_reused", UNPROCESSABLE_ENTITY, "This Idempotency-Key was used with a different request"),
+    PreconditionFailed = ("precondition_failed", PRECONDITION_FAILED, "If-Match does not match the current version"),
+    RateLimited = ("rate_limited", TOO_MANY_REQUESTS, "Too many attempts; retry later"),
+    Unavailable = ("unavailable", SERVICE_UNAVAILABLE, "The service is not ready"),
+    Internal = ("internal", INTERNAL_SERVER_ERROR, "Internal server error"),
+}
+
+/// One failing field: a JSON pointer-like path (`emails[1].address`) and why.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The problem+json body (RFC 9457) with jobber's extensions `code` and `errors`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type (`urn:jobber:error:<code>`).
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code, listed in docs/api.md.
+    pub code: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub detail: String,
+    pub fields: Vec<FieldError>,
+    pub retry_after: Option<u64>,
+    source: Option<anyhow::Error>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+            fields: Vec::new(),
+            retry_after: None,
+            source: None,
+        }
+    }
+
+    /// A problem with just the code's title as detail.
+    pub fn code(code: ErrorCode) -> Self {
+        Self::new(code, code.title())
+    }
+
+    pub fn invalid(fields: Vec<FieldError>) -> Self {
+        let detail = match fields.as_slice() {
+            [one] => format!("{}: {}", one.field, one.message),
+            _ => format!("{} fields are invalid", fields.len()),
+        };
+        Self::new(ErrorCode::ValidationFailed, detail).with_fields(fields)
+    }
+
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::invalid(vec![FieldError::new(field, message)])
+    }
+
+    /// Attach the fields at fault.
+    pub fn with_fields(mut self, fields: Vec<FieldError>) -> Self {
+        self.fields = fields;
+        self
+    }
+
+    pub fn internal(source: impl Into<anyhow::Error>) -> Self {
+        let mut error = Self::code(ErrorCode::Internal);
+        error.source = Some(source.into());
+        error
+    }
+
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        let mut error = Self::code(ErrorCode::RateLimited);
+        error.retry_after = Some(retry_after_secs.max(1));
+        error
+    }
+
+    pub fn version_conflict(current: i32) -> Self {
+        Self::new(
+            ErrorCode::VersionConflict,
+            format!("the resource is at version {current}; reload it and apply your change again"),
+        )
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.detail)
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::internal(error)
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(error: anyhow::Error) -> Self {
+        Self::internal(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            // The request id is on the current span; the cause stays in the logs.
+            match &self.source {
+                Some(source) => tracing::error!(
+                    error = format!("{source:#}"),
+                    code = self.code.as_str(),
+                    "request failed"
+                ),
+                None => {
+                    tracing::error!(code = self.code.as_str(), detail = %self.detail, "request failed")
+                }
+            }
+        }
+        let problem = Problem {
+            type_: format!("urn:jobber:error:{}", self.code.as_str()),
+            title: self.code.title(),
+            status: status.as_u16(),
+            detail: self.detail,
+            code: self.code.as_str(),
+            errors: self.fields,
+            request_id: crate::http::middleware::current_request_id(),
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.code == ErrorCode::Unauthenticated || self.code == ErrorCode::InvalidToken {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// Markdown table of every code (kept in docs/api.md; a test compares).
+pub fn codes_markdown() -> String {
+    let mut out = String::from("| code | status | meaning |\n|---|---|---|\n");
+    for code in ErrorCode::ALL {
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            code.as_str(),
+            code.status().as_u16(),
+            code.title()
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "duplicate {}", code.as_str());
+            assert!(
+                code.as_str()
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_')
+            );
+        }
+    }
+
+    #[test]
+    fn docs_list_every_code() {
+        let docs = include_str!("../../docs/api.md");
+        assert!(
+            docs.contains(&codes_markdown()),
+            "docs/api.md is out of date; paste the table printed by `jobber config error-codes`:\n{}",
+            codes_markdown()
+        );
+    }
+}

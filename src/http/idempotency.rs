@@ -1,0 +1,247 @@
+//! `Idempotency-Key` on POST, with Stripe's semantics: the first request with a key runs
+//! and its response is stored for 24 hours; a retry with the same key and the same
+//! request gets the stored response (`Idempotent-Replayed: true`); the same key with a
+//! different request is refused (422); a retry while the first is still running gets
+//! 409. Server errors are not stored, so the client may retry them.
+//!
+//! The key row is claimed before the handler runs and completed after it, each in its
+//! own tenant transaction. If the process dies in between, the claim is treated as
+//! abandoned after [`ABANDONED_AFTER`] and the next retry runs the request again.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+use crate::app::AppState;
+use crate::http::extract::Ctx;
+use crate::http::{ApiError, ErrorCode};
+
+pub const HEADER: &str = "idempotency-key";
+const ABANDONED_AFTER_SECS: i64 = 300;
+pub const ABANDONED_AFTER: std::time::Duration =
+    std::time::Duration::from_secs(ABANDONED_AFTER_SECS as u64);
+const KEEP_HOURS: i64 = 24;
+
+/// request hash, response status, body and content type, expired?, abandoned?
+type StoredKey = (
+    Vec<u8>,
+    Option<i16>,
+    Option<Vec<u8>>,
+    Option<String>,
+    bool,
+    bool,
+);
+
+enum Claim {
+    /// This request owns the key: run it.
+    Run,
+    Replay {
+        status: u16,
+        body: Vec<u8>,
+        content_type: Option<String>,
+    },
+    InProgress,
+    Mismatch,
+}
+
+pub async fn middleware(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let Some(key) = request.headers().get(HEADER) else {
+        return next.run(request).await;
+    };
+    let key = match key
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        Some(key) => key.to_owned(),
+        None => {
+            return ApiError::new(
+                ErrorCode::InvalidParameter,
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )
+            .into_response();
+        }
+    };
+    let (mut parts, body) = request.into_parts();
+    // Unauthenticated requests are not keyed: the handler will refuse them anyway.
+    let Ok(ctx) = Ctx::from_request_parts(&mut parts, &state).await else {
+        return next.run(Request::from_parts(parts, body)).await;
+    };
+    let bytes = match to_bytes(body, state.config.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(_) => return ApiError::code(ErrorCode::PayloadTooLarge).into_response(),
+    };
+    let fingerprint = {
+        let mut hash = Sha256::new();
+        hash.update(parts.method.as_str());
+        hash.update([0]);
+        hash.update(parts.uri.path_and_query().map_or("", |p| p.as_str()));
+        hash.update([0]);
+        hash.update(&bytes);
+        hash.finalize().to_vec()
+    };
+
+    match claim(&state, &ctx, &key, &fingerprint).await {
+        Err(error) => return error.into_response(),
+        Ok(Claim::Mismatch) => {
+            return ApiError::new(
+                ErrorCode::IdempotencyKeyReused,
+                "this Idempotency-Key was already used for a different request; use a new key for a new request",
+            )
+            .into_response();
+        }
+        Ok(Claim::InProgress) => {
+            return ApiError::code(ErrorCode::IdempotencyInProgress).into_response();
+        }
+        Ok(Claim::Replay {
+            status,
+            body,
+            content_type,
+        }) => {
+            let mut response =
+                (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
+            if let Some(value) = content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
+                response.headers_mut().insert(header::CONTENT_TYPE, value);
+            }
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return response;
+        }
+        Ok(Claim::Run) => {}
+    }
+
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let (parts, body) = response.into_parts();
+    let body = match to_bytes(body, usize::MAX).await {
+        Ok(body) => body,
+        Err(error) => {
+            release(&state, &ctx, &key).await;
+            return ApiError::internal(anyhow::anyhow!("cannot buffer response: {error}"))
+                .into_response();
+        }
+    };
+    let status = parts.status;
+    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+        release(&state, &ctx, &key).await;
+    } else {
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        if let Err(error) = complete(&state, &ctx, &key, status.as_u16(), &body, content_type).await
+        {
+            tracing::error!(error = %error, "cannot store idempotent response");
+        }
+    }
+    Response::from_parts(parts, Body::from(body))
+}
+
+async fn claim(
+    state: &AppState,
+    ctx: &Ctx,
+    key: &str,
+    fingerprint: &[u8],
+) -> Result<Claim, ApiError> {
+    let mut tx = state.db.tenant(ctx.account_id).await?;
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (account_id, key, user_id, request_hash)
+         VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, key) DO NOTHING",
+    )
+    .bind(ctx.account_id)
+    .bind(key)
+    .bind(ctx.user_id)
+    .bind(fingerprint)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        tx.commit().await?;
+        return Ok(Claim::Run);
+    }
+    let (hash, status, body, content_type, expired, abandoned): StoredKey = sqlx::query_as(
+        "SELECT request_hash, response_status, response_body, response_content_type,
+                    created_at < now() - make_interval(hours => $3),
+                    response_status IS NULL AND created_at < now() - make_interval(secs => $4)
+             FROM idempotency_keys WHERE account_id = $1 AND key = $2 FOR UPDATE",
+    )
+    .bind(ctx.account_id)
+    .bind(key)
+    .bind(KEEP_HOURS as i32)
+    .bind(ABANDONED_AFTER_SECS as f64)
+    .fetch_one(&mut *tx)
+    .await?;
+    if expired || (abandoned && hash == fingerprint) {
+        sqlx::query(
+            "UPDATE idempotency_keys SET request_hash = $3, user_id = $4, response_status = NULL,
+                    response_body = NULL, response_content_type = NULL, created_at = now(), completed_at = NULL
+             WHERE account_id = $1 AND key = $2",
+        )
+        .bind(ctx.account_id)
+        .bind(key)
+        .bind(fingerprint)
+        .bind(ctx.user_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        return Ok(Claim::Run);
+    }
+    tx.commit().await?;
+    Ok(match (hash == fingerprint, status) {
+        (false, _) => Claim::Mismatch,
+        (true, None) => Claim::InProgress,
+        (true, Some(status)) => Claim::Replay {
+            status: u16::try_from(status).unwrap_or(200),
+            body: body.unwrap_or_default(),
+            content_type,
+        },
+    })
+}
+
+async fn complete(
+    state: &AppState,
+    ctx: &Ctx,
+    key: &str,
+    status: u16,
+    body: &[u8],
+    content_type: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = state.db.tenant(ctx.account_id).await?;
+    sqlx::query(
+        "UPDATE idempotency_keys SET response_status = $3, response_body = $4, response_content_type = $5, completed_at = now()
+         WHERE account_id = $1 AND key = $2",
+    )
+    .bind(ctx.account_id)
+    .bind(key)
+    .bind(i16::try_from(status).unwrap_or(500))
+    .bind(body)
+    .bind(content_type)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// Forget the claim so the client can retry (after a server error).
+async fn release(state: &AppState, ctx: &Ctx, key: &str) {
+    let result = async {
+        let mut tx = state.db.tenant(ctx.account_id).await?;
+        sqlx::query("DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2")
+            .bind(ctx.account_id)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+    .await;
+    if let Err(error) = result {
+        tracing::error!(error = %error, "cannot release idempotency key");
+    }
+}

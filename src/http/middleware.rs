@@ -1,0 +1,92 @@
+//! Request middleware: a request id on every response and log line, a tracing span,
+//! and the Prometheus request metrics labelled by matched route.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument;
+
+use crate::platform::metrics::Metrics;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being served on this task, if any.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// The route template a request matched, carried from the router out to [`observe`].
+#[derive(Clone)]
+struct RouteLabel(String);
+
+/// Inner layer (`route_layer`): runs after routing, so it knows the matched route.
+pub async fn label_route(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(RouteLabel(route));
+    }
+    response
+}
+
+/// Outer layer: request id, span, access log and metrics for every request.
+pub async fn observe(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= 128
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let method = request.method().clone();
+    let span = tracing::info_span!("request", request_id = %request_id, method = %method);
+    let started = Instant::now();
+    metrics.http_in_flight.inc();
+
+    let mut response = REQUEST_ID
+        .scope(request_id.clone(), next.run(request))
+        .instrument(span.clone())
+        .await;
+
+    metrics.http_in_flight.dec();
+    let elapsed = started.elapsed();
+    let status = response.status();
+    let route = response
+        .extensions()
+        .get::<RouteLabel>()
+        .map_or("unmatched", |r| r.0.as_str());
+    let labels = [method.as_str(), route, status.as_str()];
+    metrics.http_requests.with_label_values(&labels).inc();
+    metrics
+        .http_duration
+        .with_label_values(&labels)
+        .observe(elapsed.as_secs_f64());
+    span.in_scope(|| {
+        tracing::info!(
+            route,
+            status = status.as_u16(),
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        );
+    });
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}

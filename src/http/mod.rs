@@ -1,0 +1,10 @@
+//! The API conventions shared by every module: problem+json errors, JSON bodies,
+//! authentication extractors, pagination, idempotency and request middleware.
+
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod middleware;
+pub mod pagination;
+
+pub use error::{ApiError, ErrorCode, FieldError};

@@ -1,0 +1,15 @@
+//! jobber: field-service management in one binary.
+//!
+//! `cli` parses commands, `config` resolves settings, `app` assembles the HTTP server,
+//! `platform` holds the infrastructure (database, embedded PostgreSQL, metrics, logs),
+//! `http` the API conventions, `modules` the business capabilities.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod modules;
+pub mod platform;

@@ -1,0 +1,5 @@
+//! `jobber`: parse the command line and hand over to `jobber::cli`.
+
+fn main() -> std::process::ExitCode {
+    jobber::cli::main()
+}

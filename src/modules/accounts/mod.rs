@@ -1,0 +1,5 @@
+//! Accounts: the tenants. Creating one creates its first owner in the same transaction.
+
+pub mod model;
+pub mod repo;
+pub mod service;

@@ -1,0 +1,205 @@
+use std::net::IpAddr;
+
+use chrono::Utc;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::repo;
+use super::throttle::LoginThrottle;
+use super::token::{ACCESS_TOKEN_SECONDS, Claims, TokenKeys, random_token};
+use crate::http::{ApiError, ErrorCode};
+use crate::modules::users::model::User;
+use crate::modules::users::repo as users_repo;
+use crate::platform::database::Db;
+
+pub const REFRESH_TOKEN_DAYS: i64 = 30;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Tokens {
+    /// Send as `Authorization: Bearer <access_token>`; valid for `expires_in` seconds.
+    pub access_token: String,
+    /// Exchange at `/auth/refresh` for a new pair; single use.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    pub expires_in: i64,
+}
+
+/// Start a new login (a new refresh-token family) for `user`.
+pub async fn issue_in(
+    conn: &mut PgConnection,
+    keys: &TokenKeys,
+    user: &User,
+) -> Result<Tokens, sqlx::Error> {
+    let family_id = Uuid::now_v7();
+    issue_in_family(conn, keys, user, family_id).await
+}
+
+async fn issue_in_family(
+    conn: &mut PgConnection,
+    keys: &TokenKeys,
+    user: &User,
+    family_id: Uuid,
+) -> Result<Tokens, sqlx::Error> {
+    let id = Uuid::now_v7();
+    let secret = random_token(32);
+    let expires_at = Utc::now() + chrono::Duration::days(REFRESH_TOKEN_DAYS);
+    repo::insert(
+        conn,
+        user.account_id,
+        id,
+        family_id,
+        user.id,
+        &hash(&secret),
+        expires_at,
+    )
+    .await?;
+    let now = Utc::now().timestamp();
+    let claims = Claims {
+        sub: user.id,
+        acct: user.account_id,
+        role: user.role,
+        sid: family_id,
+        iat: now,
+        exp: now + ACCESS_TOKEN_SECONDS,
+    };
+    Ok(Tokens {
+        access_token: keys.issue(&claims),
+        refresh_token: format!("{}.{}.{secret}", user.account_id.simple(), id.simple()),
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_SECONDS,
+    })
+}
+
+fn hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// `account.id.secret`; anything else is simply invalid.
+fn parse_refresh(token: &str) -> Option<(Uuid, Uuid, &str)> {
+    let mut parts = token.trim().splitn(3, '.');
+    let account = Uuid::try_parse(parts.next()?).ok()?;
+    let id = Uuid::try_parse(parts.next()?).ok()?;
+    let secret = parts.next().filter(|s| !s.is_empty())?;
+    Some((account, id, secret))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn login(
+    db: &Db,
+    keys: &TokenKeys,
+    throttle: &LoginThrottle,
+    email: &str,
+    password: String,
+    ip: IpAddr,
+) -> Result<(User, Tokens), ApiError> {
+    let normalized = email.trim().to_lowercase();
+    throttle
+        .check(&normalized, ip)
+        .map_err(ApiError::rate_limited)?;
+    let login = {
+        let mut conn = db.pool().acquire().await?;
+        users_repo::find_login(&mut conn, &normalized).await?
+    };
+    let credentials = match login {
+        Some((account_id, user_id)) => {
+            let mut tx = db.tenant(account_id).await?;
+            let found = users_repo::credentials(&mut tx, user_id).await?;
+            tx.commit().await?;
+            found
+        }
+        None => None,
+    };
+    // Verify even without a user so both failures take the same time.
+    let hash = credentials.as_ref().map(|c| c.password_hash.clone());
+    let valid = super::password::verify(password, hash).await;
+    let user = match credentials {
+        Some(c) if valid && c.user.active => c.user,
+        _ => {
+            throttle.record_failure(&normalized, ip);
+            tracing::info!(%ip, "login failed");
+            return Err(ApiError::code(ErrorCode::InvalidCredentials));
+        }
+    };
+    throttle.record_success(&normalized);
+    let mut tx = db.tenant(user.account_id).await?;
+    users_repo::touch_login(&mut tx, user.id).await?;
+    let tokens = issue_in(&mut tx, keys, &user).await?;
+    tx.commit().await?;
+    tracing::info!(account_id = %user.account_id, user_id = %user.id, "login");
+    Ok((user, tokens))
+}
+
+/// Rotate a refresh token. Presenting one that was already rotated means it leaked (or
+/// a client is confused): the whole family is revoked and the caller must log in again.
+#[tracing::instrument(skip_all)]
+pub async fn refresh(db: &Db, keys: &TokenKeys, token: &str) -> Result<Tokens, ApiError> {
+    let invalid = || {
+        ApiError::new(
+            ErrorCode::InvalidToken,
+            "the refresh token is invalid, expired or revoked; log in again",
+        )
+    };
+    let (account_id, id, secret) = parse_refresh(token).ok_or_else(invalid)?;
+    let mut tx = db.tenant(account_id).await?;
+    let row = repo::get_for_update(&mut tx, id)
+        .await?
+        .ok_or_else(invalid)?;
+    if !bool::from(row.token_hash.ct_eq(&hash(secret))) {
+        return Err(invalid());
+    }
+    if row.revoked || row.expired {
+        return Err(invalid());
+    }
+    if row.rotated {
+        repo::revoke_family(&mut tx, row.family_id).await?;
+        tx.commit().await?;
+        tracing::warn!(%account_id, user_id = %row.user_id, family_id = %row.family_id, "refresh token reused; session revoked");
+        return Err(ApiError::code(ErrorCode::RefreshTokenReused));
+    }
+    let user = users_repo::get(&mut tx, row.user_id)
+        .await?
+        .filter(|u| u.active)
+        .ok_or_else(invalid)?;
+    repo::mark_rotated(&mut tx, id).await?;
+    let tokens = issue_in_family(&mut tx, keys, &user, row.family_id).await?;
+    tx.commit().await?;
+    Ok(tokens)
+}
+
+/// Revoke the login the refresh token belongs to. Unknown tokens are ignored (logout
+/// is idempotent).
+pub async fn logout(db: &Db, token: &str) -> Result<(), ApiError> {
+    let Some((account_id, id, secret)) = parse_refresh(token) else {
+        return Ok(());
+    };
+    let mut tx = db.tenant(account_id).await?;
+    if let Some(row) = repo::get_for_update(&mut tx, id).await?
+        && bool::from(row.token_hash.ct_eq(&hash(secret)))
+    {
+        repo::revoke_family(&mut tx, row.family_id).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_token_format() {
+        let (a, i) = (Uuid::now_v7(), Uuid::now_v7());
+        let token = format!("{}.{}.s3cr.et", a.simple(), i.simple());
+        assert_eq!(parse_refresh(&token), Some((a, i, "s3cr.et")));
+        assert_eq!(parse_refresh("nope"), None);
+        assert_eq!(
+            parse_refresh(&format!("{}.{}.", a.simple(), i.simple())),
+            None
+        );
+    }
+}

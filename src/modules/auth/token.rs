@@ -1,0 +1,209 @@
+//! Access tokens: compact JWS with HS256 (RFC 7515/7519), the only algorithm accepted.
+//! The key is generated into the data dir (mode 0600) on first start, or given by
+//! config (`jwt_secret`) so several pods share it.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use uuid::Uuid;
+
+use crate::http::{ApiError, ErrorCode};
+use crate::modules::users::model::Role;
+
+pub const ACCESS_TOKEN_SECONDS: i64 = 15 * 60;
+const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Claims {
+    /// The user.
+    pub sub: Uuid,
+    /// The account.
+    pub acct: Uuid,
+    pub role: Role,
+    /// The login (refresh-token family) this token belongs to.
+    pub sid: Uuid,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+pub struct TokenKeys {
+    secret: Vec<u8>,
+}
+
+impl TokenKeys {
+    pub fn new(secret: &[u8]) -> Self {
+        Self {
+            secret: secret.to_vec(),
+        }
+    }
+
+    /// The configured secret, else the key file in the data dir, created if missing.
+    pub fn load(configured: Option<&SecretString>, data_dir: &Path) -> anyhow::Result<Self> {
+        if let Some(secret) = configured {
+            return Ok(Self::new(secret.expose_secret().as_bytes()));
+        }
+        let path = data_dir.join("jwt.key");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let key = URL_SAFE_NO_PAD
+                    .decode(text.trim())
+                    .with_context(|| format!("{} is corrupt", path.display()))?;
+                anyhow::ensure!(key.len() >= 32, "{} is too short", path.display());
+                Ok(Self::new(&key))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut key = [0u8; 32];
+                rand::rng().fill_bytes(&mut key);
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .with_context(|| format!("cannot create {}", path.display()))?;
+                file.write_all(URL_SAFE_NO_PAD.encode(key).as_bytes())?;
+                Ok(Self::new(&key))
+            }
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        // HMAC accepts keys of any length.
+        Hmac::<Sha256>::new_from_slice(&self.secret).unwrap_or_else(|_| unreachable!())
+    }
+
+    pub fn issue(&self, claims: &Claims) -> String {
+        let payload = serde_json::to_vec(claims).unwrap_or_default();
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(HEADER),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let mut mac = self.mac();
+        mac.update(signing_input.as_bytes());
+        let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        format!("{signing_input}.{signature}")
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        self.verify_at(token, chrono::Utc::now().timestamp())
+    }
+
+    pub fn verify_at(&self, token: &str, now: i64) -> Result<Claims, ApiError> {
+        let invalid = || ApiError::code(ErrorCode::InvalidToken);
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid());
+        };
+        // Only our exact header: no `alg: none`, no algorithm confusion.
+        let header_b64 = header;
+        let header: serde_json::Value = URL_SAFE_NO_PAD
+            .decode(header)
+            .ok()
+            .and_then(|h| serde_json::from_slice(&h).ok())
+            .ok_or_else(invalid)?;
+        if header.get("alg").and_then(|a| a.as_str()) != Some("HS256") {
+            return Err(invalid());
+        }
+        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| invalid())?;
+        let mut mac = self.mac();
+        mac.update(format!("{header_b64}.{payload}").as_bytes());
+        mac.verify_slice(&signature).map_err(|_| invalid())?;
+        let claims: Claims = URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()
+            .and_then(|p| serde_json::from_slice(&p).ok())
+            .ok_or_else(invalid)?;
+        if claims.exp <= now {
+            return Err(ApiError::new(
+                ErrorCode::InvalidToken,
+                "the access token has expired; refresh it",
+            ));
+        }
+        Ok(claims)
+    }
+}
+
+/// `bytes` random bytes as base64url.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: i64) -> Claims {
+        Claims {
+            sub: Uuid::now_v7(),
+            acct: Uuid::now_v7(),
+            role: Role::Dispatcher,
+            sid: Uuid::now_v7(),
+            iat: 0,
+            exp,
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let keys = TokenKeys::new(&[7; 32]);
+        let c = claims(1_000);
+        assert_eq!(keys.verify_at(&keys.issue(&c), 999).ok(), Some(c));
+    }
+
+    #[test]
+    fn rejects_expired_tampered_foreign_and_unsigned() {
+        let keys = TokenKeys::new(&[7; 32]);
+        let token = keys.issue(&claims(1_000));
+        assert!(keys.verify_at(&token, 1_000).is_err(), "expired");
+        assert!(
+            TokenKeys::new(&[8; 32]).verify_at(&token, 0).is_err(),
+            "other key"
+        );
+        let mut forged = claims(5_000);
+        forged.role = Role::Owner;
+        let parts: Vec<&str> = token.split('.').collect();
+        let tampered = format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap_or_default()),
+            parts[2]
+        );
+        assert!(keys.verify_at(&tampered, 0).is_err(), "tampered payload");
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+            parts[1]
+        );
+        assert!(keys.verify_at(&none, 0).is_err(), "alg none");
+        assert!(keys.verify_at("garbage", 0).is_err());
+    }
+
+    #[test]
+    fn key_file_is_created_private_and_reused() {
+        let dir = std::env::temp_dir().join(format!("jobber-key-{}", Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let first = TokenKeys::load(None, &dir).map(|k| k.issue(&claims(10)));
+        let second = TokenKeys::load(None, &dir).map(|k| k.issue(&claims(10)));
+        assert!(first.is_ok() && second.is_ok());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("jwt.key"))
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0);
+        assert_eq!(mode, 0o600);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,291 @@
+//! `/api/v1/clients…`: clients, their properties and their activity. Office staff only;
+//! technicians reach clients through their visits.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::model::{Client, ClientInput, ClientStatus, Property, PropertyInput};
+use super::service::{self, Deletion, ListQuery};
+use crate::app::AppState;
+use crate::http::error::Problem;
+use crate::http::extract::{Json, Path, Query, Staff, if_match_version};
+use crate::http::pagination::{Page, PageParams, PageRequest};
+use crate::http::{ApiError, ErrorCode};
+use crate::modules::activity::ActivityEntry;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_clients, create_client))
+        .routes(routes!(get_client, update_client, delete_client))
+        .routes(routes!(client_activity))
+        .routes(routes!(list_properties, create_property))
+        .routes(routes!(get_property, update_property, delete_property))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ClientListParams {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Search names, company, emails, phones and addresses (typo-tolerant).
+    pub q: Option<String>,
+    /// `lead`, `active` or `archived`.
+    pub status: Option<ClientStatus>,
+    /// Only clients with this tag (case-insensitive).
+    pub tag: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VersionParam {
+    /// The version you read; a stale one is refused with 409.
+    pub version: Option<i32>,
+}
+
+/// The version a write is based on: `If-Match` (412 when stale) or the body's
+/// `version` (409 when stale).
+struct Expected {
+    version: i32,
+    from_header: bool,
+}
+
+fn expected(headers: &HeaderMap, body: Option<i32>) -> Result<Expected, ApiError> {
+    match (if_match_version(headers)?, body) {
+        (Some(version), _) => Ok(Expected {
+            version,
+            from_header: true,
+        }),
+        (None, Some(version)) => Ok(Expected {
+            version,
+            from_header: false,
+        }),
+        (None, None) => Err(ApiError::field(
+            "version",
+            "is required: send the version you read (or If-Match)",
+        )),
+    }
+}
+
+fn stale_as_precondition(expected: &Expected) -> impl Fn(ApiError) -> ApiError + '_ {
+    move |error| {
+        if expected.from_header && error.code == ErrorCode::VersionConflict {
+            ApiError::new(ErrorCode::PreconditionFailed, error.detail)
+        } else {
+            error
+        }
+    }
+}
+
+/// JSON with `ETag: "<version>"`.
+fn tagged<T: Serialize>(status: StatusCode, version: i32, body: T) -> Response {
+    let mut response = (status, axum::Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
+/// List clients, newest first; search with `q`, filter by `status` and `tag`.
+#[utoipa::path(get, path = "/clients", tag = "clients", params(ClientListParams),
+    responses((status = 200, body = Page<Client>), (status = 422, body = Problem)))]
+async fn list_clients(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Query(params): Query<ClientListParams>,
+) -> Result<axum::Json<Page<Client>>, ApiError> {
+    let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
+    if params.q.as_deref().is_some_and(|q| q.chars().count() > 200) {
+        return Err(ApiError::field("q", "must be at most 200 characters"));
+    }
+    let query = ListQuery {
+        status: params.status,
+        tag: params.tag,
+        q: params.q,
+    };
+    Ok(axum::Json(
+        service::list(&state.db, &ctx, &query, page).await?,
+    ))
+}
+
+/// Create a client. Honours `Idempotency-Key`.
+#[utoipa::path(post, path = "/clients", tag = "clients", request_body = ClientInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key (Stripe's semantics)")),
+    responses((status = 201, body = Client), (status = 422, body = Problem)))]
+async fn create_client(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Json(body): Json<ClientInput>,
+) -> Result<Response, ApiError> {
+    if body.version.is_some() {
+        return Err(ApiError::field(
+            "version",
+            "is set by the server; leave it out when creating",
+        ));
+    }
+    let client = service::create(&state.db, &ctx, body.validate()?).await?;
+    let mut response = tagged(StatusCode::CREATED, client.version, &client);
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/clients/{}", client.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// One client (`ETag` carries its version).
+#[utoipa::path(get, path = "/clients/{id}", tag = "clients", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Client), (status = 404, body = Problem)))]
+async fn get_client(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    let client = service::get(&state.db, &ctx, id).await?;
+    Ok(tagged(StatusCode::OK, client.version, client))
+}
+
+/// Replace a client. Requires the `version` you read (or `If-Match`).
+#[utoipa::path(put, path = "/clients/{id}", tag = "clients", params(("id" = Uuid, Path)), request_body = ClientInput,
+    responses((status = 200, body = Client), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
+async fn update_client(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Json(body): Json<ClientInput>,
+) -> Result<Response, ApiError> {
+    let expected = expected(&headers, body.version)?;
+    let data = body.validate()?;
+    let client = service::update(&state.db, &ctx, id, expected.version, data)
+        .await
+        .map_err(stale_as_precondition(&expected))?;
+    Ok(tagged(StatusCode::OK, client.version, client))
+}
+
+/// Delete a client and its properties; a client with history is archived instead
+/// (`result: "archived"`). `version` (or `If-Match`) is optional here.
+#[utoipa::path(delete, path = "/clients/{id}", tag = "clients", params(("id" = Uuid, Path), VersionParam),
+    responses((status = 200, body = Deletion), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn delete_client(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Query(params): Query<VersionParam>,
+) -> Result<axum::Json<Deletion>, ApiError> {
+    let expected = if_match_version(&headers)?
+        .map(|version| Expected {
+            version,
+            from_header: true,
+        })
+        .or(params.version.map(|version| Expected {
+            version,
+            from_header: false,
+        }));
+    let result = service::delete(&state.db, &ctx, id, expected.as_ref().map(|e| e.version)).await;
+    match &expected {
+        Some(expected) => result.map_err(stale_as_precondition(expected)),
+        None => result,
+    }
+    .map(axum::Json)
+}
+
+/// Who created, changed or deleted the client and its properties, newest first.
+#[utoipa::path(get, path = "/clients/{id}/activity", tag = "clients", params(("id" = Uuid, Path), PageParams),
+    responses((status = 200, body = Page<ActivityEntry>), (status = 404, body = Problem)))]
+async fn client_activity(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+    Query(params): Query<PageParams>,
+) -> Result<axum::Json<Page<ActivityEntry>>, ApiError> {
+    let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
+    Ok(axum::Json(
+        service::activity(&state.db, &ctx, id, page).await?,
+    ))
+}
+
+/// The client's properties (service addresses), oldest first.
+#[utoipa::path(get, path = "/clients/{id}/properties", tag = "clients", params(("id" = Uuid, Path), PageParams),
+    responses((status = 200, body = Page<Property>), (status = 404, body = Problem)))]
+async fn list_properties(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+    Query(params): Query<PageParams>,
+) -> Result<axum::Json<Page<Property>>, ApiError> {
+    let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
+    Ok(axum::Json(
+        service::list_properties(&state.db, &ctx, id, page).await?,
+    ))
+}
+
+/// Add a property to a client. Honours `Idempotency-Key`.
+#[utoipa::path(post, path = "/clients/{id}/properties", tag = "clients", params(("id" = Uuid, Path)), request_body = PropertyInput,
+    responses((status = 201, body = Property), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn create_property(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+    Json(body): Json<PropertyInput>,
+) -> Result<Response, ApiError> {
+    if body.version.is_some() {
+        return Err(ApiError::field(
+            "version",
+            "is set by the server; leave it out when creating",
+        ));
+    }
+    let property = service::create_property(&state.db, &ctx, id, body.validate()?).await?;
+    Ok(tagged(StatusCode::CREATED, property.version, property))
+}
+
+/// One property.
+#[utoipa::path(get, path = "/clients/{id}/properties/{property_id}", tag = "clients", params(("id" = Uuid, Path), ("property_id" = Uuid, Path)),
+    responses((status = 200, body = Property), (status = 404, body = Problem)))]
+async fn get_property(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path((id, property_id)): Path<(Uuid, Uuid)>,
+) -> Result<Response, ApiError> {
+    let property = service::get_property(&state.db, &ctx, id, property_id).await?;
+    Ok(tagged(StatusCode::OK, property.version, property))
+}
+
+/// Replace a property. Requires the `version` you read (or `If-Match`).
+#[utoipa::path(put, path = "/clients/{id}/properties/{property_id}", tag = "clients", params(("id" = Uuid, Path), ("property_id" = Uuid, Path)), request_body = PropertyInput,
+    responses((status = 200, body = Property), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_property(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path((id, property_id)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
+    Json(body): Json<PropertyInput>,
+) -> Result<Response, ApiError> {
+    let expected = expected(&headers, body.version)?;
+    let data = body.validate()?;
+    let property =
+        service::update_property(&state.db, &ctx, id, property_id, expected.version, data)
+            .await
+            .map_err(stale_as_precondition(&expected))?;
+    Ok(tagged(StatusCode::OK, property.version, property))
+}
+
+/// Delete a property.
+#[utoipa::path(delete, path = "/clients/{id}/properties/{property_id}", tag = "clients", params(("id" = Uuid, Path), ("property_id" = Uuid, Path), VersionParam),
+    responses((status = 204, description = "deleted"), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn delete_property(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path((id, property_id)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
+    Query(params): Query<VersionParam>,
+) -> Result<StatusCode, ApiError> {
+    let version = if_match_version(&headers)?.or(params.version);
+    service::delete_property(&state.db, &ctx, id, property_id, version).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

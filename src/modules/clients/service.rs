@@ -1,0 +1,342 @@
+//! Client and property rules: validation is done by the caller's types; here are the
+//! transaction, optimistic concurrency, archive-instead-of-delete, and the activity log.
+
+use serde::Serialize;
+use sqlx::Acquire;
+use sqlx::error::ErrorKind;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::model::{Client, ClientData, ClientStatus, Property, PropertyData};
+use super::repo::{self, ClientFilter};
+use crate::http::extract::Ctx;
+use crate::http::pagination::{Page, PageRequest};
+use crate::http::{ApiError, ErrorCode};
+use crate::modules::activity::{self, ActivityEntry, Subject};
+use crate::platform::database::{Db, Tx, violation};
+
+fn not_found() -> ApiError {
+    ApiError::code(ErrorCode::ClientNotFound)
+}
+
+fn property_not_found() -> ApiError {
+    ApiError::code(ErrorCode::PropertyNotFound)
+}
+
+fn check_version(expected: i32, current: i32) -> Result<(), ApiError> {
+    if expected == current {
+        Ok(())
+    } else {
+        Err(ApiError::version_conflict(current))
+    }
+}
+
+fn json<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
+const DIFF_IGNORE: &[&str] = &["version", "updated_at", "created_at", "display_name"];
+
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
+pub async fn create(db: &Db, ctx: &Ctx, data: ClientData) -> Result<Client, ApiError> {
+    let id = Uuid::now_v7();
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let client = repo::insert(&mut tx, ctx.account_id, id, &data, ctx.user_id).await?;
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::Client(id),
+        "created",
+        created_summary(&client),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(client)
+}
+
+fn created_summary(client: &Client) -> serde_json::Value {
+    serde_json::json!({ "display_name": client.display_name, "status": client.status })
+}
+
+pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Client, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let client = repo::get(&mut tx, id).await?.ok_or_else(not_found)?;
+    tx.commit().await?;
+    Ok(client)
+}
+
+pub struct ListQuery {
+    pub status: Option<ClientStatus>,
+    pub tag: Option<String>,
+    pub q: Option<String>,
+}
+
+pub async fn list(
+    db: &Db,
+    ctx: &Ctx,
+    query: &ListQuery,
+    page: PageRequest,
+) -> Result<Page<Client>, ApiError> {
+    let q = query
+        .q
+        .as_deref()
+        .map(|q| q.trim().to_lowercase())
+        .filter(|q| !q.is_empty());
+    let filter = ClientFilter {
+        status: query.status,
+        tag: query.tag.as_deref(),
+        q: q.as_deref(),
+    };
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let rows = repo::list(&mut tx, &filter, page.after, page.fetch_limit()).await?;
+    tx.commit().await?;
+    Ok(Page::from_rows(rows, page, |c| c.id))
+}
+
+/// Replace the client's fields; `version` is the one the caller read.
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, client_id = %id))]
+pub async fn update(
+    db: &Db,
+    ctx: &Ctx,
+    id: Uuid,
+    version: i32,
+    data: ClientData,
+) -> Result<Client, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let current = repo::get_for_update(&mut tx, id)
+        .await?
+        .ok_or_else(not_found)?;
+    check_version(version, current.version)?;
+    let status = data.status.unwrap_or(current.status);
+    let updated = repo::update(&mut tx, id, &data, status).await?;
+    let changes = activity::service::diff(&json(&current), &json(&updated), DIFF_IGNORE);
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::Client(id),
+        "updated",
+        changes,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// What `DELETE /clients/{id}` did.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "result", rename_all = "lowercase")]
+pub enum Deletion {
+    /// The client and its properties are gone.
+    Deleted { id: Uuid },
+    /// The client has history (quotes, jobs, invoices…), so it was archived instead.
+    Archived { client: Box<Client>, detail: String },
+}
+
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, client_id = %id))]
+pub async fn delete(
+    db: &Db,
+    ctx: &Ctx,
+    id: Uuid,
+    version: Option<i32>,
+) -> Result<Deletion, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let current = repo::get_for_update(&mut tx, id)
+        .await?
+        .ok_or_else(not_found)?;
+    if let Some(version) = version {
+        check_version(version, current.version)?;
+    }
+    // Work that refers to a client does so with ON DELETE RESTRICT, so a client with
+    // history cannot be deleted: try, and archive when the database says no.
+    let deleted = {
+        let mut savepoint = tx.begin().await?;
+        match repo::delete(&mut savepoint, id).await {
+            Ok(_) => {
+                savepoint.commit().await?;
+                true
+            }
+            Err(error)
+                if matches!(violation(&error), Some((ErrorKind::ForeignKeyViolation, _))) =>
+            {
+                savepoint.rollback().await?;
+                false
+            }
+            Err(error) => return Err(error.into()),
+        }
+    };
+    let outcome = if deleted {
+        record(
+            &mut tx,
+            ctx,
+            Subject::Client(id),
+            "deleted",
+            created_summary(&current),
+        )
+        .await?;
+        Deletion::Deleted { id }
+    } else {
+        let client = if current.status == ClientStatus::Archived {
+            current
+        } else {
+            repo::set_status(&mut tx, id, ClientStatus::Archived).await?
+        };
+        record(
+            &mut tx,
+            ctx,
+            Subject::Client(id),
+            "archived",
+            serde_json::json!({"reason": "delete requested; the client has history"}),
+        )
+        .await?;
+        Deletion::Archived { client: Box::new(client), detail: "the client has history (quotes, jobs or invoices), so it was archived instead of deleted".into() }
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+async fn record(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    subject: Subject,
+    action: &str,
+    changes: serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    activity::service::record(
+        tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        subject,
+        action,
+        changes,
+    )
+    .await
+}
+
+pub async fn activity(
+    db: &Db,
+    ctx: &Ctx,
+    id: Uuid,
+    page: PageRequest,
+) -> Result<Page<ActivityEntry>, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    repo::get(&mut tx, id).await?.ok_or_else(not_found)?;
+    let rows = activity::service::for_client(&mut tx, id, page).await?;
+    tx.commit().await?;
+    Ok(Page::from_rows(rows, page, |e| e.id))
+}
+
+// ---- properties ----
+
+async fn lock_client(tx: &mut Tx, client_id: Uuid) -> Result<Client, ApiError> {
+    repo::get_for_update(tx, client_id)
+        .await?
+        .ok_or_else(not_found)
+}
+
+pub async fn create_property(
+    db: &Db,
+    ctx: &Ctx,
+    client_id: Uuid,
+    data: PropertyData,
+) -> Result<Property, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    lock_client(&mut tx, client_id).await?;
+    let id = Uuid::now_v7();
+    let property = repo::insert_property(&mut tx, ctx.account_id, id, client_id, &data).await?;
+    record(
+        &mut tx,
+        ctx,
+        Subject::Property { id, client_id },
+        "created",
+        serde_json::json!({"address": property.address.one_line()}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(property)
+}
+
+pub async fn get_property(
+    db: &Db,
+    ctx: &Ctx,
+    client_id: Uuid,
+    id: Uuid,
+) -> Result<Property, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    repo::get(&mut tx, client_id).await?.ok_or_else(not_found)?;
+    let property = repo::get_property(&mut tx, client_id, id, false)
+        .await?
+        .ok_or_else(property_not_found)?;
+    tx.commit().await?;
+    Ok(property)
+}
+
+pub async fn list_properties(
+    db: &Db,
+    ctx: &Ctx,
+    client_id: Uuid,
+    page: PageRequest,
+) -> Result<Page<Property>, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    repo::get(&mut tx, client_id).await?.ok_or_else(not_found)?;
+    let rows = repo::list_properties(&mut tx, client_id, page.after, page.fetch_limit()).await?;
+    tx.commit().await?;
+    Ok(Page::from_rows(rows, page, |p| p.id))
+}
+
+pub async fn update_property(
+    db: &Db,
+    ctx: &Ctx,
+    client_id: Uuid,
+    id: Uuid,
+    version: i32,
+    data: PropertyData,
+) -> Result<Property, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    repo::get(&mut tx, client_id).await?.ok_or_else(not_found)?;
+    let current = repo::get_property(&mut tx, client_id, id, true)
+        .await?
+        .ok_or_else(property_not_found)?;
+    check_version(version, current.version)?;
+    let updated = repo::update_property(&mut tx, client_id, id, &data).await?;
+    let changes = activity::service::diff(&json(&current), &json(&updated), DIFF_IGNORE);
+    record(
+        &mut tx,
+        ctx,
+        Subject::Property { id, client_id },
+        "updated",
+        changes,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+pub async fn delete_property(
+    db: &Db,
+    ctx: &Ctx,
+    client_id: Uuid,
+    id: Uuid,
+    version: Option<i32>,
+) -> Result<(), ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    repo::get(&mut tx, client_id).await?.ok_or_else(not_found)?;
+    let current = repo::get_property(&mut tx, client_id, id, true)
+        .await?
+        .ok_or_else(property_not_found)?;
+    if let Some(version) = version {
+        check_version(version, current.version)?;
+    }
+    repo::delete_property(&mut tx, client_id, id).await?;
+    record(
+        &mut tx,
+        ctx,
+        Subject::Property { id, client_id },
+        "deleted",
+        serde_json::json!({"address": current.address.one_line()}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! Business modules. Each owns its tables: `repo` is the only place they are queried,
+//! `service` holds the rules and the transaction, `routes` the HTTP surface.
+
+pub mod accounts;
+pub mod activity;
+pub mod auth;
+pub mod clients;
+pub mod users;

@@ -1,0 +1,155 @@
+use sqlx::PgConnection;
+use sqlx::error::ErrorKind;
+use uuid::Uuid;
+
+use super::model::{NewUser, Role, User};
+use super::repo;
+use crate::http::extract::Ctx;
+use crate::http::pagination::{Page, PageRequest};
+use crate::http::{ApiError, ErrorCode};
+use crate::modules::activity::{self, Subject};
+use crate::platform::database::{Db, violation};
+
+/// Insert inside the caller's transaction (account creation, user creation).
+pub async fn insert_in(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    actor: Option<Uuid>,
+    user: &NewUser,
+) -> Result<User, ApiError> {
+    let id = Uuid::now_v7();
+    let created = repo::insert(conn, account_id, id, user)
+        .await
+        .map_err(email_taken)?;
+    activity::service::record(
+        conn,
+        account_id,
+        actor.or(Some(id)),
+        Subject::User(id),
+        "created",
+        serde_json::json!({"email": created.email, "name": created.name, "role": created.role}),
+    )
+    .await?;
+    Ok(created)
+}
+
+fn email_taken(error: sqlx::Error) -> ApiError {
+    match violation(&error) {
+        Some((ErrorKind::UniqueViolation, "user_logins_pkey" | "users_account_email_key")) => {
+            ApiError::code(ErrorCode::EmailTaken).with_fields(vec![crate::http::FieldError::new(
+                "email",
+                "is already used by another login",
+            )])
+        }
+        _ => ApiError::internal(error),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
+pub async fn create(db: &Db, ctx: &Ctx, user: NewUser) -> Result<User, ApiError> {
+    if user.role == Role::Owner && ctx.role != Role::Owner {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only an owner may add another owner",
+        ));
+    }
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let created = insert_in(&mut tx, ctx.account_id, Some(ctx.user_id), &user).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<User, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let user = repo::get(&mut tx, id)
+        .await?
+        .ok_or(ApiError::code(ErrorCode::UserNotFound))?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+pub async fn list(db: &Db, ctx: &Ctx, page: PageRequest) -> Result<Page<User>, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let rows = repo::list(&mut tx, page.after, page.fetch_limit()).await?;
+    tx.commit().await?;
+    Ok(Page::from_rows(rows, page, |u| u.id))
+}
+
+/// Partial update of a user; `None` keeps a field.
+pub struct UserPatch {
+    pub name: Option<String>,
+    pub email: Option<crate::domain::Email>,
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+    pub password_hash: Option<String>,
+    pub version: Option<i32>,
+}
+
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, user_id = %id))]
+pub async fn update(db: &Db, ctx: &Ctx, id: Uuid, patch: UserPatch) -> Result<User, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let current = repo::get_for_update(&mut tx, id)
+        .await?
+        .ok_or(ApiError::code(ErrorCode::UserNotFound))?;
+    if let Some(version) = patch.version
+        && version != current.version
+    {
+        return Err(ApiError::version_conflict(current.version));
+    }
+    let role = patch.role.unwrap_or(current.role);
+    let active = patch.active.unwrap_or(current.active);
+    // Owners are managed by owners only.
+    if (current.role == Role::Owner || role == Role::Owner)
+        && ctx.role != Role::Owner
+        && (role != current.role || active != current.active)
+    {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only an owner may change an owner or make one",
+        ));
+    }
+    let loses_owner =
+        current.role == Role::Owner && current.active && (role != Role::Owner || !active);
+    if loses_owner && repo::count_other_active_owners(&mut tx, id).await? == 0 {
+        return Err(ApiError::code(ErrorCode::LastOwner));
+    }
+    let email = patch.email.unwrap_or_else(|| {
+        crate::domain::Email::parse(&current.email).unwrap_or_else(|_| unreachable!())
+    });
+    let changes = repo::UserChanges {
+        name: patch.name.as_deref().unwrap_or(&current.name),
+        email: &email,
+        role,
+        active,
+    };
+    let updated = repo::update(&mut tx, id, &current.email, &changes)
+        .await
+        .map_err(email_taken)?;
+    if let Some(hash) = &patch.password_hash {
+        repo::set_password(&mut tx, id, hash).await?;
+        crate::modules::auth::repo::revoke_user(&mut tx, id).await?;
+    }
+    if !active {
+        crate::modules::auth::repo::revoke_user(&mut tx, id).await?;
+    }
+    let before = serde_json::to_value(&current).unwrap_or_default();
+    let after = serde_json::to_value(&updated).unwrap_or_default();
+    let mut diff =
+        activity::service::diff(&before, &after, &["version", "updated_at", "last_login_at"]);
+    if patch.password_hash.is_some()
+        && let Some(map) = diff.as_object_mut()
+    {
+        map.insert("password".into(), serde_json::json!("changed"));
+    }
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::User(id),
+        "updated",
+        diff,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(updated)
+}

@@ -1,0 +1,55 @@
+//! Structured logs: JSON lines to stdout and to daily-rotated files in `<data-dir>/logs`.
+//! Every line inside a request carries its `request_id` (the span opened by the
+//! request middleware).
+
+use std::path::Path;
+
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// Keep the guard alive for the life of the process: dropping it flushes the file log.
+pub fn init(filter: &str, log_dir: Option<&Path>) -> anyhow::Result<Option<WorkerGuard>> {
+    let filter = EnvFilter::try_new(filter)?;
+    let stdout = tracing_subscriber::fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_writer(std::io::stdout);
+    let (file, guard) = match log_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            let appender = tracing_appender::rolling::Builder::new()
+                .rotation(tracing_appender::rolling::Rotation::DAILY)
+                .filename_prefix("jobber")
+                .filename_suffix("log")
+                .max_log_files(14)
+                .build(dir)?;
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            let layer = tracing_subscriber::fmt::layer()
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false)
+                .with_writer(writer);
+            (Some(layer), Some(guard))
+        }
+        None => (None, None),
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(stdout)
+        .with(file)
+        .try_init()?;
+    Ok(guard)
+}
+
+/// Plain logs on stderr for one-shot commands (`migrate`, `admin`).
+pub fn init_cli(filter: &str) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .try_init();
+}

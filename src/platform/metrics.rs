@@ -1,0 +1,116 @@
+//! Prometheus metrics (seed §10.1), served on the admin listener only.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+use crate::platform::database::Db;
+
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: IntCounterVec,
+    pub http_duration: HistogramVec,
+    pub http_in_flight: IntGauge,
+    db_pool: IntGaugeVec,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let http_requests = IntCounterVec::new(
+            Opts::new(
+                "jobber_http_requests_total",
+                "HTTP requests by route, method and status",
+            ),
+            &["method", "route", "status"],
+        )
+        .unwrap_or_else(unreachable);
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "jobber_http_request_duration_seconds",
+                "HTTP request latency by route, method and status",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
+            &["method", "route", "status"],
+        )
+        .unwrap_or_else(unreachable);
+        let http_in_flight = IntGauge::new(
+            "jobber_http_requests_in_flight",
+            "HTTP requests being served",
+        )
+        .unwrap_or_else(unreachable);
+        let db_pool = IntGaugeVec::new(
+            Opts::new(
+                "jobber_db_pool_connections",
+                "Database pool connections by state (size, idle, waiting)",
+            ),
+            &["state"],
+        )
+        .unwrap_or_else(unreachable);
+        let build_info = IntGaugeVec::new(
+            Opts::new(
+                "jobber_build_info",
+                "Build information; the value is always 1",
+            ),
+            &["version", "rustc"],
+        )
+        .unwrap_or_else(unreachable);
+        build_info
+            .with_label_values(&[
+                env!("CARGO_PKG_VERSION"),
+                option_env!("JOBBER_RUSTC").unwrap_or("unknown"),
+            ])
+            .set(1);
+        for collector in [
+            Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(http_duration.clone()),
+            Box::new(http_in_flight.clone()),
+            Box::new(db_pool.clone()),
+            Box::new(build_info),
+        ] {
+            registry.register(collector).unwrap_or_else(unreachable);
+        }
+        Self {
+            registry,
+            http_requests,
+            http_duration,
+            http_in_flight,
+            db_pool,
+        }
+    }
+
+    /// The text exposition, with pool gauges read at scrape time.
+    pub fn render(&self, db: &Db) -> String {
+        let pool = db.pool();
+        self.db_pool
+            .with_label_values(&["size"])
+            .set(i64::from(pool.size()));
+        self.db_pool
+            .with_label_values(&["idle"])
+            .set(i64::try_from(pool.num_idle()).unwrap_or(i64::MAX));
+        self.db_pool
+            .with_label_values(&["waiting"])
+            .set(db.waiting());
+        let mut out = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::error!(error = %e, "cannot encode metrics");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Metric definitions above are constants; registering them cannot fail at run time.
+#[allow(clippy::panic)]
+fn unreachable<T>(error: prometheus::Error) -> T {
+    panic!("invalid metric definition: {error}")
+}

@@ -1,0 +1,8 @@
+//! Infrastructure shared by every module: database pools and tenant transactions,
+//! the embedded PostgreSQL server, process privileges, logging and metrics.
+
+pub mod database;
+pub mod embedded;
+pub mod logging;
+pub mod metrics;
+pub mod process;

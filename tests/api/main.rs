@@ -1,0 +1,13 @@
+//! Integration tests: the real `App` over real HTTP on loopback, each test on its own
+//! database cloned from a migrated template, on one PostgreSQL per test run.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod auth;
+mod clients;
+mod e2e;
+mod platform;
+mod tenancy;
+mod users;

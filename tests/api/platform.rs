@@ -1,0 +1,208 @@
+//! Health, readiness, OpenAPI, docs, metrics, request ids and the error conventions.
+
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = spawn_app().await;
+    let health = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(
+        ready.json::<serde_json::Value>().await.unwrap()["status"],
+        "ready"
+    );
+}
+
+#[tokio::test]
+async fn openapi_document_describes_the_api() {
+    let app = spawn_app().await;
+    let spec: serde_json::Value = app
+        .http
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/api/v1/auth/signup",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/users",
+        "/api/v1/users/{id}",
+        "/api/v1/clients",
+        "/api/v1/clients/{id}",
+        "/api/v1/clients/{id}/activity",
+        "/api/v1/clients/{id}/properties",
+        "/api/v1/clients/{id}/properties/{property_id}",
+    ] {
+        assert!(
+            spec["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(spec["paths"]["/api/v1/clients/{id}"]["put"].is_object());
+    assert!(spec["components"]["schemas"]["Client"].is_object());
+    assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
+
+    let docs = app.http.get(app.url("/api/docs")).send().await.unwrap();
+    assert_eq!(docs.status(), 200);
+    let html = docs.text().await.unwrap();
+    assert!(html.contains("/api/v1/openapi.json"));
+    assert!(
+        !html.contains("https://"),
+        "the docs page must work offline (no CDN)"
+    );
+}
+
+#[tokio::test]
+async fn errors_are_problem_json_with_request_ids() {
+    let app = spawn_app().await;
+    let missing = app
+        .request(
+            reqwest::Method::GET,
+            "/api/v1/nothing-here",
+            None,
+            None,
+            &[],
+        )
+        .await
+        .problem(404, "not_found");
+    let request_id = missing.header("x-request-id").unwrap().to_string();
+    assert_eq!(missing.body["request_id"], request_id.as_str());
+    assert_eq!(missing.body["type"], "urn:jobber:error:not_found");
+
+    // A caller's request id is kept.
+    let mine = app
+        .request(
+            reqwest::Method::GET,
+            "/healthz",
+            None,
+            None,
+            &[("x-request-id", "trace-abc-123")],
+        )
+        .await;
+    assert_eq!(mine.header("x-request-id"), Some("trace-abc-123"));
+
+    app.request(
+        reqwest::Method::PATCH,
+        "/api/v1/auth/login",
+        None,
+        None,
+        &[],
+    )
+    .await
+    .problem(405, "method_not_allowed");
+    app.request(reqwest::Method::GET, "/api/v1/clients", None, None, &[])
+        .await
+        .problem(401, "unauthenticated");
+    app.request(
+        reqwest::Method::GET,
+        "/api/v1/clients",
+        Some("not.a.jwt"),
+        None,
+        &[],
+    )
+    .await
+    .problem(401, "invalid_token");
+}
+
+#[tokio::test]
+async fn bodies_are_checked_strictly() {
+    let app = spawn_app().await;
+    let owner = app.signup("Strict Lawns").await;
+
+    // Not JSON at all.
+    let response = app
+        .http
+        .post(app.url("/api/v1/clients"))
+        .bearer_auth(&owner.token)
+        .header("content-type", "application/json")
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    // Wrong media type.
+    let response = app
+        .http
+        .post(app.url("/api/v1/clients"))
+        .bearer_auth(&owner.token)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+    // Too large (the test app allows 64 KiB).
+    let big = json!({"first_name": "A", "notes": "x".repeat(70 * 1024)});
+    app.post("/api/v1/clients", &owner.token, big)
+        .await
+        .problem(413, "payload_too_large");
+    // Unknown fields are refused, naming the field.
+    let reply = app
+        .post(
+            "/api/v1/clients",
+            &owner.token,
+            json!({"first_name": "Ann", "frist_name": "typo"}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert!(
+        reply.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("frist_name"),
+        "{}",
+        reply.text
+    );
+    // A wrong type names the nested field.
+    let reply = app
+        .post(
+            "/api/v1/clients",
+            &owner.token,
+            json!({"first_name": "Ann", "phones": [{"number": 5}]}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(reply.fields(), vec!["phones[0].number"]);
+    // A bad path parameter.
+    app.get("/api/v1/clients/not-a-uuid", &owner.token)
+        .await
+        .problem(400, "invalid_parameter");
+}
+
+#[tokio::test]
+async fn metrics_are_on_the_admin_listener_only() {
+    let app = spawn_app().await;
+    app.http.get(app.url("/healthz")).send().await.unwrap();
+    let owner = app.signup("Metric Maids").await;
+    app.get("/api/v1/clients", &owner.token).await.expect(200);
+
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(
+            r#"jobber_http_requests_total{method="GET",route="/api/v1/clients",status="200"} 1"#
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains("jobber_http_request_duration_seconds_bucket"));
+    assert!(metrics.contains("jobber_http_requests_in_flight"));
+    assert!(metrics.contains(r#"jobber_db_pool_connections{state="idle"}"#));
+    assert!(metrics.contains(r#"jobber_db_pool_connections{state="waiting"}"#));
+    assert!(metrics.contains("jobber_build_info{"));
+
+    let public = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(
+        public.status(),
+        404,
+        "metrics must not be served on the public port"
+    );
+}

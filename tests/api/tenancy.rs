@@ -1,0 +1,245 @@
+//! Tenant isolation: another account's records do not exist for you, on any endpoint,
+//! and the database itself hides rows outside a tenant transaction.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn another_accounts_client_is_404_everywhere() {
+    let app = spawn_app().await;
+    let a = app.signup("Tenant A").await;
+    let b = app.signup("Tenant B").await;
+    let client = app.create_client(&a, json!({"first_name": "Secret", "last_name": "Client", "emails": [{"address": "secret@example.com"}]})).await;
+    let id = client["id"].as_str().unwrap();
+    let property = app
+        .post(
+            &format!("/api/v1/clients/{id}/properties"),
+            &a.token,
+            json!({"address": {"street1": "1 Hidden Way"}}),
+        )
+        .await
+        .expect(201);
+    let pid = property.body["id"].as_str().unwrap();
+
+    let put_body = json!({"first_name": "Hijacked", "version": 1});
+    let property_body = json!({"address": {"street1": "2 Hijack St"}, "version": 1});
+    let cases: Vec<(Method, String, Option<serde_json::Value>, &str)> = vec![
+        (
+            Method::GET,
+            format!("/api/v1/clients/{id}"),
+            None,
+            "client_not_found",
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/clients/{id}"),
+            Some(put_body),
+            "client_not_found",
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/clients/{id}"),
+            None,
+            "client_not_found",
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/clients/{id}/activity"),
+            None,
+            "client_not_found",
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/clients/{id}/properties"),
+            None,
+            "client_not_found",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/clients/{id}/properties"),
+            Some(json!({"address": {"street1": "3 Sneaky Ln"}})),
+            "client_not_found",
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/clients/{id}/properties/{pid}"),
+            None,
+            "client_not_found",
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/clients/{id}/properties/{pid}"),
+            Some(property_body),
+            "client_not_found",
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/clients/{id}/properties/{pid}"),
+            None,
+            "client_not_found",
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/users/{}", a.user_id),
+            None,
+            "user_not_found",
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/users/{}", a.user_id),
+            Some(json!({"name": "Hijacked"})),
+            "user_not_found",
+        ),
+    ];
+    for (method, path, body, code) in cases {
+        let reply = app
+            .request(method.clone(), &path, Some(&b.token), body, &[])
+            .await;
+        assert_eq!(
+            reply.status, 404,
+            "{method} {path} leaked across tenants: {}",
+            reply.text
+        );
+        assert_eq!(reply.code(), code, "{method} {path}");
+    }
+
+    // Lists and search show nothing of A.
+    for path in [
+        "/api/v1/clients",
+        "/api/v1/clients?q=secret",
+        "/api/v1/clients?q=hidden",
+        "/api/v1/users",
+    ] {
+        let list = app.get(path, &b.token).await.expect(200);
+        let items = list.body["items"].as_array().unwrap();
+        assert!(
+            items
+                .iter()
+                .all(|item| item["id"] != id && item["id"] != a.user_id.as_str()),
+            "{path}: {}",
+            list.text
+        );
+    }
+
+    // And A's records are untouched.
+    let read = app
+        .get(&format!("/api/v1/clients/{id}"), &a.token)
+        .await
+        .expect(200);
+    assert_eq!(read.body["first_name"], "Secret");
+    assert_eq!(read.body["version"], 1);
+    let props = app
+        .get(&format!("/api/v1/clients/{id}/properties"), &a.token)
+        .await
+        .expect(200);
+    assert_eq!(props.body["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn row_level_security_hides_rows_without_a_tenant() {
+    let app = spawn_app().await;
+    let a = app.signup("RLS A").await;
+    app.create_client(&a, json!({"company_name": "Visible Only To A"}))
+        .await;
+    let pool = app.db.pool();
+
+    // As the application role, with no app.account_id set: nothing.
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("SET LOCAL ROLE jobber_app")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    for table in [
+        "clients",
+        "properties",
+        "users",
+        "accounts",
+        "refresh_tokens",
+        "activity",
+        "idempotency_keys",
+    ] {
+        let count: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+        assert_eq!(count, 0, "{table} visible without a tenant");
+    }
+    // Another tenant's id: still nothing of A.
+    sqlx::query("SELECT set_config('app.account_id', $1, true)")
+        .bind(uuid::Uuid::now_v7().to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM clients")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+    // Nor can a row be written into another account.
+    let insert = sqlx::query(
+        "INSERT INTO clients (account_id, id, company_name) VALUES ($1::uuid, $2, 'Injected')",
+    )
+    .bind(&a.account_id)
+    .bind(uuid::Uuid::now_v7())
+    .execute(&mut *tx)
+    .await;
+    assert!(
+        insert.is_err(),
+        "row-level security must refuse writes for another account"
+    );
+    tx.rollback().await.unwrap();
+
+    // The owner-level sanity check: the row does exist.
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM clients")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(total, 1);
+
+    // The application role owns nothing and cannot bypass the policies.
+    let (owner_is_app, bypass): (bool, bool) = sqlx::query_as(
+        "SELECT bool_or(tableowner = 'jobber_app'), (SELECT rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = 'jobber_app')
+         FROM pg_tables WHERE schemaname = 'public'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert!(!owner_is_app && !bypass);
+    // Every table with an account_id has forced row-level security.
+    let unprotected: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'public' AND c.relkind = 'r'
+           AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname IN ('account_id') AND NOT a.attisdropped)
+           AND NOT (c.relrowsecurity AND c.relforcerowsecurity)",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(
+        unprotected.is_empty(),
+        "tables without forced RLS: {unprotected:?}"
+    );
+}
+
+#[tokio::test]
+async fn foreign_keys_are_composite_with_account_id() {
+    let app = spawn_app().await;
+    // Every foreign key between tenant tables includes account_id, so a row can never
+    // point at another account's row.
+    let single_column: Vec<String> = sqlx::query_scalar(
+        "SELECT conname::text FROM pg_constraint c
+         WHERE contype = 'f' AND connamespace = 'public'::regnamespace
+           AND confrelid <> 'accounts'::regclass
+           AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey) AND a.attname = 'account_id')",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    assert!(
+        single_column.is_empty(),
+        "foreign keys without account_id: {single_column:?}"
+    );
+}
