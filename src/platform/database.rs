@@ -154,7 +154,7 @@ impl Db {
         if !self.schema_current.load(Ordering::Relaxed) {
             let status = self.migration_status().await?;
             if let Some(m) = status.iter().find(|m| m.state != MigrationState::Applied) {
-                anyhow::bail!("migration {} is {:?}", m.version, m.state);
+                anyhow::bail!("migration {} ({}) is {}", m.version, m.description, m.state.as_str());
             }
             self.schema_current.store(true, Ordering::Relaxed);
         }
@@ -174,6 +174,17 @@ pub enum MigrationState {
     Failed,
     /// In the database but not in this binary: a newer jobber migrated it.
     Unknown,
+}
+
+impl MigrationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MigrationState::Applied => "applied",
+            MigrationState::Pending => "pending",
+            MigrationState::Failed => "failed",
+            MigrationState::Unknown => "unknown",
+        }
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]

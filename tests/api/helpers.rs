@@ -179,6 +179,16 @@ pub async fn fresh_database() -> String {
     server.url(&name)
 }
 
+/// A fresh database with nothing in it (not even migrations).
+pub async fn empty_database() -> String {
+    let server = server();
+    let name = format!("empty_{}", Uuid::now_v7().simple());
+    let admin = sqlx::PgPool::connect(&server.url("postgres")).await.unwrap_or_else(|e| panic!("{e}"));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap_or_else(|e| panic!("{e}"));
+    admin.close().await;
+    server.url(&name)
+}
+
 pub fn test_config(data_dir: PathBuf) -> Config {
     Config {
         data_dir,
