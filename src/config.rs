@@ -64,6 +64,15 @@ pub struct ConfigArgs {
     /// Unprivileged user to run as when started as root.
     #[arg(long, env = "JOBBER_USER", value_name = "NAME", global = true)]
     pub user: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (comma-separated IPs).
+    #[arg(
+        long = "trusted-proxy",
+        env = "JOBBER_TRUSTED_PROXIES",
+        value_name = "IP",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Log filter (`info`, `jobber=debug,info`, …).
     #[arg(long, env = "JOBBER_LOG", value_name = "FILTER", global = true)]
     pub log: Option<String>,
@@ -81,6 +90,7 @@ struct FileConfig {
     signup: Option<Signup>,
     user: Option<String>,
     log: Option<String>,
+    trusted_proxies: Option<Vec<std::net::IpAddr>>,
     jwt_secret: Option<String>,
     db_max_connections: Option<u32>,
     max_body_bytes: Option<usize>,
@@ -96,6 +106,9 @@ pub struct Config {
     pub signup: Signup,
     pub user: String,
     pub log: String,
+    /// Peers whose `X-Forwarded-For` header names the real client (login throttling,
+    /// logs); empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Shared signing key for access tokens (multi-pod installs); when unset a key is
     /// generated into the data dir on first start.
     pub jwt_secret: Option<SecretString>,
@@ -128,6 +141,7 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_SIGNUP",
     "JOBBER_USER",
     "JOBBER_LOG",
+    "JOBBER_TRUSTED_PROXIES",
     "JOBBER_JWT_SECRET",
     "JOBBER_JWT_SECRET_FILE",
     "JOBBER_DB_MAX_CONNECTIONS",
@@ -204,6 +218,11 @@ impl Config {
                 .or(file.user)
                 .unwrap_or_else(|| "jobber".into()),
             log,
+            trusted_proxies: if args.trusted_proxies.is_empty() {
+                file.trusted_proxies.unwrap_or_default()
+            } else {
+                args.trusted_proxies.clone()
+            },
             jwt_secret: jwt_secret.map(SecretString::from),
             db_max_connections,
             max_body_bytes,
@@ -229,7 +248,7 @@ impl Config {
             None => "# not set: embedded PostgreSQL in data_dir".to_string(),
         };
         format!(
-            "data_dir = {:?}\ndatabase_url = {database_url}\nlisten = \"{}\"\nadmin_listen = \"{}\"\nrole = \"{}\"\nsignup = \"{}\"\nuser = {:?}\nlog = {:?}\njwt_secret = {}\ndb_max_connections = {}\nmax_body_bytes = {}\n",
+            "data_dir = {:?}\ndatabase_url = {database_url}\nlisten = \"{}\"\nadmin_listen = \"{}\"\nrole = \"{}\"\nsignup = \"{}\"\nuser = {:?}\nlog = {:?}\ntrusted_proxies = {:?}\njwt_secret = {}\ndb_max_connections = {}\nmax_body_bytes = {}\n",
             self.data_dir.display().to_string(),
             self.listen,
             self.admin_listen,
@@ -241,6 +260,10 @@ impl Config {
             },
             self.user,
             self.log,
+            self.trusted_proxies
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
             secret(&self.jwt_secret),
             self.db_max_connections,
             self.max_body_bytes,

@@ -15,6 +15,7 @@ use crate::platform::embedded::EmbeddedPostgres;
 use crate::platform::process::{self, DataDirLock};
 
 pub fn run(config: Config) -> anyhow::Result<()> {
+    check_clock()?;
     let run_as = process::resolve_run_as(&config.user)?;
     process::prepare_data_dir(&config.data_dir, run_as.as_ref())?;
     let lock = DataDirLock::acquire(&config.data_dir)?;
@@ -67,4 +68,17 @@ async fn serve(config: Config, listeners: Listeners, lock: &DataDirLock) -> anyh
     }
     tracing::info!("stopped");
     served
+}
+
+/// Tokens, TLS certificates and schedules all depend on the clock; a machine that
+/// booted without one (no RTC, no NTP yet) must not start serving.
+fn check_clock() -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
+    let earliest = chrono::DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z")?;
+    if now < earliest {
+        anyhow::bail!(
+            "the system clock says {now}, which is before this release was built; set the time (NTP) and start again"
+        );
+    }
+    Ok(())
 }

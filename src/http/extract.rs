@@ -109,20 +109,47 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-/// The peer address of the connection.
+/// The client's address: the TCP peer, or, when the peer is a trusted reverse proxy,
+/// the right-most `X-Forwarded-For` entry that is not itself a trusted proxy (entries
+/// further left are whatever the client claimed).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::from([127, 0, 0, 1]), |ConnectInfo(addr)| addr.ip());
-        Ok(ClientIp(ip))
+        Ok(ClientIp(client_ip(
+            peer,
+            &parts.headers,
+            &state.config.trusted_proxies,
+        )))
     }
+}
+
+pub fn client_ip(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
+        .collect::<Vec<_>>();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
 }
 
 /// A JSON body: `application/json`, within the size limit, every field known and typed.
@@ -234,4 +261,29 @@ pub fn if_match_version(headers: &axum::http::HeaderMap) -> Result<Option<i32>, 
             "If-Match must be the ETag of the resource, such as \"3\"",
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy = IpAddr::from([10, 0, 0, 1]);
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("x-forwarded-for", "6.6.6.6, 203.0.113.7".parse().unwrap());
+        let client = IpAddr::from([203, 0, 113, 7]);
+        assert_eq!(client_ip(proxy, &headers, &[proxy]), client);
+        assert_eq!(
+            client_ip(proxy, &headers, &[]),
+            proxy,
+            "untrusted peer: header ignored"
+        );
+        headers.insert("x-forwarded-for", "203.0.113.7, 10.0.0.2".parse().unwrap());
+        assert_eq!(
+            client_ip(proxy, &headers, &[proxy, IpAddr::from([10, 0, 0, 2])]),
+            client,
+            "chained proxies"
+        );
+    }
 }

@@ -154,7 +154,12 @@ impl Db {
         if !self.schema_current.load(Ordering::Relaxed) {
             let status = self.migration_status().await?;
             if let Some(m) = status.iter().find(|m| m.state != MigrationState::Applied) {
-                anyhow::bail!("migration {} ({}) is {}", m.version, m.description, m.state.as_str());
+                anyhow::bail!(
+                    "migration {} ({}) is {}",
+                    m.version,
+                    m.description,
+                    m.state.as_str()
+                );
             }
             self.schema_current.store(true, Ordering::Relaxed);
         }

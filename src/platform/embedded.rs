@@ -25,7 +25,8 @@ pub struct EmbeddedPostgres {
 impl EmbeddedPostgres {
     pub async fn start(data_dir: &Path) -> anyhow::Result<Self> {
         let mut settings = Settings::new();
-        match host_installation() {
+        let host = host_installation();
+        match host.clone() {
             Some(dir) => {
                 tracing::info!(installation = %dir.display(), "using the host's PostgreSQL");
                 settings.installation_dir = dir;

@@ -183,8 +183,13 @@ pub async fn fresh_database() -> String {
 pub async fn empty_database() -> String {
     let server = server();
     let name = format!("empty_{}", Uuid::now_v7().simple());
-    let admin = sqlx::PgPool::connect(&server.url("postgres")).await.unwrap_or_else(|e| panic!("{e}"));
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap_or_else(|e| panic!("{e}"));
+    let admin = sqlx::PgPool::connect(&server.url("postgres"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     admin.close().await;
     server.url(&name)
 }
@@ -199,6 +204,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         signup: Signup::Open,
         user: "nobody".into(),
         log: "warn".into(),
+        trusted_proxies: Vec::new(),
         jwt_secret: None,
         db_max_connections: 5,
         max_body_bytes: 64 * 1024,

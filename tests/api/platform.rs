@@ -211,26 +211,40 @@ async fn metrics_are_on_the_admin_listener_only() {
 async fn concurrent_migrations_apply_each_migration_once() {
     let url = crate::helpers::empty_database().await;
     let migrate = |url: String| async move {
-        let db = jobber::platform::database::Db::connect(&url, 2).await.unwrap();
+        let db = jobber::platform::database::Db::connect(&url, 2)
+            .await
+            .unwrap();
         let result = db.migrate().await;
         db.close().await;
         result
     };
-    let (a, b, c) = tokio::join!(migrate(url.clone()), migrate(url.clone()), migrate(url.clone()));
+    let (a, b, c) = tokio::join!(
+        migrate(url.clone()),
+        migrate(url.clone()),
+        migrate(url.clone())
+    );
     a.unwrap();
     b.unwrap();
     c.unwrap();
-    let db = jobber::platform::database::Db::connect(&url, 1).await.unwrap();
+    let db = jobber::platform::database::Db::connect(&url, 1)
+        .await
+        .unwrap();
     let status = db.migration_status().await.unwrap();
     assert!(!status.is_empty());
-    assert!(status.iter().all(|m| m.state == jobber::platform::database::MigrationState::Applied));
+    assert!(
+        status
+            .iter()
+            .all(|m| m.state == jobber::platform::database::MigrationState::Applied)
+    );
     db.ready().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_database_newer_than_the_binary_is_refused() {
     let url = crate::helpers::fresh_database().await;
-    let db = jobber::platform::database::Db::connect(&url, 2).await.unwrap();
+    let db = jobber::platform::database::Db::connect(&url, 2)
+        .await
+        .unwrap();
     sqlx::query(
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
          VALUES (99991231000000, 'from the future', true, '\\x00', 0)",
@@ -239,14 +253,19 @@ async fn a_database_newer_than_the_binary_is_refused() {
     .await
     .unwrap();
     let error = format!("{:#}", db.migrate().await.unwrap_err());
-    assert!(error.contains("99991231000000") && error.contains("newer version"), "{error}");
+    assert!(
+        error.contains("99991231000000") && error.contains("newer version"),
+        "{error}"
+    );
     assert!(db.check_not_newer().await.is_err());
 }
 
 #[tokio::test]
 async fn readiness_fails_while_migrations_are_pending() {
     let url = crate::helpers::empty_database().await;
-    let db = jobber::platform::database::Db::connect(&url, 2).await.unwrap();
+    let db = jobber::platform::database::Db::connect(&url, 2)
+        .await
+        .unwrap();
     let error = format!("{:#}", db.ready().await.unwrap_err());
     assert!(error.contains("pending"), "{error}");
 }
@@ -260,8 +279,16 @@ async fn roles_split_the_api_from_the_workers() {
 
     // A worker pod answers health checks but serves no API.
     let worker = crate::helpers::spawn_app_with(|c| c.role = Role::Worker).await;
-    let health = worker.http.get(worker.url("/healthz")).send().await.unwrap();
+    let health = worker
+        .http
+        .get(worker.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
-    worker.post_anon("/api/v1/auth/signup", json!({})).await.problem(404, "not_found");
+    worker
+        .post_anon("/api/v1/auth/signup", json!({}))
+        .await
+        .problem(404, "not_found");
     assert!(worker.metrics().await.contains("jobber_build_info"));
 }
