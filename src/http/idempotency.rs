@@ -25,16 +25,6 @@ pub const ABANDONED_AFTER: std::time::Duration =
     std::time::Duration::from_secs(ABANDONED_AFTER_SECS as u64);
 const KEEP_HOURS: i64 = 24;
 
-/// request hash, response status, body and content type, expired?, abandoned?
-type StoredKey = (
-    Vec<u8>,
-    Option<i16>,
-    Option<Vec<u8>>,
-    Option<String>,
-    bool,
-    bool,
-);
-
 enum Claim {
     /// This request owns the key: run it.
     Run,
@@ -152,14 +142,14 @@ async fn claim(
     fingerprint: &[u8],
 ) -> Result<Claim, ApiError> {
     let mut tx = state.db.tenant(ctx.account_id).await?;
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "INSERT INTO idempotency_keys (account_id, key, user_id, request_hash)
          VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, key) DO NOTHING",
+        ctx.account_id,
+        key,
+        ctx.user_id,
+        fingerprint
     )
-    .bind(ctx.account_id)
-    .bind(key)
-    .bind(ctx.user_id)
-    .bind(fingerprint)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -167,28 +157,35 @@ async fn claim(
         tx.commit().await?;
         return Ok(Claim::Run);
     }
-    let (hash, status, body, content_type, expired, abandoned): StoredKey = sqlx::query_as(
-        "SELECT request_hash, response_status, response_body, response_content_type,
-                    created_at < now() - make_interval(hours => $3),
-                    response_status IS NULL AND created_at < now() - make_interval(secs => $4)
-             FROM idempotency_keys WHERE account_id = $1 AND key = $2 FOR UPDATE",
+    let stored = sqlx::query!(
+        r#"SELECT request_hash, response_status, response_body, response_content_type,
+                  created_at < now() - make_interval(hours => $3) AS "expired!",
+                  response_status IS NULL AND created_at < now() - make_interval(secs => $4) AS "abandoned!"
+           FROM idempotency_keys WHERE account_id = $1 AND key = $2 FOR UPDATE"#,
+        ctx.account_id,
+        key,
+        KEEP_HOURS as i32,
+        ABANDONED_AFTER_SECS as f64
     )
-    .bind(ctx.account_id)
-    .bind(key)
-    .bind(KEEP_HOURS as i32)
-    .bind(ABANDONED_AFTER_SECS as f64)
     .fetch_one(&mut *tx)
     .await?;
+    let (hash, status, body, content_type) = (
+        stored.request_hash,
+        stored.response_status,
+        stored.response_body,
+        stored.response_content_type,
+    );
+    let (expired, abandoned) = (stored.expired, stored.abandoned);
     if expired || (abandoned && hash == fingerprint) {
-        sqlx::query(
+        sqlx::query!(
             "UPDATE idempotency_keys SET request_hash = $3, user_id = $4, response_status = NULL,
                     response_body = NULL, response_content_type = NULL, created_at = now(), completed_at = NULL
              WHERE account_id = $1 AND key = $2",
+            ctx.account_id,
+            key,
+            fingerprint,
+            ctx.user_id
         )
-        .bind(ctx.account_id)
-        .bind(key)
-        .bind(fingerprint)
-        .bind(ctx.user_id)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -215,15 +212,15 @@ async fn complete(
     content_type: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     let mut tx = state.db.tenant(ctx.account_id).await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE idempotency_keys SET response_status = $3, response_body = $4, response_content_type = $5, completed_at = now()
          WHERE account_id = $1 AND key = $2",
+        ctx.account_id,
+        key,
+        i16::try_from(status).unwrap_or(500),
+        body,
+        content_type
     )
-    .bind(ctx.account_id)
-    .bind(key)
-    .bind(i16::try_from(status).unwrap_or(500))
-    .bind(body)
-    .bind(content_type)
     .execute(&mut *tx)
     .await?;
     tx.commit().await
@@ -233,11 +230,13 @@ async fn complete(
 async fn release(state: &AppState, ctx: &Ctx, key: &str) {
     let result = async {
         let mut tx = state.db.tenant(ctx.account_id).await?;
-        sqlx::query("DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2")
-            .bind(ctx.account_id)
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2",
+            ctx.account_id,
+            key
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await
     }
     .await;

@@ -11,32 +11,22 @@ pub async fn insert(
     action: &str,
     changes: &serde_json::Value,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO activity (account_id, id, subject_type, subject_id, client_id, action, actor_id, changes)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        account_id,
+        Uuid::now_v7(),
+        subject.kind(),
+        subject.id(),
+        subject.client_id(),
+        action,
+        actor_id,
+        changes
     )
-    .bind(account_id)
-    .bind(Uuid::now_v7())
-    .bind(subject.kind())
-    .bind(subject.id())
-    .bind(subject.client_id())
-    .bind(action)
-    .bind(actor_id)
-    .bind(changes)
     .execute(conn)
     .await
     .map(drop)
 }
-
-type Row = (
-    Uuid,
-    String,
-    Uuid,
-    String,
-    Option<Uuid>,
-    serde_json::Value,
-    chrono::DateTime<chrono::Utc>,
-);
 
 /// A client's history, newest first, including its properties'.
 pub async fn for_client(
@@ -45,27 +35,14 @@ pub async fn for_client(
     before: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<ActivityEntry>, sqlx::Error> {
-    let rows: Vec<Row> = sqlx::query_as(
+    sqlx::query_as!(
+        ActivityEntry,
         "SELECT id, subject_type, subject_id, action, actor_id, changes, created_at FROM activity
          WHERE client_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+        client_id,
+        before,
+        limit
     )
-    .bind(client_id)
-    .bind(before)
-    .bind(limit)
     .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, subject_type, subject_id, action, actor_id, changes, created_at)| ActivityEntry {
-                id,
-                subject_type,
-                subject_id,
-                action,
-                actor_id,
-                changes,
-                created_at,
-            },
-        )
-        .collect())
+    .await
 }

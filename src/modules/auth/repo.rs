@@ -22,15 +22,15 @@ pub async fn insert(
     token_hash: &[u8],
     expires_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO refresh_tokens (account_id, id, family_id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        account_id,
+        id,
+        family_id,
+        user_id,
+        token_hash,
+        expires_at
     )
-    .bind(account_id)
-    .bind(id)
-    .bind(family_id)
-    .bind(user_id)
-    .bind(token_hash)
-    .bind(expires_at)
     .execute(conn)
     .await
     .map(drop)
@@ -42,38 +42,32 @@ pub async fn get_for_update(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<Option<RefreshRow>, sqlx::Error> {
-    let row: Option<(Uuid, Uuid, Vec<u8>, bool, bool, bool)> = sqlx::query_as(
-        "SELECT family_id, user_id, token_hash, expires_at <= now(), rotated_at IS NOT NULL, revoked_at IS NOT NULL
-         FROM refresh_tokens WHERE id = $1 FOR UPDATE",
+    sqlx::query_as!(
+        RefreshRow,
+        r#"SELECT family_id, user_id, token_hash, expires_at <= now() AS "expired!", rotated_at IS NOT NULL AS "rotated!",
+                  revoked_at IS NOT NULL AS "revoked!"
+           FROM refresh_tokens WHERE id = $1 FOR UPDATE"#,
+        id
     )
-    .bind(id)
     .fetch_optional(conn)
-    .await?;
-    Ok(row.map(
-        |(family_id, user_id, token_hash, expired, rotated, revoked)| RefreshRow {
-            family_id,
-            user_id,
-            token_hash,
-            expired,
-            rotated,
-            revoked,
-        },
-    ))
+    .await
 }
 
 pub async fn mark_rotated(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE refresh_tokens SET rotated_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await
-        .map(drop)
+    sqlx::query!(
+        "UPDATE refresh_tokens SET rotated_at = now() WHERE id = $1",
+        id
+    )
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 pub async fn revoke_family(conn: &mut PgConnection, family_id: Uuid) -> Result<u64, sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL",
+        family_id
     )
-    .bind(family_id)
     .execute(conn)
     .await
     .map(|r| r.rows_affected())
@@ -81,10 +75,10 @@ pub async fn revoke_family(conn: &mut PgConnection, family_id: Uuid) -> Result<u
 
 /// End every session of a user (password change, deactivation).
 pub async fn revoke_user(conn: &mut PgConnection, user_id: Uuid) -> Result<u64, sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+        user_id
     )
-    .bind(user_id)
     .execute(conn)
     .await
     .map(|r| r.rows_affected())

@@ -1,65 +1,91 @@
-//! SQL for `clients` and `properties`. Dynamic filters use `QueryBuilder` with binds.
+//! SQL for `clients` and `properties`. Fixed queries are checked at compile time;
+//! the list's dynamic filters use `QueryBuilder` with binds.
 
+use chrono::{DateTime, Utc};
 use sqlx::types::Json;
-use sqlx::{PgConnection, Postgres, QueryBuilder, Row, postgres::PgRow};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::model::{Client, ClientData, ClientStatus, Property, PropertyData, display_name};
+use super::model::{
+    Client, ClientData, ClientEmail, ClientPhone, ClientStatus, Property, PropertyData,
+    display_name,
+};
 use crate::domain::Address;
 
-macro_rules! client_columns {
-    () => {
-        "id, first_name, last_name, company_name, emails, phones, billing_address, tags, notes, status, version, created_at, updated_at"
-    };
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    id: Uuid,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    company_name: Option<String>,
+    emails: Json<Vec<ClientEmail>>,
+    phones: Json<Vec<ClientPhone>>,
+    billing_address: Json<Address>,
+    tags: Vec<String>,
+    notes: Option<String>,
+    status: String,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
 }
 
-macro_rules! property_columns {
-    () => {
-        "id, client_id, name, address, latitude, longitude, notes, version, created_at, updated_at"
-    };
+impl TryFrom<ClientRow> for Client {
+    type Error = sqlx::Error;
+
+    fn try_from(row: ClientRow) -> Result<Self, Self::Error> {
+        Ok(Client {
+            id: row.id,
+            display_name: display_name(
+                row.first_name.as_deref(),
+                row.last_name.as_deref(),
+                row.company_name.as_deref(),
+            ),
+            first_name: row.first_name,
+            last_name: row.last_name,
+            company_name: row.company_name,
+            emails: row.emails.0,
+            phones: row.phones.0,
+            billing_address: row.billing_address.0,
+            tags: row.tags,
+            notes: row.notes,
+            status: ClientStatus::parse(&row.status).ok_or_else(|| {
+                sqlx::Error::Decode(format!("unknown client status {}", row.status).into())
+            })?,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
 }
 
-fn client(row: &PgRow) -> Result<Client, sqlx::Error> {
-    let first_name: Option<String> = row.try_get("first_name")?;
-    let last_name: Option<String> = row.try_get("last_name")?;
-    let company_name: Option<String> = row.try_get("company_name")?;
-    let status: String = row.try_get("status")?;
-    Ok(Client {
-        id: row.try_get("id")?,
-        display_name: display_name(
-            first_name.as_deref(),
-            last_name.as_deref(),
-            company_name.as_deref(),
-        ),
-        first_name,
-        last_name,
-        company_name,
-        emails: row.try_get::<Json<_>, _>("emails")?.0,
-        phones: row.try_get::<Json<_>, _>("phones")?.0,
-        billing_address: row.try_get::<Json<Address>, _>("billing_address")?.0,
-        tags: row.try_get("tags")?,
-        notes: row.try_get("notes")?,
-        status: ClientStatus::parse(&status)
-            .ok_or_else(|| sqlx::Error::Decode(format!("unknown client status {status}").into()))?,
-        version: row.try_get("version")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
+struct PropertyRow {
+    id: Uuid,
+    client_id: Uuid,
+    name: Option<String>,
+    address: Json<Address>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    notes: Option<String>,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
 }
 
-fn property(row: &PgRow) -> Result<Property, sqlx::Error> {
-    Ok(Property {
-        id: row.try_get("id")?,
-        client_id: row.try_get("client_id")?,
-        name: row.try_get("name")?,
-        address: row.try_get::<Json<Address>, _>("address")?.0,
-        latitude: row.try_get("latitude")?,
-        longitude: row.try_get("longitude")?,
-        notes: row.try_get("notes")?,
-        version: row.try_get("version")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
+impl From<PropertyRow> for Property {
+    fn from(row: PropertyRow) -> Self {
+        Property {
+            id: row.id,
+            client_id: row.client_id,
+            name: row.name,
+            address: row.address.0,
+            latitude: row.latitude,
+            longitude: row.longitude,
+            notes: row.notes,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
 }
 
 pub async fn insert(
@@ -69,40 +95,44 @@ pub async fn insert(
     data: &ClientData,
     created_by: Uuid,
 ) -> Result<Client, sqlx::Error> {
-    let row = sqlx::query(concat!(
-        "INSERT INTO clients (account_id, id, first_name, last_name, company_name, emails, phones, billing_address, tags, notes, status, search_text, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ",
-        client_columns!()
-    ))
-    .bind(account_id)
-    .bind(id)
-    .bind(&data.first_name)
-    .bind(&data.last_name)
-    .bind(&data.company_name)
-    .bind(Json(&data.emails))
-    .bind(Json(&data.phones))
-    .bind(Json(&data.billing_address))
-    .bind(&data.tags)
-    .bind(&data.notes)
-    .bind(data.status.unwrap_or(ClientStatus::Active).as_str())
-    .bind(data.search_text())
-    .bind(created_by)
+    sqlx::query_as!(
+        ClientRow,
+        r#"INSERT INTO clients (account_id, id, first_name, last_name, company_name, emails, phones, billing_address, tags, notes, status, search_text, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+           RETURNING id, first_name, last_name, company_name, emails AS "emails: Json<Vec<ClientEmail>>",
+                     phones AS "phones: Json<Vec<ClientPhone>>", billing_address AS "billing_address: Json<Address>",
+                     tags, notes, status, version, created_at, updated_at"#,
+        account_id,
+        id,
+        data.first_name,
+        data.last_name,
+        data.company_name,
+        Json(&data.emails) as _,
+        Json(&data.phones) as _,
+        Json(&data.billing_address) as _,
+        &data.tags,
+        data.notes,
+        data.status.unwrap_or(ClientStatus::Active).as_str(),
+        data.search_text(),
+        created_by
+    )
     .fetch_one(conn)
-    .await?;
-    client(&row)
+    .await?
+    .try_into()
 }
 
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<Client>, sqlx::Error> {
-    sqlx::query(concat!(
-        "SELECT ",
-        client_columns!(),
-        " FROM clients WHERE id = $1"
-    ))
-    .bind(id)
+    sqlx::query_as!(
+        ClientRow,
+        r#"SELECT id, first_name, last_name, company_name, emails AS "emails: Json<Vec<ClientEmail>>",
+                  phones AS "phones: Json<Vec<ClientPhone>>", billing_address AS "billing_address: Json<Address>",
+                  tags, notes, status, version, created_at, updated_at
+           FROM clients WHERE id = $1"#,
+        id
+    )
     .fetch_optional(conn)
     .await?
-    .as_ref()
-    .map(client)
+    .map(Client::try_from)
     .transpose()
 }
 
@@ -110,16 +140,17 @@ pub async fn get_for_update(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<Option<Client>, sqlx::Error> {
-    sqlx::query(concat!(
-        "SELECT ",
-        client_columns!(),
-        " FROM clients WHERE id = $1 FOR UPDATE"
-    ))
-    .bind(id)
+    sqlx::query_as!(
+        ClientRow,
+        r#"SELECT id, first_name, last_name, company_name, emails AS "emails: Json<Vec<ClientEmail>>",
+                  phones AS "phones: Json<Vec<ClientPhone>>", billing_address AS "billing_address: Json<Address>",
+                  tags, notes, status, version, created_at, updated_at
+           FROM clients WHERE id = $1 FOR UPDATE"#,
+        id
+    )
     .fetch_optional(conn)
     .await?
-    .as_ref()
-    .map(client)
+    .map(Client::try_from)
     .transpose()
 }
 
@@ -129,26 +160,29 @@ pub async fn update(
     data: &ClientData,
     status: ClientStatus,
 ) -> Result<Client, sqlx::Error> {
-    let row = sqlx::query(concat!(
-        "UPDATE clients SET first_name = $2, last_name = $3, company_name = $4, emails = $5, phones = $6,
-                billing_address = $7, tags = $8, notes = $9, status = $10, search_text = $11, version = version + 1
-         WHERE id = $1 RETURNING ",
-        client_columns!()
-    ))
-    .bind(id)
-    .bind(&data.first_name)
-    .bind(&data.last_name)
-    .bind(&data.company_name)
-    .bind(Json(&data.emails))
-    .bind(Json(&data.phones))
-    .bind(Json(&data.billing_address))
-    .bind(&data.tags)
-    .bind(&data.notes)
-    .bind(status.as_str())
-    .bind(data.search_text())
+    sqlx::query_as!(
+        ClientRow,
+        r#"UPDATE clients SET first_name = $2, last_name = $3, company_name = $4, emails = $5, phones = $6,
+                  billing_address = $7, tags = $8, notes = $9, status = $10, search_text = $11, version = version + 1
+           WHERE id = $1
+           RETURNING id, first_name, last_name, company_name, emails AS "emails: Json<Vec<ClientEmail>>",
+                     phones AS "phones: Json<Vec<ClientPhone>>", billing_address AS "billing_address: Json<Address>",
+                     tags, notes, status, version, created_at, updated_at"#,
+        id,
+        data.first_name,
+        data.last_name,
+        data.company_name,
+        Json(&data.emails) as _,
+        Json(&data.phones) as _,
+        Json(&data.billing_address) as _,
+        &data.tags,
+        data.notes,
+        status.as_str(),
+        data.search_text()
+    )
     .fetch_one(conn)
-    .await?;
-    client(&row)
+    .await?
+    .try_into()
 }
 
 pub async fn set_status(
@@ -156,20 +190,22 @@ pub async fn set_status(
     id: Uuid,
     status: ClientStatus,
 ) -> Result<Client, sqlx::Error> {
-    let row = sqlx::query(concat!(
-        "UPDATE clients SET status = $2, version = version + 1 WHERE id = $1 RETURNING ",
-        client_columns!()
-    ))
-    .bind(id)
-    .bind(status.as_str())
+    sqlx::query_as!(
+        ClientRow,
+        r#"UPDATE clients SET status = $2, version = version + 1 WHERE id = $1
+           RETURNING id, first_name, last_name, company_name, emails AS "emails: Json<Vec<ClientEmail>>",
+                     phones AS "phones: Json<Vec<ClientPhone>>", billing_address AS "billing_address: Json<Address>",
+                     tags, notes, status, version, created_at, updated_at"#,
+        id,
+        status.as_str()
+    )
     .fetch_one(conn)
-    .await?;
-    client(&row)
+    .await?
+    .try_into()
 }
 
 pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<u64, sqlx::Error> {
-    sqlx::query("DELETE FROM clients WHERE id = $1")
-        .bind(id)
+    sqlx::query!("DELETE FROM clients WHERE id = $1", id)
         .execute(conn)
         .await
         .map(|r| r.rows_affected())
@@ -189,11 +225,11 @@ pub async fn list(
     before: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Client>, sqlx::Error> {
-    let mut query: QueryBuilder<Postgres> = QueryBuilder::new(concat!(
-        "SELECT ",
-        client_columns!(),
-        " FROM clients c WHERE true"
-    ));
+    let mut query: QueryBuilder<Postgres> = QueryBuilder::new(
+        "SELECT c.id, c.first_name, c.last_name, c.company_name, c.emails, c.phones, c.billing_address, c.tags, c.notes,
+                c.status, c.version, c.created_at, c.updated_at
+         FROM clients c WHERE true",
+    );
     if let Some(status) = filter.status {
         query.push(" AND c.status = ").push_bind(status.as_str());
     }
@@ -234,11 +270,11 @@ pub async fn list(
     }
     query.push(" ORDER BY c.id DESC LIMIT ").push_bind(limit);
     query
-        .build()
+        .build_query_as::<ClientRow>()
         .fetch_all(conn)
         .await?
-        .iter()
-        .map(client)
+        .into_iter()
+        .map(Client::try_from)
         .collect()
 }
 
@@ -263,52 +299,58 @@ pub async fn insert_property(
     client_id: Uuid,
     data: &PropertyData,
 ) -> Result<Property, sqlx::Error> {
-    let row = sqlx::query(concat!(
-        "INSERT INTO properties (account_id, id, client_id, name, address, latitude, longitude, notes, search_text)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
-        property_columns!()
-    ))
-    .bind(account_id)
-    .bind(id)
-    .bind(client_id)
-    .bind(&data.name)
-    .bind(Json(&data.address))
-    .bind(data.latitude)
-    .bind(data.longitude)
-    .bind(&data.notes)
-    .bind(data.search_text())
+    sqlx::query_as!(
+        PropertyRow,
+        r#"INSERT INTO properties (account_id, id, client_id, name, address, latitude, longitude, notes, search_text)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           RETURNING id, client_id, name, address AS "address: Json<Address>", latitude, longitude, notes, version, created_at, updated_at"#,
+        account_id,
+        id,
+        client_id,
+        data.name,
+        Json(&data.address) as _,
+        data.latitude,
+        data.longitude,
+        data.notes,
+        data.search_text()
+    )
     .fetch_one(conn)
-    .await?;
-    property(&row)
+    .await
+    .map(Property::from)
 }
 
 pub async fn get_property(
     conn: &mut PgConnection,
     client_id: Uuid,
     id: Uuid,
-    lock: bool,
 ) -> Result<Option<Property>, sqlx::Error> {
-    let sql = if lock {
-        concat!(
-            "SELECT ",
-            property_columns!(),
-            " FROM properties WHERE client_id = $1 AND id = $2 FOR UPDATE"
-        )
-    } else {
-        concat!(
-            "SELECT ",
-            property_columns!(),
-            " FROM properties WHERE client_id = $1 AND id = $2"
-        )
-    };
-    sqlx::query(sql)
-        .bind(client_id)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .as_ref()
-        .map(property)
-        .transpose()
+    sqlx::query_as!(
+        PropertyRow,
+        r#"SELECT id, client_id, name, address AS "address: Json<Address>", latitude, longitude, notes, version, created_at, updated_at
+           FROM properties WHERE client_id = $1 AND id = $2"#,
+        client_id,
+        id
+    )
+    .fetch_optional(conn)
+    .await
+    .map(|row| row.map(Property::from))
+}
+
+pub async fn get_property_for_update(
+    conn: &mut PgConnection,
+    client_id: Uuid,
+    id: Uuid,
+) -> Result<Option<Property>, sqlx::Error> {
+    sqlx::query_as!(
+        PropertyRow,
+        r#"SELECT id, client_id, name, address AS "address: Json<Address>", latitude, longitude, notes, version, created_at, updated_at
+           FROM properties WHERE client_id = $1 AND id = $2 FOR UPDATE"#,
+        client_id,
+        id
+    )
+    .fetch_optional(conn)
+    .await
+    .map(|row| row.map(Property::from))
 }
 
 pub async fn list_properties(
@@ -317,19 +359,17 @@ pub async fn list_properties(
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Property>, sqlx::Error> {
-    sqlx::query(concat!(
-        "SELECT ",
-        property_columns!(),
-        " FROM properties WHERE client_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3"
-    ))
-    .bind(client_id)
-    .bind(after)
-    .bind(limit)
+    sqlx::query_as!(
+        PropertyRow,
+        r#"SELECT id, client_id, name, address AS "address: Json<Address>", latitude, longitude, notes, version, created_at, updated_at
+           FROM properties WHERE client_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3"#,
+        client_id,
+        after,
+        limit
+    )
     .fetch_all(conn)
-    .await?
-    .iter()
-    .map(property)
-    .collect()
+    .await
+    .map(|rows| rows.into_iter().map(Property::from).collect())
 }
 
 pub async fn update_property(
@@ -338,22 +378,23 @@ pub async fn update_property(
     id: Uuid,
     data: &PropertyData,
 ) -> Result<Property, sqlx::Error> {
-    let row = sqlx::query(concat!(
-        "UPDATE properties SET name = $3, address = $4, latitude = $5, longitude = $6, notes = $7, search_text = $8, version = version + 1
-         WHERE client_id = $1 AND id = $2 RETURNING ",
-        property_columns!()
-    ))
-    .bind(client_id)
-    .bind(id)
-    .bind(&data.name)
-    .bind(Json(&data.address))
-    .bind(data.latitude)
-    .bind(data.longitude)
-    .bind(&data.notes)
-    .bind(data.search_text())
+    sqlx::query_as!(
+        PropertyRow,
+        r#"UPDATE properties SET name = $3, address = $4, latitude = $5, longitude = $6, notes = $7, search_text = $8, version = version + 1
+           WHERE client_id = $1 AND id = $2
+           RETURNING id, client_id, name, address AS "address: Json<Address>", latitude, longitude, notes, version, created_at, updated_at"#,
+        client_id,
+        id,
+        data.name,
+        Json(&data.address) as _,
+        data.latitude,
+        data.longitude,
+        data.notes,
+        data.search_text()
+    )
     .fetch_one(conn)
-    .await?;
-    property(&row)
+    .await
+    .map(Property::from)
 }
 
 pub async fn delete_property(
@@ -361,12 +402,14 @@ pub async fn delete_property(
     client_id: Uuid,
     id: Uuid,
 ) -> Result<u64, sqlx::Error> {
-    sqlx::query("DELETE FROM properties WHERE client_id = $1 AND id = $2")
-        .bind(client_id)
-        .bind(id)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected())
+    sqlx::query!(
+        "DELETE FROM properties WHERE client_id = $1 AND id = $2",
+        client_id,
+        id
+    )
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected())
 }
 
 #[cfg(test)]

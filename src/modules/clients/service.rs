@@ -265,7 +265,7 @@ pub async fn get_property(
 ) -> Result<Property, ApiError> {
     let mut tx = db.tenant(ctx.account_id).await?;
     repo::get(&mut tx, client_id).await?.ok_or_else(not_found)?;
-    let property = repo::get_property(&mut tx, client_id, id, false)
+    let property = repo::get_property(&mut tx, client_id, id)
         .await?
         .ok_or_else(property_not_found)?;
     tx.commit().await?;
@@ -295,7 +295,7 @@ pub async fn update_property(
 ) -> Result<Property, ApiError> {
     let mut tx = db.tenant(ctx.account_id).await?;
     repo::get(&mut tx, client_id).await?.ok_or_else(not_found)?;
-    let current = repo::get_property(&mut tx, client_id, id, true)
+    let current = repo::get_property_for_update(&mut tx, client_id, id)
         .await?
         .ok_or_else(property_not_found)?;
     check_version(version, current.version)?;
@@ -322,7 +322,7 @@ pub async fn delete_property(
 ) -> Result<(), ApiError> {
     let mut tx = db.tenant(ctx.account_id).await?;
     repo::get(&mut tx, client_id).await?.ok_or_else(not_found)?;
-    let current = repo::get_property(&mut tx, client_id, id, true)
+    let current = repo::get_property_for_update(&mut tx, client_id, id)
         .await?
         .ok_or_else(property_not_found)?;
     if let Some(version) = version {

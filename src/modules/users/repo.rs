@@ -1,31 +1,42 @@
 //! SQL for `users` and the global `user_logins` directory.
 
-use sqlx::{PgConnection, Row, postgres::PgRow};
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::model::{NewUser, Role, User};
 
-macro_rules! columns {
-    () => {
-        "account_id, id, email, name, role, active, last_login_at, version, created_at, updated_at"
-    };
+struct UserRow {
+    account_id: Uuid,
+    id: Uuid,
+    email: String,
+    name: String,
+    role: String,
+    active: bool,
+    last_login_at: Option<DateTime<Utc>>,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
 }
 
-fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
-    let role: String = row.try_get("role")?;
-    Ok(User {
-        id: row.try_get("id")?,
-        account_id: row.try_get("account_id")?,
-        email: row.try_get("email")?,
-        name: row.try_get("name")?,
-        role: Role::parse(&role)
-            .ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
-        active: row.try_get("active")?,
-        last_login_at: row.try_get("last_login_at")?,
-        version: row.try_get("version")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
+impl TryFrom<UserRow> for User {
+    type Error = sqlx::Error;
+
+    fn try_from(row: UserRow) -> Result<Self, Self::Error> {
+        Ok(User {
+            id: row.id,
+            account_id: row.account_id,
+            email: row.email,
+            name: row.name,
+            role: Role::parse(&row.role)
+                .ok_or_else(|| sqlx::Error::Decode(format!("unknown role {}", row.role).into()))?,
+            active: row.active,
+            last_login_at: row.last_login_at,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
 }
 
 /// Insert the user and claim its email in the login directory.
@@ -35,32 +46,40 @@ pub async fn insert(
     id: Uuid,
     user: &NewUser,
 ) -> Result<User, sqlx::Error> {
-    let row = sqlx::query(concat!("INSERT INTO users (account_id, id, email, name, role, password_hash) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ", columns!()))
-    .bind(account_id)
-    .bind(id)
-    .bind(user.email.as_str())
-    .bind(&user.name)
-    .bind(user.role.as_str())
-    .bind(&user.password_hash)
+    let row = sqlx::query_as!(
+        UserRow,
+        "INSERT INTO users (account_id, id, email, name, role, password_hash) VALUES ($1, $2, $3, $4, $5, $6)
+         RETURNING account_id, id, email, name, role, active, last_login_at, version, created_at, updated_at",
+        account_id,
+        id,
+        user.email.as_str(),
+        user.name,
+        user.role.as_str(),
+        user.password_hash,
+    )
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query("INSERT INTO user_logins (email, account_id, user_id) VALUES ($1, $2, $3)")
-        .bind(user.email.normalized())
-        .bind(account_id)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    user_from_row(&row)
+    sqlx::query!(
+        "INSERT INTO user_logins (email, account_id, user_id) VALUES ($1, $2, $3)",
+        user.email.normalized(),
+        account_id,
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
+    row.try_into()
 }
 
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query(concat!("SELECT ", columns!(), " FROM users WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .as_ref()
-        .map(user_from_row)
-        .transpose()
+    sqlx::query_as!(
+        UserRow,
+        "SELECT account_id, id, email, name, role, active, last_login_at, version, created_at, updated_at FROM users WHERE id = $1",
+        id
+    )
+    .fetch_optional(conn)
+    .await?
+    .map(User::try_from)
+    .transpose()
 }
 
 /// Lock the row for an update.
@@ -68,16 +87,14 @@ pub async fn get_for_update(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM users WHERE id = $1 FOR UPDATE"
-    ))
-    .bind(id)
+    sqlx::query_as!(
+        UserRow,
+        "SELECT account_id, id, email, name, role, active, last_login_at, version, created_at, updated_at FROM users WHERE id = $1 FOR UPDATE",
+        id
+    )
     .fetch_optional(conn)
     .await?
-    .as_ref()
-    .map(user_from_row)
+    .map(User::try_from)
     .transpose()
 }
 
@@ -86,17 +103,17 @@ pub async fn list(
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<User>, sqlx::Error> {
-    sqlx::query(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM users WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2"
-    ))
-    .bind(after)
-    .bind(limit)
+    sqlx::query_as!(
+        UserRow,
+        "SELECT account_id, id, email, name, role, active, last_login_at, version, created_at, updated_at FROM users
+         WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2",
+        after,
+        limit
+    )
     .fetch_all(conn)
     .await?
-    .iter()
-    .map(user_from_row)
+    .into_iter()
+    .map(User::try_from)
     .collect()
 }
 
@@ -110,21 +127,31 @@ pub async fn credentials(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<Option<Credentials>, sqlx::Error> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        columns!(),
-        ", password_hash FROM users WHERE id = $1"
-    ))
-    .bind(id)
+    let Some(row) = sqlx::query!(
+        "SELECT account_id, id, email, name, role, active, last_login_at, version, created_at, updated_at, password_hash FROM users WHERE id = $1",
+        id
+    )
     .fetch_optional(conn)
-    .await?;
-    match row {
-        None => Ok(None),
-        Some(row) => Ok(Some(Credentials {
-            user: user_from_row(&row)?,
-            password_hash: row.try_get("password_hash")?,
-        })),
-    }
+    .await?
+    else {
+        return Ok(None);
+    };
+    let user = UserRow {
+        account_id: row.account_id,
+        id: row.id,
+        email: row.email,
+        name: row.name,
+        role: row.role,
+        active: row.active,
+        last_login_at: row.last_login_at,
+        version: row.version,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    };
+    Ok(Some(Credentials {
+        user: user.try_into()?,
+        password_hash: row.password_hash,
+    }))
 }
 
 /// Which account and user an email logs in to (the global directory; no tenant needed).
@@ -132,10 +159,13 @@ pub async fn find_login(
     conn: &mut PgConnection,
     normalized_email: &str,
 ) -> Result<Option<(Uuid, Uuid)>, sqlx::Error> {
-    sqlx::query_as("SELECT account_id, user_id FROM user_logins WHERE email = $1")
-        .bind(normalized_email)
-        .fetch_optional(conn)
-        .await
+    let row = sqlx::query!(
+        "SELECT account_id, user_id FROM user_logins WHERE email = $1",
+        normalized_email
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.account_id, r.user_id)))
 }
 
 pub struct UserChanges<'a> {
@@ -151,22 +181,28 @@ pub async fn update(
     old_email: &str,
     changes: &UserChanges<'_>,
 ) -> Result<User, sqlx::Error> {
-    let row = sqlx::query(concat!("UPDATE users SET name = $2, email = $3, role = $4, active = $5, version = version + 1 WHERE id = $1 RETURNING ", columns!()))
-    .bind(id)
-    .bind(changes.name)
-    .bind(changes.email.as_str())
-    .bind(changes.role.as_str())
-    .bind(changes.active)
+    let row = sqlx::query_as!(
+        UserRow,
+        "UPDATE users SET name = $2, email = $3, role = $4, active = $5, version = version + 1 WHERE id = $1
+         RETURNING account_id, id, email, name, role, active, last_login_at, version, created_at, updated_at",
+        id,
+        changes.name,
+        changes.email.as_str(),
+        changes.role.as_str(),
+        changes.active,
+    )
     .fetch_one(&mut *conn)
     .await?;
     if old_email.to_lowercase() != changes.email.normalized() {
-        sqlx::query("UPDATE user_logins SET email = $2 WHERE user_id = $1")
-            .bind(id)
-            .bind(changes.email.normalized())
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query!(
+            "UPDATE user_logins SET email = $2 WHERE user_id = $1",
+            id,
+            changes.email.normalized()
+        )
+        .execute(&mut *conn)
+        .await?;
     }
-    user_from_row(&row)
+    row.try_into()
 }
 
 pub async fn set_password(
@@ -174,17 +210,18 @@ pub async fn set_password(
     id: Uuid,
     password_hash: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-        .bind(id)
-        .bind(password_hash)
-        .execute(conn)
-        .await
-        .map(drop)
+    sqlx::query!(
+        "UPDATE users SET password_hash = $2 WHERE id = $1",
+        id,
+        password_hash
+    )
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 pub async fn touch_login(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET last_login_at = now() WHERE id = $1")
-        .bind(id)
+    sqlx::query!("UPDATE users SET last_login_at = now() WHERE id = $1", id)
         .execute(conn)
         .await
         .map(drop)
@@ -195,8 +232,10 @@ pub async fn count_other_active_owners(
     conn: &mut PgConnection,
     except: Uuid,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'owner' AND active AND id <> $1")
-        .bind(except)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM users WHERE role = 'owner' AND active AND id <> $1"#,
+        except
+    )
+    .fetch_one(conn)
+    .await
 }
