@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::http::{ApiError, ErrorCode, idempotency, middleware};
 use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
-use crate::modules::{auth, clients, users};
+use crate::modules::{accounts, auth, catalog, clients, users};
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
 
@@ -60,6 +60,8 @@ impl FromRef<AppState> for Metrics {
         (name = "auth", description = "Sign-up, login and tokens"),
         (name = "users", description = "The team"),
         (name = "clients", description = "Clients, their properties and history"),
+        (name = "settings", description = "Business settings and tax rates"),
+        (name = "catalog", description = "Products and services"),
     )
 )]
 struct ApiDoc;
@@ -90,7 +92,9 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let v1 = OpenApiRouter::new()
         .merge(auth::routes::router())
         .merge(users::routes::router())
-        .merge(clients::routes::router());
+        .merge(clients::routes::router())
+        .merge(accounts::routes::router())
+        .merge(catalog::routes::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts();

@@ -38,6 +38,8 @@ error_codes! {
     ClientNotFound = ("client_not_found", NOT_FOUND, "No such client"),
     PropertyNotFound = ("property_not_found", NOT_FOUND, "No such property"),
     UserNotFound = ("user_not_found", NOT_FOUND, "No such user"),
+    TaxRateNotFound = ("tax_rate_not_found", NOT_FOUND, "No such tax rate"),
+    CatalogItemNotFound = ("catalog_item_not_found", NOT_FOUND, "No such catalog item"),
     MethodNotAllowed = ("method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed on this route"),
     VersionConflict = ("version_conflict", CONFLICT, "The resource changed since you read it"),
     EmailTaken = ("email_taken", CONFLICT, "That email address is already used"),

@@ -4,5 +4,6 @@
 pub mod accounts;
 pub mod activity;
 pub mod auth;
+pub mod catalog;
 pub mod clients;
 pub mod users;

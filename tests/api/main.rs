@@ -9,5 +9,6 @@ mod auth;
 mod clients;
 mod e2e;
 mod platform;
+mod settings;
 mod tenancy;
 mod users;

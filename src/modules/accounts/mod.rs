@@ -2,4 +2,5 @@
 
 pub mod model;
 pub mod repo;
+pub mod routes;
 pub mod service;

@@ -29,3 +29,234 @@ pub async fn current(conn: &mut PgConnection) -> Result<Option<Account>, sqlx::E
         .fetch_optional(conn)
         .await
 }
+
+use super::model::{PaymentTerms, Settings, TaxRate};
+use crate::domain::Address;
+use sqlx::types::Json;
+
+struct SettingsRow {
+    name: String,
+    address: Json<Address>,
+    phone: Option<String>,
+    email: Option<String>,
+    website: Option<String>,
+    logo_key: Option<String>,
+    time_zone: String,
+    currency: String,
+    locale: String,
+    payment_terms: String,
+    quote_validity_days: i32,
+    quote_prefix: String,
+    next_quote_number: i64,
+    job_prefix: String,
+    next_job_number: i64,
+    invoice_prefix: String,
+    next_invoice_number: i64,
+    show_prices_to_technicians: bool,
+    version: i32,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl TryFrom<SettingsRow> for Settings {
+    type Error = sqlx::Error;
+
+    fn try_from(row: SettingsRow) -> Result<Self, Self::Error> {
+        Ok(Settings {
+            business_name: row.name,
+            address: row.address.0,
+            phone: row.phone,
+            email: row.email,
+            website: row.website,
+            logo_key: row.logo_key,
+            time_zone: row.time_zone,
+            currency: row.currency,
+            locale: row.locale,
+            payment_terms: PaymentTerms::parse(&row.payment_terms).ok_or_else(|| {
+                sqlx::Error::Decode(format!("unknown payment terms {}", row.payment_terms).into())
+            })?,
+            quote_validity_days: row.quote_validity_days,
+            quote_prefix: row.quote_prefix,
+            next_quote_number: row.next_quote_number,
+            job_prefix: row.job_prefix,
+            next_job_number: row.next_job_number,
+            invoice_prefix: row.invoice_prefix,
+            next_invoice_number: row.next_invoice_number,
+            show_prices_to_technicians: row.show_prices_to_technicians,
+            version: row.version,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+pub async fn settings(
+    conn: &mut PgConnection,
+    lock: bool,
+) -> Result<Option<Settings>, sqlx::Error> {
+    let row = if lock {
+        sqlx::query_as!(
+            SettingsRow,
+            r#"SELECT name, address AS "address: Json<Address>", phone, email, website, logo_key, time_zone, currency AS "currency!: String",
+                      locale, payment_terms, quote_validity_days, quote_prefix, next_quote_number, job_prefix, next_job_number,
+                      invoice_prefix, next_invoice_number, show_prices_to_technicians, version, updated_at
+               FROM accounts FOR UPDATE"#
+        )
+        .fetch_optional(conn)
+        .await?
+    } else {
+        sqlx::query_as!(
+            SettingsRow,
+            r#"SELECT name, address AS "address: Json<Address>", phone, email, website, logo_key, time_zone, currency AS "currency!: String",
+                      locale, payment_terms, quote_validity_days, quote_prefix, next_quote_number, job_prefix, next_job_number,
+                      invoice_prefix, next_invoice_number, show_prices_to_technicians, version, updated_at
+               FROM accounts"#
+        )
+        .fetch_optional(conn)
+        .await?
+    };
+    row.map(Settings::try_from).transpose()
+}
+
+/// Write every editable setting of the current account.
+pub async fn update_settings(
+    conn: &mut PgConnection,
+    s: &Settings,
+) -> Result<Settings, sqlx::Error> {
+    sqlx::query_as!(
+        SettingsRow,
+        r#"UPDATE accounts SET name = $1, address = $2, phone = $3, email = $4, website = $5, time_zone = $6, currency = $7,
+                  locale = $8, payment_terms = $9, quote_validity_days = $10, quote_prefix = $11, next_quote_number = $12,
+                  job_prefix = $13, next_job_number = $14, invoice_prefix = $15, next_invoice_number = $16,
+                  show_prices_to_technicians = $17, version = version + 1
+           RETURNING name, address AS "address: Json<Address>", phone, email, website, logo_key, time_zone, currency AS "currency!: String",
+                     locale, payment_terms, quote_validity_days, quote_prefix, next_quote_number, job_prefix, next_job_number,
+                     invoice_prefix, next_invoice_number, show_prices_to_technicians, version, updated_at"#,
+        s.business_name,
+        Json(&s.address) as _,
+        s.phone,
+        s.email,
+        s.website,
+        s.time_zone,
+        s.currency,
+        s.locale,
+        s.payment_terms.as_str(),
+        s.quote_validity_days,
+        s.quote_prefix,
+        s.next_quote_number,
+        s.job_prefix,
+        s.next_job_number,
+        s.invoice_prefix,
+        s.next_invoice_number,
+        s.show_prices_to_technicians
+    )
+    .fetch_one(conn)
+    .await?
+    .try_into()
+}
+
+/// Which document number sequence to draw from.
+#[derive(Debug, Clone, Copy)]
+pub enum Sequence {
+    Quote,
+    Job,
+    Invoice,
+}
+
+/// Take the next number of a sequence. The account row stays locked until the
+/// transaction ends, so numbers are gapless: a rolled-back document gives its number
+/// back.
+pub async fn next_number(
+    conn: &mut PgConnection,
+    sequence: Sequence,
+) -> Result<(String, i64), sqlx::Error> {
+    let row = match sequence {
+        Sequence::Quote => {
+            sqlx::query!(r#"UPDATE accounts SET next_quote_number = next_quote_number + 1 RETURNING quote_prefix AS prefix, next_quote_number - 1 AS "number!""#)
+                .fetch_one(conn)
+                .await
+                .map(|r| (r.prefix, r.number))?
+        }
+        Sequence::Job => {
+            sqlx::query!(r#"UPDATE accounts SET next_job_number = next_job_number + 1 RETURNING job_prefix AS prefix, next_job_number - 1 AS "number!""#)
+                .fetch_one(conn)
+                .await
+                .map(|r| (r.prefix, r.number))?
+        }
+        Sequence::Invoice => {
+            sqlx::query!(
+                r#"UPDATE accounts SET next_invoice_number = next_invoice_number + 1 RETURNING invoice_prefix AS prefix, next_invoice_number - 1 AS "number!""#
+            )
+            .fetch_one(conn)
+            .await
+            .map(|r| (r.prefix, r.number))?
+        }
+    };
+    Ok(row)
+}
+
+pub async fn list_tax_rates(conn: &mut PgConnection) -> Result<Vec<TaxRate>, sqlx::Error> {
+    sqlx::query_as!(TaxRate, "SELECT id, name, rate_bps, is_default, active, version, created_at, updated_at FROM tax_rates ORDER BY id")
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn get_tax_rate(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<TaxRate>, sqlx::Error> {
+    sqlx::query_as!(TaxRate, "SELECT id, name, rate_bps, is_default, active, version, created_at, updated_at FROM tax_rates WHERE id = $1 FOR UPDATE", id)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn insert_tax_rate(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    id: Uuid,
+    name: &str,
+    rate_bps: i32,
+    is_default: bool,
+    active: bool,
+) -> Result<TaxRate, sqlx::Error> {
+    sqlx::query_as!(
+        TaxRate,
+        "INSERT INTO tax_rates (account_id, id, name, rate_bps, is_default, active) VALUES ($1, $2, $3, $4, $5, $6)
+         RETURNING id, name, rate_bps, is_default, active, version, created_at, updated_at",
+        account_id,
+        id,
+        name,
+        rate_bps,
+        is_default,
+        active
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn update_tax_rate(
+    conn: &mut PgConnection,
+    id: Uuid,
+    name: &str,
+    rate_bps: i32,
+    is_default: bool,
+    active: bool,
+) -> Result<TaxRate, sqlx::Error> {
+    sqlx::query_as!(
+        TaxRate,
+        "UPDATE tax_rates SET name = $2, rate_bps = $3, is_default = $4, active = $5, version = version + 1 WHERE id = $1
+         RETURNING id, name, rate_bps, is_default, active, version, created_at, updated_at",
+        id,
+        name,
+        rate_bps,
+        is_default,
+        active
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn delete_tax_rate(conn: &mut PgConnection, id: Uuid) -> Result<u64, sqlx::Error> {
+    sqlx::query!("DELETE FROM tax_rates WHERE id = $1", id)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected())
+}

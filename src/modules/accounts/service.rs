@@ -105,3 +105,338 @@ pub async fn current(db: &Db, account_id: Uuid) -> Result<Account, ApiError> {
     tx.commit().await?;
     Ok(account)
 }
+
+use super::model::{PaymentTerms, Settings, TaxRate};
+use crate::http::ErrorCode;
+use crate::http::extract::Ctx;
+
+/// A partial change of settings; `None` keeps a value.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    pub business_name: Option<String>,
+    pub address: Option<crate::domain::Address>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub website: Option<String>,
+    pub time_zone: Option<String>,
+    pub currency: Option<String>,
+    pub locale: Option<String>,
+    pub payment_terms: Option<PaymentTerms>,
+    pub quote_validity_days: Option<i32>,
+    pub quote_prefix: Option<String>,
+    /// May only move forward (numbers already used are never reused).
+    pub next_quote_number: Option<i64>,
+    pub job_prefix: Option<String>,
+    pub next_job_number: Option<i64>,
+    pub invoice_prefix: Option<String>,
+    pub next_invoice_number: Option<i64>,
+    pub show_prices_to_technicians: Option<bool>,
+    /// The version you read (required).
+    pub version: Option<i32>,
+}
+
+pub async fn settings(db: &Db, ctx: &Ctx) -> Result<Settings, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let settings = repo::settings(&mut tx, false)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("account has no row")))?;
+    tx.commit().await?;
+    Ok(settings)
+}
+
+fn locale_ok(text: &str) -> bool {
+    let mut parts = text.split('-');
+    let language = parts.next().unwrap_or_default();
+    let region = parts.next();
+    parts.next().is_none()
+        && (2..=3).contains(&language.len())
+        && language.chars().all(|c| c.is_ascii_lowercase())
+        && region.is_none_or(|r| r.len() == 2 && r.chars().all(|c| c.is_ascii_uppercase()))
+}
+
+fn prefix(field: &str, value: &str, errors: &mut Vec<FieldError>) -> String {
+    if value.chars().count() > 10 || value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        errors.push(FieldError::new(
+            field,
+            "must be at most 10 characters without spaces",
+        ));
+    }
+    value.to_string()
+}
+
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
+pub async fn update_settings(
+    db: &Db,
+    ctx: &Ctx,
+    patch: SettingsPatch,
+) -> Result<Settings, ApiError> {
+    let Some(version) = patch.version else {
+        return Err(ApiError::field(
+            "version",
+            "is required: send the version you read",
+        ));
+    };
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let current = repo::settings(&mut tx, true)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("account has no row")))?;
+    if current.version != version {
+        return Err(ApiError::version_conflict(current.version));
+    }
+    let mut errors = Vec::new();
+    let mut next = current.clone();
+    if let Some(name) = &patch.business_name {
+        next.business_name = crate::domain::required_text(name, 200).unwrap_or_else(|m| {
+            errors.push(FieldError::new("business_name", m));
+            String::new()
+        });
+    }
+    if let Some(address) = &patch.address {
+        next.address = address.clean("address", &mut errors);
+    }
+    if let Some(phone) = &patch.phone {
+        next.phone = match phone.trim() {
+            "" => None,
+            text => crate::domain::Phone::parse(text)
+                .map(|p| Some(p.as_str().to_string()))
+                .unwrap_or_else(|m| {
+                    errors.push(FieldError::new("phone", m));
+                    None
+                }),
+        };
+    }
+    if let Some(email) = &patch.email {
+        next.email = match email.trim() {
+            "" => None,
+            text => Email::parse(text)
+                .map(|e| Some(e.as_str().to_string()))
+                .unwrap_or_else(|m| {
+                    errors.push(FieldError::new("email", m));
+                    None
+                }),
+        };
+    }
+    if let Some(website) = &patch.website {
+        let website = website.trim();
+        next.website = (!website.is_empty()).then(|| website.to_string());
+        if !website.is_empty()
+            && (website.len() > 200
+                || !(website.starts_with("https://") || website.starts_with("http://")))
+        {
+            errors.push(FieldError::new(
+                "website",
+                "must be an http(s) address of at most 200 characters",
+            ));
+        }
+    }
+    if let Some(tz) = &patch.time_zone {
+        match TimeZone::parse(tz) {
+            Ok(tz) => next.time_zone = tz.name().to_string(),
+            Err(m) => errors.push(FieldError::new("time_zone", m)),
+        }
+    }
+    if let Some(currency) = &patch.currency {
+        match Currency::parse(currency) {
+            Ok(currency) => next.currency = currency.code().to_string(),
+            Err(m) => errors.push(FieldError::new("currency", m)),
+        }
+    }
+    if let Some(locale) = &patch.locale {
+        if locale_ok(locale) {
+            next.locale = locale.clone();
+        } else {
+            errors.push(FieldError::new(
+                "locale",
+                "must be a language tag such as en-US",
+            ));
+        }
+    }
+    if let Some(terms) = patch.payment_terms {
+        next.payment_terms = terms;
+    }
+    if let Some(days) = patch.quote_validity_days {
+        if !(1..=365).contains(&days) {
+            errors.push(FieldError::new(
+                "quote_validity_days",
+                "must be between 1 and 365",
+            ));
+        }
+        next.quote_validity_days = days;
+    }
+    if let Some(p) = &patch.quote_prefix {
+        next.quote_prefix = prefix("quote_prefix", p, &mut errors);
+    }
+    if let Some(p) = &patch.job_prefix {
+        next.job_prefix = prefix("job_prefix", p, &mut errors);
+    }
+    if let Some(p) = &patch.invoice_prefix {
+        next.invoice_prefix = prefix("invoice_prefix", p, &mut errors);
+    }
+    // Numbers already handed out are never handed out again.
+    for (field, requested, current_value, target) in [
+        (
+            "next_quote_number",
+            patch.next_quote_number,
+            current.next_quote_number,
+            &mut next.next_quote_number,
+        ),
+        (
+            "next_job_number",
+            patch.next_job_number,
+            current.next_job_number,
+            &mut next.next_job_number,
+        ),
+        (
+            "next_invoice_number",
+            patch.next_invoice_number,
+            current.next_invoice_number,
+            &mut next.next_invoice_number,
+        ),
+    ] {
+        if let Some(requested) = requested {
+            if requested < current_value || requested > 999_999_999 {
+                errors.push(FieldError::new(field, format!("may only move forward from {current_value} (numbers already used are not reused)")));
+            }
+            *target = requested;
+        }
+    }
+    if let Some(show) = patch.show_prices_to_technicians {
+        next.show_prices_to_technicians = show;
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let updated = repo::update_settings(&mut tx, &next).await?;
+    let changes = activity::service::diff(
+        &serde_json::to_value(&current).unwrap_or_default(),
+        &serde_json::to_value(&updated).unwrap_or_default(),
+        &["version", "updated_at"],
+    );
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        activity::Subject::Account(ctx.account_id),
+        "updated",
+        changes,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// A tax rate as sent to POST and PUT.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaxRateInput {
+    pub name: String,
+    /// Basis points, 0 to 10000 (825 = 8.25 %).
+    pub rate_bps: i32,
+    #[serde(default)]
+    pub is_default: bool,
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// Required on PUT.
+    pub version: Option<i32>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn tax_rate_not_found() -> ApiError {
+    ApiError::code(ErrorCode::TaxRateNotFound)
+}
+
+fn validate_tax_rate(input: &TaxRateInput) -> Result<String, ApiError> {
+    let mut errors = Vec::new();
+    let name = crate::domain::required_text(&input.name, 100).unwrap_or_else(|m| {
+        errors.push(FieldError::new("name", m));
+        String::new()
+    });
+    if !(0..=10_000).contains(&input.rate_bps) {
+        errors.push(FieldError::new(
+            "rate_bps",
+            "must be between 0 and 10000 basis points (0 % to 100 %)",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(name)
+    } else {
+        Err(ApiError::invalid(errors))
+    }
+}
+
+pub async fn tax_rates(db: &Db, ctx: &Ctx) -> Result<Vec<TaxRate>, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let rates = repo::list_tax_rates(&mut tx).await?;
+    tx.commit().await?;
+    Ok(rates)
+}
+
+pub async fn create_tax_rate(db: &Db, ctx: &Ctx, input: TaxRateInput) -> Result<TaxRate, ApiError> {
+    let name = validate_tax_rate(&input)?;
+    if input.version.is_some() {
+        return Err(ApiError::field(
+            "version",
+            "is set by the server; leave it out when creating",
+        ));
+    }
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let rate = repo::insert_tax_rate(
+        &mut tx,
+        ctx.account_id,
+        Uuid::now_v7(),
+        &name,
+        input.rate_bps,
+        input.is_default,
+        input.active,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(rate)
+}
+
+pub async fn update_tax_rate(
+    db: &Db,
+    ctx: &Ctx,
+    id: Uuid,
+    input: TaxRateInput,
+) -> Result<TaxRate, ApiError> {
+    let name = validate_tax_rate(&input)?;
+    let Some(version) = input.version else {
+        return Err(ApiError::field(
+            "version",
+            "is required: send the version you read",
+        ));
+    };
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let current = repo::get_tax_rate(&mut tx, id)
+        .await?
+        .ok_or_else(tax_rate_not_found)?;
+    if current.version != version {
+        return Err(ApiError::version_conflict(current.version));
+    }
+    let rate = repo::update_tax_rate(
+        &mut tx,
+        id,
+        &name,
+        input.rate_bps,
+        input.is_default,
+        input.active,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(rate)
+}
+
+/// Documents keep a copy of the rates they used, so a rate can always be deleted.
+pub async fn delete_tax_rate(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    if repo::delete_tax_rate(&mut tx, id).await? == 0 {
+        return Err(tax_rate_not_found());
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -279,7 +279,7 @@ pub async fn list(
 }
 
 /// `%`, `_` and `\` match themselves in the user's query.
-fn escape_like(text: &str) -> String {
+pub fn escape_like(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {

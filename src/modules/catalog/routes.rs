@@ -1,0 +1,118 @@
+//! `/api/v1/catalog`: products and services. Office staff manage it.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::{CatalogItem, CatalogItemInput, service};
+use crate::app::AppState;
+use crate::http::error::Problem;
+use crate::http::extract::{Json, Path, Query, Staff, if_match_version};
+use crate::http::pagination::{Page, PageRequest};
+use crate::http::{ApiError, ErrorCode};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_items, create_item))
+        .routes(routes!(get_item, update_item, delete_item))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CatalogParams {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+    /// Part of the name, any case.
+    pub q: Option<String>,
+    /// Only active (true) or inactive (false) items.
+    pub active: Option<bool>,
+}
+
+/// The catalog, newest first.
+#[utoipa::path(get, path = "/catalog", tag = "catalog", params(CatalogParams), responses((status = 200, body = Page<CatalogItem>)))]
+async fn list_items(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Query(params): Query<CatalogParams>,
+) -> Result<axum::Json<Page<CatalogItem>>, ApiError> {
+    let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
+    Ok(axum::Json(
+        service::list(&state.db, &ctx, params.active, params.q.as_deref(), page).await?,
+    ))
+}
+
+/// Add a product or service. Honours `Idempotency-Key`.
+#[utoipa::path(post, path = "/catalog", tag = "catalog", request_body = CatalogItemInput,
+    responses((status = 201, body = CatalogItem), (status = 422, body = Problem)))]
+async fn create_item(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Json(body): Json<CatalogItemInput>,
+) -> Result<(StatusCode, axum::Json<CatalogItem>), ApiError> {
+    if body.version.is_some() {
+        return Err(ApiError::field(
+            "version",
+            "is set by the server; leave it out when creating",
+        ));
+    }
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(service::create(&state.db, &ctx, body.validate()?).await?),
+    ))
+}
+
+/// One item.
+#[utoipa::path(get, path = "/catalog/{id}", tag = "catalog", params(("id" = Uuid, Path)),
+    responses((status = 200, body = CatalogItem), (status = 404, body = Problem)))]
+async fn get_item(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<CatalogItem>, ApiError> {
+    Ok(axum::Json(service::get(&state.db, &ctx, id).await?))
+}
+
+/// Replace an item. Requires the `version` you read (or `If-Match`).
+#[utoipa::path(put, path = "/catalog/{id}", tag = "catalog", params(("id" = Uuid, Path)), request_body = CatalogItemInput,
+    responses((status = 200, body = CatalogItem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
+async fn update_item(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Json(body): Json<CatalogItemInput>,
+) -> Result<axum::Json<CatalogItem>, ApiError> {
+    let header = if_match_version(&headers)?;
+    let Some(version) = header.or(body.version) else {
+        return Err(ApiError::field(
+            "version",
+            "is required: send the version you read (or If-Match)",
+        ));
+    };
+    let data = body.validate()?;
+    service::update(&state.db, &ctx, id, version, data)
+        .await
+        .map_err(|e| {
+            if header.is_some() && e.code == ErrorCode::VersionConflict {
+                ApiError::new(ErrorCode::PreconditionFailed, e.detail)
+            } else {
+                e
+            }
+        })
+        .map(axum::Json)
+}
+
+/// Delete an item; documents keep their copies of its name and price.
+#[utoipa::path(delete, path = "/catalog/{id}", tag = "catalog", params(("id" = Uuid, Path)),
+    responses((status = 204, description = "deleted"), (status = 404, body = Problem)))]
+async fn delete_item(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    service::delete(&state.db, &ctx, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

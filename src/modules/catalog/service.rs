@@ -1,0 +1,69 @@
+use uuid::Uuid;
+
+use super::{CatalogItem, ItemData, repo};
+use crate::http::extract::Ctx;
+use crate::http::pagination::{Page, PageRequest};
+use crate::http::{ApiError, ErrorCode};
+use crate::platform::database::Db;
+
+fn not_found() -> ApiError {
+    ApiError::code(ErrorCode::CatalogItemNotFound)
+}
+
+pub async fn create(db: &Db, ctx: &Ctx, data: ItemData) -> Result<CatalogItem, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let item = repo::insert(&mut tx, ctx.account_id, Uuid::now_v7(), &data).await?;
+    tx.commit().await?;
+    Ok(item)
+}
+
+pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<CatalogItem, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let item = repo::get(&mut tx, id).await?.ok_or_else(not_found)?;
+    tx.commit().await?;
+    Ok(item)
+}
+
+pub async fn list(
+    db: &Db,
+    ctx: &Ctx,
+    active: Option<bool>,
+    q: Option<&str>,
+    page: PageRequest,
+) -> Result<Page<CatalogItem>, ApiError> {
+    let q = q.map(str::trim).filter(|q| !q.is_empty());
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let rows = repo::list(&mut tx, active, q, page.after, page.fetch_limit()).await?;
+    tx.commit().await?;
+    Ok(Page::from_rows(rows, page, |i| i.id))
+}
+
+pub async fn update(
+    db: &Db,
+    ctx: &Ctx,
+    id: Uuid,
+    version: i32,
+    data: ItemData,
+) -> Result<CatalogItem, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let current = repo::get_for_update(&mut tx, id)
+        .await?
+        .ok_or_else(not_found)?;
+    if current.version != version {
+        return Err(ApiError::version_conflict(current.version));
+    }
+    let item = repo::update(&mut tx, id, &data).await?;
+    tx.commit().await?;
+    Ok(item)
+}
+
+/// Documents copy an item's name and price into their lines, so an item can be
+/// deleted at any time (or deactivated to keep it for reference).
+pub async fn delete(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    if repo::delete(&mut tx, id).await? == 0 {
+        return Err(not_found());
+    }
+    tx.commit().await?;
+    Ok(())
+}

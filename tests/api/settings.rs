@@ -1,0 +1,275 @@
+//! Account settings, tax rates and the catalog.
+
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn owners_change_settings_and_numbers_only_move_forward() {
+    let app = spawn_app().await;
+    let owner = app.signup("Settings Co").await;
+    let settings = app.get("/api/v1/settings", &owner.token).await.expect(200);
+    assert_eq!(settings.body["business_name"], "Settings Co");
+    assert_eq!(settings.body["payment_terms"], "net_30");
+    assert_eq!(settings.body["next_invoice_number"], 1);
+    assert_eq!(settings.body["locale"], "en-US");
+    let version = settings.body["version"].as_i64().unwrap();
+
+    let updated = app
+        .patch(
+            "/api/v1/settings",
+            &owner.token,
+            json!({"business_name": "Settings & Sons", "phone": "+1 555 010 4000", "email": "office@settings.example",
+                   "address": {"street1": "1 Main St", "city": "Boise", "region": "ID", "country": "us"},
+                   "time_zone": "America/Boise", "locale": "en-GB", "payment_terms": "net_15", "quote_validity_days": 14,
+                   "invoice_prefix": "SS-", "next_invoice_number": 1001, "show_prices_to_technicians": true, "version": version}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(updated.body["business_name"], "Settings & Sons");
+    assert_eq!(updated.body["address"]["country"], "US");
+    assert_eq!(updated.body["next_invoice_number"], 1001);
+    assert_eq!(updated.body["payment_terms"], "net_15");
+    let version = updated.body["version"].as_i64().unwrap();
+
+    let bad = app
+        .patch("/api/v1/settings", &owner.token, json!({"next_invoice_number": 5, "locale": "english", "time_zone": "Nowhere/City", "invoice_prefix": "A B", "version": version}))
+        .await
+        .problem(422, "validation_failed");
+    let mut fields = bad.fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec![
+            "invoice_prefix",
+            "locale",
+            "next_invoice_number",
+            "time_zone"
+        ]
+    );
+    app.patch(
+        "/api/v1/settings",
+        &owner.token,
+        json!({"quote_validity_days": 7, "version": version - 1}),
+    )
+    .await
+    .problem(409, "version_conflict");
+    app.patch(
+        "/api/v1/settings",
+        &owner.token,
+        json!({"quote_validity_days": 7}),
+    )
+    .await
+    .problem(422, "validation_failed");
+
+    // Billing settings are for owners and admins; other staff may read them.
+    let dispatcher = app.add_user(&owner, "dispatcher").await;
+    app.get("/api/v1/settings", &dispatcher.token)
+        .await
+        .expect(200);
+    app.patch(
+        "/api/v1/settings",
+        &dispatcher.token,
+        json!({"quote_validity_days": 7, "version": version}),
+    )
+    .await
+    .problem(403, "forbidden");
+    let tech = app.add_user(&owner, "technician").await;
+    app.get("/api/v1/settings", &tech.token)
+        .await
+        .problem(403, "forbidden");
+}
+
+#[tokio::test]
+async fn tax_rates_crud() {
+    let app = spawn_app().await;
+    let owner = app.signup("Tax Co").await;
+    let state = app
+        .post(
+            "/api/v1/settings/tax-rates",
+            &owner.token,
+            json!({"name": "State", "rate_bps": 625, "is_default": true}),
+        )
+        .await
+        .expect(201);
+    app.post(
+        "/api/v1/settings/tax-rates",
+        &owner.token,
+        json!({"name": "County", "rate_bps": 200}),
+    )
+    .await
+    .expect(201);
+    let bad = app
+        .post(
+            "/api/v1/settings/tax-rates",
+            &owner.token,
+            json!({"name": "", "rate_bps": 10001}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(bad.fields(), vec!["name", "rate_bps"]);
+    let list = app
+        .get("/api/v1/settings/tax-rates", &owner.token)
+        .await
+        .expect(200);
+    assert_eq!(list.body.as_array().unwrap().len(), 2);
+    let id = state.body["id"].as_str().unwrap();
+    let changed = app
+        .put(
+            &format!("/api/v1/settings/tax-rates/{id}"),
+            &owner.token,
+            json!({"name": "State", "rate_bps": 650, "is_default": true, "version": 1}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(changed.body["rate_bps"], 650);
+    app.put(
+        &format!("/api/v1/settings/tax-rates/{id}"),
+        &owner.token,
+        json!({"name": "State", "rate_bps": 700, "version": 1}),
+    )
+    .await
+    .problem(409, "version_conflict");
+    let dispatcher = app.add_user(&owner, "dispatcher").await;
+    app.post(
+        "/api/v1/settings/tax-rates",
+        &dispatcher.token,
+        json!({"name": "X", "rate_bps": 1}),
+    )
+    .await
+    .problem(403, "forbidden");
+    app.delete(&format!("/api/v1/settings/tax-rates/{id}"), &owner.token)
+        .await
+        .expect(204);
+    app.delete(&format!("/api/v1/settings/tax-rates/{id}"), &owner.token)
+        .await
+        .problem(404, "tax_rate_not_found");
+}
+
+#[tokio::test]
+async fn catalog_crud_search_and_isolation() {
+    let app = spawn_app().await;
+    let owner = app.signup("Catalog Co").await;
+    let mow = app
+        .post(
+            "/api/v1/catalog",
+            &owner.token,
+            json!({"name": "Lawn mowing (up to 1/4 acre)", "unit_price": 4500, "unit_cost": 1200}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(mow.body["kind"], "service");
+    assert_eq!(mow.body["taxable"], true);
+    app.post("/api/v1/catalog", &owner.token, json!({"kind": "product", "name": "Mulch bag", "unit_price": 899, "taxable": true, "active": false})).await.expect(201);
+    let bad = app
+        .post(
+            "/api/v1/catalog",
+            &owner.token,
+            json!({"name": " ", "unit_price": -1, "unit_cost": -5}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(bad.fields(), vec!["name", "unit_price", "unit_cost"]);
+    app.post(
+        "/api/v1/catalog",
+        &owner.token,
+        json!({"name": "Float", "unit_price": 12.5}),
+    )
+    .await
+    .problem(422, "validation_failed");
+
+    let active = app
+        .get("/api/v1/catalog?active=true", &owner.token)
+        .await
+        .expect(200);
+    assert_eq!(active.body["items"].as_array().unwrap().len(), 1);
+    let search = app
+        .get("/api/v1/catalog?q=MULCH", &owner.token)
+        .await
+        .expect(200);
+    assert_eq!(search.body["items"][0]["name"], "Mulch bag");
+
+    let id = mow.body["id"].as_str().unwrap();
+    let updated = app
+        .put(
+            &format!("/api/v1/catalog/{id}"),
+            &owner.token,
+            json!({"name": "Lawn mowing", "unit_price": 5000, "version": 1}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(updated.body["unit_price"], 5000);
+    assert!(updated.body["unit_cost"].is_null(), "PUT replaces");
+    app.put(
+        &format!("/api/v1/catalog/{id}"),
+        &owner.token,
+        json!({"name": "Lawn mowing", "unit_price": 5500, "version": 1}),
+    )
+    .await
+    .problem(409, "version_conflict");
+
+    let other = app.signup("Other Catalog Co").await;
+    app.get(&format!("/api/v1/catalog/{id}"), &other.token)
+        .await
+        .problem(404, "catalog_item_not_found");
+    app.delete(&format!("/api/v1/catalog/{id}"), &other.token)
+        .await
+        .problem(404, "catalog_item_not_found");
+    assert_eq!(
+        app.get("/api/v1/catalog", &other.token)
+            .await
+            .expect(200)
+            .body["items"],
+        json!([])
+    );
+    let tech = app.add_user(&owner, "technician").await;
+    app.get("/api/v1/catalog", &tech.token)
+        .await
+        .problem(403, "forbidden");
+    app.delete(&format!("/api/v1/catalog/{id}"), &owner.token)
+        .await
+        .expect(204);
+}
+
+#[tokio::test]
+async fn document_numbers_are_gapless_under_rollback() {
+    use jobber::modules::accounts::repo::{Sequence, next_number};
+    let app = spawn_app().await;
+    let owner = app.signup("Numbers Co").await;
+    let account: uuid::Uuid = owner.account_id.parse().unwrap();
+    let db = &app.db;
+
+    let mut tx = db.tenant(account).await.unwrap();
+    assert_eq!(
+        next_number(&mut tx, Sequence::Invoice).await.unwrap(),
+        ("INV-".to_string(), 1)
+    );
+    tx.rollback().await.unwrap();
+    // The rolled-back number is handed out again.
+    let mut tx = db.tenant(account).await.unwrap();
+    assert_eq!(next_number(&mut tx, Sequence::Invoice).await.unwrap().1, 1);
+    assert_eq!(next_number(&mut tx, Sequence::Invoice).await.unwrap().1, 2);
+    assert_eq!(
+        next_number(&mut tx, Sequence::Quote).await.unwrap(),
+        ("Q-".to_string(), 1)
+    );
+    tx.commit().await.unwrap();
+
+    // Concurrent transactions queue on the account row: no duplicates, no gaps.
+    let mut handles = Vec::new();
+    for _ in 0..8 {
+        let db = db.clone();
+        handles.push(tokio::spawn(async move {
+            let mut tx = db.tenant(account).await.unwrap();
+            let n = next_number(&mut tx, Sequence::Invoice).await.unwrap().1;
+            tx.commit().await.unwrap();
+            n
+        }));
+    }
+    let mut numbers = Vec::new();
+    for handle in handles {
+        numbers.push(handle.await.unwrap());
+    }
+    numbers.sort();
+    assert_eq!(numbers, (3..=10).collect::<Vec<i64>>());
+}
