@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::http::{ApiError, ErrorCode, idempotency, middleware};
 use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
-use crate::modules::{accounts, auth, catalog, clients, users};
+use crate::modules::{accounts, auth, catalog, clients, quotes, users};
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
 
@@ -62,6 +62,7 @@ impl FromRef<AppState> for Metrics {
         (name = "clients", description = "Clients, their properties and history"),
         (name = "settings", description = "Business settings and tax rates"),
         (name = "catalog", description = "Products and services"),
+        (name = "quotes", description = "Quotes and their approval"),
     )
 )]
 struct ApiDoc;
@@ -94,7 +95,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(users::routes::router())
         .merge(clients::routes::router())
         .merge(accounts::routes::router())
-        .merge(catalog::routes::router());
+        .merge(catalog::routes::router())
+        .merge(quotes::routes::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts();

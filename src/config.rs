@@ -64,6 +64,10 @@ pub struct ConfigArgs {
     /// Unprivileged user to run as when started as root.
     #[arg(long, env = "JOBBER_USER", value_name = "NAME", global = true)]
     pub user: Option<String>,
+    /// The address clients use to reach this server (links in emails), e.g.
+    /// `https://jobs.example.com`; defaults to `http://<listen>`.
+    #[arg(long, env = "JOBBER_PUBLIC_URL", value_name = "URL", global = true)]
+    pub public_url: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (comma-separated IPs).
     #[arg(
         long = "trusted-proxy",
@@ -90,6 +94,7 @@ struct FileConfig {
     signup: Option<Signup>,
     user: Option<String>,
     log: Option<String>,
+    public_url: Option<String>,
     trusted_proxies: Option<Vec<std::net::IpAddr>>,
     jwt_secret: Option<String>,
     db_max_connections: Option<u32>,
@@ -106,6 +111,8 @@ pub struct Config {
     pub signup: Signup,
     pub user: String,
     pub log: String,
+    /// Base of the links jobber writes into emails and documents (no trailing slash).
+    pub public_url: String,
     /// Peers whose `X-Forwarded-For` header names the real client (login throttling,
     /// logs); empty: the TCP peer is the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
@@ -141,6 +148,7 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_SIGNUP",
     "JOBBER_USER",
     "JOBBER_LOG",
+    "JOBBER_PUBLIC_URL",
     "JOBBER_TRUSTED_PROXIES",
     "JOBBER_JWT_SECRET",
     "JOBBER_JWT_SECRET_FILE",
@@ -201,7 +209,17 @@ impl Config {
         tracing_subscriber::EnvFilter::from_str(&log)
             .map_err(|e| invalid("log", &e.to_string()))?;
 
+        let public_url = args
+            .public_url
+            .clone()
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"));
+        let public_url = public_url.trim_end_matches('/').to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(invalid("public_url", "must start with http:// or https://"));
+        }
         Ok(Self {
+            public_url,
             data_dir: args
                 .data_dir
                 .clone()
@@ -248,7 +266,7 @@ impl Config {
             None => "# not set: embedded PostgreSQL in data_dir".to_string(),
         };
         format!(
-            "data_dir = {:?}\ndatabase_url = {database_url}\nlisten = \"{}\"\nadmin_listen = \"{}\"\nrole = \"{}\"\nsignup = \"{}\"\nuser = {:?}\nlog = {:?}\ntrusted_proxies = {:?}\njwt_secret = {}\ndb_max_connections = {}\nmax_body_bytes = {}\n",
+            "data_dir = {:?}\ndatabase_url = {database_url}\nlisten = \"{}\"\nadmin_listen = \"{}\"\nrole = \"{}\"\nsignup = \"{}\"\nuser = {:?}\nlog = {:?}\npublic_url = {:?}\ntrusted_proxies = {:?}\njwt_secret = {}\ndb_max_connections = {}\nmax_body_bytes = {}\n",
             self.data_dir.display().to_string(),
             self.listen,
             self.admin_listen,
@@ -260,6 +278,7 @@ impl Config {
             },
             self.user,
             self.log,
+            self.public_url,
             self.trusted_proxies
                 .iter()
                 .map(ToString::to_string)

@@ -12,4 +12,5 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod modules;
+pub mod money;
 pub mod platform;

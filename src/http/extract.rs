@@ -263,6 +263,29 @@ pub fn if_match_version(headers: &axum::http::HeaderMap) -> Result<Option<i32>, 
     })
 }
 
+/// A JSON body that may be left out entirely (actions such as `POST …/archive`);
+/// an empty body means `T::default()`.
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let empty = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v == "0")
+            || (request.headers().get(header::CONTENT_TYPE).is_none()
+                && request.headers().get(header::TRANSFER_ENCODING).is_none());
+        if empty {
+            return Ok(OptionalJson(T::default()));
+        }
+        Json::<T>::from_request(request, state)
+            .await
+            .map(|Json(value)| OptionalJson(value))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,4 +6,6 @@ pub mod activity;
 pub mod auth;
 pub mod catalog;
 pub mod clients;
+pub mod communications;
+pub mod quotes;
 pub mod users;

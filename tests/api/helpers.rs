@@ -205,6 +205,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         user: "nobody".into(),
         log: "warn".into(),
         trusted_proxies: Vec::new(),
+        public_url: "http://jobber.test".into(),
         jwt_secret: None,
         db_max_connections: 5,
         max_body_bytes: 64 * 1024,

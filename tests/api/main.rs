@@ -9,6 +9,7 @@ mod auth;
 mod clients;
 mod e2e;
 mod platform;
+mod quotes;
 mod settings;
 mod tenancy;
 mod users;

@@ -440,3 +440,25 @@ pub async fn delete_tax_rate(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiErro
     tx.commit().await?;
     Ok(())
 }
+
+/// Settings inside the caller's transaction.
+pub async fn settings_in(tx: &mut crate::platform::database::Tx) -> Result<Settings, ApiError> {
+    repo::settings(tx, false)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("account has no row")))
+}
+
+/// The next document number, e.g. `Q-42`; gapless within the caller's transaction.
+pub async fn next_number_in(
+    tx: &mut crate::platform::database::Tx,
+    sequence: repo::Sequence,
+) -> Result<String, ApiError> {
+    let (prefix, number) = repo::next_number(tx, sequence).await?;
+    Ok(format!("{prefix}{number}"))
+}
+
+pub async fn tax_rates_in(
+    tx: &mut crate::platform::database::Tx,
+) -> Result<Vec<TaxRate>, ApiError> {
+    Ok(repo::list_tax_rates(tx).await?)
+}

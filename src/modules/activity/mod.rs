@@ -17,6 +17,7 @@ pub enum Subject {
     User(Uuid),
     Client(Uuid),
     Property { id: Uuid, client_id: Uuid },
+    Quote { id: Uuid, client_id: Uuid },
 }
 
 impl Subject {
@@ -26,6 +27,7 @@ impl Subject {
             Subject::User(_) => "user",
             Subject::Client(_) => "client",
             Subject::Property { .. } => "property",
+            Subject::Quote { .. } => "quote",
         }
     }
 
@@ -34,14 +36,17 @@ impl Subject {
             Subject::Account(id)
             | Subject::User(id)
             | Subject::Client(id)
-            | Subject::Property { id, .. } => id,
+            | Subject::Property { id, .. }
+            | Subject::Quote { id, .. } => id,
         }
     }
 
     /// The client whose history this entry belongs to.
     pub fn client_id(self) -> Option<Uuid> {
         match self {
-            Subject::Client(id) | Subject::Property { client_id: id, .. } => Some(id),
+            Subject::Client(id)
+            | Subject::Property { client_id: id, .. }
+            | Subject::Quote { client_id: id, .. } => Some(id),
             Subject::Account(_) | Subject::User(_) => None,
         }
     }
@@ -50,10 +55,10 @@ impl Subject {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ActivityEntry {
     pub id: Uuid,
-    /// `client`, `property`, `user` or `account`.
+    /// `client`, `property`, `quote`, `user` or `account`.
     pub subject_type: String,
     pub subject_id: Uuid,
-    /// `created`, `updated`, `deleted` or `archived`.
+    /// `created`, `updated`, `deleted`, `archived`, `sent`, `approved`, `declined`, …
     pub action: String,
     /// The user who did it (null for system actions).
     pub actor_id: Option<Uuid>,

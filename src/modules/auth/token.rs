@@ -135,6 +135,26 @@ impl TokenKeys {
     }
 }
 
+impl TokenKeys {
+    /// The signature of a client-hub link (seed §9.2: clients reach the hub by signed
+    /// magic link): an HMAC over its purpose, account and record, base64url.
+    pub fn sign_link(&self, purpose: &str, account_id: Uuid, id: Uuid) -> String {
+        let mut mac = self.mac();
+        mac.update(format!("link:{purpose}:{account_id}:{id}").as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// Constant-time check of a link signature.
+    pub fn verify_link(&self, purpose: &str, account_id: Uuid, id: Uuid, signature: &str) -> bool {
+        let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
+            return false;
+        };
+        let mut mac = self.mac();
+        mac.update(format!("link:{purpose}:{account_id}:{id}").as_bytes());
+        mac.verify_slice(&signature).is_ok()
+    }
+}
+
 /// `bytes` random bytes as base64url.
 pub fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
@@ -190,6 +210,17 @@ mod tests {
         );
         assert!(keys.verify_at(&none, 0).is_err(), "alg none");
         assert!(keys.verify_at("garbage", 0).is_err());
+    }
+
+    #[test]
+    fn link_signatures_bind_purpose_account_and_record() {
+        let keys = TokenKeys::new(&[9; 32]);
+        let (account, id) = (Uuid::now_v7(), Uuid::now_v7());
+        let signature = keys.sign_link("quote", account, id);
+        assert!(keys.verify_link("quote", account, id, &signature));
+        assert!(!keys.verify_link("invoice", account, id, &signature));
+        assert!(!keys.verify_link("quote", Uuid::now_v7(), id, &signature));
+        assert!(!keys.verify_link("quote", account, id, "AAAA"));
     }
 
     #[test]

@@ -17,6 +17,14 @@ pub async fn create(db: &Db, ctx: &Ctx, data: ItemData) -> Result<CatalogItem, A
     Ok(item)
 }
 
+/// An item, inside the caller's transaction (documents copy from it).
+pub async fn get_in(
+    tx: &mut crate::platform::database::Tx,
+    id: Uuid,
+) -> Result<CatalogItem, ApiError> {
+    repo::get(tx, id).await?.ok_or_else(not_found)
+}
+
 pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<CatalogItem, ApiError> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let item = repo::get(&mut tx, id).await?.ok_or_else(not_found)?;

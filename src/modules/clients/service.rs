@@ -59,6 +59,18 @@ fn created_summary(client: &Client) -> serde_json::Value {
     serde_json::json!({ "display_name": client.display_name, "status": client.status })
 }
 
+/// The client, inside the caller's transaction (other modules check references).
+pub async fn get_in(tx: &mut Tx, id: Uuid) -> Result<Client, ApiError> {
+    repo::get(tx, id).await?.ok_or_else(not_found)
+}
+
+/// The property of a client, inside the caller's transaction.
+pub async fn property_in(tx: &mut Tx, client_id: Uuid, id: Uuid) -> Result<Property, ApiError> {
+    repo::get_property(tx, client_id, id)
+        .await?
+        .ok_or_else(property_not_found)
+}
+
 pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Client, ApiError> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let client = repo::get(&mut tx, id).await?.ok_or_else(not_found)?;
@@ -328,7 +340,15 @@ pub async fn delete_property(
     if let Some(version) = version {
         check_version(version, current.version)?;
     }
-    repo::delete_property(&mut tx, client_id, id).await?;
+    repo::delete_property(&mut tx, client_id, id)
+        .await
+        .map_err(|error| match violation(&error) {
+            Some((ErrorKind::ForeignKeyViolation, _)) => ApiError::new(
+                ErrorCode::PropertyInUse,
+                "quotes, jobs or invoices refer to this property; it cannot be deleted",
+            ),
+            _ => error.into(),
+        })?;
     record(
         &mut tx,
         ctx,

@@ -1,0 +1,267 @@
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::state::{QuoteAction, QuoteStatus};
+use crate::http::{ApiError, FieldError};
+use crate::money::{Adjustment, Bps, Quantity};
+
+/// A discount or deposit as the API carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustmentDto {
+    pub kind: AdjustmentKind,
+    /// Minor units for `amount`, basis points for `percent` (1500 = 15 %).
+    pub value: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AdjustmentKind {
+    Amount,
+    Percent,
+}
+
+impl AdjustmentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdjustmentKind::Amount => "amount",
+            AdjustmentKind::Percent => "percent",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "amount" => Some(AdjustmentKind::Amount),
+            "percent" => Some(AdjustmentKind::Percent),
+            _ => None,
+        }
+    }
+}
+
+impl AdjustmentDto {
+    pub fn to_adjustment(self, field: &str) -> Result<Adjustment, FieldError> {
+        match self.kind {
+            AdjustmentKind::Amount
+                if (0..=crate::modules::catalog::MAX_PRICE * 1000).contains(&self.value) =>
+            {
+                Ok(Adjustment::Amount(self.value))
+            }
+            AdjustmentKind::Amount => Err(FieldError::new(
+                format!("{field}.value"),
+                "must be a non-negative amount in minor units",
+            )),
+            AdjustmentKind::Percent => u32::try_from(self.value)
+                .ok()
+                .filter(|v| *v <= 10_000)
+                .map(|v| Adjustment::Percent(Bps(v)))
+                .ok_or_else(|| {
+                    FieldError::new(
+                        format!("{field}.value"),
+                        "must be between 0 and 10000 basis points",
+                    )
+                }),
+        }
+    }
+}
+
+/// A tax applied to the quote, with the amount it came to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AppliedTax {
+    pub name: String,
+    pub rate_bps: i32,
+    /// Minor units.
+    #[serde(default)]
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QuoteLine {
+    pub id: Uuid,
+    pub position: i32,
+    pub catalog_item_id: Option<Uuid>,
+    pub name: String,
+    pub description: Option<String>,
+    /// Up to two decimals.
+    #[schema(value_type = f64)]
+    pub quantity: Quantity,
+    /// Minor units per unit.
+    pub unit_price: i64,
+    pub taxable: bool,
+    /// Offered to the client, who picks it when approving.
+    pub optional: bool,
+    /// Counted in the totals (always true for non-optional lines).
+    pub selected: bool,
+    /// quantity × unit_price, rounded half-up to the minor unit.
+    pub line_total: i64,
+}
+
+/// Who approved the quote, when and how.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Approval {
+    pub approved_at: DateTime<Utc>,
+    /// The name the client typed as their signature.
+    pub signature_name: String,
+    /// The staff member who recorded it (null when the client approved in the hub).
+    pub recorded_by: Option<Uuid>,
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Quote {
+    pub id: Uuid,
+    /// Per-account number such as `Q-42`.
+    pub number: String,
+    pub client_id: Uuid,
+    pub property_id: Option<Uuid>,
+    pub title: String,
+    pub message: Option<String>,
+    pub status: QuoteStatus,
+    /// What may be done next from this status.
+    pub allowed_actions: Vec<QuoteAction>,
+    pub lines: Vec<QuoteLine>,
+    pub discount: Option<AdjustmentDto>,
+    pub deposit: Option<AdjustmentDto>,
+    pub taxes: Vec<AppliedTax>,
+    /// ISO 4217 code of every amount.
+    pub currency: String,
+    pub subtotal: i64,
+    pub discount_total: i64,
+    pub tax_total: i64,
+    pub total: i64,
+    /// Required deposit, minor units.
+    pub deposit_amount: i64,
+    pub valid_until: Option<NaiveDate>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub approval: Option<Approval>,
+    pub declined_at: Option<DateTime<Utc>>,
+    pub decline_reason: Option<String>,
+    pub changes_requested_note: Option<String>,
+    pub converted_at: Option<DateTime<Utc>>,
+    pub converted_job_id: Option<Uuid>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A line as sent by the API. With `catalog_item_id`, the item's name, description,
+/// price and taxable flag are the defaults for what is left out.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineInput {
+    pub catalog_item_id: Option<Uuid>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Up to two decimals; may be negative for a credit.
+    #[schema(value_type = f64)]
+    pub quantity: Quantity,
+    /// Minor units per unit.
+    pub unit_price: Option<i64>,
+    pub taxable: Option<bool>,
+    #[serde(default)]
+    pub optional: bool,
+}
+
+/// A quote as sent to `POST /quotes` and `PUT /quotes/{id}` (PUT replaces it and
+/// needs `version` or `If-Match`).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteInput {
+    pub client_id: Uuid,
+    pub property_id: Option<Uuid>,
+    pub title: String,
+    /// Shown to the client with the quote.
+    pub message: Option<String>,
+    pub lines: Vec<LineInput>,
+    pub discount: Option<AdjustmentDto>,
+    pub deposit: Option<AdjustmentDto>,
+    /// Tax rates to apply; omitted: the account's default rates; `[]`: none.
+    pub tax_rate_ids: Option<Vec<Uuid>>,
+    /// Defaults to today plus the account's quote validity days.
+    pub valid_until: Option<NaiveDate>,
+    pub version: Option<i32>,
+}
+
+pub const MAX_LINES: usize = 200;
+
+/// A line after validation and catalog defaults.
+#[derive(Debug, Clone)]
+pub struct LineData {
+    pub catalog_item_id: Option<Uuid>,
+    pub name: String,
+    pub description: Option<String>,
+    pub quantity: Quantity,
+    pub unit_price: i64,
+    pub taxable: bool,
+    pub optional: bool,
+    pub selected: bool,
+}
+
+/// The checks that need no database; each failure names its field.
+pub fn check_input(input: &QuoteInput) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    if let Err(m) = crate::domain::required_text(&input.title, 200) {
+        errors.push(FieldError::new("title", m));
+    }
+    if let Err(m) = crate::domain::optional_text(input.message.as_deref(), 10_000) {
+        errors.push(FieldError::new("message", m));
+    }
+    if input.lines.is_empty() {
+        errors.push(FieldError::new("lines", "a quote needs at least one line"));
+    }
+    if input.lines.len() > MAX_LINES {
+        errors.push(FieldError::new("lines", format!("at most {MAX_LINES}")));
+    }
+    for (i, line) in input.lines.iter().enumerate() {
+        if line.catalog_item_id.is_none()
+            && line.name.as_deref().is_none_or(|n| n.trim().is_empty())
+        {
+            errors.push(FieldError::new(
+                format!("lines[{i}].name"),
+                "is required unless the line comes from the catalog",
+            ));
+        }
+        if line.catalog_item_id.is_none() && line.unit_price.is_none() {
+            errors.push(FieldError::new(
+                format!("lines[{i}].unit_price"),
+                "is required unless the line comes from the catalog",
+            ));
+        }
+        if let Some(name) = &line.name
+            && let Err(m) = crate::domain::optional_text(Some(name), 200)
+        {
+            errors.push(FieldError::new(format!("lines[{i}].name"), m));
+        }
+        if let Err(m) = crate::domain::optional_text(line.description.as_deref(), 4000) {
+            errors.push(FieldError::new(format!("lines[{i}].description"), m));
+        }
+        if line
+            .unit_price
+            .is_some_and(|p| p.abs() > crate::modules::catalog::MAX_PRICE)
+        {
+            errors.push(FieldError::new(
+                format!("lines[{i}].unit_price"),
+                "is too large",
+            ));
+        }
+        if line.quantity.0.abs() > 100_000_000 {
+            errors.push(FieldError::new(
+                format!("lines[{i}].quantity"),
+                "must be at most 1,000,000",
+            ));
+        }
+    }
+    for (field, value) in [("discount", input.discount), ("deposit", input.deposit)] {
+        if let Some(value) = value
+            && let Err(e) = value.to_adjustment(field)
+        {
+            errors.push(e);
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(errors))
+    }
+}

@@ -1,0 +1,675 @@
+//! Quote rules: validation against the account's data, totals by the money rules,
+//! the state machine, the activity log and the outbox message on send.
+
+use chrono::{Days, Utc};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::model::{AppliedTax, LineData, Quote, QuoteInput, QuoteLine, check_input};
+use super::repo::{self, ApprovalData, QuoteFields, QuoteTotals};
+use super::state::{QuoteAction, QuoteStatus};
+use crate::domain::TimeZone;
+use crate::http::extract::Ctx;
+use crate::http::pagination::{Page, PageRequest};
+use crate::http::{ApiError, ErrorCode, FieldError};
+use crate::modules::accounts::model::Settings;
+use crate::modules::accounts::repo::Sequence;
+use crate::modules::activity::{self, Subject};
+use crate::modules::auth::token::TokenKeys;
+use crate::modules::{accounts, catalog, clients, communications};
+use crate::money::{self, Bps, MoneyError};
+use crate::platform::database::{Db, Tx};
+
+fn not_found() -> ApiError {
+    ApiError::code(ErrorCode::QuoteNotFound)
+}
+
+/// 409 naming what is allowed instead.
+pub fn invalid_transition(status: QuoteStatus, action: QuoteAction) -> ApiError {
+    let allowed: Vec<&str> = status
+        .allowed()
+        .into_iter()
+        .map(QuoteAction::as_str)
+        .collect();
+    let allowed_text = if allowed.is_empty() {
+        "nothing".to_string()
+    } else {
+        allowed.join(", ")
+    };
+    ApiError::new(
+        ErrorCode::InvalidTransition,
+        format!(
+            "a {} quote cannot {}; allowed: {allowed_text}",
+            status.as_str(),
+            action.as_str().replace('_', " ")
+        ),
+    )
+    .with_fields(vec![FieldError::new(
+        "status",
+        format!("allowed actions: {allowed_text}"),
+    )])
+}
+
+fn transition(status: QuoteStatus, action: QuoteAction) -> Result<QuoteStatus, ApiError> {
+    status
+        .after(action)
+        .ok_or_else(|| invalid_transition(status, action))
+}
+
+fn money_error(error: MoneyError) -> ApiError {
+    match error {
+        MoneyError::Overflow => ApiError::field("lines", "the amounts are too large"),
+        MoneyError::InvalidDiscount => ApiError::field("discount", error.to_string()),
+        MoneyError::InvalidDeposit => ApiError::field("deposit", error.to_string()),
+        MoneyError::InvalidQuantity(_) => ApiError::field("lines", error.to_string()),
+    }
+}
+
+/// The quote with its lines, read inside a transaction.
+async fn load(tx: &mut Tx, id: Uuid, currency: &str) -> Result<Quote, ApiError> {
+    let row = repo::get(tx, id, false).await?.ok_or_else(not_found)?;
+    let lines = repo::lines(tx, id).await?;
+    Ok(row.into_quote(lines, currency.to_string())?)
+}
+
+/// Everything a create or an edit computes before writing.
+struct Prepared {
+    lines: Vec<LineData>,
+    computed: Computed,
+}
+
+/// The money rules' results for a set of lines.
+struct Computed {
+    taxes: Vec<AppliedTax>,
+    line_totals: Vec<i64>,
+    subtotal: i64,
+    discount_total: i64,
+    tax_total: i64,
+    total: i64,
+    deposit_amount: i64,
+}
+
+impl Computed {
+    fn totals(&self) -> QuoteTotals<'_> {
+        QuoteTotals {
+            taxes: &self.taxes,
+            subtotal: self.subtotal,
+            discount_total: self.discount_total,
+            tax_total: self.tax_total,
+            total: self.total,
+            deposit_amount: self.deposit_amount,
+        }
+    }
+}
+
+/// Compute totals; optional lines count only when selected.
+fn compute(
+    lines: &[LineData],
+    taxes: &[AppliedTax],
+    discount: Option<money::Adjustment>,
+    deposit: Option<money::Adjustment>,
+) -> Result<Computed, ApiError> {
+    let inputs: Vec<money::LineInput> = lines
+        .iter()
+        .map(|l| money::LineInput {
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            taxable: l.taxable,
+            selected: l.selected,
+        })
+        .collect();
+    let rates: Vec<Bps> = taxes
+        .iter()
+        .map(|t| Bps(u32::try_from(t.rate_bps).unwrap_or(0)))
+        .collect();
+    let totals = money::compute(&inputs, discount, &rates, deposit).map_err(money_error)?;
+    let applied = taxes
+        .iter()
+        .zip(&totals.taxes)
+        .map(|(tax, (_, amount))| AppliedTax {
+            name: tax.name.clone(),
+            rate_bps: tax.rate_bps,
+            amount: *amount,
+        })
+        .collect();
+    Ok(Computed {
+        taxes: applied,
+        line_totals: totals.line_totals,
+        subtotal: totals.subtotal,
+        discount_total: totals.discount,
+        tax_total: totals.tax_total,
+        total: totals.total,
+        deposit_amount: totals.deposit,
+    })
+}
+
+async fn prepare(
+    tx: &mut Tx,
+    settings: &Settings,
+    input: &QuoteInput,
+) -> Result<Prepared, ApiError> {
+    check_input(input)?;
+    clients::service::get_in(tx, input.client_id)
+        .await
+        .map_err(|_| ApiError::field("client_id", "no such client"))?;
+    if let Some(property_id) = input.property_id {
+        clients::service::property_in(tx, input.client_id, property_id)
+            .await
+            .map_err(|_| ApiError::field("property_id", "no such property of this client"))?;
+    }
+    let mut errors = Vec::new();
+    let mut lines = Vec::with_capacity(input.lines.len());
+    for (i, line) in input.lines.iter().enumerate() {
+        let item = match line.catalog_item_id {
+            Some(id) => match catalog::service::get_in(tx, id).await {
+                Ok(item) => Some(item),
+                Err(_) => {
+                    errors.push(FieldError::new(
+                        format!("lines[{i}].catalog_item_id"),
+                        "no such catalog item",
+                    ));
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let name = line
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .or(item.as_ref().map(|i| i.name.clone()));
+        let description = match &line.description {
+            Some(d) => crate::domain::optional_text(Some(d), 4000).unwrap_or(None),
+            None => item.as_ref().and_then(|i| i.description.clone()),
+        };
+        lines.push(LineData {
+            catalog_item_id: line.catalog_item_id,
+            name: name.unwrap_or_default(),
+            description,
+            quantity: line.quantity,
+            unit_price: line
+                .unit_price
+                .or(item.as_ref().map(|i| i.unit_price))
+                .unwrap_or_default(),
+            taxable: line
+                .taxable
+                .or(item.as_ref().map(|i| i.taxable))
+                .unwrap_or(true),
+            optional: line.optional,
+            // Optional lines count once the client picks them (at approval).
+            selected: !line.optional,
+        });
+    }
+    let account_rates = accounts::service::tax_rates_in(tx).await?;
+    let taxes: Vec<AppliedTax> = match &input.tax_rate_ids {
+        None => account_rates
+            .iter()
+            .filter(|r| r.is_default && r.active)
+            .map(|r| AppliedTax {
+                name: r.name.clone(),
+                rate_bps: r.rate_bps,
+                amount: 0,
+            })
+            .collect(),
+        Some(ids) => {
+            let mut picked = Vec::new();
+            for (i, id) in ids.iter().enumerate() {
+                match account_rates.iter().find(|r| r.id == *id) {
+                    Some(r) => picked.push(AppliedTax {
+                        name: r.name.clone(),
+                        rate_bps: r.rate_bps,
+                        amount: 0,
+                    }),
+                    None => errors.push(FieldError::new(
+                        format!("tax_rate_ids[{i}]"),
+                        "no such tax rate",
+                    )),
+                }
+            }
+            picked
+        }
+    };
+    if let Some(valid_until) = input.valid_until
+        && valid_until < today(settings)
+    {
+        errors.push(FieldError::new("valid_until", "must not be in the past"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let discount = input
+        .discount
+        .map(|d| d.to_adjustment("discount"))
+        .transpose()
+        .map_err(|e| ApiError::invalid(vec![e]))?;
+    let deposit = input
+        .deposit
+        .map(|d| d.to_adjustment("deposit"))
+        .transpose()
+        .map_err(|e| ApiError::invalid(vec![e]))?;
+    let computed = compute(&lines, &taxes, discount, deposit)?;
+    Ok(Prepared { lines, computed })
+}
+
+fn today(settings: &Settings) -> chrono::NaiveDate {
+    let tz = TimeZone::parse(&settings.time_zone).map_or(chrono_tz::UTC, |t| t.0);
+    Utc::now().with_timezone(&tz).date_naive()
+}
+
+fn fields<'a>(input: &'a QuoteInput, valid_until: Option<chrono::NaiveDate>) -> QuoteFields<'a> {
+    QuoteFields {
+        client_id: input.client_id,
+        property_id: input.property_id,
+        title: input.title.trim(),
+        message: input
+            .message
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty()),
+        discount: input.discount,
+        deposit: input.deposit,
+        valid_until,
+    }
+}
+
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
+pub async fn create(db: &Db, ctx: &Ctx, input: QuoteInput) -> Result<Quote, ApiError> {
+    if input.version.is_some() {
+        return Err(ApiError::field(
+            "version",
+            "is set by the server; leave it out when creating",
+        ));
+    }
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let prepared = prepare(&mut tx, &settings, &input).await?;
+    let valid_until = input.valid_until.or_else(|| {
+        today(&settings).checked_add_days(Days::new(
+            u64::try_from(settings.quote_validity_days).unwrap_or(30),
+        ))
+    });
+    let id = Uuid::now_v7();
+    let number = accounts::service::next_number_in(&mut tx, Sequence::Quote).await?;
+    repo::insert(
+        &mut tx,
+        ctx.account_id,
+        id,
+        &number,
+        &fields(&input, valid_until),
+        &prepared.computed.totals(),
+        ctx.user_id,
+    )
+    .await?;
+    repo::replace_lines(
+        &mut tx,
+        ctx.account_id,
+        id,
+        &prepared.lines,
+        &prepared.computed.line_totals,
+    )
+    .await?;
+    let quote = load(&mut tx, id, &settings.currency).await?;
+    record(
+        &mut tx,
+        ctx,
+        &quote,
+        "created",
+        serde_json::json!({"number": quote.number, "total": quote.total}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(quote)
+}
+
+async fn record(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    quote: &Quote,
+    action: &str,
+    changes: serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    activity::service::record(
+        tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::Quote {
+            id: quote.id,
+            client_id: quote.client_id,
+        },
+        action,
+        changes,
+    )
+    .await
+}
+
+pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Quote, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let quote = load(&mut tx, id, &settings.currency).await?;
+    tx.commit().await?;
+    Ok(quote)
+}
+
+pub async fn list(
+    db: &Db,
+    ctx: &Ctx,
+    status: Option<QuoteStatus>,
+    client_id: Option<Uuid>,
+    page: PageRequest,
+) -> Result<Page<Quote>, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let rows = repo::list(&mut tx, status, client_id, page.after, page.fetch_limit()).await?;
+    let mut quotes = Vec::with_capacity(rows.len());
+    for row in rows {
+        let lines = repo::lines(&mut tx, row.id).await?;
+        quotes.push(row.into_quote(lines, settings.currency.clone())?);
+    }
+    tx.commit().await?;
+    Ok(Page::from_rows(quotes, page, |q| q.id))
+}
+
+/// Lock the quote, check the version the caller read and that `action` is allowed.
+async fn lock(
+    tx: &mut Tx,
+    id: Uuid,
+    version: Option<i32>,
+    action: QuoteAction,
+) -> Result<repo::QuoteRow, ApiError> {
+    let row = repo::get(tx, id, true).await?.ok_or_else(not_found)?;
+    if let Some(version) = version
+        && version != row.version
+    {
+        return Err(ApiError::version_conflict(row.version));
+    }
+    transition(row.status()?, action)?;
+    Ok(row)
+}
+
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, quote_id = %id))]
+pub async fn update(
+    db: &Db,
+    ctx: &Ctx,
+    id: Uuid,
+    version: i32,
+    input: QuoteInput,
+) -> Result<Quote, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let current = lock(&mut tx, id, Some(version), QuoteAction::Edit).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let prepared = prepare(&mut tx, &settings, &input).await?;
+    let valid_until = input.valid_until.or(current.valid_until);
+    repo::update_fields(
+        &mut tx,
+        id,
+        &fields(&input, valid_until),
+        &prepared.computed.totals(),
+    )
+    .await?;
+    repo::replace_lines(
+        &mut tx,
+        ctx.account_id,
+        id,
+        &prepared.lines,
+        &prepared.computed.line_totals,
+    )
+    .await?;
+    let quote = load(&mut tx, id, &settings.currency).await?;
+    record(
+        &mut tx,
+        ctx,
+        &quote,
+        "updated",
+        serde_json::json!({"total": {"from": current.total, "to": quote.total}}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(quote)
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendInput {
+    /// Send to this address instead of the client's primary email.
+    pub to: Option<String>,
+    /// A note for this email instead of the quote's message.
+    pub note: Option<String>,
+    pub version: Option<i32>,
+}
+
+/// The client-hub address where the client reviews and approves the quote.
+pub fn hub_link(public_url: &str, keys: &TokenKeys, account_id: Uuid, quote_id: Uuid) -> String {
+    let signature = keys.sign_link("quote", account_id, quote_id);
+    format!("{public_url}/hub/quotes/{quote_id}?account={account_id}&sig={signature}")
+}
+
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, quote_id = %id))]
+pub async fn send(
+    db: &Db,
+    keys: &TokenKeys,
+    public_url: &str,
+    ctx: &Ctx,
+    id: Uuid,
+    input: SendInput,
+) -> Result<Quote, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let row = lock(&mut tx, id, input.version, QuoteAction::Send).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let client = clients::service::get_in(&mut tx, row.client_id).await?;
+    let to = match input.to.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(to) => crate::domain::Email::parse(to)
+            .map_err(|m| ApiError::field("to", m))?
+            .as_str()
+            .to_string(),
+        None => client
+            .emails
+            .iter()
+            .find(|e| e.primary)
+            .or(client.emails.first())
+            .map(|e| e.address.clone())
+            .ok_or_else(|| {
+                ApiError::field(
+                    "to",
+                    "the client has no email address; add one or give `to`",
+                )
+            })?,
+    };
+    let note = crate::domain::optional_text(input.note.as_deref(), 10_000)
+        .map_err(|m| ApiError::field("note", m))?;
+    repo::mark_sent(&mut tx, id).await?;
+    let quote = load(&mut tx, id, &settings.currency).await?;
+    let link = hub_link(public_url, keys, ctx.account_id, id);
+    let (subject, body_text) =
+        communications::templates::quote_sent(&settings, &client, &quote, note.as_deref(), &link);
+    let email = communications::OutgoingEmail {
+        client_id: Some(client.id),
+        template: "quote_sent",
+        to: to.clone(),
+        subject,
+        body_text,
+        about: Some(("quote", id)),
+    };
+    let message_id =
+        communications::queue_email_in(&mut tx, ctx.account_id, Some(ctx.user_id), &email).await?;
+    record(
+        &mut tx,
+        ctx,
+        &quote,
+        "sent",
+        serde_json::json!({"to": to, "message_id": message_id}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(quote)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveInput {
+    /// The name the client typed as their signature.
+    pub signature_name: String,
+    /// The optional lines the client chose.
+    #[serde(default)]
+    pub selected_optional_line_ids: Vec<Uuid>,
+    pub version: Option<i32>,
+}
+
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, quote_id = %id))]
+pub async fn approve(
+    db: &Db,
+    ctx: &Ctx,
+    id: Uuid,
+    input: ApproveInput,
+    ip: Option<String>,
+) -> Result<Quote, ApiError> {
+    let signature = crate::domain::required_text(&input.signature_name, 200)
+        .map_err(|m| ApiError::field("signature_name", m))?;
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let row = lock(&mut tx, id, input.version, QuoteAction::Approve).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let mut lines: Vec<QuoteLine> = repo::lines(&mut tx, id).await?;
+    let mut errors = Vec::new();
+    for (i, chosen) in input.selected_optional_line_ids.iter().enumerate() {
+        if !lines.iter().any(|l| l.id == *chosen && l.optional) {
+            errors.push(FieldError::new(
+                format!("selected_optional_line_ids[{i}]"),
+                "is not an optional line of this quote",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    for line in lines.iter_mut().filter(|l| l.optional) {
+        line.selected = input.selected_optional_line_ids.contains(&line.id);
+        repo::set_line_selection(&mut tx, line.id, line.selected).await?;
+    }
+    let data: Vec<LineData> = lines
+        .iter()
+        .map(|l| LineData {
+            catalog_item_id: l.catalog_item_id,
+            name: l.name.clone(),
+            description: l.description.clone(),
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            taxable: l.taxable,
+            optional: l.optional,
+            selected: l.selected,
+        })
+        .collect();
+    let discount = row
+        .discount_kind
+        .as_deref()
+        .and_then(super::model::AdjustmentKind::parse)
+        .map(|kind| super::model::AdjustmentDto {
+            kind,
+            value: row.discount_value,
+        });
+    let deposit = row
+        .deposit_kind
+        .as_deref()
+        .and_then(super::model::AdjustmentKind::parse)
+        .map(|kind| super::model::AdjustmentDto {
+            kind,
+            value: row.deposit_value,
+        });
+    let discount = discount
+        .map(|d| d.to_adjustment("discount"))
+        .transpose()
+        .map_err(|e| ApiError::invalid(vec![e]))?;
+    let deposit = deposit
+        .map(|d| d.to_adjustment("deposit"))
+        .transpose()
+        .map_err(|e| ApiError::invalid(vec![e]))?;
+    let computed = compute(&data, &row.taxes.0, discount, deposit)?;
+    let totals = computed.totals();
+    let approval = ApprovalData {
+        signature_name: &signature,
+        user_id: Some(ctx.user_id),
+        ip,
+    };
+    repo::mark_approved(&mut tx, id, &approval, &totals).await?;
+    let quote = load(&mut tx, id, &settings.currency).await?;
+    record(&mut tx, ctx, &quote, "approved", serde_json::json!({"signature_name": signature, "total": quote.total, "optional_lines": input.selected_optional_line_ids})).await?;
+    tx.commit().await?;
+    Ok(quote)
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclineInput {
+    pub reason: Option<String>,
+    pub version: Option<i32>,
+}
+
+pub async fn decline(db: &Db, ctx: &Ctx, id: Uuid, input: DeclineInput) -> Result<Quote, ApiError> {
+    let reason = crate::domain::optional_text(input.reason.as_deref(), 2000)
+        .map_err(|m| ApiError::field("reason", m))?;
+    let mut tx = db.tenant(ctx.account_id).await?;
+    lock(&mut tx, id, input.version, QuoteAction::Decline).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    repo::mark_declined(&mut tx, id, reason.as_deref()).await?;
+    let quote = load(&mut tx, id, &settings.currency).await?;
+    record(
+        &mut tx,
+        ctx,
+        &quote,
+        "declined",
+        serde_json::json!({"reason": reason}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(quote)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesInput {
+    /// What the client wants changed.
+    pub note: String,
+    pub version: Option<i32>,
+}
+
+pub async fn request_changes(
+    db: &Db,
+    ctx: &Ctx,
+    id: Uuid,
+    input: ChangesInput,
+) -> Result<Quote, ApiError> {
+    let note =
+        crate::domain::required_text(&input.note, 4000).map_err(|m| ApiError::field("note", m))?;
+    let mut tx = db.tenant(ctx.account_id).await?;
+    lock(&mut tx, id, input.version, QuoteAction::RequestChanges).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    repo::mark_changes_requested(&mut tx, id, &note).await?;
+    let quote = load(&mut tx, id, &settings.currency).await?;
+    record(
+        &mut tx,
+        ctx,
+        &quote,
+        "changes_requested",
+        serde_json::json!({"note": note}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(quote)
+}
+
+pub async fn archive(
+    db: &Db,
+    ctx: &Ctx,
+    id: Uuid,
+    version: Option<i32>,
+) -> Result<Quote, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    lock(&mut tx, id, version, QuoteAction::Archive).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    repo::mark_archived(&mut tx, id).await?;
+    let quote = load(&mut tx, id, &settings.currency).await?;
+    record(&mut tx, ctx, &quote, "archived", serde_json::json!({})).await?;
+    tx.commit().await?;
+    Ok(quote)
+}

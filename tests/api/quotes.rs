@@ -1,0 +1,501 @@
+//! Quotes: totals by the money rules (numbers checked by hand), the state machine,
+//! the outbox message on send, approval with optional lines, and isolation.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Session, TestApp, spawn_app};
+
+struct Setup {
+    owner: Session,
+    client_id: String,
+    property_id: String,
+    mowing_id: String,
+}
+
+async fn setup(app: &TestApp) -> Setup {
+    let owner = app.signup("Quote Lawn Co").await;
+    app.post(
+        "/api/v1/settings/tax-rates",
+        &owner.token,
+        json!({"name": "State tax", "rate_bps": 825, "is_default": true}),
+    )
+    .await
+    .expect(201);
+    let mowing = app
+        .post(
+            "/api/v1/catalog",
+            &owner.token,
+            json!({"name": "Mowing", "unit_price": 4500, "description": "Front and back"}),
+        )
+        .await
+        .expect(201);
+    let client = app.create_client(&owner, json!({"first_name": "Ann", "last_name": "Lee", "emails": [{"address": "ann@example.com"}]})).await;
+    let client_id = client["id"].as_str().unwrap().to_string();
+    let property = app
+        .post(
+            &format!("/api/v1/clients/{client_id}/properties"),
+            &owner.token,
+            json!({"address": {"street1": "12 Elm St"}}),
+        )
+        .await
+        .expect(201);
+    Setup {
+        owner,
+        client_id,
+        property_id: property.body["id"].as_str().unwrap().to_string(),
+        mowing_id: mowing.body["id"].as_str().unwrap().to_string(),
+    }
+}
+
+fn quote_body(s: &Setup) -> Value {
+    json!({
+        "client_id": s.client_id,
+        "property_id": s.property_id,
+        "title": "Spring cleanup",
+        "message": "Thanks for asking us!",
+        "lines": [
+            {"catalog_item_id": s.mowing_id, "quantity": 2},
+            {"name": "Hedge trimming", "quantity": 1.5, "unit_price": 3333},
+            {"name": "Disposal fee", "quantity": 1, "unit_price": 1250, "taxable": false},
+            {"name": "Aeration", "quantity": 1, "unit_price": 6000, "optional": true}
+        ],
+        "discount": {"kind": "percent", "value": 1000},
+        "deposit": {"kind": "percent", "value": 2500}
+    })
+}
+
+#[tokio::test]
+async fn create_computes_totals_by_the_money_rules() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let quote = app
+        .post("/api/v1/quotes", &s.owner.token, quote_body(&s))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(quote["number"], "Q-1");
+    assert_eq!(quote["status"], "draft");
+    assert_eq!(quote["allowed_actions"], json!(["edit", "send", "archive"]));
+    assert_eq!(quote["currency"], "USD");
+    let lines = quote["lines"].as_array().unwrap();
+    assert_eq!(lines[0]["name"], "Mowing", "copied from the catalog");
+    assert_eq!(lines[0]["description"], "Front and back");
+    assert_eq!(lines[0]["unit_price"], 4500);
+    // 2 x 45.00 = 90.00; 1.5 x 33.33 = 49.995 -> 50.00 (half up); 12.50; aeration optional.
+    let totals: Vec<i64> = lines
+        .iter()
+        .map(|l| l["line_total"].as_i64().unwrap())
+        .collect();
+    assert_eq!(totals, vec![9000, 5000, 1250, 6000]);
+    assert_eq!(lines[3]["selected"], false);
+    // Subtotal 152.50; 10 % discount 15.25 (allocated 9.00 / 5.00 / 1.25);
+    // tax 8.25 % of 81.00 = 6.6825 -> 6.68 and of 45.00 = 3.7125 -> 3.71: 10.39.
+    assert_eq!(quote["subtotal"], 15250);
+    assert_eq!(quote["discount_total"], 1525);
+    assert_eq!(
+        quote["taxes"],
+        json!([{"name": "State tax", "rate_bps": 825, "amount": 1039}])
+    );
+    assert_eq!(quote["tax_total"], 1039);
+    // 152.50 - 15.25 + 10.39 = 147.64; deposit 25 % = 36.91.
+    assert_eq!(quote["total"], 14764);
+    assert_eq!(quote["deposit_amount"], 3691);
+    assert!(quote["valid_until"].is_string());
+
+    let second = app
+        .post("/api/v1/quotes", &s.owner.token, quote_body(&s))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(second["number"], "Q-2");
+}
+
+#[tokio::test]
+async fn invalid_quotes_name_their_fields() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let other = app.signup("Someone Else").await;
+    let foreign = app
+        .create_client(&other, json!({"company_name": "Not yours"}))
+        .await;
+
+    let reply = app
+        .post(
+            "/api/v1/quotes",
+            &s.owner.token,
+            json!({"client_id": s.client_id, "title": "", "lines": []}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(reply.fields(), vec!["title", "lines"]);
+    let reply = app
+        .post("/api/v1/quotes", &s.owner.token, json!({"client_id": s.client_id, "title": "T", "lines": [{"quantity": 1}], "discount": {"kind": "percent", "value": 20000}}))
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(
+        reply.fields(),
+        vec!["lines[0].name", "lines[0].unit_price", "discount.value"]
+    );
+    app.post("/api/v1/quotes", &s.owner.token, json!({"client_id": s.client_id, "title": "T", "lines": [{"name": "x", "quantity": 1.005, "unit_price": 1}]}))
+        .await
+        .problem(422, "validation_failed");
+    let reply = app
+        .post("/api/v1/quotes", &s.owner.token, json!({"client_id": foreign["id"], "title": "T", "lines": [{"name": "x", "quantity": 1, "unit_price": 1}]}))
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(
+        reply.fields(),
+        vec!["client_id"],
+        "another account's client does not exist here"
+    );
+    let reply = app
+        .post(
+            "/api/v1/quotes",
+            &s.owner.token,
+            json!({"client_id": s.client_id, "title": "T", "lines": [{"catalog_item_id": uuid::Uuid::now_v7(), "quantity": 1}], "tax_rate_ids": [uuid::Uuid::now_v7()]}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(
+        reply.fields(),
+        vec!["lines[0].catalog_item_id", "tax_rate_ids[0]"]
+    );
+    // Nothing was created, and no number was used up.
+    assert_eq!(
+        app.get("/api/v1/quotes", &s.owner.token)
+            .await
+            .expect(200)
+            .body["items"],
+        json!([])
+    );
+    let ok = app.post("/api/v1/quotes", &s.owner.token, json!({"client_id": s.client_id, "title": "T", "lines": [{"name": "x", "quantity": 1, "unit_price": 100}], "tax_rate_ids": []})).await.expect(201);
+    assert_eq!(ok.body["number"], "Q-1");
+    assert_eq!(ok.body["total"], 100, "no taxes when none are picked");
+}
+
+#[tokio::test]
+async fn send_queues_the_email_and_approval_picks_optional_lines() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let quote = app
+        .post("/api/v1/quotes", &s.owner.token, quote_body(&s))
+        .await
+        .expect(201)
+        .body;
+    let id = quote["id"].as_str().unwrap();
+
+    // A draft the client never saw cannot be approved.
+    let refused = app
+        .post(
+            &format!("/api/v1/quotes/{id}/approve"),
+            &s.owner.token,
+            json!({"signature_name": "Ann Lee"}),
+        )
+        .await
+        .problem(409, "invalid_transition");
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("allowed: edit, send, archive"),
+        "{}",
+        refused.text
+    );
+
+    let sent = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/quotes/{id}/send"),
+            Some(&s.owner.token),
+            None,
+            &[],
+        )
+        .await
+        .expect(200);
+    assert_eq!(sent.body["status"], "sent");
+    assert!(sent.body["sent_at"].is_string());
+    let (to, subject, body, status): (String, String, String, String) =
+        sqlx::query_as("SELECT to_address, subject, body_text, status FROM messages WHERE subject_type = 'quote' AND subject_id = $1::uuid")
+            .bind(id)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(to, "ann@example.com");
+    assert_eq!(status, "queued");
+    assert_eq!(subject, "Quote Q-1 from Quote Lawn Co: Spring cleanup");
+    for expected in [
+        "Hello Ann Lee,",
+        "Thanks for asking us!",
+        "Mowing: 2 x USD 45.00 = USD 90.00",
+        "Hedge trimming: 1.5 x USD 33.33 = USD 50.00",
+        "Aeration (optional): 1 x USD 60.00 = USD 60.00",
+        "Subtotal: USD 152.50",
+        "Discount: -USD 15.25",
+        "State tax (8.25%): USD 10.39",
+        "Total: USD 147.64",
+        "Deposit required: USD 36.91",
+        &format!(
+            "http://jobber.test/hub/quotes/{id}?account={}&sig=",
+            s.owner.account_id
+        ),
+    ] {
+        assert!(body.contains(expected), "missing {expected:?} in:\n{body}");
+    }
+
+    // Approval with the optional aeration: 212.50 subtotal, 21.25 discount
+    // (9.00/5.00/1.25/6.00), tax 6.68 + 3.71 + 8.25 % of 54.00 = 4.455 -> 4.46 = 14.85,
+    // total 212.50 - 21.25 + 14.85 = 206.10, deposit 25 % = 51.525 -> 51.53.
+    let aeration = quote["lines"][3]["id"].as_str().unwrap();
+    let approved = app
+        .post(
+            &format!("/api/v1/quotes/{id}/approve"),
+            &s.owner.token,
+            json!({"signature_name": "Ann Lee", "selected_optional_line_ids": [aeration]}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(approved["status"], "approved");
+    assert_eq!(approved["lines"][3]["selected"], true);
+    assert_eq!(approved["subtotal"], 21250);
+    assert_eq!(approved["discount_total"], 2125);
+    assert_eq!(approved["tax_total"], 1485);
+    assert_eq!(approved["total"], 20610);
+    assert_eq!(approved["deposit_amount"], 5153);
+    assert_eq!(approved["approval"]["signature_name"], "Ann Lee");
+    assert_eq!(approved["approval"]["ip"], "127.0.0.1");
+    assert_eq!(
+        approved["approval"]["recorded_by"],
+        s.owner.user_id.as_str()
+    );
+    assert_eq!(approved["allowed_actions"], json!(["convert", "archive"]));
+
+    // An approved quote is a contract: no edits, no second approval.
+    let mut edit = quote_body(&s);
+    edit["version"] = approved["version"].clone();
+    app.put(&format!("/api/v1/quotes/{id}"), &s.owner.token, edit)
+        .await
+        .problem(409, "invalid_transition");
+    app.post(
+        &format!("/api/v1/quotes/{id}/approve"),
+        &s.owner.token,
+        json!({"signature_name": "Ann"}),
+    )
+    .await
+    .problem(409, "invalid_transition");
+
+    let activity = app
+        .get(
+            &format!("/api/v1/clients/{}/activity", s.client_id),
+            &s.owner.token,
+        )
+        .await
+        .expect(200);
+    let actions: Vec<&str> = activity.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["subject_type"] == "quote")
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, vec!["approved", "sent", "created"]);
+}
+
+#[tokio::test]
+async fn a_failed_send_changes_nothing_and_queues_nothing() {
+    let app = spawn_app().await;
+    let owner = app.signup("No Email Co").await;
+    let client = app
+        .create_client(&owner, json!({"first_name": "Nomail"}))
+        .await;
+    let quote = app
+        .post("/api/v1/quotes", &owner.token, json!({"client_id": client["id"], "title": "Job", "lines": [{"name": "Work", "quantity": 1, "unit_price": 1000}]}))
+        .await
+        .expect(201)
+        .body;
+    let id = quote["id"].as_str().unwrap();
+    let reply = app
+        .post(
+            &format!("/api/v1/quotes/{id}/send"),
+            &owner.token,
+            json!({}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(reply.fields(), vec!["to"]);
+    assert_eq!(
+        app.get(&format!("/api/v1/quotes/{id}"), &owner.token)
+            .await
+            .expect(200)
+            .body["status"],
+        "draft"
+    );
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(queued, 0);
+    // With an explicit address it goes.
+    app.post(
+        &format!("/api/v1/quotes/{id}/send"),
+        &owner.token,
+        json!({"to": "nomail@example.org"}),
+    )
+    .await
+    .expect(200);
+}
+
+#[tokio::test]
+async fn decline_changes_and_archive_paths() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let make = || async {
+        app.post("/api/v1/quotes", &s.owner.token, quote_body(&s))
+            .await
+            .expect(201)
+            .body["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+
+    let a = make().await;
+    app.post(
+        &format!("/api/v1/quotes/{a}/send"),
+        &s.owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let changes = app
+        .post(
+            &format!("/api/v1/quotes/{a}/request-changes"),
+            &s.owner.token,
+            json!({"note": "Skip the hedges"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(changes.body["status"], "changes_requested");
+    assert_eq!(changes.body["changes_requested_note"], "Skip the hedges");
+    // Edit and send again.
+    let mut revised = quote_body(&s);
+    revised["lines"].as_array_mut().unwrap().remove(1);
+    revised["version"] = changes.body["version"].clone();
+    let edited = app
+        .put(
+            &format!("/api/v1/quotes/{a}"),
+            &s.owner.token,
+            revised.clone(),
+        )
+        .await
+        .expect(200);
+    assert_eq!(edited.body["lines"].as_array().unwrap().len(), 3);
+    assert_eq!(edited.body["status"], "changes_requested");
+    // The same stale version again is refused.
+    app.put(&format!("/api/v1/quotes/{a}"), &s.owner.token, revised)
+        .await
+        .problem(409, "version_conflict");
+    app.post(
+        &format!("/api/v1/quotes/{a}/send"),
+        &s.owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let declined = app
+        .post(
+            &format!("/api/v1/quotes/{a}/decline"),
+            &s.owner.token,
+            json!({"reason": "Too expensive"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(declined.body["status"], "declined");
+    assert_eq!(declined.body["allowed_actions"], json!(["archive"]));
+    let archived = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/quotes/{a}/archive"),
+            Some(&s.owner.token),
+            None,
+            &[],
+        )
+        .await
+        .expect(200);
+    assert_eq!(archived.body["status"], "archived");
+    app.post(
+        &format!("/api/v1/quotes/{a}/send"),
+        &s.owner.token,
+        json!({}),
+    )
+    .await
+    .problem(409, "invalid_transition");
+
+    let listed = app
+        .get("/api/v1/quotes?status=archived", &s.owner.token)
+        .await
+        .expect(200);
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+    let by_client = app
+        .get(
+            &format!("/api/v1/quotes?client_id={}", s.client_id),
+            &s.owner.token,
+        )
+        .await
+        .expect(200);
+    assert_eq!(by_client.body["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn quotes_are_history_and_stay_in_their_account() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let quote = app
+        .post("/api/v1/quotes", &s.owner.token, quote_body(&s))
+        .await
+        .expect(201)
+        .body;
+    let id = quote["id"].as_str().unwrap();
+
+    let other = app.signup("Prying Co").await;
+    app.get(&format!("/api/v1/quotes/{id}"), &other.token)
+        .await
+        .problem(404, "quote_not_found");
+    app.post(
+        &format!("/api/v1/quotes/{id}/send"),
+        &other.token,
+        json!({}),
+    )
+    .await
+    .problem(404, "quote_not_found");
+    assert_eq!(
+        app.get("/api/v1/quotes", &other.token)
+            .await
+            .expect(200)
+            .body["items"],
+        json!([])
+    );
+    let tech = app.add_user(&s.owner, "technician").await;
+    app.get("/api/v1/quotes", &tech.token)
+        .await
+        .problem(403, "forbidden");
+
+    // The quoted property cannot be deleted; the client is archived instead of deleted.
+    app.delete(
+        &format!(
+            "/api/v1/clients/{}/properties/{}",
+            s.client_id, s.property_id
+        ),
+        &s.owner.token,
+    )
+    .await
+    .problem(409, "property_in_use");
+    let deleted = app
+        .delete(&format!("/api/v1/clients/{}", s.client_id), &s.owner.token)
+        .await
+        .expect(200);
+    assert_eq!(deleted.body["result"], "archived");
+    app.get(&format!("/api/v1/quotes/{id}"), &s.owner.token)
+        .await
+        .expect(200);
+}
