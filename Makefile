@@ -22,7 +22,8 @@ build:
 	$(OFFLINE) $(CARGO) build --release
 
 test: deps
-	$(OFFLINE) $(CARGO) test --all-targets
+	@sh scripts/install-test-deps.sh
+	$(OFFLINE) PYTHON_FOR_TESTS="$(CURDIR)/target/test-venv/bin/python3" $(CARGO) test --all-targets
 
 deps:
 	@sh scripts/install-deps.sh

@@ -100,6 +100,8 @@ CREATE TABLE idempotency_keys (
     response_status        smallint,
     response_body          bytea,
     response_content_type  text,
+    -- Location and ETag of the stored response, replayed with it.
+    response_headers       jsonb NOT NULL DEFAULT '{}',
     created_at             timestamptz NOT NULL DEFAULT now(),
     completed_at           timestamptz,
     PRIMARY KEY (account_id, key)

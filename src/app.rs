@@ -128,14 +128,22 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     (router, openapi)
 }
 
-/// The admin router: metrics and health, on the admin listener only.
-pub fn admin(state: AppState) -> Router {
+/// Health checks only: what a worker pod answers on its public port.
+pub fn health(state: AppState) -> Router {
     Router::new()
-        .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(|| async { ApiError::code(ErrorCode::NotFound) })
         .with_state(state)
+}
+
+/// The admin router: metrics and health, on the admin listener only.
+pub fn admin(state: AppState) -> Router {
+    health(state.clone()).merge(
+        Router::new()
+            .route("/metrics", get(metrics))
+            .with_state(state),
+    )
 }
 
 async fn openapi_json(spec: Arc<Vec<u8>>) -> Response {
@@ -156,7 +164,14 @@ async fn healthz() -> axum::Json<serde_json::Value> {
 async fn readyz(State(state): State<AppState>) -> Result<axum::Json<serde_json::Value>, ApiError> {
     match state.db.ready().await {
         Ok(()) => Ok(axum::Json(serde_json::json!({"status": "ready"}))),
-        Err(error) => Err(ApiError::new(ErrorCode::Unavailable, format!("{error:#}"))),
+        Err(error) => {
+            // The cause goes to the log, not to whoever asks on the public port.
+            tracing::warn!(error = format!("{error:#}"), "not ready");
+            Err(ApiError::new(
+                ErrorCode::Unavailable,
+                "the database is unreachable or its schema is not current",
+            ))
+        }
     }
 }
 
@@ -240,7 +255,7 @@ impl App {
         };
         let router = match self.state.config.role {
             // A worker pod answers health checks on both ports but serves no API.
-            crate::config::Role::Worker => admin(self.state.clone()),
+            crate::config::Role::Worker => health(self.state.clone()),
             crate::config::Role::All | crate::config::Role::Api => api(self.state.clone()).0,
         };
         let public = axum::serve(

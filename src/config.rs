@@ -257,36 +257,59 @@ impl Config {
 
     /// The effective configuration as TOML, secrets redacted (`jobber config show`).
     pub fn to_redacted_toml(&self) -> String {
-        let secret = |s: &Option<SecretString>| match s {
-            Some(_) => "\"<redacted>\"".to_string(),
-            None => "# not set".to_string(),
+        let mut table = toml::Table::new();
+        let mut unset = Vec::new();
+        let mut put = |key: &str, value: toml::Value| {
+            table.insert(key.to_string(), value);
         };
-        let database_url = match &self.database_url {
-            Some(url) => format!("{:?}", redact_url(url.expose_secret())),
-            None => "# not set: embedded PostgreSQL in data_dir".to_string(),
-        };
-        format!(
-            "data_dir = {:?}\ndatabase_url = {database_url}\nlisten = \"{}\"\nadmin_listen = \"{}\"\nrole = \"{}\"\nsignup = \"{}\"\nuser = {:?}\nlog = {:?}\npublic_url = {:?}\ntrusted_proxies = {:?}\njwt_secret = {}\ndb_max_connections = {}\nmax_body_bytes = {}\n",
-            self.data_dir.display().to_string(),
-            self.listen,
-            self.admin_listen,
-            role_name(self.role),
+        put("data_dir", self.data_dir.display().to_string().into());
+        match &self.database_url {
+            Some(url) => put("database_url", redact_url(url.expose_secret()).into()),
+            None => unset.push("database_url (embedded PostgreSQL in data_dir)"),
+        }
+        put("listen", self.listen.to_string().into());
+        put("admin_listen", self.admin_listen.to_string().into());
+        put("role", role_name(self.role).into());
+        put(
+            "signup",
             if self.signup == Signup::Open {
                 "open"
             } else {
                 "closed"
-            },
-            self.user,
-            self.log,
-            self.public_url,
-            self.trusted_proxies
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>(),
-            secret(&self.jwt_secret),
-            self.db_max_connections,
-            self.max_body_bytes,
-        )
+            }
+            .into(),
+        );
+        put("user", self.user.clone().into());
+        put("log", self.log.clone().into());
+        put("public_url", self.public_url.clone().into());
+        put(
+            "trusted_proxies",
+            toml::Value::Array(
+                self.trusted_proxies
+                    .iter()
+                    .map(|ip| ip.to_string().into())
+                    .collect(),
+            ),
+        );
+        match &self.jwt_secret {
+            Some(_) => put("jwt_secret", "<redacted>".into()),
+            None => unset.push("jwt_secret (a key is generated into data_dir)"),
+        }
+        put(
+            "db_max_connections",
+            i64::from(self.db_max_connections).into(),
+        );
+        put(
+            "max_body_bytes",
+            i64::try_from(self.max_body_bytes)
+                .unwrap_or(i64::MAX)
+                .into(),
+        );
+        let mut out = toml::to_string(&table).unwrap_or_default();
+        for key in unset {
+            out.push_str(&format!("# not set: {key}\n"));
+        }
+        out
     }
 }
 
@@ -304,18 +327,40 @@ pub fn role_name(role: Role) -> &'static str {
     }
 }
 
-/// Replace the password of a `postgres://user:password@host/db` URL.
+/// Replace the password of a `postgres://user:password@host/db?password=…` URL,
+/// wherever it is given.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return "<redacted>".into();
     };
-    match rest.rsplit_once('@') {
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, query)) => (rest, Some(query)),
+        None => (rest, None),
+    };
+    let mut out = match rest.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or_default();
             format!("{scheme}://{user}:<redacted>@{host}")
         }
-        None => url.to_string(),
+        None => format!("{scheme}://{rest}"),
+    };
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((name, _))
+                    if name.eq_ignore_ascii_case("password")
+                        || name.eq_ignore_ascii_case("sslpassword") =>
+                {
+                    format!("{name}=<redacted>")
+                }
+                _ => param.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
     }
+    out
 }
 
 /// Root installs keep state in `/var/lib/jobber`; a user's in their home directory.
@@ -388,6 +433,23 @@ mod tests {
             "postgres://app:<redacted>@db:5432/jobber"
         );
         assert_eq!(redact_url("postgres://db/jobber"), "postgres://db/jobber");
+        assert_eq!(
+            redact_url("postgres://app@db/jobber?sslmode=require&password=hunter2"),
+            "postgres://app:<redacted>@db/jobber?sslmode=require&password=<redacted>"
+        );
+    }
+
+    #[test]
+    fn shown_config_is_valid_toml_and_round_trips() {
+        let config = Config::load(&ConfigArgs {
+            data_dir: Some("/srv/jobber".into()),
+            ..ConfigArgs::default()
+        })
+        .unwrap();
+        let shown = config.to_redacted_toml();
+        let parsed: FileConfig = toml::from_str(&shown).unwrap();
+        assert_eq!(parsed.data_dir, Some(PathBuf::from("/srv/jobber")));
+        assert!(shown.contains("# not set: database_url"));
     }
 
     #[test]

@@ -24,6 +24,8 @@ const ABANDONED_AFTER_SECS: i64 = 300;
 pub const ABANDONED_AFTER: std::time::Duration =
     std::time::Duration::from_secs(ABANDONED_AFTER_SECS as u64);
 const KEEP_HOURS: i64 = 24;
+/// Response headers stored and replayed with the body.
+const REPLAYED_HEADERS: [&str; 2] = ["location", "etag"];
 
 enum Claim {
     /// This request owns the key: run it.
@@ -32,6 +34,7 @@ enum Claim {
         status: u16,
         body: Vec<u8>,
         content_type: Option<String>,
+        headers: serde_json::Value,
     },
     InProgress,
     Mismatch,
@@ -69,6 +72,8 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
     };
     let fingerprint = {
         let mut hash = Sha256::new();
+        // Keys belong to an account, and a request is the same only from the same user.
+        hash.update(ctx.user_id.as_bytes());
         hash.update(parts.method.as_str());
         hash.update([0]);
         hash.update(parts.uri.path_and_query().map_or("", |p| p.as_str()));
@@ -93,11 +98,21 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
             status,
             body,
             content_type,
+            headers,
         }) => {
             let mut response =
                 (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
             if let Some(value) = content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
                 response.headers_mut().insert(header::CONTENT_TYPE, value);
+            }
+            for name in REPLAYED_HEADERS {
+                if let Some(value) = headers
+                    .get(name)
+                    .and_then(|v| v.as_str())
+                    .and_then(|v| HeaderValue::from_str(v).ok())
+                {
+                    response.headers_mut().insert(name, value);
+                }
             }
             response
                 .headers_mut()
@@ -127,8 +142,22 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
             .headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
-        if let Err(error) = complete(&state, &ctx, &key, status.as_u16(), &body, content_type).await
-        {
+        let replayed: serde_json::Map<String, serde_json::Value> = REPLAYED_HEADERS
+            .iter()
+            .filter_map(|name| {
+                Some((
+                    name.to_string(),
+                    parts.headers.get(*name)?.to_str().ok()?.into(),
+                ))
+            })
+            .collect();
+        let stored = Stored {
+            status: status.as_u16(),
+            body: &body,
+            content_type,
+            headers: serde_json::Value::Object(replayed),
+        };
+        if let Err(error) = complete(&state, &ctx, &key, &stored).await {
             tracing::error!(error = %error, "cannot store idempotent response");
         }
     }
@@ -158,7 +187,7 @@ async fn claim(
         return Ok(Claim::Run);
     }
     let stored = sqlx::query!(
-        r#"SELECT request_hash, response_status, response_body, response_content_type,
+        r#"SELECT request_hash, response_status, response_body, response_content_type, response_headers,
                   created_at < now() - make_interval(hours => $3) AS "expired!",
                   response_status IS NULL AND created_at < now() - make_interval(secs => $4) AS "abandoned!"
            FROM idempotency_keys WHERE account_id = $1 AND key = $2 FOR UPDATE"#,
@@ -175,11 +204,12 @@ async fn claim(
         stored.response_body,
         stored.response_content_type,
     );
-    let (expired, abandoned) = (stored.expired, stored.abandoned);
+    let (expired, abandoned, headers) = (stored.expired, stored.abandoned, stored.response_headers);
     if expired || (abandoned && hash == fingerprint) {
         sqlx::query!(
             "UPDATE idempotency_keys SET request_hash = $3, user_id = $4, response_status = NULL,
-                    response_body = NULL, response_content_type = NULL, created_at = now(), completed_at = NULL
+                    response_body = NULL, response_content_type = NULL, response_headers = '{}',
+                    created_at = now(), completed_at = NULL
              WHERE account_id = $1 AND key = $2",
             ctx.account_id,
             key,
@@ -199,27 +229,36 @@ async fn claim(
             status: u16::try_from(status).unwrap_or(200),
             body: body.unwrap_or_default(),
             content_type,
+            headers,
         },
     })
+}
+
+/// A response to keep for replays.
+struct Stored<'a> {
+    status: u16,
+    body: &'a [u8],
+    content_type: Option<&'a str>,
+    headers: serde_json::Value,
 }
 
 async fn complete(
     state: &AppState,
     ctx: &Ctx,
     key: &str,
-    status: u16,
-    body: &[u8],
-    content_type: Option<&str>,
+    stored: &Stored<'_>,
 ) -> Result<(), sqlx::Error> {
     let mut tx = state.db.tenant(ctx.account_id).await?;
     sqlx::query!(
-        "UPDATE idempotency_keys SET response_status = $3, response_body = $4, response_content_type = $5, completed_at = now()
+        "UPDATE idempotency_keys SET response_status = $3, response_body = $4, response_content_type = $5, response_headers = $6,
+                completed_at = now()
          WHERE account_id = $1 AND key = $2",
         ctx.account_id,
         key,
-        i16::try_from(status).unwrap_or(500),
-        body,
-        content_type
+        i16::try_from(stored.status).unwrap_or(500),
+        stored.body,
+        stored.content_type,
+        stored.headers
     )
     .execute(&mut *tx)
     .await?;

@@ -1,6 +1,7 @@
 //! The API conventions shared by every module: problem+json errors, JSON bodies,
 //! authentication extractors, pagination, idempotency and request middleware.
 
+pub mod concurrency;
 pub mod error;
 pub mod extract;
 pub mod idempotency;

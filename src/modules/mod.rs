@@ -8,4 +8,5 @@ pub mod catalog;
 pub mod clients;
 pub mod communications;
 pub mod quotes;
+pub mod schedule;
 pub mod users;

@@ -24,7 +24,7 @@ pub struct EmbeddedPostgres {
 
 impl EmbeddedPostgres {
     pub async fn start(data_dir: &Path) -> anyhow::Result<Self> {
-        let mut settings = Settings::new();
+        let mut settings = new_settings();
         let host = host_installation();
         match host.clone() {
             Some(dir) => {
@@ -90,6 +90,25 @@ impl EmbeddedPostgres {
     }
 }
 
+/// `Settings::new()` creates (and keeps) two empty temporary directories for a data
+/// dir and password file we never use; remove them so each start leaves nothing behind.
+fn new_settings() -> Settings {
+    let settings = Settings::new();
+    let temp = std::env::temp_dir();
+    for dir in [
+        Some(settings.data_dir.as_path()),
+        settings.password_file.parent(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if dir.starts_with(&temp) && dir != temp {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+    settings
+}
+
 /// The host's PostgreSQL installation: the parent of `pg_config --bindir`, or the newest
 /// `/usr/lib/postgresql/NN` (Debian installs `pg_config` only with the -dev package).
 pub fn host_installation() -> Option<PathBuf> {
@@ -145,7 +164,7 @@ impl EmbeddedPostgres {
                 data_dir.display()
             )
         })?;
-        let mut settings = Settings::new();
+        let mut settings = new_settings();
         settings.password = password.trim().to_string();
         settings.socket_dir = Some(data_dir.join("run"));
         settings.host = "localhost".into();

@@ -56,14 +56,11 @@ impl Metrics {
                 "jobber_build_info",
                 "Build information; the value is always 1",
             ),
-            &["version", "rustc"],
+            &["version"],
         )
         .unwrap_or_else(unreachable);
         build_info
-            .with_label_values(&[
-                env!("CARGO_PKG_VERSION"),
-                option_env!("JOBBER_RUSTC").unwrap_or("unknown"),
-            ])
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
         for collector in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,

@@ -270,6 +270,19 @@ async fn idempotency_keys_follow_stripe_semantics() {
     let retry = post(ann(), "key-1").await.expect(201);
     assert_eq!(retry.body, first.body);
     assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(retry.header("location"), first.header("location"));
+    assert_eq!(retry.header("etag"), Some("\"1\""));
+    // Another user of the same account does not get this user's response.
+    let colleague = app.add_user(&owner, "dispatcher").await;
+    app.request(
+        reqwest::Method::POST,
+        "/api/v1/clients",
+        Some(&colleague.token),
+        Some(ann()),
+        &[("idempotency-key", "key-1")],
+    )
+    .await
+    .problem(422, "idempotency_key_reused");
     let list = app.get("/api/v1/clients", &owner.token).await.expect(200);
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
     // The same key for a different request is a client bug.
@@ -553,4 +566,69 @@ async fn technicians_cannot_reach_client_records() {
     app.get(&format!("/api/v1/clients/{id}"), &dispatcher.token)
         .await
         .expect(200);
+}
+
+#[tokio::test]
+async fn stale_if_match_on_delete_is_a_failed_precondition() {
+    let app = spawn_app().await;
+    let owner = app.signup("Precondition Co").await;
+    let client = app.create_client(&owner, ann()).await;
+    let id = client["id"].as_str().unwrap();
+    let property = app
+        .post(
+            &format!("/api/v1/clients/{id}/properties"),
+            &owner.token,
+            json!({"address": {"street1": "1 A St"}}),
+        )
+        .await
+        .expect(201);
+    let one = format!(
+        "/api/v1/clients/{id}/properties/{}",
+        property.body["id"].as_str().unwrap()
+    );
+    app.request(
+        reqwest::Method::DELETE,
+        &one,
+        Some(&owner.token),
+        None,
+        &[("if-match", "\"7\"")],
+    )
+    .await
+    .problem(412, "precondition_failed");
+    app.request(
+        reqwest::Method::DELETE,
+        &one,
+        Some(&owner.token),
+        None,
+        &[("if-match", "\"1\"")],
+    )
+    .await
+    .expect(204);
+    app.request(
+        reqwest::Method::DELETE,
+        &format!("/api/v1/clients/{id}?version=9"),
+        Some(&owner.token),
+        None,
+        &[],
+    )
+    .await
+    .problem(409, "version_conflict");
+    app.request(
+        reqwest::Method::DELETE,
+        &format!("/api/v1/clients/{id}"),
+        Some(&owner.token),
+        None,
+        &[("if-match", "\"9\"")],
+    )
+    .await
+    .problem(412, "precondition_failed");
+    app.request(
+        reqwest::Method::DELETE,
+        &format!("/api/v1/clients/{id}?version=1"),
+        Some(&owner.token),
+        None,
+        &[],
+    )
+    .await
+    .expect(200);
 }

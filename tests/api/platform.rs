@@ -292,3 +292,17 @@ async fn roles_split_the_api_from_the_workers() {
         .problem(404, "not_found");
     assert!(worker.metrics().await.contains("jobber_build_info"));
 }
+
+#[tokio::test]
+async fn a_worker_pod_keeps_metrics_off_its_public_port() {
+    let worker = crate::helpers::spawn_app_with(|c| c.role = jobber::config::Role::Worker).await;
+    let public_metrics = worker
+        .http
+        .get(worker.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public_metrics.status(), 404);
+    let ready = worker.http.get(worker.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+}

@@ -157,3 +157,84 @@ async fn deactivated_users_and_new_passwords_end_sessions() {
     .await
     .expect(200);
 }
+
+#[tokio::test]
+async fn admins_cannot_take_an_owner_over_and_owners_may_step_down() {
+    let app = spawn_app().await;
+    let owner = app.signup("Takeover Co").await;
+    let admin = app.add_user(&owner, "admin").await;
+    let path = format!("/api/v1/users/{}", owner.user_id);
+    app.patch(&path, &admin.token, json!({"email": "mine@example.com"}))
+        .await
+        .problem(403, "forbidden");
+    app.patch(
+        &path,
+        &admin.token,
+        json!({"password": "taken over at last"}),
+    )
+    .await
+    .problem(403, "forbidden");
+    app.patch(&path, &admin.token, json!({"name": "Renamed"}))
+        .await
+        .problem(403, "forbidden");
+
+    // With a second owner, one may step down; then the other is the last.
+    let second = app.add_user(&owner, "owner").await;
+    app.patch(
+        &format!("/api/v1/users/{}", second.user_id),
+        &owner.token,
+        json!({"role": "admin"}),
+    )
+    .await
+    .expect(200);
+    app.patch(&path, &owner.token, json!({"role": "admin"}))
+        .await
+        .problem(409, "last_owner");
+
+    // If-Match works here too; a stale one is 412 and the GET carries the ETag.
+    let read = app.get(&path, &owner.token).await.expect(200);
+    let etag = read.header("etag").unwrap().to_string();
+    app.request(
+        reqwest::Method::PATCH,
+        &path,
+        Some(&owner.token),
+        Some(json!({"name": "Olive"})),
+        &[("if-match", "\"999\"")],
+    )
+    .await
+    .problem(412, "precondition_failed");
+    app.request(
+        reqwest::Method::PATCH,
+        &path,
+        Some(&owner.token),
+        Some(json!({"name": "Olive"})),
+        &[("if-match", &etag)],
+    )
+    .await
+    .expect(200);
+}
+
+#[tokio::test]
+async fn owners_demoting_each_other_at_once_keep_one_owner() {
+    let app = spawn_app().await;
+    let a = app.signup("Race Co").await;
+    let b = app.add_user(&a, "owner").await;
+    let (path_a, path_b) = (
+        format!("/api/v1/users/{}", a.user_id),
+        format!("/api/v1/users/{}", b.user_id),
+    );
+    let demote = json!({"role": "admin"});
+    let (first, second) = tokio::join!(
+        app.patch(&path_b, &a.token, demote.clone()),
+        app.patch(&path_a, &b.token, demote.clone())
+    );
+    let mut statuses = [first.status.as_u16(), second.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{} / {}", first.text, second.text);
+    let owners: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'owner' AND active")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(owners, 1);
+}

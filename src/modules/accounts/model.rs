@@ -73,7 +73,7 @@ impl PaymentTerms {
     }
 }
 
-/// The business's settings (`GET/PUT /settings`).
+/// The business's settings (`GET/PATCH /settings`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Settings {
     pub business_name: String,

@@ -2,7 +2,8 @@
 //! owners and admins change them (billing settings).
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -11,6 +12,7 @@ use super::model::{Settings, TaxRate};
 use super::service::{self, SettingsPatch, TaxRateInput};
 use crate::app::AppState;
 use crate::http::ApiError;
+use crate::http::concurrency::{Expected, tagged};
 use crate::http::error::Problem;
 use crate::http::extract::{Admin, Json, Path, Staff};
 
@@ -36,11 +38,14 @@ async fn get_settings(
 async fn update_settings(
     State(state): State<AppState>,
     Admin(ctx): Admin,
+    headers: HeaderMap,
     Json(body): Json<SettingsPatch>,
-) -> Result<axum::Json<Settings>, ApiError> {
-    Ok(axum::Json(
-        service::update_settings(&state.db, &ctx, body).await?,
-    ))
+) -> Result<Response, ApiError> {
+    let expected = Expected::required(&headers, body.version)?;
+    let settings = service::update_settings(&state.db, &ctx, expected.version, body)
+        .await
+        .map_err(|e| expected.map_stale(e))?;
+    Ok(tagged(StatusCode::OK, settings.version, settings))
 }
 
 /// The account's tax rates.
@@ -73,11 +78,14 @@ async fn update_tax_rate(
     State(state): State<AppState>,
     Admin(ctx): Admin,
     Path(id): Path<Uuid>,
+    headers: HeaderMap,
     Json(body): Json<TaxRateInput>,
-) -> Result<axum::Json<TaxRate>, ApiError> {
-    Ok(axum::Json(
-        service::update_tax_rate(&state.db, &ctx, id, body).await?,
-    ))
+) -> Result<Response, ApiError> {
+    let expected = Expected::required(&headers, body.version)?;
+    let rate = service::update_tax_rate(&state.db, &ctx, id, expected.version, body)
+        .await
+        .map_err(|e| expected.map_stale(e))?;
+    Ok(tagged(StatusCode::OK, rate.version, rate))
 }
 
 /// Delete a tax rate; documents keep the rates they were made with.

@@ -169,14 +169,9 @@ fn prefix(field: &str, value: &str, errors: &mut Vec<FieldError>) -> String {
 pub async fn update_settings(
     db: &Db,
     ctx: &Ctx,
+    version: i32,
     patch: SettingsPatch,
 ) -> Result<Settings, ApiError> {
-    let Some(version) = patch.version else {
-        return Err(ApiError::field(
-            "version",
-            "is required: send the version you read",
-        ));
-    };
     let mut tx = db.tenant(ctx.account_id).await?;
     let current = repo::settings(&mut tx, true)
         .await?
@@ -394,6 +389,15 @@ pub async fn create_tax_rate(db: &Db, ctx: &Ctx, input: TaxRateInput) -> Result<
         input.active,
     )
     .await?;
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        activity::Subject::TaxRate(rate.id),
+        "created",
+        serde_json::json!({"name": rate.name, "rate_bps": rate.rate_bps}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(rate)
 }
@@ -402,15 +406,10 @@ pub async fn update_tax_rate(
     db: &Db,
     ctx: &Ctx,
     id: Uuid,
+    version: i32,
     input: TaxRateInput,
 ) -> Result<TaxRate, ApiError> {
     let name = validate_tax_rate(&input)?;
-    let Some(version) = input.version else {
-        return Err(ApiError::field(
-            "version",
-            "is required: send the version you read",
-        ));
-    };
     let mut tx = db.tenant(ctx.account_id).await?;
     let current = repo::get_tax_rate(&mut tx, id)
         .await?
@@ -427,6 +426,20 @@ pub async fn update_tax_rate(
         input.active,
     )
     .await?;
+    let changes = activity::service::diff(
+        &serde_json::to_value(&current).unwrap_or_default(),
+        &serde_json::to_value(&rate).unwrap_or_default(),
+        &["version", "updated_at"],
+    );
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        activity::Subject::TaxRate(id),
+        "updated",
+        changes,
+    )
+    .await?;
     tx.commit().await?;
     Ok(rate)
 }
@@ -437,6 +450,15 @@ pub async fn delete_tax_rate(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiErro
     if repo::delete_tax_rate(&mut tx, id).await? == 0 {
         return Err(tax_rate_not_found());
     }
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        activity::Subject::TaxRate(id),
+        "deleted",
+        serde_json::json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

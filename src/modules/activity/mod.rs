@@ -18,6 +18,8 @@ pub enum Subject {
     Client(Uuid),
     Property { id: Uuid, client_id: Uuid },
     Quote { id: Uuid, client_id: Uuid },
+    TaxRate(Uuid),
+    CatalogItem(Uuid),
 }
 
 impl Subject {
@@ -28,6 +30,8 @@ impl Subject {
             Subject::Client(_) => "client",
             Subject::Property { .. } => "property",
             Subject::Quote { .. } => "quote",
+            Subject::TaxRate(_) => "tax_rate",
+            Subject::CatalogItem(_) => "catalog_item",
         }
     }
 
@@ -37,7 +41,9 @@ impl Subject {
             | Subject::User(id)
             | Subject::Client(id)
             | Subject::Property { id, .. }
-            | Subject::Quote { id, .. } => id,
+            | Subject::Quote { id, .. }
+            | Subject::TaxRate(id)
+            | Subject::CatalogItem(id) => id,
         }
     }
 
@@ -47,7 +53,10 @@ impl Subject {
             Subject::Client(id)
             | Subject::Property { client_id: id, .. }
             | Subject::Quote { client_id: id, .. } => Some(id),
-            Subject::Account(_) | Subject::User(_) => None,
+            Subject::Account(_)
+            | Subject::User(_)
+            | Subject::TaxRate(_)
+            | Subject::CatalogItem(_) => None,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -9,10 +10,11 @@ use uuid::Uuid;
 
 use super::{CatalogItem, CatalogItemInput, service};
 use crate::app::AppState;
+use crate::http::ApiError;
+use crate::http::concurrency::{Expected, tagged};
 use crate::http::error::Problem;
-use crate::http::extract::{Json, Path, Query, Staff, if_match_version};
+use crate::http::extract::{Json, Path, Query, Staff};
 use crate::http::pagination::{Page, PageRequest};
-use crate::http::{ApiError, ErrorCode};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -71,8 +73,9 @@ async fn get_item(
     State(state): State<AppState>,
     Staff(ctx): Staff,
     Path(id): Path<Uuid>,
-) -> Result<axum::Json<CatalogItem>, ApiError> {
-    Ok(axum::Json(service::get(&state.db, &ctx, id).await?))
+) -> Result<Response, ApiError> {
+    let item = service::get(&state.db, &ctx, id).await?;
+    Ok(tagged(StatusCode::OK, item.version, item))
 }
 
 /// Replace an item. Requires the `version` you read (or `If-Match`).
@@ -84,25 +87,13 @@ async fn update_item(
     Path(id): Path<Uuid>,
     headers: HeaderMap,
     Json(body): Json<CatalogItemInput>,
-) -> Result<axum::Json<CatalogItem>, ApiError> {
-    let header = if_match_version(&headers)?;
-    let Some(version) = header.or(body.version) else {
-        return Err(ApiError::field(
-            "version",
-            "is required: send the version you read (or If-Match)",
-        ));
-    };
+) -> Result<Response, ApiError> {
+    let expected = Expected::required(&headers, body.version)?;
     let data = body.validate()?;
-    service::update(&state.db, &ctx, id, version, data)
+    let item = service::update(&state.db, &ctx, id, expected.version, data)
         .await
-        .map_err(|e| {
-            if header.is_some() && e.code == ErrorCode::VersionConflict {
-                ApiError::new(ErrorCode::PreconditionFailed, e.detail)
-            } else {
-                e
-            }
-        })
-        .map(axum::Json)
+        .map_err(|e| expected.map_stale(e))?;
+    Ok(tagged(StatusCode::OK, item.version, item))
 }
 
 /// Delete an item; documents keep their copies of its name and price.

@@ -4,6 +4,7 @@ use super::{CatalogItem, ItemData, repo};
 use crate::http::extract::Ctx;
 use crate::http::pagination::{Page, PageRequest};
 use crate::http::{ApiError, ErrorCode};
+use crate::modules::activity::{self, Subject};
 use crate::platform::database::Db;
 
 fn not_found() -> ApiError {
@@ -13,6 +14,15 @@ fn not_found() -> ApiError {
 pub async fn create(db: &Db, ctx: &Ctx, data: ItemData) -> Result<CatalogItem, ApiError> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let item = repo::insert(&mut tx, ctx.account_id, Uuid::now_v7(), &data).await?;
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::CatalogItem(item.id),
+        "created",
+        serde_json::json!({"name": item.name, "unit_price": item.unit_price}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(item)
 }
@@ -61,6 +71,20 @@ pub async fn update(
         return Err(ApiError::version_conflict(current.version));
     }
     let item = repo::update(&mut tx, id, &data).await?;
+    let changes = activity::service::diff(
+        &serde_json::to_value(&current).unwrap_or_default(),
+        &serde_json::to_value(&item).unwrap_or_default(),
+        &["version", "updated_at"],
+    );
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::CatalogItem(id),
+        "updated",
+        changes,
+    )
+    .await?;
     tx.commit().await?;
     Ok(item)
 }
@@ -72,6 +96,15 @@ pub async fn delete(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> {
     if repo::delete(&mut tx, id).await? == 0 {
         return Err(not_found());
     }
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::CatalogItem(id),
+        "deleted",
+        serde_json::json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -3,8 +3,8 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use axum::response::Response;
+use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -12,10 +12,11 @@ use uuid::Uuid;
 use super::model::{Client, ClientInput, ClientStatus, Property, PropertyInput};
 use super::service::{self, Deletion, ListQuery};
 use crate::app::AppState;
+use crate::http::ApiError;
+use crate::http::concurrency::{Expected, map_stale, tagged};
 use crate::http::error::Problem;
-use crate::http::extract::{Json, Path, Query, Staff, if_match_version};
+use crate::http::extract::{Json, Path, Query, Staff};
 use crate::http::pagination::{Page, PageParams, PageRequest};
-use crate::http::{ApiError, ErrorCode};
 use crate::modules::activity::ActivityEntry;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -47,49 +48,6 @@ pub struct ClientListParams {
 pub struct VersionParam {
     /// The version you read; a stale one is refused with 409.
     pub version: Option<i32>,
-}
-
-/// The version a write is based on: `If-Match` (412 when stale) or the body's
-/// `version` (409 when stale).
-struct Expected {
-    version: i32,
-    from_header: bool,
-}
-
-fn expected(headers: &HeaderMap, body: Option<i32>) -> Result<Expected, ApiError> {
-    match (if_match_version(headers)?, body) {
-        (Some(version), _) => Ok(Expected {
-            version,
-            from_header: true,
-        }),
-        (None, Some(version)) => Ok(Expected {
-            version,
-            from_header: false,
-        }),
-        (None, None) => Err(ApiError::field(
-            "version",
-            "is required: send the version you read (or If-Match)",
-        )),
-    }
-}
-
-fn stale_as_precondition(expected: &Expected) -> impl Fn(ApiError) -> ApiError + '_ {
-    move |error| {
-        if expected.from_header && error.code == ErrorCode::VersionConflict {
-            ApiError::new(ErrorCode::PreconditionFailed, error.detail)
-        } else {
-            error
-        }
-    }
-}
-
-/// JSON with `ETag: "<version>"`.
-fn tagged<T: Serialize>(status: StatusCode, version: i32, body: T) -> Response {
-    let mut response = (status, axum::Json(body)).into_response();
-    if let Ok(value) = HeaderValue::from_str(&format!("\"{version}\"")) {
-        response.headers_mut().insert(header::ETAG, value);
-    }
-    response
 }
 
 /// List clients, newest first; search with `q`, filter by `status` and `tag`.
@@ -159,18 +117,18 @@ async fn update_client(
     headers: HeaderMap,
     Json(body): Json<ClientInput>,
 ) -> Result<Response, ApiError> {
-    let expected = expected(&headers, body.version)?;
+    let expected = Expected::required(&headers, body.version)?;
     let data = body.validate()?;
     let client = service::update(&state.db, &ctx, id, expected.version, data)
         .await
-        .map_err(stale_as_precondition(&expected))?;
+        .map_err(|e| expected.map_stale(e))?;
     Ok(tagged(StatusCode::OK, client.version, client))
 }
 
 /// Delete a client and its properties; a client with history is archived instead
 /// (`result: "archived"`). `version` (or `If-Match`) is optional here.
 #[utoipa::path(delete, path = "/clients/{id}", tag = "clients", params(("id" = Uuid, Path), VersionParam),
-    responses((status = 200, body = Deletion), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = Deletion), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
 async fn delete_client(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -178,21 +136,11 @@ async fn delete_client(
     headers: HeaderMap,
     Query(params): Query<VersionParam>,
 ) -> Result<axum::Json<Deletion>, ApiError> {
-    let expected = if_match_version(&headers)?
-        .map(|version| Expected {
-            version,
-            from_header: true,
-        })
-        .or(params.version.map(|version| Expected {
-            version,
-            from_header: false,
-        }));
-    let result = service::delete(&state.db, &ctx, id, expected.as_ref().map(|e| e.version)).await;
-    match &expected {
-        Some(expected) => result.map_err(stale_as_precondition(expected)),
-        None => result,
-    }
-    .map(axum::Json)
+    let expected = Expected::optional(&headers, params.version)?;
+    service::delete(&state.db, &ctx, id, expected.map(|e| e.version))
+        .await
+        .map_err(map_stale(expected))
+        .map(axum::Json)
 }
 
 /// Who created, changed or deleted the client and its properties, newest first.
@@ -258,7 +206,7 @@ async fn get_property(
 
 /// Replace a property. Requires the `version` you read (or `If-Match`).
 #[utoipa::path(put, path = "/clients/{id}/properties/{property_id}", tag = "clients", params(("id" = Uuid, Path), ("property_id" = Uuid, Path)), request_body = PropertyInput,
-    responses((status = 200, body = Property), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Property), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
 async fn update_property(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -266,18 +214,18 @@ async fn update_property(
     headers: HeaderMap,
     Json(body): Json<PropertyInput>,
 ) -> Result<Response, ApiError> {
-    let expected = expected(&headers, body.version)?;
+    let expected = Expected::required(&headers, body.version)?;
     let data = body.validate()?;
     let property =
         service::update_property(&state.db, &ctx, id, property_id, expected.version, data)
             .await
-            .map_err(stale_as_precondition(&expected))?;
+            .map_err(|e| expected.map_stale(e))?;
     Ok(tagged(StatusCode::OK, property.version, property))
 }
 
 /// Delete a property.
 #[utoipa::path(delete, path = "/clients/{id}/properties/{property_id}", tag = "clients", params(("id" = Uuid, Path), ("property_id" = Uuid, Path), VersionParam),
-    responses((status = 204, description = "deleted"), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 204, description = "deleted"), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
 async fn delete_property(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -285,7 +233,15 @@ async fn delete_property(
     headers: HeaderMap,
     Query(params): Query<VersionParam>,
 ) -> Result<StatusCode, ApiError> {
-    let version = if_match_version(&headers)?.or(params.version);
-    service::delete_property(&state.db, &ctx, id, property_id, version).await?;
+    let expected = Expected::optional(&headers, params.version)?;
+    service::delete_property(
+        &state.db,
+        &ctx,
+        id,
+        property_id,
+        expected.map(|e| e.version),
+    )
+    .await
+    .map_err(map_stale(expected))?;
     Ok(StatusCode::NO_CONTENT)
 }

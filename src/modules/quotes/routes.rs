@@ -12,10 +12,11 @@ use super::model::{Quote, QuoteInput};
 use super::service::{self, ApproveInput, ChangesInput, DeclineInput, SendInput};
 use super::state::QuoteStatus;
 use crate::app::AppState;
+use crate::http::ApiError;
+use crate::http::concurrency::Expected;
 use crate::http::error::Problem;
-use crate::http::extract::{ClientIp, Json, OptionalJson, Path, Query, Staff, if_match_version};
+use crate::http::extract::{ClientIp, Json, OptionalJson, Path, Query, Staff};
 use crate::http::pagination::{Page, PageRequest};
-use crate::http::{ApiError, ErrorCode};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -92,22 +93,10 @@ async fn update_quote(
     headers: HeaderMap,
     Json(body): Json<QuoteInput>,
 ) -> Result<axum::Json<Quote>, ApiError> {
-    let header = if_match_version(&headers)?;
-    let Some(version) = header.or(body.version) else {
-        return Err(ApiError::field(
-            "version",
-            "is required: send the version you read (or If-Match)",
-        ));
-    };
-    service::update(&state.db, &ctx, id, version, body)
+    let expected = Expected::required(&headers, body.version)?;
+    service::update(&state.db, &ctx, id, expected.version, body)
         .await
-        .map_err(|e| {
-            if header.is_some() && e.code == ErrorCode::VersionConflict {
-                ApiError::new(ErrorCode::PreconditionFailed, e.detail)
-            } else {
-                e
-            }
-        })
+        .map_err(|e| expected.map_stale(e))
         .map(axum::Json)
 }
 

@@ -227,15 +227,12 @@ pub async fn touch_login(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::
         .map(drop)
 }
 
-/// Active owners other than `except`.
-pub async fn count_other_active_owners(
-    conn: &mut PgConnection,
-    except: Uuid,
-) -> Result<i64, sqlx::Error> {
+/// Lock the active owners' rows, in id order (so concurrent changes queue instead of
+/// deadlocking), and return their ids.
+pub async fn lock_active_owners(conn: &mut PgConnection) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"SELECT count(*) AS "count!" FROM users WHERE role = 'owner' AND active AND id <> $1"#,
-        except
+        "SELECT id FROM users WHERE role = 'owner' AND active ORDER BY id FOR UPDATE"
     )
-    .fetch_one(conn)
+    .fetch_all(conn)
     .await
 }

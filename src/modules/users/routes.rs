@@ -13,6 +13,7 @@ use super::model::{NewUser, Role, User};
 use super::service::{self, UserPatch};
 use crate::app::AppState;
 use crate::domain::{Email, required_text};
+use crate::http::concurrency::Expected;
 use crate::http::extract::{Admin, Json, Path, Query, Staff};
 use crate::http::pagination::{Page, PageParams, PageRequest};
 use crate::http::{ApiError, FieldError};
@@ -103,8 +104,13 @@ async fn get_user(
     State(state): State<AppState>,
     Staff(ctx): Staff,
     Path(id): Path<Uuid>,
-) -> Result<axum::Json<User>, ApiError> {
-    Ok(axum::Json(service::get(&state.db, &ctx, id).await?))
+) -> Result<axum::response::Response, ApiError> {
+    let user = service::get(&state.db, &ctx, id).await?;
+    Ok(crate::http::concurrency::tagged(
+        StatusCode::OK,
+        user.version,
+        user,
+    ))
 }
 
 /// Change a team member's name, email, role, password or active state (owner or admin).
@@ -114,8 +120,10 @@ async fn update_user(
     State(state): State<AppState>,
     Admin(ctx): Admin,
     Path(id): Path<Uuid>,
+    headers: axum::http::HeaderMap,
     Json(body): Json<UpdateUser>,
 ) -> Result<axum::Json<User>, ApiError> {
+    let expected = Expected::optional(&headers, body.version)?;
     let mut errors = Vec::new();
     let name = body
         .name
@@ -153,9 +161,11 @@ async fn update_user(
         role: body.role,
         active: body.active,
         password_hash,
-        version: body.version,
+        version: expected.map(|e| e.version),
     };
     Ok(axum::Json(
-        service::update(&state.db, &ctx, id, patch).await?,
+        service::update(&state.db, &ctx, id, patch)
+            .await
+            .map_err(crate::http::concurrency::map_stale(expected))?,
     ))
 }

@@ -88,6 +88,13 @@ pub struct UserPatch {
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, user_id = %id))]
 pub async fn update(db: &Db, ctx: &Ctx, id: Uuid, patch: UserPatch) -> Result<User, ApiError> {
     let mut tx = db.tenant(ctx.account_id).await?;
+    // Only owners change owners; they take the owners' locks first, so two owners
+    // demoting each other at once queue, and the second sees there is no other owner.
+    let owners = if ctx.role == Role::Owner {
+        repo::lock_active_owners(&mut tx).await?
+    } else {
+        Vec::new()
+    };
     let current = repo::get_for_update(&mut tx, id)
         .await?
         .ok_or(ApiError::code(ErrorCode::UserNotFound))?;
@@ -98,11 +105,9 @@ pub async fn update(db: &Db, ctx: &Ctx, id: Uuid, patch: UserPatch) -> Result<Us
     }
     let role = patch.role.unwrap_or(current.role);
     let active = patch.active.unwrap_or(current.active);
-    // Owners are managed by owners only.
-    if (current.role == Role::Owner || role == Role::Owner)
-        && ctx.role != Role::Owner
-        && (role != current.role || active != current.active)
-    {
+    // Owners are managed by owners only: an admin who could change an owner's email
+    // or password could take the account over.
+    if (current.role == Role::Owner || role == Role::Owner) && ctx.role != Role::Owner {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
             "only an owner may change an owner or make one",
@@ -110,7 +115,7 @@ pub async fn update(db: &Db, ctx: &Ctx, id: Uuid, patch: UserPatch) -> Result<Us
     }
     let loses_owner =
         current.role == Role::Owner && current.active && (role != Role::Owner || !active);
-    if loses_owner && repo::count_other_active_owners(&mut tx, id).await? == 0 {
+    if loses_owner && !owners.iter().any(|owner| *owner != id) {
         return Err(ApiError::code(ErrorCode::LastOwner));
     }
     let email = patch.email.unwrap_or_else(|| {

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Peers the test suite runs against (ARCHITECTURE §5), beyond PostgreSQL:
+#   - Python's `icalendar`, which parses the iCalendar feeds jobber writes.
+# Installed into a virtualenv under target/ so the system Python stays untouched.
+# Idempotent and quiet; `make test` runs it.
+set -eu
+cd "$(dirname "$0")/.."
+venv=target/test-venv
+
+say() { printf 'install-test-deps: %s\n' "$*" >&2; }
+apt_install() {
+    if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+    $sudo apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+if [ -x "$venv/bin/python3" ] && "$venv/bin/python3" -c 'import icalendar' 2>/dev/null; then
+    exit 0
+fi
+command -v python3 >/dev/null 2>&1 || { say "installing python3"; apt_install python3; }
+if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+    say "installing python3-venv"
+    apt_install python3-venv
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+fi
+"$venv/bin/python3" -m pip install -q --disable-pip-version-check icalendar

@@ -1,0 +1,5 @@
+//! The dispatch calendar: recurrence rules expanded in the account's time zone, and
+//! the per-user iCalendar feed.
+
+pub mod ical;
+pub mod recurrence;
