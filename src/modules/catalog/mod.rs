@@ -136,3 +136,30 @@ impl CatalogItemInput {
         }
     }
 }
+
+/// A document line as the API sends it (quotes, jobs, invoices). With
+/// `catalog_item_id`, the item's name, description, price and taxable flag fill in
+/// whatever the line leaves out; the document keeps copies, not references.
+#[derive(Debug, Clone, Copy)]
+pub struct LineRequest<'a> {
+    pub catalog_item_id: Option<Uuid>,
+    pub name: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub quantity: crate::money::Quantity,
+    pub unit_price: Option<i64>,
+    pub taxable: Option<bool>,
+}
+
+/// A line with the catalog's defaults applied and every field checked.
+#[derive(Debug, Clone)]
+pub struct ResolvedLine {
+    pub catalog_item_id: Option<Uuid>,
+    pub name: String,
+    pub description: Option<String>,
+    pub quantity: crate::money::Quantity,
+    pub unit_price: i64,
+    pub taxable: bool,
+}
+
+/// The largest quantity on a line (in hundredths: one million).
+pub const MAX_QUANTITY_HUNDREDTHS: i64 = 100_000_000;

@@ -1,6 +1,9 @@
 use uuid::Uuid;
 
-use super::{CatalogItem, ItemData, repo};
+use super::{
+    CatalogItem, ItemData, LineRequest, MAX_PRICE, MAX_QUANTITY_HUNDREDTHS, ResolvedLine, repo,
+};
+use crate::http::FieldError;
 use crate::http::extract::Ctx;
 use crate::http::pagination::{Page, PageRequest};
 use crate::http::{ApiError, ErrorCode};
@@ -107,4 +110,81 @@ pub async fn delete(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> {
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Check document lines and fill them in from the catalog. Problems are added to
+/// `errors` as `lines[i].field`; the lines returned are complete only when none were.
+pub async fn resolve_lines(
+    tx: &mut crate::platform::database::Tx,
+    lines: &[LineRequest<'_>],
+    errors: &mut Vec<FieldError>,
+) -> Result<Vec<ResolvedLine>, ApiError> {
+    let mut resolved = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        let field = |name: &str| format!("lines[{i}].{name}");
+        let item = match line.catalog_item_id {
+            Some(id) => match repo::get(tx, id).await? {
+                Some(item) => Some(item),
+                None => {
+                    errors.push(FieldError::new(
+                        field("catalog_item_id"),
+                        "no such catalog item",
+                    ));
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let name = match crate::domain::optional_text(line.name, 200) {
+            Ok(name) => name.or(item.as_ref().map(|i| i.name.clone())),
+            Err(message) => {
+                errors.push(FieldError::new(field("name"), message));
+                None
+            }
+        };
+        let description = match crate::domain::optional_text(line.description, 4000) {
+            Ok(Some(text)) => Some(text),
+            Ok(None) => item.as_ref().and_then(|i| i.description.clone()),
+            Err(message) => {
+                errors.push(FieldError::new(field("description"), message));
+                None
+            }
+        };
+        let unit_price = line.unit_price.or(item.as_ref().map(|i| i.unit_price));
+        if name.is_none() {
+            errors.push(FieldError::new(
+                field("name"),
+                "is required unless the line comes from the catalog",
+            ));
+        }
+        match unit_price {
+            None => errors.push(FieldError::new(
+                field("unit_price"),
+                "is required unless the line comes from the catalog",
+            )),
+            Some(price) if price.abs() > MAX_PRICE => errors.push(FieldError::new(
+                field("unit_price"),
+                format!("must be at most {MAX_PRICE} minor units"),
+            )),
+            Some(_) => {}
+        }
+        if line.quantity.0.abs() > MAX_QUANTITY_HUNDREDTHS {
+            errors.push(FieldError::new(
+                field("quantity"),
+                "must be at most 1,000,000",
+            ));
+        }
+        resolved.push(ResolvedLine {
+            catalog_item_id: line.catalog_item_id,
+            name: name.unwrap_or_default(),
+            description,
+            quantity: line.quantity,
+            unit_price: unit_price.unwrap_or_default(),
+            taxable: line
+                .taxable
+                .or(item.as_ref().map(|i| i.taxable))
+                .unwrap_or(true),
+        });
+    }
+    Ok(resolved)
 }

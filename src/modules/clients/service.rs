@@ -71,6 +71,32 @@ pub async fn property_in(tx: &mut Tx, client_id: Uuid, id: Uuid) -> Result<Prope
         .ok_or_else(property_not_found)
 }
 
+/// For documents that name a client and property: the client must exist in this
+/// account and the property must be that client's. Problems are added to `errors`
+/// as `client_id` / `property_id`.
+pub async fn check_references(
+    tx: &mut Tx,
+    client_id: Uuid,
+    property_id: Option<Uuid>,
+    errors: &mut Vec<crate::http::FieldError>,
+) -> Result<(), ApiError> {
+    if repo::get(tx, client_id).await?.is_none() {
+        errors.push(crate::http::FieldError::new("client_id", "no such client"));
+        return Ok(());
+    }
+    if let Some(property_id) = property_id
+        && repo::get_property(tx, client_id, property_id)
+            .await?
+            .is_none()
+    {
+        errors.push(crate::http::FieldError::new(
+            "property_id",
+            "no such property of this client",
+        ));
+    }
+    Ok(())
+}
+
 pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Client, ApiError> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let client = repo::get(&mut tx, id).await?.ok_or_else(not_found)?;

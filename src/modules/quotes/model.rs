@@ -4,7 +4,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::state::{QuoteAction, QuoteStatus};
-use crate::http::{ApiError, FieldError};
+use crate::http::FieldError;
 use crate::money::{Adjustment, Bps, Quantity};
 
 /// A discount or deposit as the API carries it.
@@ -198,9 +198,9 @@ pub struct LineData {
     pub selected: bool,
 }
 
-/// The checks that need no database; each failure names its field.
-pub fn check_input(input: &QuoteInput) -> Result<(), ApiError> {
-    let mut errors = Vec::new();
+/// The checks on the quote itself that need no database (lines are checked by
+/// `catalog::service::resolve_lines`); failures are added to `errors`.
+pub fn check_header(input: &QuoteInput, errors: &mut Vec<FieldError>) {
     if let Err(m) = crate::domain::required_text(&input.title, 200) {
         errors.push(FieldError::new("title", m));
     }
@@ -213,55 +213,15 @@ pub fn check_input(input: &QuoteInput) -> Result<(), ApiError> {
     if input.lines.len() > MAX_LINES {
         errors.push(FieldError::new("lines", format!("at most {MAX_LINES}")));
     }
-    for (i, line) in input.lines.iter().enumerate() {
-        if line.catalog_item_id.is_none()
-            && line.name.as_deref().is_none_or(|n| n.trim().is_empty())
-        {
-            errors.push(FieldError::new(
-                format!("lines[{i}].name"),
-                "is required unless the line comes from the catalog",
-            ));
-        }
-        if line.catalog_item_id.is_none() && line.unit_price.is_none() {
-            errors.push(FieldError::new(
-                format!("lines[{i}].unit_price"),
-                "is required unless the line comes from the catalog",
-            ));
-        }
-        if let Some(name) = &line.name
-            && let Err(m) = crate::domain::optional_text(Some(name), 200)
-        {
-            errors.push(FieldError::new(format!("lines[{i}].name"), m));
-        }
-        if let Err(m) = crate::domain::optional_text(line.description.as_deref(), 4000) {
-            errors.push(FieldError::new(format!("lines[{i}].description"), m));
-        }
-        if line
-            .unit_price
-            .is_some_and(|p| p.abs() > crate::modules::catalog::MAX_PRICE)
-        {
-            errors.push(FieldError::new(
-                format!("lines[{i}].unit_price"),
-                "is too large",
-            ));
-        }
-        if line.quantity.0.abs() > 100_000_000 {
-            errors.push(FieldError::new(
-                format!("lines[{i}].quantity"),
-                "must be at most 1,000,000",
-            ));
-        }
-    }
+}
+
+/// Discount and deposit bounds; failures are added to `errors`.
+pub fn check_adjustments(input: &QuoteInput, errors: &mut Vec<FieldError>) {
     for (field, value) in [("discount", input.discount), ("deposit", input.deposit)] {
         if let Some(value) = value
             && let Err(e) = value.to_adjustment(field)
         {
             errors.push(e);
         }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(errors))
     }
 }

@@ -6,7 +6,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::model::{AppliedTax, LineData, Quote, QuoteInput, QuoteLine, check_input};
+use super::model::{
+    AppliedTax, LineData, Quote, QuoteInput, QuoteLine, check_adjustments, check_header,
+};
 use super::repo::{self, ApprovalData, QuoteFields, QuoteTotals};
 use super::state::{QuoteAction, QuoteStatus};
 use crate::domain::TimeZone;
@@ -149,60 +151,40 @@ async fn prepare(
     settings: &Settings,
     input: &QuoteInput,
 ) -> Result<Prepared, ApiError> {
-    check_input(input)?;
-    clients::service::get_in(tx, input.client_id)
-        .await
-        .map_err(|_| ApiError::field("client_id", "no such client"))?;
-    if let Some(property_id) = input.property_id {
-        clients::service::property_in(tx, input.client_id, property_id)
-            .await
-            .map_err(|_| ApiError::field("property_id", "no such property of this client"))?;
-    }
     let mut errors = Vec::new();
-    let mut lines = Vec::with_capacity(input.lines.len());
-    for (i, line) in input.lines.iter().enumerate() {
-        let item = match line.catalog_item_id {
-            Some(id) => match catalog::service::get_in(tx, id).await {
-                Ok(item) => Some(item),
-                Err(_) => {
-                    errors.push(FieldError::new(
-                        format!("lines[{i}].catalog_item_id"),
-                        "no such catalog item",
-                    ));
-                    continue;
-                }
-            },
-            None => None,
-        };
-        let name = line
-            .name
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .map(str::to_string)
-            .or(item.as_ref().map(|i| i.name.clone()));
-        let description = match &line.description {
-            Some(d) => crate::domain::optional_text(Some(d), 4000).unwrap_or(None),
-            None => item.as_ref().and_then(|i| i.description.clone()),
-        };
-        lines.push(LineData {
-            catalog_item_id: line.catalog_item_id,
-            name: name.unwrap_or_default(),
-            description,
-            quantity: line.quantity,
-            unit_price: line
-                .unit_price
-                .or(item.as_ref().map(|i| i.unit_price))
-                .unwrap_or_default(),
-            taxable: line
-                .taxable
-                .or(item.as_ref().map(|i| i.taxable))
-                .unwrap_or(true),
-            optional: line.optional,
-            // Optional lines count once the client picks them (at approval).
-            selected: !line.optional,
-        });
+    check_header(input, &mut errors);
+    if input.lines.len() > super::model::MAX_LINES {
+        return Err(ApiError::invalid(errors));
     }
+    clients::service::check_references(tx, input.client_id, input.property_id, &mut errors).await?;
+    let requests: Vec<catalog::LineRequest<'_>> = input
+        .lines
+        .iter()
+        .map(|l| catalog::LineRequest {
+            catalog_item_id: l.catalog_item_id,
+            name: l.name.as_deref(),
+            description: l.description.as_deref(),
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            taxable: l.taxable,
+        })
+        .collect();
+    let resolved = catalog::service::resolve_lines(tx, &requests, &mut errors).await?;
+    let lines: Vec<LineData> = resolved
+        .into_iter()
+        .zip(&input.lines)
+        .map(|(line, raw)| LineData {
+            catalog_item_id: line.catalog_item_id,
+            name: line.name,
+            description: line.description,
+            quantity: line.quantity,
+            unit_price: line.unit_price,
+            taxable: line.taxable,
+            optional: raw.optional,
+            // Optional lines count once the client picks them (at approval).
+            selected: !raw.optional,
+        })
+        .collect();
     let account_rates = accounts::service::tax_rates_in(tx).await?;
     let taxes: Vec<AppliedTax> = match &input.tax_rate_ids {
         None => account_rates
@@ -232,6 +214,7 @@ async fn prepare(
             picked
         }
     };
+    check_adjustments(input, &mut errors);
     if let Some(valid_until) = input.valid_until
         && valid_until < today(settings)
     {
@@ -254,7 +237,7 @@ async fn prepare(
     Ok(Prepared { lines, computed })
 }
 
-fn today(settings: &Settings) -> chrono::NaiveDate {
+pub fn today(settings: &Settings) -> chrono::NaiveDate {
     let tz = TimeZone::parse(&settings.time_zone).map_or(chrono_tz::UTC, |t| t.0);
     Utc::now().with_timezone(&tz).date_naive()
 }
