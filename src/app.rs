@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::http::{ApiError, ErrorCode, idempotency, middleware};
 use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
-use crate::modules::{accounts, auth, catalog, clients, quotes, users};
+use crate::modules::{accounts, auth, catalog, clients, jobs, quotes, users};
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
 
@@ -63,6 +63,9 @@ impl FromRef<AppState> for Metrics {
         (name = "settings", description = "Business settings and tax rates"),
         (name = "catalog", description = "Products and services"),
         (name = "quotes", description = "Quotes and their approval"),
+        (name = "jobs", description = "Jobs: one-off and recurring work"),
+        (name = "visits", description = "Visits: what technicians do in the field"),
+        (name = "schedule", description = "The dispatch calendar"),
     )
 )]
 struct ApiDoc;
@@ -96,7 +99,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(clients::routes::router())
         .merge(accounts::routes::router())
         .merge(catalog::routes::router())
-        .merge(quotes::routes::router());
+        .merge(quotes::routes::router())
+        .merge(jobs::routes::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts();

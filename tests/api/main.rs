@@ -5,6 +5,8 @@
 
 mod helpers;
 
+mod jobs;
+
 mod auth;
 mod clients;
 mod e2e;

@@ -18,6 +18,7 @@ pub enum Subject {
     Client(Uuid),
     Property { id: Uuid, client_id: Uuid },
     Quote { id: Uuid, client_id: Uuid },
+    Job { id: Uuid, client_id: Uuid },
     TaxRate(Uuid),
     CatalogItem(Uuid),
 }
@@ -30,6 +31,7 @@ impl Subject {
             Subject::Client(_) => "client",
             Subject::Property { .. } => "property",
             Subject::Quote { .. } => "quote",
+            Subject::Job { .. } => "job",
             Subject::TaxRate(_) => "tax_rate",
             Subject::CatalogItem(_) => "catalog_item",
         }
@@ -42,6 +44,7 @@ impl Subject {
             | Subject::Client(id)
             | Subject::Property { id, .. }
             | Subject::Quote { id, .. }
+            | Subject::Job { id, .. }
             | Subject::TaxRate(id)
             | Subject::CatalogItem(id) => id,
         }
@@ -52,7 +55,8 @@ impl Subject {
         match self {
             Subject::Client(id)
             | Subject::Property { client_id: id, .. }
-            | Subject::Quote { client_id: id, .. } => Some(id),
+            | Subject::Quote { client_id: id, .. }
+            | Subject::Job { client_id: id, .. } => Some(id),
             Subject::Account(_)
             | Subject::User(_)
             | Subject::TaxRate(_)

@@ -419,3 +419,14 @@ pub async fn mark_archived(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx
     .await
     .map(drop)
 }
+
+pub async fn mark_converted(
+    conn: &mut PgConnection,
+    id: Uuid,
+    job_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!("UPDATE quotes SET status = 'converted', converted_at = now(), converted_job_id = $2, version = version + 1 WHERE id = $1", id, job_id)
+        .execute(conn)
+        .await
+        .map(drop)
+}

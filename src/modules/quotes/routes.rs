@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::model::{Quote, QuoteInput};
-use super::service::{self, ApproveInput, ChangesInput, DeclineInput, SendInput};
+use super::service::{self, ApproveInput, ChangesInput, ConvertInput, DeclineInput, SendInput};
 use super::state::QuoteStatus;
 use crate::app::AppState;
 use crate::http::ApiError;
@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(decline_quote))
         .routes(routes!(request_changes))
         .routes(routes!(archive_quote))
+        .routes(routes!(convert_quote))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -177,5 +178,20 @@ async fn archive_quote(
 ) -> Result<axum::Json<Quote>, ApiError> {
     Ok(axum::Json(
         service::archive(&state.db, &ctx, id, body.version).await?,
+    ))
+}
+
+/// Create a job from an approved quote, carrying the lines the client accepted.
+#[utoipa::path(post, path = "/quotes/{id}/convert", tag = "quotes", params(("id" = Uuid, Path)), request_body = ConvertInput,
+    responses((status = 201, body = crate::modules::jobs::model::Job), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn convert_quote(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+    OptionalJson(body): OptionalJson<ConvertInput>,
+) -> Result<(StatusCode, axum::Json<crate::modules::jobs::model::Job>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(service::convert(&state.db, &ctx, id, body).await?),
     ))
 }

@@ -656,3 +656,66 @@ pub async fn archive(
     tx.commit().await?;
     Ok(quote)
 }
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConvertInput {
+    /// When the work happens (omit for one unscheduled visit).
+    pub schedule: Option<crate::modules::jobs::model::ScheduleInput>,
+    pub billing: Option<crate::modules::jobs::model::Billing>,
+    pub version: Option<i32>,
+}
+
+/// Create a job from an approved quote with the lines the client accepted; the
+/// quote becomes `converted` and points at the job.
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, quote_id = %id))]
+pub async fn convert(
+    db: &Db,
+    ctx: &Ctx,
+    id: Uuid,
+    input: ConvertInput,
+) -> Result<crate::modules::jobs::model::Job, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let row = lock(&mut tx, id, input.version, QuoteAction::Convert).await?;
+    let lines: Vec<catalog::ResolvedLine> = repo::lines(&mut tx, id)
+        .await?
+        .into_iter()
+        .filter(|l| l.selected)
+        .map(|l| catalog::ResolvedLine {
+            catalog_item_id: l.catalog_item_id,
+            name: l.name,
+            description: l.description,
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            taxable: l.taxable,
+        })
+        .collect();
+    let job_input = crate::modules::jobs::model::JobInput {
+        client_id: row.client_id,
+        property_id: row.property_id,
+        title: row.title.clone(),
+        instructions: None,
+        lines: Vec::new(),
+        billing: input.billing,
+        schedule: input.schedule,
+    };
+    let job_id =
+        crate::modules::jobs::service::create_in(&mut tx, ctx, &job_input, Some(id), Some(lines))
+            .await?;
+    repo::mark_converted(&mut tx, id, job_id).await?;
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::Quote {
+            id,
+            client_id: row.client_id,
+        },
+        "converted",
+        serde_json::json!({"job_id": job_id}),
+    )
+    .await?;
+    let job = crate::modules::jobs::service::load_in(&mut tx, job_id).await?;
+    tx.commit().await?;
+    Ok(job)
+}

@@ -158,3 +158,17 @@ pub async fn update(db: &Db, ctx: &Ctx, id: Uuid, patch: UserPatch) -> Result<Us
     tx.commit().await?;
     Ok(updated)
 }
+
+/// Of `ids`, those that are not active users of this account.
+pub async fn missing_active_in(
+    tx: &mut crate::platform::database::Tx,
+    ids: &[Uuid],
+) -> Result<Vec<Uuid>, ApiError> {
+    let mut missing = Vec::new();
+    for id in ids {
+        if !repo::get(tx, *id).await?.is_some_and(|u| u.active) {
+            missing.push(*id);
+        }
+    }
+    Ok(missing)
+}

@@ -1,0 +1,251 @@
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::money::Quantity;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Active,
+    Completed,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Active => "active",
+            JobStatus::Completed => "completed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            JobStatus::Active,
+            JobStatus::Completed,
+            JobStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// When the job is invoiced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Billing {
+    /// Each completed visit is invoiced.
+    PerVisit,
+    /// The whole job is invoiced when it is done.
+    OnCompletion,
+}
+
+impl Billing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Billing::PerVisit => "per_visit",
+            Billing::OnCompletion => "on_completion",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Billing::PerVisit, Billing::OnCompletion]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitStatus {
+    Scheduled,
+    InProgress,
+    Completed,
+    Cancelled,
+}
+
+impl VisitStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VisitStatus::Scheduled => "scheduled",
+            VisitStatus::InProgress => "in_progress",
+            VisitStatus::Completed => "completed",
+            VisitStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            VisitStatus::Scheduled,
+            VisitStatus::InProgress,
+            VisitStatus::Completed,
+            VisitStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    pub fn is_open(self) -> bool {
+        matches!(self, VisitStatus::Scheduled | VisitStatus::InProgress)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JobLine {
+    pub id: Uuid,
+    pub position: i32,
+    pub catalog_item_id: Option<Uuid>,
+    pub name: String,
+    pub description: Option<String>,
+    #[schema(value_type = f64)]
+    pub quantity: Quantity,
+    pub unit_price: i64,
+    pub taxable: bool,
+    pub line_total: i64,
+}
+
+/// How a recurring job repeats.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Recurrence {
+    /// RFC 5545 RRULE, e.g. `FREQ=WEEKLY;BYDAY=MO,TH`.
+    pub rrule: String,
+    /// The first visit's local start in the account's time zone.
+    pub first_start_local: NaiveDateTime,
+    pub duration_minutes: Option<i32>,
+    pub anytime: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Job {
+    pub id: Uuid,
+    pub number: String,
+    pub client_id: Uuid,
+    pub property_id: Option<Uuid>,
+    pub quote_id: Option<Uuid>,
+    pub title: String,
+    pub instructions: Option<String>,
+    pub status: JobStatus,
+    pub billing: Billing,
+    pub recurrence: Option<Recurrence>,
+    pub lines: Vec<JobLine>,
+    /// Sum of the line totals, minor units.
+    pub total: i64,
+    pub currency: String,
+    pub visits: Vec<Visit>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChecklistItem {
+    pub id: Uuid,
+    pub text: String,
+    pub done: bool,
+    pub done_by: Option<Uuid>,
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TimeEntry {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub started_at: DateTime<Utc>,
+    /// Null while the user is clocked in.
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Visit {
+    pub id: Uuid,
+    pub job_id: Uuid,
+    pub job_number: String,
+    pub title: String,
+    pub client_id: Uuid,
+    pub client_name: String,
+    /// The property's address on one line (the client's billing address when none).
+    pub address: Option<String>,
+    pub occurrence_index: Option<i32>,
+    /// Null while unscheduled.
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    /// Any time that day (the day in the account's time zone).
+    pub anytime: bool,
+    pub status: VisitStatus,
+    pub instructions: Option<String>,
+    pub notes: Option<String>,
+    pub assignee_ids: Vec<Uuid>,
+    pub checklist: Vec<ChecklistItem>,
+    pub time_entries: Vec<TimeEntry>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub completed_by: Option<Uuid>,
+    pub version: i32,
+}
+
+/// A job line as sent by the API (catalog defaults as for quotes).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobLineInput {
+    pub catalog_item_id: Option<Uuid>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    #[schema(value_type = f64)]
+    pub quantity: Quantity,
+    pub unit_price: Option<i64>,
+    pub taxable: Option<bool>,
+}
+
+/// When the work happens. Without `start_time` the visits are "anytime" that day.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleInput {
+    /// The first visit's day, in the account's time zone.
+    pub start_date: NaiveDate,
+    /// Local start time; omit for an anytime visit.
+    #[schema(value_type = Option<String>, example = "09:00")]
+    pub start_time: Option<NaiveTime>,
+    /// Default 60.
+    pub duration_minutes: Option<i32>,
+    /// RFC 5545 RRULE for a recurring job (`FREQ=WEEKLY;BYDAY=MO`; COUNT or UNTIL
+    /// optional).
+    pub rrule: Option<String>,
+    #[serde(default)]
+    pub assignee_ids: Vec<Uuid>,
+    /// Checklist items every visit starts with.
+    #[serde(default)]
+    pub checklist: Vec<String>,
+    /// Book the assignees even when they have overlapping visits.
+    #[serde(default)]
+    pub allow_overlap: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobInput {
+    pub client_id: Uuid,
+    pub property_id: Option<Uuid>,
+    pub title: String,
+    pub instructions: Option<String>,
+    #[serde(default)]
+    pub lines: Vec<JobLineInput>,
+    pub billing: Option<Billing>,
+    /// Omit to create the job with one unscheduled visit.
+    pub schedule: Option<ScheduleInput>,
+}
+
+/// `PUT /jobs/{id}`: the job's details (scheduling goes through `/schedule`).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobUpdate {
+    pub title: String,
+    pub instructions: Option<String>,
+    #[serde(default)]
+    pub lines: Vec<JobLineInput>,
+    pub billing: Option<Billing>,
+    pub version: Option<i32>,
+}

@@ -1,0 +1,320 @@
+//! `/api/v1/jobs…`, `/api/v1/visits…` and `/api/v1/schedule…`. Jobs are for office
+//! staff; visits and the schedule are open to technicians for their own visits.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::model::{Job, JobInput, JobStatus, JobUpdate, Visit};
+use super::service::{self, CompleteJob, VisitPatch, VisitSchedule};
+use crate::app::AppState;
+use crate::http::concurrency::{Expected, tagged};
+use crate::http::error::Problem;
+use crate::http::extract::{Ctx, Json, OptionalJson, Path, Query, Staff};
+use crate::http::pagination::{Page, PageParams, PageRequest};
+use crate::http::{ApiError, FieldError};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_jobs, create_job))
+        .routes(routes!(get_job, update_job))
+        .routes(routes!(complete_job))
+        .routes(routes!(cancel_job))
+        .routes(routes!(client_jobs))
+        .routes(routes!(get_visit, update_visit))
+        .routes(routes!(tick_item))
+        .routes(routes!(clock_in))
+        .routes(routes!(clock_out))
+        .routes(routes!(complete_visit))
+        .routes(routes!(get_schedule))
+        .routes(routes!(schedule_visit))
+        .routes(routes!(reschedule_visit))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobParams {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+    pub status: Option<JobStatus>,
+    pub client_id: Option<Uuid>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VersionBody {
+    pub version: Option<i32>,
+}
+
+/// Jobs, newest first.
+#[utoipa::path(get, path = "/jobs", tag = "jobs", params(JobParams), responses((status = 200, body = Page<Job>)))]
+async fn list_jobs(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Query(p): Query<JobParams>,
+) -> Result<axum::Json<Page<Job>>, ApiError> {
+    let page = PageRequest::parse(p.limit, p.cursor.as_deref())?;
+    Ok(axum::Json(
+        service::list(&state.db, &ctx, p.status, p.client_id, page).await?,
+    ))
+}
+
+/// A client's jobs, newest first.
+#[utoipa::path(get, path = "/clients/{id}/jobs", tag = "jobs", params(("id" = Uuid, Path), PageParams),
+    responses((status = 200, body = Page<Job>), (status = 404, body = Problem)))]
+async fn client_jobs(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+    Query(p): Query<PageParams>,
+) -> Result<axum::Json<Page<Job>>, ApiError> {
+    let page = PageRequest::parse(p.limit, p.cursor.as_deref())?;
+    crate::modules::clients::service::get(&state.db, &ctx, id).await?;
+    Ok(axum::Json(
+        service::list(&state.db, &ctx, None, Some(id), page).await?,
+    ))
+}
+
+/// Create a job: one-off, or recurring with an RRULE; its visits are generated in the
+/// account's time zone. Double-booking an assignee is refused (409) unless
+/// `schedule.allow_overlap`. Honours `Idempotency-Key`.
+#[utoipa::path(post, path = "/jobs", tag = "jobs", request_body = JobInput,
+    responses((status = 201, body = Job), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_job(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Json(body): Json<JobInput>,
+) -> Result<(StatusCode, axum::Json<Job>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(service::create(&state.db, &ctx, body).await?),
+    ))
+}
+
+/// One job with its lines and visits.
+#[utoipa::path(get, path = "/jobs/{id}", tag = "jobs", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Job), (status = 404, body = Problem)))]
+async fn get_job(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    let job = service::get(&state.db, &ctx, id).await?;
+    Ok(tagged(StatusCode::OK, job.version, job))
+}
+
+/// Change an active job's title, instructions, lines and billing. Requires the
+/// `version` you read (or `If-Match`).
+#[utoipa::path(put, path = "/jobs/{id}", tag = "jobs", params(("id" = Uuid, Path)), request_body = JobUpdate,
+    responses((status = 200, body = Job), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
+async fn update_job(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Json(body): Json<JobUpdate>,
+) -> Result<Response, ApiError> {
+    let expected = Expected::required(&headers, body.version)?;
+    let job = service::update(&state.db, &ctx, id, expected.version, body)
+        .await
+        .map_err(|e| expected.map_stale(e))?;
+    Ok(tagged(StatusCode::OK, job.version, job))
+}
+
+/// Complete a job. Open visits are refused (409 `open_visits`, listing them) unless
+/// `complete_open_visits: true` completes them too.
+#[utoipa::path(post, path = "/jobs/{id}/complete", tag = "jobs", params(("id" = Uuid, Path)), request_body = CompleteJob,
+    responses((status = 200, body = Job), (status = 409, body = Problem)))]
+async fn complete_job(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+    OptionalJson(body): OptionalJson<CompleteJob>,
+) -> Result<axum::Json<Job>, ApiError> {
+    Ok(axum::Json(
+        service::complete(&state.db, &ctx, id, body).await?,
+    ))
+}
+
+/// Cancel a job: its future and unscheduled visits are removed; past ones stay.
+#[utoipa::path(post, path = "/jobs/{id}/cancel", tag = "jobs", params(("id" = Uuid, Path)), request_body = VersionBody,
+    responses((status = 200, body = Job), (status = 409, body = Problem)))]
+async fn cancel_job(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+    OptionalJson(body): OptionalJson<VersionBody>,
+) -> Result<axum::Json<Job>, ApiError> {
+    Ok(axum::Json(
+        service::cancel(&state.db, &ctx, id, body.version).await?,
+    ))
+}
+
+/// One visit. Technicians see only visits assigned to them.
+#[utoipa::path(get, path = "/visits/{id}", tag = "visits", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Visit), (status = 404, body = Problem)))]
+async fn get_visit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    let visit = service::get_visit(&state.db, &ctx, id).await?;
+    Ok(tagged(StatusCode::OK, visit.version, visit))
+}
+
+/// Add notes (anyone on the visit); change instructions or add checklist items
+/// (office staff).
+#[utoipa::path(patch, path = "/visits/{id}", tag = "visits", params(("id" = Uuid, Path)), request_body = VisitPatch,
+    responses((status = 200, body = Visit), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn update_visit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Json(mut body): Json<VisitPatch>,
+) -> Result<axum::Json<Visit>, ApiError> {
+    let expected = Expected::optional(&headers, body.version)?;
+    body.version = expected.map(|e| e.version);
+    service::update_visit(&state.db, &ctx, id, body)
+        .await
+        .map_err(crate::http::concurrency::map_stale(expected))
+        .map(axum::Json)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tick {
+    pub done: bool,
+}
+
+/// Tick or untick a checklist item.
+#[utoipa::path(patch, path = "/visits/{id}/checklist/{item_id}", tag = "visits", params(("id" = Uuid, Path), ("item_id" = Uuid, Path)), request_body = Tick,
+    responses((status = 200, body = Visit), (status = 404, body = Problem)))]
+async fn tick_item(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, item_id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<Tick>,
+) -> Result<axum::Json<Visit>, ApiError> {
+    Ok(axum::Json(
+        service::tick(&state.db, &ctx, id, item_id, body.done).await?,
+    ))
+}
+
+/// Clock in to the visit (starts it). Retrying is harmless; being clocked in to
+/// another visit is refused (409 `already_clocked_in`).
+#[utoipa::path(post, path = "/visits/{id}/clock-in", tag = "visits", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Visit), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn clock_in(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<Visit>, ApiError> {
+    Ok(axum::Json(service::clock_in(&state.db, &ctx, id).await?))
+}
+
+/// Clock out of the visit. Retrying is harmless.
+#[utoipa::path(post, path = "/visits/{id}/clock-out", tag = "visits", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Visit), (status = 404, body = Problem)))]
+async fn clock_out(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<Visit>, ApiError> {
+    Ok(axum::Json(service::clock_out(&state.db, &ctx, id).await?))
+}
+
+/// Complete the visit (clocks everyone out of it). Completing twice is harmless.
+#[utoipa::path(post, path = "/visits/{id}/complete", tag = "visits", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Visit), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn complete_visit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<Visit>, ApiError> {
+    Ok(axum::Json(
+        service::complete_visit(&state.db, &ctx, id).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ScheduleParams {
+    /// Window start (RFC 3339).
+    pub from: DateTime<Utc>,
+    /// Window end (RFC 3339), at most 92 days after `from`.
+    pub to: DateTime<Utc>,
+    /// Only visits assigned to this user (technicians always get their own).
+    pub assignee: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Schedule {
+    /// Visits that overlap the window, in start order.
+    pub visits: Vec<Visit>,
+    /// Open visits without a time yet.
+    pub unscheduled: Vec<Visit>,
+}
+
+/// The calendar: visits in the window and the unscheduled ones.
+#[utoipa::path(get, path = "/schedule", tag = "schedule", params(ScheduleParams),
+    responses((status = 200, body = Schedule), (status = 422, body = Problem)))]
+async fn get_schedule(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(p): Query<ScheduleParams>,
+) -> Result<axum::Json<Schedule>, ApiError> {
+    if p.to <= p.from || p.to - p.from > chrono::Duration::days(92) {
+        return Err(ApiError::invalid(vec![FieldError::new(
+            "to",
+            "must be after `from` and at most 92 days later",
+        )]));
+    }
+    let visits = service::window(&state.db, &ctx, p.from, p.to, p.assignee).await?;
+    let (scheduled, unscheduled) = visits.into_iter().partition(|v| v.starts_at.is_some());
+    Ok(axum::Json(Schedule {
+        visits: scheduled,
+        unscheduled,
+    }))
+}
+
+/// Add a visit to a job at a time, with assignees. 409 `schedule_conflict` when an
+/// assignee is already booked, unless `allow_overlap`.
+#[utoipa::path(post, path = "/schedule/jobs", tag = "schedule", request_body = VisitSchedule,
+    responses((status = 201, body = Visit), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn schedule_visit(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Json(body): Json<VisitSchedule>,
+) -> Result<(StatusCode, axum::Json<Visit>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(service::schedule_visit(&state.db, &ctx, body).await?),
+    ))
+}
+
+/// Move or reassign a visit (`id` is the visit's). Without `start_date` the visit
+/// becomes unscheduled. 409 `schedule_conflict` on a double booking unless
+/// `allow_overlap`.
+#[utoipa::path(put, path = "/schedule/jobs/{id}", tag = "schedule", params(("id" = Uuid, Path)), request_body = VisitSchedule,
+    responses((status = 200, body = Visit), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn reschedule_visit(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Json(mut body): Json<VisitSchedule>,
+) -> Result<axum::Json<Visit>, ApiError> {
+    let expected = Expected::optional(&headers, body.version)?;
+    body.version = expected.map(|e| e.version);
+    service::reschedule(&state.db, &ctx, id, body)
+        .await
+        .map_err(crate::http::concurrency::map_stale(expected))
+        .map(axum::Json)
+}

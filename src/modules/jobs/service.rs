@@ -1,0 +1,1032 @@
+//! Job and visit rules: planning visits from a schedule (recurring ones expanded in
+//! the account's time zone), double-booking checks, completion and cancellation,
+//! and what a technician may do on their own visits.
+
+use chrono::{DateTime, Duration, NaiveDateTime, NaiveTime, Utc};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::model::{
+    Billing, Job, JobInput, JobStatus, JobUpdate, Recurrence, ScheduleInput, Visit, VisitStatus,
+};
+use super::repo::{self, Conflict, LineRecord, NewJob, NewVisit, VisitFilter};
+use crate::domain::TimeZone;
+use crate::http::extract::Ctx;
+use crate::http::pagination::{Page, PageRequest};
+use crate::http::{ApiError, ErrorCode, FieldError};
+use crate::modules::accounts::model::Settings;
+use crate::modules::accounts::repo::Sequence;
+use crate::modules::activity::{self, Subject};
+use crate::modules::catalog::{self, ResolvedLine};
+use crate::modules::schedule::recurrence::{self, Rrule};
+use crate::modules::users::model::Role;
+use crate::modules::{accounts, clients, users};
+use crate::platform::database::{Db, Tx};
+
+/// Recurring jobs get their visits this far ahead at creation.
+pub const HORIZON_DAYS: i64 = 366;
+/// At most this many visits are generated at once.
+pub const MAX_GENERATED: usize = 500;
+
+fn job_not_found() -> ApiError {
+    ApiError::code(ErrorCode::JobNotFound)
+}
+
+fn visit_not_found() -> ApiError {
+    ApiError::code(ErrorCode::VisitNotFound)
+}
+
+pub fn zone(settings: &Settings) -> chrono_tz::Tz {
+    TimeZone::parse(&settings.time_zone).map_or(chrono_tz::UTC, |t| t.0)
+}
+
+/// Where a visit sits on the calendar.
+#[derive(Debug, Clone, Copy)]
+pub struct Slot {
+    pub index: Option<i32>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub anytime: bool,
+}
+
+/// An anytime visit spans its local day.
+fn day_slot(tz: chrono_tz::Tz, date: chrono::NaiveDate, index: Option<i32>) -> Option<Slot> {
+    let start = recurrence::resolve_local(tz, date.and_time(NaiveTime::MIN))?;
+    let end = recurrence::resolve_local(tz, date.succ_opt()?.and_time(NaiveTime::MIN))?;
+    Some(Slot {
+        index,
+        starts_at: start,
+        ends_at: end,
+        anytime: true,
+    })
+}
+
+/// The planned visits of a schedule, and the recurrence to remember.
+pub struct Plan {
+    pub slots: Vec<Slot>,
+    pub recurrence: Option<(Rrule, NaiveDateTime)>,
+    pub duration_minutes: i32,
+    pub generated_until: Option<DateTime<Utc>>,
+}
+
+pub fn plan(
+    tz: chrono_tz::Tz,
+    schedule: &ScheduleInput,
+    errors: &mut Vec<FieldError>,
+) -> Option<Plan> {
+    let duration = schedule.duration_minutes.unwrap_or(60);
+    if !(1..=1440).contains(&duration) {
+        errors.push(FieldError::new(
+            "schedule.duration_minutes",
+            "must be between 1 and 1440",
+        ));
+        return None;
+    }
+    let anytime = schedule.start_time.is_none();
+    let first_local = schedule
+        .start_date
+        .and_time(schedule.start_time.unwrap_or(NaiveTime::MIN));
+    let timed = |index: Option<i32>, start: DateTime<Utc>| Slot {
+        index,
+        starts_at: start,
+        ends_at: start + Duration::minutes(i64::from(duration)),
+        anytime: false,
+    };
+    let Some(first_instant) = recurrence::resolve_local(tz, first_local) else {
+        errors.push(FieldError::new("schedule.start_date", "is out of range"));
+        return None;
+    };
+    let Some(rule_text) = schedule
+        .rrule
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    else {
+        let slot = if anytime {
+            day_slot(tz, schedule.start_date, None)
+        } else {
+            Some(timed(None, first_instant))
+        };
+        return slot.map(|slot| Plan {
+            slots: vec![slot],
+            recurrence: None,
+            duration_minutes: duration,
+            generated_until: None,
+        });
+    };
+    let rule = match Rrule::parse(rule_text) {
+        Ok(rule) => rule,
+        Err(error) => {
+            errors.push(FieldError::new("schedule.rrule", error.to_string()));
+            return None;
+        }
+    };
+    // A series that started in the past is generated up to a year from now.
+    let until = first_instant.max(Utc::now()) + Duration::days(HORIZON_DAYS);
+    let occurrences =
+        recurrence::occurrences(&rule, first_local, tz, first_instant, until, MAX_GENERATED);
+    if occurrences.is_empty() {
+        errors.push(FieldError::new(
+            "schedule.rrule",
+            "gives no visit in the year after start_date",
+        ));
+        return None;
+    }
+    let slots = occurrences
+        .iter()
+        .filter_map(|o| {
+            let index = i32::try_from(o.index).ok();
+            if anytime {
+                day_slot(tz, o.local.date(), index)
+            } else {
+                Some(timed(index, o.start))
+            }
+        })
+        .collect();
+    Some(Plan {
+        slots,
+        recurrence: Some((rule, first_local)),
+        duration_minutes: duration,
+        generated_until: Some(until),
+    })
+}
+
+/// Refuse double bookings (409 listing each conflict) unless overlap is allowed.
+pub async fn check_conflicts(
+    tx: &mut Tx,
+    assignees: &[Uuid],
+    slots: &[Slot],
+    except: &[Uuid],
+    allow_overlap: bool,
+) -> Result<(), ApiError> {
+    let timed: Vec<&Slot> = slots.iter().filter(|s| !s.anytime).collect();
+    if allow_overlap || assignees.is_empty() || timed.is_empty() {
+        return Ok(());
+    }
+    let starts: Vec<DateTime<Utc>> = timed.iter().map(|s| s.starts_at).collect();
+    let ends: Vec<DateTime<Utc>> = timed.iter().map(|s| s.ends_at).collect();
+    let conflicts: Vec<Conflict> = repo::conflicts(tx, assignees, &starts, &ends, except).await?;
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    let fields = conflicts
+        .iter()
+        .take(20)
+        .map(|c| {
+            FieldError::new(
+                "assignee_ids",
+                format!(
+                    "user {} is booked from {} to {} (visit {})",
+                    c.user_id,
+                    c.starts_at.to_rfc3339(),
+                    c.ends_at.to_rfc3339(),
+                    c.visit_id
+                ),
+            )
+        })
+        .collect();
+    Err(ApiError::new(
+        ErrorCode::ScheduleConflict,
+        format!(
+            "{} overlapping visit(s); change the time or assignees, or send allow_overlap: true",
+            conflicts.len()
+        ),
+    )
+    .with_fields(fields))
+}
+
+fn check_text(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    crate::domain::optional_text(value, max).unwrap_or_else(|m| {
+        errors.push(FieldError::new(field, m));
+        None
+    })
+}
+
+fn check_checklist(items: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
+    if items.len() > 50 {
+        errors.push(FieldError::new("schedule.checklist", "at most 50 items"));
+    }
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, text)| match crate::domain::required_text(text, 500) {
+            Ok(text) => Some(text),
+            Err(m) => {
+                errors.push(FieldError::new(format!("schedule.checklist[{i}]"), m));
+                None
+            }
+        })
+        .collect()
+}
+
+async fn check_assignees(
+    tx: &mut Tx,
+    field: &str,
+    ids: &[Uuid],
+    errors: &mut Vec<FieldError>,
+) -> Result<(), ApiError> {
+    for missing in users::service::missing_active_in(tx, ids).await? {
+        errors.push(FieldError::new(
+            field,
+            format!("{missing} is not an active user of this account"),
+        ));
+    }
+    Ok(())
+}
+
+fn line_records(lines: &[ResolvedLine]) -> Result<(Vec<i64>, i64), ApiError> {
+    let inputs: Vec<crate::money::LineInput> = lines
+        .iter()
+        .map(|l| crate::money::LineInput {
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            taxable: l.taxable,
+            selected: true,
+        })
+        .collect();
+    let totals = crate::money::compute(&inputs, None, &[], None)
+        .map_err(|_| ApiError::field("lines", "the amounts are too large"))?;
+    Ok((totals.line_totals, totals.subtotal))
+}
+
+/// Create a job (with its visits) in the caller's transaction; `lines` given means
+/// they come from a quote and are already resolved.
+pub async fn create_in(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    input: &JobInput,
+    quote_id: Option<Uuid>,
+    preset: Option<Vec<ResolvedLine>>,
+) -> Result<Uuid, ApiError> {
+    let settings = accounts::service::settings_in(tx).await?;
+    let mut errors = Vec::new();
+    let title = crate::domain::required_text(&input.title, 200).unwrap_or_else(|m| {
+        errors.push(FieldError::new("title", m));
+        String::new()
+    });
+    let instructions = check_text(
+        "instructions",
+        input.instructions.as_deref(),
+        10_000,
+        &mut errors,
+    );
+    clients::service::check_references(tx, input.client_id, input.property_id, &mut errors).await?;
+    let lines = match preset {
+        Some(lines) => lines,
+        None => {
+            if input.lines.len() > 200 {
+                errors.push(FieldError::new("lines", "at most 200"));
+            }
+            let requests: Vec<catalog::LineRequest<'_>> = input
+                .lines
+                .iter()
+                .map(|l| catalog::LineRequest {
+                    catalog_item_id: l.catalog_item_id,
+                    name: l.name.as_deref(),
+                    description: l.description.as_deref(),
+                    quantity: l.quantity,
+                    unit_price: l.unit_price,
+                    taxable: l.taxable,
+                })
+                .collect();
+            catalog::service::resolve_lines(tx, &requests, &mut errors).await?
+        }
+    };
+    let tz = zone(&settings);
+    let (plan, checklist, assignees, allow_overlap) = match &input.schedule {
+        Some(schedule) => {
+            let checklist = check_checklist(&schedule.checklist, &mut errors);
+            check_assignees(
+                tx,
+                "schedule.assignee_ids",
+                &schedule.assignee_ids,
+                &mut errors,
+            )
+            .await?;
+            (
+                plan(tz, schedule, &mut errors),
+                checklist,
+                schedule.assignee_ids.clone(),
+                schedule.allow_overlap,
+            )
+        }
+        None => (None, Vec::new(), Vec::new(), false),
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let slots = plan.as_ref().map(|p| p.slots.clone()).unwrap_or_default();
+    check_conflicts(tx, &assignees, &slots, &[], allow_overlap).await?;
+
+    let (line_totals, total) = line_records(&lines)?;
+    let id = Uuid::now_v7();
+    let number = accounts::service::next_number_in(tx, Sequence::Job).await?;
+    let rrule_text = plan
+        .as_ref()
+        .and_then(|p| p.recurrence.as_ref().map(|(rule, _)| rule.to_string()));
+    let job = NewJob {
+        id,
+        number: &number,
+        client_id: input.client_id,
+        property_id: input.property_id,
+        quote_id,
+        title: &title,
+        instructions: instructions.as_deref(),
+        billing: input.billing.unwrap_or(Billing::OnCompletion).as_str(),
+        rrule: rrule_text.as_deref(),
+        first_start_local: plan
+            .as_ref()
+            .and_then(|p| p.recurrence.as_ref().map(|(_, first)| *first)),
+        duration_minutes: plan.as_ref().map(|p| p.duration_minutes),
+        anytime: slots.first().is_some_and(|s| s.anytime),
+        generated_until: plan.as_ref().and_then(|p| p.generated_until),
+        total,
+        created_by: ctx.user_id,
+    };
+    repo::insert_job(tx, ctx.account_id, &job).await?;
+    let records: Vec<LineRecord<'_>> = lines
+        .iter()
+        .zip(&line_totals)
+        .map(|(l, t)| LineRecord {
+            catalog_item_id: l.catalog_item_id,
+            name: &l.name,
+            description: l.description.as_deref(),
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            taxable: l.taxable,
+            line_total: *t,
+        })
+        .collect();
+    repo::replace_lines(tx, ctx.account_id, id, &records).await?;
+    if slots.is_empty() {
+        // Not scheduled yet: one visit waits on the calendar's unscheduled list.
+        repo::insert_visit(
+            tx,
+            ctx.account_id,
+            id,
+            &NewVisit {
+                id: Uuid::now_v7(),
+                occurrence_index: None,
+                starts_at: None,
+                ends_at: None,
+                anytime: false,
+            },
+        )
+        .await?;
+    }
+    for slot in &slots {
+        let visit_id = Uuid::now_v7();
+        let visit = NewVisit {
+            id: visit_id,
+            occurrence_index: slot.index,
+            starts_at: Some(slot.starts_at),
+            ends_at: Some(slot.ends_at),
+            anytime: slot.anytime,
+        };
+        repo::insert_visit(tx, ctx.account_id, id, &visit).await?;
+        repo::set_assignees(tx, ctx.account_id, visit_id, &assignees).await?;
+        repo::add_checklist(tx, ctx.account_id, visit_id, &checklist).await?;
+    }
+    activity::service::record(
+        tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::Job {
+            id,
+            client_id: input.client_id,
+        },
+        "created",
+        serde_json::json!({"number": number, "visits": slots.len().max(1), "quote_id": quote_id}),
+    )
+    .await?;
+    Ok(id)
+}
+
+pub async fn load_in(tx: &mut Tx, id: Uuid) -> Result<Job, ApiError> {
+    let settings = accounts::service::settings_in(tx).await?;
+    let row = repo::get_job(tx, id, false)
+        .await?
+        .ok_or_else(job_not_found)?;
+    job_from_row(tx, row, &settings.currency).await
+}
+
+async fn job_from_row(tx: &mut Tx, row: repo::JobRow, currency: &str) -> Result<Job, ApiError> {
+    let lines = repo::lines(tx, row.id).await?;
+    let visits = repo::visits(tx, &VisitFilter::Job(row.id), false).await?;
+    let decode =
+        |what: &str, value: &str| ApiError::internal(anyhow::anyhow!("unknown job {what} {value}"));
+    Ok(Job {
+        id: row.id,
+        number: row.number,
+        client_id: row.client_id,
+        property_id: row.property_id,
+        quote_id: row.quote_id,
+        title: row.title,
+        instructions: row.instructions,
+        status: JobStatus::parse(&row.status).ok_or_else(|| decode("status", &row.status))?,
+        billing: Billing::parse(&row.billing).ok_or_else(|| decode("billing", &row.billing))?,
+        recurrence: match (row.rrule, row.first_start_local) {
+            (Some(rrule), Some(first_start_local)) => Some(Recurrence {
+                rrule,
+                first_start_local,
+                duration_minutes: row.duration_minutes,
+                anytime: row.anytime,
+            }),
+            _ => None,
+        },
+        lines,
+        total: row.total,
+        currency: currency.to_string(),
+        visits,
+        completed_at: row.completed_at,
+        cancelled_at: row.cancelled_at,
+        version: row.version,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
+pub async fn create(db: &Db, ctx: &Ctx, input: JobInput) -> Result<Job, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let id = create_in(&mut tx, ctx, &input, None, None).await?;
+    let job = load_in(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(job)
+}
+
+pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Job, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let job = load_in(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(job)
+}
+
+pub async fn list(
+    db: &Db,
+    ctx: &Ctx,
+    status: Option<JobStatus>,
+    client_id: Option<Uuid>,
+    page: PageRequest,
+) -> Result<Page<Job>, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let rows = repo::list_jobs(
+        &mut tx,
+        status.map(JobStatus::as_str),
+        client_id,
+        page.after,
+        page.fetch_limit(),
+    )
+    .await?;
+    let mut jobs = Vec::with_capacity(rows.len());
+    for row in rows {
+        jobs.push(job_from_row(&mut tx, row, &settings.currency).await?);
+    }
+    tx.commit().await?;
+    Ok(Page::from_rows(jobs, page, |j| j.id))
+}
+
+async fn lock_active(
+    tx: &mut Tx,
+    id: Uuid,
+    version: Option<i32>,
+    action: &str,
+) -> Result<repo::JobRow, ApiError> {
+    let row = repo::get_job(tx, id, true)
+        .await?
+        .ok_or_else(job_not_found)?;
+    if let Some(version) = version
+        && version != row.version
+    {
+        return Err(ApiError::version_conflict(row.version));
+    }
+    if row.status != "active" {
+        return Err(ApiError::new(
+            ErrorCode::InvalidTransition,
+            format!("a {} job cannot be {action}", row.status),
+        ));
+    }
+    Ok(row)
+}
+
+pub async fn update(
+    db: &Db,
+    ctx: &Ctx,
+    id: Uuid,
+    version: i32,
+    input: JobUpdate,
+) -> Result<Job, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let current = lock_active(&mut tx, id, Some(version), "changed").await?;
+    let mut errors = Vec::new();
+    let title = crate::domain::required_text(&input.title, 200).unwrap_or_else(|m| {
+        errors.push(FieldError::new("title", m));
+        String::new()
+    });
+    let instructions = check_text(
+        "instructions",
+        input.instructions.as_deref(),
+        10_000,
+        &mut errors,
+    );
+    let requests: Vec<catalog::LineRequest<'_>> = input
+        .lines
+        .iter()
+        .map(|l| catalog::LineRequest {
+            catalog_item_id: l.catalog_item_id,
+            name: l.name.as_deref(),
+            description: l.description.as_deref(),
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            taxable: l.taxable,
+        })
+        .collect();
+    let lines = catalog::service::resolve_lines(&mut tx, &requests, &mut errors).await?;
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let (line_totals, total) = line_records(&lines)?;
+    let billing = input
+        .billing
+        .unwrap_or(Billing::parse(&current.billing).unwrap_or(Billing::OnCompletion));
+    repo::update_details(
+        &mut tx,
+        id,
+        &title,
+        instructions.as_deref(),
+        billing.as_str(),
+        total,
+    )
+    .await?;
+    let records: Vec<LineRecord<'_>> = lines
+        .iter()
+        .zip(&line_totals)
+        .map(|(l, t)| LineRecord {
+            catalog_item_id: l.catalog_item_id,
+            name: &l.name,
+            description: l.description.as_deref(),
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            taxable: l.taxable,
+            line_total: *t,
+        })
+        .collect();
+    repo::replace_lines(&mut tx, ctx.account_id, id, &records).await?;
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::Job {
+            id,
+            client_id: current.client_id,
+        },
+        "updated",
+        serde_json::json!({"total": {"from": current.total, "to": total}}),
+    )
+    .await?;
+    let job = load_in(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(job)
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteJob {
+    /// Also complete the job's open visits; without it, open visits are refused (409).
+    #[serde(default)]
+    pub complete_open_visits: bool,
+    pub version: Option<i32>,
+}
+
+pub async fn complete(db: &Db, ctx: &Ctx, id: Uuid, input: CompleteJob) -> Result<Job, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let row = lock_active(&mut tx, id, input.version, "completed").await?;
+    let visits = repo::visits(&mut tx, &VisitFilter::Job(id), false).await?;
+    let open: Vec<&Visit> = visits.iter().filter(|v| v.status.is_open()).collect();
+    if !open.is_empty() && !input.complete_open_visits {
+        let fields = open
+            .iter()
+            .map(|v| FieldError::new("visits", format!("visit {} is {}", v.id, v.status.as_str())))
+            .collect();
+        return Err(ApiError::new(
+            ErrorCode::OpenVisits,
+            format!("{} visit(s) are still open; complete them first or send complete_open_visits: true", open.len()),
+        )
+        .with_fields(fields));
+    }
+    let completed = repo::complete_open_visits(&mut tx, id, ctx.user_id).await?;
+    repo::set_status(&mut tx, id, JobStatus::Completed.as_str()).await?;
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::Job {
+            id,
+            client_id: row.client_id,
+        },
+        "completed",
+        serde_json::json!({"visits_completed": completed}),
+    )
+    .await?;
+    let job = load_in(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(job)
+}
+
+pub async fn cancel(db: &Db, ctx: &Ctx, id: Uuid, version: Option<i32>) -> Result<Job, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let row = lock_active(&mut tx, id, version, "cancelled").await?;
+    let removed = repo::delete_future_visits(&mut tx, id).await?;
+    repo::set_status(&mut tx, id, JobStatus::Cancelled.as_str()).await?;
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::Job {
+            id,
+            client_id: row.client_id,
+        },
+        "cancelled",
+        serde_json::json!({"visits_removed": removed}),
+    )
+    .await?;
+    let job = load_in(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(job)
+}
+
+// ---- visits ----
+
+/// A visit the caller may see: staff see all; technicians only those assigned to them.
+async fn visible_visit(tx: &mut Tx, ctx: &Ctx, id: Uuid, lock: bool) -> Result<Visit, ApiError> {
+    let filter = VisitFilter::One(id);
+    let visit = repo::visits(tx, &filter, lock)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(visit_not_found)?;
+    if ctx.role == Role::Technician && !visit.assignee_ids.contains(&ctx.user_id) {
+        return Err(visit_not_found());
+    }
+    Ok(visit)
+}
+
+async fn reload(tx: &mut Tx, id: Uuid) -> Result<Visit, ApiError> {
+    repo::visits(tx, &VisitFilter::One(id), false)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(visit_not_found)
+}
+
+fn check_visit_version(visit: &Visit, version: Option<i32>) -> Result<(), ApiError> {
+    match version {
+        Some(version) if version != visit.version => Err(ApiError::version_conflict(visit.version)),
+        _ => Ok(()),
+    }
+}
+
+pub async fn get_visit(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let visit = visible_visit(&mut tx, ctx, id, false).await?;
+    tx.commit().await?;
+    Ok(visit)
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VisitPatch {
+    /// Notes from the field (technicians may write these).
+    pub notes: Option<String>,
+    /// Instructions for this visit (office staff only).
+    pub instructions: Option<String>,
+    /// Checklist items to add (office staff only).
+    #[serde(default)]
+    pub add_checklist: Vec<String>,
+    pub version: Option<i32>,
+}
+
+pub async fn update_visit(
+    db: &Db,
+    ctx: &Ctx,
+    id: Uuid,
+    patch: VisitPatch,
+) -> Result<Visit, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let visit = visible_visit(&mut tx, ctx, id, true).await?;
+    check_visit_version(&visit, patch.version)?;
+    if ctx.role == Role::Technician
+        && (patch.instructions.is_some() || !patch.add_checklist.is_empty())
+    {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "technicians may add notes and tick checklist items, not change instructions or the checklist",
+        ));
+    }
+    let mut errors = Vec::new();
+    let notes = match &patch.notes {
+        Some(notes) => check_text("notes", Some(notes), 10_000, &mut errors),
+        None => visit.notes.clone(),
+    };
+    let instructions = match &patch.instructions {
+        Some(text) => check_text("instructions", Some(text), 10_000, &mut errors),
+        None => None,
+    };
+    let checklist = check_checklist(&patch.add_checklist, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    repo::set_visit_notes(&mut tx, id, notes.as_deref()).await?;
+    if patch.instructions.is_some() {
+        // The visit's own instructions replace the job's for this visit.
+        repo::set_visit_instructions(&mut tx, id, instructions.as_deref()).await?;
+    }
+    repo::add_checklist(&mut tx, ctx.account_id, id, &checklist).await?;
+    let visit = reload(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(visit)
+}
+
+pub async fn tick(
+    db: &Db,
+    ctx: &Ctx,
+    visit_id: Uuid,
+    item_id: Uuid,
+    done: bool,
+) -> Result<Visit, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    visible_visit(&mut tx, ctx, visit_id, true).await?;
+    if !repo::set_checklist_done(&mut tx, visit_id, item_id, done, ctx.user_id).await? {
+        return Err(ApiError::field(
+            "item_id",
+            "no such checklist item on this visit",
+        ));
+    }
+    let visit = reload(&mut tx, visit_id).await?;
+    tx.commit().await?;
+    Ok(visit)
+}
+
+/// Start working on a visit. One open time entry per person: clocking in to a second
+/// visit is refused until they clock out of the first.
+pub async fn clock_in(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let visit = visible_visit(&mut tx, ctx, id, true).await?;
+    if !visit.status.is_open() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidTransition,
+            format!("a {} visit cannot be clocked in to", visit.status.as_str()),
+        ));
+    }
+    match repo::open_time_entry(&mut tx, ctx.user_id).await? {
+        // A retried clock-in (flaky connection) changes nothing.
+        Some((_, open_visit)) if open_visit == id => {}
+        Some((_, open_visit)) => {
+            return Err(ApiError::new(
+                ErrorCode::AlreadyClockedIn,
+                format!("clock out of visit {open_visit} first"),
+            ));
+        }
+        None => {
+            repo::clock_in(&mut tx, ctx.account_id, id, ctx.user_id).await?;
+            if visit.status == VisitStatus::Scheduled {
+                repo::set_visit_status(&mut tx, id, VisitStatus::InProgress, None).await?;
+            }
+        }
+    }
+    let visit = reload(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(visit)
+}
+
+pub async fn clock_out(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    visible_visit(&mut tx, ctx, id, true).await?;
+    // Clocking out twice (a retry) is harmless.
+    if let Some((entry, open_visit)) = repo::open_time_entry(&mut tx, ctx.user_id).await?
+        && open_visit == id
+    {
+        repo::clock_out(&mut tx, entry).await?;
+    }
+    let visit = reload(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(visit)
+}
+
+pub async fn complete_visit(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let visit = visible_visit(&mut tx, ctx, id, true).await?;
+    match visit.status {
+        VisitStatus::Completed => {}
+        VisitStatus::Cancelled => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidTransition,
+                "a cancelled visit cannot be completed",
+            ));
+        }
+        VisitStatus::Scheduled | VisitStatus::InProgress => {
+            repo::clock_out_visit(&mut tx, id).await?;
+            repo::set_visit_status(&mut tx, id, VisitStatus::Completed, Some(ctx.user_id)).await?;
+            activity::service::record(
+                &mut tx,
+                ctx.account_id,
+                Some(ctx.user_id),
+                Subject::Job {
+                    id: visit.job_id,
+                    client_id: visit.client_id,
+                },
+                "visit_completed",
+                serde_json::json!({"visit_id": id}),
+            )
+            .await?;
+        }
+    }
+    let visit = reload(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(visit)
+}
+
+// ---- schedule ----
+
+/// Visits in `[from, to)` plus unscheduled ones; technicians see only their own.
+pub async fn window(
+    db: &Db,
+    ctx: &Ctx,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    assignee: Option<Uuid>,
+) -> Result<Vec<Visit>, ApiError> {
+    let assignee = if ctx.role == Role::Technician {
+        Some(ctx.user_id)
+    } else {
+        assignee
+    };
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let visits = repo::visits(&mut tx, &VisitFilter::Window { from, to, assignee }, false).await?;
+    tx.commit().await?;
+    Ok(visits)
+}
+
+/// A visit's place on the calendar, as `POST/PUT /schedule/jobs` take it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VisitSchedule {
+    /// The job to add a visit to (`POST` only).
+    pub job_id: Option<Uuid>,
+    /// Day in the account's time zone; omit (with `start_time`) to unschedule.
+    pub start_date: Option<chrono::NaiveDate>,
+    /// Local start; omit for an anytime visit.
+    #[schema(value_type = Option<String>, example = "09:00")]
+    pub start_time: Option<NaiveTime>,
+    pub duration_minutes: Option<i32>,
+    /// Replaces the assignees (omit to keep them).
+    pub assignee_ids: Option<Vec<Uuid>>,
+    #[serde(default)]
+    pub allow_overlap: bool,
+    pub version: Option<i32>,
+}
+
+fn slot_for(
+    tz: chrono_tz::Tz,
+    input: &VisitSchedule,
+    errors: &mut Vec<FieldError>,
+) -> Option<Slot> {
+    let date = input.start_date?;
+    let duration = input.duration_minutes.unwrap_or(60);
+    if !(1..=1440).contains(&duration) {
+        errors.push(FieldError::new(
+            "duration_minutes",
+            "must be between 1 and 1440",
+        ));
+        return None;
+    }
+    match input.start_time {
+        None => day_slot(tz, date, None),
+        Some(time) => {
+            let start = recurrence::resolve_local(tz, date.and_time(time))?;
+            Some(Slot {
+                index: None,
+                starts_at: start,
+                ends_at: start + Duration::minutes(i64::from(duration)),
+                anytime: false,
+            })
+        }
+    }
+}
+
+/// Add a visit to an active job.
+pub async fn schedule_visit(db: &Db, ctx: &Ctx, input: VisitSchedule) -> Result<Visit, ApiError> {
+    let Some(job_id) = input.job_id else {
+        return Err(ApiError::field("job_id", "is required"));
+    };
+    let mut tx = db.tenant(ctx.account_id).await?;
+    lock_active(&mut tx, job_id, None, "scheduled")
+        .await
+        .map_err(|e| {
+            if e.code == ErrorCode::JobNotFound {
+                ApiError::field("job_id", "no such job")
+            } else {
+                e
+            }
+        })?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let mut errors = Vec::new();
+    let assignees = input.assignee_ids.clone().unwrap_or_default();
+    check_assignees(&mut tx, "assignee_ids", &assignees, &mut errors).await?;
+    let slot = slot_for(zone(&settings), &input, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    check_conflicts(
+        &mut tx,
+        &assignees,
+        slot.as_slice(),
+        &[],
+        input.allow_overlap,
+    )
+    .await?;
+    let id = Uuid::now_v7();
+    let visit = NewVisit {
+        id,
+        occurrence_index: None,
+        starts_at: slot.map(|s| s.starts_at),
+        ends_at: slot.map(|s| s.ends_at),
+        anytime: slot.is_some_and(|s| s.anytime),
+    };
+    repo::insert_visit(&mut tx, ctx.account_id, job_id, &visit).await?;
+    repo::set_assignees(&mut tx, ctx.account_id, id, &assignees).await?;
+    let visit = reload(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(visit)
+}
+
+/// Move or reassign a visit (drag and drop on the calendar).
+pub async fn reschedule(
+    db: &Db,
+    ctx: &Ctx,
+    id: Uuid,
+    input: VisitSchedule,
+) -> Result<Visit, ApiError> {
+    if input.job_id.is_some() {
+        return Err(ApiError::field(
+            "job_id",
+            "a visit cannot move to another job",
+        ));
+    }
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let visit = visible_visit(&mut tx, ctx, id, true).await?;
+    check_visit_version(&visit, input.version)?;
+    if !visit.status.is_open() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidTransition,
+            format!("a {} visit cannot be rescheduled", visit.status.as_str()),
+        ));
+    }
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let mut errors = Vec::new();
+    let assignees = input
+        .assignee_ids
+        .clone()
+        .unwrap_or_else(|| visit.assignee_ids.clone());
+    check_assignees(&mut tx, "assignee_ids", &assignees, &mut errors).await?;
+    let slot = slot_for(zone(&settings), &input, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    check_conflicts(
+        &mut tx,
+        &assignees,
+        slot.as_slice(),
+        &[id],
+        input.allow_overlap,
+    )
+    .await?;
+    repo::reschedule(
+        &mut tx,
+        id,
+        slot.map(|s| s.starts_at),
+        slot.map(|s| s.ends_at),
+        slot.is_some_and(|s| s.anytime),
+    )
+    .await?;
+    repo::set_assignees(&mut tx, ctx.account_id, id, &assignees).await?;
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::Job { id: visit.job_id, client_id: visit.client_id },
+        "visit_rescheduled",
+        serde_json::json!({"visit_id": id, "from": visit.starts_at, "to": slot.map(|s| s.starts_at), "assignee_ids": assignees}),
+    )
+    .await?;
+    let visit = reload(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(visit)
+}

@@ -1,0 +1,516 @@
+//! Jobs, recurring visits across DST, double booking, technicians' rights, completion,
+//! cancellation and quote conversion. Expected instants are worked out by hand:
+//! New York is UTC-5 (EST) until 2026-03-08 and UTC-4 (EDT) after; Berlin is UTC+1
+//! (CET) until 2026-03-29 and UTC+2 (CEST) after.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Session, TestApp, spawn_app};
+
+async fn business(app: &TestApp, time_zone: &str) -> (Session, String) {
+    let owner = app.signup("Jobs Co").await;
+    let settings = app.get("/api/v1/settings", &owner.token).await.expect(200);
+    app.patch(
+        "/api/v1/settings",
+        &owner.token,
+        json!({"time_zone": time_zone, "version": settings.body["version"]}),
+    )
+    .await
+    .expect(200);
+    let client = app.create_client(&owner, json!({"first_name": "Rita", "last_name": "Ruiz", "billing_address": {"street1": "7 Oak Ln", "city": "Albany"}})).await;
+    (owner, client["id"].as_str().unwrap().to_string())
+}
+
+fn starts(job: &Value) -> Vec<String> {
+    job["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["starts_at"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn weekly_visits_keep_their_local_time_across_dst_in_new_york() {
+    let app = spawn_app().await;
+    let (owner, client) = business(&app, "America/New_York").await;
+    let job = app
+        .post(
+            "/api/v1/jobs",
+            &owner.token,
+            json!({"client_id": client, "title": "Weekly mow", "lines": [{"name": "Mow", "quantity": 1, "unit_price": 4500}],
+                   "schedule": {"start_date": "2026-03-02", "start_time": "09:00", "duration_minutes": 45, "rrule": "FREQ=WEEKLY;BYDAY=MO;COUNT=3"}}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(job["number"], "J-1");
+    assert_eq!(job["recurrence"]["rrule"], "FREQ=WEEKLY;BYDAY=MO;COUNT=3");
+    assert_eq!(job["total"], 4500);
+    assert_eq!(
+        starts(&job),
+        vec![
+            "2026-03-02T14:00:00Z",
+            "2026-03-09T13:00:00Z",
+            "2026-03-16T13:00:00Z"
+        ]
+    );
+    assert_eq!(job["visits"][1]["ends_at"], "2026-03-09T13:45:00Z");
+    assert_eq!(
+        job["visits"][0]["address"], "7 Oak Ln, Albany",
+        "the billing address when there is no property"
+    );
+    assert_eq!(job["visits"][0]["client_name"], "Rita Ruiz");
+}
+
+#[tokio::test]
+async fn daily_visits_across_the_berlin_spring_change_and_monthly_on_the_31st() {
+    let app = spawn_app().await;
+    let (owner, client) = business(&app, "Europe/Berlin").await;
+    let daily = app
+        .post("/api/v1/jobs", &owner.token, json!({"client_id": client, "title": "Daily", "schedule": {"start_date": "2026-03-28", "start_time": "09:00", "rrule": "FREQ=DAILY;COUNT=3"}}))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(
+        starts(&daily),
+        vec![
+            "2026-03-28T08:00:00Z",
+            "2026-03-29T07:00:00Z",
+            "2026-03-30T07:00:00Z"
+        ]
+    );
+    // Months without a 31st are skipped (RFC 5545), never moved to the 30th.
+    let monthly = app
+        .post("/api/v1/jobs", &owner.token, json!({"client_id": client, "title": "Monthly", "schedule": {"start_date": "2026-01-31", "start_time": "09:00", "rrule": "FREQ=MONTHLY;COUNT=4"}}))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(
+        starts(&monthly),
+        vec![
+            "2026-01-31T08:00:00Z",
+            "2026-03-31T07:00:00Z",
+            "2026-05-31T07:00:00Z",
+            "2026-07-31T07:00:00Z"
+        ]
+    );
+    // Anytime visits span their local day.
+    let anytime = app
+        .post("/api/v1/jobs", &owner.token, json!({"client_id": client, "title": "Anytime", "schedule": {"start_date": "2026-03-29"}}))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(anytime["visits"][0]["anytime"], true);
+    assert_eq!(anytime["visits"][0]["starts_at"], "2026-03-28T23:00:00Z");
+    assert_eq!(
+        anytime["visits"][0]["ends_at"], "2026-03-29T22:00:00Z",
+        "a 23-hour day"
+    );
+
+    let bad = app
+        .post("/api/v1/jobs", &owner.token, json!({"client_id": client, "title": "Bad", "schedule": {"start_date": "2026-03-28", "start_time": "09:00", "rrule": "FREQ=YEARLY"}}))
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(bad.fields(), vec!["schedule.rrule"]);
+    assert!(
+        bad.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("YEARLY")
+    );
+}
+
+#[tokio::test]
+async fn double_booking_is_refused_unless_allowed() {
+    let app = spawn_app().await;
+    let (owner, client) = business(&app, "America/New_York").await;
+    let tech = app.add_user(&owner, "technician").await;
+    let at = |time: &str, overlap: bool| json!({"client_id": client, "title": "Visit", "schedule": {"start_date": "2026-06-01", "start_time": time, "duration_minutes": 60, "assignee_ids": [tech.user_id], "allow_overlap": overlap}});
+    let first = app
+        .post("/api/v1/jobs", &owner.token, at("09:00", false))
+        .await
+        .expect(201)
+        .body;
+    let conflict = app
+        .post("/api/v1/jobs", &owner.token, at("09:30", false))
+        .await
+        .problem(409, "schedule_conflict");
+    let visit_id = first["visits"][0]["id"].as_str().unwrap();
+    assert!(
+        conflict.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(visit_id),
+        "{}",
+        conflict.text
+    );
+    app.post("/api/v1/jobs", &owner.token, at("10:00", false))
+        .await
+        .expect(201);
+    app.post("/api/v1/jobs", &owner.token, at("09:15", true))
+        .await
+        .expect(201);
+
+    // Rescheduling onto a booked slot is refused too; the visit may move within itself.
+    let later = app
+        .post("/api/v1/jobs", &owner.token, at("13:00", false))
+        .await
+        .expect(201)
+        .body;
+    let later_visit = later["visits"][0]["id"].as_str().unwrap();
+    app.put(
+        &format!("/api/v1/schedule/jobs/{later_visit}"),
+        &owner.token,
+        json!({"start_date": "2026-06-01", "start_time": "10:30"}),
+    )
+    .await
+    .problem(409, "schedule_conflict");
+    let moved = app
+        .put(
+            &format!("/api/v1/schedule/jobs/{later_visit}"),
+            &owner.token,
+            json!({"start_date": "2026-06-01", "start_time": "13:30"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(moved.body["starts_at"], "2026-06-01T17:30:00Z");
+    assert_eq!(moved.body["assignee_ids"], json!([tech.user_id]));
+
+    // The calendar window.
+    let schedule = app
+        .get(
+            "/api/v1/schedule?from=2026-06-01T00:00:00Z&to=2026-06-02T00:00:00Z",
+            &owner.token,
+        )
+        .await
+        .expect(200);
+    assert_eq!(schedule.body["visits"].as_array().unwrap().len(), 4);
+    app.get(
+        "/api/v1/schedule?from=2026-06-02T00:00:00Z&to=2026-06-01T00:00:00Z",
+        &owner.token,
+    )
+    .await
+    .problem(422, "validation_failed");
+}
+
+#[tokio::test]
+async fn technicians_work_their_own_visits_and_nothing_else() {
+    let app = spawn_app().await;
+    let (owner, client) = business(&app, "UTC").await;
+    let tech = app.add_user(&owner, "technician").await;
+    let other_tech = app.add_user(&owner, "technician").await;
+    let mine = app
+        .post(
+            "/api/v1/jobs",
+            &owner.token,
+            json!({"client_id": client, "title": "Gutters", "instructions": "Dog in the yard", "lines": [{"name": "Gutter clean", "quantity": 1, "unit_price": 9900}],
+                   "schedule": {"start_date": "2026-07-01", "start_time": "08:00", "assignee_ids": [tech.user_id], "checklist": ["Ladder", "Photos"]}}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let theirs = app
+        .post("/api/v1/jobs", &owner.token, json!({"client_id": client, "title": "Other", "schedule": {"start_date": "2026-07-01", "start_time": "08:00", "assignee_ids": [other_tech.user_id]}}))
+        .await
+        .expect(201)
+        .body;
+    let visit = mine["visits"][0]["id"].as_str().unwrap();
+    let other_visit = theirs["visits"][0]["id"].as_str().unwrap();
+
+    let seen = app
+        .get(&format!("/api/v1/visits/{visit}"), &tech.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(seen["instructions"], "Dog in the yard");
+    assert_eq!(seen["checklist"].as_array().unwrap().len(), 2);
+    assert!(
+        seen.get("total").is_none() && seen.get("lines").is_none(),
+        "no prices on a visit"
+    );
+    app.get(&format!("/api/v1/visits/{other_visit}"), &tech.token)
+        .await
+        .problem(404, "visit_not_found");
+    let schedule = app
+        .get(
+            "/api/v1/schedule?from=2026-07-01T00:00:00Z&to=2026-07-02T00:00:00Z",
+            &tech.token,
+        )
+        .await
+        .expect(200);
+    let ids: Vec<&str> = schedule.body["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![visit]);
+    app.get("/api/v1/jobs", &tech.token)
+        .await
+        .problem(403, "forbidden");
+    app.get(
+        &format!("/api/v1/jobs/{}", mine["id"].as_str().unwrap()),
+        &tech.token,
+    )
+    .await
+    .problem(403, "forbidden");
+
+    // Clock in (twice: a retry), tick, note, complete.
+    let started = app
+        .post(
+            &format!("/api/v1/visits/{visit}/clock-in"),
+            &tech.token,
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(started["status"], "in_progress");
+    app.post(
+        &format!("/api/v1/visits/{visit}/clock-in"),
+        &tech.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        app.get(&format!("/api/v1/visits/{visit}"), &tech.token)
+            .await
+            .body["time_entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let item = seen["checklist"][0]["id"].as_str().unwrap();
+    let ticked = app
+        .patch(
+            &format!("/api/v1/visits/{visit}/checklist/{item}"),
+            &tech.token,
+            json!({"done": true}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(ticked["checklist"][0]["done"], true);
+    assert_eq!(ticked["checklist"][0]["done_by"], tech.user_id.as_str());
+    app.patch(
+        &format!("/api/v1/visits/{visit}"),
+        &tech.token,
+        json!({"notes": "Cleared 3 downspouts"}),
+    )
+    .await
+    .expect(200);
+    app.patch(
+        &format!("/api/v1/visits/{visit}"),
+        &tech.token,
+        json!({"instructions": "No dog"}),
+    )
+    .await
+    .problem(403, "forbidden");
+    let done = app
+        .post(
+            &format!("/api/v1/visits/{visit}/complete"),
+            &tech.token,
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["notes"], "Cleared 3 downspouts");
+    assert!(
+        done["time_entries"][0]["ended_at"].is_string(),
+        "completing clocks out"
+    );
+    app.post(
+        &format!("/api/v1/visits/{visit}/complete"),
+        &tech.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+
+    // One clock at a time.
+    let other = app.add_user(&owner, "dispatcher").await;
+    let a = app.post("/api/v1/jobs", &owner.token, json!({"client_id": client, "title": "A", "schedule": {"start_date": "2026-07-02", "start_time": "08:00", "assignee_ids": [other.user_id]}})).await.expect(201).body;
+    let b = app.post("/api/v1/jobs", &owner.token, json!({"client_id": client, "title": "B", "schedule": {"start_date": "2026-07-02", "start_time": "10:00", "assignee_ids": [other.user_id]}})).await.expect(201).body;
+    app.post(
+        &format!(
+            "/api/v1/visits/{}/clock-in",
+            a["visits"][0]["id"].as_str().unwrap()
+        ),
+        &other.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!(
+            "/api/v1/visits/{}/clock-in",
+            b["visits"][0]["id"].as_str().unwrap()
+        ),
+        &other.token,
+        json!({}),
+    )
+    .await
+    .problem(409, "already_clocked_in");
+}
+
+#[tokio::test]
+async fn completing_and_cancelling_jobs() {
+    let app = spawn_app().await;
+    let (owner, client) = business(&app, "UTC").await;
+    let job = app
+        .post("/api/v1/jobs", &owner.token, json!({"client_id": client, "title": "Three visits", "schedule": {"start_date": "2026-08-03", "start_time": "09:00", "rrule": "FREQ=DAILY;COUNT=3"}}))
+        .await
+        .expect(201)
+        .body;
+    let id = job["id"].as_str().unwrap();
+    let open = app
+        .post(
+            &format!("/api/v1/jobs/{id}/complete"),
+            &owner.token,
+            json!({}),
+        )
+        .await
+        .problem(409, "open_visits");
+    assert_eq!(open.body["errors"].as_array().unwrap().len(), 3);
+    let done = app
+        .post(
+            &format!("/api/v1/jobs/{id}/complete"),
+            &owner.token,
+            json!({"complete_open_visits": true}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(done["status"], "completed");
+    assert!(
+        done["visits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["status"] == "completed")
+    );
+    app.post(
+        &format!("/api/v1/jobs/{id}/cancel"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .problem(409, "invalid_transition");
+
+    // Cancelling removes visits that have not happened; past ones stay.
+    let past_and_future = app
+        .post("/api/v1/jobs", &owner.token, json!({"client_id": client, "title": "Mixed", "schedule": {"start_date": "2020-01-01", "start_time": "09:00", "rrule": "FREQ=YEARLY;COUNT=2"}}))
+        .await;
+    past_and_future.problem(422, "validation_failed");
+    // Visits every 30 days from 45 days ago: two have happened, two are ahead.
+    let start = (chrono::Utc::now() - chrono::Duration::days(45))
+        .date_naive()
+        .to_string();
+    let mixed = app
+        .post("/api/v1/jobs", &owner.token, json!({"client_id": client, "title": "Mixed", "schedule": {"start_date": start, "start_time": "09:00", "rrule": "FREQ=DAILY;INTERVAL=30;COUNT=4"}}))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(starts(&mixed).len(), 4);
+    let cancelled = app
+        .post(
+            &format!("/api/v1/jobs/{}/cancel", mixed["id"].as_str().unwrap()),
+            &owner.token,
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(cancelled["status"], "cancelled");
+    let now = chrono::Utc::now().to_rfc3339();
+    let left = starts(&cancelled);
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(
+        left.iter().all(|s| s.as_str() < now.as_str()),
+        "only past visits remain: {left:?}"
+    );
+}
+
+#[tokio::test]
+async fn approved_quotes_become_jobs_with_the_accepted_lines() {
+    let app = spawn_app().await;
+    let (owner, client) = business(&app, "UTC").await;
+    let quote = app
+        .post(
+            "/api/v1/quotes",
+            &owner.token,
+            json!({"client_id": client, "title": "Patio", "lines": [{"name": "Pavers", "quantity": 10, "unit_price": 1500}, {"name": "Sealant", "quantity": 1, "unit_price": 4000, "optional": true}, {"name": "Lights", "quantity": 2, "unit_price": 2500, "optional": true}]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let id = quote["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/quotes/{id}/convert"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .problem(409, "invalid_transition");
+    app.post(
+        &format!("/api/v1/quotes/{id}/send"),
+        &owner.token,
+        json!({"to": "rita@example.com"}),
+    )
+    .await
+    .expect(200);
+    let sealant = quote["lines"][1]["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/quotes/{id}/approve"),
+        &owner.token,
+        json!({"signature_name": "Rita Ruiz", "selected_optional_line_ids": [sealant]}),
+    )
+    .await
+    .expect(200);
+    let job = app
+        .post(
+            &format!("/api/v1/quotes/{id}/convert"),
+            &owner.token,
+            json!({"schedule": {"start_date": "2026-09-01", "start_time": "08:00"}}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let names: Vec<&str> = job["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["Pavers", "Sealant"],
+        "the optional line the client did not pick stays behind"
+    );
+    assert_eq!(job["total"], 19000);
+    assert_eq!(job["quote_id"], id);
+    let converted = app
+        .get(&format!("/api/v1/quotes/{id}"), &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(converted["status"], "converted");
+    assert_eq!(converted["converted_job_id"], job["id"]);
+    app.post(
+        &format!("/api/v1/quotes/{id}/convert"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .problem(409, "invalid_transition");
+    let client_jobs = app
+        .get(&format!("/api/v1/clients/{client}/jobs"), &owner.token)
+        .await
+        .expect(200);
+    assert_eq!(client_jobs.body["items"].as_array().unwrap().len(), 1);
+}
