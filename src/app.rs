@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::http::{ApiError, ErrorCode, idempotency, middleware};
 use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
-use crate::modules::{accounts, auth, catalog, clients, jobs, quotes, users};
+use crate::modules::{accounts, auth, catalog, clients, jobs, quotes, schedule, users};
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
 
@@ -100,7 +100,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(accounts::routes::router())
         .merge(catalog::routes::router())
         .merge(quotes::routes::router())
-        .merge(jobs::routes::router());
+        .merge(jobs::routes::router())
+        .merge(schedule::feed::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts();
@@ -116,6 +117,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(schedule::feed::public_router())
         .fallback(|| async { ApiError::code(ErrorCode::NotFound) })
         .method_not_allowed_fallback(|| async { ApiError::code(ErrorCode::MethodNotAllowed) })
         .route_layer(axum::middleware::from_fn(middleware::label_route))

@@ -514,3 +514,155 @@ async fn approved_quotes_become_jobs_with_the_accepted_lines() {
         .expect(200);
     assert_eq!(client_jobs.body["items"].as_array().unwrap().len(), 1);
 }
+
+/// The Python interpreter with `icalendar` (make test installs it), or None with a
+/// loud message on a developer machine without it; in CI its absence fails.
+fn python_with_icalendar() -> Option<String> {
+    let python = std::env::var("PYTHON_FOR_TESTS").unwrap_or_else(|_| "python3".into());
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import icalendar"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(python);
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "CI needs python3 with icalendar; run scripts/install-test-deps.sh"
+    );
+    eprintln!(
+        "SKIPPING the icalendar parse: {python} has no icalendar (run scripts/install-test-deps.sh)"
+    );
+    None
+}
+
+#[tokio::test]
+async fn each_user_has_a_secret_calendar_feed() {
+    let app = spawn_app().await;
+    let (owner, client) = business(&app, "America/New_York").await;
+    let tech = app.add_user(&owner, "technician").await;
+    // Starts 10 days from now so it is inside the feed's window whatever the date.
+    let day = (chrono::Utc::now() + chrono::Duration::days(10)).date_naive();
+    let job = app
+        .post(
+            "/api/v1/jobs",
+            &owner.token,
+            json!({"client_id": client, "title": "Hedges, fences; gates", "instructions": "Gate code 4411",
+                   "schedule": {"start_date": day.to_string(), "start_time": "09:00", "rrule": "FREQ=WEEKLY;COUNT=2", "assignee_ids": [tech.user_id]}}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let first_start = job["visits"][0]["starts_at"].as_str().unwrap().to_string();
+
+    let address = app
+        .get(
+            &format!("/api/v1/users/{}/calendar-feed", tech.user_id),
+            &tech.token,
+        )
+        .await
+        .expect(200)
+        .body;
+    let url = address["url"].as_str().unwrap();
+    assert!(url.starts_with("http://jobber.test/calendar/"));
+    let path = url.trim_start_matches("http://jobber.test");
+    // Another technician may not read it; an owner may.
+    let other = app.add_user(&owner, "technician").await;
+    app.get(
+        &format!("/api/v1/users/{}/calendar-feed", tech.user_id),
+        &other.token,
+    )
+    .await
+    .problem(403, "forbidden");
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/users/{}/calendar-feed", tech.user_id),
+            &owner.token
+        )
+        .await
+        .expect(200)
+        .body["url"],
+        url
+    );
+
+    // The feed needs no login: the address is the secret.
+    let response = app.http.get(app.url(path)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/calendar; charset=utf-8"
+    );
+    let ics = response.text().await.unwrap();
+    assert!(
+        ics.contains("BEGIN:VTIMEZONE\r\nTZID:America/New_York"),
+        "{ics}"
+    );
+    assert_eq!(ics.matches("BEGIN:VEVENT").count(), 2);
+    assert!(
+        ics.contains("SUMMARY:Hedges\\, fences\\; gates: Rita Ruiz"),
+        "{ics}"
+    );
+
+    if let Some(python) = python_with_icalendar() {
+        let file = std::env::temp_dir().join(format!("jobber-feed-{}.ics", uuid::Uuid::now_v7()));
+        std::fs::write(&file, &ics).unwrap();
+        let script = r#"
+import sys, icalendar
+cal = icalendar.Calendar.from_ical(open(sys.argv[1], 'rb').read())
+events = sorted(cal.walk('VEVENT'), key=lambda e: e.decoded('DTSTART'))
+start = events[0].decoded('DTSTART')
+assert start.tzinfo is not None, 'DTSTART must carry its time zone'
+print(start.astimezone(__import__('datetime').timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'), events[0].get('LOCATION'), events[0].get('DESCRIPTION').split('\n')[0])
+"#;
+        let out = std::process::Command::new(&python)
+            .args(["-c", script])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_file(&file);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let printed = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            printed.starts_with(&first_start),
+            "{printed} vs {first_start}"
+        );
+        assert!(
+            printed.contains("7 Oak Ln, Albany") && printed.contains("Job J-1 for Rita Ruiz"),
+            "{printed}"
+        );
+    }
+
+    // Rotating the address retires the old one.
+    let rotated = app
+        .post(
+            &format!("/api/v1/users/{}/calendar-feed/rotate", tech.user_id),
+            &tech.token,
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_ne!(rotated["url"], url);
+    assert_eq!(
+        app.http.get(app.url(path)).send().await.unwrap().status(),
+        404
+    );
+    let wrong_account = format!(
+        "/calendar/{}/{}",
+        uuid::Uuid::now_v7(),
+        path.rsplit('/').next().unwrap()
+    );
+    assert_eq!(
+        app.http
+            .get(app.url(&wrong_account))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}

@@ -185,6 +185,7 @@ pub struct Visit {
     pub completed_at: Option<DateTime<Utc>>,
     pub completed_by: Option<Uuid>,
     pub version: i32,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// A job line as sent by the API (catalog defaults as for quotes).

@@ -331,6 +331,7 @@ struct VisitRow {
     completed_at: Option<DateTime<Utc>>,
     completed_by: Option<Uuid>,
     version: i32,
+    updated_at: DateTime<Utc>,
 }
 
 /// Which visits to read.
@@ -366,7 +367,7 @@ pub async fn visits(
                       coalesce(nullif(concat_ws(' ', c.first_name, c.last_name), ''), c.company_name, '') AS "client_name!",
                       p.address AS "property_address?: Json<Address>", c.billing_address AS "billing_address: Json<Address>",
                       v.occurrence_index, v.starts_at, v.ends_at, v.anytime, v.status, coalesce(v.instructions, j.instructions) AS instructions,
-                      v.notes, v.completed_at, v.completed_by, v.version
+                      v.notes, v.completed_at, v.completed_by, v.version, v.updated_at
                FROM visits v
                JOIN jobs j ON j.account_id = v.account_id AND j.id = v.job_id
                JOIN clients c ON c.account_id = j.account_id AND c.id = j.client_id
@@ -384,7 +385,7 @@ pub async fn visits(
                       coalesce(nullif(concat_ws(' ', c.first_name, c.last_name), ''), c.company_name, '') AS "client_name!",
                       p.address AS "property_address?: Json<Address>", c.billing_address AS "billing_address: Json<Address>",
                       v.occurrence_index, v.starts_at, v.ends_at, v.anytime, v.status, coalesce(v.instructions, j.instructions) AS instructions,
-                      v.notes, v.completed_at, v.completed_by, v.version
+                      v.notes, v.completed_at, v.completed_by, v.version, v.updated_at
                FROM visits v
                JOIN jobs j ON j.account_id = v.account_id AND j.id = v.job_id
                JOIN clients c ON c.account_id = j.account_id AND c.id = j.client_id
@@ -463,6 +464,7 @@ pub async fn visits(
                 completed_at: r.completed_at,
                 completed_by: r.completed_by,
                 version: r.version,
+                updated_at: r.updated_at,
             })
         })
         .collect()

@@ -1030,3 +1030,23 @@ pub async fn reschedule(
     tx.commit().await?;
     Ok(visit)
 }
+
+/// A user's visits in a window, for their calendar feed (no request context: the
+/// feed's secret stands in for a login).
+pub async fn visits_of_user_in(
+    tx: &mut Tx,
+    user_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Visit>, ApiError> {
+    Ok(repo::visits(
+        tx,
+        &VisitFilter::Window {
+            from,
+            to,
+            assignee: Some(user_id),
+        },
+        false,
+    )
+    .await?)
+}

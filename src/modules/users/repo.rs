@@ -236,3 +236,34 @@ pub async fn lock_active_owners(conn: &mut PgConnection) -> Result<Vec<Uuid>, sq
     .fetch_all(conn)
     .await
 }
+
+/// The user's calendar-feed secret, creating it when `rotate` or when there is none.
+pub async fn calendar_token(
+    conn: &mut PgConnection,
+    id: Uuid,
+    new_token: &str,
+    rotate: bool,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"UPDATE users SET calendar_token = CASE WHEN $3 OR calendar_token IS NULL THEN $2 ELSE calendar_token END
+           WHERE id = $1 RETURNING calendar_token AS "calendar_token!""#,
+        id,
+        new_token,
+        rotate
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// The active user a calendar-feed secret belongs to.
+pub async fn by_calendar_token(
+    conn: &mut PgConnection,
+    token: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM users WHERE calendar_token = $1 AND active",
+        token
+    )
+    .fetch_optional(conn)
+    .await
+}

@@ -172,3 +172,38 @@ pub async fn missing_active_in(
     }
     Ok(missing)
 }
+
+/// The secret of a user's calendar feed (created on first use; `rotate` replaces it,
+/// which breaks the old address). Users manage their own; owners and admins anyone's.
+pub async fn calendar_token(
+    db: &Db,
+    ctx: &Ctx,
+    id: Uuid,
+    rotate: bool,
+) -> Result<String, ApiError> {
+    if id != ctx.user_id && !ctx.role.is_admin() {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only the user, an owner or an admin may see a calendar feed address",
+        ));
+    }
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let token = repo::calendar_token(
+        &mut tx,
+        id,
+        &crate::modules::auth::token::random_token(24),
+        rotate,
+    )
+    .await?
+    .ok_or(ApiError::code(ErrorCode::UserNotFound))?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// The user behind a calendar-feed secret, inside the caller's tenant transaction.
+pub async fn by_calendar_token_in(
+    tx: &mut crate::platform::database::Tx,
+    token: &str,
+) -> Result<Option<Uuid>, ApiError> {
+    Ok(repo::by_calendar_token(tx, token).await?)
+}
