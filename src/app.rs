@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::http::{ApiError, ErrorCode, idempotency, middleware};
 use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
-use crate::modules::{accounts, auth, catalog, clients, jobs, quotes, schedule, users};
+use crate::modules::{accounts, auth, catalog, clients, invoices, jobs, quotes, schedule, users};
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
 
@@ -66,6 +66,8 @@ impl FromRef<AppState> for Metrics {
         (name = "jobs", description = "Jobs: one-off and recurring work"),
         (name = "visits", description = "Visits: what technicians do in the field"),
         (name = "schedule", description = "The dispatch calendar"),
+        (name = "invoices", description = "Invoices"),
+        (name = "payments", description = "Payments"),
     )
 )]
 struct ApiDoc;
@@ -101,7 +103,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(catalog::routes::router())
         .merge(quotes::routes::router())
         .merge(jobs::routes::router())
-        .merge(schedule::feed::router());
+        .merge(schedule::feed::router())
+        .merge(invoices::routes::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts();

@@ -10,6 +10,7 @@ mod jobs;
 mod auth;
 mod clients;
 mod e2e;
+mod invoices;
 mod platform;
 mod quotes;
 mod settings;

@@ -479,8 +479,33 @@ pub async fn next_number_in(
     Ok(format!("{prefix}{number}"))
 }
 
-pub async fn tax_rates_in(
+/// The tax rates a new document applies: the ones named by `ids` (each must exist;
+/// failures go to `errors` as `tax_rate_ids[i]`), or the account's active default
+/// rates when `ids` is `None`.
+pub async fn pick_tax_rates_in(
     tx: &mut crate::platform::database::Tx,
+    ids: Option<&[Uuid]>,
+    errors: &mut Vec<FieldError>,
 ) -> Result<Vec<TaxRate>, ApiError> {
-    Ok(repo::list_tax_rates(tx).await?)
+    let rates = repo::list_tax_rates(tx).await?;
+    Ok(match ids {
+        None => rates
+            .into_iter()
+            .filter(|r| r.is_default && r.active)
+            .collect(),
+        Some(ids) => ids
+            .iter()
+            .enumerate()
+            .filter_map(|(i, id)| {
+                let found = rates.iter().find(|r| r.id == *id).cloned();
+                if found.is_none() {
+                    errors.push(FieldError::new(
+                        format!("tax_rate_ids[{i}]"),
+                        "no such tax rate",
+                    ));
+                }
+                found
+            })
+            .collect(),
+    })
 }

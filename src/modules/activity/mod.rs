@@ -19,6 +19,7 @@ pub enum Subject {
     Property { id: Uuid, client_id: Uuid },
     Quote { id: Uuid, client_id: Uuid },
     Job { id: Uuid, client_id: Uuid },
+    Invoice { id: Uuid, client_id: Uuid },
     TaxRate(Uuid),
     CatalogItem(Uuid),
 }
@@ -32,6 +33,7 @@ impl Subject {
             Subject::Property { .. } => "property",
             Subject::Quote { .. } => "quote",
             Subject::Job { .. } => "job",
+            Subject::Invoice { .. } => "invoice",
             Subject::TaxRate(_) => "tax_rate",
             Subject::CatalogItem(_) => "catalog_item",
         }
@@ -45,6 +47,7 @@ impl Subject {
             | Subject::Property { id, .. }
             | Subject::Quote { id, .. }
             | Subject::Job { id, .. }
+            | Subject::Invoice { id, .. }
             | Subject::TaxRate(id)
             | Subject::CatalogItem(id) => id,
         }
@@ -56,7 +59,8 @@ impl Subject {
             Subject::Client(id)
             | Subject::Property { client_id: id, .. }
             | Subject::Quote { client_id: id, .. }
-            | Subject::Job { client_id: id, .. } => Some(id),
+            | Subject::Job { client_id: id, .. }
+            | Subject::Invoice { client_id: id, .. } => Some(id),
             Subject::Account(_)
             | Subject::User(_)
             | Subject::TaxRate(_)

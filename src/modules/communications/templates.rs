@@ -102,6 +102,86 @@ pub fn quote_sent(
     (subject, body)
 }
 
+pub fn invoice_sent(
+    settings: &Settings,
+    client: &Client,
+    invoice: &crate::modules::invoices::model::Invoice,
+    link: &str,
+) -> (String, String) {
+    let number = invoice.number.as_deref().unwrap_or("(draft)");
+    let subject = format!(
+        "Invoice {number} from {}: {}",
+        settings.business_name, invoice.title
+    );
+    let mut body = format!("Hello {},\n\n", client.display_name);
+    match invoice.message.as_deref() {
+        Some(text) => body.push_str(&format!("{text}\n\n")),
+        None => body.push_str(&format!("Here is your invoice for {}.\n\n", invoice.title)),
+    }
+    body.push_str(&format!("Invoice {number}: {}\n", invoice.title));
+    if let (Some(issued), Some(due)) = (invoice.issue_date, invoice.due_date) {
+        body.push_str(&format!("Issued {issued}, due {due}\n"));
+    }
+    body.push('\n');
+    for line in &invoice.lines {
+        body.push_str(&format!(
+            "  {}: {} x {} = {}\n",
+            line.name,
+            line.quantity,
+            amount(settings, line.unit_price),
+            amount(settings, line.line_total)
+        ));
+        if let Some(description) = &line.description {
+            body.push_str(&format!("    {description}\n"));
+        }
+    }
+    body.push_str(&format!(
+        "\nSubtotal: {}\n",
+        amount(settings, invoice.subtotal)
+    ));
+    if invoice.discount_total != 0 {
+        body.push_str(&format!(
+            "Discount: -{}\n",
+            amount(settings, invoice.discount_total)
+        ));
+    }
+    for tax in &invoice.taxes {
+        body.push_str(&format!(
+            "{} ({}): {}\n",
+            tax.name,
+            percent(i64::from(tax.rate_bps)),
+            amount(settings, tax.amount)
+        ));
+    }
+    body.push_str(&format!("Total: {}\n", amount(settings, invoice.total)));
+    if invoice.amount_paid > 0 {
+        body.push_str(&format!(
+            "Paid: {}\n",
+            amount(settings, invoice.amount_paid - invoice.amount_refunded)
+        ));
+    }
+    body.push_str(&format!(
+        "Balance due: {}\n",
+        amount(settings, invoice.balance)
+    ));
+    body.push_str(&format!(
+        "\nView and pay your invoice: {link}\n\n{}\n",
+        settings.business_name
+    ));
+    let contact: Vec<&str> = [
+        settings.phone.as_deref(),
+        settings.email.as_deref(),
+        settings.website.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !contact.is_empty() {
+        body.push_str(&format!("{}\n", contact.join(" | ")));
+    }
+    (subject, body)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -698,3 +698,73 @@ pub async fn is_assigned(
         .fetch_one(conn)
         .await
 }
+
+/// The invoice the job's lines are billed on (billing at the end), locking the job.
+pub async fn lock_job_invoice(
+    conn: &mut PgConnection,
+    job_id: Uuid,
+) -> Result<Option<Option<Uuid>>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT invoice_id FROM jobs WHERE id = $1 FOR UPDATE",
+        job_id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Completed visits of a job not yet on an invoice, oldest first.
+pub async fn uninvoiced_completed_visits(
+    conn: &mut PgConnection,
+    job_id: Uuid,
+) -> Result<Vec<(Uuid, Option<DateTime<Utc>>)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT id, starts_at FROM visits WHERE job_id = $1 AND status = 'completed' AND invoice_id IS NULL ORDER BY starts_at NULLS LAST, id",
+        job_id
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.starts_at)).collect())
+}
+
+pub async fn mark_invoiced(
+    conn: &mut PgConnection,
+    job_id: Uuid,
+    visit_ids: &[Uuid],
+    whole_job: bool,
+    invoice_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE visits SET invoice_id = $2 WHERE id = ANY($1)",
+        visit_ids,
+        invoice_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    if whole_job {
+        sqlx::query!(
+            "UPDATE jobs SET invoice_id = $2 WHERE id = $1",
+            job_id,
+            invoice_id
+        )
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A voided invoice gives its visits and job back, to be billed again.
+pub async fn release_invoice(conn: &mut PgConnection, invoice_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE visits SET invoice_id = NULL WHERE invoice_id = $1",
+        invoice_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "UPDATE jobs SET invoice_id = NULL WHERE invoice_id = $1",
+        invoice_id
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}

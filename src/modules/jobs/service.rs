@@ -1050,3 +1050,126 @@ pub async fn visits_of_user_in(
     )
     .await?)
 }
+
+// ---- billing ----
+
+/// A line to bill, and the visit it bills (per-visit billing).
+#[derive(Debug, Clone)]
+pub struct BilledLine {
+    pub line: ResolvedLine,
+    pub visit_id: Option<Uuid>,
+}
+
+/// What a job has left to bill.
+#[derive(Debug, Clone)]
+pub struct Billable {
+    pub job_id: Uuid,
+    pub client_id: Uuid,
+    pub property_id: Option<Uuid>,
+    pub title: String,
+    pub lines: Vec<BilledLine>,
+    pub visit_ids: Vec<Uuid>,
+    /// The job's own lines are billed (billing at the end).
+    pub whole_job: bool,
+}
+
+fn nothing_to_invoice(detail: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::NothingToInvoice, detail)
+}
+
+/// Lock the job and work out what to bill: at the end, its lines once; per visit,
+/// its lines for each completed visit not yet billed. Nothing is ever billed twice.
+pub async fn billable_in(tx: &mut Tx, job_id: Uuid) -> Result<Billable, ApiError> {
+    let already = repo::lock_job_invoice(tx, job_id)
+        .await?
+        .ok_or_else(job_not_found)?;
+    let row = repo::get_job(tx, job_id, false)
+        .await?
+        .ok_or_else(job_not_found)?;
+    let settings = accounts::service::settings_in(tx).await?;
+    let tz = zone(&settings);
+    let lines = repo::lines(tx, job_id).await?;
+    let visits = repo::uninvoiced_completed_visits(tx, job_id).await?;
+    let resolved = |l: &super::model::JobLine, description: Option<String>| ResolvedLine {
+        catalog_item_id: l.catalog_item_id,
+        name: l.name.clone(),
+        description,
+        quantity: l.quantity,
+        unit_price: l.unit_price,
+        taxable: l.taxable,
+    };
+    let (billed, whole_job) = match Billing::parse(&row.billing) {
+        Some(Billing::PerVisit) => {
+            if visits.is_empty() {
+                return Err(nothing_to_invoice(
+                    "the job has no completed visit that is not invoiced yet",
+                ));
+            }
+            let mut billed = Vec::new();
+            for (visit_id, starts_at) in &visits {
+                let day = starts_at
+                    .map(|s| s.with_timezone(&tz).date_naive().to_string())
+                    .unwrap_or_else(|| "unscheduled".into());
+                for line in &lines {
+                    let description = Some(match &line.description {
+                        Some(text) => format!("Visit on {day}. {text}"),
+                        None => format!("Visit on {day}"),
+                    });
+                    billed.push(BilledLine {
+                        line: resolved(line, description),
+                        visit_id: Some(*visit_id),
+                    });
+                }
+            }
+            (billed, false)
+        }
+        _ => {
+            if let Some(invoice) = already {
+                return Err(nothing_to_invoice(format!(
+                    "the job is already on invoice {invoice}"
+                )));
+            }
+            (
+                lines
+                    .iter()
+                    .map(|l| BilledLine {
+                        line: resolved(l, l.description.clone()),
+                        visit_id: None,
+                    })
+                    .collect(),
+                true,
+            )
+        }
+    };
+    if billed.is_empty() {
+        return Err(nothing_to_invoice("the job has no lines to bill"));
+    }
+    Ok(Billable {
+        job_id,
+        client_id: row.client_id,
+        property_id: row.property_id,
+        title: row.title,
+        lines: billed,
+        visit_ids: visits.into_iter().map(|(id, _)| id).collect(),
+        whole_job,
+    })
+}
+
+pub async fn mark_invoiced_in(
+    tx: &mut Tx,
+    billable: &Billable,
+    invoice_id: Uuid,
+) -> Result<(), ApiError> {
+    Ok(repo::mark_invoiced(
+        tx,
+        billable.job_id,
+        &billable.visit_ids,
+        billable.whole_job,
+        invoice_id,
+    )
+    .await?)
+}
+
+pub async fn release_invoice_in(tx: &mut Tx, invoice_id: Uuid) -> Result<(), ApiError> {
+    Ok(repo::release_invoice(tx, invoice_id).await?)
+}

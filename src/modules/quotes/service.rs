@@ -185,35 +185,16 @@ async fn prepare(
             selected: !raw.optional,
         })
         .collect();
-    let account_rates = accounts::service::tax_rates_in(tx).await?;
-    let taxes: Vec<AppliedTax> = match &input.tax_rate_ids {
-        None => account_rates
-            .iter()
-            .filter(|r| r.is_default && r.active)
+    let taxes: Vec<AppliedTax> =
+        accounts::service::pick_tax_rates_in(tx, input.tax_rate_ids.as_deref(), &mut errors)
+            .await?
+            .into_iter()
             .map(|r| AppliedTax {
-                name: r.name.clone(),
+                name: r.name,
                 rate_bps: r.rate_bps,
                 amount: 0,
             })
-            .collect(),
-        Some(ids) => {
-            let mut picked = Vec::new();
-            for (i, id) in ids.iter().enumerate() {
-                match account_rates.iter().find(|r| r.id == *id) {
-                    Some(r) => picked.push(AppliedTax {
-                        name: r.name.clone(),
-                        rate_bps: r.rate_bps,
-                        amount: 0,
-                    }),
-                    None => errors.push(FieldError::new(
-                        format!("tax_rate_ids[{i}]"),
-                        "no such tax rate",
-                    )),
-                }
-            }
-            picked
-        }
-    };
+            .collect();
     check_adjustments(input, &mut errors);
     if let Some(valid_until) = input.valid_until
         && valid_until < today(settings)

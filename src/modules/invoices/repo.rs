@@ -1,0 +1,354 @@
+//! SQL for `invoices`, `invoice_lines` and `payments`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgConnection;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::model::{InvoiceLine, Payment, PaymentMethod};
+use crate::modules::quotes::model::AppliedTax;
+use crate::money::Quantity;
+
+pub struct InvoiceRow {
+    pub id: Uuid,
+    pub number: Option<String>,
+    pub client_id: Uuid,
+    pub property_id: Option<Uuid>,
+    pub job_id: Option<Uuid>,
+    pub title: String,
+    pub message: Option<String>,
+    pub status: String,
+    pub payment_terms: String,
+    pub issue_date: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+    pub discount_kind: Option<String>,
+    pub discount_value: i64,
+    pub taxes: Json<Vec<AppliedTax>>,
+    pub subtotal: i64,
+    pub discount_total: i64,
+    pub tax_total: i64,
+    pub total: i64,
+    pub amount_paid: i64,
+    pub amount_refunded: i64,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub voided_at: Option<DateTime<Utc>>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub struct NewInvoice<'a> {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub property_id: Option<Uuid>,
+    pub job_id: Option<Uuid>,
+    pub title: &'a str,
+    pub message: Option<&'a str>,
+    pub payment_terms: &'a str,
+    pub due_date: Option<NaiveDate>,
+    pub discount_kind: Option<&'a str>,
+    pub discount_value: i64,
+    pub taxes: &'a [AppliedTax],
+    pub subtotal: i64,
+    pub discount_total: i64,
+    pub tax_total: i64,
+    pub total: i64,
+    pub created_by: Uuid,
+}
+
+pub async fn insert(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    i: &NewInvoice<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO invoices (account_id, id, client_id, property_id, job_id, title, message, payment_terms, due_date,
+                               discount_kind, discount_value, taxes, subtotal, discount_total, tax_total, total, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        account_id,
+        i.id,
+        i.client_id,
+        i.property_id,
+        i.job_id,
+        i.title,
+        i.message,
+        i.payment_terms,
+        i.due_date,
+        i.discount_kind,
+        i.discount_value,
+        Json(i.taxes) as _,
+        i.subtotal,
+        i.discount_total,
+        i.tax_total,
+        i.total,
+        i.created_by
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub struct LineRecord<'a> {
+    pub catalog_item_id: Option<Uuid>,
+    pub visit_id: Option<Uuid>,
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    pub quantity: Quantity,
+    pub unit_price: i64,
+    pub taxable: bool,
+    pub line_total: i64,
+}
+
+pub async fn insert_lines(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    invoice_id: Uuid,
+    lines: &[LineRecord<'_>],
+) -> Result<(), sqlx::Error> {
+    for (position, l) in lines.iter().enumerate() {
+        sqlx::query!(
+            "INSERT INTO invoice_lines (account_id, id, invoice_id, position, catalog_item_id, visit_id, name, description,
+                                        quantity_hundredths, unit_price, taxable, line_total)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            account_id,
+            Uuid::now_v7(),
+            invoice_id,
+            i32::try_from(position).unwrap_or(i32::MAX),
+            l.catalog_item_id,
+            l.visit_id,
+            l.name,
+            l.description,
+            l.quantity.0,
+            l.unit_price,
+            l.taxable,
+            l.line_total
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn get(
+    conn: &mut PgConnection,
+    id: Uuid,
+    lock: bool,
+) -> Result<Option<InvoiceRow>, sqlx::Error> {
+    if lock {
+        sqlx::query_as!(
+            InvoiceRow,
+            r#"SELECT id, number, client_id, property_id, job_id, title, message, status, payment_terms, issue_date, due_date,
+                      discount_kind, discount_value, taxes AS "taxes: Json<Vec<AppliedTax>>", subtotal, discount_total, tax_total, total,
+                      amount_paid, amount_refunded, sent_at, paid_at, voided_at, version, created_at, updated_at
+               FROM invoices WHERE id = $1 FOR UPDATE"#,
+            id
+        )
+        .fetch_optional(conn)
+        .await
+    } else {
+        sqlx::query_as!(
+            InvoiceRow,
+            r#"SELECT id, number, client_id, property_id, job_id, title, message, status, payment_terms, issue_date, due_date,
+                      discount_kind, discount_value, taxes AS "taxes: Json<Vec<AppliedTax>>", subtotal, discount_total, tax_total, total,
+                      amount_paid, amount_refunded, sent_at, paid_at, voided_at, version, created_at, updated_at
+               FROM invoices WHERE id = $1"#,
+            id
+        )
+        .fetch_optional(conn)
+        .await
+    }
+}
+
+pub async fn list(
+    conn: &mut PgConnection,
+    status: Option<&str>,
+    client_id: Option<Uuid>,
+    before: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<InvoiceRow>, sqlx::Error> {
+    sqlx::query_as!(
+        InvoiceRow,
+        r#"SELECT id, number, client_id, property_id, job_id, title, message, status, payment_terms, issue_date, due_date,
+                  discount_kind, discount_value, taxes AS "taxes: Json<Vec<AppliedTax>>", subtotal, discount_total, tax_total, total,
+                  amount_paid, amount_refunded, sent_at, paid_at, voided_at, version, created_at, updated_at
+           FROM invoices
+           WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR client_id = $2) AND ($3::uuid IS NULL OR id < $3)
+           ORDER BY id DESC LIMIT $4"#,
+        status,
+        client_id,
+        before,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn lines(
+    conn: &mut PgConnection,
+    invoice_id: Uuid,
+) -> Result<Vec<InvoiceLine>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT id, position, catalog_item_id, visit_id, name, description, quantity_hundredths, unit_price, taxable, line_total
+         FROM invoice_lines WHERE invoice_id = $1 ORDER BY position",
+        invoice_id
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| InvoiceLine {
+            id: r.id,
+            position: r.position,
+            catalog_item_id: r.catalog_item_id,
+            visit_id: r.visit_id,
+            name: r.name,
+            description: r.description,
+            quantity: Quantity(r.quantity_hundredths),
+            unit_price: r.unit_price,
+            taxable: r.taxable,
+            line_total: r.line_total,
+        })
+        .collect())
+}
+
+pub async fn issue(
+    conn: &mut PgConnection,
+    id: Uuid,
+    number: &str,
+    issue_date: NaiveDate,
+    due_date: NaiveDate,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE invoices SET number = $2, issue_date = $3, due_date = $4, status = 'sent', sent_at = now(), version = version + 1 WHERE id = $1",
+        id,
+        number,
+        issue_date,
+        due_date
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn mark_resent(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE invoices SET sent_at = now(), version = version + 1 WHERE id = $1",
+        id
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn set_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    status: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE invoices SET status = $2, version = version + 1, voided_at = CASE WHEN $2 = 'void' THEN now() ELSE voided_at END WHERE id = $1",
+        id,
+        status
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Apply a payment: the database refuses a balance below zero (invoices_balance_check).
+pub async fn apply_payment(
+    conn: &mut PgConnection,
+    id: Uuid,
+    amount: i64,
+    status: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE invoices SET amount_paid = amount_paid + $2, status = $3, version = version + 1,
+                paid_at = CASE WHEN $3 = 'paid' THEN now() ELSE paid_at END
+         WHERE id = $1",
+        id,
+        amount,
+        status
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub struct NewPayment<'a> {
+    pub id: Uuid,
+    pub invoice_id: Uuid,
+    pub client_id: Uuid,
+    pub method: PaymentMethod,
+    pub amount: i64,
+    pub tip: i64,
+    pub reference: Option<&'a str>,
+    pub note: Option<&'a str>,
+    pub paid_at: DateTime<Utc>,
+    pub created_by: Uuid,
+}
+
+pub async fn insert_payment(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    p: &NewPayment<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO payments (account_id, id, invoice_id, client_id, method, amount, tip, reference, note, paid_at, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        account_id,
+        p.id,
+        p.invoice_id,
+        p.client_id,
+        p.method.as_str(),
+        p.amount,
+        p.tip,
+        p.reference,
+        p.note,
+        p.paid_at,
+        p.created_by
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn payment(conn: &mut PgConnection, id: Uuid) -> Result<Option<Payment>, sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT id, invoice_id, client_id, method, status, amount, tip, fee, refunded, reference, note, paid_at, created_at FROM payments WHERE id = $1",
+        id
+    )
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(Payment {
+            id: r.id,
+            invoice_id: r.invoice_id,
+            client_id: r.client_id,
+            method: PaymentMethod::parse(&r.method).ok_or_else(|| {
+                sqlx::Error::Decode(format!("unknown payment method {}", r.method).into())
+            })?,
+            status: r.status,
+            amount: r.amount,
+            tip: r.tip,
+            fee: r.fee,
+            refunded: r.refunded,
+            reference: r.reference,
+            note: r.note,
+            paid_at: r.paid_at,
+            created_at: r.created_at,
+        })
+    })
+    .transpose()
+}
+
+pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "DELETE FROM invoices WHERE id = $1 AND status = 'draft'",
+        id
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}

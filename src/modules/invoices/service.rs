@@ -1,0 +1,636 @@
+//! Invoice rules: lines from a job (nothing billed twice) or by hand, totals by the
+//! money rules, gapless numbers at issue, payments that can never exceed the balance.
+
+use chrono::{DateTime, Days, Utc};
+use uuid::Uuid;
+
+use super::model::{Invoice, InvoiceInput, InvoiceStatus, Payment, PaymentInput, Terms};
+use super::repo::{self, InvoiceRow, LineRecord, NewInvoice, NewPayment};
+use crate::http::extract::Ctx;
+use crate::http::pagination::{Page, PageRequest};
+use crate::http::{ApiError, ErrorCode, FieldError};
+use crate::modules::accounts::model::Settings;
+use crate::modules::accounts::repo::Sequence;
+use crate::modules::activity::{self, Subject};
+use crate::modules::auth::token::TokenKeys;
+use crate::modules::jobs::service::BilledLine;
+use crate::modules::quotes::model::{AdjustmentDto, AdjustmentKind, AppliedTax};
+use crate::modules::quotes::service::today;
+use crate::modules::{accounts, catalog, clients, communications, jobs};
+use crate::money::{self, Bps};
+use crate::platform::database::{Db, Tx};
+
+fn not_found() -> ApiError {
+    ApiError::code(ErrorCode::InvoiceNotFound)
+}
+
+fn invalid_transition(status: InvoiceStatus, action: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidTransition,
+        format!("a {} invoice cannot be {action}", status.as_str()),
+    )
+}
+
+fn status_of(row: &InvoiceRow) -> Result<InvoiceStatus, ApiError> {
+    InvoiceStatus::parse(&row.status)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown invoice status {}", row.status)))
+}
+
+async fn load(tx: &mut Tx, id: Uuid, settings: &Settings) -> Result<Invoice, ApiError> {
+    let row = repo::get(tx, id, false).await?.ok_or_else(not_found)?;
+    to_invoice(tx, row, settings).await
+}
+
+async fn to_invoice(
+    tx: &mut Tx,
+    row: InvoiceRow,
+    settings: &Settings,
+) -> Result<Invoice, ApiError> {
+    let status = status_of(&row)?;
+    let lines = repo::lines(tx, row.id).await?;
+    let balance = row.total - row.amount_paid + row.amount_refunded;
+    let past_due =
+        status.is_open() && balance > 0 && row.due_date.is_some_and(|due| due < today(settings));
+    Ok(Invoice {
+        id: row.id,
+        number: row.number,
+        client_id: row.client_id,
+        property_id: row.property_id,
+        job_id: row.job_id,
+        title: row.title,
+        message: row.message,
+        status,
+        past_due,
+        payment_terms: Terms::parse(&row.payment_terms).unwrap_or(Terms::Custom),
+        issue_date: row.issue_date,
+        due_date: row.due_date,
+        lines,
+        discount: row
+            .discount_kind
+            .as_deref()
+            .and_then(AdjustmentKind::parse)
+            .map(|kind| AdjustmentDto {
+                kind,
+                value: row.discount_value,
+            }),
+        taxes: row.taxes.0,
+        currency: settings.currency.clone(),
+        subtotal: row.subtotal,
+        discount_total: row.discount_total,
+        tax_total: row.tax_total,
+        total: row.total,
+        amount_paid: row.amount_paid,
+        amount_refunded: row.amount_refunded,
+        balance,
+        sent_at: row.sent_at,
+        paid_at: row.paid_at,
+        voided_at: row.voided_at,
+        version: row.version,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
+pub async fn create(db: &Db, ctx: &Ctx, input: InvoiceInput) -> Result<Invoice, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let mut errors = Vec::new();
+    // From a job: its unbilled work; else the lines given.
+    let billable = match input.job_id {
+        Some(job_id) => {
+            if !input.lines.is_empty() {
+                errors.push(FieldError::new(
+                    "lines",
+                    "are taken from the job; leave them out",
+                ));
+            }
+            match jobs::service::billable_in(&mut tx, job_id).await {
+                Ok(billable) => Some(billable),
+                Err(error) if error.code == ErrorCode::JobNotFound => {
+                    return Err(ApiError::field("job_id", "no such job"));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        None => None,
+    };
+    let client_id = match (&billable, input.client_id) {
+        (Some(b), Some(given)) if b.client_id != given => {
+            errors.push(FieldError::new("client_id", "is not the job's client"));
+            given
+        }
+        (Some(b), _) => b.client_id,
+        (None, Some(given)) => given,
+        (None, None) => return Err(ApiError::field("client_id", "is required without job_id")),
+    };
+    let property_id = input
+        .property_id
+        .or(billable.as_ref().and_then(|b| b.property_id));
+    clients::service::check_references(&mut tx, client_id, property_id, &mut errors).await?;
+    let lines: Vec<BilledLine> = match &billable {
+        Some(b) => b.lines.clone(),
+        None => {
+            if input.lines.is_empty() {
+                errors.push(FieldError::new(
+                    "lines",
+                    "an invoice needs at least one line",
+                ));
+            }
+            if input.lines.len() > 500 {
+                errors.push(FieldError::new("lines", "at most 500"));
+            }
+            let requests: Vec<catalog::LineRequest<'_>> = input
+                .lines
+                .iter()
+                .map(|l| catalog::LineRequest {
+                    catalog_item_id: l.catalog_item_id,
+                    name: l.name.as_deref(),
+                    description: l.description.as_deref(),
+                    quantity: l.quantity,
+                    unit_price: l.unit_price,
+                    taxable: l.taxable,
+                })
+                .collect();
+            catalog::service::resolve_lines(&mut tx, &requests, &mut errors)
+                .await?
+                .into_iter()
+                .map(|line| BilledLine {
+                    line,
+                    visit_id: None,
+                })
+                .collect()
+        }
+    };
+    let title = match input
+        .title
+        .as_deref()
+        .or(billable.as_ref().map(|b| b.title.as_str()))
+    {
+        Some(title) => crate::domain::required_text(title, 200).unwrap_or_else(|m| {
+            errors.push(FieldError::new("title", m));
+            String::new()
+        }),
+        None => {
+            errors.push(FieldError::new("title", "is required without job_id"));
+            String::new()
+        }
+    };
+    let message =
+        crate::domain::optional_text(input.message.as_deref(), 10_000).unwrap_or_else(|m| {
+            errors.push(FieldError::new("message", m));
+            None
+        });
+    let taxes =
+        accounts::service::pick_tax_rates_in(&mut tx, input.tax_rate_ids.as_deref(), &mut errors)
+            .await?;
+    let discount = match input
+        .discount
+        .map(|d| d.to_adjustment("discount"))
+        .transpose()
+    {
+        Ok(discount) => discount,
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let terms = input
+        .payment_terms
+        .unwrap_or(Terms::from_account(settings.payment_terms));
+    match (terms, input.due_date) {
+        (Terms::Custom, None) => errors.push(FieldError::new(
+            "due_date",
+            "is required with custom payment terms",
+        )),
+        (Terms::Custom, Some(due)) if due < today(&settings) => {
+            errors.push(FieldError::new("due_date", "must not be in the past"))
+        }
+        (Terms::Custom, Some(_)) => {}
+        (_, Some(_)) => errors.push(FieldError::new(
+            "due_date",
+            "is set only with custom payment terms",
+        )),
+        (_, None) => {}
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let inputs: Vec<money::LineInput> = lines
+        .iter()
+        .map(|l| money::LineInput {
+            quantity: l.line.quantity,
+            unit_price: l.line.unit_price,
+            taxable: l.line.taxable,
+            selected: true,
+        })
+        .collect();
+    let rates: Vec<Bps> = taxes
+        .iter()
+        .map(|t| Bps(u32::try_from(t.rate_bps).unwrap_or(0)))
+        .collect();
+    let totals = money::compute(&inputs, discount, &rates, None)
+        .map_err(|e| ApiError::field("lines", e.to_string()))?;
+    let applied: Vec<AppliedTax> = taxes
+        .iter()
+        .zip(&totals.taxes)
+        .map(|(t, (_, amount))| AppliedTax {
+            name: t.name.clone(),
+            rate_bps: t.rate_bps,
+            amount: *amount,
+        })
+        .collect();
+
+    let id = Uuid::now_v7();
+    let new = NewInvoice {
+        id,
+        client_id,
+        property_id,
+        job_id: billable.as_ref().map(|b| b.job_id),
+        title: &title,
+        message: message.as_deref(),
+        payment_terms: terms.as_str(),
+        due_date: input.due_date,
+        discount_kind: input.discount.map(|d| d.kind.as_str()),
+        discount_value: input.discount.map_or(0, |d| d.value),
+        taxes: &applied,
+        subtotal: totals.subtotal,
+        discount_total: totals.discount,
+        tax_total: totals.tax_total,
+        total: totals.total,
+        created_by: ctx.user_id,
+    };
+    repo::insert(&mut tx, ctx.account_id, &new).await?;
+    let records: Vec<LineRecord<'_>> = lines
+        .iter()
+        .zip(&totals.line_totals)
+        .map(|(l, total)| LineRecord {
+            catalog_item_id: l.line.catalog_item_id,
+            visit_id: l.visit_id,
+            name: &l.line.name,
+            description: l.line.description.as_deref(),
+            quantity: l.line.quantity,
+            unit_price: l.line.unit_price,
+            taxable: l.line.taxable,
+            line_total: *total,
+        })
+        .collect();
+    repo::insert_lines(&mut tx, ctx.account_id, id, &records).await?;
+    if let Some(billable) = &billable {
+        jobs::service::mark_invoiced_in(&mut tx, billable, id).await?;
+    }
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::Invoice { id, client_id },
+        "created",
+        serde_json::json!({"total": totals.total, "job_id": new.job_id}),
+    )
+    .await?;
+    let invoice = load(&mut tx, id, &settings).await?;
+    tx.commit().await?;
+    Ok(invoice)
+}
+
+pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Invoice, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let invoice = load(&mut tx, id, &settings).await?;
+    tx.commit().await?;
+    Ok(invoice)
+}
+
+pub async fn list(
+    db: &Db,
+    ctx: &Ctx,
+    status: Option<InvoiceStatus>,
+    client_id: Option<Uuid>,
+    page: PageRequest,
+) -> Result<Page<Invoice>, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let rows = repo::list(
+        &mut tx,
+        status.map(InvoiceStatus::as_str),
+        client_id,
+        page.after,
+        page.fetch_limit(),
+    )
+    .await?;
+    let mut invoices = Vec::with_capacity(rows.len());
+    for row in rows {
+        invoices.push(to_invoice(&mut tx, row, &settings).await?);
+    }
+    tx.commit().await?;
+    Ok(Page::from_rows(invoices, page, |i| i.id))
+}
+
+async fn lock(tx: &mut Tx, id: Uuid, version: Option<i32>) -> Result<InvoiceRow, ApiError> {
+    let row = repo::get(tx, id, true).await?.ok_or_else(not_found)?;
+    if let Some(version) = version
+        && version != row.version
+    {
+        return Err(ApiError::version_conflict(row.version));
+    }
+    Ok(row)
+}
+
+pub fn hub_link(public_url: &str, keys: &TokenKeys, account_id: Uuid, invoice_id: Uuid) -> String {
+    let signature = keys.sign_link("invoice", account_id, invoice_id);
+    format!("{public_url}/hub/invoices/{invoice_id}?account={account_id}&sig={signature}")
+}
+
+/// Issue (first send: the gapless number, issue and due dates) and email the invoice.
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, invoice_id = %id))]
+pub async fn send(
+    db: &Db,
+    keys: &TokenKeys,
+    public_url: &str,
+    ctx: &Ctx,
+    id: Uuid,
+    input: crate::modules::quotes::service::SendInput,
+) -> Result<Invoice, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let row = lock(&mut tx, id, input.version).await?;
+    let status = status_of(&row)?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let client = clients::service::get_in(&mut tx, row.client_id).await?;
+    let to = match input.to.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(to) => crate::domain::Email::parse(to)
+            .map_err(|m| ApiError::field("to", m))?
+            .as_str()
+            .to_string(),
+        None => client
+            .emails
+            .iter()
+            .find(|e| e.primary)
+            .or(client.emails.first())
+            .map(|e| e.address.clone())
+            .ok_or_else(|| {
+                ApiError::field(
+                    "to",
+                    "the client has no email address; add one or give `to`",
+                )
+            })?,
+    };
+    match status {
+        InvoiceStatus::Draft => {
+            // The number is taken in this transaction: gapless, even if the send fails.
+            let number = accounts::service::next_number_in(&mut tx, Sequence::Invoice).await?;
+            let issue_date = today(&settings);
+            let terms = Terms::parse(&row.payment_terms).unwrap_or(Terms::Net30);
+            let due_date = match terms.days() {
+                Some(days) => issue_date
+                    .checked_add_days(Days::new(days))
+                    .unwrap_or(issue_date),
+                None => row.due_date.unwrap_or(issue_date).max(issue_date),
+            };
+            repo::issue(&mut tx, id, &number, issue_date, due_date).await?;
+        }
+        InvoiceStatus::Sent | InvoiceStatus::PartiallyPaid => {
+            repo::mark_resent(&mut tx, id).await?
+        }
+        InvoiceStatus::Paid | InvoiceStatus::Void | InvoiceStatus::BadDebt => {
+            return Err(invalid_transition(status, "sent"));
+        }
+    }
+    let invoice = load(&mut tx, id, &settings).await?;
+    let link = hub_link(public_url, keys, ctx.account_id, id);
+    let (subject, body_text) =
+        communications::templates::invoice_sent(&settings, &client, &invoice, &link);
+    let email = communications::OutgoingEmail {
+        client_id: Some(client.id),
+        template: "invoice_sent",
+        to: to.clone(),
+        subject,
+        body_text,
+        about: Some(("invoice", id)),
+    };
+    let message_id =
+        communications::queue_email_in(&mut tx, ctx.account_id, Some(ctx.user_id), &email).await?;
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::Invoice {
+            id,
+            client_id: row.client_id,
+        },
+        "sent",
+        serde_json::json!({"to": to, "number": invoice.number, "message_id": message_id}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(invoice)
+}
+
+/// Record a payment made outside the card flow; the invoice's balance and status
+/// change in the same transaction, with the invoice row locked.
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, invoice_id = %id))]
+pub async fn record_payment(
+    db: &Db,
+    ctx: &Ctx,
+    id: Uuid,
+    input: PaymentInput,
+) -> Result<(Payment, Invoice), ApiError> {
+    let mut errors = Vec::new();
+    if input.amount <= 0 {
+        errors.push(FieldError::new("amount", "must be positive (minor units)"));
+    }
+    if !(0..=crate::modules::catalog::MAX_PRICE).contains(&input.tip) {
+        errors.push(FieldError::new("tip", "must not be negative"));
+    }
+    let reference =
+        crate::domain::optional_text(input.reference.as_deref(), 200).unwrap_or_else(|m| {
+            errors.push(FieldError::new("reference", m));
+            None
+        });
+    let note = crate::domain::optional_text(input.note.as_deref(), 2000).unwrap_or_else(|m| {
+        errors.push(FieldError::new("note", m));
+        None
+    });
+    let paid_at: DateTime<Utc> = input.paid_at.unwrap_or_else(Utc::now);
+    if paid_at > Utc::now() + chrono::Duration::minutes(5) {
+        errors.push(FieldError::new("paid_at", "must not be in the future"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let row = lock(&mut tx, id, None).await?;
+    let status = status_of(&row)?;
+    if !status.is_open() {
+        let hint = if status == InvoiceStatus::Draft {
+            "; send it first"
+        } else {
+            ""
+        };
+        return Err(ApiError::new(
+            ErrorCode::InvalidTransition,
+            format!(
+                "payments can be recorded on sent invoices, not on a {} one{hint}",
+                status.as_str()
+            ),
+        ));
+    }
+    let balance = row.total - row.amount_paid + row.amount_refunded;
+    if input.amount > balance {
+        return Err(ApiError::field(
+            "amount",
+            format!("is more than the balance of {balance}; overpayments are refused"),
+        ));
+    }
+    let next_status = if input.amount == balance {
+        InvoiceStatus::Paid
+    } else {
+        InvoiceStatus::PartiallyPaid
+    };
+    let payment_id = Uuid::now_v7();
+    let payment = NewPayment {
+        id: payment_id,
+        invoice_id: id,
+        client_id: row.client_id,
+        method: input.method,
+        amount: input.amount,
+        tip: input.tip,
+        reference: reference.as_deref(),
+        note: note.as_deref(),
+        paid_at,
+        created_by: ctx.user_id,
+    };
+    repo::insert_payment(&mut tx, ctx.account_id, &payment).await?;
+    repo::apply_payment(&mut tx, id, input.amount, next_status.as_str()).await?;
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::Invoice { id, client_id: row.client_id },
+        "payment_recorded",
+        serde_json::json!({"payment_id": payment_id, "amount": input.amount, "method": input.method.as_str()}),
+    )
+    .await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let invoice = load(&mut tx, id, &settings).await?;
+    let payment = repo::payment(&mut tx, payment_id)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("payment vanished")))?;
+    tx.commit().await?;
+    Ok((payment, invoice))
+}
+
+pub async fn payment(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Payment, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let payment = repo::payment(&mut tx, id)
+        .await?
+        .ok_or(ApiError::code(ErrorCode::PaymentNotFound))?;
+    tx.commit().await?;
+    Ok(payment)
+}
+
+/// Void an issued invoice that holds no money; it keeps its number, and its visits
+/// and job lines can be billed again.
+pub async fn void(db: &Db, ctx: &Ctx, id: Uuid, version: Option<i32>) -> Result<Invoice, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let row = lock(&mut tx, id, version).await?;
+    let status = status_of(&row)?;
+    if !status.is_open() {
+        let hint = if status == InvoiceStatus::Draft {
+            "; delete a draft instead"
+        } else {
+            ""
+        };
+        return Err(ApiError::new(
+            ErrorCode::InvalidTransition,
+            format!("a {} invoice cannot be voided{hint}", status.as_str()),
+        ));
+    }
+    if row.amount_paid - row.amount_refunded > 0 {
+        return Err(ApiError::new(
+            ErrorCode::InvalidTransition,
+            "payments were recorded on this invoice; refund them before voiding it",
+        ));
+    }
+    repo::set_status(&mut tx, id, InvoiceStatus::Void.as_str()).await?;
+    jobs::service::release_invoice_in(&mut tx, id).await?;
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::Invoice {
+            id,
+            client_id: row.client_id,
+        },
+        "voided",
+        serde_json::json!({}),
+    )
+    .await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let invoice = load(&mut tx, id, &settings).await?;
+    tx.commit().await?;
+    Ok(invoice)
+}
+
+/// Write the unpaid balance off as bad debt.
+pub async fn bad_debt(
+    db: &Db,
+    ctx: &Ctx,
+    id: Uuid,
+    version: Option<i32>,
+) -> Result<Invoice, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let row = lock(&mut tx, id, version).await?;
+    let status = status_of(&row)?;
+    if !status.is_open() {
+        return Err(invalid_transition(status, "written off"));
+    }
+    repo::set_status(&mut tx, id, InvoiceStatus::BadDebt.as_str()).await?;
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::Invoice {
+            id,
+            client_id: row.client_id,
+        },
+        "bad_debt",
+        serde_json::json!({"balance": row.total - row.amount_paid + row.amount_refunded}),
+    )
+    .await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let invoice = load(&mut tx, id, &settings).await?;
+    tx.commit().await?;
+    Ok(invoice)
+}
+
+/// Delete a draft (it has no number yet); what it billed can be billed again.
+pub async fn delete_draft(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let row = lock(&mut tx, id, None).await?;
+    let status = status_of(&row)?;
+    if status != InvoiceStatus::Draft {
+        return Err(ApiError::new(
+            ErrorCode::InvalidTransition,
+            format!(
+                "only drafts can be deleted; void a {} invoice instead",
+                status.as_str()
+            ),
+        ));
+    }
+    jobs::service::release_invoice_in(&mut tx, id).await?;
+    repo::delete(&mut tx, id).await?;
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::Invoice {
+            id,
+            client_id: row.client_id,
+        },
+        "deleted",
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
