@@ -21,7 +21,9 @@ use crate::config::Config;
 use crate::http::{ApiError, ErrorCode, idempotency, middleware};
 use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
-use crate::modules::{accounts, auth, catalog, clients, invoices, jobs, quotes, schedule, users};
+use crate::modules::{
+    accounts, auth, catalog, clients, invoices, jobs, quotes, reports, schedule, users,
+};
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
 
@@ -68,6 +70,7 @@ impl FromRef<AppState> for Metrics {
         (name = "schedule", description = "The dispatch calendar"),
         (name = "invoices", description = "Invoices"),
         (name = "payments", description = "Payments"),
+        (name = "reports", description = "Dashboard, revenue, jobs and aging"),
     )
 )]
 struct ApiDoc;
@@ -104,7 +107,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(quotes::routes::router())
         .merge(jobs::routes::router())
         .merge(schedule::feed::router())
-        .merge(invoices::routes::router());
+        .merge(invoices::routes::router())
+        .merge(reports::routes::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts();

@@ -10,5 +10,6 @@ pub mod communications;
 pub mod invoices;
 pub mod jobs;
 pub mod quotes;
+pub mod reports;
 pub mod schedule;
 pub mod users;

@@ -13,6 +13,7 @@ mod e2e;
 mod invoices;
 mod platform;
 mod quotes;
+mod reports;
 mod settings;
 mod tenancy;
 mod users;

@@ -1,0 +1,207 @@
+//! Report queries. Read-only; each runs inside the caller's tenant transaction.
+
+use chrono::NaiveDate;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+pub struct Counts {
+    pub todays_visits: i64,
+    pub visits_to_invoice: i64,
+    pub jobs_to_invoice: i64,
+    pub overdue_invoices: i64,
+    pub overdue_amount: i64,
+    pub receivables: i64,
+    pub quotes_awaiting: i64,
+}
+
+/// Dashboard counters; `today` is the account's local date, `tz` its zone name.
+pub async fn counts(
+    conn: &mut PgConnection,
+    tz: &str,
+    today: NaiveDate,
+) -> Result<Counts, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT
+             (SELECT count(*) FROM visits v
+               WHERE v.status <> 'cancelled' AND (v.starts_at AT TIME ZONE $1)::date <= $2 AND ((v.ends_at - interval '1 microsecond') AT TIME ZONE $1)::date >= $2) AS "todays_visits!",
+             (SELECT count(*) FROM visits v JOIN jobs j ON j.account_id = v.account_id AND j.id = v.job_id
+               WHERE v.status = 'completed' AND v.invoice_id IS NULL AND j.billing = 'per_visit') AS "visits_to_invoice!",
+             (SELECT count(*) FROM jobs j WHERE j.status = 'completed' AND j.billing = 'on_completion' AND j.invoice_id IS NULL) AS "jobs_to_invoice!",
+             (SELECT count(*) FROM invoices i WHERE i.status IN ('sent', 'partially_paid') AND i.due_date < $2) AS "overdue_invoices!",
+             (SELECT coalesce(sum(i.total - i.amount_paid + i.amount_refunded), 0)::bigint FROM invoices i
+               WHERE i.status IN ('sent', 'partially_paid') AND i.due_date < $2) AS "overdue_amount!",
+             (SELECT coalesce(sum(i.total - i.amount_paid + i.amount_refunded), 0)::bigint FROM invoices i
+               WHERE i.status IN ('sent', 'partially_paid')) AS "receivables!",
+             (SELECT count(*) FROM quotes q WHERE q.status IN ('sent', 'changes_requested')) AS "quotes_awaiting!""#,
+        tz,
+        today
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(Counts {
+        todays_visits: row.todays_visits,
+        visits_to_invoice: row.visits_to_invoice,
+        jobs_to_invoice: row.jobs_to_invoice,
+        overdue_invoices: row.overdue_invoices,
+        overdue_amount: row.overdue_amount,
+        receivables: row.receivables,
+        quotes_awaiting: row.quotes_awaiting,
+    })
+}
+
+/// Money collected (payments less refunds) with `paid_at` on local days in `[from, to]`.
+pub async fn collected(
+    conn: &mut PgConnection,
+    tz: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT coalesce(sum(amount - refunded), 0)::bigint AS "sum!" FROM payments
+           WHERE status IN ('succeeded', 'partially_refunded', 'refunded') AND (paid_at AT TIME ZONE $1)::date BETWEEN $2 AND $3"#,
+        tz,
+        from,
+        to
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Of the quotes sent since `since`, how many were sent and how many were won.
+pub async fn quote_conversion(
+    conn: &mut PgConnection,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<(i64, i64), sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT count(*) AS "sent!", count(*) FILTER (WHERE status IN ('approved', 'converted')) AS "won!"
+           FROM quotes WHERE sent_at >= $1"#,
+        since
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((row.sent, row.won))
+}
+
+pub struct RevenueRow {
+    pub period: NaiveDate,
+    pub invoiced: i64,
+    pub collected: i64,
+}
+
+/// Invoiced (issued, not void) by issue date and collected by payment date, per
+/// `day`, `week` (ISO, from Monday) or `month`, in the account's zone.
+pub async fn revenue(
+    conn: &mut PgConnection,
+    tz: &str,
+    unit: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<RevenueRow>, sqlx::Error> {
+    sqlx::query_as!(
+        RevenueRow,
+        r#"WITH invoiced AS (
+               SELECT date_trunc($2, issue_date::timestamp)::date AS period, sum(total)::bigint AS amount
+               FROM invoices WHERE status NOT IN ('draft', 'void') AND issue_date BETWEEN $3 AND $4 GROUP BY 1
+           ), collected AS (
+               SELECT date_trunc($2, paid_at AT TIME ZONE $1)::date AS period, sum(amount - refunded)::bigint AS amount
+               FROM payments WHERE status IN ('succeeded', 'partially_refunded', 'refunded')
+                 AND (paid_at AT TIME ZONE $1)::date BETWEEN $3 AND $4 GROUP BY 1
+           ), periods AS (
+               SELECT generate_series(date_trunc($2, $3::date::timestamp), $4::date::timestamp, ('1 ' || $2)::interval)::date AS period
+           )
+           SELECT p.period AS "period!", coalesce(i.amount, 0)::bigint AS "invoiced!", coalesce(c.amount, 0)::bigint AS "collected!"
+           FROM periods p LEFT JOIN invoiced i USING (period) LEFT JOIN collected c USING (period)
+           ORDER BY p.period"#,
+        tz,
+        unit,
+        from,
+        to
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn jobs_by_status(
+    conn: &mut PgConnection,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT status, count(*) AS "count!" FROM jobs WHERE created_at >= $1 AND created_at < $2 GROUP BY status ORDER BY status"#,
+        from,
+        to
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.status, r.count)).collect())
+}
+
+pub async fn average_job_value(
+    conn: &mut PgConnection,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT coalesce(round(avg(total)), 0)::bigint AS "avg!" FROM jobs WHERE status <> 'cancelled' AND created_at >= $1 AND created_at < $2"#,
+        from,
+        to
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub struct TechnicianRow {
+    pub user_id: Uuid,
+    pub name: String,
+    pub completed_visits: i64,
+}
+
+pub async fn completed_per_technician(
+    conn: &mut PgConnection,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<TechnicianRow>, sqlx::Error> {
+    sqlx::query_as!(
+        TechnicianRow,
+        r#"SELECT u.id AS user_id, u.name, count(*) AS "completed_visits!"
+           FROM visits v
+           JOIN visit_assignees a ON a.account_id = v.account_id AND a.visit_id = v.id
+           JOIN users u ON u.account_id = a.account_id AND u.id = a.user_id
+           WHERE v.status = 'completed' AND v.completed_at >= $1 AND v.completed_at < $2
+           GROUP BY u.id, u.name ORDER BY 3 DESC, u.name"#,
+        from,
+        to
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub struct AgingRow {
+    pub current: i64,
+    pub days_0_30: i64,
+    pub days_31_60: i64,
+    pub days_61_90: i64,
+    pub days_over_90: i64,
+    pub invoices: i64,
+}
+
+/// Open balances by days past due on `today`.
+pub async fn aging(conn: &mut PgConnection, today: NaiveDate) -> Result<AgingRow, sqlx::Error> {
+    sqlx::query_as!(
+        AgingRow,
+        r#"WITH open AS (
+               SELECT total - amount_paid + amount_refunded AS balance, $1::date - due_date AS late
+               FROM invoices WHERE status IN ('sent', 'partially_paid')
+           )
+           SELECT coalesce(sum(balance) FILTER (WHERE late < 0), 0)::bigint AS "current!",
+                  coalesce(sum(balance) FILTER (WHERE late BETWEEN 0 AND 30), 0)::bigint AS "days_0_30!",
+                  coalesce(sum(balance) FILTER (WHERE late BETWEEN 31 AND 60), 0)::bigint AS "days_31_60!",
+                  coalesce(sum(balance) FILTER (WHERE late BETWEEN 61 AND 90), 0)::bigint AS "days_61_90!",
+                  coalesce(sum(balance) FILTER (WHERE late > 90), 0)::bigint AS "days_over_90!",
+                  count(*) AS "invoices!"
+           FROM open"#,
+        today
+    )
+    .fetch_one(conn)
+    .await
+}

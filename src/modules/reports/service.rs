@@ -1,0 +1,256 @@
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::repo;
+use crate::http::extract::Ctx;
+use crate::http::{ApiError, FieldError};
+use crate::modules::accounts;
+use crate::modules::jobs::service::zone;
+use crate::modules::quotes::service::today;
+use crate::modules::schedule::recurrence::resolve_local;
+use crate::platform::database::Db;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Dashboard {
+    /// The account's local date the figures are for.
+    pub date: NaiveDate,
+    pub currency: String,
+    pub todays_visits: i64,
+    /// Completed visits of per-visit jobs not yet invoiced.
+    pub visits_to_invoice: i64,
+    /// Completed jobs billed at the end and not yet invoiced.
+    pub jobs_to_invoice: i64,
+    pub overdue_invoices: i64,
+    /// Unpaid balance of the overdue invoices, minor units.
+    pub overdue_amount: i64,
+    /// Unpaid balance of every issued invoice, minor units.
+    pub receivables: i64,
+    /// Collected this calendar month so far.
+    pub revenue_this_month: i64,
+    /// Collected last calendar month.
+    pub revenue_last_month: i64,
+    /// Quotes sent and waiting for the client (sent or changes requested).
+    pub quotes_awaiting_response: i64,
+    /// Of the quotes sent in the last 12 months, the share approved, in basis points
+    /// (2500 = 25 %); null when none were sent.
+    pub quote_conversion_bps: Option<i64>,
+}
+
+fn first_of_month(date: NaiveDate) -> NaiveDate {
+    date.with_day(1).unwrap_or(date)
+}
+
+pub async fn dashboard(db: &Db, ctx: &Ctx) -> Result<Dashboard, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let today = today(&settings);
+    let counts = repo::counts(&mut tx, &settings.time_zone, today).await?;
+    let this_month = first_of_month(today);
+    let last_month = first_of_month(this_month.pred_opt().unwrap_or(this_month));
+    let revenue_this_month =
+        repo::collected(&mut tx, &settings.time_zone, this_month, today).await?;
+    let revenue_last_month = repo::collected(
+        &mut tx,
+        &settings.time_zone,
+        last_month,
+        this_month.pred_opt().unwrap_or(this_month),
+    )
+    .await?;
+    let (sent, won) = repo::quote_conversion(&mut tx, Utc::now() - Duration::days(365)).await?;
+    tx.commit().await?;
+    Ok(Dashboard {
+        date: today,
+        currency: settings.currency,
+        todays_visits: counts.todays_visits,
+        visits_to_invoice: counts.visits_to_invoice,
+        jobs_to_invoice: counts.jobs_to_invoice,
+        overdue_invoices: counts.overdue_invoices,
+        overdue_amount: counts.overdue_amount,
+        receivables: counts.receivables,
+        revenue_this_month,
+        revenue_last_month,
+        quotes_awaiting_response: counts.quotes_awaiting,
+        quote_conversion_bps: (sent > 0).then(|| (won * 10_000 + sent / 2) / sent),
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Grouping {
+    Day,
+    Week,
+    Month,
+}
+
+impl Grouping {
+    fn as_str(self) -> &'static str {
+        match self {
+            Grouping::Day => "day",
+            Grouping::Week => "week",
+            Grouping::Month => "month",
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevenuePeriod {
+    /// First day of the period (weeks start on Monday).
+    pub period: NaiveDate,
+    /// Issued invoices' totals (void excluded), by issue date.
+    pub invoiced: i64,
+    /// Payments less refunds, by payment date.
+    pub collected: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Revenue {
+    pub currency: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub periods: Vec<RevenuePeriod>,
+    pub total_invoiced: i64,
+    pub total_collected: i64,
+}
+
+fn check_range(from: NaiveDate, to: NaiveDate, max_days: i64) -> Result<(), ApiError> {
+    if to < from || (to - from).num_days() > max_days {
+        return Err(ApiError::invalid(vec![FieldError::new(
+            "to",
+            format!("must be on or after `from` and at most {max_days} days later"),
+        )]));
+    }
+    Ok(())
+}
+
+pub async fn revenue(
+    db: &Db,
+    ctx: &Ctx,
+    from: NaiveDate,
+    to: NaiveDate,
+    group: Grouping,
+) -> Result<Revenue, ApiError> {
+    let max_days = match group {
+        Grouping::Day => 366,
+        Grouping::Week | Grouping::Month => 3660,
+    };
+    check_range(from, to, max_days)?;
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let rows = repo::revenue(&mut tx, &settings.time_zone, group.as_str(), from, to).await?;
+    tx.commit().await?;
+    let periods: Vec<RevenuePeriod> = rows
+        .into_iter()
+        .map(|r| RevenuePeriod {
+            period: r.period,
+            invoiced: r.invoiced,
+            collected: r.collected,
+        })
+        .collect();
+    Ok(Revenue {
+        currency: settings.currency,
+        from,
+        to,
+        total_invoiced: periods.iter().map(|p| p.invoiced).sum(),
+        total_collected: periods.iter().map(|p| p.collected).sum(),
+        periods,
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusCount {
+    pub status: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TechnicianCount {
+    pub user_id: Uuid,
+    pub name: String,
+    pub completed_visits: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobsReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Jobs created in the range, by status.
+    pub by_status: Vec<StatusCount>,
+    /// Visits completed in the range, per assignee.
+    pub completed_per_technician: Vec<TechnicianCount>,
+    /// Mean total of the jobs created in the range (cancelled excluded), minor units.
+    pub average_job_value: i64,
+    pub currency: String,
+}
+
+pub async fn jobs(
+    db: &Db,
+    ctx: &Ctx,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<JobsReport, ApiError> {
+    check_range(from, to, 3660)?;
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let tz = zone(&settings);
+    let start = resolve_local(tz, from.and_time(NaiveTime::MIN)).unwrap_or_else(Utc::now);
+    let end = resolve_local(tz, to.succ_opt().unwrap_or(to).and_time(NaiveTime::MIN))
+        .unwrap_or_else(Utc::now);
+    let by_status = repo::jobs_by_status(&mut tx, start, end).await?;
+    let technicians = repo::completed_per_technician(&mut tx, start, end).await?;
+    let average = repo::average_job_value(&mut tx, start, end).await?;
+    tx.commit().await?;
+    Ok(JobsReport {
+        from,
+        to,
+        by_status: by_status
+            .into_iter()
+            .map(|(status, count)| StatusCount { status, count })
+            .collect(),
+        completed_per_technician: technicians
+            .into_iter()
+            .map(|t| TechnicianCount {
+                user_id: t.user_id,
+                name: t.name,
+                completed_visits: t.completed_visits,
+            })
+            .collect(),
+        average_job_value: average,
+        currency: settings.currency,
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Aging {
+    pub date: NaiveDate,
+    pub currency: String,
+    /// Not yet due.
+    pub current: i64,
+    /// 0 to 30 days past due.
+    pub days_0_30: i64,
+    pub days_31_60: i64,
+    pub days_61_90: i64,
+    pub days_over_90: i64,
+    pub total: i64,
+    pub invoices: i64,
+}
+
+pub async fn aging(db: &Db, ctx: &Ctx) -> Result<Aging, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let date = today(&settings);
+    let row = repo::aging(&mut tx, date).await?;
+    tx.commit().await?;
+    Ok(Aging {
+        date,
+        currency: settings.currency,
+        total: row.current + row.days_0_30 + row.days_31_60 + row.days_61_90 + row.days_over_90,
+        current: row.current,
+        days_0_30: row.days_0_30,
+        days_31_60: row.days_31_60,
+        days_61_90: row.days_61_90,
+        days_over_90: row.days_over_90,
+        invoices: row.invoices,
+    })
+}

@@ -1,0 +1,235 @@
+//! Reports, with every figure worked out by hand from the data made here. Dates are
+//! relative to today (UTC account), so the test holds on any day.
+
+use chrono::{Datelike, Duration, Utc};
+use serde_json::{Value, json};
+
+use crate::helpers::{Session, TestApp, spawn_app};
+
+async fn issued_invoice(app: &TestApp, owner: &Session, client: &str, amount: i64) -> String {
+    let invoice = app
+        .post("/api/v1/invoices", &owner.token, json!({"client_id": client, "title": "Work", "lines": [{"name": "Work", "quantity": 1, "unit_price": amount}], "tax_rate_ids": []}))
+        .await
+        .expect(201)
+        .body;
+    let id = invoice["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/v1/invoices/{id}/send"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    id
+}
+
+async fn set_due(app: &TestApp, id: &str, days_ago: i64) {
+    sqlx::query("UPDATE invoices SET due_date = current_date - $2::int WHERE id = $1::uuid")
+        .bind(id)
+        .bind(days_ago as i32)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn dashboard_aging_revenue_and_jobs_add_up() {
+    let app = spawn_app().await;
+    let owner = app.signup("Report Co").await;
+    let tech = app.add_user(&owner, "technician").await;
+    let client = app
+        .create_client(
+            &owner,
+            json!({"first_name": "Rae", "emails": [{"address": "rae@example.com"}]}),
+        )
+        .await;
+    let client = client["id"].as_str().unwrap().to_string();
+    let today = Utc::now().date_naive();
+
+    // Receivables: A 100.00 (40.00 paid today, due in 30 days), B 50.00 (45 days late),
+    // C 25.00 (100 days late); a draft and a void invoice do not count.
+    let a = issued_invoice(&app, &owner, &client, 10000).await;
+    app.post(
+        &format!("/api/v1/invoices/{a}/payments"),
+        &owner.token,
+        json!({"method": "cash", "amount": 4000}),
+    )
+    .await
+    .expect(201);
+    let b = issued_invoice(&app, &owner, &client, 5000).await;
+    set_due(&app, &b, 45).await;
+    let c = issued_invoice(&app, &owner, &client, 2500).await;
+    set_due(&app, &c, 100).await;
+    app.post("/api/v1/invoices", &owner.token, json!({"client_id": client, "title": "Draft", "lines": [{"name": "x", "quantity": 1, "unit_price": 1000}]})).await.expect(201);
+    let e = issued_invoice(&app, &owner, &client, 3000).await;
+    app.post(
+        &format!("/api/v1/invoices/{e}/void"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    // F: 20.00 paid in full in the middle of last month.
+    let f = issued_invoice(&app, &owner, &client, 2000).await;
+    let first_of_month = today.with_day(1).unwrap();
+    let mid_last_month = (first_of_month - Duration::days(15))
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc();
+    app.post(
+        &format!("/api/v1/invoices/{f}/payments"),
+        &owner.token,
+        json!({"method": "check", "amount": 2000, "paid_at": mid_last_month}),
+    )
+    .await
+    .expect(201);
+
+    // Quotes: one awaiting an answer, one approved.
+    for approve in [false, true] {
+        let quote = app.post("/api/v1/quotes", &owner.token, json!({"client_id": client, "title": "Q", "lines": [{"name": "x", "quantity": 1, "unit_price": 100}]})).await.expect(201).body;
+        let id = quote["id"].as_str().unwrap();
+        app.post(
+            &format!("/api/v1/quotes/{id}/send"),
+            &owner.token,
+            json!({}),
+        )
+        .await
+        .expect(200);
+        if approve {
+            app.post(
+                &format!("/api/v1/quotes/{id}/approve"),
+                &owner.token,
+                json!({"signature_name": "Rae"}),
+            )
+            .await
+            .expect(200);
+        }
+    }
+
+    // Visits: one today (12:00 UTC), one tomorrow; a per-visit job with one completed visit.
+    let at = |day: chrono::NaiveDate, total: i64, billing: &str| {
+        json!({"client_id": client, "title": "Job", "billing": billing, "lines": [{"name": "x", "quantity": 1, "unit_price": total}],
+               "schedule": {"start_date": day.to_string(), "start_time": "12:00", "assignee_ids": [tech.user_id], "allow_overlap": true}})
+    };
+    app.post(
+        "/api/v1/jobs",
+        &owner.token,
+        at(today, 4500, "on_completion"),
+    )
+    .await
+    .expect(201);
+    let per_visit: Value = app
+        .post(
+            "/api/v1/jobs",
+            &owner.token,
+            at(today + Duration::days(1), 3000, "per_visit"),
+        )
+        .await
+        .expect(201)
+        .body;
+    let visit = per_visit["visits"][0]["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/visits/{visit}/complete"),
+        &tech.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+
+    let dashboard = app
+        .get("/api/v1/reports/dashboard", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(dashboard["date"], today.to_string());
+    assert_eq!(dashboard["todays_visits"], 1);
+    assert_eq!(dashboard["visits_to_invoice"], 1);
+    assert_eq!(dashboard["overdue_invoices"], 2);
+    assert_eq!(dashboard["overdue_amount"], 7500, "50.00 + 25.00");
+    assert_eq!(dashboard["receivables"], 13500, "60.00 + 50.00 + 25.00");
+    assert_eq!(dashboard["revenue_this_month"], 4000);
+    assert_eq!(dashboard["revenue_last_month"], 2000);
+    assert_eq!(dashboard["quotes_awaiting_response"], 1);
+    assert_eq!(
+        dashboard["quote_conversion_bps"], 5000,
+        "1 of 2 sent quotes won"
+    );
+
+    let aging = app
+        .get("/api/v1/reports/aging", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        (
+            aging["current"].as_i64(),
+            aging["days_0_30"].as_i64(),
+            aging["days_31_60"].as_i64(),
+            aging["days_61_90"].as_i64(),
+            aging["days_over_90"].as_i64()
+        ),
+        (Some(6000), Some(0), Some(5000), Some(0), Some(2500))
+    );
+    assert_eq!(aging["total"], 13500);
+    assert_eq!(aging["invoices"], 3);
+
+    // Invoiced by issue date (today: A, B, C, F; E is void) and collected by payment date.
+    let last_month = (first_of_month - Duration::days(1)).with_day(1).unwrap();
+    let revenue = app
+        .get(
+            &format!("/api/v1/reports/revenue?from={last_month}&to={today}&group=month"),
+            &owner.token,
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        revenue["periods"],
+        json!([
+            {"period": last_month.to_string(), "invoiced": 0, "collected": 2000},
+            {"period": first_of_month.to_string(), "invoiced": 19500, "collected": 4000}
+        ])
+    );
+    assert_eq!(revenue["total_collected"], 6000);
+    let daily = app
+        .get(
+            &format!("/api/v1/reports/revenue?from={today}&to={today}&group=day"),
+            &owner.token,
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        daily["periods"],
+        json!([{"period": today.to_string(), "invoiced": 19500, "collected": 4000}])
+    );
+    app.get(
+        &format!("/api/v1/reports/revenue?from={today}&to={last_month}"),
+        &owner.token,
+    )
+    .await
+    .problem(422, "validation_failed");
+
+    let jobs = app
+        .get(
+            &format!(
+                "/api/v1/reports/jobs?from={}&to={}",
+                today - Duration::days(1),
+                today + Duration::days(1)
+            ),
+            &owner.token,
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(jobs["by_status"], json!([{"status": "active", "count": 2}]));
+    assert_eq!(jobs["average_job_value"], 3750, "(45.00 + 30.00) / 2");
+    assert_eq!(
+        jobs["completed_per_technician"],
+        json!([{"user_id": tech.user_id, "name": "A technician", "completed_visits": 1}])
+    );
+
+    app.get("/api/v1/reports/dashboard", &tech.token)
+        .await
+        .problem(403, "forbidden");
+}
