@@ -421,3 +421,94 @@ async fn void_bad_debt_and_past_due() {
         .await
         .problem(403, "forbidden");
 }
+
+#[tokio::test]
+async fn refunds_grow_the_balance_and_only_admins_give_them() {
+    let app = spawn_app().await;
+    let (owner, client) = setup(&app).await;
+    let invoice = app
+        .post("/api/v1/invoices", &owner.token, json!({"client_id": client, "title": "Deck", "lines": [{"name": "Deck", "quantity": 1, "unit_price": 8000}], "tax_rate_ids": []}))
+        .await
+        .expect(201)
+        .body;
+    let id = invoice["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/invoices/{id}/send"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let paid = app
+        .post(
+            &format!("/api/v1/invoices/{id}/payments"),
+            &owner.token,
+            json!({"method": "card", "amount": 8000}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(paid["invoice"]["status"], "paid");
+    let payment = paid["payment"]["id"].as_str().unwrap();
+
+    let dispatcher = app.add_user(&owner, "dispatcher").await;
+    app.post(
+        &format!("/api/v1/payments/{payment}/refund"),
+        &dispatcher.token,
+        json!({"amount": 100}),
+    )
+    .await
+    .problem(403, "forbidden");
+    let partial = app
+        .post(
+            &format!("/api/v1/payments/{payment}/refund"),
+            &owner.token,
+            json!({"amount": 3000, "reason": "One board short"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(partial["payment"]["status"], "partially_refunded");
+    assert_eq!(partial["payment"]["refunded"], 3000);
+    assert_eq!(partial["invoice"]["status"], "partially_paid");
+    assert_eq!(
+        partial["invoice"]["balance"], 3000,
+        "balance = total - paid + refunded"
+    );
+    app.post(
+        &format!("/api/v1/payments/{payment}/refund"),
+        &owner.token,
+        json!({"amount": 5001}),
+    )
+    .await
+    .problem(422, "validation_failed");
+    let rest = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/payments/{payment}/refund"),
+            Some(&owner.token),
+            None,
+            &[],
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(rest["payment"]["status"], "refunded");
+    assert_eq!(rest["invoice"]["status"], "sent");
+    assert_eq!(rest["invoice"]["balance"], 8000);
+    app.post(
+        &format!("/api/v1/payments/{payment}/refund"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .problem(409, "invalid_transition");
+    // With the money returned, the invoice can be voided.
+    app.post(
+        &format!("/api/v1/invoices/{id}/void"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+}

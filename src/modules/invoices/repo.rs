@@ -352,3 +352,56 @@ pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error
     .await
     .map(drop)
 }
+
+/// Lock a payment row and return its invoice, amount and what is refunded already.
+pub async fn lock_payment(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<(Uuid, i64, i64, String)>, sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT invoice_id, amount, refunded, status FROM payments WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.invoice_id, r.amount, r.refunded, r.status)))
+}
+
+pub async fn refund_payment(
+    conn: &mut PgConnection,
+    id: Uuid,
+    amount: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE payments SET refunded = refunded + $2,
+                status = CASE WHEN refunded + $2 >= amount THEN 'refunded' ELSE 'partially_refunded' END
+         WHERE id = $1",
+        id,
+        amount
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Add a refund to the invoice; its status follows the balance.
+pub async fn apply_refund(
+    conn: &mut PgConnection,
+    id: Uuid,
+    amount: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE invoices SET amount_refunded = amount_refunded + $2, version = version + 1,
+                status = CASE
+                    WHEN status IN ('void', 'bad_debt') THEN status
+                    WHEN amount_paid - amount_refunded - $2 <= 0 THEN 'sent'
+                    ELSE 'partially_paid' END,
+                paid_at = NULL
+         WHERE id = $1",
+        id,
+        amount
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}

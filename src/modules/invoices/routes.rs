@@ -14,7 +14,7 @@ use super::service;
 use crate::app::AppState;
 use crate::http::concurrency::tagged;
 use crate::http::error::Problem;
-use crate::http::extract::{Json, OptionalJson, Path, Query, Staff};
+use crate::http::extract::{Admin, Json, OptionalJson, Path, Query, Staff};
 use crate::http::pagination::{Page, PageParams, PageRequest};
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::quotes::service::SendInput;
@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(client_invoices))
         .routes(routes!(create_payment))
         .routes(routes!(get_payment))
+        .routes(routes!(refund_payment))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -229,4 +230,18 @@ async fn bad_debt(
     Ok(axum::Json(
         service::bad_debt(&state.db, &ctx, id, body.version).await?,
     ))
+}
+
+/// Refund all or part of a payment (owner or admin). The invoice's balance grows by
+/// the refund and its status follows.
+#[utoipa::path(post, path = "/payments/{id}/refund", tag = "payments", params(("id" = Uuid, Path)), request_body = service::RefundInput,
+    responses((status = 200, body = PaymentReceipt), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn refund_payment(
+    State(state): State<AppState>,
+    Admin(ctx): Admin,
+    Path(id): Path<Uuid>,
+    OptionalJson(body): OptionalJson<service::RefundInput>,
+) -> Result<axum::Json<PaymentReceipt>, ApiError> {
+    let (payment, invoice) = service::refund(&state.db, &ctx, id, body).await?;
+    Ok(axum::Json(PaymentReceipt { payment, invoice }))
 }

@@ -634,3 +634,64 @@ pub async fn delete_draft(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> 
     tx.commit().await?;
     Ok(())
 }
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundInput {
+    /// Minor units; omitted: whatever is left of the payment.
+    pub amount: Option<i64>,
+    pub reason: Option<String>,
+}
+
+/// Refund all or part of a recorded payment: the money goes back (outside jobber for
+/// manual methods) and the invoice's balance grows by the refund.
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, payment_id = %id))]
+pub async fn refund(
+    db: &Db,
+    ctx: &Ctx,
+    id: Uuid,
+    input: RefundInput,
+) -> Result<(Payment, Invoice), ApiError> {
+    let reason = crate::domain::optional_text(input.reason.as_deref(), 2000)
+        .map_err(|m| ApiError::field("reason", m))?;
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let (invoice_id, amount, refunded, status) = repo::lock_payment(&mut tx, id)
+        .await?
+        .ok_or(ApiError::code(ErrorCode::PaymentNotFound))?;
+    if !matches!(status.as_str(), "succeeded" | "partially_refunded") {
+        return Err(ApiError::new(
+            ErrorCode::InvalidTransition,
+            format!("a {status} payment cannot be refunded"),
+        ));
+    }
+    let refundable = amount - refunded;
+    let refund = input.amount.unwrap_or(refundable);
+    if refund <= 0 || refund > refundable {
+        return Err(ApiError::field(
+            "amount",
+            format!("must be between 1 and {refundable}, what is left of the payment"),
+        ));
+    }
+    let invoice = lock(&mut tx, invoice_id, None).await?;
+    repo::refund_payment(&mut tx, id, refund).await?;
+    repo::apply_refund(&mut tx, invoice_id, refund).await?;
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::Invoice {
+            id: invoice_id,
+            client_id: invoice.client_id,
+        },
+        "payment_refunded",
+        serde_json::json!({"payment_id": id, "amount": refund, "reason": reason}),
+    )
+    .await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let invoice = load(&mut tx, invoice_id, &settings).await?;
+    let payment = repo::payment(&mut tx, id)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("payment vanished")))?;
+    tx.commit().await?;
+    Ok((payment, invoice))
+}
