@@ -14,6 +14,7 @@ mod invoices;
 mod platform;
 mod quotes;
 mod reports;
+mod roles;
 mod settings;
 mod tenancy;
 mod users;
