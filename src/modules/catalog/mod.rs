@@ -163,3 +163,31 @@ pub struct ResolvedLine {
 
 /// The largest quantity on a line (in hundredths: one million).
 pub const MAX_QUANTITY_HUNDREDTHS: i64 = 100_000_000;
+
+/// A job or invoice line as the API sends it (quotes add `optional`).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentLineInput {
+    pub catalog_item_id: Option<Uuid>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Up to two decimals; may be negative for a credit.
+    #[schema(value_type = f64)]
+    pub quantity: crate::money::Quantity,
+    /// Minor units per unit.
+    pub unit_price: Option<i64>,
+    pub taxable: Option<bool>,
+}
+
+impl DocumentLineInput {
+    pub fn request(&self) -> LineRequest<'_> {
+        LineRequest {
+            catalog_item_id: self.catalog_item_id,
+            name: self.name.as_deref(),
+            description: self.description.as_deref(),
+            quantity: self.quantity,
+            unit_price: self.unit_price,
+            taxable: self.taxable,
+        }
+    }
+}

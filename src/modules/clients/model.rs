@@ -72,6 +72,30 @@ pub struct Client {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Client {
+    /// Where an email to this client goes: `to` when given (checked), else the
+    /// primary address; a client without one is a 422 on `to`.
+    pub fn email_to(&self, to: Option<&str>) -> Result<String, ApiError> {
+        match to.map(str::trim).filter(|t| !t.is_empty()) {
+            Some(to) => Email::parse(to)
+                .map(|e| e.as_str().to_string())
+                .map_err(|m| ApiError::field("to", m)),
+            None => self
+                .emails
+                .iter()
+                .find(|e| e.primary)
+                .or(self.emails.first())
+                .map(|e| e.address.clone())
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "to",
+                        "the client has no email address; add one or give `to`",
+                    )
+                }),
+        }
+    }
+}
+
 pub fn display_name(first: Option<&str>, last: Option<&str>, company: Option<&str>) -> String {
     let person = [first, last]
         .into_iter()

@@ -161,17 +161,7 @@ pub struct Invoice {
 }
 
 /// A line of a standalone invoice.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct InvoiceLineInput {
-    pub catalog_item_id: Option<Uuid>,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    #[schema(value_type = f64)]
-    pub quantity: Quantity,
-    pub unit_price: Option<i64>,
-    pub taxable: Option<bool>,
-}
+pub type InvoiceLineInput = crate::modules::catalog::DocumentLineInput;
 
 /// `POST /invoices`: from a job (`job_id`: its unbilled visits or lines) or
 /// standalone (`client_id` and `lines`).

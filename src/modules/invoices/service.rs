@@ -143,14 +143,7 @@ pub async fn create(db: &Db, ctx: &Ctx, input: InvoiceInput) -> Result<Invoice, 
             let requests: Vec<catalog::LineRequest<'_>> = input
                 .lines
                 .iter()
-                .map(|l| catalog::LineRequest {
-                    catalog_item_id: l.catalog_item_id,
-                    name: l.name.as_deref(),
-                    description: l.description.as_deref(),
-                    quantity: l.quantity,
-                    unit_price: l.unit_price,
-                    taxable: l.taxable,
-                })
+                .map(catalog::DocumentLineInput::request)
                 .collect();
             catalog::service::resolve_lines(&mut tx, &requests, &mut errors)
                 .await?
@@ -356,24 +349,7 @@ pub async fn send(
     let status = status_of(&row)?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let client = clients::service::get_in(&mut tx, row.client_id).await?;
-    let to = match input.to.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        Some(to) => crate::domain::Email::parse(to)
-            .map_err(|m| ApiError::field("to", m))?
-            .as_str()
-            .to_string(),
-        None => client
-            .emails
-            .iter()
-            .find(|e| e.primary)
-            .or(client.emails.first())
-            .map(|e| e.address.clone())
-            .ok_or_else(|| {
-                ApiError::field(
-                    "to",
-                    "the client has no email address; add one or give `to`",
-                )
-            })?,
-    };
+    let to = client.email_to(input.to.as_deref())?;
     match status {
         InvoiceStatus::Draft => {
             // The number is taken in this transaction: gapless, even if the send fails.

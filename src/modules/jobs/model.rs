@@ -189,17 +189,7 @@ pub struct Visit {
 }
 
 /// A job line as sent by the API (catalog defaults as for quotes).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct JobLineInput {
-    pub catalog_item_id: Option<Uuid>,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    #[schema(value_type = f64)]
-    pub quantity: Quantity,
-    pub unit_price: Option<i64>,
-    pub taxable: Option<bool>,
-}
+pub type JobLineInput = crate::modules::catalog::DocumentLineInput;
 
 /// When the work happens. Without `start_time` the visits are "anytime" that day.
 #[derive(Debug, Clone, Deserialize, ToSchema)]

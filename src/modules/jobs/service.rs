@@ -286,14 +286,7 @@ pub async fn create_in(
             let requests: Vec<catalog::LineRequest<'_>> = input
                 .lines
                 .iter()
-                .map(|l| catalog::LineRequest {
-                    catalog_item_id: l.catalog_item_id,
-                    name: l.name.as_deref(),
-                    description: l.description.as_deref(),
-                    quantity: l.quantity,
-                    unit_price: l.unit_price,
-                    taxable: l.taxable,
-                })
+                .map(catalog::DocumentLineInput::request)
                 .collect();
             catalog::service::resolve_lines(tx, &requests, &mut errors).await?
         }
@@ -539,14 +532,7 @@ pub async fn update(
     let requests: Vec<catalog::LineRequest<'_>> = input
         .lines
         .iter()
-        .map(|l| catalog::LineRequest {
-            catalog_item_id: l.catalog_item_id,
-            name: l.name.as_deref(),
-            description: l.description.as_deref(),
-            quantity: l.quantity,
-            unit_price: l.unit_price,
-            taxable: l.taxable,
-        })
+        .map(catalog::DocumentLineInput::request)
         .collect();
     let lines = catalog::service::resolve_lines(&mut tx, &requests, &mut errors).await?;
     if !errors.is_empty() {

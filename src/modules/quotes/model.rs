@@ -163,6 +163,19 @@ pub struct LineInput {
     pub optional: bool,
 }
 
+impl LineInput {
+    pub fn request(&self) -> crate::modules::catalog::LineRequest<'_> {
+        crate::modules::catalog::LineRequest {
+            catalog_item_id: self.catalog_item_id,
+            name: self.name.as_deref(),
+            description: self.description.as_deref(),
+            quantity: self.quantity,
+            unit_price: self.unit_price,
+            taxable: self.taxable,
+        }
+    }
+}
+
 /// A quote as sent to `POST /quotes` and `PUT /quotes/{id}` (PUT replaces it and
 /// needs `version` or `If-Match`).
 #[derive(Debug, Clone, Deserialize, ToSchema)]

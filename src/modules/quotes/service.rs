@@ -160,14 +160,7 @@ async fn prepare(
     let requests: Vec<catalog::LineRequest<'_>> = input
         .lines
         .iter()
-        .map(|l| catalog::LineRequest {
-            catalog_item_id: l.catalog_item_id,
-            name: l.name.as_deref(),
-            description: l.description.as_deref(),
-            quantity: l.quantity,
-            unit_price: l.unit_price,
-            taxable: l.taxable,
-        })
+        .map(super::model::LineInput::request)
         .collect();
     let resolved = catalog::service::resolve_lines(tx, &requests, &mut errors).await?;
     let lines: Vec<LineData> = resolved
@@ -423,24 +416,7 @@ pub async fn send(
     let row = lock(&mut tx, id, input.version, QuoteAction::Send).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let client = clients::service::get_in(&mut tx, row.client_id).await?;
-    let to = match input.to.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        Some(to) => crate::domain::Email::parse(to)
-            .map_err(|m| ApiError::field("to", m))?
-            .as_str()
-            .to_string(),
-        None => client
-            .emails
-            .iter()
-            .find(|e| e.primary)
-            .or(client.emails.first())
-            .map(|e| e.address.clone())
-            .ok_or_else(|| {
-                ApiError::field(
-                    "to",
-                    "the client has no email address; add one or give `to`",
-                )
-            })?,
-    };
+    let to = client.email_to(input.to.as_deref())?;
     let note = crate::domain::optional_text(input.note.as_deref(), 10_000)
         .map_err(|m| ApiError::field("note", m))?;
     repo::mark_sent(&mut tx, id).await?;
