@@ -33,19 +33,49 @@ pub enum Action {
         #[arg(long)]
         json: bool,
     },
+    /// Fill an account with realistic demo data (scale 1: 1,000 clients, 10,000 visits,
+    /// 2,000 invoices; scale 100: 100k / 1M / 200k).
+    SeedDemo {
+        /// The login email of the account's owner.
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value_t = 1)]
+        scale: usize,
+        /// Add demo data even though the account already has clients.
+        #[arg(long)]
+        yes_add_demo_data: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(config: Config, action: Action) -> anyhow::Result<()> {
     crate::platform::logging::init_cli(&config.log);
-    let Action::CreateAccount {
-        business_name,
-        name,
-        email,
-        password_stdin,
-        time_zone,
-        currency,
-        json,
-    } = action;
+    let (business_name, name, email, password_stdin, time_zone, currency, json) = match action {
+        Action::CreateAccount {
+            business_name,
+            name,
+            email,
+            password_stdin,
+            time_zone,
+            currency,
+            json,
+        } => (
+            business_name,
+            name,
+            email,
+            password_stdin,
+            time_zone,
+            currency,
+            json,
+        ),
+        Action::SeedDemo {
+            email,
+            scale,
+            yes_add_demo_data,
+            json,
+        } => return seed_demo(config, &email, scale, yes_add_demo_data, json),
+    };
     let password = if password_stdin {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
@@ -89,6 +119,45 @@ pub fn run(config: Config, action: Action) -> anyhow::Result<()> {
                 "created account {} ({}) with owner {} <{}>",
                 account.name, account.id, user.name, user.email
             );
+        }
+        Ok(())
+    })
+}
+
+fn seed_demo(
+    config: Config,
+    email: &str,
+    scale: usize,
+    force: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    if !(1..=1000).contains(&scale) {
+        anyhow::bail!("--scale must be between 1 and 1000");
+    }
+    let lock = Database::prepare(&config)?;
+    super::runtime()?.block_on(async {
+        let database = Database::open(&config, lock).await?;
+        database.db.check_not_newer().await?;
+        let result = async {
+            let mut conn = database.db.pool().acquire().await?;
+            let (account_id, _) = crate::modules::users::repo::find_login(&mut conn, &email.trim().to_lowercase())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no login {email}; create the account first (sign up or `jobber admin create-account`)"))?;
+            drop(conn);
+            if !force && crate::modules::demo::has_clients(&database.db, account_id).await.map_err(|e| anyhow::anyhow!("{}", e.detail))? {
+                anyhow::bail!("the account already has clients; pass --yes-add-demo-data to add demo data to it anyway");
+            }
+            let started = std::time::Instant::now();
+            let seeded = crate::modules::demo::seed(&database.db, account_id, scale).await.map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+            Ok::<_, anyhow::Error>((seeded, started.elapsed()))
+        }
+        .await;
+        database.close().await?;
+        let (seeded, elapsed) = result?;
+        if json {
+            println!("{}", serde_json::to_string(&seeded)?);
+        } else {
+            println!("seeded in {:.1}s: {seeded:?}", elapsed.as_secs_f64());
         }
         Ok(())
     })

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod catalog;
 pub mod clients;
 pub mod communications;
+pub mod demo;
 pub mod invoices;
 pub mod jobs;
 pub mod quotes;

@@ -233,3 +233,91 @@ async fn dashboard_aging_revenue_and_jobs_add_up() {
         .await
         .problem(403, "forbidden");
 }
+
+#[tokio::test]
+async fn demo_data_at_scale_one_is_consistent_and_browsable() {
+    let app = spawn_app().await;
+    let owner = app.signup("Demo Co").await;
+    let account: uuid::Uuid = owner.account_id.parse().unwrap();
+    let seeded = jobber::modules::demo::seed(&app.db, account, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            seeded.clients,
+            seeded.visits,
+            seeded.invoices,
+            seeded.jobs,
+            seeded.quotes
+        ),
+        (1000, 10_000, 2000, 500, 200)
+    );
+    assert!(
+        jobber::modules::demo::has_clients(&app.db, account)
+            .await
+            .unwrap()
+    );
+
+    let clients = app
+        .get("/api/v1/clients?limit=50", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(clients["items"].as_array().unwrap().len(), 50);
+    let search = app
+        .get("/api/v1/clients?q=garcia", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert!(!search["items"].as_array().unwrap().is_empty());
+    let invoices = app
+        .get("/api/v1/invoices?status=paid&limit=10", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert!(
+        invoices["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["balance"] == 0)
+    );
+    // The aging total equals the open balances; numbers continue after the demo's.
+    let aging = app
+        .get("/api/v1/reports/aging", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    let open: i64 = sqlx::query_scalar("SELECT coalesce(sum(total - amount_paid + amount_refunded), 0)::bigint FROM invoices WHERE status IN ('sent', 'partially_paid')")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(aging["total"], open);
+    assert!(open > 0);
+    let settings = app
+        .get("/api/v1/settings", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(settings["next_invoice_number"], 2001);
+    for path in [
+        "/api/v1/reports/dashboard",
+        "/api/v1/jobs?limit=20",
+        "/api/v1/quotes?status=sent",
+        "/api/v1/schedule?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z",
+    ] {
+        app.get(path, &owner.token).await.expect(200);
+    }
+    // Technicians can log in with the demo password.
+    let tech_email: String =
+        sqlx::query_scalar("SELECT email FROM users WHERE role = 'technician' LIMIT 1")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    app.post_anon(
+        "/api/v1/auth/login",
+        json!({"email": tech_email, "password": "demo-password"}),
+    )
+    .await
+    .expect(200);
+}
