@@ -5,7 +5,7 @@
 #   make check                                fmt + lint + test (what CI should pass)
 
 .POSIX:
-.PHONY: all run build test deps fmt lint check sqlx-prepare
+.PHONY: all run build test deps fmt lint check sqlx-prepare bench
 
 CARGO = cargo
 ARGS =
@@ -38,3 +38,8 @@ check: fmt lint test
 
 sqlx-prepare: deps
 	bash scripts/sqlx-prepare.sh
+
+# Seeds SCALE (default 100: 100k clients, 1M visits, 200k invoices) and times the
+# list and report endpoints; see docs/performance.md.
+bench: deps
+	bash scripts/bench.sh

@@ -267,6 +267,9 @@ pub async fn seed(db: &Db, account_id: Uuid, scale: usize) -> Result<Seeded, Api
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    // Fresh bulk data has no planner statistics yet; gather them now rather than
+    // waiting for autovacuum, so the first queries get good plans.
+    sqlx::query("ANALYZE").execute(db.pool()).await?;
     Ok(seeded)
 }
 

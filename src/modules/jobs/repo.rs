@@ -216,25 +216,42 @@ pub async fn replace_lines(
 }
 
 pub async fn lines(conn: &mut PgConnection, job_id: Uuid) -> Result<Vec<JobLine>, sqlx::Error> {
+    Ok(lines_of(conn, &[job_id])
+        .await?
+        .into_iter()
+        .map(|(_, line)| line)
+        .collect())
+}
+
+/// The lines of several jobs, with their job id, in position order.
+pub async fn lines_of(
+    conn: &mut PgConnection,
+    job_ids: &[Uuid],
+) -> Result<Vec<(Uuid, JobLine)>, sqlx::Error> {
     let rows = sqlx::query!(
-        "SELECT id, position, catalog_item_id, name, description, quantity_hundredths, unit_price, taxable, line_total
-         FROM job_lines WHERE job_id = $1 ORDER BY position",
-        job_id
+        "SELECT job_id, id, position, catalog_item_id, name, description, quantity_hundredths, unit_price, taxable, line_total
+         FROM job_lines WHERE job_id = ANY($1) ORDER BY job_id, position",
+        job_ids
     )
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| JobLine {
-            id: r.id,
-            position: r.position,
-            catalog_item_id: r.catalog_item_id,
-            name: r.name,
-            description: r.description,
-            quantity: Quantity(r.quantity_hundredths),
-            unit_price: r.unit_price,
-            taxable: r.taxable,
-            line_total: r.line_total,
+        .map(|r| {
+            (
+                r.job_id,
+                JobLine {
+                    id: r.id,
+                    position: r.position,
+                    catalog_item_id: r.catalog_item_id,
+                    name: r.name,
+                    description: r.description,
+                    quantity: Quantity(r.quantity_hundredths),
+                    unit_price: r.unit_price,
+                    taxable: r.taxable,
+                    line_total: r.line_total,
+                },
+            )
         })
         .collect())
 }
@@ -336,7 +353,8 @@ struct VisitRow {
 
 /// Which visits to read.
 pub enum VisitFilter {
-    Job(Uuid),
+    /// The visits of these jobs.
+    Jobs(Vec<Uuid>),
     One(Uuid),
     /// Scheduled in `[from, to)`, plus the unscheduled open ones; optionally only
     /// those assigned to a user.
@@ -353,11 +371,11 @@ pub async fn visits(
     filter: &VisitFilter,
     lock: bool,
 ) -> Result<Vec<Visit>, sqlx::Error> {
-    let (job, one, from, to, assignee, window) = match *filter {
-        VisitFilter::Job(id) => (Some(id), None, None, None, None, false),
-        VisitFilter::One(id) => (None, Some(id), None, None, None, false),
+    let (jobs, one, from, to, assignee, window) = match filter {
+        VisitFilter::Jobs(ids) => (Some(ids.as_slice()), None, None, None, None, false),
+        VisitFilter::One(id) => (None, Some(*id), None, None, None, false),
         VisitFilter::Window { from, to, assignee } => {
-            (None, None, Some(from), Some(to), assignee, true)
+            (None, None, Some(*from), Some(*to), *assignee, true)
         }
     };
     let rows = if lock {
@@ -390,13 +408,13 @@ pub async fn visits(
                JOIN jobs j ON j.account_id = v.account_id AND j.id = v.job_id
                JOIN clients c ON c.account_id = j.account_id AND c.id = j.client_id
                LEFT JOIN properties p ON p.account_id = j.account_id AND p.id = j.property_id
-               WHERE ($1::uuid IS NULL OR v.job_id = $1)
+               WHERE ($1::uuid[] IS NULL OR v.job_id = ANY($1))
                  AND ($2::uuid IS NULL OR v.id = $2)
                  AND (NOT $6::bool OR (v.starts_at < $4 AND v.ends_at > $3)
                       OR (v.starts_at IS NULL AND v.status = 'scheduled'))
                  AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM visit_assignees a WHERE a.account_id = v.account_id AND a.visit_id = v.id AND a.user_id = $5))
                ORDER BY v.starts_at NULLS LAST, v.id"#,
-            job,
+            jobs,
             one,
             from,
             to,

@@ -411,7 +411,16 @@ pub async fn load_in(tx: &mut Tx, id: Uuid) -> Result<Job, ApiError> {
 
 async fn job_from_row(tx: &mut Tx, row: repo::JobRow, currency: &str) -> Result<Job, ApiError> {
     let lines = repo::lines(tx, row.id).await?;
-    let visits = repo::visits(tx, &VisitFilter::Job(row.id), false).await?;
+    let visits = repo::visits(tx, &VisitFilter::Jobs(vec![row.id]), false).await?;
+    assemble(row, lines, visits, currency)
+}
+
+fn assemble(
+    row: repo::JobRow,
+    lines: Vec<super::model::JobLine>,
+    visits: Vec<Visit>,
+    currency: &str,
+) -> Result<Job, ApiError> {
     let decode =
         |what: &str, value: &str| ApiError::internal(anyhow::anyhow!("unknown job {what} {value}"));
     Ok(Job {
@@ -594,7 +603,7 @@ pub struct CompleteJob {
 pub async fn complete(db: &Db, ctx: &Ctx, id: Uuid, input: CompleteJob) -> Result<Job, ApiError> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let row = lock_active(&mut tx, id, input.version, "completed").await?;
-    let visits = repo::visits(&mut tx, &VisitFilter::Job(id), false).await?;
+    let visits = repo::visits(&mut tx, &VisitFilter::Jobs(vec![id]), false).await?;
     let open: Vec<&Visit> = visits.iter().filter(|v| v.status.is_open()).collect();
     if !open.is_empty() && !input.complete_open_visits {
         let fields = open
