@@ -410,7 +410,10 @@ pub async fn visits(
                LEFT JOIN properties p ON p.account_id = j.account_id AND p.id = j.property_id
                WHERE ($1::uuid[] IS NULL OR v.job_id = ANY($1))
                  AND ($2::uuid IS NULL OR v.id = $2)
-                 AND (NOT $6::bool OR (v.starts_at < $4 AND v.ends_at > $3)
+                 AND (NOT $6::bool
+                      -- A visit lasts at most a day (25 hours on a DST day), so only
+                      -- starts from then on can overlap: the index range stays small.
+                      OR (v.starts_at < $4::timestamptz AND v.starts_at > $3::timestamptz - interval '25 hours' AND v.ends_at > $3)
                       OR (v.starts_at IS NULL AND v.status = 'scheduled'))
                  AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM visit_assignees a WHERE a.account_id = v.account_id AND a.visit_id = v.id AND a.user_id = $5))
                ORDER BY v.starts_at NULLS LAST, v.id"#,

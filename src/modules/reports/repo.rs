@@ -14,27 +14,31 @@ pub struct Counts {
     pub quotes_awaiting: i64,
 }
 
-/// Dashboard counters; `today` is the account's local date, `tz` its zone name.
+/// Dashboard counters; `today` is the account's local date, and
+/// `[day_start, day_end)` today's instants (a visit lasts at most 25 hours, which
+/// bounds the index range searched for today's visits).
 pub async fn counts(
     conn: &mut PgConnection,
-    tz: &str,
     today: NaiveDate,
+    day_start: chrono::DateTime<chrono::Utc>,
+    day_end: chrono::DateTime<chrono::Utc>,
 ) -> Result<Counts, sqlx::Error> {
     let row = sqlx::query!(
         r#"SELECT
              (SELECT count(*) FROM visits v
-               WHERE v.status <> 'cancelled' AND (v.starts_at AT TIME ZONE $1)::date <= $2 AND ((v.ends_at - interval '1 microsecond') AT TIME ZONE $1)::date >= $2) AS "todays_visits!",
+               WHERE v.status <> 'cancelled' AND v.starts_at < $3::timestamptz AND v.starts_at > $2::timestamptz - interval '25 hours' AND v.ends_at > $2) AS "todays_visits!",
              (SELECT count(*) FROM visits v JOIN jobs j ON j.account_id = v.account_id AND j.id = v.job_id
                WHERE v.status = 'completed' AND v.invoice_id IS NULL AND j.billing = 'per_visit') AS "visits_to_invoice!",
              (SELECT count(*) FROM jobs j WHERE j.status = 'completed' AND j.billing = 'on_completion' AND j.invoice_id IS NULL) AS "jobs_to_invoice!",
-             (SELECT count(*) FROM invoices i WHERE i.status IN ('sent', 'partially_paid') AND i.due_date < $2) AS "overdue_invoices!",
+             (SELECT count(*) FROM invoices i WHERE i.status IN ('sent', 'partially_paid') AND i.due_date < $1) AS "overdue_invoices!",
              (SELECT coalesce(sum(i.total - i.amount_paid + i.amount_refunded), 0)::bigint FROM invoices i
-               WHERE i.status IN ('sent', 'partially_paid') AND i.due_date < $2) AS "overdue_amount!",
+               WHERE i.status IN ('sent', 'partially_paid') AND i.due_date < $1) AS "overdue_amount!",
              (SELECT coalesce(sum(i.total - i.amount_paid + i.amount_refunded), 0)::bigint FROM invoices i
                WHERE i.status IN ('sent', 'partially_paid')) AS "receivables!",
              (SELECT count(*) FROM quotes q WHERE q.status IN ('sent', 'changes_requested')) AS "quotes_awaiting!""#,
-        tz,
-        today
+        today,
+        day_start,
+        day_end
     )
     .fetch_one(conn)
     .await?;

@@ -46,7 +46,14 @@ pub async fn dashboard(db: &Db, ctx: &Ctx) -> Result<Dashboard, ApiError> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let today = today(&settings);
-    let counts = repo::counts(&mut tx, &settings.time_zone, today).await?;
+    let tz = zone(&settings);
+    let day_start = resolve_local(tz, today.and_time(NaiveTime::MIN)).unwrap_or_else(Utc::now);
+    let day_end = resolve_local(
+        tz,
+        today.succ_opt().unwrap_or(today).and_time(NaiveTime::MIN),
+    )
+    .unwrap_or_else(Utc::now);
+    let counts = repo::counts(&mut tx, today, day_start, day_end).await?;
     let this_month = first_of_month(today);
     let last_month = first_of_month(this_month.pred_opt().unwrap_or(this_month));
     let revenue_this_month =
