@@ -41,38 +41,23 @@ pub fn quote_sent(
         body.push_str(&format!("Valid until {valid_until}\n"));
     }
     body.push('\n');
-    for line in &quote.lines {
-        let optional = if line.optional { " (optional)" } else { "" };
-        body.push_str(&format!(
-            "  {}{optional}: {} x {} = {}\n",
-            line.name,
-            line.quantity,
-            amount(settings, line.unit_price),
-            amount(settings, line.line_total)
-        ));
-        if let Some(description) = &line.description {
-            body.push_str(&format!("    {description}\n"));
-        }
-    }
-    body.push_str(&format!(
-        "\nSubtotal: {}\n",
-        amount(settings, quote.subtotal)
-    ));
-    if quote.discount_total != 0 {
-        body.push_str(&format!(
-            "Discount: -{}\n",
-            amount(settings, quote.discount_total)
-        ));
-    }
-    for tax in &quote.taxes {
-        body.push_str(&format!(
-            "{} ({}): {}\n",
-            tax.name,
-            percent(i64::from(tax.rate_bps)),
-            amount(settings, tax.amount)
-        ));
-    }
-    body.push_str(&format!("Total: {}\n", amount(settings, quote.total)));
+    let lines = quote.lines.iter().map(|l| Line {
+        name: &l.name,
+        optional: l.optional,
+        quantity: l.quantity,
+        unit_price: l.unit_price,
+        total: l.line_total,
+        description: l.description.as_deref(),
+    });
+    push_lines_and_totals(
+        &mut body,
+        settings,
+        lines,
+        quote.subtotal,
+        quote.discount_total,
+        &quote.taxes,
+        quote.total,
+    );
     if quote.lines.iter().any(|l| l.optional) {
         body.push_str(
             "Optional items are not included in the total; choose them when you approve.\n",
@@ -88,17 +73,7 @@ pub fn quote_sent(
         "\nReview and approve your quote: {link}\n\n{}\n",
         settings.business_name
     ));
-    let contact: Vec<&str> = [
-        settings.phone.as_deref(),
-        settings.email.as_deref(),
-        settings.website.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if !contact.is_empty() {
-        body.push_str(&format!("{}\n", contact.join(" | ")));
-    }
+    push_contact(&mut body, settings);
     (subject, body)
 }
 
@@ -123,37 +98,23 @@ pub fn invoice_sent(
         body.push_str(&format!("Issued {issued}, due {due}\n"));
     }
     body.push('\n');
-    for line in &invoice.lines {
-        body.push_str(&format!(
-            "  {}: {} x {} = {}\n",
-            line.name,
-            line.quantity,
-            amount(settings, line.unit_price),
-            amount(settings, line.line_total)
-        ));
-        if let Some(description) = &line.description {
-            body.push_str(&format!("    {description}\n"));
-        }
-    }
-    body.push_str(&format!(
-        "\nSubtotal: {}\n",
-        amount(settings, invoice.subtotal)
-    ));
-    if invoice.discount_total != 0 {
-        body.push_str(&format!(
-            "Discount: -{}\n",
-            amount(settings, invoice.discount_total)
-        ));
-    }
-    for tax in &invoice.taxes {
-        body.push_str(&format!(
-            "{} ({}): {}\n",
-            tax.name,
-            percent(i64::from(tax.rate_bps)),
-            amount(settings, tax.amount)
-        ));
-    }
-    body.push_str(&format!("Total: {}\n", amount(settings, invoice.total)));
+    let lines = invoice.lines.iter().map(|l| Line {
+        name: &l.name,
+        optional: false,
+        quantity: l.quantity,
+        unit_price: l.unit_price,
+        total: l.line_total,
+        description: l.description.as_deref(),
+    });
+    push_lines_and_totals(
+        &mut body,
+        settings,
+        lines,
+        invoice.subtotal,
+        invoice.discount_total,
+        &invoice.taxes,
+        invoice.total,
+    );
     if invoice.amount_paid > 0 {
         body.push_str(&format!(
             "Paid: {}\n",
@@ -168,6 +129,60 @@ pub fn invoice_sent(
         "\nView and pay your invoice: {link}\n\n{}\n",
         settings.business_name
     ));
+    push_contact(&mut body, settings);
+    (subject, body)
+}
+
+/// One document line as the emails show it.
+struct Line<'a> {
+    name: &'a str,
+    optional: bool,
+    quantity: crate::money::Quantity,
+    unit_price: i64,
+    total: i64,
+    description: Option<&'a str>,
+}
+
+/// The lines, then subtotal, discount, each tax and the total.
+fn push_lines_and_totals<'a>(
+    body: &mut String,
+    settings: &Settings,
+    lines: impl Iterator<Item = Line<'a>>,
+    subtotal: i64,
+    discount: i64,
+    taxes: &[crate::modules::quotes::model::AppliedTax],
+    total: i64,
+) {
+    for line in lines {
+        let optional = if line.optional { " (optional)" } else { "" };
+        body.push_str(&format!(
+            "  {}{optional}: {} x {} = {}\n",
+            line.name,
+            line.quantity,
+            amount(settings, line.unit_price),
+            amount(settings, line.total)
+        ));
+        if let Some(description) = line.description {
+            body.push_str(&format!("    {description}\n"));
+        }
+    }
+    body.push_str(&format!("\nSubtotal: {}\n", amount(settings, subtotal)));
+    if discount != 0 {
+        body.push_str(&format!("Discount: -{}\n", amount(settings, discount)));
+    }
+    for tax in taxes {
+        body.push_str(&format!(
+            "{} ({}): {}\n",
+            tax.name,
+            percent(i64::from(tax.rate_bps)),
+            amount(settings, tax.amount)
+        ));
+    }
+    body.push_str(&format!("Total: {}\n", amount(settings, total)));
+}
+
+/// The business's phone, email and website on one line.
+fn push_contact(body: &mut String, settings: &Settings) {
     let contact: Vec<&str> = [
         settings.phone.as_deref(),
         settings.email.as_deref(),
@@ -179,7 +194,6 @@ pub fn invoice_sent(
     if !contact.is_empty() {
         body.push_str(&format!("{}\n", contact.join(" | ")));
     }
-    (subject, body)
 }
 
 #[cfg(test)]
