@@ -499,3 +499,159 @@ async fn quotes_are_history_and_stay_in_their_account() {
         .await
         .expect(200);
 }
+
+/// Send, approve with every optional line, convert; the job's invoice(s) charge
+/// what the client approved.
+async fn approved_job(app: &TestApp, s: &Setup, body: Value, billing: &str) -> (Value, Value) {
+    let quote = app
+        .post("/api/v1/quotes", &s.owner.token, body)
+        .await
+        .expect(201)
+        .body;
+    let id = quote["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/quotes/{id}/send"),
+        &s.owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let optional: Vec<&Value> = quote["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["optional"] == true)
+        .map(|l| &l["id"])
+        .collect();
+    let approved = app
+        .post(
+            &format!("/api/v1/quotes/{id}/approve"),
+            &s.owner.token,
+            json!({"signature_name": "Ann Lee", "selected_optional_line_ids": optional}),
+        )
+        .await
+        .expect(200)
+        .body;
+    let job = app
+        .post(
+            &format!("/api/v1/quotes/{id}/convert"),
+            &s.owner.token,
+            json!({"billing": billing, "schedule": {"start_date": "2026-06-01", "start_time": "09:00", "rrule": "FREQ=WEEKLY;COUNT=2"}}),
+        )
+        .await
+        .expect(201)
+        .body;
+    (approved, job)
+}
+
+async fn complete_visit(app: &TestApp, s: &Setup, visit: &Value) {
+    app.post(
+        &format!("/api/v1/visits/{}/complete", visit["id"].as_str().unwrap()),
+        &s.owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+}
+
+async fn invoice_job(app: &TestApp, s: &Setup, job: &Value) -> Value {
+    app.post(
+        "/api/v1/invoices",
+        &s.owner.token,
+        json!({"job_id": job["id"]}),
+    )
+    .await
+    .expect(201)
+    .body
+}
+
+#[tokio::test]
+async fn a_converted_job_bills_the_quotes_discount_and_taxes() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let (quote, job) = approved_job(&app, &s, quote_body(&s), "on_completion").await;
+    // Removing the account's default tax afterwards does not change the deal.
+    let rates = app
+        .get("/api/v1/settings/tax-rates", &s.owner.token)
+        .await
+        .expect(200)
+        .body;
+    let rate_id = rates[0]["id"].as_str().unwrap();
+    app.delete(
+        &format!("/api/v1/settings/tax-rates/{rate_id}"),
+        &s.owner.token,
+    )
+    .await
+    .expect(204);
+    app.post(
+        &format!("/api/v1/jobs/{}/complete", job["id"].as_str().unwrap()),
+        &s.owner.token,
+        json!({"complete_open_visits": true}),
+    )
+    .await
+    .expect(200);
+    let invoice = invoice_job(&app, &s, &job).await;
+    for field in ["subtotal", "discount_total", "tax_total", "total"] {
+        assert_eq!(invoice[field], quote[field], "{field} as approved");
+    }
+    assert_eq!(
+        invoice["discount"],
+        json!({"kind": "percent", "value": 1000})
+    );
+    assert_eq!(invoice["taxes"][0]["name"], "State tax");
+    assert_eq!(invoice["taxes"][0]["rate_bps"], 825);
+    // By hand: 9000 + 5000 + 1250 + 6000 = 21250; 10 % off = 2125 -> 19125;
+    // taxable 20000 - 2000 = 18000 at 8.25 % = 1485; total 20610.
+    assert_eq!(invoice["total"], 20610);
+}
+
+#[tokio::test]
+async fn an_amount_discount_is_granted_once_across_visit_invoices() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let body = json!({
+        "client_id": s.client_id,
+        "title": "Weekly mowing",
+        "lines": [{"catalog_item_id": s.mowing_id, "quantity": 1}],
+        "discount": {"kind": "amount", "value": 500},
+        "tax_rate_ids": []
+    });
+    let (_, job) = approved_job(&app, &s, body, "per_visit").await;
+    let visits = job["visits"].as_array().unwrap();
+    assert_eq!(visits.len(), 2);
+    complete_visit(&app, &s, &visits[0]).await;
+    let first = invoice_job(&app, &s, &job).await;
+    assert_eq!(first["discount_total"], 500);
+    assert_eq!(first["total"], 4000);
+    complete_visit(&app, &s, &visits[1]).await;
+    let second = invoice_job(&app, &s, &job).await;
+    assert_eq!(second["subtotal"], 4500);
+    assert_eq!(
+        second["discount_total"], 0,
+        "the amount was granted once already"
+    );
+    assert_eq!(second["total"], 4500);
+    // Voiding the invoice that had the discount frees it for the next one.
+    app.post(
+        &format!("/api/v1/invoices/{}/send", first["id"].as_str().unwrap()),
+        &s.owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/invoices/{}/void", first["id"].as_str().unwrap()),
+        &s.owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let again = invoice_job(&app, &s, &job).await;
+    assert_eq!(
+        again["subtotal"], 4500,
+        "the first visit, freed by the void"
+    );
+    assert_eq!(again["discount_total"], 500);
+    assert_eq!(again["total"], 4000);
+    assert_eq!(again["tax_total"], 0);
+}

@@ -13,6 +13,7 @@ use crate::modules::accounts::model::Settings;
 use crate::modules::accounts::repo::Sequence;
 use crate::modules::activity::{self, Subject};
 use crate::modules::auth::token::TokenKeys;
+use crate::modules::jobs::model::TaxSnapshot;
 use crate::modules::jobs::service::BilledLine;
 use crate::modules::quotes::model::{AdjustmentDto, AdjustmentKind, AppliedTax};
 use crate::modules::quotes::service::today;
@@ -174,11 +175,24 @@ pub async fn create(db: &Db, ctx: &Ctx, input: InvoiceInput) -> Result<Invoice, 
             errors.push(FieldError::new("message", m));
             None
         });
-    let taxes =
-        accounts::service::pick_tax_rates_in(&mut tx, input.tax_rate_ids.as_deref(), &mut errors)
-            .await?;
-    let discount = match input
-        .discount
+    // A job priced by a quote bills the quote's tax rates and discount unless the
+    // request names others.
+    let job_taxes = billable.as_ref().and_then(|b| b.taxes.clone());
+    let taxes: Vec<TaxSnapshot> = match (input.tax_rate_ids.as_deref(), job_taxes) {
+        (None, Some(agreed)) => agreed,
+        (ids, _) => accounts::service::pick_tax_rates_in(&mut tx, ids, &mut errors)
+            .await?
+            .into_iter()
+            .map(|t| TaxSnapshot {
+                name: t.name,
+                rate_bps: t.rate_bps,
+            })
+            .collect(),
+    };
+    let job_discount = billable.as_ref().and_then(|b| b.discount);
+    let granted_discount = input.discount.is_none() && job_discount.is_some();
+    let discount_dto = input.discount.or(job_discount);
+    let discount = match discount_dto
         .map(|d| d.to_adjustment("discount"))
         .transpose()
     {
@@ -244,8 +258,8 @@ pub async fn create(db: &Db, ctx: &Ctx, input: InvoiceInput) -> Result<Invoice, 
         message: message.as_deref(),
         payment_terms: terms.as_str(),
         due_date: input.due_date,
-        discount_kind: input.discount.map(|d| d.kind.as_str()),
-        discount_value: input.discount.map_or(0, |d| d.value),
+        discount_kind: discount_dto.map(|d| d.kind.as_str()),
+        discount_value: discount_dto.map_or(0, |d| d.value),
         taxes: &applied,
         subtotal: totals.subtotal,
         discount_total: totals.discount,
@@ -270,7 +284,7 @@ pub async fn create(db: &Db, ctx: &Ctx, input: InvoiceInput) -> Result<Invoice, 
         .collect();
     repo::insert_lines(&mut tx, ctx.account_id, id, &records).await?;
     if let Some(billable) = &billable {
-        jobs::service::mark_invoiced_in(&mut tx, billable, id).await?;
+        jobs::service::mark_invoiced_in(&mut tx, billable, id, granted_discount).await?;
     }
     activity::service::record(
         &mut tx,

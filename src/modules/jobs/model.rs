@@ -240,3 +240,10 @@ pub struct JobUpdate {
     pub billing: Option<Billing>,
     pub version: Option<i32>,
 }
+
+/// A tax rate as the client agreed to it on the quote.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TaxSnapshot {
+    pub name: String,
+    pub rate_bps: i32,
+}

@@ -7,7 +7,7 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::model::{ChecklistItem, JobLine, TimeEntry, Visit, VisitStatus};
+use super::model::{ChecklistItem, JobLine, TaxSnapshot, TimeEntry, Visit, VisitStatus};
 use crate::domain::Address;
 use crate::money::Quantity;
 
@@ -783,6 +783,65 @@ pub async fn release_invoice(conn: &mut PgConnection, invoice_id: Uuid) -> Resul
     .await?;
     sqlx::query!(
         "UPDATE jobs SET invoice_id = NULL WHERE invoice_id = $1",
+        invoice_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "UPDATE jobs SET discount_invoice_id = NULL WHERE discount_invoice_id = $1",
+        invoice_id
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// The pricing terms a job carries from its quote.
+pub struct PricingRow {
+    pub discount_kind: Option<String>,
+    pub discount_value: i64,
+    pub taxes: Option<Json<Vec<TaxSnapshot>>>,
+    pub discount_invoice_id: Option<Uuid>,
+}
+
+pub async fn set_pricing(
+    conn: &mut PgConnection,
+    job_id: Uuid,
+    discount_kind: Option<&str>,
+    discount_value: i64,
+    taxes: &[TaxSnapshot],
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE jobs SET discount_kind = $2, discount_value = $3, taxes = $4 WHERE id = $1",
+        job_id,
+        discount_kind,
+        discount_value,
+        Json(taxes) as _
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn pricing(conn: &mut PgConnection, job_id: Uuid) -> Result<PricingRow, sqlx::Error> {
+    sqlx::query_as!(
+        PricingRow,
+        r#"SELECT discount_kind, discount_value, taxes AS "taxes: Json<Vec<TaxSnapshot>>", discount_invoice_id
+           FROM jobs WHERE id = $1"#,
+        job_id
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn set_discount_invoice(
+    conn: &mut PgConnection,
+    job_id: Uuid,
+    invoice_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE jobs SET discount_invoice_id = $2 WHERE id = $1",
+        job_id,
         invoice_id
     )
     .execute(conn)

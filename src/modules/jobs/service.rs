@@ -19,6 +19,7 @@ use crate::modules::accounts::model::Settings;
 use crate::modules::accounts::repo::Sequence;
 use crate::modules::activity::{self, Subject};
 use crate::modules::catalog::{self, ResolvedLine};
+use crate::modules::quotes::model::{AdjustmentDto, AdjustmentKind};
 use crate::modules::schedule::recurrence::{self, Rrule};
 use crate::modules::users::model::Role;
 use crate::modules::{accounts, clients, users};
@@ -1066,6 +1067,11 @@ pub struct Billable {
     pub visit_ids: Vec<Uuid>,
     /// The job's own lines are billed (billing at the end).
     pub whole_job: bool,
+    /// The quote's discount still to grant: a percentage on every invoice, an
+    /// amount once (None once an invoice has it).
+    pub discount: Option<AdjustmentDto>,
+    /// The quote's tax rates; None: the job was not priced by a quote.
+    pub taxes: Option<Vec<super::model::TaxSnapshot>>,
 }
 
 fn nothing_to_invoice(detail: impl Into<String>) -> ApiError {
@@ -1139,7 +1145,19 @@ pub async fn billable_in(tx: &mut Tx, job_id: Uuid) -> Result<Billable, ApiError
     if billed.is_empty() {
         return Err(nothing_to_invoice("the job has no lines to bill"));
     }
+    let pricing = repo::pricing(tx, job_id).await?;
+    let discount = pricing
+        .discount_kind
+        .as_deref()
+        .and_then(AdjustmentKind::parse)
+        .filter(|kind| *kind == AdjustmentKind::Percent || pricing.discount_invoice_id.is_none())
+        .map(|kind| AdjustmentDto {
+            kind,
+            value: pricing.discount_value,
+        });
     Ok(Billable {
+        discount,
+        taxes: pricing.taxes.map(|t| t.0),
         job_id,
         client_id: row.client_id,
         property_id: row.property_id,
@@ -1150,17 +1168,45 @@ pub async fn billable_in(tx: &mut Tx, job_id: Uuid) -> Result<Billable, ApiError
     })
 }
 
+/// Record what `invoice_id` bills; `granted_discount`: it carries the job's
+/// amount discount, which no later invoice of the job gets again.
 pub async fn mark_invoiced_in(
     tx: &mut Tx,
     billable: &Billable,
     invoice_id: Uuid,
+    granted_discount: bool,
 ) -> Result<(), ApiError> {
-    Ok(repo::mark_invoiced(
+    repo::mark_invoiced(
         tx,
         billable.job_id,
         &billable.visit_ids,
         billable.whole_job,
         invoice_id,
+    )
+    .await?;
+    if granted_discount
+        && billable
+            .discount
+            .is_some_and(|d| d.kind == AdjustmentKind::Amount)
+    {
+        repo::set_discount_invoice(tx, billable.job_id, invoice_id).await?;
+    }
+    Ok(())
+}
+
+/// Give a job converted from a quote the quote's discount and tax rates.
+pub async fn set_pricing_in(
+    tx: &mut Tx,
+    job_id: Uuid,
+    discount: Option<AdjustmentDto>,
+    taxes: &[super::model::TaxSnapshot],
+) -> Result<(), ApiError> {
+    Ok(repo::set_pricing(
+        tx,
+        job_id,
+        discount.map(|d| d.kind.as_str()),
+        discount.map_or(0, |d| d.value),
+        taxes,
     )
     .await?)
 }

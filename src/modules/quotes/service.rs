@@ -6,6 +6,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::modules::jobs::model::TaxSnapshot;
+
 use super::model::{
     AppliedTax, LineData, Quote, QuoteInput, QuoteLine, check_adjustments, check_header,
 };
@@ -659,6 +661,26 @@ pub async fn convert(
     let job_id =
         crate::modules::jobs::service::create_in(&mut tx, ctx, &job_input, Some(id), Some(lines))
             .await?;
+    // The job bills what the client approved: the quote's discount and tax rates
+    // (its deposit, once paid, is applied to the job's invoice).
+    let discount = row
+        .discount_kind
+        .as_deref()
+        .and_then(super::model::AdjustmentKind::parse)
+        .map(|kind| super::model::AdjustmentDto {
+            kind,
+            value: row.discount_value,
+        });
+    let taxes: Vec<TaxSnapshot> = row
+        .taxes
+        .0
+        .iter()
+        .map(|t| TaxSnapshot {
+            name: t.name.clone(),
+            rate_bps: t.rate_bps,
+        })
+        .collect();
+    crate::modules::jobs::service::set_pricing_in(&mut tx, job_id, discount, &taxes).await?;
     repo::mark_converted(&mut tx, id, job_id).await?;
     activity::service::record(
         &mut tx,
