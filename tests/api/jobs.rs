@@ -666,3 +666,281 @@ print(start.astimezone(__import__('datetime').timezone.utc).strftime('%Y-%m-%dT%
         404
     );
 }
+
+#[tokio::test]
+async fn a_moved_visit_keeps_its_length_and_a_time_needs_a_date() {
+    let app = spawn_app().await;
+    let (owner, client) = business(&app, "UTC").await;
+    let job = app
+        .post("/api/v1/jobs", &owner.token, json!({"client_id": client, "title": "Long", "schedule": {"start_date": "2026-06-01", "start_time": "09:00", "duration_minutes": 90}}))
+        .await
+        .expect(201)
+        .body;
+    let visit = job["visits"][0]["id"].as_str().unwrap();
+    let moved = app
+        .put(
+            &format!("/api/v1/schedule/jobs/{visit}"),
+            &owner.token,
+            json!({"start_date": "2026-06-02", "start_time": "13:00"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(moved["starts_at"], "2026-06-02T13:00:00Z");
+    assert_eq!(moved["ends_at"], "2026-06-02T14:30:00Z", "still 90 minutes");
+    let refused = app
+        .put(
+            &format!("/api/v1/schedule/jobs/{visit}"),
+            &owner.token,
+            json!({"start_time": "15:00"}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(refused.fields(), vec!["start_time"]);
+    let still = app
+        .get(&format!("/api/v1/visits/{visit}"), &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        still["starts_at"], "2026-06-02T13:00:00Z",
+        "not unscheduled"
+    );
+    let bad = app
+        .patch(
+            &format!("/api/v1/visits/{visit}"),
+            &owner.token,
+            json!({"add_checklist": ["Gate code", ""]}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(bad.fields(), vec!["add_checklist[1]"]);
+}
+
+#[tokio::test]
+async fn simultaneous_clock_ins_and_bookings_cannot_break_the_rules() {
+    let app = spawn_app().await;
+    let (owner, client) = business(&app, "UTC").await;
+    let tech = app.add_user(&owner, "technician").await;
+    // A double tap: the same clock-in twice at once; then two visits at once.
+    let job = |time: &str| json!({"client_id": client, "title": "Visit", "schedule": {"start_date": "2026-07-02", "start_time": time, "assignee_ids": [tech.user_id], "allow_overlap": true}});
+    let a = app
+        .post("/api/v1/jobs", &owner.token, job("08:00"))
+        .await
+        .expect(201)
+        .body;
+    let b = app
+        .post("/api/v1/jobs", &owner.token, job("08:00"))
+        .await
+        .expect(201)
+        .body;
+    let clock = |visit: &Value| {
+        format!(
+            "/api/v1/visits/{}/clock-in",
+            visit["visits"][0]["id"].as_str().unwrap()
+        )
+    };
+    let (clock_a, clock_b) = (clock(&a), clock(&b));
+    let (one, two) = tokio::join!(
+        app.post(&clock_a, &tech.token, json!({})),
+        app.post(&clock_a, &tech.token, json!({}))
+    );
+    assert_eq!(
+        (one.status.as_u16(), two.status.as_u16()),
+        (200, 200),
+        "{} {}",
+        one.text,
+        two.text
+    );
+    let visit = app
+        .get(
+            &format!("/api/v1/visits/{}", a["visits"][0]["id"].as_str().unwrap()),
+            &tech.token,
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(visit["time_entries"].as_array().unwrap().len(), 1);
+    app.post(
+        &clock_a.replace("clock-in", "clock-out"),
+        &tech.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let (one, two) = tokio::join!(
+        app.post(&clock_a, &tech.token, json!({})),
+        app.post(&clock_b, &tech.token, json!({}))
+    );
+    let mut codes = vec![one.status.as_u16(), two.status.as_u16()];
+    codes.sort_unstable();
+    assert_eq!(codes, vec![200, 409], "{} {}", one.text, two.text);
+
+    // Two dispatchers book the same technician for the same hour at once.
+    let booking = json!({"client_id": client, "title": "Race", "schedule": {"start_date": "2026-07-03", "start_time": "10:00", "assignee_ids": [tech.user_id]}});
+    for _ in 0..3 {
+        let date = format!("2026-07-{:02}", 10 + rand_day());
+        let mut body = booking.clone();
+        body["schedule"]["start_date"] = json!(date);
+        let (one, two) = tokio::join!(
+            app.post("/api/v1/jobs", &owner.token, body.clone()),
+            app.post("/api/v1/jobs", &owner.token, body.clone())
+        );
+        let mut codes = vec![one.status.as_u16(), two.status.as_u16()];
+        codes.sort_unstable();
+        assert_eq!(codes, vec![201, 409], "{} {}", one.text, two.text);
+    }
+}
+
+fn rand_day() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+#[tokio::test]
+async fn cancelling_a_job_closes_the_visits_that_began() {
+    let app = spawn_app().await;
+    let (owner, client) = business(&app, "UTC").await;
+    let tech = app.add_user(&owner, "technician").await;
+    let start = (chrono::Utc::now() - chrono::Duration::days(2))
+        .date_naive()
+        .to_string();
+    let job = app
+        .post("/api/v1/jobs", &owner.token, json!({"client_id": client, "title": "Daily", "schedule": {"start_date": start, "start_time": "00:00", "rrule": "FREQ=DAILY;COUNT=6", "assignee_ids": [tech.user_id]}}))
+        .await
+        .expect(201)
+        .body;
+    let visits = job["visits"].as_array().unwrap();
+    let done = visits[0]["id"].as_str().unwrap();
+    let working = visits[1]["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/visits/{done}/complete"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/visits/{working}/clock-in"),
+        &tech.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let cancelled = app
+        .post(
+            &format!("/api/v1/jobs/{}/cancel", job["id"].as_str().unwrap()),
+            &owner.token,
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .body;
+    let status: Vec<(&str, &str)> = cancelled["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["id"].as_str().unwrap(), v["status"].as_str().unwrap()))
+        .collect();
+    // Visit 3 (today at 00:00) has begun too: it stays, cancelled; later ones go.
+    assert_eq!(status.len(), 3, "{status:?}");
+    assert_eq!(status[0], (done, "completed"));
+    assert_eq!(status[1], (working, "cancelled"));
+    assert_eq!(status[2].1, "cancelled");
+    assert!(
+        cancelled["visits"][1]["time_entries"][0]["ended_at"].is_string(),
+        "clocked out"
+    );
+    app.post(
+        &format!("/api/v1/visits/{working}/clock-in"),
+        &tech.token,
+        json!({}),
+    )
+    .await
+    .problem(409, "invalid_transition");
+    // The technician is free again: a new visit at the same hour is not a conflict.
+    app.post("/api/v1/jobs", &owner.token, json!({"client_id": client, "title": "Next", "schedule": {"start_date": (chrono::Utc::now() - chrono::Duration::days(1)).date_naive().to_string(), "start_time": "00:00", "assignee_ids": [tech.user_id]}}))
+        .await
+        .expect(201);
+}
+
+#[tokio::test]
+async fn recurring_series_are_extended_as_time_passes() {
+    let app = spawn_app().await;
+    let (owner, client) = business(&app, "America/New_York").await;
+    let tech = app.add_user(&owner, "technician").await;
+    let today = chrono::Utc::now().date_naive();
+    let create = |rrule: &str| json!({"client_id": client, "title": "Weekly", "schedule": {"start_date": today.to_string(), "start_time": "09:00", "rrule": rrule, "assignee_ids": [tech.user_id], "checklist": ["Gate"], "allow_overlap": true}});
+    let open_ended = app
+        .post("/api/v1/jobs", &owner.token, create("FREQ=WEEKLY"))
+        .await
+        .expect(201)
+        .body;
+    let counted = app
+        .post("/api/v1/jobs", &owner.token, create("FREQ=WEEKLY;COUNT=60"))
+        .await
+        .expect(201)
+        .body;
+    let first = open_ended["visits"].as_array().unwrap().len();
+    assert!((52..=54).contains(&first), "{first}");
+    assert_eq!(counted["visits"].as_array().unwrap().len(), first);
+
+    let account = uuid::Uuid::parse_str(&owner.account_id).unwrap();
+    let later = chrono::Utc::now() + chrono::Duration::days(70);
+    let added = jobber::modules::jobs::service::extend_series(&app.db, account, later)
+        .await
+        .unwrap();
+    // Ten weeks more of the open series; the counted one stops at 60.
+    assert!((9..=11).contains(&(added - (60 - first))), "{added}");
+    let again = jobber::modules::jobs::service::extend_series(&app.db, account, later)
+        .await
+        .unwrap();
+    assert_eq!(again, 0, "nothing is generated twice");
+
+    let reload = |job: &Value| format!("/api/v1/jobs/{}", job["id"].as_str().unwrap());
+    let open_ended = app
+        .get(&reload(&open_ended), &owner.token)
+        .await
+        .expect(200)
+        .body;
+    let visits = open_ended["visits"].as_array().unwrap();
+    assert!(visits.len() >= first + 9, "{}", visits.len());
+    let mut previous: Option<chrono::NaiveDate> = None;
+    for visit in visits {
+        let start: chrono::DateTime<chrono::Utc> =
+            visit["starts_at"].as_str().unwrap().parse().unwrap();
+        let local = start.with_timezone(&chrono_tz::America::New_York);
+        assert_eq!(
+            local.format("%H:%M").to_string(),
+            "09:00",
+            "local time kept across DST"
+        );
+        if let Some(previous) = previous {
+            assert_eq!((local.date_naive() - previous).num_days(), 7);
+        }
+        previous = Some(local.date_naive());
+        assert_eq!(visit["assignee_ids"], json!([tech.user_id]));
+        assert_eq!(visit["checklist"][0]["text"], "Gate");
+    }
+    let counted = app
+        .get(&reload(&counted), &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        counted["visits"].as_array().unwrap().len(),
+        60,
+        "COUNT is honoured"
+    );
+    let much_later = chrono::Utc::now() + chrono::Duration::days(500);
+    jobber::modules::jobs::service::extend_series(&app.db, account, much_later)
+        .await
+        .unwrap();
+    let counted = app
+        .get(&reload(&counted), &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(counted["visits"].as_array().unwrap().len(), 60);
+}

@@ -273,3 +273,134 @@ async fn document_numbers_are_gapless_under_rollback() {
     numbers.sort();
     assert_eq!(numbers, (3..=10).collect::<Vec<i64>>());
 }
+
+#[tokio::test]
+async fn inactive_items_and_rates_and_repeated_rates_are_refused_on_new_lines() {
+    let app = spawn_app().await;
+    let owner = app.signup("Inactive Co").await;
+    let rate = app
+        .post(
+            "/api/v1/settings/tax-rates",
+            &owner.token,
+            json!({"name": "Old", "rate_bps": 500, "active": false}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let live = app
+        .post(
+            "/api/v1/settings/tax-rates",
+            &owner.token,
+            json!({"name": "Live", "rate_bps": 700}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let item = app
+        .post(
+            "/api/v1/catalog",
+            &owner.token,
+            json!({"name": "Retired service", "unit_price": 1000, "active": false}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let client = app
+        .create_client(&owner, json!({"first_name": "Ida", "last_name": "Ng"}))
+        .await;
+    let refused = app
+        .post(
+            "/api/v1/quotes",
+            &owner.token,
+            json!({
+                "client_id": client["id"],
+                "title": "Work",
+                "lines": [{"catalog_item_id": item["id"], "quantity": 1}],
+                "tax_rate_ids": [rate["id"], live["id"], live["id"]]
+            }),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(
+        refused.fields(),
+        vec![
+            "lines[0].catalog_item_id",
+            "tax_rate_ids[0]",
+            "tax_rate_ids[2]"
+        ]
+    );
+    // A line read back from a document names its own price: it may keep the link.
+    let quote = app
+        .post(
+            "/api/v1/quotes",
+            &owner.token,
+            json!({
+                "client_id": client["id"],
+                "title": "Work",
+                "lines": [{"catalog_item_id": item["id"], "name": "Retired service", "unit_price": 1000, "quantity": 1}],
+                "tax_rate_ids": [live["id"]]
+            }),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(quote["tax_total"], 70, "7 % of 1000, charged once");
+}
+
+#[tokio::test]
+async fn currency_is_fixed_once_documents_exist() {
+    let app = spawn_app().await;
+    let owner = app.signup("Currency Co").await;
+    let settings = app.get("/api/v1/settings", &owner.token).await.expect(200);
+    assert_eq!(settings.header("etag"), Some("\"1\""));
+    let changed = app
+        .patch(
+            "/api/v1/settings",
+            &owner.token,
+            json!({"currency": "EUR", "version": 1}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(changed.body["currency"], "EUR");
+    let client = app
+        .create_client(&owner, json!({"first_name": "Eve", "last_name": "Ro"}))
+        .await;
+    app.post(
+        "/api/v1/quotes",
+        &owner.token,
+        json!({"client_id": client["id"], "title": "Work", "lines": [{"name": "Labour", "unit_price": 5000, "quantity": 1}]}),
+    )
+    .await
+    .expect(201);
+    let refused = app
+        .patch(
+            "/api/v1/settings",
+            &owner.token,
+            json!({"currency": "USD", "version": 2}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(refused.fields(), vec!["currency"]);
+    // Sending the same currency is not a change.
+    app.patch(
+        "/api/v1/settings",
+        &owner.token,
+        json!({"currency": "eur", "version": 2}),
+    )
+    .await
+    .expect(200);
+    let next = app
+        .patch(
+            "/api/v1/settings",
+            &owner.token,
+            json!({"next_invoice_number": 1_000_000_000, "version": 3}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert!(
+        next.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most")
+    );
+}

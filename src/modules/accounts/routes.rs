@@ -28,8 +28,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn get_settings(
     State(state): State<AppState>,
     Staff(ctx): Staff,
-) -> Result<axum::Json<Settings>, ApiError> {
-    Ok(axum::Json(service::settings(&state.db, &ctx).await?))
+) -> Result<Response, ApiError> {
+    let settings = service::settings(&state.db, &ctx).await?;
+    Ok(tagged(StatusCode::OK, settings.version, settings))
 }
 
 /// Change some settings (owner or admin). Requires the `version` you read.

@@ -236,6 +236,14 @@ pub async fn update_settings(
             Ok(currency) => next.currency = currency.code().to_string(),
             Err(m) => errors.push(FieldError::new("currency", m)),
         }
+        // Amounts are stored in the account's currency: relabelling them would
+        // turn $100.00 into €100.00 on documents clients already have.
+        if next.currency != current.currency && documents_exist(&mut tx).await? {
+            errors.push(FieldError::new(
+                "currency",
+                "cannot change once quotes, jobs or invoices exist",
+            ));
+        }
     }
     if let Some(locale) = &patch.locale {
         if locale_ok(locale) {
@@ -290,8 +298,10 @@ pub async fn update_settings(
         ),
     ] {
         if let Some(requested) = requested {
-            if requested < current_value || requested > 999_999_999 {
+            if requested < current_value {
                 errors.push(FieldError::new(field, format!("may only move forward from {current_value} (numbers already used are not reused)")));
+            } else if requested > 999_999_999 {
+                errors.push(FieldError::new(field, "must be at most 999999999"));
             }
             *target = requested;
         }
@@ -497,15 +507,30 @@ pub async fn pick_tax_rates_in(
             .iter()
             .enumerate()
             .filter_map(|(i, id)| {
-                let found = rates.iter().find(|r| r.id == *id).cloned();
-                if found.is_none() {
-                    errors.push(FieldError::new(
-                        format!("tax_rate_ids[{i}]"),
-                        "no such tax rate",
-                    ));
+                let field = || format!("tax_rate_ids[{i}]");
+                if ids[..i].contains(id) {
+                    errors.push(FieldError::new(field(), "is listed twice"));
+                    return None;
                 }
-                found
+                match rates.iter().find(|r| r.id == *id) {
+                    None => {
+                        errors.push(FieldError::new(field(), "no such tax rate"));
+                        None
+                    }
+                    Some(rate) if !rate.active => {
+                        errors.push(FieldError::new(field(), "is inactive"));
+                        None
+                    }
+                    Some(rate) => Some(rate.clone()),
+                }
             })
             .collect(),
     })
+}
+
+/// Whether the account has priced documents (their amounts carry its currency).
+async fn documents_exist(tx: &mut crate::platform::database::Tx) -> Result<bool, ApiError> {
+    Ok(crate::modules::quotes::service::any_in(tx).await?
+        || crate::modules::jobs::service::any_in(tx).await?
+        || crate::modules::invoices::service::any_in(tx).await?)
 }

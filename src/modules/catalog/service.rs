@@ -124,6 +124,18 @@ pub async fn resolve_lines(
         let field = |name: &str| format!("lines[{i}].{name}");
         let item = match line.catalog_item_id {
             Some(id) => match repo::get(tx, id).await? {
+                // An inactive item is not offered for new lines; a line that
+                // carries its own name and price (one read back from a document)
+                // only refers to it.
+                Some(item)
+                    if !item.active && (line.name.is_none() || line.unit_price.is_none()) =>
+                {
+                    errors.push(FieldError::new(
+                        field("catalog_item_id"),
+                        "is inactive; reactivate it or give the line's name and unit_price",
+                    ));
+                    continue;
+                }
                 Some(item) => Some(item),
                 None => {
                     errors.push(FieldError::new(

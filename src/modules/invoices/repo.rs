@@ -405,3 +405,10 @@ pub async fn apply_refund(
     .await
     .map(drop)
 }
+
+/// Whether the account has any invoice.
+pub async fn any(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM invoices) AS "exists!""#)
+        .fetch_one(conn)
+        .await
+}

@@ -685,3 +685,8 @@ pub async fn refund(
     tx.commit().await?;
     Ok((payment, invoice))
 }
+
+/// Whether the account has any invoice (for rules elsewhere, such as currency).
+pub async fn any_in(tx: &mut Tx) -> Result<bool, ApiError> {
+    Ok(repo::any(tx).await?)
+}

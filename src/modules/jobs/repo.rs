@@ -689,6 +689,22 @@ pub async fn delete_future_visits(
         .map(|r| r.rows_affected())
 }
 
+/// Cancelling a job: the visits it keeps (those that began) and that are still open
+/// become `cancelled`, and anyone clocked in to them is clocked out. Returns how many.
+pub async fn cancel_open_visits(conn: &mut PgConnection, job_id: Uuid) -> Result<u64, sqlx::Error> {
+    sqlx::query!("UPDATE time_entries SET ended_at = now() WHERE ended_at IS NULL AND visit_id IN (SELECT id FROM visits WHERE job_id = $1)", job_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!(
+        "UPDATE visits SET status = 'cancelled', version = version + 1
+         WHERE job_id = $1 AND status IN ('scheduled', 'in_progress')",
+        job_id
+    )
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected())
+}
+
 /// Mark the job's open visits completed (completing the job).
 pub async fn complete_open_visits(
     conn: &mut PgConnection,
@@ -843,6 +859,98 @@ pub async fn set_discount_invoice(
         "UPDATE jobs SET discount_invoice_id = $2 WHERE id = $1",
         job_id,
         invoice_id
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Whether the account has any job.
+pub async fn any(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM jobs) AS "exists!""#)
+        .fetch_one(conn)
+        .await
+}
+
+/// A recurring series whose generated visits end before the horizon.
+pub struct SeriesRow {
+    pub id: Uuid,
+    pub rrule: String,
+    pub first_start_local: NaiveDateTime,
+    pub duration_minutes: Option<i32>,
+    pub anytime: bool,
+    pub generated_until: DateTime<Utc>,
+}
+
+/// Active series generated only up to before `horizon`, locked; ones another
+/// worker is extending are skipped.
+pub async fn series_to_extend(
+    conn: &mut PgConnection,
+    horizon: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<SeriesRow>, sqlx::Error> {
+    sqlx::query_as!(
+        SeriesRow,
+        r#"SELECT id, rrule AS "rrule!", first_start_local AS "first_start_local!", duration_minutes, anytime,
+                  generated_until AS "generated_until!"
+           FROM jobs
+           WHERE status = 'active' AND rrule IS NOT NULL AND first_start_local IS NOT NULL
+             AND generated_until < $1
+           ORDER BY generated_until
+           LIMIT $2
+           FOR UPDATE SKIP LOCKED"#,
+        horizon,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// What the next visits of a series copy: the assignees and checklist of its
+/// latest generated visit, and the index after it.
+pub async fn series_template(
+    conn: &mut PgConnection,
+    job_id: Uuid,
+) -> Result<(Vec<Uuid>, Vec<String>, i32), sqlx::Error> {
+    let last = sqlx::query!(
+        "SELECT id, occurrence_index FROM visits WHERE job_id = $1 AND occurrence_index IS NOT NULL
+         ORDER BY occurrence_index DESC LIMIT 1",
+        job_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(last) = last else {
+        return Ok((Vec::new(), Vec::new(), 0));
+    };
+    let assignees = sqlx::query_scalar!(
+        "SELECT user_id FROM visit_assignees WHERE visit_id = $1 ORDER BY user_id",
+        last.id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let checklist = sqlx::query_scalar!(
+        "SELECT text FROM visit_checklist_items WHERE visit_id = $1 ORDER BY position",
+        last.id
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok((
+        assignees,
+        checklist,
+        last.occurrence_index.map_or(0, |i| i + 1),
+    ))
+}
+
+/// Record how far a series is generated; None: the series is over.
+pub async fn set_generated_until(
+    conn: &mut PgConnection,
+    job_id: Uuid,
+    until: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE jobs SET generated_until = $2 WHERE id = $1",
+        job_id,
+        until
     )
     .execute(conn)
     .await

@@ -27,6 +27,8 @@ use crate::platform::database::{Db, Tx};
 
 /// Recurring jobs get their visits this far ahead at creation.
 pub const HORIZON_DAYS: i64 = 366;
+/// Lines on one job.
+pub const MAX_LINES: usize = 200;
 /// At most this many visits are generated at once.
 pub const MAX_GENERATED: usize = 500;
 
@@ -134,6 +136,11 @@ pub fn plan(
         ));
         return None;
     }
+    // Cut short by MAX_GENERATED: the series resumes after its last visit.
+    let generated_until = match occurrences.last() {
+        Some(last) if occurrences.len() == MAX_GENERATED => last.start + Duration::seconds(1),
+        _ => until,
+    };
     let slots = occurrences
         .iter()
         .filter_map(|o| {
@@ -149,7 +156,7 @@ pub fn plan(
         slots,
         recurrence: Some((rule, first_local)),
         duration_minutes: duration,
-        generated_until: Some(until),
+        generated_until: Some(generated_until),
     })
 }
 
@@ -165,6 +172,9 @@ pub async fn check_conflicts(
     if allow_overlap || assignees.is_empty() || timed.is_empty() {
         return Ok(());
     }
+    // Two dispatchers booking the same person at once: the second waits here and
+    // then sees the first's visit.
+    users::service::lock_people_in(tx, assignees).await?;
     let starts: Vec<DateTime<Utc>> = timed.iter().map(|s| s.starts_at).collect();
     let ends: Vec<DateTime<Utc>> = timed.iter().map(|s| s.ends_at).collect();
     let conflicts: Vec<Conflict> = repo::conflicts(tx, assignees, &starts, &ends, except).await?;
@@ -209,9 +219,9 @@ fn check_text(
     })
 }
 
-fn check_checklist(items: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
+fn check_checklist(field: &str, items: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
     if items.len() > 50 {
-        errors.push(FieldError::new("schedule.checklist", "at most 50 items"));
+        errors.push(FieldError::new(field, "at most 50 items"));
     }
     items
         .iter()
@@ -219,7 +229,7 @@ fn check_checklist(items: &[String], errors: &mut Vec<FieldError>) -> Vec<String
         .filter_map(|(i, text)| match crate::domain::required_text(text, 500) {
             Ok(text) => Some(text),
             Err(m) => {
-                errors.push(FieldError::new(format!("schedule.checklist[{i}]"), m));
+                errors.push(FieldError::new(format!("{field}[{i}]"), m));
                 None
             }
         })
@@ -281,8 +291,8 @@ pub async fn create_in(
     let lines = match preset {
         Some(lines) => lines,
         None => {
-            if input.lines.len() > 200 {
-                errors.push(FieldError::new("lines", "at most 200"));
+            if input.lines.len() > MAX_LINES {
+                errors.push(FieldError::new("lines", format!("at most {MAX_LINES}")));
             }
             let requests: Vec<catalog::LineRequest<'_>> = input
                 .lines
@@ -295,7 +305,7 @@ pub async fn create_in(
     let tz = zone(&settings);
     let (plan, checklist, assignees, allow_overlap) = match &input.schedule {
         Some(schedule) => {
-            let checklist = check_checklist(&schedule.checklist, &mut errors);
+            let checklist = check_checklist("schedule.checklist", &schedule.checklist, &mut errors);
             check_assignees(
                 tx,
                 "schedule.assignee_ids",
@@ -539,6 +549,9 @@ pub async fn update(
         10_000,
         &mut errors,
     );
+    if input.lines.len() > MAX_LINES {
+        errors.push(FieldError::new("lines", format!("at most {MAX_LINES}")));
+    }
     let requests: Vec<catalog::LineRequest<'_>> = input
         .lines
         .iter()
@@ -640,6 +653,7 @@ pub async fn cancel(db: &Db, ctx: &Ctx, id: Uuid, version: Option<i32>) -> Resul
     let mut tx = db.tenant(ctx.account_id).await?;
     let row = lock_active(&mut tx, id, version, "cancelled").await?;
     let removed = repo::delete_future_visits(&mut tx, id).await?;
+    let cancelled = repo::cancel_open_visits(&mut tx, id).await?;
     repo::set_status(&mut tx, id, JobStatus::Cancelled.as_str()).await?;
     activity::service::record(
         &mut tx,
@@ -650,7 +664,7 @@ pub async fn cancel(db: &Db, ctx: &Ctx, id: Uuid, version: Option<i32>) -> Resul
             client_id: row.client_id,
         },
         "cancelled",
-        serde_json::json!({"visits_removed": removed}),
+        serde_json::json!({"visits_removed": removed, "visits_cancelled": cancelled}),
     )
     .await?;
     let job = load_in(&mut tx, id).await?;
@@ -735,7 +749,7 @@ pub async fn update_visit(
         Some(text) => check_text("instructions", Some(text), 10_000, &mut errors),
         None => None,
     };
-    let checklist = check_checklist(&patch.add_checklist, &mut errors);
+    let checklist = check_checklist("add_checklist", &patch.add_checklist, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
@@ -781,6 +795,8 @@ pub async fn clock_in(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiError> {
             format!("a {} visit cannot be clocked in to", visit.status.as_str()),
         ));
     }
+    // A double tap sends two clock-ins at once: the second waits and sees the first.
+    users::service::lock_people_in(&mut tx, &[ctx.user_id]).await?;
     match repo::open_time_entry(&mut tx, ctx.user_id).await? {
         // A retried clock-in (flaky connection) changes nothing.
         Some((_, open_visit)) if open_visit == id => {}
@@ -889,13 +905,24 @@ pub struct VisitSchedule {
     pub version: Option<i32>,
 }
 
+/// The slot a schedule request asks for; None: unscheduled. `default_minutes` is
+/// the length when the request gives none (a moved visit keeps its length).
 fn slot_for(
     tz: chrono_tz::Tz,
     input: &VisitSchedule,
+    default_minutes: i32,
     errors: &mut Vec<FieldError>,
 ) -> Option<Slot> {
-    let date = input.start_date?;
-    let duration = input.duration_minutes.unwrap_or(60);
+    let Some(date) = input.start_date else {
+        if input.start_time.is_some() {
+            errors.push(FieldError::new(
+                "start_time",
+                "needs start_date (omit both to unschedule the visit)",
+            ));
+        }
+        return None;
+    };
+    let duration = input.duration_minutes.unwrap_or(default_minutes);
     if !(1..=1440).contains(&duration) {
         errors.push(FieldError::new(
             "duration_minutes",
@@ -903,18 +930,19 @@ fn slot_for(
         ));
         return None;
     }
-    match input.start_time {
+    let slot = match input.start_time {
         None => day_slot(tz, date, None),
-        Some(time) => {
-            let start = recurrence::resolve_local(tz, date.and_time(time))?;
-            Some(Slot {
-                index: None,
-                starts_at: start,
-                ends_at: start + Duration::minutes(i64::from(duration)),
-                anytime: false,
-            })
-        }
+        Some(time) => recurrence::resolve_local(tz, date.and_time(time)).map(|start| Slot {
+            index: None,
+            starts_at: start,
+            ends_at: start + Duration::minutes(i64::from(duration)),
+            anytime: false,
+        }),
+    };
+    if slot.is_none() {
+        errors.push(FieldError::new("start_date", "is out of range"));
     }
+    slot
 }
 
 /// Add a visit to an active job.
@@ -936,7 +964,11 @@ pub async fn schedule_visit(db: &Db, ctx: &Ctx, input: VisitSchedule) -> Result<
     let mut errors = Vec::new();
     let assignees = input.assignee_ids.clone().unwrap_or_default();
     check_assignees(&mut tx, "assignee_ids", &assignees, &mut errors).await?;
-    let slot = slot_for(zone(&settings), &input, &mut errors);
+    let job_minutes = repo::get_job(&mut tx, job_id, false)
+        .await?
+        .and_then(|j| j.duration_minutes)
+        .unwrap_or(60);
+    let slot = slot_for(zone(&settings), &input, job_minutes, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
@@ -992,7 +1024,16 @@ pub async fn reschedule(
         .clone()
         .unwrap_or_else(|| visit.assignee_ids.clone());
     check_assignees(&mut tx, "assignee_ids", &assignees, &mut errors).await?;
-    let slot = slot_for(zone(&settings), &input, &mut errors);
+    // A moved visit keeps its length unless the request gives a new one.
+    let current_minutes = match (visit.anytime, visit.starts_at, visit.ends_at) {
+        (false, Some(start), Some(end)) => i32::try_from((end - start).num_minutes()).ok(),
+        _ => repo::get_job(&mut tx, visit.job_id, false)
+            .await?
+            .and_then(|j| j.duration_minutes),
+    }
+    .filter(|m| (1..=1440).contains(m))
+    .unwrap_or(60);
+    let slot = slot_for(zone(&settings), &input, current_minutes, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
@@ -1045,6 +1086,109 @@ pub async fn visits_of_user_in(
         false,
     )
     .await?)
+}
+
+// ---- recurring series ----
+
+/// Series are topped up when less than this much of the horizon is generated.
+const EXTEND_MARGIN_DAYS: i64 = 30;
+
+/// Generate the next visits of the account's recurring jobs, so a series always
+/// reaches about `HORIZON_DAYS` ahead (the scheduler calls this daily). New visits
+/// copy the assignees and checklist of the series' latest visit. Returns how many
+/// visits were added.
+#[tracing::instrument(skip_all, fields(account_id = %account_id))]
+pub async fn extend_series(
+    db: &Db,
+    account_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<usize, ApiError> {
+    let mut added = 0;
+    loop {
+        let mut tx = db.tenant(account_id).await?;
+        let settings = accounts::service::settings_in(&mut tx).await?;
+        let tz = zone(&settings);
+        let until = now + Duration::days(HORIZON_DAYS);
+        let horizon = until - Duration::days(EXTEND_MARGIN_DAYS);
+        let batch = repo::series_to_extend(&mut tx, horizon, 50).await?;
+        let done = batch.len() < 50;
+        for series in &batch {
+            added += extend_one(&mut tx, account_id, tz, series, until).await?;
+        }
+        tx.commit().await?;
+        if done {
+            return Ok(added);
+        }
+    }
+}
+
+async fn extend_one(
+    tx: &mut Tx,
+    account_id: Uuid,
+    tz: chrono_tz::Tz,
+    series: &repo::SeriesRow,
+    until: DateTime<Utc>,
+) -> Result<usize, ApiError> {
+    let rule = match Rrule::parse(&series.rrule) {
+        Ok(rule) => rule,
+        Err(error) => {
+            // Stored rules were parsed when saved; never loop on a bad one.
+            tracing::error!(job_id = %series.id, %error, "stored RRULE does not parse; series stopped");
+            repo::set_generated_until(tx, series.id, None).await?;
+            return Ok(0);
+        }
+    };
+    let occurrences = recurrence::occurrences(
+        &rule,
+        series.first_start_local,
+        tz,
+        series.generated_until,
+        until,
+        MAX_GENERATED,
+    );
+    let (mut assignees, checklist, next_index) = repo::series_template(tx, series.id).await?;
+    let gone = users::service::missing_active_in(tx, &assignees).await?;
+    assignees.retain(|a| !gone.contains(a));
+    let duration = Duration::minutes(i64::from(series.duration_minutes.unwrap_or(60)));
+    for o in &occurrences {
+        let slot = if series.anytime {
+            day_slot(tz, o.local.date(), i32::try_from(o.index).ok())
+        } else {
+            Some(Slot {
+                index: i32::try_from(o.index).ok(),
+                starts_at: o.start,
+                ends_at: o.start + duration,
+                anytime: false,
+            })
+        };
+        let Some(slot) = slot else { continue };
+        let visit_id = Uuid::now_v7();
+        repo::insert_visit(
+            tx,
+            account_id,
+            series.id,
+            &NewVisit {
+                id: visit_id,
+                occurrence_index: slot.index,
+                starts_at: Some(slot.starts_at),
+                ends_at: Some(slot.ends_at),
+                anytime: slot.anytime,
+            },
+        )
+        .await?;
+        repo::set_assignees(tx, account_id, visit_id, &assignees).await?;
+        repo::add_checklist(tx, account_id, visit_id, &checklist).await?;
+    }
+    let next = occurrences
+        .last()
+        .map_or(u32::try_from(next_index).unwrap_or(0), |o| o.index + 1);
+    let generated_until = match occurrences.last() {
+        Some(last) if occurrences.len() == MAX_GENERATED => Some(last.start + Duration::seconds(1)),
+        _ if rule.is_over(until, next) => None,
+        _ => Some(until),
+    };
+    repo::set_generated_until(tx, series.id, generated_until).await?;
+    Ok(occurrences.len())
 }
 
 // ---- billing ----
@@ -1213,4 +1357,9 @@ pub async fn set_pricing_in(
 
 pub async fn release_invoice_in(tx: &mut Tx, invoice_id: Uuid) -> Result<(), ApiError> {
     Ok(repo::release_invoice(tx, invoice_id).await?)
+}
+
+/// Whether the account has any job (for rules elsewhere, such as currency).
+pub async fn any_in(tx: &mut Tx) -> Result<bool, ApiError> {
+    Ok(repo::any(tx).await?)
 }

@@ -430,3 +430,10 @@ pub async fn mark_converted(
         .await
         .map(drop)
 }
+
+/// Whether the account has any quote.
+pub async fn any(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM quotes) AS "exists!""#)
+        .fetch_one(conn)
+        .await
+}

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -13,7 +14,7 @@ use super::service::{self, ApproveInput, ChangesInput, ConvertInput, DeclineInpu
 use super::state::QuoteStatus;
 use crate::app::AppState;
 use crate::http::ApiError;
-use crate::http::concurrency::Expected;
+use crate::http::concurrency::{Expected, tagged};
 use crate::http::error::Problem;
 use crate::http::extract::{ClientIp, Json, OptionalJson, Path, Query, Staff};
 use crate::http::pagination::{Page, PageRequest};
@@ -79,8 +80,9 @@ async fn get_quote(
     State(state): State<AppState>,
     Staff(ctx): Staff,
     Path(id): Path<Uuid>,
-) -> Result<axum::Json<Quote>, ApiError> {
-    Ok(axum::Json(service::get(&state.db, &ctx, id).await?))
+) -> Result<Response, ApiError> {
+    let quote = service::get(&state.db, &ctx, id).await?;
+    Ok(tagged(StatusCode::OK, quote.version, quote))
 }
 
 /// Replace a quote's content (while draft, sent or changes_requested). Requires the

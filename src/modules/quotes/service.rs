@@ -698,3 +698,8 @@ pub async fn convert(
     tx.commit().await?;
     Ok(job)
 }
+
+/// Whether the account has any quote (for rules elsewhere, such as currency).
+pub async fn any_in(tx: &mut Tx) -> Result<bool, ApiError> {
+    Ok(repo::any(tx).await?)
+}

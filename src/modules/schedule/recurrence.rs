@@ -234,6 +234,19 @@ fn parse_until(value: &str) -> Result<Until, RruleError> {
 }
 
 impl Rrule {
+    /// Whether the series has no occurrence at or after `instant` whose index is
+    /// `next_index` or more: its COUNT is used up or its UNTIL has passed (a day
+    /// of margin for date-only UNTIL in any zone).
+    pub fn is_over(&self, instant: DateTime<Utc>, next_index: u32) -> bool {
+        let counted_out = self.count.is_some_and(|count| next_index >= count);
+        let past_until = match self.until {
+            None => false,
+            Some(Until::Date(day)) => instant.date_naive() > day.succ_opt().unwrap_or(day),
+            Some(Until::Utc(until)) => instant > until,
+        };
+        counted_out || past_until
+    }
+
     /// Parse RRULE text, with or without the `RRULE:` prefix.
     pub fn parse(input: &str) -> Result<Rrule, RruleError> {
         let upper = input.trim().to_ascii_uppercase();

@@ -267,3 +267,17 @@ pub async fn by_calendar_token(
     .fetch_optional(conn)
     .await
 }
+
+/// Serialize work that must see one person's bookings and clock consistently
+/// (double-booking checks, clock-in): lock their rows in id order, so two
+/// transactions over overlapping sets cannot deadlock. `FOR NO KEY UPDATE` does
+/// not block rows that merely reference the user.
+pub async fn lock_people(conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "SELECT id FROM users WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+        ids
+    )
+    .fetch_all(conn)
+    .await
+    .map(drop)
+}

@@ -207,3 +207,12 @@ pub async fn by_calendar_token_in(
 ) -> Result<Option<Uuid>, ApiError> {
     Ok(repo::by_calendar_token(tx, token).await?)
 }
+
+/// Lock these people's schedules for the rest of the transaction (see
+/// `repo::lock_people`).
+pub async fn lock_people_in(
+    tx: &mut crate::platform::database::Tx,
+    ids: &[Uuid],
+) -> Result<(), ApiError> {
+    Ok(repo::lock_people(tx, ids).await?)
+}
