@@ -50,6 +50,7 @@ error_codes! {
     EmailTaken = ("email_taken", CONFLICT, "That email address is already used"),
     LastOwner = ("last_owner", CONFLICT, "An account must keep at least one active owner"),
     InvalidTransition = ("invalid_transition", CONFLICT, "The record's status does not allow this action"),
+    LinkExpired = ("link_expired", GONE, "The link has expired"),
     PropertyInUse = ("property_in_use", CONFLICT, "Work refers to this property; it cannot be deleted"),
     ScheduleConflict = ("schedule_conflict", CONFLICT, "An assignee is already booked at that time"),
     OpenVisits = ("open_visits", CONFLICT, "The job still has open visits"),

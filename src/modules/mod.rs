@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod clients;
 pub mod communications;
 pub mod demo;
+pub mod hub;
 pub mod invoices;
 pub mod jobs;
 pub mod quotes;

@@ -218,7 +218,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// The owner's pool on this test's database (for assertions on raw rows).
     pub db: Db,
-    data_dir: PathBuf,
+    pub data_dir: PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 

@@ -229,6 +229,29 @@ async fn technicians_work_their_own_visits_and_nothing_else() {
         seen.get("total").is_none() && seen.get("lines").is_none(),
         "no prices on a visit"
     );
+    assert_eq!(seen["work"][0]["name"], "Gutter clean");
+    assert_eq!(seen["work"][0]["quantity"], 1.0);
+    assert_eq!(
+        seen["work"][0]["unit_price"],
+        Value::Null,
+        "no prices by default"
+    );
+    assert_eq!(seen["work"][0]["line_total"], Value::Null);
+    let settings = app.get("/api/v1/settings", &owner.token).await.expect(200);
+    app.patch(
+        "/api/v1/settings",
+        &owner.token,
+        json!({"show_prices_to_technicians": true, "version": settings.body["version"]}),
+    )
+    .await
+    .expect(200);
+    let priced = app
+        .get(&format!("/api/v1/visits/{visit}"), &tech.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(priced["work"][0]["unit_price"], 9900);
+    assert_eq!(priced["work"][0]["line_total"], 9900);
     app.get(&format!("/api/v1/visits/{other_visit}"), &tech.token)
         .await
         .problem(404, "visit_not_found");

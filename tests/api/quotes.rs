@@ -235,7 +235,7 @@ async fn send_queues_the_email_and_approval_picks_optional_lines() {
         "Total: USD 147.64",
         "Deposit required: USD 36.91",
         &format!(
-            "http://jobber.test/hub/quotes/{id}?account={}&sig=",
+            "http://jobber.test/hub/quotes/{id}?account={}&expires=",
             s.owner.account_id
         ),
     ] {
@@ -654,4 +654,229 @@ async fn an_amount_discount_is_granted_once_across_visit_invoices() {
     assert_eq!(again["discount_total"], 500);
     assert_eq!(again["total"], 4000);
     assert_eq!(again["tax_total"], 0);
+}
+
+/// The hub link of the last email about `id`, as the client would click it.
+async fn emailed_link(app: &TestApp, id: &str) -> String {
+    let (body,): (String,) = sqlx::query_as(
+        "SELECT body_text FROM messages WHERE subject_id = $1::uuid ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let start = body.find("http://jobber.test/hub/").unwrap();
+    let link = body[start..].split_whitespace().next().unwrap();
+    link.trim_start_matches("http://jobber.test/hub/")
+        .to_string()
+}
+
+#[tokio::test]
+async fn clients_approve_in_the_hub_through_the_signed_link_only() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let quote = app
+        .post("/api/v1/quotes", &s.owner.token, quote_body(&s))
+        .await
+        .expect(201)
+        .body;
+    let id = quote["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/quotes/{id}/send"),
+        &s.owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let link = emailed_link(&app, id).await;
+    let (path, query) = link.split_once('?').unwrap();
+    assert_eq!(path, format!("quotes/{id}"));
+    let seen = app
+        .request(
+            reqwest::Method::GET,
+            &format!("/api/v1/hub/{link}"),
+            None,
+            None,
+            &[],
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(seen["total"], quote["total"]);
+    assert_eq!(seen["status"], "sent");
+
+    // Forged or altered links open nothing.
+    let params: std::collections::HashMap<&str, &str> = query
+        .split('&')
+        .map(|kv| kv.split_once('=').unwrap())
+        .collect();
+    let expires: i64 = params["expires"].parse().unwrap();
+    let later = 90 * 86_400 + chrono::Utc::now().timestamp();
+    assert!(
+        (later - 60..=later).contains(&expires),
+        "90 days: {expires}"
+    );
+    for forged in [
+        format!(
+            "quotes/{id}?account={}&expires={}&sig={}",
+            params["account"],
+            expires + 86_400,
+            params["sig"]
+        ),
+        format!(
+            "quotes/{id}?account={}&expires={expires}&sig=AAAA",
+            params["account"]
+        ),
+        format!("quotes/{}?{query}", uuid::Uuid::now_v7()),
+    ] {
+        app.request(
+            reqwest::Method::GET,
+            &format!("/api/v1/hub/{forged}"),
+            None,
+            None,
+            &[],
+        )
+        .await
+        .problem(404, "quote_not_found");
+    }
+    // A genuine link past its expiry says so.
+    let keys = jobber::modules::auth::token::TokenKeys::load(None, &app.data_dir).unwrap();
+    let account = uuid::Uuid::parse_str(&s.owner.account_id).unwrap();
+    let quote_id = uuid::Uuid::parse_str(id).unwrap();
+    let past = chrono::Utc::now().timestamp() - 1;
+    let old = keys.sign_link("quote", account, quote_id, past);
+    app.request(
+        reqwest::Method::GET,
+        &format!("/api/v1/hub/quotes/{id}?account={account}&expires={past}&sig={old}"),
+        None,
+        None,
+        &[],
+    )
+    .await
+    .problem(410, "link_expired");
+
+    // The client approves; a double-click changes nothing.
+    let aeration = quote["lines"][3]["id"].as_str().unwrap();
+    let approve = json!({"signature_name": "Ann Lee", "selected_optional_line_ids": [aeration]});
+    let url = format!("/api/v1/hub/quotes/{id}/approve?{query}");
+    let approved = app
+        .request(
+            reqwest::Method::POST,
+            &url,
+            None,
+            Some(approve.clone()),
+            &[],
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(approved["status"], "approved");
+    assert_eq!(approved["total"], 20610);
+    assert_eq!(approved["approval"]["via"], "client_hub");
+    assert_eq!(approved["approval"]["recorded_by"], Value::Null);
+    assert_eq!(approved["approval"]["ip"], "127.0.0.1");
+    let again = app
+        .request(reqwest::Method::POST, &url, None, Some(approve), &[])
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(again["version"], approved["version"]);
+    app.request(
+        reqwest::Method::POST,
+        &format!("/api/v1/hub/quotes/{id}/request-changes?{query}"),
+        None,
+        Some(json!({"note": "Cheaper please"})),
+        &[],
+    )
+    .await
+    .problem(409, "invalid_transition");
+    // The link opens this quote of this account, nothing else.
+    app.request(
+        reqwest::Method::GET,
+        &format!("/api/v1/quotes/{id}?{query}"),
+        None,
+        None,
+        &[],
+    )
+    .await
+    .problem(401, "unauthenticated");
+}
+
+#[tokio::test]
+async fn clients_request_changes_and_see_their_invoice_in_the_hub() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let quote = app
+        .post("/api/v1/quotes", &s.owner.token, quote_body(&s))
+        .await
+        .expect(201)
+        .body;
+    let id = quote["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/quotes/{id}/send"),
+        &s.owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let link = emailed_link(&app, id).await;
+    let query = link.split_once('?').unwrap().1;
+    let changed = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/hub/quotes/{id}/request-changes?{query}"),
+            None,
+            Some(json!({"note": "Skip the hedges"})),
+            &[],
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(changed["status"], "changes_requested");
+    assert_eq!(changed["changes_requested_note"], "Skip the hedges");
+
+    let invoice = app
+        .post(
+            "/api/v1/invoices",
+            &s.owner.token,
+            json!({"client_id": s.client_id, "title": "Spring", "lines": [{"name": "Labour", "quantity": 1, "unit_price": 10000}], "tax_rate_ids": []}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let invoice_id = invoice["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/invoices/{invoice_id}/send"),
+        &s.owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let link = emailed_link(&app, invoice_id).await;
+    assert!(
+        link.starts_with(&format!("invoices/{invoice_id}?")),
+        "{link}"
+    );
+    let seen = app
+        .request(
+            reqwest::Method::GET,
+            &format!("/api/v1/hub/{link}"),
+            None,
+            None,
+            &[],
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(seen["balance"], 10000);
+    // A quote link does not open an invoice with the same query.
+    app.request(
+        reqwest::Method::GET,
+        &format!("/api/v1/hub/invoices/{id}?{query}"),
+        None,
+        None,
+        &[],
+    )
+    .await
+    .problem(404, "invoice_not_found");
 }

@@ -138,21 +138,46 @@ impl TokenKeys {
 impl TokenKeys {
     /// The signature of a client-hub link (seed §9.2: clients reach the hub by signed
     /// magic link): an HMAC over its purpose, account and record, base64url.
-    pub fn sign_link(&self, purpose: &str, account_id: Uuid, id: Uuid) -> String {
+    pub fn sign_link(&self, purpose: &str, account_id: Uuid, id: Uuid, expires: i64) -> String {
         let mut mac = self.mac();
-        mac.update(format!("link:{purpose}:{account_id}:{id}").as_bytes());
+        mac.update(format!("link:{purpose}:{account_id}:{id}:{expires}").as_bytes());
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 
-    /// Constant-time check of a link signature.
-    pub fn verify_link(&self, purpose: &str, account_id: Uuid, id: Uuid, signature: &str) -> bool {
+    /// Check a link: its signature (constant time), then its expiry (Unix seconds)
+    /// against `now`.
+    pub fn verify_link(
+        &self,
+        purpose: &str,
+        account_id: Uuid,
+        id: Uuid,
+        expires: i64,
+        signature: &str,
+        now: i64,
+    ) -> LinkCheck {
         let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
-            return false;
+            return LinkCheck::Invalid;
         };
         let mut mac = self.mac();
-        mac.update(format!("link:{purpose}:{account_id}:{id}").as_bytes());
-        mac.verify_slice(&signature).is_ok()
+        mac.update(format!("link:{purpose}:{account_id}:{id}:{expires}").as_bytes());
+        if mac.verify_slice(&signature).is_err() {
+            LinkCheck::Invalid
+        } else if expires <= now {
+            LinkCheck::Expired
+        } else {
+            LinkCheck::Valid
+        }
     }
+}
+
+/// What a signed link is worth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkCheck {
+    Valid,
+    /// Genuine but past its expiry: the business can send a fresh one.
+    Expired,
+    /// Not signed by us, or altered.
+    Invalid,
 }
 
 /// `bytes` random bytes as base64url.
@@ -216,11 +241,35 @@ mod tests {
     fn link_signatures_bind_purpose_account_and_record() {
         let keys = TokenKeys::new(&[9; 32]);
         let (account, id) = (Uuid::now_v7(), Uuid::now_v7());
-        let signature = keys.sign_link("quote", account, id);
-        assert!(keys.verify_link("quote", account, id, &signature));
-        assert!(!keys.verify_link("invoice", account, id, &signature));
-        assert!(!keys.verify_link("quote", Uuid::now_v7(), id, &signature));
-        assert!(!keys.verify_link("quote", account, id, "AAAA"));
+        let signature = keys.sign_link("quote", account, id, 2_000);
+        let check = |purpose, account, expires, signature: &str, now| {
+            keys.verify_link(purpose, account, id, expires, signature, now)
+        };
+        assert_eq!(
+            check("quote", account, 2_000, &signature, 1_999),
+            LinkCheck::Valid
+        );
+        assert_eq!(
+            check("quote", account, 2_000, &signature, 2_000),
+            LinkCheck::Expired
+        );
+        assert_eq!(
+            check("quote", account, 3_000, &signature, 1_999),
+            LinkCheck::Invalid,
+            "expiry is signed"
+        );
+        assert_eq!(
+            check("invoice", account, 2_000, &signature, 1_999),
+            LinkCheck::Invalid
+        );
+        assert_eq!(
+            check("quote", Uuid::now_v7(), 2_000, &signature, 1_999),
+            LinkCheck::Invalid
+        );
+        assert_eq!(
+            check("quote", account, 2_000, "AAAA", 1_999),
+            LinkCheck::Invalid
+        );
     }
 
     #[test]

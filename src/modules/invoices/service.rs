@@ -17,7 +17,7 @@ use crate::modules::jobs::model::TaxSnapshot;
 use crate::modules::jobs::service::BilledLine;
 use crate::modules::quotes::model::{AdjustmentDto, AdjustmentKind, AppliedTax};
 use crate::modules::quotes::service::today;
-use crate::modules::{accounts, catalog, clients, communications, jobs};
+use crate::modules::{accounts, catalog, clients, communications, hub, jobs};
 use crate::money::{self, Bps};
 use crate::platform::database::{Db, Tx};
 
@@ -300,6 +300,18 @@ pub async fn create(db: &Db, ctx: &Ctx, input: InvoiceInput) -> Result<Invoice, 
     Ok(invoice)
 }
 
+/// An invoice for its client in the hub; drafts are the business's own.
+pub async fn get_for_client(db: &Db, account_id: Uuid, id: Uuid) -> Result<Invoice, ApiError> {
+    let mut tx = db.tenant(account_id).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let invoice = load(&mut tx, id, &settings).await?;
+    tx.commit().await?;
+    if invoice.status == InvoiceStatus::Draft {
+        return Err(not_found());
+    }
+    Ok(invoice)
+}
+
 pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Invoice, ApiError> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
@@ -343,11 +355,6 @@ async fn lock(tx: &mut Tx, id: Uuid, version: Option<i32>) -> Result<InvoiceRow,
     Ok(row)
 }
 
-pub fn hub_link(public_url: &str, keys: &TokenKeys, account_id: Uuid, invoice_id: Uuid) -> String {
-    let signature = keys.sign_link("invoice", account_id, invoice_id);
-    format!("{public_url}/hub/invoices/{invoice_id}?account={account_id}&sig={signature}")
-}
-
 /// Issue (first send: the gapless number, issue and due dates) and email the invoice.
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, invoice_id = %id))]
 pub async fn send(
@@ -386,7 +393,7 @@ pub async fn send(
         }
     }
     let invoice = load(&mut tx, id, &settings).await?;
-    let link = hub_link(public_url, keys, ctx.account_id, id);
+    let link = hub::link(public_url, keys, hub::Kind::Invoice, ctx.account_id, id);
     let (subject, body_text) =
         communications::templates::invoice_sent(&settings, &client, &invoice, &link);
     let email = communications::OutgoingEmail {

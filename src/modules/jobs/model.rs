@@ -186,6 +186,22 @@ pub struct Visit {
     pub completed_by: Option<Uuid>,
     pub version: i32,
     pub updated_at: DateTime<Utc>,
+    /// The job's line items, on `GET /visits/{id}` only: what to do there. Prices
+    /// are null for technicians unless the account shows them
+    /// (`show_prices_to_technicians`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work: Option<Vec<WorkLine>>,
+}
+
+/// A job line as the person doing the work sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WorkLine {
+    pub name: String,
+    pub description: Option<String>,
+    #[schema(value_type = f64)]
+    pub quantity: Quantity,
+    pub unit_price: Option<i64>,
+    pub line_total: Option<i64>,
 }
 
 /// A job line as sent by the API (catalog defaults as for quotes).

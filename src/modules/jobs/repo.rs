@@ -486,6 +486,7 @@ pub async fn visits(
                 completed_by: r.completed_by,
                 version: r.version,
                 updated_at: r.updated_at,
+                work: None,
             })
         })
         .collect()

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::model::{
     Billing, Job, JobInput, JobStatus, JobUpdate, Recurrence, ScheduleInput, Visit, VisitStatus,
+    WorkLine,
 };
 use super::repo::{self, Conflict, LineRecord, NewJob, NewVisit, VisitFilter};
 use crate::domain::TimeZone;
@@ -703,10 +704,29 @@ fn check_visit_version(visit: &Visit, version: Option<i32>) -> Result<(), ApiErr
     }
 }
 
+/// One visit with the job's line items; a technician sees their prices only when
+/// the account allows it.
 pub async fn get_visit(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiError> {
     let mut tx = db.tenant(ctx.account_id).await?;
-    let visit = visible_visit(&mut tx, ctx, id, false).await?;
+    let mut visit = visible_visit(&mut tx, ctx, id, false).await?;
+    let prices = ctx.role != Role::Technician
+        || accounts::service::settings_in(&mut tx)
+            .await?
+            .show_prices_to_technicians;
+    let lines = repo::lines(&mut tx, visit.job_id).await?;
     tx.commit().await?;
+    visit.work = Some(
+        lines
+            .into_iter()
+            .map(|l| WorkLine {
+                name: l.name,
+                description: l.description,
+                quantity: l.quantity,
+                unit_price: prices.then_some(l.unit_price),
+                line_total: prices.then_some(l.line_total),
+            })
+            .collect(),
+    );
     Ok(visit)
 }
 

@@ -103,9 +103,19 @@ pub struct Approval {
     pub approved_at: DateTime<Utc>,
     /// The name the client typed as their signature.
     pub signature_name: String,
+    /// In the client hub, or recorded by staff on the client's behalf.
+    pub via: ApprovedVia,
     /// The staff member who recorded it (null when the client approved in the hub).
     pub recorded_by: Option<Uuid>,
+    /// The approver's address: the client's in the hub, else the staff member's.
     pub ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovedVia {
+    Staff,
+    ClientHub,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -6,7 +6,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::model::{
-    AdjustmentDto, AdjustmentKind, AppliedTax, Approval, LineData, Quote, QuoteLine,
+    AdjustmentDto, AdjustmentKind, AppliedTax, Approval, ApprovedVia, LineData, Quote, QuoteLine,
 };
 use super::state::QuoteStatus;
 use crate::money::Quantity;
@@ -77,6 +77,11 @@ impl QuoteRow {
             (Some(approved_at), Some(signature_name)) => Some(Approval {
                 approved_at,
                 signature_name,
+                via: if self.approved_by_user_id.is_some() {
+                    ApprovedVia::Staff
+                } else {
+                    ApprovedVia::ClientHub
+                },
                 recorded_by: self.approved_by_user_id,
                 ip: self.approved_ip,
             }),
@@ -370,6 +375,7 @@ pub async fn mark_approved(
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE quotes SET status = 'approved', approved_at = now(), approved_by_name = $2, approved_by_user_id = $3, approved_ip = $4,
+                approved_via = CASE WHEN $3::uuid IS NULL THEN 'client_hub' ELSE 'staff' END,
                 taxes = $5, subtotal = $6, discount_total = $7, tax_total = $8, total = $9, deposit_amount = $10, version = version + 1
          WHERE id = $1",
         id,

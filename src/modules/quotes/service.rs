@@ -6,8 +6,6 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::modules::jobs::model::TaxSnapshot;
-
 use super::model::{
     AppliedTax, LineData, Quote, QuoteInput, QuoteLine, check_adjustments, check_header,
 };
@@ -21,7 +19,8 @@ use crate::modules::accounts::model::Settings;
 use crate::modules::accounts::repo::Sequence;
 use crate::modules::activity::{self, Subject};
 use crate::modules::auth::token::TokenKeys;
-use crate::modules::{accounts, catalog, clients, communications};
+use crate::modules::jobs::model::TaxSnapshot;
+use crate::modules::{accounts, catalog, clients, communications, hub};
 use crate::money::{self, Bps, MoneyError};
 use crate::platform::database::{Db, Tx};
 
@@ -273,7 +272,7 @@ pub async fn create(db: &Db, ctx: &Ctx, input: QuoteInput) -> Result<Quote, ApiE
     let quote = load(&mut tx, id, &settings.currency).await?;
     record(
         &mut tx,
-        ctx,
+        Actor::from(ctx),
         &quote,
         "created",
         serde_json::json!({"number": quote.number, "total": quote.total}),
@@ -283,17 +282,34 @@ pub async fn create(db: &Db, ctx: &Ctx, input: QuoteInput) -> Result<Quote, ApiE
     Ok(quote)
 }
 
+/// Who acts on a quote: a staff member, or the client through the hub's signed
+/// link (no user).
+#[derive(Debug, Clone, Copy)]
+pub struct Actor {
+    pub account_id: Uuid,
+    pub user_id: Option<Uuid>,
+}
+
+impl From<&Ctx> for Actor {
+    fn from(ctx: &Ctx) -> Self {
+        Actor {
+            account_id: ctx.account_id,
+            user_id: Some(ctx.user_id),
+        }
+    }
+}
+
 async fn record(
     tx: &mut Tx,
-    ctx: &Ctx,
+    actor: Actor,
     quote: &Quote,
     action: &str,
     changes: serde_json::Value,
 ) -> Result<(), sqlx::Error> {
     activity::service::record(
         tx,
-        ctx.account_id,
-        Some(ctx.user_id),
+        actor.account_id,
+        actor.user_id,
         Subject::Quote {
             id: quote.id,
             client_id: quote.client_id,
@@ -305,9 +321,18 @@ async fn record(
 }
 
 pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Quote, ApiError> {
-    let mut tx = db.tenant(ctx.account_id).await?;
+    get_for(db, Actor::from(ctx), id).await
+}
+
+/// A quote for staff or, through the hub, for its client. Drafts are the
+/// business's own: the hub never shows one.
+pub async fn get_for(db: &Db, actor: Actor, id: Uuid) -> Result<Quote, ApiError> {
+    let mut tx = db.tenant(actor.account_id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let quote = load(&mut tx, id, &settings.currency).await?;
+    if actor.user_id.is_none() && quote.status == QuoteStatus::Draft {
+        return Err(ApiError::code(ErrorCode::QuoteNotFound));
+    }
     tx.commit().await?;
     Ok(quote)
 }
@@ -379,7 +404,7 @@ pub async fn update(
     let quote = load(&mut tx, id, &settings.currency).await?;
     record(
         &mut tx,
-        ctx,
+        Actor::from(ctx),
         &quote,
         "updated",
         serde_json::json!({"total": {"from": current.total, "to": quote.total}}),
@@ -397,12 +422,6 @@ pub struct SendInput {
     /// A note for this email instead of the quote's message.
     pub note: Option<String>,
     pub version: Option<i32>,
-}
-
-/// The client-hub address where the client reviews and approves the quote.
-pub fn hub_link(public_url: &str, keys: &TokenKeys, account_id: Uuid, quote_id: Uuid) -> String {
-    let signature = keys.sign_link("quote", account_id, quote_id);
-    format!("{public_url}/hub/quotes/{quote_id}?account={account_id}&sig={signature}")
 }
 
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, quote_id = %id))]
@@ -423,7 +442,7 @@ pub async fn send(
         .map_err(|m| ApiError::field("note", m))?;
     repo::mark_sent(&mut tx, id).await?;
     let quote = load(&mut tx, id, &settings.currency).await?;
-    let link = hub_link(public_url, keys, ctx.account_id, id);
+    let link = hub::link(public_url, keys, hub::Kind::Quote, ctx.account_id, id);
     let (subject, body_text) =
         communications::templates::quote_sent(&settings, &client, &quote, note.as_deref(), &link);
     let email = communications::OutgoingEmail {
@@ -438,7 +457,7 @@ pub async fn send(
         communications::queue_email_in(&mut tx, ctx.account_id, Some(ctx.user_id), &email).await?;
     record(
         &mut tx,
-        ctx,
+        Actor::from(ctx),
         &quote,
         "sent",
         serde_json::json!({"to": to, "message_id": message_id}),
@@ -467,9 +486,41 @@ pub async fn approve(
     input: ApproveInput,
     ip: Option<String>,
 ) -> Result<Quote, ApiError> {
+    approve_as(db, Actor::from(ctx), id, input, ip).await
+}
+
+/// The client approves in the hub. A second approval (a double-click, a retry on
+/// a flaky connection) returns the approved quote unchanged.
+pub async fn approve_by_client(
+    db: &Db,
+    account_id: Uuid,
+    id: Uuid,
+    input: ApproveInput,
+    ip: String,
+) -> Result<Quote, ApiError> {
+    let actor = Actor {
+        account_id,
+        user_id: None,
+    };
+    let current = get_for(db, actor, id).await?;
+    if current.status == QuoteStatus::Approved {
+        return Ok(current);
+    }
+    approve_as(db, actor, id, input, Some(ip)).await
+}
+
+/// Approve for `actor`: staff recording a client's approval, or the client in the
+/// hub (`user_id` None). `ip` is the approver's address.
+pub async fn approve_as(
+    db: &Db,
+    actor: Actor,
+    id: Uuid,
+    input: ApproveInput,
+    ip: Option<String>,
+) -> Result<Quote, ApiError> {
     let signature = crate::domain::required_text(&input.signature_name, 200)
         .map_err(|m| ApiError::field("signature_name", m))?;
-    let mut tx = db.tenant(ctx.account_id).await?;
+    let mut tx = db.tenant(actor.account_id).await?;
     let row = lock(&mut tx, id, input.version, QuoteAction::Approve).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let mut lines: Vec<QuoteLine> = repo::lines(&mut tx, id).await?;
@@ -530,12 +581,12 @@ pub async fn approve(
     let totals = computed.totals();
     let approval = ApprovalData {
         signature_name: &signature,
-        user_id: Some(ctx.user_id),
+        user_id: actor.user_id,
         ip,
     };
     repo::mark_approved(&mut tx, id, &approval, &totals).await?;
     let quote = load(&mut tx, id, &settings.currency).await?;
-    record(&mut tx, ctx, &quote, "approved", serde_json::json!({"signature_name": signature, "total": quote.total, "optional_lines": input.selected_optional_line_ids})).await?;
+    record(&mut tx, actor, &quote, "approved", serde_json::json!({"signature_name": signature, "total": quote.total, "optional_lines": input.selected_optional_line_ids})).await?;
     tx.commit().await?;
     Ok(quote)
 }
@@ -557,7 +608,7 @@ pub async fn decline(db: &Db, ctx: &Ctx, id: Uuid, input: DeclineInput) -> Resul
     let quote = load(&mut tx, id, &settings.currency).await?;
     record(
         &mut tx,
-        ctx,
+        Actor::from(ctx),
         &quote,
         "declined",
         serde_json::json!({"reason": reason}),
@@ -581,16 +632,25 @@ pub async fn request_changes(
     id: Uuid,
     input: ChangesInput,
 ) -> Result<Quote, ApiError> {
+    request_changes_as(db, Actor::from(ctx), id, input).await
+}
+
+pub async fn request_changes_as(
+    db: &Db,
+    actor: Actor,
+    id: Uuid,
+    input: ChangesInput,
+) -> Result<Quote, ApiError> {
     let note =
         crate::domain::required_text(&input.note, 4000).map_err(|m| ApiError::field("note", m))?;
-    let mut tx = db.tenant(ctx.account_id).await?;
+    let mut tx = db.tenant(actor.account_id).await?;
     lock(&mut tx, id, input.version, QuoteAction::RequestChanges).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     repo::mark_changes_requested(&mut tx, id, &note).await?;
     let quote = load(&mut tx, id, &settings.currency).await?;
     record(
         &mut tx,
-        ctx,
+        actor,
         &quote,
         "changes_requested",
         serde_json::json!({"note": note}),
@@ -611,7 +671,14 @@ pub async fn archive(
     let settings = accounts::service::settings_in(&mut tx).await?;
     repo::mark_archived(&mut tx, id).await?;
     let quote = load(&mut tx, id, &settings.currency).await?;
-    record(&mut tx, ctx, &quote, "archived", serde_json::json!({})).await?;
+    record(
+        &mut tx,
+        Actor::from(ctx),
+        &quote,
+        "archived",
+        serde_json::json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(quote)
 }

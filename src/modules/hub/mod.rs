@@ -1,0 +1,91 @@
+//! The client hub's API (seed §9.2): what a client reaches through the signed link
+//! in a quote or invoice email, without an account. A link names one record of one
+//! account and expires; it grants that record only, never a session. This module
+//! owns no tables: it checks the link and calls the quotes and invoices services.
+
+pub mod routes;
+
+use chrono::{Duration, Utc};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::http::{ApiError, ErrorCode};
+use crate::modules::auth::token::{LinkCheck, TokenKeys};
+
+/// How long a link works after the email is sent; sending again gives a new one.
+pub const LINK_DAYS: i64 = 90;
+
+/// What a link opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Quote,
+    Invoice,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Quote => "quote",
+            Kind::Invoice => "invoice",
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Kind::Quote => "quotes",
+            Kind::Invoice => "invoices",
+        }
+    }
+
+    fn not_found(self) -> ApiError {
+        ApiError::code(match self {
+            Kind::Quote => ErrorCode::QuoteNotFound,
+            Kind::Invoice => ErrorCode::InvoiceNotFound,
+        })
+    }
+}
+
+/// The hub page for a record, as put in emails: the web app's `/hub/…` route,
+/// which calls `/api/v1/hub/…` with the same query.
+pub fn link(public_url: &str, keys: &TokenKeys, kind: Kind, account_id: Uuid, id: Uuid) -> String {
+    let expires = (Utc::now() + Duration::days(LINK_DAYS)).timestamp();
+    let signature = keys.sign_link(kind.as_str(), account_id, id, expires);
+    format!(
+        "{public_url}/hub/{}/{id}?account={account_id}&expires={expires}&sig={signature}",
+        kind.path()
+    )
+}
+
+/// The signed part of a hub link.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LinkParams {
+    /// The account the record belongs to.
+    pub account: Uuid,
+    /// Unix seconds after which the link no longer works.
+    pub expires: i64,
+    /// The link's signature.
+    pub sig: String,
+}
+
+/// The account a valid link opens. A forged or altered link looks like a missing
+/// record (404); a genuine expired one says so (410), so the client knows to ask
+/// for a fresh email.
+pub fn check(keys: &TokenKeys, kind: Kind, id: Uuid, link: &LinkParams) -> Result<Uuid, ApiError> {
+    match keys.verify_link(
+        kind.as_str(),
+        link.account,
+        id,
+        link.expires,
+        &link.sig,
+        Utc::now().timestamp(),
+    ) {
+        LinkCheck::Valid => Ok(link.account),
+        LinkCheck::Expired => Err(ApiError::new(
+            ErrorCode::LinkExpired,
+            "this link has expired; ask the business to send it again",
+        )),
+        LinkCheck::Invalid => Err(kind.not_found()),
+    }
+}
