@@ -36,6 +36,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub keys: Arc<TokenKeys>,
     pub throttle: Arc<LoginThrottle>,
+    /// Password-reset requests, throttled apart from logins.
+    pub reset_throttle: Arc<LoginThrottle>,
     pub metrics: Metrics,
 }
 
@@ -236,6 +238,7 @@ impl App {
             config: Arc::new(config),
             keys: Arc::new(keys),
             throttle: Arc::default(),
+            reset_throttle: Arc::default(),
             metrics: Metrics::new(),
         };
         Ok(Self {

@@ -36,6 +36,11 @@ async fn every_endpoint_enforces_its_roles() {
         (Method::POST, "/api/v1/users".into(), Who::Admin),
         (Method::GET, format!("/api/v1/users/{id}"), Who::Staff),
         (Method::PATCH, format!("/api/v1/users/{id}"), Who::Admin),
+        (
+            Method::POST,
+            format!("/api/v1/users/{id}/invitation"),
+            Who::Admin,
+        ),
         (Method::GET, "/api/v1/settings".into(), Who::Staff),
         (Method::PATCH, "/api/v1/settings".into(), Who::Admin),
         (Method::GET, "/api/v1/settings/tax-rates".into(), Who::Staff),
@@ -245,6 +250,9 @@ async fn every_endpoint_enforces_its_roles() {
         "/api/v1/auth/login",
         "/api/v1/auth/refresh",
         "/api/v1/auth/logout",
+        "/api/v1/auth/password-reset",
+        "/api/v1/auth/password-reset/confirm",
+        "/api/v1/auth/invitations/accept",
     ];
     let mut missing = Vec::new();
     for (path, item) in spec["paths"].as_object().unwrap() {

@@ -238,3 +238,159 @@ async fn owners_demoting_each_other_at_once_keep_one_owner() {
             .unwrap();
     assert_eq!(owners, 1);
 }
+
+/// The token in the last email of `template` to `to`.
+async fn emailed_token(app: &crate::helpers::TestApp, template: &str, to: &str) -> String {
+    let (body,): (String,) = sqlx::query_as(
+        "SELECT body_text FROM messages WHERE template = $1 AND to_address = $2 ORDER BY created_at DESC, id DESC LIMIT 1",
+    )
+    .bind(template)
+    .bind(to)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let start = body.find("?token=").unwrap() + "?token=".len();
+    body[start..].split_whitespace().next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn invited_people_choose_their_password_once() {
+    let app = spawn_app().await;
+    let owner = app.signup("Invite Co").await;
+    let invited = app
+        .post(
+            "/api/v1/users",
+            &owner.token,
+            json!({"name": "Nina Tech", "email": "nina@example.com", "role": "technician"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(invited["invited"], true);
+    let login = json!({"email": "nina@example.com", "password": PASSWORD});
+    app.post_anon("/api/v1/auth/login", login.clone())
+        .await
+        .problem(401, "invalid_credentials");
+    let (subject, body): (String, String) = sqlx::query_as(
+        "SELECT subject, body_text FROM messages WHERE template = 'team_invitation'",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(subject, "Olive Owner invited you to Invite Co on jobber");
+    assert!(body.contains("Hello Nina Tech,"), "{body}");
+    assert!(body.contains("as technician"), "{body}");
+    assert!(
+        body.contains("http://jobber.test/accept-invitation?token="),
+        "{body}"
+    );
+
+    // A resend replaces the first link.
+    let id = invited["id"].as_str().unwrap();
+    let first = emailed_token(&app, "team_invitation", "nina@example.com").await;
+    app.post(
+        &format!("/api/v1/users/{id}/invitation"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .expect(202);
+    let second = emailed_token(&app, "team_invitation", "nina@example.com").await;
+    assert_ne!(first, second);
+    let accept = |token: &str, password: &str| json!({"token": token, "password": password});
+    app.post_anon("/api/v1/auth/invitations/accept", accept(&first, PASSWORD))
+        .await
+        .problem(401, "invalid_token");
+    let short = app
+        .post_anon("/api/v1/auth/invitations/accept", accept(&second, "short"))
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(short.fields(), vec!["password"]);
+    let joined = app
+        .post_anon("/api/v1/auth/invitations/accept", accept(&second, PASSWORD))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(joined["user"]["invited"], false);
+    assert!(joined["access_token"].is_string());
+    app.post_anon("/api/v1/auth/invitations/accept", accept(&second, PASSWORD))
+        .await
+        .problem(401, "invalid_token");
+    app.post_anon("/api/v1/auth/login", login).await.expect(200);
+    app.post(
+        &format!("/api/v1/users/{id}/invitation"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .problem(409, "invalid_transition");
+}
+
+#[tokio::test]
+async fn password_reset_by_email_link() {
+    let app = spawn_app().await;
+    let owner = app.signup("Reset Co").await;
+    let ask = json!({"email": owner.email.to_uppercase()});
+    app.post_anon("/api/v1/auth/password-reset", ask.clone())
+        .await
+        .expect(202);
+    // Unknown emails get the same answer and no email.
+    app.post_anon(
+        "/api/v1/auth/password-reset",
+        json!({"email": "nobody@example.com"}),
+    )
+    .await
+    .expect(202);
+    let (count,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM messages WHERE template = 'password_reset'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(count, 1);
+    let token = emailed_token(&app, "password_reset", &owner.email).await;
+    let new_password = "a brand new passphrase";
+    let confirm = json!({"token": token, "password": new_password});
+    app.post_anon("/api/v1/auth/password-reset/confirm", confirm.clone())
+        .await
+        .expect(204);
+    app.post_anon("/api/v1/auth/password-reset/confirm", confirm)
+        .await
+        .problem(401, "invalid_token");
+    app.post_anon(
+        "/api/v1/auth/login",
+        json!({"email": owner.email, "password": PASSWORD}),
+    )
+    .await
+    .problem(401, "invalid_credentials");
+    app.post_anon(
+        "/api/v1/auth/login",
+        json!({"email": owner.email, "password": new_password}),
+    )
+    .await
+    .expect(200);
+    // Sessions from before the reset are over.
+    app.post_anon(
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": owner.refresh_token}),
+    )
+    .await
+    .problem(401, "invalid_token");
+    // Tampered tokens are refused.
+    let forged = format!("{}x", token);
+    app.post_anon(
+        "/api/v1/auth/password-reset/confirm",
+        json!({"token": forged, "password": new_password}),
+    )
+    .await
+    .problem(401, "invalid_token");
+    // Asking again and again is throttled.
+    let mut last = 0;
+    for _ in 0..12 {
+        last = app
+            .post_anon("/api/v1/auth/password-reset", ask.clone())
+            .await
+            .status
+            .as_u16();
+    }
+    assert_eq!(last, 429);
+}

@@ -80,7 +80,7 @@ pub async fn create(db: &Db, input: NewAccount) -> Result<(Account, User), ApiEr
         email: input.email,
         name: input.owner_name,
         role: Role::Owner,
-        password_hash,
+        password_hash: Some(password_hash),
     };
     let user = users::service::insert_in(&mut tx, account_id, None, &owner).await?;
     activity::service::record(

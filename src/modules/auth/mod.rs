@@ -4,6 +4,7 @@
 //! SHA-256 hashes, rotated on every use, and a reused one revokes its whole family.
 //! Failures take the same time whether or not the email exists (no user enumeration).
 
+pub mod email_tokens;
 pub mod password;
 pub mod repo;
 pub mod routes;

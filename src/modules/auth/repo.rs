@@ -83,3 +83,72 @@ pub async fn revoke_user(conn: &mut PgConnection, user_id: Uuid) -> Result<u64, 
     .await
     .map(|r| r.rows_affected())
 }
+
+/// A password-reset or invitation token, as stored.
+pub struct UserTokenRow {
+    pub user_id: Uuid,
+    pub purpose: String,
+    pub token_hash: Vec<u8>,
+    pub usable: bool,
+}
+
+/// A token about to be emailed.
+pub struct NewUserToken<'a> {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub purpose: &'a str,
+    pub token_hash: &'a [u8],
+    pub expires_at: DateTime<Utc>,
+    pub created_by: Option<Uuid>,
+}
+
+/// Store a new emailed token; earlier unused ones of the same purpose stop working
+/// (only the latest email's link works).
+pub async fn insert_user_token(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    t: &NewUserToken<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE user_tokens SET used_at = now() WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
+        t.user_id,
+        t.purpose
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO user_tokens (account_id, id, user_id, purpose, token_hash, expires_at, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        account_id,
+        t.id,
+        t.user_id,
+        t.purpose,
+        t.token_hash,
+        t.expires_at,
+        t.created_by
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn user_token_for_update(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<UserTokenRow>, sqlx::Error> {
+    sqlx::query_as!(
+        UserTokenRow,
+        r#"SELECT user_id, purpose, token_hash, (used_at IS NULL AND expires_at > now()) AS "usable!"
+           FROM user_tokens WHERE id = $1 FOR UPDATE"#,
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn use_user_token(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!("UPDATE user_tokens SET used_at = now() WHERE id = $1", id)
+        .execute(conn)
+        .await
+        .map(drop)
+}

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::email_tokens;
 use super::service::{self, Tokens};
 use crate::app::AppState;
 use crate::config::Signup;
@@ -23,6 +24,68 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refresh))
         .routes(routes!(logout))
         .routes(routes!(me))
+        .routes(routes!(request_password_reset))
+        .routes(routes!(confirm_password_reset))
+        .routes(routes!(accept_invitation))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    pub email: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenPassword {
+    /// The token from the emailed link.
+    pub token: String,
+    /// The new password, at least 10 characters.
+    pub password: String,
+}
+
+/// Email a password-reset link to this address if it has a login. Always `202`, so
+/// the answer never tells whether the email is known; throttled like logins.
+#[utoipa::path(post, path = "/auth/password-reset", tag = "auth", request_body = ResetRequest,
+    responses((status = 202, description = "a link is on its way if the email has a login"), (status = 429, body = Problem)))]
+async fn request_password_reset(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<ResetRequest>,
+) -> Result<StatusCode, ApiError> {
+    email_tokens::request_reset(
+        &state.db,
+        &state.config.public_url,
+        &state.reset_throttle,
+        &body.email,
+        ip,
+    )
+    .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Choose a new password with the emailed token (single use, 60 minutes). Every
+/// session of the user ends.
+#[utoipa::path(post, path = "/auth/password-reset/confirm", tag = "auth", request_body = TokenPassword,
+    responses((status = 204, description = "password changed"), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn confirm_password_reset(
+    State(state): State<AppState>,
+    Json(body): Json<TokenPassword>,
+) -> Result<StatusCode, ApiError> {
+    email_tokens::reset_password(&state.db, &body.token, body.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Accept a team invitation: choose a password and log in.
+#[utoipa::path(post, path = "/auth/invitations/accept", tag = "auth", request_body = TokenPassword,
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn accept_invitation(
+    State(state): State<AppState>,
+    Json(body): Json<TokenPassword>,
+) -> Result<axum::Json<LoginResponse>, ApiError> {
+    let (user, tokens) =
+        email_tokens::accept_invitation(&state.db, &state.keys, &body.token, body.password).await?;
+    Ok(axum::Json(LoginResponse { user, tokens }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

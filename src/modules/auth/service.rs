@@ -115,7 +115,7 @@ pub async fn login(
         None => None,
     };
     // Verify even without a user so both failures take the same time.
-    let hash = credentials.as_ref().map(|c| c.password_hash.clone());
+    let hash = credentials.as_ref().and_then(|c| c.password_hash.clone());
     let valid = super::password::verify(password, hash).await;
     let user = match credentials {
         Some(c) if valid && c.user.active => c.user,

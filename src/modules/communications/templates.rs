@@ -181,6 +181,49 @@ fn push_lines_and_totals<'a>(
     body.push_str(&format!("Total: {}\n", amount(settings, total)));
 }
 
+/// A password-reset email to a team member.
+pub fn password_reset(
+    settings: &Settings,
+    name: &str,
+    link: &str,
+    minutes: i64,
+) -> (String, String) {
+    let subject = format!("Reset your {} password", settings.business_name);
+    let body = format!(
+        "Hello {name},\n\n\
+         Someone asked to reset the password of your {} login. To choose a new one, open\n\n\
+         {link}\n\n\
+         The link works once, for {minutes} minutes. If you did not ask, ignore this email:\n\
+         your password stays as it is.\n",
+        settings.business_name
+    );
+    (subject, body)
+}
+
+/// An invitation to join the business's team.
+pub fn invitation(
+    settings: &Settings,
+    inviter: &str,
+    name: &str,
+    role: &str,
+    link: &str,
+    days: i64,
+) -> (String, String) {
+    let subject = format!(
+        "{inviter} invited you to {} on jobber",
+        settings.business_name
+    );
+    let mut body = format!(
+        "Hello {name},\n\n\
+         {inviter} invited you to join {} as {role}. To accept, choose your password at\n\n\
+         {link}\n\n\
+         The invitation works for {days} days.\n\n{}\n",
+        settings.business_name, settings.business_name
+    );
+    push_contact(&mut body, settings);
+    (subject, body)
+}
+
 /// The business's phone, email and website on one line.
 fn push_contact(body: &mut String, settings: &Settings) {
     let contact: Vec<&str> = [

@@ -73,7 +73,7 @@ pub async fn seed(db: &Db, account_id: Uuid, scale: usize) -> Result<Seeded, Api
             email,
             name: ["Tess Tran", "Omar Diaz", "Kim Lee"][i % 3].into(),
             role: Role::Technician,
-            password_hash: hash.clone(),
+            password_hash: Some(hash.clone()),
         };
         match crate::modules::users::service::insert_in(&mut tx, account_id, None, &user).await {
             Ok(user) => techs.push(user.id),

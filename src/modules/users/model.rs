@@ -55,6 +55,8 @@ pub struct User {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Invited by email and not signed in yet (no password set).
+    pub invited: bool,
 }
 
 /// A validated new user.
@@ -63,5 +65,6 @@ pub struct NewUser {
     pub email: crate::domain::Email,
     pub name: String,
     pub role: Role,
-    pub password_hash: String,
+    /// None: invite them by email to choose one.
+    pub password_hash: Option<String>,
 }

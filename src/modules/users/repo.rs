@@ -17,6 +17,7 @@ struct UserRow {
     version: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    invited: bool,
 }
 
 impl TryFrom<UserRow> for User {
@@ -35,6 +36,7 @@ impl TryFrom<UserRow> for User {
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            invited: row.invited,
         })
     }
 }
@@ -49,7 +51,7 @@ pub async fn insert(
     let row = sqlx::query_as!(
         UserRow,
         "INSERT INTO users (account_id, id, email, name, role, password_hash) VALUES ($1, $2, $3, $4, $5, $6)
-         RETURNING account_id, id, email, name, role, active, last_login_at, version, created_at, updated_at",
+         RETURNING account_id, id, email, name, role, active, last_login_at, version, created_at, updated_at, (password_hash IS NULL) AS \"invited!\"",
         account_id,
         id,
         user.email.as_str(),
@@ -73,7 +75,7 @@ pub async fn insert(
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as!(
         UserRow,
-        "SELECT account_id, id, email, name, role, active, last_login_at, version, created_at, updated_at FROM users WHERE id = $1",
+        "SELECT account_id, id, email, name, role, active, last_login_at, version, created_at, updated_at, (password_hash IS NULL) AS \"invited!\" FROM users WHERE id = $1",
         id
     )
     .fetch_optional(conn)
@@ -89,7 +91,7 @@ pub async fn get_for_update(
 ) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as!(
         UserRow,
-        "SELECT account_id, id, email, name, role, active, last_login_at, version, created_at, updated_at FROM users WHERE id = $1 FOR UPDATE",
+        "SELECT account_id, id, email, name, role, active, last_login_at, version, created_at, updated_at, (password_hash IS NULL) AS \"invited!\" FROM users WHERE id = $1 FOR UPDATE",
         id
     )
     .fetch_optional(conn)
@@ -105,7 +107,7 @@ pub async fn list(
 ) -> Result<Vec<User>, sqlx::Error> {
     sqlx::query_as!(
         UserRow,
-        "SELECT account_id, id, email, name, role, active, last_login_at, version, created_at, updated_at FROM users
+        "SELECT account_id, id, email, name, role, active, last_login_at, version, created_at, updated_at, (password_hash IS NULL) AS \"invited!\" FROM users
          WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2",
         after,
         limit
@@ -120,7 +122,8 @@ pub async fn list(
 /// The password hash and state needed to log a user in.
 pub struct Credentials {
     pub user: User,
-    pub password_hash: String,
+    /// None until an invited user accepts their invitation.
+    pub password_hash: Option<String>,
 }
 
 pub async fn credentials(
@@ -147,6 +150,7 @@ pub async fn credentials(
         version: row.version,
         created_at: row.created_at,
         updated_at: row.updated_at,
+        invited: row.password_hash.is_none(),
     };
     Ok(Some(Credentials {
         user: user.try_into()?,
@@ -184,7 +188,7 @@ pub async fn update(
     let row = sqlx::query_as!(
         UserRow,
         "UPDATE users SET name = $2, email = $3, role = $4, active = $5, version = version + 1 WHERE id = $1
-         RETURNING account_id, id, email, name, role, active, last_login_at, version, created_at, updated_at",
+         RETURNING account_id, id, email, name, role, active, last_login_at, version, created_at, updated_at, (password_hash IS NULL) AS \"invited!\"",
         id,
         changes.name,
         changes.email.as_str(),

@@ -23,6 +23,20 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user, update_user))
+        .routes(routes!(resend_invitation))
+}
+
+/// Email a team member who has not accepted yet a fresh invitation (owner or admin);
+/// the previous link stops working.
+#[utoipa::path(post, path = "/users/{id}/invitation", tag = "users", params(("id" = Uuid, Path)),
+    responses((status = 202, body = User), (status = 404, body = crate::http::error::Problem), (status = 409, body = crate::http::error::Problem)))]
+async fn resend_invitation(
+    State(state): State<AppState>,
+    Admin(ctx): Admin,
+    Path(id): Path<Uuid>,
+) -> Result<(StatusCode, axum::Json<User>), ApiError> {
+    let user = service::resend_invitation(&state.db, &ctx, &state.config.public_url, id).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(user)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -31,8 +45,9 @@ pub struct CreateUser {
     pub name: String,
     pub email: String,
     pub role: Role,
-    /// At least 10 characters. (Email invitations arrive with background work.)
-    pub password: String,
+    /// At least 10 characters. Leave out to email the person an invitation to
+    /// choose their own (the user is `invited` until they accept).
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -76,16 +91,24 @@ async fn create_user(
     let email = Email::parse(&body.email)
         .map_err(|m| errors.push(FieldError::new("email", m)))
         .ok();
-    if let Err(e) = password::check("password", &body.password) {
+    if let Some(Err(e)) = body
+        .password
+        .as_deref()
+        .map(|p| password::check("password", p))
+    {
         errors.push(e);
     }
     let Some(email) = email.filter(|_| errors.is_empty()) else {
         return Err(ApiError::invalid(errors));
     };
-    let password_hash = password::hash(body.password).await?;
+    let password_hash = match body.password {
+        Some(password) => Some(password::hash(password).await?),
+        None => None,
+    };
     let user = service::create(
         &state.db,
         &ctx,
+        &state.config.public_url,
         NewUser {
             email,
             name,

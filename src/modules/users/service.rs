@@ -46,7 +46,7 @@ fn email_taken(error: sqlx::Error) -> ApiError {
 }
 
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
-pub async fn create(db: &Db, ctx: &Ctx, user: NewUser) -> Result<User, ApiError> {
+pub async fn create(db: &Db, ctx: &Ctx, public_url: &str, user: NewUser) -> Result<User, ApiError> {
     if user.role == Role::Owner && ctx.role != Role::Owner {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
@@ -55,8 +55,57 @@ pub async fn create(db: &Db, ctx: &Ctx, user: NewUser) -> Result<User, ApiError>
     }
     let mut tx = db.tenant(ctx.account_id).await?;
     let created = insert_in(&mut tx, ctx.account_id, Some(ctx.user_id), &user).await?;
+    if created.invited {
+        invite(&mut tx, ctx, public_url, &created).await?;
+    }
     tx.commit().await?;
     Ok(created)
+}
+
+async fn invite(
+    tx: &mut crate::platform::database::Tx,
+    ctx: &Ctx,
+    public_url: &str,
+    user: &User,
+) -> Result<(), ApiError> {
+    let inviter = repo::get(tx, ctx.user_id)
+        .await?
+        .map_or_else(|| "Your team".to_string(), |u| u.name);
+    crate::modules::auth::email_tokens::invite_in(tx, public_url, user, &inviter, ctx.user_id)
+        .await?;
+    activity::service::record(
+        tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::User(user.id),
+        "invited",
+        serde_json::json!({"email": user.email}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Email a new invitation (the previous link stops working). Only for a user who
+/// has not accepted yet.
+pub async fn resend_invitation(
+    db: &Db,
+    ctx: &Ctx,
+    public_url: &str,
+    id: Uuid,
+) -> Result<User, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let user = repo::get_for_update(&mut tx, id)
+        .await?
+        .ok_or(ApiError::code(ErrorCode::UserNotFound))?;
+    if !user.invited || !user.active {
+        return Err(ApiError::new(
+            ErrorCode::InvalidTransition,
+            "only an active user who has not accepted their invitation can be invited again",
+        ));
+    }
+    invite(&mut tx, ctx, public_url, &user).await?;
+    tx.commit().await?;
+    Ok(user)
 }
 
 pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<User, ApiError> {
