@@ -22,7 +22,8 @@ use crate::http::{ApiError, ErrorCode, idempotency, middleware};
 use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::{
-    accounts, auth, catalog, clients, hub, invoices, jobs, quotes, reports, schedule, users,
+    accounts, auth, catalog, clients, hub, invoices, jobs, notifications, quotes, reports,
+    schedule, users,
 };
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
@@ -111,7 +112,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(schedule::feed::router())
         .merge(invoices::routes::router())
         .merge(reports::routes::router())
-        .merge(hub::routes::router());
+        .merge(hub::routes::router())
+        .merge(notifications::routes::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts();

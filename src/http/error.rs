@@ -41,6 +41,7 @@ error_codes! {
     TaxRateNotFound = ("tax_rate_not_found", NOT_FOUND, "No such tax rate"),
     CatalogItemNotFound = ("catalog_item_not_found", NOT_FOUND, "No such catalog item"),
     QuoteNotFound = ("quote_not_found", NOT_FOUND, "No such quote"),
+    NotificationNotFound = ("notification_not_found", NOT_FOUND, "No such notification"),
     JobNotFound = ("job_not_found", NOT_FOUND, "No such job"),
     InvoiceNotFound = ("invoice_not_found", NOT_FOUND, "No such invoice"),
     PaymentNotFound = ("payment_not_found", NOT_FOUND, "No such payment"),

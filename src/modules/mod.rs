@@ -11,6 +11,7 @@ pub mod demo;
 pub mod hub;
 pub mod invoices;
 pub mod jobs;
+pub mod notifications;
 pub mod quotes;
 pub mod reports;
 pub mod schedule;

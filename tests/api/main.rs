@@ -6,6 +6,7 @@
 mod helpers;
 
 mod jobs;
+mod notifications;
 
 mod auth;
 mod clients;

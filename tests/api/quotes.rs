@@ -657,7 +657,7 @@ async fn an_amount_discount_is_granted_once_across_visit_invoices() {
 }
 
 /// The hub link of the last email about `id`, as the client would click it.
-async fn emailed_link(app: &TestApp, id: &str) -> String {
+pub async fn emailed_link(app: &TestApp, id: &str) -> String {
     let (body,): (String,) = sqlx::query_as(
         "SELECT body_text FROM messages WHERE subject_id = $1::uuid ORDER BY created_at DESC LIMIT 1",
     )

@@ -32,6 +32,22 @@ async fn every_endpoint_enforces_its_roles() {
     let other = Uuid::now_v7();
     let endpoints: Vec<(Method, String, Who)> = vec![
         (Method::GET, "/api/v1/auth/me".into(), Who::Anyone),
+        (Method::GET, "/api/v1/notifications".into(), Who::Anyone),
+        (
+            Method::GET,
+            "/api/v1/notifications/unread-count".into(),
+            Who::Anyone,
+        ),
+        (
+            Method::POST,
+            "/api/v1/notifications/read-all".into(),
+            Who::Anyone,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/notifications/{id}/read"),
+            Who::Anyone,
+        ),
         (Method::GET, "/api/v1/users".into(), Who::Staff),
         (Method::POST, "/api/v1/users".into(), Who::Admin),
         (Method::GET, format!("/api/v1/users/{id}"), Who::Staff),

@@ -17,7 +17,7 @@ use crate::modules::jobs::model::TaxSnapshot;
 use crate::modules::jobs::service::BilledLine;
 use crate::modules::quotes::model::{AdjustmentDto, AdjustmentKind, AppliedTax};
 use crate::modules::quotes::service::today;
-use crate::modules::{accounts, catalog, clients, communications, hub, jobs};
+use crate::modules::{accounts, catalog, clients, communications, hub, jobs, notifications};
 use crate::money::{self, Bps};
 use crate::platform::database::{Db, Tx};
 
@@ -498,6 +498,9 @@ pub async fn record_payment(
     };
     repo::insert_payment(&mut tx, ctx.account_id, &payment).await?;
     repo::apply_payment(&mut tx, id, input.amount, next_status.as_str()).await?;
+    if next_status == InvoiceStatus::Paid {
+        notify_paid(&mut tx, ctx.account_id, Some(ctx.user_id), &row).await?;
+    }
     activity::service::record(
         &mut tx,
         ctx.account_id,
@@ -514,6 +517,32 @@ pub async fn record_payment(
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("payment vanished")))?;
     tx.commit().await?;
     Ok((payment, invoice))
+}
+
+/// Tell the office an invoice is paid in full.
+async fn notify_paid(
+    tx: &mut Tx,
+    account_id: Uuid,
+    actor: Option<Uuid>,
+    row: &InvoiceRow,
+) -> Result<(), ApiError> {
+    let settings = accounts::service::settings_in(tx).await?;
+    let number = row.number.as_deref().unwrap_or("(draft)");
+    notifications::service::notify_office_in(
+        tx,
+        account_id,
+        actor,
+        notifications::NewNotification {
+            kind: "invoice_paid",
+            title: format!("Invoice {number} paid: {}", row.title),
+            body: Some(format!(
+                "{} received.",
+                communications::templates::amount(&settings, row.total)
+            )),
+            about: Some(("invoice", row.id)),
+        },
+    )
+    .await
 }
 
 pub async fn payment(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Payment, ApiError> {

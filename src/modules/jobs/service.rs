@@ -23,7 +23,7 @@ use crate::modules::catalog::{self, ResolvedLine};
 use crate::modules::quotes::model::{AdjustmentDto, AdjustmentKind};
 use crate::modules::schedule::recurrence::{self, Rrule};
 use crate::modules::users::model::Role;
-use crate::modules::{accounts, clients, users};
+use crate::modules::{accounts, clients, notifications, users};
 use crate::platform::database::{Db, Tx};
 
 /// Recurring jobs get their visits this far ahead at creation.
@@ -876,6 +876,18 @@ pub async fn complete_visit(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiEr
                 },
                 "visit_completed",
                 serde_json::json!({"visit_id": id}),
+            )
+            .await?;
+            notifications::service::notify_office_in(
+                &mut tx,
+                ctx.account_id,
+                Some(ctx.user_id),
+                notifications::NewNotification {
+                    kind: "visit_completed",
+                    title: format!("Visit completed: {} ({})", visit.title, visit.client_name),
+                    body: visit.notes.clone(),
+                    about: Some(("visit", id)),
+                },
             )
             .await?;
         }

@@ -20,7 +20,7 @@ use crate::modules::accounts::repo::Sequence;
 use crate::modules::activity::{self, Subject};
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::jobs::model::TaxSnapshot;
-use crate::modules::{accounts, catalog, clients, communications, hub};
+use crate::modules::{accounts, catalog, clients, communications, hub, notifications};
 use crate::money::{self, Bps, MoneyError};
 use crate::platform::database::{Db, Tx};
 
@@ -587,6 +587,23 @@ pub async fn approve_as(
     repo::mark_approved(&mut tx, id, &approval, &totals).await?;
     let quote = load(&mut tx, id, &settings.currency).await?;
     record(&mut tx, actor, &quote, "approved", serde_json::json!({"signature_name": signature, "total": quote.total, "optional_lines": input.selected_optional_line_ids})).await?;
+    let by = if actor.user_id.is_none() {
+        "the client, in the client hub"
+    } else {
+        "staff, for the client"
+    };
+    notifications::service::notify_office_in(
+        &mut tx,
+        actor.account_id,
+        actor.user_id,
+        notifications::NewNotification {
+            kind: "quote_approved",
+            title: format!("Quote {} approved: {}", quote.number, quote.title),
+            body: Some(format!("Signed by {signature}, recorded by {by}.")),
+            about: Some(("quote", id)),
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(quote)
 }
@@ -654,6 +671,18 @@ pub async fn request_changes_as(
         &quote,
         "changes_requested",
         serde_json::json!({"note": note}),
+    )
+    .await?;
+    notifications::service::notify_office_in(
+        &mut tx,
+        actor.account_id,
+        actor.user_id,
+        notifications::NewNotification {
+            kind: "quote_changes_requested",
+            title: format!("Changes requested on quote {}", quote.number),
+            body: Some(note.clone()),
+            about: Some(("quote", id)),
+        },
     )
     .await?;
     tx.commit().await?;

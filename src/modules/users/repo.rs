@@ -285,3 +285,12 @@ pub async fn lock_people(conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), sq
     .await
     .map(drop)
 }
+
+/// Active owners, admins and dispatchers.
+pub async fn office_ids(conn: &mut PgConnection) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM users WHERE active AND role IN ('owner', 'admin', 'dispatcher') ORDER BY id"
+    )
+    .fetch_all(conn)
+    .await
+}

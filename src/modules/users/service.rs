@@ -265,3 +265,8 @@ pub async fn lock_people_in(
 ) -> Result<(), ApiError> {
     Ok(repo::lock_people(tx, ids).await?)
 }
+
+/// The office staff to tell about things (active owners, admins, dispatchers).
+pub async fn office_ids_in(tx: &mut crate::platform::database::Tx) -> Result<Vec<Uuid>, ApiError> {
+    Ok(repo::office_ids(tx).await?)
+}

@@ -1,0 +1,190 @@
+//! In-app notifications: who is told about what, and reading one's own.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Session, TestApp, spawn_app};
+
+async fn kinds(app: &TestApp, user: &Session) -> Vec<String> {
+    let page = app
+        .get("/api/v1/notifications?unread=true", &user.token)
+        .await
+        .expect(200)
+        .body;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_office_hears_about_approvals_completed_visits_and_payments() {
+    let app = spawn_app().await;
+    let owner = app.signup("Notify Co").await;
+    let dispatcher = app.add_user(&owner, "dispatcher").await;
+    let tech = app.add_user(&owner, "technician").await;
+    let client = app
+        .create_client(&owner, json!({"first_name": "Ana", "last_name": "Paz", "emails": [{"address": "ana@example.com"}]}))
+        .await;
+
+    // The client approves in the hub: the whole office hears of it.
+    let quote = app
+        .post("/api/v1/quotes", &dispatcher.token, json!({"client_id": client["id"], "title": "Patio", "lines": [{"name": "Pavers", "quantity": 1, "unit_price": 50000}]}))
+        .await
+        .expect(201)
+        .body;
+    let id = quote["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/quotes/{id}/send"),
+        &dispatcher.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let link = crate::quotes::emailed_link(&app, id).await;
+    let query = link.split_once('?').unwrap().1;
+    app.request(
+        reqwest::Method::POST,
+        &format!("/api/v1/hub/quotes/{id}/approve?{query}"),
+        None,
+        Some(json!({"signature_name": "Ana Paz"})),
+        &[],
+    )
+    .await
+    .expect(200);
+    assert_eq!(kinds(&app, &owner).await, vec!["quote_approved"]);
+    assert_eq!(kinds(&app, &dispatcher).await, vec!["quote_approved"]);
+    assert!(
+        kinds(&app, &tech).await.is_empty(),
+        "technicians are not the office"
+    );
+    let note = &app
+        .get("/api/v1/notifications", &owner.token)
+        .await
+        .expect(200)
+        .body["items"][0];
+    assert_eq!(
+        note["title"],
+        format!(
+            "Quote {} approved: Patio",
+            quote["number"].as_str().unwrap()
+        )
+    );
+    assert_eq!(
+        note["body"],
+        "Signed by Ana Paz, recorded by the client, in the client hub."
+    );
+    assert_eq!(note["subject_type"], "quote");
+    assert_eq!(note["subject_id"], id);
+
+    // A technician completes a visit.
+    let job = app
+        .post("/api/v1/jobs", &owner.token, json!({"client_id": client["id"], "title": "Patio build", "lines": [{"name": "Pavers", "quantity": 1, "unit_price": 50000}], "schedule": {"start_date": "2026-05-04", "start_time": "08:00", "assignee_ids": [tech.user_id]}}))
+        .await
+        .expect(201)
+        .body;
+    let visit = job["visits"][0]["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/visits/{visit}/complete"),
+        &tech.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        kinds(&app, &owner).await,
+        vec!["visit_completed", "quote_approved"]
+    );
+
+    // The dispatcher records the full payment: the owner hears, not the dispatcher.
+    let invoice = app
+        .post(
+            "/api/v1/invoices",
+            &dispatcher.token,
+            json!({"job_id": job["id"], "tax_rate_ids": []}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let invoice_id = invoice["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/invoices/{invoice_id}/send"),
+        &dispatcher.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        "/api/v1/payments",
+        &dispatcher.token,
+        json!({"invoice_id": invoice_id, "amount": 50000, "method": "check"}),
+    )
+    .await
+    .expect(201);
+    let owner_kinds = kinds(&app, &owner).await;
+    assert_eq!(owner_kinds[0], "invoice_paid");
+    assert!(
+        !kinds(&app, &dispatcher)
+            .await
+            .contains(&"invoice_paid".to_string())
+    );
+
+    // Reading: one, then all; never someone else's.
+    let count = |body: &Value| body["unread"].as_i64().unwrap();
+    let unread = app
+        .get("/api/v1/notifications/unread-count", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(count(&unread), 3);
+    let first = app
+        .get("/api/v1/notifications", &owner.token)
+        .await
+        .expect(200)
+        .body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post(
+        &format!("/api/v1/notifications/{first}/read"),
+        &dispatcher.token,
+        json!({}),
+    )
+    .await
+    .problem(404, "notification_not_found");
+    app.post(
+        &format!("/api/v1/notifications/{first}/read"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .expect(204);
+    app.post(
+        &format!("/api/v1/notifications/{first}/read"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .expect(204);
+    let unread = app
+        .get("/api/v1/notifications/unread-count", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(count(&unread), 2);
+    let marked = app
+        .post("/api/v1/notifications/read-all", &owner.token, json!({}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(marked["marked"], 2);
+    assert!(kinds(&app, &owner).await.is_empty());
+    let all = app
+        .get("/api/v1/notifications?limit=2", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(all["items"].as_array().unwrap().len(), 2);
+    assert!(all["next_cursor"].is_string());
+}
