@@ -22,7 +22,7 @@ use crate::http::{ApiError, ErrorCode, idempotency, middleware};
 use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::{
-    accounts, auth, catalog, clients, invoices, jobs, quotes, reports, schedule, users,
+    accounts, auth, catalog, clients, invoices, jobs, payments, quotes, reports, schedule, users,
 };
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
@@ -37,6 +37,8 @@ pub struct AppState {
     pub keys: Arc<TokenKeys>,
     pub throttle: Arc<LoginThrottle>,
     pub metrics: Metrics,
+    /// Stripe's API and the key that opens the secrets accounts store.
+    pub gateway: payments::service::Gateway,
 }
 
 impl FromRef<AppState> for Metrics {
@@ -108,6 +110,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(jobs::routes::router())
         .merge(schedule::feed::router())
         .merge(invoices::routes::router())
+        .merge(payments::routes::router())
         .merge(reports::routes::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
@@ -230,7 +233,15 @@ pub struct App {
 impl App {
     pub fn build(config: Config, db: Db, listeners: Listeners) -> anyhow::Result<Self> {
         let keys = TokenKeys::load(config.jwt_secret.as_ref(), &config.data_dir)?;
+        let gateway = payments::service::Gateway {
+            stripe: crate::integrations::stripe::Stripe::new(&config.stripe_api_base)?,
+            secrets: Arc::new(crate::platform::crypto::SecretBox::load(
+                config.encryption_key.as_ref(),
+                &config.data_dir,
+            )?),
+        };
         let state = AppState {
+            gateway,
             db,
             config: Arc::new(config),
             keys: Arc::new(keys),

@@ -10,6 +10,7 @@ pub mod communications;
 pub mod demo;
 pub mod invoices;
 pub mod jobs;
+pub mod payments;
 pub mod quotes;
 pub mod reports;
 pub mod schedule;
