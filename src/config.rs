@@ -507,6 +507,25 @@ mod tests {
     }
 
     #[test]
+    fn the_encryption_key_is_redacted_and_stripe_defaults_to_the_real_api() {
+        let mut config = Config::load(&ConfigArgs::default()).unwrap();
+        assert_eq!(config.stripe_api_base, "https://api.stripe.com");
+        let key = "q83vEjQnqyG4kT1GQ3W8g9b5m2N2sVvS3m9bB8pXyZ0=";
+        config.encryption_key = Some(SecretString::from(key));
+        let shown = config.to_redacted_toml();
+        assert!(shown.contains("encryption_key = \"<redacted>\""), "{shown}");
+        assert!(!shown.contains(key));
+        let parsed: FileConfig = toml::from_str(
+            "encryption_key_file = \"/run/secrets/key\"\nstripe_api_base = \"http://127.0.0.1:8420\"",
+        )
+        .unwrap();
+        assert_eq!(
+            parsed.stripe_api_base.as_deref(),
+            Some("http://127.0.0.1:8420")
+        );
+    }
+
+    #[test]
     fn file_rejects_unknown_keys() {
         let err = toml::from_str::<FileConfig>("lisen = \"1.2.3.4:80\"").err();
         assert!(
