@@ -123,16 +123,31 @@ impl Stripe {
         })
     }
 
-    fn post(
+    /// A create: sent with its `Idempotency-Key`, and sent once more with the same
+    /// key when the first attempt got no answer (Stripe then returns the first result
+    /// instead of creating a second charge or refund).
+    async fn create<T: serde::de::DeserializeOwned>(
         &self,
         key: &SecretString,
         path: &str,
         idempotency_key: &str,
-    ) -> reqwest::RequestBuilder {
-        self.http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(key.expose_secret())
-            .header("Idempotency-Key", idempotency_key)
+        form: &[(String, String)],
+    ) -> Result<T, StripeError> {
+        let request = || {
+            self.http
+                .post(format!("{}{path}", self.base))
+                .bearer_auth(key.expose_secret())
+                .header("Idempotency-Key", idempotency_key)
+                .form(form)
+        };
+        match self.send(request()).await {
+            Err(StripeError::Transport(error)) => {
+                tracing::warn!(%error, path, "no answer from Stripe; retrying with the same idempotency key");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                self.send(request()).await
+            }
+            other => other,
+        }
     }
 
     /// `POST /v1/payment_intents`: a card payment the client completes with the
@@ -151,11 +166,8 @@ impl Stripe {
         for (name, value) in intent.metadata {
             form.push((format!("metadata[{name}]"), value.clone()));
         }
-        self.send(
-            self.post(key, "/v1/payment_intents", idempotency_key)
-                .form(&form),
-        )
-        .await
+        self.create(key, "/v1/payment_intents", idempotency_key, &form)
+            .await
     }
 
     /// `POST /v1/refunds`: refund `amount` of a PaymentIntent's charge.
@@ -167,10 +179,10 @@ impl Stripe {
         amount: i64,
     ) -> Result<Refund, StripeError> {
         let form = [
-            ("payment_intent", payment_intent.to_string()),
-            ("amount", amount.to_string()),
+            ("payment_intent".to_string(), payment_intent.to_string()),
+            ("amount".to_string(), amount.to_string()),
         ];
-        self.send(self.post(key, "/v1/refunds", idempotency_key).form(&form))
+        self.create(key, "/v1/refunds", idempotency_key, &form)
             .await
     }
 

@@ -263,8 +263,9 @@ pub async fn record(
 /// payment, and the client secret the payer's browser confirms it with. The balance
 /// changes only when Stripe's webhook reports success.
 ///
-/// `request_key` (the caller's `Idempotency-Key`) makes Stripe's idempotency key, so
-/// a retried request never creates a second intent.
+/// Stripe's idempotency key is the payment's id: a request to Stripe retried after a
+/// lost answer returns the same intent. (A retry of the API request itself is
+/// answered by the `Idempotency-Key` middleware with the first response.)
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, target = ?target))]
 pub async fn start_card(
     db: &Db,
@@ -272,7 +273,6 @@ pub async fn start_card(
     ctx: &Ctx,
     target: Target,
     input: PaymentInput,
-    request_key: Option<&str>,
 ) -> Result<Receipt, ApiError> {
     let checked = check(&input)?;
     if input.paid_at.is_some() {
@@ -300,10 +300,7 @@ pub async fn start_card(
     if let Some(id) = quote_id {
         metadata.push(("quote_id", id.to_string()));
     }
-    let idempotency_key = match request_key {
-        Some(key) => format!("jobber-{}-{}-{key}", ctx.account_id, ctx.user_id),
-        None => format!("jobber-payment-{payment_id}"),
-    };
+    let idempotency_key = format!("jobber-payment-{payment_id}");
     // Stripe is called with the invoice row locked: a concurrent card payment waits
     // and then sees this one pending.
     let intent = gateway

@@ -1,7 +1,7 @@
 //! `/api/v1/invoices…` and `/api/v1/payments…`. Office staff only.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -194,22 +194,17 @@ async fn invoice_payments(
 /// Stripe's signed webhook reports success. Card payments need the account's Stripe
 /// keys (409 `stripe_not_configured`); Stripe's refusal is 502
 /// `payment_provider_error`. More than the balance (less pending card payments) is
-/// refused (422 on `amount`). Honours `Idempotency-Key`, which also keys the
-/// request to Stripe.
+/// refused (422 on `amount`). Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/payments", tag = "payments", request_body = PaymentInput,
     responses((status = 201, body = PaymentReceipt), (status = 409, body = Problem), (status = 422, body = Problem), (status = 502, body = Problem)))]
 async fn create_payment(
     State(state): State<AppState>,
     Staff(ctx): Staff,
-    headers: HeaderMap,
     Json(body): Json<PaymentInput>,
 ) -> Result<(StatusCode, axum::Json<PaymentReceipt>), ApiError> {
     let target = Target::of(&body)?;
     let result = if body.method == PaymentMethod::Card {
-        let key = headers
-            .get(crate::http::idempotency::HEADER)
-            .and_then(|v| v.to_str().ok());
-        payments::start_card(&state.db, &state.gateway, &ctx, target, body, key).await
+        payments::start_card(&state.db, &state.gateway, &ctx, target, body).await
     } else {
         payments::record(&state.db, &ctx, target, body).await
     };
