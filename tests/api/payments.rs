@@ -470,6 +470,55 @@ async fn stripe_card_payments_settle_by_signed_webhook_and_refund_through_stripe
         .body;
     assert_eq!(paid["status"], "paid");
     assert_eq!(paid["balance"], 0);
+
+    // A deposit on a quote by card: the same flow, the quote in the metadata.
+    let client = app
+        .create_client(
+            &owner,
+            json!({"company_name": "Quote Payer Ltd", "emails": [{"address": "ap@payer.example"}]}),
+        )
+        .await;
+    let quote = app
+        .post("/api/v1/quotes", &owner.token, json!({"client_id": client["id"], "title": "Roof", "tax_rate_ids": [],
+               "lines": [{"name": "Roof", "quantity": 1, "unit_price": 12_000}], "deposit": {"kind": "amount", "value": 3000}}))
+        .await
+        .expect(201)
+        .body;
+    let quote_id = quote["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/quotes/{quote_id}/send"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let deposit = app
+        .post(
+            "/api/v1/payments",
+            &owner.token,
+            json!({"quote_id": quote_id, "method": "card", "amount": 3000}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert!(deposit["invoice"].is_null());
+    let deposit_intent = deposit["payment"]["stripe_payment_intent_id"]
+        .as_str()
+        .unwrap();
+    let at_stripe = stripe
+        .get(&format!("/v1/payment_intents/{deposit_intent}"))
+        .await;
+    assert_eq!(at_stripe["metadata"]["quote_id"], quote_id);
+    stripe.pay(deposit_intent, "4242424242424242").await;
+    let settled = wait_for(
+        &app,
+        &owner,
+        deposit["payment"]["id"].as_str().unwrap(),
+        "succeeded",
+    )
+    .await;
+    assert_eq!(settled["quote_id"], quote_id);
+    assert!(settled["invoice_id"].is_null());
 }
 
 #[tokio::test]
