@@ -22,8 +22,8 @@ use crate::http::{ApiError, ErrorCode, idempotency, middleware};
 use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::{
-    accounts, auth, catalog, clients, hub, invoices, jobs, notifications, quotes, reports,
-    schedule, users,
+    accounts, auth, catalog, clients, hub, invoices, jobs, notifications, payments, quotes,
+    reports, schedule, users,
 };
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
@@ -40,6 +40,8 @@ pub struct AppState {
     /// Password-reset requests, throttled apart from logins.
     pub reset_throttle: Arc<LoginThrottle>,
     pub metrics: Metrics,
+    /// Stripe's API and the key that opens the secrets accounts store.
+    pub gateway: payments::service::Gateway,
 }
 
 impl FromRef<AppState> for Metrics {
@@ -111,6 +113,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(jobs::routes::router())
         .merge(schedule::feed::router())
         .merge(invoices::routes::router())
+        .merge(payments::routes::router())
         .merge(reports::routes::router())
         .merge(hub::routes::router())
         .merge(notifications::routes::router());
@@ -235,7 +238,15 @@ pub struct App {
 impl App {
     pub fn build(config: Config, db: Db, listeners: Listeners) -> anyhow::Result<Self> {
         let keys = TokenKeys::load(config.jwt_secret.as_ref(), &config.data_dir)?;
+        let gateway = payments::service::Gateway {
+            stripe: crate::integrations::stripe::Stripe::new(&config.stripe_api_base)?,
+            secrets: Arc::new(crate::platform::crypto::SecretBox::load(
+                config.encryption_key.as_ref(),
+                &config.data_dir,
+            )?),
+        };
         let state = AppState {
+            gateway,
             db,
             config: Arc::new(config),
             keys: Arc::new(keys),

@@ -99,6 +99,9 @@ struct FileConfig {
     jwt_secret: Option<String>,
     db_max_connections: Option<u32>,
     max_body_bytes: Option<usize>,
+    encryption_key: Option<String>,
+    encryption_key_file: Option<PathBuf>,
+    stripe_api_base: Option<String>,
 }
 
 #[derive(Clone)]
@@ -121,7 +124,14 @@ pub struct Config {
     pub jwt_secret: Option<SecretString>,
     pub db_max_connections: u32,
     pub max_body_bytes: usize,
+    /// Key (32 bytes) that encrypts the secrets accounts store (their Stripe keys);
+    /// when unset a key is generated into the data dir on first start.
+    pub encryption_key: Option<SecretString>,
+    /// Base URL of Stripe's API (no trailing slash); a fake such as localstripe in tests.
+    pub stripe_api_base: String,
 }
+
+pub const STRIPE_API_BASE: &str = "https://api.stripe.com";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -155,6 +165,9 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_DB_MAX_CONNECTIONS",
     "JOBBER_MAX_BODY_BYTES",
     "JOBBER_OWNER_PASSWORD",
+    "JOBBER_ENCRYPTION_KEY",
+    "JOBBER_ENCRYPTION_KEY_FILE",
+    "JOBBER_STRIPE_API_BASE",
 ];
 
 impl Config {
@@ -178,6 +191,40 @@ impl Config {
             && secret.len() < 32
         {
             return Err(invalid("jwt_secret", "must be at least 32 characters"));
+        }
+
+        let encryption_key = match env("JOBBER_ENCRYPTION_KEY")
+            .or(secret_file("JOBBER_ENCRYPTION_KEY_FILE")?)
+            .or(file.encryption_key)
+        {
+            Some(key) => Some(key),
+            None => match &file.encryption_key_file {
+                Some(path) => Some(
+                    std::fs::read_to_string(path)
+                        .map(|s| s.trim().to_string())
+                        .map_err(|e| {
+                            invalid(
+                                "encryption_key_file",
+                                &format!("cannot read {}: {e}", path.display()),
+                            )
+                        })?,
+                ),
+                None => None,
+            },
+        };
+        if let Some(key) = &encryption_key {
+            crate::platform::crypto::parse_key(key).map_err(|m| invalid("encryption_key", &m))?;
+        }
+        let stripe_api_base = env("JOBBER_STRIPE_API_BASE")
+            .or(file.stripe_api_base)
+            .unwrap_or_else(|| STRIPE_API_BASE.into())
+            .trim_end_matches('/')
+            .to_string();
+        if !(stripe_api_base.starts_with("http://") || stripe_api_base.starts_with("https://")) {
+            return Err(invalid(
+                "stripe_api_base",
+                "must start with http:// or https://",
+            ));
         }
 
         let listen = match (args.listen, file.listen) {
@@ -244,6 +291,8 @@ impl Config {
             jwt_secret: jwt_secret.map(SecretString::from),
             db_max_connections,
             max_body_bytes,
+            encryption_key: encryption_key.map(SecretString::from),
+            stripe_api_base,
         })
     }
 
@@ -305,6 +354,11 @@ impl Config {
                 .unwrap_or(i64::MAX)
                 .into(),
         );
+        match &self.encryption_key {
+            Some(_) => put("encryption_key", "<redacted>".into()),
+            None => unset.push("encryption_key (a key is generated into data_dir)"),
+        }
+        put("stripe_api_base", self.stripe_api_base.clone().into());
         let mut out = toml::to_string(&table).unwrap_or_default();
         for key in unset {
             out.push_str(&format!("# not set: {key}\n"));
@@ -450,6 +504,25 @@ mod tests {
         let parsed: FileConfig = toml::from_str(&shown).unwrap();
         assert_eq!(parsed.data_dir, Some(PathBuf::from("/srv/jobber")));
         assert!(shown.contains("# not set: database_url"));
+    }
+
+    #[test]
+    fn the_encryption_key_is_redacted_and_stripe_defaults_to_the_real_api() {
+        let mut config = Config::load(&ConfigArgs::default()).unwrap();
+        assert_eq!(config.stripe_api_base, "https://api.stripe.com");
+        let key = "q83vEjQnqyG4kT1GQ3W8g9b5m2N2sVvS3m9bB8pXyZ0=";
+        config.encryption_key = Some(SecretString::from(key));
+        let shown = config.to_redacted_toml();
+        assert!(shown.contains("encryption_key = \"<redacted>\""), "{shown}");
+        assert!(!shown.contains(key));
+        let parsed: FileConfig = toml::from_str(
+            "encryption_key_file = \"/run/secrets/key\"\nstripe_api_base = \"http://127.0.0.1:8420\"",
+        )
+        .unwrap();
+        assert_eq!(
+            parsed.stripe_api_base.as_deref(),
+            Some("http://127.0.0.1:8420")
+        );
     }
 
     #[test]

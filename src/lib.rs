@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod integrations;
 pub mod modules;
 pub mod money;
 pub mod platform;

@@ -24,6 +24,7 @@ macro_rules! error_codes {
 
 error_codes! {
     MalformedJson = ("malformed_json", BAD_REQUEST, "The body is not valid JSON"),
+    InvalidWebhookSignature = ("invalid_webhook_signature", BAD_REQUEST, "The webhook's signature is missing, stale or wrong"),
     InvalidParameter = ("invalid_parameter", BAD_REQUEST, "A query or path parameter is invalid"),
     UnsupportedMediaType = ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "The body must be application/json"),
     PayloadTooLarge = ("payload_too_large", PAYLOAD_TOO_LARGE, "The request body is too large"),
@@ -56,10 +57,12 @@ error_codes! {
     ScheduleConflict = ("schedule_conflict", CONFLICT, "An assignee is already booked at that time"),
     OpenVisits = ("open_visits", CONFLICT, "The job still has open visits"),
     NothingToInvoice = ("nothing_to_invoice", CONFLICT, "There is nothing left to bill"),
+    StripeNotConfigured = ("stripe_not_configured", CONFLICT, "Card payments need the account's Stripe keys (PUT /settings/payments/stripe)"),
     AlreadyClockedIn = ("already_clocked_in", CONFLICT, "You are clocked in to another visit"),
     IdempotencyInProgress = ("idempotency_request_in_progress", CONFLICT, "A request with this Idempotency-Key is still being processed"),
     IdempotencyKeyReused = ("idempotency_key_reused", UNPROCESSABLE_ENTITY, "This Idempotency-Key was used with a different request"),
     PreconditionFailed = ("precondition_failed", PRECONDITION_FAILED, "If-Match does not match the current version"),
+    PaymentProviderError = ("payment_provider_error", BAD_GATEWAY, "The payment provider refused or failed the request"),
     RateLimited = ("rate_limited", TOO_MANY_REQUESTS, "Too many attempts; retry later"),
     Unavailable = ("unavailable", SERVICE_UNAVAILABLE, "The service is not ready"),
     Internal = ("internal", INTERNAL_SERVER_ERROR, "Internal server error"),

@@ -12,6 +12,7 @@ pub mod hub;
 pub mod invoices;
 pub mod jobs;
 pub mod notifications;
+pub mod payments;
 pub mod quotes;
 pub mod reports;
 pub mod schedule;

@@ -1,6 +1,7 @@
 //! Infrastructure shared by every module: database pools and tenant transactions,
 //! the embedded PostgreSQL server, process privileges, logging and metrics.
 
+pub mod crypto;
 pub mod database;
 pub mod embedded;
 pub mod logging;

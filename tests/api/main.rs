@@ -12,6 +12,7 @@ mod auth;
 mod clients;
 mod e2e;
 mod invoices;
+mod payments;
 mod platform;
 mod quotes;
 mod reports;

@@ -237,6 +237,21 @@ async fn every_endpoint_enforces_its_roles() {
             format!("/api/v1/payments/{id}/refund"),
             Who::Admin,
         ),
+        (
+            Method::GET,
+            "/api/v1/settings/payments/stripe".into(),
+            Who::Admin,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/settings/payments/stripe".into(),
+            Who::Admin,
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/settings/payments/stripe".into(),
+            Who::Admin,
+        ),
         (Method::GET, "/api/v1/reports/dashboard".into(), Who::Staff),
         (
             Method::GET,
@@ -269,6 +284,8 @@ async fn every_endpoint_enforces_its_roles() {
         "/api/v1/auth/password-reset",
         "/api/v1/auth/password-reset/confirm",
         "/api/v1/auth/invitations/accept",
+        // Authenticated by its Stripe-Signature (tests/api/payments.rs).
+        "/api/v1/webhooks/stripe",
     ];
     let mut missing = Vec::new();
     for (path, item) in spec["paths"].as_object().unwrap() {

@@ -11,6 +11,7 @@
 //! locked, and a payment above the balance is refused.
 
 pub mod model;
+pub mod payments;
 pub mod repo;
 pub mod routes;
 pub mod service;

@@ -222,37 +222,49 @@ impl PaymentMethod {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Payment {
     pub id: Uuid,
-    pub invoice_id: Uuid,
+    /// The invoice it is applied to; null for a deposit not yet applied.
+    pub invoice_id: Option<Uuid>,
+    /// Set for a deposit on a quote (kept once the deposit is applied to an invoice).
+    pub quote_id: Option<Uuid>,
     pub client_id: Uuid,
     pub method: PaymentMethod,
-    /// `succeeded` for recorded payments.
+    /// `pending` (a card payment waiting for Stripe), `succeeded`, `failed`,
+    /// `partially_refunded` or `refunded`.
     pub status: String,
     /// Applied to the invoice, minor units.
     pub amount: i64,
     /// On top of the amount; does not reduce the balance.
     pub tip: i64,
+    /// What the payment provider kept (card payments), minor units.
     pub fee: i64,
     pub refunded: i64,
     /// Check number, transfer reference…
     pub reference: Option<String>,
     pub note: Option<String>,
+    /// The Stripe PaymentIntent of a card payment taken through jobber.
+    pub stripe_payment_intent_id: Option<String>,
     pub paid_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
 }
 
-/// A payment recorded by hand (cash, check, bank transfer, other).
+/// `POST /payments`: a payment recorded by hand (cash, check, bank transfer, other),
+/// or with `method: "card"` a card payment through Stripe. Against an invoice, or a
+/// deposit against a quote (exactly one of `invoice_id`, `quote_id`).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentInput {
     /// With `POST /payments`; implied by `POST /invoices/{id}/payments`.
     pub invoice_id: Option<Uuid>,
+    /// A deposit on this quote (sent, approved or converted).
+    pub quote_id: Option<Uuid>,
     pub method: PaymentMethod,
-    /// Minor units, at most the invoice's balance.
+    /// Minor units, at most the invoice's balance (or what is left of the quote's total).
     pub amount: i64,
+    /// On top of the amount (a card payment charges amount + tip).
     #[serde(default)]
     pub tip: i64,
     pub reference: Option<String>,
     pub note: Option<String>,
-    /// Defaults to now.
+    /// Defaults to now (recorded payments only).
     pub paid_at: Option<DateTime<Utc>>,
 }

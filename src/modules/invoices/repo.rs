@@ -278,13 +278,16 @@ pub async fn apply_payment(
 
 pub struct NewPayment<'a> {
     pub id: Uuid,
-    pub invoice_id: Uuid,
+    pub invoice_id: Option<Uuid>,
+    pub quote_id: Option<Uuid>,
     pub client_id: Uuid,
     pub method: PaymentMethod,
+    pub status: &'a str,
     pub amount: i64,
     pub tip: i64,
     pub reference: Option<&'a str>,
     pub note: Option<&'a str>,
+    pub stripe_payment_intent_id: Option<&'a str>,
     pub paid_at: DateTime<Utc>,
     pub created_by: Uuid,
 }
@@ -295,17 +298,21 @@ pub async fn insert_payment(
     p: &NewPayment<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "INSERT INTO payments (account_id, id, invoice_id, client_id, method, amount, tip, reference, note, paid_at, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO payments (account_id, id, invoice_id, quote_id, client_id, method, status, amount, tip, reference, note,
+                               stripe_payment_intent_id, paid_at, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         account_id,
         p.id,
         p.invoice_id,
+        p.quote_id,
         p.client_id,
         p.method.as_str(),
+        p.status,
         p.amount,
         p.tip,
         p.reference,
         p.note,
+        p.stripe_payment_intent_id,
         p.paid_at,
         p.created_by
     )
@@ -316,7 +323,9 @@ pub async fn insert_payment(
 
 pub async fn payment(conn: &mut PgConnection, id: Uuid) -> Result<Option<Payment>, sqlx::Error> {
     let row = sqlx::query!(
-        "SELECT id, invoice_id, client_id, method, status, amount, tip, fee, refunded, reference, note, paid_at, created_at FROM payments WHERE id = $1",
+        "SELECT id, invoice_id, quote_id, client_id, method, status, amount, tip, fee, refunded, reference, note,
+                stripe_payment_intent_id, paid_at, created_at
+         FROM payments WHERE id = $1",
         id
     )
     .fetch_optional(conn)
@@ -325,6 +334,7 @@ pub async fn payment(conn: &mut PgConnection, id: Uuid) -> Result<Option<Payment
         Ok(Payment {
             id: r.id,
             invoice_id: r.invoice_id,
+            quote_id: r.quote_id,
             client_id: r.client_id,
             method: PaymentMethod::parse(&r.method).ok_or_else(|| {
                 sqlx::Error::Decode(format!("unknown payment method {}", r.method).into())
@@ -336,11 +346,187 @@ pub async fn payment(conn: &mut PgConnection, id: Uuid) -> Result<Option<Payment
             refunded: r.refunded,
             reference: r.reference,
             note: r.note,
+            stripe_payment_intent_id: r.stripe_payment_intent_id,
             paid_at: r.paid_at,
             created_at: r.created_at,
         })
     })
     .transpose()
+}
+
+/// What card payments still waiting for Stripe would add to an invoice or a quote:
+/// they hold their part of the balance until they succeed or fail.
+pub async fn pending_total(
+    conn: &mut PgConnection,
+    invoice_id: Option<Uuid>,
+    quote_id: Option<Uuid>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT coalesce(sum(amount), 0)::bigint AS "sum!" FROM payments
+           WHERE status = 'pending' AND (($1::uuid IS NOT NULL AND invoice_id = $1) OR ($2::uuid IS NOT NULL AND quote_id = $2))"#,
+        invoice_id,
+        quote_id
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Deposits received on a quote, net of refunds (applied or not).
+pub async fn deposits_received(
+    conn: &mut PgConnection,
+    quote_id: Uuid,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT coalesce(sum(amount - refunded), 0)::bigint AS "sum!" FROM payments
+           WHERE quote_id = $1 AND status IN ('succeeded', 'partially_refunded', 'refunded')"#,
+        quote_id
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub struct DepositRow {
+    pub id: Uuid,
+    pub amount: i64,
+    pub refunded: i64,
+}
+
+/// A quote's received deposits not yet applied to an invoice, oldest first, locked.
+pub async fn unapplied_deposits(
+    conn: &mut PgConnection,
+    quote_id: Uuid,
+) -> Result<Vec<DepositRow>, sqlx::Error> {
+    sqlx::query_as!(
+        DepositRow,
+        "SELECT id, amount, refunded FROM payments
+         WHERE quote_id = $1 AND invoice_id IS NULL AND status IN ('succeeded', 'partially_refunded')
+         ORDER BY id FOR UPDATE",
+        quote_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn attach_payment(
+    conn: &mut PgConnection,
+    id: Uuid,
+    invoice_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE payments SET invoice_id = $2 WHERE id = $1",
+        id,
+        invoice_id
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Give a draft's deposits back to their quote (the draft is being deleted).
+pub async fn detach_deposits(conn: &mut PgConnection, invoice_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE payments SET invoice_id = NULL WHERE invoice_id = $1 AND quote_id IS NOT NULL",
+        invoice_id
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Money that arrived before the invoice existed (deposits): paid and refunded grow,
+/// the status stays (a draft stays a draft until it is sent).
+pub async fn add_prepaid(
+    conn: &mut PgConnection,
+    id: Uuid,
+    paid: i64,
+    refunded: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE invoices SET amount_paid = amount_paid + $2, amount_refunded = amount_refunded + $3 WHERE id = $1",
+        id,
+        paid,
+        refunded
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// After issue: an invoice that deposits already (partly) paid says so.
+pub async fn settle_issued(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE invoices SET
+                status = CASE WHEN amount_paid - amount_refunded >= total THEN 'paid'
+                              WHEN amount_paid - amount_refunded > 0 THEN 'partially_paid'
+                              ELSE status END,
+                paid_at = CASE WHEN amount_paid - amount_refunded >= total THEN now() ELSE paid_at END
+         WHERE id = $1 AND status = 'sent' AND amount_paid - amount_refunded > 0",
+        id
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// A card payment Stripe confirmed: paid now, with the fee it kept.
+pub async fn mark_payment_succeeded(
+    conn: &mut PgConnection,
+    id: Uuid,
+    fee: i64,
+    refunded: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE payments SET status = CASE WHEN $3 >= amount THEN 'refunded' WHEN $3 > 0 THEN 'partially_refunded' ELSE 'succeeded' END,
+                fee = $2, refunded = $3, paid_at = now()
+         WHERE id = $1",
+        id,
+        fee,
+        refunded
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn mark_payment_failed(
+    conn: &mut PgConnection,
+    id: Uuid,
+    note: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE payments SET status = 'failed', note = coalesce($2, note) WHERE id = $1 AND status = 'pending'",
+        id,
+        note
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// A card payment applied at once: what exceeded the balance is refunded with it.
+pub async fn apply_card_payment(
+    conn: &mut PgConnection,
+    id: Uuid,
+    amount: i64,
+    refunded: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE invoices SET amount_paid = amount_paid + $2, amount_refunded = amount_refunded + $3, version = version + 1,
+                status = CASE
+                    WHEN status NOT IN ('sent', 'partially_paid') THEN status
+                    WHEN amount_paid + $2 - amount_refunded - $3 >= total THEN 'paid'
+                    WHEN amount_paid + $2 - amount_refunded - $3 > 0 THEN 'partially_paid'
+                    ELSE status END,
+                paid_at = CASE WHEN status IN ('sent', 'partially_paid') AND amount_paid + $2 - amount_refunded - $3 >= total
+                               THEN now() ELSE paid_at END
+         WHERE id = $1",
+        id,
+        amount,
+        refunded
+    )
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
@@ -353,18 +539,30 @@ pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error
     .map(drop)
 }
 
-/// Lock a payment row and return its invoice, amount and what is refunded already.
+pub struct LockedPayment {
+    pub invoice_id: Option<Uuid>,
+    pub quote_id: Option<Uuid>,
+    pub client_id: Uuid,
+    pub method: String,
+    pub status: String,
+    pub amount: i64,
+    pub refunded: i64,
+    pub stripe_payment_intent_id: Option<String>,
+}
+
+/// Lock a payment row.
 pub async fn lock_payment(
     conn: &mut PgConnection,
     id: Uuid,
-) -> Result<Option<(Uuid, i64, i64, String)>, sqlx::Error> {
-    let row = sqlx::query!(
-        "SELECT invoice_id, amount, refunded, status FROM payments WHERE id = $1 FOR UPDATE",
+) -> Result<Option<LockedPayment>, sqlx::Error> {
+    sqlx::query_as!(
+        LockedPayment,
+        "SELECT invoice_id, quote_id, client_id, method, status, amount, refunded, stripe_payment_intent_id
+         FROM payments WHERE id = $1 FOR UPDATE",
         id
     )
     .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| (r.invoice_id, r.amount, r.refunded, r.status)))
+    .await
 }
 
 pub async fn refund_payment(
@@ -393,7 +591,7 @@ pub async fn apply_refund(
     sqlx::query!(
         "UPDATE invoices SET amount_refunded = amount_refunded + $2, version = version + 1,
                 status = CASE
-                    WHEN status IN ('void', 'bad_debt') THEN status
+                    WHEN status IN ('void', 'bad_debt', 'draft') THEN status
                     WHEN amount_paid - amount_refunded - $2 <= 0 THEN 'sent'
                     ELSE 'partially_paid' END,
                 paid_at = NULL

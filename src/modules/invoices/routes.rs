@@ -9,7 +9,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::model::{Invoice, InvoiceInput, InvoiceStatus, Payment, PaymentInput};
+use super::model::{Invoice, InvoiceInput, InvoiceStatus, Payment, PaymentInput, PaymentMethod};
+use super::payments::{self, Receipt, RefundInput, Target};
 use super::service;
 use crate::app::AppState;
 use crate::http::concurrency::tagged;
@@ -51,7 +52,22 @@ pub struct VersionBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentReceipt {
     pub payment: Payment,
-    pub invoice: Invoice,
+    /// The invoice after the payment; null for a deposit on a quote.
+    pub invoice: Option<Invoice>,
+    /// Card payments: the PaymentIntent's client secret, for Stripe.js to confirm
+    /// the payment in the payer's browser. Shown once; not stored by jobber.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+impl From<Receipt> for PaymentReceipt {
+    fn from(r: Receipt) -> Self {
+        Self {
+            payment: r.payment,
+            invoice: r.invoice,
+            client_secret: r.client_secret,
+        }
+    }
 }
 
 /// Invoices, newest first.
@@ -144,8 +160,8 @@ async fn send_invoice(
     ))
 }
 
-/// Record a payment (cash, check, bank transfer, other). More than the balance is
-/// refused (422 on `amount`).
+/// Record a payment taken outside jobber (cash, check, bank transfer, a card
+/// terminal, other). More than the balance is refused (422 on `amount`).
 #[utoipa::path(post, path = "/invoices/{id}/payments", tag = "invoices", params(("id" = Uuid, Path)), request_body = PaymentInput,
     responses((status = 201, body = PaymentReceipt), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn invoice_payments(
@@ -160,37 +176,44 @@ async fn invoice_payments(
             "does not match the invoice in the path",
         ));
     }
-    let (payment, invoice) = service::record_payment(&state.db, &ctx, id, body).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(PaymentReceipt { payment, invoice }),
-    ))
+    if body.quote_id.is_some() {
+        return Err(ApiError::field(
+            "quote_id",
+            "deposits on quotes are taken with POST /payments",
+        ));
+    }
+    let receipt = payments::record(&state.db, &ctx, Target::Invoice(id), body).await?;
+    Ok((StatusCode::CREATED, axum::Json(receipt.into())))
 }
 
-/// Record a payment against `invoice_id`.
+/// Take a payment against `invoice_id`, or a deposit against `quote_id`.
+///
+/// Cash, check, bank transfer and other are recorded at once. `card` goes through
+/// Stripe: it creates a PaymentIntent for amount + tip, answers 201 with a `pending`
+/// payment and the intent's `client_secret`, and changes the balance only when
+/// Stripe's signed webhook reports success. Card payments need the account's Stripe
+/// keys (409 `stripe_not_configured`); Stripe's refusal is 502
+/// `payment_provider_error`. More than the balance (less pending card payments) is
+/// refused (422 on `amount`). Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/payments", tag = "payments", request_body = PaymentInput,
-    responses((status = 201, body = PaymentReceipt), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = PaymentReceipt), (status = 409, body = Problem), (status = 422, body = Problem), (status = 502, body = Problem)))]
 async fn create_payment(
     State(state): State<AppState>,
     Staff(ctx): Staff,
     Json(body): Json<PaymentInput>,
 ) -> Result<(StatusCode, axum::Json<PaymentReceipt>), ApiError> {
-    let Some(invoice_id) = body.invoice_id else {
-        return Err(ApiError::field("invoice_id", "is required"));
+    let target = Target::of(&body)?;
+    let result = if body.method == PaymentMethod::Card {
+        payments::start_card(&state.db, &state.gateway, &ctx, target, body).await
+    } else {
+        payments::record(&state.db, &ctx, target, body).await
     };
-    let (payment, invoice) = service::record_payment(&state.db, &ctx, invoice_id, body)
-        .await
-        .map_err(|e| {
-            if e.code == ErrorCode::InvoiceNotFound {
-                ApiError::field("invoice_id", "no such invoice")
-            } else {
-                e
-            }
-        })?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(PaymentReceipt { payment, invoice }),
-    ))
+    let receipt = result.map_err(|e| match e.code {
+        ErrorCode::InvoiceNotFound => ApiError::field("invoice_id", "no such invoice"),
+        ErrorCode::QuoteNotFound => ApiError::field("quote_id", "no such quote"),
+        _ => e,
+    })?;
+    Ok((StatusCode::CREATED, axum::Json(receipt.into())))
 }
 
 /// One payment.
@@ -201,7 +224,7 @@ async fn get_payment(
     Staff(ctx): Staff,
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<Payment>, ApiError> {
-    Ok(axum::Json(service::payment(&state.db, &ctx, id).await?))
+    Ok(axum::Json(payments::get(&state.db, &ctx, id).await?))
 }
 
 /// Void an issued invoice that holds no payments; it keeps its number.
@@ -232,16 +255,18 @@ async fn bad_debt(
     ))
 }
 
-/// Refund all or part of a payment (owner or admin). The invoice's balance grows by
-/// the refund and its status follows.
-#[utoipa::path(post, path = "/payments/{id}/refund", tag = "payments", params(("id" = Uuid, Path)), request_body = service::RefundInput,
-    responses((status = 200, body = PaymentReceipt), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+/// Refund all or part of a payment (owner or admin). A card payment taken through
+/// jobber is refunded through Stripe first (502 `payment_provider_error` if Stripe
+/// refuses, and nothing is recorded); other payments are only recorded. The
+/// invoice's balance grows by the refund and its status follows.
+#[utoipa::path(post, path = "/payments/{id}/refund", tag = "payments", params(("id" = Uuid, Path)), request_body = RefundInput,
+    responses((status = 200, body = PaymentReceipt), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 502, body = Problem)))]
 async fn refund_payment(
     State(state): State<AppState>,
     Admin(ctx): Admin,
     Path(id): Path<Uuid>,
-    OptionalJson(body): OptionalJson<service::RefundInput>,
+    OptionalJson(body): OptionalJson<RefundInput>,
 ) -> Result<axum::Json<PaymentReceipt>, ApiError> {
-    let (payment, invoice) = service::refund(&state.db, &ctx, id, body).await?;
-    Ok(axum::Json(PaymentReceipt { payment, invoice }))
+    let receipt = payments::refund(&state.db, &state.gateway, &ctx, id, body).await?;
+    Ok(axum::Json(receipt.into()))
 }

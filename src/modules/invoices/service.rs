@@ -1,11 +1,11 @@
 //! Invoice rules: lines from a job (nothing billed twice) or by hand, totals by the
 //! money rules, gapless numbers at issue, payments that can never exceed the balance.
 
-use chrono::{DateTime, Days, Utc};
+use chrono::Days;
 use uuid::Uuid;
 
-use super::model::{Invoice, InvoiceInput, InvoiceStatus, Payment, PaymentInput, Terms};
-use super::repo::{self, InvoiceRow, LineRecord, NewInvoice, NewPayment};
+use super::model::{Invoice, InvoiceInput, InvoiceStatus, Terms};
+use super::repo::{self, InvoiceRow, LineRecord, NewInvoice};
 use crate::http::extract::Ctx;
 use crate::http::pagination::{Page, PageRequest};
 use crate::http::{ApiError, ErrorCode, FieldError};
@@ -21,7 +21,7 @@ use crate::modules::{accounts, catalog, clients, communications, hub, jobs, noti
 use crate::money::{self, Bps};
 use crate::platform::database::{Db, Tx};
 
-fn not_found() -> ApiError {
+pub(super) fn not_found() -> ApiError {
     ApiError::code(ErrorCode::InvoiceNotFound)
 }
 
@@ -32,12 +32,12 @@ fn invalid_transition(status: InvoiceStatus, action: &str) -> ApiError {
     )
 }
 
-fn status_of(row: &InvoiceRow) -> Result<InvoiceStatus, ApiError> {
+pub(super) fn status_of(row: &InvoiceRow) -> Result<InvoiceStatus, ApiError> {
     InvoiceStatus::parse(&row.status)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown invoice status {}", row.status)))
 }
 
-async fn load(tx: &mut Tx, id: Uuid, settings: &Settings) -> Result<Invoice, ApiError> {
+pub(super) async fn load(tx: &mut Tx, id: Uuid, settings: &Settings) -> Result<Invoice, ApiError> {
     let row = repo::get(tx, id, false).await?.ok_or_else(not_found)?;
     to_invoice(tx, row, settings).await
 }
@@ -283,8 +283,14 @@ pub async fn create(db: &Db, ctx: &Ctx, input: InvoiceInput) -> Result<Invoice, 
         })
         .collect();
     repo::insert_lines(&mut tx, ctx.account_id, id, &records).await?;
+    let mut deposits = 0;
     if let Some(billable) = &billable {
         jobs::service::mark_invoiced_in(&mut tx, billable, id, granted_discount).await?;
+        // Deposits paid on the job's quote count toward this invoice.
+        if let Some(quote_id) = billable.quote_id {
+            deposits =
+                super::payments::apply_deposits_in(&mut tx, quote_id, id, totals.total).await?;
+        }
     }
     activity::service::record(
         &mut tx,
@@ -292,7 +298,7 @@ pub async fn create(db: &Db, ctx: &Ctx, input: InvoiceInput) -> Result<Invoice, 
         Some(ctx.user_id),
         Subject::Invoice { id, client_id },
         "created",
-        serde_json::json!({"total": totals.total, "job_id": new.job_id}),
+        serde_json::json!({"total": totals.total, "job_id": new.job_id, "deposits_applied": deposits}),
     )
     .await?;
     let invoice = load(&mut tx, id, &settings).await?;
@@ -345,7 +351,11 @@ pub async fn list(
     Ok(Page::from_rows(invoices, page, |i| i.id))
 }
 
-async fn lock(tx: &mut Tx, id: Uuid, version: Option<i32>) -> Result<InvoiceRow, ApiError> {
+pub(super) async fn lock(
+    tx: &mut Tx,
+    id: Uuid,
+    version: Option<i32>,
+) -> Result<InvoiceRow, ApiError> {
     let row = repo::get(tx, id, true).await?.ok_or_else(not_found)?;
     if let Some(version) = version
         && version != row.version
@@ -384,6 +394,8 @@ pub async fn send(
                 None => row.due_date.unwrap_or(issue_date).max(issue_date),
             };
             repo::issue(&mut tx, id, &number, issue_date, due_date).await?;
+            // Deposits applied while it was a draft show in its status.
+            repo::settle_issued(&mut tx, id).await?;
         }
         InvoiceStatus::Sent | InvoiceStatus::PartiallyPaid => {
             repo::mark_resent(&mut tx, id).await?
@@ -422,110 +434,19 @@ pub async fn send(
     Ok(invoice)
 }
 
-/// Record a payment made outside the card flow; the invoice's balance and status
-/// change in the same transaction, with the invoice row locked.
-#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, invoice_id = %id))]
-pub async fn record_payment(
-    db: &Db,
-    ctx: &Ctx,
-    id: Uuid,
-    input: PaymentInput,
-) -> Result<(Payment, Invoice), ApiError> {
-    let mut errors = Vec::new();
-    if input.amount <= 0 {
-        errors.push(FieldError::new("amount", "must be positive (minor units)"));
-    }
-    if !(0..=crate::modules::catalog::MAX_PRICE).contains(&input.tip) {
-        errors.push(FieldError::new("tip", "must not be negative"));
-    }
-    let reference =
-        crate::domain::optional_text(input.reference.as_deref(), 200).unwrap_or_else(|m| {
-            errors.push(FieldError::new("reference", m));
-            None
-        });
-    let note = crate::domain::optional_text(input.note.as_deref(), 2000).unwrap_or_else(|m| {
-        errors.push(FieldError::new("note", m));
-        None
-    });
-    let paid_at: DateTime<Utc> = input.paid_at.unwrap_or_else(Utc::now);
-    if paid_at > Utc::now() + chrono::Duration::minutes(5) {
-        errors.push(FieldError::new("paid_at", "must not be in the future"));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
-    }
-    let mut tx = db.tenant(ctx.account_id).await?;
-    let row = lock(&mut tx, id, None).await?;
-    let status = status_of(&row)?;
-    if !status.is_open() {
-        let hint = if status == InvoiceStatus::Draft {
-            "; send it first"
-        } else {
-            ""
-        };
-        return Err(ApiError::new(
-            ErrorCode::InvalidTransition,
-            format!(
-                "payments can be recorded on sent invoices, not on a {} one{hint}",
-                status.as_str()
-            ),
-        ));
-    }
-    let balance = row.total - row.amount_paid + row.amount_refunded;
-    if input.amount > balance {
-        return Err(ApiError::field(
-            "amount",
-            format!("is more than the balance of {balance}; overpayments are refused"),
-        ));
-    }
-    let next_status = if input.amount == balance {
-        InvoiceStatus::Paid
-    } else {
-        InvoiceStatus::PartiallyPaid
-    };
-    let payment_id = Uuid::now_v7();
-    let payment = NewPayment {
-        id: payment_id,
-        invoice_id: id,
-        client_id: row.client_id,
-        method: input.method,
-        amount: input.amount,
-        tip: input.tip,
-        reference: reference.as_deref(),
-        note: note.as_deref(),
-        paid_at,
-        created_by: ctx.user_id,
-    };
-    repo::insert_payment(&mut tx, ctx.account_id, &payment).await?;
-    repo::apply_payment(&mut tx, id, input.amount, next_status.as_str()).await?;
-    if next_status == InvoiceStatus::Paid {
-        notify_paid(&mut tx, ctx.account_id, Some(ctx.user_id), &row).await?;
-    }
-    activity::service::record(
-        &mut tx,
-        ctx.account_id,
-        Some(ctx.user_id),
-        Subject::Invoice { id, client_id: row.client_id },
-        "payment_recorded",
-        serde_json::json!({"payment_id": payment_id, "amount": input.amount, "method": input.method.as_str()}),
-    )
-    .await?;
-    let settings = accounts::service::settings_in(&mut tx).await?;
-    let invoice = load(&mut tx, id, &settings).await?;
-    let payment = repo::payment(&mut tx, payment_id)
-        .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("payment vanished")))?;
-    tx.commit().await?;
-    Ok((payment, invoice))
-}
-
 /// Tell the office an invoice is paid in full.
-async fn notify_paid(
+pub(super) async fn notify_if_paid(
     tx: &mut Tx,
     account_id: Uuid,
     actor: Option<Uuid>,
-    row: &InvoiceRow,
+    invoice_id: Uuid,
 ) -> Result<(), ApiError> {
+    let Some(row) = repo::get(tx, invoice_id, false).await? else {
+        return Ok(());
+    };
+    if status_of(&row)? != InvoiceStatus::Paid {
+        return Ok(());
+    }
     let settings = accounts::service::settings_in(tx).await?;
     let number = row.number.as_deref().unwrap_or("(draft)");
     notifications::service::notify_office_in(
@@ -543,15 +464,6 @@ async fn notify_paid(
         },
     )
     .await
-}
-
-pub async fn payment(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Payment, ApiError> {
-    let mut tx = db.tenant(ctx.account_id).await?;
-    let payment = repo::payment(&mut tx, id)
-        .await?
-        .ok_or(ApiError::code(ErrorCode::PaymentNotFound))?;
-    tx.commit().await?;
-    Ok(payment)
 }
 
 /// Void an issued invoice that holds no money; it keeps its number, and its visits
@@ -644,6 +556,8 @@ pub async fn delete_draft(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> 
         ));
     }
     jobs::service::release_invoice_in(&mut tx, id).await?;
+    // Its deposits go back to their quote, for the next invoice.
+    repo::detach_deposits(&mut tx, id).await?;
     repo::delete(&mut tx, id).await?;
     activity::service::record(
         &mut tx,
@@ -659,67 +573,6 @@ pub async fn delete_draft(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> 
     .await?;
     tx.commit().await?;
     Ok(())
-}
-
-#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RefundInput {
-    /// Minor units; omitted: whatever is left of the payment.
-    pub amount: Option<i64>,
-    pub reason: Option<String>,
-}
-
-/// Refund all or part of a recorded payment: the money goes back (outside jobber for
-/// manual methods) and the invoice's balance grows by the refund.
-#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, payment_id = %id))]
-pub async fn refund(
-    db: &Db,
-    ctx: &Ctx,
-    id: Uuid,
-    input: RefundInput,
-) -> Result<(Payment, Invoice), ApiError> {
-    let reason = crate::domain::optional_text(input.reason.as_deref(), 2000)
-        .map_err(|m| ApiError::field("reason", m))?;
-    let mut tx = db.tenant(ctx.account_id).await?;
-    let (invoice_id, amount, refunded, status) = repo::lock_payment(&mut tx, id)
-        .await?
-        .ok_or(ApiError::code(ErrorCode::PaymentNotFound))?;
-    if !matches!(status.as_str(), "succeeded" | "partially_refunded") {
-        return Err(ApiError::new(
-            ErrorCode::InvalidTransition,
-            format!("a {status} payment cannot be refunded"),
-        ));
-    }
-    let refundable = amount - refunded;
-    let refund = input.amount.unwrap_or(refundable);
-    if refund <= 0 || refund > refundable {
-        return Err(ApiError::field(
-            "amount",
-            format!("must be between 1 and {refundable}, what is left of the payment"),
-        ));
-    }
-    let invoice = lock(&mut tx, invoice_id, None).await?;
-    repo::refund_payment(&mut tx, id, refund).await?;
-    repo::apply_refund(&mut tx, invoice_id, refund).await?;
-    activity::service::record(
-        &mut tx,
-        ctx.account_id,
-        Some(ctx.user_id),
-        Subject::Invoice {
-            id: invoice_id,
-            client_id: invoice.client_id,
-        },
-        "payment_refunded",
-        serde_json::json!({"payment_id": id, "amount": refund, "reason": reason}),
-    )
-    .await?;
-    let settings = accounts::service::settings_in(&mut tx).await?;
-    let invoice = load(&mut tx, invoice_id, &settings).await?;
-    let payment = repo::payment(&mut tx, id)
-        .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("payment vanished")))?;
-    tx.commit().await?;
-    Ok((payment, invoice))
 }
 
 /// Whether the account has any invoice (for rules elsewhere, such as currency).

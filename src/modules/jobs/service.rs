@@ -1238,6 +1238,8 @@ pub struct Billable {
     pub job_id: Uuid,
     pub client_id: Uuid,
     pub property_id: Option<Uuid>,
+    /// The quote the job came from (its deposits are applied to the invoice).
+    pub quote_id: Option<Uuid>,
     pub title: String,
     pub lines: Vec<BilledLine>,
     pub visit_ids: Vec<Uuid>,
@@ -1337,6 +1339,7 @@ pub async fn billable_in(tx: &mut Tx, job_id: Uuid) -> Result<Billable, ApiError
         job_id,
         client_id: row.client_id,
         property_id: row.property_id,
+        quote_id: row.quote_id,
         title: row.title,
         lines: billed,
         visit_ids: visits.into_iter().map(|(id, _)| id).collect(),

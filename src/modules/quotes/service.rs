@@ -799,3 +799,24 @@ pub async fn convert(
 pub async fn any_in(tx: &mut Tx) -> Result<bool, ApiError> {
     Ok(repo::any(tx).await?)
 }
+
+/// A quote a deposit may be paid on (sent, approved or converted), locked: its client
+/// and total.
+pub async fn lock_for_deposit_in(tx: &mut Tx, id: Uuid) -> Result<(Uuid, i64), ApiError> {
+    let row = repo::get(tx, id, true)
+        .await?
+        .ok_or(ApiError::code(ErrorCode::QuoteNotFound))?;
+    let status = row.status()?;
+    match status {
+        QuoteStatus::Sent | QuoteStatus::Approved | QuoteStatus::Converted => {
+            Ok((row.client_id, row.total))
+        }
+        _ => Err(ApiError::new(
+            ErrorCode::InvalidTransition,
+            format!(
+                "deposits are taken on sent, approved or converted quotes, not on a {} one",
+                status.as_str()
+            ),
+        )),
+    }
+}

@@ -1,0 +1,366 @@
+//! Stripe's REST API (form-encoded requests, the account's secret key as Bearer token)
+//! and the verification of its webhook signatures. Only what jobber uses: create a
+//! PaymentIntent, refund one, read a balance transaction's fee.
+//!
+//! Creates carry an `Idempotency-Key`, so a retried request never charges or refunds
+//! twice. The base URL is configurable (`stripe_api_base`) so the tests talk to a fake.
+//! This module knows nothing of jobber's tables; it never logs a key.
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use sha2::Sha256;
+
+/// How far a webhook's timestamp may be from our clock (Stripe's libraries use 300 s).
+pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StripeError {
+    /// Stripe answered with an error (card declined, bad request, bad key…).
+    #[error("Stripe answered {status}: {message}")]
+    Api {
+        status: u16,
+        code: Option<String>,
+        message: String,
+    },
+    /// No usable answer (network, timeout, unexpected body).
+    #[error("cannot reach Stripe: {0}")]
+    Transport(String),
+}
+
+#[derive(Clone)]
+pub struct Stripe {
+    http: reqwest::Client,
+    base: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PaymentIntent {
+    pub id: String,
+    pub client_secret: Option<String>,
+    pub status: String,
+    pub amount: i64,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Refund {
+    pub id: String,
+    pub amount: i64,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct BalanceTransaction {
+    fee: i64,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    message: Option<String>,
+    code: Option<String>,
+}
+
+pub struct NewPaymentIntent<'a> {
+    /// Minor units, the tip included.
+    pub amount: i64,
+    /// ISO 4217, lowercase.
+    pub currency: &'a str,
+    pub metadata: &'a [(&'a str, String)],
+}
+
+impl Stripe {
+    pub fn new(base: &str) -> anyhow::Result<Self> {
+        // reqwest needs rustls's process-wide provider (idempotent; `main` installs it
+        // too, but a library user such as the tests may not have).
+        crate::cli::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("jobber/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+        })
+    }
+
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, StripeError> {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| StripeError::Transport(e.without_url().to_string()))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| StripeError::Transport(e.without_url().to_string()))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| StripeError::Transport(format!("unexpected answer: {e}")));
+        }
+        let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(body) => (
+                body.error.code,
+                body.error.message.unwrap_or_else(|| status.to_string()),
+            ),
+            Err(_) => (None, status.to_string()),
+        };
+        Err(StripeError::Api {
+            status: status.as_u16(),
+            code,
+            message,
+        })
+    }
+
+    /// A create: sent with its `Idempotency-Key`, and sent once more with the same
+    /// key when the first attempt got no answer (Stripe then returns the first result
+    /// instead of creating a second charge or refund).
+    async fn create<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &SecretString,
+        path: &str,
+        idempotency_key: &str,
+        form: &[(String, String)],
+    ) -> Result<T, StripeError> {
+        let request = || {
+            self.http
+                .post(format!("{}{path}", self.base))
+                .bearer_auth(key.expose_secret())
+                .header("Idempotency-Key", idempotency_key)
+                .form(form)
+        };
+        match self.send(request()).await {
+            Err(StripeError::Transport(error)) => {
+                tracing::warn!(%error, path, "no answer from Stripe; retrying with the same idempotency key");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                self.send(request()).await
+            }
+            other => other,
+        }
+    }
+
+    /// `POST /v1/payment_intents`: a card payment the client completes with the
+    /// returned client secret.
+    pub async fn create_payment_intent(
+        &self,
+        key: &SecretString,
+        idempotency_key: &str,
+        intent: &NewPaymentIntent<'_>,
+    ) -> Result<PaymentIntent, StripeError> {
+        let mut form: Vec<(String, String)> = vec![
+            ("amount".into(), intent.amount.to_string()),
+            ("currency".into(), intent.currency.to_string()),
+            ("payment_method_types[0]".into(), "card".into()),
+        ];
+        for (name, value) in intent.metadata {
+            form.push((format!("metadata[{name}]"), value.clone()));
+        }
+        self.create(key, "/v1/payment_intents", idempotency_key, &form)
+            .await
+    }
+
+    /// `POST /v1/refunds`: refund `amount` of a PaymentIntent's charge.
+    pub async fn create_refund(
+        &self,
+        key: &SecretString,
+        idempotency_key: &str,
+        payment_intent: &str,
+        amount: i64,
+    ) -> Result<Refund, StripeError> {
+        let form = [
+            ("payment_intent".to_string(), payment_intent.to_string()),
+            ("amount".to_string(), amount.to_string()),
+        ];
+        self.create(key, "/v1/refunds", idempotency_key, &form)
+            .await
+    }
+
+    /// The fee Stripe took on a charge, from its balance transaction.
+    pub async fn balance_transaction_fee(
+        &self,
+        key: &SecretString,
+        id: &str,
+    ) -> Result<i64, StripeError> {
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(StripeError::Transport(
+                "malformed balance transaction id".into(),
+            ));
+        }
+        let txn: BalanceTransaction = self
+            .send(
+                self.http
+                    .get(format!("{}/v1/balance_transactions/{id}", self.base))
+                    .bearer_auth(key.expose_secret()),
+            )
+            .await?;
+        Ok(txn.fee)
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SignatureError {
+    #[error("the Stripe-Signature header is missing or malformed")]
+    Malformed,
+    #[error("the webhook's timestamp is outside the tolerance; replayed or clock skew")]
+    Stale,
+    #[error("no v1 signature matches")]
+    Mismatch,
+}
+
+/// Verify a `Stripe-Signature` header (`t=<unix time>,v1=<hex hmac>[,v1=…][,v0=…]`):
+/// HMAC-SHA256 under the endpoint's signing secret over `"{t}.{body}"`, any `v1`
+/// matching in constant time, `t` within `tolerance` seconds of `now`.
+pub fn verify_signature(
+    header: &str,
+    body: &[u8],
+    secret: &[u8],
+    now: i64,
+    tolerance: i64,
+) -> Result<(), SignatureError> {
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", value)) => {
+                timestamp = Some(
+                    value
+                        .parse::<i64>()
+                        .map_err(|_| SignatureError::Malformed)?,
+                )
+            }
+            Some(("v1", value)) => signatures.push(value),
+            _ => {}
+        }
+    }
+    let timestamp = timestamp.ok_or(SignatureError::Malformed)?;
+    if signatures.is_empty() {
+        return Err(SignatureError::Malformed);
+    }
+    if (now - timestamp).abs() > tolerance {
+        return Err(SignatureError::Stale);
+    }
+    for signature in signatures {
+        let Some(expected) = decode_hex(signature) else {
+            continue;
+        };
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+            return Err(SignatureError::Mismatch);
+        };
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        // `verify_slice` compares in constant time.
+        if mac.verify_slice(&expected).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(SignatureError::Mismatch)
+}
+
+/// The header Stripe would send for `body` at `timestamp` (tests and tools).
+pub fn sign(body: &[u8], secret: &[u8], timestamp: i64) -> String {
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret) {
+        Ok(mac) => mac,
+        Err(_) => return String::new(),
+    };
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("t={timestamp},v1={hex}")
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len() / 2)
+        .map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"whsec_test_secret";
+    const BODY: &[u8] = br#"{"id":"evt_1","type":"payment_intent.succeeded"}"#;
+
+    #[test]
+    fn a_hand_computed_signature_verifies() {
+        // Computed outside Rust: python3 -c "import hmac, hashlib;
+        //   print(hmac.new(b'whsec_test_secret', b'1700000000.' + BODY, hashlib.sha256).hexdigest())"
+        let header =
+            "t=1700000000,v1=22d8dc182f5c588077683bd378368e29765bfe5df2560112b4f28fef120f0e31";
+        assert_eq!(sign(BODY, SECRET, 1_700_000_000), header);
+        assert_eq!(
+            verify_signature(header, BODY, SECRET, 1_700_000_100, 300),
+            Ok(())
+        );
+        assert_eq!(
+            verify_signature(header, BODY, SECRET, 1_699_999_750, 300),
+            Ok(()),
+            "a clock behind by less than the tolerance"
+        );
+    }
+
+    #[test]
+    fn several_v1_signatures_any_may_match() {
+        let good = sign(BODY, SECRET, 1_700_000_000);
+        let v1 = good.split_once(",v1=").unwrap().1;
+        let header = format!("t=1700000000,v1={},v1={v1},v0=abc", "00".repeat(32));
+        assert_eq!(
+            verify_signature(&header, BODY, SECRET, 1_700_000_000, 300),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn stale_wrong_or_malformed_signatures_are_refused() {
+        let header = sign(BODY, SECRET, 1_700_000_000);
+        assert_eq!(
+            verify_signature(&header, BODY, SECRET, 1_700_000_301, 300),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            verify_signature(&header, BODY, b"whsec_other", 1_700_000_000, 300),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_signature(&header, b"{\"id\":\"evt_2\"}", SECRET, 1_700_000_000, 300),
+            Err(SignatureError::Mismatch)
+        );
+        for bad in [
+            "",
+            "t=abc,v1=00",
+            "v1=00",
+            "t=1700000000",
+            "t=1700000000,v0=00",
+        ] {
+            assert_eq!(
+                verify_signature(bad, BODY, SECRET, 1_700_000_000, 300),
+                Err(SignatureError::Malformed),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            verify_signature("t=1700000000,v1=zz", BODY, SECRET, 1_700_000_000, 300),
+            Err(SignatureError::Mismatch)
+        );
+    }
+}

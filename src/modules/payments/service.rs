@@ -1,0 +1,369 @@
+//! The account's Stripe keys and the webhook that settles card payments.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::repo;
+use crate::http::extract::Ctx;
+use crate::http::{ApiError, ErrorCode, FieldError};
+use crate::integrations::stripe::{self, SIGNATURE_TOLERANCE_SECS, Stripe, StripeError};
+use crate::modules::invoices;
+use crate::platform::crypto::SecretBox;
+use crate::platform::database::{Db, Tx};
+
+/// What card payments need: Stripe's API and the key that opens stored secrets.
+#[derive(Clone)]
+pub struct Gateway {
+    pub stripe: Stripe,
+    pub secrets: Arc<SecretBox>,
+}
+
+fn secret_key_context(account_id: Uuid) -> String {
+    format!("{account_id}:stripe_secret_key")
+}
+
+fn webhook_secret_context(account_id: Uuid) -> String {
+    format!("{account_id}:stripe_webhook_secret")
+}
+
+/// The account's Stripe settings as shown: never the secrets themselves.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StripeStatus {
+    pub configured: bool,
+    /// Last four characters of the secret key.
+    pub secret_key_last4: Option<String>,
+    /// Where to point the Stripe webhook endpoint.
+    pub webhook_url: String,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// `PUT /settings/payments/stripe`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StripeKeysInput {
+    /// The account's secret (`sk_…`) or restricted (`rk_…`) API key.
+    #[schema(value_type = String)]
+    pub secret_key: SecretString,
+    /// The webhook endpoint's signing secret (`whsec_…`).
+    #[schema(value_type = String)]
+    pub webhook_secret: SecretString,
+}
+
+fn status_of(row: Option<repo::SettingsRow>, public_url: &str) -> StripeStatus {
+    StripeStatus {
+        configured: row.is_some(),
+        secret_key_last4: row.as_ref().map(|r| r.secret_key_last4.clone()),
+        webhook_url: format!("{public_url}/api/v1/webhooks/stripe"),
+        updated_at: row.map(|r| r.updated_at),
+    }
+}
+
+pub async fn stripe_status(db: &Db, ctx: &Ctx, public_url: &str) -> Result<StripeStatus, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let row = repo::settings(&mut tx).await?;
+    tx.commit().await?;
+    Ok(status_of(row, public_url))
+}
+
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
+pub async fn set_stripe_keys(
+    db: &Db,
+    gateway: &Gateway,
+    ctx: &Ctx,
+    public_url: &str,
+    input: StripeKeysInput,
+) -> Result<StripeStatus, ApiError> {
+    let key = input.secret_key.expose_secret().trim();
+    let hook = input.webhook_secret.expose_secret().trim();
+    let mut errors = Vec::new();
+    let key_ok = (key.starts_with("sk_") || key.starts_with("rk_"))
+        && (8..=255).contains(&key.len())
+        && key.bytes().all(|b| b.is_ascii_graphic());
+    if !key_ok {
+        errors.push(FieldError::new(
+            "secret_key",
+            "must be a Stripe secret key (sk_…) or restricted key (rk_…)",
+        ));
+    }
+    if !(8..=255).contains(&hook.len()) || !hook.bytes().all(|b| b.is_ascii_graphic()) {
+        errors.push(FieldError::new(
+            "webhook_secret",
+            "must be the webhook endpoint's signing secret (whsec_…)",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let seal = |context: String, value: &str| {
+        gateway
+            .secrets
+            .seal(&context, value.as_bytes())
+            .map_err(ApiError::internal)
+    };
+    let key_enc = seal(secret_key_context(ctx.account_id), key)?;
+    let hook_enc = seal(webhook_secret_context(ctx.account_id), hook)?;
+    let last4: String = key
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let mut tx = db.tenant(ctx.account_id).await?;
+    repo::upsert_settings(
+        &mut tx,
+        ctx.account_id,
+        &key_enc,
+        &last4,
+        &hook_enc,
+        ctx.user_id,
+    )
+    .await?;
+    let row = repo::settings(&mut tx).await?;
+    tx.commit().await?;
+    tracing::info!("stripe keys set");
+    Ok(status_of(row, public_url))
+}
+
+pub async fn delete_stripe_keys(db: &Db, ctx: &Ctx) -> Result<(), ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    repo::delete_settings(&mut tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub struct Keys {
+    pub secret_key: SecretString,
+    pub webhook_secret: SecretString,
+}
+
+/// The account's decrypted Stripe keys; `stripe_not_configured` without them.
+pub async fn keys_in(tx: &mut Tx, secrets: &SecretBox, account_id: Uuid) -> Result<Keys, ApiError> {
+    let row = repo::settings(tx).await?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::StripeNotConfigured,
+            "card payments need the account's Stripe keys; an owner or admin sets them with PUT /api/v1/settings/payments/stripe",
+        )
+    })?;
+    let open = |context: String, sealed: &[u8]| {
+        secrets.open_string(&context, sealed).map_err(|e| {
+            ApiError::internal(anyhow::anyhow!(
+                "stored Stripe secret of account {account_id}: {e}; was the encryption key changed?"
+            ))
+        })
+    };
+    Ok(Keys {
+        secret_key: open(secret_key_context(account_id), &row.secret_key_enc)?,
+        webhook_secret: open(webhook_secret_context(account_id), &row.webhook_secret_enc)?,
+    })
+}
+
+pub async fn register_intent_in(
+    tx: &mut Tx,
+    account_id: Uuid,
+    intent_id: &str,
+    payment_id: Uuid,
+) -> Result<(), ApiError> {
+    repo::register_intent(tx, account_id, intent_id, payment_id).await?;
+    Ok(())
+}
+
+/// A Stripe failure as the API reports it (502, the provider's message kept).
+pub fn provider_error(error: StripeError) -> ApiError {
+    tracing::warn!(error = %error, "stripe request failed");
+    let detail = match &error {
+        StripeError::Api { message, code, .. } => match code {
+            Some(code) => format!("Stripe refused the request ({code}): {message}"),
+            None => format!("Stripe refused the request: {message}"),
+        },
+        StripeError::Transport(_) => "Stripe could not be reached; try again".to_string(),
+    };
+    ApiError::new(ErrorCode::PaymentProviderError, detail)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookReply {
+    pub received: bool,
+    /// The event was processed before (a redelivery): nothing changed.
+    pub duplicate: bool,
+    /// The event is about nothing jobber knows (another integration's payment).
+    pub ignored: bool,
+}
+
+#[derive(Deserialize)]
+struct Event {
+    id: String,
+    #[serde(rename = "type")]
+    type_: String,
+    data: EventData,
+}
+
+#[derive(Deserialize)]
+struct EventData {
+    object: serde_json::Value,
+}
+
+fn bad_signature(detail: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::InvalidWebhookSignature, detail)
+}
+
+/// The PaymentIntent an event is about: the object itself, or a charge's.
+fn intent_of(object: &serde_json::Value) -> Option<&str> {
+    match object.get("object").and_then(|o| o.as_str()) {
+        Some("payment_intent") => object.get("id").and_then(|v| v.as_str()),
+        Some("charge") | Some("refund") => match object.get("payment_intent") {
+            Some(serde_json::Value::String(id)) => Some(id.as_str()),
+            Some(other) => other.get("id").and_then(|v| v.as_str()),
+            None => None,
+        },
+        _ => None,
+    }
+}
+
+/// The fee of the intent's charge: in the payload when its balance transaction is
+/// expanded, else read from Stripe; 0 when Stripe does not say.
+async fn fee_of(gateway: &Gateway, key: &SecretString, intent: &serde_json::Value) -> i64 {
+    let charge = intent
+        .get("latest_charge")
+        .filter(|c| c.is_object())
+        .or_else(|| intent.pointer("/charges/data/0").filter(|c| c.is_object()));
+    let Some(txn) = charge.and_then(|c| c.get("balance_transaction")) else {
+        return 0;
+    };
+    if let Some(fee) = txn.get("fee").and_then(|f| f.as_i64()) {
+        return fee;
+    }
+    match txn.as_str() {
+        Some(id) => match gateway.stripe.balance_transaction_fee(key, id).await {
+            Ok(fee) => fee,
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot read the charge's fee; recording 0");
+                0
+            }
+        },
+        None => 0,
+    }
+}
+
+/// `POST /webhooks/stripe`: verify, de-duplicate by event id, apply.
+///
+/// The account is found from the PaymentIntent the event is about (the directory
+/// written when the intent was created), and the signature is checked with that
+/// account's signing secret. Everything an event changes happens in one transaction
+/// with the event's id, so a redelivery (or a concurrent duplicate) changes nothing.
+#[tracing::instrument(skip_all)]
+pub async fn handle_webhook(
+    db: &Db,
+    gateway: &Gateway,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Result<WebhookReply, ApiError> {
+    let signature =
+        signature.ok_or_else(|| bad_signature("the Stripe-Signature header is missing"))?;
+    let event: Event = serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(ErrorCode::MalformedJson, format!("not a Stripe event: {e}")))?;
+    let Some(intent_id) = intent_of(&event.data.object).map(str::to_owned) else {
+        tracing::info!(event_type = %event.type_, "stripe event about no payment intent; ignored");
+        return Ok(WebhookReply {
+            received: true,
+            duplicate: false,
+            ignored: true,
+        });
+    };
+    let found = {
+        let mut conn = db.pool().acquire().await?;
+        repo::find_intent(&mut conn, &intent_id).await?
+    };
+    let Some((account_id, payment_id)) = found else {
+        tracing::info!(event_type = %event.type_, "stripe event about an unknown payment intent; ignored");
+        return Ok(WebhookReply {
+            received: true,
+            duplicate: false,
+            ignored: true,
+        });
+    };
+    let mut tx = db.tenant(account_id).await?;
+    let keys = match keys_in(&mut tx, &gateway.secrets, account_id).await {
+        Ok(keys) => keys,
+        Err(e) if e.code == ErrorCode::StripeNotConfigured => {
+            return Err(bad_signature(
+                "the account has no webhook signing secret to verify this event",
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    stripe::verify_signature(
+        signature,
+        body,
+        keys.webhook_secret.expose_secret().as_bytes(),
+        Utc::now().timestamp(),
+        SIGNATURE_TOLERANCE_SECS,
+    )
+    .map_err(|e| bad_signature(e.to_string()))?;
+    tracing::info!(%account_id, event_type = %event.type_, event_id = %event.id, "stripe event");
+
+    let fee = if event.type_ == "payment_intent.succeeded" {
+        fee_of(gateway, &keys.secret_key, &event.data.object).await
+    } else {
+        0
+    };
+    if !repo::insert_event(&mut tx, account_id, &event.id, &event.type_).await? {
+        tx.commit().await?;
+        return Ok(WebhookReply {
+            received: true,
+            duplicate: true,
+            ignored: false,
+        });
+    }
+    let object = &event.data.object;
+    match event.type_.as_str() {
+        "payment_intent.succeeded" => {
+            let amount = object.get("amount").and_then(|a| a.as_i64()).unwrap_or(0);
+            let outcome =
+                invoices::payments::card_succeeded_in(&mut tx, account_id, payment_id, amount, fee)
+                    .await?;
+            if outcome.excess > 0 {
+                // More than the balance (the invoice changed meanwhile): what does not
+                // fit goes back to the card, recorded as refunded with the payment.
+                gateway
+                    .stripe
+                    .create_refund(
+                        &keys.secret_key,
+                        &format!("jobber-overpayment-{payment_id}"),
+                        &intent_id,
+                        outcome.excess,
+                    )
+                    .await
+                    .map_err(provider_error)?;
+            }
+        }
+        "payment_intent.payment_failed" => {
+            let message = object
+                .pointer("/last_payment_error/message")
+                .and_then(|m| m.as_str());
+            invoices::payments::card_failed_in(&mut tx, account_id, payment_id, message).await?;
+        }
+        "charge.refunded" => {
+            let refunded = object
+                .get("amount_refunded")
+                .and_then(|a| a.as_i64())
+                .unwrap_or(0);
+            invoices::payments::card_refunded_in(&mut tx, account_id, payment_id, refunded).await?;
+        }
+        other => {
+            tracing::debug!(event_type = other, "stripe event not used");
+        }
+    }
+    tx.commit().await?;
+    Ok(WebhookReply {
+        received: true,
+        duplicate: false,
+        ignored: false,
+    })
+}
