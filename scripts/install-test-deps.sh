@@ -1,6 +1,7 @@
 #!/bin/sh
 # Peers the test suite runs against (ARCHITECTURE §5), beyond PostgreSQL:
-#   - Python's `icalendar`, which parses the iCalendar feeds jobber writes.
+#   - Python's `icalendar`, which parses the iCalendar feeds jobber writes;
+#   - `aiosmtpd`, the SMTP sink the email tests deliver to (tests/smtp_sink.py).
 # Installed into a virtualenv under target/ so the system Python stays untouched.
 # Idempotent and quiet; `make test` runs it.
 set -eu
@@ -14,7 +15,7 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
 }
 
-if [ -x "$venv/bin/python3" ] && "$venv/bin/python3" -c 'import icalendar' 2>/dev/null; then
+if [ -x "$venv/bin/python3" ] && "$venv/bin/python3" -c 'import icalendar, aiosmtpd' 2>/dev/null; then
     exit 0
 fi
 command -v python3 >/dev/null 2>&1 || { say "installing python3"; apt_install python3; }
@@ -24,4 +25,4 @@ if ! python3 -m venv "$venv" >/dev/null 2>&1; then
     rm -rf "$venv"
     python3 -m venv "$venv"
 fi
-"$venv/bin/python3" -m pip install -q --disable-pip-version-check icalendar
+"$venv/bin/python3" -m pip install -q --disable-pip-version-check icalendar aiosmtpd

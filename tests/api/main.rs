@@ -8,6 +8,7 @@ mod helpers;
 mod jobs;
 
 mod auth;
+mod background;
 mod clients;
 mod e2e;
 mod invoices;

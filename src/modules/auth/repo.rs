@@ -83,3 +83,15 @@ pub async fn revoke_user(conn: &mut PgConnection, user_id: Uuid) -> Result<u64, 
     .await
     .map(|r| r.rows_affected())
 }
+
+/// Delete refresh tokens that can no longer be used: expired ones, and ones revoked
+/// more than 7 days ago (their family is revoked; reuse detection has done its job).
+/// Across accounts, on the owner's connection (the `cleanup` cron task).
+pub async fn purge_refresh_tokens(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "DELETE FROM refresh_tokens WHERE expires_at < now() OR revoked_at < now() - interval '7 days'"
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
