@@ -631,3 +631,97 @@ async fn cron_runs_each_slot_once_and_cleans_up() {
         1
     );
 }
+
+/// `jobber serve --role worker` as a real process on the test's database.
+struct WorkerProcess {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_worker_process(database_url: &str, data_dir: &Path, sink: &Sink) -> WorkerProcess {
+    let log = data_dir.with_extension(format!("{}.log", Uuid::now_v7().simple()));
+    let file = std::fs::File::create(&log).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_jobber"))
+        .args(["serve", "--role", "worker", "--data-dir"])
+        .arg(data_dir)
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{}", free_port()),
+            "--admin-listen",
+            &format!("127.0.0.1:{}", free_port()),
+        ])
+        .env("JOBBER_DATABASE_URL", database_url)
+        .env("JOBBER_SMTP_URL", sink.url())
+        .env("JOBBER_SMTP_FROM", "Jobber Test <office@jobber.test>")
+        .env("JOBBER_JOB_POLL_MS", "200")
+        .env("JOBBER_JOB_HEARTBEAT_SECS", "1")
+        .env("JOBBER_EMAIL_LEASE_SECS", "3")
+        .env("JOBBER_LOG", "info")
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .unwrap();
+    WorkerProcess { child, log }
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_send_delivers_exactly_once_after_restart() {
+    if !have_aiosmtpd("a_worker_killed_mid_send_delivers_exactly_once_after_restart") {
+        return;
+    }
+    // The sink holds the first MAIL FROM for a minute: the worker is mid-send.
+    let sink = Sink::start(60);
+    let api = spawn_app_with(with_worker(Role::Api, Some(&sink))).await;
+    let owner = api.signup("Crash Co").await;
+    let id = quote_for(&api, &owner).await;
+    send_quote(&api, &owner, &id).await;
+
+    let data_dir = std::env::temp_dir().join(format!("jobber-crash-{}", Uuid::now_v7().simple()));
+    let mut first = start_worker_process(&api.database_url, &data_dir, &sink);
+    let mid_send = wait_until(Duration::from_secs(60), || async {
+        sink.dir.join("delayed").exists()
+    })
+    .await;
+    assert!(
+        mid_send,
+        "the worker never reached the SMTP server; see {}",
+        first.log.display()
+    );
+    assert_eq!(message_row(&api, &id).await.0, "sending");
+    // SIGKILL: no graceful shutdown, the job stays locked by a dead worker.
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+
+    let second = start_worker_process(&api.database_url, &data_dir, &sink);
+    let messages = sink.wait_for(1, Duration::from_secs(60)).await;
+    assert_eq!(
+        messages.len(),
+        1,
+        "delivered after the restart; see {}",
+        second.log.display()
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || async {
+            message_row(&api, &id).await.0 == "sent"
+        })
+        .await
+    );
+    let (_, provider_id, _, attempts) = message_row(&api, &id).await;
+    assert_eq!(
+        attempts, 2,
+        "claimed by the killed worker, then by the new one"
+    );
+    assert_eq!(provider_id.as_deref(), messages[0]["message_id"].as_str());
+    // Nothing more arrives: exactly once.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(sink.messages().len(), 1);
+    drop(second);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
