@@ -725,3 +725,53 @@ async fn a_worker_killed_mid_send_delivers_exactly_once_after_restart() {
     drop(second);
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[tokio::test]
+async fn the_jobs_cli_lists_and_retries_dead_jobs() {
+    let app = spawn_app().await;
+    jobber::platform::queue::push_now(
+        app.db.pool(),
+        jobber::platform::queue::Queue::Cleanup,
+        json!({"task": "nothing"}),
+        "cli-test",
+    )
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE apalis.jobs SET status = 'Failed', attempts = 6, last_result = '{\"Err\": \"boom\"}'",
+    )
+    .execute(app.db.pool())
+    .await
+    .unwrap();
+    let jobber = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_jobber"))
+            .args(args)
+            .env("JOBBER_DATABASE_URL", &app.database_url)
+            .env("JOBBER_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let listed: Value =
+        serde_json::from_str(&jobber(&["jobs", "list", "--state", "dead", "--json"])).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["queue"], "cleanup");
+    assert_eq!(listed[0]["last_error"], "boom");
+    let id = listed[0]["id"].as_str().unwrap();
+    let table = jobber(&["jobs", "list"]);
+    assert!(table.contains(id) && table.contains("dead"), "{table}");
+    let retried: Value = serde_json::from_str(&jobber(&["jobs", "retry", id, "--json"])).unwrap();
+    assert_eq!(retried["state"], "pending");
+    let out = Command::new(env!("CARGO_BIN_EXE_jobber"))
+        .args(["jobs", "retry", id])
+        .env("JOBBER_DATABASE_URL", &app.database_url)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no dead job"));
+}
