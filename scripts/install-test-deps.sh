@@ -2,6 +2,7 @@
 # Peers the test suite runs against (ARCHITECTURE §5), beyond PostgreSQL:
 #   - Python's `icalendar`, which parses the iCalendar feeds jobber writes;
 #   - localstripe, a stateful fake Stripe (card payments, signed webhooks).
+#   - `aiosmtpd`, the SMTP sink the email tests deliver to (tests/smtp_sink.py).
 # Installed into a virtualenv under target/ so the system Python stays untouched.
 # Idempotent and quiet; `make test` runs it.
 set -eu
@@ -15,7 +16,7 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
 }
 
-if [ -x "$venv/bin/python3" ] && "$venv/bin/python3" -c 'import icalendar, localstripe' 2>/dev/null; then
+if [ -x "$venv/bin/python3" ] && "$venv/bin/python3" -c 'import icalendar, localstripe, aiosmtpd' 2>/dev/null; then
     exit 0
 fi
 command -v python3 >/dev/null 2>&1 || { say "installing python3"; apt_install python3; }
@@ -25,4 +26,4 @@ if ! python3 -m venv "$venv" >/dev/null 2>&1; then
     rm -rf "$venv"
     python3 -m venv "$venv"
 fi
-"$venv/bin/python3" -m pip install -q --disable-pip-version-check icalendar localstripe==1.15.10
+"$venv/bin/python3" -m pip install -q --disable-pip-version-check icalendar localstripe==1.15.10 aiosmtpd

@@ -36,6 +36,10 @@ for migration in migrations/*.sql; do
     "$bin/psql" -q -v ON_ERROR_STOP=1 -h "$dir" -U postgres -d jobber -f "$migration" >/dev/null
 done
 
+# Build the dependencies first with their own offline data: apalis-postgres checks
+# its queries against its `apalis` schema, which this database does not have.
+SQLX_OFFLINE=true cargo check --all-targets --quiet 2>/dev/null || true
+
 rm -rf .sqlx
 mkdir -p .sqlx
 # Force the crate (not its dependencies) to recompile so every macro runs.

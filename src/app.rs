@@ -76,6 +76,7 @@ impl FromRef<AppState> for Metrics {
         (name = "invoices", description = "Invoices"),
         (name = "payments", description = "Payments"),
         (name = "reports", description = "Dashboard, revenue, jobs and aging"),
+        (name = "admin", description = "Background jobs of the account (owners and admins)"),
     )
 )]
 struct ApiDoc;
@@ -116,7 +117,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(payments::routes::router())
         .merge(reports::routes::router())
         .merge(hub::routes::router())
-        .merge(notifications::routes::router());
+        .merge(notifications::routes::router())
+        .merge(crate::workers::admin::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts();
@@ -197,6 +199,7 @@ async fn readyz(State(state): State<AppState>) -> Result<axum::Json<serde_json::
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    state.metrics.refresh_queues(&state.db).await;
     (
         StatusCode::OK,
         [(
@@ -295,6 +298,14 @@ impl App {
         .with_graceful_shutdown(wait(stop_rx.clone()));
         let admin = axum::serve(self.admin, admin(self.state.clone()))
             .with_graceful_shutdown(wait(stop_rx.clone()));
+        // Background work runs in the worker and all roles, never in api (which still
+        // enqueues: the outbox is written by the API's own transactions).
+        let mut background = match self.state.config.role {
+            crate::config::Role::Worker | crate::config::Role::All => {
+                Some(crate::workers::start(&self.state, stop_rx.clone())?)
+            }
+            crate::config::Role::Api => None,
+        };
         let mut public = tokio::spawn(async move { public.await });
         let mut admin = tokio::spawn(async move { admin.await });
         tokio::select! {
@@ -307,15 +318,21 @@ impl App {
         let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
             let _ = (&mut public).await;
             let _ = (&mut admin).await;
+            if let Some(background) = background.as_mut() {
+                while background.join_next().await.is_some() {}
+            }
         })
         .await;
         if drained.is_err() {
             tracing::warn!(
-                "in-flight requests did not finish within {}s; closing them",
+                "in-flight requests and jobs did not finish within {}s; closing them",
                 DRAIN_TIMEOUT.as_secs()
             );
             public.abort();
             admin.abort();
+            if let Some(mut background) = background {
+                background.abort_all();
+            }
         }
         Ok(())
     }

@@ -102,6 +102,12 @@ struct FileConfig {
     encryption_key: Option<String>,
     encryption_key_file: Option<PathBuf>,
     stripe_api_base: Option<String>,
+    smtp_url: Option<String>,
+    smtp_from: Option<String>,
+    workers: Option<std::collections::BTreeMap<String, usize>>,
+    job_poll_ms: Option<u64>,
+    job_heartbeat_secs: Option<u64>,
+    email_lease_secs: Option<u64>,
 }
 
 #[derive(Clone)]
@@ -129,6 +135,50 @@ pub struct Config {
     pub encryption_key: Option<SecretString>,
     /// Base URL of Stripe's API (no trailing slash); a fake such as localstripe in tests.
     pub stripe_api_base: String,
+    /// Background work: SMTP, worker concurrency, polling (docs/configuration.md).
+    pub jobs: JobsConfig,
+}
+
+/// Settings of the background job runner and email delivery (seed §6).
+#[derive(Clone)]
+pub struct JobsConfig {
+    /// `smtp://user:pass@host:587?tls=required`, `smtps://…`, `smtp://host:25`; unset:
+    /// emails wait in the queue (and retry) until it is configured.
+    pub smtp_url: Option<SecretString>,
+    /// The From header of client emails, e.g. `Acme Lawn <office@acme.example>`.
+    pub smtp_from: String,
+    /// Concurrent jobs per queue in this process, by queue name.
+    pub concurrency: std::collections::BTreeMap<String, usize>,
+    /// How often an idle queue looks for due jobs (retries, other pods' pushes).
+    pub poll: std::time::Duration,
+    /// Worker heartbeat; a worker silent for 3 heartbeats is dead and its jobs run again.
+    pub heartbeat: std::time::Duration,
+    /// How long an email claimed for sending stays claimed if its worker dies.
+    pub email_lease: std::time::Duration,
+}
+
+impl JobsConfig {
+    /// Defaults of seed §6.3, for `public_url`'s host as sender domain.
+    pub fn defaults(public_url: &str) -> Self {
+        let host = public_url
+            .split("://")
+            .nth(1)
+            .unwrap_or("localhost")
+            .split(['/', ':'])
+            .next()
+            .unwrap_or("localhost");
+        Self {
+            smtp_url: None,
+            smtp_from: format!("jobber <no-reply@{host}>"),
+            concurrency: crate::platform::queue::Queue::ALL
+                .iter()
+                .map(|q| (q.name().to_string(), q.default_concurrency()))
+                .collect(),
+            poll: std::time::Duration::from_secs(1),
+            heartbeat: std::time::Duration::from_secs(30),
+            email_lease: std::time::Duration::from_secs(120),
+        }
+    }
 }
 
 pub const STRIPE_API_BASE: &str = "https://api.stripe.com";
@@ -168,6 +218,13 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_ENCRYPTION_KEY",
     "JOBBER_ENCRYPTION_KEY_FILE",
     "JOBBER_STRIPE_API_BASE",
+    "JOBBER_SMTP_URL",
+    "JOBBER_SMTP_URL_FILE",
+    "JOBBER_SMTP_FROM",
+    "JOBBER_WORKERS",
+    "JOBBER_JOB_POLL_MS",
+    "JOBBER_JOB_HEARTBEAT_SECS",
+    "JOBBER_EMAIL_LEASE_SECS",
 ];
 
 impl Config {
@@ -265,7 +322,19 @@ impl Config {
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
             return Err(invalid("public_url", "must start with http:// or https://"));
         }
+        let jobs = load_jobs(
+            &public_url,
+            JobsFile {
+                smtp_url: file.smtp_url,
+                smtp_from: file.smtp_from,
+                workers: file.workers,
+                job_poll_ms: file.job_poll_ms,
+                job_heartbeat_secs: file.job_heartbeat_secs,
+                email_lease_secs: file.email_lease_secs,
+            },
+        )?;
         Ok(Self {
+            jobs,
             public_url,
             data_dir: args
                 .data_dir
@@ -359,6 +428,26 @@ impl Config {
             None => unset.push("encryption_key (a key is generated into data_dir)"),
         }
         put("stripe_api_base", self.stripe_api_base.clone().into());
+        match &self.jobs.smtp_url {
+            Some(url) => put("smtp_url", redact_url(url.expose_secret()).into()),
+            None => unset.push("smtp_url (emails wait in the queue)"),
+        }
+        put("smtp_from", self.jobs.smtp_from.clone().into());
+        let mut workers = toml::Table::new();
+        for (queue, n) in &self.jobs.concurrency {
+            workers.insert(queue.clone(), i64::try_from(*n).unwrap_or(i64::MAX).into());
+        }
+        put("workers", toml::Value::Table(workers));
+        let millis = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        put("job_poll_ms", millis(self.jobs.poll).into());
+        put(
+            "job_heartbeat_secs",
+            (millis(self.jobs.heartbeat) / 1000).into(),
+        );
+        put(
+            "email_lease_secs",
+            (millis(self.jobs.email_lease) / 1000).into(),
+        );
         let mut out = toml::to_string(&table).unwrap_or_default();
         for key in unset {
             out.push_str(&format!("# not set: {key}\n"));
@@ -415,6 +504,83 @@ pub fn redact_url(url: &str) -> String {
         out.push_str(&params.join("&"));
     }
     out
+}
+
+struct JobsFile {
+    smtp_url: Option<String>,
+    smtp_from: Option<String>,
+    workers: Option<std::collections::BTreeMap<String, usize>>,
+    job_poll_ms: Option<u64>,
+    job_heartbeat_secs: Option<u64>,
+    email_lease_secs: Option<u64>,
+}
+
+fn load_jobs(public_url: &str, file: JobsFile) -> Result<JobsConfig, ConfigError> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let mut jobs = JobsConfig::defaults(public_url);
+    jobs.smtp_url = env("JOBBER_SMTP_URL")
+        .or(secret_file("JOBBER_SMTP_URL_FILE")?)
+        .or(file.smtp_url)
+        .map(SecretString::from);
+    if let Some(url) = &jobs.smtp_url {
+        let url = url.expose_secret();
+        if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+            return Err(invalid(
+                "smtp_url",
+                "must start with smtp:// or smtps:// (see docs/configuration.md)",
+            ));
+        }
+    }
+    if let Some(from) = env("JOBBER_SMTP_FROM").or(file.smtp_from) {
+        jobs.smtp_from = from;
+    }
+    let mut workers = file.workers.unwrap_or_default();
+    // JOBBER_WORKERS=email.send=20,pdf.generation=1
+    if let Some(text) = env("JOBBER_WORKERS") {
+        for item in text.split(',').filter(|s| !s.trim().is_empty()) {
+            let (queue, n) = item
+                .split_once('=')
+                .ok_or_else(|| invalid("workers", &format!("{item:?} is not queue=count")))?;
+            workers.insert(queue.trim().to_string(), parse_number("workers", n.trim())?);
+        }
+    }
+    for (queue, n) in workers {
+        if crate::platform::queue::Queue::parse(&queue).is_none() {
+            return Err(invalid("workers", &format!("{queue:?} is not a queue")));
+        }
+        jobs.concurrency.insert(queue, n);
+    }
+    let number = |var: &str, name: &'static str, file: Option<u64>| match env(var) {
+        Some(text) => parse_number::<u64>(name, &text).map(Some),
+        None => Ok(file),
+    };
+    if let Some(ms) = number("JOBBER_JOB_POLL_MS", "job_poll_ms", file.job_poll_ms)? {
+        if ms == 0 {
+            return Err(invalid("job_poll_ms", "must be at least 1"));
+        }
+        jobs.poll = std::time::Duration::from_millis(ms);
+    }
+    if let Some(secs) = number(
+        "JOBBER_JOB_HEARTBEAT_SECS",
+        "job_heartbeat_secs",
+        file.job_heartbeat_secs,
+    )? {
+        if secs == 0 {
+            return Err(invalid("job_heartbeat_secs", "must be at least 1"));
+        }
+        jobs.heartbeat = std::time::Duration::from_secs(secs);
+    }
+    if let Some(secs) = number(
+        "JOBBER_EMAIL_LEASE_SECS",
+        "email_lease_secs",
+        file.email_lease_secs,
+    )? {
+        if secs == 0 {
+            return Err(invalid("email_lease_secs", "must be at least 1"));
+        }
+        jobs.email_lease = std::time::Duration::from_secs(secs);
+    }
+    Ok(jobs)
 }
 
 /// Root installs keep state in `/var/lib/jobber`; a user's in their home directory.

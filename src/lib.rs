@@ -2,7 +2,8 @@
 //!
 //! `cli` parses commands, `config` resolves settings, `app` assembles the HTTP server,
 //! `platform` holds the infrastructure (database, embedded PostgreSQL, metrics, logs),
-//! `http` the API conventions, `modules` the business capabilities.
+//! `http` the API conventions, `modules` the business capabilities, `workers` the
+//! background job handlers, relay and cron.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
@@ -15,3 +16,4 @@ pub mod integrations;
 pub mod modules;
 pub mod money;
 pub mod platform;
+pub mod workers;

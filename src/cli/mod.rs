@@ -1,6 +1,6 @@
 //! The command line. Each subcommand has its own file; this one parses and dispatches.
 //!
-//! Offline commands (`migrate`, `admin`, `config show`) open the database directly:
+//! Offline commands (`migrate`, `admin`, `jobs`, `config show`) open the database directly:
 //! the external one, the embedded one of the data dir (started for the command), or,
 //! when a server holds the data dir, the embedded server that server runs.
 
@@ -14,6 +14,7 @@ use crate::platform::embedded::EmbeddedPostgres;
 use crate::platform::process::{self, DataDirLock};
 
 pub mod admin;
+pub mod jobs;
 pub mod migrate;
 pub mod serve;
 
@@ -44,6 +45,11 @@ pub enum Command {
     Admin {
         #[command(subcommand)]
         action: admin::Action,
+    },
+    /// The background job queue: list jobs, retry dead ones (offline: opens the database).
+    Jobs {
+        #[command(subcommand)]
+        action: jobs::Action,
     },
     /// Inspect the configuration.
     Config {
@@ -78,6 +84,7 @@ pub fn main() -> ExitCode {
         Command::Serve => serve::run(config),
         Command::Migrate { action } => migrate::run(config, action.unwrap_or(migrate::Action::Run)),
         Command::Admin { action } => admin::run(config, action),
+        Command::Jobs { action } => jobs::run(config, action),
         Command::Config {
             action: ConfigAction::Show,
         } => {

@@ -54,11 +54,6 @@ async fn serve(config: Config, listeners: Listeners, lock: &DataDirLock) -> anyh
         // pre-upgrade hook); a pod only refuses a schema newer than itself.
         Role::Api | Role::Worker => db.check_not_newer().await?,
     }
-    if config.role == Role::Worker {
-        tracing::warn!(
-            "--role worker: background queues arrive with the background-work release; serving health and metrics only"
-        );
-    }
     let app = App::build(config, db.clone(), listeners)?;
     tracing::info!(public = %app.public_addr()?, admin = %app.admin_addr()?, "listening");
     let served = app.run_until_stopped(stop_signal()).await;

@@ -47,6 +47,7 @@ error_codes! {
     InvoiceNotFound = ("invoice_not_found", NOT_FOUND, "No such invoice"),
     PaymentNotFound = ("payment_not_found", NOT_FOUND, "No such payment"),
     VisitNotFound = ("visit_not_found", NOT_FOUND, "No such visit"),
+    BackgroundJobNotFound = ("background_job_not_found", NOT_FOUND, "No such dead background job"),
     MethodNotAllowed = ("method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed on this route"),
     VersionConflict = ("version_conflict", CONFLICT, "The resource changed since you read it"),
     EmailTaken = ("email_taken", CONFLICT, "That email address is already used"),

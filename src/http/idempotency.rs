@@ -283,3 +283,15 @@ async fn release(state: &AppState, ctx: &Ctx, key: &str) {
         tracing::error!(error = %error, "cannot release idempotency key");
     }
 }
+
+/// Delete keys older than their 24 hours, across accounts (the `cleanup` cron task,
+/// on the owner's connection). Returns how many were deleted.
+pub async fn purge_expired(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)",
+        KEEP_HOURS as i32
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}

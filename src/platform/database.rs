@@ -85,6 +85,8 @@ impl Db {
     pub async fn migrate(&self) -> anyhow::Result<()> {
         self.check_not_newer().await?;
         MIGRATOR.run(&self.pool).await.context("migration failed")?;
+        // The job queue's own schema (apalis), after ours.
+        crate::platform::queue::migrate(&self.pool).await?;
         self.schema_current.store(true, Ordering::Relaxed);
         Ok(())
     }

@@ -14,6 +14,14 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     pub http_in_flight: IntGauge,
     db_pool: IntGaugeVec,
+    /// Jobs finished successfully, by queue.
+    pub jobs_completed: IntCounterVec,
+    /// Failed attempts (each retry counts), by queue.
+    pub jobs_failed: IntCounterVec,
+    /// Jobs that used their last attempt, by queue.
+    pub jobs_dead_total: IntCounterVec,
+    jobs: IntGaugeVec,
+    job_outbox: IntGauge,
 }
 
 impl Metrics {
@@ -62,8 +70,50 @@ impl Metrics {
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
+        let jobs_completed = IntCounterVec::new(
+            Opts::new(
+                "jobber_jobs_completed_total",
+                "Background jobs completed, by queue",
+            ),
+            &["queue"],
+        )
+        .unwrap_or_else(unreachable);
+        let jobs_failed = IntCounterVec::new(
+            Opts::new(
+                "jobber_jobs_failed_total",
+                "Failed background job attempts, by queue",
+            ),
+            &["queue"],
+        )
+        .unwrap_or_else(unreachable);
+        let jobs_dead_total = IntCounterVec::new(
+            Opts::new(
+                "jobber_jobs_dead_total",
+                "Background jobs that failed their last attempt, by queue",
+            ),
+            &["queue"],
+        )
+        .unwrap_or_else(unreachable);
+        let jobs = IntGaugeVec::new(
+            Opts::new(
+                "jobber_jobs",
+                "Background jobs by queue and state (pending, scheduled, running, dead), read at scrape time",
+            ),
+            &["queue", "state"],
+        )
+        .unwrap_or_else(unreachable);
+        let job_outbox = IntGauge::new(
+            "jobber_job_outbox_pending",
+            "Committed jobs not yet relayed to the queue",
+        )
+        .unwrap_or_else(unreachable);
         for collector in [
-            Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(jobs_completed.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(jobs_failed.clone()),
+            Box::new(jobs_dead_total.clone()),
+            Box::new(jobs.clone()),
+            Box::new(job_outbox.clone()),
+            Box::new(http_requests.clone()),
             Box::new(http_duration.clone()),
             Box::new(http_in_flight.clone()),
             Box::new(db_pool.clone()),
@@ -77,6 +127,36 @@ impl Metrics {
             http_duration,
             http_in_flight,
             db_pool,
+            jobs_completed,
+            jobs_failed,
+            jobs_dead_total,
+            jobs,
+            job_outbox,
+        }
+    }
+
+    /// Refresh the queue gauges (the admin `/metrics` handler calls this before
+    /// [`Metrics::render`]).
+    pub async fn refresh_queues(&self, db: &Db) {
+        match crate::platform::queue::stats(db.pool()).await {
+            Ok((queues, outbox)) => {
+                for q in queues {
+                    for (state, value) in [
+                        ("pending", q.pending),
+                        ("scheduled", q.scheduled),
+                        ("running", q.running),
+                        ("dead", q.dead),
+                    ] {
+                        self.jobs
+                            .with_label_values(&[q.queue.as_str(), state])
+                            .set(value);
+                    }
+                }
+                self.job_outbox.set(outbox);
+            }
+            Err(error) => {
+                tracing::warn!(error = format!("{error:#}"), "cannot read queue statistics")
+            }
         }
     }
 

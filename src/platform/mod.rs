@@ -1,9 +1,12 @@
 //! Infrastructure shared by every module: database pools and tenant transactions,
-//! the embedded PostgreSQL server, process privileges, logging and metrics.
+//! the embedded PostgreSQL server, process privileges, logging, metrics, the job
+//! queue and the SMTP mailer.
 
 pub mod crypto;
 pub mod database;
 pub mod embedded;
 pub mod logging;
+pub mod mailer;
 pub mod metrics;
 pub mod process;
+pub mod queue;

@@ -200,7 +200,8 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         database_url: None,
         listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
         admin_listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
-        role: Role::All,
+        // Background workers only where a test asks for them (role All or Worker).
+        role: Role::Api,
         signup: Signup::Open,
         user: "nobody".into(),
         log: "warn".into(),
@@ -211,6 +212,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         max_body_bytes: 64 * 1024,
         encryption_key: None,
         stripe_api_base: jobber::config::STRIPE_API_BASE.into(),
+        jobs: jobber::config::JobsConfig::defaults("http://jobber.test"),
     }
 }
 
@@ -220,6 +222,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// The owner's pool on this test's database (for assertions on raw rows).
     pub db: Db,
+    /// This test's database (another app may be started on it: `spawn_app_on`).
+    pub database_url: String,
     pub data_dir: PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -238,8 +242,12 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_on(fresh_database().await, configure).await
+}
+
+/// An app on an existing database (e.g. a worker beside an API app).
+pub async fn spawn_app_on(database_url: String, configure: impl FnOnce(&mut Config)) -> TestApp {
     jobber::cli::install_crypto_provider();
-    let database_url = fresh_database().await;
     let data_dir =
         std::env::temp_dir().join(format!("jobber-test-app-{}", Uuid::now_v7().simple()));
     std::fs::create_dir_all(&data_dir).unwrap_or_else(|e| panic!("{e}"));
@@ -265,6 +273,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         admin_addr,
         http,
         db,
+        database_url,
         data_dir,
         stop: Some(stop),
     }

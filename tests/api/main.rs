@@ -9,6 +9,7 @@ mod jobs;
 mod notifications;
 
 mod auth;
+mod background;
 mod clients;
 mod e2e;
 mod invoices;

@@ -253,6 +253,12 @@ async fn every_endpoint_enforces_its_roles() {
             Who::Admin,
         ),
         (Method::GET, "/api/v1/reports/dashboard".into(), Who::Staff),
+        (Method::GET, "/api/v1/admin/jobs".into(), Who::Admin),
+        (
+            Method::POST,
+            format!("/api/v1/admin/jobs/{id}/retry"),
+            Who::Admin,
+        ),
         (
             Method::GET,
             "/api/v1/reports/revenue?from=2026-01-01&to=2026-01-31".into(),

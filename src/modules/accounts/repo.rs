@@ -260,3 +260,11 @@ pub async fn delete_tax_rate(conn: &mut PgConnection, id: Uuid) -> Result<u64, s
         .await
         .map(|r| r.rows_affected())
 }
+
+/// Every account's id, for scheduled work across accounts (the runner's connection;
+/// see migration `runner_reads_accounts`).
+pub async fn all_ids(pool: &sqlx::PgPool) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT id FROM accounts ORDER BY id")
+        .fetch_all(pool)
+        .await
+}

@@ -534,3 +534,8 @@ async fn documents_exist(tx: &mut crate::platform::database::Tx) -> Result<bool,
         || crate::modules::jobs::service::any_in(tx).await?
         || crate::modules::invoices::service::any_in(tx).await?)
 }
+
+/// Every account, for scheduled work (runner only).
+pub async fn all_ids(db: &Db) -> Result<Vec<Uuid>, ApiError> {
+    Ok(repo::all_ids(db.pool()).await?)
+}

@@ -152,3 +152,26 @@ pub async fn use_user_token(conn: &mut PgConnection, id: Uuid) -> Result<(), sql
         .await
         .map(drop)
 }
+
+/// Delete refresh tokens that can no longer be used: expired ones, and ones revoked
+/// more than 7 days ago (their family is revoked; reuse detection has done its job).
+/// Across accounts, on the owner's connection (the `cleanup` cron task).
+pub async fn purge_refresh_tokens(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "DELETE FROM refresh_tokens WHERE expires_at < now() OR revoked_at < now() - interval '7 days'"
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Delete emailed tokens a week after they expired or were used (the `cleanup`
+/// cron task, across accounts on the owner's connection).
+pub async fn purge_user_tokens(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "DELETE FROM user_tokens WHERE expires_at < now() - interval '7 days' OR used_at < now() - interval '7 days'"
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -6,7 +6,12 @@
 pub mod repo;
 pub mod templates;
 
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use crate::platform::database::Db;
+use crate::platform::mailer::{Email, Mailer, SendError};
+use crate::platform::queue::{self, Queue};
 
 /// A message ready for the outbox.
 #[derive(Debug, Clone)]
@@ -20,7 +25,9 @@ pub struct OutgoingEmail {
     pub about: Option<(&'static str, Uuid)>,
 }
 
-/// Queue an email in the caller's transaction; returns the message id.
+/// Queue an email in the caller's transaction: the outbox message and the
+/// `email.send` job that delivers it commit or roll back with the caller's change.
+/// Returns the message id.
 pub async fn queue_email_in(
     tx: &mut crate::platform::database::Tx,
     account_id: Uuid,
@@ -29,5 +36,93 @@ pub async fn queue_email_in(
 ) -> Result<Uuid, sqlx::Error> {
     let id = Uuid::now_v7();
     repo::insert_email(tx, account_id, id, created_by, email).await?;
+    queue::enqueue(
+        tx,
+        account_id,
+        Queue::EmailSend,
+        &EmailJob { message_id: id },
+    )
+    .await?;
     Ok(id)
+}
+
+/// The data of an `email.send` job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EmailJob {
+    pub message_id: Uuid,
+}
+
+/// What became of one delivery attempt that did not need a retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Sent now, with this Message-ID.
+    Sent(String),
+    /// An earlier run sent it; nothing was sent again.
+    AlreadySent,
+    /// The server refused it for good (bad address, 5xx): recorded, not retried.
+    Rejected(String),
+}
+
+/// Deliver one queued email, at most once: the message is claimed (`sending`, with a
+/// lease) in its own transaction before SMTP is spoken, and marked `sent` with its
+/// Message-ID after. A run that finds it `sent` sends nothing; one that finds it
+/// `sending` under a live lease fails (retried later), and one whose worker died
+/// mid-send finds the lease expired and claims it again. An error return means "try
+/// again later" (the message is left `failed` with the reason).
+#[tracing::instrument(skip(db, mailer), fields(%account_id, %message_id))]
+pub async fn deliver_email(
+    db: &Db,
+    mailer: Option<&Mailer>,
+    lease: std::time::Duration,
+    account_id: Uuid,
+    message_id: Uuid,
+) -> anyhow::Result<Delivery> {
+    let Some(mailer) = mailer else {
+        anyhow::bail!("smtp_url is not configured; the email waits in the queue");
+    };
+    let lease_secs = lease.as_secs_f64();
+    let mut tx = db.tenant(account_id).await?;
+    let claimed = repo::claim_email(&mut tx, message_id, lease_secs).await?;
+    let message = match claimed {
+        Some(message) => message,
+        None => {
+            let status = repo::email_status(&mut tx, message_id).await?;
+            tx.commit().await?;
+            return match status {
+                Some((status, _)) if status == "sent" => Ok(Delivery::AlreadySent),
+                Some((status, lease_until)) if status == "sending" => anyhow::bail!(
+                    "another worker is sending it (lease until {})",
+                    lease_until.map(|t| t.to_rfc3339()).unwrap_or_default()
+                ),
+                Some((status, _)) => anyhow::bail!("the message is {status}"),
+                None => anyhow::bail!("no email message {message_id}"),
+            };
+        }
+    };
+    tx.commit().await?;
+    let email = Email {
+        id: message_id,
+        to: &message.to_address,
+        subject: message.subject.as_deref().unwrap_or_default(),
+        text: &message.body_text,
+        html: message.body_html.as_deref(),
+    };
+    let outcome = mailer.send(&email).await;
+    let mut tx = db.tenant(account_id).await?;
+    let result = match outcome {
+        Ok(provider_id) => {
+            repo::mark_sent(&mut tx, message_id, &provider_id).await?;
+            Ok(Delivery::Sent(provider_id))
+        }
+        Err(SendError::Permanent(reason)) => {
+            repo::mark_failed(&mut tx, message_id, &reason).await?;
+            Ok(Delivery::Rejected(reason))
+        }
+        Err(SendError::Transient(reason)) => {
+            repo::mark_failed(&mut tx, message_id, &reason).await?;
+            Err(anyhow::anyhow!(reason))
+        }
+    };
+    tx.commit().await?;
+    result
 }

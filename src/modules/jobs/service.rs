@@ -1154,6 +1154,29 @@ pub async fn extend_series(
     }
 }
 
+/// Extend the recurring series of every account (the daily cron task); an
+/// account that fails is logged and the others go on. Returns the visits added.
+pub async fn extend_all_series(db: &Db, now: DateTime<Utc>) -> anyhow::Result<u64> {
+    let mut added = 0u64;
+    let mut failed = 0;
+    let accounts = accounts::service::all_ids(db)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for account_id in accounts {
+        match extend_series(db, account_id, now).await {
+            Ok(n) => added += u64::try_from(n).unwrap_or(0),
+            Err(error) => {
+                failed += 1;
+                tracing::warn!(%account_id, %error, "cannot extend recurring series");
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} account(s) failed; {added} visits added to the others");
+    }
+    Ok(added)
+}
+
 async fn extend_one(
     tx: &mut Tx,
     account_id: Uuid,

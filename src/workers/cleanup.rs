@@ -1,0 +1,54 @@
+//! `cleanup`: the housekeeping tasks the cron schedules (`workers::cron`), across
+//! accounts on the runner's (owner's) connection. Each is a bounded DELETE, safe to
+//! run twice.
+
+use anyhow::Context as _;
+
+use super::Context;
+use crate::platform::queue::Job;
+
+pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {
+    let task = job
+        .data
+        .get("task")
+        .and_then(|t| t.as_str())
+        .context("a cleanup job without a task")?;
+    let slot = job
+        .data
+        .get("slot")
+        .and_then(|s| serde_json::from_value::<chrono::DateTime<chrono::Utc>>(s.clone()).ok());
+    let outcome = match task {
+        "purge_idempotency_keys" => crate::http::idempotency::purge_expired(&ctx.pool)
+            .await
+            .map_err(anyhow::Error::from),
+        "purge_refresh_tokens" => crate::modules::auth::repo::purge_refresh_tokens(&ctx.pool)
+            .await
+            .map_err(anyhow::Error::from),
+        "purge_user_tokens" => crate::modules::auth::repo::purge_user_tokens(&ctx.pool)
+            .await
+            .map_err(anyhow::Error::from),
+        "purge_job_outbox" => crate::platform::queue::purge_relayed(&ctx.pool).await,
+        "extend_recurring_series" => {
+            crate::modules::jobs::service::extend_all_series(&ctx.db, chrono::Utc::now()).await
+        }
+        other => Err(anyhow::anyhow!("unknown cleanup task {other:?}")),
+    };
+    if let Some(slot) = slot {
+        let (affected, error) = match &outcome {
+            Ok(n) => (Some(i64::try_from(*n).unwrap_or(i64::MAX)), None),
+            Err(e) => (None, Some(format!("{e:#}"))),
+        };
+        sqlx::query!(
+            "UPDATE cron_runs SET finished_at = now(), affected = $3, error = $4 WHERE name = $1 AND slot = $2",
+            task,
+            slot,
+            affected,
+            error
+        )
+        .execute(&ctx.pool)
+        .await?;
+    }
+    let affected = outcome?;
+    tracing::info!(task, affected, "cleanup done");
+    Ok(())
+}
