@@ -880,3 +880,87 @@ async fn clients_request_changes_and_see_their_invoice_in_the_hub() {
     .await
     .problem(404, "invoice_not_found");
 }
+
+#[tokio::test]
+async fn unanswered_quotes_expire_and_revive_when_sent_again() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let quote = app
+        .post("/api/v1/quotes", &s.owner.token, quote_body(&s))
+        .await
+        .expect(201)
+        .body;
+    let id = quote["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/quotes/{id}/send"),
+        &s.owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let link = emailed_link(&app, id).await;
+    let query = link.split_once('?').unwrap().1.to_string();
+    sqlx::query("UPDATE quotes SET valid_until = current_date - 2 WHERE id = $1::uuid")
+        .bind(id)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    // Lapsed but not yet marked: the hub already refuses it.
+    let approve = format!("/api/v1/hub/quotes/{id}/approve?{query}");
+    let body = json!({"signature_name": "Ann Lee"});
+    let lapsed = app
+        .request(
+            reqwest::Method::POST,
+            &approve,
+            None,
+            Some(body.clone()),
+            &[],
+        )
+        .await
+        .problem(409, "invalid_transition");
+    assert!(lapsed.text.contains("expired"), "{}", lapsed.text);
+
+    let expired = jobber::modules::quotes::service::expire_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(expired, 1);
+    assert_eq!(
+        jobber::modules::quotes::service::expire_all(&app.db)
+            .await
+            .unwrap(),
+        0,
+        "once"
+    );
+    let seen = app
+        .get(&format!("/api/v1/quotes/{id}"), &s.owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(seen["status"], "expired");
+    assert_eq!(seen["allowed_actions"], json!(["edit", "send", "archive"]));
+
+    // Sending again revives it with a fresh validity.
+    let resent = app
+        .post(
+            &format!("/api/v1/quotes/{id}/send"),
+            &s.owner.token,
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(resent["status"], "sent");
+    let fresh = chrono::Utc::now().date_naive() + chrono::Days::new(30);
+    assert_eq!(resent["valid_until"], fresh.to_string());
+    let link = emailed_link(&app, id).await;
+    let query = link.split_once('?').unwrap().1;
+    app.request(
+        reqwest::Method::POST,
+        &format!("/api/v1/hub/quotes/{id}/approve?{query}"),
+        None,
+        Some(body),
+        &[],
+    )
+    .await
+    .expect(200);
+}

@@ -351,14 +351,41 @@ pub async fn list(
     .await
 }
 
-pub async fn mark_sent(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+/// Mark sent; a lapsed (or missing) `valid_until` becomes `fresh_until`.
+pub async fn mark_sent(
+    conn: &mut PgConnection,
+    id: Uuid,
+    today: NaiveDate,
+    fresh_until: NaiveDate,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE quotes SET status = 'sent', sent_at = now(), version = version + 1 WHERE id = $1",
-        id
+        "UPDATE quotes SET status = 'sent', sent_at = now(), expired_at = NULL, version = version + 1,
+                valid_until = CASE WHEN valid_until IS NULL OR valid_until < $2 THEN $3 ELSE valid_until END
+         WHERE id = $1",
+        id,
+        today,
+        fresh_until
     )
     .execute(conn)
     .await
     .map(drop)
+}
+
+/// Quotes awaiting an answer whose `valid_until` is before `today` become
+/// `expired`; returns their ids and clients.
+pub async fn expire(
+    conn: &mut PgConnection,
+    today: NaiveDate,
+) -> Result<Vec<(Uuid, Uuid)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "UPDATE quotes SET status = 'expired', expired_at = now(), version = version + 1
+         WHERE status IN ('sent', 'changes_requested') AND valid_until < $1
+         RETURNING id, client_id",
+        today
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.client_id)).collect())
 }
 
 pub struct ApprovalData<'a> {

@@ -440,7 +440,13 @@ pub async fn send(
     let to = client.email_to(input.to.as_deref())?;
     let note = crate::domain::optional_text(input.note.as_deref(), 10_000)
         .map_err(|m| ApiError::field("note", m))?;
-    repo::mark_sent(&mut tx, id).await?;
+    let today = today(&settings);
+    let fresh_until = today
+        .checked_add_days(Days::new(
+            u64::try_from(settings.quote_validity_days).unwrap_or(30),
+        ))
+        .unwrap_or(today);
+    repo::mark_sent(&mut tx, id, today, fresh_until).await?;
     let quote = load(&mut tx, id, &settings.currency).await?;
     let link = hub::link(public_url, keys, hub::Kind::Quote, ctx.account_id, id);
     let (subject, body_text) =
@@ -505,6 +511,23 @@ pub async fn approve_by_client(
     let current = get_for(db, actor, id).await?;
     if current.status == QuoteStatus::Approved {
         return Ok(current);
+    }
+    // The offer lapses at the end of valid_until, in the business's time zone,
+    // whether or not the scheduler has marked it yet.
+    let lapsed = match current.valid_until {
+        Some(until) => {
+            let mut tx = db.tenant(account_id).await?;
+            let settings = accounts::service::settings_in(&mut tx).await?;
+            tx.commit().await?;
+            until < today(&settings)
+        }
+        None => false,
+    };
+    if lapsed || current.status == QuoteStatus::Expired {
+        return Err(ApiError::new(
+            ErrorCode::InvalidTransition,
+            "this quote has expired; ask the business to send it again",
+        ));
     }
     approve_as(db, actor, id, input, Some(ip)).await
 }
@@ -819,4 +842,43 @@ pub async fn lock_for_deposit_in(tx: &mut Tx, id: Uuid) -> Result<(Uuid, i64), A
             ),
         )),
     }
+}
+
+/// Mark the account's unanswered quotes past their `valid_until` expired (the
+/// scheduler's `expire_quotes` task). Returns how many.
+pub async fn expire_due(db: &Db, account_id: Uuid) -> Result<usize, ApiError> {
+    let mut tx = db.tenant(account_id).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let expired = repo::expire(&mut tx, today(&settings)).await?;
+    for (id, client_id) in &expired {
+        activity::service::record(
+            &mut tx,
+            account_id,
+            None,
+            Subject::Quote {
+                id: *id,
+                client_id: *client_id,
+            },
+            "expired",
+            serde_json::json!({}),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(expired.len())
+}
+
+/// `expire_due` for every account (runner only).
+pub async fn expire_all(db: &Db) -> anyhow::Result<u64> {
+    let accounts = accounts::service::all_ids(db)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut expired = 0u64;
+    for account_id in accounts {
+        let n = expire_due(db, account_id)
+            .await
+            .map_err(|e| anyhow::anyhow!("account {account_id}: {e}"))?;
+        expired += u64::try_from(n).unwrap_or(0);
+    }
+    Ok(expired)
 }

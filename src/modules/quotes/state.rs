@@ -16,6 +16,8 @@ pub enum QuoteStatus {
     /// A job was created from it.
     Converted,
     Archived,
+    /// Past `valid_until` without an answer; edit and send again to revive it.
+    Expired,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -31,7 +33,7 @@ pub enum QuoteAction {
 }
 
 impl QuoteStatus {
-    pub const ALL: [QuoteStatus; 7] = [
+    pub const ALL: [QuoteStatus; 8] = [
         QuoteStatus::Draft,
         QuoteStatus::Sent,
         QuoteStatus::Approved,
@@ -39,6 +41,7 @@ impl QuoteStatus {
         QuoteStatus::ChangesRequested,
         QuoteStatus::Converted,
         QuoteStatus::Archived,
+        QuoteStatus::Expired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +53,7 @@ impl QuoteStatus {
             QuoteStatus::ChangesRequested => "changes_requested",
             QuoteStatus::Converted => "converted",
             QuoteStatus::Archived => "archived",
+            QuoteStatus::Expired => "expired",
         }
     }
 
@@ -62,15 +66,16 @@ impl QuoteStatus {
         use QuoteAction as A;
         use QuoteStatus as S;
         match (self, action) {
-            (S::Draft | S::Sent | S::ChangesRequested, A::Edit) => Some(self),
-            (S::Draft | S::Sent | S::ChangesRequested, A::Send) => Some(S::Sent),
+            (S::Draft | S::Sent | S::ChangesRequested | S::Expired, A::Edit) => Some(self),
+            (S::Draft | S::Sent | S::ChangesRequested | S::Expired, A::Send) => Some(S::Sent),
             (S::Sent | S::ChangesRequested, A::Approve) => Some(S::Approved),
             (S::Sent | S::ChangesRequested, A::Decline) => Some(S::Declined),
             (S::Sent, A::RequestChanges) => Some(S::ChangesRequested),
             (S::Approved, A::Convert) => Some(S::Converted),
-            (S::Draft | S::Sent | S::Approved | S::Declined | S::ChangesRequested, A::Archive) => {
-                Some(S::Archived)
-            }
+            (
+                S::Draft | S::Sent | S::Approved | S::Declined | S::ChangesRequested | S::Expired,
+                A::Archive,
+            ) => Some(S::Archived),
             _ => None,
         }
     }
@@ -147,6 +152,13 @@ mod tests {
         assert!(S::Converted.allowed().is_empty());
         assert!(S::Archived.allowed().is_empty());
         assert_eq!(S::Approved.allowed(), vec![A::Convert, A::Archive]);
+    }
+
+    #[test]
+    fn expired_quotes_are_revived_by_sending_again() {
+        assert_eq!(S::Expired.after(A::Approve), None, "the offer lapsed");
+        assert_eq!(S::Expired.after(A::Send), Some(S::Sent));
+        assert_eq!(S::Expired.allowed(), vec![A::Edit, A::Send, A::Archive]);
     }
 
     #[test]
