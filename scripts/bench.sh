@@ -107,7 +107,7 @@ LUA
         psql_ -c "BEGIN" -c "SET LOCAL ROLE jobber_app" -c "SELECT set_config('app.account_id', '$account', true)" -c "EXPLAIN (ANALYZE, BUFFERS) $2" -c "ROLLBACK" | grep -v -E '^(BEGIN|SET|ROLLBACK| set_config|-+|\(1 row\)|$)' | grep -v "^ $account"
         echo '```'
     }
-    explain "client search (?q=garcia)" "SELECT c.id FROM clients c WHERE true AND (c.search_text LIKE '%garcia%' OR 'garcia' <% c.search_text OR EXISTS (SELECT 1 FROM properties p WHERE p.account_id = c.account_id AND p.client_id = c.id AND p.search_text LIKE '%garcia%')) ORDER BY c.id DESC LIMIT 51"
+    explain "client search (?q=garcia)" "SELECT c.id FROM clients c WHERE true AND (c.search_text LIKE '%garcia%' OR 'garcia' <% c.search_text OR c.id IN (SELECT p.client_id FROM properties p WHERE p.search_text LIKE '%garcia%')) ORDER BY c.id DESC LIMIT 51"
     explain "aging" "SELECT sum(total - amount_paid + amount_refunded) FILTER (WHERE current_date - due_date > 90) FROM invoices WHERE status IN ('sent', 'partially_paid')"
     explain "revenue collected by month" "SELECT date_trunc('month', paid_at AT TIME ZONE 'UTC')::date, sum(amount - refunded) FROM payments WHERE status IN ('succeeded','partially_refunded','refunded') AND (paid_at AT TIME ZONE 'UTC')::date BETWEEN '$year_ago' AND '$today' GROUP BY 1"
 } | tee "$out/results.md"

@@ -260,8 +260,10 @@ pub async fn list(
                 .push(" OR c.search_text LIKE ")
                 .push_bind(format!("%{digits}%"));
         }
+        // An uncorrelated IN runs once, on the properties' trigram index, as a
+        // hashed subplan; a correlated EXISTS under the OR ran once per client.
         query
-            .push(" OR EXISTS (SELECT 1 FROM properties p WHERE p.account_id = c.account_id AND p.client_id = c.id AND p.search_text LIKE ")
+            .push(" OR c.id IN (SELECT p.client_id FROM properties p WHERE p.search_text LIKE ")
             .push_bind(pattern)
             .push("))");
     }
