@@ -1,8 +1,23 @@
 //! In-app notifications: who is told about what, and reading one's own.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
-use crate::helpers::{Session, TestApp, spawn_app};
+use crate::background::with_worker;
+use crate::helpers::{Session, TestApp, spawn_app, spawn_app_on};
+
+/// The user's unread kinds once they number `count` (the worker fans them out).
+async fn kinds_after(app: &TestApp, user: &Session, count: usize) -> Vec<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = kinds(app, user).await;
+        if found.len() >= count || std::time::Instant::now() > deadline {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
 
 async fn kinds(app: &TestApp, user: &Session) -> Vec<String> {
     let page = app
@@ -21,6 +36,11 @@ async fn kinds(app: &TestApp, user: &Session) -> Vec<String> {
 #[tokio::test]
 async fn the_office_hears_about_approvals_completed_visits_and_payments() {
     let app = spawn_app().await;
+    let _worker = spawn_app_on(
+        app.database_url.clone(),
+        with_worker(jobber::config::Role::Worker, None),
+    )
+    .await;
     let owner = app.signup("Notify Co").await;
     let dispatcher = app.add_user(&owner, "dispatcher").await;
     let tech = app.add_user(&owner, "technician").await;
@@ -53,8 +73,11 @@ async fn the_office_hears_about_approvals_completed_visits_and_payments() {
     )
     .await
     .expect(200);
-    assert_eq!(kinds(&app, &owner).await, vec!["quote_approved"]);
-    assert_eq!(kinds(&app, &dispatcher).await, vec!["quote_approved"]);
+    assert_eq!(kinds_after(&app, &owner, 1).await, vec!["quote_approved"]);
+    assert_eq!(
+        kinds_after(&app, &dispatcher, 1).await,
+        vec!["quote_approved"]
+    );
     assert!(
         kinds(&app, &tech).await.is_empty(),
         "technicians are not the office"
@@ -93,7 +116,7 @@ async fn the_office_hears_about_approvals_completed_visits_and_payments() {
     .await
     .expect(200);
     assert_eq!(
-        kinds(&app, &owner).await,
+        kinds_after(&app, &owner, 2).await,
         vec!["visit_completed", "quote_approved"]
     );
 
@@ -122,7 +145,7 @@ async fn the_office_hears_about_approvals_completed_visits_and_payments() {
     )
     .await
     .expect(201);
-    let owner_kinds = kinds(&app, &owner).await;
+    let owner_kinds = kinds_after(&app, &owner, 3).await;
     assert_eq!(owner_kinds[0], "invoice_paid");
     assert!(
         !kinds(&app, &dispatcher)
@@ -187,4 +210,29 @@ async fn the_office_hears_about_approvals_completed_visits_and_payments() {
         .body;
     assert_eq!(all["items"].as_array().unwrap().len(), 2);
     assert!(all["next_cursor"].is_string());
+}
+
+#[tokio::test]
+async fn a_notification_job_run_twice_notifies_once() {
+    let app = spawn_app().await;
+    let owner = app.signup("Twice Co").await;
+    app.add_user(&owner, "admin").await;
+    let account = uuid::Uuid::parse_str(&owner.account_id).unwrap();
+    let job = jobber::modules::notifications::NotifyJob {
+        event_id: uuid::Uuid::now_v7(),
+        kind: "invoice_paid".into(),
+        title: "Invoice INV-1 paid".into(),
+        body: None,
+        subject_type: None,
+        subject_id: None,
+        actor: Some(uuid::Uuid::parse_str(&owner.user_id).unwrap()),
+    };
+    let fan_out = || jobber::modules::notifications::service::fan_out(&app.db, account, &job);
+    assert_eq!(
+        fan_out().await.unwrap(),
+        1,
+        "the admin; not the owner who caused it"
+    );
+    assert_eq!(fan_out().await.unwrap(), 0);
+    assert!(kinds(&app, &owner).await.is_empty());
 }

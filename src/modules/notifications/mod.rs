@@ -1,7 +1,8 @@
 //! In-app notifications for staff: quote approved, invoice paid, visit completed,
-//! message received. A notification is written in the transaction of the change it
-//! reports, one row per recipient, so a rolled-back change notifies no one; each
-//! user lists and reads only their own.
+//! message received. The change that causes one enqueues a `notifications.high` or
+//! `notifications.standard` job in its own transaction (a rolled-back change
+//! notifies no one); the job fans it out, one row per recipient, at most once per
+//! recipient however often it runs. Each user lists and reads only their own.
 
 pub mod repo;
 pub mod routes;
@@ -35,4 +36,28 @@ pub struct NewNotification {
     pub title: String,
     pub body: Option<String>,
     pub about: Option<(&'static str, Uuid)>,
+}
+
+impl NewNotification {
+    /// Money in, and clients waiting for an answer, go on the fast queue.
+    pub fn urgent(&self) -> bool {
+        matches!(
+            self.kind,
+            "quote_approved" | "invoice_paid" | "message_received"
+        )
+    }
+}
+
+/// The payload of a `notifications.*` job.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct NotifyJob {
+    /// Makes the fan-out idempotent.
+    pub event_id: Uuid,
+    pub kind: String,
+    pub title: String,
+    pub body: Option<String>,
+    pub subject_type: Option<String>,
+    pub subject_id: Option<Uuid>,
+    /// Who caused it (not told).
+    pub actor: Option<Uuid>,
 }

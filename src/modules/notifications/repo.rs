@@ -3,31 +3,33 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{NewNotification, Notification};
+use super::{Notification, NotifyJob};
 
-/// One row per recipient.
+/// One row per recipient; a recipient who has this event already gets nothing.
 pub async fn insert(
     conn: &mut PgConnection,
     account_id: Uuid,
     recipients: &[Uuid],
-    n: &NewNotification,
-) -> Result<(), sqlx::Error> {
+    n: &NotifyJob,
+) -> Result<u64, sqlx::Error> {
     let ids: Vec<Uuid> = recipients.iter().map(|_| Uuid::now_v7()).collect();
     sqlx::query!(
-        "INSERT INTO notifications (account_id, id, user_id, kind, title, body, subject_type, subject_id)
-         SELECT $1, id, user_id, $4, $5, $6, $7, $8 FROM unnest($2::uuid[], $3::uuid[]) AS r(id, user_id)",
+        "INSERT INTO notifications (account_id, id, user_id, event_id, kind, title, body, subject_type, subject_id)
+         SELECT $1, id, user_id, $4, $5, $6, $7, $8, $9 FROM unnest($2::uuid[], $3::uuid[]) AS r(id, user_id)
+         ON CONFLICT (account_id, event_id, user_id) WHERE event_id IS NOT NULL DO NOTHING",
         account_id,
         &ids,
         recipients,
+        n.event_id,
         n.kind,
         n.title,
         n.body,
-        n.about.map(|(kind, _)| kind),
-        n.about.map(|(_, id)| id)
+        n.subject_type,
+        n.subject_id
     )
     .execute(conn)
     .await
-    .map(drop)
+    .map(|r| r.rows_affected())
 }
 
 /// The user's notifications, newest first.

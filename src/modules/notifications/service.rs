@@ -2,28 +2,53 @@
 
 use uuid::Uuid;
 
-use super::{NewNotification, Notification, repo};
+use super::{NewNotification, Notification, NotifyJob, repo};
 use crate::http::extract::Ctx;
 use crate::http::pagination::{Page, PageRequest};
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::users;
 use crate::platform::database::{Db, Tx};
+use crate::platform::queue::{self, Queue};
 
 /// Tell the office (active owners, admins and dispatchers), except `actor` who
-/// caused it, in the caller's transaction.
+/// caused it: enqueued in the caller's transaction, fanned out by the job.
 pub async fn notify_office_in(
     tx: &mut Tx,
     account_id: Uuid,
     actor: Option<Uuid>,
     notification: NewNotification,
 ) -> Result<(), ApiError> {
-    let mut recipients = users::service::office_ids_in(tx).await?;
-    recipients.retain(|id| Some(*id) != actor);
-    if recipients.is_empty() {
-        return Ok(());
-    }
-    repo::insert(tx, account_id, &recipients, &notification).await?;
+    let queue = if notification.urgent() {
+        Queue::NotificationsHigh
+    } else {
+        Queue::NotificationsStandard
+    };
+    let job = NotifyJob {
+        event_id: Uuid::now_v7(),
+        kind: notification.kind.to_string(),
+        title: notification.title,
+        body: notification.body,
+        subject_type: notification.about.map(|(kind, _)| kind.to_string()),
+        subject_id: notification.about.map(|(_, id)| id),
+        actor,
+    };
+    queue::enqueue(tx, account_id, queue, &job).await?;
     Ok(())
+}
+
+/// The job's work: one row per office member at the time it runs. Running it again
+/// adds nothing. Returns the rows added.
+pub async fn fan_out(db: &Db, account_id: Uuid, job: &NotifyJob) -> Result<u64, ApiError> {
+    let mut tx = db.tenant(account_id).await?;
+    let mut recipients = users::service::office_ids_in(&mut tx).await?;
+    recipients.retain(|id| Some(*id) != job.actor);
+    let added = if recipients.is_empty() {
+        0
+    } else {
+        repo::insert(&mut tx, account_id, &recipients, job).await?
+    };
+    tx.commit().await?;
+    Ok(added)
 }
 
 pub async fn list(
