@@ -22,10 +22,12 @@ use crate::http::{ApiError, ErrorCode, idempotency, middleware};
 use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::{
-    accounts, auth, catalog, clients, hub, invoices, jobs, quotes, reports, schedule, users,
+    accounts, auth, catalog, clients, documents, files, hub, invoices, jobs, quotes, reports,
+    schedule, users,
 };
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
+use crate::platform::storage::Storage;
 
 /// How long in-flight requests may take to finish after a stop signal.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -37,6 +39,7 @@ pub struct AppState {
     pub keys: Arc<TokenKeys>,
     pub throttle: Arc<LoginThrottle>,
     pub metrics: Metrics,
+    pub storage: Storage,
 }
 
 impl FromRef<AppState> for Metrics {
@@ -109,7 +112,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(schedule::feed::router())
         .merge(invoices::routes::router())
         .merge(reports::routes::router())
-        .merge(hub::routes::router());
+        .merge(hub::routes::router())
+        .merge(documents::routes::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts();
@@ -126,6 +130,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(schedule::feed::public_router())
+        .merge(files::router())
         .fallback(|| async { ApiError::code(ErrorCode::NotFound) })
         .method_not_allowed_fallback(|| async { ApiError::code(ErrorCode::MethodNotAllowed) })
         .route_layer(axum::middleware::from_fn(middleware::label_route))
@@ -231,7 +236,9 @@ pub struct App {
 impl App {
     pub fn build(config: Config, db: Db, listeners: Listeners) -> anyhow::Result<Self> {
         let keys = TokenKeys::load(config.jwt_secret.as_ref(), &config.data_dir)?;
+        let storage = Storage::from_config(&config, &keys.derive("storage-urls"))?;
         let state = AppState {
+            storage,
             db,
             config: Arc::new(config),
             keys: Arc::new(keys),

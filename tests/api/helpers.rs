@@ -209,6 +209,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         jwt_secret: None,
         db_max_connections: 5,
         max_body_bytes: 64 * 1024,
+        storage: Default::default(),
     }
 }
 

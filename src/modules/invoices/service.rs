@@ -42,6 +42,12 @@ async fn load(tx: &mut Tx, id: Uuid, settings: &Settings) -> Result<Invoice, Api
     to_invoice(tx, row, settings).await
 }
 
+/// An invoice in the caller's tenant transaction, drafts included (the documents
+/// module renders PDFs from it).
+pub async fn get_in(tx: &mut Tx, id: Uuid, settings: &Settings) -> Result<Invoice, ApiError> {
+    load(tx, id, settings).await
+}
+
 async fn to_invoice(
     tx: &mut Tx,
     row: InvoiceRow,

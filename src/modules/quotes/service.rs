@@ -76,6 +76,12 @@ async fn load(tx: &mut Tx, id: Uuid, currency: &str) -> Result<Quote, ApiError> 
     Ok(row.into_quote(lines, currency.to_string())?)
 }
 
+/// A quote in the caller's tenant transaction, drafts included (the documents
+/// module renders PDFs from it).
+pub async fn get_in(tx: &mut Tx, id: Uuid, currency: &str) -> Result<Quote, ApiError> {
+    load(tx, id, currency).await
+}
+
 /// Everything a create or an edit computes before writing.
 struct Prepared {
     lines: Vec<LineData>,
