@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::helpers::{TestApp, spawn_app, spawn_app_with, test_config};
 
 /// The same store (and URL key) the running app uses.
-fn app_storage(app: &TestApp, storage: StorageConfig) -> Storage {
+pub fn app_storage(app: &TestApp, storage: StorageConfig) -> Storage {
     let keys = TokenKeys::load(None, &app.data_dir).unwrap();
     let mut config = test_config(app.data_dir.clone());
     config.storage = storage;

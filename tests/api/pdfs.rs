@@ -10,6 +10,64 @@ use uuid::Uuid;
 
 use crate::helpers::{Session, TestApp, spawn_app};
 
+/// A 150 × 50 RGBA PNG: a green leaf-like disc and a bar on a transparent ground.
+fn logo_png() -> Vec<u8> {
+    use std::io::Write;
+    let (width, height) = (150u32, 50u32);
+    let mut raw = Vec::new();
+    for y in 0..height {
+        raw.push(0);
+        for x in 0..width {
+            let (dx, dy) = (x as f32 - 25.0, y as f32 - 25.0);
+            let pixel = if dx * dx + dy * dy < 22.0 * 22.0 {
+                [40, 140, 70, 255]
+            } else if (56..146).contains(&x) && (18..32).contains(&y) {
+                [28, 84, 115, 255]
+            } else {
+                [255, 255, 255, 0]
+            };
+            raw.extend_from_slice(&pixel);
+        }
+    }
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(&raw).unwrap();
+    let idat = encoder.finish().unwrap();
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8], body: &[u8]| {
+        png.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        png.extend_from_slice(kind);
+        png.extend_from_slice(body);
+        png.extend_from_slice(&[0, 0, 0, 0]);
+    };
+    let mut ihdr = width.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+    chunk(b"IHDR", &ihdr);
+    chunk(b"IDAT", &idat);
+    chunk(b"IEND", &[]);
+    png
+}
+
+/// Store a logo for the account and point its settings at it (there is no upload
+/// endpoint yet).
+async fn set_logo(app: &TestApp, owner: &Session) {
+    let key = format!("uploads/{}/logo.png", owner.account_id);
+    let storage = crate::files::app_storage(app, Default::default());
+    storage
+        .put(
+            &jobber::platform::storage::ObjectKey::parse(&key).unwrap(),
+            logo_png().into(),
+        )
+        .await
+        .unwrap();
+    sqlx::query("UPDATE accounts SET logo_key = $1 WHERE id = $2")
+        .bind(&key)
+        .bind(Uuid::parse_str(&owner.account_id).unwrap())
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+}
+
 /// Whether poppler's tools are here; CI must have them, a developer machine may
 /// skip (loudly).
 fn poppler() -> bool {
@@ -72,6 +130,27 @@ fn keep(name: &str, bytes: &[u8]) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/target/pdf-samples");
     let _ = std::fs::create_dir_all(dir);
     let _ = std::fs::write(format!("{dir}/{name}"), bytes);
+}
+
+/// Run a poppler tool on the PDF; it must succeed without a complaint.
+fn poppler_run(program: &str, args: &[&str], bytes: &[u8]) -> String {
+    let dir = std::env::temp_dir().join(format!("jobber-test-{}", Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("doc.pdf");
+    std::fs::write(&path, bytes).unwrap();
+    let mut command = Command::new(program);
+    command.args(args).arg(&path);
+    if !args.contains(&"-list") {
+        command.arg(dir.join("out"));
+    }
+    let out = command.output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{program} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 fn read_pdf(bytes: &[u8]) -> Pdf {
@@ -196,6 +275,7 @@ async fn invoice_pdf_prints_every_amount_and_accented_names_on_letter() {
     let app = spawn_app().await;
     let owner = business(&app, "en-US").await;
     let (client_id, property_id) = client(&app, &owner, "José", "Müller").await;
+    set_logo(&app, &owner).await;
     let invoice = app
         .post(
             "/api/v1/invoices",
@@ -240,6 +320,13 @@ async fn invoice_pdf_prints_every_amount_and_accented_names_on_letter() {
     let pdf = read_pdf(&bytes);
     assert_eq!(pdf.page_size(), "612 x 792", "en-US prints on US Letter");
     assert_eq!(pdf.pages(), 1);
+    // The logo is embedded with its transparency, and poppler draws it.
+    let images = poppler_run("pdfimages", &["-list"], &bytes);
+    assert!(
+        images.contains(" image ") && images.contains(" smask "),
+        "{images}"
+    );
+    poppler_run("pdftoppm", &["-png", "-r", "30", "-singlefile"], &bytes);
     pdf.shows("INVOICE");
     pdf.shows(sent["number"].as_str().unwrap());
     pdf.shows("Jardinería Ñandú & Müller");

@@ -14,6 +14,8 @@ pub struct Document {
     /// `INVOICE` or `QUOTE`.
     pub heading: String,
     pub business_name: String,
+    /// The business's logo, drawn above its name.
+    pub logo: Option<pdf::Image>,
     /// Street, city lines, then phone, email, website.
     pub business_lines: Vec<String>,
     /// `("Invoice #", "INV-12")`, `("Issued", "2026-01-05")`, …
@@ -172,7 +174,8 @@ pub fn render(doc: &Document) -> Vec<u8> {
         );
     }
     let title = format!("{} {}", doc.heading, doc.title);
-    pdf::write(doc.paper, &title, &w.pages)
+    let images: Vec<pdf::Image> = doc.logo.iter().cloned().collect();
+    pdf::write(doc.paper, &title, &w.pages, &images)
 }
 
 fn header(w: &mut Writer, doc: &Document, width: f32) {
@@ -181,6 +184,14 @@ fn header(w: &mut Writer, doc: &Document, width: f32) {
     // Left: the business.
     let name_width = width / 2.0 - MARGIN;
     let mut y = top - 18.0;
+    if let Some(logo) = &doc.logo {
+        // At most 44 pt high and half the header wide, keeping its proportions.
+        let (lw, lh) = (logo.width as f32, logo.height as f32);
+        let scale = (44.0 / lh).min(name_width / lw);
+        let (dw, dh) = (lw * scale, lh * scale);
+        w.page().image(0, MARGIN, top - dh, dw, dh);
+        y = top - dh - 20.0;
+    }
     for line in pdf::wrap(&doc.business_name, Font::Bold, 18.0, name_width) {
         w.page().text(MARGIN, y, Font::Bold, 18.0, ACCENT, &line);
         y -= 20.0;
@@ -402,6 +413,7 @@ mod tests {
             paper: Paper::Letter,
             heading: "INVOICE".into(),
             business_name: "Green Thumb".into(),
+            logo: None,
             business_lines: vec!["1 Main St".into()],
             facts: vec![("Invoice #".into(), "INV-1".into())],
             bill_to: Block {
@@ -436,6 +448,18 @@ mod tests {
 
     fn page_count(pdf: &[u8]) -> usize {
         String::from_utf8_lossy(pdf).matches("/Type /Page ").count()
+    }
+
+    #[test]
+    fn draws_a_logo() {
+        let mut doc = sample(1);
+        doc.logo = pdf::Image::parse(&crate::modules::documents::image::tests::rgba_png(8, 4));
+        assert!(doc.logo.is_some());
+        let pdf = render(&doc);
+        let text = String::from_utf8_lossy(&pdf);
+        assert!(text.contains("/XObject << /Im0 6 0 R >>"));
+        assert!(text.contains("/SMask 7 0 R"));
+        assert!(text.contains("/Im0 Do"));
     }
 
     #[test]

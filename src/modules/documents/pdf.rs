@@ -7,6 +7,8 @@
 
 use std::fmt::Write as _;
 
+pub use super::image::Image;
+
 /// Paper sizes in points (1/72 in).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Paper {
@@ -135,21 +137,75 @@ impl Page {
         );
     }
 
+    /// Image number `index` of those given to [`write`], scaled into the box.
+    pub fn image(&mut self, index: usize, x: f32, y: f32, width: f32, height: f32) {
+        let _ = writeln!(
+            self.content,
+            "q {} 0 0 {} {} {} cm /Im{index} Do Q",
+            num(width),
+            num(height),
+            num(x),
+            num(y)
+        );
+    }
+
     /// A clickable area opening `uri` (PDF 32000-1 §12.5.6.5).
     pub fn link(&mut self, rect: [f32; 4], uri: &str) {
         self.links.push((rect, uri.to_string()));
     }
 }
 
-/// Assemble the pages into a PDF file.
-pub fn write(paper: Paper, title: &str, pages: &[Page]) -> Vec<u8> {
+/// Assemble the pages into a PDF file; `images` are drawn by [`Page::image`].
+pub fn write(paper: Paper, title: &str, pages: &[Page], images: &[Image]) -> Vec<u8> {
     let (width, height) = paper.size();
     let mut objects: Vec<Vec<u8>> = Vec::new();
-    // 1 catalog, 2 page tree, 3 and 4 fonts, 5 info; then per page: page, content,
-    // and one object per link.
-    let first_page = 6;
+    // 1 catalog, 2 page tree, 3 and 4 fonts, 5 info; then each image and its soft
+    // mask; then per page: page, content, and one object per link.
+    let mut next = 6;
+    let mut image_objects: Vec<Vec<u8>> = Vec::new();
+    let mut xobjects = Vec::new();
+    for (index, image) in images.iter().enumerate() {
+        let id = next;
+        let smask = match &image.alpha {
+            Some(alpha) => {
+                let mask_id = id + 1;
+                next += 2;
+                Some((mask_id, alpha))
+            }
+            None => {
+                next += 1;
+                None
+            }
+        };
+        let smask_ref = smask.map_or(String::new(), |(mask_id, _)| {
+            format!(" /SMask {mask_id} 0 R")
+        });
+        let mut object = format!(
+            "<< /Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace {} /BitsPerComponent 8 {}{smask_ref} /Length {} >>\nstream\n",
+            image.width, image.height, image.color_space, image.filter, image.data.len()
+        )
+        .into_bytes();
+        object.extend_from_slice(&image.data);
+        object.extend_from_slice(b"\nendstream");
+        image_objects.push(object);
+        if let Some((_, alpha)) = smask {
+            let mut mask = format!(
+                "<< /Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode /Length {} >>\nstream\n",
+                image.width, image.height, alpha.len()
+            )
+            .into_bytes();
+            mask.extend_from_slice(alpha);
+            mask.extend_from_slice(b"\nendstream");
+            image_objects.push(mask);
+        }
+        xobjects.push(format!("/Im{index} {id} 0 R"));
+    }
+    let xobject_resource = if xobjects.is_empty() {
+        String::new()
+    } else {
+        format!(" /XObject << {} >>", xobjects.join(" "))
+    };
     let mut kids = Vec::new();
-    let mut next = first_page;
     let mut page_objects = Vec::new();
     for page in pages {
         let page_id = next;
@@ -164,7 +220,7 @@ pub fn write(paper: Paper, title: &str, pages: &[Page]) -> Vec<u8> {
             format!(" /Annots [{}]", refs.join(" "))
         };
         page_objects.push(format!(
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {} {}] /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents {content_id} 0 R{annots} >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {} {}] /Resources << /Font << /F1 3 0 R /F2 4 0 R >>{xobject_resource} >> /Contents {content_id} 0 R{annots} >>",
             num(width),
             num(height)
         ).into_bytes());
@@ -204,6 +260,7 @@ pub fn write(paper: Paper, title: &str, pages: &[Page]) -> Vec<u8> {
         );
     }
     objects.push(format!("<< /Title <{}> /Producer (jobber) >>", utf16_hex(title)).into_bytes());
+    objects.extend(image_objects);
     objects.extend(page_objects);
 
     let mut out: Vec<u8> = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
@@ -482,7 +539,7 @@ mod tests {
         let mut page = Page::default();
         page.text(72.0, 700.0, Font::Bold, 12.0, BLACK, "Hello (world) \\ 東");
         page.link([0.0, 0.0, 10.0, 10.0], "https://x.test/a?b=(c)");
-        let pdf = write(Paper::A4, "Test é", &[page]);
+        let pdf = write(Paper::A4, "Test é", &[page], &[]);
         let text = String::from_utf8_lossy(&pdf);
         assert!(text.starts_with("%PDF-1.4"));
         assert!(text.contains("/MediaBox [0 0 595 842]"));

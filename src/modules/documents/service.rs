@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::layout::{Block, Document, Line, Total};
-use super::pdf::Paper;
+use super::pdf::{Image, Paper};
 use super::{Kind, layout, repo};
 use crate::domain::{Address, Currency};
 use crate::http::{ApiError, ErrorCode};
@@ -109,7 +109,8 @@ async fn produce(
     };
     let link =
         (!source.is_draft()).then(|| hub::link(env.public_url, env.keys, kind, account_id, id));
-    let document = source.document(link);
+    let logo = logo(env.storage, source.settings.logo_key.as_deref()).await;
+    let document = source.document(link, logo);
     let fingerprint = fingerprint(&document);
     let filename = source.filename();
     let version = source.version();
@@ -168,6 +169,39 @@ async fn produce(
         version,
         filename,
     })
+}
+
+/// The account's logo (`logo_key` in settings, a key in file storage), when it is
+/// there and an image the PDF can embed; otherwise the document goes without.
+async fn logo(storage: &Storage, key: Option<&str>) -> Option<Image> {
+    let key = key?;
+    let Some(object) = ObjectKey::parse(key) else {
+        tracing::warn!(
+            key,
+            "logo_key is not a valid storage key; printing without a logo"
+        );
+        return None;
+    };
+    match storage.get(&object).await {
+        Ok(Some(bytes)) => {
+            let image = Image::parse(&bytes);
+            if image.is_none() {
+                tracing::warn!(
+                    key,
+                    "the logo is not a JPEG or 8-bit PNG; printing without it"
+                );
+            }
+            image
+        }
+        Ok(None) => {
+            tracing::warn!(key, "the logo file is missing; printing without it");
+            None
+        }
+        Err(error) => {
+            tracing::warn!(key, error = format!("{error:#}"), "cannot read the logo");
+            None
+        }
+    }
 }
 
 /// Everything printed on a document, read in one tenant transaction.
@@ -243,7 +277,7 @@ impl Source {
         format!("{safe}.pdf")
     }
 
-    fn document(&self, link: Option<String>) -> Document {
+    fn document(&self, link: Option<String>, logo: Option<Image>) -> Document {
         let s = &self.settings;
         let money = Money::new(&s.currency);
         let mut business_lines = address_lines(&s.address);
@@ -425,6 +459,7 @@ impl Source {
             paper,
             heading: heading.into(),
             business_name: s.business_name.clone(),
+            logo,
             business_lines,
             facts,
             bill_to,
