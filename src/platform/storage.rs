@@ -24,7 +24,10 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
 use object_store::signer::Signer;
-use object_store::{Attribute, Attributes, ObjectStore, ObjectStoreExt, PutOptions, PutPayload};
+use object_store::{
+    Attribute, Attributes, ClientOptions, ObjectStore, ObjectStoreExt, PutOptions, PutPayload,
+    RetryConfig,
+};
 use secrecy::ExposeSecret;
 use sha2::Sha256;
 use uuid::Uuid;
@@ -128,7 +131,20 @@ impl Storage {
                         None => (rest, ""),
                     };
                     anyhow::ensure!(!bucket.is_empty(), "storage_url {url:?} names no bucket");
-                    let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+                    // A request fails within seconds when S3 is unreachable, instead of
+                    // object_store's default of retrying for three minutes.
+                    let mut builder = AmazonS3Builder::from_env()
+                        .with_bucket_name(bucket)
+                        .with_client_options(
+                            ClientOptions::new()
+                                .with_connect_timeout(Duration::from_secs(5))
+                                .with_timeout(Duration::from_secs(30)),
+                        )
+                        .with_retry(RetryConfig {
+                            max_retries: 3,
+                            retry_timeout: Duration::from_secs(15),
+                            ..RetryConfig::default()
+                        });
                     if let Some(endpoint) = &storage.endpoint {
                         builder = builder
                             .with_endpoint(endpoint)

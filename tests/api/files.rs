@@ -285,3 +285,58 @@ async fn s3_store_through_moto() {
     assert_eq!(downloaded.status(), 200);
     assert_eq!(downloaded.bytes().await.unwrap(), direct);
 }
+
+#[tokio::test]
+async fn pdfs_are_served_when_storage_is_down() {
+    // Nothing listens on this port: every storage request fails at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = spawn_app_with(|c| {
+        c.storage = StorageConfig {
+            url: Some("s3://down".into()),
+            endpoint: Some(format!("http://127.0.0.1:{port}")),
+            region: Some("us-east-1".into()),
+            access_key_id: Some("testing".into()),
+            secret_access_key: Some("testing".to_string().into()),
+        }
+    })
+    .await;
+    let owner = app.signup("Offline Lawn").await;
+    let client = app
+        .create_client(&owner, json!({"first_name": "Dee", "last_name": "Down"}))
+        .await;
+    let quote = app
+        .post(
+            "/api/v1/quotes",
+            &owner.token,
+            json!({"client_id": client["id"], "title": "Mowing", "tax_rate_ids": [],
+                   "lines": [{"name": "Mow", "quantity": 1, "unit_price": 4500}]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let id = quote["id"].as_str().unwrap();
+    let started = std::time::Instant::now();
+    let pdf = app
+        .http
+        .get(app.url(&format!("/api/v1/quotes/{id}/pdf")))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.status(), 200);
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "storage errors must not stall the request"
+    );
+    app.get(
+        &format!("/api/v1/quotes/{id}/pdf?redirect=true"),
+        &owner.token,
+    )
+    .await
+    .problem(503, "unavailable");
+}

@@ -16,9 +16,9 @@ use uuid::Uuid;
 use super::Kind;
 use super::service::{self, Env, StoredPdf, Viewer};
 use crate::app::AppState;
-use crate::http::ApiError;
 use crate::http::error::Problem;
 use crate::http::extract::{Path, Query, Staff};
+use crate::http::{ApiError, ErrorCode};
 use crate::modules::hub::{self, LinkParams};
 use crate::platform::storage::SIGNED_URL_TTL;
 
@@ -58,6 +58,12 @@ fn env(state: &AppState) -> Env<'_> {
 
 async fn respond(state: &AppState, pdf: StoredPdf, redirect: bool) -> Result<Response, ApiError> {
     if redirect {
+        if !pdf.stored {
+            return Err(ApiError::new(
+                ErrorCode::Unavailable,
+                "file storage is unavailable; ask for the PDF without redirect",
+            ));
+        }
         let url = state
             .storage
             .signed_url(&pdf.key, SIGNED_URL_TTL)

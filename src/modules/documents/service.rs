@@ -35,6 +35,8 @@ pub struct StoredPdf {
     pub version: i32,
     /// `invoice-INV-12.pdf`, `quote-Q-3.pdf`.
     pub filename: String,
+    /// False when file storage refused it (served anyway, not kept).
+    pub stored: bool,
 }
 
 /// Who is asking: staff see drafts; a client (through the hub) never does.
@@ -128,6 +130,7 @@ async fn produce(
                     bytes,
                     version,
                     filename,
+                    stored: true,
                 });
             }
             Ok(None) => tracing::warn!(key = key.as_str(), "stored PDF missing; rendering it"),
@@ -141,10 +144,23 @@ async fn produce(
     }
 
     let bytes = Bytes::from(layout::render(&document));
-    env.storage
-        .put(&key, bytes.clone())
-        .await
-        .map_err(ApiError::internal)?;
+    if let Err(error) = env.storage.put(&key, bytes.clone()).await {
+        // The queue retries; someone asking now still gets the document.
+        if force {
+            return Err(ApiError::internal(error));
+        }
+        tracing::error!(
+            error = format!("{error:#}"),
+            "cannot store the PDF; serving it unstored"
+        );
+        return Ok(StoredPdf {
+            key,
+            bytes,
+            version,
+            filename,
+            stored: false,
+        });
+    }
     let pages = count_pages(&bytes);
     let mut tx = env.db.tenant(account_id).await?;
     repo::upsert(
@@ -168,6 +184,7 @@ async fn produce(
         bytes,
         version,
         filename,
+        stored: true,
     })
 }
 
