@@ -549,6 +549,31 @@ mod tests {
     }
 
     #[test]
+    fn storage_settings_are_checked_and_shown_redacted() {
+        let load = |url: &str, endpoint: Option<&str>| {
+            Config::load(&ConfigArgs {
+                storage_url: Some(url.into()),
+                storage_endpoint: endpoint.map(String::from),
+                ..ConfigArgs::default()
+            })
+        };
+        assert!(load("ftp://files", None).is_err());
+        assert!(load("relative/dir", None).is_err());
+        assert!(load("s3://bucket", Some("minio:9000")).is_err());
+        assert!(load("/srv/files", None).is_ok());
+        let config = load("s3://bucket/prefix", Some("http://127.0.0.1:9000")).unwrap();
+        let shown = config.to_redacted_toml();
+        assert!(
+            shown.contains("storage_url = \"s3://bucket/prefix\""),
+            "{shown}"
+        );
+        assert!(shown.contains("storage_endpoint = \"http://127.0.0.1:9000\""));
+        let mut with_secret = config.clone();
+        with_secret.storage.secret_access_key = Some("hunter2".to_string().into());
+        assert!(!with_secret.to_redacted_toml().contains("hunter2"));
+    }
+
+    #[test]
     fn file_rejects_unknown_keys() {
         let err = toml::from_str::<FileConfig>("lisen = \"1.2.3.4:80\"").err();
         assert!(
