@@ -1,10 +1,13 @@
 #!/bin/sh
 # Peers the test suite runs against (ARCHITECTURE §5), beyond PostgreSQL:
 #   - Python's `icalendar`, which parses the iCalendar feeds jobber writes;
-#   - localstripe, a stateful fake Stripe (card payments, signed webhooks).
-#   - `aiosmtpd`, the SMTP sink the email tests deliver to (tests/smtp_sink.py).
-# Installed into a virtualenv under target/ so the system Python stays untouched.
-# Idempotent and quiet; `make test` runs it.
+#   - localstripe, a stateful fake Stripe (card payments, signed webhooks);
+#   - `aiosmtpd`, the SMTP sink the email tests deliver to (tests/smtp_sink.py);
+#   - moto's S3 server (`moto[server]`), the S3-compatible store the storage tests use;
+#   - poppler-utils (`pdftotext`, `pdfinfo`, `pdftoppm`), which read the PDFs jobber
+#     renders.
+# Python packages go into a virtualenv under target/ so the system Python stays
+# untouched. Idempotent and quiet; `make test` runs it.
 set -eu
 cd "$(dirname "$0")/.."
 venv=target/test-venv
@@ -12,11 +15,16 @@ venv=target/test-venv
 say() { printf 'install-test-deps: %s\n' "$*" >&2; }
 apt_install() {
     if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
-    $sudo apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-if [ -x "$venv/bin/python3" ] && "$venv/bin/python3" -c 'import icalendar, localstripe, aiosmtpd' 2>/dev/null; then
+if ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdfinfo >/dev/null 2>&1; then
+    say "installing poppler-utils"
+    apt_install poppler-utils
+fi
+
+if [ -x "$venv/bin/python3" ] && "$venv/bin/python3" -c 'import icalendar, localstripe, aiosmtpd, moto.server' 2>/dev/null; then
     exit 0
 fi
 command -v python3 >/dev/null 2>&1 || { say "installing python3"; apt_install python3; }
@@ -26,4 +34,4 @@ if ! python3 -m venv "$venv" >/dev/null 2>&1; then
     rm -rf "$venv"
     python3 -m venv "$venv"
 fi
-"$venv/bin/python3" -m pip install -q --disable-pip-version-check icalendar localstripe==1.15.10 aiosmtpd
+"$venv/bin/python3" -m pip install -q --disable-pip-version-check icalendar localstripe==1.15.10 aiosmtpd 'moto[server]'

@@ -22,11 +22,12 @@ use crate::http::{ApiError, ErrorCode, idempotency, middleware};
 use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::{
-    accounts, auth, catalog, clients, hub, invoices, jobs, notifications, payments, quotes,
-    reports, schedule, users,
+    accounts, auth, catalog, clients, documents, files, hub, invoices, jobs, notifications,
+    payments, quotes, reports, schedule, users,
 };
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
+use crate::platform::storage::Storage;
 
 /// How long in-flight requests may take to finish after a stop signal.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -42,6 +43,7 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Stripe's API and the key that opens the secrets accounts store.
     pub gateway: payments::service::Gateway,
+    pub storage: Storage,
 }
 
 impl FromRef<AppState> for Metrics {
@@ -118,6 +120,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(reports::routes::router())
         .merge(hub::routes::router())
         .merge(notifications::routes::router())
+        .merge(documents::routes::router())
         .merge(crate::workers::admin::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
@@ -135,6 +138,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(schedule::feed::public_router())
+        .merge(files::router())
         .fallback(|| async { ApiError::code(ErrorCode::NotFound) })
         .method_not_allowed_fallback(|| async { ApiError::code(ErrorCode::MethodNotAllowed) })
         .route_layer(axum::middleware::from_fn(middleware::label_route))
@@ -248,8 +252,10 @@ impl App {
                 &config.data_dir,
             )?),
         };
+        let storage = Storage::from_config(&config, &keys.derive("storage-urls"))?;
         let state = AppState {
             gateway,
+            storage,
             db,
             config: Arc::new(config),
             keys: Arc::new(keys),

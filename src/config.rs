@@ -80,6 +80,27 @@ pub struct ConfigArgs {
     /// Log filter (`info`, `jobber=debug,info`, …).
     #[arg(long, env = "JOBBER_LOG", value_name = "FILTER", global = true)]
     pub log: Option<String>,
+    /// Where files (PDFs, uploads) live: `s3://bucket[/prefix]`, or a local directory
+    /// (`file:///srv/jobber-files` or an absolute path); default `<data_dir>/files`.
+    #[arg(long, env = "JOBBER_STORAGE_URL", value_name = "URL", global = true)]
+    pub storage_url: Option<String>,
+    /// S3-compatible endpoint for `s3://` storage (MinIO, R2, Ceph…), e.g.
+    /// `https://minio.internal:9000`; requests are path-style. Default: AWS.
+    #[arg(
+        long,
+        env = "JOBBER_STORAGE_ENDPOINT",
+        value_name = "URL",
+        global = true
+    )]
+    pub storage_endpoint: Option<String>,
+    /// Region of the S3 bucket (default: `AWS_REGION`, else `us-east-1`).
+    #[arg(
+        long,
+        env = "JOBBER_STORAGE_REGION",
+        value_name = "REGION",
+        global = true
+    )]
+    pub storage_region: Option<String>,
 }
 
 /// The file form: the same names as the flags, snake_case.
@@ -108,6 +129,11 @@ struct FileConfig {
     job_poll_ms: Option<u64>,
     job_heartbeat_secs: Option<u64>,
     email_lease_secs: Option<u64>,
+    storage_url: Option<String>,
+    storage_endpoint: Option<String>,
+    storage_region: Option<String>,
+    storage_access_key_id: Option<String>,
+    storage_secret_access_key: Option<String>,
 }
 
 #[derive(Clone)]
@@ -137,6 +163,21 @@ pub struct Config {
     pub stripe_api_base: String,
     /// Background work: SMTP, worker concurrency, polling (docs/configuration.md).
     pub jobs: JobsConfig,
+    pub storage: StorageConfig,
+}
+
+/// Where files live (`crate::platform::storage`).
+#[derive(Clone, Default)]
+pub struct StorageConfig {
+    /// `s3://bucket[/prefix]` or a local directory; None: `<data_dir>/files`.
+    pub url: Option<String>,
+    /// An S3-compatible endpoint (path-style requests; `http://` allowed).
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    /// Static S3 credentials; without them the usual `AWS_*` variables, web identity
+    /// or the instance metadata service are used.
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<SecretString>,
 }
 
 /// Settings of the background job runner and email delivery (seed §6).
@@ -225,6 +266,12 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_JOB_POLL_MS",
     "JOBBER_JOB_HEARTBEAT_SECS",
     "JOBBER_EMAIL_LEASE_SECS",
+    "JOBBER_STORAGE_URL",
+    "JOBBER_STORAGE_ENDPOINT",
+    "JOBBER_STORAGE_REGION",
+    "JOBBER_STORAGE_ACCESS_KEY_ID",
+    "JOBBER_STORAGE_SECRET_ACCESS_KEY",
+    "JOBBER_STORAGE_SECRET_ACCESS_KEY_FILE",
 ];
 
 impl Config {
@@ -319,6 +366,38 @@ impl Config {
             .or(file.public_url)
             .unwrap_or_else(|| format!("http://{listen}"));
         let public_url = public_url.trim_end_matches('/').to_string();
+        let storage = StorageConfig {
+            url: args.storage_url.clone().or(file.storage_url),
+            endpoint: args.storage_endpoint.clone().or(file.storage_endpoint),
+            region: args.storage_region.clone().or(file.storage_region),
+            access_key_id: env("JOBBER_STORAGE_ACCESS_KEY_ID").or(file.storage_access_key_id),
+            secret_access_key: env("JOBBER_STORAGE_SECRET_ACCESS_KEY")
+                .or(secret_file("JOBBER_STORAGE_SECRET_ACCESS_KEY_FILE")?)
+                .or(file.storage_secret_access_key)
+                .map(SecretString::from),
+        };
+        if let Some(url) = &storage.url
+            && !(url.starts_with("s3://") || url.starts_with("file:///") || url.starts_with('/'))
+        {
+            return Err(invalid(
+                "storage_url",
+                "must be s3://bucket[/prefix], file:///path or an absolute path",
+            ));
+        }
+        if let Some(endpoint) = &storage.endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err(invalid(
+                "storage_endpoint",
+                "must start with http:// or https://",
+            ));
+        }
+        if storage.access_key_id.is_some() != storage.secret_access_key.is_some() {
+            return Err(invalid(
+                "storage_access_key_id",
+                "storage_access_key_id and storage_secret_access_key come together",
+            ));
+        }
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
             return Err(invalid("public_url", "must start with http:// or https://"));
         }
@@ -362,6 +441,7 @@ impl Config {
             max_body_bytes,
             encryption_key: encryption_key.map(SecretString::from),
             stripe_api_base,
+            storage,
         })
     }
 
@@ -448,6 +528,22 @@ impl Config {
             "email_lease_secs",
             (millis(self.jobs.email_lease) / 1000).into(),
         );
+        match &self.storage.url {
+            Some(url) => put("storage_url", url.clone().into()),
+            None => unset.push("storage_url (files in data_dir/files)"),
+        }
+        if let Some(endpoint) = &self.storage.endpoint {
+            put("storage_endpoint", endpoint.clone().into());
+        }
+        if let Some(region) = &self.storage.region {
+            put("storage_region", region.clone().into());
+        }
+        if let Some(key) = &self.storage.access_key_id {
+            put("storage_access_key_id", key.clone().into());
+        }
+        if self.storage.secret_access_key.is_some() {
+            put("storage_secret_access_key", "<redacted>".into());
+        }
         let mut out = toml::to_string(&table).unwrap_or_default();
         for key in unset {
             out.push_str(&format!("# not set: {key}\n"));
@@ -689,6 +785,31 @@ mod tests {
             parsed.stripe_api_base.as_deref(),
             Some("http://127.0.0.1:8420")
         );
+    }
+
+    #[test]
+    fn storage_settings_are_checked_and_shown_redacted() {
+        let load = |url: &str, endpoint: Option<&str>| {
+            Config::load(&ConfigArgs {
+                storage_url: Some(url.into()),
+                storage_endpoint: endpoint.map(String::from),
+                ..ConfigArgs::default()
+            })
+        };
+        assert!(load("ftp://files", None).is_err());
+        assert!(load("relative/dir", None).is_err());
+        assert!(load("s3://bucket", Some("minio:9000")).is_err());
+        assert!(load("/srv/files", None).is_ok());
+        let config = load("s3://bucket/prefix", Some("http://127.0.0.1:9000")).unwrap();
+        let shown = config.to_redacted_toml();
+        assert!(
+            shown.contains("storage_url = \"s3://bucket/prefix\""),
+            "{shown}"
+        );
+        assert!(shown.contains("storage_endpoint = \"http://127.0.0.1:9000\""));
+        let mut with_secret = config.clone();
+        with_secret.storage.secret_access_key = Some("hunter2".to_string().into());
+        assert!(!with_secret.to_redacted_toml().contains("hunter2"));
     }
 
     #[test]

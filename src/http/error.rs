@@ -46,6 +46,7 @@ error_codes! {
     JobNotFound = ("job_not_found", NOT_FOUND, "No such job"),
     InvoiceNotFound = ("invoice_not_found", NOT_FOUND, "No such invoice"),
     PaymentNotFound = ("payment_not_found", NOT_FOUND, "No such payment"),
+    FileNotFound = ("file_not_found", NOT_FOUND, "No such file, or the link is not valid"),
     VisitNotFound = ("visit_not_found", NOT_FOUND, "No such visit"),
     BackgroundJobNotFound = ("background_job_not_found", NOT_FOUND, "No such dead background job"),
     MethodNotAllowed = ("method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed on this route"),

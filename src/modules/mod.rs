@@ -8,6 +8,8 @@ pub mod catalog;
 pub mod clients;
 pub mod communications;
 pub mod demo;
+pub mod documents;
+pub mod files;
 pub mod hub;
 pub mod invoices;
 pub mod jobs;

@@ -1,6 +1,6 @@
 //! Infrastructure shared by every module: database pools and tenant transactions,
 //! the embedded PostgreSQL server, process privileges, logging, metrics, the job
-//! queue and the SMTP mailer.
+//! queue, the SMTP mailer and file storage.
 
 pub mod crypto;
 pub mod database;
@@ -10,3 +10,4 @@ pub mod mailer;
 pub mod metrics;
 pub mod process;
 pub mod queue;
+pub mod storage;

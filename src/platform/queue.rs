@@ -128,6 +128,23 @@ pub const BACKOFF: [Duration; 5] = [
     Duration::from_secs(6 * 60 * 60),
 ];
 
+/// A job that cannot do its work yet because another worker holds it (an email
+/// claimed under a lease by a worker that may have died): it runs again at `at`
+/// instead of on the failure schedule, which would wait minutes for nothing.
+#[derive(Debug)]
+pub struct RetryLater {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for RetryLater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (again at {})", self.reason, self.at.to_rfc3339())
+    }
+}
+
+impl std::error::Error for RetryLater {}
+
 /// How long to wait after failed attempt `attempt` (1-based); `None`: the job is dead.
 pub fn backoff(attempt: usize) -> Option<Duration> {
     if attempt == 0 || attempt >= MAX_ATTEMPTS {

@@ -46,6 +46,8 @@ pub struct Context {
     pub config: Arc<Config>,
     pub metrics: Metrics,
     pub mailer: Option<Mailer>,
+    pub storage: crate::platform::storage::Storage,
+    pub keys: Arc<crate::modules::auth::token::TokenKeys>,
 }
 
 /// Start the runner, the relay and the scheduler; they stop when `stop` turns true
@@ -75,6 +77,8 @@ pub fn start(state: &AppState, stop: watch::Receiver<bool>) -> anyhow::Result<Jo
         config: config.clone(),
         metrics: state.metrics.clone(),
         mailer,
+        storage: state.storage.clone(),
+        keys: state.keys.clone(),
     });
     let mut set = JoinSet::new();
     let mut wakers = Vec::new();
@@ -215,6 +219,19 @@ async fn run_job(
             ctx.metrics.jobs_completed.with_label_values(&labels).inc();
             tracing::debug!(attempt, "job done");
             Ok(())
+        }
+        Err(error) if error.downcast_ref::<queue::RetryLater>().is_some() => {
+            let at = error
+                .downcast_ref::<queue::RetryLater>()
+                .map_or_else(chrono::Utc::now, |later| later.at);
+            let delay = (at - chrono::Utc::now())
+                .to_std()
+                .unwrap_or(Duration::from_secs(1));
+            if let Err(e) = queue::schedule_retry(&ctx.pool, &task_id, delay).await {
+                tracing::error!(error = format!("{e:#}"), "cannot schedule the retry");
+            }
+            tracing::info!(attempt, reason = %error, retry_in_secs = delay.as_secs(), "job deferred");
+            Err(format!("{error:#}").into())
         }
         Err(error) => {
             ctx.metrics.jobs_failed.with_label_values(&labels).inc();

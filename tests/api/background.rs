@@ -404,7 +404,7 @@ async fn the_api_role_enqueues_and_a_worker_delivers() {
     assert_eq!(
         scalar_i64(
             &api,
-            "SELECT count(*) FROM job_outbox WHERE relayed_at IS NULL"
+            "SELECT count(*) FROM job_outbox WHERE relayed_at IS NULL AND queue = 'email.send'"
         )
         .await,
         1,

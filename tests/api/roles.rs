@@ -128,6 +128,7 @@ async fn every_endpoint_enforces_its_roles() {
         (Method::GET, "/api/v1/quotes".into(), Who::Staff),
         (Method::POST, "/api/v1/quotes".into(), Who::Staff),
         (Method::GET, format!("/api/v1/quotes/{id}"), Who::Staff),
+        (Method::GET, format!("/api/v1/quotes/{id}/pdf"), Who::Staff),
         (Method::PUT, format!("/api/v1/quotes/{id}"), Who::Staff),
         (
             Method::POST,
@@ -209,6 +210,11 @@ async fn every_endpoint_enforces_its_roles() {
         (Method::GET, "/api/v1/invoices".into(), Who::Staff),
         (Method::POST, "/api/v1/invoices".into(), Who::Staff),
         (Method::GET, format!("/api/v1/invoices/{id}"), Who::Staff),
+        (
+            Method::GET,
+            format!("/api/v1/invoices/{id}/pdf"),
+            Who::Staff,
+        ),
         (Method::DELETE, format!("/api/v1/invoices/{id}"), Who::Staff),
         (
             Method::POST,

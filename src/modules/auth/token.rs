@@ -136,6 +136,14 @@ impl TokenKeys {
 }
 
 impl TokenKeys {
+    /// A key for another purpose (`"storage-urls"`…), derived as HMAC(secret, purpose)
+    /// so one configured secret serves every signer without reusing it directly.
+    pub fn derive(&self, purpose: &str) -> Vec<u8> {
+        let mut mac = self.mac();
+        mac.update(format!("derive:{purpose}").as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
     /// The signature of a client-hub link (seed §9.2: clients reach the hub by signed
     /// magic link): an HMAC over its purpose, account and record, base64url.
     pub fn sign_link(&self, purpose: &str, account_id: Uuid, id: Uuid, expires: i64) -> String {

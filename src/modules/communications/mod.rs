@@ -90,10 +90,14 @@ pub async fn deliver_email(
             tx.commit().await?;
             return match status {
                 Some((status, _)) if status == "sent" => Ok(Delivery::AlreadySent),
-                Some((status, lease_until)) if status == "sending" => anyhow::bail!(
-                    "another worker is sending it (lease until {})",
-                    lease_until.map(|t| t.to_rfc3339()).unwrap_or_default()
-                ),
+                Some((status, lease_until)) if status == "sending" => {
+                    Err(crate::platform::queue::RetryLater {
+                        at: lease_until.unwrap_or_else(chrono::Utc::now)
+                            + chrono::Duration::seconds(1),
+                        reason: "another worker is sending it".into(),
+                    }
+                    .into())
+                }
                 Some((status, _)) => anyhow::bail!("the message is {status}"),
                 None => anyhow::bail!("no email message {message_id}"),
             };

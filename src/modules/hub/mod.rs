@@ -17,7 +17,8 @@ use crate::modules::auth::token::{LinkCheck, TokenKeys};
 pub const LINK_DAYS: i64 = 90;
 
 /// What a link opens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     Quote,
     Invoice,

@@ -42,6 +42,12 @@ pub(super) async fn load(tx: &mut Tx, id: Uuid, settings: &Settings) -> Result<I
     to_invoice(tx, row, settings).await
 }
 
+/// An invoice in the caller's tenant transaction, drafts included (the documents
+/// module renders PDFs from it).
+pub async fn get_in(tx: &mut Tx, id: Uuid, settings: &Settings) -> Result<Invoice, ApiError> {
+    load(tx, id, settings).await
+}
+
 async fn to_invoice(
     tx: &mut Tx,
     row: InvoiceRow,
@@ -406,6 +412,13 @@ pub async fn send(
     }
     let invoice = load(&mut tx, id, &settings).await?;
     let link = hub::link(public_url, keys, hub::Kind::Invoice, ctx.account_id, id);
+    crate::modules::documents::service::enqueue_render_in(
+        &mut tx,
+        ctx.account_id,
+        hub::Kind::Invoice,
+        id,
+    )
+    .await?;
     let (subject, body_text) =
         communications::templates::invoice_sent(&settings, &client, &invoice, &link);
     let email = communications::OutgoingEmail {

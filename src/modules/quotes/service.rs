@@ -76,6 +76,12 @@ async fn load(tx: &mut Tx, id: Uuid, currency: &str) -> Result<Quote, ApiError> 
     Ok(row.into_quote(lines, currency.to_string())?)
 }
 
+/// A quote in the caller's tenant transaction, drafts included (the documents
+/// module renders PDFs from it).
+pub async fn get_in(tx: &mut Tx, id: Uuid, currency: &str) -> Result<Quote, ApiError> {
+    load(tx, id, currency).await
+}
+
 /// Everything a create or an edit computes before writing.
 struct Prepared {
     lines: Vec<LineData>,
@@ -449,6 +455,13 @@ pub async fn send(
     repo::mark_sent(&mut tx, id, today, fresh_until).await?;
     let quote = load(&mut tx, id, &settings.currency).await?;
     let link = hub::link(public_url, keys, hub::Kind::Quote, ctx.account_id, id);
+    crate::modules::documents::service::enqueue_render_in(
+        &mut tx,
+        ctx.account_id,
+        hub::Kind::Quote,
+        id,
+    )
+    .await?;
     let (subject, body_text) =
         communications::templates::quote_sent(&settings, &client, &quote, note.as_deref(), &link);
     let email = communications::OutgoingEmail {

@@ -1,0 +1,74 @@
+//! Downloads of stored files by signed URL (`GET /files/{key}?expires=&sig=`), for
+//! the local store only: on S3 the URLs are presigned and S3 serves them. The
+//! signature is the credential, so whoever handed the URL out has authorized the
+//! download already (`crate::platform::storage::Storage::signed_url`). This module
+//! owns no tables and never lists files.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::http::extract::Query;
+use crate::http::{ApiError, ErrorCode};
+use crate::platform::storage::{ObjectKey, UrlCheck};
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new().route("/files/{*key}", axum::routing::get(download))
+}
+
+#[derive(Debug, Deserialize)]
+struct SignedParams {
+    expires: i64,
+    sig: String,
+}
+
+async fn download(
+    State(state): State<AppState>,
+    axum::extract::Path(key): axum::extract::Path<String>,
+    Query(params): Query<SignedParams>,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::code(ErrorCode::FileNotFound);
+    // A malformed key was never signed by us: the same answer as a forged one.
+    let key = ObjectKey::parse(&key).ok_or_else(not_found)?;
+    if !state.storage.is_local() {
+        return Err(not_found());
+    }
+    match state.storage.verify(
+        &key,
+        params.expires,
+        &params.sig,
+        chrono::Utc::now().timestamp(),
+    ) {
+        UrlCheck::Valid => {}
+        UrlCheck::Expired => {
+            return Err(ApiError::new(
+                ErrorCode::LinkExpired,
+                "this download link has expired; ask for a new one",
+            ));
+        }
+        UrlCheck::Invalid => return Err(not_found()),
+    }
+    let bytes = state
+        .storage
+        .get(&key)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(not_found)?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(key.content_type()),
+            ),
+            // The URL is a capability: keep it out of shared caches.
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=300"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
