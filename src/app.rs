@@ -22,8 +22,8 @@ use crate::http::{ApiError, ErrorCode, idempotency, middleware};
 use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::{
-    accounts, auth, catalog, clients, documents, files, hub, invoices, jobs, notifications,
-    payments, quotes, reports, schedule, users,
+    accounts, attachments, auth, catalog, clients, documents, files, hub, invoices, jobs,
+    notifications, payments, quotes, reports, schedule, users,
 };
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
@@ -121,6 +121,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(hub::routes::router())
         .merge(notifications::routes::router())
         .merge(documents::routes::router())
+        .merge(attachments::routes::router())
         .merge(crate::workers::admin::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)

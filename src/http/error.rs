@@ -43,6 +43,7 @@ error_codes! {
     CatalogItemNotFound = ("catalog_item_not_found", NOT_FOUND, "No such catalog item"),
     QuoteNotFound = ("quote_not_found", NOT_FOUND, "No such quote"),
     NotificationNotFound = ("notification_not_found", NOT_FOUND, "No such notification"),
+    AttachmentNotFound = ("attachment_not_found", NOT_FOUND, "No such attachment"),
     JobNotFound = ("job_not_found", NOT_FOUND, "No such job"),
     InvoiceNotFound = ("invoice_not_found", NOT_FOUND, "No such invoice"),
     PaymentNotFound = ("payment_not_found", NOT_FOUND, "No such payment"),

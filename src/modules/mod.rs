@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod attachments;
 pub mod auth;
 pub mod catalog;
 pub mod clients;

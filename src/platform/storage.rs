@@ -47,6 +47,12 @@ impl ObjectKey {
         Self(format!("uploads/{account_id}/invoices/{invoice_id}.pdf"))
     }
 
+    /// `uploads/{accountId}/jobs/{jobId}/{attachmentId}.{ext}` (seed §7.1: a job's
+    /// photos and documents under the job).
+    pub fn job_attachment(account_id: Uuid, job_id: Uuid, id: Uuid, ext: &str) -> Self {
+        Self(format!("uploads/{account_id}/jobs/{job_id}/{id}.{ext}"))
+    }
+
     /// `uploads/{accountId}/quotes/{quoteId}.pdf`, beside the invoices.
     pub fn quote_pdf(account_id: Uuid, quote_id: Uuid) -> Self {
         Self(format!("uploads/{account_id}/quotes/{quote_id}.pdf"))
@@ -78,6 +84,7 @@ impl ObjectKey {
             Some("png") => "image/png",
             Some("jpg" | "jpeg") => "image/jpeg",
             Some("webp") => "image/webp",
+            Some("gif") => "image/gif",
             Some("csv") => "text/csv",
             _ => "application/octet-stream",
         }

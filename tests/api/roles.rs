@@ -35,6 +35,21 @@ async fn every_endpoint_enforces_its_roles() {
         (Method::GET, "/api/v1/notifications".into(), Who::Anyone),
         (
             Method::GET,
+            format!("/api/v1/jobs/{id}/attachments"),
+            Who::Anyone,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/jobs/{id}/attachments/{id}"),
+            Who::Anyone,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/jobs/{id}/attachments"),
+            Who::Anyone,
+        ),
+        (
+            Method::GET,
             "/api/v1/notifications/unread-count".into(),
             Who::Anyone,
         ),

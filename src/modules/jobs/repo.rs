@@ -957,3 +957,31 @@ pub async fn set_generated_until(
     .await
     .map(drop)
 }
+
+/// Whether the job exists (None: it does not) and `user_id` is assigned to one of
+/// its visits.
+pub async fn job_access(
+    conn: &mut PgConnection,
+    job_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<bool>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM visits v JOIN visit_assignees a ON a.visit_id = v.id
+                          WHERE v.job_id = j.id AND a.user_id = $2) AS "assigned!"
+           FROM jobs j WHERE j.id = $1"#,
+        job_id,
+        user_id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// The job a visit belongs to.
+pub async fn visit_job(
+    conn: &mut PgConnection,
+    visit_id: Uuid,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT job_id FROM visits WHERE id = $1", visit_id)
+        .fetch_optional(conn)
+        .await
+}

@@ -1421,3 +1421,25 @@ pub async fn release_invoice_in(tx: &mut Tx, invoice_id: Uuid) -> Result<(), Api
 pub async fn any_in(tx: &mut Tx) -> Result<bool, ApiError> {
     Ok(repo::any(tx).await?)
 }
+
+/// May the caller work with this job's files: staff always, a technician when
+/// assigned to one of its visits. A job they may not see is not found.
+pub async fn check_job_access_in(tx: &mut Tx, ctx: &Ctx, job_id: Uuid) -> Result<(), ApiError> {
+    match repo::job_access(tx, job_id, ctx.user_id).await? {
+        Some(assigned) if assigned || ctx.role != Role::Technician => Ok(()),
+        _ => Err(job_not_found()),
+    }
+}
+
+/// Whether the visit belongs to the job.
+pub async fn visit_of_job_in(tx: &mut Tx, visit_id: Uuid, job_id: Uuid) -> Result<bool, ApiError> {
+    Ok(repo::visit_job(tx, visit_id).await? == Some(job_id))
+}
+
+/// The client a job is for.
+pub async fn client_of_in(tx: &mut Tx, job_id: Uuid) -> Result<Uuid, ApiError> {
+    repo::get_job(tx, job_id, false)
+        .await?
+        .map(|j| j.client_id)
+        .ok_or_else(job_not_found)
+}

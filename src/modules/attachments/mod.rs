@@ -1,0 +1,230 @@
+//! Photos and documents on jobs (seed §7): uploaded as multipart, limited in size,
+//! typed by their bytes (never by the name or the declared type), stripped of
+//! EXIF/XMP metadata (a phone photo carries the GPS position of the client's home),
+//! kept in file storage under the job (§7.1) and handed out by short-lived signed
+//! URLs. This module owns `job_attachments`; it never trusts a client's filename for
+//! anything but display.
+
+pub mod repo;
+pub mod routes;
+pub mod service;
+
+/// A file type we accept, recognised from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Jpeg,
+    Png,
+    Gif,
+    Webp,
+    Pdf,
+}
+
+impl Kind {
+    pub fn sniff(bytes: &[u8]) -> Option<Kind> {
+        if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(Kind::Jpeg)
+        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(Kind::Png)
+        } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+            Some(Kind::Gif)
+        } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+            Some(Kind::Webp)
+        } else if bytes.starts_with(b"%PDF-") {
+            Some(Kind::Pdf)
+        } else {
+            None
+        }
+    }
+
+    pub fn ext(self) -> &'static str {
+        match self {
+            Kind::Jpeg => "jpg",
+            Kind::Png => "png",
+            Kind::Gif => "gif",
+            Kind::Webp => "webp",
+            Kind::Pdf => "pdf",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Kind::Jpeg => "image/jpeg",
+            Kind::Png => "image/png",
+            Kind::Gif => "image/gif",
+            Kind::Webp => "image/webp",
+            Kind::Pdf => "application/pdf",
+        }
+    }
+}
+
+/// The file without its EXIF and XMP metadata (location, device, time), or None
+/// when it is malformed. Images keep their pixels and colour profile untouched.
+pub fn strip_metadata(kind: Kind, bytes: &[u8]) -> Option<Vec<u8>> {
+    match kind {
+        Kind::Jpeg => strip_jpeg(bytes),
+        Kind::Png => strip_png(bytes),
+        Kind::Webp => strip_webp(bytes),
+        // GIF has no EXIF; a PDF is a document, kept as the business gave it.
+        Kind::Gif | Kind::Pdf => Some(bytes.to_vec()),
+    }
+}
+
+/// JPEG: drop every APP1 segment (EXIF, XMP) before the image data.
+fn strip_jpeg(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend_from_slice(bytes.get(..2)?);
+    let mut at = 2;
+    loop {
+        if *bytes.get(at)? != 0xFF {
+            return None;
+        }
+        let marker = *bytes.get(at + 1)?;
+        // Fill bytes before a marker.
+        if marker == 0xFF {
+            at += 1;
+            continue;
+        }
+        // Start of scan: the rest is image data (and the end marker).
+        if marker == 0xDA {
+            out.extend_from_slice(bytes.get(at..)?);
+            return Some(out);
+        }
+        if matches!(marker, 0xD8 | 0x01 | 0xD0..=0xD7) {
+            out.extend_from_slice(bytes.get(at..at + 2)?);
+            at += 2;
+            continue;
+        }
+        let length = usize::from(u16::from_be_bytes([
+            *bytes.get(at + 2)?,
+            *bytes.get(at + 3)?,
+        ]));
+        let end = at.checked_add(2)?.checked_add(length)?;
+        let segment = bytes.get(at..end)?;
+        if marker != 0xE1 {
+            out.extend_from_slice(segment);
+        }
+        at = end;
+    }
+}
+
+/// PNG: drop the eXIf chunk and XMP text chunks (iTXt with the XMP keyword).
+fn strip_png(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut out = bytes.get(..8)?.to_vec();
+    let mut at = 8;
+    while at < bytes.len() {
+        let length =
+            usize::try_from(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?)).ok()?;
+        let end = at.checked_add(12)?.checked_add(length)?;
+        let chunk = bytes.get(at..end)?;
+        let name = &chunk[4..8];
+        let xmp = name == b"iTXt" && chunk[8..].starts_with(b"XML:com.adobe.xmp");
+        if name != b"eXIf" && !xmp {
+            out.extend_from_slice(chunk);
+        }
+        at = end;
+        if name == b"IEND" {
+            break;
+        }
+    }
+    Some(out)
+}
+
+/// WebP: drop the EXIF and XMP chunks and clear their flags in VP8X.
+fn strip_webp(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut body = Vec::with_capacity(bytes.len());
+    let mut at = 12;
+    while at < bytes.len() {
+        let name = bytes.get(at..at + 4)?;
+        let size = usize::try_from(u32::from_le_bytes(
+            bytes.get(at + 4..at + 8)?.try_into().ok()?,
+        ))
+        .ok()?;
+        let end = at
+            .checked_add(8)?
+            .checked_add(size)?
+            .checked_add(size % 2)?;
+        let chunk = bytes.get(at..end.min(bytes.len()))?;
+        match name {
+            b"EXIF" | b"XMP " => {}
+            b"VP8X" => {
+                let mut chunk = chunk.to_vec();
+                // Flags: bit 3 EXIF, bit 2 XMP.
+                *chunk.get_mut(8)? &= !0b0000_1100;
+                body.extend_from_slice(&chunk);
+            }
+            _ => body.extend_from_slice(chunk),
+        }
+        at = end;
+    }
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&u32::try_from(body.len() + 4).ok()?.to_le_bytes());
+    out.extend_from_slice(b"WEBP");
+    out.extend_from_slice(&body);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A JPEG skeleton: SOI, APP0, APP1 (EXIF with a fake GPS tag), DQT, SOS, data, EOI.
+    pub fn jpeg_with_exif() -> Vec<u8> {
+        let mut jpeg = vec![0xFF, 0xD8];
+        jpeg.extend_from_slice(&[0xFF, 0xE0, 0x00, 0x07, b'J', b'F', b'I', b'F', 0x00]);
+        let exif = b"Exif\0\0GPSLatitude=40.7128N";
+        let length = u16::try_from(exif.len() + 2).unwrap().to_be_bytes();
+        jpeg.extend_from_slice(&[0xFF, 0xE1, length[0], length[1]]);
+        jpeg.extend_from_slice(exif);
+        jpeg.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x04, 0x00, 0x01]);
+        jpeg.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x02, 0x12, 0x34, 0xFF, 0xD9]);
+        jpeg
+    }
+
+    #[test]
+    fn types_come_from_the_bytes() {
+        assert_eq!(Kind::sniff(&jpeg_with_exif()), Some(Kind::Jpeg));
+        assert_eq!(Kind::sniff(b"%PDF-1.7\n"), Some(Kind::Pdf));
+        assert_eq!(Kind::sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(Kind::Webp));
+        assert_eq!(Kind::sniff(b"<html><script>"), None);
+        assert_eq!(
+            Kind::sniff(b"MZ\x90\0"),
+            None,
+            "an executable named photo.jpg"
+        );
+    }
+
+    #[test]
+    fn jpeg_exif_is_removed_and_the_image_kept() {
+        let original = jpeg_with_exif();
+        let clean = strip_metadata(Kind::Jpeg, &original).unwrap();
+        let text = String::from_utf8_lossy(&clean);
+        assert!(!text.contains("GPS"), "{clean:?}");
+        assert!(clean.ends_with(&[0xFF, 0xDA, 0x00, 0x02, 0x12, 0x34, 0xFF, 0xD9]));
+        assert!(text.contains("JFIF"));
+        assert_eq!(Kind::sniff(&clean), Some(Kind::Jpeg));
+        assert_eq!(
+            strip_metadata(Kind::Jpeg, &original[..10]),
+            None,
+            "truncated"
+        );
+    }
+
+    #[test]
+    fn png_exif_chunk_is_removed() {
+        let chunk = |name: &[u8], data: &[u8]| {
+            let mut c = u32::try_from(data.len()).unwrap().to_be_bytes().to_vec();
+            c.extend_from_slice(name);
+            c.extend_from_slice(data);
+            c.extend_from_slice(&[0, 0, 0, 0]);
+            c
+        };
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend(chunk(b"IHDR", &[0; 13]));
+        png.extend(chunk(b"eXIf", b"GPS 40.7N"));
+        png.extend(chunk(b"IDAT", &[1, 2, 3]));
+        png.extend(chunk(b"IEND", &[]));
+        let clean = strip_metadata(Kind::Png, &png).unwrap();
+        assert!(!String::from_utf8_lossy(&clean).contains("GPS"));
+        assert_eq!(clean.len(), png.len() - (12 + 9));
+    }
+}

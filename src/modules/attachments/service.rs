@@ -1,0 +1,185 @@
+//! Uploading, listing and removing a job's attachments.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::repo::{self, AttachmentRow};
+use super::{Kind, strip_metadata};
+use crate::http::extract::Ctx;
+use crate::http::{ApiError, ErrorCode};
+use crate::modules::activity::{self, Subject};
+use crate::modules::jobs;
+use crate::modules::users::model::Role;
+use crate::platform::database::Db;
+use crate::platform::storage::{ObjectKey, Storage};
+
+/// The largest file accepted (25 MiB: a full-resolution phone photo or a scanned
+/// document).
+pub const MAX_BYTES: usize = 25 * 1024 * 1024;
+/// How long a download URL works.
+pub const URL_TTL: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Attachment {
+    pub id: Uuid,
+    pub job_id: Uuid,
+    pub visit_id: Option<Uuid>,
+    /// As uploaded (for display only).
+    pub filename: String,
+    /// From the file's bytes: `image/jpeg`, `image/png`, `image/gif`, `image/webp`,
+    /// `application/pdf`.
+    pub content_type: String,
+    pub bytes: i64,
+    /// A signed download address, valid for 15 minutes.
+    pub url: String,
+    pub uploaded_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+async fn to_attachment(storage: &Storage, row: AttachmentRow) -> Result<Attachment, ApiError> {
+    let key = ObjectKey::parse(&row.storage_key)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad stored key {}", row.storage_key)))?;
+    let url = storage.signed_url(&key, URL_TTL).await?;
+    Ok(Attachment {
+        id: row.id,
+        job_id: row.job_id,
+        visit_id: row.visit_id,
+        filename: row.filename,
+        content_type: row.content_type,
+        bytes: row.bytes,
+        url,
+        uploaded_by: row.uploaded_by,
+        created_at: row.created_at,
+    })
+}
+
+/// A display name: the last path segment, control characters removed, at most
+/// 200 characters; `upload.{ext}` when nothing is left.
+fn clean_filename(name: Option<&str>, kind: Kind) -> String {
+    let base = name
+        .unwrap_or_default()
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default();
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    let cleaned = cleaned.trim();
+    if cleaned.is_empty() {
+        format!("upload.{}", kind.ext())
+    } else {
+        cleaned.to_string()
+    }
+}
+
+pub struct Upload {
+    pub job_id: Uuid,
+    pub visit_id: Option<Uuid>,
+    pub filename: Option<String>,
+    pub bytes: Bytes,
+}
+
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, job_id = %upload.job_id))]
+pub async fn upload(
+    db: &Db,
+    storage: &Storage,
+    ctx: &Ctx,
+    upload: Upload,
+) -> Result<Attachment, ApiError> {
+    let kind = Kind::sniff(&upload.bytes).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "only JPEG, PNG, GIF and WebP images and PDF documents can be attached",
+        )
+    })?;
+    let clean = strip_metadata(kind, &upload.bytes)
+        .ok_or_else(|| ApiError::field("file", "the file is damaged or truncated"))?;
+    let mut tx = db.tenant(ctx.account_id).await?;
+    jobs::service::check_job_access_in(&mut tx, ctx, upload.job_id).await?;
+    if let Some(visit_id) = upload.visit_id
+        && !jobs::service::visit_of_job_in(&mut tx, visit_id, upload.job_id).await?
+    {
+        return Err(ApiError::field("visit_id", "is not a visit of this job"));
+    }
+    let id = Uuid::now_v7();
+    let key = ObjectKey::job_attachment(ctx.account_id, upload.job_id, id, kind.ext());
+    let row = AttachmentRow {
+        id,
+        job_id: upload.job_id,
+        visit_id: upload.visit_id,
+        storage_key: key.as_str().to_string(),
+        filename: clean_filename(upload.filename.as_deref(), kind),
+        content_type: kind.content_type().to_string(),
+        bytes: i64::try_from(clean.len()).unwrap_or(i64::MAX),
+        uploaded_by: Some(ctx.user_id),
+        created_at: Utc::now(),
+    };
+    // The file first: a row never points at nothing. A failed commit leaves an
+    // unreferenced file, which is harmless.
+    storage.put(&key, Bytes::from(clean)).await?;
+    repo::insert(&mut tx, ctx.account_id, &row).await?;
+    let client_id = jobs::service::client_of_in(&mut tx, upload.job_id).await?;
+    activity::service::record(
+        &mut tx,
+        ctx.account_id,
+        Some(ctx.user_id),
+        Subject::Job {
+            id: upload.job_id,
+            client_id,
+        },
+        "attachment_added",
+        serde_json::json!({"attachment_id": id, "filename": row.filename, "content_type": row.content_type, "bytes": row.bytes}),
+    )
+    .await?;
+    tx.commit().await?;
+    to_attachment(storage, row).await
+}
+
+pub async fn list(
+    db: &Db,
+    storage: &Storage,
+    ctx: &Ctx,
+    job_id: Uuid,
+) -> Result<Vec<Attachment>, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    jobs::service::check_job_access_in(&mut tx, ctx, job_id).await?;
+    let rows = repo::list(&mut tx, job_id).await?;
+    tx.commit().await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(to_attachment(storage, row).await?);
+    }
+    Ok(out)
+}
+
+/// Staff remove any attachment; a technician only their own.
+pub async fn delete(
+    db: &Db,
+    storage: &Storage,
+    ctx: &Ctx,
+    job_id: Uuid,
+    id: Uuid,
+) -> Result<(), ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    jobs::service::check_job_access_in(&mut tx, ctx, job_id).await?;
+    let not_found = || ApiError::code(ErrorCode::AttachmentNotFound);
+    let (key, uploaded_by) = repo::delete(&mut tx, job_id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    if ctx.role == Role::Technician && uploaded_by != Some(ctx.user_id) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "technicians remove only the files they added",
+        ));
+    }
+    tx.commit().await?;
+    if let Some(key) = ObjectKey::parse(&key)
+        && let Err(error) = storage.delete(&key).await
+    {
+        tracing::warn!(%error, key = key.as_str(), "attachment removed; its file could not be deleted");
+    }
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! Job attachments: multipart upload by the technician on the job, types from the
+//! bytes, EXIF removed, size limit, signed downloads, and who may see or remove.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Session, TestApp, spawn_app};
+
+/// A JPEG skeleton with an EXIF segment carrying a GPS position.
+fn jpeg_with_gps() -> Vec<u8> {
+    let mut jpeg = vec![0xFF, 0xD8];
+    jpeg.extend_from_slice(&[0xFF, 0xE0, 0x00, 0x07, b'J', b'F', b'I', b'F', 0x00]);
+    let exif = b"Exif\0\0GPSLatitude=40.7128N;GPSLongitude=74.0060W";
+    let length = u16::try_from(exif.len() + 2).unwrap().to_be_bytes();
+    jpeg.extend_from_slice(&[0xFF, 0xE1, length[0], length[1]]);
+    jpeg.extend_from_slice(exif);
+    jpeg.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x02, 0x12, 0x34, 0xFF, 0xD9]);
+    jpeg
+}
+
+/// POST a multipart form by hand: (name, filename, bytes) parts.
+async fn upload(
+    app: &TestApp,
+    session: &Session,
+    job: &str,
+    parts: &[(&str, Option<&str>, &[u8])],
+) -> (u16, Value) {
+    let boundary = "jobber-test-boundary-7d1f";
+    let mut body = Vec::new();
+    for (name, filename, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match filename {
+            Some(f) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let response = app
+        .http
+        .post(app.url(&format!("/api/v1/jobs/{job}/attachments")))
+        .bearer_auth(&session.token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// The signed URL (on the configured public address) on this test's server.
+fn local(app: &TestApp, url: &Value) -> String {
+    let url = url.as_str().unwrap();
+    app.url(url.strip_prefix("http://jobber.test").unwrap())
+}
+
+#[tokio::test]
+async fn technicians_attach_photos_without_their_location() {
+    let app = spawn_app().await;
+    let owner = app.signup("Photo Co").await;
+    let tech = app.add_user(&owner, "technician").await;
+    let stranger = app.add_user(&owner, "technician").await;
+    let client = app
+        .create_client(&owner, json!({"first_name": "Lu", "last_name": "Wei"}))
+        .await;
+    let job = app
+        .post("/api/v1/jobs", &owner.token, json!({"client_id": client["id"], "title": "Fence", "schedule": {"start_date": "2026-06-10", "start_time": "09:00", "assignee_ids": [tech.user_id]}}))
+        .await
+        .expect(201)
+        .body;
+    let job_id = job["id"].as_str().unwrap();
+    let visit_id = job["visits"][0]["id"].as_str().unwrap();
+
+    let photo = jpeg_with_gps();
+    let (status, attached) = upload(
+        &app,
+        &tech,
+        job_id,
+        &[
+            ("visit_id", None, visit_id.as_bytes()),
+            ("file", Some("../../IMG_0042.JPG"), &photo),
+        ],
+    )
+    .await;
+    assert_eq!(status, 201, "{attached}");
+    assert_eq!(attached["content_type"], "image/jpeg");
+    assert_eq!(
+        attached["filename"], "IMG_0042.JPG",
+        "no path from the client"
+    );
+    assert_eq!(attached["visit_id"], visit_id);
+    let url = local(&app, &attached["url"]);
+    let downloaded = app.http.get(&url).send().await.unwrap();
+    assert_eq!(downloaded.status().as_u16(), 200);
+    assert_eq!(downloaded.headers()["content-type"], "image/jpeg");
+    let bytes = downloaded.bytes().await.unwrap();
+    assert!(bytes.starts_with(&[0xFF, 0xD8]));
+    assert!(
+        !String::from_utf8_lossy(&bytes).contains("GPS"),
+        "location removed"
+    );
+    assert_eq!(attached["bytes"], bytes.len());
+
+    // The bytes decide the type, not the name.
+    let (status, refused) = upload(
+        &app,
+        &tech,
+        job_id,
+        &[("file", Some("photo.jpg"), b"MZ\x90\0 not a photo")],
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (415, Some("unsupported_media_type"))
+    );
+    let (status, missing) = upload(
+        &app,
+        &tech,
+        job_id,
+        &[("visit_id", None, visit_id.as_bytes())],
+    )
+    .await;
+    assert_eq!(
+        (status, missing["errors"][0]["field"].as_str()),
+        (422, Some("file"))
+    );
+    let too_big = vec![b'%'; 25 * 1024 * 1024 + 1];
+    let (status, large) = upload(
+        &app,
+        &owner,
+        job_id,
+        &[("file", Some("scan.pdf"), &too_big)],
+    )
+    .await;
+    assert_eq!(
+        (status, large["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+
+    // A technician not on the job sees nothing of it.
+    let (status, hidden) = upload(
+        &app,
+        &stranger,
+        job_id,
+        &[("file", Some("x.pdf"), b"%PDF-1.4\n%%EOF")],
+    )
+    .await;
+    assert_eq!(
+        (status, hidden["code"].as_str()),
+        (404, Some("job_not_found"))
+    );
+    app.get(
+        &format!("/api/v1/jobs/{job_id}/attachments"),
+        &stranger.token,
+    )
+    .await
+    .problem(404, "job_not_found");
+
+    let (status, pdf) = upload(
+        &app,
+        &owner,
+        job_id,
+        &[("file", Some("permit.pdf"), b"%PDF-1.4\n%%EOF")],
+    )
+    .await;
+    assert_eq!(status, 201, "{pdf}");
+    let list = app
+        .get(&format!("/api/v1/jobs/{job_id}/attachments"), &tech.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let pdf_id = pdf["id"].as_str().unwrap();
+    app.delete(
+        &format!("/api/v1/jobs/{job_id}/attachments/{pdf_id}"),
+        &tech.token,
+    )
+    .await
+    .problem(403, "forbidden");
+    app.delete(
+        &format!("/api/v1/jobs/{job_id}/attachments/{pdf_id}"),
+        &owner.token,
+    )
+    .await
+    .expect(204);
+    let gone = app
+        .http
+        .get(local(&app, &pdf["url"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status().as_u16(), 404, "the file went with it");
+    app.delete(
+        &format!("/api/v1/jobs/{job_id}/attachments/{pdf_id}"),
+        &owner.token,
+    )
+    .await
+    .problem(404, "attachment_not_found");
+}
