@@ -22,8 +22,8 @@ use crate::http::{ApiError, ErrorCode, idempotency, middleware};
 use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::{
-    accounts, auth, catalog, clients, hub, invoices, jobs, notifications, payments, quotes,
-    reports, schedule, users,
+    accounts, auth, catalog, clients, hub, invoices, jobs, notifications, payments, quickbooks,
+    quotes, reports, schedule, users,
 };
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
@@ -42,6 +42,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Stripe's API and the key that opens the secrets accounts store.
     pub gateway: payments::service::Gateway,
+    /// QuickBooks Online's client (when configured) and the same secret box.
+    pub quickbooks: quickbooks::service::QboGateway,
 }
 
 impl FromRef<AppState> for Metrics {
@@ -76,6 +78,7 @@ impl FromRef<AppState> for Metrics {
         (name = "invoices", description = "Invoices"),
         (name = "payments", description = "Payments"),
         (name = "reports", description = "Dashboard, revenue, jobs and aging"),
+        (name = "integrations", description = "QuickBooks Online sync (owners and admins)"),
         (name = "admin", description = "Background jobs of the account (owners and admins)"),
     )
 )]
@@ -118,6 +121,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(reports::routes::router())
         .merge(hub::routes::router())
         .merge(notifications::routes::router())
+        .merge(quickbooks::routes::router())
         .merge(crate::workers::admin::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
@@ -248,8 +252,13 @@ impl App {
                 &config.data_dir,
             )?),
         };
+        let quickbooks = quickbooks::service::QboGateway {
+            client: crate::integrations::quickbooks::QuickBooks::from_config(&config.quickbooks)?,
+            secrets: gateway.secrets.clone(),
+        };
         let state = AppState {
             gateway,
+            quickbooks,
             db,
             config: Arc::new(config),
             keys: Arc::new(keys),

@@ -46,6 +46,8 @@ pub struct Context {
     pub config: Arc<Config>,
     pub metrics: Metrics,
     pub mailer: Option<Mailer>,
+    /// QuickBooks Online's client (when configured) and the key of stored tokens.
+    pub quickbooks: crate::modules::quickbooks::service::QboGateway,
 }
 
 /// Start the runner, the relay and the scheduler; they stop when `stop` turns true
@@ -75,6 +77,7 @@ pub fn start(state: &AppState, stop: watch::Receiver<bool>) -> anyhow::Result<Jo
         config: config.clone(),
         metrics: state.metrics.clone(),
         mailer,
+        quickbooks: state.quickbooks.clone(),
     });
     let mut set = JoinSet::new();
     let mut wakers = Vec::new();

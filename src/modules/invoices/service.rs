@@ -17,7 +17,9 @@ use crate::modules::jobs::model::TaxSnapshot;
 use crate::modules::jobs::service::BilledLine;
 use crate::modules::quotes::model::{AdjustmentDto, AdjustmentKind, AppliedTax};
 use crate::modules::quotes::service::today;
-use crate::modules::{accounts, catalog, clients, communications, hub, jobs, notifications};
+use crate::modules::{
+    accounts, catalog, clients, communications, hub, jobs, notifications, quickbooks,
+};
 use crate::money::{self, Bps};
 use crate::platform::database::{Db, Tx};
 
@@ -35,6 +37,12 @@ fn invalid_transition(status: InvoiceStatus, action: &str) -> ApiError {
 pub(super) fn status_of(row: &InvoiceRow) -> Result<InvoiceStatus, ApiError> {
     InvoiceStatus::parse(&row.status)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown invoice status {}", row.status)))
+}
+
+/// The invoice, inside the caller's transaction (QuickBooks sync reads it).
+pub async fn get_in(tx: &mut Tx, id: Uuid) -> Result<Invoice, ApiError> {
+    let settings = accounts::service::settings_in(tx).await?;
+    load(tx, id, &settings).await
 }
 
 pub(super) async fn load(tx: &mut Tx, id: Uuid, settings: &Settings) -> Result<Invoice, ApiError> {
@@ -430,6 +438,7 @@ pub async fn send(
         serde_json::json!({"to": to, "number": invoice.number, "message_id": message_id}),
     )
     .await?;
+    quickbooks::track_in(&mut tx, ctx.account_id, quickbooks::Kind::Invoice, id).await?;
     tx.commit().await?;
     Ok(invoice)
 }
@@ -503,6 +512,7 @@ pub async fn void(db: &Db, ctx: &Ctx, id: Uuid, version: Option<i32>) -> Result<
         serde_json::json!({}),
     )
     .await?;
+    quickbooks::track_in(&mut tx, ctx.account_id, quickbooks::Kind::Invoice, id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let invoice = load(&mut tx, id, &settings).await?;
     tx.commit().await?;
