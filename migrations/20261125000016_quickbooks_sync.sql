@@ -23,8 +23,10 @@ ALTER TABLE quickbooks_connections FORCE ROW LEVEL SECURITY;
 CREATE POLICY quickbooks_connections_tenant ON quickbooks_connections USING (account_id = app_account_id()) WITH CHECK (account_id = app_account_id());
 
 -- One row per local record pushed (or to push): the QuickBooks Id and SyncToken, the
--- state of the last attempt and its error. `id` is also the `requestid` of the create
--- call, so a create repeated after a crash returns the first object, not a second.
+-- state of the last attempt and its error. `id` (with `-<refusals>` once QuickBooks
+-- refused a create) is the `requestid` of the create call, so a create repeated after
+-- a crash or a timeout returns the first object, not a second; QuickBooks also repeats
+-- a refusal for a requestid, so after one the next create uses a new requestid.
 -- `wanted_version` counts the changes that asked for a push; `synced_version` is the
 -- one the last successful push carried, so a job that runs twice pushes once.
 CREATE TABLE quickbooks_records (
@@ -38,6 +40,7 @@ CREATE TABLE quickbooks_records (
     state           text NOT NULL DEFAULT 'pending' CONSTRAINT quickbooks_records_state_check CHECK (state IN ('pending', 'synced', 'failed')),
     last_error      text,
     attempts        integer NOT NULL DEFAULT 0,
+    refusals        integer NOT NULL DEFAULT 0,
     wanted_version  integer NOT NULL DEFAULT 1,
     synced_version  integer NOT NULL DEFAULT 0,
     synced_at       timestamptz,

@@ -15,6 +15,7 @@ mod e2e;
 mod invoices;
 mod payments;
 mod platform;
+mod quickbooks;
 mod quotes;
 mod reports;
 mod roles;

@@ -151,6 +151,8 @@ pub struct RecordRow {
     pub state: String,
     pub last_error: Option<String>,
     pub attempts: i32,
+    /// Creates QuickBooks refused (the suffix of the next create's requestid).
+    pub refusals: i32,
     pub wanted_version: i32,
     pub synced_version: i32,
     pub synced_at: Option<DateTime<Utc>>,
@@ -211,7 +213,7 @@ pub async fn ensure_locked(
         .await?;
     sqlx::query_as!(
         RecordRow,
-        "SELECT id, kind, local_id, realm_id, qbo_id, sync_token, state, last_error, attempts,
+        "SELECT id, kind, local_id, realm_id, qbo_id, sync_token, state, last_error, attempts, refusals,
                 wanted_version, synced_version, synced_at, created_at, updated_at
          FROM quickbooks_records WHERE kind = $1 AND local_id = $2",
         kind,
@@ -224,7 +226,7 @@ pub async fn ensure_locked(
 pub async fn record(conn: &mut PgConnection, id: Uuid) -> Result<Option<RecordRow>, sqlx::Error> {
     sqlx::query_as!(
         RecordRow,
-        "SELECT id, kind, local_id, realm_id, qbo_id, sync_token, state, last_error, attempts,
+        "SELECT id, kind, local_id, realm_id, qbo_id, sync_token, state, last_error, attempts, refusals,
                 wanted_version, synced_version, synced_at, created_at, updated_at
          FROM quickbooks_records WHERE id = $1",
         id
@@ -281,7 +283,9 @@ pub async fn mark_error(
     error: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE quickbooks_records SET state = $2, last_error = $3, attempts = attempts + 1 WHERE id = $1",
+        "UPDATE quickbooks_records SET state = $2, last_error = $3, attempts = attempts + 1,
+                refusals = refusals + CASE WHEN $2 = 'failed' AND qbo_id IS NULL THEN 1 ELSE 0 END
+         WHERE id = $1",
         id,
         state,
         error
@@ -297,7 +301,7 @@ pub async fn retry(conn: &mut PgConnection, id: Uuid) -> Result<Option<RecordRow
         RecordRow,
         "UPDATE quickbooks_records SET state = 'pending', wanted_version = wanted_version + 1
          WHERE id = $1
-         RETURNING id, kind, local_id, realm_id, qbo_id, sync_token, state, last_error, attempts,
+         RETURNING id, kind, local_id, realm_id, qbo_id, sync_token, state, last_error, attempts, refusals,
                 wanted_version, synced_version, synced_at, created_at, updated_at",
         id
     )
@@ -335,7 +339,7 @@ pub async fn list(
 ) -> Result<Vec<RecordRow>, sqlx::Error> {
     sqlx::query_as!(
         RecordRow,
-        "SELECT id, kind, local_id, realm_id, qbo_id, sync_token, state, last_error, attempts,
+        "SELECT id, kind, local_id, realm_id, qbo_id, sync_token, state, last_error, attempts, refusals,
                 wanted_version, synced_version, synced_at, created_at, updated_at
          FROM quickbooks_records
          WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR kind = $2)
@@ -358,7 +362,7 @@ pub async fn recent_errors(
 ) -> Result<Vec<RecordRow>, sqlx::Error> {
     sqlx::query_as!(
         RecordRow,
-        "SELECT id, kind, local_id, realm_id, qbo_id, sync_token, state, last_error, attempts,
+        "SELECT id, kind, local_id, realm_id, qbo_id, sync_token, state, last_error, attempts, refusals,
                 wanted_version, synced_version, synced_at, created_at, updated_at
          FROM quickbooks_records WHERE last_error IS NOT NULL AND state <> 'synced'
          ORDER BY updated_at DESC LIMIT $1",

@@ -332,6 +332,16 @@ async fn begin(
     Ok((row, done))
 }
 
+/// The `requestid` of the record's create: its id, plus the number of refused creates
+/// (QuickBooks answers a requestid it has seen with its first answer, a refusal too).
+fn request_id(row: &RecordRow) -> String {
+    if row.refusals == 0 {
+        row.id.to_string()
+    } else {
+        format!("{}-{}", row.id, row.refusals)
+    }
+}
+
 /// Record the outcome of a push on its row.
 async fn finish(
     tx: &mut Tx,
@@ -464,13 +474,15 @@ async fn push_customer(
             }
             _ => {
                 let body = customer_body(&client, &client.display_name);
-                match s.create(Entity::Customer, &body, &row.id.to_string()).await {
+                match s.create(Entity::Customer, &body, &request_id(&row)).await {
                     // Another customer (or vendor, employee) has this name: QuickBooks
                     // wants names unique, two jobber clients may share one.
                     Err(error) if error.is_duplicate_name() => {
                         let body = customer_body(&client, &unique_name(&client));
-                        Ok(s.create(Entity::Customer, &body, &format!("{}-u", row.id))
-                            .await?)
+                        Ok(
+                            s.create(Entity::Customer, &body, &format!("{}-u", request_id(&row)))
+                                .await?,
+                        )
                     }
                     other => Ok(other?),
                 }
@@ -568,9 +580,7 @@ async fn push_invoice(
         let object = match (&row.qbo_id, &row.sync_token) {
             (Some(id), Some(token)) => s.update(Entity::Invoice, id, token, body).await?,
             _ => {
-                let created = s
-                    .create(Entity::Invoice, &body, &row.id.to_string())
-                    .await?;
+                let created = s.create(Entity::Invoice, &body, &request_id(&row)).await?;
                 repo::set_remote(tx, row.id, &created.id, &created.sync_token).await?;
                 created
             }
@@ -677,10 +687,7 @@ async fn push_payment(
         );
         Ok(match (&row.qbo_id, &row.sync_token) {
             (Some(id), Some(token)) => s.update(Entity::Payment, id, token, body).await?,
-            _ => {
-                s.create(Entity::Payment, &body, &row.id.to_string())
-                    .await?
-            }
+            _ => s.create(Entity::Payment, &body, &request_id(&row)).await?,
         })
     }
     .await;
