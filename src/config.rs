@@ -822,6 +822,48 @@ mod tests {
     }
 
     #[test]
+    fn quickbooks_needs_both_keys_defaults_to_intuit_and_redacts_the_secret() {
+        let config = Config::load(&ConfigArgs::default()).unwrap();
+        assert!(config.quickbooks.client_id.is_none());
+        assert_eq!(config.quickbooks.auth_base, QUICKBOOKS_AUTH_BASE);
+        assert_eq!(config.quickbooks.token_url, QUICKBOOKS_TOKEN_URL);
+        assert_eq!(config.quickbooks.api_base, QUICKBOOKS_API_BASE);
+        let dir = std::env::temp_dir().join(format!("jobber-qbo-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("jobber.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Config::load(&ConfigArgs {
+                config: Some(path.clone()),
+                ..ConfigArgs::default()
+            })
+        };
+        let alone = load("quickbooks_client_id = \"abc\"\n").err().unwrap();
+        assert!(
+            alone.to_string().contains("quickbooks_client_secret"),
+            "{alone}"
+        );
+        let bad = load("quickbooks_api_base = \"ftp://x\"\n").err().unwrap();
+        assert!(bad.to_string().starts_with("quickbooks_api_base"), "{bad}");
+        let config = load(
+            "quickbooks_client_id = \"abc\"\nquickbooks_client_secret = \"s3cret\"\n\
+             quickbooks_api_base = \"https://sandbox-quickbooks.api.intuit.com/\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.quickbooks.api_base,
+            "https://sandbox-quickbooks.api.intuit.com"
+        );
+        let shown = config.to_redacted_toml();
+        assert!(
+            shown.contains("quickbooks_client_secret = \"<redacted>\""),
+            "{shown}"
+        );
+        assert!(!shown.contains("s3cret"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn the_encryption_key_is_redacted_and_stripe_defaults_to_the_real_api() {
         let mut config = Config::load(&ConfigArgs::default()).unwrap();
         assert_eq!(config.stripe_api_base, "https://api.stripe.com");

@@ -915,6 +915,24 @@ async fn quickbooks_pushes_customers_invoices_and_payments_once_and_updates_with
         json!({"pending": 0, "synced": 3, "failed": 0})
     );
     assert!(status["last_sync_at"].is_string());
+
+    // A client with history is archived, not deleted: an inactive customer.
+    let archived = app
+        .delete(
+            &format!("/api/v1/clients/{}", client["id"].as_str().unwrap()),
+            &owner.token,
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(archived["result"], "archived");
+    let records = wait_records(&app, &owner, |r| synced(r, "customer", &client["id"], 9)).await;
+    assert!(
+        synced(&records, "customer", &client["id"], 9),
+        "{records:#}"
+    );
+    assert_eq!(fake.objects("Customer")[0]["Active"], false);
+    assert_eq!(fake.objects("Customer").len(), 1);
 }
 
 #[tokio::test]

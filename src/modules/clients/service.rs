@@ -231,6 +231,7 @@ pub async fn delete(
             serde_json::json!({"reason": "delete requested; the client has history"}),
         )
         .await?;
+        quickbooks::track_in(&mut tx, ctx.account_id, quickbooks::Kind::Customer, id).await?;
         Deletion::Archived { client: Box::new(client), detail: "the client has history (quotes, jobs or invoices), so it was archived instead of deleted".into() }
     };
     tx.commit().await?;

@@ -26,7 +26,7 @@ use super::service::{self, Kind};
 use crate::domain::Currency;
 use crate::http::{ApiError, ErrorCode};
 use crate::integrations::quickbooks::{Entity, Object, QboError, QuickBooks};
-use crate::modules::clients::model::Client;
+use crate::modules::clients::model::{Client, ClientStatus};
 use crate::modules::invoices::model::{Invoice, InvoiceStatus, Payment};
 use crate::modules::{accounts, clients, invoices};
 use crate::money::format_minor;
@@ -387,7 +387,8 @@ fn exponent(currency: &str) -> u8 {
 pub fn customer_body(client: &Client, display_name: &str) -> Value {
     let mut body = json!({
         "DisplayName": display_name,
-        "Active": true,
+        // An archived client is an inactive customer (QuickBooks keeps its history).
+        "Active": client.status != ClientStatus::Archived,
     });
     if let Some(first) = &client.first_name {
         body["GivenName"] = json!(first);
