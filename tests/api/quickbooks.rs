@@ -1118,6 +1118,27 @@ async fn quickbooks_refusals_are_failed_with_their_message_retry_works_and_disco
     .await
     .problem(404, "quickbooks_record_not_found");
 
+    // QuickBooks wants unique names (error 6240): a second "Cy Fail" gets the end of
+    // its client id.
+    let twin = app
+        .create_client(&owner, json!({"first_name": "Cy", "last_name": "Fail"}))
+        .await;
+    let records = wait_records(&app, &owner, |r| synced(r, "customer", &twin["id"], 0)).await;
+    assert!(synced(&records, "customer", &twin["id"], 0), "{records:#}");
+    let simple = twin["id"].as_str().unwrap().replace('-', "");
+    let names: Vec<Value> = fake
+        .objects("Customer")
+        .iter()
+        .map(|c| c["DisplayName"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            json!("Cy Fail"),
+            json!(format!("Cy Fail ({})", &simple[26..]))
+        ]
+    );
+
     // Disconnected: changes are no longer tracked nor pushed.
     app.delete("/api/v1/integrations/quickbooks", &owner.token)
         .await
@@ -1140,7 +1161,7 @@ async fn quickbooks_refusals_are_failed_with_their_message_retry_works_and_disco
             .await
             .unwrap();
     assert_eq!(
-        jobs, 2,
-        "the create and the retry; nothing after disconnecting"
+        jobs, 3,
+        "two creates and the retry; nothing after disconnecting"
     );
 }
