@@ -23,7 +23,7 @@ use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::{
     accounts, attachments, auth, catalog, clients, documents, files, hub, invoices, jobs,
-    notifications, payments, quotes, reports, schedule, users,
+    notifications, payments, quickbooks, quotes, reports, schedule, users,
 };
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
@@ -44,6 +44,8 @@ pub struct AppState {
     /// Stripe's API and the key that opens the secrets accounts store.
     pub gateway: payments::service::Gateway,
     pub storage: Storage,
+    /// QuickBooks Online's client (when configured) and the same secret box.
+    pub quickbooks: quickbooks::service::QboGateway,
 }
 
 impl FromRef<AppState> for Metrics {
@@ -78,6 +80,7 @@ impl FromRef<AppState> for Metrics {
         (name = "invoices", description = "Invoices"),
         (name = "payments", description = "Payments"),
         (name = "reports", description = "Dashboard, revenue, jobs and aging"),
+        (name = "integrations", description = "QuickBooks Online sync (owners and admins)"),
         (name = "admin", description = "Background jobs of the account (owners and admins)"),
     )
 )]
@@ -122,6 +125,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(notifications::routes::router())
         .merge(documents::routes::router())
         .merge(attachments::routes::router())
+        .merge(quickbooks::routes::router())
         .merge(crate::workers::admin::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
@@ -253,9 +257,14 @@ impl App {
                 &config.data_dir,
             )?),
         };
+        let quickbooks = quickbooks::service::QboGateway {
+            client: crate::integrations::quickbooks::QuickBooks::from_config(&config.quickbooks)?,
+            secrets: gateway.secrets.clone(),
+        };
         let storage = Storage::from_config(&config, &keys.derive("storage-urls"))?;
         let state = AppState {
             gateway,
+            quickbooks,
             storage,
             db,
             config: Arc::new(config),

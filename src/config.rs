@@ -123,6 +123,12 @@ struct FileConfig {
     encryption_key: Option<String>,
     encryption_key_file: Option<PathBuf>,
     stripe_api_base: Option<String>,
+    quickbooks_client_id: Option<String>,
+    quickbooks_client_secret: Option<String>,
+    quickbooks_client_secret_file: Option<PathBuf>,
+    quickbooks_auth_base: Option<String>,
+    quickbooks_token_url: Option<String>,
+    quickbooks_api_base: Option<String>,
     smtp_url: Option<String>,
     smtp_from: Option<String>,
     workers: Option<std::collections::BTreeMap<String, usize>>,
@@ -161,6 +167,8 @@ pub struct Config {
     pub encryption_key: Option<SecretString>,
     /// Base URL of Stripe's API (no trailing slash); a fake such as localstripe in tests.
     pub stripe_api_base: String,
+    /// QuickBooks Online: the app's OAuth credentials and Intuit's URLs.
+    pub quickbooks: QuickBooksConfig,
     /// Background work: SMTP, worker concurrency, polling (docs/configuration.md).
     pub jobs: JobsConfig,
     pub storage: StorageConfig,
@@ -223,6 +231,37 @@ impl JobsConfig {
 }
 
 pub const STRIPE_API_BASE: &str = "https://api.stripe.com";
+pub const QUICKBOOKS_AUTH_BASE: &str = "https://appcenter.intuit.com/connect/oauth2";
+pub const QUICKBOOKS_TOKEN_URL: &str = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer";
+pub const QUICKBOOKS_API_BASE: &str = "https://quickbooks.api.intuit.com";
+
+/// The QuickBooks Online app (developer.intuit.com) this server connects accounts
+/// with. Without a client id and secret the integration is off
+/// (`quickbooks_not_configured`).
+#[derive(Clone)]
+pub struct QuickBooksConfig {
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+    /// Intuit's authorization page (the user's browser goes there).
+    pub auth_base: String,
+    /// The OAuth 2.0 token endpoint (code exchange and refresh).
+    pub token_url: String,
+    /// The accounting API (`…/v3/company/{realmId}/…`); the sandbox is
+    /// `https://sandbox-quickbooks.api.intuit.com`.
+    pub api_base: String,
+}
+
+impl Default for QuickBooksConfig {
+    fn default() -> Self {
+        Self {
+            client_id: None,
+            client_secret: None,
+            auth_base: QUICKBOOKS_AUTH_BASE.into(),
+            token_url: QUICKBOOKS_TOKEN_URL.into(),
+            api_base: QUICKBOOKS_API_BASE.into(),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -259,6 +298,12 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_ENCRYPTION_KEY",
     "JOBBER_ENCRYPTION_KEY_FILE",
     "JOBBER_STRIPE_API_BASE",
+    "JOBBER_QUICKBOOKS_CLIENT_ID",
+    "JOBBER_QUICKBOOKS_CLIENT_SECRET",
+    "JOBBER_QUICKBOOKS_CLIENT_SECRET_FILE",
+    "JOBBER_QUICKBOOKS_AUTH_BASE",
+    "JOBBER_QUICKBOOKS_TOKEN_URL",
+    "JOBBER_QUICKBOOKS_API_BASE",
     "JOBBER_SMTP_URL",
     "JOBBER_SMTP_URL_FILE",
     "JOBBER_SMTP_FROM",
@@ -330,6 +375,14 @@ impl Config {
                 "must start with http:// or https://",
             ));
         }
+        let quickbooks = load_quickbooks(QuickBooksFile {
+            client_id: file.quickbooks_client_id,
+            client_secret: file.quickbooks_client_secret,
+            client_secret_file: file.quickbooks_client_secret_file,
+            auth_base: file.quickbooks_auth_base,
+            token_url: file.quickbooks_token_url,
+            api_base: file.quickbooks_api_base,
+        })?;
 
         let listen = match (args.listen, file.listen) {
             (Some(addr), _) => addr,
@@ -442,6 +495,7 @@ impl Config {
             encryption_key: encryption_key.map(SecretString::from),
             stripe_api_base,
             storage,
+            quickbooks,
         })
     }
 
@@ -508,6 +562,25 @@ impl Config {
             None => unset.push("encryption_key (a key is generated into data_dir)"),
         }
         put("stripe_api_base", self.stripe_api_base.clone().into());
+        match &self.quickbooks.client_id {
+            Some(id) => put("quickbooks_client_id", id.clone().into()),
+            None => unset.push("quickbooks_client_id (QuickBooks Online sync is off)"),
+        }
+        if self.quickbooks.client_secret.is_some() {
+            put("quickbooks_client_secret", "<redacted>".into());
+        }
+        put(
+            "quickbooks_auth_base",
+            self.quickbooks.auth_base.clone().into(),
+        );
+        put(
+            "quickbooks_token_url",
+            self.quickbooks.token_url.clone().into(),
+        );
+        put(
+            "quickbooks_api_base",
+            self.quickbooks.api_base.clone().into(),
+        );
         match &self.jobs.smtp_url {
             Some(url) => put("smtp_url", redact_url(url.expose_secret()).into()),
             None => unset.push("smtp_url (emails wait in the queue)"),
@@ -600,6 +673,82 @@ pub fn redact_url(url: &str) -> String {
         out.push_str(&params.join("&"));
     }
     out
+}
+
+struct QuickBooksFile {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    client_secret_file: Option<PathBuf>,
+    auth_base: Option<String>,
+    token_url: Option<String>,
+    api_base: Option<String>,
+}
+
+fn load_quickbooks(file: QuickBooksFile) -> Result<QuickBooksConfig, ConfigError> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let client_id = env("JOBBER_QUICKBOOKS_CLIENT_ID")
+        .or(file.client_id)
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    let client_secret = match env("JOBBER_QUICKBOOKS_CLIENT_SECRET")
+        .or(secret_file("JOBBER_QUICKBOOKS_CLIENT_SECRET_FILE")?)
+        .or(file.client_secret)
+    {
+        Some(secret) => Some(secret),
+        None => match &file.client_secret_file {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map(|s| s.trim().to_string())
+                    .map_err(|e| {
+                        invalid(
+                            "quickbooks_client_secret_file",
+                            &format!("cannot read {}: {e}", path.display()),
+                        )
+                    })?,
+            ),
+            None => None,
+        },
+    };
+    if client_id.is_some() != client_secret.is_some() {
+        return Err(invalid(
+            "quickbooks_client_id",
+            "quickbooks_client_id and quickbooks_client_secret go together",
+        ));
+    }
+    let url = |name: &'static str, var: &str, value: Option<String>, default: &str| {
+        let url = env(var)
+            .or(value)
+            .unwrap_or_else(|| default.into())
+            .trim_end_matches('/')
+            .to_string();
+        if url.starts_with("http://") || url.starts_with("https://") {
+            Ok(url)
+        } else {
+            Err(invalid(name, "must start with http:// or https://"))
+        }
+    };
+    Ok(QuickBooksConfig {
+        client_id,
+        client_secret: client_secret.map(SecretString::from),
+        auth_base: url(
+            "quickbooks_auth_base",
+            "JOBBER_QUICKBOOKS_AUTH_BASE",
+            file.auth_base,
+            QUICKBOOKS_AUTH_BASE,
+        )?,
+        token_url: url(
+            "quickbooks_token_url",
+            "JOBBER_QUICKBOOKS_TOKEN_URL",
+            file.token_url,
+            QUICKBOOKS_TOKEN_URL,
+        )?,
+        api_base: url(
+            "quickbooks_api_base",
+            "JOBBER_QUICKBOOKS_API_BASE",
+            file.api_base,
+            QUICKBOOKS_API_BASE,
+        )?,
+    })
 }
 
 struct JobsFile {
@@ -766,6 +915,48 @@ mod tests {
         let parsed: FileConfig = toml::from_str(&shown).unwrap();
         assert_eq!(parsed.data_dir, Some(PathBuf::from("/srv/jobber")));
         assert!(shown.contains("# not set: database_url"));
+    }
+
+    #[test]
+    fn quickbooks_needs_both_keys_defaults_to_intuit_and_redacts_the_secret() {
+        let config = Config::load(&ConfigArgs::default()).unwrap();
+        assert!(config.quickbooks.client_id.is_none());
+        assert_eq!(config.quickbooks.auth_base, QUICKBOOKS_AUTH_BASE);
+        assert_eq!(config.quickbooks.token_url, QUICKBOOKS_TOKEN_URL);
+        assert_eq!(config.quickbooks.api_base, QUICKBOOKS_API_BASE);
+        let dir = std::env::temp_dir().join(format!("jobber-qbo-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("jobber.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Config::load(&ConfigArgs {
+                config: Some(path.clone()),
+                ..ConfigArgs::default()
+            })
+        };
+        let alone = load("quickbooks_client_id = \"abc\"\n").err().unwrap();
+        assert!(
+            alone.to_string().contains("quickbooks_client_secret"),
+            "{alone}"
+        );
+        let bad = load("quickbooks_api_base = \"ftp://x\"\n").err().unwrap();
+        assert!(bad.to_string().starts_with("quickbooks_api_base"), "{bad}");
+        let config = load(
+            "quickbooks_client_id = \"abc\"\nquickbooks_client_secret = \"s3cret\"\n\
+             quickbooks_api_base = \"https://sandbox-quickbooks.api.intuit.com/\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.quickbooks.api_base,
+            "https://sandbox-quickbooks.api.intuit.com"
+        );
+        let shown = config.to_redacted_toml();
+        assert!(
+            shown.contains("quickbooks_client_secret = \"<redacted>\""),
+            "{shown}"
+        );
+        assert!(!shown.contains("s3cret"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod invoices;
 pub mod jobs;
 pub mod notifications;
 pub mod payments;
+pub mod quickbooks;
 pub mod quotes;
 pub mod reports;
 pub mod schedule;

@@ -48,6 +48,8 @@ pub struct Context {
     pub mailer: Option<Mailer>,
     pub storage: crate::platform::storage::Storage,
     pub keys: Arc<crate::modules::auth::token::TokenKeys>,
+    /// QuickBooks Online's client (when configured) and the key of stored tokens.
+    pub quickbooks: crate::modules::quickbooks::service::QboGateway,
 }
 
 /// Start the runner, the relay and the scheduler; they stop when `stop` turns true
@@ -79,6 +81,7 @@ pub fn start(state: &AppState, stop: watch::Receiver<bool>) -> anyhow::Result<Jo
         mailer,
         storage: state.storage.clone(),
         keys: state.keys.clone(),
+        quickbooks: state.quickbooks.clone(),
     });
     let mut set = JoinSet::new();
     let mut wakers = Vec::new();

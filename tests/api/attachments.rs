@@ -195,12 +195,7 @@ async fn technicians_attach_photos_without_their_location() {
     )
     .await
     .expect(204);
-    let gone = app
-        .http
-        .get(local(&app, &pdf["url"]))
-        .send()
-        .await
-        .unwrap();
+    let gone = app.http.get(local(&app, &pdf["url"])).send().await.unwrap();
     assert_eq!(gone.status().as_u16(), 404, "the file went with it");
     app.delete(
         &format!("/api/v1/jobs/{job_id}/attachments/{pdf_id}"),

@@ -212,6 +212,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         max_body_bytes: 64 * 1024,
         encryption_key: None,
         stripe_api_base: jobber::config::STRIPE_API_BASE.into(),
+        quickbooks: jobber::config::QuickBooksConfig::default(),
         jobs: jobber::config::JobsConfig::defaults("http://jobber.test"),
         storage: Default::default(),
     }

@@ -18,6 +18,7 @@ mod invoices;
 mod payments;
 mod pdfs;
 mod platform;
+mod quickbooks;
 mod quotes;
 mod reports;
 mod roles;

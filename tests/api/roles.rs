@@ -274,6 +274,31 @@ async fn every_endpoint_enforces_its_roles() {
             Who::Admin,
         ),
         (Method::GET, "/api/v1/reports/dashboard".into(), Who::Staff),
+        (
+            Method::GET,
+            "/api/v1/integrations/quickbooks".into(),
+            Who::Admin,
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/integrations/quickbooks".into(),
+            Who::Admin,
+        ),
+        (
+            Method::POST,
+            "/api/v1/integrations/quickbooks/connect".into(),
+            Who::Admin,
+        ),
+        (
+            Method::GET,
+            "/api/v1/integrations/quickbooks/records".into(),
+            Who::Admin,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/integrations/quickbooks/records/{id}/retry"),
+            Who::Admin,
+        ),
         (Method::GET, "/api/v1/admin/jobs".into(), Who::Admin),
         (
             Method::POST,
@@ -313,6 +338,8 @@ async fn every_endpoint_enforces_its_roles() {
         "/api/v1/auth/invitations/accept",
         // Authenticated by its Stripe-Signature (tests/api/payments.rs).
         "/api/v1/webhooks/stripe",
+        // Authenticated by its sealed OAuth state (tests/api/quickbooks.rs).
+        "/api/v1/integrations/quickbooks/callback",
     ];
     let mut missing = Vec::new();
     for (path, item) in spec["paths"].as_object().unwrap() {

@@ -13,6 +13,7 @@ use crate::http::extract::Ctx;
 use crate::http::pagination::{Page, PageRequest};
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::activity::{self, ActivityEntry, Subject};
+use crate::modules::quickbooks;
 use crate::platform::database::{Db, Tx, violation};
 
 fn not_found() -> ApiError {
@@ -51,6 +52,7 @@ pub async fn create(db: &Db, ctx: &Ctx, data: ClientData) -> Result<Client, ApiE
         created_summary(&client),
     )
     .await?;
+    quickbooks::track_in(&mut tx, ctx.account_id, quickbooks::Kind::Customer, id).await?;
     tx.commit().await?;
     Ok(client)
 }
@@ -158,6 +160,7 @@ pub async fn update(
         changes,
     )
     .await?;
+    quickbooks::track_in(&mut tx, ctx.account_id, quickbooks::Kind::Customer, id).await?;
     tx.commit().await?;
     Ok(updated)
 }
@@ -228,6 +231,7 @@ pub async fn delete(
             serde_json::json!({"reason": "delete requested; the client has history"}),
         )
         .await?;
+        quickbooks::track_in(&mut tx, ctx.account_id, quickbooks::Kind::Customer, id).await?;
         Deletion::Archived { client: Box::new(client), detail: "the client has history (quotes, jobs or invoices), so it was archived instead of deleted".into() }
     };
     tx.commit().await?;

@@ -241,7 +241,7 @@ async fn gather(tx: &mut Tx, kind: Kind, id: Uuid) -> Result<Source, ApiError> {
             quotes::service::get_in(tx, id, &settings.currency).await?,
         )),
         Kind::Invoice => Doc::Invoice(Box::new(
-            invoices::service::get_in(tx, id, &settings).await?,
+            invoices::service::get_with_settings_in(tx, id, &settings).await?,
         )),
     };
     let (client_id, property_id) = match &doc {

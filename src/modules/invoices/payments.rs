@@ -18,7 +18,7 @@ use crate::http::{ApiError, ErrorCode, FieldError};
 use crate::integrations::stripe::NewPaymentIntent;
 use crate::modules::activity::{self, Subject};
 use crate::modules::payments::service::{self as gateway_service, Gateway, provider_error};
-use crate::modules::{accounts, quotes};
+use crate::modules::{accounts, quickbooks, quotes};
 use crate::platform::database::{Db, Tx};
 
 /// What a payment is for.
@@ -251,6 +251,13 @@ pub async fn record(
         serde_json::json!({"payment_id": payment_id, "amount": checked.amount, "tip": checked.tip, "method": input.method.as_str()}),
     )
     .await?;
+    quickbooks::track_in(
+        &mut tx,
+        ctx.account_id,
+        quickbooks::Kind::Payment,
+        payment_id,
+    )
+    .await?;
     let (payment, invoice) = finish(&mut tx, payment_id, target).await?;
     tx.commit().await?;
     Ok(Receipt {
@@ -354,6 +361,13 @@ pub async fn start_card(
         invoice,
         client_secret: intent.client_secret,
     })
+}
+
+/// The payment, inside the caller's transaction (QuickBooks sync reads it).
+pub async fn get_in(tx: &mut Tx, id: Uuid) -> Result<Payment, ApiError> {
+    repo::payment(tx, id)
+        .await?
+        .ok_or(ApiError::code(ErrorCode::PaymentNotFound))
 }
 
 pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Payment, ApiError> {
@@ -532,6 +546,7 @@ pub async fn card_succeeded_in(
         serde_json::json!({"payment_id": payment_id, "amount": locked.amount, "tip": payment.tip, "fee": fee, "refunded_excess": excess}),
     )
     .await?;
+    quickbooks::track_in(tx, account_id, quickbooks::Kind::Payment, payment_id).await?;
     Ok(CardOutcome { excess })
 }
 

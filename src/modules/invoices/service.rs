@@ -17,7 +17,9 @@ use crate::modules::jobs::model::TaxSnapshot;
 use crate::modules::jobs::service::BilledLine;
 use crate::modules::quotes::model::{AdjustmentDto, AdjustmentKind, AppliedTax};
 use crate::modules::quotes::service::today;
-use crate::modules::{accounts, catalog, clients, communications, hub, jobs, notifications};
+use crate::modules::{
+    accounts, catalog, clients, communications, hub, jobs, notifications, quickbooks,
+};
 use crate::money::{self, Bps};
 use crate::platform::database::{Db, Tx};
 
@@ -37,14 +39,24 @@ pub(super) fn status_of(row: &InvoiceRow) -> Result<InvoiceStatus, ApiError> {
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown invoice status {}", row.status)))
 }
 
+/// The invoice, inside the caller's transaction (QuickBooks sync reads it).
+pub async fn get_in(tx: &mut Tx, id: Uuid) -> Result<Invoice, ApiError> {
+    let settings = accounts::service::settings_in(tx).await?;
+    load(tx, id, &settings).await
+}
+
 pub(super) async fn load(tx: &mut Tx, id: Uuid, settings: &Settings) -> Result<Invoice, ApiError> {
     let row = repo::get(tx, id, false).await?.ok_or_else(not_found)?;
     to_invoice(tx, row, settings).await
 }
 
-/// An invoice in the caller's tenant transaction, drafts included (the documents
-/// module renders PDFs from it).
-pub async fn get_in(tx: &mut Tx, id: Uuid, settings: &Settings) -> Result<Invoice, ApiError> {
+/// An invoice in the caller's tenant transaction with the settings already read,
+/// drafts included (the documents module renders PDFs from it).
+pub async fn get_with_settings_in(
+    tx: &mut Tx,
+    id: Uuid,
+    settings: &Settings,
+) -> Result<Invoice, ApiError> {
     load(tx, id, settings).await
 }
 
@@ -443,6 +455,7 @@ pub async fn send(
         serde_json::json!({"to": to, "number": invoice.number, "message_id": message_id}),
     )
     .await?;
+    quickbooks::track_in(&mut tx, ctx.account_id, quickbooks::Kind::Invoice, id).await?;
     tx.commit().await?;
     Ok(invoice)
 }
@@ -516,6 +529,7 @@ pub async fn void(db: &Db, ctx: &Ctx, id: Uuid, version: Option<i32>) -> Result<
         serde_json::json!({}),
     )
     .await?;
+    quickbooks::track_in(&mut tx, ctx.account_id, quickbooks::Kind::Invoice, id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let invoice = load(&mut tx, id, &settings).await?;
     tx.commit().await?;
