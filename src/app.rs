@@ -22,8 +22,8 @@ use crate::http::{ApiError, ErrorCode, idempotency, middleware};
 use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::{
-    accounts, auth, catalog, clients, hub, invoices, jobs, notifications, payments, quotes,
-    reports, schedule, users,
+    accounts, auth, catalog, clients, communications, hub, invoices, jobs, notifications, payments,
+    quotes, reports, schedule, users,
 };
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
@@ -76,6 +76,7 @@ impl FromRef<AppState> for Metrics {
         (name = "invoices", description = "Invoices"),
         (name = "payments", description = "Payments"),
         (name = "reports", description = "Dashboard, revenue, jobs and aging"),
+        (name = "communications", description = "Twilio's webhooks: text delivery statuses and replies"),
         (name = "admin", description = "Background jobs of the account (owners and admins)"),
     )
 )]
@@ -118,6 +119,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(reports::routes::router())
         .merge(hub::routes::router())
         .merge(notifications::routes::router())
+        .merge(communications::routes::router())
         .merge(crate::workers::admin::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)

@@ -2,3 +2,4 @@
 //! against fakes. They know nothing of jobber's tables.
 
 pub mod stripe;
+pub mod twilio;

@@ -46,6 +46,10 @@ pub struct Context {
     pub config: Arc<Config>,
     pub metrics: Metrics,
     pub mailer: Option<Mailer>,
+    /// Twilio's API; None when texts are not configured.
+    pub twilio: Option<crate::integrations::twilio::Twilio>,
+    /// Signs client-hub links in reminder and follow-up emails.
+    pub keys: Arc<crate::modules::auth::token::TokenKeys>,
 }
 
 /// Start the runner, the relay and the scheduler; they stop when `stop` turns true
@@ -64,6 +68,10 @@ pub fn start(state: &AppState, stop: watch::Receiver<bool>) -> anyhow::Result<Jo
             None
         }
     };
+    let twilio = crate::integrations::twilio::Twilio::from_config(&config.twilio)?;
+    if twilio.is_none() {
+        tracing::info!("Twilio is not configured: text messages stay queued (and retry)");
+    }
     let options = state.db.pool().connect_options().as_ref().clone();
     let pool = PgPoolOptions::new()
         .max_connections(u32::try_from(Queue::ALL.len()).unwrap_or(10) + 2)
@@ -75,6 +83,8 @@ pub fn start(state: &AppState, stop: watch::Receiver<bool>) -> anyhow::Result<Jo
         config: config.clone(),
         metrics: state.metrics.clone(),
         mailer,
+        twilio,
+        keys: state.keys.clone(),
     });
     let mut set = JoinSet::new();
     let mut wakers = Vec::new();

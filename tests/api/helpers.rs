@@ -213,6 +213,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         encryption_key: None,
         stripe_api_base: jobber::config::STRIPE_API_BASE.into(),
         jobs: jobber::config::JobsConfig::defaults("http://jobber.test"),
+        twilio: jobber::config::TwilioConfig::default(),
     }
 }
 

@@ -19,5 +19,6 @@ mod quotes;
 mod reports;
 mod roles;
 mod settings;
+mod sms;
 mod tenancy;
 mod users;

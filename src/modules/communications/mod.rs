@@ -4,6 +4,8 @@
 //! change that rolled back, and nothing committed is forgotten.
 
 pub mod repo;
+pub mod routes;
+pub mod sms;
 pub mod templates;
 
 use serde::{Deserialize, Serialize};
@@ -44,6 +46,37 @@ pub async fn queue_email_in(
     )
     .await?;
     Ok(id)
+}
+
+/// A text ready for the outbox.
+#[derive(Debug, Clone)]
+pub struct OutgoingSms {
+    pub client_id: Option<Uuid>,
+    pub template: &'static str,
+    /// E.164.
+    pub to: String,
+    pub body_text: String,
+    pub about: Option<(&'static str, Uuid)>,
+}
+
+/// Queue a text in the caller's transaction (the message and its `sms.send` job).
+/// The caller checks the recipient agreed to texts. Returns the message id.
+pub async fn queue_sms_in(
+    tx: &mut crate::platform::database::Tx,
+    account_id: Uuid,
+    created_by: Option<Uuid>,
+    sms: &OutgoingSms,
+) -> Result<Uuid, sqlx::Error> {
+    let id = Uuid::now_v7();
+    repo::insert_sms(tx, account_id, id, created_by, sms).await?;
+    queue::enqueue(tx, account_id, Queue::SmsSend, &SmsJob { message_id: id }).await?;
+    Ok(id)
+}
+
+/// The data of an `sms.send` job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SmsJob {
+    pub message_id: Uuid,
 }
 
 /// The data of an `email.send` job.

@@ -133,6 +133,33 @@ pub fn invoice_sent(
     (subject, body)
 }
 
+/// The "on my way" text. Short: one SMS segment when names are short.
+pub fn on_my_way(
+    settings: &Settings,
+    client: &Client,
+    technician: Option<&str>,
+    eta_minutes: Option<u32>,
+) -> String {
+    let greeting = client.first_name.as_deref().unwrap_or(&client.display_name);
+    let who = technician.map_or_else(
+        || "Your technician".to_string(),
+        |name| name.split_whitespace().next().unwrap_or(name).to_string(),
+    );
+    let mut text = format!(
+        "Hi {greeting}, {who} from {} is on the way",
+        settings.business_name
+    );
+    match eta_minutes {
+        Some(minutes) => text.push_str(&format!(" and should arrive in about {minutes} min.")),
+        None => text.push('.'),
+    }
+    if let Some(phone) = settings.phone.as_deref() {
+        text.push_str(&format!(" Questions? Call {phone}."));
+    }
+    text.push_str(" Reply STOP to opt out.");
+    text
+}
+
 /// One document line as the emails show it.
 struct Line<'a> {
     name: &'a str,
