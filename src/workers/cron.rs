@@ -47,9 +47,14 @@ pub const TASKS: &[CronTask] = &[
         name: "extend_recurring_series",
         every: Duration::from_secs(24 * 60 * 60),
     },
+    // Visit reminders and overdue-invoice follow-ups (communications::reminders).
+    CronTask {
+        name: "send_reminders",
+        every: Duration::from_secs(60 * 60),
+    },
     // Expired-quote marking waits for an `expired` quote status (the quotes module
     // has none: draft, sent, approved, declined, changes_requested, converted,
-    // archived); visit reminders and overdue follow-ups wait for their templates.
+    // archived).
 ];
 
 /// How often the scheduler looks at the clock.

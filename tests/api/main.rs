@@ -16,6 +16,7 @@ mod invoices;
 mod payments;
 mod platform;
 mod quotes;
+mod reminders;
 mod reports;
 mod roles;
 mod settings;

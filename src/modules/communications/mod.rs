@@ -3,6 +3,7 @@
 //! background worker delivers it and records the outcome. So nothing is sent for a
 //! change that rolled back, and nothing committed is forgotten.
 
+pub mod reminders;
 pub mod repo;
 pub mod routes;
 pub mod sms;

@@ -292,3 +292,44 @@ pub async fn insert_inbound_sms(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Claim one reminder (`kind`, subject, step): false when it was sent before (or
+/// another worker holds it in an open transaction that then commits).
+pub async fn claim_reminder(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    kind: &str,
+    subject_id: Uuid,
+    step: i32,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "INSERT INTO client_reminders (account_id, kind, subject_id, step) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING",
+        account_id,
+        kind,
+        subject_id,
+        step
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_reminder_message(
+    conn: &mut PgConnection,
+    kind: &str,
+    subject_id: Uuid,
+    step: i32,
+    message_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE client_reminders SET message_id = $4 WHERE kind = $1 AND subject_id = $2 AND step = $3",
+        kind,
+        subject_id,
+        step,
+        message_id
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}

@@ -993,6 +993,30 @@ pub async fn on_my_way(
     })
 }
 
+/// Scheduled visits starting in `[from, to)` (visit reminders).
+pub async fn visits_starting_in(
+    tx: &mut Tx,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Visit>, ApiError> {
+    let visits = repo::visits(
+        tx,
+        &VisitFilter::Window {
+            from,
+            to,
+            assignee: None,
+        },
+        false,
+    )
+    .await?;
+    Ok(visits
+        .into_iter()
+        .filter(|v| {
+            v.status == VisitStatus::Scheduled && v.starts_at.is_some_and(|s| s >= from && s < to)
+        })
+        .collect())
+}
+
 // ---- schedule ----
 
 /// Visits in `[from, to)` plus unscheduled ones; technicians see only their own.
