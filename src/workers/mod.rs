@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::app::AppState;
-use crate::config::Config;
+use crate::config::{Config, EmailTransport};
 use crate::platform::database::Db;
 use crate::platform::mailer::Mailer;
 use crate::platform::metrics::Metrics;
@@ -56,14 +56,23 @@ pub struct Context {
 /// (in-flight jobs finish first). The returned set completes when all have stopped.
 pub fn start(state: &AppState, stop: watch::Receiver<bool>) -> anyhow::Result<JoinSet<()>> {
     let config = state.config.clone();
-    let mailer = match &config.jobs.smtp_url {
-        Some(url) => {
+    let mailer = match (
+        config.jobs.email_transport,
+        &config.jobs.smtp_url,
+        &config.jobs.sendgrid_api_key,
+    ) {
+        (EmailTransport::Sendgrid, _, Some(key)) => Some(Mailer::sendgrid(
+            &config.jobs.sendgrid_api_base,
+            key.clone(),
+            &config.jobs.smtp_from,
+        )?),
+        (EmailTransport::Smtp, Some(url), _) => {
             use secrecy::ExposeSecret;
             Some(Mailer::new(url.expose_secret(), &config.jobs.smtp_from)?)
         }
-        None => {
+        _ => {
             tracing::warn!(
-                "smtp_url is not set: client emails stay queued (and retry) until it is configured"
+                "no email transport (smtp_url, or email_transport = \"sendgrid\" with sendgrid_api_key): client emails stay queued (and retry) until one is configured"
             );
             None
         }

@@ -19,6 +19,7 @@ mod quotes;
 mod reminders;
 mod reports;
 mod roles;
+mod sendgrid;
 mod settings;
 mod sms;
 mod tenancy;

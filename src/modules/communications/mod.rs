@@ -112,7 +112,9 @@ pub async fn deliver_email(
     message_id: Uuid,
 ) -> anyhow::Result<Delivery> {
     let Some(mailer) = mailer else {
-        anyhow::bail!("smtp_url is not configured; the email waits in the queue");
+        anyhow::bail!(
+            "smtp_url is not configured (nor email_transport = sendgrid); the email waits in the queue"
+        );
     };
     let lease_secs = lease.as_secs_f64();
     let mut tx = db.tenant(account_id).await?;
