@@ -22,8 +22,8 @@ use crate::http::{ApiError, ErrorCode, idempotency, middleware};
 use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::{
-    accounts, attachments, auth, catalog, clients, documents, files, hub, invoices, jobs,
-    notifications, payments, quickbooks, quotes, reports, schedule, users,
+    accounts, attachments, auth, catalog, clients, communications, documents, files, hub, invoices,
+    jobs, notifications, payments, quickbooks, quotes, reports, schedule, users,
 };
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
@@ -81,6 +81,7 @@ impl FromRef<AppState> for Metrics {
         (name = "payments", description = "Payments"),
         (name = "reports", description = "Dashboard, revenue, jobs and aging"),
         (name = "integrations", description = "QuickBooks Online sync (owners and admins)"),
+        (name = "communications", description = "Twilio's webhooks: text delivery statuses and replies"),
         (name = "admin", description = "Background jobs of the account (owners and admins)"),
     )
 )]
@@ -126,6 +127,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(documents::routes::router())
         .merge(attachments::routes::router())
         .merge(quickbooks::routes::router())
+        .merge(communications::routes::router())
         .merge(crate::workers::admin::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)

@@ -140,6 +140,14 @@ struct FileConfig {
     storage_region: Option<String>,
     storage_access_key_id: Option<String>,
     storage_secret_access_key: Option<String>,
+    email_transport: Option<EmailTransport>,
+    sendgrid_api_key: Option<String>,
+    sendgrid_api_base: Option<String>,
+    twilio_account_sid: Option<String>,
+    twilio_auth_token: Option<String>,
+    twilio_from: Option<String>,
+    twilio_messaging_service_sid: Option<String>,
+    twilio_api_base: Option<String>,
 }
 
 #[derive(Clone)]
@@ -171,6 +179,8 @@ pub struct Config {
     pub quickbooks: QuickBooksConfig,
     /// Background work: SMTP, worker concurrency, polling (docs/configuration.md).
     pub jobs: JobsConfig,
+    /// Text messages through Twilio (docs/operations.md, "Text messages").
+    pub twilio: TwilioConfig,
     pub storage: StorageConfig,
 }
 
@@ -186,6 +196,50 @@ pub struct StorageConfig {
     /// or the instance metadata service are used.
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<SecretString>,
+}
+
+/// How client emails leave: SMTP (`smtp_url`) or SendGrid's v3 API (`sendgrid_api_key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailTransport {
+    Smtp,
+    Sendgrid,
+}
+
+/// Twilio's Messages API. Texts are possible when the account SID, the auth token and
+/// a sender (`from` number or messaging service) are all set.
+#[derive(Clone)]
+pub struct TwilioConfig {
+    pub account_sid: Option<String>,
+    /// Authenticates API calls and signs (verifies) Twilio's webhooks.
+    pub auth_token: Option<SecretString>,
+    /// The sending number in E.164 (`+15550100000`).
+    pub from: Option<String>,
+    /// A messaging service (`MG…`) instead of a number; wins over `from`.
+    pub messaging_service_sid: Option<String>,
+    /// Base URL of Twilio's API (no trailing slash); a fake in tests.
+    pub api_base: String,
+}
+
+impl Default for TwilioConfig {
+    fn default() -> Self {
+        Self {
+            account_sid: None,
+            auth_token: None,
+            from: None,
+            messaging_service_sid: None,
+            api_base: TWILIO_API_BASE.into(),
+        }
+    }
+}
+
+impl TwilioConfig {
+    /// Whether texts can be sent.
+    pub fn configured(&self) -> bool {
+        self.account_sid.is_some()
+            && self.auth_token.is_some()
+            && (self.from.is_some() || self.messaging_service_sid.is_some())
+    }
 }
 
 /// Settings of the background job runner and email delivery (seed §6).
@@ -204,6 +258,12 @@ pub struct JobsConfig {
     pub heartbeat: std::time::Duration,
     /// How long an email claimed for sending stays claimed if its worker dies.
     pub email_lease: std::time::Duration,
+    /// SMTP (default) or SendGrid.
+    pub email_transport: EmailTransport,
+    /// SendGrid API key (`email_transport = "sendgrid"`).
+    pub sendgrid_api_key: Option<SecretString>,
+    /// Base URL of SendGrid's API (no trailing slash); a fake in tests.
+    pub sendgrid_api_base: String,
 }
 
 impl JobsConfig {
@@ -226,6 +286,9 @@ impl JobsConfig {
             poll: std::time::Duration::from_secs(1),
             heartbeat: std::time::Duration::from_secs(30),
             email_lease: std::time::Duration::from_secs(120),
+            email_transport: EmailTransport::Smtp,
+            sendgrid_api_key: None,
+            sendgrid_api_base: SENDGRID_API_BASE.into(),
         }
     }
 }
@@ -262,6 +325,9 @@ impl Default for QuickBooksConfig {
         }
     }
 }
+
+pub const TWILIO_API_BASE: &str = "https://api.twilio.com";
+pub const SENDGRID_API_BASE: &str = "https://api.sendgrid.com";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -317,6 +383,16 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_STORAGE_ACCESS_KEY_ID",
     "JOBBER_STORAGE_SECRET_ACCESS_KEY",
     "JOBBER_STORAGE_SECRET_ACCESS_KEY_FILE",
+    "JOBBER_EMAIL_TRANSPORT",
+    "JOBBER_SENDGRID_API_KEY",
+    "JOBBER_SENDGRID_API_KEY_FILE",
+    "JOBBER_SENDGRID_API_BASE",
+    "JOBBER_TWILIO_ACCOUNT_SID",
+    "JOBBER_TWILIO_AUTH_TOKEN",
+    "JOBBER_TWILIO_AUTH_TOKEN_FILE",
+    "JOBBER_TWILIO_FROM",
+    "JOBBER_TWILIO_MESSAGING_SERVICE_SID",
+    "JOBBER_TWILIO_API_BASE",
 ];
 
 impl Config {
@@ -463,10 +539,21 @@ impl Config {
                 job_poll_ms: file.job_poll_ms,
                 job_heartbeat_secs: file.job_heartbeat_secs,
                 email_lease_secs: file.email_lease_secs,
+                email_transport: file.email_transport,
+                sendgrid_api_key: file.sendgrid_api_key,
+                sendgrid_api_base: file.sendgrid_api_base,
             },
         )?;
+        let twilio = load_twilio(TwilioFile {
+            account_sid: file.twilio_account_sid,
+            auth_token: file.twilio_auth_token,
+            from: file.twilio_from,
+            messaging_service_sid: file.twilio_messaging_service_sid,
+            api_base: file.twilio_api_base,
+        })?;
         Ok(Self {
             jobs,
+            twilio,
             public_url,
             data_dir: args
                 .data_dir
@@ -586,6 +673,37 @@ impl Config {
             None => unset.push("smtp_url (emails wait in the queue)"),
         }
         put("smtp_from", self.jobs.smtp_from.clone().into());
+        put(
+            "email_transport",
+            match self.jobs.email_transport {
+                EmailTransport::Smtp => "smtp",
+                EmailTransport::Sendgrid => "sendgrid",
+            }
+            .into(),
+        );
+        match &self.jobs.sendgrid_api_key {
+            Some(_) => put("sendgrid_api_key", "<redacted>".into()),
+            None => unset.push("sendgrid_api_key"),
+        }
+        put(
+            "sendgrid_api_base",
+            self.jobs.sendgrid_api_base.clone().into(),
+        );
+        match &self.twilio.account_sid {
+            Some(sid) => put("twilio_account_sid", sid.clone().into()),
+            None => unset.push("twilio_account_sid (no text messages)"),
+        }
+        match &self.twilio.auth_token {
+            Some(_) => put("twilio_auth_token", "<redacted>".into()),
+            None => unset.push("twilio_auth_token"),
+        }
+        if let Some(from) = &self.twilio.from {
+            put("twilio_from", from.clone().into());
+        }
+        if let Some(sid) = &self.twilio.messaging_service_sid {
+            put("twilio_messaging_service_sid", sid.clone().into());
+        }
+        put("twilio_api_base", self.twilio.api_base.clone().into());
         let mut workers = toml::Table::new();
         for (queue, n) in &self.jobs.concurrency {
             workers.insert(queue.clone(), i64::try_from(*n).unwrap_or(i64::MAX).into());
@@ -758,6 +876,63 @@ struct JobsFile {
     job_poll_ms: Option<u64>,
     job_heartbeat_secs: Option<u64>,
     email_lease_secs: Option<u64>,
+    email_transport: Option<EmailTransport>,
+    sendgrid_api_key: Option<String>,
+    sendgrid_api_base: Option<String>,
+}
+
+struct TwilioFile {
+    account_sid: Option<String>,
+    auth_token: Option<String>,
+    from: Option<String>,
+    messaging_service_sid: Option<String>,
+    api_base: Option<String>,
+}
+
+fn http_base(name: &'static str, value: String) -> Result<String, ConfigError> {
+    let value = value.trim_end_matches('/').to_string();
+    if value.starts_with("http://") || value.starts_with("https://") {
+        Ok(value)
+    } else {
+        Err(invalid(name, "must start with http:// or https://"))
+    }
+}
+
+fn load_twilio(file: TwilioFile) -> Result<TwilioConfig, ConfigError> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let twilio = TwilioConfig {
+        account_sid: env("JOBBER_TWILIO_ACCOUNT_SID").or(file.account_sid),
+        auth_token: env("JOBBER_TWILIO_AUTH_TOKEN")
+            .or(secret_file("JOBBER_TWILIO_AUTH_TOKEN_FILE")?)
+            .or(file.auth_token)
+            .map(SecretString::from),
+        from: env("JOBBER_TWILIO_FROM").or(file.from),
+        messaging_service_sid: env("JOBBER_TWILIO_MESSAGING_SERVICE_SID")
+            .or(file.messaging_service_sid),
+        api_base: http_base(
+            "twilio_api_base",
+            env("JOBBER_TWILIO_API_BASE")
+                .or(file.api_base)
+                .unwrap_or_else(|| TWILIO_API_BASE.into()),
+        )?,
+    };
+    if let Some(from) = &twilio.from
+        && !(from.starts_with('+')
+            && (8..=16).contains(&from.len())
+            && from[1..].chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(invalid(
+            "twilio_from",
+            "must be a number in E.164 form such as +15550100000",
+        ));
+    }
+    if twilio.account_sid.is_some() && !twilio.configured() {
+        return Err(invalid(
+            "twilio_account_sid",
+            "also needs twilio_auth_token and twilio_from (or twilio_messaging_service_sid)",
+        ));
+    }
+    Ok(twilio)
 }
 
 fn load_jobs(public_url: &str, file: JobsFile) -> Result<JobsConfig, ConfigError> {
@@ -824,6 +999,30 @@ fn load_jobs(public_url: &str, file: JobsFile) -> Result<JobsConfig, ConfigError
             return Err(invalid("email_lease_secs", "must be at least 1"));
         }
         jobs.email_lease = std::time::Duration::from_secs(secs);
+    }
+    jobs.email_transport = match env("JOBBER_EMAIL_TRANSPORT") {
+        Some(text) => match text.as_str() {
+            "smtp" => EmailTransport::Smtp,
+            "sendgrid" => EmailTransport::Sendgrid,
+            _ => return Err(invalid("email_transport", "must be smtp or sendgrid")),
+        },
+        None => file.email_transport.unwrap_or(EmailTransport::Smtp),
+    };
+    jobs.sendgrid_api_key = env("JOBBER_SENDGRID_API_KEY")
+        .or(secret_file("JOBBER_SENDGRID_API_KEY_FILE")?)
+        .or(file.sendgrid_api_key)
+        .map(SecretString::from);
+    jobs.sendgrid_api_base = http_base(
+        "sendgrid_api_base",
+        env("JOBBER_SENDGRID_API_BASE")
+            .or(file.sendgrid_api_base)
+            .unwrap_or_else(|| SENDGRID_API_BASE.into()),
+    )?;
+    if jobs.email_transport == EmailTransport::Sendgrid && jobs.sendgrid_api_key.is_none() {
+        return Err(invalid(
+            "email_transport",
+            "sendgrid needs sendgrid_api_key (or JOBBER_SENDGRID_API_KEY_FILE)",
+        ));
     }
     Ok(jobs)
 }

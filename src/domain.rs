@@ -83,6 +83,31 @@ impl Phone {
     pub fn digits(&self) -> String {
         self.0.chars().filter(char::is_ascii_digit).collect()
     }
+
+    /// The number in E.164 (`+15550100000`) for text messages: typed with `+` and a
+    /// country code, or a North American number (10 digits, or 11 starting with 1)
+    /// without one. An extension (`x12`) is dropped. None when neither applies.
+    pub fn e164(&self) -> Option<String> {
+        e164(&self.0)
+    }
+}
+
+/// See [`Phone::e164`]; for numbers stored as typed.
+pub fn e164(typed: &str) -> Option<String> {
+    let typed = typed.trim();
+    let main = typed.split('x').next().unwrap_or_default();
+    let digits: String = main.chars().filter(char::is_ascii_digit).collect();
+    if typed.starts_with('+') {
+        (8..=15)
+            .contains(&digits.len())
+            .then(|| format!("+{digits}"))
+    } else if digits.len() == 10 {
+        Some(format!("+1{digits}"))
+    } else if digits.len() == 11 && digits.starts_with('1') {
+        Some(format!("+{digits}"))
+    } else {
+        None
+    }
 }
 
 /// An IANA time zone name such as `America/New_York`.
@@ -296,6 +321,24 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn phones_in_e164() {
+        assert_eq!(
+            super::e164("+44 20 7946 0958").as_deref(),
+            Some("+442079460958")
+        );
+        assert_eq!(
+            super::e164("(555) 010-9999 x12").as_deref(),
+            Some("+15550109999")
+        );
+        assert_eq!(
+            super::e164("1-555-010-9999").as_deref(),
+            Some("+15550109999")
+        );
+        assert_eq!(super::e164("0201234567").as_deref(), Some("+10201234567"));
+        assert_eq!(super::e164("555 0109"), None);
     }
 
     #[test]

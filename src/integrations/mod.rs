@@ -2,4 +2,6 @@
 //! against fakes. They know nothing of jobber's tables.
 
 pub mod quickbooks;
+pub mod sendgrid;
 pub mod stripe;
+pub mod twilio;

@@ -1,4 +1,5 @@
-//! Outbound email over SMTP (lettre on tokio + rustls).
+//! Outbound email over SMTP (lettre on tokio + rustls), or through SendGrid's API
+//! (`email_transport = "sendgrid"`, `integrations::sendgrid`).
 //!
 //! One URL says it all (lettre's connection URL): `smtp://host:25` (no TLS),
 //! `smtp://user:pass@host:587?tls=required` (STARTTLS, refused without it),
@@ -17,8 +18,19 @@ use uuid::Uuid;
 
 #[derive(Clone)]
 pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    transport: Transport,
     from: Mailbox,
+}
+
+#[derive(Clone)]
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Sendgrid(crate::integrations::sendgrid::SendGrid),
+}
+
+fn parse_from(from: &str) -> anyhow::Result<Mailbox> {
+    from.parse()
+        .map_err(|e| anyhow::anyhow!("smtp_from {from:?} is not an email address: {e}"))
 }
 
 /// One email, as the outbox holds it.
@@ -46,18 +58,47 @@ pub enum SendError {
 
 impl Mailer {
     pub fn new(url: &str, from: &str) -> anyhow::Result<Self> {
-        let from: Mailbox = from
-            .parse()
-            .map_err(|e| anyhow::anyhow!("smtp_from {from:?} is not an email address: {e}"))?;
+        let from = parse_from(from)?;
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| anyhow::anyhow!("smtp_url is invalid: {e}"))?
             .timeout(Some(Duration::from_secs(60)))
             .build();
-        Ok(Self { transport, from })
+        Ok(Self {
+            transport: Transport::Smtp(transport),
+            from,
+        })
+    }
+
+    /// Email through SendGrid's v3 API; `from` as for SMTP (`smtp_from`).
+    pub fn sendgrid(
+        api_base: &str,
+        key: secrecy::SecretString,
+        from: &str,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            transport: Transport::Sendgrid(crate::integrations::sendgrid::SendGrid::new(
+                api_base, key,
+            )?),
+            from: parse_from(from)?,
+        })
     }
 
     /// Send; returns the Message-ID the email carries.
     pub async fn send(&self, email: &Email<'_>) -> Result<String, SendError> {
+        let transport = match &self.transport {
+            Transport::Smtp(transport) => transport,
+            Transport::Sendgrid(sendgrid) => {
+                if email.to.parse::<Mailbox>().is_err() {
+                    return Err(SendError::Permanent(format!(
+                        "invalid recipient {:?}",
+                        email.to
+                    )));
+                }
+                return sendgrid
+                    .send(email, self.from.name.as_deref(), self.from.email.as_ref())
+                    .await;
+            }
+        };
         let to: Mailbox = email
             .to
             .parse()
@@ -77,7 +118,7 @@ impl Mailer {
             None => builder.singlepart(SinglePart::plain(email.text.to_string())),
         }
         .map_err(|e| SendError::Permanent(format!("cannot build the email: {e}")))?;
-        match self.transport.send(message).await {
+        match transport.send(message).await {
             Ok(_) => Ok(message_id),
             Err(e) if e.is_permanent() => Err(SendError::Permanent(format!("SMTP: {e}"))),
             Err(e) => Err(SendError::Transient(format!("SMTP: {e}"))),

@@ -32,6 +32,19 @@ pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {
         "extend_recurring_series" => {
             crate::modules::jobs::service::extend_all_series(&ctx.db, chrono::Utc::now()).await
         }
+        "send_reminders" => {
+            let senders = crate::modules::communications::reminders::Senders {
+                public_url: &ctx.config.public_url,
+                keys: &ctx.keys,
+                sms: ctx.twilio.is_some(),
+            };
+            crate::modules::communications::reminders::run_all(
+                &ctx.db,
+                &senders,
+                chrono::Utc::now(),
+            )
+            .await
+        }
         other => Err(anyhow::anyhow!("unknown cleanup task {other:?}")),
     };
     if let Some(slot) = slot {

@@ -52,6 +52,11 @@ pub const TASKS: &[CronTask] = &[
         name: "expire_quotes",
         every: Duration::from_secs(60 * 60),
     },
+    // Visit reminders and overdue-invoice follow-ups (communications::reminders).
+    CronTask {
+        name: "send_reminders",
+        every: Duration::from_secs(60 * 60),
+    },
 ];
 
 /// How often the scheduler looks at the clock.

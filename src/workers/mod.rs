@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::app::AppState;
-use crate::config::Config;
+use crate::config::{Config, EmailTransport};
 use crate::platform::database::Db;
 use crate::platform::mailer::Mailer;
 use crate::platform::metrics::Metrics;
@@ -50,24 +50,39 @@ pub struct Context {
     pub keys: Arc<crate::modules::auth::token::TokenKeys>,
     /// QuickBooks Online's client (when configured) and the key of stored tokens.
     pub quickbooks: crate::modules::quickbooks::service::QboGateway,
+    /// Twilio's API; None when texts are not configured.
+    pub twilio: Option<crate::integrations::twilio::Twilio>,
 }
 
 /// Start the runner, the relay and the scheduler; they stop when `stop` turns true
 /// (in-flight jobs finish first). The returned set completes when all have stopped.
 pub fn start(state: &AppState, stop: watch::Receiver<bool>) -> anyhow::Result<JoinSet<()>> {
     let config = state.config.clone();
-    let mailer = match &config.jobs.smtp_url {
-        Some(url) => {
+    let mailer = match (
+        config.jobs.email_transport,
+        &config.jobs.smtp_url,
+        &config.jobs.sendgrid_api_key,
+    ) {
+        (EmailTransport::Sendgrid, _, Some(key)) => Some(Mailer::sendgrid(
+            &config.jobs.sendgrid_api_base,
+            key.clone(),
+            &config.jobs.smtp_from,
+        )?),
+        (EmailTransport::Smtp, Some(url), _) => {
             use secrecy::ExposeSecret;
             Some(Mailer::new(url.expose_secret(), &config.jobs.smtp_from)?)
         }
-        None => {
+        _ => {
             tracing::warn!(
-                "smtp_url is not set: client emails stay queued (and retry) until it is configured"
+                "no email transport (smtp_url, or email_transport = \"sendgrid\" with sendgrid_api_key): client emails stay queued (and retry) until one is configured"
             );
             None
         }
     };
+    let twilio = crate::integrations::twilio::Twilio::from_config(&config.twilio)?;
+    if twilio.is_none() {
+        tracing::info!("Twilio is not configured: text messages stay queued (and retry)");
+    }
     let options = state.db.pool().connect_options().as_ref().clone();
     let pool = PgPoolOptions::new()
         .max_connections(u32::try_from(Queue::ALL.len()).unwrap_or(10) + 2)
@@ -82,6 +97,7 @@ pub fn start(state: &AppState, stop: watch::Receiver<bool>) -> anyhow::Result<Jo
         storage: state.storage.clone(),
         keys: state.keys.clone(),
         quickbooks: state.quickbooks.clone(),
+        twilio,
     });
     let mut set = JoinSet::new();
     let mut wakers = Vec::new();

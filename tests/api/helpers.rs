@@ -215,6 +215,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         quickbooks: jobber::config::QuickBooksConfig::default(),
         jobs: jobber::config::JobsConfig::defaults("http://jobber.test"),
         storage: Default::default(),
+        twilio: jobber::config::TwilioConfig::default(),
     }
 }
 

@@ -212,6 +212,11 @@ async fn every_endpoint_enforces_its_roles() {
             Who::Anyone,
         ),
         (
+            Method::POST,
+            format!("/api/v1/visits/{id}/on-my-way"),
+            Who::Anyone,
+        ),
+        (
             Method::GET,
             "/api/v1/schedule?from=2026-01-01T00:00:00Z&to=2026-01-08T00:00:00Z".into(),
             Who::Anyone,
@@ -340,6 +345,9 @@ async fn every_endpoint_enforces_its_roles() {
         "/api/v1/webhooks/stripe",
         // Authenticated by its sealed OAuth state (tests/api/quickbooks.rs).
         "/api/v1/integrations/quickbooks/callback",
+        // Authenticated by X-Twilio-Signature (tests/api/sms.rs).
+        "/api/v1/webhooks/twilio/status",
+        "/api/v1/webhooks/twilio/inbound",
     ];
     let mut missing = Vec::new();
     for (path, item) in spec["paths"].as_object().unwrap() {

@@ -97,6 +97,17 @@ pub struct Settings {
     pub next_invoice_number: i64,
     /// Whether technicians see prices on their visits.
     pub show_prices_to_technicians: bool,
+    /// Remind clients of their visits (email, and a text to a phone with
+    /// `sms_opt_in`), `visit_reminder_hours_before` ahead. Off by default.
+    pub visit_reminders: bool,
+    /// 1 to 168; default 24 (the day before).
+    pub visit_reminder_hours_before: i32,
+    /// Email clients about overdue invoices with a balance, on each of
+    /// `invoice_followup_days` after the due date. Off by default.
+    pub invoice_followups: bool,
+    /// Days after the due date, ascending, up to 10 of them (1 to 365); default
+    /// `[3, 7, 14]`.
+    pub invoice_followup_days: Vec<i32>,
     pub version: i32,
     pub updated_at: DateTime<Utc>,
 }

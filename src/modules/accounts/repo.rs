@@ -53,6 +53,10 @@ struct SettingsRow {
     invoice_prefix: String,
     next_invoice_number: i64,
     show_prices_to_technicians: bool,
+    visit_reminders: bool,
+    visit_reminder_hours_before: i32,
+    invoice_followups: bool,
+    invoice_followup_days: Vec<i32>,
     version: i32,
     updated_at: chrono::DateTime<chrono::Utc>,
 }
@@ -82,6 +86,10 @@ impl TryFrom<SettingsRow> for Settings {
             invoice_prefix: row.invoice_prefix,
             next_invoice_number: row.next_invoice_number,
             show_prices_to_technicians: row.show_prices_to_technicians,
+            visit_reminders: row.visit_reminders,
+            visit_reminder_hours_before: row.visit_reminder_hours_before,
+            invoice_followups: row.invoice_followups,
+            invoice_followup_days: row.invoice_followup_days,
             version: row.version,
             updated_at: row.updated_at,
         })
@@ -97,7 +105,8 @@ pub async fn settings(
             SettingsRow,
             r#"SELECT name, address AS "address: Json<Address>", phone, email, website, logo_key, time_zone, currency AS "currency!: String",
                       locale, payment_terms, quote_validity_days, quote_prefix, next_quote_number, job_prefix, next_job_number,
-                      invoice_prefix, next_invoice_number, show_prices_to_technicians, version, updated_at
+                      invoice_prefix, next_invoice_number, show_prices_to_technicians,
+                      visit_reminders, visit_reminder_hours_before, invoice_followups, invoice_followup_days, version, updated_at
                FROM accounts FOR UPDATE"#
         )
         .fetch_optional(conn)
@@ -107,7 +116,8 @@ pub async fn settings(
             SettingsRow,
             r#"SELECT name, address AS "address: Json<Address>", phone, email, website, logo_key, time_zone, currency AS "currency!: String",
                       locale, payment_terms, quote_validity_days, quote_prefix, next_quote_number, job_prefix, next_job_number,
-                      invoice_prefix, next_invoice_number, show_prices_to_technicians, version, updated_at
+                      invoice_prefix, next_invoice_number, show_prices_to_technicians,
+                      visit_reminders, visit_reminder_hours_before, invoice_followups, invoice_followup_days, version, updated_at
                FROM accounts"#
         )
         .fetch_optional(conn)
@@ -126,10 +136,12 @@ pub async fn update_settings(
         r#"UPDATE accounts SET name = $1, address = $2, phone = $3, email = $4, website = $5, time_zone = $6, currency = $7,
                   locale = $8, payment_terms = $9, quote_validity_days = $10, quote_prefix = $11, next_quote_number = $12,
                   job_prefix = $13, next_job_number = $14, invoice_prefix = $15, next_invoice_number = $16,
-                  show_prices_to_technicians = $17, version = version + 1
+                  show_prices_to_technicians = $17, visit_reminders = $18, visit_reminder_hours_before = $19,
+                  invoice_followups = $20, invoice_followup_days = $21, version = version + 1
            RETURNING name, address AS "address: Json<Address>", phone, email, website, logo_key, time_zone, currency AS "currency!: String",
                      locale, payment_terms, quote_validity_days, quote_prefix, next_quote_number, job_prefix, next_job_number,
-                     invoice_prefix, next_invoice_number, show_prices_to_technicians, version, updated_at"#,
+                     invoice_prefix, next_invoice_number, show_prices_to_technicians,
+                      visit_reminders, visit_reminder_hours_before, invoice_followups, invoice_followup_days, version, updated_at"#,
         s.business_name,
         Json(&s.address) as _,
         s.phone,
@@ -146,7 +158,11 @@ pub async fn update_settings(
         s.next_job_number,
         s.invoice_prefix,
         s.next_invoice_number,
-        s.show_prices_to_technicians
+        s.show_prices_to_technicians,
+        s.visit_reminders,
+        s.visit_reminder_hours_before,
+        s.invoice_followups,
+        &s.invoice_followup_days
     )
     .fetch_one(conn)
     .await?

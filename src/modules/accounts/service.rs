@@ -132,6 +132,12 @@ pub struct SettingsPatch {
     pub invoice_prefix: Option<String>,
     pub next_invoice_number: Option<i64>,
     pub show_prices_to_technicians: Option<bool>,
+    pub visit_reminders: Option<bool>,
+    /// 1 to 168.
+    pub visit_reminder_hours_before: Option<i32>,
+    pub invoice_followups: Option<bool>,
+    /// Days after the due date (1 to 365, at most 10; sorted, duplicates dropped).
+    pub invoice_followup_days: Option<Vec<i32>>,
     /// The version you read (required).
     pub version: Option<i32>,
 }
@@ -308,6 +314,33 @@ pub async fn update_settings(
     }
     if let Some(show) = patch.show_prices_to_technicians {
         next.show_prices_to_technicians = show;
+    }
+    if let Some(on) = patch.visit_reminders {
+        next.visit_reminders = on;
+    }
+    if let Some(hours) = patch.visit_reminder_hours_before {
+        if !(1..=168).contains(&hours) {
+            errors.push(FieldError::new(
+                "visit_reminder_hours_before",
+                "must be between 1 and 168",
+            ));
+        }
+        next.visit_reminder_hours_before = hours;
+    }
+    if let Some(on) = patch.invoice_followups {
+        next.invoice_followups = on;
+    }
+    if let Some(days) = &patch.invoice_followup_days {
+        let mut days = days.clone();
+        days.sort_unstable();
+        days.dedup();
+        if days.len() > 10 || days.iter().any(|d| !(1..=365).contains(d)) {
+            errors.push(FieldError::new(
+                "invoice_followup_days",
+                "at most 10 days, each between 1 and 365",
+            ));
+        }
+        next.invoice_followup_days = days;
     }
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));

@@ -96,6 +96,25 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Where a text to this client goes: the primary phone if it agreed to texts,
+    /// else the first one that did (in E.164). None: no phone may be texted.
+    pub fn sms_number(&self) -> Option<String> {
+        let mut phones: Vec<&ClientPhone> = self.phones.iter().filter(|p| p.sms_opt_in).collect();
+        phones.sort_by_key(|p| !p.primary);
+        phones
+            .into_iter()
+            .find_map(|p| crate::domain::e164(&p.number))
+    }
+
+    /// Whether one of the client's phones is `e164`.
+    pub fn has_number(&self, e164: &str) -> bool {
+        self.phones
+            .iter()
+            .any(|p| crate::domain::e164(&p.number).as_deref() == Some(e164))
+    }
+}
+
 pub fn display_name(first: Option<&str>, last: Option<&str>, company: Option<&str>) -> String {
     let person = [first, last]
         .into_iter()

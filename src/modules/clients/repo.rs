@@ -414,6 +414,36 @@ pub async fn delete_property(
     .map(|r| r.rows_affected())
 }
 
+/// Clients whose search text holds these digits (a phone look-up's candidates; the
+/// caller compares the numbers exactly), newest first.
+pub async fn ids_with_digits(
+    conn: &mut PgConnection,
+    digits: &str,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM clients WHERE search_text LIKE '%' || $1 || '%' ORDER BY id DESC LIMIT 50",
+        digits
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Replace a client's phones (same numbers, e.g. a changed SMS opt-in).
+pub async fn set_phones(
+    conn: &mut PgConnection,
+    id: Uuid,
+    phones: &[ClientPhone],
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE clients SET phones = $2, version = version + 1 WHERE id = $1",
+        id,
+        Json(phones) as _
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -66,6 +66,51 @@ pub async fn get_in(tx: &mut Tx, id: Uuid) -> Result<Client, ApiError> {
     repo::get(tx, id).await?.ok_or_else(not_found)
 }
 
+/// The clients with a phone that is `e164` (for a text's sender), newest first.
+pub async fn find_by_phone_in(tx: &mut Tx, e164: &str) -> Result<Vec<Client>, ApiError> {
+    // The last seven digits are in the search text of every match however the number
+    // was typed (with or without country code, punctuation).
+    let digits: String = e164.chars().filter(char::is_ascii_digit).collect();
+    let tail = &digits[digits.len().saturating_sub(7)..];
+    if tail.len() < 7 {
+        return Ok(Vec::new());
+    }
+    let mut found = Vec::new();
+    for id in repo::ids_with_digits(tx, tail).await? {
+        if let Some(client) = repo::get(tx, id).await?
+            && client.has_number(e164)
+        {
+            found.push(client);
+        }
+    }
+    Ok(found)
+}
+
+/// Set `sms_opt_in` on every phone of the client that is `e164` (STOP / START
+/// replies). Returns whether anything changed.
+pub async fn set_sms_opt_in_in(
+    tx: &mut Tx,
+    client_id: Uuid,
+    e164: &str,
+    opt_in: bool,
+) -> Result<bool, ApiError> {
+    let Some(mut client) = repo::get_for_update(tx, client_id).await? else {
+        return Ok(false);
+    };
+    let mut changed = false;
+    for phone in &mut client.phones {
+        if crate::domain::e164(&phone.number).as_deref() == Some(e164) && phone.sms_opt_in != opt_in
+        {
+            phone.sms_opt_in = opt_in;
+            changed = true;
+        }
+    }
+    if changed {
+        repo::set_phones(tx, client_id, &client.phones).await?;
+    }
+    Ok(changed)
+}
+
 /// The property of a client, inside the caller's transaction.
 pub async fn property_in(tx: &mut Tx, client_id: Uuid, id: Uuid) -> Result<Property, ApiError> {
     repo::get_property(tx, client_id, id)

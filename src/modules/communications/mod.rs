@@ -3,7 +3,10 @@
 //! background worker delivers it and records the outcome. So nothing is sent for a
 //! change that rolled back, and nothing committed is forgotten.
 
+pub mod reminders;
 pub mod repo;
+pub mod routes;
+pub mod sms;
 pub mod templates;
 
 use serde::{Deserialize, Serialize};
@@ -46,6 +49,37 @@ pub async fn queue_email_in(
     Ok(id)
 }
 
+/// A text ready for the outbox.
+#[derive(Debug, Clone)]
+pub struct OutgoingSms {
+    pub client_id: Option<Uuid>,
+    pub template: &'static str,
+    /// E.164.
+    pub to: String,
+    pub body_text: String,
+    pub about: Option<(&'static str, Uuid)>,
+}
+
+/// Queue a text in the caller's transaction (the message and its `sms.send` job).
+/// The caller checks the recipient agreed to texts. Returns the message id.
+pub async fn queue_sms_in(
+    tx: &mut crate::platform::database::Tx,
+    account_id: Uuid,
+    created_by: Option<Uuid>,
+    sms: &OutgoingSms,
+) -> Result<Uuid, sqlx::Error> {
+    let id = Uuid::now_v7();
+    repo::insert_sms(tx, account_id, id, created_by, sms).await?;
+    queue::enqueue(tx, account_id, Queue::SmsSend, &SmsJob { message_id: id }).await?;
+    Ok(id)
+}
+
+/// The data of an `sms.send` job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SmsJob {
+    pub message_id: Uuid,
+}
+
 /// The data of an `email.send` job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EmailJob {
@@ -78,7 +112,9 @@ pub async fn deliver_email(
     message_id: Uuid,
 ) -> anyhow::Result<Delivery> {
     let Some(mailer) = mailer else {
-        anyhow::bail!("smtp_url is not configured; the email waits in the queue");
+        anyhow::bail!(
+            "smtp_url is not configured (nor email_transport = sendgrid); the email waits in the queue"
+        );
     };
     let lease_secs = lease.as_secs_f64();
     let mut tx = db.tenant(account_id).await?;

@@ -101,3 +101,235 @@ pub async fn mark_failed(
     .await
     .map(drop)
 }
+
+pub async fn insert_sms(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    id: Uuid,
+    created_by: Option<Uuid>,
+    m: &super::OutgoingSms,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO messages (account_id, id, client_id, channel, template, to_address, body_text, subject_type, subject_id, created_by)
+         VALUES ($1, $2, $3, 'sms', $4, $5, $6, $7, $8, $9)",
+        account_id,
+        id,
+        m.client_id,
+        m.template,
+        m.to,
+        m.body_text,
+        m.about.map(|(kind, _)| kind),
+        m.about.map(|(_, id)| id),
+        created_by
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// A text claimed for sending.
+pub struct ClaimedSms {
+    pub to_address: String,
+    pub body_text: String,
+}
+
+/// Claim a text for sending: `queued`, `failed` before Twilio accepted it (no
+/// provider id), or `sending` whose lease ran out. A text Twilio accepted is never
+/// claimed again, whatever its delivery status.
+pub async fn claim_sms(
+    conn: &mut PgConnection,
+    id: Uuid,
+    lease_secs: f64,
+) -> Result<Option<ClaimedSms>, sqlx::Error> {
+    sqlx::query_as!(
+        ClaimedSms,
+        "UPDATE messages SET status = 'sending', lease_until = now() + make_interval(secs => $2),
+                attempts = attempts + 1
+         WHERE id = $1 AND channel = 'sms' AND direction = 'outbound'
+           AND (status = 'queued' OR (status = 'failed' AND provider_id IS NULL)
+                OR (status = 'sending' AND lease_until < now()))
+         RETURNING to_address, body_text",
+        id,
+        lease_secs
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Status, lease and provider id of a text.
+pub async fn sms_state(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<
+    Option<(
+        String,
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<String>,
+    )>,
+    sqlx::Error,
+> {
+    let row = sqlx::query!(
+        "SELECT status, lease_until, provider_id FROM messages
+         WHERE id = $1 AND channel = 'sms' AND direction = 'outbound'",
+        id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.status, r.lease_until, r.provider_id)))
+}
+
+/// Twilio accepted the text: record its SID. A delivery status that arrived first
+/// (status callbacks race the API's answer) is kept.
+pub async fn mark_sms_sent(
+    conn: &mut PgConnection,
+    id: Uuid,
+    sid: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE messages SET provider_id = $2, sent_at = coalesce(sent_at, now()), lease_until = NULL, error = NULL,
+                status = CASE WHEN status = 'sending' THEN 'sent' ELSE status END
+         WHERE id = $1",
+        id,
+        sid
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Twilio refused the text for good.
+pub async fn mark_sms_rejected(
+    conn: &mut PgConnection,
+    id: Uuid,
+    reason: &str,
+    code: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE messages SET status = 'failed', error = $2, error_code = $3, lease_until = NULL
+         WHERE id = $1 AND provider_id IS NULL",
+        id,
+        reason,
+        code
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Apply a delivery status from Twilio's callback. Statuses only move forward
+/// (queued < sending < sent < delivered | undelivered | failed), so a late or
+/// repeated callback changes nothing. Returns whether the row changed.
+pub async fn apply_sms_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    sid: &str,
+    status: &str,
+    error_code: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE messages SET status = $3, provider_id = coalesce(provider_id, $2),
+                error_code = coalesce($4, error_code),
+                error = CASE WHEN $4::text IS NULL THEN error ELSE 'Twilio error ' || $4 END,
+                sent_at = coalesce(sent_at, now())
+         WHERE id = $1 AND channel = 'sms' AND direction = 'outbound'
+           AND (provider_id IS NULL OR provider_id = $2)
+           AND (CASE status WHEN 'queued' THEN 0 WHEN 'sending' THEN 1 WHEN 'failed' THEN
+                    (CASE WHEN provider_id IS NULL THEN 1 ELSE 3 END)
+                WHEN 'sent' THEN 2 ELSE 3 END)
+             < (CASE $3 WHEN 'sent' THEN 2 ELSE 3 END)",
+        id,
+        sid,
+        status,
+        error_code
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The account that last texted `to` (a reply's account), across accounts: runs
+/// on the owner's connection (policy `messages_sms_route`).
+pub async fn last_sms_account(
+    conn: &mut PgConnection,
+    to: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT account_id FROM messages
+         WHERE channel = 'sms' AND direction = 'outbound' AND to_address = $1
+         ORDER BY created_at DESC LIMIT 1",
+        to
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Store a reply; false when this SID was stored before (Twilio retried).
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_inbound_sms(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    id: Uuid,
+    client_id: Option<Uuid>,
+    from: &str,
+    to: &str,
+    body: &str,
+    sid: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "INSERT INTO messages (account_id, id, client_id, channel, direction, template, to_address, from_address,
+                               body_text, status, provider_id, sent_at)
+         VALUES ($1, $2, $3, 'sms', 'inbound', 'inbound', $4, $5, $6, 'received', $7, now())
+         ON CONFLICT (account_id, provider_id) WHERE direction = 'inbound' DO NOTHING",
+        account_id,
+        id,
+        client_id,
+        to,
+        from,
+        body,
+        sid
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Claim one reminder (`kind`, subject, step): false when it was sent before (or
+/// another worker holds it in an open transaction that then commits).
+pub async fn claim_reminder(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    kind: &str,
+    subject_id: Uuid,
+    step: i32,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "INSERT INTO client_reminders (account_id, kind, subject_id, step) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING",
+        account_id,
+        kind,
+        subject_id,
+        step
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_reminder_message(
+    conn: &mut PgConnection,
+    kind: &str,
+    subject_id: Uuid,
+    step: i32,
+    message_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE client_reminders SET message_id = $4 WHERE kind = $1 AND subject_id = $2 AND step = $3",
+        kind,
+        subject_id,
+        step,
+        message_id
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}

@@ -133,6 +133,117 @@ pub fn invoice_sent(
     (subject, body)
 }
 
+/// The "on my way" text. Short: one SMS segment when names are short.
+pub fn on_my_way(
+    settings: &Settings,
+    client: &Client,
+    technician: Option<&str>,
+    eta_minutes: Option<u32>,
+) -> String {
+    let greeting = client.first_name.as_deref().unwrap_or(&client.display_name);
+    let who = technician.map_or_else(
+        || "Your technician".to_string(),
+        |name| name.split_whitespace().next().unwrap_or(name).to_string(),
+    );
+    let mut text = format!(
+        "Hi {greeting}, {who} from {} is on the way",
+        settings.business_name
+    );
+    match eta_minutes {
+        Some(minutes) => text.push_str(&format!(" and should arrive in about {minutes} min.")),
+        None => text.push('.'),
+    }
+    if let Some(phone) = settings.phone.as_deref() {
+        text.push_str(&format!(" Questions? Call {phone}."));
+    }
+    text.push_str(" Reply STOP to opt out.");
+    text
+}
+
+/// When a visit is, in the business's time zone: `Wednesday, 1 July 2026 at 09:00`
+/// (`… (any time)` for an anytime visit).
+pub fn visit_when(
+    settings: &Settings,
+    starts_at: chrono::DateTime<chrono::Utc>,
+    anytime: bool,
+) -> String {
+    let tz = crate::domain::TimeZone::parse(&settings.time_zone).map_or(chrono_tz::UTC, |t| t.0);
+    let local = starts_at.with_timezone(&tz);
+    if anytime {
+        format!("{} (any time)", local.format("%A, %-d %B %Y"))
+    } else {
+        local.format("%A, %-d %B %Y at %H:%M").to_string()
+    }
+}
+
+/// The visit reminder email.
+pub fn visit_reminder(
+    settings: &Settings,
+    client: &Client,
+    visit: &crate::modules::jobs::model::Visit,
+    when: &str,
+) -> (String, String) {
+    let subject = format!(
+        "Reminder: {} from {}, {when}",
+        visit.title, settings.business_name
+    );
+    let mut body = format!(
+        "Hello {},\n\nThis is a reminder of your upcoming visit from {}.\n\n{}\nWhen: {when}\n",
+        client.display_name, settings.business_name, visit.title
+    );
+    if let Some(address) = &visit.address {
+        body.push_str(&format!("Where: {address}\n"));
+    }
+    body.push_str(&format!(
+        "\nNeed to change it? Reply to this email or call us.\n\n{}\n",
+        settings.business_name
+    ));
+    push_contact(&mut body, settings);
+    (subject, body)
+}
+
+/// The visit reminder text.
+pub fn visit_reminder_sms(settings: &Settings, visit_title: &str, when: &str) -> String {
+    let mut text = format!(
+        "Reminder from {}: {visit_title}, {when}.",
+        settings.business_name
+    );
+    if let Some(phone) = settings.phone.as_deref() {
+        text.push_str(&format!(" To change it call {phone}."));
+    }
+    text.push_str(" Reply STOP to opt out.");
+    text
+}
+
+/// The overdue-invoice follow-up email.
+pub fn invoice_overdue(
+    settings: &Settings,
+    client: &Client,
+    invoice: &crate::modules::invoices::model::Invoice,
+    days_late: i64,
+    link: &str,
+) -> (String, String) {
+    let number = invoice.number.as_deref().unwrap_or_default();
+    let subject = format!(
+        "Reminder: invoice {number} from {} is overdue",
+        settings.business_name
+    );
+    let mut body = format!("Hello {},\n\n", client.display_name);
+    let due = invoice.due_date.map(|d| d.to_string()).unwrap_or_default();
+    body.push_str(&format!(
+        "Invoice {number} ({}) was due on {due}, {days_late} day{} ago, and has a balance of {}.\n",
+        invoice.title,
+        if days_late == 1 { "" } else { "s" },
+        amount(settings, invoice.balance)
+    ));
+    body.push_str(&format!(
+        "\nView and pay your invoice: {link}\n\nIf you have already paid, thank you, and please ignore this reminder.\n\n{}\n",
+        settings.business_name
+    ));
+    push_contact(&mut body, settings);
+    (subject, body)
+}
+
 /// One document line as the emails show it.
 struct Line<'a> {
     name: &'a str,

@@ -610,3 +610,19 @@ pub async fn any(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
         .fetch_one(conn)
         .await
 }
+
+/// Issued invoices with a balance whose due date is before `today`, oldest due first.
+pub async fn overdue(
+    conn: &mut PgConnection,
+    today: chrono::NaiveDate,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM invoices
+         WHERE status IN ('sent', 'partially_paid') AND due_date < $1
+           AND total - amount_paid + amount_refunded > 0
+         ORDER BY due_date, id LIMIT 1000",
+        today
+    )
+    .fetch_all(conn)
+    .await
+}

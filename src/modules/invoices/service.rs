@@ -603,6 +603,19 @@ pub async fn delete_draft(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> 
 }
 
 /// Whether the account has any invoice (for rules elsewhere, such as currency).
+/// Issued invoices with a balance, due before `today` (overdue follow-ups).
+pub async fn overdue_in(
+    tx: &mut Tx,
+    settings: &Settings,
+    today: chrono::NaiveDate,
+) -> Result<Vec<Invoice>, ApiError> {
+    let mut out = Vec::new();
+    for id in repo::overdue(tx, today).await? {
+        out.push(load(tx, id, settings).await?);
+    }
+    Ok(out)
+}
+
 pub async fn any_in(tx: &mut Tx) -> Result<bool, ApiError> {
     Ok(repo::any(tx).await?)
 }

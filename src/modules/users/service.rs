@@ -108,6 +108,14 @@ pub async fn resend_invitation(
     Ok(user)
 }
 
+/// A team member's name, inside the caller's transaction.
+pub async fn name_in(
+    tx: &mut crate::platform::database::Tx,
+    id: Uuid,
+) -> Result<Option<String>, ApiError> {
+    Ok(repo::get(tx, id).await?.map(|u| u.name))
+}
+
 pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<User, ApiError> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let user = repo::get(&mut tx, id)

@@ -1,0 +1,112 @@
+//! Twilio's webhooks: `POST /api/v1/webhooks/twilio/status` (delivery statuses of
+//! the texts jobber sent) and `POST /api/v1/webhooks/twilio/inbound` (clients'
+//! replies). Public: authenticated by `X-Twilio-Signature` alone, computed over
+//! `public_url` + the request's path and query, so `public_url` must be the address
+//! Twilio calls.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::sms;
+use crate::app::AppState;
+use crate::http::ApiError;
+use crate::http::error::Problem;
+use crate::http::extract::Query;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(twilio_status))
+        .routes(routes!(twilio_inbound))
+}
+
+/// The form parameters of a Twilio webhook, in order.
+fn form(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// The signed path: this route's full path (the router sees it without `/api/v1`)
+/// and the query as received.
+fn path_and_query(path: &str, uri: &Uri) -> String {
+    match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_string(),
+    }
+}
+
+fn signature(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatusParams {
+    /// Set by jobber in the `StatusCallback` it gives Twilio.
+    pub account: Uuid,
+    pub message: Uuid,
+}
+
+/// Twilio's delivery-status callback for a text jobber sent (the `StatusCallback`
+/// URL jobber gives with each message). Moves the message to `sent`, `delivered`,
+/// `undelivered` or `failed` (with Twilio's `ErrorCode`); statuses never move back.
+/// A missing or wrong signature is 400 `invalid_webhook_signature`.
+#[utoipa::path(post, path = "/webhooks/twilio/status", tag = "communications", security(()),
+    params(StatusParams, ("X-Twilio-Signature" = String, Header, description = "base64 HMAC-SHA1 of the URL and sorted parameters")),
+    request_body(content = String, description = "Twilio's form: MessageSid, MessageStatus, ErrorCode, …", content_type = "application/x-www-form-urlencoded"),
+    responses((status = 204, description = "recorded"), (status = 400, body = Problem)))]
+async fn twilio_status(
+    State(state): State<AppState>,
+    uri: Uri,
+    Query(p): Query<StatusParams>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let params = form(&body);
+    sms::verify(
+        &state.config.twilio,
+        &state.config.public_url,
+        &path_and_query(sms::STATUS_PATH, &uri),
+        &params,
+        signature(&headers),
+    )?;
+    sms::record_status(&state.db, p.account, p.message, &params).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A client's text to the business's Twilio number (configure it as the number's
+/// "A message comes in" webhook). Stored as an inbound message of the account that
+/// last texted that client, the office notified (`message_received`); `STOP` /
+/// `START` (and Twilio's other opt-out / opt-in keywords) turn the phone's
+/// `sms_opt_in` off / on. Answers empty TwiML (no automatic reply).
+#[utoipa::path(post, path = "/webhooks/twilio/inbound", tag = "communications", security(()),
+    params(("X-Twilio-Signature" = String, Header, description = "base64 HMAC-SHA1 of the URL and sorted parameters")),
+    request_body(content = String, description = "Twilio's form: From, To, Body, MessageSid, …", content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "empty TwiML", content_type = "text/xml"), (status = 400, body = Problem)))]
+async fn twilio_inbound(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let params = form(&body);
+    sms::verify(
+        &state.config.twilio,
+        &state.config.public_url,
+        &path_and_query(sms::INBOUND_PATH, &uri),
+        &params,
+        signature(&headers),
+    )?;
+    sms::receive(&state.db, &params).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/xml")],
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>",
+    )
+        .into_response())
+}
