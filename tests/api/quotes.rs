@@ -964,3 +964,39 @@ async fn unanswered_quotes_expire_and_revive_when_sent_again() {
     .await
     .expect(200);
 }
+
+#[tokio::test]
+async fn a_clients_communication_history_lists_its_messages_with_their_status() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let quote = app
+        .post("/api/v1/quotes", &s.owner.token, quote_body(&s))
+        .await
+        .expect(201)
+        .body;
+    let id = quote["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/quotes/{id}/send"),
+        &s.owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let path = format!("/api/v1/clients/{}/messages", s.client_id);
+    let history = app.get(&path, &s.owner.token).await.expect(200).body;
+    let items = history["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["template"], "quote_sent");
+    assert_eq!(items[0]["channel"], "email");
+    assert_eq!(items[0]["direction"], "outbound");
+    assert_eq!(items[0]["status"], "queued");
+    assert_eq!(items[0]["to_address"], "ann@example.com");
+    assert_eq!(items[0]["subject_type"], "quote");
+    assert_eq!(items[0]["subject_id"], id);
+    let tech = app.add_user(&s.owner, "technician").await;
+    app.get(&path, &tech.token).await.problem(403, "forbidden");
+    let other = app.signup("Other Co").await;
+    app.get(&path, &other.token)
+        .await
+        .problem(404, "client_not_found");
+}

@@ -35,6 +35,11 @@ async fn every_endpoint_enforces_its_roles() {
         (Method::GET, "/api/v1/notifications".into(), Who::Anyone),
         (
             Method::GET,
+            format!("/api/v1/clients/{id}/messages"),
+            Who::Staff,
+        ),
+        (
+            Method::GET,
             format!("/api/v1/jobs/{id}/attachments"),
             Who::Anyone,
         ),

@@ -333,3 +333,49 @@ pub async fn set_reminder_message(
     .await
     .map(drop)
 }
+
+/// One message of a client's communication history.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct HistoryEntry {
+    pub id: Uuid,
+    /// `email` or `sms`.
+    pub channel: String,
+    /// `outbound` (from the business) or `inbound` (a client's reply).
+    pub direction: String,
+    /// What it was: `quote_sent`, `invoice_sent`, `visit_reminder`, `on_my_way`, ….
+    pub template: String,
+    pub to_address: String,
+    pub from_address: Option<String>,
+    pub subject: Option<String>,
+    pub body_text: String,
+    /// `queued`, `sending`, `sent`, `delivered`, `undelivered`, `failed`, `received`.
+    pub status: String,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+    /// The record it is about, e.g. `quote` and its id.
+    pub subject_type: Option<String>,
+    pub subject_id: Option<Uuid>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A client's messages, newest first.
+pub async fn history(
+    conn: &mut PgConnection,
+    client_id: Uuid,
+    before: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<HistoryEntry>, sqlx::Error> {
+    sqlx::query_as!(
+        HistoryEntry,
+        "SELECT id, channel, direction, template, to_address, from_address, subject, body_text, status,
+                error, subject_type, subject_id, created_at, sent_at
+         FROM messages WHERE client_id = $1 AND ($2::uuid IS NULL OR id < $2)
+         ORDER BY id DESC LIMIT $3",
+        client_id,
+        before,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}

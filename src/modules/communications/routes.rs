@@ -23,6 +23,23 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(twilio_status))
         .routes(routes!(twilio_inbound))
+        .routes(routes!(client_messages))
+}
+
+/// A client's communication history: every email and text sent to them or received
+/// from them, with its status (`queued`, `sent`, `delivered`, `failed` with the
+/// reason, …), newest first. Office staff only.
+#[utoipa::path(get, path = "/clients/{id}/messages", tag = "clients",
+    params(("id" = Uuid, Path), crate::http::pagination::PageParams),
+    responses((status = 200, body = crate::http::pagination::Page<super::repo::HistoryEntry>), (status = 404, body = Problem)))]
+async fn client_messages(
+    State(state): State<AppState>,
+    crate::http::extract::Staff(ctx): crate::http::extract::Staff,
+    crate::http::extract::Path(id): crate::http::extract::Path<Uuid>,
+    Query(params): Query<crate::http::pagination::PageParams>,
+) -> Result<axum::Json<crate::http::pagination::Page<super::repo::HistoryEntry>>, ApiError> {
+    let page = crate::http::pagination::PageRequest::parse(params.limit, params.cursor.as_deref())?;
+    Ok(axum::Json(super::history(&state.db, &ctx, id, page).await?))
 }
 
 /// The form parameters of a Twilio webhook, in order.
