@@ -423,19 +423,7 @@ impl Config {
             .or(file.encryption_key)
         {
             Some(key) => Some(key),
-            None => match &file.encryption_key_file {
-                Some(path) => Some(
-                    std::fs::read_to_string(path)
-                        .map(|s| s.trim().to_string())
-                        .map_err(|e| {
-                            invalid(
-                                "encryption_key_file",
-                                &format!("cannot read {}: {e}", path.display()),
-                            )
-                        })?,
-                ),
-                None => None,
-            },
+            None => toml_secret_file("encryption_key_file", file.encryption_key_file.as_deref())?,
         };
         if let Some(key) = &encryption_key {
             crate::platform::crypto::parse_key(key).map_err(|m| invalid("encryption_key", &m))?;
@@ -813,19 +801,10 @@ fn load_quickbooks(file: QuickBooksFile) -> Result<QuickBooksConfig, ConfigError
         .or(file.client_secret)
     {
         Some(secret) => Some(secret),
-        None => match &file.client_secret_file {
-            Some(path) => Some(
-                std::fs::read_to_string(path)
-                    .map(|s| s.trim().to_string())
-                    .map_err(|e| {
-                        invalid(
-                            "quickbooks_client_secret_file",
-                            &format!("cannot read {}: {e}", path.display()),
-                        )
-                    })?,
-            ),
-            None => None,
-        },
+        None => toml_secret_file(
+            "quickbooks_client_secret_file",
+            file.client_secret_file.as_deref(),
+        )?,
     };
     if client_id.is_some() != client_secret.is_some() {
         return Err(invalid(
@@ -1063,6 +1042,19 @@ fn secret_file(var: &'static str) -> Result<Option<String>, ConfigError> {
                 )
             }),
     }
+}
+
+/// A secret read from the file a `jobber.toml` `*_file` key names, trimmed.
+fn toml_secret_file(
+    name: &'static str,
+    path: Option<&Path>,
+) -> Result<Option<String>, ConfigError> {
+    path.map(|path| {
+        std::fs::read_to_string(path)
+            .map(|s| s.trim().to_string())
+            .map_err(|e| invalid(name, &format!("cannot read {}: {e}", path.display())))
+    })
+    .transpose()
 }
 
 fn parse_addr(name: &'static str, text: &str) -> Result<SocketAddr, ConfigError> {
