@@ -48,6 +48,16 @@ pub struct AppState {
     pub quickbooks: quickbooks::service::QboGateway,
 }
 
+impl AppState {
+    /// What signing client-hub links needs.
+    pub fn links(&self) -> crate::modules::hub::Links<'_> {
+        crate::modules::hub::Links {
+            public_url: &self.config.public_url,
+            keys: &self.keys,
+        }
+    }
+}
+
 impl FromRef<AppState> for Metrics {
     fn from_ref(state: &AppState) -> Self {
         state.metrics.clone()

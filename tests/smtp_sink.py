@@ -3,8 +3,9 @@
 Usage: smtp_sink.py PORT DIR [DELAY_FIRST_SECS]
 
 Listens on 127.0.0.1:PORT; every message it accepts is written to DIR as N.eml (the
-raw bytes) and N.json (parsed with Python's `email` package: from, to, subject,
-message_id, text and html parts). With DELAY_FIRST_SECS, the first MAIL FROM waits
+raw bytes) and N.json (parsed with Python's `email` package: from, to, reply_to,
+subject, message_id, text and html parts, and the attachments, each saved as
+N-K.bin with its filename, type, disposition and Content-ID). With DELAY_FIRST_SECS, the first MAIL FROM waits
 that long before answering (the crash test kills the sender meanwhile, so that
 attempt never transfers its message). Prints "ready" once listening.
 """
@@ -43,16 +44,34 @@ class Sink:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         text = message.get_body(preferencelist=("plain",))
         html = message.get_body(preferencelist=("html",))
+        attachments = []
+        for part in message.walk():
+            if part.is_multipart() or part.get_content_disposition() not in ("attachment", "inline"):
+                continue
+            data = part.get_payload(decode=True) or b""
+            path = f"{base}-{len(attachments) + 1}.bin"
+            with open(path, "wb") as f:
+                f.write(data)
+            attachments.append({
+                "filename": part.get_filename(),
+                "content_type": part.get_content_type(),
+                "disposition": part.get_content_disposition(),
+                "content_id": part["Content-ID"] and str(part["Content-ID"]),
+                "size": len(data),
+                "path": path,
+            })
         parsed = {
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
             "from": str(message["From"]),
             "to": str(message["To"]),
+            "reply_to": message["Reply-To"] and str(message["Reply-To"]),
             "subject": str(message["Subject"]),
             "message_id": str(message["Message-ID"]),
             "content_type": message.get_content_type(),
             "text": text.get_content() if text is not None else None,
             "html": html.get_content() if html is not None else None,
+            "attachments": attachments,
         }
         # Write the JSON last and atomically: its presence means the message is whole.
         with open(base + ".json.tmp", "w") as f:

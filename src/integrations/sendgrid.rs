@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
@@ -43,14 +44,37 @@ impl SendGrid {
         if let Some(html) = email.html {
             content.push(json!({"type": "text/html", "value": html}));
         }
-        json!({
+        let mut body = json!({
             "personalizations": [{"to": [{"email": email.to}]}],
             "from": from,
             "subject": email.subject,
             "content": content,
             // Lets SendGrid's event data be matched to jobber's outbox message.
             "custom_args": {"jobber_message_id": email.id.to_string()},
-        })
+        });
+        if let Some(reply_to) = email.reply_to {
+            body["reply_to"] = json!({"email": reply_to});
+        }
+        if !email.attachments.is_empty() {
+            let attachments: Vec<serde_json::Value> = email
+                .attachments
+                .iter()
+                .map(|a| {
+                    let mut item = json!({
+                        "content": base64::engine::general_purpose::STANDARD.encode(&a.bytes),
+                        "type": a.content_type,
+                        "filename": a.filename,
+                        "disposition": if a.content_id.is_some() { "inline" } else { "attachment" },
+                    });
+                    if let Some(cid) = &a.content_id {
+                        item["content_id"] = json!(cid);
+                    }
+                    item
+                })
+                .collect();
+            body["attachments"] = json!(attachments);
+        }
+        body
     }
 
     /// Send; returns SendGrid's `X-Message-Id`.

@@ -12,6 +12,7 @@
 
 use std::time::Duration;
 
+use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use uuid::Uuid;
@@ -39,10 +40,92 @@ pub struct Email<'a> {
     /// The outbox message id; the Message-ID header is derived from it, so a receiver
     /// can tell a (rare) re-send after a crash from a new email.
     pub id: Uuid,
+    /// The sender's display name (the business), shown instead of the configured
+    /// `smtp_from` name; the address is always `smtp_from`'s, which the operator's
+    /// mail domain is set up to send (SPF, DKIM).
+    pub from_name: Option<&'a str>,
+    /// Where the client's reply goes: the business's own address.
+    pub reply_to: Option<&'a str>,
     pub to: &'a str,
     pub subject: &'a str,
     pub text: &'a str,
     pub html: Option<&'a str>,
+    /// Files attached (a quote's PDF) and images the HTML shows inline (the logo).
+    pub attachments: &'a [Attachment],
+}
+
+/// A file carried by an email.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: bytes::Bytes,
+    /// Set for an inline image the HTML refers to as `cid:{content_id}`.
+    pub content_id: Option<String>,
+}
+
+/// The From mailbox: the configured address with the business's name, if any.
+fn sender(from: &Mailbox, name: Option<&str>) -> Mailbox {
+    match name.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(name) => Mailbox::new(Some(name.to_string()), from.email.clone()),
+        None => from.clone(),
+    }
+}
+
+fn part(attachment: &Attachment) -> Result<SinglePart, SendError> {
+    let content_type = ContentType::parse(&attachment.content_type).map_err(|e| {
+        SendError::Permanent(format!(
+            "attachment {:?} has a bad type: {e}",
+            attachment.filename
+        ))
+    })?;
+    let body = attachment.bytes.to_vec();
+    Ok(match &attachment.content_id {
+        Some(cid) => lettre::message::Attachment::new_inline_with_name(
+            cid.clone(),
+            attachment.filename.clone(),
+        )
+        .body(body, content_type),
+        None => {
+            lettre::message::Attachment::new(attachment.filename.clone()).body(body, content_type)
+        }
+    })
+}
+
+/// The MIME tree: `mixed(related(alternative(text, html), inline images), files)`,
+/// each level only when it has something to hold.
+fn mime_body(email: &Email<'_>) -> Result<MultiPart, SendError> {
+    let (inline, files): (Vec<&Attachment>, Vec<&Attachment>) = email
+        .attachments
+        .iter()
+        .partition(|a| a.content_id.is_some() && email.html.is_some());
+    let text = SinglePart::plain(email.text.to_string());
+    let Some(html) = email.html else {
+        // Text only: the files follow it in one `mixed`.
+        let mut mixed = MultiPart::mixed().singlepart(text);
+        for file in files {
+            mixed = mixed.singlepart(part(file)?);
+        }
+        return Ok(mixed);
+    };
+    let mut body = MultiPart::alternative()
+        .singlepart(text)
+        .singlepart(SinglePart::html(html.to_string()));
+    if !inline.is_empty() {
+        let mut related = MultiPart::related().multipart(body);
+        for image in inline {
+            related = related.singlepart(part(image)?);
+        }
+        body = related;
+    }
+    if !files.is_empty() {
+        let mut mixed = MultiPart::mixed().multipart(body);
+        for file in files {
+            mixed = mixed.singlepart(part(file)?);
+        }
+        body = mixed;
+    }
+    Ok(body)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,8 +177,9 @@ impl Mailer {
                         email.to
                     )));
                 }
+                let from = sender(&self.from, email.from_name);
                 return sendgrid
-                    .send(email, self.from.name.as_deref(), self.from.email.as_ref())
+                    .send(email, from.name.as_deref(), self.from.email.as_ref())
                     .await;
             }
         };
@@ -105,17 +189,20 @@ impl Mailer {
             .map_err(|e| SendError::Permanent(format!("invalid recipient {:?}: {e}", email.to)))?;
         let domain = self.from.email.domain().to_string();
         let message_id = format!("<{}@{domain}>", email.id.simple());
-        let builder = Message::builder()
-            .from(self.from.clone())
+        let mut builder = Message::builder()
+            .from(sender(&self.from, email.from_name))
             .to(to)
             .subject(email.subject)
             .message_id(Some(message_id.clone()));
-        let message = match email.html {
-            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
-                email.text.to_string(),
-                html.to_string(),
-            )),
-            None => builder.singlepart(SinglePart::plain(email.text.to_string())),
+        // A business address that doesn't parse is left out rather than failing the
+        // email: replies then go to `smtp_from`.
+        if let Some(reply_to) = email.reply_to.and_then(|r| r.parse::<Mailbox>().ok()) {
+            builder = builder.reply_to(reply_to);
+        }
+        let message = if email.html.is_none() && email.attachments.is_empty() {
+            builder.singlepart(SinglePart::plain(email.text.to_string()))
+        } else {
+            builder.multipart(mime_body(email)?)
         }
         .map_err(|e| SendError::Permanent(format!("cannot build the email: {e}")))?;
         match transport.send(message).await {

@@ -14,8 +14,14 @@ pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {
         .context("an email.send job without an account")?;
     let data: EmailJob =
         serde_json::from_value(job.data.clone()).context("malformed email.send job")?;
+    let env = crate::modules::documents::service::Env {
+        db: &ctx.db,
+        storage: &ctx.storage,
+        keys: &ctx.keys,
+        public_url: &ctx.config.public_url,
+    };
     let delivery = communications::deliver_email(
-        &ctx.db,
+        &env,
         ctx.mailer.as_ref(),
         ctx.config.jobs.email_lease,
         account_id,

@@ -18,7 +18,7 @@ fn python() -> String {
 
 /// Whether aiosmtpd can be used; under CI a missing peer fails the test, on a
 /// developer machine the test is skipped loudly.
-fn have_aiosmtpd(test: &str) -> bool {
+pub(crate) fn have_aiosmtpd(test: &str) -> bool {
     let ok = Command::new(python())
         .args(["-c", "import aiosmtpd"])
         .stdout(Stdio::null())
@@ -225,8 +225,12 @@ async fn a_sent_quote_is_delivered_by_smtp_exactly_once() {
     assert_eq!(m["subject"], "Quote Q-1 from Mail Lawn Co: Spring cleanup");
     assert_eq!(m["to"], "ann@example.com");
     assert_eq!(m["rcpt_tos"], json!(["ann@example.com"]));
-    assert_eq!(m["from"], "Jobber Test <office@jobber.test>");
-    assert_eq!(m["content_type"], "text/plain");
+    // From the business, at the operator's address; replies go to the business
+    // (it has no email address yet, so no Reply-To).
+    assert_eq!(m["from"], "Mail Lawn Co <office@jobber.test>");
+    assert_eq!(m["reply_to"], Value::Null);
+    // Text and HTML, with the quote's PDF attached.
+    assert_eq!(m["content_type"], "multipart/mixed");
     let text = m["text"].as_str().unwrap();
     assert!(text.contains("Hello Ann Lee,"), "{text}");
     assert!(text.contains("Mowing: 1 x USD 45.00 = USD 45.00"), "{text}");
@@ -235,6 +239,25 @@ async fn a_sent_quote_is_delivered_by_smtp_exactly_once() {
         owner.account_id
     );
     assert!(text.contains(&link), "client-hub link in {text}");
+    let html = m["html"].as_str().unwrap();
+    assert!(html.contains("Hello Ann Lee,"), "{html}");
+    assert!(html.contains("Review and approve</a>"), "{html}");
+    assert!(
+        html.contains(&format!(r#"href="{}"#, link.replace('&', "&amp;"))),
+        "the hub link as a button in {html}"
+    );
+    let files = m["attachments"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0]["filename"], "quote-Q-1.pdf");
+    assert_eq!(files[0]["content_type"], "application/pdf");
+    assert_eq!(files[0]["disposition"], "attachment");
+    let pdf = std::fs::read(files[0]["path"].as_str().unwrap()).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    if crate::pdfs::poppler() {
+        let pdf = crate::pdfs::read_pdf(&pdf);
+        pdf.shows("Spring cleanup");
+        pdf.shows("45.00");
+    }
 
     // The outbox row says sent, with the Message-ID the email carries.
     assert!(
@@ -298,8 +321,11 @@ async fn enqueue_is_part_of_the_transaction() {
         client_id: None,
         template: "quote_sent",
         to: "someone@example.com".into(),
-        subject: "Hello".into(),
-        body_text: "Body".into(),
+        content: communications::compose::Rendered {
+            subject: "Hello".into(),
+            text: "Body".into(),
+            html: "<p>Body</p>".into(),
+        },
         about: None,
     };
 

@@ -13,6 +13,7 @@ mod auth;
 mod background;
 mod clients;
 mod e2e;
+mod emails;
 mod files;
 mod invoices;
 mod payments;

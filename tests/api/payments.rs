@@ -364,6 +364,28 @@ async fn stripe_card_payments_settle_by_signed_webhook_and_refund_through_stripe
         .unwrap();
     assert_eq!(processed, 1);
 
+    // The payer got one receipt (the replay queued no second), for amount + tip,
+    // with the balance left.
+    let receipts: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT to_address, subject, body_text, body_html FROM messages WHERE template = 'payment_receipt'",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(receipts.len(), 1, "one receipt");
+    let (to, subject, text, html) = &receipts[0];
+    assert_eq!(to, "cara@example.com");
+    assert!(
+        subject.starts_with("Receipt from ") && subject.contains("USD 65.00 for invoice INV-1"),
+        "{subject}"
+    );
+    assert!(
+        text.contains("Method: Card") && text.contains("Of which tip: USD 5.00"),
+        "{text}"
+    );
+    assert!(text.contains("Balance due: USD 40.00"), "{text}");
+    assert!(html.contains("Balance due: USD 40.00"), "{html}");
+
     // Forged, stale or unsigned events are refused.
     let forged = jobber::integrations::stripe::sign(&body, b"whsec_not_ours", now());
     post_event(&app, &body, Some(&forged))

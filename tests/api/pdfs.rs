@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::helpers::{Session, TestApp, spawn_app};
 
 /// A 150 × 50 RGBA PNG: a green leaf-like disc and a bar on a transparent ground.
-fn logo_png() -> Vec<u8> {
+pub(crate) fn logo_png() -> Vec<u8> {
     use std::io::Write;
     let (width, height) = (150u32, 50u32);
     let mut raw = Vec::new();
@@ -50,7 +50,7 @@ fn logo_png() -> Vec<u8> {
 
 /// Store a logo for the account and point its settings at it (there is no upload
 /// endpoint yet).
-async fn set_logo(app: &TestApp, owner: &Session) {
+pub(crate) async fn set_logo(app: &TestApp, owner: &Session) {
     let key = format!("uploads/{}/logo.png", owner.account_id);
     let storage = crate::files::app_storage(app, Default::default());
     storage
@@ -70,7 +70,7 @@ async fn set_logo(app: &TestApp, owner: &Session) {
 
 /// Whether poppler's tools are here; CI must have them, a developer machine may
 /// skip (loudly).
-fn poppler() -> bool {
+pub(crate) fn poppler() -> bool {
     let ok = Command::new("pdftotext")
         .arg("-v")
         .output()
@@ -89,7 +89,7 @@ fn poppler() -> bool {
     ok
 }
 
-struct Pdf {
+pub(crate) struct Pdf {
     text: String,
     info: String,
     bytes: Vec<u8>,
@@ -116,7 +116,7 @@ impl Pdf {
     }
 
     #[track_caller]
-    fn shows(&self, needle: &str) {
+    pub(crate) fn shows(&self, needle: &str) {
         assert!(
             self.text.contains(needle),
             "{needle:?} is not in the PDF text:\n{}",
@@ -153,7 +153,7 @@ fn poppler_run(program: &str, args: &[&str], bytes: &[u8]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn read_pdf(bytes: &[u8]) -> Pdf {
+pub(crate) fn read_pdf(bytes: &[u8]) -> Pdf {
     let path = std::env::temp_dir().join(format!("jobber-test-{}.pdf", Uuid::now_v7().simple()));
     std::fs::write(&path, bytes).unwrap();
     let run = |program: &str, args: &[&str]| {

@@ -60,6 +60,19 @@ async fn emails_go_through_sendgrid_once_with_the_documented_json() {
     })
     .await;
     let owner = app.signup("Sparkle Windows").await;
+    let version = app
+        .get("/api/v1/settings", &owner.token)
+        .await
+        .expect(200)
+        .body["version"]
+        .clone();
+    app.patch(
+        "/api/v1/settings",
+        &owner.token,
+        json!({"email": "hello@sparkle.test", "version": version}),
+    )
+    .await
+    .expect(200);
     let client = app
         .create_client(&owner, json!({"first_name": "Ann", "last_name": "Lee", "emails": [{"address": "ann@example.com"}]}))
         .await;
@@ -78,9 +91,9 @@ async fn emails_go_through_sendgrid_once_with_the_documented_json() {
     .expect(200);
 
     let deadline = Instant::now() + Duration::from_secs(20);
-    let (status, provider_id, message_id, subject, text) = loop {
-        let row: (String, Option<String>, String, String, String) = sqlx::query_as(
-            "SELECT status, provider_id, id::text, subject, body_text FROM messages WHERE template = 'invoice_sent'",
+    let (status, provider_id, message_id, subject, text, html) = loop {
+        let row: (String, Option<String>, String, String, String, String) = sqlx::query_as(
+            "SELECT status, provider_id, id::text, subject, body_text, body_html FROM messages WHERE template = 'invoice_sent'",
         )
         .fetch_one(app.db.pool())
         .await
@@ -90,7 +103,13 @@ async fn emails_go_through_sendgrid_once_with_the_documented_json() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert_eq!(status, "sent");
+    if status != "sent" {
+        let error: Option<String> = sqlx::query_scalar("SELECT error FROM messages WHERE template = 'invoice_sent'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        panic!("the email is {status}: {error:?}");
+    }
     assert_eq!(provider_id.as_deref(), Some("sg-4kZxQ9Yb"));
     tokio::time::sleep(Duration::from_millis(500)).await;
     let received = received.lock().unwrap().clone();
@@ -98,13 +117,26 @@ async fn emails_go_through_sendgrid_once_with_the_documented_json() {
     let request = &received[0];
     assert_eq!(request.authorization.as_deref(), Some("Bearer SG.test-key"));
     assert_eq!(request.content_type.as_deref(), Some("application/json"));
+    // The invoice's PDF, base64 as SendGrid documents it.
+    let attachments = request.body["attachments"].as_array().unwrap();
+    assert_eq!(attachments.len(), 1);
+    let pdf = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        attachments[0]["content"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
     assert_eq!(
         request.body,
         json!({
             "personalizations": [{"to": [{"email": "ann@example.com"}]}],
-            "from": {"email": "office@jobber.test", "name": "Jobber Test"},
+            "from": {"email": "office@jobber.test", "name": "Sparkle Windows"},
+            "reply_to": {"email": "hello@sparkle.test"},
             "subject": subject,
-            "content": [{"type": "text/plain", "value": text}],
+            // text/plain first, as SendGrid requires.
+            "content": [{"type": "text/plain", "value": text}, {"type": "text/html", "value": html}],
+            "attachments": [{"content": attachments[0]["content"], "type": "application/pdf",
+                             "filename": "invoice-INV-1.pdf", "disposition": "attachment"}],
             "custom_args": {"jobber_message_id": message_id},
         })
     );

@@ -83,6 +83,8 @@ pub struct Settings {
     pub website: Option<String>,
     /// Set by uploading a logo (files feature).
     pub logo_key: Option<String>,
+    /// The accent colour of client emails, `#RRGGBB` (upper case); default `#2F6F4E`.
+    pub brand_color: String,
     pub time_zone: String,
     pub currency: String,
     /// BCP 47 tag such as `en-US`; picks number formats and the paper size of PDFs.

@@ -41,6 +41,7 @@ struct SettingsRow {
     email: Option<String>,
     website: Option<String>,
     logo_key: Option<String>,
+    brand_color: String,
     time_zone: String,
     currency: String,
     locale: String,
@@ -72,6 +73,7 @@ impl TryFrom<SettingsRow> for Settings {
             email: row.email,
             website: row.website,
             logo_key: row.logo_key,
+            brand_color: row.brand_color,
             time_zone: row.time_zone,
             currency: row.currency,
             locale: row.locale,
@@ -103,7 +105,7 @@ pub async fn settings(
     let row = if lock {
         sqlx::query_as!(
             SettingsRow,
-            r#"SELECT name, address AS "address: Json<Address>", phone, email, website, logo_key, time_zone, currency AS "currency!: String",
+            r#"SELECT name, address AS "address: Json<Address>", phone, email, website, logo_key, brand_color, time_zone, currency AS "currency!: String",
                       locale, payment_terms, quote_validity_days, quote_prefix, next_quote_number, job_prefix, next_job_number,
                       invoice_prefix, next_invoice_number, show_prices_to_technicians,
                       visit_reminders, visit_reminder_hours_before, invoice_followups, invoice_followup_days, version, updated_at
@@ -114,7 +116,7 @@ pub async fn settings(
     } else {
         sqlx::query_as!(
             SettingsRow,
-            r#"SELECT name, address AS "address: Json<Address>", phone, email, website, logo_key, time_zone, currency AS "currency!: String",
+            r#"SELECT name, address AS "address: Json<Address>", phone, email, website, logo_key, brand_color, time_zone, currency AS "currency!: String",
                       locale, payment_terms, quote_validity_days, quote_prefix, next_quote_number, job_prefix, next_job_number,
                       invoice_prefix, next_invoice_number, show_prices_to_technicians,
                       visit_reminders, visit_reminder_hours_before, invoice_followups, invoice_followup_days, version, updated_at
@@ -137,8 +139,8 @@ pub async fn update_settings(
                   locale = $8, payment_terms = $9, quote_validity_days = $10, quote_prefix = $11, next_quote_number = $12,
                   job_prefix = $13, next_job_number = $14, invoice_prefix = $15, next_invoice_number = $16,
                   show_prices_to_technicians = $17, visit_reminders = $18, visit_reminder_hours_before = $19,
-                  invoice_followups = $20, invoice_followup_days = $21, version = version + 1
-           RETURNING name, address AS "address: Json<Address>", phone, email, website, logo_key, time_zone, currency AS "currency!: String",
+                  invoice_followups = $20, invoice_followup_days = $21, brand_color = $22, version = version + 1
+           RETURNING name, address AS "address: Json<Address>", phone, email, website, logo_key, brand_color, time_zone, currency AS "currency!: String",
                      locale, payment_terms, quote_validity_days, quote_prefix, next_quote_number, job_prefix, next_job_number,
                      invoice_prefix, next_invoice_number, show_prices_to_technicians,
                       visit_reminders, visit_reminder_hours_before, invoice_followups, invoice_followup_days, version, updated_at"#,
@@ -162,7 +164,8 @@ pub async fn update_settings(
         s.visit_reminders,
         s.visit_reminder_hours_before,
         s.invoice_followups,
-        &s.invoice_followup_days
+        &s.invoice_followup_days,
+        s.brand_color
     )
     .fetch_one(conn)
     .await?

@@ -119,6 +119,8 @@ pub struct SettingsPatch {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub website: Option<String>,
+    /// `#RRGGBB`: the accent colour of client emails.
+    pub brand_color: Option<String>,
     pub time_zone: Option<String>,
     pub currency: Option<String>,
     pub locale: Option<String>,
@@ -228,6 +230,18 @@ pub async fn update_settings(
             errors.push(FieldError::new(
                 "website",
                 "must be an http(s) address of at most 200 characters",
+            ));
+        }
+    }
+    if let Some(color) = &patch.brand_color {
+        let color = color.trim();
+        let hex = color.strip_prefix('#').unwrap_or_default();
+        if hex.len() == 6 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            next.brand_color = color.to_ascii_uppercase();
+        } else {
+            errors.push(FieldError::new(
+                "brand_color",
+                "must be a colour like #2F6F4E",
             ));
         }
     }

@@ -146,14 +146,13 @@ pub async fn request_reset(
     .await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let link = format!("{public_url}/reset-password?token={token}");
-    let (subject, body_text) =
+    let content =
         communications::templates::password_reset(&settings, &user.name, &link, RESET_MINUTES);
     let email = communications::OutgoingEmail {
         client_id: None,
         template: "password_reset",
         to: user.email.clone(),
-        subject,
-        body_text,
+        content,
         about: Some(("user", user.id)),
     };
     communications::queue_email_in(&mut tx, account_id, None, &email).await?;
@@ -202,7 +201,7 @@ pub async fn invite_in(
     .await?;
     let settings = accounts::service::settings_in(tx).await?;
     let link = format!("{public_url}/accept-invitation?token={token}");
-    let (subject, body_text) = communications::templates::invitation(
+    let content = communications::templates::invitation(
         &settings,
         inviter,
         &user.name,
@@ -214,8 +213,7 @@ pub async fn invite_in(
         client_id: None,
         template: "team_invitation",
         to: user.email.clone(),
-        subject,
-        body_text,
+        content,
         about: Some(("user", user.id)),
     };
     communications::queue_email_in(tx, user.account_id, Some(invited_by), &email).await?;

@@ -3,6 +3,7 @@
 //! background worker delivers it and records the outcome. So nothing is sent for a
 //! change that rolled back, and nothing committed is forgotten.
 
+pub mod compose;
 pub mod reminders;
 pub mod repo;
 pub mod routes;
@@ -12,8 +13,10 @@ pub mod templates;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::platform::database::Db;
-use crate::platform::mailer::{Email, Mailer, SendError};
+use crate::modules::accounts;
+use crate::modules::documents::service::{Env, Viewer};
+use crate::modules::documents::{self, Kind as DocumentKind};
+use crate::platform::mailer::{Attachment, Email, Mailer, SendError};
 use crate::platform::queue::{self, Queue};
 
 /// A message ready for the outbox.
@@ -22,9 +25,10 @@ pub struct OutgoingEmail {
     pub client_id: Option<Uuid>,
     pub template: &'static str,
     pub to: String,
-    pub subject: String,
-    pub body_text: String,
-    /// The record it is about, e.g. `("quote", id)`.
+    /// Subject, text and HTML.
+    pub content: compose::Rendered,
+    /// The record it is about, e.g. `("quote", id)`. A sent quote's or invoice's
+    /// PDF is attached when the email goes out (`attachment_of`).
     pub about: Option<(&'static str, Uuid)>,
 }
 
@@ -97,15 +101,97 @@ pub enum Delivery {
     Rejected(String),
 }
 
+/// The document whose PDF an email carries: a sent quote's or invoice's own.
+fn attachment_of(template: &str, about: Option<(&str, Uuid)>) -> Option<(DocumentKind, Uuid)> {
+    match (template, about?) {
+        ("quote_sent", ("quote", id)) => Some((DocumentKind::Quote, id)),
+        ("invoice_sent", ("invoice", id)) => Some((DocumentKind::Invoice, id)),
+        _ => None,
+    }
+}
+
+/// The account's logo as an inline image, when the HTML shows it and it can be read.
+/// A missing logo is not worth failing an email over: the HTML's `alt` text (the
+/// business's name) shows instead.
+async fn inline_logo(env: &Env<'_>, key: Option<&str>, html: Option<&str>) -> Option<Attachment> {
+    let cid = compose::LOGO_CID;
+    if !html?.contains(&format!("cid:{cid}")) {
+        return None;
+    }
+    let key = crate::platform::storage::ObjectKey::parse(key?)?;
+    match env.storage.get(&key).await {
+        Ok(Some(bytes)) => {
+            let (content_type, ext) = if bytes.starts_with(b"\x89PNG") {
+                ("image/png", "png")
+            } else {
+                ("image/jpeg", "jpg")
+            };
+            Some(Attachment {
+                filename: format!("logo.{ext}"),
+                content_type: content_type.to_string(),
+                bytes,
+                content_id: Some(cid.to_string()),
+            })
+        }
+        Ok(None) => {
+            tracing::warn!(
+                key = key.as_str(),
+                "the logo file is missing; emailing without it"
+            );
+            None
+        }
+        Err(error) => {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "cannot read the logo; emailing without it"
+            );
+            None
+        }
+    }
+}
+
+/// The files an email carries. An error means "try again later" (storage is down);
+/// a document that is gone is sent without its PDF.
+async fn attachments(
+    env: &Env<'_>,
+    account_id: Uuid,
+    message: &repo::ClaimedEmail,
+    logo_key: Option<&str>,
+) -> anyhow::Result<Vec<Attachment>> {
+    let mut files = Vec::new();
+    if let Some(logo) = inline_logo(env, logo_key, message.body_html.as_deref()).await {
+        files.push(logo);
+    }
+    let about = message.subject_type.as_deref().zip(message.subject_id);
+    if let Some((kind, id)) = attachment_of(&message.template, about) {
+        match documents::service::current(env, account_id, kind, id, Viewer::Client).await {
+            Ok(pdf) => files.push(Attachment {
+                filename: pdf.filename,
+                content_type: "application/pdf".to_string(),
+                bytes: pdf.bytes,
+                content_id: None,
+            }),
+            Err(error) if error.status() == axum::http::StatusCode::NOT_FOUND => {
+                tracing::warn!(?kind, %id, "the document is gone; emailing without its PDF");
+            }
+            Err(error) => anyhow::bail!("cannot render the PDF to attach: {error}"),
+        }
+    }
+    Ok(files)
+}
+
 /// Deliver one queued email, at most once: the message is claimed (`sending`, with a
 /// lease) in its own transaction before SMTP is spoken, and marked `sent` with its
 /// Message-ID after. A run that finds it `sent` sends nothing; one that finds it
 /// `sending` under a live lease fails (retried later), and one whose worker died
 /// mid-send finds the lease expired and claims it again. An error return means "try
 /// again later" (the message is left `failed` with the reason).
-#[tracing::instrument(skip(db, mailer), fields(%account_id, %message_id))]
+///
+/// The business's name is the sender's display name and its email the Reply-To; a
+/// sent quote or invoice goes with its PDF (rendered now if the stored one is stale).
+#[tracing::instrument(skip(env, mailer), fields(%account_id, %message_id))]
 pub async fn deliver_email(
-    db: &Db,
+    env: &Env<'_>,
     mailer: Option<&Mailer>,
     lease: std::time::Duration,
     account_id: Uuid,
@@ -116,6 +202,7 @@ pub async fn deliver_email(
             "smtp_url is not configured (nor email_transport = sendgrid); the email waits in the queue"
         );
     };
+    let db = env.db;
     let lease_secs = lease.as_secs_f64();
     let mut tx = db.tenant(account_id).await?;
     let claimed = repo::claim_email(&mut tx, message_id, lease_secs).await?;
@@ -139,15 +226,26 @@ pub async fn deliver_email(
             };
         }
     };
+    let settings = accounts::service::settings_in(&mut tx)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the account's settings: {e}"))?;
     tx.commit().await?;
-    let email = Email {
-        id: message_id,
-        to: &message.to_address,
-        subject: message.subject.as_deref().unwrap_or_default(),
-        text: &message.body_text,
-        html: message.body_html.as_deref(),
+    let outcome = match attachments(env, account_id, &message, settings.logo_key.as_deref()).await {
+        Ok(files) => {
+            let email = Email {
+                id: message_id,
+                from_name: Some(&settings.business_name),
+                reply_to: settings.email.as_deref(),
+                to: &message.to_address,
+                subject: message.subject.as_deref().unwrap_or_default(),
+                text: &message.body_text,
+                html: message.body_html.as_deref(),
+                attachments: &files,
+            };
+            mailer.send(&email).await
+        }
+        Err(error) => Err(SendError::Transient(format!("{error:#}"))),
     };
-    let outcome = mailer.send(&email).await;
     let mut tx = db.tenant(account_id).await?;
     let result = match outcome {
         Ok(provider_id) => {

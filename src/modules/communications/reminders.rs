@@ -84,8 +84,7 @@ pub async fn run_account(
             let when = templates::visit_when(&settings, starts_at, visit.anytime);
             let mut first = None;
             if let Some(to) = email {
-                let (subject, body_text) =
-                    templates::visit_reminder(&settings, &client, &visit, &when);
+                let content = templates::visit_reminder(&settings, &client, &visit, &when);
                 let id = queue_email_in(
                     &mut tx,
                     account_id,
@@ -94,8 +93,7 @@ pub async fn run_account(
                         client_id: Some(client.id),
                         template: VISIT,
                         to,
-                        subject,
-                        body_text,
+                        content,
                         about: Some(("visit", visit.id)),
                     },
                 )
@@ -159,7 +157,7 @@ pub async fn run_account(
                 account_id,
                 invoice.id,
             );
-            let (subject, body_text) =
+            let content =
                 templates::invoice_overdue(&settings, &client, &invoice, days_late, &link);
             let id = queue_email_in(
                 &mut tx,
@@ -169,8 +167,7 @@ pub async fn run_account(
                     client_id: Some(client.id),
                     template: INVOICE,
                     to,
-                    subject,
-                    body_text,
+                    content,
                     about: Some(("invoice", invoice.id)),
                 },
             )

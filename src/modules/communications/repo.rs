@@ -11,15 +11,16 @@ pub async fn insert_email(
     m: &OutgoingEmail,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "INSERT INTO messages (account_id, id, client_id, channel, template, to_address, subject, body_text, subject_type, subject_id, created_by)
-         VALUES ($1, $2, $3, 'email', $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO messages (account_id, id, client_id, channel, template, to_address, subject, body_text, body_html, subject_type, subject_id, created_by)
+         VALUES ($1, $2, $3, 'email', $4, $5, $6, $7, $8, $9, $10, $11)",
         account_id,
         id,
         m.client_id,
         m.template,
         m.to,
-        m.subject,
-        m.body_text,
+        m.content.subject,
+        m.content.text,
+        m.content.html,
         m.about.map(|(kind, _)| kind),
         m.about.map(|(_, id)| id),
         created_by
@@ -31,10 +32,13 @@ pub async fn insert_email(
 
 /// A message claimed for sending.
 pub struct ClaimedEmail {
+    pub template: String,
     pub to_address: String,
     pub subject: Option<String>,
     pub body_text: String,
     pub body_html: Option<String>,
+    pub subject_type: Option<String>,
+    pub subject_id: Option<Uuid>,
 }
 
 /// Claim an email for sending: `queued` or `failed`, or `sending` whose lease ran out
@@ -50,7 +54,7 @@ pub async fn claim_email(
                 attempts = attempts + 1
          WHERE id = $1 AND channel = 'email'
            AND (status IN ('queued', 'failed') OR (status = 'sending' AND lease_until < now()))
-         RETURNING to_address, subject, body_text, body_html",
+         RETURNING template, to_address, subject, body_text, body_html, subject_type, subject_id",
         id,
         lease_secs
     )

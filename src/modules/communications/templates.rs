@@ -1,6 +1,7 @@
-//! The text of client messages. (HTML versions and branding arrive with the email
-//! worker; the plain text here is complete on its own.)
+//! The words of client messages: emails (composed as text and branded HTML by
+//! `compose`) and texts.
 
+use super::compose::{Composer, Line, Rendered};
 use crate::domain::Currency;
 use crate::modules::accounts::model::Settings;
 use crate::modules::clients::model::Client;
@@ -26,55 +27,55 @@ pub fn quote_sent(
     quote: &Quote,
     note: Option<&str>,
     link: &str,
-) -> (String, String) {
+) -> Rendered {
     let subject = format!(
         "Quote {} from {}: {}",
         quote.number, settings.business_name, quote.title
     );
-    let mut body = format!("Hello {},\n\n", client.display_name);
+    let mut c = Composer::new(settings);
+    c.greet(&client.display_name);
     match note.or(quote.message.as_deref()) {
-        Some(text) => body.push_str(&format!("{text}\n\n")),
-        None => body.push_str(&format!("Here is our quote for {}.\n\n", quote.title)),
-    }
-    body.push_str(&format!("Quote {}: {}\n", quote.number, quote.title));
+        Some(text) => c.paragraph(text),
+        None => c.paragraph(&format!("Here is our quote for {}.", quote.title)),
+    };
+    let mut facts = vec![format!("Quote {}: {}", quote.number, quote.title)];
     if let Some(valid_until) = quote.valid_until {
-        body.push_str(&format!("Valid until {valid_until}\n"));
+        facts.push(format!("Valid until {valid_until}"));
     }
-    body.push('\n');
+    c.facts(&facts);
     let lines = quote.lines.iter().map(|l| Line {
         name: &l.name,
         optional: l.optional,
-        quantity: l.quantity,
-        unit_price: l.unit_price,
-        total: l.line_total,
+        quantity: l.quantity.to_string(),
+        unit_price: amount(settings, l.unit_price),
+        total: amount(settings, l.line_total),
         description: l.description.as_deref(),
     });
-    push_lines_and_totals(
-        &mut body,
+    let mut notes = Vec::new();
+    if quote.lines.iter().any(|l| l.optional) {
+        notes.push(
+            "Optional items are not included in the total; choose them when you approve."
+                .to_string(),
+        );
+    }
+    if quote.deposit_amount > 0 {
+        notes.push(format!(
+            "Deposit required: {}",
+            amount(settings, quote.deposit_amount)
+        ));
+    }
+    let totals = totals(
         settings,
-        lines,
         quote.subtotal,
         quote.discount_total,
         &quote.taxes,
         quote.total,
     );
-    if quote.lines.iter().any(|l| l.optional) {
-        body.push_str(
-            "Optional items are not included in the total; choose them when you approve.\n",
-        );
-    }
-    if quote.deposit_amount > 0 {
-        body.push_str(&format!(
-            "Deposit required: {}\n",
-            amount(settings, quote.deposit_amount)
-        ));
-    }
-    body.push_str(&format!(
-        "\nReview and approve your quote: {link}\n\n{}\n",
-        settings.business_name
-    ));
-    push_contact(&mut body, settings);
-    (subject, body)
+    c.lines_and_totals(lines, &totals, &notes);
+    c.paragraph("The quote is attached as a PDF.");
+    c.action("Review and approve your quote", "Review and approve", link);
+    c.sign();
+    c.finish(subject)
 }
 
 pub fn invoice_sent(
@@ -82,55 +83,113 @@ pub fn invoice_sent(
     client: &Client,
     invoice: &crate::modules::invoices::model::Invoice,
     link: &str,
-) -> (String, String) {
+) -> Rendered {
     let number = invoice.number.as_deref().unwrap_or("(draft)");
     let subject = format!(
         "Invoice {number} from {}: {}",
         settings.business_name, invoice.title
     );
-    let mut body = format!("Hello {},\n\n", client.display_name);
+    let mut c = Composer::new(settings);
+    c.greet(&client.display_name);
     match invoice.message.as_deref() {
-        Some(text) => body.push_str(&format!("{text}\n\n")),
-        None => body.push_str(&format!("Here is your invoice for {}.\n\n", invoice.title)),
-    }
-    body.push_str(&format!("Invoice {number}: {}\n", invoice.title));
+        Some(text) => c.paragraph(text),
+        None => c.paragraph(&format!("Here is your invoice for {}.", invoice.title)),
+    };
+    let mut facts = vec![format!("Invoice {number}: {}", invoice.title)];
     if let (Some(issued), Some(due)) = (invoice.issue_date, invoice.due_date) {
-        body.push_str(&format!("Issued {issued}, due {due}\n"));
+        facts.push(format!("Issued {issued}, due {due}"));
     }
-    body.push('\n');
+    c.facts(&facts);
     let lines = invoice.lines.iter().map(|l| Line {
         name: &l.name,
         optional: false,
-        quantity: l.quantity,
-        unit_price: l.unit_price,
-        total: l.line_total,
+        quantity: l.quantity.to_string(),
+        unit_price: amount(settings, l.unit_price),
+        total: amount(settings, l.line_total),
         description: l.description.as_deref(),
     });
-    push_lines_and_totals(
-        &mut body,
+    let mut totals = totals(
         settings,
-        lines,
         invoice.subtotal,
         invoice.discount_total,
         &invoice.taxes,
         invoice.total,
     );
     if invoice.amount_paid > 0 {
-        body.push_str(&format!(
-            "Paid: {}\n",
-            amount(settings, invoice.amount_paid - invoice.amount_refunded)
+        totals.push((
+            "Paid".to_string(),
+            amount(settings, invoice.amount_paid - invoice.amount_refunded),
         ));
     }
-    body.push_str(&format!(
-        "Balance due: {}\n",
-        amount(settings, invoice.balance)
-    ));
-    body.push_str(&format!(
-        "\nView and pay your invoice: {link}\n\n{}\n",
-        settings.business_name
-    ));
-    push_contact(&mut body, settings);
-    (subject, body)
+    totals.push(("Balance due".to_string(), amount(settings, invoice.balance)));
+    c.lines_and_totals(lines, &totals, &[]);
+    c.paragraph("The invoice is attached as a PDF.");
+    c.action("View and pay your invoice", "View and pay", link);
+    c.sign();
+    c.finish(subject)
+}
+
+/// What a payment receipt says.
+pub struct ReceiptFacts<'a> {
+    pub amount: i64,
+    pub tip: i64,
+    /// `card`, `cash`, `check`, ... as the client reads it.
+    pub method: &'a str,
+    pub reference: Option<&'a str>,
+    pub paid_on: chrono::NaiveDate,
+    /// The invoice paid (number, title, balance left), or None for a deposit.
+    pub invoice: Option<(&'a str, &'a str, i64)>,
+    /// The quote a deposit was paid on (number, title).
+    pub quote: Option<(&'a str, &'a str)>,
+}
+
+/// The receipt for a payment.
+pub fn payment_receipt(
+    settings: &Settings,
+    client: &Client,
+    receipt: &ReceiptFacts<'_>,
+    link: Option<&str>,
+) -> Rendered {
+    let paid = amount(settings, receipt.amount + receipt.tip);
+    let subject = match (receipt.invoice, receipt.quote) {
+        (Some((number, _, _)), _) => format!(
+            "Receipt from {}: {paid} for invoice {number}",
+            settings.business_name
+        ),
+        (None, Some((number, _))) => format!(
+            "Receipt from {}: {paid} deposit for quote {number}",
+            settings.business_name
+        ),
+        (None, None) => format!("Receipt from {}: {paid}", settings.business_name),
+    };
+    let mut c = Composer::new(settings);
+    c.greet(&client.display_name);
+    c.paragraph(&format!("Thank you for your payment of {paid}."));
+    let mut facts = vec![format!("Payment received: {paid}")];
+    facts.push(format!("Date: {}", receipt.paid_on));
+    facts.push(format!("Method: {}", receipt.method));
+    if let Some(reference) = receipt.reference {
+        facts.push(format!("Reference: {reference}"));
+    }
+    if receipt.tip > 0 {
+        facts.push(format!("Of which tip: {}", amount(settings, receipt.tip)));
+    }
+    match (receipt.invoice, receipt.quote) {
+        (Some((number, title, balance)), _) => {
+            facts.push(format!("Invoice {number}: {title}"));
+            facts.push(format!("Balance due: {}", amount(settings, balance)));
+        }
+        (None, Some((number, title))) => {
+            facts.push(format!("Deposit on quote {number}: {title}"));
+        }
+        (None, None) => {}
+    }
+    c.facts(&facts);
+    if let Some(link) = link {
+        c.action("Your invoice", "View invoice", link);
+    }
+    c.sign();
+    c.finish(subject)
 }
 
 /// The "on my way" text. Short: one SMS segment when names are short.
@@ -182,24 +241,25 @@ pub fn visit_reminder(
     client: &Client,
     visit: &crate::modules::jobs::model::Visit,
     when: &str,
-) -> (String, String) {
+) -> Rendered {
     let subject = format!(
         "Reminder: {} from {}, {when}",
         visit.title, settings.business_name
     );
-    let mut body = format!(
-        "Hello {},\n\nThis is a reminder of your upcoming visit from {}.\n\n{}\nWhen: {when}\n",
-        client.display_name, settings.business_name, visit.title
-    );
-    if let Some(address) = &visit.address {
-        body.push_str(&format!("Where: {address}\n"));
-    }
-    body.push_str(&format!(
-        "\nNeed to change it? Reply to this email or call us.\n\n{}\n",
+    let mut c = Composer::new(settings);
+    c.greet(&client.display_name);
+    c.paragraph(&format!(
+        "This is a reminder of your upcoming visit from {}.",
         settings.business_name
     ));
-    push_contact(&mut body, settings);
-    (subject, body)
+    let mut facts = vec![visit.title.clone(), format!("When: {when}")];
+    if let Some(address) = &visit.address {
+        facts.push(format!("Where: {address}"));
+    }
+    c.facts(&facts);
+    c.paragraph("Need to change it? Reply to this email or call us.");
+    c.sign();
+    c.finish(subject)
 }
 
 /// The visit reminder text.
@@ -222,93 +282,66 @@ pub fn invoice_overdue(
     invoice: &crate::modules::invoices::model::Invoice,
     days_late: i64,
     link: &str,
-) -> (String, String) {
+) -> Rendered {
     let number = invoice.number.as_deref().unwrap_or_default();
     let subject = format!(
         "Reminder: invoice {number} from {} is overdue",
         settings.business_name
     );
-    let mut body = format!("Hello {},\n\n", client.display_name);
     let due = invoice.due_date.map(|d| d.to_string()).unwrap_or_default();
-    body.push_str(&format!(
-        "Invoice {number} ({}) was due on {due}, {days_late} day{} ago, and has a balance of {}.\n",
+    let mut c = Composer::new(settings);
+    c.greet(&client.display_name);
+    c.paragraph(&format!(
+        "Invoice {number} ({}) was due on {due}, {days_late} day{} ago, and has a balance of {}.",
         invoice.title,
         if days_late == 1 { "" } else { "s" },
         amount(settings, invoice.balance)
     ));
-    body.push_str(&format!(
-        "\nView and pay your invoice: {link}\n\nIf you have already paid, thank you, and please ignore this reminder.\n\n{}\n",
-        settings.business_name
-    ));
-    push_contact(&mut body, settings);
-    (subject, body)
+    c.action("View and pay your invoice", "View and pay", link);
+    c.paragraph("If you have already paid, thank you, and please ignore this reminder.");
+    c.sign();
+    c.finish(subject)
 }
 
-/// One document line as the emails show it.
-struct Line<'a> {
-    name: &'a str,
-    optional: bool,
-    quantity: crate::money::Quantity,
-    unit_price: i64,
-    total: i64,
-    description: Option<&'a str>,
-}
-
-/// The lines, then subtotal, discount, each tax and the total.
-fn push_lines_and_totals<'a>(
-    body: &mut String,
+/// Subtotal, discount, each tax and the total, as `(label, amount)`.
+fn totals(
     settings: &Settings,
-    lines: impl Iterator<Item = Line<'a>>,
     subtotal: i64,
     discount: i64,
     taxes: &[crate::modules::quotes::model::AppliedTax],
     total: i64,
-) {
-    for line in lines {
-        let optional = if line.optional { " (optional)" } else { "" };
-        body.push_str(&format!(
-            "  {}{optional}: {} x {} = {}\n",
-            line.name,
-            line.quantity,
-            amount(settings, line.unit_price),
-            amount(settings, line.total)
-        ));
-        if let Some(description) = line.description {
-            body.push_str(&format!("    {description}\n"));
-        }
-    }
-    body.push_str(&format!("\nSubtotal: {}\n", amount(settings, subtotal)));
+) -> Vec<(String, String)> {
+    let mut rows = vec![("Subtotal".to_string(), amount(settings, subtotal))];
     if discount != 0 {
-        body.push_str(&format!("Discount: -{}\n", amount(settings, discount)));
+        rows.push((
+            "Discount".to_string(),
+            format!("-{}", amount(settings, discount)),
+        ));
     }
     for tax in taxes {
-        body.push_str(&format!(
-            "{} ({}): {}\n",
-            tax.name,
-            percent(i64::from(tax.rate_bps)),
-            amount(settings, tax.amount)
+        rows.push((
+            format!("{} ({})", tax.name, percent(i64::from(tax.rate_bps))),
+            amount(settings, tax.amount),
         ));
     }
-    body.push_str(&format!("Total: {}\n", amount(settings, total)));
+    rows.push(("Total".to_string(), amount(settings, total)));
+    rows
 }
 
 /// A password-reset email to a team member.
-pub fn password_reset(
-    settings: &Settings,
-    name: &str,
-    link: &str,
-    minutes: i64,
-) -> (String, String) {
+pub fn password_reset(settings: &Settings, name: &str, link: &str, minutes: i64) -> Rendered {
     let subject = format!("Reset your {} password", settings.business_name);
-    let body = format!(
-        "Hello {name},\n\n\
-         Someone asked to reset the password of your {} login. To choose a new one, open\n\n\
-         {link}\n\n\
-         The link works once, for {minutes} minutes. If you did not ask, ignore this email:\n\
-         your password stays as it is.\n",
+    let mut c = Composer::new(settings);
+    c.greet(name);
+    c.paragraph(&format!(
+        "Someone asked to reset the password of your {} login.",
         settings.business_name
-    );
-    (subject, body)
+    ));
+    c.action("To choose a new one, open", "Choose a new password", link);
+    c.paragraph(&format!(
+        "The link works once, for {minutes} minutes. If you did not ask, ignore this email: your password stays as it is."
+    ));
+    c.finish(subject)
 }
 
 /// An invitation to join the business's team.
@@ -319,35 +352,25 @@ pub fn invitation(
     role: &str,
     link: &str,
     days: i64,
-) -> (String, String) {
+) -> Rendered {
     let subject = format!(
         "{inviter} invited you to {} on jobber",
         settings.business_name
     );
-    let mut body = format!(
-        "Hello {name},\n\n\
-         {inviter} invited you to join {} as {role}. To accept, choose your password at\n\n\
-         {link}\n\n\
-         The invitation works for {days} days.\n\n{}\n",
-        settings.business_name, settings.business_name
+    let mut c = Composer::new(settings);
+    c.greet(name);
+    c.paragraph(&format!(
+        "{inviter} invited you to join {} as {role}.",
+        settings.business_name
+    ));
+    c.action(
+        "To accept, choose your password at",
+        "Accept the invitation",
+        link,
     );
-    push_contact(&mut body, settings);
-    (subject, body)
-}
-
-/// The business's phone, email and website on one line.
-fn push_contact(body: &mut String, settings: &Settings) {
-    let contact: Vec<&str> = [
-        settings.phone.as_deref(),
-        settings.email.as_deref(),
-        settings.website.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if !contact.is_empty() {
-        body.push_str(&format!("{}\n", contact.join(" | ")));
-    }
+    c.paragraph(&format!("The invitation works for {days} days."));
+    c.sign();
+    c.finish(subject)
 }
 
 #[cfg(test)]

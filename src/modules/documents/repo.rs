@@ -48,6 +48,15 @@ pub async fn upsert(
     pdf: &NewPdf<'_>,
 ) -> Result<(), sqlx::Error> {
     let (quote_id, invoice_id) = ids(kind, id);
+    // Two renders of one document may finish together (the `pdf.generation` job and
+    // the email that attaches the PDF): one at a time, or both inserts would collide
+    // on the unique index.
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended('document_pdfs:' || $1::text, 0))",
+        id.to_string()
+    )
+    .execute(&mut *conn)
+    .await?;
     sqlx::query!(
         r#"DELETE FROM document_pdfs
            WHERE quote_id IS NOT DISTINCT FROM $1 AND invoice_id IS NOT DISTINCT FROM $2"#,

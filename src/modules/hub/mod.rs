@@ -49,6 +49,19 @@ impl Kind {
 
 /// The hub page for a record, as put in emails: the web app's `/hub/…` route,
 /// which calls `/api/v1/hub/…` with the same query.
+/// What signing client-hub links needs: the public address and the keys.
+#[derive(Clone, Copy)]
+pub struct Links<'a> {
+    pub public_url: &'a str,
+    pub keys: &'a TokenKeys,
+}
+
+impl Links<'_> {
+    pub fn link(&self, kind: Kind, account_id: Uuid, id: Uuid) -> String {
+        link(self.public_url, self.keys, kind, account_id, id)
+    }
+}
+
 pub fn link(public_url: &str, keys: &TokenKeys, kind: Kind, account_id: Uuid, id: Uuid) -> String {
     let expires = (Utc::now() + Duration::days(LINK_DAYS)).timestamp();
     let signature = keys.sign_link(kind.as_str(), account_id, id, expires);

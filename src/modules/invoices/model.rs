@@ -267,4 +267,8 @@ pub struct PaymentInput {
     pub note: Option<String>,
     /// Defaults to now (recorded payments only).
     pub paid_at: Option<DateTime<Utc>>,
+    /// Email the client a receipt (recorded payments; a card payment's receipt is
+    /// always sent when it succeeds). Needs the client's email address.
+    #[serde(default)]
+    pub send_receipt: bool,
 }

@@ -17,8 +17,9 @@ use crate::http::extract::Ctx;
 use crate::http::{ApiError, ErrorCode, FieldError};
 use crate::integrations::stripe::NewPaymentIntent;
 use crate::modules::activity::{self, Subject};
+use crate::modules::hub::{self, Links};
 use crate::modules::payments::service::{self as gateway_service, Gateway, provider_error};
-use crate::modules::{accounts, quickbooks, quotes};
+use crate::modules::{accounts, clients, communications, quickbooks, quotes};
 use crate::platform::database::{Db, Tx};
 
 /// What a payment is for.
@@ -201,6 +202,7 @@ async fn finish(
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, target = ?target))]
 pub async fn record(
     db: &Db,
+    links: Links<'_>,
     ctx: &Ctx,
     target: Target,
     input: PaymentInput,
@@ -258,6 +260,23 @@ pub async fn record(
         payment_id,
     )
     .await?;
+    if input.send_receipt {
+        let sent = queue_receipt_in(
+            &mut tx,
+            links,
+            ctx.account_id,
+            Some(ctx.user_id),
+            payment_id,
+            None,
+        )
+        .await?;
+        if sent.is_none() {
+            return Err(ApiError::field(
+                "send_receipt",
+                "the client has no email address to send a receipt to",
+            ));
+        }
+    }
     let (payment, invoice) = finish(&mut tx, payment_id, target).await?;
     tx.commit().await?;
     Ok(Receipt {
@@ -381,6 +400,47 @@ pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Payment, ApiError> {
 
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct ReceiptInput {
+    /// Another address than the client's.
+    pub to: Option<String>,
+}
+
+/// Email (again) the receipt of a succeeded payment. Returns the message's id.
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, payment_id = %id))]
+pub async fn send_receipt(
+    db: &Db,
+    links: Links<'_>,
+    ctx: &Ctx,
+    id: Uuid,
+    input: ReceiptInput,
+) -> Result<Uuid, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let payment = get_in(&mut tx, id).await?;
+    if !matches!(
+        payment.status.as_str(),
+        "succeeded" | "partially_refunded" | "refunded"
+    ) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidTransition,
+            format!("a {} payment has no receipt", payment.status),
+        ));
+    }
+    let message_id = queue_receipt_in(
+        &mut tx,
+        links,
+        ctx.account_id,
+        Some(ctx.user_id),
+        id,
+        input.to.as_deref(),
+    )
+    .await?
+    .ok_or_else(|| ApiError::field("to", "the client has no email address; give one"))?;
+    tx.commit().await?;
+    Ok(message_id)
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefundInput {
     /// Minor units; omitted: whatever is left of the payment.
     pub amount: Option<i64>,
@@ -488,6 +548,7 @@ pub struct CardOutcome {
 /// a recorded payment. A repeated report changes nothing.
 pub async fn card_succeeded_in(
     tx: &mut Tx,
+    links: Links<'_>,
     account_id: Uuid,
     payment_id: Uuid,
     charged: i64,
@@ -547,7 +608,85 @@ pub async fn card_succeeded_in(
     )
     .await?;
     quickbooks::track_in(tx, account_id, quickbooks::Kind::Payment, payment_id).await?;
+    // The payer sees a receipt (when the client has an email address), sent once:
+    // a repeated report returned above.
+    queue_receipt_in(tx, links, account_id, None, payment_id, None).await?;
     Ok(CardOutcome { excess })
+}
+
+/// How a payment method reads in a receipt.
+fn method_name(method: PaymentMethod) -> &'static str {
+    match method {
+        PaymentMethod::Cash => "Cash",
+        PaymentMethod::Check => "Check",
+        PaymentMethod::BankTransfer => "Bank transfer",
+        PaymentMethod::Card => "Card",
+        PaymentMethod::Other => "Other",
+    }
+}
+
+/// Queue the payment's receipt in the caller's transaction, to `to` or else the
+/// client's email address; None (nothing queued) when there is neither. The receipt
+/// links to the invoice in the client hub.
+pub async fn queue_receipt_in(
+    tx: &mut Tx,
+    links: Links<'_>,
+    account_id: Uuid,
+    actor: Option<Uuid>,
+    payment_id: Uuid,
+    to: Option<&str>,
+) -> Result<Option<Uuid>, ApiError> {
+    let payment = get_in(tx, payment_id).await?;
+    let client = clients::service::get_in(tx, payment.client_id).await?;
+    let to = match (to, client.email_to(to)) {
+        (_, Ok(to)) => to,
+        (Some(_), Err(bad)) => return Err(bad),
+        (None, Err(_)) => return Ok(None),
+    };
+    let settings = accounts::service::settings_in(tx).await?;
+    let invoice = match payment.invoice_id {
+        Some(id) => Some(load(tx, id, &settings).await?),
+        None => None,
+    };
+    let quote = match (&invoice, payment.quote_id) {
+        (None, Some(id)) => Some(quotes::service::get_in(tx, id, &settings.currency).await?),
+        _ => None,
+    };
+    let paid_on = payment
+        .paid_at
+        .with_timezone(&crate::modules::jobs::service::zone(&settings))
+        .date_naive();
+    let facts = communications::templates::ReceiptFacts {
+        amount: payment.amount,
+        tip: payment.tip,
+        method: method_name(payment.method),
+        reference: payment.reference.as_deref(),
+        paid_on,
+        invoice: invoice.as_ref().map(|i| {
+            (
+                i.number.as_deref().unwrap_or_default(),
+                i.title.as_str(),
+                i.balance,
+            )
+        }),
+        quote: quote
+            .as_ref()
+            .map(|q| (q.number.as_str(), q.title.as_str())),
+    };
+    let link = invoice
+        .as_ref()
+        .map(|i| links.link(hub::Kind::Invoice, account_id, i.id));
+    let content =
+        communications::templates::payment_receipt(&settings, &client, &facts, link.as_deref());
+    let email = communications::OutgoingEmail {
+        client_id: Some(client.id),
+        template: "payment_receipt",
+        to,
+        content,
+        about: Some(("payment", payment_id)),
+    };
+    let message_id = communications::queue_email_in(tx, account_id, actor, &email).await?;
+    Ok(Some(message_id))
 }
 
 /// Stripe reports a card payment failed: the payment fails, nothing else changes.

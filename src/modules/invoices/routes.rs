@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::model::{Invoice, InvoiceInput, InvoiceStatus, Payment, PaymentInput, PaymentMethod};
-use super::payments::{self, Receipt, RefundInput, Target};
+use super::payments::{self, Receipt, ReceiptInput, RefundInput, Target};
 use super::service;
 use crate::app::AppState;
 use crate::http::concurrency::tagged;
@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_payment))
         .routes(routes!(get_payment))
         .routes(routes!(refund_payment))
+        .routes(routes!(payment_receipt))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -182,7 +183,8 @@ async fn invoice_payments(
             "deposits on quotes are taken with POST /payments",
         ));
     }
-    let receipt = payments::record(&state.db, &ctx, Target::Invoice(id), body).await?;
+    let receipt =
+        payments::record(&state.db, state.links(), &ctx, Target::Invoice(id), body).await?;
     Ok((StatusCode::CREATED, axum::Json(receipt.into())))
 }
 
@@ -206,7 +208,7 @@ async fn create_payment(
     let result = if body.method == PaymentMethod::Card {
         payments::start_card(&state.db, &state.gateway, &ctx, target, body).await
     } else {
-        payments::record(&state.db, &ctx, target, body).await
+        payments::record(&state.db, state.links(), &ctx, target, body).await
     };
     let receipt = result.map_err(|e| match e.code {
         ErrorCode::InvoiceNotFound => ApiError::field("invoice_id", "no such invoice"),
@@ -252,6 +254,32 @@ async fn bad_debt(
 ) -> Result<axum::Json<Invoice>, ApiError> {
     Ok(axum::Json(
         service::bad_debt(&state.db, &ctx, id, body.version).await?,
+    ))
+}
+
+/// A receipt queued for email.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueuedReceipt {
+    /// The outbox message; its status shows in the client's communication history.
+    pub message_id: Uuid,
+}
+
+/// Email the client the receipt of a succeeded payment (again), or to `to`. Card
+/// payments' receipts go out by themselves when Stripe confirms them; recorded
+/// payments' with `send_receipt: true`. 422 on `to` when the client has no email
+/// address and none is given; 409 for a payment that has not succeeded.
+#[utoipa::path(post, path = "/payments/{id}/receipt", tag = "payments", params(("id" = Uuid, Path)), request_body = ReceiptInput,
+    responses((status = 202, body = QueuedReceipt), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn payment_receipt(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+    OptionalJson(body): OptionalJson<ReceiptInput>,
+) -> Result<(StatusCode, axum::Json<QueuedReceipt>), ApiError> {
+    let message_id = payments::send_receipt(&state.db, state.links(), &ctx, id, body).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(QueuedReceipt { message_id }),
     ))
 }
 

@@ -431,14 +431,12 @@ pub async fn send(
         id,
     )
     .await?;
-    let (subject, body_text) =
-        communications::templates::invoice_sent(&settings, &client, &invoice, &link);
+    let content = communications::templates::invoice_sent(&settings, &client, &invoice, &link);
     let email = communications::OutgoingEmail {
         client_id: Some(client.id),
         template: "invoice_sent",
         to: to.clone(),
-        subject,
-        body_text,
+        content,
         about: Some(("invoice", id)),
     };
     let message_id =

@@ -84,6 +84,6 @@ async fn stripe_webhook(
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
     Ok(axum::Json(
-        service::handle_webhook(&state.db, &state.gateway, signature, &body).await?,
+        service::handle_webhook(&state.db, &state.gateway, state.links(), signature, &body).await?,
     ))
 }

@@ -261,6 +261,7 @@ async fn fee_of(gateway: &Gateway, key: &SecretString, intent: &serde_json::Valu
 pub async fn handle_webhook(
     db: &Db,
     gateway: &Gateway,
+    links: crate::modules::hub::Links<'_>,
     signature: Option<&str>,
     body: &[u8],
 ) -> Result<WebhookReply, ApiError> {
@@ -325,9 +326,10 @@ pub async fn handle_webhook(
     match event.type_.as_str() {
         "payment_intent.succeeded" => {
             let amount = object.get("amount").and_then(|a| a.as_i64()).unwrap_or(0);
-            let outcome =
-                invoices::payments::card_succeeded_in(&mut tx, account_id, payment_id, amount, fee)
-                    .await?;
+            let outcome = invoices::payments::card_succeeded_in(
+                &mut tx, links, account_id, payment_id, amount, fee,
+            )
+            .await?;
             if outcome.excess > 0 {
                 // More than the balance (the invoice changed meanwhile): what does not
                 // fit goes back to the card, recorded as refunded with the payment.

@@ -462,14 +462,13 @@ pub async fn send(
         id,
     )
     .await?;
-    let (subject, body_text) =
+    let content =
         communications::templates::quote_sent(&settings, &client, &quote, note.as_deref(), &link);
     let email = communications::OutgoingEmail {
         client_id: Some(client.id),
         template: "quote_sent",
         to: to.clone(),
-        subject,
-        body_text,
+        content,
         about: Some(("quote", id)),
     };
     let message_id =
