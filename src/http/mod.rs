@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod middleware;
+pub mod multipart;
 pub mod pagination;
 
 pub use error::{ApiError, ErrorCode, FieldError};

@@ -53,6 +53,11 @@ impl ObjectKey {
         Self(format!("uploads/{account_id}/jobs/{job_id}/{id}.{ext}"))
     }
 
+    /// `uploads/{accountId}/branding/logo-{id}.{ext}`: a new key per upload.
+    pub fn logo(account_id: Uuid, id: Uuid, ext: &str) -> Self {
+        Self(format!("uploads/{account_id}/branding/logo-{id}.{ext}"))
+    }
+
     /// `uploads/{accountId}/quotes/{quoteId}.pdf`, beside the invoices.
     pub fn quote_pdf(account_id: Uuid, quote_id: Uuid) -> Self {
         Self(format!("uploads/{account_id}/quotes/{quote_id}.pdf"))

@@ -48,24 +48,16 @@ pub(crate) fn logo_png() -> Vec<u8> {
     png
 }
 
-/// Store a logo for the account and point its settings at it (there is no upload
-/// endpoint yet).
+/// Upload the account's logo.
 pub(crate) async fn set_logo(app: &TestApp, owner: &Session) {
-    let key = format!("uploads/{}/logo.png", owner.account_id);
-    let storage = crate::files::app_storage(app, Default::default());
-    storage
-        .put(
-            &jobber::platform::storage::ObjectKey::parse(&key).unwrap(),
-            logo_png().into(),
-        )
-        .await
-        .unwrap();
-    sqlx::query("UPDATE accounts SET logo_key = $1 WHERE id = $2")
-        .bind(&key)
-        .bind(Uuid::parse_str(&owner.account_id).unwrap())
-        .execute(app.db.pool())
-        .await
-        .unwrap();
+    app.multipart(
+        reqwest::Method::PUT,
+        "/api/v1/settings/logo",
+        &owner.token,
+        &[("file", Some("logo.png"), &logo_png())],
+    )
+    .await
+    .expect(200);
 }
 
 /// Whether poppler's tools are here; CI must have them, a developer machine may

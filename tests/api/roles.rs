@@ -79,6 +79,9 @@ async fn every_endpoint_enforces_its_roles() {
         ),
         (Method::GET, "/api/v1/settings".into(), Who::Staff),
         (Method::PATCH, "/api/v1/settings".into(), Who::Admin),
+        (Method::GET, "/api/v1/settings/logo".into(), Who::Staff),
+        (Method::PUT, "/api/v1/settings/logo".into(), Who::Admin),
+        (Method::DELETE, "/api/v1/settings/logo".into(), Who::Admin),
         (Method::GET, "/api/v1/settings/tax-rates".into(), Who::Staff),
         (
             Method::POST,

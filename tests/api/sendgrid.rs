@@ -104,10 +104,11 @@ async fn emails_go_through_sendgrid_once_with_the_documented_json() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     if status != "sent" {
-        let error: Option<String> = sqlx::query_scalar("SELECT error FROM messages WHERE template = 'invoice_sent'")
-            .fetch_one(app.db.pool())
-            .await
-            .unwrap();
+        let error: Option<String> =
+            sqlx::query_scalar("SELECT error FROM messages WHERE template = 'invoice_sent'")
+                .fetch_one(app.db.pool())
+                .await
+                .unwrap();
         panic!("the email is {status}: {error:?}");
     }
     assert_eq!(provider_id.as_deref(), Some("sg-4kZxQ9Yb"));

@@ -404,3 +404,151 @@ async fn currency_is_fixed_once_documents_exist() {
             .contains("at most")
     );
 }
+
+/// A JPEG the PDF writer accepts (a start-of-frame: 8-bit, 2 × 1, RGB), with an EXIF
+/// block (a GPS position, say) that must not survive the upload.
+fn jpeg_logo() -> Vec<u8> {
+    let mut jpeg = vec![0xFF, 0xD8];
+    let exif = b"Exif\0\0GPS 42.6526 N 73.7562 W";
+    jpeg.extend_from_slice(&[0xFF, 0xE1]);
+    jpeg.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
+    jpeg.extend_from_slice(exif);
+    jpeg.extend_from_slice(&[
+        0xFF, 0xC0, 0x00, 0x11, 0x08, 0x00, 0x01, 0x00, 0x02, 0x03, 0x01, 0x11, 0x00, 0x02, 0x11,
+        0x01, 0x03, 0x11, 0x01,
+    ]);
+    jpeg.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x02, 0x12, 0x34, 0xFF, 0xD9]);
+    jpeg
+}
+
+#[tokio::test]
+async fn the_logo_is_uploaded_checked_replaced_and_removed() {
+    use reqwest::Method;
+    let app = spawn_app().await;
+    let owner = app.signup("Logo Co").await;
+    let storage = crate::files::app_storage(&app, Default::default());
+    let stored = |key: &str| {
+        let key = jobber::platform::storage::ObjectKey::parse(key).unwrap();
+        let storage = storage.clone();
+        async move { storage.get(&key).await.unwrap() }
+    };
+    app.get("/api/v1/settings/logo", &owner.token)
+        .await
+        .problem(404, "logo_not_found");
+
+    let png = crate::pdfs::logo_png();
+    let first = app
+        .multipart(
+            Method::PUT,
+            "/api/v1/settings/logo",
+            &owner.token,
+            &[("file", Some("logo.png"), &png)],
+        )
+        .await
+        .expect(200)
+        .body;
+    let first_key = first["logo_key"].as_str().unwrap().to_string();
+    assert!(
+        first_key.starts_with(&format!("uploads/{}/branding/logo-", owner.account_id))
+            && first_key.ends_with(".png"),
+        "{first_key}"
+    );
+    assert_eq!(stored(&first_key).await.unwrap(), png);
+    let redirect = app
+        .get("/api/v1/settings/logo", &owner.token)
+        .await
+        .expect(307);
+    let location = redirect.headers["location"].to_str().unwrap();
+    let path = location.strip_prefix("http://jobber.test").unwrap();
+    let download = app.http.get(app.url(path)).send().await.unwrap();
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.bytes().await.unwrap().to_vec(), png);
+
+    // A JPEG replaces it, without its EXIF; the old file is gone.
+    let jpeg = jpeg_logo();
+    let second = app
+        .multipart(
+            Method::PUT,
+            "/api/v1/settings/logo",
+            &owner.token,
+            &[("file", Some("logo.jpg"), &jpeg)],
+        )
+        .await
+        .expect(200)
+        .body;
+    let second_key = second["logo_key"].as_str().unwrap().to_string();
+    assert!(second_key.ends_with(".jpg"), "{second_key}");
+    assert!(second["version"].as_i64() > first["version"].as_i64());
+    let kept = stored(&second_key).await.unwrap();
+    assert!(kept.starts_with(&[0xFF, 0xD8]));
+    assert!(!kept.windows(4).any(|w| w == b"Exif"), "EXIF removed");
+    assert!(
+        stored(&first_key).await.is_none(),
+        "the old logo is deleted"
+    );
+
+    // Refused: not an image we print, damaged, too large, extra parts, no file.
+    let gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;";
+    app.multipart(
+        Method::PUT,
+        "/api/v1/settings/logo",
+        &owner.token,
+        &[("file", Some("a.gif"), gif)],
+    )
+    .await
+    .problem(415, "unsupported_media_type");
+    let mut sixteen_bit = png.clone();
+    sixteen_bit[24] = 16; // IHDR bit depth
+    let refused = app
+        .multipart(
+            Method::PUT,
+            "/api/v1/settings/logo",
+            &owner.token,
+            &[("file", Some("deep.png"), &sixteen_bit)],
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(refused.fields(), vec!["file"]);
+    let big = vec![0u8; 3 * 1024 * 1024];
+    app.multipart(
+        Method::PUT,
+        "/api/v1/settings/logo",
+        &owner.token,
+        &[("file", Some("big.png"), &big)],
+    )
+    .await
+    .problem(413, "payload_too_large");
+    let extra = app
+        .multipart(
+            Method::PUT,
+            "/api/v1/settings/logo",
+            &owner.token,
+            &[("file", Some("logo.png"), &png), ("caption", None, b"hi")],
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(extra.fields(), vec!["caption"]);
+    let none = app
+        .multipart(Method::PUT, "/api/v1/settings/logo", &owner.token, &[])
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(none.fields(), vec!["file"]);
+    let unchanged = app
+        .get("/api/v1/settings", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(unchanged["logo_key"], second_key.as_str());
+
+    // Removed: no logo, no file.
+    let removed = app
+        .delete("/api/v1/settings/logo", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(removed["logo_key"], serde_json::Value::Null);
+    assert!(stored(&second_key).await.is_none());
+    app.get("/api/v1/settings/logo", &owner.token)
+        .await
+        .problem(404, "logo_not_found");
+}

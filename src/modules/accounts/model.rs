@@ -81,7 +81,7 @@ pub struct Settings {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub website: Option<String>,
-    /// Set by uploading a logo (files feature).
+    /// The stored logo (`PUT /settings/logo`); null when there is none.
     pub logo_key: Option<String>,
     /// The accent colour of client emails, `#RRGGBB` (upper case); default `#2F6F4E`.
     pub brand_color: String,

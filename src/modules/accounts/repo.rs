@@ -128,6 +128,25 @@ pub async fn settings(
     row.map(Settings::try_from).transpose()
 }
 
+/// Point the current account's logo at a stored file, or at none.
+pub async fn set_logo_key(
+    conn: &mut PgConnection,
+    key: Option<&str>,
+) -> Result<Settings, sqlx::Error> {
+    sqlx::query_as!(
+        SettingsRow,
+        r#"UPDATE accounts SET logo_key = $1, version = version + 1
+           RETURNING name, address AS "address: Json<Address>", phone, email, website, logo_key, brand_color, time_zone, currency AS "currency!: String",
+                     locale, payment_terms, quote_validity_days, quote_prefix, next_quote_number, job_prefix, next_job_number,
+                     invoice_prefix, next_invoice_number, show_prices_to_technicians,
+                     visit_reminders, visit_reminder_hours_before, invoice_followups, invoice_followup_days, version, updated_at"#,
+        key
+    )
+    .fetch_one(conn)
+    .await?
+    .try_into()
+}
+
 /// Write every editable setting of the current account.
 pub async fn update_settings(
     conn: &mut PgConnection,

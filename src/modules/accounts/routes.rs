@@ -1,9 +1,9 @@
 //! `/api/v1/settings…`: the business's settings and tax rates. Staff read them; only
 //! owners and admins change them (billing settings).
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -19,6 +19,13 @@ use crate::http::extract::{Admin, Json, Path, Staff};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_settings, update_settings))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(get_logo, upload_logo, delete_logo))
+                // Room for the file and the multipart framing; the file itself is
+                // counted as it streams in.
+                .layer(DefaultBodyLimit::max(super::logo::MAX_BYTES + 64 * 1024)),
+        )
         .routes(routes!(list_tax_rates, create_tax_rate))
         .routes(routes!(update_tax_rate, delete_tax_rate))
 }
@@ -46,6 +53,51 @@ async fn update_settings(
     let settings = service::update_settings(&state.db, &ctx, expected.version, body)
         .await
         .map_err(|e| expected.map_stale(e))?;
+    Ok(tagged(StatusCode::OK, settings.version, settings))
+}
+
+/// The multipart body of a logo upload.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct LogoForm {
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// The logo: a redirect to a download address valid 15 minutes (404
+/// `logo_not_found` when there is none).
+#[utoipa::path(get, path = "/settings/logo", tag = "settings",
+    responses((status = 307, description = "to the logo's signed download address"), (status = 404, body = Problem)))]
+async fn get_logo(State(state): State<AppState>, Staff(ctx): Staff) -> Result<Response, ApiError> {
+    let url = super::logo::url(&state.db, &state.storage, &ctx).await?;
+    Ok(axum::response::Redirect::temporary(&url).into_response())
+}
+
+/// Upload the business's logo (owner or admin), printed on quotes and invoices and
+/// shown in client emails. `multipart/form-data` with a `file` part: a JPEG or PNG
+/// (recognised from its bytes, 415 otherwise) of at most 2 MiB that documents can
+/// print (422 on `file` when not: a 16-bit, palette or interlaced PNG, or more than
+/// 4096 x 4096 pixels). Metadata is removed. Replaces the previous logo.
+#[utoipa::path(put, path = "/settings/logo", tag = "settings",
+    request_body(content = LogoForm, content_type = "multipart/form-data"),
+    responses((status = 200, body = Settings), (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+async fn upload_logo(
+    State(state): State<AppState>,
+    Admin(ctx): Admin,
+    multipart: Multipart,
+) -> Result<Response, ApiError> {
+    let upload = crate::http::multipart::read(multipart, super::logo::MAX_BYTES, &[]).await?;
+    let settings = super::logo::set(&state.db, &state.storage, &ctx, upload.bytes).await?;
+    Ok(tagged(StatusCode::OK, settings.version, settings))
+}
+
+/// Remove the logo (owner or admin); documents and emails show the business's name.
+#[utoipa::path(delete, path = "/settings/logo", tag = "settings", responses((status = 200, body = Settings)))]
+async fn delete_logo(
+    State(state): State<AppState>,
+    Admin(ctx): Admin,
+) -> Result<Response, ApiError> {
+    let settings = super::logo::remove(&state.db, &state.storage, &ctx).await?;
     Ok(tagged(StatusCode::OK, settings.version, settings))
 }
 

@@ -1,0 +1,98 @@
+//! Reading a `multipart/form-data` upload of one file (`file`) and, for some
+//! endpoints, a few short text fields. The file is counted as it streams in and
+//! refused past the endpoint's limit; what the bytes are is for the caller to sniff.
+
+use std::collections::HashMap;
+
+use axum::extract::Multipart;
+use axum::http::StatusCode;
+use bytes::{Bytes, BytesMut};
+
+use super::{ApiError, ErrorCode};
+
+/// An uploaded file and the text fields that came with it.
+pub struct Upload {
+    /// As the client named it (display only).
+    pub filename: Option<String>,
+    pub bytes: Bytes,
+    pub fields: HashMap<String, String>,
+}
+
+pub fn too_large(max_bytes: usize) -> ApiError {
+    let mib = max_bytes as f64 / (1024.0 * 1024.0);
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("a file may be at most {mib} MiB"),
+    )
+}
+
+/// Read a `file` part of at most `max_bytes` (required, not empty) and the text parts
+/// named in `text_fields` (each at most 1 KiB); any other part is a 422 naming it.
+pub async fn read(
+    mut multipart: Multipart,
+    max_bytes: usize,
+    text_fields: &[&str],
+) -> Result<Upload, ApiError> {
+    let bad = |detail: String| ApiError::field("file", detail);
+    let mut file: Option<(Option<String>, Bytes)> = None;
+    let mut fields = HashMap::new();
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| bad(format!("the multipart body is malformed: {e}")))?
+    {
+        let name = field.name().map(String::from);
+        match name.as_deref() {
+            Some("file") => {
+                let filename = field.file_name().map(String::from);
+                let mut buf = BytesMut::new();
+                while let Some(chunk) = field.chunk().await.map_err(|e| {
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        too_large(max_bytes)
+                    } else {
+                        bad(format!("the upload broke off: {e}"))
+                    }
+                })? {
+                    if buf.len() + chunk.len() > max_bytes {
+                        return Err(too_large(max_bytes));
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                file = Some((filename, buf.freeze()));
+            }
+            Some(other) if text_fields.contains(&other) => {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| ApiError::field(other, e.to_string()))?;
+                if text.len() > 1024 {
+                    return Err(ApiError::field(other, "is too long"));
+                }
+                fields.insert(other.to_string(), text.trim().to_string());
+            }
+            Some(other) => {
+                let expected = if text_fields.is_empty() {
+                    "send only `file`".to_string()
+                } else {
+                    format!("send `file` and optionally {}", text_fields.join(", "))
+                };
+                return Err(ApiError::field(
+                    other.to_string(),
+                    format!("unknown part; {expected}"),
+                ));
+            }
+            None => return Err(bad("a part without a name".into())),
+        }
+    }
+    let Some((filename, bytes)) = file else {
+        return Err(ApiError::field("file", "is required"));
+    };
+    if bytes.is_empty() {
+        return Err(ApiError::field("file", "is empty"));
+    }
+    Ok(Upload {
+        filename,
+        bytes,
+        fields,
+    })
+}
