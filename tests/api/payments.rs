@@ -576,8 +576,8 @@ async fn deposits_on_a_quote_are_applied_to_the_invoice_of_its_job() {
         .body;
     let quote_id = quote["id"].as_str().unwrap();
     assert_eq!(quote["deposit_amount"], 5000);
-    let deposit =
-        json!({"quote_id": quote_id, "method": "check", "amount": 5000, "reference": "Check 77"});
+    let deposit = json!({"quote_id": quote_id, "method": "check", "amount": 5000,
+                         "reference": "Check 77", "send_receipt": true});
     // Not on a draft quote: the client has not seen it.
     app.post("/api/v1/payments", &owner.token, deposit.clone())
         .await
@@ -597,6 +597,22 @@ async fn deposits_on_a_quote_are_applied_to_the_invoice_of_its_job() {
     assert_eq!(paid["payment"]["quote_id"], quote_id);
     assert!(paid["payment"]["invoice_id"].is_null());
     assert!(paid["invoice"].is_null());
+    // The receipt names the quote (there is no invoice to link to yet).
+    let (subject, text): (String, String) = sqlx::query_as(
+        "SELECT subject, body_text FROM messages WHERE template = 'payment_receipt'",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        subject,
+        "Receipt from Deposit Co: USD 50.00 deposit for quote Q-1"
+    );
+    assert!(
+        text.contains("Deposit on quote Q-1: Deck") && text.contains("Reference: Check 77"),
+        "{text}"
+    );
+    assert!(!text.contains("/hub/"), "no invoice link: {text}");
     app.post(
         "/api/v1/payments",
         &owner.token,
