@@ -186,17 +186,45 @@ impl Stripe {
             .await
     }
 
+    /// `GET /v1/payment_intents/{id}`: the intent as Stripe has it now, as JSON (the
+    /// shape a webhook event carries).
+    pub async fn retrieve_payment_intent(
+        &self,
+        key: &SecretString,
+        id: &str,
+    ) -> Result<serde_json::Value, StripeError> {
+        let id = checked_id(id)?;
+        self.send(
+            self.http
+                .get(format!("{}/v1/payment_intents/{id}", self.base))
+                .bearer_auth(key.expose_secret()),
+        )
+        .await
+    }
+
+    /// `POST /v1/payment_intents/{id}/cancel`: the payer can no longer complete it.
+    /// Refused by Stripe once it succeeded.
+    pub async fn cancel_payment_intent(
+        &self,
+        key: &SecretString,
+        id: &str,
+    ) -> Result<serde_json::Value, StripeError> {
+        let id = checked_id(id)?;
+        self.send(
+            self.http
+                .post(format!("{}/v1/payment_intents/{id}/cancel", self.base))
+                .bearer_auth(key.expose_secret()),
+        )
+        .await
+    }
+
     /// The fee Stripe took on a charge, from its balance transaction.
     pub async fn balance_transaction_fee(
         &self,
         key: &SecretString,
         id: &str,
     ) -> Result<i64, StripeError> {
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(StripeError::Transport(
-                "malformed balance transaction id".into(),
-            ));
-        }
+        let id = checked_id(id)?;
         let txn: BalanceTransaction = self
             .send(
                 self.http
@@ -206,6 +234,16 @@ impl Stripe {
             .await?;
         Ok(txn.fee)
     }
+}
+
+/// An object id safe to put in a URL path (`pi_…`, `txn_…`).
+fn checked_id(id: &str) -> Result<&str, StripeError> {
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(StripeError::Transport(format!(
+            "malformed Stripe id {id:?}"
+        )));
+    }
+    Ok(id)
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -45,6 +45,9 @@ pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {
             )
             .await
         }
+        "reconcile_card_payments" => {
+            crate::modules::payments::service::queue_reconciliations(&ctx.db).await
+        }
         other => Err(anyhow::anyhow!("unknown cleanup task {other:?}")),
     };
     if let Some(slot) = slot {

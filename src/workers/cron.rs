@@ -57,6 +57,10 @@ pub const TASKS: &[CronTask] = &[
         name: "send_reminders",
         every: Duration::from_secs(60 * 60),
     },
+    CronTask {
+        name: "reconcile_card_payments",
+        every: Duration::from_secs(15 * 60),
+    },
 ];
 
 /// How often the scheduler looks at the clock.

@@ -52,6 +52,18 @@ pub struct Context {
     pub quickbooks: crate::modules::quickbooks::service::QboGateway,
     /// Twilio's API; None when texts are not configured.
     pub twilio: Option<crate::integrations::twilio::Twilio>,
+    /// Stripe's API and the key of stored secrets (card payment reconciliation).
+    pub gateway: crate::modules::payments::service::Gateway,
+}
+
+impl Context {
+    /// What signing client-hub links needs.
+    pub fn links(&self) -> crate::modules::hub::Links<'_> {
+        crate::modules::hub::Links {
+            public_url: &self.config.public_url,
+            keys: &self.keys,
+        }
+    }
 }
 
 /// Start the runner, the relay and the scheduler; they stop when `stop` turns true
@@ -98,6 +110,7 @@ pub fn start(state: &AppState, stop: watch::Receiver<bool>) -> anyhow::Result<Jo
         keys: state.keys.clone(),
         quickbooks: state.quickbooks.clone(),
         twilio,
+        gateway: state.gateway.clone(),
     });
     let mut set = JoinSet::new();
     let mut wakers = Vec::new();

@@ -1,10 +1,44 @@
-//! `payment.processing`: Payment follow-ups (Stripe). No job is enqueued on this queue yet; when
-//! one arrives it is acknowledged and logged, so nothing piles up unnoticed.
+//! `payment.processing`: bring a card payment still pending in line with Stripe
+//! (`payments::service::reconcile`), queued by the `reconcile_card_payments` cron
+//! task: a lost webhook's payment is applied, a cancelled one fails, an abandoned
+//! one is cancelled after 24 hours. Running a job twice changes nothing more.
+
+use anyhow::Context as _;
 
 use super::Context;
+use crate::http::ErrorCode;
+use crate::modules::payments::service::{self, ReconcileJob};
 use crate::platform::queue::Job;
 
-pub async fn run(_ctx: &Context, job: &Job) -> anyhow::Result<()> {
-    tracing::warn!(data = %job.data, "no handler for payment.processing jobs yet; acknowledged");
-    Ok(())
+pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {
+    let account_id = job
+        .account_id
+        .context("a payment.processing job without an account")?;
+    let data: ReconcileJob =
+        serde_json::from_value(job.data.clone()).context("malformed payment.processing job")?;
+    match service::reconcile(
+        &ctx.db,
+        &ctx.gateway,
+        ctx.links(),
+        account_id,
+        data.payment_id,
+    )
+    .await
+    {
+        Ok(outcome) => {
+            tracing::info!(payment_id = %data.payment_id, ?outcome, "card payment reconciled");
+            Ok(())
+        }
+        // Gone, or the account removed its Stripe keys: nothing can be asked.
+        Err(e)
+            if matches!(
+                e.code,
+                ErrorCode::PaymentNotFound | ErrorCode::StripeNotConfigured
+            ) =>
+        {
+            tracing::warn!(payment_id = %data.payment_id, error = %e, "card payment not reconciled");
+            Ok(())
+        }
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
 }

@@ -734,3 +734,143 @@ async fn deposits_on_a_quote_are_applied_to_the_invoice_of_its_job() {
     assert_eq!(refund["invoice"]["balance"], 1000);
     assert_eq!(refund["invoice"]["status"], "partially_paid");
 }
+
+#[tokio::test]
+async fn pending_card_payments_are_reconciled_with_stripe() {
+    let Some(stripe) = LocalStripe::start().await else {
+        return;
+    };
+    let base = stripe.base.clone();
+    let app = spawn_app_with(move |c| {
+        crate::background::with_worker(jobber::config::Role::All, None)(c);
+        c.stripe_api_base = base;
+    })
+    .await;
+    let owner = app.signup("Lost Hook Co").await;
+    app.put(
+        "/api/v1/settings/payments/stripe",
+        &owner.token,
+        json!({"secret_key": SECRET_KEY, "webhook_secret": WEBHOOK_SECRET}),
+    )
+    .await
+    .expect(200);
+    // No webhook is registered at localstripe: every event is "lost".
+    let invoice = sent_invoice(&app, &owner, 10_000).await;
+    let start = |amount: i64| {
+        let app = &app;
+        let owner = &owner;
+        let invoice = invoice.clone();
+        async move {
+            let body = app
+                .post(
+                    "/api/v1/payments",
+                    &owner.token,
+                    json!({"invoice_id": invoice, "method": "card", "amount": amount}),
+                )
+                .await
+                .expect(201)
+                .body;
+            (
+                body["payment"]["id"].as_str().unwrap().to_string(),
+                body["payment"]["stripe_payment_intent_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        }
+    };
+    let (paid, paid_intent) = start(3000).await;
+    let (abandoned, abandoned_intent) = start(2000).await;
+    let (cancelled, cancelled_intent) = start(1000).await;
+    let (fresh, _) = start(500).await;
+    assert_eq!(
+        stripe.pay(&paid_intent, "4242424242424242").await["status"],
+        "succeeded"
+    );
+    stripe
+        .post(
+            &format!("/v1/payment_intents/{cancelled_intent}/cancel"),
+            &[],
+        )
+        .await;
+    let backdate = |id: String, hours: i32| {
+        let pool = app.db.pool().clone();
+        async move {
+            sqlx::query("UPDATE payments SET created_at = now() - make_interval(hours => $2) WHERE id = $1::uuid")
+                .bind(id)
+                .bind(hours)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    };
+    backdate(paid.clone(), 1).await;
+    backdate(abandoned.clone(), 25).await;
+    backdate(cancelled.clone(), 1).await;
+
+    // What the 15-minute cron task does; the worker runs the jobs.
+    let queued = jobber::modules::payments::service::queue_reconciliations(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(queued, 3, "the fresh payment is left to its webhook");
+
+    // The lost webhook's payment is applied, with its receipt.
+    let settled = wait_for(&app, &owner, &paid, "succeeded").await;
+    assert_eq!(settled["amount"], 3000);
+    // The abandoned one is cancelled at Stripe and fails; so does the cancelled one.
+    let expired = wait_for(&app, &owner, &abandoned, "failed").await;
+    assert_eq!(expired["note"], "Not completed within 24 hours; cancelled");
+    assert_eq!(
+        stripe
+            .get(&format!("/v1/payment_intents/{abandoned_intent}"))
+            .await["status"],
+        "canceled"
+    );
+    let gone = wait_for(&app, &owner, &cancelled, "failed").await;
+    assert_eq!(gone["note"], "Cancelled at Stripe");
+    let fresh_now = app
+        .get(&format!("/api/v1/payments/{fresh}"), &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(fresh_now["status"], "pending");
+
+    let after = app
+        .get(&format!("/api/v1/invoices/{invoice}"), &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(after["amount_paid"], 3000);
+    assert_eq!(after["balance"], 7000);
+    let receipts: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM messages WHERE template = 'payment_receipt'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(receipts, 1);
+    // The failed ones hold nothing any more: a card may take all but the fresh
+    // pending 500.
+    app.post(
+        "/api/v1/payments",
+        &owner.token,
+        json!({"invoice_id": invoice, "method": "card", "amount": 6501}),
+    )
+    .await
+    .problem(422, "validation_failed");
+    app.post(
+        "/api/v1/payments",
+        &owner.token,
+        json!({"invoice_id": invoice, "method": "card", "amount": 6500}),
+    )
+    .await
+    .expect(201);
+
+    // Nothing is left to reconcile but the fresh one (not yet due); a second run of a
+    // job changes nothing.
+    assert_eq!(
+        jobber::modules::payments::service::queue_reconciliations(&app.db)
+            .await
+            .unwrap(),
+        0
+    );
+}

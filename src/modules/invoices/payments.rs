@@ -696,15 +696,53 @@ pub async fn card_failed_in(
     payment_id: Uuid,
     message: Option<&str>,
 ) -> Result<(), ApiError> {
+    let note =
+        message.map(|m| format!("Card declined: {}", m.chars().take(500).collect::<String>()));
+    fail_pending(
+        tx,
+        account_id,
+        payment_id,
+        note.as_deref(),
+        "card_payment_failed",
+        serde_json::json!({"payment_id": payment_id, "message": message}),
+    )
+    .await
+}
+
+/// A card payment that will never complete (cancelled at Stripe, or expired): it
+/// fails with `note`, releasing the part of the balance it held.
+pub async fn card_abandoned_in(
+    tx: &mut Tx,
+    account_id: Uuid,
+    payment_id: Uuid,
+    note: &str,
+) -> Result<(), ApiError> {
+    fail_pending(
+        tx,
+        account_id,
+        payment_id,
+        Some(note),
+        "card_payment_abandoned",
+        serde_json::json!({"payment_id": payment_id, "reason": note}),
+    )
+    .await
+}
+
+async fn fail_pending(
+    tx: &mut Tx,
+    account_id: Uuid,
+    payment_id: Uuid,
+    note: Option<&str>,
+    action: &str,
+    data: serde_json::Value,
+) -> Result<(), ApiError> {
     let Some(locked) = repo::lock_payment(tx, payment_id).await? else {
         return Ok(());
     };
     if locked.status != "pending" {
         return Ok(());
     }
-    let note =
-        message.map(|m| format!("Card declined: {}", m.chars().take(500).collect::<String>()));
-    repo::mark_payment_failed(tx, payment_id, note.as_deref()).await?;
+    repo::mark_payment_failed(tx, payment_id, note).await?;
     let subject = match locked.invoice_id {
         Some(id) => Subject::Invoice {
             id,
@@ -715,16 +753,16 @@ pub async fn card_failed_in(
             client_id: locked.client_id,
         },
     };
-    activity::service::record(
-        tx,
-        account_id,
-        None,
-        subject,
-        "card_payment_failed",
-        serde_json::json!({"payment_id": payment_id, "message": message}),
-    )
-    .await?;
+    activity::service::record(tx, account_id, None, subject, action, data).await?;
     Ok(())
+}
+
+/// Card payments still pending that were started before `cutoff`.
+pub async fn pending_card_payments_before(
+    tx: &mut Tx,
+    cutoff: DateTime<Utc>,
+) -> Result<Vec<Uuid>, ApiError> {
+    Ok(repo::pending_card_payments_before(tx, cutoff).await?)
 }
 
 /// Stripe reports a charge's refunds (`charge.refunded`, with the total refunded so

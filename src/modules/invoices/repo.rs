@@ -550,6 +550,21 @@ pub struct LockedPayment {
     pub stripe_payment_intent_id: Option<String>,
 }
 
+/// Card payments still pending that were started before `cutoff`, oldest first.
+pub async fn pending_card_payments_before(
+    conn: &mut PgConnection,
+    cutoff: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM payments
+         WHERE status = 'pending' AND stripe_payment_intent_id IS NOT NULL AND created_at < $1
+         ORDER BY created_at LIMIT 1000",
+        cutoff
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// Lock a payment row.
 pub async fn lock_payment(
     conn: &mut PgConnection,

@@ -99,3 +99,18 @@ pub async fn insert_event(
     .rows_affected();
     Ok(inserted == 1)
 }
+
+/// Take the reconciliation lock of a payment for the caller's transaction; false
+/// when another reconciliation of it holds it.
+pub async fn try_lock_reconciliation(
+    conn: &mut PgConnection,
+    payment_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let locked = sqlx::query_scalar!(
+        r#"SELECT pg_try_advisory_xact_lock(hashtextextended('reconcile_card_payment:' || $1::text, 0)) AS "locked!""#,
+        payment_id.to_string()
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(locked)
+}

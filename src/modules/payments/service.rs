@@ -251,6 +251,201 @@ async fn fee_of(gateway: &Gateway, key: &SecretString, intent: &serde_json::Valu
     }
 }
 
+/// Apply a succeeded PaymentIntent (from its webhook, or found by reconciliation)
+/// to its payment; whatever exceeds the balance goes back to the card.
+#[allow(clippy::too_many_arguments)]
+async fn settle_success(
+    tx: &mut Tx,
+    gateway: &Gateway,
+    keys: &Keys,
+    links: crate::modules::hub::Links<'_>,
+    account_id: Uuid,
+    payment_id: Uuid,
+    intent_id: &str,
+    intent: &serde_json::Value,
+    fee: i64,
+) -> Result<(), ApiError> {
+    let amount = intent.get("amount").and_then(|a| a.as_i64()).unwrap_or(0);
+    let outcome =
+        invoices::payments::card_succeeded_in(tx, links, account_id, payment_id, amount, fee)
+            .await?;
+    if outcome.excess > 0 {
+        // More than the balance (the invoice changed meanwhile): what does not fit
+        // goes back to the card, recorded as refunded with the payment.
+        gateway
+            .stripe
+            .create_refund(
+                &keys.secret_key,
+                &format!("jobber-overpayment-{payment_id}"),
+                intent_id,
+                outcome.excess,
+            )
+            .await
+            .map_err(provider_error)?;
+    }
+    Ok(())
+}
+
+/// The data of a `payment.processing` job: look at one pending card payment at
+/// Stripe.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReconcileJob {
+    pub payment_id: Uuid,
+}
+
+/// Pending card payments older than this are looked up at Stripe: its webhook
+/// normally settles them within seconds, so one still pending was lost or delayed.
+pub const RECONCILE_AFTER: chrono::Duration = chrono::Duration::minutes(30);
+/// A card payment the payer has not completed after this long is cancelled at Stripe
+/// and fails, releasing the part of the balance it held.
+pub const PENDING_CARD_TTL: chrono::Duration = chrono::Duration::hours(24);
+
+/// What reconciling one card payment found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reconciled {
+    /// Not pending any more (settled by its webhook meanwhile): nothing to do.
+    NotPending,
+    /// Stripe says it succeeded (its webhook was lost): applied now.
+    Succeeded,
+    /// Stripe says it was cancelled: failed.
+    Failed,
+    /// Not completed in `PENDING_CARD_TTL`: cancelled at Stripe, failed here.
+    Expired,
+    /// Still waiting for the payer or the bank.
+    StillOpen,
+}
+
+/// Queue a reconciliation of every card payment pending for longer than
+/// `RECONCILE_AFTER`, in every account (the `reconcile_card_payments` cron task).
+pub async fn queue_reconciliations(db: &Db) -> anyhow::Result<u64> {
+    let accounts = crate::modules::accounts::service::all_ids(db)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut queued = 0u64;
+    for account_id in accounts {
+        let mut tx = db.tenant(account_id).await?;
+        let stale =
+            invoices::payments::pending_card_payments_before(&mut tx, Utc::now() - RECONCILE_AFTER)
+                .await
+                .map_err(|e| anyhow::anyhow!("account {account_id}: {e}"))?;
+        for payment_id in stale {
+            crate::platform::queue::enqueue(
+                &mut tx,
+                account_id,
+                crate::platform::queue::Queue::PaymentProcessing,
+                &ReconcileJob { payment_id },
+            )
+            .await?;
+            queued += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(queued)
+}
+
+/// Bring one pending card payment in line with Stripe: apply it if it succeeded
+/// (a lost webhook), fail it if it was cancelled, and cancel it (at Stripe first)
+/// when the payer has not completed it in `PENDING_CARD_TTL`. Safe to run again
+/// and alongside the webhook: each change happens with the payment row locked and
+/// only from `pending`.
+#[tracing::instrument(skip(db, gateway, links))]
+pub async fn reconcile(
+    db: &Db,
+    gateway: &Gateway,
+    links: crate::modules::hub::Links<'_>,
+    account_id: Uuid,
+    payment_id: Uuid,
+) -> Result<Reconciled, ApiError> {
+    // One reconciliation of a payment at a time (two jobs for it may run together:
+    // one could cancel it at Stripe while the other reads it as cancelled). The
+    // guard's transaction holds the lock and nothing else until the end.
+    let mut guard = db.tenant(account_id).await?;
+    if !repo::try_lock_reconciliation(&mut guard, payment_id).await? {
+        return Ok(Reconciled::StillOpen);
+    }
+    let outcome = reconcile_locked(db, gateway, links, account_id, payment_id).await;
+    guard.rollback().await?;
+    outcome
+}
+
+async fn reconcile_locked(
+    db: &Db,
+    gateway: &Gateway,
+    links: crate::modules::hub::Links<'_>,
+    account_id: Uuid,
+    payment_id: Uuid,
+) -> Result<Reconciled, ApiError> {
+    let mut tx = db.tenant(account_id).await?;
+    let payment = invoices::payments::get_in(&mut tx, payment_id).await?;
+    let Some(intent_id) = payment
+        .stripe_payment_intent_id
+        .clone()
+        .filter(|_| payment.status == "pending")
+    else {
+        return Ok(Reconciled::NotPending);
+    };
+    let keys = keys_in(&mut tx, &gateway.secrets, account_id).await?;
+    tx.commit().await?;
+    let intent = gateway
+        .stripe
+        .retrieve_payment_intent(&keys.secret_key, &intent_id)
+        .await
+        .map_err(provider_error)?;
+    let status = intent
+        .get("status")
+        .and_then(|s| s.as_str())
+        .unwrap_or_default();
+    let outcome = match status {
+        "succeeded" => {
+            let fee = fee_of(gateway, &keys.secret_key, &intent).await;
+            let mut tx = db.tenant(account_id).await?;
+            settle_success(
+                &mut tx, gateway, &keys, links, account_id, payment_id, &intent_id, &intent, fee,
+            )
+            .await?;
+            tx.commit().await?;
+            Reconciled::Succeeded
+        }
+        "canceled" => {
+            let mut tx = db.tenant(account_id).await?;
+            invoices::payments::card_abandoned_in(
+                &mut tx,
+                account_id,
+                payment_id,
+                "Cancelled at Stripe",
+            )
+            .await?;
+            tx.commit().await?;
+            Reconciled::Failed
+        }
+        // The payer confirmed; the bank decides.
+        "processing" | "requires_capture" => Reconciled::StillOpen,
+        _ if payment.created_at + PENDING_CARD_TTL <= Utc::now() => {
+            // Stripe first: once cancelled there, the payer can no longer pay it. If
+            // it succeeded a moment ago Stripe refuses, the job retries, and the next
+            // run finds it succeeded.
+            gateway
+                .stripe
+                .cancel_payment_intent(&keys.secret_key, &intent_id)
+                .await
+                .map_err(provider_error)?;
+            let mut tx = db.tenant(account_id).await?;
+            invoices::payments::card_abandoned_in(
+                &mut tx,
+                account_id,
+                payment_id,
+                "Not completed within 24 hours; cancelled",
+            )
+            .await?;
+            tx.commit().await?;
+            Reconciled::Expired
+        }
+        _ => Reconciled::StillOpen,
+    };
+    tracing::info!(%payment_id, stripe_status = status, ?outcome, "card payment reconciled");
+    Ok(outcome)
+}
+
 /// `POST /webhooks/stripe`: verify, de-duplicate by event id, apply.
 ///
 /// The account is found from the PaymentIntent the event is about (the directory
@@ -325,25 +520,10 @@ pub async fn handle_webhook(
     let object = &event.data.object;
     match event.type_.as_str() {
         "payment_intent.succeeded" => {
-            let amount = object.get("amount").and_then(|a| a.as_i64()).unwrap_or(0);
-            let outcome = invoices::payments::card_succeeded_in(
-                &mut tx, links, account_id, payment_id, amount, fee,
+            settle_success(
+                &mut tx, gateway, &keys, links, account_id, payment_id, &intent_id, object, fee,
             )
             .await?;
-            if outcome.excess > 0 {
-                // More than the balance (the invoice changed meanwhile): what does not
-                // fit goes back to the card, recorded as refunded with the payment.
-                gateway
-                    .stripe
-                    .create_refund(
-                        &keys.secret_key,
-                        &format!("jobber-overpayment-{payment_id}"),
-                        &intent_id,
-                        outcome.excess,
-                    )
-                    .await
-                    .map_err(provider_error)?;
-            }
         }
         "payment_intent.payment_failed" => {
             let message = object
