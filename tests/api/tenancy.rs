@@ -243,3 +243,75 @@ async fn foreign_keys_are_composite_with_account_id() {
         "foreign keys without account_id: {single_column:?}"
     );
 }
+
+#[tokio::test]
+async fn the_search_function_returns_only_the_callers_clients() {
+    let app = spawn_app().await;
+    let a = app.signup("Search A").await;
+    let b = app.signup("Search B").await;
+    let a_client = app
+        .create_client(&a, json!({"first_name": "Rosa", "last_name": "Garcia"}))
+        .await;
+    let a_id = a_client["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/clients/{a_id}/properties"),
+        &a.token,
+        json!({"address": {"street1": "9 Quiet Hollow"}}),
+    )
+    .await
+    .expect(201);
+    let b_client = app
+        .create_client(&b, json!({"first_name": "Luis", "last_name": "Garcia"}))
+        .await;
+    let b_id = b_client["id"].as_str().unwrap();
+
+    // Through the API: each account finds its own, by name, typo and address.
+    for (session, q, want) in [
+        (&a, "garcia", vec![a_id]),
+        (&b, "garcia", vec![b_id]),
+        (&a, "garcias", vec![a_id]),
+        (&a, "quiet hollow", vec![a_id]),
+        (&b, "quiet hollow", vec![]),
+    ] {
+        let list = app
+            .get(
+                &format!("/api/v1/clients?q={}", q.replace(' ', "%20")),
+                &session.token,
+            )
+            .await
+            .expect(200);
+        let ids: Vec<&str> = list.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, want, "{q}");
+    }
+
+    // In the database: the function sees the caller's tenant only, and nothing
+    // without one; jobber_app does not hold the search role itself.
+    let call =
+        "SELECT id::text FROM search_client_ids('%garcia%', 'garcia', NULL, NULL, NULL, NULL, 50)";
+    let mut tx = app.db.pool().begin().await.unwrap();
+    sqlx::query("SET LOCAL ROLE jobber_app")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let none: Vec<String> = sqlx::query_scalar(call).fetch_all(&mut *tx).await.unwrap();
+    assert!(none.is_empty(), "no tenant, no rows: {none:?}");
+    sqlx::query("SELECT set_config('app.account_id', $1, true)")
+        .bind(&b.account_id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let found: Vec<String> = sqlx::query_scalar(call).fetch_all(&mut *tx).await.unwrap();
+    assert_eq!(found, vec![b_id.to_string()]);
+    let member: bool =
+        sqlx::query_scalar("SELECT pg_has_role('jobber_app', 'jobber_search', 'MEMBER')")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    assert!(!member, "jobber_app must not hold the search role");
+    tx.rollback().await.unwrap();
+}

@@ -218,6 +218,10 @@ pub struct ClientFilter<'a> {
     pub q: Option<&'a str>,
 }
 
+const CLIENT_COLUMNS: &str = "SELECT c.id, c.first_name, c.last_name, c.company_name, c.emails, c.phones, c.billing_address, c.tags, c.notes,
+        c.status, c.version, c.created_at, c.updated_at
+ FROM clients c";
+
 /// Newest first, keyset on id (UUIDv7 ids sort by creation time).
 pub async fn list(
     conn: &mut PgConnection,
@@ -225,52 +229,27 @@ pub async fn list(
     before: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Client>, sqlx::Error> {
-    let mut query: QueryBuilder<Postgres> = QueryBuilder::new(
-        "SELECT c.id, c.first_name, c.last_name, c.company_name, c.emails, c.phones, c.billing_address, c.tags, c.notes,
-                c.status, c.version, c.created_at, c.updated_at
-         FROM clients c WHERE true",
-    );
-    if let Some(status) = filter.status {
-        query.push(" AND c.status = ").push_bind(status.as_str());
-    }
-    if let Some(tag) = filter.tag {
-        // Tags keep their spelling; the filter ignores case.
-        query
-            .push(" AND EXISTS (SELECT 1 FROM unnest(c.tags) t WHERE lower(t) = lower(")
-            .push_bind(tag.to_string())
-            .push("))");
-    }
-    if let Some(q) = filter.q {
-        let pattern = format!("%{}%", escape_like(q));
-        query
-            .push(" AND (c.search_text LIKE ")
-            .push_bind(pattern.clone());
-        // Typo tolerance: a word of the text close to the query (pg_trgm).
-        query
-            .push(" OR ")
-            .push_bind(q.to_string())
-            .push(" <% c.search_text");
-        let digits: String = q.chars().filter(char::is_ascii_digit).collect();
-        if digits.len() >= 4
-            && digits.len() != q.len()
-            && q.chars()
-                .all(|c| c.is_ascii_digit() || " +-().".contains(c))
-        {
-            query
-                .push(" OR c.search_text LIKE ")
-                .push_bind(format!("%{digits}%"));
+    let mut query: QueryBuilder<Postgres> = QueryBuilder::new(CLIENT_COLUMNS);
+    match filter.q {
+        Some(q) => push_search(&mut query, q, filter, before, limit),
+        None => {
+            query.push(" WHERE true");
+            if let Some(status) = filter.status {
+                query.push(" AND c.status = ").push_bind(status.as_str());
+            }
+            if let Some(tag) = filter.tag {
+                // Tags keep their spelling; the filter ignores case.
+                query
+                    .push(" AND EXISTS (SELECT 1 FROM unnest(c.tags) t WHERE lower(t) = lower(")
+                    .push_bind(tag.to_string())
+                    .push("))");
+            }
+            if let Some(before) = before {
+                query.push(" AND c.id < ").push_bind(before);
+            }
+            query.push(" ORDER BY c.id DESC LIMIT ").push_bind(limit);
         }
-        // An uncorrelated IN runs once, on the properties' trigram index, as a
-        // hashed subplan; a correlated EXISTS under the OR ran once per client.
-        query
-            .push(" OR c.id IN (SELECT p.client_id FROM properties p WHERE p.search_text LIKE ")
-            .push_bind(pattern)
-            .push("))");
     }
-    if let Some(before) = before {
-        query.push(" AND c.id < ").push_bind(before);
-    }
-    query.push(" ORDER BY c.id DESC LIMIT ").push_bind(limit);
     query
         .build_query_as::<ClientRow>()
         .fetch_all(conn)
@@ -278,6 +257,42 @@ pub async fn list(
         .into_iter()
         .map(Client::try_from)
         .collect()
+}
+
+/// A search runs in `search_client_ids` (migration 23), where the trigram indexes
+/// are usable under row-level security: it matches the client's text (`LIKE`, and
+/// `<%` for typos), the digits of a phone number typed with punctuation, and the
+/// addresses of the client's properties; applies the other filters, the cursor and
+/// the limit; and returns ids of this account only. The rows are read here, under
+/// the tenant policy as always.
+fn push_search(
+    query: &mut QueryBuilder<Postgres>,
+    q: &str,
+    filter: &ClientFilter<'_>,
+    before: Option<Uuid>,
+    limit: i64,
+) {
+    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+    let phone_like = digits.len() >= 4
+        && digits.len() != q.len()
+        && q.chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    query
+        .push(" WHERE c.id IN (SELECT id FROM search_client_ids(")
+        .push_bind(format!("%{}%", escape_like(q)))
+        .push(", ")
+        .push_bind(q.to_string())
+        .push(", ")
+        .push_bind(phone_like.then(|| format!("%{digits}%")))
+        .push(", ")
+        .push_bind(filter.status.map(|s| s.as_str().to_string()))
+        .push(", ")
+        .push_bind(filter.tag.map(str::to_string))
+        .push(", ")
+        .push_bind(before)
+        .push(", ")
+        .push_bind(i32::try_from(limit).unwrap_or(i32::MAX))
+        .push(")) ORDER BY c.id DESC");
 }
 
 /// `%`, `_` and `\` match themselves in the user's query.
