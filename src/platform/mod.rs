@@ -8,6 +8,7 @@ pub mod embedded;
 pub mod logging;
 pub mod mailer;
 pub mod metrics;
+pub mod picture;
 pub mod process;
 pub mod queue;
 pub mod storage;

@@ -53,6 +53,32 @@ impl ObjectKey {
         Self(format!("uploads/{account_id}/jobs/{job_id}/{id}.{ext}"))
     }
 
+    /// `uploads/{accountId}/jobs/{jobId}/{attachmentId}-thumb.jpg`, beside the photo.
+    pub fn attachment_thumbnail(account_id: Uuid, job_id: Uuid, id: Uuid) -> Self {
+        Self(format!("uploads/{account_id}/jobs/{job_id}/{id}-thumb.jpg"))
+    }
+
+    /// `uploads/{accountId}/clients/{clientId}/avatar-{avatarId}.jpg` (seed §7.1's
+    /// `avatar.jpg`, with one name per upload so a replaced avatar is never read
+    /// half-written or from a stale cache).
+    pub fn client_avatar(account_id: Uuid, client_id: Uuid, avatar_id: Uuid) -> Self {
+        Self(format!(
+            "uploads/{account_id}/clients/{client_id}/avatar-{avatar_id}.jpg"
+        ))
+    }
+
+    /// The uploaded picture an avatar is cropped from, beside it until then.
+    pub fn client_avatar_original(
+        account_id: Uuid,
+        client_id: Uuid,
+        avatar_id: Uuid,
+        ext: &str,
+    ) -> Self {
+        Self(format!(
+            "uploads/{account_id}/clients/{client_id}/avatar-{avatar_id}-original.{ext}"
+        ))
+    }
+
     /// `uploads/{accountId}/branding/logo-{id}.{ext}`: a new key per upload.
     pub fn logo(account_id: Uuid, id: Uuid, ext: &str) -> Self {
         Self(format!("uploads/{account_id}/branding/logo-{id}.{ext}"))

@@ -191,7 +191,7 @@ async fn dump_jobs(app: &TestApp) -> String {
     jobs.join("\n")
 }
 
-async fn wait_until<F, Fut>(within: Duration, mut check: F) -> bool
+pub async fn wait_until<F, Fut>(within: Duration, mut check: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

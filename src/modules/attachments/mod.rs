@@ -36,6 +36,11 @@ impl Kind {
         }
     }
 
+    /// An image (everything but a PDF): gets a thumbnail, may be an avatar.
+    pub fn is_picture(self) -> bool {
+        !matches!(self, Kind::Pdf)
+    }
+
     pub fn ext(self) -> &'static str {
         match self {
             Kind::Jpeg => "jpg",
@@ -58,7 +63,10 @@ impl Kind {
 }
 
 /// The file without its EXIF and XMP metadata (location, device, time), or None
-/// when it is malformed. Images keep their pixels and colour profile untouched.
+/// when it is malformed. Images keep their pixels and colour profile untouched, and
+/// a JPEG keeps its EXIF orientation (alone in a new, minimal EXIF block): a phone
+/// stores a portrait photo sideways with "rotate 90°" in EXIF, and without it the
+/// photo would show sideways everywhere.
 pub fn strip_metadata(kind: Kind, bytes: &[u8]) -> Option<Vec<u8>> {
     match kind {
         Kind::Jpeg => strip_jpeg(bytes),
@@ -69,7 +77,8 @@ pub fn strip_metadata(kind: Kind, bytes: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// JPEG: drop every APP1 segment (EXIF, XMP) before the image data.
+/// JPEG: drop every APP1 segment (EXIF, XMP) before the image data; an EXIF
+/// orientation other than "upright" is written back on its own.
 fn strip_jpeg(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(bytes.len());
     out.extend_from_slice(bytes.get(..2)?);
@@ -102,9 +111,69 @@ fn strip_jpeg(bytes: &[u8]) -> Option<Vec<u8>> {
         let segment = bytes.get(at..end)?;
         if marker != 0xE1 {
             out.extend_from_slice(segment);
+        } else if let Some(orientation) = exif_orientation(&segment[4..])
+            && orientation != 1
+        {
+            out.extend_from_slice(&orientation_segment(orientation));
         }
         at = end;
     }
+}
+
+/// The Orientation tag (0x0112, 1 to 8) of IFD0 in an APP1 EXIF payload
+/// (`Exif\0\0` and a TIFF structure, either byte order).
+pub fn exif_orientation(payload: &[u8]) -> Option<u16> {
+    let tiff = payload.strip_prefix(b"Exif\0\0")?;
+    let big_endian = match tiff.get(..4)? {
+        b"MM\0*" => true,
+        b"II*\0" => false,
+        _ => return None,
+    };
+    let u16_at = |at: usize| -> Option<u16> {
+        let b: [u8; 2] = tiff.get(at..at.checked_add(2)?)?.try_into().ok()?;
+        Some(if big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
+    };
+    let u32_at = |at: usize| -> Option<usize> {
+        let b: [u8; 4] = tiff.get(at..at.checked_add(4)?)?.try_into().ok()?;
+        let n = if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        };
+        usize::try_from(n).ok()
+    };
+    let ifd = u32_at(4)?;
+    let entries = usize::from(u16_at(ifd)?);
+    (0..entries).find_map(|i| {
+        let entry = ifd.checked_add(2)?.checked_add(i.checked_mul(12)?)?;
+        // Tag 0x0112, type SHORT (3), count 1: the value is in the entry itself.
+        (u16_at(entry)? == 0x0112 && u16_at(entry + 2)? == 3)
+            .then(|| u16_at(entry + 8))
+            .flatten()
+            .filter(|o| (1..=8).contains(o))
+    })
+}
+
+/// An APP1 segment holding an EXIF block with the orientation and nothing else.
+fn orientation_segment(orientation: u16) -> Vec<u8> {
+    let mut tiff = b"MM\0*\0\0\0\x08".to_vec();
+    tiff.extend_from_slice(&1u16.to_be_bytes()); // one entry
+    tiff.extend_from_slice(&0x0112u16.to_be_bytes());
+    tiff.extend_from_slice(&3u16.to_be_bytes()); // SHORT
+    tiff.extend_from_slice(&1u32.to_be_bytes()); // count
+    tiff.extend_from_slice(&orientation.to_be_bytes());
+    tiff.extend_from_slice(&[0, 0]); // padding of the value field
+    tiff.extend_from_slice(&0u32.to_be_bytes()); // no next IFD
+    let length = u16::try_from(2 + 6 + tiff.len()).unwrap_or(u16::MAX);
+    let mut segment = vec![0xFF, 0xE1];
+    segment.extend_from_slice(&length.to_be_bytes());
+    segment.extend_from_slice(b"Exif\0\0");
+    segment.extend_from_slice(&tiff);
+    segment
 }
 
 /// PNG: drop the eXIf chunk and XMP text chunks (iTXt with the XMP keyword).
@@ -207,6 +276,53 @@ mod tests {
             None,
             "truncated"
         );
+    }
+
+    /// A JPEG of `width` x `height` pixels whose EXIF says GPS and `orientation`.
+    pub fn photo_with_orientation(width: u32, height: u32, orientation: u16) -> Vec<u8> {
+        let mut plain = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new(&mut plain)
+            .encode_image(&image::RgbImage::from_pixel(
+                width,
+                height,
+                image::Rgb([90, 160, 60]),
+            ))
+            .unwrap();
+        // Little-endian TIFF: a GPS-looking ASCII tag, then the orientation.
+        let mut tiff = b"II*\0\x08\0\0\0".to_vec();
+        tiff.extend_from_slice(&2u16.to_le_bytes());
+        tiff.extend_from_slice(&0x010Eu16.to_le_bytes()); // ImageDescription
+        tiff.extend_from_slice(&2u16.to_le_bytes());
+        tiff.extend_from_slice(&4u32.to_le_bytes());
+        tiff.extend_from_slice(b"GPS\0");
+        tiff.extend_from_slice(&0x0112u16.to_le_bytes());
+        tiff.extend_from_slice(&3u16.to_le_bytes());
+        tiff.extend_from_slice(&1u32.to_le_bytes());
+        tiff.extend_from_slice(&orientation.to_le_bytes());
+        tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&tiff);
+        let length = u16::try_from(app1.len() + 2).unwrap().to_be_bytes();
+        let mut jpeg = plain[..2].to_vec();
+        jpeg.extend_from_slice(&[0xFF, 0xE1, length[0], length[1]]);
+        jpeg.extend_from_slice(&app1);
+        jpeg.extend_from_slice(&plain[2..]);
+        jpeg
+    }
+
+    #[test]
+    fn jpeg_orientation_survives_the_stripping() {
+        let photo = photo_with_orientation(64, 32, 6);
+        let clean = strip_metadata(Kind::Jpeg, &photo).unwrap();
+        assert!(!String::from_utf8_lossy(&clean).contains("GPS"));
+        let app1 = clean.windows(6).position(|w| w == b"Exif\0\0").unwrap();
+        assert_eq!(exif_orientation(&clean[app1..]), Some(6));
+        // Upright photos need no EXIF at all.
+        let upright = strip_metadata(Kind::Jpeg, &photo_with_orientation(8, 8, 1)).unwrap();
+        assert!(!upright.windows(4).any(|w| w == b"Exif"));
+        // The image crate reads it back and turns the thumbnail upright.
+        let thumb = crate::platform::picture::thumbnail(&clean).unwrap();
+        assert_eq!((thumb.width, thumb.height), (32, 64));
     }
 
     #[test]

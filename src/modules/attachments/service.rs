@@ -16,6 +16,8 @@ use crate::modules::activity::{self, Subject};
 use crate::modules::jobs;
 use crate::modules::users::model::Role;
 use crate::platform::database::Db;
+use crate::platform::picture::{self, ImageJob, PictureError};
+use crate::platform::queue::{self, Queue};
 use crate::platform::storage::{ObjectKey, Storage};
 
 /// The largest file accepted (25 MiB: a full-resolution phone photo or a scanned
@@ -37,6 +39,10 @@ pub struct Attachment {
     pub bytes: i64,
     /// A signed download address, valid for 15 minutes.
     pub url: String,
+    /// A JPEG of at most 480 pixels a side, signed like `url`, once it is ready.
+    pub thumbnail_url: Option<String>,
+    /// Pictures only: whether the thumbnail is made yet.
+    pub thumbnail_status: Option<picture::Status>,
     pub uploaded_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
 }
@@ -45,6 +51,10 @@ async fn to_attachment(storage: &Storage, row: AttachmentRow) -> Result<Attachme
     let key = ObjectKey::parse(&row.storage_key)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad stored key {}", row.storage_key)))?;
     let url = storage.signed_url(&key, URL_TTL).await?;
+    let thumbnail_url = match row.thumbnail_key.as_deref().and_then(ObjectKey::parse) {
+        Some(key) => Some(storage.signed_url(&key, URL_TTL).await?),
+        None => None,
+    };
     Ok(Attachment {
         id: row.id,
         job_id: row.job_id,
@@ -53,6 +63,11 @@ async fn to_attachment(storage: &Storage, row: AttachmentRow) -> Result<Attachme
         content_type: row.content_type,
         bytes: row.bytes,
         url,
+        thumbnail_url,
+        thumbnail_status: row
+            .thumbnail_status
+            .as_deref()
+            .and_then(picture::Status::parse),
         uploaded_by: row.uploaded_by,
         created_at: row.created_at,
     })
@@ -116,11 +131,22 @@ pub async fn upload(
         bytes: i64::try_from(clean.len()).unwrap_or(i64::MAX),
         uploaded_by: Some(ctx.user_id),
         created_at: Utc::now(),
+        thumbnail_key: None,
+        thumbnail_status: kind.is_picture().then(|| "pending".to_string()),
     };
     // The file first: a row never points at nothing. A failed commit leaves an
     // unreferenced file, which is harmless.
     storage.put(&key, Bytes::from(clean)).await?;
     repo::insert(&mut tx, ctx.account_id, &row).await?;
+    if kind.is_picture() {
+        queue::enqueue(
+            &mut tx,
+            ctx.account_id,
+            Queue::ImageProcessing,
+            &ImageJob::AttachmentThumbnail { id },
+        )
+        .await?;
+    }
     let client_id = jobs::service::client_of_in(&mut tx, upload.job_id).await?;
     activity::service::record(
         &mut tx,
@@ -166,20 +192,58 @@ pub async fn delete(
     let mut tx = db.tenant(ctx.account_id).await?;
     jobs::service::check_job_access_in(&mut tx, ctx, job_id).await?;
     let not_found = || ApiError::code(ErrorCode::AttachmentNotFound);
-    let (key, uploaded_by) = repo::delete(&mut tx, job_id, id)
+    let deleted = repo::delete(&mut tx, job_id, id)
         .await?
         .ok_or_else(not_found)?;
-    if ctx.role == Role::Technician && uploaded_by != Some(ctx.user_id) {
+    if ctx.role == Role::Technician && deleted.uploaded_by != Some(ctx.user_id) {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
             "technicians remove only the files they added",
         ));
     }
     tx.commit().await?;
-    if let Some(key) = ObjectKey::parse(&key)
-        && let Err(error) = storage.delete(&key).await
-    {
-        tracing::warn!(%error, key = key.as_str(), "attachment removed; its file could not be deleted");
+    let keys = std::iter::once(deleted.storage_key).chain(deleted.thumbnail_key);
+    for key in keys.filter_map(|k| ObjectKey::parse(&k)) {
+        if let Err(error) = storage.delete(&key).await {
+            tracing::warn!(%error, key = key.as_str(), "attachment removed; its file could not be deleted");
+        }
     }
+    Ok(())
+}
+
+/// Make an attachment's thumbnail (the `image.processing` handler). Idempotent: an
+/// attachment that is gone or whose thumbnail is settled is left alone, and a run
+/// cut short before its commit is simply done again. A picture that cannot be
+/// decoded is marked `failed` rather than retried.
+#[tracing::instrument(skip(db, storage))]
+pub async fn make_thumbnail(
+    db: &Db,
+    storage: &Storage,
+    account_id: Uuid,
+    id: Uuid,
+) -> anyhow::Result<()> {
+    let mut tx = db.tenant(account_id).await?;
+    let Some((job_id, original)) = repo::pending_thumbnail_for_update(&mut tx, id).await? else {
+        return Ok(());
+    };
+    let original =
+        ObjectKey::parse(&original).ok_or_else(|| anyhow::anyhow!("bad stored key {original}"))?;
+    let made = match storage.get(&original).await? {
+        Some(bytes) => tokio::task::spawn_blocking(move || picture::thumbnail(&bytes)).await?,
+        None => Err(PictureError::Decode("the file is missing".into())),
+    };
+    let key = match made {
+        Ok(thumbnail) => {
+            let key = ObjectKey::attachment_thumbnail(account_id, job_id, id);
+            storage.put(&key, Bytes::from(thumbnail.jpeg)).await?;
+            Some(key)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "no thumbnail for this attachment");
+            None
+        }
+    };
+    repo::set_thumbnail(&mut tx, id, key.as_ref().map(ObjectKey::as_str)).await?;
+    tx.commit().await?;
     Ok(())
 }

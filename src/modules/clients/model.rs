@@ -70,6 +70,11 @@ pub struct Client {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// `GET` it (signed in) for the 256 x 256 JPEG; None until an avatar is ready.
+    /// The address changes with every new avatar.
+    pub avatar_url: Option<String>,
+    /// Set while an uploaded avatar is processed, then `ready` (or `failed`).
+    pub avatar_status: Option<crate::platform::picture::Status>,
 }
 
 impl Client {

@@ -11,6 +11,7 @@ use super::model::{
     display_name,
 };
 use crate::domain::Address;
+use crate::platform::picture;
 
 #[derive(sqlx::FromRow)]
 struct ClientRow {
@@ -27,6 +28,8 @@ struct ClientRow {
     version: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    avatar_id: Option<Uuid>,
+    avatar_status: Option<String>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -54,6 +57,14 @@ impl TryFrom<ClientRow> for Client {
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            avatar_url: row
+                .avatar_id
+                .filter(|_| row.avatar_status.as_deref() == Some("ready"))
+                .map(|avatar_id| format!("/api/v1/clients/{}/avatar?v={avatar_id}", row.id)),
+            avatar_status: row
+                .avatar_status
+                .as_deref()
+                .and_then(picture::Status::parse),
         })
     }
 }
@@ -101,7 +112,7 @@ pub async fn insert(
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
            RETURNING id, first_name, last_name, company_name, emails AS "emails: Json<Vec<ClientEmail>>",
                      phones AS "phones: Json<Vec<ClientPhone>>", billing_address AS "billing_address: Json<Address>",
-                     tags, notes, status, version, created_at, updated_at"#,
+                     tags, notes, status, version, created_at, updated_at, avatar_id, avatar_status"#,
         account_id,
         id,
         data.first_name,
@@ -126,7 +137,7 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<Client>, sq
         ClientRow,
         r#"SELECT id, first_name, last_name, company_name, emails AS "emails: Json<Vec<ClientEmail>>",
                   phones AS "phones: Json<Vec<ClientPhone>>", billing_address AS "billing_address: Json<Address>",
-                  tags, notes, status, version, created_at, updated_at
+                  tags, notes, status, version, created_at, updated_at, avatar_id, avatar_status
            FROM clients WHERE id = $1"#,
         id
     )
@@ -144,7 +155,7 @@ pub async fn get_for_update(
         ClientRow,
         r#"SELECT id, first_name, last_name, company_name, emails AS "emails: Json<Vec<ClientEmail>>",
                   phones AS "phones: Json<Vec<ClientPhone>>", billing_address AS "billing_address: Json<Address>",
-                  tags, notes, status, version, created_at, updated_at
+                  tags, notes, status, version, created_at, updated_at, avatar_id, avatar_status
            FROM clients WHERE id = $1 FOR UPDATE"#,
         id
     )
@@ -167,7 +178,7 @@ pub async fn update(
            WHERE id = $1
            RETURNING id, first_name, last_name, company_name, emails AS "emails: Json<Vec<ClientEmail>>",
                      phones AS "phones: Json<Vec<ClientPhone>>", billing_address AS "billing_address: Json<Address>",
-                     tags, notes, status, version, created_at, updated_at"#,
+                     tags, notes, status, version, created_at, updated_at, avatar_id, avatar_status"#,
         id,
         data.first_name,
         data.last_name,
@@ -195,7 +206,7 @@ pub async fn set_status(
         r#"UPDATE clients SET status = $2, version = version + 1 WHERE id = $1
            RETURNING id, first_name, last_name, company_name, emails AS "emails: Json<Vec<ClientEmail>>",
                      phones AS "phones: Json<Vec<ClientPhone>>", billing_address AS "billing_address: Json<Address>",
-                     tags, notes, status, version, created_at, updated_at"#,
+                     tags, notes, status, version, created_at, updated_at, avatar_id, avatar_status"#,
         id,
         status.as_str()
     )
@@ -219,7 +230,7 @@ pub struct ClientFilter<'a> {
 }
 
 const CLIENT_COLUMNS: &str = "SELECT c.id, c.first_name, c.last_name, c.company_name, c.emails, c.phones, c.billing_address, c.tags, c.notes,
-        c.status, c.version, c.created_at, c.updated_at
+        c.status, c.version, c.created_at, c.updated_at, c.avatar_id, c.avatar_status
  FROM clients c";
 
 /// Newest first, keyset on id (UUIDv7 ids sort by creation time).
@@ -453,6 +464,55 @@ pub async fn set_phones(
         "UPDATE clients SET phones = $2, version = version + 1 WHERE id = $1",
         id,
         Json(phones) as _
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// A client's avatar columns, locked.
+pub struct AvatarRow {
+    pub avatar_id: Option<Uuid>,
+    pub avatar_status: Option<String>,
+    pub avatar_source_key: Option<String>,
+}
+
+pub async fn avatar(conn: &mut PgConnection, id: Uuid) -> Result<Option<AvatarRow>, sqlx::Error> {
+    sqlx::query_as!(
+        AvatarRow,
+        "SELECT avatar_id, avatar_status, avatar_source_key FROM clients WHERE id = $1",
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn avatar_for_update(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<AvatarRow>, sqlx::Error> {
+    sqlx::query_as!(
+        AvatarRow,
+        "SELECT avatar_id, avatar_status, avatar_source_key FROM clients WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Set (or, with all None, clear) the avatar columns.
+pub async fn set_avatar(
+    conn: &mut PgConnection,
+    id: Uuid,
+    avatar: &AvatarRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE clients SET avatar_id = $2, avatar_status = $3, avatar_source_key = $4
+         WHERE id = $1",
+        id,
+        avatar.avatar_id,
+        avatar.avatar_status,
+        avatar.avatar_source_key
     )
     .execute(conn)
     .await

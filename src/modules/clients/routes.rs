@@ -1,9 +1,9 @@
 //! `/api/v1/clients…`: clients, their properties and their activity. Office staff only;
 //! technicians reach clients through their visits.
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -24,6 +24,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_clients, create_client))
         .routes(routes!(get_client, update_client, delete_client))
         .routes(routes!(client_activity))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(get_avatar, upload_avatar, delete_avatar))
+                // Room for the file and the multipart framing; the file itself is
+                // counted as it streams in.
+                .layer(DefaultBodyLimit::max(super::avatar::MAX_BYTES + 64 * 1024)),
+        )
         .routes(routes!(list_properties, create_property))
         .routes(routes!(get_property, update_property, delete_property))
 }
@@ -137,10 +144,70 @@ async fn delete_client(
     Query(params): Query<VersionParam>,
 ) -> Result<axum::Json<Deletion>, ApiError> {
     let expected = Expected::optional(&headers, params.version)?;
-    service::delete(&state.db, &ctx, id, expected.map(|e| e.version))
-        .await
-        .map_err(map_stale(expected))
-        .map(axum::Json)
+    service::delete(
+        &state.db,
+        &state.storage,
+        &ctx,
+        id,
+        expected.map(|e| e.version),
+    )
+    .await
+    .map_err(map_stale(expected))
+    .map(axum::Json)
+}
+
+/// The multipart body of an avatar upload.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct AvatarForm {
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// The client's avatar: a redirect to a 256 x 256 JPEG's download address, valid 15
+/// minutes (404 `avatar_not_found` while there is none ready).
+#[utoipa::path(get, path = "/clients/{id}/avatar", tag = "clients", params(("id" = Uuid, Path)),
+    responses((status = 307, description = "to the avatar's signed download address"), (status = 404, body = Problem)))]
+async fn get_avatar(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    let url = super::avatar::url(&state.db, &state.storage, &ctx, id).await?;
+    Ok(axum::response::Redirect::temporary(&url).into_response())
+}
+
+/// Upload the client's picture. `multipart/form-data` with a `file` part: a JPEG,
+/// PNG, GIF or WebP picture (recognised from its bytes, 415 otherwise) of at most
+/// 10 MiB; metadata is removed. It is cropped to a 256 x 256 square in the
+/// background: the client comes back with `avatar_status: "pending"`, then
+/// `"ready"` and an `avatar_url` (or `"failed"` if the picture cannot be decoded).
+/// Replaces the previous avatar.
+#[utoipa::path(put, path = "/clients/{id}/avatar", tag = "clients", params(("id" = Uuid, Path)),
+    request_body(content = AvatarForm, content_type = "multipart/form-data"),
+    responses((status = 200, body = Client), (status = 404, body = Problem), (status = 413, body = Problem),
+              (status = 415, body = Problem), (status = 422, body = Problem)))]
+async fn upload_avatar(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+    multipart: Multipart,
+) -> Result<Response, ApiError> {
+    let upload = crate::http::multipart::read(multipart, super::avatar::MAX_BYTES, &[]).await?;
+    let client = super::avatar::set(&state.db, &state.storage, &ctx, id, upload.bytes).await?;
+    Ok(tagged(StatusCode::OK, client.version, client))
+}
+
+/// Remove the client's avatar.
+#[utoipa::path(delete, path = "/clients/{id}/avatar", tag = "clients", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Client), (status = 404, body = Problem)))]
+async fn delete_avatar(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    let client = super::avatar::remove(&state.db, &state.storage, &ctx, id).await?;
+    Ok(tagged(StatusCode::OK, client.version, client))
 }
 
 /// Who created, changed or deleted the client and its properties, newest first.

@@ -15,6 +15,7 @@ use crate::http::{ApiError, ErrorCode};
 use crate::modules::activity::{self, ActivityEntry, Subject};
 use crate::modules::quickbooks;
 use crate::platform::database::{Db, Tx, violation};
+use crate::platform::storage::Storage;
 
 fn not_found() -> ApiError {
     ApiError::code(ErrorCode::ClientNotFound)
@@ -223,6 +224,7 @@ pub enum Deletion {
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, client_id = %id))]
 pub async fn delete(
     db: &Db,
+    storage: &Storage,
     ctx: &Ctx,
     id: Uuid,
     version: Option<i32>,
@@ -234,6 +236,7 @@ pub async fn delete(
     if let Some(version) = version {
         check_version(version, current.version)?;
     }
+    let avatar = repo::avatar(&mut tx, id).await?;
     // Work that refers to a client does so with ON DELETE RESTRICT, so a client with
     // history cannot be deleted: try, and archive when the database says no.
     let deleted = {
@@ -280,6 +283,9 @@ pub async fn delete(
         Deletion::Archived { client: Box::new(client), detail: "the client has history (quotes, jobs or invoices), so it was archived instead of deleted".into() }
     };
     tx.commit().await?;
+    if let (Deletion::Deleted { .. }, Some(avatar)) = (&outcome, avatar) {
+        super::avatar::remove_files(storage, ctx.account_id, id, &avatar).await;
+    }
     Ok(outcome)
 }
 
