@@ -70,7 +70,11 @@ BEGIN
 END
 $fn$;
 
+-- A new owner needs CREATE on the schema (which a superuser would not check); it
+-- keeps the function without it.
+GRANT CREATE ON SCHEMA public TO jobber_search;
 ALTER FUNCTION search_client_ids(text, text, text, text, text, uuid, integer) OWNER TO jobber_search;
+REVOKE CREATE ON SCHEMA public FROM jobber_search;
 REVOKE ALL ON FUNCTION search_client_ids(text, text, text, text, text, uuid, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION search_client_ids(text, text, text, text, text, uuid, integer) TO jobber_app;
 

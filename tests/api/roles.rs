@@ -108,9 +108,21 @@ async fn every_endpoint_enforces_its_roles() {
         (Method::GET, format!("/api/v1/clients/{id}"), Who::Staff),
         (Method::PUT, format!("/api/v1/clients/{id}"), Who::Staff),
         (Method::DELETE, format!("/api/v1/clients/{id}"), Who::Staff),
-        (Method::GET, format!("/api/v1/clients/{id}/avatar"), Who::Staff),
-        (Method::PUT, format!("/api/v1/clients/{id}/avatar"), Who::Staff),
-        (Method::DELETE, format!("/api/v1/clients/{id}/avatar"), Who::Staff),
+        (
+            Method::GET,
+            format!("/api/v1/clients/{id}/avatar"),
+            Who::Staff,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/clients/{id}/avatar"),
+            Who::Staff,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/clients/{id}/avatar"),
+            Who::Staff,
+        ),
         (
             Method::GET,
             format!("/api/v1/clients/{id}/activity"),

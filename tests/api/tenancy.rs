@@ -315,3 +315,118 @@ async fn the_search_function_returns_only_the_callers_clients() {
     assert!(!member, "jobber_app must not hold the search role");
     tx.rollback().await.unwrap();
 }
+
+/// A managed PostgreSQL (RDS) gives jobber an owner that is no superuser, so
+/// row-level security applies to it: the migrations must work as that owner, and the
+/// cleanup tasks (run on its connection) must still delete across accounts.
+#[tokio::test]
+async fn a_non_superuser_owner_migrates_and_cleans_up_across_accounts() {
+    let superuser_url = crate::helpers::empty_database().await;
+    let superuser = sqlx::PgPool::connect(&superuser_url).await.unwrap();
+    let owner = format!("owner_{}", uuid::Uuid::now_v7().simple());
+    let database = format!("rds_{}", uuid::Uuid::now_v7().simple());
+    for sql in [
+        format!("CREATE ROLE {owner} LOGIN CREATEROLE NOSUPERUSER NOBYPASSRLS"),
+        format!("CREATE DATABASE {database} OWNER {owner}"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&superuser)
+            .await
+            .unwrap();
+    }
+    let (_, rest) = superuser_url.split_once("@").unwrap();
+    let (_, query) = rest.split_once("?").unwrap();
+    let owner_url = format!("postgres://{owner}@localhost/{database}?{query}");
+    let db = jobber::platform::database::Db::connect(&owner_url, 2)
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+
+    let app = crate::helpers::spawn_app_on(owner_url.clone(), |_| {}).await;
+    for business in ["Cloud A", "Cloud B"] {
+        let session = app.signup(business).await;
+        app.request(
+            Method::POST,
+            "/api/v1/clients",
+            Some(&session.token),
+            Some(json!({"first_name": "Key", "last_name": business})),
+            &[("Idempotency-Key", "create-client-1")],
+        )
+        .await
+        .expect(201);
+        app.post_anon(
+            "/api/v1/auth/password-reset",
+            json!({"email": session.email}),
+        )
+        .await
+        .expect(202);
+    }
+    // Everything expired a long time ago (the superuser bypasses row-level security).
+    let admin_url = superuser_url.replace(
+        &superuser_url[superuser_url.rfind('/').unwrap() + 1..superuser_url.find('?').unwrap()],
+        &database,
+    );
+    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
+    for sql in [
+        "UPDATE idempotency_keys SET created_at = now() - interval '3 days'",
+        "UPDATE refresh_tokens SET expires_at = now() - interval '1 day'",
+        "UPDATE user_tokens SET expires_at = now() - interval '30 days'",
+    ] {
+        sqlx::query(sql).execute(&admin).await.unwrap();
+    }
+    let count = |table: &'static str| {
+        let admin = admin.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+                "SELECT count(*) FROM {table}"
+            )))
+            .fetch_one(&admin)
+            .await
+            .unwrap()
+        }
+    };
+    for table in ["idempotency_keys", "refresh_tokens", "user_tokens"] {
+        assert!(count(table).await >= 2, "{table} has rows of both accounts");
+    }
+
+    let pool = db.pool();
+    assert!(
+        !role_is_superuser(pool).await,
+        "the test needs a non-superuser owner"
+    );
+    assert!(
+        jobber::http::idempotency::purge_expired(pool)
+            .await
+            .unwrap()
+            >= 2
+    );
+    assert!(
+        jobber::modules::auth::repo::purge_refresh_tokens(pool)
+            .await
+            .unwrap()
+            >= 2
+    );
+    assert!(
+        jobber::modules::auth::repo::purge_user_tokens(pool)
+            .await
+            .unwrap()
+            >= 2
+    );
+    for table in ["idempotency_keys", "refresh_tokens", "user_tokens"] {
+        assert_eq!(count(table).await, 0, "{table} purged across accounts");
+    }
+    // And tenant transactions still see only their own account.
+    let mut tx = app.db.tenant(uuid::Uuid::now_v7()).await.unwrap();
+    let visible: i64 = sqlx::query_scalar("SELECT count(*) FROM clients")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(visible, 0);
+}
+
+async fn role_is_superuser(pool: &sqlx::PgPool) -> bool {
+    sqlx::query_scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
