@@ -49,6 +49,7 @@ error_codes! {
     InvoiceNotFound = ("invoice_not_found", NOT_FOUND, "No such invoice"),
     PaymentNotFound = ("payment_not_found", NOT_FOUND, "No such payment"),
     LogoNotFound = ("logo_not_found", NOT_FOUND, "The business has no logo"),
+    ExportNotFound = ("export_not_found", NOT_FOUND, "No such export, or it has expired"),
     AvatarNotFound = ("avatar_not_found", NOT_FOUND, "The client has no avatar (yet)"),
     FileNotFound = ("file_not_found", NOT_FOUND, "No such file, or the link is not valid"),
     VisitNotFound = ("visit_not_found", NOT_FOUND, "No such visit"),

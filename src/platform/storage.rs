@@ -84,6 +84,11 @@ impl ObjectKey {
         Self(format!("uploads/{account_id}/branding/logo-{id}.{ext}"))
     }
 
+    /// `uploads/{accountId}/reports/{exportId}.csv`: a CSV export.
+    pub fn report_export(account_id: Uuid, id: Uuid) -> Self {
+        Self(format!("uploads/{account_id}/reports/{id}.csv"))
+    }
+
     /// `uploads/{accountId}/quotes/{quoteId}.pdf`, beside the invoices.
     pub fn quote_pdf(account_id: Uuid, quote_id: Uuid) -> Self {
         Self(format!("uploads/{account_id}/quotes/{quote_id}.pdf"))

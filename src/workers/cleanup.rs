@@ -45,6 +45,9 @@ pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {
             )
             .await
         }
+        "purge_report_exports" => {
+            crate::modules::reports::exports::purge_expired(&ctx.pool, &ctx.storage).await
+        }
         "reconcile_card_payments" => {
             crate::modules::payments::service::queue_reconciliations(&ctx.db).await
         }

@@ -57,6 +57,11 @@ pub const TASKS: &[CronTask] = &[
         name: "send_reminders",
         every: Duration::from_secs(60 * 60),
     },
+    // CSV exports older than 7 days, with their files (reports::exports).
+    CronTask {
+        name: "purge_report_exports",
+        every: Duration::from_secs(60 * 60),
+    },
     CronTask {
         name: "reconcile_card_payments",
         every: Duration::from_secs(15 * 60),

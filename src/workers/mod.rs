@@ -241,9 +241,11 @@ async fn run_job(
     let queue = *queue;
     let task_id = task_id.to_string();
     let span = tracing::info_span!("job", %queue, job_id = %task_id, account_id = ?job.account_id);
-    let result = tracing::Instrument::instrument(dispatch(&ctx, queue, &job), span.clone()).await;
     // apalis counts this run before the handler starts; guard against 0 anyway.
     let attempt = attempt.current().max(1);
+    let last = queue::backoff(attempt).is_none();
+    let result =
+        tracing::Instrument::instrument(dispatch(&ctx, queue, &job, last), span.clone()).await;
     let _entered = span.enter();
     let labels = [queue.name()];
     match result {
@@ -290,7 +292,8 @@ async fn run_job(
     }
 }
 
-async fn dispatch(ctx: &Context, queue: Queue, job: &Job) -> anyhow::Result<()> {
+/// `last`: no retry follows if this run fails (a handler may record the failure).
+async fn dispatch(ctx: &Context, queue: Queue, job: &Job, last: bool) -> anyhow::Result<()> {
     match queue {
         Queue::NotificationsHigh | Queue::NotificationsStandard => {
             notifications::run(ctx, queue, job).await
@@ -301,7 +304,7 @@ async fn dispatch(ctx: &Context, queue: Queue, job: &Job) -> anyhow::Result<()> 
         Queue::SmsSend => sms::run(ctx, job).await,
         Queue::PaymentProcessing => payments::run(ctx, job).await,
         Queue::SyncQuickbooks => quickbooks::run(ctx, job).await,
-        Queue::ReportsGeneration => reports::run(ctx, job).await,
+        Queue::ReportsGeneration => reports::run(ctx, job, last).await,
         Queue::Cleanup => cleanup::run(ctx, job).await,
     }
 }

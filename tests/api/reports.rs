@@ -321,3 +321,264 @@ async fn demo_data_at_scale_one_is_consistent_and_browsable() {
     .await
     .expect(200);
 }
+
+/// GET a signed URL (on the configured public address) on this test's server.
+async fn download_text(app: &TestApp, url: &Value) -> String {
+    let path = url
+        .as_str()
+        .unwrap()
+        .strip_prefix("http://jobber.test")
+        .unwrap();
+    let response = app.http.get(app.url(path)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "text/csv");
+    response.text().await.unwrap()
+}
+
+async fn ready_export(app: &TestApp, owner: &Session, body: Value) -> Value {
+    let export = app
+        .post("/api/v1/reports/exports", &owner.token, body)
+        .await
+        .expect(202)
+        .body;
+    assert_eq!(export["status"], "pending");
+    assert_eq!(export["url"], Value::Null);
+    let path = format!("/api/v1/reports/exports/{}", export["id"].as_str().unwrap());
+    let done = crate::background::wait_until(std::time::Duration::from_secs(30), || async {
+        app.get(&path, &owner.token).await.body["status"] != "pending"
+    })
+    .await;
+    assert!(done, "export still pending");
+    app.get(&path, &owner.token).await.expect(200).body
+}
+
+#[tokio::test]
+async fn csv_exports_are_written_in_the_background_and_expire() {
+    let app = crate::helpers::spawn_app_with(crate::background::with_worker(
+        jobber::config::Role::All,
+        None,
+    ))
+    .await;
+    let owner = app.signup("Export Co").await;
+    let tech = app.add_user(&owner, "technician").await;
+    let other = app.signup("Other Co").await;
+    let client = app
+        .create_client(
+            &owner,
+            json!({"first_name": "=HYPERLINK(\"http://evil\")", "last_name": "Smith, Jr.",
+                   "emails": [{"address": "work@example.com"}, {"address": "home@example.com", "primary": true}],
+                   "billing_address": {"street1": "1 Elm St", "city": "Springfield", "country": "US"}}),
+        )
+        .await;
+    let client = client["id"].as_str().unwrap().to_string();
+    let today = Utc::now().date_naive();
+    let a = issued_invoice(&app, &owner, &client, 12345).await;
+    app.post(
+        &format!("/api/v1/invoices/{a}/payments"),
+        &owner.token,
+        json!({"method": "check", "amount": 2345, "reference": "Check 7"}),
+    )
+    .await
+    .expect(201);
+    issued_invoice(&app, &owner, &client, 500).await;
+    // A draft has no number and is not exported.
+    app.post("/api/v1/invoices", &owner.token, json!({"client_id": client, "title": "Draft", "lines": [{"name": "x", "quantity": 1, "unit_price": 1000}]}))
+        .await
+        .expect(201);
+
+    // Bad requests name the field; technicians may not export.
+    let missing = app
+        .post(
+            "/api/v1/reports/exports",
+            &owner.token,
+            json!({"kind": "invoices"}),
+        )
+        .await
+        .expect(422);
+    assert_eq!(missing.fields(), vec!["from".to_string(), "to".to_string()]);
+    let backwards = app
+        .post(
+            "/api/v1/reports/exports",
+            &owner.token,
+            json!({"kind": "payments", "from": today, "to": today - Duration::days(1)}),
+        )
+        .await
+        .expect(422);
+    assert_eq!(backwards.fields(), vec!["to".to_string()]);
+    app.post(
+        "/api/v1/reports/exports",
+        &owner.token,
+        json!({"kind": "jobs"}),
+    )
+    .await
+    .expect(422);
+    app.post(
+        "/api/v1/reports/exports",
+        &tech.token,
+        json!({"kind": "clients"}),
+    )
+    .await
+    .problem(403, "forbidden");
+
+    let range = json!({"from": today - Duration::days(1), "to": today});
+    let invoices = ready_export(
+        &app,
+        &owner,
+        json!({"kind": "invoices", "from": range["from"], "to": range["to"]}),
+    )
+    .await;
+    assert_eq!(invoices["status"], "ready", "{invoices}");
+    assert_eq!(invoices["rows"], 2);
+    let csv = download_text(&app, &invoices["url"]).await;
+    let lines: Vec<&str> = csv.split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "number,issue_date,due_date,status,client,title,currency,subtotal,discount,tax,total,paid,refunded,balance"
+    );
+    assert_eq!(
+        lines.len(),
+        4,
+        "header, two invoices, final line end: {csv:?}"
+    );
+    let name = "\"'=HYPERLINK(\"\"http://evil\"\") Smith, Jr.\"";
+    assert!(
+        lines[1].contains(&format!(
+            ",partially_paid,{name},Work,USD,123.45,0.00,0.00,123.45,23.45,0.00,100.00"
+        )),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].contains(&format!(
+            ",sent,{name},Work,USD,5.00,0.00,0.00,5.00,0.00,0.00,5.00"
+        )),
+        "{}",
+        lines[2]
+    );
+
+    let payments = ready_export(
+        &app,
+        &owner,
+        json!({"kind": "payments", "from": today, "to": today}),
+    )
+    .await;
+    let csv = download_text(&app, &payments["url"]).await;
+    let lines: Vec<&str> = csv.split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "paid_on,invoice,client,method,status,currency,amount,tip,fee,refunded,reference"
+    );
+    assert!(lines[1].starts_with(&today.to_string()), "{}", lines[1]);
+    assert!(
+        lines[1].ends_with(&format!(
+            "{name},check,succeeded,USD,23.45,0.00,0.00,0.00,Check 7"
+        )),
+        "{}",
+        lines[1]
+    );
+    // Nothing was paid last year.
+    let last_year = today - Duration::days(400);
+    let empty = ready_export(
+        &app,
+        &owner,
+        json!({"kind": "payments", "from": last_year, "to": last_year}),
+    )
+    .await;
+    assert_eq!(empty["rows"], 0);
+
+    let clients = ready_export(&app, &owner, json!({"kind": "clients"})).await;
+    let csv = download_text(&app, &clients["url"]).await;
+    let lines: Vec<&str> = csv.split("\r\n").collect();
+    assert_eq!(
+        lines[1],
+        format!("{name},,home@example.com,,1 Elm St,Springfield,,,US,active,,{today}")
+    );
+
+    // Listed for the account only, and the requester was told.
+    let listed = app
+        .get("/api/v1/reports/exports", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(listed.as_array().unwrap().len(), 4);
+    assert_eq!(
+        app.get("/api/v1/reports/exports", &other.token)
+            .await
+            .expect(200)
+            .body,
+        json!([])
+    );
+    app.get(
+        &format!(
+            "/api/v1/reports/exports/{}",
+            clients["id"].as_str().unwrap()
+        ),
+        &other.token,
+    )
+    .await
+    .problem(404, "export_not_found");
+    let notes = app
+        .get("/api/v1/notifications", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    let ready = notes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "export_ready")
+        .count();
+    assert_eq!(ready, 4, "{notes}");
+
+    // Seven days later the cleanup deletes the export and its file.
+    sqlx::query(
+        "UPDATE report_exports SET expires_at = now() - interval '1 minute' WHERE id = $1::uuid",
+    )
+    .bind(clients["id"].as_str().unwrap())
+    .execute(app.db.pool())
+    .await
+    .unwrap();
+    let storage = jobber::platform::storage::Storage::from_config(
+        &crate::helpers::test_config(app.data_dir.clone()),
+        b"unused",
+    )
+    .unwrap();
+    let purged = jobber::modules::reports::exports::purge_expired(app.db.pool(), &storage)
+        .await
+        .unwrap();
+    assert_eq!(purged, 1);
+    app.get(
+        &format!(
+            "/api/v1/reports/exports/{}",
+            clients["id"].as_str().unwrap()
+        ),
+        &owner.token,
+    )
+    .await
+    .problem(404, "export_not_found");
+    let path = clients["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("http://jobber.test")
+        .unwrap();
+    assert_eq!(
+        app.http
+            .get(app.url(path))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+    assert_eq!(
+        app.get("/api/v1/reports/exports", &owner.token)
+            .await
+            .expect(200)
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+}

@@ -349,6 +349,9 @@ async fn every_endpoint_enforces_its_roles() {
             Who::Staff,
         ),
         (Method::GET, "/api/v1/reports/aging".into(), Who::Staff),
+        (Method::GET, "/api/v1/reports/exports".into(), Who::Staff),
+        (Method::POST, "/api/v1/reports/exports".into(), Who::Staff),
+        (Method::GET, format!("/api/v1/reports/exports/{id}"), Who::Staff),
     ];
 
     // Every route of the OpenAPI document is in the matrix (a new one must be added).

@@ -36,6 +36,28 @@ pub async fn notify_office_in(
     Ok(())
 }
 
+/// Tell one user, in the caller's transaction. `event_id` makes it once only: the
+/// same event told again adds nothing.
+pub async fn notify_user_in(
+    tx: &mut Tx,
+    account_id: Uuid,
+    user_id: Uuid,
+    event_id: Uuid,
+    notification: NewNotification,
+) -> Result<(), ApiError> {
+    let job = NotifyJob {
+        event_id,
+        kind: notification.kind.to_string(),
+        title: notification.title,
+        body: notification.body,
+        subject_type: notification.about.map(|(kind, _)| kind.to_string()),
+        subject_id: notification.about.map(|(_, id)| id),
+        actor: None,
+    };
+    repo::insert(tx, account_id, &[user_id], &job).await?;
+    Ok(())
+}
+
 /// The job's work: one row per office member at the time it runs. Running it again
 /// adds nothing. Returns the rows added.
 pub async fn fan_out(db: &Db, account_id: Uuid, job: &NotifyJob) -> Result<u64, ApiError> {

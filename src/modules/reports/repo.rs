@@ -1,6 +1,6 @@
 //! Report queries. Read-only; each runs inside the caller's tenant transaction.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -207,5 +207,252 @@ pub async fn aging(conn: &mut PgConnection, today: NaiveDate) -> Result<AgingRow
         today
     )
     .fetch_one(conn)
+    .await
+}
+
+/// A `report_exports` row.
+pub struct ExportRow {
+    pub id: Uuid,
+    pub kind: String,
+    pub from_date: Option<NaiveDate>,
+    pub to_date: Option<NaiveDate>,
+    pub status: String,
+    pub row_count: Option<i64>,
+    pub bytes: Option<i64>,
+    pub storage_key: Option<String>,
+    pub error: Option<String>,
+    pub requested_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn insert_export(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    id: Uuid,
+    kind: &str,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    requested_by: Uuid,
+) -> Result<ExportRow, sqlx::Error> {
+    sqlx::query_as!(
+        ExportRow,
+        "INSERT INTO report_exports (account_id, id, kind, from_date, to_date, requested_by)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         RETURNING id, kind, from_date, to_date, status, row_count, bytes, storage_key, error,
+                   requested_by, created_at, finished_at, expires_at",
+        account_id,
+        id,
+        kind,
+        from,
+        to,
+        requested_by
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn export(conn: &mut PgConnection, id: Uuid) -> Result<Option<ExportRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ExportRow,
+        "SELECT id, kind, from_date, to_date, status, row_count, bytes, storage_key, error,
+                requested_by, created_at, finished_at, expires_at
+         FROM report_exports WHERE id = $1 AND expires_at > now()",
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// The exports not yet expired, newest first (at most 100).
+pub async fn exports(conn: &mut PgConnection) -> Result<Vec<ExportRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ExportRow,
+        "SELECT id, kind, from_date, to_date, status, row_count, bytes, storage_key, error,
+                requested_by, created_at, finished_at, expires_at
+         FROM report_exports WHERE expires_at > now() ORDER BY id DESC LIMIT 100"
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// An export not yet written (pending, or failed and retried), locked.
+pub async fn pending_export_for_update(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<ExportRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ExportRow,
+        "SELECT id, kind, from_date, to_date, status, row_count, bytes, storage_key, error,
+                requested_by, created_at, finished_at, expires_at
+         FROM report_exports WHERE id = $1 AND status <> 'ready' FOR UPDATE",
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn finish_export(
+    conn: &mut PgConnection,
+    id: Uuid,
+    key: &str,
+    rows: i64,
+    bytes: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE report_exports SET status = 'ready', storage_key = $2, row_count = $3, bytes = $4, error = NULL, finished_at = now()
+         WHERE id = $1",
+        id,
+        key,
+        rows,
+        bytes
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Mark an export failed for good (the job is dead).
+pub async fn fail_export(
+    conn: &mut PgConnection,
+    id: Uuid,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE report_exports SET status = 'failed', error = $2, finished_at = now()
+         WHERE id = $1 AND status = 'pending'",
+        id,
+        error
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Delete up to 1000 expired exports, across accounts; returns their file keys.
+pub async fn purge_expired_exports(pool: &sqlx::PgPool) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "DELETE FROM report_exports WHERE (account_id, id) IN (
+             SELECT account_id, id FROM report_exports WHERE expires_at < now() LIMIT 1000)
+         RETURNING storage_key"
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().filter_map(|r| r.storage_key).collect())
+}
+
+pub struct InvoiceLine {
+    pub number: String,
+    pub issue_date: NaiveDate,
+    pub due_date: Option<NaiveDate>,
+    pub status: String,
+    pub client: String,
+    pub title: String,
+    pub subtotal: i64,
+    pub discount_total: i64,
+    pub tax_total: i64,
+    pub total: i64,
+    pub amount_paid: i64,
+    pub amount_refunded: i64,
+}
+
+/// Issued invoices with an issue date in `[from, to]`, in date order.
+pub async fn export_invoices(
+    conn: &mut PgConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<InvoiceLine>, sqlx::Error> {
+    sqlx::query_as!(
+        InvoiceLine,
+        r#"SELECT i.number AS "number!", i.issue_date AS "issue_date!", i.due_date, i.status,
+                  coalesce(nullif(concat_ws(' ', c.first_name, c.last_name), ''), c.company_name, '') AS "client!",
+                  i.title, i.subtotal, i.discount_total, i.tax_total, i.total, i.amount_paid, i.amount_refunded
+           FROM invoices i JOIN clients c ON c.account_id = i.account_id AND c.id = i.client_id
+           WHERE i.number IS NOT NULL AND i.issue_date BETWEEN $1 AND $2
+           ORDER BY i.issue_date, i.id"#,
+        from,
+        to
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub struct PaymentLine {
+    pub paid_on: NaiveDate,
+    pub invoice: Option<String>,
+    pub client: String,
+    pub method: String,
+    pub status: String,
+    pub amount: i64,
+    pub tip: i64,
+    pub fee: i64,
+    pub refunded: i64,
+    pub reference: Option<String>,
+}
+
+/// Payments (not pending or failed) received on a local day in `[from, to]`.
+pub async fn export_payments(
+    conn: &mut PgConnection,
+    zone: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<PaymentLine>, sqlx::Error> {
+    sqlx::query_as!(
+        PaymentLine,
+        r#"SELECT (p.paid_at AT TIME ZONE $1)::date AS "paid_on!", i.number AS invoice,
+                  coalesce(nullif(concat_ws(' ', c.first_name, c.last_name), ''), c.company_name, '') AS "client!",
+                  p.method, p.status, p.amount, p.tip, p.fee, p.refunded, p.reference
+           FROM payments p
+           JOIN invoices i ON i.account_id = p.account_id AND i.id = p.invoice_id
+           JOIN clients c ON c.account_id = p.account_id AND c.id = p.client_id
+           WHERE p.status NOT IN ('pending', 'failed')
+             AND p.paid_at >= ($2::date)::timestamp AT TIME ZONE $1
+             AND p.paid_at < ($3::date + 1)::timestamp AT TIME ZONE $1
+           ORDER BY p.paid_at, p.id"#,
+        zone,
+        from,
+        to
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub struct ClientLine {
+    pub name: String,
+    pub company: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub street: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+    pub status: String,
+    pub tags: Vec<String>,
+    pub created_on: NaiveDate,
+}
+
+/// Every client, oldest first, with the primary (else first) email and phone.
+pub async fn export_clients(
+    conn: &mut PgConnection,
+    zone: &str,
+) -> Result<Vec<ClientLine>, sqlx::Error> {
+    sqlx::query_as!(
+        ClientLine,
+        r#"SELECT coalesce(nullif(concat_ws(' ', c.first_name, c.last_name), ''), c.company_name, '') AS "name!",
+                  c.company_name AS company,
+                  (SELECT e->>'address' FROM jsonb_array_elements(c.emails) WITH ORDINALITY AS x(e, n)
+                   ORDER BY (e->>'primary')::boolean DESC, n LIMIT 1) AS email,
+                  (SELECT e->>'number' FROM jsonb_array_elements(c.phones) WITH ORDINALITY AS x(e, n)
+                   ORDER BY (e->>'primary')::boolean DESC, n LIMIT 1) AS phone,
+                  nullif(concat_ws(', ', c.billing_address->>'street1', c.billing_address->>'street2'), '') AS street,
+                  c.billing_address->>'city' AS city, c.billing_address->>'region' AS region,
+                  c.billing_address->>'postal_code' AS postal_code, c.billing_address->>'country' AS country,
+                  c.status, c.tags, (c.created_at AT TIME ZONE $1)::date AS "created_on!"
+           FROM clients c ORDER BY c.id"#,
+        zone
+    )
+    .fetch_all(conn)
     .await
 }

@@ -5,12 +5,14 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use uuid::Uuid;
 
+use super::exports::{self, Export, ExportRequest};
 use super::service::{self, Aging, Dashboard, Grouping, JobsReport, Revenue};
 use crate::app::AppState;
 use crate::http::ApiError;
 use crate::http::error::Problem;
-use crate::http::extract::{Query, Staff};
+use crate::http::extract::{Json, Path, Query, Staff};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -18,6 +20,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revenue))
         .routes(routes!(jobs))
         .routes(routes!(aging))
+        .routes(routes!(list_exports, request_export))
+        .routes(routes!(get_export))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -87,4 +91,43 @@ async fn aging(
     Staff(ctx): Staff,
 ) -> Result<axum::Json<Aging>, ApiError> {
     Ok(axum::Json(service::aging(&state.db, &ctx).await?))
+}
+
+/// Ask for a CSV export: `invoices` (issued in `from`..`to`), `payments` (received
+/// in `from`..`to`) or `clients` (all). It is written in the background: `202` with
+/// the export, `pending` until `ready` (with a signed `url`, valid 15 minutes; the
+/// file is kept 7 days); you are notified in the app when it is ready.
+#[utoipa::path(post, path = "/reports/exports", tag = "reports", request_body = ExportRequest,
+    responses((status = 202, body = Export), (status = 422, body = Problem)))]
+async fn request_export(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Json(body): Json<ExportRequest>,
+) -> Result<(axum::http::StatusCode, axum::Json<Export>), ApiError> {
+    let export = exports::request(&state.db, &state.storage, &ctx, body).await?;
+    Ok((axum::http::StatusCode::ACCEPTED, axum::Json(export)))
+}
+
+/// The exports of the last 7 days, newest first.
+#[utoipa::path(get, path = "/reports/exports", tag = "reports", responses((status = 200, body = Vec<Export>)))]
+async fn list_exports(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+) -> Result<axum::Json<Vec<Export>>, ApiError> {
+    Ok(axum::Json(
+        exports::list(&state.db, &state.storage, &ctx).await?,
+    ))
+}
+
+/// One export (poll it until `status` is `ready` or `failed`).
+#[utoipa::path(get, path = "/reports/exports/{id}", tag = "reports", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Export), (status = 404, body = Problem)))]
+async fn get_export(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<Export>, ApiError> {
+    Ok(axum::Json(
+        exports::get(&state.db, &state.storage, &ctx, id).await?,
+    ))
 }

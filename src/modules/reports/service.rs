@@ -121,7 +121,7 @@ pub struct Revenue {
     pub total_collected: i64,
 }
 
-fn check_range(from: NaiveDate, to: NaiveDate, max_days: i64) -> Result<(), ApiError> {
+pub fn check_range(from: NaiveDate, to: NaiveDate, max_days: i64) -> Result<(), ApiError> {
     if to < from || (to - from).num_days() > max_days {
         return Err(ApiError::invalid(vec![FieldError::new(
             "to",
