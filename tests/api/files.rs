@@ -143,6 +143,8 @@ fn test_python() -> String {
 
 /// Start moto, or None (loudly) on a developer machine without it; CI must have it.
 pub async fn start_moto() -> Option<Moto> {
+    // Its HTTP clients may be the first of the process.
+    jobber::cli::install_crypto_provider();
     let python = test_python();
     let ok = Command::new(&python)
         .args(["-c", "import moto.server"])
