@@ -4,11 +4,53 @@
 
 use std::collections::HashMap;
 
-use axum::extract::Multipart;
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request};
+use axum::http::{StatusCode, header};
 use bytes::{Bytes, BytesMut};
 
 use super::{ApiError, ErrorCode};
+
+/// The largest file the upload endpoints take (job attachments, temporary uploads):
+/// a full-resolution phone photo or a scanned document.
+pub const MAX_FILE_BYTES: usize = 25 * 1024 * 1024;
+/// Room for the multipart framing and the text parts around a file.
+pub const FRAMING_BYTES: usize = 64 * 1024;
+
+/// The body limit of an endpoint taking a file of at most `max_file_bytes`; the file
+/// itself is counted as it streams in (by [`read`]).
+pub fn body_limit(max_file_bytes: usize) -> DefaultBodyLimit {
+    DefaultBodyLimit::max(max_file_bytes + FRAMING_BYTES)
+}
+
+/// Whether a request's `Content-Type` is `multipart/form-data`.
+pub fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("multipart/form-data"))
+}
+
+fn not_multipart() -> ApiError {
+    ApiError::new(
+        ErrorCode::UnsupportedMediaType,
+        "send the file as multipart/form-data with a `file` part",
+    )
+}
+
+/// A `multipart/form-data` body; anything else is a problem+json 415.
+pub struct Form(pub Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for Form {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Multipart::from_request(request, state)
+            .await
+            .map(Form)
+            .map_err(|_| not_multipart())
+    }
+}
 
 /// An uploaded file and the text fields that came with it.
 pub struct Upload {

@@ -344,6 +344,24 @@ impl Reply {
     }
 }
 
+/// Send a request and read its response whole.
+pub async fn read_reply(request: reqwest::RequestBuilder) -> Reply {
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("request failed: {e}"));
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
+
 /// A signed-in user.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -386,7 +404,7 @@ impl TestApp {
             body.extend_from_slice(b"\r\n");
         }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        let response = self
+        let request = self
             .http
             .request(method, self.url(path))
             .bearer_auth(token)
@@ -394,20 +412,8 @@ impl TestApp {
                 "content-type",
                 format!("multipart/form-data; boundary={boundary}"),
             )
-            .body(body)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("request failed: {e}"));
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-            text,
-        }
+            .body(body);
+        read_reply(request).await
     }
 
     pub async fn request(
@@ -428,20 +434,7 @@ impl TestApp {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("request failed: {e}"));
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-            text,
-        }
+        read_reply(request).await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {

@@ -5,6 +5,10 @@
 //! URLs. This module owns `job_attachments`; it never trusts a client's filename for
 //! anything but display.
 
+use bytes::Bytes;
+
+use crate::http::{ApiError, ErrorCode};
+
 pub mod repo;
 pub mod routes;
 pub mod service;
@@ -54,6 +58,49 @@ impl Kind {
             Kind::Webp => "image/webp",
             Kind::Pdf => "application/pdf",
         }
+    }
+}
+
+/// A file as it is kept: typed by its bytes, without metadata, with a display name.
+pub struct Accepted {
+    pub kind: Kind,
+    pub bytes: Bytes,
+    pub filename: String,
+}
+
+/// Take an uploaded file the way job attachments do: a JPEG, PNG, GIF, WebP or PDF by
+/// its bytes (415 otherwise), with its metadata removed (422 on `file` when it is
+/// damaged) and a display name made safe from the client's.
+pub fn accept(filename: Option<&str>, bytes: &[u8]) -> Result<Accepted, ApiError> {
+    let kind = Kind::sniff(bytes).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "only JPEG, PNG, GIF and WebP images and PDF documents can be attached",
+        )
+    })?;
+    let clean = strip_metadata(kind, bytes)
+        .ok_or_else(|| ApiError::field("file", "the file is damaged or truncated"))?;
+    Ok(Accepted {
+        kind,
+        bytes: Bytes::from(clean),
+        filename: clean_filename(filename, kind),
+    })
+}
+
+/// A display name: the last path segment, control characters removed, at most
+/// 200 characters; `upload.{ext}` when nothing is left.
+fn clean_filename(name: Option<&str>, kind: Kind) -> String {
+    let base = name
+        .unwrap_or_default()
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default();
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    let cleaned = cleaned.trim();
+    if cleaned.is_empty() {
+        format!("upload.{}", kind.ext())
+    } else {
+        cleaned.to_string()
     }
 }
 

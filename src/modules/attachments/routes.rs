@@ -1,36 +1,28 @@
 //! `/api/v1/jobs/{id}/attachments`: a job's photos and documents.
 
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use bytes::{Bytes, BytesMut};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::service::{self, Attachment, MAX_BYTES, Upload};
+use super::service::{self, Attachment};
 use crate::app::AppState;
+use crate::http::ApiError;
 use crate::http::error::Problem;
 use crate::http::extract::{Ctx, Path};
-use crate::http::{ApiError, ErrorCode};
+use crate::http::multipart::{self, Form, MAX_FILE_BYTES};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(upload_attachment, list_attachments))
         .routes(routes!(delete_attachment))
-        // Room for the file and the multipart framing; the file itself is counted
-        // as it streams in.
-        .layer(DefaultBodyLimit::max(MAX_BYTES + 64 * 1024))
-}
-
-fn too_large() -> ApiError {
-    ApiError::new(
-        ErrorCode::PayloadTooLarge,
-        format!("a file may be at most {} MiB", MAX_BYTES / (1024 * 1024)),
-    )
+        .layer(multipart::body_limit(MAX_FILE_BYTES))
 }
 
 /// The multipart body: `file` (required) and `visit_id` (optional).
-#[derive(utoipa::ToSchema)]
+#[derive(ToSchema)]
 #[allow(dead_code)]
 struct UploadForm {
     #[schema(value_type = String, format = Binary)]
@@ -50,69 +42,19 @@ async fn upload_attachment(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<Uuid>,
-    mut multipart: Multipart,
+    Form(form): Form,
 ) -> Result<(StatusCode, axum::Json<Attachment>), ApiError> {
-    let bad = |detail: String| ApiError::field("file", detail);
-    let mut file: Option<(Option<String>, Bytes)> = None;
-    let mut visit_id = None;
-    while let Some(mut field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| bad(format!("the multipart body is malformed: {e}")))?
-    {
-        match field.name() {
-            Some("file") => {
-                let name = field.file_name().map(String::from);
-                let mut buf = BytesMut::new();
-                while let Some(chunk) = field.chunk().await.map_err(|e| {
-                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        too_large()
-                    } else {
-                        bad(format!("the upload broke off: {e}"))
-                    }
-                })? {
-                    if buf.len() + chunk.len() > MAX_BYTES {
-                        return Err(too_large());
-                    }
-                    buf.extend_from_slice(&chunk);
-                }
-                file = Some((name, buf.freeze()));
-            }
-            Some("visit_id") => {
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|e| ApiError::field("visit_id", e.to_string()))?;
-                visit_id = Some(
-                    Uuid::try_parse(text.trim())
-                        .map_err(|_| ApiError::field("visit_id", "must be a UUID"))?,
-                );
-            }
-            Some(other) => {
-                return Err(ApiError::field(
-                    other.to_string(),
-                    "unknown part; send `file` and optionally `visit_id`",
-                ));
-            }
-            None => return Err(bad("a part without a name".into())),
-        }
-    }
-    let Some((filename, bytes)) = file else {
-        return Err(ApiError::field("file", "is required"));
-    };
-    if bytes.is_empty() {
-        return Err(ApiError::field("file", "is empty"));
-    }
-    let upload = Upload {
-        job_id: id,
-        visit_id,
-        filename,
-        bytes,
-    };
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(service::upload(&state.db, &state.storage, &ctx, upload).await?),
-    ))
+    let upload = multipart::read(form, MAX_FILE_BYTES, &["visit_id"]).await?;
+    let visit_id = upload
+        .fields
+        .get("visit_id")
+        .map(|text| {
+            Uuid::try_parse(text).map_err(|_| ApiError::field("visit_id", "must be a UUID"))
+        })
+        .transpose()?;
+    let file = super::accept(upload.filename.as_deref(), &upload.bytes)?;
+    let attachment = service::upload(&state.db, &state.storage, &ctx, id, visit_id, file).await?;
+    Ok((StatusCode::CREATED, axum::Json(attachment)))
 }
 
 /// A job's attachments, oldest first, each with a download URL valid 15 minutes.
