@@ -1,14 +1,18 @@
 //! Reading a `multipart/form-data` upload of one file (`file`) and, for some
 //! endpoints, a few short text fields. The file is counted as it streams in and
 //! refused past the endpoint's limit; what the bytes are is for the caller to sniff.
+//! Endpoints that take either a file or JSON naming one use [`FileOrJson`].
 
 use std::collections::HashMap;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request};
 use axum::http::{StatusCode, header};
 use bytes::{Bytes, BytesMut};
+use serde::de::DeserializeOwned;
 
+use super::extract::Json;
 use super::{ApiError, ErrorCode};
+use crate::app::AppState;
 
 /// The largest file the upload endpoints take (job attachments, temporary uploads):
 /// a full-resolution phone photo or a scanned document.
@@ -49,6 +53,35 @@ impl<S: Send + Sync> FromRequest<S> for Form {
             .await
             .map(Form)
             .map_err(|_| not_multipart())
+    }
+}
+
+/// A file (`multipart/form-data`, read with [`read`]) or a JSON body naming what to
+/// use instead, such as a temporary upload (`{"upload_id": …}`). The JSON keeps the
+/// API's usual size limit, whatever the endpoint allows for files.
+pub enum FileOrJson<T> {
+    File(Multipart),
+    Json(T),
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for FileOrJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(mut request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        if is_multipart(request.headers()) {
+            return Form::from_request(request, state)
+                .await
+                .map(|Form(multipart)| FileOrJson::File(multipart));
+        }
+        DefaultBodyLimit::max(state.config.max_body_bytes).apply(&mut request);
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(FileOrJson::Json(value)),
+            Err(error) if error.code == ErrorCode::UnsupportedMediaType => Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "send the file as multipart/form-data, or JSON with Content-Type: application/json",
+            )),
+            Err(error) => Err(error),
+        }
     }
 }
 

@@ -53,6 +53,7 @@ async fn every_endpoint_enforces_its_roles() {
             format!("/api/v1/jobs/{id}/attachments"),
             Who::Anyone,
         ),
+        (Method::POST, "/api/v1/uploads".into(), Who::Anyone),
         (
             Method::GET,
             "/api/v1/notifications/unread-count".into(),

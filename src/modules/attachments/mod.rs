@@ -59,6 +59,17 @@ impl Kind {
             Kind::Pdf => "application/pdf",
         }
     }
+
+    /// The kind a stored `content_type` (from [`Kind::content_type`]) names.
+    pub fn from_content_type(content_type: &str) -> Option<Kind> {
+        [Kind::Jpeg, Kind::Png, Kind::Gif, Kind::Webp, Kind::Pdf]
+            .into_iter()
+            .find(|kind| kind.content_type() == content_type)
+    }
+
+    pub fn is_image(self) -> bool {
+        self != Kind::Pdf
+    }
 }
 
 /// A file as it is kept: typed by its bytes, without metadata, with a display name.
@@ -238,6 +249,15 @@ mod tests {
             None,
             "an executable named photo.jpg"
         );
+    }
+
+    #[test]
+    fn stored_content_types_name_their_kind() {
+        for kind in [Kind::Jpeg, Kind::Png, Kind::Gif, Kind::Webp, Kind::Pdf] {
+            assert_eq!(Kind::from_content_type(kind.content_type()), Some(kind));
+        }
+        assert_eq!(Kind::from_content_type("text/html"), None);
+        assert!(Kind::Webp.is_image() && !Kind::Pdf.is_image());
     }
 
     #[test]

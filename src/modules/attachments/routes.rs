@@ -2,17 +2,18 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::service::{self, Attachment};
+use super::service::{self, Attachment, Source};
 use crate::app::AppState;
 use crate::http::ApiError;
 use crate::http::error::Problem;
 use crate::http::extract::{Ctx, Path};
-use crate::http::multipart::{self, Form, MAX_FILE_BYTES};
+use crate::http::multipart::{self, FileOrJson, MAX_FILE_BYTES};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -30,30 +31,52 @@ struct UploadForm {
     visit_id: Option<Uuid>,
 }
 
+/// The JSON body: attach a file uploaded before (`POST /uploads`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachUpload {
+    /// The `id` of your upload; it is used up by attaching it.
+    upload_id: Uuid,
+    /// A visit of this job to file it under.
+    visit_id: Option<Uuid>,
+}
+
 /// Attach a photo or document to a job (staff, or a technician assigned to one of
-/// its visits). `multipart/form-data` with a `file` part and an optional
-/// `visit_id`; at most 25 MiB; JPEG, PNG, GIF, WebP or PDF, recognised from the
-/// bytes. Image metadata (EXIF, XMP: location, device) is removed.
+/// its visits), in either of two ways:
+///
+/// - `multipart/form-data` with a `file` part and an optional `visit_id`; at most
+///   25 MiB; JPEG, PNG, GIF, WebP or PDF, recognised from the bytes. Image metadata
+///   (EXIF, XMP: location, device) is removed.
+/// - `application/json` `{"upload_id", "visit_id"}` naming a file you uploaded with
+///   `POST /uploads` in the last 24 hours. The upload is moved to the job and is gone
+///   afterwards: a second use (or someone else's upload) is 404 `upload_not_found`,
+///   an expired one 410 `upload_expired`, both on the field `upload_id`.
 #[utoipa::path(post, path = "/jobs/{id}/attachments", tag = "jobs", params(("id" = Uuid, Path)),
-    request_body(content = UploadForm, content_type = "multipart/form-data"),
-    responses((status = 201, body = Attachment), (status = 404, body = Problem), (status = 413, body = Problem),
-              (status = 415, body = Problem), (status = 422, body = Problem)))]
+    request_body(content((UploadForm = "multipart/form-data"), (AttachUpload = "application/json"))),
+    responses((status = 201, body = Attachment), (status = 404, body = Problem), (status = 410, body = Problem),
+              (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
 async fn upload_attachment(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<Uuid>,
-    Form(form): Form,
+    body: FileOrJson<AttachUpload>,
 ) -> Result<(StatusCode, axum::Json<Attachment>), ApiError> {
-    let upload = multipart::read(form, MAX_FILE_BYTES, &["visit_id"]).await?;
-    let visit_id = upload
-        .fields
-        .get("visit_id")
-        .map(|text| {
-            Uuid::try_parse(text).map_err(|_| ApiError::field("visit_id", "must be a UUID"))
-        })
-        .transpose()?;
-    let file = super::accept(upload.filename.as_deref(), &upload.bytes)?;
-    let attachment = service::upload(&state.db, &state.storage, &ctx, id, visit_id, file).await?;
+    let (visit_id, source) = match body {
+        FileOrJson::File(form) => {
+            let upload = multipart::read(form, MAX_FILE_BYTES, &["visit_id"]).await?;
+            let visit_id = upload
+                .fields
+                .get("visit_id")
+                .map(|text| {
+                    Uuid::try_parse(text).map_err(|_| ApiError::field("visit_id", "must be a UUID"))
+                })
+                .transpose()?;
+            let file = super::accept(upload.filename.as_deref(), &upload.bytes)?;
+            (visit_id, Source::File(file))
+        }
+        FileOrJson::Json(body) => (body.visit_id, Source::Upload(body.upload_id)),
+    };
+    let attachment = service::add(&state.db, &state.storage, &ctx, id, visit_id, source).await?;
     Ok((StatusCode::CREATED, axum::Json(attachment)))
 }
 

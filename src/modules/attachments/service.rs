@@ -7,13 +7,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::Accepted;
 use super::repo::{self, AttachmentRow};
+use super::{Accepted, Kind};
 use crate::http::extract::Ctx;
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::activity::{self, Subject};
-use crate::modules::jobs;
 use crate::modules::users::model::Role;
+use crate::modules::{jobs, uploads};
 use crate::platform::database::Db;
 use crate::platform::storage::{ObjectKey, Storage};
 
@@ -54,15 +54,23 @@ async fn to_attachment(storage: &Storage, row: AttachmentRow) -> Result<Attachme
     })
 }
 
-/// Attach an accepted file to a job (and optionally one of its visits).
+/// Where an attachment's file comes from.
+pub enum Source {
+    /// Sent with the request, already accepted (typed, metadata removed).
+    File(Accepted),
+    /// The caller's temporary upload (`POST /uploads`), used up by attaching it.
+    Upload(Uuid),
+}
+
+/// Attach a file to a job (and optionally one of its visits).
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, %job_id))]
-pub async fn upload(
+pub async fn add(
     db: &Db,
     storage: &Storage,
     ctx: &Ctx,
     job_id: Uuid,
     visit_id: Option<Uuid>,
-    file: Accepted,
+    source: Source,
 ) -> Result<Attachment, ApiError> {
     let mut tx = db.tenant(ctx.account_id).await?;
     jobs::service::check_job_access_in(&mut tx, ctx, job_id).await?;
@@ -72,21 +80,38 @@ pub async fn upload(
         return Err(ApiError::field("visit_id", "is not a visit of this job"));
     }
     let id = Uuid::now_v7();
-    let key = ObjectKey::job_attachment(ctx.account_id, job_id, id, file.kind.ext());
-    let row = AttachmentRow {
+    let row = |key: &ObjectKey, filename: String, kind: Kind, bytes: i64| AttachmentRow {
         id,
         job_id,
         visit_id,
         storage_key: key.as_str().to_string(),
-        filename: file.filename,
-        content_type: file.kind.content_type().to_string(),
-        bytes: i64::try_from(file.bytes.len()).unwrap_or(i64::MAX),
+        filename,
+        content_type: kind.content_type().to_string(),
+        bytes,
         uploaded_by: Some(ctx.user_id),
         created_at: Utc::now(),
     };
     // The file first: a row never points at nothing. A failed commit leaves an
     // unreferenced file, which is harmless.
-    storage.put(&key, file.bytes).await?;
+    let (row, taken) = match source {
+        Source::File(file) => {
+            let key = ObjectKey::job_attachment(ctx.account_id, job_id, id, file.kind.ext());
+            let bytes = i64::try_from(file.bytes.len()).unwrap_or(i64::MAX);
+            storage.put(&key, file.bytes).await?;
+            (row(&key, file.filename, file.kind, bytes), None)
+        }
+        Source::Upload(upload_id) => {
+            let taken =
+                uploads::service::take_in(&mut tx, ctx, upload_id, uploads::service::Accept::Any)
+                    .await?;
+            let key = ObjectKey::job_attachment(ctx.account_id, job_id, id, taken.kind.ext());
+            taken.copy_to(storage, &key).await?;
+            (
+                row(&key, taken.filename.clone(), taken.kind, taken.bytes),
+                Some(taken),
+            )
+        }
+    };
     repo::insert(&mut tx, ctx.account_id, &row).await?;
     let client_id = jobs::service::client_of_in(&mut tx, job_id).await?;
     activity::service::record(
@@ -99,6 +124,9 @@ pub async fn upload(
     )
     .await?;
     tx.commit().await?;
+    if let Some(taken) = taken {
+        taken.remove_file(storage).await;
+    }
     to_attachment(storage, row).await
 }
 
