@@ -35,6 +35,24 @@ pub fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
         .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("multipart/form-data"))
 }
 
+/// The boundary of a `multipart/form-data` request (RFC 7578 §4.1).
+pub fn boundary(headers: &axum::http::HeaderMap) -> Option<String> {
+    if !is_multipart(headers) {
+        return None;
+    }
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    value
+        .split(';')
+        .skip(1)
+        .find_map(|param| {
+            let (name, value) = param.split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("boundary")
+                .then(|| value.trim().trim_matches('"').to_string())
+        })
+        .filter(|boundary| !boundary.is_empty())
+}
+
 fn not_multipart() -> ApiError {
     ApiError::new(
         ErrorCode::UnsupportedMediaType,

@@ -388,7 +388,20 @@ impl TestApp {
         token: &str,
         parts: &[(&str, Option<&str>, &[u8])],
     ) -> Reply {
-        let boundary = "jobber-test-boundary-7d1f";
+        self.multipart_with(method, path, token, parts, "jobber-test-boundary-7d1f", &[])
+            .await
+    }
+
+    /// [`TestApp::multipart`] with a chosen boundary and extra headers.
+    pub async fn multipart_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        parts: &[(&str, Option<&str>, &[u8])],
+        boundary: &str,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut body = Vec::new();
         for (name, filename, bytes) in parts {
             body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
@@ -404,7 +417,7 @@ impl TestApp {
             body.extend_from_slice(b"\r\n");
         }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        let request = self
+        let mut request = self
             .http
             .request(method, self.url(path))
             .bearer_auth(token)
@@ -413,6 +426,9 @@ impl TestApp {
                 format!("multipart/form-data; boundary={boundary}"),
             )
             .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         read_reply(request).await
     }
 

@@ -1,7 +1,7 @@
 //! Temporary uploads: `POST /uploads`, then attaching one by `upload_id` (moved, used
-//! once, even by a double click), refusals naming the field, the hourly purge
-//! (expired uploads and orphan files, also as a migrating role that is not a
-//! superuser), and all of it on S3.
+//! once, even by a double click), refusals naming the field, the Idempotency-Key
+//! replay of a large upload, the hourly purge (expired uploads and orphan files, also
+//! as a migrating role that is not a superuser), and all of it on S3.
 
 use std::time::{Duration, SystemTime};
 
@@ -58,6 +58,13 @@ fn temp_key(session: &Session, upload: &Value) -> ObjectKey {
         upload["id"].as_str().unwrap().parse().unwrap(),
         ext,
     )
+}
+
+/// A PDF larger than the API's 64 KiB JSON limit in tests.
+fn big_pdf(fill: u8) -> Vec<u8> {
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    pdf.resize(200 * 1024, fill);
+    pdf
 }
 
 #[tokio::test]
@@ -334,6 +341,74 @@ async fn a_double_click_attaches_an_upload_once() {
             .body;
         assert_eq!(list.as_array().unwrap().len(), round);
     }
+}
+
+#[tokio::test]
+async fn a_retried_upload_with_an_idempotency_key_is_kept_once() {
+    let app = spawn_app().await;
+    let owner = app.signup("Retry Co").await;
+    let tech = app.add_user(&owner, "technician").await;
+    let (job, _) = job_for(&app, &owner, &tech).await;
+    let scan = big_pdf(b' ');
+    let send = |path: String, boundary: &'static str, key: &'static str, file: Vec<u8>| {
+        let app = &app;
+        let token = tech.token.clone();
+        async move {
+            app.multipart_with(
+                Method::POST,
+                &path,
+                &token,
+                &[("file", Some("scan.pdf"), &file)],
+                boundary,
+                &[("idempotency-key", key)],
+            )
+            .await
+        }
+    };
+
+    // Larger than the API's JSON limit, and retried with a new boundary (as a
+    // browser's FormData does): the first answer again, one upload.
+    let first = send(
+        "/api/v1/uploads".into(),
+        "first-boundary",
+        "scan-1",
+        scan.clone(),
+    )
+    .await
+    .expect(201);
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let retry = send(
+        "/api/v1/uploads".into(),
+        "retry-boundary-2",
+        "scan-1",
+        scan.clone(),
+    )
+    .await
+    .expect(201);
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(retry.body, first.body);
+    assert_eq!(count(&app, "SELECT count(*) FROM temp_uploads").await, 1);
+    // The same key with another file is another request.
+    send(
+        "/api/v1/uploads".into(),
+        "first-boundary",
+        "scan-1",
+        big_pdf(b'x'),
+    )
+    .await
+    .problem(422, "idempotency_key_reused");
+
+    // The same for a file sent straight to the job.
+    let path = format!("/api/v1/jobs/{job}/attachments");
+    let attached = send(path.clone(), "a-boundary", "attach-1", scan.clone())
+        .await
+        .expect(201);
+    let replayed = send(path.clone(), "b-boundary", "attach-1", scan.clone())
+        .await
+        .expect(201);
+    assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replayed.body["id"], attached.body["id"]);
+    assert_eq!(count(&app, "SELECT count(*) FROM job_attachments").await, 1);
 }
 
 /// Run the purge as a role like an RDS migrating user: it owns the tables (through

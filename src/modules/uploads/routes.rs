@@ -28,7 +28,8 @@ struct UploadFileForm {
 }
 
 /// Upload a file to use within 24 hours (any signed-in user): send it here, retrying
-/// as needed, then name its `id` as `upload_id` in a small JSON request, such as
+/// as needed (with an `Idempotency-Key`, a retry gets the first answer), then name
+/// its `id` as `upload_id` in a small JSON request, such as
 /// `POST /jobs/{id}/attachments`. `multipart/form-data` with a `file` part; at most
 /// 25 MiB; JPEG, PNG, GIF, WebP or PDF, recognised from the bytes. Image metadata
 /// (EXIF, XMP: location, device) is removed now. An upload is used once, by the
