@@ -23,7 +23,7 @@ use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::{
     accounts, attachments, auth, catalog, clients, communications, documents, files, hub, invoices,
-    jobs, notifications, payments, quickbooks, quotes, reports, schedule, users,
+    jobs, notifications, payments, quickbooks, quotes, reports, schedule, uploads, users,
 };
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
@@ -86,6 +86,7 @@ impl FromRef<AppState> for Metrics {
         (name = "quotes", description = "Quotes and their approval"),
         (name = "jobs", description = "Jobs: one-off and recurring work"),
         (name = "visits", description = "Visits: what technicians do in the field"),
+        (name = "uploads", description = "Files sent ahead of the request that uses them (within 24 hours)"),
         (name = "schedule", description = "The dispatch calendar"),
         (name = "invoices", description = "Invoices"),
         (name = "payments", description = "Payments"),
@@ -136,6 +137,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(notifications::routes::router())
         .merge(documents::routes::router())
         .merge(attachments::routes::router())
+        .merge(uploads::routes::router())
         .merge(quickbooks::routes::router())
         .merge(communications::routes::router())
         .merge(crate::workers::admin::router());

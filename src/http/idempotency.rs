@@ -7,6 +7,11 @@
 //! The key row is claimed before the handler runs and completed after it, each in its
 //! own tenant transaction. If the process dies in between, the claim is treated as
 //! abandoned after [`ABANDONED_AFTER`] and the next retry runs the request again.
+//!
+//! The request body is read whole to fingerprint it: up to the API's body limit, or
+//! up to the largest file an upload endpoint takes for a `multipart/form-data` body
+//! (a retried photo upload is what keys are most for). A multipart body is
+//! fingerprinted without its boundary, which a client may choose anew for a retry.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{FromRequestParts, Request, State};
@@ -17,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
 use crate::http::extract::Ctx;
-use crate::http::{ApiError, ErrorCode};
+use crate::http::{ApiError, ErrorCode, multipart};
 
 pub const HEADER: &str = "idempotency-key";
 const ABANDONED_AFTER_SECS: i64 = 300;
@@ -66,7 +71,16 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
     let Ok(ctx) = Ctx::from_request_parts(&mut parts, &state).await else {
         return next.run(Request::from_parts(parts, body)).await;
     };
-    let bytes = match to_bytes(body, state.config.max_body_bytes).await {
+    let boundary = multipart::boundary(&parts.headers);
+    // The endpoint's own limit still applies as the body streams into it.
+    let limit = match boundary {
+        Some(_) => state
+            .config
+            .max_body_bytes
+            .max(multipart::MAX_FILE_BYTES + multipart::FRAMING_BYTES),
+        None => state.config.max_body_bytes,
+    };
+    let bytes = match to_bytes(body, limit).await {
         Ok(bytes) => bytes,
         Err(_) => return ApiError::code(ErrorCode::PayloadTooLarge).into_response(),
     };
@@ -78,7 +92,10 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
         hash.update([0]);
         hash.update(parts.uri.path_and_query().map_or("", |p| p.as_str()));
         hash.update([0]);
-        hash.update(&bytes);
+        match &boundary {
+            Some(boundary) => hash_without_boundary(&mut hash, &bytes, boundary),
+            None => hash.update(&bytes),
+        }
         hash.finalize().to_vec()
     };
 
@@ -162,6 +179,22 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
         }
     }
     Response::from_parts(parts, Body::from(body))
+}
+
+/// Hash a multipart body as its parts between delimiters (each with its length, so
+/// no two bodies hash alike), leaving out the boundary the delimiters carry.
+fn hash_without_boundary(hash: &mut Sha256, body: &[u8], boundary: &str) {
+    let delimiter = format!("--{boundary}");
+    let mut part = |bytes: &[u8]| {
+        hash.update((bytes.len() as u64).to_be_bytes());
+        hash.update(bytes);
+    };
+    let mut start = 0;
+    for at in memchr::memmem::find_iter(body, delimiter.as_bytes()) {
+        part(&body[start..at]);
+        start = at + delimiter.len();
+    }
+    part(&body[start..]);
 }
 
 async fn claim(

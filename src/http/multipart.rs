@@ -1,14 +1,107 @@
 //! Reading a `multipart/form-data` upload of one file (`file`) and, for some
 //! endpoints, a few short text fields. The file is counted as it streams in and
 //! refused past the endpoint's limit; what the bytes are is for the caller to sniff.
+//! Endpoints that take either a file or JSON naming one use [`FileOrJson`].
 
 use std::collections::HashMap;
 
-use axum::extract::Multipart;
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request};
+use axum::http::{StatusCode, header};
 use bytes::{Bytes, BytesMut};
+use serde::de::DeserializeOwned;
 
+use super::extract::Json;
 use super::{ApiError, ErrorCode};
+use crate::app::AppState;
+
+/// The largest file the upload endpoints take (job attachments, temporary uploads):
+/// a full-resolution phone photo or a scanned document.
+pub const MAX_FILE_BYTES: usize = 25 * 1024 * 1024;
+/// Room for the multipart framing and the text parts around a file.
+pub const FRAMING_BYTES: usize = 64 * 1024;
+
+/// The body limit of an endpoint taking a file of at most `max_file_bytes`; the file
+/// itself is counted as it streams in (by [`read`]).
+pub fn body_limit(max_file_bytes: usize) -> DefaultBodyLimit {
+    DefaultBodyLimit::max(max_file_bytes + FRAMING_BYTES)
+}
+
+/// Whether a request's `Content-Type` is `multipart/form-data`.
+pub fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("multipart/form-data"))
+}
+
+/// The boundary of a `multipart/form-data` request (RFC 7578 §4.1).
+pub fn boundary(headers: &axum::http::HeaderMap) -> Option<String> {
+    if !is_multipart(headers) {
+        return None;
+    }
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    value
+        .split(';')
+        .skip(1)
+        .find_map(|param| {
+            let (name, value) = param.split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("boundary")
+                .then(|| value.trim().trim_matches('"').to_string())
+        })
+        .filter(|boundary| !boundary.is_empty())
+}
+
+fn not_multipart() -> ApiError {
+    ApiError::new(
+        ErrorCode::UnsupportedMediaType,
+        "send the file as multipart/form-data with a `file` part",
+    )
+}
+
+/// A `multipart/form-data` body; anything else is a problem+json 415.
+pub struct Form(pub Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for Form {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Multipart::from_request(request, state)
+            .await
+            .map(Form)
+            .map_err(|_| not_multipart())
+    }
+}
+
+/// A file (`multipart/form-data`, read with [`read`]) or a JSON body naming what to
+/// use instead, such as a temporary upload (`{"upload_id": …}`). The JSON keeps the
+/// API's usual size limit, whatever the endpoint allows for files.
+pub enum FileOrJson<T> {
+    File(Multipart),
+    Json(T),
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for FileOrJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(mut request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        if is_multipart(request.headers()) {
+            return Form::from_request(request, state)
+                .await
+                .map(|Form(multipart)| FileOrJson::File(multipart));
+        }
+        DefaultBodyLimit::max(state.config.max_body_bytes).apply(&mut request);
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(FileOrJson::Json(value)),
+            Err(error) if error.code == ErrorCode::UnsupportedMediaType => Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "send the file as multipart/form-data, or JSON with Content-Type: application/json",
+            )),
+            Err(error) => Err(error),
+        }
+    }
+}
 
 /// An uploaded file and the text fields that came with it.
 pub struct Upload {

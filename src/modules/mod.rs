@@ -20,4 +20,5 @@ pub mod quickbooks;
 pub mod quotes;
 pub mod reports;
 pub mod schedule;
+pub mod uploads;
 pub mod users;

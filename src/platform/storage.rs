@@ -1,4 +1,4 @@
-//! Files: generated PDFs and (later) uploads, through `object_store` on a local
+//! Files: generated PDFs and uploads, through `object_store` on a local
 //! directory (`<data_dir>/files` by default) or any S3-compatible bucket.
 //!
 //! Keys follow the seed's §7.1 layout (`uploads/{accountId}/invoices/{invoiceId}.pdf`)
@@ -19,6 +19,8 @@ use anyhow::Context;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use hmac::{Hmac, Mac};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::local::LocalFileSystem;
@@ -36,6 +38,9 @@ use crate::config::Config;
 
 /// How long a download URL works.
 pub const SIGNED_URL_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// Where temporary uploads are kept (a prefix of keys, for listing).
+pub const TEMP_UPLOADS: &str = "uploads/temp";
 
 /// A checked object key, relative to the storage root (and to the S3 prefix).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +97,20 @@ impl ObjectKey {
     /// `uploads/{accountId}/quotes/{quoteId}.pdf`, beside the invoices.
     pub fn quote_pdf(account_id: Uuid, quote_id: Uuid) -> Self {
         Self(format!("uploads/{account_id}/quotes/{quote_id}.pdf"))
+    }
+
+    /// `uploads/temp/{accountId}/{uploadId}.{ext}` (seed §7.1 `uploads/temp/`): a file
+    /// uploaded ahead of the request that uses it, deleted within a day.
+    pub fn temp_upload(account_id: Uuid, id: Uuid, ext: &str) -> Self {
+        Self(format!("{TEMP_UPLOADS}/{account_id}/{id}.{ext}"))
+    }
+
+    /// The account and upload id of a [`ObjectKey::temp_upload`] key.
+    pub fn temp_upload_ids(&self) -> Option<(Uuid, Uuid)> {
+        let rest = self.0.strip_prefix(TEMP_UPLOADS)?.strip_prefix('/')?;
+        let (account, file) = rest.split_once('/')?;
+        let (id, _ext) = file.split_once('.')?;
+        Some((Uuid::try_parse(account).ok()?, Uuid::try_parse(id).ok()?))
     }
 
     /// A key from outside (a URL): `/`-separated segments of `[A-Za-z0-9._-]`, none
@@ -286,6 +305,63 @@ impl Storage {
         }
     }
 
+    /// Copy a file to another key (replacing what is there); false when there is no
+    /// file to copy. Local files are hard-linked, S3 copies inside the bucket: the
+    /// bytes never pass through this process.
+    pub async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> anyhow::Result<bool> {
+        match self
+            .inner
+            .store
+            .copy(&self.path(from), &self.path(to))
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => {
+                Err(e).with_context(|| format!("copying {} to {}", from.as_str(), to.as_str()))
+            }
+        }
+    }
+
+    /// Files under the key prefix `prefix` (such as [`TEMP_UPLOADS`]) last written
+    /// before `cutoff`, at most `limit` of them. Names that are not valid keys (a
+    /// local store's half-written files) are left out.
+    pub async fn list_older_than(
+        &self,
+        prefix: &str,
+        cutoff: DateTime<Utc>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<ObjectKey>> {
+        let checked =
+            ObjectKey::parse(prefix).with_context(|| format!("{prefix:?} is not a key prefix"))?;
+        let mut listing = self.inner.store.list(Some(&self.path(&checked)));
+        let mut found = Vec::new();
+        while found.len() < limit
+            && let Some(meta) = listing.next().await
+        {
+            let meta = meta.with_context(|| format!("listing {prefix}"))?;
+            if meta.last_modified >= cutoff {
+                continue;
+            }
+            if let Some(key) = self.key_of(&meta.location) {
+                found.push(key);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The key of a store path (the inverse of [`Storage::path`]).
+    fn key_of(&self, path: &StorePath) -> Option<ObjectKey> {
+        let text = path.as_ref();
+        let key = match &self.inner.backend {
+            Backend::S3 { prefix, .. } if !prefix.is_empty() => {
+                text.strip_prefix(prefix.as_str())?.strip_prefix('/')?
+            }
+            _ => text,
+        };
+        ObjectKey::parse(key)
+    }
+
     /// Remove a file; a missing one is not an error.
     pub async fn delete(&self, key: &ObjectKey) -> anyhow::Result<()> {
         match self.inner.store.delete(&self.path(key)).await {
@@ -375,5 +451,20 @@ mod tests {
         let key = ObjectKey::invoice_pdf(id, id);
         assert_eq!(ObjectKey::parse(key.as_str()), Some(key.clone()));
         assert_eq!(key.content_type(), "application/pdf");
+    }
+
+    #[test]
+    fn temp_upload_keys_name_their_account_and_upload() {
+        let (account, upload) = (Uuid::now_v7(), Uuid::now_v7());
+        let key = ObjectKey::temp_upload(account, upload, "jpg");
+        assert_eq!(key.as_str(), format!("uploads/temp/{account}/{upload}.jpg"));
+        assert_eq!(ObjectKey::parse(key.as_str()), Some(key.clone()));
+        assert_eq!(key.temp_upload_ids(), Some((account, upload)));
+        assert_eq!(
+            ObjectKey::invoice_pdf(account, upload).temp_upload_ids(),
+            None
+        );
+        let stray = ObjectKey::parse(&format!("uploads/temp/{account}/notes.txt")).unwrap();
+        assert_eq!(stray.temp_upload_ids(), None);
     }
 }

@@ -28,6 +28,14 @@ pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {
             .await
             .map_err(anyhow::Error::from),
         "purge_job_outbox" => crate::platform::queue::purge_relayed(&ctx.pool).await,
+        "purge_temp_uploads" => {
+            async {
+                let mut conn = ctx.pool.acquire().await?;
+                crate::modules::uploads::service::purge(&mut conn, &ctx.storage, chrono::Utc::now())
+                    .await
+            }
+            .await
+        }
         "expire_quotes" => crate::modules::quotes::service::expire_all(&ctx.db).await,
         "extend_recurring_series" => {
             crate::modules::jobs::service::extend_all_series(&ctx.db, chrono::Utc::now()).await

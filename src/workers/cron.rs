@@ -62,6 +62,11 @@ pub const TASKS: &[CronTask] = &[
         name: "purge_report_exports",
         every: Duration::from_secs(60 * 60),
     },
+    // Temporary uploads unused after 24 hours, and their files (uploads::service::purge).
+    CronTask {
+        name: "purge_temp_uploads",
+        every: Duration::from_secs(60 * 60),
+    },
     CronTask {
         name: "reconcile_card_payments",
         every: Duration::from_secs(15 * 60),

@@ -1,12 +1,13 @@
 //! Job attachments: multipart upload by the technician on the job, types from the
 //! bytes, EXIF removed, size limit, signed downloads, and who may see or remove.
 
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{Session, TestApp, spawn_app};
 
 /// A JPEG skeleton with an EXIF segment carrying a GPS position.
-fn jpeg_with_gps() -> Vec<u8> {
+pub fn jpeg_with_gps() -> Vec<u8> {
     let mut jpeg = vec![0xFF, 0xD8];
     jpeg.extend_from_slice(&[0xFF, 0xE0, 0x00, 0x07, b'J', b'F', b'I', b'F', 0x00]);
     let exif = b"Exif\0\0GPSLatitude=40.7128N;GPSLongitude=74.0060W";
@@ -17,51 +18,38 @@ fn jpeg_with_gps() -> Vec<u8> {
     jpeg
 }
 
-/// POST a multipart form by hand: (name, filename, bytes) parts.
+/// A job for a new client, with one visit assigned to `tech`: (job id, visit id).
+pub async fn job_for(app: &TestApp, owner: &Session, tech: &Session) -> (String, String) {
+    let client = app
+        .create_client(owner, json!({"first_name": "Lu", "last_name": "Wei"}))
+        .await;
+    let job = app
+        .post("/api/v1/jobs", &owner.token, json!({"client_id": client["id"], "title": "Fence", "schedule": {"start_date": "2026-06-10", "start_time": "09:00", "assignee_ids": [tech.user_id]}}))
+        .await
+        .expect(201)
+        .body;
+    (
+        job["id"].as_str().unwrap().to_string(),
+        job["visits"][0]["id"].as_str().unwrap().to_string(),
+    )
+}
+
+/// POST a multipart form to the job's attachments: (name, filename, bytes) parts.
 async fn upload(
     app: &TestApp,
     session: &Session,
     job: &str,
     parts: &[(&str, Option<&str>, &[u8])],
 ) -> (u16, Value) {
-    let boundary = "jobber-test-boundary-7d1f";
-    let mut body = Vec::new();
-    for (name, filename, bytes) in parts {
-        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        match filename {
-            Some(f) => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
-            ),
-            None => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-            ),
-        }
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    let response = app
-        .http
-        .post(app.url(&format!("/api/v1/jobs/{job}/attachments")))
-        .bearer_auth(&session.token)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    let path = format!("/api/v1/jobs/{job}/attachments");
+    let reply = app
+        .multipart(Method::POST, &path, &session.token, parts)
+        .await;
+    (reply.status.as_u16(), reply.body)
 }
 
 /// The signed URL (on the configured public address) on this test's server.
-fn local(app: &TestApp, url: &Value) -> String {
+pub fn local(app: &TestApp, url: &Value) -> String {
     let url = url.as_str().unwrap();
     app.url(url.strip_prefix("http://jobber.test").unwrap())
 }
@@ -72,16 +60,8 @@ async fn technicians_attach_photos_without_their_location() {
     let owner = app.signup("Photo Co").await;
     let tech = app.add_user(&owner, "technician").await;
     let stranger = app.add_user(&owner, "technician").await;
-    let client = app
-        .create_client(&owner, json!({"first_name": "Lu", "last_name": "Wei"}))
-        .await;
-    let job = app
-        .post("/api/v1/jobs", &owner.token, json!({"client_id": client["id"], "title": "Fence", "schedule": {"start_date": "2026-06-10", "start_time": "09:00", "assignee_ids": [tech.user_id]}}))
-        .await
-        .expect(201)
-        .body;
-    let job_id = job["id"].as_str().unwrap();
-    let visit_id = job["visits"][0]["id"].as_str().unwrap();
+    let (job_id, visit_id) = job_for(&app, &owner, &tech).await;
+    let (job_id, visit_id) = (job_id.as_str(), visit_id.as_str());
 
     let photo = jpeg_with_gps();
     let (status, attached) = upload(

@@ -143,6 +143,8 @@ fn test_python() -> String {
 
 /// Start moto, or None (loudly) on a developer machine without it; CI must have it.
 pub async fn start_moto() -> Option<Moto> {
+    // Its HTTP clients may be the first of the process.
+    jobber::cli::install_crypto_provider();
     let python = test_python();
     let ok = Command::new(&python)
         .args(["-c", "import moto.server"])
@@ -193,7 +195,18 @@ pub async fn start_moto() -> Option<Moto> {
     panic!("moto did not start on port {port}");
 }
 
-fn s3_config(moto: &Moto, bucket: &str) -> StorageConfig {
+/// A new bucket on moto.
+pub async fn create_bucket(moto: &Moto, bucket: &str) {
+    let created = reqwest::Client::new()
+        .put(format!("{}/{bucket}", moto.endpoint))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{}", created.status());
+}
+
+/// Storage in `bucket` on moto, under the prefix `tenant-files/`.
+pub fn s3_config(moto: &Moto, bucket: &str) -> StorageConfig {
     StorageConfig {
         url: Some(format!("s3://{bucket}/tenant-files")),
         endpoint: Some(moto.endpoint.clone()),
@@ -210,12 +223,7 @@ async fn s3_store_through_moto() {
     };
     let http = reqwest::Client::new();
     let bucket = "jobber-files";
-    let created = http
-        .put(format!("{}/{bucket}", moto.endpoint))
-        .send()
-        .await
-        .unwrap();
-    assert!(created.status().is_success(), "{}", created.status());
+    create_bucket(&moto, bucket).await;
 
     let app = spawn_app_with(|c| c.storage = s3_config(&moto, bucket)).await;
     let storage = app_storage(&app, s3_config(&moto, bucket));

@@ -344,6 +344,24 @@ impl Reply {
     }
 }
 
+/// Send a request and read its response whole.
+pub async fn read_reply(request: reqwest::RequestBuilder) -> Reply {
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("request failed: {e}"));
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
+
 /// A signed-in user.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -370,7 +388,20 @@ impl TestApp {
         token: &str,
         parts: &[(&str, Option<&str>, &[u8])],
     ) -> Reply {
-        let boundary = "jobber-test-boundary-7d1f";
+        self.multipart_with(method, path, token, parts, "jobber-test-boundary-7d1f", &[])
+            .await
+    }
+
+    /// [`TestApp::multipart`] with a chosen boundary and extra headers.
+    pub async fn multipart_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        parts: &[(&str, Option<&str>, &[u8])],
+        boundary: &str,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut body = Vec::new();
         for (name, filename, bytes) in parts {
             body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
@@ -386,7 +417,7 @@ impl TestApp {
             body.extend_from_slice(b"\r\n");
         }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        let response = self
+        let mut request = self
             .http
             .request(method, self.url(path))
             .bearer_auth(token)
@@ -394,20 +425,11 @@ impl TestApp {
                 "content-type",
                 format!("multipart/form-data; boundary={boundary}"),
             )
-            .body(body)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("request failed: {e}"));
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-            text,
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
+        read_reply(request).await
     }
 
     pub async fn request(
@@ -428,20 +450,7 @@ impl TestApp {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("request failed: {e}"));
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-            text,
-        }
+        read_reply(request).await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {

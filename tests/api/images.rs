@@ -324,10 +324,66 @@ async fn client_avatars_are_cropped_square_replaced_and_removed() {
         (256, 256)
     );
 
+    // Or a picture uploaded before (POST /uploads), used up by it; a PDF is refused.
+    let pdf = app
+        .multipart(
+            Method::POST,
+            "/api/v1/uploads",
+            &owner.token,
+            &[("file", Some("a.pdf"), b"%PDF-1.4\n%%EOF\n")],
+        )
+        .await
+        .expect(201)
+        .body;
+    let refused = app
+        .put(&path, &owner.token, json!({"upload_id": pdf["id"]}))
+        .await
+        .problem(415, "unsupported_media_type");
+    assert_eq!(refused.fields(), vec!["upload_id".to_string()]);
+    let upload = app
+        .multipart(
+            Method::POST,
+            "/api/v1/uploads",
+            &owner.token,
+            &[("file", Some("c.png"), &png(40, 80))],
+        )
+        .await
+        .expect(201)
+        .body;
+    let by_upload = app
+        .put(&path, &owner.token, json!({"upload_id": upload["id"]}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(by_upload["avatar_status"], "pending");
+    assert_eq!(
+        download(&app, &second_file).await.0,
+        404,
+        "old avatar deleted"
+    );
+    app.put(&path, &owner.token, json!({"upload_id": upload["id"]}))
+        .await
+        .problem(404, "upload_not_found");
+    assert!(
+        wait_until(Duration::from_secs(30), || async {
+            ready().await.is_some()
+        })
+        .await
+    );
+    let third = ready().await.unwrap();
+    let third_file = app
+        .get(third["avatar_url"].as_str().unwrap(), &owner.token)
+        .await
+        .expect(307)
+        .header("location")
+        .unwrap()
+        .to_string();
+    assert_eq!(dimensions(&download(&app, &third_file).await.1), (256, 256));
+
     let removed = app.delete(&path, &owner.token).await.expect(200).body;
     assert_eq!(removed["avatar_url"], Value::Null);
     assert_eq!(removed["avatar_status"], Value::Null);
-    assert_eq!(download(&app, &second_file).await.0, 404);
+    assert_eq!(download(&app, &third_file).await.0, 404);
     app.get(&path, &owner.token)
         .await
         .problem(404, "avatar_not_found");

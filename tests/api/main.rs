@@ -29,4 +29,5 @@ mod sendgrid;
 mod settings;
 mod sms;
 mod tenancy;
+mod uploads;
 mod users;

@@ -53,6 +53,7 @@ async fn every_endpoint_enforces_its_roles() {
             format!("/api/v1/jobs/{id}/attachments"),
             Who::Anyone,
         ),
+        (Method::POST, "/api/v1/uploads".into(), Who::Anyone),
         (
             Method::GET,
             "/api/v1/notifications/unread-count".into(),
@@ -351,7 +352,11 @@ async fn every_endpoint_enforces_its_roles() {
         (Method::GET, "/api/v1/reports/aging".into(), Who::Staff),
         (Method::GET, "/api/v1/reports/exports".into(), Who::Staff),
         (Method::POST, "/api/v1/reports/exports".into(), Who::Staff),
-        (Method::GET, format!("/api/v1/reports/exports/{id}"), Who::Staff),
+        (
+            Method::GET,
+            format!("/api/v1/reports/exports/{id}"),
+            Who::Staff,
+        ),
     ];
 
     // Every route of the OpenAPI document is in the matrix (a new one must be added).

@@ -201,17 +201,7 @@ pub async fn twilio_post(
     if let Some(signature) = signature {
         request = request.header("x-twilio-signature", signature);
     }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Reply {
-        status,
-        headers,
-        body,
-        text,
-    }
+    crate::helpers::read_reply(request).await
 }
 
 async fn message(app: &TestApp, id: &str) -> (String, Option<String>, Option<String>, i32) {

@@ -1,7 +1,7 @@
 //! `/api/v1/settings…`: the business's settings and tax rates. Staff read them; only
 //! owners and admins change them (billing settings).
 
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
@@ -15,6 +15,7 @@ use crate::http::ApiError;
 use crate::http::concurrency::{Expected, tagged};
 use crate::http::error::Problem;
 use crate::http::extract::{Admin, Json, Path, Staff};
+use crate::http::multipart::Form;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -22,9 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(get_logo, upload_logo, delete_logo))
-                // Room for the file and the multipart framing; the file itself is
-                // counted as it streams in.
-                .layer(DefaultBodyLimit::max(super::logo::MAX_BYTES + 64 * 1024)),
+                .layer(crate::http::multipart::body_limit(super::logo::MAX_BYTES)),
         )
         .routes(routes!(list_tax_rates, create_tax_rate))
         .routes(routes!(update_tax_rate, delete_tax_rate))
@@ -84,7 +83,7 @@ async fn get_logo(State(state): State<AppState>, Staff(ctx): Staff) -> Result<Re
 async fn upload_logo(
     State(state): State<AppState>,
     Admin(ctx): Admin,
-    multipart: Multipart,
+    Form(multipart): Form,
 ) -> Result<Response, ApiError> {
     let upload = crate::http::multipart::read(multipart, super::logo::MAX_BYTES, &[]).await?;
     let settings = super::logo::set(&state.db, &state.storage, &ctx, upload.bytes).await?;

@@ -5,6 +5,10 @@
 //! URLs. This module owns `job_attachments`; it never trusts a client's filename for
 //! anything but display.
 
+use bytes::Bytes;
+
+use crate::http::{ApiError, ErrorCode};
+
 pub mod repo;
 pub mod routes;
 pub mod service;
@@ -59,6 +63,60 @@ impl Kind {
             Kind::Webp => "image/webp",
             Kind::Pdf => "application/pdf",
         }
+    }
+
+    /// The kind a stored `content_type` (from [`Kind::content_type`]) names.
+    pub fn from_content_type(content_type: &str) -> Option<Kind> {
+        [Kind::Jpeg, Kind::Png, Kind::Gif, Kind::Webp, Kind::Pdf]
+            .into_iter()
+            .find(|kind| kind.content_type() == content_type)
+    }
+
+    pub fn is_image(self) -> bool {
+        self != Kind::Pdf
+    }
+}
+
+/// A file as it is kept: typed by its bytes, without metadata, with a display name.
+pub struct Accepted {
+    pub kind: Kind,
+    pub bytes: Bytes,
+    pub filename: String,
+}
+
+/// Take an uploaded file the way job attachments do: a JPEG, PNG, GIF, WebP or PDF by
+/// its bytes (415 otherwise), with its metadata removed (422 on `file` when it is
+/// damaged) and a display name made safe from the client's.
+pub fn accept(filename: Option<&str>, bytes: &[u8]) -> Result<Accepted, ApiError> {
+    let kind = Kind::sniff(bytes).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "only JPEG, PNG, GIF and WebP images and PDF documents can be attached",
+        )
+    })?;
+    let clean = strip_metadata(kind, bytes)
+        .ok_or_else(|| ApiError::field("file", "the file is damaged or truncated"))?;
+    Ok(Accepted {
+        kind,
+        bytes: Bytes::from(clean),
+        filename: clean_filename(filename, kind),
+    })
+}
+
+/// A display name: the last path segment, control characters removed, at most
+/// 200 characters; `upload.{ext}` when nothing is left.
+fn clean_filename(name: Option<&str>, kind: Kind) -> String {
+    let base = name
+        .unwrap_or_default()
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default();
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    let cleaned = cleaned.trim();
+    if cleaned.is_empty() {
+        format!("upload.{}", kind.ext())
+    } else {
+        cleaned.to_string()
     }
 }
 
@@ -260,6 +318,15 @@ mod tests {
             None,
             "an executable named photo.jpg"
         );
+    }
+
+    #[test]
+    fn stored_content_types_name_their_kind() {
+        for kind in [Kind::Jpeg, Kind::Png, Kind::Gif, Kind::Webp, Kind::Pdf] {
+            assert_eq!(Kind::from_content_type(kind.content_type()), Some(kind));
+        }
+        assert_eq!(Kind::from_content_type("text/html"), None);
+        assert!(Kind::Webp.is_image() && !Kind::Pdf.is_image());
     }
 
     #[test]

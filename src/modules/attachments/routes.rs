@@ -1,36 +1,29 @@
 //! `/api/v1/jobs/{id}/attachments`: a job's photos and documents.
 
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use bytes::{Bytes, BytesMut};
+use serde::Deserialize;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::service::{self, Attachment, MAX_BYTES, Upload};
+use super::service::{self, Attachment, Source};
 use crate::app::AppState;
+use crate::http::ApiError;
 use crate::http::error::Problem;
 use crate::http::extract::{Ctx, Path};
-use crate::http::{ApiError, ErrorCode};
+use crate::http::multipart::{self, FileOrJson, MAX_FILE_BYTES};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(upload_attachment, list_attachments))
         .routes(routes!(delete_attachment))
-        // Room for the file and the multipart framing; the file itself is counted
-        // as it streams in.
-        .layer(DefaultBodyLimit::max(MAX_BYTES + 64 * 1024))
-}
-
-fn too_large() -> ApiError {
-    ApiError::new(
-        ErrorCode::PayloadTooLarge,
-        format!("a file may be at most {} MiB", MAX_BYTES / (1024 * 1024)),
-    )
+        .layer(multipart::body_limit(MAX_FILE_BYTES))
 }
 
 /// The multipart body: `file` (required) and `visit_id` (optional).
-#[derive(utoipa::ToSchema)]
+#[derive(ToSchema)]
 #[allow(dead_code)]
 struct UploadForm {
     #[schema(value_type = String, format = Binary)]
@@ -38,81 +31,53 @@ struct UploadForm {
     visit_id: Option<Uuid>,
 }
 
+/// The JSON body: attach a file uploaded before (`POST /uploads`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachUpload {
+    /// The `id` of your upload; it is used up by attaching it.
+    upload_id: Uuid,
+    /// A visit of this job to file it under.
+    visit_id: Option<Uuid>,
+}
+
 /// Attach a photo or document to a job (staff, or a technician assigned to one of
-/// its visits). `multipart/form-data` with a `file` part and an optional
-/// `visit_id`; at most 25 MiB; JPEG, PNG, GIF, WebP or PDF, recognised from the
-/// bytes. Image metadata (EXIF, XMP: location, device) is removed.
+/// its visits), in either of two ways:
+///
+/// - `multipart/form-data` with a `file` part and an optional `visit_id`; at most
+///   25 MiB; JPEG, PNG, GIF, WebP or PDF, recognised from the bytes. Image metadata
+///   (EXIF, XMP: location, device) is removed.
+/// - `application/json` `{"upload_id", "visit_id"}` naming a file you uploaded with
+///   `POST /uploads` in the last 24 hours. The upload is moved to the job and is gone
+///   afterwards: a second use (or someone else's upload) is 404 `upload_not_found`,
+///   an expired one 410 `upload_expired`, both on the field `upload_id`.
 #[utoipa::path(post, path = "/jobs/{id}/attachments", tag = "jobs", params(("id" = Uuid, Path)),
-    request_body(content = UploadForm, content_type = "multipart/form-data"),
-    responses((status = 201, body = Attachment), (status = 404, body = Problem), (status = 413, body = Problem),
-              (status = 415, body = Problem), (status = 422, body = Problem)))]
+    request_body(content((UploadForm = "multipart/form-data"), (AttachUpload = "application/json"))),
+    responses((status = 201, body = Attachment), (status = 404, body = Problem), (status = 410, body = Problem),
+              (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
 async fn upload_attachment(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<Uuid>,
-    mut multipart: Multipart,
+    body: FileOrJson<AttachUpload>,
 ) -> Result<(StatusCode, axum::Json<Attachment>), ApiError> {
-    let bad = |detail: String| ApiError::field("file", detail);
-    let mut file: Option<(Option<String>, Bytes)> = None;
-    let mut visit_id = None;
-    while let Some(mut field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| bad(format!("the multipart body is malformed: {e}")))?
-    {
-        match field.name() {
-            Some("file") => {
-                let name = field.file_name().map(String::from);
-                let mut buf = BytesMut::new();
-                while let Some(chunk) = field.chunk().await.map_err(|e| {
-                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        too_large()
-                    } else {
-                        bad(format!("the upload broke off: {e}"))
-                    }
-                })? {
-                    if buf.len() + chunk.len() > MAX_BYTES {
-                        return Err(too_large());
-                    }
-                    buf.extend_from_slice(&chunk);
-                }
-                file = Some((name, buf.freeze()));
-            }
-            Some("visit_id") => {
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|e| ApiError::field("visit_id", e.to_string()))?;
-                visit_id = Some(
-                    Uuid::try_parse(text.trim())
-                        .map_err(|_| ApiError::field("visit_id", "must be a UUID"))?,
-                );
-            }
-            Some(other) => {
-                return Err(ApiError::field(
-                    other.to_string(),
-                    "unknown part; send `file` and optionally `visit_id`",
-                ));
-            }
-            None => return Err(bad("a part without a name".into())),
+    let (visit_id, source) = match body {
+        FileOrJson::File(form) => {
+            let upload = multipart::read(form, MAX_FILE_BYTES, &["visit_id"]).await?;
+            let visit_id = upload
+                .fields
+                .get("visit_id")
+                .map(|text| {
+                    Uuid::try_parse(text).map_err(|_| ApiError::field("visit_id", "must be a UUID"))
+                })
+                .transpose()?;
+            let file = super::accept(upload.filename.as_deref(), &upload.bytes)?;
+            (visit_id, Source::File(file))
         }
-    }
-    let Some((filename, bytes)) = file else {
-        return Err(ApiError::field("file", "is required"));
+        FileOrJson::Json(body) => (body.visit_id, Source::Upload(body.upload_id)),
     };
-    if bytes.is_empty() {
-        return Err(ApiError::field("file", "is empty"));
-    }
-    let upload = Upload {
-        job_id: id,
-        visit_id,
-        filename,
-        bytes,
-    };
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(service::upload(&state.db, &state.storage, &ctx, upload).await?),
-    ))
+    let attachment = service::add(&state.db, &state.storage, &ctx, id, visit_id, source).await?;
+    Ok((StatusCode::CREATED, axum::Json(attachment)))
 }
 
 /// A job's attachments, oldest first, each with a download URL valid 15 minutes.

@@ -9,20 +9,17 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::repo::{self, AttachmentRow};
-use super::{Kind, strip_metadata};
+use super::{Accepted, Kind};
 use crate::http::extract::Ctx;
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::activity::{self, Subject};
-use crate::modules::jobs;
 use crate::modules::users::model::Role;
+use crate::modules::{jobs, uploads};
 use crate::platform::database::Db;
 use crate::platform::picture::{self, ImageJob, PictureError};
 use crate::platform::queue::{self, Queue};
 use crate::platform::storage::{ObjectKey, Storage};
 
-/// The largest file accepted (25 MiB: a full-resolution phone photo or a scanned
-/// document).
-pub const MAX_BYTES: usize = 25 * 1024 * 1024;
 /// How long a download URL works.
 pub const URL_TTL: Duration = Duration::from_secs(15 * 60);
 
@@ -73,62 +70,40 @@ async fn to_attachment(storage: &Storage, row: AttachmentRow) -> Result<Attachme
     })
 }
 
-/// A display name: the last path segment, control characters removed, at most
-/// 200 characters; `upload.{ext}` when nothing is left.
-fn clean_filename(name: Option<&str>, kind: Kind) -> String {
-    let base = name
-        .unwrap_or_default()
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or_default();
-    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
-    let cleaned = cleaned.trim();
-    if cleaned.is_empty() {
-        format!("upload.{}", kind.ext())
-    } else {
-        cleaned.to_string()
-    }
+/// Where an attachment's file comes from.
+pub enum Source {
+    /// Sent with the request, already accepted (typed, metadata removed).
+    File(Accepted),
+    /// The caller's temporary upload (`POST /uploads`), used up by attaching it.
+    Upload(Uuid),
 }
 
-pub struct Upload {
-    pub job_id: Uuid,
-    pub visit_id: Option<Uuid>,
-    pub filename: Option<String>,
-    pub bytes: Bytes,
-}
-
-#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, job_id = %upload.job_id))]
-pub async fn upload(
+/// Attach a file to a job (and optionally one of its visits).
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, %job_id))]
+pub async fn add(
     db: &Db,
     storage: &Storage,
     ctx: &Ctx,
-    upload: Upload,
+    job_id: Uuid,
+    visit_id: Option<Uuid>,
+    source: Source,
 ) -> Result<Attachment, ApiError> {
-    let kind = Kind::sniff(&upload.bytes).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            "only JPEG, PNG, GIF and WebP images and PDF documents can be attached",
-        )
-    })?;
-    let clean = strip_metadata(kind, &upload.bytes)
-        .ok_or_else(|| ApiError::field("file", "the file is damaged or truncated"))?;
     let mut tx = db.tenant(ctx.account_id).await?;
-    jobs::service::check_job_access_in(&mut tx, ctx, upload.job_id).await?;
-    if let Some(visit_id) = upload.visit_id
-        && !jobs::service::visit_of_job_in(&mut tx, visit_id, upload.job_id).await?
+    jobs::service::check_job_access_in(&mut tx, ctx, job_id).await?;
+    if let Some(visit_id) = visit_id
+        && !jobs::service::visit_of_job_in(&mut tx, visit_id, job_id).await?
     {
         return Err(ApiError::field("visit_id", "is not a visit of this job"));
     }
     let id = Uuid::now_v7();
-    let key = ObjectKey::job_attachment(ctx.account_id, upload.job_id, id, kind.ext());
-    let row = AttachmentRow {
+    let row = |key: &ObjectKey, filename: String, kind: Kind, bytes: i64| AttachmentRow {
         id,
-        job_id: upload.job_id,
-        visit_id: upload.visit_id,
+        job_id,
+        visit_id,
         storage_key: key.as_str().to_string(),
-        filename: clean_filename(upload.filename.as_deref(), kind),
+        filename,
         content_type: kind.content_type().to_string(),
-        bytes: i64::try_from(clean.len()).unwrap_or(i64::MAX),
+        bytes,
         uploaded_by: Some(ctx.user_id),
         created_at: Utc::now(),
         thumbnail_key: None,
@@ -136,9 +111,27 @@ pub async fn upload(
     };
     // The file first: a row never points at nothing. A failed commit leaves an
     // unreferenced file, which is harmless.
-    storage.put(&key, Bytes::from(clean)).await?;
+    let (row, taken) = match source {
+        Source::File(file) => {
+            let key = ObjectKey::job_attachment(ctx.account_id, job_id, id, file.kind.ext());
+            let bytes = i64::try_from(file.bytes.len()).unwrap_or(i64::MAX);
+            storage.put(&key, file.bytes).await?;
+            (row(&key, file.filename, file.kind, bytes), None)
+        }
+        Source::Upload(upload_id) => {
+            let taken =
+                uploads::service::take_in(&mut tx, ctx, upload_id, uploads::service::Accept::Any)
+                    .await?;
+            let key = ObjectKey::job_attachment(ctx.account_id, job_id, id, taken.kind.ext());
+            taken.copy_to(storage, &key).await?;
+            (
+                row(&key, taken.filename.clone(), taken.kind, taken.bytes),
+                Some(taken),
+            )
+        }
+    };
     repo::insert(&mut tx, ctx.account_id, &row).await?;
-    if kind.is_picture() {
+    if row.thumbnail_status.is_some() {
         queue::enqueue(
             &mut tx,
             ctx.account_id,
@@ -147,20 +140,20 @@ pub async fn upload(
         )
         .await?;
     }
-    let client_id = jobs::service::client_of_in(&mut tx, upload.job_id).await?;
+    let client_id = jobs::service::client_of_in(&mut tx, job_id).await?;
     activity::service::record(
         &mut tx,
         ctx.account_id,
         Some(ctx.user_id),
-        Subject::Job {
-            id: upload.job_id,
-            client_id,
-        },
+        Subject::Job { id: job_id, client_id },
         "attachment_added",
         serde_json::json!({"attachment_id": id, "filename": row.filename, "content_type": row.content_type, "bytes": row.bytes}),
     )
     .await?;
     tx.commit().await?;
+    if let Some(taken) = taken {
+        taken.remove_file(storage).await;
+    }
     to_attachment(storage, row).await
 }
 

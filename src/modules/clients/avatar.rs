@@ -17,6 +17,7 @@ use crate::http::extract::Ctx;
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::activity::{self, Subject};
 use crate::modules::attachments::{Kind, strip_metadata};
+use crate::modules::uploads::{self, service::Accept};
 use crate::platform::database::Db;
 use crate::platform::picture::{self, ImageJob, PictureError};
 use crate::platform::queue::{self, Queue};
@@ -31,36 +32,75 @@ fn not_found() -> ApiError {
     ApiError::code(ErrorCode::ClientNotFound)
 }
 
-/// Replace the client's avatar with `bytes` (a JPEG, PNG, GIF or WebP picture); the
-/// client comes back with `avatar_status: pending` until the worker has made it.
+/// Where a new avatar comes from.
+pub enum Source {
+    /// The bytes of the request.
+    File(Bytes),
+    /// A temporary upload of the caller's (`POST /uploads`), used up by this.
+    Upload(Uuid),
+}
+
+/// A source once its bytes (if any) are checked.
+enum Checked {
+    File(Kind, Vec<u8>),
+    Upload(Uuid),
+}
+
+/// Replace the client's avatar with a JPEG, PNG, GIF or WebP picture; the client
+/// comes back with `avatar_status: pending` until the worker has made it.
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, client_id = %client_id))]
 pub async fn set(
     db: &Db,
     storage: &Storage,
     ctx: &Ctx,
     client_id: Uuid,
-    bytes: Bytes,
+    source: Source,
 ) -> Result<Client, ApiError> {
-    let kind = Kind::sniff(&bytes)
-        .filter(|k| k.is_picture())
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::UnsupportedMediaType,
-                "an avatar is a JPEG, PNG, GIF or WebP picture",
-            )
-        })?;
-    let clean = strip_metadata(kind, &bytes)
-        .ok_or_else(|| ApiError::field("file", "the picture is damaged or truncated"))?;
+    // A file is checked before anything is locked; an upload was checked when it came.
+    let source = match source {
+        Source::File(bytes) => {
+            let kind = Kind::sniff(&bytes)
+                .filter(|k| k.is_picture())
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::UnsupportedMediaType,
+                        "an avatar is a JPEG, PNG, GIF or WebP picture",
+                    )
+                })?;
+            let clean = strip_metadata(kind, &bytes)
+                .ok_or_else(|| ApiError::field("file", "the picture is damaged or truncated"))?;
+            Checked::File(kind, clean)
+        }
+        Source::Upload(upload_id) => Checked::Upload(upload_id),
+    };
     let avatar_id = Uuid::now_v7();
-    let original =
-        ObjectKey::client_avatar_original(ctx.account_id, client_id, avatar_id, kind.ext());
     let mut tx = db.tenant(ctx.account_id).await?;
     let before = repo::avatar_for_update(&mut tx, client_id)
         .await?
         .ok_or_else(not_found)?;
     // The file before the row points at it; a failed commit leaves an unreferenced
     // file, which is harmless.
-    storage.put(&original, Bytes::from(clean)).await?;
+    let (original, taken, bytes) = match source {
+        Checked::Upload(upload_id) => {
+            let taken = uploads::service::take_in(&mut tx, ctx, upload_id, Accept::Images).await?;
+            let original = ObjectKey::client_avatar_original(
+                ctx.account_id,
+                client_id,
+                avatar_id,
+                taken.kind.ext(),
+            );
+            taken.copy_to(storage, &original).await?;
+            let bytes = taken.bytes;
+            (original, Some(taken), bytes)
+        }
+        Checked::File(kind, clean) => {
+            let original =
+                ObjectKey::client_avatar_original(ctx.account_id, client_id, avatar_id, kind.ext());
+            let bytes = i64::try_from(clean.len()).unwrap_or(i64::MAX);
+            storage.put(&original, Bytes::from(clean)).await?;
+            (original, None, bytes)
+        }
+    };
     let pending = AvatarRow {
         avatar_id: Some(avatar_id),
         avatar_status: Some("pending".into()),
@@ -83,11 +123,14 @@ pub async fn set(
         Some(ctx.user_id),
         Subject::Client(client_id),
         "avatar_changed",
-        serde_json::json!({"bytes": bytes.len()}),
+        serde_json::json!({"bytes": bytes}),
     )
     .await?;
     let client = repo::get(&mut tx, client_id).await?.ok_or_else(not_found)?;
     tx.commit().await?;
+    if let Some(taken) = taken {
+        taken.remove_file(storage).await;
+    }
     remove_files(storage, ctx.account_id, client_id, &before).await;
     Ok(client)
 }

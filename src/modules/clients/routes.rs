@@ -1,7 +1,7 @@
 //! `/api/v1/clients…`: clients, their properties and their activity. Office staff only;
 //! technicians reach clients through their visits.
 
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -9,6 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::avatar::Source;
 use super::model::{Client, ClientInput, ClientStatus, Property, PropertyInput};
 use super::service::{self, Deletion, ListQuery};
 use crate::app::AppState;
@@ -16,6 +17,7 @@ use crate::http::ApiError;
 use crate::http::concurrency::{Expected, map_stale, tagged};
 use crate::http::error::Problem;
 use crate::http::extract::{Json, Path, Query, Staff};
+use crate::http::multipart::{self, FileOrJson};
 use crate::http::pagination::{Page, PageParams, PageRequest};
 use crate::modules::activity::ActivityEntry;
 
@@ -27,9 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(get_avatar, upload_avatar, delete_avatar))
-                // Room for the file and the multipart framing; the file itself is
-                // counted as it streams in.
-                .layer(DefaultBodyLimit::max(super::avatar::MAX_BYTES + 64 * 1024)),
+                .layer(multipart::body_limit(super::avatar::MAX_BYTES)),
         )
         .routes(routes!(list_properties, create_property))
         .routes(routes!(get_property, update_property, delete_property))
@@ -177,24 +177,40 @@ async fn get_avatar(
     Ok(axum::response::Redirect::temporary(&url).into_response())
 }
 
-/// Upload the client's picture. `multipart/form-data` with a `file` part: a JPEG,
+/// The JSON body: use a picture uploaded before (`POST /uploads`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AvatarUpload {
+    /// The `id` of your upload; it is used up by this.
+    upload_id: Uuid,
+}
+
+/// Upload the client's picture: `multipart/form-data` with a `file` part, a JPEG,
 /// PNG, GIF or WebP picture (recognised from its bytes, 415 otherwise) of at most
-/// 10 MiB; metadata is removed. It is cropped to a 256 x 256 square in the
+/// 10 MiB, or `application/json` `{"upload_id"}` naming such a picture you uploaded
+/// with `POST /uploads` (404 `upload_not_found`, 410 `upload_expired`, 415 for a
+/// PDF, on the field `upload_id`). Metadata is removed. It is cropped to a 256 x 256 square in the
 /// background: the client comes back with `avatar_status: "pending"`, then
 /// `"ready"` and an `avatar_url` (or `"failed"` if the picture cannot be decoded).
 /// Replaces the previous avatar.
 #[utoipa::path(put, path = "/clients/{id}/avatar", tag = "clients", params(("id" = Uuid, Path)),
-    request_body(content = AvatarForm, content_type = "multipart/form-data"),
-    responses((status = 200, body = Client), (status = 404, body = Problem), (status = 413, body = Problem),
+    request_body(content((AvatarForm = "multipart/form-data"), (AvatarUpload = "application/json"))),
+    responses((status = 200, body = Client), (status = 404, body = Problem), (status = 410, body = Problem), (status = 413, body = Problem),
               (status = 415, body = Problem), (status = 422, body = Problem)))]
 async fn upload_avatar(
     State(state): State<AppState>,
     Staff(ctx): Staff,
     Path(id): Path<Uuid>,
-    multipart: Multipart,
+    body: FileOrJson<AvatarUpload>,
 ) -> Result<Response, ApiError> {
-    let upload = crate::http::multipart::read(multipart, super::avatar::MAX_BYTES, &[]).await?;
-    let client = super::avatar::set(&state.db, &state.storage, &ctx, id, upload.bytes).await?;
+    let source = match body {
+        FileOrJson::File(form) => {
+            let upload = multipart::read(form, super::avatar::MAX_BYTES, &[]).await?;
+            Source::File(upload.bytes)
+        }
+        FileOrJson::Json(body) => Source::Upload(body.upload_id),
+    };
+    let client = super::avatar::set(&state.db, &state.storage, &ctx, id, source).await?;
     Ok(tagged(StatusCode::OK, client.version, client))
 }
 
