@@ -662,10 +662,10 @@ async fn push_payment(
         Ok(settings) => settings,
         Err(error) => return Err(PushError::Internal(anyhow::anyhow!("{error}"))),
     };
-    let customer = match push_customer(tx, s, payment.client_id).await {
-        Ok(id) => id,
-        Err(error) => return finish(tx, &row, Err(error.context("its customer"))).await,
-    };
+    // Records are locked in one order by every job: payment, invoice, customer (an
+    // invoice's job locks the invoice, then its customer). Pushing the customer
+    // before the invoice here deadlocked with the invoice's own job, and the loser
+    // waited a minute for its retry.
     let mut invoice_qbo_id = None;
     if let Some(invoice_id) = payment.invoice_id {
         let issued = match invoices::service::get_in(tx, invoice_id).await {
@@ -679,6 +679,10 @@ async fn push_payment(
             }
         }
     }
+    let customer = match push_customer(tx, s, payment.client_id).await {
+        Ok(id) => id,
+        Err(error) => return finish(tx, &row, Err(error.context("its customer"))).await,
+    };
     let result: Result<Object, PushError> = async {
         let body = payment_body(
             &payment,
