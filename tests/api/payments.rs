@@ -874,3 +874,129 @@ async fn pending_card_payments_are_reconciled_with_stripe() {
         0
     );
 }
+
+#[tokio::test]
+async fn the_office_cancels_a_card_payment_left_open() {
+    let Some(stripe) = LocalStripe::start().await else {
+        return;
+    };
+    let base = stripe.base.clone();
+    let app = spawn_app_with(move |c| c.stripe_api_base = base).await;
+    let owner = app.signup("Open Checkout Co").await;
+    let tech = app.add_user(&owner, "technician").await;
+    app.put(
+        "/api/v1/settings/payments/stripe",
+        &owner.token,
+        json!({"secret_key": SECRET_KEY, "webhook_secret": WEBHOOK_SECRET}),
+    )
+    .await
+    .expect(200);
+    let invoice = sent_invoice(&app, &owner, 10_000).await;
+    let start = |amount: i64| {
+        let app = &app;
+        let owner = &owner;
+        let invoice = invoice.clone();
+        async move {
+            let body = app
+                .post(
+                    "/api/v1/payments",
+                    &owner.token,
+                    json!({"invoice_id": invoice, "method": "card", "amount": amount}),
+                )
+                .await
+                .expect(201)
+                .body;
+            (
+                body["payment"]["id"].as_str().unwrap().to_string(),
+                body["payment"]["stripe_payment_intent_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        }
+    };
+    // Started twice by mistake: the whole balance is held.
+    let (first, first_intent) = start(10_000).await;
+    app.post(
+        "/api/v1/payments",
+        &owner.token,
+        json!({"invoice_id": invoice, "method": "card", "amount": 10_000}),
+    )
+    .await
+    .problem(422, "validation_failed");
+
+    let path = format!("/api/v1/payments/{first}/cancel");
+    app.post(&path, &tech.token, json!({}))
+        .await
+        .problem(403, "forbidden");
+    let cancelled = app
+        .post(&path, &owner.token, json!({}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(cancelled["status"], "failed");
+    assert_eq!(cancelled["note"], "Cancelled by the office");
+    assert_eq!(
+        stripe
+            .get(&format!("/v1/payment_intents/{first_intent}"))
+            .await["status"],
+        "canceled",
+        "it can no longer be paid"
+    );
+    // A retry (a double click) answers the same.
+    let again = app
+        .post(&path, &owner.token, json!({}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(again, cancelled);
+
+    // The balance is free again; one the payer completed meanwhile is applied, not
+    // cancelled.
+    let (second, second_intent) = start(10_000).await;
+    assert_eq!(
+        stripe.pay(&second_intent, "4242424242424242").await["status"],
+        "succeeded"
+    );
+    app.post(
+        &format!("/api/v1/payments/{second}/cancel"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .problem(409, "invalid_transition");
+    let paid = app
+        .get(&format!("/api/v1/payments/{second}"), &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(paid["status"], "succeeded");
+    let after = app
+        .get(&format!("/api/v1/invoices/{invoice}"), &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(after["balance"], 0);
+
+    // A payment recorded by hand is refunded, not cancelled.
+    let other = sent_invoice(&app, &owner, 500).await;
+    let cash = app
+        .post(
+            "/api/v1/payments",
+            &owner.token,
+            json!({"invoice_id": other, "method": "cash", "amount": 500}),
+        )
+        .await
+        .expect(201)
+        .body;
+    app.post(
+        &format!(
+            "/api/v1/payments/{}/cancel",
+            cash["payment"]["id"].as_str().unwrap()
+        ),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .problem(409, "invalid_transition");
+}

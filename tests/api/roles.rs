@@ -284,6 +284,11 @@ async fn every_endpoint_enforces_its_roles() {
         (Method::GET, format!("/api/v1/payments/{id}"), Who::Staff),
         (
             Method::POST,
+            format!("/api/v1/payments/{id}/cancel"),
+            Who::Staff,
+        ),
+        (
+            Method::POST,
             format!("/api/v1/payments/{id}/receipt"),
             Who::Staff,
         ),

@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_payment))
         .routes(routes!(get_payment))
         .routes(routes!(refund_payment))
+        .routes(routes!(cancel_payment))
         .routes(routes!(payment_receipt))
 }
 
@@ -281,6 +282,29 @@ async fn payment_receipt(
         StatusCode::ACCEPTED,
         axum::Json(QueuedReceipt { message_id }),
     ))
+}
+
+/// Cancel a card payment the payer has not completed (a checkout left open, a
+/// payment started twice): it is cancelled at Stripe, so it can no longer be paid,
+/// and fails here with the note "Cancelled by the office", freeing the balance it
+/// held. 409 `invalid_transition` for any other payment, or when the payer completed
+/// it meanwhile (it is then applied: refund it instead). Safe to retry.
+#[utoipa::path(post, path = "/payments/{id}/cancel", tag = "payments", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Payment), (status = 404, body = Problem), (status = 409, body = Problem), (status = 502, body = Problem)))]
+async fn cancel_payment(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<Payment>, ApiError> {
+    crate::modules::payments::service::cancel_card(
+        &state.db,
+        &state.gateway,
+        state.links(),
+        &ctx,
+        id,
+    )
+    .await?;
+    Ok(axum::Json(payments::get(&state.db, &ctx, id).await?))
 }
 
 /// Refund all or part of a payment (owner or admin). A card payment taken through

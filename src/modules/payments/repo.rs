@@ -102,6 +102,20 @@ pub async fn insert_event(
 
 /// Take the reconciliation lock of a payment for the caller's transaction; false
 /// when another reconciliation of it holds it.
+/// Wait for the reconciliation lock of a payment (held to the end of the transaction).
+pub async fn lock_reconciliation(
+    conn: &mut PgConnection,
+    payment_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended('reconcile_card_payment:' || $1::text, 0))",
+        payment_id.to_string()
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
 pub async fn try_lock_reconciliation(
     conn: &mut PgConnection,
     payment_id: Uuid,

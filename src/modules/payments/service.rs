@@ -446,6 +446,81 @@ async fn reconcile_locked(
     Ok(outcome)
 }
 
+/// The note of a card payment the office cancelled.
+const CANCELLED_NOTE: &str = "Cancelled by the office";
+
+/// Cancel a card payment the payer has not completed (a checkout left open, a
+/// payment started twice): cancelled at Stripe first, so it can no longer be paid,
+/// then failed here, freeing the balance it held. If it succeeded meanwhile, it is
+/// applied instead and the answer is 409 (refund it). Only a pending card payment
+/// can be cancelled (409 `invalid_transition` otherwise).
+#[tracing::instrument(skip(db, gateway, links, ctx), fields(account_id = %ctx.account_id))]
+pub async fn cancel_card(
+    db: &Db,
+    gateway: &Gateway,
+    links: crate::modules::hub::Links<'_>,
+    ctx: &Ctx,
+    payment_id: Uuid,
+) -> Result<(), ApiError> {
+    // Not while a reconciliation of it runs (it may be applying its success).
+    let mut guard = db.tenant(ctx.account_id).await?;
+    repo::lock_reconciliation(&mut guard, payment_id).await?;
+    let outcome = cancel_locked(db, gateway, links, ctx, payment_id).await;
+    guard.rollback().await?;
+    outcome
+}
+
+async fn cancel_locked(
+    db: &Db,
+    gateway: &Gateway,
+    links: crate::modules::hub::Links<'_>,
+    ctx: &Ctx,
+    payment_id: Uuid,
+) -> Result<(), ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let payment = invoices::payments::get_in(&mut tx, payment_id).await?;
+    // A retried cancellation that went through answers as the first one did.
+    if payment.status == "failed" && payment.note.as_deref() == Some(CANCELLED_NOTE) {
+        return Ok(());
+    }
+    let Some(intent_id) = payment
+        .stripe_payment_intent_id
+        .clone()
+        .filter(|_| payment.status == "pending")
+    else {
+        return Err(ApiError::new(
+            ErrorCode::InvalidTransition,
+            format!(
+                "only a pending card payment can be cancelled; this one is {}",
+                payment.status
+            ),
+        ));
+    };
+    let keys = keys_in(&mut tx, &gateway.secrets, ctx.account_id).await?;
+    tx.commit().await?;
+    if let Err(error) = gateway
+        .stripe
+        .cancel_payment_intent(&keys.secret_key, &intent_id)
+        .await
+    {
+        // Stripe refuses to cancel an intent that succeeded or is being processed:
+        // bring the payment in line with Stripe, then answer for what it is.
+        return match reconcile_locked(db, gateway, links, ctx.account_id, payment_id).await? {
+            Reconciled::Failed | Reconciled::Expired => Ok(()),
+            Reconciled::Succeeded | Reconciled::NotPending => Err(ApiError::new(
+                ErrorCode::InvalidTransition,
+                "the payer completed this payment meanwhile; refund it instead",
+            )),
+            Reconciled::StillOpen => Err(provider_error(error)),
+        };
+    }
+    let mut tx = db.tenant(ctx.account_id).await?;
+    invoices::payments::card_abandoned_in(&mut tx, ctx.account_id, payment_id, CANCELLED_NOTE)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// `POST /webhooks/stripe`: verify, de-duplicate by event id, apply.
 ///
 /// The account is found from the PaymentIntent the event is about (the directory
