@@ -88,16 +88,18 @@ LUA
     # Round trips of one authenticated GET: log every statement for one request.
     pw=$(cat "$data/postgres.password")
     psql_() { PGPASSWORD=$pw psql -q -X -h "$data/run" -U postgres -d jobber "$@"; }
-    psql_ -c "ALTER SYSTEM SET log_statement = 'all'" -c "SELECT pg_reload_conf()" >/dev/null
+    # Only the API's connections (application_name "jobber"): the worker's polling and
+    # relay ("jobber-worker") run beside it.
+    psql_ -c "ALTER SYSTEM SET log_statement = 'all'" -c "ALTER SYSTEM SET log_line_prefix = '[%a] '" -c "SELECT pg_reload_conf()" >/dev/null
     sleep 1
     log=$data/postgres/start.log
     before=$(wc -l <"$log")
     curl -s -o /dev/null "$base/api/v1/clients/$client" -H "$auth"
     sleep 1
-    psql_ -c "ALTER SYSTEM RESET log_statement" -c "SELECT pg_reload_conf()" >/dev/null
+    psql_ -c "ALTER SYSTEM RESET log_statement" -c "ALTER SYSTEM RESET log_line_prefix" -c "SELECT pg_reload_conf()" >/dev/null
     echo "Statements PostgreSQL logged for one \`GET /api/v1/clients/{id}\` (each is one round trip):"
     echo '```'
-    tail -n +"$((before + 1))" "$log" | grep -E 'LOG:  (statement|execute)' | grep -v -E 'ALTER SYSTEM|pg_reload_conf' | sed -E 's/^.*LOG:  //' | cut -c1-160
+    tail -n +"$((before + 1))" "$log" | grep -E '^\[jobber\] .*LOG:  (statement|execute)' | grep -v -E 'ALTER SYSTEM|pg_reload_conf' | sed -E 's/^.*LOG:  //' | cut -c1-160
     echo '```'
 
     account=$(echo "$signup" | json 'd["account"]["id"]')

@@ -632,3 +632,51 @@ async fn stale_if_match_on_delete_is_a_failed_precondition() {
     .await
     .expect(200);
 }
+
+/// The search walks the newest clients while they fill a page and turns to the
+/// trigram indexes when they do not: pages of a common term, through both ways,
+/// come out whole, newest first, each client once, property matches included.
+#[tokio::test]
+async fn search_pages_through_every_match_once() {
+    let app = spawn_app().await;
+    let owner = app.signup("Paging Search Co").await;
+    let mut expected = Vec::new();
+    for i in 0..5 {
+        let client = app
+            .create_client(
+                &owner,
+                json!({"first_name": format!("N{i}"), "last_name": "Novak"}),
+            )
+            .await;
+        expected.push(client["id"].as_str().unwrap().to_string());
+        app.create_client(&owner, json!({"first_name": format!("Other{i}")}))
+            .await;
+    }
+    let by_property = app
+        .create_client(&owner, json!({"first_name": "Pia", "last_name": "Park"}))
+        .await;
+    let id = by_property["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/clients/{id}/properties"),
+        &owner.token,
+        json!({"address": {"street1": "7 Novak Lane"}}),
+    )
+    .await
+    .expect(201);
+    expected.push(id.to_string());
+    expected.reverse();
+
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/clients?q=novak&limit=2".to_string();
+    loop {
+        let page = app.get(&path, &owner.token).await.expect(200).body;
+        for item in page["items"].as_array().unwrap() {
+            seen.push(item["id"].as_str().unwrap().to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/clients?q=novak&limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected);
+}
