@@ -75,6 +75,24 @@ time_get() { curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "$base$1" -H
         printf '| `%s` | %s | %s | %s |\n' "$path" "${cold%% *}" "$(awk "BEGIN { printf \"%.1f\", ${cold##* } * 1000 }")" "$(awk "BEGIN { printf \"%.1f\", $warm * 1000 }")"
     done
     echo
+
+    # CSV exports (reports.generation): from the request to the file being ready.
+    echo "| CSV export | rows | bytes | request to ready (s) |"
+    echo "|---|---|---|---|"
+    for body in "{\"kind\":\"invoices\",\"from\":\"$year_ago\",\"to\":\"$today\"}" \
+        "{\"kind\":\"payments\",\"from\":\"$year_ago\",\"to\":\"$today\"}" \
+        '{"kind":"clients"}'; do
+        t0=$(date +%s.%N)
+        id=$(curl -sf "$base/api/v1/reports/exports" -H "$auth" -H 'Content-Type: application/json' -d "$body" | json 'd["id"]')
+        for _ in $(seq 1 600); do
+            state=$(curl -sf "$base/api/v1/reports/exports/$id" -H "$auth")
+            [ "$(echo "$state" | json 'd["status"]')" != pending ] && break
+            sleep 0.1
+        done
+        secs=$(python3 -c "print(round($(date +%s.%N) - $t0, 1))")
+        printf '| `%s` | %s | %s | %s |\n' "$body" "$(echo "$state" | json 'd["rows"]')" "$(echo "$state" | json 'd["bytes"]')" "$secs"
+    done
+    echo
     cat >"$root/auth.lua" <<LUA
 wrk.headers["Authorization"] = "Bearer $token"
 LUA

@@ -1,6 +1,6 @@
 //! CSV exports for the accountant: the invoices or payments of a period, or every
 //! client. Requested by office staff, written by the `reports.generation` queue from
-//! one consistent snapshot, kept in storage at `uploads/{accountId}/reports/{id}.csv`
+//! one consistent snapshot (rows streamed from the database into the file), kept in storage at `uploads/{accountId}/reports/{id}.csv`
 //! and downloadable by signed URL for 7 days; the requester gets an in-app
 //! notification when it is ready. Expired exports are deleted by the cleanup cron.
 //!
@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -248,7 +249,8 @@ pub async fn generate(
             let (Some(from), Some(to)) = (row.from_date, row.to_date) else {
                 anyhow::bail!("an invoice export without its period");
             };
-            for i in repo::export_invoices(&mut tx, from, to).await? {
+            let mut rows = repo::export_invoices(&mut tx, from, to);
+            while let Some(i) = rows.try_next().await? {
                 csv.record([
                     i.number,
                     i.issue_date.to_string(),
@@ -284,7 +286,8 @@ pub async fn generate(
             let (Some(from), Some(to)) = (row.from_date, row.to_date) else {
                 anyhow::bail!("a payment export without its period");
             };
-            for p in repo::export_payments(&mut tx, zone, from, to).await? {
+            let mut rows = repo::export_payments(&mut tx, zone, from, to);
+            while let Some(p) = rows.try_next().await? {
                 csv.record([
                     p.paid_on.to_string(),
                     p.invoice.unwrap_or_default(),
@@ -315,7 +318,8 @@ pub async fn generate(
                 "tags",
                 "created_on",
             ]);
-            for c in repo::export_clients(&mut tx, zone).await? {
+            let mut rows = repo::export_clients(&mut tx, zone);
+            while let Some(c) = rows.try_next().await? {
                 csv.record([
                     c.name,
                     c.company.unwrap_or_default(),

@@ -1,6 +1,7 @@
 //! Report queries. Read-only; each runs inside the caller's tenant transaction.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::stream::BoxStream;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -357,12 +358,12 @@ pub struct InvoiceLine {
     pub amount_refunded: i64,
 }
 
-/// Issued invoices with an issue date in `[from, to]`, in date order.
-pub async fn export_invoices(
+/// Issued invoices with an issue date in `[from, to]`, in date order, as they come.
+pub fn export_invoices(
     conn: &mut PgConnection,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<Vec<InvoiceLine>, sqlx::Error> {
+) -> BoxStream<'_, Result<InvoiceLine, sqlx::Error>> {
     sqlx::query_as!(
         InvoiceLine,
         r#"SELECT i.number AS "number!", i.issue_date AS "issue_date!", i.due_date, i.status,
@@ -374,8 +375,7 @@ pub async fn export_invoices(
         from,
         to
     )
-    .fetch_all(conn)
-    .await
+    .fetch(conn)
 }
 
 pub struct PaymentLine {
@@ -391,13 +391,14 @@ pub struct PaymentLine {
     pub reference: Option<String>,
 }
 
-/// Payments (not pending or failed) received on a local day in `[from, to]`.
-pub async fn export_payments(
-    conn: &mut PgConnection,
-    zone: &str,
+/// Payments (not pending or failed) received on a local day in `[from, to]`, as
+/// they come.
+pub fn export_payments<'a>(
+    conn: &'a mut PgConnection,
+    zone: &'a str,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<Vec<PaymentLine>, sqlx::Error> {
+) -> BoxStream<'a, Result<PaymentLine, sqlx::Error>> {
     sqlx::query_as!(
         PaymentLine,
         r#"SELECT (p.paid_at AT TIME ZONE $1)::date AS "paid_on!", i.number AS invoice,
@@ -414,8 +415,7 @@ pub async fn export_payments(
         from,
         to
     )
-    .fetch_all(conn)
-    .await
+    .fetch(conn)
 }
 
 pub struct ClientLine {
@@ -433,11 +433,12 @@ pub struct ClientLine {
     pub created_on: NaiveDate,
 }
 
-/// Every client, oldest first, with the primary (else first) email and phone.
-pub async fn export_clients(
-    conn: &mut PgConnection,
-    zone: &str,
-) -> Result<Vec<ClientLine>, sqlx::Error> {
+/// Every client, oldest first, with the primary (else first) email and phone, as
+/// they come.
+pub fn export_clients<'a>(
+    conn: &'a mut PgConnection,
+    zone: &'a str,
+) -> BoxStream<'a, Result<ClientLine, sqlx::Error>> {
     sqlx::query_as!(
         ClientLine,
         r#"SELECT coalesce(nullif(concat_ws(' ', c.first_name, c.last_name), ''), c.company_name, '') AS "name!",
@@ -453,6 +454,5 @@ pub async fn export_clients(
            FROM clients c ORDER BY c.id"#,
         zone
     )
-    .fetch_all(conn)
-    .await
+    .fetch(conn)
 }
