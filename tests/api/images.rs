@@ -403,3 +403,114 @@ async fn client_avatars_are_cropped_square_replaced_and_removed() {
         "{actions:?}"
     );
 }
+
+/// The same background work on S3 (moto): thumbnails, avatars and CSV exports are
+/// written to the bucket and handed out by presigned URLs.
+#[tokio::test]
+async fn pictures_and_exports_are_made_on_s3_too() {
+    use crate::files::{create_bucket, s3_config, start_moto};
+    let Some(moto) = start_moto().await else {
+        return;
+    };
+    let bucket = "jobber-background";
+    create_bucket(&moto, bucket).await;
+    let storage = s3_config(&moto, bucket);
+    let app = spawn_app_with(move |c| {
+        with_worker(Role::All, None)(c);
+        c.storage = storage;
+    })
+    .await;
+    let owner = app.signup("S3 Pictures").await;
+    let job = job_for(&app, &owner).await;
+    let in_bucket = |url: &str| {
+        assert!(
+            url.starts_with(&format!(
+                "{}/{bucket}/tenant-files/uploads/{}/",
+                moto.endpoint, owner.account_id
+            )),
+            "{url}"
+        );
+    };
+    let fetch = |url: String| async move {
+        let response = reqwest::get(&url).await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{url}");
+        response.bytes().await.unwrap().to_vec()
+    };
+
+    let photo = app
+        .multipart(
+            Method::POST,
+            &format!("/api/v1/jobs/{job}/attachments"),
+            &owner.token,
+            &[("file", Some("deck.jpg"), &sideways_photo(600, 300))],
+        )
+        .await
+        .expect(201)
+        .body;
+    let ready = wait_until(Duration::from_secs(30), || async {
+        attachments(&app, &owner, &job).await[0]["thumbnail_status"] == "ready"
+    })
+    .await;
+    assert!(ready, "{:?}", attachments(&app, &owner, &job).await);
+    let thumbnail_url = attachments(&app, &owner, &job).await[0]["thumbnail_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    in_bucket(&thumbnail_url);
+    assert_eq!(dimensions(&fetch(thumbnail_url).await), (240, 480));
+    assert_eq!(photo["thumbnail_status"], "pending");
+
+    let client = app
+        .create_client(&owner, json!({"first_name": "Sam", "last_name": "Sato"}))
+        .await;
+    let id = client["id"].as_str().unwrap();
+    app.multipart(
+        Method::PUT,
+        &format!("/api/v1/clients/{id}/avatar"),
+        &owner.token,
+        &[("file", Some("sam.png"), &png(90, 60))],
+    )
+    .await
+    .expect(200);
+    let avatar_ready = wait_until(Duration::from_secs(30), || async {
+        app.get(&format!("/api/v1/clients/{id}"), &owner.token)
+            .await
+            .body["avatar_status"]
+            == "ready"
+    })
+    .await;
+    assert!(avatar_ready);
+    let avatar_url = app
+        .get(&format!("/api/v1/clients/{id}/avatar"), &owner.token)
+        .await
+        .expect(307)
+        .header("location")
+        .unwrap()
+        .to_string();
+    in_bucket(&avatar_url);
+    assert_eq!(dimensions(&fetch(avatar_url).await), (256, 256));
+
+    let export = app
+        .post(
+            "/api/v1/reports/exports",
+            &owner.token,
+            json!({"kind": "clients"}),
+        )
+        .await
+        .expect(202)
+        .body;
+    let path = format!("/api/v1/reports/exports/{}", export["id"].as_str().unwrap());
+    let export_ready = wait_until(Duration::from_secs(30), || async {
+        app.get(&path, &owner.token).await.body["status"] == "ready"
+    })
+    .await;
+    assert!(export_ready);
+    let url = app.get(&path, &owner.token).await.body["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    in_bucket(&url);
+    let csv = String::from_utf8(fetch(url).await).unwrap();
+    assert!(csv.starts_with("name,company,email"), "{csv}");
+    assert!(csv.contains("\r\nSam Sato,"), "{csv}");
+}
