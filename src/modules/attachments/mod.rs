@@ -71,10 +71,6 @@ impl Kind {
             .into_iter()
             .find(|kind| kind.content_type() == content_type)
     }
-
-    pub fn is_image(self) -> bool {
-        self != Kind::Pdf
-    }
 }
 
 /// A file as it is kept: typed by its bytes, without metadata, with a display name.
@@ -326,7 +322,7 @@ mod tests {
             assert_eq!(Kind::from_content_type(kind.content_type()), Some(kind));
         }
         assert_eq!(Kind::from_content_type("text/html"), None);
-        assert!(Kind::Webp.is_image() && !Kind::Pdf.is_image());
+        assert!(Kind::Webp.is_picture() && !Kind::Pdf.is_picture());
     }
 
     #[test]

@@ -135,7 +135,7 @@ pub async fn take_in(
     let kind = Kind::from_content_type(&row.content_type).ok_or_else(|| {
         ApiError::internal(anyhow::anyhow!("upload of type {}", row.content_type))
     })?;
-    if accept == Accept::Images && !kind.is_image() {
+    if accept == Accept::Images && !kind.is_picture() {
         return Err(upload_error(
             ErrorCode::UnsupportedMediaType,
             "this needs an image (JPEG, PNG, GIF or WebP), and the upload is a PDF",
