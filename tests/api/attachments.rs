@@ -48,12 +48,6 @@ async fn upload(
     (reply.status.as_u16(), reply.body)
 }
 
-/// The signed URL (on the configured public address) on this test's server.
-pub fn local(app: &TestApp, url: &Value) -> String {
-    let url = url.as_str().unwrap();
-    app.url(url.strip_prefix("http://jobber.test").unwrap())
-}
-
 #[tokio::test]
 async fn technicians_attach_photos_without_their_location() {
     let app = spawn_app().await;
@@ -81,8 +75,7 @@ async fn technicians_attach_photos_without_their_location() {
         "no path from the client"
     );
     assert_eq!(attached["visit_id"], visit_id);
-    let url = local(&app, &attached["url"]);
-    let downloaded = app.http.get(&url).send().await.unwrap();
+    let downloaded = app.get_public(attached["url"].as_str().unwrap()).await;
     assert_eq!(downloaded.status().as_u16(), 200);
     assert_eq!(downloaded.headers()["content-type"], "image/jpeg");
     let bytes = downloaded.bytes().await.unwrap();
@@ -175,7 +168,7 @@ async fn technicians_attach_photos_without_their_location() {
     )
     .await
     .expect(204);
-    let gone = app.http.get(local(&app, &pdf["url"])).send().await.unwrap();
+    let gone = app.get_public(pdf["url"].as_str().unwrap()).await;
     assert_eq!(gone.status().as_u16(), 404, "the file went with it");
     app.delete(
         &format!("/api/v1/jobs/{job_id}/attachments/{pdf_id}"),

@@ -22,15 +22,6 @@ pub fn app_storage(app: &TestApp, storage: StorageConfig) -> Storage {
     Storage::from_config(&config, &keys.derive("storage-urls")).unwrap()
 }
 
-/// Path and query of a URL, to request it from the test app (whose public URL is
-/// the unreachable `http://jobber.test`).
-fn local_path(url: &str) -> String {
-    let rest = url
-        .strip_prefix("http://jobber.test")
-        .unwrap_or_else(|| panic!("{url} is not a jobber.test URL"));
-    rest.to_string()
-}
-
 #[tokio::test]
 async fn local_store_round_trip_and_signed_urls() {
     let app = spawn_app().await;
@@ -62,7 +53,7 @@ async fn local_store_round_trip_and_signed_urls() {
         .signed_url(&key, Duration::from_secs(300))
         .await
         .unwrap();
-    let path = local_path(&url);
+    let path = TestApp::local_path(&url).to_string();
     assert!(path.starts_with(&format!("/files/{}?expires=", key.as_str())));
     let response = app.http.get(app.url(&path)).send().await.unwrap();
     assert_eq!(response.status(), 200);
@@ -113,9 +104,15 @@ async fn local_store_round_trip_and_signed_urls() {
     // Expired: a genuine signature past its time says so.
     let expired = storage.signed_url(&key, Duration::ZERO).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    app.request(reqwest::Method::GET, &local_path(&expired), None, None, &[])
-        .await
-        .problem(410, "link_expired");
+    app.request(
+        reqwest::Method::GET,
+        TestApp::local_path(&expired),
+        None,
+        None,
+        &[],
+    )
+    .await
+    .problem(410, "link_expired");
 
     storage.delete(&key).await.unwrap();
     assert_eq!(storage.get(&key).await.unwrap(), None);

@@ -194,6 +194,9 @@ pub async fn empty_database() -> String {
     server.url(&name)
 }
 
+/// The public address the test apps are configured with; nothing answers there.
+pub const PUBLIC_URL: &str = "http://jobber.test";
+
 pub fn test_config(data_dir: PathBuf) -> Config {
     Config {
         data_dir,
@@ -206,14 +209,14 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         user: "nobody".into(),
         log: "warn".into(),
         trusted_proxies: Vec::new(),
-        public_url: "http://jobber.test".into(),
+        public_url: PUBLIC_URL.into(),
         jwt_secret: None,
         db_max_connections: 5,
         max_body_bytes: 64 * 1024,
         encryption_key: None,
         stripe_api_base: jobber::config::STRIPE_API_BASE.into(),
         quickbooks: jobber::config::QuickBooksConfig::default(),
-        jobs: jobber::config::JobsConfig::defaults("http://jobber.test"),
+        jobs: jobber::config::JobsConfig::defaults(PUBLIC_URL),
         storage: Default::default(),
         twilio: jobber::config::TwilioConfig::default(),
     }
@@ -377,6 +380,22 @@ pub const PASSWORD: &str = "correct horse battery";
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// The path and query of a link the app made on its public address (a signed
+    /// download, a calendar feed), to request from this test's server.
+    pub fn local_path(url: &str) -> &str {
+        url.strip_prefix(PUBLIC_URL)
+            .unwrap_or_else(|| panic!("{url} is not on {PUBLIC_URL}"))
+    }
+
+    /// GET a link the app made on its public address, from this test's server.
+    pub async fn get_public(&self, url: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(Self::local_path(url)))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Send a `multipart/form-data` body built by hand: (name, filename, bytes)

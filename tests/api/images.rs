@@ -48,8 +48,7 @@ fn png(width: u32, height: u32) -> Vec<u8> {
 
 /// GET a signed URL (on the configured public address) on this test's server.
 async fn download(app: &TestApp, url: &str) -> (u16, Vec<u8>) {
-    let path = url.strip_prefix("http://jobber.test").unwrap();
-    let response = app.http.get(app.url(path)).send().await.unwrap();
+    let response = app.get_public(url).await;
     let status = response.status().as_u16();
     (status, response.bytes().await.unwrap().to_vec())
 }

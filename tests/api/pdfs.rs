@@ -592,7 +592,7 @@ async fn pdf_is_stored_once_and_rendered_again_when_anything_printed_changes() {
         .await
         .expect(302);
     let location = redirect.header("location").unwrap();
-    let local = location.strip_prefix("http://jobber.test").unwrap();
+    let local = TestApp::local_path(location);
     assert!(local.starts_with(&format!(
         "/files/uploads/{}/invoices/{id}.pdf?expires=",
         owner.account_id

@@ -324,12 +324,7 @@ async fn demo_data_at_scale_one_is_consistent_and_browsable() {
 
 /// GET a signed URL (on the configured public address) on this test's server.
 async fn download_text(app: &TestApp, url: &Value) -> String {
-    let path = url
-        .as_str()
-        .unwrap()
-        .strip_prefix("http://jobber.test")
-        .unwrap();
-    let response = app.http.get(app.url(path)).send().await.unwrap();
+    let response = app.get_public(url.as_str().unwrap()).await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.headers()["content-type"], "text/csv");
     response.text().await.unwrap()
@@ -556,17 +551,9 @@ async fn csv_exports_are_written_in_the_background_and_expire() {
     )
     .await
     .problem(404, "export_not_found");
-    let path = clients["url"]
-        .as_str()
-        .unwrap()
-        .strip_prefix("http://jobber.test")
-        .unwrap();
     assert_eq!(
-        app.http
-            .get(app.url(path))
-            .send()
+        app.get_public(clients["url"].as_str().unwrap())
             .await
-            .unwrap()
             .status()
             .as_u16(),
         404

@@ -459,8 +459,7 @@ async fn the_logo_is_uploaded_checked_replaced_and_removed() {
         .await
         .expect(307);
     let location = redirect.headers["location"].to_str().unwrap();
-    let path = location.strip_prefix("http://jobber.test").unwrap();
-    let download = app.http.get(app.url(path)).send().await.unwrap();
+    let download = app.get_public(location).await;
     assert_eq!(download.status(), 200);
     assert_eq!(download.bytes().await.unwrap().to_vec(), png);
 

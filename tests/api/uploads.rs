@@ -17,7 +17,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::attachments::{job_for, jpeg_with_gps, local};
+use crate::attachments::{job_for, jpeg_with_gps};
 use crate::files::{app_storage, create_bucket, s3_config, start_moto};
 use crate::helpers::{Reply, Session, TestApp, spawn_app, spawn_app_with};
 
@@ -130,12 +130,7 @@ async fn a_photo_uploaded_first_is_attached_by_its_id() {
     assert_eq!(attached["visit_id"], visit.as_str());
     assert_eq!(attached["bytes"], uploaded["bytes"]);
     assert_eq!(attached["uploaded_by"], tech.user_id.as_str());
-    let downloaded = app
-        .http
-        .get(local(&app, &attached["url"]))
-        .send()
-        .await
-        .unwrap();
+    let downloaded = app.get_public(attached["url"].as_str().unwrap()).await;
     assert_eq!(downloaded.status().as_u16(), 200);
     assert_eq!(downloaded.bytes().await.unwrap(), kept);
 
