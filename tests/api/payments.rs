@@ -146,6 +146,31 @@ async fn sent_invoice(app: &TestApp, owner: &Session, cents: i64) -> String {
     id
 }
 
+/// Start a card payment on the invoice: (payment id, PaymentIntent id).
+async fn start_card(
+    app: &TestApp,
+    owner: &Session,
+    invoice: &str,
+    amount: i64,
+) -> (String, String) {
+    let body = app
+        .post(
+            "/api/v1/payments",
+            &owner.token,
+            json!({"invoice_id": invoice, "method": "card", "amount": amount}),
+        )
+        .await
+        .expect(201)
+        .body;
+    (
+        body["payment"]["id"].as_str().unwrap().to_string(),
+        body["payment"]["stripe_payment_intent_id"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    )
+}
+
 /// Wait for a payment to reach `status` (the webhook arrives about 1 s after the
 /// charge: localstripe delays it).
 async fn wait_for(app: &TestApp, owner: &Session, payment: &str, status: &str) -> Value {
@@ -756,33 +781,10 @@ async fn pending_card_payments_are_reconciled_with_stripe() {
     .expect(200);
     // No webhook is registered at localstripe: every event is "lost".
     let invoice = sent_invoice(&app, &owner, 10_000).await;
-    let start = |amount: i64| {
-        let app = &app;
-        let owner = &owner;
-        let invoice = invoice.clone();
-        async move {
-            let body = app
-                .post(
-                    "/api/v1/payments",
-                    &owner.token,
-                    json!({"invoice_id": invoice, "method": "card", "amount": amount}),
-                )
-                .await
-                .expect(201)
-                .body;
-            (
-                body["payment"]["id"].as_str().unwrap().to_string(),
-                body["payment"]["stripe_payment_intent_id"]
-                    .as_str()
-                    .unwrap()
-                    .to_string(),
-            )
-        }
-    };
-    let (paid, paid_intent) = start(3000).await;
-    let (abandoned, abandoned_intent) = start(2000).await;
-    let (cancelled, cancelled_intent) = start(1000).await;
-    let (fresh, _) = start(500).await;
+    let (paid, paid_intent) = start_card(&app, &owner, &invoice, 3000).await;
+    let (abandoned, abandoned_intent) = start_card(&app, &owner, &invoice, 2000).await;
+    let (cancelled, cancelled_intent) = start_card(&app, &owner, &invoice, 1000).await;
+    let (fresh, _) = start_card(&app, &owner, &invoice, 500).await;
     assert_eq!(
         stripe.pay(&paid_intent, "4242424242424242").await["status"],
         "succeeded"
@@ -892,31 +894,8 @@ async fn the_office_cancels_a_card_payment_left_open() {
     .await
     .expect(200);
     let invoice = sent_invoice(&app, &owner, 10_000).await;
-    let start = |amount: i64| {
-        let app = &app;
-        let owner = &owner;
-        let invoice = invoice.clone();
-        async move {
-            let body = app
-                .post(
-                    "/api/v1/payments",
-                    &owner.token,
-                    json!({"invoice_id": invoice, "method": "card", "amount": amount}),
-                )
-                .await
-                .expect(201)
-                .body;
-            (
-                body["payment"]["id"].as_str().unwrap().to_string(),
-                body["payment"]["stripe_payment_intent_id"]
-                    .as_str()
-                    .unwrap()
-                    .to_string(),
-            )
-        }
-    };
     // Started twice by mistake: the whole balance is held.
-    let (first, first_intent) = start(10_000).await;
+    let (first, first_intent) = start_card(&app, &owner, &invoice, 10_000).await;
     app.post(
         "/api/v1/payments",
         &owner.token,
@@ -953,7 +932,7 @@ async fn the_office_cancels_a_card_payment_left_open() {
 
     // The balance is free again; one the payer completed meanwhile is applied, not
     // cancelled.
-    let (second, second_intent) = start(10_000).await;
+    let (second, second_intent) = start_card(&app, &owner, &invoice, 10_000).await;
     assert_eq!(
         stripe.pay(&second_intent, "4242424242424242").await["status"],
         "succeeded"

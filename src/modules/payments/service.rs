@@ -368,6 +368,31 @@ pub async fn reconcile(
     outcome
 }
 
+/// The payment and, when it is a pending card payment, its PaymentIntent's id and
+/// the keys to ask Stripe about it.
+async fn open_intent(
+    db: &Db,
+    gateway: &Gateway,
+    account_id: Uuid,
+    payment_id: Uuid,
+) -> Result<(invoices::model::Payment, Option<(String, Keys)>), ApiError> {
+    let mut tx = db.tenant(account_id).await?;
+    let payment = invoices::payments::get_in(&mut tx, payment_id).await?;
+    let open = match payment
+        .stripe_payment_intent_id
+        .clone()
+        .filter(|_| payment.status == "pending")
+    {
+        Some(intent_id) => Some((
+            intent_id,
+            keys_in(&mut tx, &gateway.secrets, account_id).await?,
+        )),
+        None => None,
+    };
+    tx.commit().await?;
+    Ok((payment, open))
+}
+
 async fn reconcile_locked(
     db: &Db,
     gateway: &Gateway,
@@ -375,17 +400,10 @@ async fn reconcile_locked(
     account_id: Uuid,
     payment_id: Uuid,
 ) -> Result<Reconciled, ApiError> {
-    let mut tx = db.tenant(account_id).await?;
-    let payment = invoices::payments::get_in(&mut tx, payment_id).await?;
-    let Some(intent_id) = payment
-        .stripe_payment_intent_id
-        .clone()
-        .filter(|_| payment.status == "pending")
-    else {
+    let (payment, open) = open_intent(db, gateway, account_id, payment_id).await?;
+    let Some((intent_id, keys)) = open else {
         return Ok(Reconciled::NotPending);
     };
-    let keys = keys_in(&mut tx, &gateway.secrets, account_id).await?;
-    tx.commit().await?;
     let intent = gateway
         .stripe
         .retrieve_payment_intent(&keys.secret_key, &intent_id)
@@ -477,17 +495,12 @@ async fn cancel_locked(
     ctx: &Ctx,
     payment_id: Uuid,
 ) -> Result<(), ApiError> {
-    let mut tx = db.tenant(ctx.account_id).await?;
-    let payment = invoices::payments::get_in(&mut tx, payment_id).await?;
+    let (payment, open) = open_intent(db, gateway, ctx.account_id, payment_id).await?;
     // A retried cancellation that went through answers as the first one did.
     if payment.status == "failed" && payment.note.as_deref() == Some(CANCELLED_NOTE) {
         return Ok(());
     }
-    let Some(intent_id) = payment
-        .stripe_payment_intent_id
-        .clone()
-        .filter(|_| payment.status == "pending")
-    else {
+    let Some((intent_id, keys)) = open else {
         return Err(ApiError::new(
             ErrorCode::InvalidTransition,
             format!(
@@ -496,8 +509,6 @@ async fn cancel_locked(
             ),
         ));
     };
-    let keys = keys_in(&mut tx, &gateway.secrets, ctx.account_id).await?;
-    tx.commit().await?;
     if let Err(error) = gateway
         .stripe
         .cancel_payment_intent(&keys.secret_key, &intent_id)
