@@ -339,7 +339,7 @@ pub async fn generate(
         None => anyhow::bail!("unknown export kind {}", row.kind),
     }
     let key = ObjectKey::report_export(account_id, id);
-    let rows = csv.rows;
+    let rows = csv.rows();
     let bytes = i64::try_from(csv.out.len()).unwrap_or(i64::MAX);
     storage.put(&key, Bytes::from(csv.out)).await?;
     repo::finish_export(&mut tx, id, key.as_str(), rows, bytes).await?;
@@ -389,12 +389,16 @@ pub async fn purge_expired(pool: &sqlx::PgPool, storage: &Storage) -> anyhow::Re
 #[derive(Default)]
 struct Csv {
     out: Vec<u8>,
-    /// Records after the header.
-    rows: i64,
-    header_done: bool,
+    /// Records written, the header included.
+    records: i64,
 }
 
 impl Csv {
+    /// Data records: all but the header.
+    fn rows(&self) -> i64 {
+        (self.records - 1).max(0)
+    }
+
     fn record<S: AsRef<str>>(&mut self, fields: impl IntoIterator<Item = S>) {
         for (i, field) in fields.into_iter().enumerate() {
             if i > 0 {
@@ -417,10 +421,7 @@ impl Csv {
             }
         }
         self.out.extend_from_slice(b"\r\n");
-        if self.header_done {
-            self.rows += 1;
-        }
-        self.header_done = true;
+        self.records += 1;
     }
 }
 
@@ -435,11 +436,11 @@ mod tests {
         csv.record(["Smith, \"Bob\"", "-12.50"]);
         csv.record(["=HYPERLINK(\"http://x\")", "0.00"]);
         csv.record(["@SUM(A1)", "line\nbreak"]);
+        assert_eq!(csv.rows(), 3);
         let text = String::from_utf8(csv.out).unwrap();
         assert_eq!(
             text,
             "name,amount\r\n\"Smith, \"\"Bob\"\"\",-12.50\r\n\"'=HYPERLINK(\"\"http://x\"\")\",0.00\r\n\"'@SUM(A1)\",\"line\nbreak\"\r\n"
         );
-        assert_eq!(csv.rows, 3);
     }
 }
