@@ -18,7 +18,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
-use crate::http::{ApiError, ErrorCode, idempotency, middleware};
+use crate::http::{ApiError, ErrorCode, idempotency, middleware, server};
 use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::{
@@ -40,6 +40,9 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     /// Password-reset requests, throttled apart from logins.
     pub reset_throttle: Arc<LoginThrottle>,
+    /// `409 email_taken` answers: each tells that an address has a login somewhere,
+    /// so they are limited per client IP and per account (docs/api.md).
+    pub taken_throttle: Arc<LoginThrottle>,
     pub metrics: Metrics,
     /// Stripe's API and the key that opens the secrets accounts store.
     pub gateway: payments::service::Gateway,
@@ -166,6 +169,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             idempotency::middleware,
         ))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(axum::middleware::from_fn(middleware::harden))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             middleware::observe,
@@ -285,6 +289,7 @@ impl App {
             keys: Arc::new(keys),
             throttle: Arc::default(),
             reset_throttle: Arc::default(),
+            taken_throttle: Arc::default(),
             metrics: Metrics::new(),
         };
         Ok(Self {
@@ -313,21 +318,19 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|stopped| *stopped).await;
-        };
         let router = match self.state.config.role {
             // A worker pod answers health checks on both ports but serves no API.
             crate::config::Role::Worker => health(self.state.clone()),
             crate::config::Role::All | crate::config::Role::Api => api(self.state.clone()).0,
         };
-        let public = axum::serve(
-            self.public,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(wait(stop_rx.clone()));
-        let admin = axum::serve(self.admin, admin(self.state.clone()))
-            .with_graceful_shutdown(wait(stop_rx.clone()));
+        let limits = self.state.config.http.clone();
+        let public = server::serve(self.public, router, limits.clone(), stop_rx.clone());
+        let admin = server::serve(
+            self.admin,
+            admin(self.state.clone()),
+            limits,
+            stop_rx.clone(),
+        );
         // Background work runs in the worker and all roles, never in api (which still
         // enqueues: the outbox is written by the API's own transactions).
         let mut background = match self.state.config.role {
@@ -336,12 +339,12 @@ impl App {
             }
             crate::config::Role::Api => None,
         };
-        let mut public = tokio::spawn(async move { public.await });
-        let mut admin = tokio::spawn(async move { admin.await });
+        let mut public = tokio::spawn(public);
+        let mut admin = tokio::spawn(admin);
         tokio::select! {
             () = shutdown => {}
-            result = &mut public => return result?.context("public listener failed"),
-            result = &mut admin => return result?.context("admin listener failed"),
+            result = &mut public => return result.context("public listener failed"),
+            result = &mut admin => return result.context("admin listener failed"),
         }
         tracing::info!("stopping: draining in-flight requests");
         let _ = stop_tx.send(true);

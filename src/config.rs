@@ -148,6 +148,9 @@ struct FileConfig {
     twilio_from: Option<String>,
     twilio_messaging_service_sid: Option<String>,
     twilio_api_base: Option<String>,
+    http_header_read_timeout_secs: Option<u64>,
+    http_idle_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
 }
 
 #[derive(Clone)]
@@ -182,6 +185,31 @@ pub struct Config {
     /// Text messages through Twilio (docs/operations.md, "Text messages").
     pub twilio: TwilioConfig,
     pub storage: StorageConfig,
+    /// Connection limits of the HTTP listeners (docs/operations.md, "Limits").
+    pub http: HttpConfig,
+}
+
+/// How long and how many connections the HTTP listeners keep.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// A request's headers must arrive within this time of the server starting to
+    /// read them; it also ends a keep-alive connection idle for that long.
+    pub header_read_timeout: std::time::Duration,
+    /// A connection with no byte read or written for this long is closed (a stalled
+    /// upload, a client gone without a FIN).
+    pub idle_timeout: std::time::Duration,
+    /// Open connections per listener; one more is answered 503 and closed.
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: std::time::Duration::from_secs(10),
+            idle_timeout: std::time::Duration::from_secs(120),
+            max_connections: 4096,
+        }
+    }
 }
 
 /// Where files live (`crate::platform::storage`).
@@ -393,6 +421,10 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_TWILIO_FROM",
     "JOBBER_TWILIO_MESSAGING_SERVICE_SID",
     "JOBBER_TWILIO_API_BASE",
+    "JOBBER_HTTP_HEADER_READ_TIMEOUT_SECS",
+    "JOBBER_HTTP_IDLE_TIMEOUT_SECS",
+    "JOBBER_MAX_CONNECTIONS",
+    "JOBBER_FAILPOINTS",
 ];
 
 impl Config {
@@ -469,6 +501,11 @@ impl Config {
             Some(text) => parse_number("max_body_bytes", &text)?,
             None => file.max_body_bytes.unwrap_or(1024 * 1024),
         };
+        let http = load_http(
+            file.http_header_read_timeout_secs,
+            file.http_idle_timeout_secs,
+            file.max_connections,
+        )?;
         let log = args
             .log
             .clone()
@@ -571,6 +608,7 @@ impl Config {
             stripe_api_base,
             storage,
             quickbooks,
+            http,
         })
     }
 
@@ -706,6 +744,20 @@ impl Config {
         put(
             "email_lease_secs",
             (millis(self.jobs.email_lease) / 1000).into(),
+        );
+        put(
+            "http_header_read_timeout_secs",
+            (millis(self.http.header_read_timeout) / 1000).into(),
+        );
+        put(
+            "http_idle_timeout_secs",
+            (millis(self.http.idle_timeout) / 1000).into(),
+        );
+        put(
+            "max_connections",
+            i64::try_from(self.http.max_connections)
+                .unwrap_or(i64::MAX)
+                .into(),
         );
         match &self.storage.url {
             Some(url) => put("storage_url", url.clone().into()),
@@ -846,6 +898,50 @@ fn load_quickbooks(file: QuickBooksFile) -> Result<QuickBooksConfig, ConfigError
             QUICKBOOKS_API_BASE,
         )?,
     })
+}
+
+fn load_http(
+    header_read_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
+) -> Result<HttpConfig, ConfigError> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let mut http = HttpConfig::default();
+    let secs = |var: &str, name: &'static str, file: Option<u64>| -> Result<_, ConfigError> {
+        let value = match env(var) {
+            Some(text) => Some(parse_number::<u64>(name, &text)?),
+            None => file,
+        };
+        match value {
+            Some(0) => Err(invalid(name, "must be at least 1")),
+            other => Ok(other.map(std::time::Duration::from_secs)),
+        }
+    };
+    if let Some(timeout) = secs(
+        "JOBBER_HTTP_HEADER_READ_TIMEOUT_SECS",
+        "http_header_read_timeout_secs",
+        header_read_timeout_secs,
+    )? {
+        http.header_read_timeout = timeout;
+    }
+    if let Some(timeout) = secs(
+        "JOBBER_HTTP_IDLE_TIMEOUT_SECS",
+        "http_idle_timeout_secs",
+        idle_timeout_secs,
+    )? {
+        http.idle_timeout = timeout;
+    }
+    let max = match env("JOBBER_MAX_CONNECTIONS") {
+        Some(text) => Some(parse_number::<usize>("max_connections", &text)?),
+        None => max_connections,
+    };
+    if let Some(max) = max {
+        if max == 0 {
+            return Err(invalid("max_connections", "must be at least 1"));
+        }
+        http.max_connections = max;
+    }
+    Ok(http)
 }
 
 struct JobsFile {

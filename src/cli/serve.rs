@@ -14,7 +14,7 @@ use crate::platform::database::Db;
 use crate::platform::embedded::EmbeddedPostgres;
 use crate::platform::process::{self, DataDirLock};
 
-pub fn run(config: Config) -> anyhow::Result<()> {
+pub fn run(mut config: Config) -> anyhow::Result<()> {
     check_clock()?;
     let run_as = process::resolve_run_as(&config.user)?;
     process::prepare_data_dir(&config.data_dir, run_as.as_ref())?;
@@ -27,6 +27,30 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         crate::platform::logging::init(&config.log, Some(&config.data_dir.join("logs")))?;
     if let Some(run_as) = &run_as {
         tracing::info!(user = %run_as.name, "dropped root privileges");
+    }
+    match process::raise_fd_limit() {
+        Ok(limit) => {
+            tracing::info!(limit, "open file limit");
+            // Keep descriptors for the database pool, files and the admin listener,
+            // so that the cap, not EMFILE, is what a flood of connections meets.
+            let fit = usize::try_from(limit.saturating_sub(256))
+                .unwrap_or(usize::MAX)
+                .max(16);
+            if config.http.max_connections > fit {
+                tracing::warn!(
+                    max_connections = config.http.max_connections,
+                    lowered_to = fit,
+                    "max_connections does not fit the open file limit; lowered"
+                );
+                config.http.max_connections = fit;
+            }
+        }
+        Err(error) => {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "cannot raise the open file limit"
+            )
+        }
     }
     let result = super::runtime()?.block_on(serve(config, listeners, &lock));
     if let Err(error) = &result {

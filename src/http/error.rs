@@ -79,6 +79,8 @@ error_codes! {
     PaymentProviderError = ("payment_provider_error", BAD_GATEWAY, "The payment provider refused or failed the request"),
     RateLimited = ("rate_limited", TOO_MANY_REQUESTS, "Too many attempts; retry later"),
     Unavailable = ("unavailable", SERVICE_UNAVAILABLE, "The service is not ready"),
+    ServerBusy = ("server_busy", SERVICE_UNAVAILABLE, "The server is busy; retry after the time in Retry-After"),
+    TooManyConnections = ("too_many_connections", SERVICE_UNAVAILABLE, "The server has too many open connections; retry shortly"),
     Internal = ("internal", INTERNAL_SERVER_ERROR, "Internal server error"),
 }
 
@@ -166,6 +168,13 @@ impl ApiError {
 
     pub fn rate_limited(retry_after_secs: u64) -> Self {
         let mut error = Self::code(ErrorCode::RateLimited);
+        error.retry_after = Some(retry_after_secs.max(1));
+        error
+    }
+
+    /// 503 with `Retry-After`: the server has no capacity for this now.
+    pub fn busy(retry_after_secs: u64) -> Self {
+        let mut error = Self::code(ErrorCode::ServerBusy);
         error.retry_after = Some(retry_after_secs.max(1));
         error
     }

@@ -2,11 +2,16 @@
 //! and its response is stored for 24 hours; a retry with the same key and the same
 //! request gets the stored response (`Idempotent-Replayed: true`); the same key with a
 //! different request is refused (422); a retry while the first is still running gets
-//! 409. Server errors are not stored, so the client may retry them.
+//! 409. Server errors are not stored, so the client may retry them (but see below for
+//! one exception).
 //!
-//! The key row is claimed before the handler runs and completed after it, each in its
-//! own tenant transaction. If the process dies in between, the claim is treated as
-//! abandoned after [`ABANDONED_AFTER`] and the next retry runs the request again.
+//! The key row is claimed before the handler runs, in its own transaction. The
+//! handler's first commit is held open ([`CommitHold`]) until its response is known,
+//! and the response is stored in that transaction: if the process dies before it
+//! commits, neither the change nor the answer exists and the claim is treated as
+//! abandoned after [`ABANDONED_AFTER`], so the next retry runs the request again; once
+//! it has committed, a retry replays the answer. A server error after the change was
+//! made is stored too, since running the request again would repeat the change.
 //!
 //! The request body is read whole to fingerprint it: up to the API's body limit, or
 //! up to the largest file an upload endpoint takes for a `multipart/form-data` body
@@ -23,6 +28,7 @@ use sha2::{Digest, Sha256};
 use crate::app::AppState;
 use crate::http::extract::Ctx;
 use crate::http::{ApiError, ErrorCode, multipart};
+use crate::platform::database::{CommitHold, Tx};
 
 pub const HEADER: &str = "idempotency-key";
 const ABANDONED_AFTER_SECS: i64 = 300;
@@ -139,22 +145,32 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
         Ok(Claim::Run) => {}
     }
 
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
+    // The handler's first commit is held until its response is known, and the response
+    // is stored in that same transaction: a crash can lose both or neither, never
+    // leave a change behind a key whose retry would make it again.
+    let hold = CommitHold::new(ctx.account_id);
+    let response = hold
+        .clone()
+        .scope(next.run(Request::from_parts(parts, Body::from(bytes))))
         .await;
+    let held = hold.take();
     let (parts, body) = response.into_parts();
     let body = match to_bytes(body, usize::MAX).await {
         Ok(body) => body,
         Err(error) => {
-            release(&state, &ctx, &key).await;
-            return ApiError::internal(anyhow::anyhow!("cannot buffer response: {error}"))
+            let error = ApiError::internal(anyhow::anyhow!("cannot buffer response: {error}"));
+            return settle(&state, &ctx, &key, held, None)
+                .await
+                .unwrap_or(error)
                 .into_response();
         }
     };
     let status = parts.status;
-    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-        release(&state, &ctx, &key).await;
-    } else {
+    // Errors are not kept, so the client may retry them; unless the change was made
+    // (a held commit), when running the request again would repeat it.
+    let keep =
+        held.is_some() || !(status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS);
+    let stored = keep.then(|| {
         let content_type = parts
             .headers
             .get(header::CONTENT_TYPE)
@@ -168,17 +184,59 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
                 ))
             })
             .collect();
-        let stored = Stored {
+        Stored {
             status: status.as_u16(),
             body: &body,
             content_type,
             headers: serde_json::Value::Object(replayed),
-        };
-        if let Err(error) = complete(&state, &ctx, &key, &stored).await {
-            tracing::error!(error = %error, "cannot store idempotent response");
         }
+    });
+    if let Some(error) = settle(&state, &ctx, &key, held, stored.as_ref()).await {
+        return error.into_response();
     }
     Response::from_parts(parts, Body::from(body))
+}
+
+/// Store the response for replays (or forget the key when there is none to keep), in
+/// the held transaction when the handler left one. `Some(error)` when the held
+/// transaction could not commit: the change did not happen and the client must be
+/// told so instead of the handler's answer.
+async fn settle(
+    state: &AppState,
+    ctx: &Ctx,
+    key: &str,
+    held: Option<Tx>,
+    stored: Option<&Stored<'_>>,
+) -> Option<ApiError> {
+    let Some(mut tx) = held else {
+        match stored {
+            Some(stored) => {
+                if let Err(error) = complete(state, ctx, key, stored).await {
+                    tracing::error!(error = %error, "cannot store idempotent response");
+                }
+            }
+            None => release(state, ctx, key).await,
+        }
+        return None;
+    };
+    let written = match stored {
+        Some(stored) => complete_in(&mut tx, ctx, key, stored).await,
+        None => release_in(&mut tx, ctx, key).await,
+    };
+    let committed = match written {
+        Ok(()) => tx.commit().await,
+        Err(error) => Err(error),
+    };
+    match committed {
+        Ok(()) => {
+            crate::platform::process::failpoint("idempotency-after-commit");
+            None
+        }
+        Err(error) => {
+            release(state, ctx, key).await;
+            Some(ApiError::from(error))
+        }
+    }
 }
 
 /// Hash a multipart body as its parts between delimiters (each with its length, so
@@ -282,6 +340,16 @@ async fn complete(
     stored: &Stored<'_>,
 ) -> Result<(), sqlx::Error> {
     let mut tx = state.db.tenant(ctx.account_id).await?;
+    complete_in(&mut tx, ctx, key, stored).await?;
+    tx.commit().await
+}
+
+async fn complete_in(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    key: &str,
+    stored: &Stored<'_>,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE idempotency_keys SET response_status = $3, response_body = $4, response_content_type = $5, response_headers = $6,
                 completed_at = now()
@@ -293,28 +361,33 @@ async fn complete(
         stored.content_type,
         stored.headers
     )
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await
+    Ok(())
 }
 
 /// Forget the claim so the client can retry (after a server error).
 async fn release(state: &AppState, ctx: &Ctx, key: &str) {
     let result = async {
         let mut tx = state.db.tenant(ctx.account_id).await?;
-        sqlx::query!(
-            "DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2",
-            ctx.account_id,
-            key
-        )
-        .execute(&mut *tx)
-        .await?;
+        release_in(&mut tx, ctx, key).await?;
         tx.commit().await
     }
     .await;
     if let Err(error) = result {
         tracing::error!(error = %error, "cannot release idempotency key");
     }
+}
+
+async fn release_in(tx: &mut Tx, ctx: &Ctx, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2",
+        ctx.account_id,
+        key
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Delete keys older than their 24 hours, across accounts (the `cleanup` cron task,

@@ -90,3 +90,84 @@ pub async fn observe(State(metrics): State<Metrics>, request: Request, next: Nex
     }
     response
 }
+
+/// Headers every answer carries, and error answers made problem+json.
+///
+/// - `X-Content-Type-Options: nosniff` on everything: a browser must never run an
+///   upload or a JSON body as HTML because its bytes look like it.
+/// - `Cache-Control: no-store` on answers to authenticated requests and on file
+///   downloads (whose signed URL is the credential), unless the handler chose a
+///   policy: nothing private stays in a browser's or a proxy's cache.
+/// - An error that axum itself produced (a body over the limit, a rejected extractor)
+///   is plain text; it is rewritten as the problem+json every other error is.
+pub async fn harden(request: Request, next: Next) -> Response {
+    let private = request
+        .headers()
+        .contains_key(axum::http::header::AUTHORIZATION)
+        || request.headers().contains_key(axum::http::header::COOKIE)
+        || request.uri().path().starts_with("/files/");
+    let mut response = next.run(request).await;
+    let status = response.status();
+    if (status.is_client_error() || status.is_server_error()) && !is_problem(&response) {
+        response = as_problem(response).await;
+    }
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if private {
+        headers.insert(
+            axum::http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        );
+    }
+    response
+}
+
+fn is_problem(response: &Response) -> bool {
+    response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/problem+json"))
+}
+
+async fn as_problem(response: Response) -> Response {
+    use crate::http::{ApiError, ErrorCode};
+    use axum::response::IntoResponse;
+    let status = response.status();
+    let code = match status.as_u16() {
+        400 => ErrorCode::InvalidParameter,
+        401 => ErrorCode::Unauthenticated,
+        403 => ErrorCode::Forbidden,
+        404 => ErrorCode::NotFound,
+        405 => ErrorCode::MethodNotAllowed,
+        413 => ErrorCode::PayloadTooLarge,
+        415 => ErrorCode::UnsupportedMediaType,
+        422 => ErrorCode::ValidationFailed,
+        429 => ErrorCode::RateLimited,
+        503 => ErrorCode::Unavailable,
+        // Statuses without a code of their own keep their answer (a 204-less 3xx
+        // cannot get here; TwiML and the like are 2xx).
+        _ if status.is_server_error() => ErrorCode::Internal,
+        _ => return response,
+    };
+    // axum's rejection texts are short and name no internals ("Failed to buffer the
+    // request body: length limit exceeded"); keep them as the detail.
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 1024)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .filter(|t| !t.trim().is_empty() && code != ErrorCode::Internal)
+        .unwrap_or_else(|| code.title().to_owned());
+    let mut problem = ApiError::new(code, text).into_response();
+    *problem.status_mut() = parts.status;
+    for name in [axum::http::header::RETRY_AFTER, axum::http::header::ALLOW] {
+        if let Some(value) = parts.headers.get(&name) {
+            problem.headers_mut().insert(name, value.clone());
+        }
+    }
+    problem
+}

@@ -8,5 +8,6 @@ pub mod idempotency;
 pub mod middleware;
 pub mod multipart;
 pub mod pagination;
+pub mod server;
 
 pub use error::{ApiError, ErrorCode, FieldError};

@@ -256,9 +256,84 @@ pub enum SignatureError {
     Mismatch,
 }
 
-/// Verify a `Stripe-Signature` header (`t=<unix time>,v1=<hex hmac>[,v1=…][,v0=…]`):
-/// HMAC-SHA256 under the endpoint's signing secret over `"{t}.{body}"`, any `v1`
-/// matching in constant time, `t` within `tolerance` seconds of `now`.
+/// At most this many `v1` entries are read from a header (Stripe sends one per
+/// signing secret, two while a secret is being rolled); the rest are ignored, so a
+/// header of thousands cannot make the server hash thousands of times.
+pub const MAX_SIGNATURES: usize = 4;
+/// Headers longer than this are refused unread.
+const MAX_HEADER_LEN: usize = 1024;
+
+/// A parsed `Stripe-Signature` header (`t=<unix time>,v1=<hex hmac>[,v1=…][,v0=…]`).
+#[derive(Debug)]
+pub struct Signature {
+    timestamp: i64,
+    v1: Vec<[u8; 32]>,
+}
+
+impl Signature {
+    pub fn parse(header: &str) -> Result<Self, SignatureError> {
+        if header.len() > MAX_HEADER_LEN {
+            return Err(SignatureError::Malformed);
+        }
+        let mut timestamp = None;
+        let mut v1 = Vec::new();
+        let mut any_v1 = false;
+        for part in header.split(',') {
+            match part.trim().split_once('=') {
+                Some(("t", value)) => {
+                    timestamp = Some(
+                        value
+                            .parse::<i64>()
+                            .map_err(|_| SignatureError::Malformed)?,
+                    )
+                }
+                Some(("v1", value)) => {
+                    any_v1 = true;
+                    if v1.len() < MAX_SIGNATURES
+                        && let Some(bytes) = decode_hex(value).and_then(|b| b.try_into().ok())
+                    {
+                        v1.push(bytes);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let timestamp = timestamp.ok_or(SignatureError::Malformed)?;
+        if !any_v1 {
+            return Err(SignatureError::Malformed);
+        }
+        Ok(Self { timestamp, v1 })
+    }
+
+    /// `t` within `tolerance` seconds of `now`.
+    pub fn check_fresh(&self, now: i64, tolerance: i64) -> Result<(), SignatureError> {
+        if now.saturating_sub(self.timestamp).saturating_abs() > tolerance {
+            return Err(SignatureError::Stale);
+        }
+        Ok(())
+    }
+
+    /// HMAC-SHA256 under the endpoint's signing secret over `"{t}.{body}"`, computed
+    /// once and compared with each `v1` in constant time.
+    pub fn matches(&self, body: &[u8], secret: &[u8]) -> bool {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+            return false;
+        };
+        mac.update(self.timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        let expected: [u8; 32] = mac.finalize().into_bytes().into();
+        // Every entry is compared, so the time does not tell which one matched.
+        self.v1
+            .iter()
+            .fold(subtle::Choice::from(0), |found, v1| {
+                found | subtle::ConstantTimeEq::ct_eq(&expected[..], &v1[..])
+            })
+            .into()
+    }
+}
+
+/// Verify a `Stripe-Signature` header: well formed, fresh, and a `v1` that matches.
 pub fn verify_signature(
     header: &str,
     body: &[u8],
@@ -266,44 +341,13 @@ pub fn verify_signature(
     now: i64,
     tolerance: i64,
 ) -> Result<(), SignatureError> {
-    let mut timestamp = None;
-    let mut signatures = Vec::new();
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", value)) => {
-                timestamp = Some(
-                    value
-                        .parse::<i64>()
-                        .map_err(|_| SignatureError::Malformed)?,
-                )
-            }
-            Some(("v1", value)) => signatures.push(value),
-            _ => {}
-        }
+    let signature = Signature::parse(header)?;
+    signature.check_fresh(now, tolerance)?;
+    if signature.matches(body, secret) {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
     }
-    let timestamp = timestamp.ok_or(SignatureError::Malformed)?;
-    if signatures.is_empty() {
-        return Err(SignatureError::Malformed);
-    }
-    if (now - timestamp).abs() > tolerance {
-        return Err(SignatureError::Stale);
-    }
-    for signature in signatures {
-        let Some(expected) = decode_hex(signature) else {
-            continue;
-        };
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
-            return Err(SignatureError::Mismatch);
-        };
-        mac.update(timestamp.to_string().as_bytes());
-        mac.update(b".");
-        mac.update(body);
-        // `verify_slice` compares in constant time.
-        if mac.verify_slice(&expected).is_ok() {
-            return Ok(());
-        }
-    }
-    Err(SignatureError::Mismatch)
 }
 
 /// The header Stripe would send for `body` at `timestamp` (tests and tools).
@@ -399,6 +443,37 @@ mod tests {
         assert_eq!(
             verify_signature("t=1700000000,v1=zz", BODY, SECRET, 1_700_000_000, 300),
             Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn only_the_first_few_signatures_are_read() {
+        let good = sign(BODY, SECRET, 1_700_000_000);
+        let v1 = good.split_once(",v1=").unwrap().1;
+        let bad = format!(",v1={}", "00".repeat(32));
+        // The good one after MAX_SIGNATURES others is not read.
+        let late = format!("t=1700000000{}{},v1={v1}", bad.repeat(MAX_SIGNATURES), "");
+        assert_eq!(
+            verify_signature(&late, BODY, SECRET, 1_700_000_000, 300),
+            Err(SignatureError::Mismatch)
+        );
+        let early = format!("t=1700000000,v1={v1}{}", bad.repeat(MAX_SIGNATURES - 1));
+        assert_eq!(
+            verify_signature(&early, BODY, SECRET, 1_700_000_000, 300),
+            Ok(())
+        );
+        // A header of thousands of entries is refused before any hashing.
+        let flood = format!("t=1700000000{}", bad.repeat(3000));
+        assert_eq!(
+            verify_signature(&flood, BODY, SECRET, 1_700_000_000, 300),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            Signature::parse(&format!("t=1700000000{}", ",v1=00".repeat(100)))
+                .map(|s| s.v1.len())
+                .ok(),
+            Some(0),
+            "entries that are not 32-byte hex count as none"
         );
     }
 }

@@ -5,14 +5,15 @@
 //! confines every statement to one account even if a query forgets its `WHERE`.
 //! Modules must never run tenant queries on a bare pool connection.
 
-use std::sync::Arc;
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 /// The migrations compiled into this binary.
@@ -21,7 +22,141 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// The role tenant transactions run as; created by the first migration.
 pub const APP_ROLE: &str = "jobber_app";
 
-pub type Tx = Transaction<'static, Postgres>;
+/// A tenant transaction: a PostgreSQL transaction confined to one account. It derefs
+/// to the connection, so repo functions take `&mut PgConnection` as before.
+pub struct Tx {
+    inner: Transaction<'static, Postgres>,
+    account_id: Uuid,
+}
+
+impl Tx {
+    pub fn account_id(&self) -> Uuid {
+        self.account_id
+    }
+
+    /// Commit, unless the request being served holds its commit (see [`CommitHold`]):
+    /// then the transaction is handed to the hold, which commits it with the response.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match CommitHold::offer(self) {
+            Some(tx) => {
+                // A transaction held earlier in this request committed first, in order.
+                CommitHold::flush().await?;
+                tx.inner.commit().await
+            }
+            None => Ok(()),
+        }
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.inner.rollback().await
+    }
+}
+
+impl Deref for Tx {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        &self.inner
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.inner
+    }
+}
+
+tokio::task_local! {
+    static HOLD: Arc<CommitHold>;
+}
+
+/// Lets a request keep its first tenant commit open until its response is known, so
+/// that something about the response can be written in the same transaction as the
+/// change it answers for. The `Idempotency-Key` middleware uses it: the stored
+/// response commits with the write, so a crash between the two cannot leave a change
+/// whose retry would run it a second time.
+///
+/// Only the first commit of the hold's account is held. A request that begins another
+/// tenant transaction afterwards (to read back what it wrote, or a multi-step flow)
+/// gets the held one committed first, so it sees its own writes and never waits on
+/// its own locks; the hold is then spent and the caller falls back to its own
+/// transaction for the response.
+pub struct CommitHold {
+    account_id: Uuid,
+    state: Mutex<HoldState>,
+}
+
+enum HoldState {
+    Open,
+    Held(Tx),
+    Spent,
+}
+
+impl CommitHold {
+    pub fn new(account_id: Uuid) -> Arc<Self> {
+        Arc::new(Self {
+            account_id,
+            state: Mutex::new(HoldState::Open),
+        })
+    }
+
+    /// Run `work` (the request) with this hold in force on its task.
+    pub async fn scope<F: std::future::Future>(self: Arc<Self>, work: F) -> F::Output {
+        HOLD.scope(self, work).await
+    }
+
+    /// The held transaction, if the work ended with one still open.
+    pub fn take(&self) -> Option<Tx> {
+        let mut state = self.state.lock().ok()?;
+        match std::mem::replace(&mut *state, HoldState::Spent) {
+            HoldState::Held(tx) => Some(tx),
+            other => {
+                *state = other;
+                None
+            }
+        }
+    }
+
+    /// Hold `tx` when the current task has an open hold for its account; otherwise
+    /// give it back to be committed now.
+    fn offer(tx: Tx) -> Option<Tx> {
+        let Ok(hold) = HOLD.try_with(Arc::clone) else {
+            return Some(tx);
+        };
+        if hold.account_id != tx.account_id {
+            return Some(tx);
+        }
+        let Ok(mut state) = hold.state.lock() else {
+            return Some(tx);
+        };
+        match &*state {
+            HoldState::Open => {
+                *state = HoldState::Held(tx);
+                None
+            }
+            HoldState::Held(_) | HoldState::Spent => Some(tx),
+        }
+    }
+
+    /// Commit a held transaction before the task opens another one.
+    async fn flush() -> Result<(), sqlx::Error> {
+        let held = HOLD.try_with(|hold| {
+            let mut state = hold.state.lock().ok()?;
+            match std::mem::replace(&mut *state, HoldState::Spent) {
+                HoldState::Held(tx) => Some(tx),
+                HoldState::Open => {
+                    *state = HoldState::Open;
+                    None
+                }
+                HoldState::Spent => None,
+            }
+        });
+        match held {
+            Ok(Some(tx)) => tx.inner.commit().await,
+            _ => Ok(()),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct Db {
@@ -69,10 +204,14 @@ impl Db {
             "BEGIN; SET LOCAL ROLE {APP_ROLE}; SELECT set_config('app.account_id', '{}', true)",
             account_id.as_hyphenated()
         );
+        CommitHold::flush().await?;
         self.waiting.fetch_add(1, Ordering::Relaxed);
         let tx = self.pool.begin_with(AssertSqlSafe(begin)).await;
         self.waiting.fetch_sub(1, Ordering::Relaxed);
-        tx
+        Ok(Tx {
+            inner: tx?,
+            account_id,
+        })
     }
 
     /// Connections currently waiting for a pooled connection (for `/metrics`).

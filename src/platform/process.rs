@@ -146,3 +146,31 @@ pub fn drop_privileges(run_as: &RunAs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Raise this process's open-file limit to its hard limit: every connection, pooled
+/// database connection and open file takes a descriptor, and the usual soft limit of
+/// 1024 is reached by a thousand idle clients. Returns the limit now in force.
+pub fn raise_fd_limit() -> anyhow::Result<u64> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).context("cannot read RLIMIT_NOFILE")?;
+    if soft < hard {
+        setrlimit(Resource::RLIMIT_NOFILE, hard, hard).context("cannot raise RLIMIT_NOFILE")?;
+    }
+    Ok(hard.max(soft))
+}
+
+/// A test-only crash point: when `JOBBER_FAILPOINTS` (comma-separated) names `name`,
+/// the process aborts here, as a `kill -9` would stop it. Tests use it to prove that
+/// what was committed before this point survives and is answered for on a retry.
+pub fn failpoint(name: &str) {
+    static ARMED: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let armed = ARMED.get_or_init(|| {
+        std::env::var("JOBBER_FAILPOINTS")
+            .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect())
+            .unwrap_or_default()
+    });
+    if armed.iter().any(|a| a == name) {
+        eprintln!("failpoint {name}: aborting");
+        std::process::abort();
+    }
+}

@@ -219,6 +219,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         jobs: jobber::config::JobsConfig::defaults(PUBLIC_URL),
         storage: Default::default(),
         twilio: jobber::config::TwilioConfig::default(),
+        http: jobber::config::HttpConfig::default(),
     }
 }
 

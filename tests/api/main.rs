@@ -15,6 +15,7 @@ mod clients;
 mod e2e;
 mod emails;
 mod files;
+mod hardening;
 mod images;
 mod invoices;
 mod payments;

@@ -411,11 +411,19 @@ async fn stripe_card_payments_settle_by_signed_webhook_and_refund_through_stripe
     assert!(text.contains("Balance due: USD 40.00"), "{text}");
     assert!(html.contains("Balance due: USD 40.00"), "{html}");
 
-    // Forged, stale or unsigned events are refused.
+    // Stale or unsigned events are refused; forged ones are ignored, answered exactly
+    // as an event about a PaymentIntent jobber never made (no oracle for intent ids).
     let forged = jobber::integrations::stripe::sign(&body, b"whsec_not_ours", now());
-    post_event(&app, &body, Some(&forged))
+    let forged_reply = post_event(&app, &body, Some(&forged)).await.expect(200);
+    let mut unknown_event = event.clone();
+    unknown_event["data"]["object"]["id"] = json!("pi_never_made_here");
+    let unknown_body = serde_json::to_vec(&unknown_event).unwrap();
+    let unknown = jobber::integrations::stripe::sign(&unknown_body, b"whsec_not_ours", now());
+    let unknown_reply = post_event(&app, &unknown_body, Some(&unknown))
         .await
-        .problem(400, "invalid_webhook_signature");
+        .expect(200);
+    assert_eq!(forged_reply.body, unknown_reply.body);
+    assert_eq!(forged_reply.body["ignored"], true);
     let stale = jobber::integrations::stripe::sign(&body, WEBHOOK_SECRET.as_bytes(), now() - 301);
     post_event(&app, &body, Some(&stale))
         .await
@@ -426,9 +434,15 @@ async fn stripe_card_payments_settle_by_signed_webhook_and_refund_through_stripe
     let mut tampered = event.clone();
     tampered["id"] = json!("evt_tampered");
     let tampered = serde_json::to_vec(&tampered).unwrap();
-    post_event(&app, &tampered, Some(&signature))
+    let tampered_reply = post_event(&app, &tampered, Some(&signature))
         .await
-        .problem(400, "invalid_webhook_signature");
+        .expect(200);
+    assert_eq!(tampered_reply.body, unknown_reply.body);
+    let processed: i64 = sqlx::query_scalar("SELECT count(*) FROM stripe_events")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(processed, 1, "ignored events are not processed");
 
     // A partial refund goes through Stripe, then is recorded.
     let refunded = app
@@ -574,11 +588,25 @@ async fn an_event_for_an_unknown_intent_is_ignored_and_a_bad_body_refused() {
     let body = serde_json::to_vec(&json!({"id": "evt_x", "type": "payment_intent.succeeded",
         "data": {"object": {"id": "pi_unknown", "object": "payment_intent", "amount": 100}}}))
     .unwrap();
-    let reply = post_event(&app, &body, Some("t=1,v1=00")).await.expect(200);
+    let fresh = format!("t={},v1=00", now());
+    let reply = post_event(&app, &body, Some(&fresh)).await.expect(200);
     assert_eq!(reply.body["ignored"], true);
-    post_event(&app, b"not json", Some("t=1,v1=00"))
+    post_event(&app, b"not json", Some(&fresh))
         .await
         .problem(400, "malformed_json");
+    // Stale or malformed headers are refused before anything else is read.
+    post_event(&app, &body, Some("t=1,v1=00"))
+        .await
+        .problem(400, "invalid_webhook_signature");
+    // Thousands of signature entries: refused at once, without hashing each.
+    let flood = format!(
+        "t={}{}",
+        now(),
+        format!(",v1={}", "00".repeat(32)).repeat(3000)
+    );
+    post_event(&app, &body, Some(&flood))
+        .await
+        .problem(400, "invalid_webhook_signature");
 }
 
 #[tokio::test]

@@ -116,11 +116,10 @@ pub async fn request_reset(
     ip: IpAddr,
 ) -> Result<(), ApiError> {
     let normalized = email.trim().to_lowercase();
-    throttle
-        .check(&normalized, ip)
-        .map_err(ApiError::rate_limited)?;
     // Each request counts, so the link cannot be used to flood a mailbox.
-    throttle.record_failure(&normalized, ip);
+    throttle
+        .attempt(&normalized, ip)
+        .map_err(ApiError::rate_limited)?;
     let login = {
         let mut conn = db.pool().acquire().await?;
         users_repo::find_login(&mut conn, &normalized).await?

@@ -140,9 +140,11 @@ pub struct Me {
 /// Sign a business up: creates the account and its owner, and logs the owner in.
 #[utoipa::path(post, path = "/auth/signup", tag = "auth", request_body = SignupRequest,
     responses((status = 201, body = SignupResponse), (status = 403, description = "sign-up is closed", body = Problem),
-              (status = 409, body = Problem), (status = 422, body = Problem)))]
+              (status = 409, description = "`email_taken`: the address has a login (limited per client IP: past it, 429)", body = Problem),
+              (status = 422, body = Problem), (status = 429, body = Problem)))]
 async fn signup(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Json(body): Json<SignupRequest>,
 ) -> Result<(StatusCode, axum::Json<SignupResponse>), ApiError> {
     if state.config.signup == Signup::Closed {
@@ -156,7 +158,13 @@ async fn signup(
         body.time_zone.as_deref(),
         body.currency.as_deref(),
     )?;
-    let (account, user) = accounts::service::create(&state.db, input).await?;
+    let (account, user) = super::throttle::limit_taken(
+        &state.taken_throttle,
+        &format!("signup:{ip}"),
+        ip,
+        accounts::service::create(&state.db, input),
+    )
+    .await?;
     let mut tx = state.db.tenant(account.id).await?;
     let tokens = service::issue_in(&mut tx, &state.keys, &user).await?;
     tx.commit().await?;

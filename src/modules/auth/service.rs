@@ -98,8 +98,10 @@ pub async fn login(
     ip: IpAddr,
 ) -> Result<(User, Tokens), ApiError> {
     let normalized = email.trim().to_lowercase();
+    // Counted before anything is looked up or hashed: concurrent guesses cannot all
+    // slip in under the limit.
     throttle
-        .check(&normalized, ip)
+        .attempt(&normalized, ip)
         .map_err(ApiError::rate_limited)?;
     let login = {
         let mut conn = db.pool().acquire().await?;
@@ -116,16 +118,15 @@ pub async fn login(
     };
     // Verify even without a user so both failures take the same time.
     let hash = credentials.as_ref().and_then(|c| c.password_hash.clone());
-    let valid = super::password::verify(password, hash).await;
+    let valid = super::password::verify(password, hash).await?;
     let user = match credentials {
         Some(c) if valid && c.user.active => c.user,
         _ => {
-            throttle.record_failure(&normalized, ip);
             tracing::info!(%ip, "login failed");
             return Err(ApiError::code(ErrorCode::InvalidCredentials));
         }
     };
-    throttle.record_success(&normalized);
+    throttle.record_success(&normalized, ip);
     let mut tx = db.tenant(user.account_id).await?;
     users_repo::touch_login(&mut tx, user.id).await?;
     let tokens = issue_in(&mut tx, keys, &user).await?;

@@ -14,7 +14,7 @@ use super::service::{self, UserPatch};
 use crate::app::AppState;
 use crate::domain::{Email, required_text};
 use crate::http::concurrency::Expected;
-use crate::http::extract::{Admin, Json, Path, Query, Staff};
+use crate::http::extract::{Admin, ClientIp, Json, Path, Query, Staff};
 use crate::http::pagination::{Page, PageParams, PageRequest};
 use crate::http::{ApiError, FieldError};
 use crate::modules::auth::password;
@@ -78,10 +78,13 @@ async fn list_users(
 
 /// Add a team member (owner or admin).
 #[utoipa::path(post, path = "/users", tag = "users", request_body = CreateUser,
-    responses((status = 201, body = User), (status = 403, body = crate::http::error::Problem), (status = 409, body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
+    responses((status = 201, body = User), (status = 403, body = crate::http::error::Problem),
+              (status = 409, description = "`email_taken`: the address has a login, in this account or another (limited per account: past it, 429)", body = crate::http::error::Problem),
+              (status = 422, body = crate::http::error::Problem), (status = 429, body = crate::http::error::Problem)))]
 async fn create_user(
     State(state): State<AppState>,
     Admin(ctx): Admin,
+    ClientIp(ip): ClientIp,
     Json(body): Json<CreateUser>,
 ) -> Result<(StatusCode, axum::Json<User>), ApiError> {
     let mut errors = Vec::new();
@@ -105,16 +108,21 @@ async fn create_user(
         Some(password) => Some(password::hash(password).await?),
         None => None,
     };
-    let user = service::create(
-        &state.db,
-        &ctx,
-        &state.config.public_url,
-        NewUser {
-            email,
-            name,
-            role: body.role,
-            password_hash,
-        },
+    let user = crate::modules::auth::throttle::limit_taken(
+        &state.taken_throttle,
+        &format!("account:{}", ctx.account_id),
+        ip,
+        service::create(
+            &state.db,
+            &ctx,
+            &state.config.public_url,
+            NewUser {
+                email,
+                name,
+                role: body.role,
+                password_hash,
+            },
+        ),
     )
     .await?;
     Ok((StatusCode::CREATED, axum::Json(user)))
@@ -138,10 +146,13 @@ async fn get_user(
 
 /// Change a team member's name, email, role, password or active state (owner or admin).
 #[utoipa::path(patch, path = "/users/{id}", tag = "users", params(("id" = Uuid, Path)), request_body = UpdateUser,
-    responses((status = 200, body = User), (status = 404, body = crate::http::error::Problem), (status = 409, body = crate::http::error::Problem)))]
+    responses((status = 200, body = User), (status = 404, body = crate::http::error::Problem),
+              (status = 409, description = "`version_conflict`, `last_owner`, or `email_taken` (limited per account: past it, 429)", body = crate::http::error::Problem),
+              (status = 429, body = crate::http::error::Problem)))]
 async fn update_user(
     State(state): State<AppState>,
     Admin(ctx): Admin,
+    ClientIp(ip): ClientIp,
     Path(id): Path<Uuid>,
     headers: axum::http::HeaderMap,
     Json(body): Json<UpdateUser>,
@@ -186,9 +197,18 @@ async fn update_user(
         password_hash,
         version: expected.map(|e| e.version),
     };
-    Ok(axum::Json(
+    let update = async {
         service::update(&state.db, &ctx, id, patch)
             .await
-            .map_err(crate::http::concurrency::map_stale(expected))?,
+            .map_err(crate::http::concurrency::map_stale(expected))
+    };
+    Ok(axum::Json(
+        crate::modules::auth::throttle::limit_taken(
+            &state.taken_throttle,
+            &format!("account:{}", ctx.account_id),
+            ip,
+            update,
+        )
+        .await?,
     ))
 }
