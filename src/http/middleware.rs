@@ -57,14 +57,14 @@ pub async fn observe(State(metrics): State<Metrics>, request: Request, next: Nex
     let method = request.method().clone();
     let span = tracing::info_span!("request", request_id = %request_id, method = %method);
     let started = Instant::now();
-    metrics.http_in_flight.inc();
+    let in_flight = InFlight::enter(&metrics);
 
     let mut response = REQUEST_ID
         .scope(request_id.clone(), next.run(request))
         .instrument(span.clone())
         .await;
 
-    metrics.http_in_flight.dec();
+    drop(in_flight);
     let elapsed = started.elapsed();
     let status = response.status();
     let route = response
@@ -89,4 +89,22 @@ pub async fn observe(State(metrics): State<Metrics>, request: Request, next: Nex
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     response
+}
+
+/// One request counted in `http_in_flight` while it lives: the gauge comes back down
+/// even when the request's future is dropped half-way (the client went away) or a
+/// panic unwinds through here (`crate::http::panic` should have caught it first).
+struct InFlight<'a>(&'a Metrics);
+
+impl<'a> InFlight<'a> {
+    fn enter(metrics: &'a Metrics) -> Self {
+        metrics.http_in_flight.inc();
+        Self(metrics)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.http_in_flight.dec();
+    }
 }
