@@ -24,6 +24,7 @@ mod quickbooks;
 mod quotes;
 mod reminders;
 mod reports;
+mod robustness;
 mod roles;
 mod sendgrid;
 mod settings;
