@@ -283,6 +283,13 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // `%00` decodes to NUL, which no id or token holds and PostgreSQL refuses.
+        if parts.uri.path().contains("%00") {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameter,
+                "a path parameter must not contain the NUL character (%00)",
+            ));
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| Path(value))

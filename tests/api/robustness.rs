@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::attachments::job_for;
-use crate::helpers::{Reply, Session, TestApp, spawn_app, test_config};
+use crate::helpers::{Reply, Session, TestApp, read_reply, spawn_app, test_config};
 
 /// A JPEG cut off inside its first segment (an APP1 that claims 0 bytes).
 const TRUNCATED_JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x00];
@@ -247,6 +247,14 @@ async fn nul_in_an_email_or_a_search_is_a_422_naming_the_field() {
     app.get("/api/v1/clients?q=oak", &owner.token)
         .await
         .expect(200);
+    // A path parameter that reaches SQL as text: the public calendar feed's token.
+    let reply = read_reply(
+        app.http
+            .get(app.url(&format!("/calendar/{}/abc%00def.ics", owner.account_id))),
+    )
+    .await
+    .problem(400, "invalid_parameter");
+    assert!(reply.text.contains("NUL"), "{}", reply.text);
 }
 
 /// Always panics: the test route below, never part of the app.
@@ -274,7 +282,7 @@ async fn a_panic_is_a_problem_500_that_releases_its_idempotency_key() {
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     let send = || {
-        crate::helpers::read_reply(
+        read_reply(
             app.http
                 .post(format!("http://{addr}/api/v1/boom"))
                 .bearer_auth(&owner.token)
