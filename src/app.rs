@@ -18,7 +18,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
-use crate::http::{ApiError, ErrorCode, idempotency, middleware, server};
+use crate::http::{ApiError, ErrorCode, idempotency, middleware, panic, server};
 use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::{
@@ -162,8 +162,19 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(schedule::feed::public_router())
         .merge(files::router())
         .fallback(|| async { ApiError::code(ErrorCode::NotFound) })
-        .method_not_allowed_fallback(|| async { ApiError::code(ErrorCode::MethodNotAllowed) })
+        .method_not_allowed_fallback(|| async { ApiError::code(ErrorCode::MethodNotAllowed) });
+    (layered(router, state), openapi)
+}
+
+/// The public API's middleware around `routes`, innermost first: the route label,
+/// the panic catcher, `Idempotency-Key`, the body limit, then request id, metrics and
+/// access log. The panic catcher is inside the idempotency and observe layers so a
+/// panic reaches them as an ordinary 500 (the key is released, the request counted).
+/// Public so tests can put the same stack around a route of their own.
+pub fn layered(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         .route_layer(axum::middleware::from_fn(middleware::label_route))
+        .layer(axum::middleware::from_fn(panic::catch_panic))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             idempotency::middleware,
@@ -174,8 +185,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             state.metrics.clone(),
             middleware::observe,
         ))
-        .with_state(state);
-    (router, openapi)
+        .with_state(state)
 }
 
 /// Health checks only: what a worker pod answers on its public port.

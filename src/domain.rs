@@ -18,6 +18,11 @@ impl Email {
         if email.len() > 254 {
             return Err("must be at most 254 characters");
         }
+        // NUL in particular: PostgreSQL refuses it in text, and a mail server would
+        // read the address differently from us.
+        if email.chars().any(char::is_control) {
+            return Err("must not contain control characters");
+        }
         let Some((local, domain)) = email.rsplit_once('@') else {
             return Err("must be an email address like name@example.com");
         };
@@ -230,6 +235,69 @@ fn bounded(text: &str, max: usize) -> Result<&str, String> {
     }
 }
 
+/// The first year a date given to the API may fall in.
+pub const MIN_YEAR: i32 = 1900;
+/// The last year a date given to the API may fall in. chrono reaches year 262143,
+/// where adding a visit's duration or a recurrence step overflows (a panic in
+/// chrono's `+`); no business books work that far ahead, so the API refuses it at
+/// the edge and everything downstream can add days and years freely.
+pub const MAX_YEAR: i32 = 2200;
+
+/// A calendar day within [`MIN_YEAR`]..=[`MAX_YEAR`].
+pub fn check_date(date: chrono::NaiveDate) -> Result<chrono::NaiveDate, String> {
+    use chrono::Datelike;
+    if (MIN_YEAR..=MAX_YEAR).contains(&date.year()) {
+        Ok(date)
+    } else {
+        Err(format!(
+            "must be a date between {MIN_YEAR}-01-01 and {MAX_YEAR}-12-31"
+        ))
+    }
+}
+
+/// An instant whose UTC day is within [`MIN_YEAR`]..=[`MAX_YEAR`].
+pub fn check_instant(
+    instant: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    check_date(instant.date_naive()).map(|_| instant)
+}
+
+/// `#[serde(deserialize_with = "…")]` for every date and instant the API takes, so
+/// the range check of [`check_date`] cannot be forgotten by a handler: the error
+/// names the field like any other (`schedule.start_date: must be a date between …`).
+/// `Option` fields also need `#[serde(default)]`.
+pub mod dates {
+    use chrono::{DateTime, NaiveDate, Utc};
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer};
+
+    pub fn date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
+        super::check_date(NaiveDate::deserialize(deserializer)?).map_err(D::Error::custom)
+    }
+
+    pub fn optional_date<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<NaiveDate>, D::Error> {
+        Option::<NaiveDate>::deserialize(deserializer)?
+            .map(super::check_date)
+            .transpose()
+            .map_err(D::Error::custom)
+    }
+
+    pub fn instant<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
+        super::check_instant(DateTime::<Utc>::deserialize(deserializer)?).map_err(D::Error::custom)
+    }
+
+    pub fn optional_instant<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<DateTime<Utc>>, D::Error> {
+        Option::<DateTime<Utc>>::deserialize(deserializer)?
+            .map(super::check_instant)
+            .transpose()
+            .map_err(D::Error::custom)
+    }
+}
+
 /// A postal address, as clients and properties carry it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -318,6 +386,9 @@ mod tests {
             "a b@example.com",
             "ann@exa mple.com",
             "ann@.com",
+            "ann\u{0}@example.com",
+            "ann@exam\u{0}ple.com",
+            "ann\r\n@example.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
@@ -375,6 +446,35 @@ mod tests {
     }
 
     #[test]
+    fn dates_outside_the_sane_range_are_refused() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Input {
+            #[serde(deserialize_with = "dates::date")]
+            day: chrono::NaiveDate,
+            #[serde(default, deserialize_with = "dates::optional_instant")]
+            at: Option<chrono::DateTime<chrono::Utc>>,
+        }
+        let parse = |json: &str| crate::http::extract::parse_json::<Input>(json.as_bytes());
+        assert!(parse(r#"{"day": "2026-12-02"}"#).is_ok_and(|i| i.at.is_none()));
+        assert!(parse(r#"{"day": "1900-01-01", "at": "2200-12-31T23:59:59Z"}"#).is_ok());
+        for bad in [
+            r#"{"day": "+262142-12-31"}"#,
+            r#"{"day": "1899-12-31"}"#,
+            r#"{"day": "2201-01-01"}"#,
+            r#"{"day": "2026-12-02", "at": "9999-12-31T23:59:59Z"}"#,
+        ] {
+            let error = parse(bad).unwrap_err();
+            assert_eq!(error.status(), 422, "{bad}");
+            assert!(
+                error.fields[0]
+                    .message
+                    .contains("between 1900-01-01 and 2200-12-31")
+            );
+        }
+    }
+
+    #[test]
     fn addresses() {
         let mut errors = Vec::new();
         let raw = Address {
@@ -391,5 +491,67 @@ mod tests {
         }
         .clean("a", &mut errors);
         assert_eq!(errors[0].field, "a.country");
+    }
+}
+
+/// The validated types take any text an API user sends: a value or a message,
+/// never a panic; and every date or instant the API accepts is one whose day and
+/// year arithmetic cannot overflow.
+#[cfg(test)]
+mod properties {
+    use chrono::{Datelike, Days, Months, NaiveDate, TimeDelta};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Dated {
+        #[serde(deserialize_with = "dates::date")]
+        day: NaiveDate,
+        #[serde(default, deserialize_with = "dates::optional_instant")]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_text_is_checked_without_panicking(text in ".{0,80}") {
+            let _ = Email::parse(&text);
+            let _ = Phone::parse(&text);
+            let _ = e164(&text);
+            let _ = TimeZone::parse(&text);
+            let _ = Currency::parse(&text);
+            let _ = required_text(&text, 20);
+            let _ = optional_text(Some(&text), 20);
+            if let Ok(email) = Email::parse(&text) {
+                prop_assert!(!email.as_str().contains('\0'));
+            }
+        }
+
+        #[test]
+        fn any_date_text_is_in_range_or_refused(
+            day in prop_oneof![
+                "[+-]?[0-9]{1,7}-[0-9]{1,2}-[0-9]{1,2}",
+                ".{0,12}",
+            ],
+            at in prop_oneof![
+                "[+-]?[0-9]{4,6}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9](Z|[+-][01][0-9]:[0-5][0-9])",
+                ".{0,12}",
+            ],
+        ) {
+            let json = serde_json::json!({"day": day, "at": at}).to_string();
+            if let Ok(dated) = crate::http::extract::parse_json::<Dated>(json.as_bytes()) {
+                prop_assert!((MIN_YEAR..=MAX_YEAR).contains(&dated.day.year()));
+                // What services do with a date never overflows within the range.
+                let later = dated.day.and_hms_opt(23, 59, 59).unwrap_or_default()
+                    + TimeDelta::days(3 * 366)
+                    + TimeDelta::minutes(24 * 60);
+                prop_assert!(later.year() <= MAX_YEAR + 4);
+                prop_assert!(dated.day.checked_add_months(Months::new(12 * 50)).is_some());
+                prop_assert!(dated.day.checked_sub_days(Days::new(366)).is_some());
+            }
+        }
     }
 }

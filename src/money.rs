@@ -1005,3 +1005,72 @@ mod tests {
         assert_eq!(format_minor(i64::MAX, 2), "92233720368547758.07");
     }
 }
+
+/// Quantities are parsed from API text and `compute` runs on API numbers: any input
+/// gives a value or a `MoneyError`, never a panic (an overflow included).
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn adjustment() -> impl Strategy<Value = Option<Adjustment>> {
+        prop_oneof![
+            Just(None),
+            any::<i64>().prop_map(|a| Some(Adjustment::Amount(a))),
+            (0u32..20_000).prop_map(|b| Some(Adjustment::Percent(Bps(b)))),
+            any::<u32>().prop_map(|b| Some(Adjustment::Percent(Bps(b)))),
+        ]
+    }
+
+    fn amount() -> impl Strategy<Value = i64> {
+        prop_oneof![any::<i64>(), -1_000_000i64..1_000_000]
+    }
+
+    fn line() -> impl Strategy<Value = LineInput> {
+        (amount(), amount(), any::<bool>(), any::<bool>()).prop_map(
+            |(quantity, unit_price, taxable, selected)| LineInput {
+                quantity: Quantity(quantity),
+                unit_price,
+                taxable,
+                selected,
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_text_is_a_quantity_or_an_error(text in prop_oneof![".{0,40}", "-?[0-9]{0,25}(\\.[0-9]{0,3})?"]) {
+            if let Ok(quantity) = Quantity::parse(&text) {
+                // What it prints parses back to the same quantity.
+                prop_assert_eq!(Quantity::parse(&quantity.to_string()), Ok(quantity));
+            }
+            let _ = serde_json::from_str::<Quantity>(&format!("\"{text}\""));
+            let _ = serde_json::from_str::<Quantity>(&text);
+        }
+
+        #[test]
+        fn compute_never_panics(
+            lines in prop::collection::vec(line(), 0..8),
+            discount in adjustment(),
+            rates in prop::collection::vec(prop_oneof![any::<u32>(), 0u32..20_000].prop_map(Bps), 0..4),
+            deposit in adjustment(),
+        ) {
+            if let Ok(totals) = compute(&lines, discount, &rates, deposit) {
+                prop_assert_eq!(totals.line_totals.len(), lines.len());
+            }
+        }
+
+        #[test]
+        fn rounding_never_panics(numerator in any::<i128>(), denominator in any::<i128>()) {
+            let _ = round_half_up(numerator, denominator);
+        }
+
+        #[test]
+        fn formatting_never_panics(amount in any::<i64>(), exponent in any::<u8>()) {
+            let _ = format_minor(amount, exponent);
+        }
+    }
+}

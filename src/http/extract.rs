@@ -189,8 +189,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
-/// Deserialize, reporting the path of the failing field.
+/// Deserialize, reporting the path of the failing field. A string holding the NUL
+/// character is refused here, for every body at once (see [`nul_field`]).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // NUL can only arrive escaped (a raw control character is not JSON), so only a
+    // body with the escape pays for a second parse.
+    if memchr::memmem::find(bytes, b"\\u0000").is_some()
+        && let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes)
+        && let Some(field) = json_nul_field(&value, String::new())
+    {
+        return Err(nul_field(field));
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -212,6 +221,53 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// 422 on `field`: it holds the NUL character (U+0000). PostgreSQL cannot store NUL
+/// in `text` or `jsonb` and fails the whole statement, so such a string would
+/// otherwise reach SQL and come back as a 500; no field has a use for it.
+pub fn nul_field(field: impl Into<String>) -> ApiError {
+    ApiError::field(field, "must not contain the NUL character (U+0000)")
+}
+
+/// The path (`emails[1].address`, the form serde_path_to_error gives) of the first
+/// string or object key under `value` that holds a NUL; `path` is where `value` is.
+fn json_nul_field(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    let here = || {
+        if path.is_empty() {
+            "body".to_string()
+        } else {
+            path.clone()
+        }
+    };
+    match value {
+        Value::String(text) => text.contains('\0').then(here),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| json_nul_field(item, format!("{path}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let inner = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.contains('\0') {
+                Some(inner)
+            } else {
+                json_nul_field(item, inner)
+            }
+        }),
+        Value::Null | Value::Bool(_) | Value::Number(_) => None,
+    }
+}
+
+/// The first query parameter whose name or value holds a NUL (`%00`), by its name.
+fn query_nul_field(query: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+        .map(|(name, _)| name.replace('\0', "\\0"))
+}
+
 /// serde_json appends " at line 1 column 42", which means nothing to an API user.
 fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
@@ -227,6 +283,13 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // `%00` decodes to NUL, which no id or token holds and PostgreSQL refuses.
+        if parts.uri.path().contains("%00") {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameter,
+                "a path parameter must not contain the NUL character (%00)",
+            ));
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| Path(value))
@@ -241,6 +304,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // `?q=%00`: refused by name before it can reach SQL (see [`nul_field`]).
+        if let Some(field) = parts.uri.query().and_then(query_nul_field) {
+            return Err(nul_field(field));
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(value)| Query(value))
@@ -289,6 +356,36 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Person {
+        name: String,
+        emails: Vec<serde_json::Value>,
+    }
+
+    #[test]
+    fn nul_in_any_string_is_refused_by_its_path() {
+        let error = parse_json::<Person>(
+            br#"{"name": "Ann", "emails": [{"address": "a@b.c"}, {"address": "x\u0000@b.c"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(error.status(), 422);
+        assert_eq!(error.fields[0].field, "emails[1].address");
+        let error = parse_json::<Person>(br#"{"name": "\u0000", "emails": []}"#).unwrap_err();
+        assert_eq!(error.fields[0].field, "name");
+        let error = parse_json::<serde_json::Value>(br#""\u0000""#).unwrap_err();
+        assert_eq!(error.fields[0].field, "body");
+        // An escaped backslash followed by `u0000` is no NUL.
+        let fine = parse_json::<Person>(br#"{"name": "\\u0000", "emails": []}"#).unwrap();
+        assert_eq!(fine.name, "\\u0000");
+    }
+
+    #[test]
+    fn nul_in_a_query_parameter_is_named() {
+        assert_eq!(query_nul_field("limit=5&q=ab%00c").as_deref(), Some("q"));
+        assert_eq!(query_nul_field("q=abc&cursor=x"), None);
+    }
 
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {

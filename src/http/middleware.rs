@@ -57,14 +57,14 @@ pub async fn observe(State(metrics): State<Metrics>, request: Request, next: Nex
     let method = request.method().clone();
     let span = tracing::info_span!("request", request_id = %request_id, method = %method);
     let started = Instant::now();
-    metrics.http_in_flight.inc();
+    let in_flight = InFlight::enter(&metrics);
 
     let mut response = REQUEST_ID
         .scope(request_id.clone(), next.run(request))
         .instrument(span.clone())
         .await;
 
-    metrics.http_in_flight.dec();
+    drop(in_flight);
     let elapsed = started.elapsed();
     let status = response.status();
     let route = response
@@ -96,8 +96,8 @@ pub async fn observe(State(metrics): State<Metrics>, request: Request, next: Nex
 /// - `X-Content-Type-Options: nosniff` on everything: a browser must never run an
 ///   upload or a JSON body as HTML because its bytes look like it.
 /// - `Cache-Control: no-store` on answers to authenticated requests and on file
-///   downloads (whose signed URL is the credential), unless the handler chose a
-///   policy: nothing private stays in a browser's or a proxy's cache.
+///   downloads (whose signed URL is the credential), whatever the handler said:
+///   nothing private stays in a browser's or a proxy's cache.
 /// - An error that axum itself produced (a body over the limit, a rejected extractor)
 ///   is plain text; it is rewritten as the problem+json every other error is.
 pub async fn harden(request: Request, next: Next) -> Response {
@@ -170,4 +170,22 @@ async fn as_problem(response: Response) -> Response {
         }
     }
     problem
+}
+
+/// One request counted in `http_in_flight` while it lives: the gauge comes back down
+/// even when the request's future is dropped half-way (the client went away) or a
+/// panic unwinds through here (`crate::http::panic` should have caught it first).
+struct InFlight<'a>(&'a Metrics);
+
+impl<'a> InFlight<'a> {
+    fn enter(metrics: &'a Metrics) -> Self {
+        metrics.http_in_flight.inc();
+        Self(metrics)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.http_in_flight.dec();
+    }
 }

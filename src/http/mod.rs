@@ -1,5 +1,6 @@
 //! The API conventions shared by every module: problem+json errors, JSON bodies,
-//! authentication extractors, pagination, idempotency and request middleware.
+//! authentication extractors, pagination, idempotency, request middleware and the
+//! panic catcher.
 
 pub mod concurrency;
 pub mod error;
@@ -8,6 +9,7 @@ pub mod idempotency;
 pub mod middleware;
 pub mod multipart;
 pub mod pagination;
+pub mod panic;
 pub mod server;
 
 pub use error::{ApiError, ErrorCode, FieldError};

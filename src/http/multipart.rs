@@ -161,6 +161,9 @@ pub async fn read(
                 if text.len() > 1024 {
                     return Err(ApiError::field(other, "is too long"));
                 }
+                if text.contains('\0') {
+                    return Err(crate::http::extract::nul_field(other));
+                }
                 fields.insert(other.to_string(), text.trim().to_string());
             }
             Some(other) => {

@@ -21,10 +21,20 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
 pub const THUMBNAIL_SIZE: u32 = 480;
 /// An avatar's side, in pixels.
 pub const AVATAR_SIZE: u32 = 256;
-/// Larger canvases are refused (a 100-megapixel camera is 12288 x 8192).
-const MAX_SIDE: u32 = 16_384;
-/// Memory a decode may take.
-const MAX_ALLOC: u64 = 512 * 1024 * 1024;
+/// Pictures with a longer side are refused (docs/operations.md, "Uploads and images").
+pub const MAX_SIDE: u32 = 16_384;
+/// Pictures of more pixels are refused: 8192 x 8192, more than any phone's photo
+/// (a 50-megapixel mode is 8160 x 6144). A 100-megapixel camera's full frame is not
+/// a job photo.
+pub const MAX_PIXELS: u64 = 8192 * 8192;
+/// The memory a picture's decoded pixels may take, at their own depth: 64 megapixels
+/// of 8-bit RGB (a photo), fewer of RGBA or 16-bit colour. Checked on the header's
+/// numbers before a pixel is decoded: a 470 KB PNG of zeros may declare a canvas
+/// of gigabytes.
+pub const MAX_DECODED_BYTES: u64 = 192 * 1024 * 1024;
+/// What the decoder itself may allocate (the pixels plus its working buffers); the
+/// image crate refuses beyond it even if a header lied.
+const MAX_ALLOC: u64 = MAX_DECODED_BYTES + 64 * 1024 * 1024;
 const JPEG_QUALITY: u8 = 82;
 
 /// The `image.processing` jobs (the queue's payload, tagged by `task`).
@@ -67,6 +77,10 @@ impl Status {
 pub enum PictureError {
     #[error("the picture cannot be decoded: {0}")]
     Decode(String),
+    /// Over [`MAX_SIDE`], [`MAX_PIXELS`] or [`MAX_DECODED_BYTES`]: the message is
+    /// for the person who uploaded it.
+    #[error("{0}")]
+    TooLarge(String),
     #[error("the picture could not be encoded: {0}")]
     Encode(String),
 }
@@ -98,8 +112,27 @@ pub struct Picture {
     pub height: u32,
 }
 
-fn decode(bytes: &[u8]) -> Result<DynamicImage, PictureError> {
-    let bad = |e: image::ImageError| PictureError::Decode(e.to_string());
+/// The size a picture declares in its header, or [`PictureError::TooLarge`] when
+/// it is over the limits. Reads the header only (cheap enough for a request): an
+/// upload of a picture too big to make a thumbnail of is refused at once.
+pub fn dimensions(bytes: &[u8]) -> Result<(u32, u32), PictureError> {
+    open(bytes).map(|decoder| decoder.dimensions())
+}
+
+fn too_large() -> PictureError {
+    PictureError::TooLarge(format!(
+        "the picture is too large: at most {MAX_SIDE} pixels a side and {} megapixels ({} MiB of pixels) are accepted",
+        MAX_PIXELS / (1024 * 1024),
+        MAX_DECODED_BYTES / (1024 * 1024)
+    ))
+}
+
+/// A decoder past the header, once the declared size is known to fit the limits.
+fn open(bytes: &[u8]) -> Result<impl ImageDecoder + '_, PictureError> {
+    let bad = |e: image::ImageError| match e {
+        image::ImageError::Limits(_) => too_large(),
+        e => PictureError::Decode(e.to_string()),
+    };
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| PictureError::Decode(e.to_string()))?;
@@ -108,7 +141,24 @@ fn decode(bytes: &[u8]) -> Result<DynamicImage, PictureError> {
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(bad)?;
+    let decoder = reader.into_decoder().map_err(bad)?;
+    let (width, height) = decoder.dimensions();
+    if width > MAX_SIDE
+        || height > MAX_SIDE
+        || u64::from(width) * u64::from(height) > MAX_PIXELS
+        || decoder.total_bytes() > MAX_DECODED_BYTES
+    {
+        return Err(too_large());
+    }
+    Ok(decoder)
+}
+
+fn decode(bytes: &[u8]) -> Result<DynamicImage, PictureError> {
+    let bad = |e: image::ImageError| match e {
+        image::ImageError::Limits(_) => too_large(),
+        e => PictureError::Decode(e.to_string()),
+    };
+    let mut decoder = open(bytes)?;
     let orientation = decoder.orientation().map_err(bad)?;
     let mut picture = DynamicImage::from_decoder(decoder).map_err(bad)?;
     picture.apply_orientation(orientation);
@@ -144,7 +194,7 @@ fn encode(picture: &DynamicImage) -> Result<Picture, PictureError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
     use image::{ImageFormat, Rgba, RgbaImage};
 
@@ -188,11 +238,23 @@ mod tests {
         huge[20..24].copy_from_slice(&20_000u32.to_be_bytes());
         let crc = crc32(&huge[12..29]).to_be_bytes();
         huge[29..33].copy_from_slice(&crc);
-        let error = thumbnail(&huge).unwrap_err().to_string();
-        assert!(
-            error.contains("limit") || error.contains("Limit"),
-            "{error}"
-        );
+        assert!(matches!(thumbnail(&huge), Err(PictureError::TooLarge(_))));
+        assert!(matches!(dimensions(&huge), Err(PictureError::TooLarge(_))));
+        // Within the side limit, over the pixel count.
+        let many = declared_png(8200, 8200);
+        assert!(matches!(dimensions(&many), Err(PictureError::TooLarge(_))));
+        assert!(matches!(avatar(&many), Err(PictureError::TooLarge(_))));
+        assert_eq!(dimensions(&declared_png(8000, 6000)).unwrap(), (8000, 6000));
+    }
+
+    /// A 1 x 1 RGBA PNG whose header (checksum fixed) says `width` x `height`.
+    pub fn declared_png(width: u32, height: u32) -> Vec<u8> {
+        let mut png = png(1, 1, [0, 0, 0, 255]);
+        png[16..20].copy_from_slice(&width.to_be_bytes());
+        png[20..24].copy_from_slice(&height.to_be_bytes());
+        let crc = crc32(&png[12..29]).to_be_bytes();
+        png[29..33].copy_from_slice(&crc);
+        png
     }
 
     fn crc32(bytes: &[u8]) -> u32 {

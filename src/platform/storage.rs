@@ -281,6 +281,12 @@ impl Storage {
         if matches!(self.inner.backend, Backend::S3 { .. }) {
             let mut attributes = Attributes::new();
             attributes.insert(Attribute::ContentType, key.content_type().into());
+            // As `files` serves the local store: only pictures and PDFs may display
+            // in the browser; anything else (CSV exports) is a download.
+            let content_type = key.content_type();
+            if !content_type.starts_with("image/") && content_type != "application/pdf" {
+                attributes.insert(Attribute::ContentDisposition, "attachment".into());
+            }
             options.attributes = attributes;
         }
         self.inner

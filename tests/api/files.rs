@@ -61,6 +61,9 @@ async fn local_store_round_trip_and_signed_urls() {
         response.headers()["content-type"].to_str().unwrap(),
         "application/pdf"
     );
+    // Its type is final; a PDF opens in the browser's viewer (no download forced).
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert!(response.headers().get("content-disposition").is_none());
     assert_eq!(&response.bytes().await.unwrap()[..], b"%PDF-1.4 test");
 
     // Tampered: another signature, another expiry, another key.

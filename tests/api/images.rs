@@ -509,6 +509,10 @@ async fn pictures_and_exports_are_made_on_s3_too() {
         .unwrap()
         .to_string();
     in_bucket(&url);
+    // S3 serves what was set on the object: a CSV is a download, never a page.
+    let response = reqwest::get(&url).await.unwrap();
+    assert_eq!(response.headers()["content-type"], "text/csv");
+    assert_eq!(response.headers()["content-disposition"], "attachment");
     let csv = String::from_utf8(fetch(url).await).unwrap();
     assert!(csv.starts_with("name,company,email"), "{csv}");
     assert!(csv.contains("\r\nSam Sato,"), "{csv}");

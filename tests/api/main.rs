@@ -25,6 +25,7 @@ mod quickbooks;
 mod quotes;
 mod reminders;
 mod reports;
+mod robustness;
 mod roles;
 mod sendgrid;
 mod settings;

@@ -17,7 +17,7 @@ use super::repo;
 use crate::http::extract::Ctx;
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::activity::{self, Subject};
-use crate::modules::attachments::{Kind, strip_metadata};
+use crate::modules::attachments::{Kind, check_picture, strip_metadata};
 use crate::modules::documents::image::Image;
 use crate::platform::database::Db;
 use crate::platform::storage::{ObjectKey, Storage};
@@ -49,7 +49,16 @@ pub async fn set(
         })?;
     let clean = strip_metadata(kind, &bytes)
         .ok_or_else(|| ApiError::field("file", "the image is damaged or truncated"))?;
-    if Image::parse(&clean).is_none() {
+    check_picture(kind, &clean)?;
+    // Parsing a PNG logo inflates and unfilters all of it: CPU work for the blocking
+    // pool, not for the thread serving requests.
+    let (clean, printable) = tokio::task::spawn_blocking(move || {
+        let printable = Image::parse(&clean).is_some();
+        (clean, printable)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    if !printable {
         return Err(ApiError::field(
             "file",
             "this image can't be printed on documents: use a JPEG, or a PNG with 8-bit colour that is not interlaced or palette-based, of at most 4096 x 4096 pixels",

@@ -8,6 +8,7 @@
 use bytes::Bytes;
 
 use crate::http::{ApiError, ErrorCode};
+use crate::platform::picture::PictureError;
 
 pub mod repo;
 pub mod routes;
@@ -92,11 +93,65 @@ pub fn accept(filename: Option<&str>, bytes: &[u8]) -> Result<Accepted, ApiError
     })?;
     let clean = strip_metadata(kind, bytes)
         .ok_or_else(|| ApiError::field("file", "the file is damaged or truncated"))?;
+    check_picture(kind, &clean)?;
     Ok(Accepted {
         kind,
         bytes: Bytes::from(clean),
         filename: clean_filename(filename, kind),
     })
+}
+
+/// How far into a picture markup is looked for: browsers that sniff (and old ones
+/// that did) decide from the first 512 bytes to 1 KiB.
+const MARKUP_WINDOW: usize = 1024;
+
+/// Tags that make a browser or a script engine read a file as a web page or an SVG,
+/// compared lower-case. A picture has no business holding them near its start.
+const MARKUP: [&[u8]; 12] = [
+    b"<!doctype",
+    b"<html",
+    b"<head",
+    b"<body",
+    b"<script",
+    b"<iframe",
+    b"<svg",
+    b"<?xml",
+    b"<object",
+    b"<embed",
+    b"<meta",
+    b"<style",
+];
+
+/// A picture's last checks before it is kept, the same for every upload (job
+/// attachments, `POST /uploads`, avatars, the logo), on its bytes after
+/// [`strip_metadata`]; 422 on `file` when it fails them:
+/// - it is no polyglot: a GIF (or JPEG, PNG, WebP) whose first KiB also reads as
+///   HTML or SVG would run as a page wherever a browser second-guesses its type;
+/// - the size its header declares is within `platform::picture`'s limits, so the
+///   thumbnail worker is never handed a canvas of gigabytes.
+///
+/// A PDF is a document and is not looked at here (it is served as one, with
+/// `nosniff`).
+pub fn check_picture(kind: Kind, bytes: &[u8]) -> Result<(), ApiError> {
+    if !kind.is_picture() {
+        return Ok(());
+    }
+    let head = bytes[..bytes.len().min(MARKUP_WINDOW)].to_ascii_lowercase();
+    if MARKUP
+        .iter()
+        .any(|tag| memchr::memmem::find(&head, tag).is_some())
+    {
+        return Err(ApiError::field(
+            "file",
+            "this picture also reads as a web page (it holds HTML or script); it is refused",
+        ));
+    }
+    match crate::platform::picture::dimensions(bytes) {
+        Err(error @ PictureError::TooLarge(_)) => Err(ApiError::field("file", error.to_string())),
+        // A header the decoders cannot read is the thumbnail worker's to report
+        // (the picture is kept, its thumbnail marked failed), as before.
+        Err(PictureError::Decode(_) | PictureError::Encode(_)) | Ok(_) => Ok(()),
+    }
 }
 
 /// A display name: the last path segment, control characters removed, at most
@@ -161,11 +216,16 @@ fn strip_jpeg(bytes: &[u8]) -> Option<Vec<u8>> {
             *bytes.get(at + 2)?,
             *bytes.get(at + 3)?,
         ]));
+        // The length counts its own two bytes: less is a damaged file (and a
+        // length of 0 would make the payload below start past the segment's end).
+        if length < 2 {
+            return None;
+        }
         let end = at.checked_add(2)?.checked_add(length)?;
         let segment = bytes.get(at..end)?;
         if marker != 0xE1 {
             out.extend_from_slice(segment);
-        } else if let Some(orientation) = exif_orientation(&segment[4..])
+        } else if let Some(orientation) = exif_orientation(segment.get(4..)?)
             && orientation != 1
         {
             out.extend_from_slice(&orientation_segment(orientation));
@@ -326,6 +386,59 @@ mod tests {
     }
 
     #[test]
+    fn a_truncated_jpeg_is_damaged_not_a_panic() {
+        // An APP1 segment whose length (0) is shorter than its own length field.
+        assert_eq!(
+            strip_metadata(Kind::Jpeg, &[0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x00]),
+            None
+        );
+        assert_eq!(
+            strip_metadata(Kind::Jpeg, &[0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x02]),
+            None
+        );
+        let error = accept(Some("x.jpg"), &[0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x00])
+            .err()
+            .unwrap();
+        assert_eq!(error.fields[0].field, "file");
+    }
+
+    #[test]
+    fn pictures_that_also_read_as_html_are_refused() {
+        let mut gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00".to_vec();
+        gif.extend_from_slice(b"<SCRIPT>alert(document.cookie)</script>");
+        let error = accept(Some("cat.gif"), &gif).err().unwrap();
+        assert_eq!(error.status(), 422);
+        assert!(error.detail.contains("web page"), "{}", error.detail);
+        // In a text chunk right after the header (bytes after IEND are dropped anyway).
+        let mut png = png_with_exif();
+        let text = b"tEXtComment\0<html><body>";
+        let mut chunk = u32::try_from(text.len() - 4)
+            .unwrap()
+            .to_be_bytes()
+            .to_vec();
+        chunk.extend_from_slice(text);
+        chunk.extend_from_slice(&[0, 0, 0, 0]);
+        png.splice(33..33, chunk);
+        assert!(accept(None, &png).is_err());
+        // Markup far past the start is no concern of a browser's sniffing.
+        let mut photo = photo_with_orientation(8, 8, 1);
+        photo.extend(std::iter::repeat_n(0u8, 2048));
+        photo.extend_from_slice(b"<script>");
+        assert!(accept(None, &photo).is_ok());
+        // A PDF is a document, served as one.
+        assert!(accept(None, b"%PDF-1.7\n<html>").is_ok());
+    }
+
+    #[test]
+    fn pictures_declaring_a_huge_canvas_are_refused_before_decoding() {
+        let huge = crate::platform::picture::tests::declared_png(20_000, 20_000);
+        let error = accept(Some("huge.png"), &huge).err().unwrap();
+        assert_eq!(error.status(), 422);
+        assert_eq!(error.fields[0].field, "file");
+        assert!(error.detail.contains("too large"), "{}", error.detail);
+    }
+
+    #[test]
     fn jpeg_exif_is_removed_and_the_image_kept() {
         let original = jpeg_with_exif();
         let clean = strip_metadata(Kind::Jpeg, &original).unwrap();
@@ -388,8 +501,8 @@ mod tests {
         assert_eq!((thumb.width, thumb.height), (32, 64));
     }
 
-    #[test]
-    fn png_exif_chunk_is_removed() {
+    /// A PNG skeleton (IHDR, eXIf with a GPS text, IDAT, IEND; checksums zero).
+    pub fn png_with_exif() -> Vec<u8> {
         let chunk = |name: &[u8], data: &[u8]| {
             let mut c = u32::try_from(data.len()).unwrap().to_be_bytes().to_vec();
             c.extend_from_slice(name);
@@ -402,8 +515,170 @@ mod tests {
         png.extend(chunk(b"eXIf", b"GPS 40.7N"));
         png.extend(chunk(b"IDAT", &[1, 2, 3]));
         png.extend(chunk(b"IEND", &[]));
+        png
+    }
+
+    #[test]
+    fn png_exif_chunk_is_removed() {
+        let png = png_with_exif();
         let clean = strip_metadata(Kind::Png, &png).unwrap();
         assert!(!String::from_utf8_lossy(&clean).contains("GPS"));
         assert_eq!(clean.len(), png.len() - (12 + 9));
+    }
+}
+
+/// Whatever bytes arrive, typing, stripping and checking an upload answer; they never
+/// panic (a panic drops the connection and strands its `Idempotency-Key`).
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::tests::{jpeg_with_exif, photo_with_orientation};
+    use super::*;
+    use crate::platform::picture;
+
+    /// The magic numbers of every kind, so the parsers behind them are reached.
+    fn magic() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(vec![0xFF, 0xD8, 0xFF]),
+            Just(b"\x89PNG\r\n\x1a\n".to_vec()),
+            Just(b"GIF89a".to_vec()),
+            Just(b"RIFF\x10\0\0\0WEBPVP8X".to_vec()),
+            Just(b"%PDF-1.7\n".to_vec()),
+        ]
+    }
+
+    /// Real files, each damaged: cut short, then a few bytes overwritten.
+    fn damaged() -> impl Strategy<Value = Vec<u8>> {
+        let originals = prop_oneof![
+            Just(jpeg_with_exif()),
+            Just(photo_with_orientation(16, 8, 6)),
+            Just(super::tests::png_with_exif()),
+        ];
+        (
+            originals,
+            any::<prop::sample::Index>(),
+            prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+        )
+            .prop_map(|(mut bytes, cut, flips)| {
+                let keep = cut.index(bytes.len() + 1);
+                bytes.truncate(keep.max(1));
+                for (at, value) in flips {
+                    let at = at.index(bytes.len());
+                    bytes[at] = value;
+                }
+                bytes
+            })
+    }
+
+    /// A length field: small (shorter than what it counts, or zero) or anything.
+    fn length() -> impl Strategy<Value = u32> {
+        prop_oneof![0u32..12, any::<u32>(), 0u32..64]
+    }
+
+    /// Files made of well-framed segments or chunks with arbitrary lengths and
+    /// contents: what the metadata strippers walk.
+    fn framed() -> impl Strategy<Value = Vec<u8>> {
+        let payload = || prop::collection::vec(any::<u8>(), 0..40);
+        let jpeg = prop::collection::vec(
+            (
+                prop_oneof![
+                    Just(0xE1u8),
+                    Just(0xE0),
+                    Just(0xDA),
+                    Just(0xD8),
+                    Just(0xFF),
+                    any::<u8>()
+                ],
+                length(),
+                payload(),
+            ),
+            0..6,
+        )
+        .prop_map(|segments| {
+            let mut bytes = vec![0xFF, 0xD8];
+            for (marker, length, payload) in segments {
+                bytes.extend([0xFF, marker]);
+                bytes.extend(u16::try_from(length % 65_536).unwrap_or(0).to_be_bytes());
+                bytes.extend(payload);
+            }
+            bytes
+        });
+        let name = || {
+            prop_oneof![
+                Just(*b"IHDR"),
+                Just(*b"eXIf"),
+                Just(*b"iTXt"),
+                Just(*b"IEND"),
+                Just(*b"EXIF"),
+                Just(*b"XMP "),
+                Just(*b"VP8X"),
+                any::<[u8; 4]>()
+            ]
+        };
+        let png = prop::collection::vec((length(), name(), payload()), 0..6).prop_map(|chunks| {
+            let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+            for (length, name, payload) in chunks {
+                bytes.extend(length.to_be_bytes());
+                bytes.extend(name);
+                bytes.extend(payload);
+            }
+            bytes
+        });
+        let webp = prop::collection::vec((name(), length(), payload()), 0..6).prop_map(|chunks| {
+            let mut bytes = b"RIFF\0\0\0\0WEBP".to_vec();
+            for (name, length, payload) in chunks {
+                bytes.extend(name);
+                bytes.extend(length.to_le_bytes());
+                bytes.extend(payload);
+            }
+            bytes
+        });
+        prop_oneof![jpeg, png, webp]
+    }
+
+    fn exercise(bytes: &[u8]) {
+        let _ = accept(Some("photo.jpg"), bytes);
+        for kind in [Kind::Jpeg, Kind::Png, Kind::Gif, Kind::Webp, Kind::Pdf] {
+            if let Some(clean) = strip_metadata(kind, bytes) {
+                let _ = check_picture(kind, &clean);
+            }
+        }
+        let _ = exif_orientation(bytes);
+        // Decoding only what declares a small canvas keeps the suite fast; the
+        // limits on large ones are tested in `platform::picture`.
+        if picture::dimensions(bytes).is_ok_and(|(w, h)| u64::from(w) * u64::from(h) <= 1 << 20) {
+            let _ = picture::thumbnail(bytes);
+            let _ = picture::avatar(bytes);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..1024)) {
+            exercise(&bytes);
+        }
+
+        #[test]
+        fn arbitrary_bytes_behind_a_magic_number_never_panic(
+            head in magic(),
+            rest in prop::collection::vec(any::<u8>(), 0..1024),
+        ) {
+            let mut bytes = head;
+            bytes.extend(rest);
+            exercise(&bytes);
+        }
+
+        #[test]
+        fn framed_files_with_any_lengths_never_panic(bytes in framed()) {
+            exercise(&bytes);
+        }
+
+        #[test]
+        fn damaged_pictures_never_panic(bytes in damaged()) {
+            exercise(&bytes);
+        }
     }
 }

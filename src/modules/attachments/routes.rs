@@ -46,7 +46,9 @@ pub struct AttachUpload {
 ///
 /// - `multipart/form-data` with a `file` part and an optional `visit_id`; at most
 ///   25 MiB; JPEG, PNG, GIF, WebP or PDF, recognised from the bytes. Image metadata
-///   (EXIF, XMP: location, device) is removed.
+///   (EXIF, XMP: location, device) is removed. A damaged file, a picture that also
+///   reads as HTML or script, or one declaring more than 16384 pixels a side or 64
+///   megapixels is 422 on `file`.
 /// - `application/json` `{"upload_id", "visit_id"}` naming a file you uploaded with
 ///   `POST /uploads` in the last 24 hours. The upload is moved to the job and is gone
 ///   afterwards: a second use (or someone else's upload) is 404 `upload_not_found`,

@@ -16,7 +16,7 @@ use super::repo::{self, AvatarRow};
 use crate::http::extract::Ctx;
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::activity::{self, Subject};
-use crate::modules::attachments::{Kind, strip_metadata};
+use crate::modules::attachments::{Kind, check_picture, strip_metadata};
 use crate::modules::uploads::{self, service::Accept};
 use crate::platform::database::Db;
 use crate::platform::picture::{self, ImageJob, PictureError};
@@ -69,6 +69,7 @@ pub async fn set(
                 })?;
             let clean = strip_metadata(kind, &bytes)
                 .ok_or_else(|| ApiError::field("file", "the picture is damaged or truncated"))?;
+            check_picture(kind, &clean)?;
             Checked::File(kind, clean)
         }
         Source::Upload(upload_id) => Checked::Upload(upload_id),

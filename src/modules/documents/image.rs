@@ -312,3 +312,43 @@ pub mod tests {
         );
     }
 }
+
+/// A logo is parsed from whatever an account uploaded or what storage holds: any
+/// bytes give an image or None, never a panic.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::Image;
+    use super::tests::rgba_png;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            head in prop_oneof![Just(vec![0xFF, 0xD8]), Just(b"\x89PNG\r\n\x1a\n".to_vec()), Just(Vec::new())],
+            rest in prop::collection::vec(any::<u8>(), 0..1024),
+        ) {
+            let mut bytes = head;
+            bytes.extend(rest);
+            let _ = Image::parse(&bytes);
+        }
+
+        #[test]
+        fn damaged_pngs_never_panic(
+            cut in any::<prop::sample::Index>(),
+            flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+        ) {
+            let mut png = rgba_png(6, 5);
+            png.truncate(cut.index(png.len() + 1));
+            for (at, value) in flips {
+                if !png.is_empty() {
+                    let at = at.index(png.len());
+                    png[at] = value;
+                }
+            }
+            let _ = Image::parse(&png);
+        }
+    }
+}

@@ -201,7 +201,15 @@ async fn logo(storage: &Storage, key: Option<&str>) -> Option<Image> {
     };
     match storage.get(&object).await {
         Ok(Some(bytes)) => {
-            let image = Image::parse(&bytes);
+            // Inflating and unfiltering a PNG with alpha is CPU work of up to a few
+            // tens of milliseconds: not on a request's async thread.
+            let image = match tokio::task::spawn_blocking(move || Image::parse(&bytes)).await {
+                Ok(image) => image,
+                Err(error) => {
+                    tracing::error!(key, %error, "reading the logo failed; printing without it");
+                    return None;
+                }
+            };
             if image.is_none() {
                 tracing::warn!(
                     key,

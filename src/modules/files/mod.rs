@@ -68,7 +68,33 @@ async fn download(
                 HeaderValue::from_static("private, max-age=300"),
             ),
         ],
+        safe_serving(key.content_type()),
         bytes,
     )
         .into_response())
+}
+
+/// Headers that keep a stored file from running as a page of ours, whatever its
+/// bytes hold (uploads are checked for HTML too: `attachments::check_picture`):
+/// the browser takes the declared type as final (`nosniff`); a picture opens in a
+/// sandbox with no script; a PDF opens in the browser's viewer (which a sandbox
+/// would block); anything else is a download, never displayed.
+fn safe_serving(content_type: &str) -> axum::http::HeaderMap {
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if content_type.starts_with("image/") {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; sandbox"),
+        );
+    } else if content_type != "application/pdf" {
+        headers.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment"),
+        );
+    }
+    headers
 }

@@ -182,6 +182,7 @@ pub struct InvoiceInput {
     /// Defaults to the account's terms.
     pub payment_terms: Option<Terms>,
     /// Required with `custom` terms.
+    #[serde(default, deserialize_with = "crate::domain::dates::optional_date")]
     pub due_date: Option<NaiveDate>,
 }
 
@@ -266,6 +267,7 @@ pub struct PaymentInput {
     pub reference: Option<String>,
     pub note: Option<String>,
     /// Defaults to now (recorded payments only).
+    #[serde(default, deserialize_with = "crate::domain::dates::optional_instant")]
     pub paid_at: Option<DateTime<Utc>>,
     /// Email the client a receipt (recorded payments; a card payment's receipt is
     /// always sent when it succeeds). Needs the client's email address.

@@ -212,6 +212,7 @@ pub type JobLineInput = crate::modules::catalog::DocumentLineInput;
 #[serde(deny_unknown_fields)]
 pub struct ScheduleInput {
     /// The first visit's day, in the account's time zone.
+    #[serde(deserialize_with = "crate::domain::dates::date")]
     pub start_date: NaiveDate,
     /// Local start time; omit for an anytime visit.
     #[schema(value_type = Option<String>, example = "09:00")]

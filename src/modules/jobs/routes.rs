@@ -268,8 +268,10 @@ async fn complete_visit(
 #[into_params(parameter_in = Query)]
 pub struct ScheduleParams {
     /// Window start (RFC 3339).
+    #[serde(deserialize_with = "crate::domain::dates::instant")]
     pub from: DateTime<Utc>,
     /// Window end (RFC 3339), at most 92 days after `from`.
+    #[serde(deserialize_with = "crate::domain::dates::instant")]
     pub to: DateTime<Utc>,
     /// Only visits assigned to this user (technicians always get their own).
     pub assignee: Option<Uuid>,

@@ -1045,6 +1045,7 @@ pub struct VisitSchedule {
     /// The job to add a visit to (`POST` only).
     pub job_id: Option<Uuid>,
     /// Day in the account's time zone; omit (with `start_time`) to unschedule.
+    #[serde(default, deserialize_with = "crate::domain::dates::optional_date")]
     pub start_date: Option<chrono::NaiveDate>,
     /// Local start; omit for an anytime visit.
     #[schema(value_type = Option<String>, example = "09:00")]

@@ -202,6 +202,7 @@ pub struct QuoteInput {
     /// Tax rates to apply; omitted: the account's default rates; `[]`: none.
     pub tax_rate_ids: Option<Vec<Uuid>>,
     /// Defaults to today plus the account's quote validity days.
+    #[serde(default, deserialize_with = "crate::domain::dates::optional_date")]
     pub valid_until: Option<NaiveDate>,
     pub version: Option<i32>,
 }

@@ -68,8 +68,10 @@ impl ExportKind {
 pub struct ExportRequest {
     pub kind: ExportKind,
     /// First local day (inclusive); required for invoices and payments.
+    #[serde(default, deserialize_with = "crate::domain::dates::optional_date")]
     pub from: Option<NaiveDate>,
     /// Last local day (inclusive); required for invoices and payments.
+    #[serde(default, deserialize_with = "crate::domain::dates::optional_date")]
     pub to: Option<NaiveDate>,
 }
 

@@ -28,8 +28,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct RevenueParams {
     /// First local day (inclusive).
+    #[serde(deserialize_with = "crate::domain::dates::date")]
     pub from: NaiveDate,
     /// Last local day (inclusive).
+    #[serde(deserialize_with = "crate::domain::dates::date")]
     pub to: NaiveDate,
     /// `day`, `week` or `month` (default).
     pub group: Option<Grouping>,
@@ -38,7 +40,9 @@ pub struct RevenueParams {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RangeParams {
+    #[serde(deserialize_with = "crate::domain::dates::date")]
     pub from: NaiveDate,
+    #[serde(deserialize_with = "crate::domain::dates::date")]
     pub to: NaiveDate,
 }
 

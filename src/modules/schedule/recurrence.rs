@@ -1408,3 +1408,84 @@ mod tests {
         );
     }
 }
+
+/// RRULEs come from API users: any text parses or is refused, and any rule that
+/// parses expands (a bounded number of occurrences) without a panic, from any start
+/// the API accepts (`domain::MIN_YEAR`..=`MAX_YEAR`) in any zone.
+#[cfg(test)]
+mod properties {
+    use chrono::{DateTime, Duration, NaiveDate, Utc};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Text shaped like a rule, so the parser gets past its first checks.
+    fn rule_text() -> impl Strategy<Value = String> {
+        let part = prop_oneof![
+            "FREQ=(DAILY|WEEKLY|MONTHLY|YEARLY|HOURLY|daily)",
+            "INTERVAL=-?[0-9]{0,6}",
+            "COUNT=-?[0-9]{0,11}",
+            "UNTIL=[0-9]{0,9}(T[0-9]{6}Z?)?",
+            "UNTIL=\\+?[0-9]{4,6}[01][0-9][0-3][0-9]",
+            "BYDAY=([+-]?[0-9]{0,3}(MO|TU|WE|TH|FR|SA|SU|XX),?){0,4}",
+            "BYMONTHDAY=(-?[0-9]{0,3},?){0,4}",
+            "WKST=(MO|SU|XY)",
+            "[A-Z=;,]{0,12}",
+            ".{0,8}",
+        ];
+        prop::collection::vec(part, 0..7).prop_map(|parts| parts.join(";"))
+    }
+
+    fn day() -> impl Strategy<Value = NaiveDate> {
+        (
+            crate::domain::MIN_YEAR..=crate::domain::MAX_YEAR,
+            1u32..=12,
+            1u32..=31,
+        )
+            .prop_map(|(y, m, d)| {
+                NaiveDate::from_ymd_opt(y, m, d)
+                    .or_else(|| NaiveDate::from_ymd_opt(y, m, 28))
+                    .unwrap_or_default()
+            })
+    }
+
+    fn zone() -> impl Strategy<Value = Tz> {
+        prop_oneof![
+            Just(chrono_tz::UTC),
+            Just(chrono_tz::America::New_York),
+            Just(chrono_tz::Europe::Berlin),
+            Just(chrono_tz::Australia::Lord_Howe),
+            Just(chrono_tz::Pacific::Apia),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_text_parses_or_is_refused(text in ".{0,200}") {
+            let _ = Rrule::parse(&text);
+        }
+
+        #[test]
+        fn rules_expand_without_panicking(
+            text in rule_text(),
+            start in day(),
+            minutes in 0u32..(24 * 60),
+            tz in zone(),
+            window_days in 0i64..(400 * 365),
+            limit in 0usize..64,
+        ) {
+            if let Ok(rule) = Rrule::parse(&text) {
+                // What a rule prints parses back to the same rule.
+                prop_assert_eq!(Rrule::parse(&rule.to_string()).ok(), Some(rule.clone()));
+                let local = start.and_hms_opt(minutes / 60, minutes % 60, 0).unwrap_or_default();
+                let from: DateTime<Utc> = local.and_utc() - Duration::days(1);
+                let to = from + Duration::days(window_days);
+                let found = occurrences(&rule, local, tz, from, to, limit);
+                prop_assert!(found.len() <= limit);
+                let _ = rule.is_over(to, u32::try_from(found.len()).unwrap_or(u32::MAX));
+            }
+        }
+    }
+}

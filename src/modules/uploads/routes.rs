@@ -33,7 +33,9 @@ struct UploadFileForm {
 /// `POST /jobs/{id}/attachments`. `multipart/form-data` with a `file` part; at most
 /// 25 MiB; JPEG, PNG, GIF, WebP or PDF, recognised from the bytes. Image metadata
 /// (EXIF, XMP: location, device) is removed now. An upload is used once, by the
-/// user who sent it; an unused one is deleted after 24 hours.
+/// user who sent it; an unused one is deleted after 24 hours. A damaged file, a
+/// picture that also reads as HTML or script, or one declaring more than 16384
+/// pixels a side or 64 megapixels is 422 on `file`.
 #[utoipa::path(post, path = "/uploads", tag = "uploads",
     request_body(content = UploadFileForm, content_type = "multipart/form-data"),
     responses((status = 201, body = TempUpload), (status = 413, body = Problem),
