@@ -123,6 +123,10 @@ async fn tax_rates_crud() {
         .await
         .expect(200);
     assert_eq!(changed.body["rate_bps"], 650);
+    assert_eq!(
+        changed.body["rate"], "6.5",
+        "the old field still sets the rate exactly"
+    );
     app.put(
         &format!("/api/v1/settings/tax-rates/{id}"),
         &owner.token,
@@ -144,6 +148,103 @@ async fn tax_rates_crud() {
     app.delete(&format!("/api/v1/settings/tax-rates/{id}"), &owner.token)
         .await
         .problem(404, "tax_rate_not_found");
+}
+
+/// Rates exact to 1/10,000 of a percent (8.875 % in New York City, 9.975 % in
+/// Québec) are entered as a percentage string; `rate_bps` stays readable (rounded)
+/// and is still accepted alone or agreeing with `rate`.
+#[tokio::test]
+async fn tax_rates_are_exact_to_a_ten_thousandth_of_a_percent() {
+    let app = spawn_app().await;
+    let owner = app.signup("Exact Tax Co").await;
+    let post = |body: serde_json::Value| app.post("/api/v1/settings/tax-rates", &owner.token, body);
+    let nyc = post(json!({"name": "NYC", "rate": "8.875"}))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(nyc["rate"], "8.875");
+    assert_eq!(nyc["rate_bps"], 888, "rounded half up");
+    let qst = post(json!({"name": "QST", "rate": "9.975", "rate_bps": 998}))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(
+        (qst["rate"].clone(), qst["rate_bps"].clone()),
+        (json!("9.975"), json!(998))
+    );
+    let tiny = post(json!({"name": "Tiny", "rate": "0.0001"}))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(
+        (tiny["rate"].clone(), tiny["rate_bps"].clone()),
+        (json!("0.0001"), json!(0))
+    );
+    let full = post(json!({"name": "All", "rate": "100.0000"}))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(full["rate"], "100");
+
+    // A client that sends back what it read (both fields) is accepted, and a
+    // changed `rate` wins only if `rate_bps` agrees with it.
+    let id = nyc["id"].as_str().unwrap();
+    let mut body = nyc.clone();
+    for key in ["id", "created_at", "updated_at"] {
+        body.as_object_mut().unwrap().remove(key);
+    }
+    body["rate"] = json!("8.8755");
+    let same = app
+        .put(
+            &format!("/api/v1/settings/tax-rates/{id}"),
+            &owner.token,
+            body.clone(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(same["rate"], "8.8755");
+    body["version"] = same["version"].clone();
+    body["rate"] = json!("9");
+    let disagree = app
+        .put(
+            &format!("/api/v1/settings/tax-rates/{id}"),
+            &owner.token,
+            body,
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(disagree.fields(), vec!["rate_bps"], "{}", disagree.text);
+
+    // Bad rates: 422 naming the field.
+    for (body, field) in [
+        (json!({"name": "X", "rate": "8.87501"}), "rate"),
+        (json!({"name": "X", "rate": "100.0001"}), "rate"),
+        (json!({"name": "X", "rate": "-1"}), "rate"),
+        (json!({"name": "X", "rate": "8,875"}), "rate"),
+        (json!({"name": "X", "rate": 8.875}), "rate"),
+        (json!({"name": "X"}), "rate"),
+        (json!({"name": "X", "rate_bps": -1}), "rate_bps"),
+        (
+            json!({"name": "X", "rate": "8.875", "rate_bps": 887}),
+            "rate_bps",
+        ),
+    ] {
+        let reply = post(body.clone()).await.problem(422, "validation_failed");
+        assert_eq!(reply.fields(), vec![field], "{body}: {}", reply.text);
+    }
+    let list = app
+        .get("/api/v1/settings/tax-rates", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    let rates: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rate"].as_str().unwrap())
+        .collect();
+    assert_eq!(rates, vec!["8.8755", "9.975", "0.0001", "100"]);
 }
 
 #[tokio::test]
