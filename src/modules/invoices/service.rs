@@ -250,6 +250,18 @@ pub async fn create(db: &Db, ctx: &Ctx, input: InvoiceInput) -> Result<Invoice, 
     let rates: Vec<Rate> = taxes.iter().map(|t| t.rate).collect();
     let totals = money::compute(&inputs, discount, &rates, None)
         .map_err(|e| ApiError::field(e.field(), e.to_string()))?;
+    // What the client owes cannot be negative (the balance rule of
+    // `invoices_balance_check`): credits larger than the charges are a credit
+    // note, which jobber does not issue.
+    if totals.total < 0 {
+        return Err(ApiError::field(
+            "lines",
+            format!(
+                "the invoice total would be negative ({}): credits may not exceed the charges",
+                totals.total
+            ),
+        ));
+    }
     let applied: Vec<AppliedTax> = taxes
         .iter()
         .zip(&totals.taxes)
