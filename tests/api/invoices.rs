@@ -571,3 +571,73 @@ async fn a_negative_invoice_total_is_refused_with_422() {
         .body;
     assert_eq!(zero["total"], 0);
 }
+
+/// Amounts entered beside the lines share the per-document maximum (10^13 minor
+/// units): a 422 naming the field, never an overflow later.
+#[tokio::test]
+async fn payments_tips_and_discounts_over_the_maximum_are_422() {
+    let app = spawn_app().await;
+    let (owner, client) = setup(&app).await;
+    let over = 10_000_000_000_001i64;
+    let discounted = app
+        .post(
+            "/api/v1/invoices",
+            &owner.token,
+            json!({"client_id": client, "title": "Big discount", "tax_rate_ids": [],
+                   "discount": {"kind": "amount", "value": over},
+                   "lines": [{"name": "Visit", "quantity": 1, "unit_price": 1000}]}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(
+        discounted.fields(),
+        vec!["discount.value"],
+        "{}",
+        discounted.text
+    );
+    let invoice = app
+        .post(
+            "/api/v1/invoices",
+            &owner.token,
+            json!({"client_id": client, "title": "Visit", "tax_rate_ids": [],
+                   "lines": [{"name": "Visit", "quantity": 1, "unit_price": 1000}]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let id = invoice["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/invoices/{id}/send"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let payments = format!("/api/v1/invoices/{id}/payments");
+    let amount = app
+        .post(
+            &payments,
+            &owner.token,
+            json!({"method": "cash", "amount": over}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(amount.fields(), vec!["amount"], "{}", amount.text);
+    let tip = app
+        .post(
+            &payments,
+            &owner.token,
+            json!({"method": "cash", "amount": 1000, "tip": over}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(tip.fields(), vec!["tip"], "{}", tip.text);
+    // At the maximum the tip is accepted (the amount is bounded by the balance).
+    app.post(
+        &payments,
+        &owner.token,
+        json!({"method": "cash", "amount": 1000, "tip": over - 1}),
+    )
+    .await
+    .expect(201);
+}
