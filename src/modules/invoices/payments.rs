@@ -77,7 +77,7 @@ fn check(input: &PaymentInput) -> Result<Checked, ApiError> {
     if input.amount <= 0 {
         errors.push(FieldError::new("amount", "must be positive (minor units)"));
     } else if input.amount > MAX_AMOUNT {
-        // Also bounded by the balance; this bound keeps sums of payments exact.
+        // The balance bounds it too; this is the per-document maximum (money.rs).
         errors.push(FieldError::new(
             "amount",
             format!("must be at most {MAX_AMOUNT} minor units"),
