@@ -5,19 +5,35 @@
 //! * Amounts are `i64` minor units (cents for a 2-decimal currency).
 //! * [`Quantity`] is an `i64` count of hundredths (`150` = 1.50; at most two
 //!   decimals). Negative quantities are allowed (credits).
-//! * [`Bps`] is a rate in basis points (`825` = 8.25 %, `10000` = 100 %).
+//! * [`Rate`] is a tax rate in millionths of the amount taxed (parts per
+//!   million: `88_750` = 8.875 %, `1_000_000` = 100 %), so a rate is exact to
+//!   1/10,000 of a percent (ARCHITECTURE §2: 8.875 % in New York City, 9.975 %
+//!   in Québec). Its text form is the percentage, `"8.875"`.
+//! * [`Bps`] is a discount or deposit percentage in basis points (`825` =
+//!   8.25 %, `10000` = 100 %).
 //!
 //! All intermediate arithmetic is done in `i128`. Any result that does not
 //! fit in `i64` is reported as [`MoneyError::Overflow`]; nothing here panics.
 //! "Round" below always means [`round_half_up`]: half away from zero.
 //!
+//! # The largest amount on a document
+//!
+//! [`MAX_AMOUNT`] (10^13 minor units: 100 billion in a 2-decimal currency)
+//! bounds every line total, the subtotal, the tax total and the total of one
+//! document; [`compute`] refuses more ([`MoneyError::LineTooLarge`],
+//! [`MoneyError::TotalTooLarge`]). Fixed discounts, deposits, payments, tips
+//! and refunds are bounded by the same figure where they are entered. So one
+//! document's figures, and the sum of any 900,000 of them, fit in `i64`;
+//! reports that add up more (an account's receivables) sum in PostgreSQL's
+//! `numeric` and `i128`, never in `i64`.
+//!
 //! # Contract of [`compute`]
 //!
 //! 1. `line_total = round(quantity_hundredths * unit_price / 100)` for every
-//!    line. Unselected lines (`selected == false`, an optional line the client
-//!    did not pick) have their `line_total` reported but are excluded from
-//!    every sum below.
-//! 2. `subtotal` = sum of the selected line totals.
+//!    line; `|line_total| <= MAX_AMOUNT`. Unselected lines (`selected ==
+//!    false`, an optional line the client did not pick) have their
+//!    `line_total` reported but are excluded from every sum below.
+//! 2. `subtotal` = sum of the selected line totals; `|subtotal| <= MAX_AMOUNT`.
 //! 3. `discount`:
 //!    * `Amount(a)`: `a`, but at most `subtotal`; a negative `a` is
 //!      [`MoneyError::InvalidDiscount`].
@@ -32,11 +48,16 @@
 //!    remainders, ties broken by line order. The allocations (reported as
 //!    `line_discounts`, 0 for every other line) sum to the discount exactly,
 //!    and no line gets more than its own total.
-//! 5. For each tax rate `r`, in the given order:
+//! 5. For each tax rate `r` (in millionths), in the given order:
 //!    `tax_r = sum over selected taxable lines of
-//!    round((line_total - allocation) * r / 10000)` (rounded per line, then
-//!    summed). Reported per rate as `(r, tax_r)`.
-//! 6. `tax_total` = sum of the `tax_r`; `total = subtotal - discount + tax_total`.
+//!    round((line_total - allocation) * r / 1_000_000)` (rounded per line,
+//!    then summed). Reported per rate as `(r, tax_r)`. Several rates are
+//!    each applied to the same pre-tax base, never to one another's tax
+//!    (Canada's GST 5 % + Québec's QST 9.975 % since 2013; no compounding).
+//!    A rate with three or four decimals is rounded the same way: 8.875 % of
+//!    10.00 is `1000 * 88_750 / 1_000_000` = 88.75 -> 89 cents.
+//! 6. `tax_total` = sum of the `tax_r`; `total = subtotal - discount +
+//!    tax_total`; `|total| <= MAX_AMOUNT`.
 //! 7. `deposit`:
 //!    * `Amount(a)`: `min(a, max(total, 0))`; a negative `a` is
 //!      [`MoneyError::InvalidDeposit`].
@@ -60,6 +81,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 /// Basis points in 100 %.
 const BPS_DENOMINATOR: i128 = 10_000;
+/// Millionths (a [`Rate`]'s unit) in 100 %.
+const RATE_DENOMINATOR: i128 = 1_000_000;
+/// Millionths in one percent: a [`Rate`]'s percentage text has 4 decimals.
+const RATE_PER_PERCENT: u32 = 10_000;
+/// The largest line total, subtotal, tax total or total of one document, in
+/// minor units (10^13: 100 billion in a 2-decimal currency); see the module
+/// documentation. Also the bound of a fixed discount or deposit.
+pub const MAX_AMOUNT: i64 = 10_000_000_000_000;
 /// Hundredths in one unit of quantity.
 const QUANTITY_DENOMINATOR: i128 = 100;
 
@@ -78,12 +107,48 @@ pub enum MoneyError {
     /// Text that is not a quantity with at most two decimals.
     #[error("invalid quantity {0:?}: expected a decimal number with at most 2 decimals")]
     InvalidQuantity(String),
+    /// Text that is not a percentage from 0 to 100 with at most 4 decimals.
+    #[error(
+        "invalid rate {0:?}: expected a percentage from 0 to 100 with at most 4 decimals, as a string such as \"8.875\""
+    )]
+    InvalidRate(String),
+    /// The line at this index (0-based) comes to more than [`MAX_AMOUNT`].
+    #[error("the line total is above the maximum of {MAX_AMOUNT} minor units")]
+    LineTooLarge(usize),
+    /// The subtotal, tax total or total is above [`MAX_AMOUNT`].
+    #[error("the document's total is above the maximum of {MAX_AMOUNT} minor units")]
+    TotalTooLarge,
+}
+
+impl MoneyError {
+    /// The request field the error is about, as the API names it: `lines[2]`
+    /// for one line, `lines` for the sums, `discount`, `deposit`, `rate`.
+    pub fn field(&self) -> String {
+        match self {
+            MoneyError::LineTooLarge(index) => format!("lines[{index}]"),
+            MoneyError::Overflow | MoneyError::TotalTooLarge | MoneyError::InvalidQuantity(_) => {
+                "lines".to_owned()
+            }
+            MoneyError::InvalidDiscount => "discount".to_owned(),
+            MoneyError::InvalidDeposit => "deposit".to_owned(),
+            MoneyError::InvalidRate(_) => "rate".to_owned(),
+        }
+    }
 }
 
 /// A rate in basis points: `Bps(825)` = 8.25 %, `Bps(10000)` = 100 %.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Bps(pub u32);
+
+/// A tax rate in millionths of the amount taxed: `Rate(88_750)` = 8.875 %,
+/// `Rate(1_000_000)` = 100 %; never above 100 %.
+///
+/// Its text (`Display`, serde) is the percentage with at most four decimals
+/// and no trailing zeros: `"8.875"`, `"10"`, `"0.0001"`. It deserializes from
+/// that text only, never from a JSON number, so no float ever carries a rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Rate(u32);
 
 /// A quantity in hundredths: `Quantity(150)` = 1.50. Negative for credits.
 ///
@@ -121,7 +186,7 @@ pub struct Totals {
     /// The discount's allocation, one per input line (0 where none).
     pub line_discounts: Vec<i64>,
     /// One `(rate, amount)` per tax rate, in the given order.
-    pub taxes: Vec<(Bps, i64)>,
+    pub taxes: Vec<(Rate, i64)>,
     pub tax_total: i64,
     pub total: i64,
     pub deposit: i64,
@@ -164,6 +229,138 @@ fn checked_sum(values: impl IntoIterator<Item = i128>) -> Result<i128, MoneyErro
 
 fn rate_of(amount: i128, rate: Bps) -> i128 {
     round_half_up(amount * i128::from(rate.0), BPS_DENOMINATOR)
+}
+
+fn tax_of(amount: i128, rate: Rate) -> i128 {
+    round_half_up(amount * i128::from(rate.0), RATE_DENOMINATOR)
+}
+
+/// `value` if `|value| <= MAX_AMOUNT`, else `error`.
+fn within_max(value: i128, error: MoneyError) -> Result<i64, MoneyError> {
+    if value.unsigned_abs() > MAX_AMOUNT.unsigned_abs().into() {
+        return Err(error);
+    }
+    to_i64(value)
+}
+
+impl Rate {
+    /// 100 %.
+    pub const FULL: Rate = Rate(1_000_000);
+
+    /// A rate of `ppm` millionths; `None` outside 0..=1_000_000.
+    pub fn from_ppm(ppm: i64) -> Option<Rate> {
+        u32::try_from(ppm)
+            .ok()
+            .filter(|p| *p <= Rate::FULL.0)
+            .map(Rate)
+    }
+
+    /// A rate given in basis points (exact: one basis point is 100 ppm);
+    /// `None` outside 0..=10000.
+    pub fn from_bps(bps: i64) -> Option<Rate> {
+        bps.checked_mul(100).and_then(Rate::from_ppm)
+    }
+
+    /// The rate in millionths (`8.875 %` -> `88_750`).
+    pub fn ppm(self) -> u32 {
+        self.0
+    }
+
+    /// The rate rounded half up to basis points (`8.875 %` -> `888`): what the
+    /// deprecated `rate_bps` fields show.
+    pub fn bps_rounded(self) -> i32 {
+        i32::try_from(round_half_up(i128::from(self.0), 100)).unwrap_or(i32::MAX)
+    }
+
+    /// Parses a percentage: ASCII digits, optionally `.` and one to four
+    /// digits, from `"0"` to `"100"` (`"8.875"` -> 88_750 ppm). Rejects signs,
+    /// exponents, whitespace, `".5"`, `"5."`, a fifth decimal (even `"1.00000"`)
+    /// and anything above 100.
+    pub fn parse_percent(text: &str) -> Result<Rate, MoneyError> {
+        let invalid = || MoneyError::InvalidRate(text.to_owned());
+        let (int_part, frac_part) = match text.split_once('.') {
+            Some((i, f)) => (i, Some(f)),
+            None => (text, None),
+        };
+        let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        // At most 3 significant integer digits are possible below 100 %; a
+        // longer run of digits is refused before it could overflow.
+        let int_digits = int_part.trim_start_matches('0');
+        if !all_digits(int_part) || int_digits.len() > 3 {
+            return Err(invalid());
+        }
+        let mut ppm: u32 = 0;
+        for b in int_digits.bytes() {
+            ppm = ppm * 10 + u32::from(b - b'0');
+        }
+        ppm *= RATE_PER_PERCENT;
+        if let Some(frac) = frac_part {
+            if !all_digits(frac) || frac.len() > 4 {
+                return Err(invalid());
+            }
+            let mut scale = RATE_PER_PERCENT / 10;
+            for b in frac.bytes() {
+                ppm += u32::from(b - b'0') * scale;
+                scale /= 10;
+            }
+        }
+        Rate::from_ppm(i64::from(ppm)).ok_or_else(invalid)
+    }
+}
+
+/// The rate of a stored snapshot (a tax on a quote, job or invoice, kept as
+/// jsonb): its exact `rate`, else, for a snapshot written before rates were
+/// exact (or by an older binary during a rolling upgrade), its `rate_bps`,
+/// which converts exactly.
+pub fn stored_rate(rate: Option<Rate>, rate_bps: Option<i64>) -> Result<Rate, String> {
+    match (rate, rate_bps) {
+        (Some(rate), _) => Ok(rate),
+        (None, Some(bps)) => {
+            Rate::from_bps(bps).ok_or_else(|| format!("stored tax rate_bps {bps} is out of range"))
+        }
+        (None, None) => Err("stored tax has neither rate nor rate_bps".to_owned()),
+    }
+}
+
+impl fmt::Display for Rate {
+    /// The percentage, minimal: `Rate(88_750)` -> `8.875`, `Rate(100_000)` -> `10`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (int_part, frac) = (self.0 / RATE_PER_PERCENT, self.0 % RATE_PER_PERCENT);
+        if frac == 0 {
+            return write!(f, "{int_part}");
+        }
+        let digits = format!("{frac:04}");
+        write!(f, "{int_part}.{}", digits.trim_end_matches('0'))
+    }
+}
+
+impl std::str::FromStr for Rate {
+    type Err = MoneyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Rate::parse_percent(s)
+    }
+}
+
+impl Serialize for Rate {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RateVisitor;
+        impl de::Visitor<'_> for RateVisitor {
+            type Value = Rate;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a percentage as a string, such as \"8.875\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Rate, E> {
+                Rate::parse_percent(v).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(RateVisitor)
+    }
 }
 
 impl Quantity {
@@ -339,17 +536,21 @@ fn allocate(amount: i64, weights: &[i64]) -> Result<Vec<i64>, MoneyError> {
 pub fn compute(
     lines: &[LineInput],
     discount: Option<Adjustment>,
-    tax_rates: &[Bps],
+    tax_rates: &[Rate],
     deposit: Option<Adjustment>,
 ) -> Result<Totals, MoneyError> {
     // 1. Line totals (every line, selected or not).
     let line_totals = lines
         .iter()
-        .map(|l| {
-            to_i64(round_half_up(
-                i128::from(l.quantity.0) * i128::from(l.unit_price),
-                QUANTITY_DENOMINATOR,
-            ))
+        .enumerate()
+        .map(|(index, l)| {
+            within_max(
+                round_half_up(
+                    i128::from(l.quantity.0) * i128::from(l.unit_price),
+                    QUANTITY_DENOMINATOR,
+                ),
+                MoneyError::LineTooLarge(index),
+            )
         })
         .collect::<Result<Vec<i64>, MoneyError>>()?;
     let selected = || {
@@ -361,7 +562,10 @@ pub fn compute(
     };
 
     // 2. Subtotal.
-    let subtotal = to_i64(checked_sum(selected().map(i128::from))?)?;
+    let subtotal = within_max(
+        checked_sum(selected().map(i128::from))?,
+        MoneyError::TotalTooLarge,
+    )?;
 
     // 3. Discount.
     let discount = match discount {
@@ -401,14 +605,20 @@ pub fn compute(
                 .zip(&line_totals)
                 .zip(&line_discounts)
                 .filter(|((l, _), _)| l.selected && l.taxable)
-                .map(|((_, t), a)| rate_of(i128::from(*t) - i128::from(*a), rate)),
+                .map(|((_, t), a)| tax_of(i128::from(*t) - i128::from(*a), rate)),
         )?;
-        taxes.push((rate, to_i64(amount)?));
+        taxes.push((rate, within_max(amount, MoneyError::TotalTooLarge)?));
     }
 
     // 6. Tax total and total.
-    let tax_total = to_i64(checked_sum(taxes.iter().map(|(_, t)| i128::from(*t)))?)?;
-    let total = to_i64(i128::from(subtotal) - i128::from(discount) + i128::from(tax_total))?;
+    let tax_total = within_max(
+        checked_sum(taxes.iter().map(|(_, t)| i128::from(*t)))?,
+        MoneyError::TotalTooLarge,
+    )?;
+    let total = within_max(
+        i128::from(subtotal) - i128::from(discount) + i128::from(tax_total),
+        MoneyError::TotalTooLarge,
+    )?;
 
     // 7. Deposit.
     let payable = total.max(0);
@@ -457,6 +667,11 @@ mod tests {
         }
     }
 
+    /// A tax rate given in basis points.
+    fn r(bps: i64) -> Rate {
+        Rate::from_bps(bps).unwrap_or_default()
+    }
+
     fn q(text: &str) -> Result<i64, MoneyError> {
         Quantity::parse(text).map(|q| q.0)
     }
@@ -489,13 +704,13 @@ mod tests {
     #[test]
     fn empty_quote_is_all_zero() {
         assert_eq!(
-            compute(&[], None, &[Bps(825)], None),
+            compute(&[], None, &[r(825)], None),
             Ok(Totals {
                 line_totals: vec![],
                 subtotal: 0,
                 discount: 0,
                 line_discounts: vec![],
-                taxes: vec![(Bps(825), 0)],
+                taxes: vec![(r(825), 0)],
                 tax_total: 0,
                 total: 0,
                 deposit: 0,
@@ -514,7 +729,7 @@ mod tests {
             compute(
                 &lines,
                 Some(Adjustment::Percent(Bps(1000))),
-                &[Bps(825)],
+                &[r(825)],
                 None
             ),
             Ok(Totals {
@@ -522,7 +737,7 @@ mod tests {
                 subtotal: 1000,
                 discount: 100,
                 line_discounts: vec![0, 100],
-                taxes: vec![(Bps(825), 74)],
+                taxes: vec![(r(825), 74)],
                 tax_total: 74,
                 total: 974,
                 deposit: 0,
@@ -534,7 +749,7 @@ mod tests {
             compute(
                 &zeros,
                 Some(Adjustment::Percent(Bps(10000))),
-                &[Bps(825)],
+                &[r(825)],
                 None
             ),
             Ok(Totals {
@@ -542,7 +757,7 @@ mod tests {
                 subtotal: 0,
                 discount: 0,
                 line_discounts: vec![0, 0],
-                taxes: vec![(Bps(825), 0)],
+                taxes: vec![(r(825), 0)],
                 tax_total: 0,
                 total: 0,
                 deposit: 0,
@@ -560,7 +775,7 @@ mod tests {
             compute(
                 &lines,
                 Some(Adjustment::Percent(Bps(10000))),
-                &[Bps(825)],
+                &[r(825)],
                 Some(Adjustment::Percent(Bps(5000)))
             ),
             Ok(Totals {
@@ -568,7 +783,7 @@ mod tests {
                 subtotal: 4499,
                 discount: 4499,
                 line_discounts: vec![3998, 501],
-                taxes: vec![(Bps(825), 0)],
+                taxes: vec![(r(825), 0)],
                 tax_total: 0,
                 total: 0,
                 deposit: 0,
@@ -585,7 +800,7 @@ mod tests {
             compute(
                 &lines,
                 Some(Adjustment::Amount(5000)),
-                &[Bps(825)],
+                &[r(825)],
                 Some(Adjustment::Amount(100))
             ),
             Ok(Totals {
@@ -593,7 +808,7 @@ mod tests {
                 subtotal: 1000,
                 discount: 1000,
                 line_discounts: vec![1000],
-                taxes: vec![(Bps(825), 0)],
+                taxes: vec![(r(825), 0)],
                 tax_total: 0,
                 total: 0,
                 deposit: 0,
@@ -659,7 +874,7 @@ mod tests {
             compute(
                 &lines,
                 Some(Adjustment::Amount(1000)),
-                &[Bps(500), Bps(825), Bps(1000)],
+                &[r(500), r(825), r(1000)],
                 Some(Adjustment::Percent(Bps(3333)))
             ),
             Ok(Totals {
@@ -667,7 +882,7 @@ mod tests {
                 subtotal: 13249,
                 discount: 1000,
                 line_discounts: vec![283, 340, 377],
-                taxes: vec![(Bps(500), 381), (Bps(825), 629), (Bps(1000), 763)],
+                taxes: vec![(r(500), 381), (r(825), 629), (r(1000), 763)],
                 tax_total: 1773,
                 total: 14022,
                 deposit: 4674,
@@ -676,59 +891,249 @@ mod tests {
     }
 
     #[test]
-    fn large_quantity_fits_exactly() {
-        // 999999.99 x 999_999.99 (99_999_999 cents):
-        // 99_999_999^2 = 9_999_999_800_000_001 hundredth-cents
-        // / 100 = 99_999_998_000_000.01 -> 99_999_998_000_000 cents (fits i64).
-        // Tax 8.25%: 99_999_998_000_000 * 825 = 82_499_998_350_000_000 / 1e4
-        //   = 8_249_999_835_000 exactly.
-        // Total = 99_999_998_000_000 + 8_249_999_835_000 = 108_249_997_835_000.
-        let lines = [line(99_999_999, 99_999_999, true)];
+    fn largest_document_fits_exactly() {
+        // 1 x 90_000_000_000.00 = 9_000_000_000_000 cents; 8.25% of it
+        // = 742_500_000_000 exactly; total 9_742_500_000_000 <= MAX_AMOUNT.
+        let lines = [line(100, 9_000_000_000_000, true)];
         assert_eq!(
-            compute(&lines, None, &[Bps(825)], None),
+            compute(&lines, None, &[r(825)], None),
             Ok(Totals {
-                line_totals: vec![99_999_998_000_000],
-                subtotal: 99_999_998_000_000,
+                line_totals: vec![9_000_000_000_000],
+                subtotal: 9_000_000_000_000,
                 discount: 0,
                 line_discounts: vec![0],
-                taxes: vec![(Bps(825), 8_249_999_835_000)],
-                tax_total: 8_249_999_835_000,
-                total: 108_249_997_835_000,
+                taxes: vec![(r(825), 742_500_000_000)],
+                tax_total: 742_500_000_000,
+                total: 9_742_500_000_000,
                 deposit: 0,
             })
+        );
+        // Exactly the maximum, untaxed: accepted.
+        let at_max = [line(100, MAX_AMOUNT, false)];
+        assert_eq!(
+            compute(&at_max, None, &[r(825)], None).map(|t| t.total),
+            Ok(MAX_AMOUNT)
+        );
+        // A credit of exactly the maximum: accepted too.
+        let credit = [line(-100, MAX_AMOUNT, false)];
+        assert_eq!(
+            compute(&credit, None, &[], None).map(|t| t.total),
+            Ok(-MAX_AMOUNT)
         );
     }
 
     #[test]
-    fn overflow_is_an_error_not_a_panic() {
-        // 999999.99 x 99_999_999_999_999 cents ~ 1e8 * 1e14 / 100 = 1e20 > i64::MAX (~9.22e18).
+    fn amounts_above_the_maximum_are_errors_not_panics() {
+        // One minor unit too many on the second line.
+        let lines = [line(100, 1, false), line(100, MAX_AMOUNT + 1, false)];
+        assert_eq!(
+            compute(&lines, None, &[], None),
+            Err(MoneyError::LineTooLarge(1))
+        );
+        // 0.5 x (2 * MAX + 1) = MAX + 0.5 -> rounds to MAX + 1.
+        let rounded_over = [line(50, 2 * MAX_AMOUNT + 1, false)];
+        assert_eq!(
+            compute(&rounded_over, None, &[], None),
+            Err(MoneyError::LineTooLarge(0))
+        );
+        // 999999.99 x 99_999_999_999_999 cents ~ 1e20: beyond i64, still a line error.
         let too_big = [line(99_999_999, 99_999_999_999_999, true)];
         assert_eq!(
             compute(&too_big, None, &[], None),
-            Err(MoneyError::Overflow)
-        );
-        // Each line fits (1 x i64::MAX), their sum does not.
-        let two_max = [line(100, i64::MAX, false), line(100, i64::MAX, false)];
-        assert_eq!(
-            compute(&two_max, None, &[], None),
-            Err(MoneyError::Overflow)
-        );
-        // The line fits, subtotal + 100% tax does not.
-        let one_max = [line(100, i64::MAX, true)];
-        assert_eq!(
-            compute(&one_max, None, &[Bps(10000)], None),
-            Err(MoneyError::Overflow)
+            Err(MoneyError::LineTooLarge(0))
         );
         // -1 x i64::MIN = 2^63 = i64::MAX + 1.
         let neg = [line(-100, i64::MIN, false)];
-        assert_eq!(compute(&neg, None, &[], None), Err(MoneyError::Overflow));
+        assert_eq!(
+            compute(&neg, None, &[], None),
+            Err(MoneyError::LineTooLarge(0))
+        );
         // An unselected line's total is still reported, so it must fit too.
-        let mut unselected = line(99_999_999, 99_999_999_999_999, true);
+        let mut unselected = line(100, MAX_AMOUNT + 1, true);
         unselected.selected = false;
         assert_eq!(
             compute(&[unselected], None, &[], None),
-            Err(MoneyError::Overflow)
+            Err(MoneyError::LineTooLarge(0))
         );
+        // Each line fits, their sum does not (nor would i64::MAX lines').
+        let two = [line(100, MAX_AMOUNT, false), line(100, 1, false)];
+        assert_eq!(
+            compute(&two, None, &[], None),
+            Err(MoneyError::TotalTooLarge)
+        );
+        // The subtotal fits, subtotal + tax does not.
+        let taxed = [line(100, MAX_AMOUNT, true)];
+        assert_eq!(
+            compute(&taxed, None, &[r(10000)], None),
+            Err(MoneyError::TotalTooLarge)
+        );
+        // Many 100% rates: each tax fits, their sum does not.
+        let half = [line(100, MAX_AMOUNT / 2, true)];
+        assert_eq!(
+            compute(&half, None, &[Rate::FULL; 3], None),
+            Err(MoneyError::TotalTooLarge)
+        );
+        assert_eq!(MoneyError::LineTooLarge(3).field(), "lines[3]");
+        assert_eq!(MoneyError::TotalTooLarge.field(), "lines");
+    }
+
+    #[test]
+    fn new_york_city_rate_of_three_decimals() {
+        // 8.875% = 88_750 ppm.
+        // L0: 1 x 10.00 taxable = 1000 -> 1000 * 88_750 / 1e6 = 88.75 -> 89
+        // L1: 3 x 19.99 taxable = 5997 -> 532_233_750 / 1e6 = 532.23375 -> 532
+        // L2: 1 x 25.00 not taxable = 2500
+        // subtotal 9497; tax 89 + 532 = 621; total 10118.
+        // (In basis points, 8.88% would give 89 + 533 = 622: the precise rate matters.)
+        let nyc = Rate::parse_percent("8.875");
+        assert_eq!(nyc, Ok(Rate(88_750)));
+        let nyc = nyc.unwrap_or_default();
+        let lines = [
+            line(100, 1000, true),
+            line(300, 1999, true),
+            line(100, 2500, false),
+        ];
+        assert_eq!(
+            compute(&lines, None, &[nyc], None),
+            Ok(Totals {
+                line_totals: vec![1000, 5997, 2500],
+                subtotal: 9497,
+                discount: 0,
+                line_discounts: vec![0, 0, 0],
+                taxes: vec![(nyc, 621)],
+                tax_total: 621,
+                total: 10118,
+                deposit: 0,
+            })
+        );
+        assert_eq!(
+            compute(&lines, None, &[r(888)], None).map(|t| t.tax_total),
+            Ok(622)
+        );
+        // A credit: -1 x 10.00 -> -88.75 -> -89 (half away from zero).
+        assert_eq!(
+            compute(&[line(-100, 1000, true)], None, &[nyc], None).map(|t| (t.tax_total, t.total)),
+            Ok((-89, -1089))
+        );
+    }
+
+    #[test]
+    fn quebec_gst_and_qst_apply_to_the_same_base() {
+        // GST 5% (50_000 ppm) and QST 9.975% (99_750 ppm), both on the pre-tax
+        // price (no tax on tax since 2013).
+        let gst = Rate::parse_percent("5").unwrap_or_default();
+        let qst = Rate::parse_percent("9.975").unwrap_or_default();
+        assert_eq!((gst.ppm(), qst.ppm()), (50_000, 99_750));
+        // 1 x 100.00: GST 500; QST 10000 * 99_750 / 1e6 = 997.5 -> 998.
+        // Total 10000 + 500 + 998 = 11498.
+        let one = [line(100, 10_000, true)];
+        assert_eq!(
+            compute(&one, None, &[gst, qst], None).map(|t| (t.taxes, t.tax_total, t.total)),
+            Ok((vec![(gst, 500), (qst, 998)], 1498, 11498))
+        );
+        // With a 10% discount the base is 9000: GST 450; QST 897.75 -> 898.
+        // Total 9000 + 450 + 898 = 10348; 25% deposit = 2587.
+        assert_eq!(
+            compute(
+                &one,
+                Some(Adjustment::Percent(Bps(1000))),
+                &[gst, qst],
+                Some(Adjustment::Percent(Bps(2500)))
+            )
+            .map(|t| (t.discount, t.taxes, t.total, t.deposit)),
+            Ok((1000, vec![(gst, 450), (qst, 898)], 10348, 2587))
+        );
+        // Rounded per line: 2 x 12.34 = 2468 -> QST 246.183 -> 246 and
+        // 1 x 0.05 = 5 -> 0.49875 -> 0, so 246 (not 246.68 -> 247 on the sum).
+        let two = [line(200, 1234, true), line(100, 5, true)];
+        assert_eq!(
+            compute(&two, None, &[qst], None).map(|t| t.tax_total),
+            Ok(246)
+        );
+    }
+
+    #[test]
+    fn rate_parse_accepts() {
+        let ppm = |text: &str| Rate::parse_percent(text).map(Rate::ppm);
+        assert_eq!(ppm("8.875"), Ok(88_750));
+        assert_eq!(ppm("9.975"), Ok(99_750));
+        assert_eq!(ppm("8.25"), Ok(82_500));
+        assert_eq!(ppm("10"), Ok(100_000));
+        assert_eq!(ppm("0"), Ok(0));
+        assert_eq!(ppm("0.0001"), Ok(1));
+        assert_eq!(ppm("100"), Ok(1_000_000));
+        assert_eq!(ppm("100.0000"), Ok(1_000_000));
+        assert_eq!(ppm("007.5"), Ok(75_000));
+        assert_eq!(ppm("99.9999"), Ok(999_999));
+        assert_eq!("8.875".parse::<Rate>(), Ok(Rate(88_750)));
+    }
+
+    #[test]
+    fn rate_parse_rejects() {
+        for bad in [
+            "",
+            "-1",
+            "+1",
+            "100.0001",
+            "101",
+            "1000",
+            "1e1",
+            "8.87501",
+            "8.87500",
+            " 8",
+            "8 ",
+            ".5",
+            "5.",
+            "8,875",
+            "abc",
+            "NaN",
+            "1.2.3",
+            "0x10",
+            "99999999999999999999",
+        ] {
+            assert_eq!(
+                Rate::parse_percent(bad),
+                Err(MoneyError::InvalidRate(bad.to_owned())),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(MoneyError::InvalidRate("x".into()).field(), "rate");
+    }
+
+    #[test]
+    fn rate_display_bps_and_serde() {
+        for (ppm, text, bps) in [
+            (88_750, "8.875", 888),
+            (99_750, "9.975", 998),
+            (82_500, "8.25", 825),
+            (100_000, "10", 1000),
+            (0, "0", 0),
+            (1, "0.0001", 0),
+            (50, "0.005", 1),
+            (49, "0.0049", 0),
+            (1_000_000, "100", 10_000),
+        ] {
+            let rate = Rate::from_ppm(ppm).unwrap_or_default();
+            assert_eq!(rate.to_string(), text);
+            assert_eq!(rate.bps_rounded(), bps, "{text}");
+            assert_eq!(Rate::parse_percent(text), Ok(rate));
+            assert_eq!(
+                serde_json::to_value(rate).ok(),
+                Some(serde_json::json!(text))
+            );
+            assert_eq!(
+                serde_json::from_value::<Rate>(serde_json::json!(text)).ok(),
+                Some(rate)
+            );
+        }
+        assert_eq!(Rate::from_bps(825), Some(Rate(82_500)));
+        assert_eq!(Rate::from_bps(10_001), None);
+        assert_eq!(Rate::from_bps(-1), None);
+        assert_eq!(Rate::from_ppm(1_000_001), None);
+        assert_eq!(Rate::from_bps(i64::MAX), None);
+        // Never from a JSON number: no float carries a rate.
+        assert!(serde_json::from_value::<Rate>(serde_json::json!(8.875)).is_err());
+        assert!(serde_json::from_value::<Rate>(serde_json::json!("8.87501")).is_err());
     }
 
     #[test]
@@ -747,13 +1152,13 @@ mod tests {
             line(250, 101, true),
         ];
         assert_eq!(
-            compute(&lines, None, &[Bps(825)], None),
+            compute(&lines, None, &[r(825)], None),
             Ok(Totals {
                 line_totals: vec![251, 466, 253],
                 subtotal: 970,
                 discount: 0,
                 line_discounts: vec![0, 0, 0],
-                taxes: vec![(Bps(825), 80)],
+                taxes: vec![(r(825), 80)],
                 tax_total: 80,
                 total: 1050,
                 deposit: 0,
@@ -777,7 +1182,7 @@ mod tests {
             compute(
                 &lines,
                 Some(Adjustment::Percent(Bps(1000))),
-                &[Bps(500)],
+                &[r(500)],
                 None
             ),
             Ok(Totals {
@@ -785,7 +1190,7 @@ mod tests {
                 subtotal: 990,
                 discount: 99,
                 line_discounts: vec![99, 0],
-                taxes: vec![(Bps(500), 44)],
+                taxes: vec![(r(500), 44)],
                 tax_total: 44,
                 total: 935,
                 deposit: 0,
@@ -825,7 +1230,7 @@ mod tests {
             compute(
                 &lines,
                 Some(Adjustment::Amount(150)),
-                &[Bps(825)],
+                &[r(825)],
                 Some(Adjustment::Amount(2000))
             ),
             Ok(Totals {
@@ -833,7 +1238,7 @@ mod tests {
                 subtotal: 1500,
                 discount: 150,
                 line_discounts: vec![100, 0, 50],
-                taxes: vec![(Bps(825), 74)],
+                taxes: vec![(r(825), 74)],
                 tax_total: 74,
                 total: 1424,
                 deposit: 1424,

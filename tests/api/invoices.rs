@@ -512,3 +512,132 @@ async fn refunds_grow_the_balance_and_only_admins_give_them() {
     .await
     .expect(200);
 }
+
+/// Credits larger than the charges used to reach the database and break its
+/// balance rule (`invoices_balance_check`): a 500. Now a 422 naming the lines,
+/// whether the lines are given or billed from a job.
+#[tokio::test]
+async fn a_negative_invoice_total_is_refused_with_422() {
+    let app = spawn_app().await;
+    let (owner, client) = setup(&app).await;
+    let reply = app
+        .post(
+            "/api/v1/invoices",
+            &owner.token,
+            json!({"client_id": client, "title": "Refund", "tax_rate_ids": [],
+                   "lines": [{"name": "Visit", "quantity": 1, "unit_price": 1000},
+                             {"name": "Goodwill credit", "quantity": -1, "unit_price": 2500}]}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(reply.fields(), vec!["lines"], "{}", reply.text);
+    // A job whose credit exceeds its work; the default 8.25 % tax applies to both
+    // lines: 0.83 - 2.06 = -1.23, total -15.00 - 1.23 = -16.23.
+    let job = app
+        .post(
+            "/api/v1/jobs",
+            &owner.token,
+            json!({"client_id": client, "title": "Warranty", "lines": [
+                {"name": "Repair", "quantity": 1, "unit_price": 1000},
+                {"name": "Warranty credit", "quantity": -1, "unit_price": 2500}]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let job_id = job["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/jobs/{job_id}/complete"),
+        &owner.token,
+        json!({"complete_open_visits": true}),
+    )
+    .await
+    .expect(200);
+    let reply = app
+        .post("/api/v1/invoices", &owner.token, json!({"job_id": job_id}))
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(reply.fields(), vec!["lines"], "{}", reply.text);
+    // Credits up to the charges are fine: a zero total.
+    let zero = app
+        .post(
+            "/api/v1/invoices",
+            &owner.token,
+            json!({"client_id": client, "title": "Even", "tax_rate_ids": [],
+                   "lines": [{"name": "Visit", "quantity": 1, "unit_price": 1000},
+                             {"name": "Credit", "quantity": -1, "unit_price": 1000}]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(zero["total"], 0);
+}
+
+/// Amounts entered beside the lines share the per-document maximum (10^13 minor
+/// units): a 422 naming the field, never an overflow later.
+#[tokio::test]
+async fn payments_tips_and_discounts_over_the_maximum_are_422() {
+    let app = spawn_app().await;
+    let (owner, client) = setup(&app).await;
+    let over = 10_000_000_000_001i64;
+    let discounted = app
+        .post(
+            "/api/v1/invoices",
+            &owner.token,
+            json!({"client_id": client, "title": "Big discount", "tax_rate_ids": [],
+                   "discount": {"kind": "amount", "value": over},
+                   "lines": [{"name": "Visit", "quantity": 1, "unit_price": 1000}]}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(
+        discounted.fields(),
+        vec!["discount.value"],
+        "{}",
+        discounted.text
+    );
+    let invoice = app
+        .post(
+            "/api/v1/invoices",
+            &owner.token,
+            json!({"client_id": client, "title": "Visit", "tax_rate_ids": [],
+                   "lines": [{"name": "Visit", "quantity": 1, "unit_price": 1000}]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let id = invoice["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/invoices/{id}/send"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let payments = format!("/api/v1/invoices/{id}/payments");
+    let amount = app
+        .post(
+            &payments,
+            &owner.token,
+            json!({"method": "cash", "amount": over}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(amount.fields(), vec!["amount"], "{}", amount.text);
+    let tip = app
+        .post(
+            &payments,
+            &owner.token,
+            json!({"method": "cash", "amount": 1000, "tip": over}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(tip.fields(), vec!["tip"], "{}", tip.text);
+    // At the maximum the tip is accepted (the amount is bounded by the balance).
+    app.post(
+        &payments,
+        &owner.token,
+        json!({"method": "cash", "amount": 1000, "tip": over - 1}),
+    )
+    .await
+    .expect(201);
+}

@@ -226,14 +226,14 @@ async fn business(app: &TestApp, locale: &str) -> Session {
     )
     .await
     .expect(200);
-    for (name, bps) in [("State tax", 825), ("City tax", 100)] {
-        app.post(
-            "/api/v1/settings/tax-rates",
-            &owner.token,
-            json!({"name": name, "rate_bps": bps, "is_default": true}),
-        )
-        .await
-        .expect(201);
+    // A rate of three decimals (New York City's), and one given the old way.
+    for body in [
+        json!({"name": "State tax", "rate": "8.875", "is_default": true}),
+        json!({"name": "City tax", "rate_bps": 100, "is_default": true}),
+    ] {
+        app.post("/api/v1/settings/tax-rates", &owner.token, body)
+            .await
+            .expect(201);
     }
     owner
 }
@@ -345,9 +345,9 @@ async fn invoice_pdf_prints_every_amount_and_accented_names_on_letter() {
     let taxes = current["taxes"].as_array().unwrap();
     assert_eq!(taxes.len(), 2);
     for tax in taxes {
-        let rate = match tax["rate_bps"].as_i64().unwrap() {
-            825 => "8.25%",
-            100 => "1%",
+        let rate = match tax["rate"].as_str().unwrap() {
+            "8.875" => "8.875%",
+            "1" => "1%",
             other => panic!("rate {other}"),
         };
         pdf.shows(&format!("{} ({rate})", tax["name"].as_str().unwrap()));

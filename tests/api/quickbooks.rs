@@ -667,7 +667,7 @@ async fn quickbooks_pushes_customers_invoices_and_payments_once_and_updates_with
         .post(
             "/api/v1/settings/tax-rates",
             &owner.token,
-            json!({"name": "State", "rate_bps": 1000}),
+            json!({"name": "State", "rate": "8.875"}),
         )
         .await
         .expect(201)
@@ -755,8 +755,13 @@ async fn quickbooks_pushes_customers_invoices_and_payments_once_and_updates_with
              "SalesItemLineDetail": {"Qty": 1.0, "UnitPrice": 10.0, "TaxCodeRef": {"value": "NON"}}},
         ])
     );
-    assert_eq!(sent["tax_total"], 900);
-    assert_eq!(qbo_invoice["TxnTaxDetail"], json!({"TotalTax": 9.0}));
+    // 8.875 % of 90.00 = 7.9875 -> 7.99; the exact rate travels in the memo.
+    assert_eq!(sent["tax_total"], 799);
+    assert_eq!(qbo_invoice["TxnTaxDetail"], json!({"TotalTax": 7.99}));
+    assert_eq!(
+        qbo_invoice["PrivateNote"],
+        format!("jobber invoice {invoice_id}; taxes: State 8.875%")
+    );
     let payments = fake.objects("Payment");
     assert_eq!(payments.len(), 1);
     assert_eq!(payments[0]["CustomerRef"], json!({"value": customer["Id"]}));

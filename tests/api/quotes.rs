@@ -94,7 +94,7 @@ async fn create_computes_totals_by_the_money_rules() {
     assert_eq!(quote["discount_total"], 1525);
     assert_eq!(
         quote["taxes"],
-        json!([{"name": "State tax", "rate_bps": 825, "amount": 1039}])
+        json!([{"name": "State tax", "rate": "8.25", "rate_bps": 825, "amount": 1039}])
     );
     assert_eq!(quote["tax_total"], 1039);
     // 152.50 - 15.25 + 10.39 = 147.64; deposit 25 % = 36.91.
@@ -599,10 +599,85 @@ async fn a_converted_job_bills_the_quotes_discount_and_taxes() {
         json!({"kind": "percent", "value": 1000})
     );
     assert_eq!(invoice["taxes"][0]["name"], "State tax");
+    assert_eq!(invoice["taxes"][0]["rate"], "8.25");
     assert_eq!(invoice["taxes"][0]["rate_bps"], 825);
     // By hand: 9000 + 5000 + 1250 + 6000 = 21250; 10 % off = 2125 -> 19125;
     // taxable 20000 - 2000 = 18000 at 8.25 % = 1485; total 20610.
     assert_eq!(invoice["total"], 20610);
+}
+
+/// A rate of three decimals (New York City's 8.875 %) is kept exactly from the
+/// account's rate to the quote, the job and its invoice.
+#[tokio::test]
+async fn an_exact_rate_goes_from_quote_to_job_to_invoice() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let nyc = app
+        .post(
+            "/api/v1/settings/tax-rates",
+            &s.owner.token,
+            json!({"name": "NYC sales tax", "rate": "8.875"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let body = json!({
+        "client_id": s.client_id,
+        "title": "Brownstone garden",
+        "lines": [
+            {"name": "Planters", "quantity": 3, "unit_price": 1999},
+            {"name": "Soil", "quantity": 1, "unit_price": 1000},
+            {"name": "Labour", "quantity": 1, "unit_price": 2500, "taxable": false}
+        ],
+        "tax_rate_ids": [nyc["id"]]
+    });
+    let (quote, job) = approved_job(&app, &s, body, "on_completion").await;
+    // By hand: 3 x 19.99 = 59.97 -> 8.875 % = 5.3223375 -> 5.32;
+    // 10.00 -> 0.8875 -> 0.89; labour untaxed. Tax 6.21 (at 8.88 % it would be 6.22).
+    // Total 59.97 + 10.00 + 25.00 + 6.21 = 101.18.
+    let expected_taxes =
+        json!([{"name": "NYC sales tax", "rate": "8.875", "rate_bps": 888, "amount": 621}]);
+    assert_eq!(quote["subtotal"], 9497);
+    assert_eq!(quote["taxes"], expected_taxes);
+    assert_eq!(quote["total"], 10118);
+    // The rate changes afterwards: the deal does not.
+    app.put(
+        &format!("/api/v1/settings/tax-rates/{}", nyc["id"].as_str().unwrap()),
+        &s.owner.token,
+        json!({"name": "NYC sales tax", "rate": "9.975", "version": nyc["version"]}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/jobs/{}/complete", job["id"].as_str().unwrap()),
+        &s.owner.token,
+        json!({"complete_open_visits": true}),
+    )
+    .await
+    .expect(200);
+    let invoice = invoice_job(&app, &s, &job).await;
+    assert_eq!(invoice["taxes"], expected_taxes);
+    assert_eq!(invoice["tax_total"], 621);
+    assert_eq!(invoice["total"], 10118);
+    // A new invoice at the changed rate (9.975 %): 59.97 -> 5.9820075 -> 5.98;
+    // 10.00 -> 0.9975 -> 1.00; total 94.97 + 6.98 = 101.95.
+    let direct = app
+        .post(
+            "/api/v1/invoices",
+            &s.owner.token,
+            json!({"client_id": s.client_id, "title": "Again", "tax_rate_ids": [nyc["id"]],
+                   "lines": [{"name": "Planters", "quantity": 3, "unit_price": 1999},
+                             {"name": "Soil", "quantity": 1, "unit_price": 1000},
+                             {"name": "Labour", "quantity": 1, "unit_price": 2500, "taxable": false}]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(
+        direct["taxes"],
+        json!([{"name": "NYC sales tax", "rate": "9.975", "rate_bps": 998, "amount": 698}])
+    );
+    assert_eq!(direct["total"], 10195);
 }
 
 #[tokio::test]

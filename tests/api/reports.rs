@@ -569,3 +569,167 @@ async fn csv_exports_are_written_in_the_background_and_expire() {
         3
     );
 }
+
+/// Two invoices of 5·10^18 minor units used to be accepted, and then the dashboard,
+/// aging and revenue answered 500 (their sums were cast to `bigint`). Now such an
+/// invoice is refused (a document's amounts are at most 10^13), and a sum of
+/// larger documents (from before that maximum) is still exact.
+#[tokio::test]
+async fn huge_documents_are_refused_and_report_sums_never_overflow() {
+    let app = spawn_app().await;
+    let owner = app.signup("Huge Co").await;
+    let client = app
+        .create_client(
+            &owner,
+            json!({"first_name": "Big", "emails": [{"address": "big@example.com"}]}),
+        )
+        .await;
+    let client = client["id"].as_str().unwrap().to_string();
+
+    // 500 lines of 1,000,000 x 100,000,000.00 = 5·10^18: refused, naming the line.
+    let tower = json!({"name": "Tower", "quantity": 1_000_000, "unit_price": 10_000_000_000i64});
+    let huge = app
+        .post(
+            "/api/v1/invoices",
+            &owner.token,
+            json!({"client_id": client, "title": "Huge", "lines": vec![tower.clone(); 500], "tax_rate_ids": []}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(huge.fields(), vec!["lines[0]"], "{}", huge.text);
+    // Lines within the maximum whose sum is not: refused, naming the lines.
+    let max_line = json!({"name": "Max", "quantity": 1000, "unit_price": 10_000_000_000i64});
+    let sum = app
+        .post(
+            "/api/v1/invoices",
+            &owner.token,
+            json!({"client_id": client, "title": "Sum", "lines": [max_line.clone(), {"name": "One more", "quantity": 1, "unit_price": 1}], "tax_rate_ids": []}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(sum.fields(), vec!["lines"], "{}", sum.text);
+    // The same on a quote.
+    let quote = app
+        .post(
+            "/api/v1/quotes",
+            &owner.token,
+            json!({"client_id": client, "title": "Huge", "lines": [{"name": "Small", "quantity": 1, "unit_price": 1}, tower], "tax_rate_ids": []}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(quote.fields(), vec!["lines[1]"], "{}", quote.text);
+
+    // Exactly the maximum (10^13 = 100,000,000,000.00) is accepted.
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let invoice = app
+            .post(
+                "/api/v1/invoices",
+                &owner.token,
+                json!({"client_id": client, "title": "Max", "lines": [max_line.clone()], "tax_rate_ids": []}),
+            )
+            .await
+            .expect(201)
+            .body;
+        assert_eq!(invoice["total"], 10_000_000_000_000i64);
+        let id = invoice["id"].as_str().unwrap().to_string();
+        app.post(
+            &format!("/api/v1/invoices/{id}/send"),
+            &owner.token,
+            json!({}),
+        )
+        .await
+        .expect(200);
+        ids.push(id);
+    }
+    let (a, b) = (&ids[0], &ids[1]);
+    // Documents from before the maximum may be larger: 5·10^18 each, as the
+    // issue's two invoices (raw SQL: the API no longer makes them).
+    for id in [a, b] {
+        sqlx::query(
+            "UPDATE invoices SET subtotal = 5000000000000000000, total = 5000000000000000000 WHERE id = $1::uuid",
+        )
+        .bind(id)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    }
+    set_due(&app, b, 45).await;
+    let ten_e19: u64 = 10_000_000_000_000_000_000;
+    let dashboard = app
+        .get("/api/v1/reports/dashboard", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        dashboard["receivables"].as_u64(),
+        Some(ten_e19),
+        "{dashboard}"
+    );
+    assert_eq!(
+        dashboard["overdue_amount"].as_u64(),
+        Some(5_000_000_000_000_000_000),
+        "{dashboard}"
+    );
+    let aging = app
+        .get("/api/v1/reports/aging", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(aging["total"].as_u64(), Some(ten_e19), "{aging}");
+    assert_eq!(aging["current"].as_u64(), Some(5_000_000_000_000_000_000));
+    assert_eq!(
+        aging["days_31_60"].as_u64(),
+        Some(5_000_000_000_000_000_000)
+    );
+    let today = Utc::now().date_naive();
+    let revenue = app
+        .get(
+            &format!("/api/v1/reports/revenue?from={today}&to={today}&group=day"),
+            &owner.token,
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        revenue["total_invoiced"].as_u64(),
+        Some(ten_e19),
+        "{revenue}"
+    );
+    assert_eq!(revenue["periods"][0]["invoiced"].as_u64(), Some(ten_e19));
+}
+
+/// The OpenAPI document does not promise 64 bits for sums that may exceed them.
+#[tokio::test]
+async fn report_sums_are_integers_of_any_size_in_openapi() {
+    let app = spawn_app().await;
+    let spec: Value = app
+        .http
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schemas = &spec["components"]["schemas"];
+    for (schema, field) in [
+        ("Dashboard", "receivables"),
+        ("Dashboard", "overdue_amount"),
+        ("Dashboard", "revenue_this_month"),
+        ("Aging", "total"),
+        ("Revenue", "total_invoiced"),
+        ("RevenuePeriod", "collected"),
+    ] {
+        let property = &schemas[schema]["properties"][field];
+        assert_eq!(property["type"], "integer", "{schema}.{field}: {property}");
+        assert!(
+            property.get("format").is_none(),
+            "{schema}.{field}: {property}"
+        );
+    }
+    // A tax rate is a string; its basis points are deprecated.
+    let rate = &schemas["TaxRate"]["properties"];
+    assert_eq!(rate["rate"]["type"], "string");
+    assert_eq!(rate["rate_bps"]["deprecated"], true);
+}

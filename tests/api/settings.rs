@@ -123,6 +123,10 @@ async fn tax_rates_crud() {
         .await
         .expect(200);
     assert_eq!(changed.body["rate_bps"], 650);
+    assert_eq!(
+        changed.body["rate"], "6.5",
+        "the old field still sets the rate exactly"
+    );
     app.put(
         &format!("/api/v1/settings/tax-rates/{id}"),
         &owner.token,
@@ -144,6 +148,103 @@ async fn tax_rates_crud() {
     app.delete(&format!("/api/v1/settings/tax-rates/{id}"), &owner.token)
         .await
         .problem(404, "tax_rate_not_found");
+}
+
+/// Rates exact to 1/10,000 of a percent (8.875 % in New York City, 9.975 % in
+/// Québec) are entered as a percentage string; `rate_bps` stays readable (rounded)
+/// and is still accepted alone or agreeing with `rate`.
+#[tokio::test]
+async fn tax_rates_are_exact_to_a_ten_thousandth_of_a_percent() {
+    let app = spawn_app().await;
+    let owner = app.signup("Exact Tax Co").await;
+    let post = |body: serde_json::Value| app.post("/api/v1/settings/tax-rates", &owner.token, body);
+    let nyc = post(json!({"name": "NYC", "rate": "8.875"}))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(nyc["rate"], "8.875");
+    assert_eq!(nyc["rate_bps"], 888, "rounded half up");
+    let qst = post(json!({"name": "QST", "rate": "9.975", "rate_bps": 998}))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(
+        (qst["rate"].clone(), qst["rate_bps"].clone()),
+        (json!("9.975"), json!(998))
+    );
+    let tiny = post(json!({"name": "Tiny", "rate": "0.0001"}))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(
+        (tiny["rate"].clone(), tiny["rate_bps"].clone()),
+        (json!("0.0001"), json!(0))
+    );
+    let full = post(json!({"name": "All", "rate": "100.0000"}))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(full["rate"], "100");
+
+    // A client that sends back what it read (both fields) is accepted, and a
+    // changed `rate` wins only if `rate_bps` agrees with it.
+    let id = nyc["id"].as_str().unwrap();
+    let mut body = nyc.clone();
+    for key in ["id", "created_at", "updated_at"] {
+        body.as_object_mut().unwrap().remove(key);
+    }
+    body["rate"] = json!("8.8755");
+    let same = app
+        .put(
+            &format!("/api/v1/settings/tax-rates/{id}"),
+            &owner.token,
+            body.clone(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(same["rate"], "8.8755");
+    body["version"] = same["version"].clone();
+    body["rate"] = json!("9");
+    let disagree = app
+        .put(
+            &format!("/api/v1/settings/tax-rates/{id}"),
+            &owner.token,
+            body,
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(disagree.fields(), vec!["rate_bps"], "{}", disagree.text);
+
+    // Bad rates: 422 naming the field.
+    for (body, field) in [
+        (json!({"name": "X", "rate": "8.87501"}), "rate"),
+        (json!({"name": "X", "rate": "100.0001"}), "rate"),
+        (json!({"name": "X", "rate": "-1"}), "rate"),
+        (json!({"name": "X", "rate": "8,875"}), "rate"),
+        (json!({"name": "X", "rate": 8.875}), "rate"),
+        (json!({"name": "X"}), "rate"),
+        (json!({"name": "X", "rate_bps": -1}), "rate_bps"),
+        (
+            json!({"name": "X", "rate": "8.875", "rate_bps": 887}),
+            "rate_bps",
+        ),
+    ] {
+        let reply = post(body.clone()).await.problem(422, "validation_failed");
+        assert_eq!(reply.fields(), vec![field], "{body}: {}", reply.text);
+    }
+    let list = app
+        .get("/api/v1/settings/tax-rates", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    let rates: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rate"].as_str().unwrap())
+        .collect();
+    assert_eq!(rates, vec!["8.8755", "9.975", "0.0001", "100"]);
 }
 
 #[tokio::test]
@@ -550,4 +651,113 @@ async fn the_logo_is_uploaded_checked_replaced_and_removed() {
     app.get("/api/v1/settings/logo", &owner.token)
         .await
         .problem(404, "logo_not_found");
+}
+
+/// Rates entered before rates were exact move exactly: a rate's basis points become
+/// millionths (× 100), and each snapshot on a quote, job or invoice gains its exact
+/// text, which the application reads back as the same rate.
+#[tokio::test]
+async fn existing_rates_migrate_exactly() {
+    use jobber::modules::quotes::model::AppliedTax;
+    use jobber::platform::database::MIGRATOR;
+    let url = crate::helpers::empty_database().await;
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    // Everything before this branch's migration (20261202000001).
+    MIGRATOR.run_to(20261202000000, &pool).await.unwrap();
+    let account = uuid::Uuid::now_v7();
+    let client = uuid::Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO accounts (id, name, currency, time_zone) VALUES ($1, 'Old Co', 'USD', 'UTC')",
+    )
+    .bind(account)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO clients (account_id, id, first_name) VALUES ($1, $2, 'Ann')")
+        .bind(account)
+        .bind(client)
+        .execute(&pool)
+        .await
+        .unwrap();
+    for (name, bps) in [("State", 825), ("Zero", 0), ("All", 10000), ("Tiny", 1)] {
+        sqlx::query(
+            "INSERT INTO tax_rates (account_id, id, name, rate_bps) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(account)
+        .bind(uuid::Uuid::now_v7())
+        .bind(name)
+        .bind(bps)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let quote = uuid::Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO quotes (account_id, id, client_id, title, number, taxes, updated_at)
+         VALUES ($1, $2, $3, 'Q', 'Q-1', $4, '2026-01-02T03:04:05Z')",
+    )
+    .bind(account)
+    .bind(quote)
+    .bind(client)
+    .bind(json!([{"name": "State", "rate_bps": 825, "amount": 1039},
+                 {"name": "Tiny", "rate_bps": 1, "amount": 0}]))
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO jobs (account_id, id, client_id, title, number, taxes)
+         VALUES ($1, $2, $3, 'J', 'J-1', $4)",
+    )
+    .bind(account)
+    .bind(uuid::Uuid::now_v7())
+    .bind(client)
+    .bind(json!([{"name": "All", "rate_bps": 10000}]))
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    MIGRATOR.run(&pool).await.unwrap();
+
+    let rates: Vec<(String, i32, i32)> =
+        sqlx::query_as("SELECT name, rate_bps, rate_ppm FROM tax_rates ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        rates,
+        vec![
+            ("State".into(), 825, 82_500),
+            ("Zero".into(), 0, 0),
+            ("All".into(), 10000, 1_000_000),
+            ("Tiny".into(), 1, 100)
+        ]
+    );
+    let (taxes, updated_at): (serde_json::Value, chrono::DateTime<chrono::Utc>) =
+        sqlx::query_as("SELECT taxes, updated_at FROM quotes WHERE id = $1")
+            .bind(quote)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        taxes,
+        json!([{"name": "State", "rate": "8.25", "rate_bps": 825, "amount": 1039},
+               {"name": "Tiny", "rate": "0.01", "rate_bps": 1, "amount": 0}])
+    );
+    assert_eq!(
+        updated_at.to_rfc3339(),
+        "2026-01-02T03:04:05+00:00",
+        "untouched"
+    );
+    let read: Vec<AppliedTax> = serde_json::from_value(taxes).unwrap();
+    assert_eq!(read[0].rate.ppm(), 82_500);
+    assert_eq!(read[1].rate.ppm(), 100);
+    let job_taxes: serde_json::Value = sqlx::query_scalar("SELECT taxes FROM jobs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        job_taxes,
+        json!([{"name": "All", "rate": "100", "rate_bps": 10000}])
+    );
+    pool.close().await;
 }

@@ -114,11 +114,18 @@ pub struct Settings {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A tax rate in basis points (825 = 8.25 %).
+/// A tax rate, exact to 1/10,000 of a percent.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TaxRate {
     pub id: Uuid,
     pub name: String,
+    /// The rate as a percentage with at most 4 decimals, as a string
+    /// (`"8.875"` = 8.875 %).
+    #[schema(value_type = String, example = "8.875")]
+    pub rate: crate::money::Rate,
+    /// Deprecated, use `rate`: the rate rounded half up to basis points
+    /// (8.875 % -> 888).
+    #[schema(deprecated)]
     pub rate_bps: i32,
     /// Applied to new quotes and invoices by default.
     pub is_default: bool,

@@ -32,6 +32,7 @@ pub async fn current(conn: &mut PgConnection) -> Result<Option<Account>, sqlx::E
 
 use super::model::{PaymentTerms, Settings, TaxRate};
 use crate::domain::Address;
+use crate::money::Rate;
 use sqlx::types::Json;
 
 struct SettingsRow {
@@ -231,19 +232,66 @@ pub async fn next_number(
     Ok(row)
 }
 
+/// A `tax_rates` row; `rate_bps` is only written (the rate rounded, for the
+/// deprecated API field), `rate_ppm` is the rate.
+struct TaxRateRow {
+    id: Uuid,
+    name: String,
+    rate_ppm: i32,
+    is_default: bool,
+    active: bool,
+    version: i32,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl TryFrom<TaxRateRow> for TaxRate {
+    type Error = sqlx::Error;
+    fn try_from(row: TaxRateRow) -> Result<Self, Self::Error> {
+        // The table's CHECK keeps rate_ppm in range; a row outside it is corrupt.
+        let rate = Rate::from_ppm(i64::from(row.rate_ppm)).ok_or_else(|| {
+            sqlx::Error::Decode(format!("tax_rates.rate_ppm {} out of range", row.rate_ppm).into())
+        })?;
+        Ok(TaxRate {
+            id: row.id,
+            name: row.name,
+            rate,
+            rate_bps: rate.bps_rounded(),
+            is_default: row.is_default,
+            active: row.active,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
 pub async fn list_tax_rates(conn: &mut PgConnection) -> Result<Vec<TaxRate>, sqlx::Error> {
-    sqlx::query_as!(TaxRate, "SELECT id, name, rate_bps, is_default, active, version, created_at, updated_at FROM tax_rates ORDER BY id")
+    sqlx::query_as!(TaxRateRow, "SELECT id, name, rate_ppm, is_default, active, version, created_at, updated_at FROM tax_rates ORDER BY id")
         .fetch_all(conn)
-        .await
+        .await?
+        .into_iter()
+        .map(TaxRate::try_from)
+        .collect()
 }
 
 pub async fn get_tax_rate(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<Option<TaxRate>, sqlx::Error> {
-    sqlx::query_as!(TaxRate, "SELECT id, name, rate_bps, is_default, active, version, created_at, updated_at FROM tax_rates WHERE id = $1 FOR UPDATE", id)
+    sqlx::query_as!(TaxRateRow, "SELECT id, name, rate_ppm, is_default, active, version, created_at, updated_at FROM tax_rates WHERE id = $1 FOR UPDATE", id)
         .fetch_optional(conn)
-        .await
+        .await?
+        .map(TaxRate::try_from)
+        .transpose()
+}
+
+/// The `rate_ppm` and `rate_bps` columns of `rate` (a `Rate` is at most 10^6).
+fn rate_columns(rate: Rate) -> (i32, i32) {
+    (
+        i32::try_from(rate.ppm()).unwrap_or(i32::MAX),
+        rate.bps_rounded(),
+    )
 }
 
 pub async fn insert_tax_rate(
@@ -251,45 +299,51 @@ pub async fn insert_tax_rate(
     account_id: Uuid,
     id: Uuid,
     name: &str,
-    rate_bps: i32,
+    rate: Rate,
     is_default: bool,
     active: bool,
 ) -> Result<TaxRate, sqlx::Error> {
+    let (rate_ppm, rate_bps) = rate_columns(rate);
     sqlx::query_as!(
-        TaxRate,
-        "INSERT INTO tax_rates (account_id, id, name, rate_bps, is_default, active) VALUES ($1, $2, $3, $4, $5, $6)
-         RETURNING id, name, rate_bps, is_default, active, version, created_at, updated_at",
+        TaxRateRow,
+        "INSERT INTO tax_rates (account_id, id, name, rate_ppm, rate_bps, is_default, active) VALUES ($1, $2, $3, $4, $5, $6, $7)
+         RETURNING id, name, rate_ppm, is_default, active, version, created_at, updated_at",
         account_id,
         id,
         name,
+        rate_ppm,
         rate_bps,
         is_default,
         active
     )
     .fetch_one(conn)
-    .await
+    .await?
+    .try_into()
 }
 
 pub async fn update_tax_rate(
     conn: &mut PgConnection,
     id: Uuid,
     name: &str,
-    rate_bps: i32,
+    rate: Rate,
     is_default: bool,
     active: bool,
 ) -> Result<TaxRate, sqlx::Error> {
+    let (rate_ppm, rate_bps) = rate_columns(rate);
     sqlx::query_as!(
-        TaxRate,
-        "UPDATE tax_rates SET name = $2, rate_bps = $3, is_default = $4, active = $5, version = version + 1 WHERE id = $1
-         RETURNING id, name, rate_bps, is_default, active, version, created_at, updated_at",
+        TaxRateRow,
+        "UPDATE tax_rates SET name = $2, rate_ppm = $3, rate_bps = $4, is_default = $5, active = $6, version = version + 1 WHERE id = $1
+         RETURNING id, name, rate_ppm, is_default, active, version, created_at, updated_at",
         id,
         name,
+        rate_ppm,
         rate_bps,
         is_default,
         active
     )
     .fetch_one(conn)
-    .await
+    .await?
+    .try_into()
 }
 
 pub async fn delete_tax_rate(conn: &mut PgConnection, id: Uuid) -> Result<u64, sqlx::Error> {

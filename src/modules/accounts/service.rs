@@ -109,6 +109,7 @@ pub async fn current(db: &Db, account_id: Uuid) -> Result<Account, ApiError> {
 use super::model::{PaymentTerms, Settings, TaxRate};
 use crate::http::ErrorCode;
 use crate::http::extract::Ctx;
+use crate::money::Rate;
 
 /// A partial change of settings; `None` keeps a value.
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
@@ -383,8 +384,15 @@ pub async fn update_settings(
 #[serde(deny_unknown_fields)]
 pub struct TaxRateInput {
     pub name: String,
-    /// Basis points, 0 to 10000 (825 = 8.25 %).
-    pub rate_bps: i32,
+    /// The rate as a percentage string, 0 to 100 with at most 4 decimals
+    /// (`"8.875"` = 8.875 %). Required unless `rate_bps` is given.
+    #[schema(value_type = Option<String>, example = "8.875")]
+    pub rate: Option<crate::money::Rate>,
+    /// Deprecated, use `rate`: basis points, 0 to 10000 (825 = 8.25 %). Used when
+    /// `rate` is left out; sent with `rate`, it must be `rate` rounded to basis
+    /// points (as the API returns it), else the request is refused.
+    #[schema(deprecated)]
+    pub rate_bps: Option<i32>,
     #[serde(default)]
     pub is_default: bool,
     #[serde(default = "yes")]
@@ -401,22 +409,52 @@ fn tax_rate_not_found() -> ApiError {
     ApiError::code(ErrorCode::TaxRateNotFound)
 }
 
-fn validate_tax_rate(input: &TaxRateInput) -> Result<String, ApiError> {
+/// The name and the exact rate: `rate`, else `rate_bps`; both given, they must
+/// agree (`rate_bps` is `rate` rounded, as responses show it, so a client that
+/// sends back what it read is accepted).
+fn validate_tax_rate(input: &TaxRateInput) -> Result<(String, Rate), ApiError> {
     let mut errors = Vec::new();
     let name = crate::domain::required_text(&input.name, 100).unwrap_or_else(|m| {
         errors.push(FieldError::new("name", m));
         String::new()
     });
-    if !(0..=10_000).contains(&input.rate_bps) {
-        errors.push(FieldError::new(
-            "rate_bps",
-            "must be between 0 and 10000 basis points (0 % to 100 %)",
-        ));
-    }
-    if errors.is_empty() {
-        Ok(name)
-    } else {
-        Err(ApiError::invalid(errors))
+    let from_bps = input.rate_bps.map(|bps| {
+        Rate::from_bps(i64::from(bps)).ok_or_else(|| {
+            FieldError::new(
+                "rate_bps",
+                "must be between 0 and 10000 basis points (0 % to 100 %)",
+            )
+        })
+    });
+    let rate = match (input.rate, from_bps) {
+        (Some(rate), None) => Some(rate),
+        (Some(rate), Some(Ok(_))) if Some(rate.bps_rounded()) == input.rate_bps => Some(rate),
+        (Some(rate), Some(_)) => {
+            errors.push(FieldError::new(
+                "rate_bps",
+                format!(
+                    "disagrees with rate {rate}% (which is {} basis points rounded); send only `rate`",
+                    rate.bps_rounded()
+                ),
+            ));
+            None
+        }
+        (None, Some(Ok(rate))) => Some(rate),
+        (None, Some(Err(e))) => {
+            errors.push(e);
+            None
+        }
+        (None, None) => {
+            errors.push(FieldError::new(
+                "rate",
+                "is required: a percentage as a string, such as \"8.875\"",
+            ));
+            None
+        }
+    };
+    match rate {
+        Some(rate) if errors.is_empty() => Ok((name, rate)),
+        _ => Err(ApiError::invalid(errors)),
     }
 }
 
@@ -428,7 +466,7 @@ pub async fn tax_rates(db: &Db, ctx: &Ctx) -> Result<Vec<TaxRate>, ApiError> {
 }
 
 pub async fn create_tax_rate(db: &Db, ctx: &Ctx, input: TaxRateInput) -> Result<TaxRate, ApiError> {
-    let name = validate_tax_rate(&input)?;
+    let (name, rate) = validate_tax_rate(&input)?;
     if input.version.is_some() {
         return Err(ApiError::field(
             "version",
@@ -441,7 +479,7 @@ pub async fn create_tax_rate(db: &Db, ctx: &Ctx, input: TaxRateInput) -> Result<
         ctx.account_id,
         Uuid::now_v7(),
         &name,
-        input.rate_bps,
+        rate,
         input.is_default,
         input.active,
     )
@@ -452,7 +490,7 @@ pub async fn create_tax_rate(db: &Db, ctx: &Ctx, input: TaxRateInput) -> Result<
         Some(ctx.user_id),
         activity::Subject::TaxRate(rate.id),
         "created",
-        serde_json::json!({"name": rate.name, "rate_bps": rate.rate_bps}),
+        serde_json::json!({"name": rate.name, "rate": rate.rate, "rate_bps": rate.rate_bps}),
     )
     .await?;
     tx.commit().await?;
@@ -466,7 +504,7 @@ pub async fn update_tax_rate(
     version: i32,
     input: TaxRateInput,
 ) -> Result<TaxRate, ApiError> {
-    let name = validate_tax_rate(&input)?;
+    let (name, rate) = validate_tax_rate(&input)?;
     let mut tx = db.tenant(ctx.account_id).await?;
     let current = repo::get_tax_rate(&mut tx, id)
         .await?
@@ -474,15 +512,8 @@ pub async fn update_tax_rate(
     if current.version != version {
         return Err(ApiError::version_conflict(current.version));
     }
-    let rate = repo::update_tax_rate(
-        &mut tx,
-        id,
-        &name,
-        input.rate_bps,
-        input.is_default,
-        input.active,
-    )
-    .await?;
+    let rate =
+        repo::update_tax_rate(&mut tx, id, &name, rate, input.is_default, input.active).await?;
     let changes = activity::service::diff(
         &serde_json::to_value(&current).unwrap_or_default(),
         &serde_json::to_value(&rate).unwrap_or_default(),

@@ -319,10 +319,7 @@ fn totals(
         ));
     }
     for tax in taxes {
-        rows.push((
-            format!("{} ({})", tax.name, percent(i64::from(tax.rate_bps))),
-            amount(settings, tax.amount),
-        ));
+        rows.push((tax.label(), amount(settings, tax.amount)));
     }
     rows.push(("Total".to_string(), amount(settings, total)));
     rows

@@ -606,7 +606,7 @@ impl Money {
         }
         for tax in taxes {
             out.push(Total {
-                label: format!("{} ({})", tax.name, percent(i64::from(tax.rate_bps))),
+                label: tax.label(),
                 amount: self.text(tax.amount),
                 strong: false,
             });

@@ -20,6 +20,7 @@ use crate::modules::activity::{self, Subject};
 use crate::modules::hub::{self, Links};
 use crate::modules::payments::service::{self as gateway_service, Gateway, provider_error};
 use crate::modules::{accounts, clients, communications, quickbooks, quotes};
+use crate::money::MAX_AMOUNT;
 use crate::platform::database::{Db, Tx};
 
 /// What a payment is for.
@@ -75,11 +76,18 @@ fn check(input: &PaymentInput) -> Result<Checked, ApiError> {
     let mut errors = Vec::new();
     if input.amount <= 0 {
         errors.push(FieldError::new("amount", "must be positive (minor units)"));
-    } else if input.amount > crate::modules::catalog::MAX_PRICE {
-        errors.push(FieldError::new("amount", "is too large"));
+    } else if input.amount > MAX_AMOUNT {
+        // The balance bounds it too; this is the per-document maximum (money.rs).
+        errors.push(FieldError::new(
+            "amount",
+            format!("must be at most {MAX_AMOUNT} minor units"),
+        ));
     }
-    if !(0..=crate::modules::catalog::MAX_PRICE).contains(&input.tip) {
-        errors.push(FieldError::new("tip", "must not be negative"));
+    if !(0..=MAX_AMOUNT).contains(&input.tip) {
+        errors.push(FieldError::new(
+            "tip",
+            format!("must be between 0 and {MAX_AMOUNT} minor units"),
+        ));
     }
     let reference =
         crate::domain::optional_text(input.reference.as_deref(), 200).unwrap_or_else(|m| {

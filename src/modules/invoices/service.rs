@@ -20,7 +20,7 @@ use crate::modules::quotes::service::today;
 use crate::modules::{
     accounts, catalog, clients, communications, hub, jobs, notifications, quickbooks,
 };
-use crate::money::{self, Bps};
+use crate::money::{self, Rate};
 use crate::platform::database::{Db, Tx};
 
 pub(super) fn not_found() -> ApiError {
@@ -201,10 +201,7 @@ pub async fn create(db: &Db, ctx: &Ctx, input: InvoiceInput) -> Result<Invoice, 
         (ids, _) => accounts::service::pick_tax_rates_in(&mut tx, ids, &mut errors)
             .await?
             .into_iter()
-            .map(|t| TaxSnapshot {
-                name: t.name,
-                rate_bps: t.rate_bps,
-            })
+            .map(|t| TaxSnapshot::new(t.name, t.rate))
             .collect(),
     };
     let job_discount = billable.as_ref().and_then(|b| b.discount);
@@ -250,20 +247,25 @@ pub async fn create(db: &Db, ctx: &Ctx, input: InvoiceInput) -> Result<Invoice, 
             selected: true,
         })
         .collect();
-    let rates: Vec<Bps> = taxes
-        .iter()
-        .map(|t| Bps(u32::try_from(t.rate_bps).unwrap_or(0)))
-        .collect();
+    let rates: Vec<Rate> = taxes.iter().map(|t| t.rate).collect();
     let totals = money::compute(&inputs, discount, &rates, None)
-        .map_err(|e| ApiError::field("lines", e.to_string()))?;
+        .map_err(|e| ApiError::field(e.field(), e.to_string()))?;
+    // What the client owes cannot be negative (the balance rule of
+    // `invoices_balance_check`): credits larger than the charges are a credit
+    // note, which jobber does not issue.
+    if totals.total < 0 {
+        return Err(ApiError::field(
+            "lines",
+            format!(
+                "the invoice total would be negative ({}): credits may not exceed the charges",
+                totals.total
+            ),
+        ));
+    }
     let applied: Vec<AppliedTax> = taxes
         .iter()
         .zip(&totals.taxes)
-        .map(|(t, (_, amount))| AppliedTax {
-            name: t.name.clone(),
-            rate_bps: t.rate_bps,
-            amount: *amount,
-        })
+        .map(|(t, (_, amount))| AppliedTax::new(t.name.clone(), t.rate, *amount))
         .collect();
 
     let id = Uuid::now_v7();

@@ -258,9 +258,39 @@ pub struct JobUpdate {
     pub version: Option<i32>,
 }
 
-/// A tax rate as the client agreed to it on the quote.
+/// A tax rate as the client agreed to it on the quote (stored as jsonb on the job).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "StoredSnapshot")]
 pub struct TaxSnapshot {
     pub name: String,
+    /// The exact rate, as a percentage (`"8.875"`).
+    pub rate: crate::money::Rate,
+    /// `rate` rounded to basis points, kept for readers of the old format.
     pub rate_bps: i32,
+}
+
+impl TaxSnapshot {
+    pub fn new(name: String, rate: crate::money::Rate) -> TaxSnapshot {
+        TaxSnapshot {
+            name,
+            rate,
+            rate_bps: rate.bps_rounded(),
+        }
+    }
+}
+
+/// A snapshot as stored: see [`crate::money::stored_rate`].
+#[derive(Deserialize)]
+struct StoredSnapshot {
+    name: String,
+    rate: Option<crate::money::Rate>,
+    rate_bps: Option<i64>,
+}
+
+impl TryFrom<StoredSnapshot> for TaxSnapshot {
+    type Error = String;
+    fn try_from(stored: StoredSnapshot) -> Result<Self, Self::Error> {
+        let rate = crate::money::stored_rate(stored.rate, stored.rate_bps)?;
+        Ok(TaxSnapshot::new(stored.name, rate))
+    }
 }

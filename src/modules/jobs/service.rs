@@ -263,7 +263,7 @@ fn line_records(lines: &[ResolvedLine]) -> Result<(Vec<i64>, i64), ApiError> {
         })
         .collect();
     let totals = crate::money::compute(&inputs, None, &[], None)
-        .map_err(|_| ApiError::field("lines", "the amounts are too large"))?;
+        .map_err(|e| ApiError::field(e.field(), e.to_string()))?;
     Ok((totals.line_totals, totals.subtotal))
 }
 

@@ -494,10 +494,22 @@ async fn push_customer(
     finish(tx, &row, result).await
 }
 
+/// The invoice's memo: its jobber id and, since `TotalTax` carries only the
+/// amount, each tax with its exact rate (`State tax 8.875%`).
+fn private_note(invoice: &Invoice) -> String {
+    let mut note = format!("jobber invoice {}", invoice.id);
+    for (i, tax) in invoice.taxes.iter().enumerate() {
+        note.push_str(if i == 0 { "; taxes: " } else { ", " });
+        note.push_str(&format!("{} {}%", tax.name, tax.rate));
+    }
+    note
+}
+
 /// An issued invoice as a QuickBooks Invoice. Lines are `SalesItemLineDetail` (no
 /// ItemRef: QuickBooks uses its default item) with `TaxCodeRef` `TAX`/`NON` from the
 /// line's taxable flag; the tax is `TxnTaxDetail.TotalTax` = jobber's computed tax
-/// (US-style sales tax; see docs/operations.md); a discount is a `DiscountLineDetail`.
+/// (US-style sales tax; see docs/operations.md), the rates are in `PrivateNote`;
+/// a discount is a `DiscountLineDetail`.
 pub fn invoice_body(invoice: &Invoice, customer_id: &str) -> Value {
     let exp = exponent(&invoice.currency);
     let mut lines: Vec<Value> = invoice
@@ -532,7 +544,7 @@ pub fn invoice_body(invoice: &Invoice, customer_id: &str) -> Value {
         "CustomerRef": {"value": customer_id},
         "Line": lines,
         "TxnTaxDetail": {"TotalTax": decimal(invoice.tax_total, exp)},
-        "PrivateNote": format!("jobber invoice {}", invoice.id),
+        "PrivateNote": private_note(invoice),
     });
     if let Some(number) = &invoice.number {
         body["DocNumber"] = json!(number);

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::state::{QuoteAction, QuoteStatus};
 use crate::http::FieldError;
-use crate::money::{Adjustment, Bps, Quantity};
+use crate::money::{Adjustment, Bps, Quantity, Rate};
 
 /// A discount or deposit as the API carries it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -43,14 +43,15 @@ impl AdjustmentKind {
 impl AdjustmentDto {
     pub fn to_adjustment(self, field: &str) -> Result<Adjustment, FieldError> {
         match self.kind {
-            AdjustmentKind::Amount
-                if (0..=crate::modules::catalog::MAX_PRICE * 1000).contains(&self.value) =>
-            {
+            AdjustmentKind::Amount if (0..=crate::money::MAX_AMOUNT).contains(&self.value) => {
                 Ok(Adjustment::Amount(self.value))
             }
             AdjustmentKind::Amount => Err(FieldError::new(
                 format!("{field}.value"),
-                "must be a non-negative amount in minor units",
+                format!(
+                    "must be a non-negative amount in minor units, at most {}",
+                    crate::money::MAX_AMOUNT
+                ),
             )),
             AdjustmentKind::Percent => u32::try_from(self.value)
                 .ok()
@@ -66,14 +67,56 @@ impl AdjustmentDto {
     }
 }
 
-/// A tax applied to the quote, with the amount it came to.
+/// A tax applied to a quote or an invoice, with the amount it came to. Kept as
+/// is (jsonb) on the document: a snapshot of the rate when it was priced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(try_from = "StoredTax")]
 pub struct AppliedTax {
     pub name: String,
+    /// The rate as a percentage, exact to 1/10,000 of a percent (`"8.875"`).
+    #[schema(value_type = String, example = "8.875")]
+    pub rate: Rate,
+    /// Deprecated, use `rate`: the rate rounded half up to basis points
+    /// (8.875 % -> 888).
+    #[schema(deprecated)]
     pub rate_bps: i32,
     /// Minor units.
-    #[serde(default)]
     pub amount: i64,
+}
+
+impl AppliedTax {
+    pub fn new(name: String, rate: Rate, amount: i64) -> AppliedTax {
+        AppliedTax {
+            name,
+            rate,
+            rate_bps: rate.bps_rounded(),
+            amount,
+        }
+    }
+
+    /// How documents and emails name the tax: `State tax (8.875%)`, with the
+    /// exact rate.
+    pub fn label(&self) -> String {
+        format!("{} ({}%)", self.name, self.rate)
+    }
+}
+
+/// A tax as stored: see [`crate::money::stored_rate`].
+#[derive(Deserialize)]
+struct StoredTax {
+    name: String,
+    rate: Option<Rate>,
+    rate_bps: Option<i64>,
+    #[serde(default)]
+    amount: i64,
+}
+
+impl TryFrom<StoredTax> for AppliedTax {
+    type Error = String;
+    fn try_from(stored: StoredTax) -> Result<Self, Self::Error> {
+        let rate = crate::money::stored_rate(stored.rate, stored.rate_bps)?;
+        Ok(AppliedTax::new(stored.name, rate, stored.amount))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -247,5 +290,32 @@ pub fn check_adjustments(input: &QuoteInput, errors: &mut Vec<FieldError>) {
         {
             errors.push(e);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AppliedTax;
+    use crate::money::Rate;
+
+    #[test]
+    fn applied_tax_shows_and_stores_the_exact_rate() {
+        let rate = Rate::parse_percent("8.875").unwrap();
+        let tax = AppliedTax::new("NYC".into(), rate, 89);
+        assert_eq!(tax.label(), "NYC (8.875%)");
+        assert_eq!(
+            serde_json::to_value(&tax).unwrap(),
+            serde_json::json!({"name": "NYC", "rate": "8.875", "rate_bps": 888, "amount": 89})
+        );
+        // Read back as stored, and as stored before rates were exact.
+        let back: AppliedTax = serde_json::from_value(serde_json::to_value(&tax).unwrap()).unwrap();
+        assert_eq!(back, tax);
+        let old: AppliedTax = serde_json::from_value(
+            serde_json::json!({"name": "State", "rate_bps": 825, "amount": 7}),
+        )
+        .unwrap();
+        assert_eq!(old.rate.to_string(), "8.25");
+        assert_eq!(old.label(), "State (8.25%)");
+        assert!(serde_json::from_value::<AppliedTax>(serde_json::json!({"name": "X"})).is_err());
     }
 }

@@ -21,7 +21,7 @@ use crate::modules::activity::{self, Subject};
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::jobs::model::TaxSnapshot;
 use crate::modules::{accounts, catalog, clients, communications, hub, notifications};
-use crate::money::{self, Bps, MoneyError};
+use crate::money::{self, MoneyError, Rate};
 use crate::platform::database::{Db, Tx};
 
 fn not_found() -> ApiError {
@@ -62,10 +62,8 @@ fn transition(status: QuoteStatus, action: QuoteAction) -> Result<QuoteStatus, A
 
 fn money_error(error: MoneyError) -> ApiError {
     match error {
-        MoneyError::Overflow => ApiError::field("lines", "the amounts are too large"),
-        MoneyError::InvalidDiscount => ApiError::field("discount", error.to_string()),
-        MoneyError::InvalidDeposit => ApiError::field("deposit", error.to_string()),
-        MoneyError::InvalidQuantity(_) => ApiError::field("lines", error.to_string()),
+        MoneyError::Overflow => ApiError::field(error.field(), "the amounts are too large"),
+        _ => ApiError::field(error.field(), error.to_string()),
     }
 }
 
@@ -128,19 +126,12 @@ fn compute(
             selected: l.selected,
         })
         .collect();
-    let rates: Vec<Bps> = taxes
-        .iter()
-        .map(|t| Bps(u32::try_from(t.rate_bps).unwrap_or(0)))
-        .collect();
+    let rates: Vec<Rate> = taxes.iter().map(|t| t.rate).collect();
     let totals = money::compute(&inputs, discount, &rates, deposit).map_err(money_error)?;
     let applied = taxes
         .iter()
         .zip(&totals.taxes)
-        .map(|(tax, (_, amount))| AppliedTax {
-            name: tax.name.clone(),
-            rate_bps: tax.rate_bps,
-            amount: *amount,
-        })
+        .map(|(tax, (_, amount))| AppliedTax::new(tax.name.clone(), tax.rate, *amount))
         .collect();
     Ok(Computed {
         taxes: applied,
@@ -189,11 +180,7 @@ async fn prepare(
         accounts::service::pick_tax_rates_in(tx, input.tax_rate_ids.as_deref(), &mut errors)
             .await?
             .into_iter()
-            .map(|r| AppliedTax {
-                name: r.name,
-                rate_bps: r.rate_bps,
-                amount: 0,
-            })
+            .map(|r| AppliedTax::new(r.name, r.rate, 0))
             .collect();
     check_adjustments(input, &mut errors);
     if let Some(valid_until) = input.valid_until
@@ -806,10 +793,7 @@ pub async fn convert(
         .taxes
         .0
         .iter()
-        .map(|t| TaxSnapshot {
-            name: t.name.clone(),
-            rate_bps: t.rate_bps,
-        })
+        .map(|t| TaxSnapshot::new(t.name.clone(), t.rate))
         .collect();
     crate::modules::jobs::service::set_pricing_in(&mut tx, job_id, discount, &taxes).await?;
     repo::mark_converted(&mut tx, id, job_id).await?;

@@ -5,13 +5,22 @@ use futures_util::stream::BoxStream;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+/// A sum of amounts, computed in `numeric` and read through its text: one
+/// document's amounts fit in `i64` (`money::MAX_AMOUNT`), the sum of an account's
+/// documents need not (nor do old documents from before that maximum), and
+/// `i128` holds any sum PostgreSQL can store rows for.
+fn sum(text: String) -> Result<i128, sqlx::Error> {
+    text.parse::<i128>()
+        .map_err(|e| sqlx::Error::Decode(format!("sum {text:?} is not an integer: {e}").into()))
+}
+
 pub struct Counts {
     pub todays_visits: i64,
     pub visits_to_invoice: i64,
     pub jobs_to_invoice: i64,
     pub overdue_invoices: i64,
-    pub overdue_amount: i64,
-    pub receivables: i64,
+    pub overdue_amount: i128,
+    pub receivables: i128,
     pub quotes_awaiting: i64,
 }
 
@@ -32,9 +41,9 @@ pub async fn counts(
                WHERE v.status = 'completed' AND v.invoice_id IS NULL AND j.billing = 'per_visit') AS "visits_to_invoice!",
              (SELECT count(*) FROM jobs j WHERE j.status = 'completed' AND j.billing = 'on_completion' AND j.invoice_id IS NULL) AS "jobs_to_invoice!",
              (SELECT count(*) FROM invoices i WHERE i.status IN ('sent', 'partially_paid') AND i.due_date < $1) AS "overdue_invoices!",
-             (SELECT coalesce(sum(i.total - i.amount_paid + i.amount_refunded), 0)::bigint FROM invoices i
+             (SELECT coalesce(sum(i.total::numeric - i.amount_paid + i.amount_refunded), 0)::text FROM invoices i
                WHERE i.status IN ('sent', 'partially_paid') AND i.due_date < $1) AS "overdue_amount!",
-             (SELECT coalesce(sum(i.total - i.amount_paid + i.amount_refunded), 0)::bigint FROM invoices i
+             (SELECT coalesce(sum(i.total::numeric - i.amount_paid + i.amount_refunded), 0)::text FROM invoices i
                WHERE i.status IN ('sent', 'partially_paid')) AS "receivables!",
              (SELECT count(*) FROM quotes q WHERE q.status IN ('sent', 'changes_requested')) AS "quotes_awaiting!""#,
         today,
@@ -48,8 +57,8 @@ pub async fn counts(
         visits_to_invoice: row.visits_to_invoice,
         jobs_to_invoice: row.jobs_to_invoice,
         overdue_invoices: row.overdue_invoices,
-        overdue_amount: row.overdue_amount,
-        receivables: row.receivables,
+        overdue_amount: sum(row.overdue_amount)?,
+        receivables: sum(row.receivables)?,
         quotes_awaiting: row.quotes_awaiting,
     })
 }
@@ -60,9 +69,9 @@ pub async fn collected(
     tz: &str,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<i64, sqlx::Error> {
+) -> Result<i128, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"SELECT coalesce(sum(amount - refunded), 0)::bigint AS "sum!" FROM payments
+        r#"SELECT coalesce(sum(amount::numeric - refunded), 0)::text AS "sum!" FROM payments
            WHERE status IN ('succeeded', 'partially_refunded', 'refunded') AND (paid_at AT TIME ZONE $1)::date BETWEEN $2 AND $3"#,
         tz,
         from,
@@ -70,6 +79,7 @@ pub async fn collected(
     )
     .fetch_one(conn)
     .await
+    .and_then(sum)
 }
 
 /// Of the quotes sent since `since`, how many were sent and how many were won.
@@ -89,8 +99,8 @@ pub async fn quote_conversion(
 
 pub struct RevenueRow {
     pub period: NaiveDate,
-    pub invoiced: i64,
-    pub collected: i64,
+    pub invoiced: i128,
+    pub collected: i128,
 }
 
 /// Invoiced (issued, not void) by issue date and collected by payment date, per
@@ -102,19 +112,18 @@ pub async fn revenue(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<RevenueRow>, sqlx::Error> {
-    sqlx::query_as!(
-        RevenueRow,
+    let rows = sqlx::query!(
         r#"WITH invoiced AS (
-               SELECT date_trunc($2, issue_date::timestamp)::date AS period, sum(total)::bigint AS amount
+               SELECT date_trunc($2, issue_date::timestamp)::date AS period, sum(total) AS amount
                FROM invoices WHERE status NOT IN ('draft', 'void') AND issue_date BETWEEN $3 AND $4 GROUP BY 1
            ), collected AS (
-               SELECT date_trunc($2, paid_at AT TIME ZONE $1)::date AS period, sum(amount - refunded)::bigint AS amount
+               SELECT date_trunc($2, paid_at AT TIME ZONE $1)::date AS period, sum(amount::numeric - refunded) AS amount
                FROM payments WHERE status IN ('succeeded', 'partially_refunded', 'refunded')
                  AND (paid_at AT TIME ZONE $1)::date BETWEEN $3 AND $4 GROUP BY 1
            ), periods AS (
                SELECT generate_series(date_trunc($2, $3::date::timestamp), $4::date::timestamp, ('1 ' || $2)::interval)::date AS period
            )
-           SELECT p.period AS "period!", coalesce(i.amount, 0)::bigint AS "invoiced!", coalesce(c.amount, 0)::bigint AS "collected!"
+           SELECT p.period AS "period!", coalesce(i.amount, 0)::text AS "invoiced!", coalesce(c.amount, 0)::text AS "collected!"
            FROM periods p LEFT JOIN invoiced i USING (period) LEFT JOIN collected c USING (period)
            ORDER BY p.period"#,
         tz,
@@ -123,7 +132,16 @@ pub async fn revenue(
         to
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(RevenueRow {
+                period: r.period,
+                invoiced: sum(r.invoiced)?,
+                collected: sum(r.collected)?,
+            })
+        })
+        .collect()
 }
 
 pub async fn jobs_by_status(
@@ -182,33 +200,40 @@ pub async fn completed_per_technician(
 }
 
 pub struct AgingRow {
-    pub current: i64,
-    pub days_0_30: i64,
-    pub days_31_60: i64,
-    pub days_61_90: i64,
-    pub days_over_90: i64,
+    pub current: i128,
+    pub days_0_30: i128,
+    pub days_31_60: i128,
+    pub days_61_90: i128,
+    pub days_over_90: i128,
     pub invoices: i64,
 }
 
 /// Open balances by days past due on `today`.
 pub async fn aging(conn: &mut PgConnection, today: NaiveDate) -> Result<AgingRow, sqlx::Error> {
-    sqlx::query_as!(
-        AgingRow,
+    let row = sqlx::query!(
         r#"WITH open AS (
-               SELECT total - amount_paid + amount_refunded AS balance, $1::date - due_date AS late
+               SELECT total::numeric - amount_paid + amount_refunded AS balance, $1::date - due_date AS late
                FROM invoices WHERE status IN ('sent', 'partially_paid')
            )
-           SELECT coalesce(sum(balance) FILTER (WHERE late < 0), 0)::bigint AS "current!",
-                  coalesce(sum(balance) FILTER (WHERE late BETWEEN 0 AND 30), 0)::bigint AS "days_0_30!",
-                  coalesce(sum(balance) FILTER (WHERE late BETWEEN 31 AND 60), 0)::bigint AS "days_31_60!",
-                  coalesce(sum(balance) FILTER (WHERE late BETWEEN 61 AND 90), 0)::bigint AS "days_61_90!",
-                  coalesce(sum(balance) FILTER (WHERE late > 90), 0)::bigint AS "days_over_90!",
+           SELECT coalesce(sum(balance) FILTER (WHERE late < 0), 0)::text AS "current!",
+                  coalesce(sum(balance) FILTER (WHERE late BETWEEN 0 AND 30), 0)::text AS "days_0_30!",
+                  coalesce(sum(balance) FILTER (WHERE late BETWEEN 31 AND 60), 0)::text AS "days_31_60!",
+                  coalesce(sum(balance) FILTER (WHERE late BETWEEN 61 AND 90), 0)::text AS "days_61_90!",
+                  coalesce(sum(balance) FILTER (WHERE late > 90), 0)::text AS "days_over_90!",
                   count(*) AS "invoices!"
            FROM open"#,
         today
     )
     .fetch_one(conn)
-    .await
+    .await?;
+    Ok(AgingRow {
+        current: sum(row.current)?,
+        days_0_30: sum(row.days_0_30)?,
+        days_31_60: sum(row.days_31_60)?,
+        days_61_90: sum(row.days_61_90)?,
+        days_over_90: sum(row.days_over_90)?,
+        invoices: row.invoices,
+    })
 }
 
 /// A `report_exports` row.

@@ -23,14 +23,15 @@ pub struct Dashboard {
     /// Completed jobs billed at the end and not yet invoiced.
     pub jobs_to_invoice: i64,
     pub overdue_invoices: i64,
-    /// Unpaid balance of the overdue invoices, minor units.
-    pub overdue_amount: i64,
+    /// Unpaid balance of the overdue invoices, minor units. Sums (here and in
+    /// every report) are exact integers that may exceed 2^63; see docs/api.md.
+    pub overdue_amount: i128,
     /// Unpaid balance of every issued invoice, minor units.
-    pub receivables: i64,
+    pub receivables: i128,
     /// Collected this calendar month so far.
-    pub revenue_this_month: i64,
+    pub revenue_this_month: i128,
     /// Collected last calendar month.
-    pub revenue_last_month: i64,
+    pub revenue_last_month: i128,
     /// Quotes sent and waiting for the client (sent or changes requested).
     pub quotes_awaiting_response: i64,
     /// Of the quotes sent in the last 12 months, the share approved, in basis points
@@ -106,9 +107,9 @@ pub struct RevenuePeriod {
     /// First day of the period (weeks start on Monday).
     pub period: NaiveDate,
     /// Issued invoices' totals (void excluded), by issue date.
-    pub invoiced: i64,
+    pub invoiced: i128,
     /// Payments less refunds, by payment date.
-    pub collected: i64,
+    pub collected: i128,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -117,8 +118,8 @@ pub struct Revenue {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub periods: Vec<RevenuePeriod>,
-    pub total_invoiced: i64,
-    pub total_collected: i64,
+    pub total_invoiced: i128,
+    pub total_collected: i128,
 }
 
 pub fn check_range(from: NaiveDate, to: NaiveDate, max_days: i64) -> Result<(), ApiError> {
@@ -233,13 +234,13 @@ pub struct Aging {
     pub date: NaiveDate,
     pub currency: String,
     /// Not yet due.
-    pub current: i64,
+    pub current: i128,
     /// 0 to 30 days past due.
-    pub days_0_30: i64,
-    pub days_31_60: i64,
-    pub days_61_90: i64,
-    pub days_over_90: i64,
-    pub total: i64,
+    pub days_0_30: i128,
+    pub days_31_60: i128,
+    pub days_61_90: i128,
+    pub days_over_90: i128,
+    pub total: i128,
     pub invoices: i64,
 }
 
