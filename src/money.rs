@@ -1460,7 +1460,11 @@ mod properties {
         fn compute_never_panics(
             lines in prop::collection::vec(line(), 0..8),
             discount in adjustment(),
-            rates in prop::collection::vec(prop_oneof![any::<u32>(), 0u32..20_000].prop_map(Bps), 0..4),
+            rates in prop::collection::vec(
+                prop_oneof![0u32..=1_000_000, 0u32..200_000]
+                    .prop_map(|ppm| Rate::from_ppm(i64::from(ppm)).unwrap_or(Rate::FULL)),
+                0..4,
+            ),
             deposit in adjustment(),
         ) {
             if let Ok(totals) = compute(&lines, discount, &rates, deposit) {
