@@ -79,6 +79,7 @@ error_codes! {
     PaymentProviderError = ("payment_provider_error", BAD_GATEWAY, "The payment provider refused or failed the request"),
     RateLimited = ("rate_limited", TOO_MANY_REQUESTS, "Too many attempts; retry later"),
     Unavailable = ("unavailable", SERVICE_UNAVAILABLE, "The service is not ready"),
+    DatabaseUnavailable = ("database_unavailable", SERVICE_UNAVAILABLE, "The database is unreachable; retry later (Retry-After)"),
     Internal = ("internal", INTERNAL_SERVER_ERROR, "Internal server error"),
 }
 
@@ -114,6 +115,10 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
 }
+
+/// What `Retry-After` says while the database is unreachable: about the time an
+/// embedded PostgreSQL takes to restart.
+pub const DATABASE_RETRY_AFTER_SECS: u64 = 5;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -158,9 +163,28 @@ impl ApiError {
         self
     }
 
+    /// A server error. One whose cause is the database being unreachable (see
+    /// `platform::database::is_unavailable`) is an outage, not a bug:
+    /// `503 database_unavailable` with `Retry-After`.
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
-        let mut error = Self::code(ErrorCode::Internal);
-        error.source = Some(source.into());
+        let source = source.into();
+        let code = if crate::platform::database::chain_is_unavailable(source.as_ref()) {
+            ErrorCode::DatabaseUnavailable
+        } else {
+            ErrorCode::Internal
+        };
+        let mut error = match code {
+            ErrorCode::DatabaseUnavailable => Self::database_unavailable(),
+            _ => Self::code(code),
+        };
+        error.source = Some(source);
+        error
+    }
+
+    /// `503 database_unavailable` with `Retry-After`.
+    pub fn database_unavailable() -> Self {
+        let mut error = Self::code(ErrorCode::DatabaseUnavailable);
+        error.retry_after = Some(DATABASE_RETRY_AFTER_SECS);
         error
     }
 
@@ -203,7 +227,14 @@ impl From<anyhow::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
+        if self.code == ErrorCode::DatabaseUnavailable {
+            // An outage answers every request this way: a warning each, not an error.
+            tracing::warn!(
+                error = self.source.as_ref().map(|s| format!("{s:#}")),
+                code = self.code.as_str(),
+                "request failed: database unavailable"
+            );
+        } else if status.is_server_error() {
             // The request id is on the current span; the cause stays in the logs.
             match &self.source {
                 Some(source) => tracing::error!(

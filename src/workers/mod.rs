@@ -98,7 +98,9 @@ pub fn start(state: &AppState, stop: watch::Receiver<bool>) -> anyhow::Result<Jo
     let options = state.db.pool().connect_options().as_ref().clone();
     let pool = PgPoolOptions::new()
         .max_connections(u32::try_from(Queue::ALL.len()).unwrap_or(10) + 2)
-        .acquire_timeout(Duration::from_secs(10))
+        // As short as the API's: a lost database makes the runner's loops fail and
+        // retry promptly (and stop promptly on shutdown) instead of waiting 10 s each.
+        .acquire_timeout(config.db_acquire_timeout)
         .connect_lazy_with(options.application_name("jobber-worker"));
     let ctx = Arc::new(Context {
         db: state.db.clone(),
