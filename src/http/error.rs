@@ -77,9 +77,11 @@ error_codes! {
     IdempotencyKeyReused = ("idempotency_key_reused", UNPROCESSABLE_ENTITY, "This Idempotency-Key was used with a different request"),
     PreconditionFailed = ("precondition_failed", PRECONDITION_FAILED, "If-Match does not match the current version"),
     PaymentProviderError = ("payment_provider_error", BAD_GATEWAY, "The payment provider refused or failed the request"),
+    PaymentProviderUnavailable = ("payment_provider_unavailable", SERVICE_UNAVAILABLE, "The payment provider could not be reached; retry later (Retry-After)"),
     RateLimited = ("rate_limited", TOO_MANY_REQUESTS, "Too many attempts; retry later"),
     Unavailable = ("unavailable", SERVICE_UNAVAILABLE, "The service is not ready"),
     DatabaseUnavailable = ("database_unavailable", SERVICE_UNAVAILABLE, "The database is unreachable; retry later (Retry-After)"),
+    StorageUnavailable = ("storage_unavailable", SERVICE_UNAVAILABLE, "File storage is unreachable; retry later (Retry-After)"),
     Internal = ("internal", INTERNAL_SERVER_ERROR, "Internal server error"),
 }
 
@@ -119,6 +121,8 @@ pub struct Problem {
 /// What `Retry-After` says while the database is unreachable: about the time an
 /// embedded PostgreSQL takes to restart.
 pub const DATABASE_RETRY_AFTER_SECS: u64 = 5;
+/// What `Retry-After` says while file storage (S3) is unreachable.
+pub const STORAGE_RETRY_AFTER_SECS: u64 = 30;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -164,18 +168,22 @@ impl ApiError {
     }
 
     /// A server error. One whose cause is the database being unreachable (see
-    /// `platform::database::is_unavailable`) is an outage, not a bug:
-    /// `503 database_unavailable` with `Retry-After`.
+    /// `platform::database::is_unavailable`) or file storage failing
+    /// (`platform::storage::StorageUnavailable`) is an outage, not a bug: `503
+    /// database_unavailable` / `storage_unavailable` with `Retry-After`.
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
         let source = source.into();
-        let code = if crate::platform::database::chain_is_unavailable(source.as_ref()) {
-            ErrorCode::DatabaseUnavailable
+        let mut error = if crate::platform::database::chain_is_unavailable(source.as_ref()) {
+            Self::database_unavailable()
+        } else if source
+            .chain()
+            .any(|e| e.is::<crate::platform::storage::StorageUnavailable>())
+        {
+            let mut error = Self::code(ErrorCode::StorageUnavailable);
+            error.retry_after = Some(STORAGE_RETRY_AFTER_SECS);
+            error
         } else {
-            ErrorCode::Internal
-        };
-        let mut error = match code {
-            ErrorCode::DatabaseUnavailable => Self::database_unavailable(),
-            _ => Self::code(code),
+            Self::code(ErrorCode::Internal)
         };
         error.source = Some(source);
         error
@@ -227,12 +235,15 @@ impl From<anyhow::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if self.code == ErrorCode::DatabaseUnavailable {
+        if matches!(
+            self.code,
+            ErrorCode::DatabaseUnavailable | ErrorCode::StorageUnavailable
+        ) {
             // An outage answers every request this way: a warning each, not an error.
             tracing::warn!(
                 error = self.source.as_ref().map(|s| format!("{s:#}")),
                 code = self.code.as_str(),
-                "request failed: database unavailable"
+                "request failed: a dependency is unavailable"
             );
         } else if status.is_server_error() {
             // The request id is on the current span; the cause stays in the logs.
