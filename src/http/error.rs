@@ -316,6 +316,35 @@ mod tests {
     }
 
     #[test]
+    fn outages_of_dependencies_are_503_with_retry_after() {
+        use anyhow::Context as _;
+        let pool: anyhow::Result<()> = Err(sqlx::Error::PoolTimedOut).context("loading the client");
+        let error = ApiError::internal(pool.unwrap_err());
+        assert_eq!(error.code, ErrorCode::DatabaseUnavailable);
+        assert_eq!(error.retry_after, Some(DATABASE_RETRY_AFTER_SECS));
+        let socket = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "gone");
+        assert_eq!(
+            ApiError::from(sqlx::Error::Io(socket)).code,
+            ErrorCode::DatabaseUnavailable
+        );
+        // A statement's own failure stays a 500.
+        assert_eq!(
+            ApiError::from(sqlx::Error::RowNotFound).code,
+            ErrorCode::Internal
+        );
+        let s3 = object_store::Error::Generic {
+            store: "S3",
+            source: "connection refused".into(),
+        };
+        let stored: anyhow::Result<()> =
+            Err(crate::platform::storage::StorageUnavailable(s3).into());
+        let error = ApiError::internal(stored.context("storing a photo").unwrap_err());
+        assert_eq!(error.code, ErrorCode::StorageUnavailable);
+        assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(error.retry_after.is_some());
+    }
+
+    #[test]
     fn docs_list_every_code() {
         let docs = include_str!("../../docs/api.md");
         assert!(

@@ -389,6 +389,10 @@ fn job_json_sql() -> &'static str {
     "convert_from(j.job, 'UTF8')::jsonb"
 }
 
+/// Dead: the condition of STATE_SQL's first branch, as the partial index of
+/// [`migrate`] states it.
+const DEAD_SQL: &str = "j.status IN ('Failed', 'Killed') AND j.attempts >= j.max_attempts";
+
 /// The job's account, as indexed by [`migrate`] (migration `job_account_function`).
 const ACCOUNT_SQL: &str = "public.jobber_job_account(j.job)";
 
@@ -429,13 +433,19 @@ async fn select(
         Some(_) => format!("{ACCOUNT_SQL} = $1"),
         None => "$1::uuid IS NULL".to_string(),
     };
+    // Dead jobs are few among many: their own partial index finds them (the state
+    // computed by STATE_SQL cannot use an index).
+    let dead_filter = match state {
+        Some(JobState::Dead) => DEAD_SQL,
+        _ => "true",
+    };
     let sql = format!(
         "SELECT * FROM (
             SELECT j.id, j.job_type AS queue, {STATE_SQL} AS state, j.attempts, j.max_attempts,
                    j.run_at, j.done_at, j.last_result ->> 'Err' AS last_error,
                    {ACCOUNT_SQL} AS account_id, {json} -> 'data' AS data
             FROM apalis.jobs j
-            WHERE {account_filter}) s
+            WHERE {account_filter} AND {dead_filter}) s
          WHERE ($2::text IS NULL OR s.state = $2) AND ($4::text IS NULL OR s.id = $4)
          ORDER BY s.run_at DESC, s.id DESC LIMIT $3"
     );
@@ -520,13 +530,17 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("apalis migration failed: {e}"))?;
     // Our indexes on apalis's table, which only exists once its migrations ran (after
-    // ours): the admin listing of one account's jobs, newest first, and the purge of
-    // finished jobs. Idempotent, so every migrate run ensures them.
+    // ours): the admin listing of one account's jobs, newest first, the dead-job
+    // listing and the purge of finished jobs. Idempotent, so every migrate run
+    // ensures them.
     for statement in [
         "CREATE INDEX IF NOT EXISTS jobber_jobs_account_run_at
              ON apalis.jobs (public.jobber_job_account(job), run_at DESC, id DESC)",
         "CREATE INDEX IF NOT EXISTS jobber_jobs_done_at
              ON apalis.jobs (done_at) WHERE status = 'Done'",
+        "CREATE INDEX IF NOT EXISTS jobber_jobs_dead
+             ON apalis.jobs (run_at DESC, id DESC)
+             WHERE status IN ('Failed', 'Killed') AND attempts >= max_attempts",
     ] {
         sqlx::query(statement)
             .execute(pool)

@@ -904,4 +904,23 @@ async fn finished_jobs_are_purged_after_the_retention() {
             .any(|line| line.contains("jobber_jobs_account_run_at")),
         "{plan:?}"
     );
+    let plan: Vec<String> = sqlx::query_scalar(
+        "EXPLAIN SELECT id FROM apalis.jobs j
+         WHERE j.status IN ('Failed', 'Killed') AND j.attempts >= j.max_attempts
+         ORDER BY run_at DESC, id DESC LIMIT 50",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    assert!(
+        plan.iter().any(|line| line.contains("jobber_jobs_dead")),
+        "{plan:?}"
+    );
+    drop(tx);
+    // The operator's dead-job listing (every account) finds the dead one.
+    let dead = queue::list(app.db.pool(), None, Some(queue::JobState::Dead), 50)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].state, "dead");
 }
