@@ -532,7 +532,13 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     // Our indexes on apalis's table, which only exists once its migrations ran (after
     // ours): the admin listing of one account's jobs, newest first, the dead-job
     // listing and the purge of finished jobs. Idempotent, so every migrate run
-    // ensures them.
+    // ensures them. Several pods may migrate at once and `IF NOT EXISTS` does not
+    // keep two concurrent creations of one index from colliding: one transaction
+    // holding an advisory lock does them.
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('jobber: apalis.jobs indexes'))")
+        .execute(&mut *tx)
+        .await?;
     for statement in [
         "CREATE INDEX IF NOT EXISTS jobber_jobs_account_run_at
              ON apalis.jobs (public.jobber_job_account(job), run_at DESC, id DESC)",
@@ -543,10 +549,11 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
              WHERE status IN ('Failed', 'Killed') AND attempts >= max_attempts",
     ] {
         sqlx::query(statement)
-            .execute(pool)
+            .execute(&mut *tx)
             .await
             .context("cannot index apalis.jobs")?;
     }
+    tx.commit().await?;
     Ok(())
 }
 
