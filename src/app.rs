@@ -227,9 +227,12 @@ async fn readyz(State(state): State<AppState>) -> Result<axum::Json<serde_json::
         Err(error) => {
             // The cause goes to the log, not to whoever asks on the public port.
             tracing::warn!(error = format!("{error:#}"), "not ready");
+            if crate::platform::database::chain_is_unavailable(error.as_ref()) {
+                return Err(ApiError::database_unavailable());
+            }
             Err(ApiError::new(
                 ErrorCode::Unavailable,
-                "the database is unreachable or its schema is not current",
+                "the database schema is not current",
             ))
         }
     }

@@ -119,6 +119,9 @@ struct FileConfig {
     trusted_proxies: Option<Vec<std::net::IpAddr>>,
     jwt_secret: Option<String>,
     db_max_connections: Option<u32>,
+    db_acquire_timeout_secs: Option<u64>,
+    db_slow_statement_ms: Option<u64>,
+    embedded_pg_max_restarts: Option<u32>,
     max_body_bytes: Option<usize>,
     encryption_key: Option<String>,
     encryption_key_file: Option<PathBuf>,
@@ -135,6 +138,7 @@ struct FileConfig {
     job_poll_ms: Option<u64>,
     job_heartbeat_secs: Option<u64>,
     email_lease_secs: Option<u64>,
+    job_retention_days: Option<u64>,
     storage_url: Option<String>,
     storage_endpoint: Option<String>,
     storage_region: Option<String>,
@@ -172,6 +176,15 @@ pub struct Config {
     /// generated into the data dir on first start.
     pub jwt_secret: Option<SecretString>,
     pub db_max_connections: u32,
+    /// How long a request waits for a database connection before it answers
+    /// `503 database_unavailable`.
+    pub db_acquire_timeout: std::time::Duration,
+    /// Statements slower than this are logged (a warning in the server, info in
+    /// one-shot commands).
+    pub db_slow_statement: std::time::Duration,
+    /// How often the embedded PostgreSQL is restarted after it died (within
+    /// [`EMBEDDED_RESTART_WINDOW`]) before jobber gives up and exits non-zero.
+    pub embedded_pg_max_restarts: u32,
     pub max_body_bytes: usize,
     /// Key (32 bytes) that encrypts the secrets accounts store (their Stripe keys);
     /// when unset a key is generated into the data dir on first start.
@@ -286,6 +299,8 @@ pub struct JobsConfig {
     pub heartbeat: std::time::Duration,
     /// How long an email claimed for sending stays claimed if its worker dies.
     pub email_lease: std::time::Duration,
+    /// Finished (done) background jobs older than this are deleted; dead ones are kept.
+    pub retention: std::time::Duration,
     /// SMTP (default) or SendGrid.
     pub email_transport: EmailTransport,
     /// SendGrid API key (`email_transport = "sendgrid"`).
@@ -314,12 +329,16 @@ impl JobsConfig {
             poll: std::time::Duration::from_secs(1),
             heartbeat: std::time::Duration::from_secs(30),
             email_lease: std::time::Duration::from_secs(120),
+            retention: std::time::Duration::from_secs(7 * 24 * 60 * 60),
             email_transport: EmailTransport::Smtp,
             sendgrid_api_key: None,
             sendgrid_api_base: SENDGRID_API_BASE.into(),
         }
     }
 }
+
+/// The window [`Config::embedded_pg_max_restarts`] counts restarts in.
+pub const EMBEDDED_RESTART_WINDOW: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 pub const STRIPE_API_BASE: &str = "https://api.stripe.com";
 pub const QUICKBOOKS_AUTH_BASE: &str = "https://appcenter.intuit.com/connect/oauth2";
@@ -387,6 +406,10 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_JWT_SECRET",
     "JOBBER_JWT_SECRET_FILE",
     "JOBBER_DB_MAX_CONNECTIONS",
+    "JOBBER_DB_ACQUIRE_TIMEOUT_SECS",
+    "JOBBER_DB_SLOW_STATEMENT_MS",
+    "JOBBER_EMBEDDED_PG_MAX_RESTARTS",
+    "JOBBER_JOB_RETENTION_DAYS",
     "JOBBER_MAX_BODY_BYTES",
     "JOBBER_OWNER_PASSWORD",
     "JOBBER_ENCRYPTION_KEY",
@@ -497,6 +520,26 @@ impl Config {
         if db_max_connections == 0 {
             return Err(invalid("db_max_connections", "must be at least 1"));
         }
+        let db_acquire_timeout_secs: u64 = match env("JOBBER_DB_ACQUIRE_TIMEOUT_SECS") {
+            Some(text) => parse_number("db_acquire_timeout_secs", &text)?,
+            None => file
+                .db_acquire_timeout_secs
+                .unwrap_or(crate::platform::database::DEFAULT_ACQUIRE_TIMEOUT.as_secs()),
+        };
+        if db_acquire_timeout_secs == 0 {
+            return Err(invalid("db_acquire_timeout_secs", "must be at least 1"));
+        }
+        let db_slow_statement_ms: u64 = match env("JOBBER_DB_SLOW_STATEMENT_MS") {
+            Some(text) => parse_number("db_slow_statement_ms", &text)?,
+            None => file.db_slow_statement_ms.unwrap_or(
+                u64::try_from(crate::platform::database::DEFAULT_SLOW_STATEMENT.as_millis())
+                    .unwrap_or(u64::MAX),
+            ),
+        };
+        let embedded_pg_max_restarts = match env("JOBBER_EMBEDDED_PG_MAX_RESTARTS") {
+            Some(text) => parse_number("embedded_pg_max_restarts", &text)?,
+            None => file.embedded_pg_max_restarts.unwrap_or(3),
+        };
         let max_body_bytes = match env("JOBBER_MAX_BODY_BYTES") {
             Some(text) => parse_number("max_body_bytes", &text)?,
             None => file.max_body_bytes.unwrap_or(1024 * 1024),
@@ -564,6 +607,7 @@ impl Config {
                 job_poll_ms: file.job_poll_ms,
                 job_heartbeat_secs: file.job_heartbeat_secs,
                 email_lease_secs: file.email_lease_secs,
+                job_retention_days: file.job_retention_days,
                 email_transport: file.email_transport,
                 sendgrid_api_key: file.sendgrid_api_key,
                 sendgrid_api_base: file.sendgrid_api_base,
@@ -603,6 +647,9 @@ impl Config {
             },
             jwt_secret: jwt_secret.map(SecretString::from),
             db_max_connections,
+            db_acquire_timeout: std::time::Duration::from_secs(db_acquire_timeout_secs),
+            db_slow_statement: std::time::Duration::from_millis(db_slow_statement_ms),
+            embedded_pg_max_restarts,
             max_body_bytes,
             encryption_key: encryption_key.map(SecretString::from),
             stripe_api_base,
@@ -610,6 +657,23 @@ impl Config {
             quickbooks,
             http,
         })
+    }
+
+    /// The pool settings of a server process.
+    pub fn db_settings(&self) -> crate::platform::database::DbSettings {
+        crate::platform::database::DbSettings {
+            acquire_timeout: self.db_acquire_timeout,
+            slow_statement: self.db_slow_statement,
+            ..crate::platform::database::DbSettings::new(self.db_max_connections)
+        }
+    }
+
+    /// The pool settings of a one-shot command (`migrate`, `admin`, `jobs`).
+    pub fn command_db_settings(&self) -> crate::platform::database::DbSettings {
+        crate::platform::database::DbSettings {
+            slow_statement: self.db_slow_statement,
+            ..crate::platform::database::DbSettings::command()
+        }
     }
 
     /// `JOBBER_*` variables that no setting reads: most likely typos.
@@ -663,6 +727,22 @@ impl Config {
         put(
             "db_max_connections",
             i64::from(self.db_max_connections).into(),
+        );
+        put(
+            "db_acquire_timeout_secs",
+            i64::try_from(self.db_acquire_timeout.as_secs())
+                .unwrap_or(i64::MAX)
+                .into(),
+        );
+        put(
+            "db_slow_statement_ms",
+            i64::try_from(self.db_slow_statement.as_millis())
+                .unwrap_or(i64::MAX)
+                .into(),
+        );
+        put(
+            "embedded_pg_max_restarts",
+            i64::from(self.embedded_pg_max_restarts).into(),
         );
         put(
             "max_body_bytes",
@@ -758,6 +838,10 @@ impl Config {
             i64::try_from(self.http.max_connections)
                 .unwrap_or(i64::MAX)
                 .into(),
+        );
+        put(
+            "job_retention_days",
+            (millis(self.jobs.retention) / 1000 / 86_400).into(),
         );
         match &self.storage.url {
             Some(url) => put("storage_url", url.clone().into()),
@@ -951,6 +1035,7 @@ struct JobsFile {
     job_poll_ms: Option<u64>,
     job_heartbeat_secs: Option<u64>,
     email_lease_secs: Option<u64>,
+    job_retention_days: Option<u64>,
     email_transport: Option<EmailTransport>,
     sendgrid_api_key: Option<String>,
     sendgrid_api_base: Option<String>,
@@ -1074,6 +1159,16 @@ fn load_jobs(public_url: &str, file: JobsFile) -> Result<JobsConfig, ConfigError
             return Err(invalid("email_lease_secs", "must be at least 1"));
         }
         jobs.email_lease = std::time::Duration::from_secs(secs);
+    }
+    if let Some(days) = number(
+        "JOBBER_JOB_RETENTION_DAYS",
+        "job_retention_days",
+        file.job_retention_days,
+    )? {
+        if days == 0 {
+            return Err(invalid("job_retention_days", "must be at least 1"));
+        }
+        jobs.retention = std::time::Duration::from_secs(days.saturating_mul(86_400));
     }
     jobs.email_transport = match env("JOBBER_EMAIL_TRANSPORT") {
         Some(text) => match text.as_str() {

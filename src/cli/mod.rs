@@ -144,7 +144,7 @@ impl Database {
     pub async fn open(config: &Config, lock: Option<DataDirLock>) -> anyhow::Result<Self> {
         use secrecy::ExposeSecret;
         if let Some(url) = &config.database_url {
-            let db = Db::connect(url.expose_secret(), 2).await?;
+            let db = Db::connect_with(url.expose_secret(), &config.command_db_settings()).await?;
             return Ok(Self {
                 db,
                 embedded: None,
@@ -154,7 +154,7 @@ impl Database {
         match lock {
             Some(lock) => {
                 let embedded = EmbeddedPostgres::start(&config.data_dir).await?;
-                let db = Db::connect(embedded.url(), 2).await?;
+                let db = Db::connect_with(embedded.url(), &config.command_db_settings()).await?;
                 Ok(Self {
                     db,
                     embedded: Some(embedded),
@@ -164,7 +164,7 @@ impl Database {
             None => {
                 // A server holds the data dir: use the PostgreSQL it runs.
                 let url = EmbeddedPostgres::running_url(&config.data_dir)?;
-                let db = Db::connect(&url, 2).await?;
+                let db = Db::connect_with(&url, &config.command_db_settings()).await?;
                 Ok(Self {
                     db,
                     embedded: None,

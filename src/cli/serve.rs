@@ -5,13 +5,15 @@
 //! user, its lock taken and the ports bound while still root; then privileges are
 //! dropped for good before anything else (PostgreSQL included) runs.
 
+use std::time::Duration;
+
 use anyhow::Context;
 use secrecy::ExposeSecret;
 
 use crate::app::{App, Listeners, stop_signal};
-use crate::config::{Config, Role};
+use crate::config::{Config, EMBEDDED_RESTART_WINDOW, Role};
 use crate::platform::database::Db;
-use crate::platform::embedded::EmbeddedPostgres;
+use crate::platform::embedded::{EmbeddedPostgres, RestartPolicy};
 use crate::platform::process::{self, DataDirLock};
 
 pub fn run(mut config: Config) -> anyhow::Result<()> {
@@ -70,7 +72,7 @@ async fn serve(config: Config, listeners: Listeners, lock: &DataDirLock) -> anyh
         (None, Some(embedded)) => embedded.url().to_string(),
         (None, None) => unreachable!("embedded is started when no URL is configured"),
     };
-    let db = Db::connect(&url, config.db_max_connections).await?;
+    let db = Db::connect_with(&url, &config.db_settings()).await?;
     match config.role {
         // The single-box appliance keeps its schema current by itself.
         Role::All => db.migrate().await?,
@@ -78,12 +80,44 @@ async fn serve(config: Config, listeners: Listeners, lock: &DataDirLock) -> anyh
         // pre-upgrade hook); a pod only refuses a schema newer than itself.
         Role::Api | Role::Worker => db.check_not_newer().await?,
     }
+    // The embedded server is watched and restarted when it dies; past its restart
+    // budget jobber stops (draining what it can) and exits non-zero.
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+    let supervisor = embedded.map(|embedded| {
+        embedded.supervise(
+            RestartPolicy {
+                max_restarts: config.embedded_pg_max_restarts,
+                window: EMBEDDED_RESTART_WINDOW,
+                check_every: Duration::from_secs(1),
+            },
+            db.clone(),
+            stopping,
+        )
+    });
+    let gave_up = supervisor.as_ref().map(|s| s.gave_up());
+    let shutdown = async move {
+        match gave_up {
+            Some(gave_up) => tokio::select! {
+                () = stop_signal() => {}
+                () = gave_up => {}
+            },
+            None => stop_signal().await,
+        }
+        let _ = stopping_tx.send(true);
+    };
     let app = App::build(config, db.clone(), listeners)?;
     tracing::info!(public = %app.public_addr()?, admin = %app.admin_addr()?, "listening");
-    let served = app.run_until_stopped(stop_signal()).await;
-    db.close().await;
-    if let Some(embedded) = embedded {
-        embedded.stop().await.context("stopping PostgreSQL")?;
+    let served = app.run_until_stopped(shutdown).await;
+    // Closing waits for every connection to be handed back and closed; with the
+    // database gone that must not hold up the exit.
+    if tokio::time::timeout(Duration::from_secs(5), db.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("database connections did not close within 5s; leaving them");
+    }
+    if let Some(supervisor) = supervisor {
+        supervisor.finish().await.context("embedded PostgreSQL")?;
     }
     tracing::info!("stopped");
     served

@@ -77,10 +77,13 @@ error_codes! {
     IdempotencyKeyReused = ("idempotency_key_reused", UNPROCESSABLE_ENTITY, "This Idempotency-Key was used with a different request"),
     PreconditionFailed = ("precondition_failed", PRECONDITION_FAILED, "If-Match does not match the current version"),
     PaymentProviderError = ("payment_provider_error", BAD_GATEWAY, "The payment provider refused or failed the request"),
+    PaymentProviderUnavailable = ("payment_provider_unavailable", SERVICE_UNAVAILABLE, "The payment provider could not be reached; retry later (Retry-After)"),
     RateLimited = ("rate_limited", TOO_MANY_REQUESTS, "Too many attempts; retry later"),
     Unavailable = ("unavailable", SERVICE_UNAVAILABLE, "The service is not ready"),
     ServerBusy = ("server_busy", SERVICE_UNAVAILABLE, "The server is busy; retry after the time in Retry-After"),
     TooManyConnections = ("too_many_connections", SERVICE_UNAVAILABLE, "The server has too many open connections; retry shortly"),
+    DatabaseUnavailable = ("database_unavailable", SERVICE_UNAVAILABLE, "The database is unreachable; retry later (Retry-After)"),
+    StorageUnavailable = ("storage_unavailable", SERVICE_UNAVAILABLE, "File storage is unreachable; retry later (Retry-After)"),
     Internal = ("internal", INTERNAL_SERVER_ERROR, "Internal server error"),
 }
 
@@ -116,6 +119,12 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
 }
+
+/// What `Retry-After` says while the database is unreachable: about the time an
+/// embedded PostgreSQL takes to restart.
+pub const DATABASE_RETRY_AFTER_SECS: u64 = 5;
+/// What `Retry-After` says while file storage (S3) is unreachable.
+pub const STORAGE_RETRY_AFTER_SECS: u64 = 30;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -160,9 +169,32 @@ impl ApiError {
         self
     }
 
+    /// A server error. One whose cause is the database being unreachable (see
+    /// `platform::database::is_unavailable`) or file storage failing
+    /// (`platform::storage::StorageUnavailable`) is an outage, not a bug: `503
+    /// database_unavailable` / `storage_unavailable` with `Retry-After`.
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
-        let mut error = Self::code(ErrorCode::Internal);
-        error.source = Some(source.into());
+        let source = source.into();
+        let mut error = if crate::platform::database::chain_is_unavailable(source.as_ref()) {
+            Self::database_unavailable()
+        } else if source
+            .chain()
+            .any(|e| e.is::<crate::platform::storage::StorageUnavailable>())
+        {
+            let mut error = Self::code(ErrorCode::StorageUnavailable);
+            error.retry_after = Some(STORAGE_RETRY_AFTER_SECS);
+            error
+        } else {
+            Self::code(ErrorCode::Internal)
+        };
+        error.source = Some(source);
+        error
+    }
+
+    /// `503 database_unavailable` with `Retry-After`.
+    pub fn database_unavailable() -> Self {
+        let mut error = Self::code(ErrorCode::DatabaseUnavailable);
+        error.retry_after = Some(DATABASE_RETRY_AFTER_SECS);
         error
     }
 
@@ -212,7 +244,17 @@ impl From<anyhow::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
+        if matches!(
+            self.code,
+            ErrorCode::DatabaseUnavailable | ErrorCode::StorageUnavailable
+        ) {
+            // An outage answers every request this way: a warning each, not an error.
+            tracing::warn!(
+                error = self.source.as_ref().map(|s| format!("{s:#}")),
+                code = self.code.as_str(),
+                "request failed: a dependency is unavailable"
+            );
+        } else if status.is_server_error() {
             // The request id is on the current span; the cause stays in the logs.
             match &self.source {
                 Some(source) => tracing::error!(
@@ -280,6 +322,35 @@ mod tests {
                     .all(|c| c.is_ascii_lowercase() || c == '_')
             );
         }
+    }
+
+    #[test]
+    fn outages_of_dependencies_are_503_with_retry_after() {
+        use anyhow::Context as _;
+        let pool: anyhow::Result<()> = Err(sqlx::Error::PoolTimedOut).context("loading the client");
+        let error = ApiError::internal(pool.unwrap_err());
+        assert_eq!(error.code, ErrorCode::DatabaseUnavailable);
+        assert_eq!(error.retry_after, Some(DATABASE_RETRY_AFTER_SECS));
+        let socket = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "gone");
+        assert_eq!(
+            ApiError::from(sqlx::Error::Io(socket)).code,
+            ErrorCode::DatabaseUnavailable
+        );
+        // A statement's own failure stays a 500.
+        assert_eq!(
+            ApiError::from(sqlx::Error::RowNotFound).code,
+            ErrorCode::Internal
+        );
+        let s3 = object_store::Error::Generic {
+            store: "S3",
+            source: "connection refused".into(),
+        };
+        let stored: anyhow::Result<()> =
+            Err(crate::platform::storage::StorageUnavailable(s3).into());
+        let error = ApiError::internal(stored.context("storing a photo").unwrap_err());
+        assert_eq!(error.code, ErrorCode::StorageUnavailable);
+        assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(error.retry_after.is_some());
     }
 
     #[test]

@@ -4,6 +4,15 @@
 //! the unprivileged `jobber_app` role and sets `app.account_id`, so row-level security
 //! confines every statement to one account even if a query forgets its `WHERE`.
 //! Modules must never run tenant queries on a bare pool connection.
+//!
+//! A lost database is an outage, not a bug: [`is_unavailable`] tells connection-class
+//! errors (the server gone, restarting, unreachable, or no connection within the
+//! acquire timeout) from failing statements, so the API answers them with
+//! `503 database_unavailable` instead of 500. Broken connections leave the pool on
+//! their first error (sqlx pings a connection when it is released and drops it if the
+//! ping fails), the first such error closes the idle ones (they died with the server),
+//! and a connection that sat idle is pinged before it is handed out; so once the
+//! server is back, requests succeed without restarting jobber.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -13,7 +22,9 @@ use std::time::Duration;
 use anyhow::Context;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{
+    AssertSqlSafe, ConnectOptions, Connection, PgConnection, PgPool, Postgres, Transaction,
+};
 use uuid::Uuid;
 
 /// The migrations compiled into this binary.
@@ -165,17 +176,80 @@ pub struct Db {
     schema_current: Arc<AtomicBool>,
 }
 
+/// How a [`Db`] pool behaves.
+#[derive(Debug, Clone)]
+pub struct DbSettings {
+    pub max_connections: u32,
+    /// How long a caller waits for a pooled connection; past it the caller gets
+    /// `PoolTimedOut` (503 `database_unavailable` in the API). Short, so that requests
+    /// fail fast while the database is down instead of piling up.
+    pub acquire_timeout: Duration,
+    /// The level of sqlx's "slow statement" events (statements slower than
+    /// `slow_statement`). The server warns; bulk commands (`admin seed-demo`,
+    /// `migrate`) make slow statements on purpose and log them at info, so
+    /// `--log warn` hides them.
+    pub slow_statement_level: log::LevelFilter,
+    pub slow_statement: Duration,
+}
+
+impl DbSettings {
+    /// The defaults of a server: 3 s acquire timeout, slow statements warned.
+    pub fn new(max_connections: u32) -> Self {
+        Self {
+            max_connections,
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+            slow_statement_level: log::LevelFilter::Warn,
+            slow_statement: DEFAULT_SLOW_STATEMENT,
+        }
+    }
+
+    /// One-shot commands: two connections, slow statements at info.
+    pub fn command() -> Self {
+        Self {
+            max_connections: 2,
+            acquire_timeout: Duration::from_secs(10),
+            slow_statement_level: log::LevelFilter::Info,
+            slow_statement: DEFAULT_SLOW_STATEMENT,
+        }
+    }
+}
+
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// sqlx's own default threshold of a slow statement.
+pub const DEFAULT_SLOW_STATEMENT: Duration = Duration::from_secs(1);
+
+/// A connection idle longer than this is pinged before it is handed out: it may have
+/// outlived its server (a restart, a failover). Busy connections are not pinged, so
+/// the round trip ARCHITECTURE §6 saves stays saved under load.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        Self::connect_with(url, &DbSettings::new(max_connections)).await
+    }
+
+    pub async fn connect_with(url: &str, settings: &DbSettings) -> anyhow::Result<Self> {
         let options: PgConnectOptions = url.parse().context("invalid database URL")?;
-        let options = options.application_name("jobber");
+        let options = options
+            .application_name("jobber")
+            .log_slow_statements(settings.slow_statement_level, settings.slow_statement);
         let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
+            .max_connections(settings.max_connections)
             .min_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(settings.acquire_timeout)
             // The ping costs a round trip on every acquire (ARCHITECTURE §6); a dead
-            // connection surfaces as an error on first use instead and is discarded.
+            // connection surfaces as an error on first use instead and is discarded
+            // when released. Only a connection that sat idle is pinged first.
             .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for < PING_IF_IDLE_FOR {
+                        return Ok(true);
+                    }
+                    // A failed ping discards the connection and the pool opens another.
+                    Ok(conn.ping().await.is_ok())
+                })
+            })
             .connect_with(options)
             .await
             .context("cannot connect to PostgreSQL")?;
@@ -208,6 +282,12 @@ impl Db {
         self.waiting.fetch_add(1, Ordering::Relaxed);
         let tx = self.pool.begin_with(AssertSqlSafe(begin)).await;
         self.waiting.fetch_sub(1, Ordering::Relaxed);
+        if let Err(error) = &tx
+            && is_unavailable(error)
+        {
+            // The server went away: the other idle connections died with this one.
+            self.discard_idle().await;
+        }
         Ok(Tx {
             inner: tx?,
             account_id,
@@ -288,10 +368,12 @@ impl Db {
 
     /// Ready means: the database answers and every migration of this binary is applied.
     pub async fn ready(&self) -> anyhow::Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .context("database unreachable")?;
+        if let Err(error) = sqlx::query("SELECT 1").execute(&self.pool).await {
+            if is_unavailable(&error) {
+                self.discard_idle().await;
+            }
+            return Err(error).context("database unreachable");
+        }
         if !self.schema_current.load(Ordering::Relaxed) {
             let status = self.migration_status().await?;
             if let Some(m) = status.iter().find(|m| m.state != MigrationState::Applied) {
@@ -310,6 +392,58 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Close every idle connection: after the server restarted they are all dead.
+    /// Connections in use are dropped by the pool when their holder releases them.
+    pub async fn discard_idle(&self) {
+        // Bounded by the count now idle: the pool may open fresh ones meanwhile.
+        let mut closed = 0;
+        for _ in 0..self.pool.num_idle() {
+            let Some(mut conn) = self.pool.try_acquire() else {
+                break;
+            };
+            conn.close_on_drop();
+            closed += 1;
+        }
+        if closed > 0 {
+            tracing::debug!(closed, "closed idle database connections");
+        }
+    }
+}
+
+/// Whether `error` says the database cannot be reached, rather than that a statement
+/// failed: no connection within the acquire timeout, a closed pool, a broken socket,
+/// or PostgreSQL's own "shutting down / starting up / connection exception" codes
+/// (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, class 08,
+/// and 53300 too_many_connections).
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
+
+/// [`is_unavailable`] anywhere in an error's chain of sources (an `anyhow` context, a
+/// module's error wrapping a `sqlx::Error`).
+pub fn chain_is_unavailable(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if error
+            .downcast_ref::<sqlx::Error>()
+            .is_some_and(is_unavailable)
+        {
+            return true;
+        }
+        next = error.source();
+    }
+    false
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -5,6 +5,11 @@
 //! `<data-dir>/postgres.password` (mode 0600). The host's PostgreSQL binaries are used
 //! when present (Debian's `postgresql-NN`), else `postgresql_embedded` downloads a build.
 //! PostgreSQL refuses to run as root: callers drop privileges before starting it.
+//!
+//! `jobber serve` watches the server it started ([`EmbeddedPostgres::supervise`]): when
+//! the postmaster dies (killed, out of memory), it is started again, a bounded number
+//! of times ([`RestartPolicy`]) with a warning each; past that jobber gives up and
+//! exits non-zero, so that systemd (or whatever runs it) restarts the whole service.
 
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -13,6 +18,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use postgresql_embedded::{PostgreSQL, Settings, Status};
+use tokio::sync::watch;
+
+use crate::platform::database::Db;
 
 pub const DATABASE: &str = "jobber";
 const PORT: u16 = 5432;
@@ -82,11 +90,180 @@ impl EmbeddedPostgres {
         &self.url
     }
 
+    /// The postmaster's pid: the first line of `postmaster.pid`.
+    fn postmaster_pid(&self) -> Option<i32> {
+        let text =
+            std::fs::read_to_string(self.server.settings().data_dir.join("postmaster.pid")).ok()?;
+        text.lines().next()?.trim().parse().ok()
+    }
+
+    /// Whether the postmaster runs. Its pid file outlives a killed postmaster, so the
+    /// process itself is checked (a zombie counts as dead: when jobber is a container's
+    /// pid 1 it inherits the orphaned postmaster).
+    pub fn is_alive(&self) -> bool {
+        let Some(pid) = self.postmaster_pid().filter(|pid| *pid > 0) else {
+            return false;
+        };
+        match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+            Ok(()) | Err(nix::errno::Errno::EPERM) => {}
+            Err(_) => return false,
+        }
+        // `/proc/<pid>/stat`: "pid (comm) S …"; the state follows the last ')'.
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Ok(stat) => stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.trim_start().chars().next())
+                .is_none_or(|state| state != 'Z' && state != 'X'),
+            // No procfs: the signal check has to do.
+            Err(_) => true,
+        }
+    }
+
+    /// Start the server again after it died. Its children may hold the old shared
+    /// memory for a moment after the postmaster was killed ("pre-existing shared memory
+    /// block is still in use"), so a refused start is tried again for a while.
+    async fn restart(&mut self) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match self.server.start().await {
+                Ok(()) => return Ok(()),
+                Err(error) if tokio::time::Instant::now() < deadline => {
+                    tracing::debug!(%error, "the embedded PostgreSQL did not start yet; trying again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(error) => {
+                    return Err(error).with_context(|| {
+                        format!(
+                            "cannot restart the embedded PostgreSQL; see {}",
+                            self.server.settings().data_dir.join("start.log").display()
+                        )
+                    });
+                }
+            }
+        }
+    }
+
+    /// Watch the server until `stop` turns true: restart it when it dies, within
+    /// `policy`; `db`'s idle connections (dead with the server) are closed on the way.
+    pub fn supervise(
+        self,
+        policy: RestartPolicy,
+        db: Db,
+        stop: watch::Receiver<bool>,
+    ) -> Supervisor {
+        let (gave_up_tx, gave_up) = watch::channel(false);
+        let task = tokio::spawn(watch_server(self, policy, db, stop, gave_up_tx));
+        Supervisor { task, gave_up }
+    }
+
     pub async fn stop(self) -> anyhow::Result<()> {
         self.server
             .stop()
             .await
             .context("cannot stop the embedded PostgreSQL")
+    }
+}
+
+/// How many times the embedded server may be restarted, and how often it is checked.
+#[derive(Debug, Clone)]
+pub struct RestartPolicy {
+    /// Restarts allowed within `window`; one more death and jobber gives up.
+    pub max_restarts: u32,
+    pub window: Duration,
+    pub check_every: Duration,
+}
+
+/// The task watching the embedded server.
+pub struct Supervisor {
+    task: tokio::task::JoinHandle<(EmbeddedPostgres, Option<anyhow::Error>)>,
+    gave_up: watch::Receiver<bool>,
+}
+
+impl Supervisor {
+    /// Resolves when the server died more often than the policy allows.
+    pub fn gave_up(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut gave_up = self.gave_up.clone();
+        async move {
+            if gave_up.wait_for(|gave_up| *gave_up).await.is_err() {
+                // The supervisor ended without giving up: nothing to wait for.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Wait for the supervisor (its `stop` must have turned true, or it gave up), then
+    /// stop the server. The error says why it gave up, if it did.
+    pub async fn finish(self) -> anyhow::Result<()> {
+        let (server, gave_up) = self
+            .task
+            .await
+            .context("the embedded PostgreSQL's supervisor failed")?;
+        if let Some(error) = gave_up {
+            return Err(error);
+        }
+        server.stop().await
+    }
+}
+
+async fn watch_server(
+    mut server: EmbeddedPostgres,
+    policy: RestartPolicy,
+    db: Db,
+    mut stop: watch::Receiver<bool>,
+    gave_up: watch::Sender<bool>,
+) -> (EmbeddedPostgres, Option<anyhow::Error>) {
+    let mut restarts: std::collections::VecDeque<tokio::time::Instant> = Default::default();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(policy.check_every) => {}
+            _ = stop.wait_for(|stop| *stop) => return (server, None),
+        }
+        if *stop.borrow() {
+            // Shutting down: a server stopped with us (systemd signals the whole
+            // group) is not restarted.
+            return (server, None);
+        }
+        if server.is_alive() {
+            continue;
+        }
+        restarts.retain(|at| at.elapsed() < policy.window);
+        if restarts.len() >= usize::try_from(policy.max_restarts).unwrap_or(usize::MAX) {
+            let error = anyhow::anyhow!(
+                "the embedded PostgreSQL died again after {} restart(s) within {} minutes; giving up (see {})",
+                restarts.len(),
+                policy.window.as_secs() / 60,
+                server
+                    .server
+                    .settings()
+                    .data_dir
+                    .join("start.log")
+                    .display()
+            );
+            tracing::error!(error = %error, "embedded PostgreSQL lost; exiting");
+            let _ = gave_up.send(true);
+            return (server, Some(error));
+        }
+        restarts.push_back(tokio::time::Instant::now());
+        tracing::warn!(
+            restart = restarts.len(),
+            max_restarts = policy.max_restarts,
+            "the embedded PostgreSQL died; restarting it"
+        );
+        db.discard_idle().await;
+        match server.restart().await {
+            Ok(()) => {
+                // Connections opened while it was down failed; those from before are dead.
+                db.discard_idle().await;
+                tracing::info!("the embedded PostgreSQL is running again");
+            }
+            Err(error) => {
+                // Checked again at the next tick, and counted as another restart.
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "cannot restart the embedded PostgreSQL"
+                );
+            }
+        }
     }
 }
 

@@ -21,6 +21,7 @@
 
 use std::time::Duration;
 
+use anyhow::Context as _;
 use apalis::prelude::TaskBuilder;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -257,6 +258,30 @@ pub async fn purge_relayed(pool: &PgPool) -> anyhow::Result<u64> {
     Ok(done.rows_affected())
 }
 
+/// Delete finished (done) jobs that finished more than `retention` ago (the `cleanup`
+/// cron task), in batches so no statement holds the table long. Dead jobs, retries
+/// and anything running are kept: only `Done` rows go.
+pub async fn purge_finished(pool: &PgPool, retention: Duration) -> anyhow::Result<u64> {
+    const BATCH: i64 = 10_000;
+    let mut total = 0;
+    loop {
+        let done = sqlx::query(
+            "DELETE FROM apalis.jobs WHERE id IN (
+                SELECT id FROM apalis.jobs
+                WHERE status = 'Done' AND done_at < now() - make_interval(secs => $1)
+                LIMIT $2)",
+        )
+        .bind(retention.as_secs_f64())
+        .bind(BATCH)
+        .execute(pool)
+        .await?;
+        total += done.rows_affected();
+        if done.rows_affected() < u64::try_from(BATCH).unwrap_or(u64::MAX) {
+            return Ok(total);
+        }
+    }
+}
+
 /// Push a job straight into apalis (system work without an account, e.g. cron
 /// tasks). Not transactional with anything: business code uses [`enqueue`].
 pub async fn push_now(
@@ -364,6 +389,13 @@ fn job_json_sql() -> &'static str {
     "convert_from(j.job, 'UTF8')::jsonb"
 }
 
+/// Dead: the condition of STATE_SQL's first branch, as the partial index of
+/// [`migrate`] states it.
+const DEAD_SQL: &str = "j.status IN ('Failed', 'Killed') AND j.attempts >= j.max_attempts";
+
+/// The job's account, as indexed by [`migrate`] (migration `job_account_function`).
+const ACCOUNT_SQL: &str = "public.jobber_job_account(j.job)";
+
 /// Jobs, newest first; `account` confines the listing to one account's jobs.
 pub async fn list(
     pool: &PgPool,
@@ -394,14 +426,27 @@ async fn select(
     limit: i64,
 ) -> anyhow::Result<Vec<JobInfo>> {
     let json = job_json_sql();
+    // One account's listing walks the (account, run_at) index newest first; the
+    // condition is left out entirely for the operator's all-accounts listing, since
+    // "$1 IS NULL OR …" would keep a generic plan from using the index.
+    let account_filter = match account {
+        Some(_) => format!("{ACCOUNT_SQL} = $1"),
+        None => "$1::uuid IS NULL".to_string(),
+    };
+    // Dead jobs are few among many: their own partial index finds them (the state
+    // computed by STATE_SQL cannot use an index).
+    let dead_filter = match state {
+        Some(JobState::Dead) => DEAD_SQL,
+        _ => "true",
+    };
     let sql = format!(
         "SELECT * FROM (
             SELECT j.id, j.job_type AS queue, {STATE_SQL} AS state, j.attempts, j.max_attempts,
                    j.run_at, j.done_at, j.last_result ->> 'Err' AS last_error,
-                   ({json} ->> 'account_id')::uuid AS account_id, {json} -> 'data' AS data
-            FROM apalis.jobs j) s
-         WHERE ($1::uuid IS NULL OR s.account_id = $1) AND ($2::text IS NULL OR s.state = $2)
-           AND ($4::text IS NULL OR s.id = $4)
+                   {ACCOUNT_SQL} AS account_id, {json} -> 'data' AS data
+            FROM apalis.jobs j
+            WHERE {account_filter} AND {dead_filter}) s
+         WHERE ($2::text IS NULL OR s.state = $2) AND ($4::text IS NULL OR s.id = $4)
          ORDER BY s.run_at DESC, s.id DESC LIMIT $3"
     );
     // The statement is built from constants only; every value is a bind.
@@ -483,7 +528,33 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     apalis_postgres::PostgresStorage::migrations()
         .run(pool)
         .await
-        .map_err(|e| anyhow::anyhow!("apalis migration failed: {e}"))
+        .map_err(|e| anyhow::anyhow!("apalis migration failed: {e}"))?;
+    // Our indexes on apalis's table, which only exists once its migrations ran (after
+    // ours): the admin listing of one account's jobs, newest first, the dead-job
+    // listing and the purge of finished jobs. Idempotent, so every migrate run
+    // ensures them. Several pods may migrate at once and `IF NOT EXISTS` does not
+    // keep two concurrent creations of one index from colliding: one transaction
+    // holding an advisory lock does them.
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('jobber: apalis.jobs indexes'))")
+        .execute(&mut *tx)
+        .await?;
+    for statement in [
+        "CREATE INDEX IF NOT EXISTS jobber_jobs_account_run_at
+             ON apalis.jobs (public.jobber_job_account(job), run_at DESC, id DESC)",
+        "CREATE INDEX IF NOT EXISTS jobber_jobs_done_at
+             ON apalis.jobs (done_at) WHERE status = 'Done'",
+        "CREATE INDEX IF NOT EXISTS jobber_jobs_dead
+             ON apalis.jobs (run_at DESC, id DESC)
+             WHERE status IN ('Failed', 'Killed') AND attempts >= max_attempts",
+    ] {
+        sqlx::query(statement)
+            .execute(&mut *tx)
+            .await
+            .context("cannot index apalis.jobs")?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -147,6 +147,14 @@ impl ObjectKey {
 }
 
 /// What a signed local download link is worth.
+/// A file operation that failed on the object store's side: S3 unreachable, timing
+/// out or failing (object_store's `Generic` error, after its retries). An outage,
+/// not a bug: the API answers `503 storage_unavailable`. Local-disk errors are not
+/// wrapped (a full or unwritable disk needs the operator).
+#[derive(Debug, thiserror::Error)]
+#[error("the file store is unavailable")]
+pub struct StorageUnavailable(#[source] pub object_store::Error);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UrlCheck {
     Valid,
@@ -293,8 +301,20 @@ impl Storage {
             .store
             .put_opts(&path, PutPayload::from_bytes(bytes), options)
             .await
+            .map_err(|e| self.failed(e))
             .with_context(|| format!("storing {}", key.as_str()))?;
         Ok(())
+    }
+
+    /// An object store error, marked [`StorageUnavailable`] when it is an outage of
+    /// a remote store.
+    fn failed(&self, error: object_store::Error) -> anyhow::Error {
+        match (&self.inner.backend, &error) {
+            (Backend::S3 { .. }, object_store::Error::Generic { .. }) => {
+                StorageUnavailable(error).into()
+            }
+            _ => error.into(),
+        }
     }
 
     /// A file's bytes, or None when there is no such file.
@@ -304,10 +324,11 @@ impl Storage {
                 result
                     .bytes()
                     .await
+                    .map_err(|e| self.failed(e))
                     .with_context(|| format!("reading {}", key.as_str()))?,
             )),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("reading {}", key.as_str())),
+            Err(e) => Err(self.failed(e)).with_context(|| format!("reading {}", key.as_str())),
         }
     }
 
@@ -323,9 +344,8 @@ impl Storage {
         {
             Ok(()) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => {
-                Err(e).with_context(|| format!("copying {} to {}", from.as_str(), to.as_str()))
-            }
+            Err(e) => Err(self.failed(e))
+                .with_context(|| format!("copying {} to {}", from.as_str(), to.as_str())),
         }
     }
 
@@ -372,7 +392,7 @@ impl Storage {
     pub async fn delete(&self, key: &ObjectKey) -> anyhow::Result<()> {
         match self.inner.store.delete(&self.path(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(e).with_context(|| format!("deleting {}", key.as_str())),
+            Err(e) => Err(self.failed(e)).with_context(|| format!("deleting {}", key.as_str())),
         }
     }
 

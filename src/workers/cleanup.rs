@@ -28,6 +28,9 @@ pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {
             .await
             .map_err(anyhow::Error::from),
         "purge_job_outbox" => crate::platform::queue::purge_relayed(&ctx.pool).await,
+        "purge_finished_jobs" => {
+            crate::platform::queue::purge_finished(&ctx.pool, ctx.config.jobs.retention).await
+        }
         "purge_temp_uploads" => {
             async {
                 let mut conn = ctx.pool.acquire().await?;

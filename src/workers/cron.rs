@@ -42,6 +42,11 @@ pub const TASKS: &[CronTask] = &[
         name: "purge_job_outbox",
         every: Duration::from_secs(6 * 60 * 60),
     },
+    // Finished background jobs past their retention (`job_retention_days`, 7 days).
+    CronTask {
+        name: "purge_finished_jobs",
+        every: Duration::from_secs(6 * 60 * 60),
+    },
     // Recurring jobs keep about a year of visits ahead (jobs::service::extend_series).
     CronTask {
         name: "extend_recurring_series",
@@ -86,12 +91,20 @@ pub fn slot(now: DateTime<Utc>, every: Duration) -> DateTime<Utc> {
 pub async fn scheduler(ctx: Arc<Context>, stop: watch::Receiver<bool>) {
     loop {
         for task in TASKS {
+            if *stop.borrow() {
+                return;
+            }
             if let Err(error) = claim(&ctx, task, Utc::now()).await {
                 tracing::warn!(
                     task = task.name,
                     error = format!("{error:#}"),
                     "cron: cannot schedule"
                 );
+                // With the database unreachable every other claim would wait out
+                // its own timeout too; the next tick tries them all again.
+                if crate::platform::database::chain_is_unavailable(error.as_ref()) {
+                    break;
+                }
             }
         }
         tokio::select! {

@@ -98,6 +98,9 @@ pub fn start(state: &AppState, stop: watch::Receiver<bool>) -> anyhow::Result<Jo
     let options = state.db.pool().connect_options().as_ref().clone();
     let pool = PgPoolOptions::new()
         .max_connections(u32::try_from(Queue::ALL.len()).unwrap_or(10) + 2)
+        // Longer than the API's: a job may wait for one of the few connections under
+        // load (no client is waiting on it). During an outage the relay and the cron
+        // give up after one such wait per round (see `cron::scheduler`).
         .acquire_timeout(Duration::from_secs(10))
         .connect_lazy_with(options.application_name("jobber-worker"));
     let ctx = Arc::new(Context {

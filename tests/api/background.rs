@@ -805,3 +805,122 @@ async fn the_jobs_cli_lists_and_retries_dead_jobs() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no dead job"));
 }
+
+/// Finished jobs are deleted once older than the retention (`job_retention_days`,
+/// 3 days here) by the `purge_finished_jobs` cleanup task; dead jobs, jobs waiting
+/// for a retry and recent finished ones stay. An account's job listing is served
+/// from an index, not by decoding every job.
+#[tokio::test]
+async fn finished_jobs_are_purged_after_the_retention() {
+    use jobber::platform::queue::{self, Queue};
+    let app = spawn_app_with(|c| {
+        c.role = Role::All;
+        c.jobs.poll = Duration::from_millis(200);
+        c.jobs.retention = Duration::from_secs(3 * 86_400);
+        // The shaped rows sit in a queue no worker of this app takes.
+        c.jobs.concurrency.insert("reports.generation".into(), 0);
+    })
+    .await;
+    let rows = [
+        (
+            "done-old",
+            "status = 'Done', done_at = now() - interval '4 days'",
+        ),
+        (
+            "done-recent",
+            "status = 'Done', done_at = now() - interval '2 days'",
+        ),
+        (
+            "dead-old",
+            "status = 'Failed', attempts = 6, max_attempts = 6, done_at = now() - interval '30 days'",
+        ),
+        (
+            "retry-old",
+            "status = 'Failed', attempts = 2, run_at = now() + interval '1 hour', done_at = now() - interval '30 days'",
+        ),
+        ("pending", "run_at = now() + interval '1 hour'"),
+    ];
+    for (key, shape) in rows {
+        queue::push_now(app.db.pool(), Queue::ReportsGeneration, json!({}), key)
+            .await
+            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE apalis.jobs SET {shape} WHERE idempotency_key = '{key}'"
+        )))
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    }
+    queue::push_now(
+        app.db.pool(),
+        Queue::Cleanup,
+        json!({"task": "purge_finished_jobs"}),
+        "purge-now",
+    )
+    .await
+    .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(30), || async {
+            scalar_i64(
+                &app,
+                "SELECT count(*) FROM apalis.jobs WHERE idempotency_key = 'purge-now' AND status = 'Done'",
+            )
+            .await
+                == 1
+        })
+        .await,
+        "the purge ran"
+    );
+    let mut kept: Vec<String> = sqlx::query_scalar(
+        "SELECT idempotency_key FROM apalis.jobs WHERE job_type = 'reports.generation'",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    kept.sort();
+    assert_eq!(kept, ["dead-old", "done-recent", "pending", "retry-old"]);
+    assert!(
+        jobber::workers::cron::TASKS
+            .iter()
+            .any(|t| t.name == "purge_finished_jobs")
+    );
+
+    // The listing's account filter uses the index (seq scans off: the table is tiny).
+    let mut tx = app.db.pool().begin().await.unwrap();
+    sqlx::query("SET LOCAL enable_seqscan = off")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let plan: Vec<String> = sqlx::query_scalar(
+        "EXPLAIN SELECT id FROM apalis.jobs j WHERE public.jobber_job_account(j.job) = $1
+         ORDER BY run_at DESC, id DESC LIMIT 50",
+    )
+    .bind(Uuid::now_v7())
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    assert!(
+        plan.iter()
+            .any(|line| line.contains("jobber_jobs_account_run_at")),
+        "{plan:?}"
+    );
+    let plan: Vec<String> = sqlx::query_scalar(
+        "EXPLAIN SELECT id FROM apalis.jobs j
+         WHERE j.status IN ('Failed', 'Killed') AND j.attempts >= j.max_attempts
+         ORDER BY run_at DESC, id DESC LIMIT 50",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    assert!(
+        plan.iter().any(|line| line.contains("jobber_jobs_dead")),
+        "{plan:?}"
+    );
+    drop(tx);
+    // The operator's dead-job listing (every account) finds the dead one.
+    let dead = queue::list(app.db.pool(), None, Some(queue::JobState::Dead), 50)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].state, "dead");
+}

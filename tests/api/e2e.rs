@@ -23,6 +23,7 @@ fn free_port() -> u16 {
 struct Server {
     child: Child,
     base: String,
+    log: std::path::PathBuf,
 }
 
 impl Drop for Server {
@@ -43,10 +44,17 @@ fn jobber(data_dir: &Path) -> Command {
 }
 
 async fn start(data_dir: &Path) -> Server {
+    start_with(data_dir, &[]).await
+}
+
+/// `jobber serve` on `data_dir` with extra environment; its output goes to
+/// `<data_dir>.<port>.log`.
+async fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
     jobber::cli::install_crypto_provider();
     let (port, admin) = (free_port(), free_port());
     let log = std::fs::File::create(data_dir.with_extension(format!("{port}.log"))).unwrap();
     let child = jobber(data_dir)
+        .envs(env.iter().copied())
         .args([
             "serve",
             "--listen",
@@ -61,6 +69,7 @@ async fn start(data_dir: &Path) -> Server {
     let server = Server {
         child,
         base: format!("http://127.0.0.1:{port}"),
+        log: data_dir.with_extension(format!("{port}.log")),
     };
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -107,6 +116,110 @@ async fn post(base: &str, path: &str, token: Option<&str>, body: Value) -> (u16,
         response.status().as_u16(),
         response.json().await.unwrap_or(Value::Null),
     )
+}
+
+/// Kill the embedded PostgreSQL's postmaster the hard way; returns its pid.
+fn kill_postmaster(data_dir: &Path) -> i32 {
+    let pid_file = std::fs::read_to_string(data_dir.join("postgres/postmaster.pid")).unwrap();
+    let pid: i32 = pid_file.lines().next().unwrap().trim().parse().unwrap();
+    kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+    pid
+}
+
+fn log_has(server: &Server, level: &str, message: &str) -> bool {
+    std::fs::read_to_string(&server.log)
+        .unwrap_or_default()
+        .lines()
+        .any(|line| line.contains(&format!("\"level\":\"{level}\"")) && line.contains(message))
+}
+
+/// The embedded PostgreSQL killed under a request loop: jobber restarts it (with a
+/// warning) and requests succeed again; meanwhile they answer `503
+/// database_unavailable`, never 500. Killed more often than its restart budget
+/// allows (lowered to 1 here), jobber exits non-zero with an error.
+#[tokio::test]
+async fn a_killed_embedded_postgres_is_restarted_within_a_budget() {
+    let root =
+        std::env::temp_dir().join(format!("jobber-pgkill-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&root).unwrap();
+    let data_dir = root.join("data");
+    let mut server = start_with(&data_dir, &[("JOBBER_EMBEDDED_PG_MAX_RESTARTS", "1")]).await;
+    let (status, signup) = post(&server.base, "/api/v1/auth/signup", None, json!({"business_name": "Crash Lawn", "name": "Cora", "email": "cora@crash.example", "password": PASSWORD})).await;
+    assert_eq!(status, 201, "{signup}");
+    let token = signup["access_token"].as_str().unwrap().to_string();
+    let http = reqwest::Client::new();
+    let list = || async {
+        let response = http
+            .get(format!("{}/api/v1/clients", server.base))
+            .bearer_auth(&token)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json::<Value>().await.unwrap_or(Value::Null),
+        )
+    };
+    assert_eq!(list().await.0, 200);
+
+    let first = kill_postmaster(&data_dir);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut unavailable = 0;
+    loop {
+        let started = Instant::now();
+        let (status, body) = list().await;
+        match status {
+            200 if log_has(
+                &server,
+                "WARN",
+                "the embedded PostgreSQL died; restarting it",
+            ) =>
+            {
+                break;
+            }
+            200 => {}
+            503 => {
+                assert_eq!(body["code"], "database_unavailable", "{body}");
+                assert!(started.elapsed() < Duration::from_secs(5));
+                unavailable += 1;
+            }
+            other => panic!("status {other} while PostgreSQL restarts: {body}"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "PostgreSQL was not restarted; see {}",
+            server.log.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(unavailable > 0, "requests while it was down answered 503");
+    let second = std::fs::read_to_string(data_dir.join("postgres/postmaster.pid")).unwrap();
+    assert_ne!(second.lines().next().unwrap().trim(), first.to_string());
+
+    // Its budget spent, the next death stops jobber with an error (exit status 1), so
+    // that the service manager restarts the whole service.
+    kill_postmaster(&data_dir);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "jobber did not give up; see {}",
+            server.log.display()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(!status.success(), "exit status {status:?}");
+    assert!(
+        log_has(&server, "ERROR", "embedded PostgreSQL lost; exiting"),
+        "see {}",
+        server.log.display()
+    );
+    let _ = std::fs::remove_dir_all(&root);
 }
 
 #[tokio::test]
@@ -305,4 +418,47 @@ fn bad_configuration_exits_with_one_clear_line() {
         .unwrap();
     assert!(String::from_utf8_lossy(&version.stdout).contains(env!("CARGO_PKG_VERSION")));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `jobber admin seed-demo --log warn` prints no slow-statement lines of its own: a
+/// one-shot command's slow statements are info, shown only when asked for. Every
+/// statement counts as slow here (threshold 0 ms), so the second half proves the
+/// events exist and the first is not vacuous.
+#[tokio::test]
+async fn seed_demo_with_log_warn_prints_no_slow_statement_warnings() {
+    let app = crate::helpers::spawn_app().await;
+    let owner = app.signup("Demo Lawn").await;
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_jobber"))
+            .args(args)
+            .env("JOBBER_DATABASE_URL", &app.database_url)
+            .env("JOBBER_DB_SLOW_STATEMENT_MS", "0")
+            .env_remove("JOBBER_LOG")
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "admin",
+        "seed-demo",
+        "--email",
+        &owner.email,
+        "--log",
+        "warn",
+        "--json",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("slow statement"), "{stderr}");
+    let seeded: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seeded["clients"], 1000);
+
+    let out = run(&["migrate", "status", "--log", "info"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|line| line.contains("INFO") && line.contains("slow statement")),
+        "{stderr}"
+    );
 }

@@ -294,6 +294,43 @@ async fn s3_store_through_moto() {
     assert_eq!(downloaded.bytes().await.unwrap(), direct);
 }
 
+/// An upload while S3 is unreachable is an outage: `503 storage_unavailable` with
+/// `Retry-After`, not a 500.
+#[tokio::test]
+async fn an_unreachable_store_is_503_storage_unavailable() {
+    // Nothing listens on this port: every storage request fails at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = spawn_app_with(|c| {
+        c.storage = StorageConfig {
+            url: Some("s3://down".into()),
+            endpoint: Some(format!("http://127.0.0.1:{port}")),
+            region: Some("us-east-1".into()),
+            access_key_id: Some("testing".into()),
+            secret_access_key: Some("testing".to_string().into()),
+        }
+    })
+    .await;
+    let owner = app.signup("Offline Files").await;
+    let reply = app
+        .multipart(
+            reqwest::Method::POST,
+            "/api/v1/uploads",
+            &owner.token,
+            &[(
+                "file",
+                Some("photo.jpg"),
+                &crate::attachments::jpeg_with_gps(),
+            )],
+        )
+        .await
+        .problem(503, "storage_unavailable");
+    assert_eq!(reply.header("retry-after"), Some("30"));
+}
+
 #[tokio::test]
 async fn pdfs_are_served_when_storage_is_down() {
     // Nothing listens on this port: every storage request fails at once.

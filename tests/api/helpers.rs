@@ -28,8 +28,17 @@ struct Server {
 static SERVER: OnceLock<Server> = OnceLock::new();
 const TEMPLATE: &str = "jobber_template";
 
-fn server() -> &'static Server {
-    SERVER.get_or_init(|| {
+/// A fresh PostgreSQL cluster (initdb) in its own directory under the temp dir, owned
+/// by `nobody` when the tests run as root (PostgreSQL refuses root).
+struct Cluster {
+    bin: PathBuf,
+    dir: PathBuf,
+    data: PathBuf,
+    nobody: Option<nix::unistd::User>,
+}
+
+impl Cluster {
+    fn init(name: &str) -> Self {
         let bin = jobber::platform::embedded::host_installation()
             .map(|dir| dir.join("bin"))
             .unwrap_or_else(|| {
@@ -37,7 +46,7 @@ fn server() -> &'static Server {
                     "no PostgreSQL binaries found (install Debian's `postgresql`; `make test` does)"
                 )
             });
-        let dir = std::env::temp_dir().join(format!("jobber-test-pg-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
@@ -52,13 +61,13 @@ fn server() -> &'static Server {
         } else {
             None
         };
-        let as_user = |command: &mut Command| {
-            if let Some(user) = &nobody {
-                command.uid(user.uid.as_raw()).gid(user.gid.as_raw());
-            }
+        let cluster = Self {
+            data: dir.join("data"),
+            bin,
+            dir,
+            nobody,
         };
-        let data = dir.join("data");
-        let mut initdb = Command::new(bin.join("initdb"));
+        let mut initdb = cluster.command("initdb");
         initdb
             .args([
                 "-A",
@@ -70,16 +79,127 @@ fn server() -> &'static Server {
                 "--no-sync",
                 "-D",
             ])
-            .arg(&data)
+            .arg(&cluster.data)
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        as_user(&mut initdb);
         let out = initdb.output().unwrap_or_else(|e| panic!("initdb: {e}"));
         assert!(
             out.status.success(),
             "initdb failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        cluster
+    }
+
+    /// One of the server's programs, run as the cluster's owner.
+    fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(self.bin.join(program));
+        if let Some(user) = &self.nobody {
+            command.uid(user.uid.as_raw()).gid(user.gid.as_raw());
+        }
+        command
+    }
+
+    fn url(&self, database: &str) -> String {
+        let host: String = self.dir.display().to_string().replace('/', "%2F");
+        format!("postgres://postgres@localhost/{database}?host={host}")
+    }
+}
+
+/// A PostgreSQL server of a test's own, which the test may stop and start again (the
+/// shared server must never be stopped). Stopped and removed when dropped.
+pub struct OwnPostgres {
+    cluster: Cluster,
+}
+
+impl OwnPostgres {
+    /// A new cluster with a database `jobber` migrated like the template, running.
+    pub async fn start() -> Self {
+        let own = Self {
+            cluster: Cluster::init(&format!("jobber-own-pg-{}", Uuid::now_v7().simple())),
+        };
+        own.start_again();
+        let admin = sqlx::PgPool::connect(&own.cluster.url("postgres"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        sqlx::query("CREATE DATABASE jobber")
+            .execute(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        admin.close().await;
+        let db = Db::connect(&own.url(), 2)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        db.migrate().await.unwrap_or_else(|e| panic!("{e:#}"));
+        db.close().await;
+        own
+    }
+
+    /// The URL of its database `jobber`.
+    pub fn url(&self) -> String {
+        self.cluster.url("jobber")
+    }
+
+    /// `pg_ctl start`, waiting until it accepts connections.
+    pub fn start_again(&self) {
+        let out = self
+            .cluster
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(&self.cluster.data)
+            .arg("-o")
+            .arg(format!(
+                "-k {} -c listen_addresses='' -c fsync=off",
+                self.cluster.dir.display()
+            ))
+            .arg("-l")
+            .arg(self.cluster.dir.join("server.log"))
+            .args(["-w", "start"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap_or_else(|e| panic!("pg_ctl: {e}"));
+        assert!(
+            out.status.success(),
+            "pg_ctl start failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `pg_ctl stop -m immediate`: the server is gone at once, as if it crashed.
+    pub fn stop_immediate(&self) {
+        let _ = self
+            .cluster
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(&self.cluster.data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        self.stop_immediate();
+        let _ = std::fs::remove_dir_all(&self.cluster.dir);
+    }
+}
+
+fn server() -> &'static Server {
+    SERVER.get_or_init(|| {
+        let cluster = Cluster::init(&format!("jobber-test-pg-{}", std::process::id()));
+        let (bin, dir, data) = (
+            cluster.bin.clone(),
+            cluster.dir.clone(),
+            cluster.data.clone(),
+        );
+        let as_user = |command: &mut Command| {
+            if let Some(user) = &cluster.nobody {
+                command.uid(user.uid.as_raw()).gid(user.gid.as_raw());
+            }
+        };
 
         let script = r#"
             "$PG_BIN/postgres" -D "$PG_DATA" -k "$PG_DIR" -c listen_addresses='' -c fsync=off \
@@ -212,6 +332,9 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         public_url: PUBLIC_URL.into(),
         jwt_secret: None,
         db_max_connections: 5,
+        db_acquire_timeout: jobber::platform::database::DEFAULT_ACQUIRE_TIMEOUT,
+        db_slow_statement: jobber::platform::database::DEFAULT_SLOW_STATEMENT,
+        embedded_pg_max_restarts: 3,
         max_body_bytes: 64 * 1024,
         encryption_key: None,
         stripe_api_base: jobber::config::STRIPE_API_BASE.into(),
@@ -260,7 +383,7 @@ pub async fn spawn_app_on(database_url: String, configure: impl FnOnce(&mut Conf
     std::fs::create_dir_all(&data_dir).unwrap_or_else(|e| panic!("{e}"));
     let mut config = test_config(data_dir.clone());
     configure(&mut config);
-    let db = Db::connect(&database_url, config.db_max_connections)
+    let db = Db::connect_with(&database_url, &config.db_settings())
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
     let listeners = Listeners::bind(&config).unwrap_or_else(|e| panic!("{e:#}"));

@@ -1007,3 +1007,41 @@ async fn the_office_cancels_a_card_payment_left_open() {
     .await
     .problem(409, "invalid_transition");
 }
+
+/// Stripe unreachable is an outage, not Stripe's refusal: `503
+/// payment_provider_unavailable` with `Retry-After`, quickly, and no payment stored.
+#[tokio::test]
+async fn an_unreachable_stripe_is_503_and_stores_nothing() {
+    // Nothing listens on this port: every Stripe request is refused at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = spawn_app_with(|c| c.stripe_api_base = format!("http://127.0.0.1:{port}")).await;
+    let owner = app.signup("Offline Card Co").await;
+    let invoice = sent_invoice(&app, &owner, 10_000).await;
+    app.put(
+        "/api/v1/settings/payments/stripe",
+        &owner.token,
+        json!({"secret_key": SECRET_KEY, "webhook_secret": WEBHOOK_SECRET}),
+    )
+    .await
+    .expect(200);
+    let started = std::time::Instant::now();
+    let reply = app
+        .post(
+            "/api/v1/payments",
+            &owner.token,
+            json!({"invoice_id": invoice, "method": "card", "amount": 6000, "tip": 0}),
+        )
+        .await
+        .problem(503, "payment_provider_unavailable");
+    assert_eq!(reply.header("retry-after"), Some("30"));
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let payments: i64 = sqlx::query_scalar("SELECT count(*) FROM payments")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(payments, 0);
+}

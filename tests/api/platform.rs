@@ -306,3 +306,92 @@ async fn a_worker_pod_keeps_metrics_off_its_public_port() {
     let ready = worker.http.get(worker.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
 }
+
+/// An external database that goes away (here stopped the hard way, as in a crash or a
+/// failover): requests answer `503 database_unavailable` with `Retry-After` within the
+/// acquire timeout (never 500, never hanging), `/readyz` fails, and once the database
+/// is back the same app (API and workers) serves again without a restart.
+#[tokio::test]
+async fn a_lost_external_database_is_503_and_the_pool_reconnects() {
+    use std::time::{Duration, Instant};
+
+    use jobber::platform::queue::{self, Queue};
+
+    let pg = crate::helpers::OwnPostgres::start().await;
+    let app = crate::helpers::spawn_app_on(pg.url(), |c| {
+        c.role = jobber::config::Role::All;
+        c.jobs.poll = Duration::from_millis(200);
+        c.db_acquire_timeout = Duration::from_secs(2);
+    })
+    .await;
+    let owner = app.signup("Outage Co").await;
+    app.create_client(&owner, json!({"first_name": "Olga", "last_name": "Outage"}))
+        .await;
+    app.get("/api/v1/clients", &owner.token).await.expect(200);
+
+    pg.stop_immediate();
+    // The pool's connections are dead and new ones are refused: each request fails
+    // fast, whether it meets a dead connection or a refused connect.
+    for attempt in 0..4 {
+        let started = Instant::now();
+        let reply = if attempt % 2 == 0 {
+            app.get("/api/v1/clients", &owner.token).await
+        } else {
+            app.post(
+                "/api/v1/clients",
+                &owner.token,
+                json!({"first_name": "Lost", "last_name": "Write"}),
+            )
+            .await
+        };
+        let took = started.elapsed();
+        let reply = reply.problem(503, "database_unavailable");
+        assert_eq!(reply.header("retry-after"), Some("5"), "{}", reply.text);
+        assert!(took < Duration::from_secs(5), "took {took:?}");
+    }
+    let started = Instant::now();
+    let ready = app
+        .request(reqwest::Method::GET, "/readyz", None, None, &[])
+        .await;
+    ready.problem(503, "database_unavailable");
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    pg.start_again();
+    // No restart of jobber: the very next requests succeed (dead connections were
+    // dropped, not handed out again).
+    for _ in 0..3 {
+        let listed = app.get("/api/v1/clients", &owner.token).await.expect(200);
+        assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(1));
+    }
+    app.create_client(&owner, json!({"first_name": "Back", "last_name": "Again"}))
+        .await;
+    app.request(reqwest::Method::GET, "/readyz", None, None, &[])
+        .await
+        .expect(200);
+    // The workers kept polling through the outage and run new jobs.
+    queue::push_now(
+        app.db.pool(),
+        Queue::Cleanup,
+        json!({"task": "purge_job_outbox"}),
+        "after-the-outage",
+    )
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status: String = sqlx::query_scalar(
+            "SELECT status FROM apalis.jobs WHERE idempotency_key = 'after-the-outage'",
+        )
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+        if status == "Done" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the worker did not run a job after the outage (status {status})"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -174,18 +174,35 @@ pub async fn register_intent_in(
     Ok(())
 }
 
-/// A Stripe failure as the API reports it (502, the provider's message kept).
+/// A Stripe failure as the API reports it: Stripe refusing is 502 with its message
+/// kept; Stripe unreachable or failing on its side (no answer, a 5xx) is an outage,
+/// 503 `payment_provider_unavailable` with `Retry-After`.
 pub fn provider_error(error: StripeError) -> ApiError {
     tracing::warn!(error = %error, "stripe request failed");
-    let detail = match &error {
-        StripeError::Api { message, code, .. } => match code {
-            Some(code) => format!("Stripe refused the request ({code}): {message}"),
-            None => format!("Stripe refused the request: {message}"),
-        },
-        StripeError::Transport(_) => "Stripe could not be reached; try again".to_string(),
-    };
-    ApiError::new(ErrorCode::PaymentProviderError, detail)
+    match &error {
+        StripeError::Api { status, .. } if *status >= 500 => provider_unavailable(),
+        StripeError::Api { message, code, .. } => {
+            let detail = match code {
+                Some(code) => format!("Stripe refused the request ({code}): {message}"),
+                None => format!("Stripe refused the request: {message}"),
+            };
+            ApiError::new(ErrorCode::PaymentProviderError, detail)
+        }
+        StripeError::Transport(_) => provider_unavailable(),
+    }
 }
+
+fn provider_unavailable() -> ApiError {
+    let mut error = ApiError::new(
+        ErrorCode::PaymentProviderUnavailable,
+        "Stripe could not be reached; the same request is safe to repeat later",
+    );
+    error.retry_after = Some(PROVIDER_RETRY_AFTER_SECS);
+    error
+}
+
+/// What `Retry-After` says while Stripe is unreachable.
+const PROVIDER_RETRY_AFTER_SECS: u64 = 30;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookReply {
