@@ -7,6 +7,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod middleware;
 pub mod multipart;
+pub mod openapi;
 pub mod pagination;
 
 pub use error::{ApiError, ErrorCode, FieldError};

@@ -142,7 +142,7 @@ async fn list_records(
 /// Push the record again (after fixing what QuickBooks refused). 202: queued.
 #[utoipa::path(post, path = "/integrations/quickbooks/records/{id}/retry", tag = "integrations",
     params(("id" = Uuid, Path)),
-    responses((status = 202, body = SyncRecord), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 202, body = SyncRecord), (status = 404, body = Problem), (status = 409, body = Problem), (status = 403, body = Problem)))]
 async fn retry_record(
     State(state): State<AppState>,
     Admin(ctx): Admin,

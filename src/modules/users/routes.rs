@@ -29,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Email a team member who has not accepted yet a fresh invitation (owner or admin);
 /// the previous link stops working.
 #[utoipa::path(post, path = "/users/{id}/invitation", tag = "users", params(("id" = Uuid, Path)),
-    responses((status = 202, body = User), (status = 404, body = crate::http::error::Problem), (status = 409, body = crate::http::error::Problem)))]
+    responses((status = 202, body = User), (status = 404, body = crate::http::error::Problem), (status = 409, body = crate::http::error::Problem), (status = 403, body = crate::http::error::Problem)))]
 async fn resend_invitation(
     State(state): State<AppState>,
     Admin(ctx): Admin,
@@ -66,7 +66,7 @@ pub struct UpdateUser {
 
 /// List the team.
 #[utoipa::path(get, path = "/users", tag = "users", params(PageParams),
-    responses((status = 200, body = Page<User>), (status = 401, body = crate::http::error::Problem)))]
+    responses((status = 200, body = Page<User>), (status = 401, body = crate::http::error::Problem), (status = 403, body = crate::http::error::Problem)))]
 async fn list_users(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -122,7 +122,7 @@ async fn create_user(
 
 /// One team member.
 #[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = Uuid, Path)),
-    responses((status = 200, body = User), (status = 404, body = crate::http::error::Problem)))]
+    responses((status = 200, body = User), (status = 404, body = crate::http::error::Problem), (status = 403, body = crate::http::error::Problem)))]
 async fn get_user(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -138,7 +138,7 @@ async fn get_user(
 
 /// Change a team member's name, email, role, password or active state (owner or admin).
 #[utoipa::path(patch, path = "/users/{id}", tag = "users", params(("id" = Uuid, Path)), request_body = UpdateUser,
-    responses((status = 200, body = User), (status = 404, body = crate::http::error::Problem), (status = 409, body = crate::http::error::Problem)))]
+    responses((status = 200, body = User), (status = 404, body = crate::http::error::Problem), (status = 409, body = crate::http::error::Problem), (status = 403, body = crate::http::error::Problem)))]
 async fn update_user(
     State(state): State<AppState>,
     Admin(ctx): Admin,
