@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{Reply, contract, spawn_app};
 
 #[tokio::test]
 async fn health_and_readiness() {
@@ -305,4 +305,78 @@ async fn a_worker_pod_keeps_metrics_off_its_public_port() {
     assert_eq!(public_metrics.status(), 404);
     let ready = worker.http.get(worker.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
+}
+
+/// The response check every helper request goes through refuses what the document
+/// does not declare: a status, a content type, a property's type, an unknown property.
+#[tokio::test]
+async fn responses_are_checked_against_the_openapi_document() {
+    let app = spawn_app().await;
+    let owner = app.signup("Contract Co").await;
+    let client = app
+        .create_client(
+            &owner,
+            json!({"first_name": "Ada", "last_name": "Lovelace"}),
+        )
+        .await;
+    let path = format!("/api/v1/clients/{}", client["id"].as_str().unwrap());
+    let good = app.get(&path, &owner.token).await.expect(200);
+    let doc: serde_json::Value = app
+        .http
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let get = reqwest::Method::GET;
+    let check = |status: u16, content_type: &str, body: serde_json::Value| {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("content-type", content_type.parse().unwrap());
+        let reply = Reply {
+            status: reqwest::StatusCode::from_u16(status).unwrap(),
+            headers,
+            text: body.to_string(),
+            body,
+        };
+        contract(&doc, &get, &path, &reply)
+    };
+    assert_eq!(check(200, "application/json", good.body.clone()), Ok(()));
+
+    let undeclared = check(418, "application/json", good.body.clone()).unwrap_err();
+    assert!(undeclared.contains("does not declare"), "{undeclared}");
+
+    let problem = json!({"type": "urn:jobber:error:client_not_found", "title": "No such client",
+        "status": 404, "detail": "No such client", "code": "client_not_found"});
+    assert_eq!(
+        check(404, "application/problem+json", problem.clone()),
+        Ok(())
+    );
+    let plain_json = check(404, "application/json", problem).unwrap_err();
+    assert!(
+        plain_json.contains("application/problem+json"),
+        "{plain_json}"
+    );
+
+    let mut wrong_type = good.body.clone();
+    wrong_type["version"] = json!("one");
+    let wrong_type = check(200, "application/json", wrong_type).unwrap_err();
+    assert!(
+        wrong_type.contains("/version: expected integer"),
+        "{wrong_type}"
+    );
+
+    let mut unknown = good.body.clone();
+    unknown["secret_field"] = json!(1);
+    let unknown = check(200, "application/json", unknown).unwrap_err();
+    assert!(
+        unknown.contains("/secret_field: a property the schema does not declare"),
+        "{unknown}"
+    );
+
+    let mut missing = good.body.clone();
+    missing.as_object_mut().unwrap().remove("id");
+    let missing = check(200, "application/json", missing).unwrap_err();
+    assert!(missing.contains("/id: required"), "{missing}");
 }
