@@ -41,7 +41,7 @@ async fn get_settings(
 
 /// Change some settings (owner or admin). Requires the `version` you read.
 #[utoipa::path(patch, path = "/settings", tag = "settings", request_body = SettingsPatch,
-    responses((status = 200, body = Settings), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Settings), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem), (status = 412, body = Problem)))]
 async fn update_settings(
     State(state): State<AppState>,
     Admin(ctx): Admin,
@@ -125,7 +125,7 @@ async fn create_tax_rate(
 
 /// Replace a tax rate (owner or admin). Requires the `version` you read.
 #[utoipa::path(put, path = "/settings/tax-rates/{id}", tag = "settings", params(("id" = Uuid, Path)), request_body = TaxRateInput,
-    responses((status = 200, body = TaxRate), (status = 404, body = Problem), (status = 409, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = TaxRate), (status = 404, body = Problem), (status = 409, body = Problem), (status = 403, body = Problem), (status = 412, body = Problem)))]
 async fn update_tax_rate(
     State(state): State<AppState>,
     Admin(ctx): Admin,

@@ -142,7 +142,7 @@ async fn delete_invoice(
 /// Send the invoice. The first send issues it: the next gapless number, today's issue
 /// date and the due date from its terms. Queues the email with the pay link.
 #[utoipa::path(post, path = "/invoices/{id}/send", tag = "invoices", params(("id" = Uuid, Path)), request_body = SendInput,
-    responses((status = 200, body = Invoice), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Invoice), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn send_invoice(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -165,7 +165,7 @@ async fn send_invoice(
 /// Record a payment taken outside jobber (cash, check, bank transfer, a card
 /// terminal, other). More than the balance is refused (422 on `amount`).
 #[utoipa::path(post, path = "/invoices/{id}/payments", tag = "invoices", params(("id" = Uuid, Path)), request_body = PaymentInput,
-    responses((status = 201, body = PaymentReceipt), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 201, body = PaymentReceipt), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn invoice_payments(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -232,7 +232,7 @@ async fn get_payment(
 
 /// Void an issued invoice that holds no payments; it keeps its number.
 #[utoipa::path(post, path = "/invoices/{id}/void", tag = "invoices", params(("id" = Uuid, Path)), request_body = VersionBody,
-    responses((status = 200, body = Invoice), (status = 409, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Invoice), (status = 409, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn void_invoice(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -246,7 +246,7 @@ async fn void_invoice(
 
 /// Write an unpaid invoice off as bad debt.
 #[utoipa::path(post, path = "/invoices/{id}/bad-debt", tag = "invoices", params(("id" = Uuid, Path)), request_body = VersionBody,
-    responses((status = 200, body = Invoice), (status = 409, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Invoice), (status = 409, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn bad_debt(
     State(state): State<AppState>,
     Staff(ctx): Staff,

@@ -131,7 +131,7 @@ async fn update_job(
 /// Complete a job. Open visits are refused (409 `open_visits`, listing them) unless
 /// `complete_open_visits: true` completes them too.
 #[utoipa::path(post, path = "/jobs/{id}/complete", tag = "jobs", params(("id" = Uuid, Path)), request_body = CompleteJob,
-    responses((status = 200, body = Job), (status = 409, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Job), (status = 409, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn complete_job(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -145,7 +145,7 @@ async fn complete_job(
 
 /// Cancel a job: its future and unscheduled visits are removed; past ones stay.
 #[utoipa::path(post, path = "/jobs/{id}/cancel", tag = "jobs", params(("id" = Uuid, Path)), request_body = VersionBody,
-    responses((status = 200, body = Job), (status = 409, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Job), (status = 409, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn cancel_job(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -172,7 +172,7 @@ async fn get_visit(
 /// Add notes (anyone on the visit); change instructions or add checklist items
 /// (office staff).
 #[utoipa::path(patch, path = "/visits/{id}", tag = "visits", params(("id" = Uuid, Path)), request_body = VisitPatch,
-    responses((status = 200, body = Visit), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = Visit), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
 async fn update_visit(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -324,7 +324,7 @@ async fn schedule_visit(
 /// becomes unscheduled. 409 `schedule_conflict` on a double booking unless
 /// `allow_overlap`.
 #[utoipa::path(put, path = "/schedule/jobs/{id}", tag = "schedule", params(("id" = Uuid, Path)), request_body = VisitSchedule,
-    responses((status = 200, body = Visit), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Visit), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem), (status = 412, body = Problem)))]
 async fn reschedule_visit(
     State(state): State<AppState>,
     Staff(ctx): Staff,

@@ -138,7 +138,7 @@ async fn get_user(
 
 /// Change a team member's name, email, role, password or active state (owner or admin).
 #[utoipa::path(patch, path = "/users/{id}", tag = "users", params(("id" = Uuid, Path)), request_body = UpdateUser,
-    responses((status = 200, body = User), (status = 404, body = crate::http::error::Problem), (status = 409, body = crate::http::error::Problem), (status = 403, body = crate::http::error::Problem)))]
+    responses((status = 200, body = User), (status = 404, body = crate::http::error::Problem), (status = 409, body = crate::http::error::Problem), (status = 403, body = crate::http::error::Problem), (status = 412, body = crate::http::error::Problem)))]
 async fn update_user(
     State(state): State<AppState>,
     Admin(ctx): Admin,
