@@ -180,7 +180,7 @@ fn declare_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
             continue;
         };
         match status.as_bytes().first() {
-            Some(b'4' | b'5') => as_problem(status, response),
+            Some(b'4' | b'5') => as_problem(status, response, public),
             Some(b'3') => {
                 header(
                     response,
@@ -195,7 +195,7 @@ fn declare_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
 }
 
 /// Problem content for an error response declared as `Problem` (or with no body).
-fn as_problem(status: &str, response: &mut Map<String, Value>) {
+fn as_problem(status: &str, response: &mut Map<String, Value>, public: bool) {
     let content = response.entry("content").or_insert_with(|| json!({}));
     let is_problem = |c: &Value| c["schema"]["$ref"] == PROBLEM_REF;
     let declared_problem = content
@@ -212,7 +212,8 @@ fn as_problem(status: &str, response: &mut Map<String, Value>) {
         response.insert("description".into(), json!(default_description(status)));
     }
     match status {
-        "401" => header(
+        // A public operation's 401 is about its own credentials, not a bearer token.
+        "401" if !public => header(
             response,
             "WWW-Authenticate",
             "`Bearer` when the access token is missing or invalid",

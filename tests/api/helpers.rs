@@ -434,6 +434,16 @@ pub fn contract(doc: &Value, method: &Method, path: &str, reply: &Reply) -> Resu
         ));
     };
     let declared = resolve(doc, declared);
+    // The document declares a header only where the server always sends it.
+    for name in declared["headers"]
+        .as_object()
+        .into_iter()
+        .flat_map(|h| h.keys())
+    {
+        if reply.header(name).is_none() {
+            return Err(format!("{at} without the declared header {name}"));
+        }
+    }
     let content_type = reply.header("content-type").map(|c| {
         c.split(';')
             .next()
@@ -510,10 +520,10 @@ fn operation<'a>(doc: &'a Value, method: &str, path: &str) -> Option<(&'a str, &
                 part == segment
             }
         });
-        if let (true, Some(op)) = (matches, item.get(method)) {
-            if best.is_none_or(|(l, _, _)| literal > l) {
-                best = Some((literal, template, op));
-            }
+        if let (true, Some(op)) = (matches, item.get(method))
+            && best.is_none_or(|(l, _, _)| literal > l)
+        {
+            best = Some((literal, template, op));
         }
     }
     best.map(|(_, template, op)| (template, op))
@@ -604,15 +614,15 @@ fn validate(doc: &Value, schema: &Value, value: &Value, at: &str, errors: &mut V
             return;
         }
     }
-    if let Some(options) = schema["enum"].as_array() {
-        if !options.contains(value) {
-            errors.push(format!("{here}: {value} is not one of {}", schema["enum"]));
-        }
+    if let Some(options) = schema["enum"].as_array()
+        && !options.contains(value)
+    {
+        errors.push(format!("{here}: {value} is not one of {}", schema["enum"]));
     }
-    if let Some(constant) = schema.get("const") {
-        if constant != value {
-            errors.push(format!("{here}: expected {constant}, got {value}"));
-        }
+    if let Some(constant) = schema.get("const")
+        && constant != value
+    {
+        errors.push(format!("{here}: expected {constant}, got {value}"));
     }
     if let (Some(format), Some(text)) = (schema["format"].as_str(), value.as_str()) {
         let ok = match format {
@@ -649,10 +659,10 @@ fn validate(doc: &Value, schema: &Value, value: &Value, at: &str, errors: &mut V
     if let Value::Object(object) = value {
         let properties = schema["properties"].as_object();
         for name in schema["required"].as_array().into_iter().flatten() {
-            if let Some(name) = name.as_str() {
-                if !object.contains_key(name) {
-                    errors.push(format!("{at}/{name}: required, but missing"));
-                }
+            if let Some(name) = name.as_str()
+                && !object.contains_key(name)
+            {
+                errors.push(format!("{at}/{name}: required, but missing"));
             }
         }
         for (name, item) in object {

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{Reply, contract, spawn_app};
+use crate::helpers::{Reply, contract, read_reply, spawn_app};
 
 #[tokio::test]
 async fn health_and_readiness() {
@@ -120,27 +120,25 @@ async fn bodies_are_checked_strictly() {
     let owner = app.signup("Strict Lawns").await;
 
     // Not JSON at all.
-    let response = app
-        .http
-        .post(app.url("/api/v1/clients"))
-        .bearer_auth(&owner.token)
-        .header("content-type", "application/json")
-        .body("{nope")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 400);
+    let response = read_reply(
+        app.http
+            .post(app.url("/api/v1/clients"))
+            .bearer_auth(&owner.token)
+            .header("content-type", "application/json")
+            .body("{nope"),
+    )
+    .await;
+    assert_eq!(response.status, 400);
     // Wrong media type.
-    let response = app
-        .http
-        .post(app.url("/api/v1/clients"))
-        .bearer_auth(&owner.token)
-        .header("content-type", "text/plain")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 415);
+    let response = read_reply(
+        app.http
+            .post(app.url("/api/v1/clients"))
+            .bearer_auth(&owner.token)
+            .header("content-type", "text/plain")
+            .body("{}"),
+    )
+    .await;
+    assert_eq!(response.status, 415);
     // Too large (the test app allows 64 KiB).
     let big = json!({"first_name": "A", "notes": "x".repeat(70 * 1024)});
     app.post("/api/v1/clients", &owner.token, big)
@@ -331,9 +329,12 @@ async fn responses_are_checked_against_the_openapi_document() {
         .await
         .unwrap();
     let get = reqwest::Method::GET;
-    let check = |status: u16, content_type: &str, body: serde_json::Value| {
+    let check_with = |status: u16, content_type: &str, etag: bool, body: serde_json::Value| {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("content-type", content_type.parse().unwrap());
+        if etag {
+            headers.insert("etag", good.headers["etag"].clone());
+        }
         let reply = Reply {
             status: reqwest::StatusCode::from_u16(status).unwrap(),
             headers,
@@ -342,7 +343,14 @@ async fn responses_are_checked_against_the_openapi_document() {
         };
         contract(&doc, &get, &path, &reply)
     };
+    let check = |status, content_type, body| check_with(status, content_type, true, body);
     assert_eq!(check(200, "application/json", good.body.clone()), Ok(()));
+
+    let no_etag = check_with(200, "application/json", false, good.body.clone()).unwrap_err();
+    assert!(
+        no_etag.contains("without the declared header ETag"),
+        "{no_etag}"
+    );
 
     let undeclared = check(418, "application/json", good.body.clone()).unwrap_err();
     assert!(undeclared.contains("does not declare"), "{undeclared}");

@@ -68,7 +68,7 @@ async fn create_item(
 
 /// One item.
 #[utoipa::path(get, path = "/catalog/{id}", tag = "catalog", params(("id" = Uuid, Path)),
-    responses((status = 200, body = CatalogItem), (status = 404, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = CatalogItem, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn get_item(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -80,7 +80,7 @@ async fn get_item(
 
 /// Replace an item. Requires the `version` you read (or `If-Match`).
 #[utoipa::path(put, path = "/catalog/{id}", tag = "catalog", params(("id" = Uuid, Path)), request_body = CatalogItemInput,
-    responses((status = 200, body = CatalogItem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = CatalogItem, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 403, body = Problem)))]
 async fn update_item(
     State(state): State<AppState>,
     Staff(ctx): Staff,

@@ -82,7 +82,7 @@ async fn list_clients(
 /// Create a client. Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/clients", tag = "clients", request_body = ClientInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key (Stripe's semantics)")),
-    responses((status = 201, body = Client), (status = 422, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 201, body = Client, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"), ("Location" = String, description = "The new client's address"))), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn create_client(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -104,7 +104,7 @@ async fn create_client(
 
 /// One client (`ETag` carries its version).
 #[utoipa::path(get, path = "/clients/{id}", tag = "clients", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Client), (status = 404, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Client, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn get_client(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -116,7 +116,7 @@ async fn get_client(
 
 /// Replace a client. Requires the `version` you read (or `If-Match`).
 #[utoipa::path(put, path = "/clients/{id}", tag = "clients", params(("id" = Uuid, Path)), request_body = ClientInput,
-    responses((status = 200, body = Client), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Client, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn update_client(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -195,7 +195,7 @@ pub struct AvatarUpload {
 /// Replaces the previous avatar.
 #[utoipa::path(put, path = "/clients/{id}/avatar", tag = "clients", params(("id" = Uuid, Path)),
     request_body(content((AvatarForm = "multipart/form-data"), (AvatarUpload = "application/json"))),
-    responses((status = 200, body = Client), (status = 404, body = Problem), (status = 410, body = Problem), (status = 413, body = Problem),
+    responses((status = 200, body = Client, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 410, body = Problem), (status = 413, body = Problem),
               (status = 415, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn upload_avatar(
     State(state): State<AppState>,
@@ -216,7 +216,7 @@ async fn upload_avatar(
 
 /// Remove the client's avatar.
 #[utoipa::path(delete, path = "/clients/{id}/avatar", tag = "clients", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Client), (status = 404, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Client, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn delete_avatar(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -258,7 +258,7 @@ async fn list_properties(
 
 /// Add a property to a client. Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/clients/{id}/properties", tag = "clients", params(("id" = Uuid, Path)), request_body = PropertyInput,
-    responses((status = 201, body = Property), (status = 404, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 201, body = Property, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn create_property(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -277,7 +277,7 @@ async fn create_property(
 
 /// One property.
 #[utoipa::path(get, path = "/clients/{id}/properties/{property_id}", tag = "clients", params(("id" = Uuid, Path), ("property_id" = Uuid, Path)),
-    responses((status = 200, body = Property), (status = 404, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Property, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn get_property(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -289,7 +289,7 @@ async fn get_property(
 
 /// Replace a property. Requires the `version` you read (or `If-Match`).
 #[utoipa::path(put, path = "/clients/{id}/properties/{property_id}", tag = "clients", params(("id" = Uuid, Path), ("property_id" = Uuid, Path)), request_body = PropertyInput,
-    responses((status = 200, body = Property), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Property, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn update_property(
     State(state): State<AppState>,
     Staff(ctx): Staff,

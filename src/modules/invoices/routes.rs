@@ -105,7 +105,7 @@ async fn client_invoices(
 /// at the end, its lines; 409 `nothing_to_invoice` when there is none) or standalone.
 /// Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/invoices", tag = "invoices", request_body = InvoiceInput,
-    responses((status = 201, body = Invoice), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 201, body = Invoice, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn create_invoice(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -117,7 +117,7 @@ async fn create_invoice(
 
 /// One invoice with lines, totals, balance and `past_due`.
 #[utoipa::path(get, path = "/invoices/{id}", tag = "invoices", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Invoice), (status = 404, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Invoice, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn get_invoice(
     State(state): State<AppState>,
     Staff(ctx): Staff,

@@ -100,7 +100,7 @@ async fn create_job(
 
 /// One job with its lines and visits.
 #[utoipa::path(get, path = "/jobs/{id}", tag = "jobs", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Job), (status = 404, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Job, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn get_job(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -113,7 +113,7 @@ async fn get_job(
 /// Change an active job's title, instructions, lines and billing. Requires the
 /// `version` you read (or `If-Match`).
 #[utoipa::path(put, path = "/jobs/{id}", tag = "jobs", params(("id" = Uuid, Path)), request_body = JobUpdate,
-    responses((status = 200, body = Job), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Job, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 403, body = Problem)))]
 async fn update_job(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -159,7 +159,7 @@ async fn cancel_job(
 
 /// One visit. Technicians see only visits assigned to them.
 #[utoipa::path(get, path = "/visits/{id}", tag = "visits", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Visit), (status = 404, body = Problem)))]
+    responses((status = 200, body = Visit, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem)))]
 async fn get_visit(
     State(state): State<AppState>,
     ctx: Ctx,

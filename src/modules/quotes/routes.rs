@@ -75,7 +75,7 @@ async fn create_quote(
 
 /// One quote with its lines and totals.
 #[utoipa::path(get, path = "/quotes/{id}", tag = "quotes", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Quote), (status = 404, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Quote, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn get_quote(
     State(state): State<AppState>,
     Staff(ctx): Staff,

@@ -122,7 +122,7 @@ async fn create_user(
 
 /// One team member.
 #[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = Uuid, Path)),
-    responses((status = 200, body = User), (status = 404, body = crate::http::error::Problem), (status = 403, body = crate::http::error::Problem)))]
+    responses((status = 200, body = User, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = crate::http::error::Problem), (status = 403, body = crate::http::error::Problem)))]
 async fn get_user(
     State(state): State<AppState>,
     Staff(ctx): Staff,
