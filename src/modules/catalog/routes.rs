@@ -34,7 +34,7 @@ pub struct CatalogParams {
 }
 
 /// The catalog, newest first.
-#[utoipa::path(get, path = "/catalog", tag = "catalog", params(CatalogParams), responses((status = 200, body = Page<CatalogItem>), (status = 403, body = Problem)))]
+#[utoipa::path(get, path = "/catalog", tag = "catalog", params(CatalogParams), responses((status = 200, body = Page<CatalogItem>), (status = 403, body = Problem), (status = 422, body = Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn list_items(
     State(state): State<AppState>,
     Staff(ctx): Staff,

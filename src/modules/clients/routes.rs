@@ -228,7 +228,7 @@ async fn delete_avatar(
 
 /// Who created, changed or deleted the client and its properties, newest first.
 #[utoipa::path(get, path = "/clients/{id}/activity", tag = "clients", params(("id" = Uuid, Path), PageParams),
-    responses((status = 200, body = Page<ActivityEntry>), (status = 404, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Page<ActivityEntry>), (status = 404, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn client_activity(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -243,7 +243,7 @@ async fn client_activity(
 
 /// The client's properties (service addresses), oldest first.
 #[utoipa::path(get, path = "/clients/{id}/properties", tag = "clients", params(("id" = Uuid, Path), PageParams),
-    responses((status = 200, body = Page<Property>), (status = 404, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Page<Property>), (status = 404, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn list_properties(
     State(state): State<AppState>,
     Staff(ctx): Staff,

@@ -73,7 +73,7 @@ impl From<Receipt> for PaymentReceipt {
 }
 
 /// Invoices, newest first.
-#[utoipa::path(get, path = "/invoices", tag = "invoices", params(InvoiceParams), responses((status = 200, body = Page<Invoice>), (status = 403, body = Problem)))]
+#[utoipa::path(get, path = "/invoices", tag = "invoices", params(InvoiceParams), responses((status = 200, body = Page<Invoice>), (status = 403, body = Problem), (status = 422, body = Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn list_invoices(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -87,7 +87,7 @@ async fn list_invoices(
 
 /// A client's invoices, newest first.
 #[utoipa::path(get, path = "/clients/{id}/invoices", tag = "invoices", params(("id" = Uuid, Path), PageParams),
-    responses((status = 200, body = Page<Invoice>), (status = 404, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Page<Invoice>), (status = 404, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn client_invoices(
     State(state): State<AppState>,
     Staff(ctx): Staff,

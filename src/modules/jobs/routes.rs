@@ -54,7 +54,7 @@ pub struct VersionBody {
 }
 
 /// Jobs, newest first.
-#[utoipa::path(get, path = "/jobs", tag = "jobs", params(JobParams), responses((status = 200, body = Page<Job>), (status = 403, body = Problem)))]
+#[utoipa::path(get, path = "/jobs", tag = "jobs", params(JobParams), responses((status = 200, body = Page<Job>), (status = 403, body = Problem), (status = 422, body = Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn list_jobs(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -68,7 +68,7 @@ async fn list_jobs(
 
 /// A client's jobs, newest first.
 #[utoipa::path(get, path = "/clients/{id}/jobs", tag = "jobs", params(("id" = Uuid, Path), PageParams),
-    responses((status = 200, body = Page<Job>), (status = 404, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Page<Job>), (status = 404, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn client_jobs(
     State(state): State<AppState>,
     Staff(ctx): Staff,

@@ -47,7 +47,7 @@ pub struct VersionBody {
 }
 
 /// Quotes, newest first; filter by `status` and `client_id`.
-#[utoipa::path(get, path = "/quotes", tag = "quotes", params(QuoteParams), responses((status = 200, body = Page<Quote>), (status = 403, body = Problem)))]
+#[utoipa::path(get, path = "/quotes", tag = "quotes", params(QuoteParams), responses((status = 200, body = Page<Quote>), (status = 403, body = Problem), (status = 422, body = Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn list_quotes(
     State(state): State<AppState>,
     Staff(ctx): Staff,

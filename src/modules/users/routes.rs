@@ -66,7 +66,7 @@ pub struct UpdateUser {
 
 /// List the team.
 #[utoipa::path(get, path = "/users", tag = "users", params(PageParams),
-    responses((status = 200, body = Page<User>), (status = 401, body = crate::http::error::Problem), (status = 403, body = crate::http::error::Problem)))]
+    responses((status = 200, body = Page<User>), (status = 401, body = crate::http::error::Problem), (status = 403, body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn list_users(
     State(state): State<AppState>,
     Staff(ctx): Staff,
