@@ -146,7 +146,7 @@ fn declare_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
     add.push(("500", "`internal`: the cause is logged with the request id"));
     add.push((
         "503",
-        "`unavailable`: the database cannot be reached; retry later",
+        "`unavailable`: the service or its database is not available; retry later",
     ));
 
     let responses = op
