@@ -68,12 +68,15 @@ fn declare_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    // A parameter that is any string cannot fail to parse; a number, a date, a UUID or
+    // an enum can.
+    let plain_string = |schema: &Value| {
+        *schema == json!({"type": "string"}) || *schema == json!({"type": ["string", "null"]})
+    };
     let typed = |location: &str| {
-        params.iter().any(|p| {
-            p["in"] == location
-                && p.get("schema")
-                    .is_some_and(|s| *s != json!({"type": "string"}))
-        })
+        params
+            .iter()
+            .any(|p| p["in"] == location && p.get("schema").is_some_and(|s| !plain_string(s)))
     };
     let body_types: Vec<String> = op
         .get("requestBody")
@@ -390,6 +393,10 @@ mod tests {
                 "responses": {"200": {"description": "ok"}, "404": {"description": "", "content": {"application/json": {"schema": {"$ref": PROBLEM_REF}}}}}
             }},
             "/api/v1/auth/login": {"post": {"security": [{}], "responses": {"200": {"description": "ok"}}}},
+            "/api/v1/search": {"get": {
+                "parameters": [{"name": "q", "in": "query", "schema": {"type": ["string", "null"]}}],
+                "responses": {"200": {"description": "ok"}}
+            }},
         }});
         declare_errors(&mut doc);
         let post = &doc["paths"]["/api/v1/things/{id}"]["post"]["responses"];
@@ -406,5 +413,8 @@ mod tests {
         let login = &doc["paths"]["/api/v1/auth/login"]["post"]["responses"];
         assert!(login.get("401").is_none(), "login is public");
         assert!(login["429"]["headers"]["Retry-After"].is_object());
+        let search = &doc["paths"]["/api/v1/search"]["get"]["responses"];
+        assert!(search.get("400").is_none(), "any string parses");
+        assert!(search["401"]["headers"]["WWW-Authenticate"].is_object());
     }
 }
