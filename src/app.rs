@@ -122,8 +122,9 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// The public router and the OpenAPI document generated from its handlers.
-pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+/// The API's routes and their OpenAPI document, with the shared errors declared
+/// (`http::openapi`).
+fn routes() -> (Router<AppState>, serde_json::Value) {
     let v1 = OpenApiRouter::new()
         .merge(auth::routes::router())
         .merge(users::routes::router())
@@ -147,6 +148,19 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts();
+    let mut document = serde_json::to_value(&openapi).unwrap_or_default();
+    crate::http::openapi::declare_errors(&mut document);
+    (router, document)
+}
+
+/// The OpenAPI document served at `/api/v1/openapi.json`.
+pub fn openapi_document() -> serde_json::Value {
+    routes().1
+}
+
+/// The public router and the OpenAPI document generated from its handlers.
+pub fn api(state: AppState) -> (Router, serde_json::Value) {
+    let (router, openapi) = routes();
     let spec = Arc::new(serde_json::to_vec(&openapi).unwrap_or_default());
     let router = router
         .route(

@@ -114,9 +114,13 @@ pub struct Problem {
     pub detail: String,
     /// Stable machine-readable code, listed in docs/api.md.
     pub code: &'static str,
+    /// The fields at fault; present only when fields are at fault.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
     pub errors: Vec<FieldError>,
+    /// The request's `X-Request-Id`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
     pub request_id: Option<String>,
 }
 

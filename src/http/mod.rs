@@ -8,6 +8,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod middleware;
 pub mod multipart;
+pub mod openapi;
 pub mod pagination;
 pub mod panic;
 pub mod server;

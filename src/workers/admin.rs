@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// `pending`, `scheduled`, `running`, `done` or `dead`; all when absent.
+    #[param(inline)]
     pub state: Option<JobState>,
     /// 1 to 200 (default 50), newest first.
     pub limit: Option<i64>,
@@ -57,7 +58,7 @@ async fn list(
 
 /// Put a dead job back in its queue with a fresh set of attempts.
 #[utoipa::path(post, path = "/admin/jobs/{id}/retry", tag = "admin", params(("id" = String, Path)),
-    responses((status = 202, body = JobInfo), (status = 404, body = Problem)))]
+    responses((status = 202, body = JobInfo), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn retry(
     State(state): State<AppState>,
     Admin(ctx): Admin,

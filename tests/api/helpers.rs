@@ -471,22 +471,376 @@ impl Reply {
     }
 }
 
-/// Send a request and read its response whole.
+/// Send a request and read its response whole. A response from `/api/v1/…` must be
+/// one the OpenAPI document declares (see [`check_contract`]).
 pub async fn read_reply(request: reqwest::RequestBuilder) -> Reply {
-    let response = request
-        .send()
+    let (client, request) = request.build_split();
+    let request = request.unwrap_or_else(|e| panic!("cannot build the request: {e}"));
+    let method = request.method().clone();
+    let url = request.url().clone();
+    let response = client
+        .execute(request)
         .await
         .unwrap_or_else(|e| panic!("request failed: {e}"));
     let status = response.status();
     let headers = response.headers().clone();
     let text = response.text().await.unwrap_or_default();
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Reply {
+    let reply = Reply {
         status,
         headers,
         body,
         text,
+    };
+    check_contract(&method, &url, &reply).await;
+    reply
+}
+
+/// The OpenAPI document, fetched once per test process: every app serves the same one.
+static DOCUMENT: tokio::sync::OnceCell<Value> = tokio::sync::OnceCell::const_new();
+
+async fn document(url: &reqwest::Url) -> &'static Value {
+    DOCUMENT
+        .get_or_init(|| async {
+            let mut url = url.clone();
+            url.set_path("/api/v1/openapi.json");
+            url.set_query(None);
+            let response = reqwest::get(url)
+                .await
+                .unwrap_or_else(|e| panic!("fetching the OpenAPI document: {e}"));
+            response
+                .json()
+                .await
+                .unwrap_or_else(|e| panic!("the OpenAPI document is not JSON: {e}"))
+        })
+        .await
+}
+
+/// Fail the test unless the response is one the document declares for its operation.
+pub async fn check_contract(method: &Method, url: &reqwest::Url, reply: &Reply) {
+    let path = url.path();
+    if !path.starts_with("/api/v1/") || path == "/api/v1/openapi.json" {
+        return;
     }
+    if let Err(violation) = contract(document(url).await, method, path, reply) {
+        panic!("contract: {violation}");
+    }
+}
+
+/// Whether `reply` is a response the document declares for `method path`: the status,
+/// the content type and (for JSON) the body's schema.
+pub fn contract(doc: &Value, method: &Method, path: &str, reply: &Reply) -> Result<(), String> {
+    // The router's own fallbacks (no such route, or not with this method, or a worker
+    // pod that serves no API) answer for no operation.
+    if matches!(reply.code(), "not_found" | "method_not_allowed") {
+        return Ok(());
+    }
+    let method_key = method.as_str().to_ascii_lowercase();
+    let at = format!("{method} {path} answered {}", reply.status.as_u16());
+    let Some((template, op)) = operation(doc, &method_key, path) else {
+        return Err(format!(
+            "{at}, but the OpenAPI document has no {method} {path}"
+        ));
+    };
+    let at = format!(
+        "{method} {template} ({path}) answered {}",
+        reply.status.as_u16()
+    );
+    let status = reply.status.as_u16().to_string();
+    let Some(declared) = op["responses"].get(&status) else {
+        return Err(format!(
+            "{at}, a status the document does not declare for it (declared: {}); body: {}",
+            op["responses"]
+                .as_object()
+                .map(|r| r.keys().cloned().collect::<Vec<_>>().join(", "))
+                .unwrap_or_default(),
+            reply.text
+        ));
+    };
+    let declared = resolve(doc, declared);
+    // The document declares a header only where the server always sends it, except
+    // `WWW-Authenticate`: a 401 about an operation's own credentials (not the bearer
+    // token) has none.
+    for name in declared["headers"]
+        .as_object()
+        .into_iter()
+        .flat_map(|h| h.keys())
+    {
+        if reply.header(name).is_none() && !name.eq_ignore_ascii_case("www-authenticate") {
+            return Err(format!("{at} without the declared header {name}"));
+        }
+    }
+    let content_type = reply.header("content-type").map(|c| {
+        c.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    });
+    let content = declared["content"].as_object().filter(|c| !c.is_empty());
+    let Some(content) = content else {
+        if reply.text.is_empty() {
+            return Ok(());
+        }
+        return Err(format!(
+            "{at} with a body ({content_type:?}) where the document declares none: {}",
+            reply.text
+        ));
+    };
+    let Some(content_type) = content_type else {
+        return Err(format!(
+            "{at} without a Content-Type; declared: {:?}",
+            content.keys().collect::<Vec<_>>()
+        ));
+    };
+    let media = content.get(&content_type).or_else(|| {
+        let wildcard = format!("{}/*", content_type.split('/').next().unwrap_or_default());
+        content.get(&wildcard).or_else(|| content.get("*/*"))
+    });
+    let Some(media) = media else {
+        return Err(format!(
+            "{at} as {content_type}, but the document declares {:?}; body: {}",
+            content.keys().collect::<Vec<_>>(),
+            reply.text
+        ));
+    };
+    let is_json = content_type == "application/json" || content_type.ends_with("+json");
+    let Some(schema) = media.get("schema").filter(|_| is_json) else {
+        return Ok(());
+    };
+    let body: Value = serde_json::from_str(&reply.text).map_err(|e| {
+        format!(
+            "{at} as {content_type} with a body that is not JSON ({e}): {}",
+            reply.text
+        )
+    })?;
+    let mut errors = Vec::new();
+    validate(doc, schema, &body, "", &mut errors);
+    if errors.is_empty() {
+        return Ok(());
+    }
+    errors.truncate(12);
+    Err(format!(
+        "{at} with a body that does not match its declared schema:\n  {}\nbody: {}",
+        errors.join("\n  "),
+        reply.text
+    ))
+}
+
+/// The operation for `method` whose path template matches `path` (the most literal
+/// template when several do).
+fn operation<'a>(doc: &'a Value, method: &str, path: &str) -> Option<(&'a str, &'a Value)> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let mut best: Option<(usize, &str, &Value)> = None;
+    for (template, item) in doc["paths"].as_object()? {
+        let parts: Vec<&str> = template.split('/').collect();
+        if parts.len() != segments.len() {
+            continue;
+        }
+        let mut literal = 0;
+        let matches = parts.iter().zip(&segments).all(|(part, segment)| {
+            if part.starts_with('{') && part.ends_with('}') {
+                !segment.is_empty()
+            } else {
+                literal += 1;
+                part == segment
+            }
+        });
+        if let (true, Some(op)) = (matches, item.get(method))
+            && best.is_none_or(|(l, _, _)| literal > l)
+        {
+            best = Some((literal, template, op));
+        }
+    }
+    best.map(|(_, template, op)| (template, op))
+}
+
+/// Follow `$ref`s (`#/components/...`) to the value they name.
+fn resolve<'a>(doc: &'a Value, mut value: &'a Value) -> &'a Value {
+    for _ in 0..32 {
+        match value.get("$ref").and_then(Value::as_str) {
+            Some(reference) => {
+                value = reference
+                    .strip_prefix('#')
+                    .and_then(|pointer| doc.pointer(pointer))
+                    .unwrap_or_else(|| panic!("contract: unresolved $ref {reference}"));
+            }
+            None => break,
+        }
+    }
+    value
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// The property names an object schema allows, through `$ref` and `allOf`; `None`
+/// when it cannot tell (then unknown properties are not reported).
+fn known_properties(doc: &Value, schema: &Value, out: &mut Vec<String>) -> Option<()> {
+    let schema = resolve(doc, schema);
+    if schema.get("oneOf").is_some()
+        || schema.get("anyOf").is_some()
+        || schema
+            .get("additionalProperties")
+            .is_some_and(|a| *a != json!(false))
+    {
+        return None;
+    }
+    if let Some(properties) = schema["properties"].as_object() {
+        out.extend(properties.keys().cloned());
+    }
+    for branch in schema["allOf"].as_array().into_iter().flatten() {
+        known_properties(doc, branch, out)?;
+    }
+    Some(())
+}
+
+/// A small JSON Schema (2020-12, as OpenAPI 3.1 uses it) validator: `$ref`, `type`
+/// (one or a list), `nullable`, `enum`, `const`, `properties`, `required`,
+/// `additionalProperties`, `items`, `allOf`, `anyOf`, `oneOf` (as "at least one",
+/// like a lenient client) and the formats `uuid`, `date-time` and `date`. An object
+/// may not carry a property its schema does not name: a client generated from the
+/// document would not know it.
+fn validate(doc: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
+    let schema = resolve(doc, schema);
+    let here = if at.is_empty() { "/" } else { at };
+    if schema == &json!(true) || schema.as_object().is_some_and(|s| s.is_empty()) {
+        return;
+    }
+    if schema == &json!(false) {
+        errors.push(format!("{here}: no value is allowed here"));
+        return;
+    }
+    if value.is_null() && schema["nullable"] == json!(true) {
+        return;
+    }
+    if let Some(types) = match &schema["type"] {
+        Value::String(t) => Some(vec![t.as_str()]),
+        Value::Array(ts) => Some(ts.iter().filter_map(Value::as_str).collect()),
+        _ => None,
+    } {
+        let actual = type_name(value);
+        let ok = types
+            .iter()
+            .any(|t| *t == actual || (*t == "number" && actual == "integer"));
+        if !ok {
+            errors.push(format!(
+                "{here}: expected {}, got {actual} {value}",
+                types.join(" or ")
+            ));
+            return;
+        }
+    }
+    if let Some(options) = schema["enum"].as_array()
+        && !options.contains(value)
+    {
+        errors.push(format!("{here}: {value} is not one of {}", schema["enum"]));
+    }
+    if let Some(constant) = schema.get("const")
+        && constant != value
+    {
+        errors.push(format!("{here}: expected {constant}, got {value}"));
+    }
+    if let (Some(format), Some(text)) = (schema["format"].as_str(), value.as_str()) {
+        let ok = match format {
+            "uuid" => Uuid::parse_str(text).is_ok(),
+            "date-time" => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
+            "date" => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok(),
+            _ => true,
+        };
+        if !ok {
+            errors.push(format!("{here}: {value} is not a {format}"));
+        }
+    }
+    for branch in schema["allOf"].as_array().into_iter().flatten() {
+        validate_branch(doc, branch, value, at, errors);
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(branches) = schema[key].as_array() {
+            let mut attempts = Vec::new();
+            let matched = branches.iter().any(|branch| {
+                let mut branch_errors = Vec::new();
+                validate(doc, branch, value, at, &mut branch_errors);
+                let ok = branch_errors.is_empty();
+                attempts.push(branch_errors.join("; "));
+                ok
+            });
+            if !matched {
+                errors.push(format!(
+                    "{here}: matches none of {key}: [{}]",
+                    attempts.join("] or [")
+                ));
+            }
+        }
+    }
+    if let Value::Object(object) = value {
+        let properties = schema["properties"].as_object();
+        for name in schema["required"].as_array().into_iter().flatten() {
+            if let Some(name) = name.as_str()
+                && !object.contains_key(name)
+            {
+                errors.push(format!("{at}/{name}: required, but missing"));
+            }
+        }
+        for (name, item) in object {
+            let pointer = format!("{at}/{name}");
+            match properties.and_then(|p| p.get(name)) {
+                Some(property) => validate(doc, property, item, &pointer, errors),
+                None => match schema.get("additionalProperties") {
+                    Some(Value::Bool(false)) => errors.push(format!(
+                        "{pointer}: not allowed (additionalProperties: false)"
+                    )),
+                    Some(extra @ Value::Object(_)) => validate(doc, extra, item, &pointer, errors),
+                    Some(_) => {}
+                    // Without `additionalProperties`, a property the schema does not name
+                    // is undeclared (unless `allOf`/`anyOf` compose the object).
+                    None => {
+                        let mut known = Vec::new();
+                        if known_properties(doc, schema, &mut known).is_some()
+                            && (properties.is_some() || schema.get("allOf").is_some())
+                            && !known.iter().any(|k| k == name)
+                        {
+                            errors
+                                .push(format!("{pointer}: a property the schema does not declare"));
+                        }
+                    }
+                },
+            }
+        }
+    }
+    if let (Value::Array(items), Some(item_schema)) = (value, schema.get("items")) {
+        for (i, item) in items.iter().enumerate() {
+            validate(doc, item_schema, item, &format!("{at}/{i}"), errors);
+        }
+    }
+}
+
+/// The complaint about a property its object's schema does not name.
+const UNDECLARED: &str = "a property the schema does not declare";
+
+/// An `allOf` branch: its own checks, but a property of this object that another
+/// branch names is not "undeclared" (the parent checks the union of the branches).
+fn validate_branch(doc: &Value, branch: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
+    let mut branch_errors = Vec::new();
+    validate(doc, branch, value, at, &mut branch_errors);
+    let prefix = format!("{at}/");
+    let suffix = format!(": {UNDECLARED}");
+    errors.extend(branch_errors.into_iter().filter(|e| {
+        let own_property = e
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(&suffix))
+            .is_some_and(|name| !name.contains('/'));
+        !own_property
+    }));
 }
 
 /// A signed-in user.

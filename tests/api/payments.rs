@@ -197,16 +197,7 @@ async fn post_event(app: &TestApp, body: &[u8], signature: Option<&str>) -> crat
     if let Some(signature) = signature {
         request = request.header("Stripe-Signature", signature);
     }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap();
-    crate::helpers::Reply {
-        status,
-        headers,
-        body: serde_json::from_str(&text).unwrap_or(Value::Null),
-        text,
-    }
+    crate::helpers::read_reply(request).await
 }
 
 fn now() -> i64 {

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{Reply, contract, read_reply, spawn_app};
 
 #[tokio::test]
 async fn health_and_readiness() {
@@ -120,27 +120,25 @@ async fn bodies_are_checked_strictly() {
     let owner = app.signup("Strict Lawns").await;
 
     // Not JSON at all.
-    let response = app
-        .http
-        .post(app.url("/api/v1/clients"))
-        .bearer_auth(&owner.token)
-        .header("content-type", "application/json")
-        .body("{nope")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 400);
+    let response = read_reply(
+        app.http
+            .post(app.url("/api/v1/clients"))
+            .bearer_auth(&owner.token)
+            .header("content-type", "application/json")
+            .body("{nope"),
+    )
+    .await;
+    assert_eq!(response.status, 400);
     // Wrong media type.
-    let response = app
-        .http
-        .post(app.url("/api/v1/clients"))
-        .bearer_auth(&owner.token)
-        .header("content-type", "text/plain")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 415);
+    let response = read_reply(
+        app.http
+            .post(app.url("/api/v1/clients"))
+            .bearer_auth(&owner.token)
+            .header("content-type", "text/plain")
+            .body("{}"),
+    )
+    .await;
+    assert_eq!(response.status, 415);
     // Too large (the test app allows 64 KiB).
     let big = json!({"first_name": "A", "notes": "x".repeat(70 * 1024)});
     app.post("/api/v1/clients", &owner.token, big)
@@ -394,4 +392,88 @@ async fn a_lost_external_database_is_503_and_the_pool_reconnects() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// The response check every helper request goes through refuses what the document
+/// does not declare: a status, a content type, a property's type, an unknown property.
+#[tokio::test]
+async fn responses_are_checked_against_the_openapi_document() {
+    let app = spawn_app().await;
+    let owner = app.signup("Contract Co").await;
+    let client = app
+        .create_client(
+            &owner,
+            json!({"first_name": "Ada", "last_name": "Lovelace"}),
+        )
+        .await;
+    let path = format!("/api/v1/clients/{}", client["id"].as_str().unwrap());
+    let good = app.get(&path, &owner.token).await.expect(200);
+    let doc: serde_json::Value = app
+        .http
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let get = reqwest::Method::GET;
+    let check_with = |status: u16, content_type: &str, etag: bool, body: serde_json::Value| {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("content-type", content_type.parse().unwrap());
+        if etag {
+            headers.insert("etag", good.headers["etag"].clone());
+        }
+        let reply = Reply {
+            status: reqwest::StatusCode::from_u16(status).unwrap(),
+            headers,
+            text: body.to_string(),
+            body,
+        };
+        contract(&doc, &get, &path, &reply)
+    };
+    let check = |status, content_type, body| check_with(status, content_type, true, body);
+    assert_eq!(check(200, "application/json", good.body.clone()), Ok(()));
+
+    let no_etag = check_with(200, "application/json", false, good.body.clone()).unwrap_err();
+    assert!(
+        no_etag.contains("without the declared header ETag"),
+        "{no_etag}"
+    );
+
+    let undeclared = check(418, "application/json", good.body.clone()).unwrap_err();
+    assert!(undeclared.contains("does not declare"), "{undeclared}");
+
+    let problem = json!({"type": "urn:jobber:error:client_not_found", "title": "No such client",
+        "status": 404, "detail": "No such client", "code": "client_not_found"});
+    assert_eq!(
+        check(404, "application/problem+json", problem.clone()),
+        Ok(())
+    );
+    let plain_json = check(404, "application/json", problem).unwrap_err();
+    assert!(
+        plain_json.contains("application/problem+json"),
+        "{plain_json}"
+    );
+
+    let mut wrong_type = good.body.clone();
+    wrong_type["version"] = json!("one");
+    let wrong_type = check(200, "application/json", wrong_type).unwrap_err();
+    assert!(
+        wrong_type.contains("/version: expected integer"),
+        "{wrong_type}"
+    );
+
+    let mut unknown = good.body.clone();
+    unknown["secret_field"] = json!(1);
+    let unknown = check(200, "application/json", unknown).unwrap_err();
+    assert!(
+        unknown.contains("/secret_field: a property the schema does not declare"),
+        "{unknown}"
+    );
+
+    let mut missing = good.body.clone();
+    missing.as_object_mut().unwrap().remove("id");
+    let missing = check(200, "application/json", missing).unwrap_err();
+    assert!(missing.contains("/id: required"), "{missing}");
 }

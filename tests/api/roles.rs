@@ -410,6 +410,18 @@ async fn every_endpoint_enforces_its_roles() {
         missing.is_empty(),
         "endpoints missing from the role matrix: {missing:?}"
     );
+    // The document says which operations need no bearer token (`security: [{}]`):
+    // exactly the public ones above and the hub's signed links.
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let public_here = public.contains(&path.as_str()) || path.starts_with("/api/v1/hub/");
+            assert_eq!(
+                op["security"] == json!([{}]),
+                public_here,
+                "{method} {path}: the document's security does not say whether it is public"
+            );
+        }
+    }
 
     for (method, path, who) in &endpoints {
         let body = (*method != Method::GET && *method != Method::DELETE).then(|| json!({}));

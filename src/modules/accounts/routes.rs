@@ -30,7 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The business's settings.
-#[utoipa::path(get, path = "/settings", tag = "settings", responses((status = 200, body = Settings)))]
+#[utoipa::path(get, path = "/settings", tag = "settings", responses((status = 200, body = Settings, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 403, body = Problem)))]
 async fn get_settings(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -41,7 +41,7 @@ async fn get_settings(
 
 /// Change some settings (owner or admin). Requires the `version` you read.
 #[utoipa::path(patch, path = "/settings", tag = "settings", request_body = SettingsPatch,
-    responses((status = 200, body = Settings), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Settings, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem), (status = 412, body = Problem)))]
 async fn update_settings(
     State(state): State<AppState>,
     Admin(ctx): Admin,
@@ -66,7 +66,7 @@ struct LogoForm {
 /// The logo: a redirect to a download address valid 15 minutes (404
 /// `logo_not_found` when there is none).
 #[utoipa::path(get, path = "/settings/logo", tag = "settings",
-    responses((status = 307, description = "to the logo's signed download address"), (status = 404, body = Problem)))]
+    responses((status = 307, description = "to the logo's signed download address"), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn get_logo(State(state): State<AppState>, Staff(ctx): Staff) -> Result<Response, ApiError> {
     let url = super::logo::url(&state.db, &state.storage, &ctx).await?;
     Ok(axum::response::Redirect::temporary(&url).into_response())
@@ -79,7 +79,7 @@ async fn get_logo(State(state): State<AppState>, Staff(ctx): Staff) -> Result<Re
 /// 4096 x 4096 pixels). Metadata is removed. Replaces the previous logo.
 #[utoipa::path(put, path = "/settings/logo", tag = "settings",
     request_body(content = LogoForm, content_type = "multipart/form-data"),
-    responses((status = 200, body = Settings), (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Settings, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn upload_logo(
     State(state): State<AppState>,
     Admin(ctx): Admin,
@@ -91,7 +91,7 @@ async fn upload_logo(
 }
 
 /// Remove the logo (owner or admin); documents and emails show the business's name.
-#[utoipa::path(delete, path = "/settings/logo", tag = "settings", responses((status = 200, body = Settings)))]
+#[utoipa::path(delete, path = "/settings/logo", tag = "settings", responses((status = 200, body = Settings, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 403, body = Problem)))]
 async fn delete_logo(
     State(state): State<AppState>,
     Admin(ctx): Admin,
@@ -101,7 +101,7 @@ async fn delete_logo(
 }
 
 /// The account's tax rates.
-#[utoipa::path(get, path = "/settings/tax-rates", tag = "settings", responses((status = 200, body = Vec<TaxRate>)))]
+#[utoipa::path(get, path = "/settings/tax-rates", tag = "settings", responses((status = 200, body = Vec<TaxRate>), (status = 403, body = Problem)))]
 async fn list_tax_rates(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -111,7 +111,7 @@ async fn list_tax_rates(
 
 /// Add a tax rate (owner or admin).
 #[utoipa::path(post, path = "/settings/tax-rates", tag = "settings", request_body = TaxRateInput,
-    responses((status = 201, body = TaxRate), (status = 422, body = Problem)))]
+    responses((status = 201, body = TaxRate), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn create_tax_rate(
     State(state): State<AppState>,
     Admin(ctx): Admin,
@@ -125,7 +125,7 @@ async fn create_tax_rate(
 
 /// Replace a tax rate (owner or admin). Requires the `version` you read.
 #[utoipa::path(put, path = "/settings/tax-rates/{id}", tag = "settings", params(("id" = Uuid, Path)), request_body = TaxRateInput,
-    responses((status = 200, body = TaxRate), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = TaxRate, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 409, body = Problem), (status = 403, body = Problem), (status = 412, body = Problem)))]
 async fn update_tax_rate(
     State(state): State<AppState>,
     Admin(ctx): Admin,
@@ -142,7 +142,7 @@ async fn update_tax_rate(
 
 /// Delete a tax rate; documents keep the rates they were made with.
 #[utoipa::path(delete, path = "/settings/tax-rates/{id}", tag = "settings", params(("id" = Uuid, Path)),
-    responses((status = 204, description = "deleted"), (status = 404, body = Problem)))]
+    responses((status = 204, description = "deleted"), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn delete_tax_rate(
     State(state): State<AppState>,
     Admin(ctx): Admin,

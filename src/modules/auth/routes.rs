@@ -46,7 +46,7 @@ pub struct TokenPassword {
 
 /// Email a password-reset link to this address if it has a login. Always `202`, so
 /// the answer never tells whether the email is known; throttled like logins.
-#[utoipa::path(post, path = "/auth/password-reset", tag = "auth", request_body = ResetRequest,
+#[utoipa::path(post, path = "/auth/password-reset", tag = "auth", security(()), request_body = ResetRequest,
     responses((status = 202, description = "a link is on its way if the email has a login"), (status = 429, body = Problem)))]
 async fn request_password_reset(
     State(state): State<AppState>,
@@ -66,7 +66,7 @@ async fn request_password_reset(
 
 /// Choose a new password with the emailed token (single use, 60 minutes). Every
 /// session of the user ends.
-#[utoipa::path(post, path = "/auth/password-reset/confirm", tag = "auth", request_body = TokenPassword,
+#[utoipa::path(post, path = "/auth/password-reset/confirm", tag = "auth", security(()), request_body = TokenPassword,
     responses((status = 204, description = "password changed"), (status = 401, body = Problem), (status = 422, body = Problem)))]
 async fn confirm_password_reset(
     State(state): State<AppState>,
@@ -77,7 +77,7 @@ async fn confirm_password_reset(
 }
 
 /// Accept a team invitation: choose a password and log in.
-#[utoipa::path(post, path = "/auth/invitations/accept", tag = "auth", request_body = TokenPassword,
+#[utoipa::path(post, path = "/auth/invitations/accept", tag = "auth", security(()), request_body = TokenPassword,
     responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 422, body = Problem)))]
 async fn accept_invitation(
     State(state): State<AppState>,
@@ -138,7 +138,7 @@ pub struct Me {
 }
 
 /// Sign a business up: creates the account and its owner, and logs the owner in.
-#[utoipa::path(post, path = "/auth/signup", tag = "auth", request_body = SignupRequest,
+#[utoipa::path(post, path = "/auth/signup", tag = "auth", security(()), request_body = SignupRequest,
     responses((status = 201, body = SignupResponse), (status = 403, description = "sign-up is closed", body = Problem),
               (status = 409, description = "`email_taken`: the address has a login (limited per client IP: past it, 429)", body = Problem),
               (status = 422, body = Problem), (status = 429, body = Problem)))]
@@ -180,7 +180,7 @@ async fn signup(
 
 /// Exchange email and password for tokens. Throttled per email and per IP (429 with
 /// `Retry-After`).
-#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(post, path = "/auth/login", tag = "auth", security(()), request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 429, body = Problem)))]
 async fn login(
     State(state): State<AppState>,
@@ -201,7 +201,7 @@ async fn login(
 
 /// Rotate a refresh token into a new token pair. Reusing a rotated refresh token
 /// revokes the whole login (401 `refresh_token_reused`).
-#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", security(()), request_body = RefreshRequest,
     responses((status = 200, body = Tokens), (status = 401, body = Problem)))]
 async fn refresh(
     State(state): State<AppState>,
@@ -214,7 +214,7 @@ async fn refresh(
 
 /// End the login the refresh token belongs to. Access tokens already issued stay
 /// valid until they expire (at most 15 minutes).
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(()), request_body = RefreshRequest,
     responses((status = 204, description = "logged out")))]
 async fn logout(
     State(state): State<AppState>,

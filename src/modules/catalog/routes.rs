@@ -34,7 +34,7 @@ pub struct CatalogParams {
 }
 
 /// The catalog, newest first.
-#[utoipa::path(get, path = "/catalog", tag = "catalog", params(CatalogParams), responses((status = 200, body = Page<CatalogItem>)))]
+#[utoipa::path(get, path = "/catalog", tag = "catalog", params(CatalogParams), responses((status = 200, body = Page<CatalogItem>), (status = 403, body = Problem), (status = 422, body = Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn list_items(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -48,7 +48,7 @@ async fn list_items(
 
 /// Add a product or service. Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/catalog", tag = "catalog", request_body = CatalogItemInput,
-    responses((status = 201, body = CatalogItem), (status = 422, body = Problem)))]
+    responses((status = 201, body = CatalogItem), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn create_item(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -68,7 +68,7 @@ async fn create_item(
 
 /// One item.
 #[utoipa::path(get, path = "/catalog/{id}", tag = "catalog", params(("id" = Uuid, Path)),
-    responses((status = 200, body = CatalogItem), (status = 404, body = Problem)))]
+    responses((status = 200, body = CatalogItem, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn get_item(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -80,7 +80,7 @@ async fn get_item(
 
 /// Replace an item. Requires the `version` you read (or `If-Match`).
 #[utoipa::path(put, path = "/catalog/{id}", tag = "catalog", params(("id" = Uuid, Path)), request_body = CatalogItemInput,
-    responses((status = 200, body = CatalogItem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
+    responses((status = 200, body = CatalogItem, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 403, body = Problem)))]
 async fn update_item(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -98,7 +98,7 @@ async fn update_item(
 
 /// Delete an item; documents keep their copies of its name and price.
 #[utoipa::path(delete, path = "/catalog/{id}", tag = "catalog", params(("id" = Uuid, Path)),
-    responses((status = 204, description = "deleted"), (status = 404, body = Problem)))]
+    responses((status = 204, description = "deleted"), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn delete_item(
     State(state): State<AppState>,
     Staff(ctx): Staff,

@@ -59,7 +59,7 @@ pub struct VersionParam {
 
 /// List clients, newest first; search with `q`, filter by `status` and `tag`.
 #[utoipa::path(get, path = "/clients", tag = "clients", params(ClientListParams),
-    responses((status = 200, body = Page<Client>), (status = 422, body = Problem)))]
+    responses((status = 200, body = Page<Client>), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn list_clients(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -82,7 +82,7 @@ async fn list_clients(
 /// Create a client. Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/clients", tag = "clients", request_body = ClientInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key (Stripe's semantics)")),
-    responses((status = 201, body = Client), (status = 422, body = Problem)))]
+    responses((status = 201, body = Client, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"), ("Location" = String, description = "The new client's address"))), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn create_client(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -104,7 +104,7 @@ async fn create_client(
 
 /// One client (`ETag` carries its version).
 #[utoipa::path(get, path = "/clients/{id}", tag = "clients", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Client), (status = 404, body = Problem)))]
+    responses((status = 200, body = Client, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn get_client(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -116,7 +116,7 @@ async fn get_client(
 
 /// Replace a client. Requires the `version` you read (or `If-Match`).
 #[utoipa::path(put, path = "/clients/{id}", tag = "clients", params(("id" = Uuid, Path)), request_body = ClientInput,
-    responses((status = 200, body = Client), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Client, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn update_client(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -135,7 +135,7 @@ async fn update_client(
 /// Delete a client and its properties; a client with history is archived instead
 /// (`result: "archived"`). `version` (or `If-Match`) is optional here.
 #[utoipa::path(delete, path = "/clients/{id}", tag = "clients", params(("id" = Uuid, Path), VersionParam),
-    responses((status = 200, body = Deletion), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
+    responses((status = 200, body = Deletion), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 403, body = Problem)))]
 async fn delete_client(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -167,7 +167,7 @@ struct AvatarForm {
 /// The client's avatar: a redirect to a 256 x 256 JPEG's download address, valid 15
 /// minutes (404 `avatar_not_found` while there is none ready).
 #[utoipa::path(get, path = "/clients/{id}/avatar", tag = "clients", params(("id" = Uuid, Path)),
-    responses((status = 307, description = "to the avatar's signed download address"), (status = 404, body = Problem)))]
+    responses((status = 307, description = "to the avatar's signed download address"), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn get_avatar(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -195,8 +195,8 @@ pub struct AvatarUpload {
 /// Replaces the previous avatar.
 #[utoipa::path(put, path = "/clients/{id}/avatar", tag = "clients", params(("id" = Uuid, Path)),
     request_body(content((AvatarForm = "multipart/form-data"), (AvatarUpload = "application/json"))),
-    responses((status = 200, body = Client), (status = 404, body = Problem), (status = 410, body = Problem), (status = 413, body = Problem),
-              (status = 415, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Client, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 410, body = Problem), (status = 413, body = Problem),
+              (status = 415, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn upload_avatar(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -216,7 +216,7 @@ async fn upload_avatar(
 
 /// Remove the client's avatar.
 #[utoipa::path(delete, path = "/clients/{id}/avatar", tag = "clients", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Client), (status = 404, body = Problem)))]
+    responses((status = 200, body = Client, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn delete_avatar(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -228,7 +228,7 @@ async fn delete_avatar(
 
 /// Who created, changed or deleted the client and its properties, newest first.
 #[utoipa::path(get, path = "/clients/{id}/activity", tag = "clients", params(("id" = Uuid, Path), PageParams),
-    responses((status = 200, body = Page<ActivityEntry>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Page<ActivityEntry>), (status = 404, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn client_activity(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -243,7 +243,7 @@ async fn client_activity(
 
 /// The client's properties (service addresses), oldest first.
 #[utoipa::path(get, path = "/clients/{id}/properties", tag = "clients", params(("id" = Uuid, Path), PageParams),
-    responses((status = 200, body = Page<Property>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Page<Property>), (status = 404, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn list_properties(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -258,7 +258,7 @@ async fn list_properties(
 
 /// Add a property to a client. Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/clients/{id}/properties", tag = "clients", params(("id" = Uuid, Path)), request_body = PropertyInput,
-    responses((status = 201, body = Property), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Property, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn create_property(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -277,7 +277,7 @@ async fn create_property(
 
 /// One property.
 #[utoipa::path(get, path = "/clients/{id}/properties/{property_id}", tag = "clients", params(("id" = Uuid, Path), ("property_id" = Uuid, Path)),
-    responses((status = 200, body = Property), (status = 404, body = Problem)))]
+    responses((status = 200, body = Property, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn get_property(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -289,7 +289,7 @@ async fn get_property(
 
 /// Replace a property. Requires the `version` you read (or `If-Match`).
 #[utoipa::path(put, path = "/clients/{id}/properties/{property_id}", tag = "clients", params(("id" = Uuid, Path), ("property_id" = Uuid, Path)), request_body = PropertyInput,
-    responses((status = 200, body = Property), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Property, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn update_property(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -308,7 +308,7 @@ async fn update_property(
 
 /// Delete a property.
 #[utoipa::path(delete, path = "/clients/{id}/properties/{property_id}", tag = "clients", params(("id" = Uuid, Path), ("property_id" = Uuid, Path), VersionParam),
-    responses((status = 204, description = "deleted"), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
+    responses((status = 204, description = "deleted"), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 403, body = Problem)))]
 async fn delete_property(
     State(state): State<AppState>,
     Staff(ctx): Staff,

@@ -31,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// reason, …), newest first. Office staff only.
 #[utoipa::path(get, path = "/clients/{id}/messages", tag = "clients",
     params(("id" = Uuid, Path), crate::http::pagination::PageParams),
-    responses((status = 200, body = crate::http::pagination::Page<super::repo::HistoryEntry>), (status = 404, body = Problem)))]
+    responses((status = 200, body = crate::http::pagination::Page<super::repo::HistoryEntry>), (status = 404, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn client_messages(
     State(state): State<AppState>,
     crate::http::extract::Staff(ctx): crate::http::extract::Staff,

@@ -105,7 +105,7 @@ async fn respond(state: &AppState, pdf: StoredPdf, redirect: bool) -> Result<Res
 #[utoipa::path(get, path = "/quotes/{id}/pdf", tag = "quotes", params(("id" = Uuid, Path), PdfParams),
     responses((status = 200, content_type = "application/pdf", description = "the PDF"),
         (status = 302, description = "with `redirect=true`: to a signed download URL"),
-        (status = 404, body = Problem)))]
+        (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn quote_pdf(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -121,7 +121,7 @@ async fn quote_pdf(
 #[utoipa::path(get, path = "/invoices/{id}/pdf", tag = "invoices", params(("id" = Uuid, Path), PdfParams),
     responses((status = 200, content_type = "application/pdf", description = "the PDF"),
         (status = 302, description = "with `redirect=true`: to a signed download URL"),
-        (status = 404, body = Problem)))]
+        (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn invoice_pdf(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -153,7 +153,7 @@ fn hub_check(state: &AppState, kind: Kind, id: Uuid, p: &HubPdfParams) -> Result
 }
 
 /// The quote's PDF for its client, through the hub link (never a draft).
-#[utoipa::path(get, path = "/hub/quotes/{id}/pdf", tag = "client hub", params(("id" = Uuid, Path), LinkParams, PdfParams),
+#[utoipa::path(get, path = "/hub/quotes/{id}/pdf", tag = "client hub", security(()), params(("id" = Uuid, Path), LinkParams, PdfParams),
     responses((status = 200, content_type = "application/pdf", description = "the PDF"),
         (status = 404, body = Problem), (status = 410, body = Problem)))]
 async fn hub_quote_pdf(
@@ -167,7 +167,7 @@ async fn hub_quote_pdf(
 }
 
 /// The invoice's PDF for its client, through the hub link (never a draft).
-#[utoipa::path(get, path = "/hub/invoices/{id}/pdf", tag = "client hub", params(("id" = Uuid, Path), LinkParams, PdfParams),
+#[utoipa::path(get, path = "/hub/invoices/{id}/pdf", tag = "client hub", security(()), params(("id" = Uuid, Path), LinkParams, PdfParams),
     responses((status = 200, content_type = "application/pdf", description = "the PDF"),
         (status = 404, body = Problem), (status = 410, body = Problem)))]
 async fn hub_invoice_pdf(

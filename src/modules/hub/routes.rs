@@ -30,7 +30,7 @@ fn client(account_id: Uuid) -> Actor {
 }
 
 /// A quote as its client sees it in the hub.
-#[utoipa::path(get, path = "/hub/quotes/{id}", tag = "client hub", params(("id" = Uuid, Path), LinkParams),
+#[utoipa::path(get, path = "/hub/quotes/{id}", tag = "client hub", security(()), params(("id" = Uuid, Path), LinkParams),
     responses((status = 200, body = Quote), (status = 404, body = Problem), (status = 410, body = Problem)))]
 async fn hub_quote(
     State(state): State<AppState>,
@@ -46,7 +46,7 @@ async fn hub_quote(
 /// The client approves the quote, picking optional lines and signing with their
 /// name; their address is recorded. Approving an approved quote again (a
 /// double-click) returns it unchanged.
-#[utoipa::path(post, path = "/hub/quotes/{id}/approve", tag = "client hub", params(("id" = Uuid, Path), LinkParams),
+#[utoipa::path(post, path = "/hub/quotes/{id}/approve", tag = "client hub", security(()), params(("id" = Uuid, Path), LinkParams),
     request_body = ApproveInput,
     responses((status = 200, body = Quote), (status = 404, body = Problem), (status = 409, body = Problem), (status = 410, body = Problem)))]
 async fn hub_approve(
@@ -63,7 +63,7 @@ async fn hub_approve(
 }
 
 /// The client asks for changes instead of approving.
-#[utoipa::path(post, path = "/hub/quotes/{id}/request-changes", tag = "client hub", params(("id" = Uuid, Path), LinkParams),
+#[utoipa::path(post, path = "/hub/quotes/{id}/request-changes", tag = "client hub", security(()), params(("id" = Uuid, Path), LinkParams),
     request_body = ChangesInput,
     responses((status = 200, body = Quote), (status = 404, body = Problem), (status = 409, body = Problem), (status = 410, body = Problem)))]
 async fn hub_request_changes(
@@ -79,7 +79,7 @@ async fn hub_request_changes(
 }
 
 /// An invoice as its client sees it in the hub.
-#[utoipa::path(get, path = "/hub/invoices/{id}", tag = "client hub", params(("id" = Uuid, Path), LinkParams),
+#[utoipa::path(get, path = "/hub/invoices/{id}", tag = "client hub", security(()), params(("id" = Uuid, Path), LinkParams),
     responses((status = 200, body = Invoice), (status = 404, body = Problem), (status = 410, body = Problem)))]
 async fn hub_invoice(
     State(state): State<AppState>,

@@ -73,7 +73,7 @@ impl From<Receipt> for PaymentReceipt {
 }
 
 /// Invoices, newest first.
-#[utoipa::path(get, path = "/invoices", tag = "invoices", params(InvoiceParams), responses((status = 200, body = Page<Invoice>)))]
+#[utoipa::path(get, path = "/invoices", tag = "invoices", params(InvoiceParams), responses((status = 200, body = Page<Invoice>), (status = 403, body = Problem), (status = 422, body = Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn list_invoices(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -87,7 +87,7 @@ async fn list_invoices(
 
 /// A client's invoices, newest first.
 #[utoipa::path(get, path = "/clients/{id}/invoices", tag = "invoices", params(("id" = Uuid, Path), PageParams),
-    responses((status = 200, body = Page<Invoice>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Page<Invoice>), (status = 404, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn client_invoices(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -105,7 +105,7 @@ async fn client_invoices(
 /// at the end, its lines; 409 `nothing_to_invoice` when there is none) or standalone.
 /// Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/invoices", tag = "invoices", request_body = InvoiceInput,
-    responses((status = 201, body = Invoice), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Invoice, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn create_invoice(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -117,7 +117,7 @@ async fn create_invoice(
 
 /// One invoice with lines, totals, balance and `past_due`.
 #[utoipa::path(get, path = "/invoices/{id}", tag = "invoices", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Invoice), (status = 404, body = Problem)))]
+    responses((status = 200, body = Invoice, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn get_invoice(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -129,7 +129,7 @@ async fn get_invoice(
 
 /// Delete a draft; what it billed can be billed again.
 #[utoipa::path(delete, path = "/invoices/{id}", tag = "invoices", params(("id" = Uuid, Path)),
-    responses((status = 204, description = "deleted"), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 204, description = "deleted"), (status = 404, body = Problem), (status = 409, body = Problem), (status = 403, body = Problem)))]
 async fn delete_invoice(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -142,7 +142,7 @@ async fn delete_invoice(
 /// Send the invoice. The first send issues it: the next gapless number, today's issue
 /// date and the due date from its terms. Queues the email with the pay link.
 #[utoipa::path(post, path = "/invoices/{id}/send", tag = "invoices", params(("id" = Uuid, Path)), request_body = SendInput,
-    responses((status = 200, body = Invoice), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Invoice), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn send_invoice(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -165,7 +165,7 @@ async fn send_invoice(
 /// Record a payment taken outside jobber (cash, check, bank transfer, a card
 /// terminal, other). More than the balance is refused (422 on `amount`).
 #[utoipa::path(post, path = "/invoices/{id}/payments", tag = "invoices", params(("id" = Uuid, Path)), request_body = PaymentInput,
-    responses((status = 201, body = PaymentReceipt), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = PaymentReceipt), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn invoice_payments(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -199,7 +199,7 @@ async fn invoice_payments(
 /// `payment_provider_error`. More than the balance (less pending card payments) is
 /// refused (422 on `amount`). Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/payments", tag = "payments", request_body = PaymentInput,
-    responses((status = 201, body = PaymentReceipt), (status = 409, body = Problem), (status = 422, body = Problem), (status = 502, body = Problem)))]
+    responses((status = 201, body = PaymentReceipt), (status = 409, body = Problem), (status = 422, body = Problem), (status = 502, body = Problem), (status = 403, body = Problem)))]
 async fn create_payment(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -221,7 +221,7 @@ async fn create_payment(
 
 /// One payment.
 #[utoipa::path(get, path = "/payments/{id}", tag = "payments", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Payment), (status = 404, body = Problem)))]
+    responses((status = 200, body = Payment), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn get_payment(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -232,7 +232,7 @@ async fn get_payment(
 
 /// Void an issued invoice that holds no payments; it keeps its number.
 #[utoipa::path(post, path = "/invoices/{id}/void", tag = "invoices", params(("id" = Uuid, Path)), request_body = VersionBody,
-    responses((status = 200, body = Invoice), (status = 409, body = Problem)))]
+    responses((status = 200, body = Invoice), (status = 409, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn void_invoice(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -246,7 +246,7 @@ async fn void_invoice(
 
 /// Write an unpaid invoice off as bad debt.
 #[utoipa::path(post, path = "/invoices/{id}/bad-debt", tag = "invoices", params(("id" = Uuid, Path)), request_body = VersionBody,
-    responses((status = 200, body = Invoice), (status = 409, body = Problem)))]
+    responses((status = 200, body = Invoice), (status = 409, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn bad_debt(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -270,7 +270,7 @@ pub struct QueuedReceipt {
 /// payments' with `send_receipt: true`. 422 on `to` when the client has no email
 /// address and none is given; 409 for a payment that has not succeeded.
 #[utoipa::path(post, path = "/payments/{id}/receipt", tag = "payments", params(("id" = Uuid, Path)), request_body = ReceiptInput,
-    responses((status = 202, body = QueuedReceipt), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 202, body = QueuedReceipt), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn payment_receipt(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -290,7 +290,7 @@ async fn payment_receipt(
 /// held. 409 `invalid_transition` for any other payment, or when the payer completed
 /// it meanwhile (it is then applied: refund it instead). Safe to retry.
 #[utoipa::path(post, path = "/payments/{id}/cancel", tag = "payments", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Payment), (status = 404, body = Problem), (status = 409, body = Problem), (status = 502, body = Problem)))]
+    responses((status = 200, body = Payment), (status = 404, body = Problem), (status = 409, body = Problem), (status = 502, body = Problem), (status = 403, body = Problem)))]
 async fn cancel_payment(
     State(state): State<AppState>,
     Staff(ctx): Staff,

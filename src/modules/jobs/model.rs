@@ -112,7 +112,9 @@ pub struct JobLine {
 pub struct Recurrence {
     /// RFC 5545 RRULE, e.g. `FREQ=WEEKLY;BYDAY=MO,TH`.
     pub rrule: String,
-    /// The first visit's local start in the account's time zone.
+    /// The first visit's local start in the account's time zone, without an offset
+    /// (`YYYY-MM-DDTHH:MM:SS`): not an RFC 3339 date-time.
+    #[schema(value_type = String, example = "2026-05-04T09:00:00")]
     pub first_start_local: NaiveDateTime,
     pub duration_minutes: Option<i32>,
     pub anytime: bool,

@@ -54,7 +54,7 @@ pub struct VersionBody {
 }
 
 /// Jobs, newest first.
-#[utoipa::path(get, path = "/jobs", tag = "jobs", params(JobParams), responses((status = 200, body = Page<Job>)))]
+#[utoipa::path(get, path = "/jobs", tag = "jobs", params(JobParams), responses((status = 200, body = Page<Job>), (status = 403, body = Problem), (status = 422, body = Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn list_jobs(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -68,7 +68,7 @@ async fn list_jobs(
 
 /// A client's jobs, newest first.
 #[utoipa::path(get, path = "/clients/{id}/jobs", tag = "jobs", params(("id" = Uuid, Path), PageParams),
-    responses((status = 200, body = Page<Job>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Page<Job>), (status = 404, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn client_jobs(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -86,7 +86,7 @@ async fn client_jobs(
 /// account's time zone. Double-booking an assignee is refused (409) unless
 /// `schedule.allow_overlap`. Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/jobs", tag = "jobs", request_body = JobInput,
-    responses((status = 201, body = Job), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Job), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn create_job(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -100,7 +100,7 @@ async fn create_job(
 
 /// One job with its lines and visits.
 #[utoipa::path(get, path = "/jobs/{id}", tag = "jobs", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Job), (status = 404, body = Problem)))]
+    responses((status = 200, body = Job, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn get_job(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -113,7 +113,7 @@ async fn get_job(
 /// Change an active job's title, instructions, lines and billing. Requires the
 /// `version` you read (or `If-Match`).
 #[utoipa::path(put, path = "/jobs/{id}", tag = "jobs", params(("id" = Uuid, Path)), request_body = JobUpdate,
-    responses((status = 200, body = Job), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
+    responses((status = 200, body = Job, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 403, body = Problem)))]
 async fn update_job(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -131,7 +131,7 @@ async fn update_job(
 /// Complete a job. Open visits are refused (409 `open_visits`, listing them) unless
 /// `complete_open_visits: true` completes them too.
 #[utoipa::path(post, path = "/jobs/{id}/complete", tag = "jobs", params(("id" = Uuid, Path)), request_body = CompleteJob,
-    responses((status = 200, body = Job), (status = 409, body = Problem)))]
+    responses((status = 200, body = Job), (status = 409, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn complete_job(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -145,7 +145,7 @@ async fn complete_job(
 
 /// Cancel a job: its future and unscheduled visits are removed; past ones stay.
 #[utoipa::path(post, path = "/jobs/{id}/cancel", tag = "jobs", params(("id" = Uuid, Path)), request_body = VersionBody,
-    responses((status = 200, body = Job), (status = 409, body = Problem)))]
+    responses((status = 200, body = Job), (status = 409, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn cancel_job(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -159,7 +159,7 @@ async fn cancel_job(
 
 /// One visit. Technicians see only visits assigned to them.
 #[utoipa::path(get, path = "/visits/{id}", tag = "visits", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Visit), (status = 404, body = Problem)))]
+    responses((status = 200, body = Visit, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem)))]
 async fn get_visit(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -172,7 +172,7 @@ async fn get_visit(
 /// Add notes (anyone on the visit); change instructions or add checklist items
 /// (office staff).
 #[utoipa::path(patch, path = "/visits/{id}", tag = "visits", params(("id" = Uuid, Path)), request_body = VisitPatch,
-    responses((status = 200, body = Visit), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = Visit), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
 async fn update_visit(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -310,7 +310,7 @@ async fn get_schedule(
 /// Add a visit to a job at a time, with assignees. 409 `schedule_conflict` when an
 /// assignee is already booked, unless `allow_overlap`.
 #[utoipa::path(post, path = "/schedule/jobs", tag = "schedule", request_body = VisitSchedule,
-    responses((status = 201, body = Visit), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Visit), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn schedule_visit(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -326,7 +326,7 @@ async fn schedule_visit(
 /// becomes unscheduled. 409 `schedule_conflict` on a double booking unless
 /// `allow_overlap`.
 #[utoipa::path(put, path = "/schedule/jobs/{id}", tag = "schedule", params(("id" = Uuid, Path)), request_body = VisitSchedule,
-    responses((status = 200, body = Visit), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Visit), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem), (status = 412, body = Problem)))]
 async fn reschedule_visit(
     State(state): State<AppState>,
     Staff(ctx): Staff,

@@ -45,7 +45,7 @@ pub struct Marked {
 
 /// The caller's notifications, newest first.
 #[utoipa::path(get, path = "/notifications", tag = "notifications", params(NotificationParams),
-    responses((status = 200, body = Page<Notification>), (status = 401, body = Problem)))]
+    responses((status = 200, body = Page<Notification>), (status = 401, body = Problem), (status = 422, body = crate::http::error::Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn list_notifications(
     State(state): State<AppState>,
     ctx: Ctx,

@@ -122,7 +122,7 @@ pub struct RecordParams {
 /// The sync records (one per pushed client, invoice and payment), newest first, with
 /// their state and last error.
 #[utoipa::path(get, path = "/integrations/quickbooks/records", tag = "integrations", params(RecordParams),
-    responses((status = 200, body = Page<SyncRecord>), (status = 403, body = Problem)))]
+    responses((status = 200, body = Page<SyncRecord>), (status = 403, body = Problem), (status = 422, body = Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn list_records(
     State(state): State<AppState>,
     Admin(ctx): Admin,
@@ -142,7 +142,7 @@ async fn list_records(
 /// Push the record again (after fixing what QuickBooks refused). 202: queued.
 #[utoipa::path(post, path = "/integrations/quickbooks/records/{id}/retry", tag = "integrations",
     params(("id" = Uuid, Path)),
-    responses((status = 202, body = SyncRecord), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 202, body = SyncRecord), (status = 404, body = Problem), (status = 409, body = Problem), (status = 403, body = Problem)))]
 async fn retry_record(
     State(state): State<AppState>,
     Admin(ctx): Admin,

@@ -47,7 +47,7 @@ pub struct VersionBody {
 }
 
 /// Quotes, newest first; filter by `status` and `client_id`.
-#[utoipa::path(get, path = "/quotes", tag = "quotes", params(QuoteParams), responses((status = 200, body = Page<Quote>)))]
+#[utoipa::path(get, path = "/quotes", tag = "quotes", params(QuoteParams), responses((status = 200, body = Page<Quote>), (status = 403, body = Problem), (status = 422, body = Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn list_quotes(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -61,7 +61,7 @@ async fn list_quotes(
 
 /// Create a draft quote; its number is assigned now. Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/quotes", tag = "quotes", request_body = QuoteInput,
-    responses((status = 201, body = Quote), (status = 422, body = Problem)))]
+    responses((status = 201, body = Quote), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn create_quote(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -75,7 +75,7 @@ async fn create_quote(
 
 /// One quote with its lines and totals.
 #[utoipa::path(get, path = "/quotes/{id}", tag = "quotes", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Quote), (status = 404, body = Problem)))]
+    responses((status = 200, body = Quote, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn get_quote(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -88,7 +88,7 @@ async fn get_quote(
 /// Replace a quote's content (while draft, sent or changes_requested). Requires the
 /// `version` you read (or `If-Match`).
 #[utoipa::path(put, path = "/quotes/{id}", tag = "quotes", params(("id" = Uuid, Path)), request_body = QuoteInput,
-    responses((status = 200, body = Quote), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Quote), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem), (status = 412, body = Problem)))]
 async fn update_quote(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -106,7 +106,7 @@ async fn update_quote(
 /// Send the quote to the client: marks it sent and queues the email with the link to
 /// review and approve it.
 #[utoipa::path(post, path = "/quotes/{id}/send", tag = "quotes", params(("id" = Uuid, Path)), request_body = SendInput,
-    responses((status = 200, body = Quote), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Quote), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn send_quote(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -128,7 +128,7 @@ async fn send_quote(
 
 /// Record the client's approval: signature name, chosen optional lines, time and IP.
 #[utoipa::path(post, path = "/quotes/{id}/approve", tag = "quotes", params(("id" = Uuid, Path)), request_body = ApproveInput,
-    responses((status = 200, body = Quote), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Quote), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn approve_quote(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -143,7 +143,7 @@ async fn approve_quote(
 
 /// Record that the client declined.
 #[utoipa::path(post, path = "/quotes/{id}/decline", tag = "quotes", params(("id" = Uuid, Path)), request_body = DeclineInput,
-    responses((status = 200, body = Quote), (status = 409, body = Problem)))]
+    responses((status = 200, body = Quote), (status = 409, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn decline_quote(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -157,7 +157,7 @@ async fn decline_quote(
 
 /// Record that the client asked for changes.
 #[utoipa::path(post, path = "/quotes/{id}/request-changes", tag = "quotes", params(("id" = Uuid, Path)), request_body = ChangesInput,
-    responses((status = 200, body = Quote), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Quote), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn request_changes(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -171,7 +171,7 @@ async fn request_changes(
 
 /// Archive the quote (any status but converted).
 #[utoipa::path(post, path = "/quotes/{id}/archive", tag = "quotes", params(("id" = Uuid, Path)), request_body = VersionBody,
-    responses((status = 200, body = Quote), (status = 409, body = Problem)))]
+    responses((status = 200, body = Quote), (status = 409, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn archive_quote(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -185,7 +185,7 @@ async fn archive_quote(
 
 /// Create a job from an approved quote, carrying the lines the client accepted.
 #[utoipa::path(post, path = "/quotes/{id}/convert", tag = "quotes", params(("id" = Uuid, Path)), request_body = ConvertInput,
-    responses((status = 201, body = crate::modules::jobs::model::Job), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = crate::modules::jobs::model::Job), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn convert_quote(
     State(state): State<AppState>,
     Staff(ctx): Staff,

@@ -34,6 +34,7 @@ pub struct RevenueParams {
     #[serde(deserialize_with = "crate::domain::dates::date")]
     pub to: NaiveDate,
     /// `day`, `week` or `month` (default).
+    #[param(inline)]
     pub group: Option<Grouping>,
 }
 
@@ -47,7 +48,7 @@ pub struct RangeParams {
 }
 
 /// Today at a glance.
-#[utoipa::path(get, path = "/reports/dashboard", tag = "reports", responses((status = 200, body = Dashboard)))]
+#[utoipa::path(get, path = "/reports/dashboard", tag = "reports", responses((status = 200, body = Dashboard), (status = 403, body = Problem)))]
 async fn dashboard(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -57,7 +58,7 @@ async fn dashboard(
 
 /// Invoiced vs collected per day, week or month, in the account's time zone.
 #[utoipa::path(get, path = "/reports/revenue", tag = "reports", params(RevenueParams),
-    responses((status = 200, body = Revenue), (status = 422, body = Problem)))]
+    responses((status = 200, body = Revenue), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn revenue(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -77,7 +78,7 @@ async fn revenue(
 
 /// Jobs by status, completed visits per technician and the average job value.
 #[utoipa::path(get, path = "/reports/jobs", tag = "reports", params(RangeParams),
-    responses((status = 200, body = JobsReport), (status = 422, body = Problem)))]
+    responses((status = 200, body = JobsReport), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn jobs(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -89,7 +90,7 @@ async fn jobs(
 }
 
 /// Unpaid balances by days past due.
-#[utoipa::path(get, path = "/reports/aging", tag = "reports", responses((status = 200, body = Aging)))]
+#[utoipa::path(get, path = "/reports/aging", tag = "reports", responses((status = 200, body = Aging), (status = 403, body = Problem)))]
 async fn aging(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -102,7 +103,7 @@ async fn aging(
 /// the export, `pending` until `ready` (with a signed `url`, valid 15 minutes; the
 /// file is kept 7 days); you are notified in the app when it is ready.
 #[utoipa::path(post, path = "/reports/exports", tag = "reports", request_body = ExportRequest,
-    responses((status = 202, body = Export), (status = 422, body = Problem)))]
+    responses((status = 202, body = Export), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn request_export(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -113,7 +114,7 @@ async fn request_export(
 }
 
 /// The exports of the last 7 days, newest first.
-#[utoipa::path(get, path = "/reports/exports", tag = "reports", responses((status = 200, body = Vec<Export>)))]
+#[utoipa::path(get, path = "/reports/exports", tag = "reports", responses((status = 200, body = Vec<Export>), (status = 403, body = Problem)))]
 async fn list_exports(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -125,7 +126,7 @@ async fn list_exports(
 
 /// One export (poll it until `status` is `ready` or `failed`).
 #[utoipa::path(get, path = "/reports/exports/{id}", tag = "reports", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Export), (status = 404, body = Problem)))]
+    responses((status = 200, body = Export), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn get_export(
     State(state): State<AppState>,
     Staff(ctx): Staff,

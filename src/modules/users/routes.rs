@@ -29,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Email a team member who has not accepted yet a fresh invitation (owner or admin);
 /// the previous link stops working.
 #[utoipa::path(post, path = "/users/{id}/invitation", tag = "users", params(("id" = Uuid, Path)),
-    responses((status = 202, body = User), (status = 404, body = crate::http::error::Problem), (status = 409, body = crate::http::error::Problem)))]
+    responses((status = 202, body = User), (status = 404, body = crate::http::error::Problem), (status = 409, body = crate::http::error::Problem), (status = 403, body = crate::http::error::Problem)))]
 async fn resend_invitation(
     State(state): State<AppState>,
     Admin(ctx): Admin,
@@ -66,7 +66,7 @@ pub struct UpdateUser {
 
 /// List the team.
 #[utoipa::path(get, path = "/users", tag = "users", params(PageParams),
-    responses((status = 200, body = Page<User>), (status = 401, body = crate::http::error::Problem)))]
+    responses((status = 200, body = Page<User>), (status = 401, body = crate::http::error::Problem), (status = 403, body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
 async fn list_users(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -130,7 +130,7 @@ async fn create_user(
 
 /// One team member.
 #[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = Uuid, Path)),
-    responses((status = 200, body = User), (status = 404, body = crate::http::error::Problem)))]
+    responses((status = 200, body = User, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = crate::http::error::Problem), (status = 403, body = crate::http::error::Problem)))]
 async fn get_user(
     State(state): State<AppState>,
     Staff(ctx): Staff,
@@ -146,9 +146,9 @@ async fn get_user(
 
 /// Change a team member's name, email, role, password or active state (owner or admin).
 #[utoipa::path(patch, path = "/users/{id}", tag = "users", params(("id" = Uuid, Path)), request_body = UpdateUser,
-    responses((status = 200, body = User), (status = 404, body = crate::http::error::Problem),
+    responses((status = 200, body = User), (status = 403, body = crate::http::error::Problem), (status = 404, body = crate::http::error::Problem),
               (status = 409, description = "`version_conflict`, `last_owner`, or `email_taken` (limited per account: past it, 429)", body = crate::http::error::Problem),
-              (status = 429, body = crate::http::error::Problem)))]
+              (status = 412, body = crate::http::error::Problem), (status = 429, body = crate::http::error::Problem)))]
 async fn update_user(
     State(state): State<AppState>,
     Admin(ctx): Admin,
