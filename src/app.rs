@@ -366,6 +366,14 @@ impl App {
             }
             crate::config::Role::Api => None,
         };
+        // Committed events (of every instance) reach this process's bus for the
+        // listeners that serve clients; a worker has none.
+        let mut relay = match self.state.config.role {
+            crate::config::Role::Api | crate::config::Role::All => Some(tokio::spawn(
+                crate::platform::events::relay(self.state.db.clone(), stop_rx.clone()),
+            )),
+            crate::config::Role::Worker => None,
+        };
         let mut public = tokio::spawn(public);
         let mut admin = tokio::spawn(admin);
         tokio::select! {
@@ -378,6 +386,9 @@ impl App {
         let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
             let _ = (&mut public).await;
             let _ = (&mut admin).await;
+            if let Some(relay) = relay.as_mut() {
+                let _ = relay.await;
+            }
             if let Some(background) = background.as_mut() {
                 while background.join_next().await.is_some() {}
             }

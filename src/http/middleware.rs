@@ -13,14 +13,8 @@ use crate::platform::metrics::Metrics;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-tokio::task_local! {
-    static REQUEST_ID: String;
-}
-
-/// The id of the request being served on this task, if any.
-pub fn current_request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
-}
+use crate::platform::logging::REQUEST_ID;
+pub use crate::platform::logging::current_request_id;
 
 /// The route template a request matched, carried from the router out to [`observe`].
 #[derive(Clone)]

@@ -27,6 +27,8 @@ use sqlx::{
 };
 use uuid::Uuid;
 
+use crate::platform::events::{Bus, Event};
+
 /// The migrations compiled into this binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
@@ -38,11 +40,19 @@ pub const APP_ROLE: &str = "jobber_app";
 pub struct Tx {
     inner: Transaction<'static, Postgres>,
     account_id: Uuid,
+    /// Raised by the change so far; written with the commit (`platform::events`).
+    events: Vec<Event>,
 }
 
 impl Tx {
     pub fn account_id(&self) -> Uuid {
         self.account_id
+    }
+
+    /// Say what this change did. The event is written with the commit and published
+    /// to listeners after it; a rollback forgets it.
+    pub fn raise(&mut self, event: Event) {
+        self.events.push(event);
     }
 
     /// Commit, unless the request being served holds its commit (see [`CommitHold`]):
@@ -52,10 +62,16 @@ impl Tx {
             Some(tx) => {
                 // A transaction held earlier in this request committed first, in order.
                 CommitHold::flush().await?;
-                tx.inner.commit().await
+                tx.finish().await
             }
             None => Ok(()),
         }
+    }
+
+    /// Write the raised events, then commit for real.
+    async fn finish(mut self) -> Result<(), sqlx::Error> {
+        crate::platform::events::write(&mut self.inner, self.account_id, &self.events).await?;
+        self.inner.commit().await
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
@@ -163,7 +179,7 @@ impl CommitHold {
             }
         });
         match held {
-            Ok(Some(tx)) => tx.inner.commit().await,
+            Ok(Some(tx)) => tx.finish().await,
             _ => Ok(()),
         }
     }
@@ -174,6 +190,7 @@ pub struct Db {
     pool: PgPool,
     waiting: Arc<AtomicI64>,
     schema_current: Arc<AtomicBool>,
+    events: Bus,
 }
 
 /// How a [`Db`] pool behaves.
@@ -261,7 +278,14 @@ impl Db {
             pool,
             waiting: Arc::default(),
             schema_current: Arc::default(),
+            events: Bus::default(),
         }
+    }
+
+    /// The events committed on this database, by any instance, as this process's
+    /// relay hears of them (`platform::events`).
+    pub fn events(&self) -> &Bus {
+        &self.events
     }
 
     /// The owner's pool: migrations, health checks and cross-tenant look-ups that the
@@ -291,6 +315,7 @@ impl Db {
         Ok(Tx {
             inner: tx?,
             account_id,
+            events: Vec::new(),
         })
     }
 

@@ -53,3 +53,14 @@ pub fn init_cli(filter: &str) {
         .with_writer(std::io::stderr)
         .try_init();
 }
+
+tokio::task_local! {
+    /// The id of the request being served (set by the HTTP layer), carried into logs,
+    /// problem documents and the events the request's changes raise.
+    pub static REQUEST_ID: String;
+}
+
+/// The id of the request being served on this task, if any.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}

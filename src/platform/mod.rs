@@ -5,6 +5,7 @@
 pub mod crypto;
 pub mod database;
 pub mod embedded;
+pub mod events;
 pub mod logging;
 pub mod mailer;
 pub mod metrics;

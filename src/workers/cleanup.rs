@@ -28,6 +28,9 @@ pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {
             .await
             .map_err(anyhow::Error::from),
         "purge_job_outbox" => crate::platform::queue::purge_relayed(&ctx.pool).await,
+        "purge_events" => crate::platform::events::purge(&ctx.pool)
+            .await
+            .map_err(anyhow::Error::from),
         "purge_finished_jobs" => {
             crate::platform::queue::purge_finished(&ctx.pool, ctx.config.jobs.retention).await
         }

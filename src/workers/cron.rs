@@ -47,6 +47,12 @@ pub const TASKS: &[CronTask] = &[
         name: "purge_finished_jobs",
         every: Duration::from_secs(6 * 60 * 60),
     },
+    // Domain events older than 7 days (platform::events; clients resuming further
+    // back are told to resync).
+    CronTask {
+        name: "purge_events",
+        every: Duration::from_secs(6 * 60 * 60),
+    },
     // Recurring jobs keep about a year of visits ahead (jobs::service::extend_series).
     CronTask {
         name: "extend_recurring_series",

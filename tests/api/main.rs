@@ -14,6 +14,7 @@ mod background;
 mod clients;
 mod e2e;
 mod emails;
+mod events;
 mod files;
 mod hardening;
 mod images;

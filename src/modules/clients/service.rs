@@ -15,6 +15,7 @@ use crate::http::{ApiError, ErrorCode};
 use crate::modules::activity::{self, ActivityEntry, Subject};
 use crate::modules::quickbooks;
 use crate::platform::database::{Db, Tx, violation};
+use crate::platform::events::Event;
 use crate::platform::storage::Storage;
 
 fn not_found() -> ApiError {
@@ -54,6 +55,7 @@ pub async fn create(db: &Db, ctx: &Ctx, data: ClientData) -> Result<Client, ApiE
     )
     .await?;
     quickbooks::track_in(&mut tx, ctx.account_id, quickbooks::Kind::Customer, id).await?;
+    tx.raise(Event::ClientCreated { client_id: id });
     tx.commit().await?;
     Ok(client)
 }
@@ -207,6 +209,7 @@ pub async fn update(
     )
     .await?;
     quickbooks::track_in(&mut tx, ctx.account_id, quickbooks::Kind::Customer, id).await?;
+    tx.raise(Event::ClientUpdated { client_id: id });
     tx.commit().await?;
     Ok(updated)
 }
@@ -264,6 +267,7 @@ pub async fn delete(
             created_summary(&current),
         )
         .await?;
+        tx.raise(Event::ClientDeleted { client_id: id });
         Deletion::Deleted { id }
     } else {
         let client = if current.status == ClientStatus::Archived {
@@ -280,6 +284,7 @@ pub async fn delete(
         )
         .await?;
         quickbooks::track_in(&mut tx, ctx.account_id, quickbooks::Kind::Customer, id).await?;
+        tx.raise(Event::ClientArchived { client_id: id });
         Deletion::Archived { client: Box::new(client), detail: "the client has history (quotes, jobs or invoices), so it was archived instead of deleted".into() }
     };
     tx.commit().await?;

@@ -1,0 +1,295 @@
+//! Domain events: what a committed change did, for whoever listens after the commit.
+//!
+//! A service raises events on its tenant transaction ([`Tx::raise`]); the commit
+//! writes them to the `events` table in the same transaction, numbered per account in
+//! commit order, and PostgreSQL's `NOTIFY` (sent by a trigger, so only on commit)
+//! tells every instance. Each API process runs one [`relay`] that `LISTEN`s, reads the
+//! rows and publishes them on its in-process [`Bus`]; the WebSocket hub and caches
+//! subscribe there. A rollback writes nothing and publishes nothing, and an event is
+//! published the same way whichever process (api or worker) made the change.
+//!
+//! Events are data with a versioned name and the ids a listener needs, never whole
+//! rows: a listener reads what else it needs through the owning module's service.
+//! This module owns the `events` and `event_sequences` tables and knows no module.
+//!
+//! [`Tx::raise`]: crate::platform::database::Tx::raise
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use sqlx::postgres::PgListener;
+use tokio::sync::{broadcast, watch};
+use uuid::Uuid;
+
+use crate::platform::database::Db;
+
+/// The NOTIFY channel; its payload is `account:first_seq:last_seq`.
+pub const CHANNEL: &str = "jobber_events";
+/// Events are kept this long for clients that resume after a reconnect.
+pub const KEEP_DAYS: i32 = 7;
+/// How many published events a slow in-process subscriber may fall behind.
+const BUS_CAPACITY: usize = 4096;
+
+/// What happened, with the ids a listener needs. The serialized form is
+/// `{"type": "client.updated", "data": {"client_id": "…"}}`; a type's name is its
+/// version (a change of meaning gets a new name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum Event {
+    #[serde(rename = "client.created")]
+    ClientCreated { client_id: Uuid },
+    #[serde(rename = "client.updated")]
+    ClientUpdated { client_id: Uuid },
+    #[serde(rename = "client.deleted")]
+    ClientDeleted { client_id: Uuid },
+    #[serde(rename = "client.archived")]
+    ClientArchived { client_id: Uuid },
+}
+
+impl Event {
+    /// The versioned name (`client.updated`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::ClientCreated { .. } => "client.created",
+            Event::ClientUpdated { .. } => "client.updated",
+            Event::ClientDeleted { .. } => "client.deleted",
+            Event::ClientArchived { .. } => "client.archived",
+        }
+    }
+
+    /// The `data` half of the serialized form.
+    fn data(&self) -> serde_json::Value {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(mut tagged)) => {
+                tagged.remove("data").unwrap_or(serde_json::Value::Null)
+            }
+            _ => serde_json::Value::Null,
+        }
+    }
+
+    /// Read back from a row; `None` for a type this binary does not know (written by
+    /// a newer one during a rolling upgrade).
+    fn from_row(type_: &str, data: serde_json::Value) -> Option<Event> {
+        serde_json::from_value(serde_json::json!({"type": type_, "data": data})).ok()
+    }
+}
+
+/// An event as committed: its account, its place in the account's order and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub account_id: Uuid,
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub request_id: Option<String>,
+    pub event: Event,
+}
+
+/// The in-process channel committed events are published on.
+#[derive(Clone)]
+pub struct Bus {
+    sender: broadcast::Sender<Arc<Published>>,
+}
+
+impl Default for Bus {
+    fn default() -> Self {
+        Self {
+            sender: broadcast::channel(BUS_CAPACITY).0,
+        }
+    }
+}
+
+impl Bus {
+    /// Every event committed from now on, by any instance, in each account's order.
+    /// A receiver that falls more than a few thousand events behind is told how many
+    /// it missed (`RecvError::Lagged`) and can read them back with [`since`].
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
+        self.sender.subscribe()
+    }
+
+    fn publish(&self, published: Published) {
+        // No receiver is fine: nobody is listening.
+        let _ = self.sender.send(Arc::new(published));
+    }
+}
+
+/// Write `events` in the caller's transaction, numbered after the account's last
+/// event. Runs just before COMMIT: the account's sequence row stays locked only for
+/// the commit itself.
+pub(crate) async fn write(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    events: &[Event],
+) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
+    let types: Vec<String> = events.iter().map(|e| e.name().to_owned()).collect();
+    let data: Vec<serde_json::Value> = events.iter().map(Event::data).collect();
+    let request_id = crate::platform::logging::current_request_id();
+    sqlx::query!(
+        r#"WITH taken AS (
+               INSERT INTO event_sequences AS s (account_id, last_seq) VALUES ($1, $2)
+               ON CONFLICT (account_id) DO UPDATE SET last_seq = s.last_seq + $2
+               RETURNING last_seq
+           )
+           INSERT INTO events (account_id, seq, type, data, request_id)
+           SELECT $1, taken.last_seq - $2 + e.ord, e.type, e.data, $5
+           FROM taken, unnest($3::text[], $4::jsonb[]) WITH ORDINALITY AS e (type, data, ord)"#,
+        account_id,
+        count,
+        &types,
+        &data,
+        request_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The account's events after `seq`, oldest first, at most `limit` (a client
+/// resuming after a reconnect). Events older than [`KEEP_DAYS`] are gone: compare
+/// the first `seq` returned with `seq + 1` to know whether some were missed.
+pub async fn since(
+    db: &Db,
+    account_id: Uuid,
+    seq: i64,
+    limit: i64,
+) -> Result<Vec<Published>, sqlx::Error> {
+    let mut tx = db.tenant(account_id).await?;
+    let rows = sqlx::query!(
+        r#"SELECT seq, type AS "type_", data, request_id, created_at FROM events
+           WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"#,
+        account_id,
+        seq,
+        limit
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            Some(Published {
+                account_id,
+                seq: row.seq,
+                at: row.created_at,
+                request_id: row.request_id,
+                event: Event::from_row(&row.type_, row.data)?,
+            })
+        })
+        .collect())
+}
+
+/// Delete events older than [`KEEP_DAYS`] across accounts (the `cleanup` cron task,
+/// on the owner's connection).
+pub async fn purge(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "DELETE FROM events WHERE created_at < now() - make_interval(days => $1)",
+        KEEP_DAYS
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Listen for committed events of every instance and publish them on `db`'s bus until
+/// `stop`. A lost connection is re-established after a 5 s pause; what was committed
+/// meanwhile is not published (resuming clients read it back with [`since`]).
+pub async fn relay(db: Db, mut stop: watch::Receiver<bool>) {
+    loop {
+        let result = tokio::select! {
+            result = listen(&db) => result,
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        };
+        if let Err(error) = result {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "event relay lost its connection; reconnecting"
+            );
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+    }
+}
+
+async fn listen(db: &Db) -> anyhow::Result<()> {
+    let mut listener = PgListener::connect_with(db.pool()).await?;
+    listener.listen(CHANNEL).await?;
+    loop {
+        let notification = listener.recv().await?;
+        let Some((account_id, first, last)) = parse_payload(notification.payload()) else {
+            tracing::warn!(
+                payload = notification.payload(),
+                "malformed event notification"
+            );
+            continue;
+        };
+        let count = last.saturating_sub(first).saturating_add(1);
+        for published in since(db, account_id, first - 1, count).await? {
+            db.events().publish(published);
+        }
+    }
+}
+
+fn parse_payload(payload: &str) -> Option<(Uuid, i64, i64)> {
+    let mut parts = payload.split(':');
+    let account = Uuid::try_parse(parts.next()?).ok()?;
+    let first = parts.next()?.parse().ok()?;
+    let last = parts.next()?.parse().ok()?;
+    (first <= last && parts.next().is_none()).then_some((account, first, last))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_reads_back_to_its_event() {
+        let id = Uuid::now_v7();
+        for event in [
+            Event::ClientCreated { client_id: id },
+            Event::ClientUpdated { client_id: id },
+            Event::ClientDeleted { client_id: id },
+            Event::ClientArchived { client_id: id },
+        ] {
+            assert_eq!(Event::from_row(event.name(), event.data()), Some(event));
+        }
+    }
+
+    #[test]
+    fn events_serialize_as_type_and_data() {
+        let id = Uuid::now_v7();
+        let event = Event::ClientUpdated { client_id: id };
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            serde_json::json!({"type": "client.updated", "data": {"client_id": id}})
+        );
+        assert_eq!(event.data(), serde_json::json!({"client_id": id}));
+        assert_eq!(
+            Event::from_row(event.name(), event.data()),
+            Some(event.clone())
+        );
+        assert_eq!(Event::from_row("client.teleported", event.data()), None);
+    }
+
+    #[test]
+    fn notification_payloads() {
+        let id = Uuid::now_v7();
+        assert_eq!(parse_payload(&format!("{id}:3:5")), Some((id, 3, 5)));
+        for bad in [
+            "",
+            "x:1:2",
+            &format!("{id}:5:3"),
+            &format!("{id}:1"),
+            &format!("{id}:1:2:3"),
+        ] {
+            assert_eq!(parse_payload(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Domain events: written with the change that raised them, numbered per account in
+//! commit order, published to every instance after the commit, never for a rollback.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jobber::platform::events::{Event, Published};
+use serde_json::json;
+use tokio::sync::broadcast::Receiver;
+use uuid::Uuid;
+
+use crate::helpers::{Session, TestApp, spawn_app, spawn_app_on};
+
+/// The next event of `account` on `bus`, or `None` after `wait`.
+async fn next_event(
+    bus: &mut Receiver<Arc<Published>>,
+    account: &str,
+    wait: Duration,
+) -> Option<Arc<Published>> {
+    tokio::time::timeout(wait, async {
+        loop {
+            match bus.recv().await {
+                Ok(published) if published.account_id.to_string() == account => {
+                    return published;
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(error) => panic!("bus closed: {error}"),
+            }
+        }
+    })
+    .await
+    .ok()
+}
+
+/// The relay starts listening when the app starts: wait until a change is heard.
+async fn wait_for_relay(app: &TestApp, owner: &Session, bus: &mut Receiver<Arc<Published>>) {
+    for _ in 0..40 {
+        app.create_client(owner, json!({"first_name": "Warm", "last_name": "Up"}))
+            .await;
+        if next_event(bus, &owner.account_id, Duration::from_millis(500))
+            .await
+            .is_some()
+        {
+            // Drain what the earlier attempts may still deliver.
+            while next_event(bus, &owner.account_id, Duration::from_millis(200))
+                .await
+                .is_some()
+            {}
+            return;
+        }
+    }
+    panic!("the event relay never published");
+}
+
+async fn stored(app: &TestApp, account: &str) -> Vec<(i64, String, serde_json::Value)> {
+    sqlx::query_as("SELECT seq, type, data FROM events WHERE account_id = $1::uuid ORDER BY seq")
+        .bind(account)
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn changes_raise_events_in_commit_order_published_after_the_commit() {
+    let app = spawn_app().await;
+    let owner = app.signup("Events Co").await;
+    let mut bus = app.db.events().subscribe();
+    wait_for_relay(&app, &owner, &mut bus).await;
+    let before = stored(&app, &owner.account_id).await.len();
+
+    let client = app
+        .create_client(&owner, json!({"first_name": "Eve", "last_name": "Vent"}))
+        .await;
+    let id: Uuid = client["id"].as_str().unwrap().parse().unwrap();
+    app.put(
+        &format!("/api/v1/clients/{id}"),
+        &owner.token,
+        json!({"first_name": "Eva", "last_name": "Vent", "version": client["version"]}),
+    )
+    .await
+    .expect(200);
+    app.delete(&format!("/api/v1/clients/{id}"), &owner.token)
+        .await
+        .expect(200);
+
+    let mut heard = Vec::new();
+    for _ in 0..3 {
+        heard.push(
+            next_event(&mut bus, &owner.account_id, Duration::from_secs(10))
+                .await
+                .expect("published after commit"),
+        );
+    }
+    assert_eq!(
+        heard.iter().map(|p| p.event.clone()).collect::<Vec<_>>(),
+        vec![
+            Event::ClientCreated { client_id: id },
+            Event::ClientUpdated { client_id: id },
+            Event::ClientDeleted { client_id: id },
+        ]
+    );
+    assert!(
+        heard.windows(2).all(|w| w[1].seq == w[0].seq + 1),
+        "consecutive sequence numbers: {heard:?}"
+    );
+    // The same, durably, in the events table.
+    let rows = stored(&app, &owner.account_id).await;
+    let ours: Vec<_> = rows[before..]
+        .iter()
+        .map(|(seq, type_, data)| (*seq, type_.clone(), data["client_id"].clone()))
+        .collect();
+    assert_eq!(
+        ours,
+        heard
+            .iter()
+            .map(|p| (p.seq, p.event.name().to_owned(), json!(id)))
+            .collect::<Vec<_>>()
+    );
+    // Read back as a resuming client would.
+    let since = jobber::platform::events::since(
+        &app.db,
+        owner.account_id.parse().unwrap(),
+        heard[0].seq - 1,
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        since.iter().map(|p| p.seq).collect::<Vec<_>>(),
+        heard.iter().map(|p| p.seq).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn a_change_that_rolls_back_raises_nothing() {
+    let app = spawn_app().await;
+    let owner = app.signup("Rollback Co").await;
+    let client = app
+        .create_client(&owner, json!({"first_name": "Rob", "last_name": "Back"}))
+        .await;
+    let before = stored(&app, &owner.account_id).await;
+    let mut bus = app.db.events().subscribe();
+    // A stale version: the update is refused inside its transaction.
+    app.put(
+        &format!("/api/v1/clients/{}", client["id"].as_str().unwrap()),
+        &owner.token,
+        json!({"first_name": "Robert", "last_name": "Back", "version": 999}),
+    )
+    .await
+    .problem(409, "version_conflict");
+    // Raised, then rolled back or dropped without a commit (an error's `?`).
+    let account: Uuid = owner.account_id.parse().unwrap();
+    let client_id: Uuid = client["id"].as_str().unwrap().parse().unwrap();
+    let mut tx = app.db.tenant(account).await.unwrap();
+    tx.raise(Event::ClientUpdated { client_id });
+    tx.rollback().await.unwrap();
+    let mut tx = app.db.tenant(account).await.unwrap();
+    tx.raise(Event::ClientUpdated { client_id });
+    drop(tx);
+    assert_eq!(stored(&app, &owner.account_id).await, before);
+    assert!(
+        next_event(&mut bus, &owner.account_id, Duration::from_secs(1))
+            .await
+            .is_none()
+    );
+    // The same raised and committed is written and published.
+    let mut tx = app.db.tenant(account).await.unwrap();
+    tx.raise(Event::ClientUpdated { client_id });
+    tx.commit().await.unwrap();
+    assert_eq!(
+        stored(&app, &owner.account_id).await.len(),
+        before.len() + 1
+    );
+}
+
+#[tokio::test]
+async fn events_reach_every_instance_and_idempotent_writes_raise_them_once() {
+    let first = spawn_app().await;
+    let second = spawn_app_on(first.database_url.clone(), |_| {}).await;
+    let owner = first.signup("Fanout Co").await;
+    let mut bus = second.db.events().subscribe();
+    // A change through the first instance is heard by the second.
+    wait_for_relay(&first, &owner, &mut bus).await;
+    let key_request = || {
+        crate::helpers::read_reply(
+            first
+                .http
+                .post(first.url("/api/v1/clients"))
+                .bearer_auth(&owner.token)
+                .header("Idempotency-Key", "fanout-1")
+                .header("x-request-id", "req-fanout-1")
+                .json(&json!({"first_name": "Fan", "last_name": "Out"})),
+        )
+    };
+    let created = key_request().await.expect(201);
+    let heard = next_event(&mut bus, &owner.account_id, Duration::from_secs(10))
+        .await
+        .expect("heard on the other instance");
+    assert_eq!(
+        heard.event,
+        Event::ClientCreated {
+            client_id: created.body["id"].as_str().unwrap().parse().unwrap()
+        }
+    );
+    assert_eq!(heard.request_id.as_deref(), Some("req-fanout-1"));
+    // The retry is replayed: no second change, no second event.
+    let replayed = key_request().await.expect(201);
+    assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
+    assert!(
+        next_event(&mut bus, &owner.account_id, Duration::from_secs(1))
+            .await
+            .is_none()
+    );
+}
