@@ -111,7 +111,7 @@ pub fn run(config: Config, action: Action) -> anyhow::Result<()> {
         database.db.migrate().await?;
         let result = service::create(&database.db, input).await;
         database.close().await?;
-        let (account, user) = result.map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+        let (account, user) = result.map_err(anyhow::Error::from)?;
         if json {
             println!("{}", serde_json::json!({"account": account, "user": user}));
         } else {
@@ -144,11 +144,11 @@ fn seed_demo(
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no login {email}; create the account first (sign up or `jobber admin create-account`)"))?;
             drop(conn);
-            if !force && crate::modules::demo::has_clients(&database.db, account_id).await.map_err(|e| anyhow::anyhow!("{}", e.detail))? {
+            if !force && crate::modules::demo::has_clients(&database.db, account_id).await.map_err(anyhow::Error::from)? {
                 anyhow::bail!("the account already has clients; pass --yes-add-demo-data to add demo data to it anyway");
             }
             let started = std::time::Instant::now();
-            let seeded = crate::modules::demo::seed(&database.db, account_id, scale).await.map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+            let seeded = crate::modules::demo::seed(&database.db, account_id, scale).await.map_err(anyhow::Error::from)?;
             Ok::<_, anyhow::Error>((seeded, started.elapsed()))
         }
         .await;

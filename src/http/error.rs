@@ -233,6 +233,16 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+/// The cause of a server error stays reachable, so a worker or a command that turns
+/// this into an `anyhow::Error` logs it (`{:#}`) instead of "Internal server error".
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|cause| cause as &(dyn std::error::Error + 'static))
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         Self::internal(error)
@@ -314,6 +324,14 @@ pub fn codes_markdown() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_error_keeps_its_cause_for_logs() {
+        let error = ApiError::from(sqlx::Error::Protocol("connection reset by peer".into()));
+        let logged = format!("{:#}", anyhow::Error::from(error));
+        assert!(logged.starts_with("internal: "), "{logged}");
+        assert!(logged.contains("connection reset by peer"), "{logged}");
+    }
 
     #[test]
     fn codes_are_unique_and_snake_case() {

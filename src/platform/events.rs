@@ -47,6 +47,69 @@ pub enum Event {
     ClientDeleted { client_id: Uuid },
     #[serde(rename = "client.archived")]
     ClientArchived { client_id: Uuid },
+    #[serde(rename = "quote.created")]
+    QuoteCreated { quote_id: Uuid, client_id: Uuid },
+    #[serde(rename = "quote.updated")]
+    QuoteUpdated { quote_id: Uuid },
+    #[serde(rename = "quote.sent")]
+    QuoteSent { quote_id: Uuid },
+    #[serde(rename = "quote.approved")]
+    QuoteApproved { quote_id: Uuid, client_id: Uuid },
+    #[serde(rename = "quote.declined")]
+    QuoteDeclined { quote_id: Uuid },
+    #[serde(rename = "quote.changes_requested")]
+    QuoteChangesRequested { quote_id: Uuid },
+    #[serde(rename = "quote.archived")]
+    QuoteArchived { quote_id: Uuid },
+    #[serde(rename = "quote.converted")]
+    QuoteConverted { quote_id: Uuid },
+    #[serde(rename = "quote.expired")]
+    QuoteExpired { quote_id: Uuid },
+    #[serde(rename = "job.created")]
+    JobCreated { job_id: Uuid, client_id: Uuid },
+    #[serde(rename = "job.updated")]
+    JobUpdated { job_id: Uuid },
+    #[serde(rename = "job.completed")]
+    JobCompleted { job_id: Uuid },
+    #[serde(rename = "job.cancelled")]
+    JobCancelled { job_id: Uuid },
+    #[serde(rename = "visit.scheduled")]
+    VisitScheduled { visit_id: Uuid, job_id: Uuid },
+    #[serde(rename = "visit.updated")]
+    VisitUpdated { visit_id: Uuid, job_id: Uuid },
+    #[serde(rename = "visit.completed")]
+    VisitCompleted { visit_id: Uuid, job_id: Uuid },
+    #[serde(rename = "schedule.changed")]
+    ScheduleChanged { visit_id: Uuid, job_id: Uuid },
+    #[serde(rename = "invoice.created")]
+    InvoiceCreated { invoice_id: Uuid, client_id: Uuid },
+    #[serde(rename = "invoice.sent")]
+    InvoiceSent { invoice_id: Uuid },
+    #[serde(rename = "invoice.paid")]
+    InvoicePaid { invoice_id: Uuid },
+    #[serde(rename = "invoice.voided")]
+    InvoiceVoided { invoice_id: Uuid },
+    #[serde(rename = "invoice.written_off")]
+    InvoiceWrittenOff { invoice_id: Uuid },
+    #[serde(rename = "invoice.deleted")]
+    InvoiceDeleted { invoice_id: Uuid },
+    #[serde(rename = "payment.recorded")]
+    PaymentRecorded { payment_id: Uuid },
+    #[serde(rename = "payment.started")]
+    PaymentStarted { payment_id: Uuid },
+    #[serde(rename = "payment.succeeded")]
+    PaymentSucceeded { payment_id: Uuid },
+    #[serde(rename = "payment.failed")]
+    PaymentFailed { payment_id: Uuid },
+    #[serde(rename = "payment.refunded")]
+    PaymentRefunded { payment_id: Uuid },
+    #[serde(rename = "message.received")]
+    MessageReceived {
+        message_id: Uuid,
+        client_id: Option<Uuid>,
+    },
+    #[serde(rename = "notification.created")]
+    NotificationCreated { event_id: Uuid, user_ids: Vec<Uuid> },
 }
 
 impl Event {
@@ -57,6 +120,36 @@ impl Event {
             Event::ClientUpdated { .. } => "client.updated",
             Event::ClientDeleted { .. } => "client.deleted",
             Event::ClientArchived { .. } => "client.archived",
+            Event::QuoteCreated { .. } => "quote.created",
+            Event::QuoteUpdated { .. } => "quote.updated",
+            Event::QuoteSent { .. } => "quote.sent",
+            Event::QuoteApproved { .. } => "quote.approved",
+            Event::QuoteDeclined { .. } => "quote.declined",
+            Event::QuoteChangesRequested { .. } => "quote.changes_requested",
+            Event::QuoteArchived { .. } => "quote.archived",
+            Event::QuoteConverted { .. } => "quote.converted",
+            Event::QuoteExpired { .. } => "quote.expired",
+            Event::JobCreated { .. } => "job.created",
+            Event::JobUpdated { .. } => "job.updated",
+            Event::JobCompleted { .. } => "job.completed",
+            Event::JobCancelled { .. } => "job.cancelled",
+            Event::VisitScheduled { .. } => "visit.scheduled",
+            Event::VisitUpdated { .. } => "visit.updated",
+            Event::VisitCompleted { .. } => "visit.completed",
+            Event::ScheduleChanged { .. } => "schedule.changed",
+            Event::InvoiceCreated { .. } => "invoice.created",
+            Event::InvoiceSent { .. } => "invoice.sent",
+            Event::InvoicePaid { .. } => "invoice.paid",
+            Event::InvoiceVoided { .. } => "invoice.voided",
+            Event::InvoiceWrittenOff { .. } => "invoice.written_off",
+            Event::InvoiceDeleted { .. } => "invoice.deleted",
+            Event::PaymentRecorded { .. } => "payment.recorded",
+            Event::PaymentStarted { .. } => "payment.started",
+            Event::PaymentSucceeded { .. } => "payment.succeeded",
+            Event::PaymentFailed { .. } => "payment.failed",
+            Event::PaymentRefunded { .. } => "payment.refunded",
+            Event::MessageReceived { .. } => "message.received",
+            Event::NotificationCreated { .. } => "notification.created",
         }
     }
 
@@ -257,6 +350,66 @@ mod tests {
             Event::ClientUpdated { client_id: id },
             Event::ClientDeleted { client_id: id },
             Event::ClientArchived { client_id: id },
+            Event::QuoteCreated {
+                quote_id: id,
+                client_id: id,
+            },
+            Event::QuoteUpdated { quote_id: id },
+            Event::QuoteSent { quote_id: id },
+            Event::QuoteApproved {
+                quote_id: id,
+                client_id: id,
+            },
+            Event::QuoteDeclined { quote_id: id },
+            Event::QuoteChangesRequested { quote_id: id },
+            Event::QuoteArchived { quote_id: id },
+            Event::QuoteConverted { quote_id: id },
+            Event::QuoteExpired { quote_id: id },
+            Event::JobCreated {
+                job_id: id,
+                client_id: id,
+            },
+            Event::JobUpdated { job_id: id },
+            Event::JobCompleted { job_id: id },
+            Event::JobCancelled { job_id: id },
+            Event::VisitScheduled {
+                visit_id: id,
+                job_id: id,
+            },
+            Event::VisitUpdated {
+                visit_id: id,
+                job_id: id,
+            },
+            Event::VisitCompleted {
+                visit_id: id,
+                job_id: id,
+            },
+            Event::ScheduleChanged {
+                visit_id: id,
+                job_id: id,
+            },
+            Event::InvoiceCreated {
+                invoice_id: id,
+                client_id: id,
+            },
+            Event::InvoiceSent { invoice_id: id },
+            Event::InvoicePaid { invoice_id: id },
+            Event::InvoiceVoided { invoice_id: id },
+            Event::InvoiceWrittenOff { invoice_id: id },
+            Event::InvoiceDeleted { invoice_id: id },
+            Event::PaymentRecorded { payment_id: id },
+            Event::PaymentStarted { payment_id: id },
+            Event::PaymentSucceeded { payment_id: id },
+            Event::PaymentFailed { payment_id: id },
+            Event::PaymentRefunded { payment_id: id },
+            Event::MessageReceived {
+                message_id: id,
+                client_id: Some(id),
+            },
+            Event::NotificationCreated {
+                event_id: id,
+                user_ids: vec![id],
+            },
         ] {
             assert_eq!(Event::from_row(event.name(), event.data()), Some(event));
         }

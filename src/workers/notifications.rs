@@ -17,7 +17,7 @@ pub async fn run(ctx: &Context, queue: Queue, job: &Job) -> anyhow::Result<()> {
         serde_json::from_value(job.data.clone()).context("malformed notification job")?;
     let added = notifications::service::fan_out(&ctx.db, account_id, &data)
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(anyhow::Error::from)?;
     tracing::info!(%queue, kind = %data.kind, added, "notification delivered");
     Ok(())
 }

@@ -39,6 +39,6 @@ pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {
             tracing::warn!(payment_id = %data.payment_id, error = %e, "card payment not reconciled");
             Ok(())
         }
-        Err(e) => Err(anyhow::anyhow!("{e}")),
+        Err(e) => Err(anyhow::Error::from(e)),
     }
 }

@@ -23,7 +23,7 @@ pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {
         data.id,
     )
     .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    .map_err(anyhow::Error::from)?;
     tracing::info!(kind = ?data.kind, id = %data.id, file = %stored.filename, "pdf rendered");
     Ok(())
 }

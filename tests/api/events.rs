@@ -135,11 +135,16 @@ async fn changes_raise_events_in_commit_order_published_after_the_commit() {
 async fn a_change_that_rolls_back_raises_nothing() {
     let app = spawn_app().await;
     let owner = app.signup("Rollback Co").await;
+    let mut bus = app.db.events().subscribe();
+    // Everything committed so far has been heard: what comes next is ours.
+    wait_for_relay(&app, &owner, &mut bus).await;
     let client = app
         .create_client(&owner, json!({"first_name": "Rob", "last_name": "Back"}))
         .await;
+    next_event(&mut bus, &owner.account_id, Duration::from_secs(10))
+        .await
+        .expect("client.created");
     let before = stored(&app, &owner.account_id).await;
-    let mut bus = app.db.events().subscribe();
     // A stale version: the update is refused inside its transaction.
     app.put(
         &format!("/api/v1/clients/{}", client["id"].as_str().unwrap()),
@@ -211,4 +216,106 @@ async fn events_reach_every_instance_and_idempotent_writes_raise_them_once() {
             .await
             .is_none()
     );
+}
+
+/// The names of the account's events, oldest first.
+async fn names(app: &TestApp, account: &str) -> Vec<String> {
+    stored(app, account)
+        .await
+        .into_iter()
+        .map(|(_, name, _)| name)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_workflow_raises_an_event_for_each_step() {
+    let app = spawn_app().await;
+    let owner = app.signup("Workflow Co").await;
+    let client = app
+        .create_client(
+            &owner,
+            json!({"first_name": "Wes", "last_name": "Flow", "emails": [{"address": "wes@example.com"}]}),
+        )
+        .await;
+    let client_id = client["id"].as_str().unwrap();
+    let quote = app
+        .post(
+            "/api/v1/quotes",
+            &owner.token,
+            json!({"client_id": client_id, "title": "Hedge", "tax_rate_ids": [],
+                   "lines": [{"name": "Hedge", "quantity": 1, "unit_price": 12000}]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let quote_id = quote["id"].as_str().unwrap();
+    for (step, body) in [
+        ("send", json!({})),
+        ("approve", json!({"signature_name": "Wes Flow"})),
+    ] {
+        app.post(
+            &format!("/api/v1/quotes/{quote_id}/{step}"),
+            &owner.token,
+            body,
+        )
+        .await
+        .expect(200);
+    }
+    let job = app
+        .post(
+            &format!("/api/v1/quotes/{quote_id}/convert"),
+            &owner.token,
+            json!({}),
+        )
+        .await;
+    assert!(job.status.is_success(), "{}", job.text);
+    let job_id = job.body["job"]["id"]
+        .as_str()
+        .or(job.body["id"].as_str())
+        .unwrap()
+        .to_owned();
+    let complete = app
+        .post(
+            &format!("/api/v1/jobs/{job_id}/complete"),
+            &owner.token,
+            json!({"complete_open_visits": true}),
+        )
+        .await;
+    assert!(complete.status.is_success(), "{}", complete.text);
+    let invoice = app
+        .post("/api/v1/invoices", &owner.token, json!({"job_id": job_id}))
+        .await
+        .expect(201)
+        .body;
+    let invoice_id = invoice["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/invoices/{invoice_id}/send"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/invoices/{invoice_id}/payments"),
+        &owner.token,
+        json!({"method": "check", "amount": invoice["total"], "reference": "Check 7"}),
+    )
+    .await
+    .expect(201);
+
+    let names = names(&app, &owner.account_id).await;
+    let expected = [
+        "client.created",
+        "quote.created",
+        "quote.sent",
+        "quote.approved",
+        "job.created",
+        "quote.converted",
+        "job.completed",
+        "invoice.created",
+        "invoice.sent",
+        "invoice.paid",
+        "payment.recorded",
+    ];
+    assert_eq!(names, expected, "events in commit order");
 }

@@ -38,7 +38,7 @@ pub struct Senders<'a> {
 pub async fn run_all(db: &Db, senders: &Senders<'_>, now: DateTime<Utc>) -> anyhow::Result<u64> {
     let accounts = accounts::service::all_ids(db)
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(anyhow::Error::from)?;
     let mut sent = 0;
     let mut failed = 0;
     for account_id in accounts {

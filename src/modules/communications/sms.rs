@@ -15,6 +15,7 @@ use crate::integrations::twilio::{self, Sms, SmsError, Twilio};
 use crate::modules::activity::{self, Subject};
 use crate::modules::{clients, notifications};
 use crate::platform::database::Db;
+use crate::platform::events::Event;
 
 /// The path of Twilio's delivery-status callbacks.
 pub const STATUS_PATH: &str = "/api/v1/webhooks/twilio/status";
@@ -252,6 +253,10 @@ pub async fn receive(db: &Db, params: &[(String, String)]) -> Result<Inbound, Ap
         },
     )
     .await?;
+    tx.raise(Event::MessageReceived {
+        message_id: id,
+        client_id: client.map(|c| c.id),
+    });
     tx.commit().await?;
     tracing::info!(%account_id, message_id = %id, ?opt_in, "text received");
     Ok(Inbound::Stored(opt_in))

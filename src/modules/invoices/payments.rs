@@ -22,6 +22,7 @@ use crate::modules::payments::service::{self as gateway_service, Gateway, provid
 use crate::modules::{accounts, clients, communications, quickbooks, quotes};
 use crate::money::MAX_AMOUNT;
 use crate::platform::database::{Db, Tx};
+use crate::platform::events::Event;
 
 /// What a payment is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,6 +262,7 @@ pub async fn record(
         serde_json::json!({"payment_id": payment_id, "amount": checked.amount, "tip": checked.tip, "method": input.method.as_str()}),
     )
     .await?;
+    tx.raise(Event::PaymentRecorded { payment_id });
     quickbooks::track_in(
         &mut tx,
         ctx.account_id,
@@ -381,6 +383,7 @@ pub async fn start_card(
         serde_json::json!({"payment_id": payment_id, "amount": checked.amount, "tip": checked.tip, "payment_intent": intent.id}),
     )
     .await?;
+    tx.raise(Event::PaymentStarted { payment_id });
     let (payment, invoice) = finish(&mut tx, payment_id, target).await?;
     tx.commit().await?;
     Ok(Receipt {
@@ -532,6 +535,7 @@ pub async fn refund(
         serde_json::json!({"payment_id": id, "amount": amount, "reason": reason, "stripe_refund": stripe_refund}),
     )
     .await?;
+    tx.raise(Event::PaymentRefunded { payment_id: id });
     let target = match locked.invoice_id {
         Some(invoice_id) => Target::Invoice(invoice_id),
         None => Target::Quote(locked.quote_id.unwrap_or_default()),
@@ -615,6 +619,7 @@ pub async fn card_succeeded_in(
         serde_json::json!({"payment_id": payment_id, "amount": locked.amount, "tip": payment.tip, "fee": fee, "refunded_excess": excess}),
     )
     .await?;
+    tx.raise(Event::PaymentSucceeded { payment_id });
     quickbooks::track_in(tx, account_id, quickbooks::Kind::Payment, payment_id).await?;
     // The payer sees a receipt (when the client has an email address), sent once:
     // a repeated report returned above.
@@ -762,6 +767,7 @@ async fn fail_pending(
         },
     };
     activity::service::record(tx, account_id, None, subject, action, data).await?;
+    tx.raise(Event::PaymentFailed { payment_id });
     Ok(())
 }
 
@@ -819,6 +825,7 @@ pub async fn card_refunded_in(
         serde_json::json!({"payment_id": payment_id, "amount": missing, "source": "stripe"}),
     )
     .await?;
+    tx.raise(Event::PaymentRefunded { payment_id });
     Ok(())
 }
 

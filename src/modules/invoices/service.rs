@@ -22,6 +22,7 @@ use crate::modules::{
 };
 use crate::money::{self, Rate};
 use crate::platform::database::{Db, Tx};
+use crate::platform::events::Event;
 
 pub(super) fn not_found() -> ApiError {
     ApiError::code(ErrorCode::InvoiceNotFound)
@@ -321,6 +322,10 @@ pub async fn create(db: &Db, ctx: &Ctx, input: InvoiceInput) -> Result<Invoice, 
         serde_json::json!({"total": totals.total, "job_id": new.job_id, "deposits_applied": deposits}),
     )
     .await?;
+    tx.raise(Event::InvoiceCreated {
+        invoice_id: id,
+        client_id,
+    });
     let invoice = load(&mut tx, id, &settings).await?;
     tx.commit().await?;
     Ok(invoice)
@@ -425,6 +430,7 @@ pub async fn send(
         }
     }
     let invoice = load(&mut tx, id, &settings).await?;
+    tx.raise(Event::InvoiceSent { invoice_id: id });
     let link = hub::link(public_url, keys, hub::Kind::Invoice, ctx.account_id, id);
     crate::modules::documents::service::enqueue_render_in(
         &mut tx,
@@ -473,6 +479,7 @@ pub(super) async fn notify_if_paid(
     if status_of(&row)? != InvoiceStatus::Paid {
         return Ok(());
     }
+    tx.raise(Event::InvoicePaid { invoice_id });
     let settings = accounts::service::settings_in(tx).await?;
     let number = row.number.as_deref().unwrap_or("(draft)");
     notifications::service::notify_office_in(
@@ -529,6 +536,7 @@ pub async fn void(db: &Db, ctx: &Ctx, id: Uuid, version: Option<i32>) -> Result<
         serde_json::json!({}),
     )
     .await?;
+    tx.raise(Event::InvoiceVoided { invoice_id: id });
     quickbooks::track_in(&mut tx, ctx.account_id, quickbooks::Kind::Invoice, id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let invoice = load(&mut tx, id, &settings).await?;
@@ -562,6 +570,7 @@ pub async fn bad_debt(
         serde_json::json!({"balance": row.total - row.amount_paid + row.amount_refunded}),
     )
     .await?;
+    tx.raise(Event::InvoiceWrittenOff { invoice_id: id });
     let settings = accounts::service::settings_in(&mut tx).await?;
     let invoice = load(&mut tx, id, &settings).await?;
     tx.commit().await?;
@@ -598,6 +607,7 @@ pub async fn delete_draft(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> 
         serde_json::json!({}),
     )
     .await?;
+    tx.raise(Event::InvoiceDeleted { invoice_id: id });
     tx.commit().await?;
     Ok(())
 }

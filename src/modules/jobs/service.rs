@@ -25,6 +25,7 @@ use crate::modules::schedule::recurrence::{self, Rrule};
 use crate::modules::users::model::Role;
 use crate::modules::{accounts, clients, notifications, users};
 use crate::platform::database::{Db, Tx};
+use crate::platform::events::Event;
 
 /// Recurring jobs get their visits this far ahead at creation.
 pub const HORIZON_DAYS: i64 = 366;
@@ -410,6 +411,10 @@ pub async fn create_in(
         serde_json::json!({"number": number, "visits": slots.len().max(1), "quote_id": quote_id}),
     )
     .await?;
+    tx.raise(Event::JobCreated {
+        job_id: id,
+        client_id: input.client_id,
+    });
     Ok(id)
 }
 
@@ -601,6 +606,7 @@ pub async fn update(
         serde_json::json!({"total": {"from": current.total, "to": total}}),
     )
     .await?;
+    tx.raise(Event::JobUpdated { job_id: id });
     let job = load_in(&mut tx, id).await?;
     tx.commit().await?;
     Ok(job)
@@ -645,6 +651,7 @@ pub async fn complete(db: &Db, ctx: &Ctx, id: Uuid, input: CompleteJob) -> Resul
         serde_json::json!({"visits_completed": completed}),
     )
     .await?;
+    tx.raise(Event::JobCompleted { job_id: id });
     let job = load_in(&mut tx, id).await?;
     tx.commit().await?;
     Ok(job)
@@ -668,6 +675,7 @@ pub async fn cancel(db: &Db, ctx: &Ctx, id: Uuid, version: Option<i32>) -> Resul
         serde_json::json!({"visits_removed": removed, "visits_cancelled": cancelled}),
     )
     .await?;
+    tx.raise(Event::JobCancelled { job_id: id });
     let job = load_in(&mut tx, id).await?;
     tx.commit().await?;
     Ok(job)
@@ -780,6 +788,10 @@ pub async fn update_visit(
     }
     repo::add_checklist(&mut tx, ctx.account_id, id, &checklist).await?;
     let visit = reload(&mut tx, id).await?;
+    tx.raise(Event::VisitUpdated {
+        visit_id: id,
+        job_id: visit.job_id,
+    });
     tx.commit().await?;
     Ok(visit)
 }
@@ -834,6 +846,10 @@ pub async fn clock_in(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiError> {
         }
     }
     let visit = reload(&mut tx, id).await?;
+    tx.raise(Event::VisitUpdated {
+        visit_id: id,
+        job_id: visit.job_id,
+    });
     tx.commit().await?;
     Ok(visit)
 }
@@ -848,6 +864,10 @@ pub async fn clock_out(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiError> 
         repo::clock_out(&mut tx, entry).await?;
     }
     let visit = reload(&mut tx, id).await?;
+    tx.raise(Event::VisitUpdated {
+        visit_id: id,
+        job_id: visit.job_id,
+    });
     tx.commit().await?;
     Ok(visit)
 }
@@ -878,6 +898,10 @@ pub async fn complete_visit(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiEr
                 serde_json::json!({"visit_id": id}),
             )
             .await?;
+            tx.raise(Event::VisitCompleted {
+                visit_id: id,
+                job_id: visit.job_id,
+            });
             notifications::service::notify_office_in(
                 &mut tx,
                 ctx.account_id,
@@ -1144,6 +1168,10 @@ pub async fn schedule_visit(db: &Db, ctx: &Ctx, input: VisitSchedule) -> Result<
     repo::insert_visit(&mut tx, ctx.account_id, job_id, &visit).await?;
     repo::set_assignees(&mut tx, ctx.account_id, id, &assignees).await?;
     let visit = reload(&mut tx, id).await?;
+    tx.raise(Event::VisitScheduled {
+        visit_id: id,
+        job_id,
+    });
     tx.commit().await?;
     Ok(visit)
 }
@@ -1216,6 +1244,10 @@ pub async fn reschedule(
         serde_json::json!({"visit_id": id, "from": visit.starts_at, "to": slot.map(|s| s.starts_at), "assignee_ids": assignees}),
     )
     .await?;
+    tx.raise(Event::ScheduleChanged {
+        visit_id: id,
+        job_id: visit.job_id,
+    });
     let visit = reload(&mut tx, id).await?;
     tx.commit().await?;
     Ok(visit)
@@ -1282,7 +1314,7 @@ pub async fn extend_all_series(db: &Db, now: DateTime<Utc>) -> anyhow::Result<u6
     let mut failed = 0;
     let accounts = accounts::service::all_ids(db)
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(anyhow::Error::from)?;
     for account_id in accounts {
         match extend_series(db, account_id, now).await {
             Ok(n) => added += u64::try_from(n).unwrap_or(0),

@@ -8,6 +8,7 @@ use crate::http::pagination::{Page, PageRequest};
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::users;
 use crate::platform::database::{Db, Tx};
+use crate::platform::events::Event;
 use crate::platform::queue::{self, Queue};
 
 /// Tell the office (active owners, admins and dispatchers), except `actor` who
@@ -54,7 +55,12 @@ pub async fn notify_user_in(
         subject_id: notification.about.map(|(_, id)| id),
         actor: None,
     };
-    repo::insert(tx, account_id, &[user_id], &job).await?;
+    if repo::insert(tx, account_id, &[user_id], &job).await? > 0 {
+        tx.raise(Event::NotificationCreated {
+            event_id,
+            user_ids: vec![user_id],
+        });
+    }
     Ok(())
 }
 
@@ -69,6 +75,12 @@ pub async fn fan_out(db: &Db, account_id: Uuid, job: &NotifyJob) -> Result<u64, 
     } else {
         repo::insert(&mut tx, account_id, &recipients, job).await?
     };
+    if added > 0 {
+        tx.raise(Event::NotificationCreated {
+            event_id: job.event_id,
+            user_ids: recipients,
+        });
+    }
     tx.commit().await?;
     Ok(added)
 }

@@ -337,7 +337,7 @@ pub enum Reconciled {
 pub async fn queue_reconciliations(db: &Db) -> anyhow::Result<u64> {
     let accounts = crate::modules::accounts::service::all_ids(db)
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(anyhow::Error::from)?;
     let mut queued = 0u64;
     for account_id in accounts {
         let mut tx = db.tenant(account_id).await?;

@@ -83,7 +83,7 @@ fn local(error: ApiError) -> PushError {
         ErrorCode::ClientNotFound | ErrorCode::InvoiceNotFound | ErrorCode::PaymentNotFound => {
             PushError::Refused(format!("{} in jobber", error.code.title()))
         }
-        _ => PushError::Internal(anyhow::anyhow!("{error}")),
+        _ => PushError::Internal(anyhow::Error::from(error)),
     }
 }
 
@@ -133,7 +133,7 @@ impl Session<'_> {
         match self.qbo.refresh(&refresh).await {
             Ok(tokens) => {
                 let sealed = service::sealed_tokens(self.secrets, self.account_id, &tokens)
-                    .map_err(|e| PushError::Internal(anyhow::anyhow!("{e}")))?;
+                    .map_err(|e| PushError::Internal(anyhow::Error::from(e)))?;
                 repo::update_tokens(
                     &mut tx,
                     &sealed.access,
@@ -672,7 +672,7 @@ async fn push_payment(
     }
     let settings = match accounts::service::settings_in(tx).await {
         Ok(settings) => settings,
-        Err(error) => return Err(PushError::Internal(anyhow::anyhow!("{error}"))),
+        Err(error) => return Err(PushError::Internal(anyhow::Error::from(error))),
     };
     // Records are locked in one order by every job: payment, invoice, customer (an
     // invoice's job locks the invoice, then its customer). Pushing the customer

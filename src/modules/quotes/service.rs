@@ -23,6 +23,7 @@ use crate::modules::jobs::model::TaxSnapshot;
 use crate::modules::{accounts, catalog, clients, communications, hub, notifications};
 use crate::money::{self, MoneyError, Rate};
 use crate::platform::database::{Db, Tx};
+use crate::platform::events::Event;
 
 fn not_found() -> ApiError {
     ApiError::code(ErrorCode::QuoteNotFound)
@@ -310,7 +311,25 @@ async fn record(
         action,
         changes,
     )
-    .await
+    .await?;
+    // Every recorded step of a quote is an event of the same name.
+    let (quote_id, client_id) = (quote.id, quote.client_id);
+    tx.raise(match action {
+        "created" => Event::QuoteCreated {
+            quote_id,
+            client_id,
+        },
+        "sent" => Event::QuoteSent { quote_id },
+        "approved" => Event::QuoteApproved {
+            quote_id,
+            client_id,
+        },
+        "declined" => Event::QuoteDeclined { quote_id },
+        "changes_requested" => Event::QuoteChangesRequested { quote_id },
+        "archived" => Event::QuoteArchived { quote_id },
+        _ => Event::QuoteUpdated { quote_id },
+    });
+    Ok(())
 }
 
 pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Quote, ApiError> {
@@ -809,6 +828,7 @@ pub async fn convert(
         serde_json::json!({"job_id": job_id}),
     )
     .await?;
+    tx.raise(Event::QuoteConverted { quote_id: id });
     let job = crate::modules::jobs::service::load_in(&mut tx, job_id).await?;
     tx.commit().await?;
     Ok(job)
@@ -859,6 +879,7 @@ pub async fn expire_due(db: &Db, account_id: Uuid) -> Result<usize, ApiError> {
             serde_json::json!({}),
         )
         .await?;
+        tx.raise(Event::QuoteExpired { quote_id: *id });
     }
     tx.commit().await?;
     Ok(expired.len())
@@ -868,7 +889,7 @@ pub async fn expire_due(db: &Db, account_id: Uuid) -> Result<usize, ApiError> {
 pub async fn expire_all(db: &Db) -> anyhow::Result<u64> {
     let accounts = accounts::service::all_ids(db)
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(anyhow::Error::from)?;
     let mut expired = 0u64;
     for account_id in accounts {
         let n = expire_due(db, account_id)

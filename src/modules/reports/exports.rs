@@ -225,7 +225,7 @@ pub async fn generate(
     };
     let settings = accounts::service::settings_in(&mut tx)
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(anyhow::Error::from)?;
     let exponent = Currency::parse(&settings.currency).map_or(2, |c| c.minor_unit_exponent());
     let money = |minor: i64| format_minor(minor, exponent);
     let zone = settings.time_zone.as_str();
@@ -360,7 +360,7 @@ pub async fn generate(
             },
         )
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(anyhow::Error::from)?;
     }
     tx.commit().await?;
     tracing::info!(rows, bytes, "export written");
