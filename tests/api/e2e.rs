@@ -1,7 +1,6 @@
 //! The real binary, as an operator runs it: a fresh data dir with embedded PostgreSQL,
 //! SIGTERM, restart, data still there; a second server on the same data dir refused.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,20 +9,14 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
 
+use crate::background::free_port;
 use crate::helpers::PASSWORD;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server {
-    child: Child,
-    base: String,
-    log: std::path::PathBuf,
+/// `jobber serve` as a real process, stopped (SIGTERM) when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub log: std::path::PathBuf,
 }
 
 impl Drop for Server {
@@ -49,7 +42,7 @@ async fn start(data_dir: &Path) -> Server {
 
 /// `jobber serve` on `data_dir` with extra environment; its output goes to
 /// `<data_dir>.<port>.log`.
-async fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
+pub async fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
     jobber::cli::install_crypto_provider();
     let (port, admin) = (free_port(), free_port());
     let log = std::fs::File::create(data_dir.with_extension(format!("{port}.log"))).unwrap();

@@ -294,26 +294,23 @@ async fn s3_store_through_moto() {
     assert_eq!(downloaded.bytes().await.unwrap(), direct);
 }
 
+/// S3 on a port nothing listens on: every storage request fails at once.
+fn storage_down(config: &mut jobber::config::Config) {
+    let port = crate::background::free_port();
+    config.storage = StorageConfig {
+        url: Some("s3://down".into()),
+        endpoint: Some(format!("http://127.0.0.1:{port}")),
+        region: Some("us-east-1".into()),
+        access_key_id: Some("testing".into()),
+        secret_access_key: Some("testing".to_string().into()),
+    };
+}
+
 /// An upload while S3 is unreachable is an outage: `503 storage_unavailable` with
 /// `Retry-After`, not a 500.
 #[tokio::test]
 async fn an_unreachable_store_is_503_storage_unavailable() {
-    // Nothing listens on this port: every storage request fails at once.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let app = spawn_app_with(|c| {
-        c.storage = StorageConfig {
-            url: Some("s3://down".into()),
-            endpoint: Some(format!("http://127.0.0.1:{port}")),
-            region: Some("us-east-1".into()),
-            access_key_id: Some("testing".into()),
-            secret_access_key: Some("testing".to_string().into()),
-        }
-    })
-    .await;
+    let app = spawn_app_with(storage_down).await;
     let owner = app.signup("Offline Files").await;
     let reply = app
         .multipart(
@@ -333,22 +330,7 @@ async fn an_unreachable_store_is_503_storage_unavailable() {
 
 #[tokio::test]
 async fn pdfs_are_served_when_storage_is_down() {
-    // Nothing listens on this port: every storage request fails at once.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let app = spawn_app_with(|c| {
-        c.storage = StorageConfig {
-            url: Some("s3://down".into()),
-            endpoint: Some(format!("http://127.0.0.1:{port}")),
-            region: Some("us-east-1".into()),
-            access_key_id: Some("testing".into()),
-            secret_access_key: Some("testing".to_string().into()),
-        }
-    })
-    .await;
+    let app = spawn_app_with(storage_down).await;
     let owner = app.signup("Offline Lawn").await;
     let client = app
         .create_client(&owner, json!({"first_name": "Dee", "last_name": "Down"}))

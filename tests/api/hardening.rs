@@ -5,8 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jobber::config::HttpConfig;
 use serde_json::{Value, json};
@@ -14,87 +13,30 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use uuid::Uuid;
 
+use crate::e2e::{Server, start_with};
 use crate::helpers::{PASSWORD, fresh_database, spawn_app, spawn_app_with};
 
 /// `jobber serve --role api` as a real process on a test database.
-struct Jobber {
-    child: Child,
-    base: String,
-    log: PathBuf,
+async fn start_api(database_url: &str, data_dir: &Path, env: &[(&str, &str)]) -> Server {
+    let mut env = env.to_vec();
+    env.extend([
+        ("JOBBER_DATABASE_URL", database_url),
+        ("JOBBER_ROLE", "api"),
+    ]);
+    start_with(data_dir, &env).await
 }
 
-impl Drop for Jobber {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Jobber {
-    async fn start(database_url: &str, data_dir: &Path, env: &[(&str, &str)]) -> Self {
-        jobber::cli::install_crypto_provider();
-        let port = free_port();
-        let log = data_dir.with_extension(format!("{}.log", Uuid::now_v7().simple()));
-        let file = std::fs::File::create(&log).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_jobber"));
-        command
-            .args(["serve", "--role", "api", "--data-dir"])
-            .arg(data_dir)
-            .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--admin-listen",
-                &format!("127.0.0.1:{}", free_port()),
-            ])
-            .env("JOBBER_DATABASE_URL", database_url)
-            .env("JOBBER_LOG", "info")
-            .stdout(file.try_clone().unwrap())
-            .stderr(file);
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let jobber = Self {
-            child: command.spawn().unwrap(),
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(response) = http.get(format!("{}/readyz", jobber.base)).send().await
-                && response.status() == 200
-            {
-                return jobber;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "jobber did not become ready; see {}",
-                jobber.log.display()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Kibibytes of resident memory: now, and at the peak.
-    fn memory_kib(&self) -> (u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-                .unwrap_or_else(|| panic!("no {name} in {status}"))
-        };
-        (field("VmRSS:"), field("VmHWM:"))
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Kibibytes of resident memory of `server`'s process: now, and at the peak.
+fn memory_kib(server: &Server) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {status}"))
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
 fn temp_dir(what: &str) -> PathBuf {
@@ -126,7 +68,7 @@ async fn a_retry_after_a_crash_between_commit_and_answer_replays_the_answer() {
     let root = temp_dir("idem-crash");
     let data_dir = root.join("data");
     let http = reqwest::Client::new();
-    let mut first = Jobber::start(
+    let mut first = start_api(
         &database_url,
         &data_dir,
         &[("JOBBER_FAILPOINTS", "idempotency-after-commit")],
@@ -147,7 +89,7 @@ async fn a_retry_after_a_crash_between_commit_and_answer_replays_the_answer() {
     let status = first.child.wait().unwrap();
     assert!(!status.success(), "the failpoint aborts the process");
 
-    let second = Jobber::start(&database_url, &data_dir, &[]).await;
+    let second = start_api(&database_url, &data_dir, &[]).await;
     let retry = create(&second.base).await.unwrap();
     assert_eq!(retry.status(), 201);
     assert_eq!(
@@ -240,14 +182,14 @@ async fn a_burst_of_logins_stays_within_its_memory_budget() {
     jobber::cli::install_crypto_provider();
     let database_url = fresh_database().await;
     let root = temp_dir("login-burst");
-    let jobber = Jobber::start(
+    let jobber = start_api(
         &database_url,
         &root.join("data"),
         // Each guess from its own address, as a botnet would send them.
         &[("JOBBER_TRUSTED_PROXIES", "127.0.0.1")],
     )
     .await;
-    let (rss_before, _) = jobber.memory_kib();
+    let (rss_before, _) = memory_kib(&jobber);
     eprintln!("RSS before the burst: {rss_before} KiB");
     let http = reqwest::Client::new();
     let burst: Vec<_> = (0..150)
@@ -283,7 +225,7 @@ async fn a_burst_of_logins_stays_within_its_memory_budget() {
         answers.iter().any(|(s, _, _)| *s == 401),
         "some were checked"
     );
-    let (rss, peak) = jobber.memory_kib();
+    let (rss, peak) = memory_kib(&jobber);
     assert!(
         peak < 200 * 1024,
         "peak RSS {peak} KiB over the 200 MiB budget during a login burst"
