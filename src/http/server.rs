@@ -25,6 +25,9 @@ use tower::ServiceExt;
 
 use crate::config::HttpConfig;
 
+/// Connections being answered `503 too_many_connections` at once.
+const MAX_REFUSALS: usize = 256;
+
 /// Serve `router` on `listener` until `stop` turns true, then close idle connections,
 /// let busy ones finish their request, and return once every connection has ended
 /// (the caller bounds how long it waits).
@@ -38,6 +41,9 @@ pub async fn serve(
         .local_addr()
         .map_or_else(|_| "?".to_owned(), |a| a.to_string());
     let permits = Arc::new(Semaphore::new(limits.max_connections));
+    // Refusals hold a descriptor for up to a second each: bounded too, and past the
+    // bound a connection is simply closed.
+    let refusals = Arc::new(Semaphore::new(MAX_REFUSALS));
     let mut last_warning: Option<Instant> = None;
     let mut warn = |message: &str, detail: String| {
         // One line a minute is enough to say the server is saturated or refusing.
@@ -66,7 +72,12 @@ pub async fn serve(
                 "connection limit reached; refusing new connections with 503",
                 format!("max_connections = {}", limits.max_connections),
             );
-            tokio::spawn(refuse(stream));
+            if let Ok(slot) = refusals.clone().try_acquire_owned() {
+                tokio::spawn(async move {
+                    refuse(stream).await;
+                    drop(slot);
+                });
+            }
             continue;
         };
         let _ = stream.set_nodelay(true);
