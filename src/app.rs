@@ -29,6 +29,12 @@ use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
 use crate::platform::storage::Storage;
 
+/// The listeners that react inside the transaction of every change, before it
+/// commits (docs/events.md). One list, here: a module that reacts to another's
+/// changes is added to it instead of being called by that module.
+pub const IN_TRANSACTION: &[crate::platform::events::InTransaction] =
+    &[quickbooks::service::on_event];
+
 /// How long in-flight requests may take to finish after a stop signal.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -294,6 +300,7 @@ pub struct App {
 
 impl App {
     pub fn build(config: Config, db: Db, listeners: Listeners) -> anyhow::Result<Self> {
+        db.listeners().install(IN_TRANSACTION.to_vec());
         let keys = TokenKeys::load(config.jwt_secret.as_ref(), &config.data_dir)?;
         let gateway = payments::service::Gateway {
             stripe: crate::integrations::stripe::Stripe::new(&config.stripe_api_base)?,

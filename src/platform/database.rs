@@ -27,7 +27,7 @@ use sqlx::{
 };
 use uuid::Uuid;
 
-use crate::platform::events::{Bus, Event};
+use crate::platform::events::{Bus, Event, Listeners};
 
 /// The migrations compiled into this binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -42,6 +42,7 @@ pub struct Tx {
     account_id: Uuid,
     /// Raised by the change so far; written with the commit (`platform::events`).
     events: Vec<Event>,
+    listeners: Listeners,
 }
 
 impl Tx {
@@ -68,8 +69,12 @@ impl Tx {
         }
     }
 
-    /// Write the raised events, then commit for real.
+    /// Let the in-transaction listeners react, write the raised events, then commit
+    /// for real.
     async fn finish(mut self) -> Result<(), sqlx::Error> {
+        self.listeners
+            .run(&mut self.inner, self.account_id, &self.events)
+            .await?;
         crate::platform::events::write(&mut self.inner, self.account_id, &self.events).await?;
         self.inner.commit().await
     }
@@ -191,6 +196,7 @@ pub struct Db {
     waiting: Arc<AtomicI64>,
     schema_current: Arc<AtomicBool>,
     events: Bus,
+    listeners: Listeners,
 }
 
 /// How a [`Db`] pool behaves.
@@ -279,7 +285,13 @@ impl Db {
             waiting: Arc::default(),
             schema_current: Arc::default(),
             events: Bus::default(),
+            listeners: Listeners::default(),
         }
+    }
+
+    /// The listeners that react inside each tenant transaction before it commits.
+    pub fn listeners(&self) -> &Listeners {
+        &self.listeners
     }
 
     /// The events committed on this database, by any instance, as this process's
@@ -316,6 +328,7 @@ impl Db {
             inner: tx?,
             account_id,
             events: Vec::new(),
+            listeners: self.listeners.clone(),
         })
     }
 

@@ -8,8 +8,11 @@
 //! subscribe there. A rollback writes nothing and publishes nothing, and an event is
 //! published the same way whichever process (api or worker) made the change.
 //!
-//! Events are data with a versioned name and the ids a listener needs, never whole
-//! rows: a listener reads what else it needs through the owning module's service.
+//! Listeners of two kinds react: [`InTransaction`] ones run in the raising transaction
+//! just before its commit (they enqueue work through the outbox), and subscribers of
+//! the [`Bus`] hear of the event after the commit. Events are data with a versioned
+//! name and the ids a listener needs, never whole rows: a listener reads what else it
+//! needs through the owning module's service.
 //! This module owns the `events` and `event_sequences` tables and knows no module.
 //!
 //! [`Tx::raise`]: crate::platform::database::Tx::raise
@@ -178,6 +181,49 @@ pub struct Published {
     pub at: DateTime<Utc>,
     pub request_id: Option<String>,
     pub event: Event,
+}
+
+/// A listener that reacts *inside* the transaction that raised the event, just before
+/// it commits: what it writes (an outbox job, a sync record) commits or rolls back
+/// with the change itself, so nothing is lost or done for a change that did not
+/// happen. It works on the transaction's connection only, so its errors are database
+/// errors, and it raises no events of its own.
+pub type InTransaction = for<'a> fn(
+    &'a mut PgConnection,
+    Uuid,
+    &'a Event,
+)
+    -> futures_util::future::BoxFuture<'a, Result<(), sqlx::Error>>;
+
+/// The in-transaction listeners of a database, installed once by the application
+/// (`crate::app::IN_TRANSACTION`) before any change is made.
+#[derive(Clone, Default)]
+pub struct Listeners(Arc<std::sync::OnceLock<Vec<InTransaction>>>);
+
+impl Listeners {
+    /// Install the listeners; a second installation is ignored (every `App` built on
+    /// clones of one database installs the same list).
+    pub fn install(&self, listeners: Vec<InTransaction>) {
+        let _ = self.0.set(listeners);
+    }
+
+    /// Run every listener on every event, in order, on the transaction's connection.
+    pub(crate) async fn run(
+        &self,
+        conn: &mut PgConnection,
+        account_id: Uuid,
+        events: &[Event],
+    ) -> Result<(), sqlx::Error> {
+        let Some(listeners) = self.0.get() else {
+            return Ok(());
+        };
+        for event in events {
+            for listener in listeners {
+                listener(conn, account_id, event).await?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The in-process channel committed events are published on.

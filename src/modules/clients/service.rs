@@ -13,7 +13,6 @@ use crate::http::extract::Ctx;
 use crate::http::pagination::{Page, PageRequest};
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::activity::{self, ActivityEntry, Subject};
-use crate::modules::quickbooks;
 use crate::platform::database::{Db, Tx, violation};
 use crate::platform::events::Event;
 use crate::platform::storage::Storage;
@@ -54,7 +53,6 @@ pub async fn create(db: &Db, ctx: &Ctx, data: ClientData) -> Result<Client, ApiE
         created_summary(&client),
     )
     .await?;
-    quickbooks::track_in(&mut tx, ctx.account_id, quickbooks::Kind::Customer, id).await?;
     tx.raise(Event::ClientCreated { client_id: id });
     tx.commit().await?;
     Ok(client)
@@ -208,7 +206,6 @@ pub async fn update(
         changes,
     )
     .await?;
-    quickbooks::track_in(&mut tx, ctx.account_id, quickbooks::Kind::Customer, id).await?;
     tx.raise(Event::ClientUpdated { client_id: id });
     tx.commit().await?;
     Ok(updated)
@@ -283,7 +280,6 @@ pub async fn delete(
             serde_json::json!({"reason": "delete requested; the client has history"}),
         )
         .await?;
-        quickbooks::track_in(&mut tx, ctx.account_id, quickbooks::Kind::Customer, id).await?;
         tx.raise(Event::ClientArchived { client_id: id });
         Deletion::Archived { client: Box::new(client), detail: "the client has history (quotes, jobs or invoices), so it was archived instead of deleted".into() }
     };

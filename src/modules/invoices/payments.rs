@@ -19,7 +19,7 @@ use crate::integrations::stripe::NewPaymentIntent;
 use crate::modules::activity::{self, Subject};
 use crate::modules::hub::{self, Links};
 use crate::modules::payments::service::{self as gateway_service, Gateway, provider_error};
-use crate::modules::{accounts, clients, communications, quickbooks, quotes};
+use crate::modules::{accounts, clients, communications, quotes};
 use crate::money::MAX_AMOUNT;
 use crate::platform::database::{Db, Tx};
 use crate::platform::events::Event;
@@ -263,13 +263,6 @@ pub async fn record(
     )
     .await?;
     tx.raise(Event::PaymentRecorded { payment_id });
-    quickbooks::track_in(
-        &mut tx,
-        ctx.account_id,
-        quickbooks::Kind::Payment,
-        payment_id,
-    )
-    .await?;
     if input.send_receipt {
         let sent = queue_receipt_in(
             &mut tx,
@@ -620,7 +613,6 @@ pub async fn card_succeeded_in(
     )
     .await?;
     tx.raise(Event::PaymentSucceeded { payment_id });
-    quickbooks::track_in(tx, account_id, quickbooks::Kind::Payment, payment_id).await?;
     // The payer sees a receipt (when the client has an email address), sent once:
     // a repeated report returned above.
     queue_receipt_in(tx, links, account_id, None, payment_id, None).await?;

@@ -17,9 +17,7 @@ use crate::modules::jobs::model::TaxSnapshot;
 use crate::modules::jobs::service::BilledLine;
 use crate::modules::quotes::model::{AdjustmentDto, AdjustmentKind, AppliedTax};
 use crate::modules::quotes::service::today;
-use crate::modules::{
-    accounts, catalog, clients, communications, hub, jobs, notifications, quickbooks,
-};
+use crate::modules::{accounts, catalog, clients, communications, hub, jobs, notifications};
 use crate::money::{self, Rate};
 use crate::platform::database::{Db, Tx};
 use crate::platform::events::Event;
@@ -461,7 +459,6 @@ pub async fn send(
         serde_json::json!({"to": to, "number": invoice.number, "message_id": message_id}),
     )
     .await?;
-    quickbooks::track_in(&mut tx, ctx.account_id, quickbooks::Kind::Invoice, id).await?;
     tx.commit().await?;
     Ok(invoice)
 }
@@ -537,7 +534,6 @@ pub async fn void(db: &Db, ctx: &Ctx, id: Uuid, version: Option<i32>) -> Result<
     )
     .await?;
     tx.raise(Event::InvoiceVoided { invoice_id: id });
-    quickbooks::track_in(&mut tx, ctx.account_id, quickbooks::Kind::Invoice, id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let invoice = load(&mut tx, id, &settings).await?;
     tx.commit().await?;

@@ -4,7 +4,7 @@
 //! record to its QuickBooks object (Id, SyncToken, state, last error).
 //!
 //! ```text
-//!   change (client/invoice/payment service) ──track_in──▶ record pending + job (same tx)
+//!   change (client/invoice/payment event) ──on_event──▶ record pending + job (same tx)
 //!   job ──▶ push (create | sparse update | void) ──▶ synced
 //!                                              └──▶ failed (QuickBooks refused; message kept)
 //! ```
@@ -17,4 +17,4 @@ pub mod routes;
 pub mod service;
 pub mod sync;
 
-pub use service::{Kind, track_in};
+pub use service::Kind;

@@ -1,14 +1,16 @@
 //! Connect and disconnect (OAuth 2.0 authorization-code flow), the sync status, the
-//! per-record listing and retry, and [`track_in`]: the one call other modules make
-//! when a client, invoice or payment changes.
+//! per-record listing and retry, and [`on_event`]: the listener that wants a record
+//! pushed when a client, invoice or payment changes (no other module calls this one).
 
 use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
+use futures_util::future::BoxFuture;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -18,7 +20,8 @@ use crate::http::pagination::{Page, PageRequest};
 use crate::http::{ApiError, ErrorCode};
 use crate::integrations::quickbooks::{QuickBooks, Tokens};
 use crate::platform::crypto::SecretBox;
-use crate::platform::database::{Db, Tx};
+use crate::platform::database::Db;
+use crate::platform::events::Event;
 use crate::platform::queue::{self, Queue};
 
 /// How long the `state` of a connect stays valid (the user's visit to Intuit).
@@ -91,28 +94,43 @@ pub fn token_context(account_id: Uuid, which: &str) -> String {
     format!("{account_id}:quickbooks_{which}_token")
 }
 
-/// Called by the clients, invoices and payments services in their transaction when
-/// a record changes: when the account is connected, the record's next version is
-/// wanted and a `sync.quickbooks` job is enqueued with the change. One round trip
-/// when the account is not connected.
-pub async fn track_in(
-    tx: &mut Tx,
+/// The in-transaction listener (`platform::events::InTransaction`): a client, an issued
+/// or voided invoice, or a payment changed, so when the account is connected the
+/// record's next version is wanted and a `sync.quickbooks` job is enqueued with the
+/// change, in the change's own transaction. One round trip when the account is not
+/// connected; none for events that are not about those records.
+pub fn on_event<'a>(
+    conn: &'a mut PgConnection,
     account_id: Uuid,
-    kind: Kind,
-    local_id: Uuid,
-) -> Result<(), ApiError> {
-    let Some(realm_id) = repo::connected_realm(tx).await? else {
-        return Ok(());
-    };
-    let record_id = repo::request_push(tx, account_id, kind.as_str(), local_id, &realm_id).await?;
-    queue::enqueue(
-        tx,
-        account_id,
-        Queue::SyncQuickbooks,
-        &SyncJob { record_id },
-    )
-    .await?;
-    Ok(())
+    event: &'a Event,
+) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        let (kind, local_id) = match *event {
+            Event::ClientCreated { client_id }
+            | Event::ClientUpdated { client_id }
+            | Event::ClientArchived { client_id } => (Kind::Customer, client_id),
+            Event::InvoiceSent { invoice_id } | Event::InvoiceVoided { invoice_id } => {
+                (Kind::Invoice, invoice_id)
+            }
+            Event::PaymentRecorded { payment_id } | Event::PaymentSucceeded { payment_id } => {
+                (Kind::Payment, payment_id)
+            }
+            _ => return Ok(()),
+        };
+        let Some(realm_id) = repo::connected_realm(conn).await? else {
+            return Ok(());
+        };
+        let record_id =
+            repo::request_push(conn, account_id, kind.as_str(), local_id, &realm_id).await?;
+        queue::enqueue(
+            conn,
+            account_id,
+            Queue::SyncQuickbooks,
+            &SyncJob { record_id },
+        )
+        .await?;
+        Ok(())
+    })
 }
 
 fn client_of(gateway: &QboGateway) -> Result<&QuickBooks, ApiError> {
