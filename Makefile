@@ -12,6 +12,9 @@ ARGS =
 # SQL is checked at compile time against the committed .sqlx/ data, never a live
 # database (scripts/sqlx-prepare.sh regenerates it).
 OFFLINE = SQLX_OFFLINE=true
+# Property tests (proptest) draw the same cases on every run, so a run's result
+# depends on the code alone; explore others with `make test PROPTEST_SEED=<number>`.
+PROPTEST_SEED = 20261202
 
 all: build
 
@@ -23,7 +26,7 @@ build:
 
 test: deps
 	@sh scripts/install-test-deps.sh
-	$(OFFLINE) PYTHON_FOR_TESTS="$(CURDIR)/target/test-venv/bin/python3" $(CARGO) test --all-targets
+	$(OFFLINE) PROPTEST_RNG_SEED=$(PROPTEST_SEED) PYTHON_FOR_TESTS="$(CURDIR)/target/test-venv/bin/python3" $(CARGO) test --all-targets
 
 deps:
 	@sh scripts/install-deps.sh

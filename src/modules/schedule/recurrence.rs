@@ -391,7 +391,7 @@ impl Rrule {
             Frequency::Monthly => {}
         }
 
-        Ok(Rrule {
+        let mut rule = Rrule {
             freq,
             interval: interval.unwrap_or(1),
             by_day,
@@ -399,7 +399,13 @@ impl Rrule {
             count,
             until,
             wkst: wkst.unwrap_or(Weekday::Mon),
-        })
+        };
+        // WKST changes nothing unless the rule is weekly with an interval: keep the
+        // default there, so equal rules compare equal and print the same way.
+        if !rule.wkst_is_significant() {
+            rule.wkst = Weekday::Mon;
+        }
+        Ok(rule)
     }
 
     pub fn freq(&self) -> Frequency {
@@ -1079,6 +1085,17 @@ mod tests {
             ]
         );
         assert_eq!(indices(&occ), [0, 1, 2, 3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn an_insignificant_wkst_is_dropped() {
+        // Found by the property test: printed without WKST, it read back differently.
+        let rule = Rrule::parse("FREQ=daily;WKST=SU").unwrap();
+        assert_eq!(rule.wkst(), Weekday::Mon);
+        assert_eq!(Rrule::parse(&rule.to_string()).unwrap(), rule);
+        let weekly = Rrule::parse("FREQ=WEEKLY;INTERVAL=2;WKST=SU").unwrap();
+        assert_eq!(weekly.wkst(), Weekday::Sun);
+        assert_eq!(weekly.to_string(), "FREQ=WEEKLY;INTERVAL=2;WKST=SU");
     }
 
     #[test]
