@@ -230,12 +230,14 @@ impl Listeners {
 #[derive(Clone)]
 pub struct Bus {
     sender: broadcast::Sender<Arc<Published>>,
+    published: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Default for Bus {
     fn default() -> Self {
         Self {
             sender: broadcast::channel(BUS_CAPACITY).0,
+            published: Arc::default(),
         }
     }
 }
@@ -249,8 +251,20 @@ impl Bus {
     }
 
     fn publish(&self, published: Published) {
+        self.published
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // No receiver is fine: nobody is listening.
         let _ = self.sender.send(Arc::new(published));
+    }
+
+    /// Events this process has published since it started (for `/metrics`).
+    pub fn published(&self) -> u64 {
+        self.published.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Subscribers listening now (for `/metrics`).
+    pub fn subscribers(&self) -> usize {
+        self.sender.receiver_count()
     }
 }
 

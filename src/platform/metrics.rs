@@ -22,6 +22,10 @@ pub struct Metrics {
     pub jobs_dead_total: IntCounterVec,
     jobs: IntGaugeVec,
     job_outbox: IntGauge,
+    events_published: prometheus::IntCounter,
+    events_subscribers: IntGauge,
+    /// Scrapes bring `events_published` up to the bus's count one at a time.
+    events_catch_up: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 impl Metrics {
@@ -107,8 +111,20 @@ impl Metrics {
             "Committed jobs not yet relayed to the queue",
         )
         .unwrap_or_else(unreachable);
+        let events_published = prometheus::IntCounter::new(
+            "jobber_events_published_total",
+            "Domain events this process published to its listeners after their commit (docs/events.md)",
+        )
+        .unwrap_or_else(unreachable);
+        let events_subscribers = IntGauge::new(
+            "jobber_events_subscribers",
+            "Listeners subscribed to this process's event bus",
+        )
+        .unwrap_or_else(unreachable);
         for collector in [
-            Box::new(jobs_completed.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(events_published.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(events_subscribers.clone()),
+            Box::new(jobs_completed.clone()),
             Box::new(jobs_failed.clone()),
             Box::new(jobs_dead_total.clone()),
             Box::new(jobs.clone()),
@@ -132,6 +148,9 @@ impl Metrics {
             jobs_dead_total,
             jobs,
             job_outbox,
+            events_published,
+            events_subscribers,
+            events_catch_up: std::sync::Arc::default(),
         }
     }
 
@@ -172,6 +191,14 @@ impl Metrics {
         self.db_pool
             .with_label_values(&["waiting"])
             .set(db.waiting());
+        // The bus counts; the counter follows it (both only grow).
+        if let Ok(_one_at_a_time) = self.events_catch_up.lock() {
+            let published = db.events().published();
+            self.events_published
+                .inc_by(published.saturating_sub(self.events_published.get()));
+        }
+        self.events_subscribers
+            .set(i64::try_from(db.events().subscribers()).unwrap_or(i64::MAX));
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
             tracing::error!(error = %e, "cannot encode metrics");

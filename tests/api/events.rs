@@ -129,6 +129,15 @@ async fn changes_raise_events_in_commit_order_published_after_the_commit() {
         since.iter().map(|p| p.seq).collect::<Vec<_>>(),
         heard.iter().map(|p| p.seq).collect::<Vec<_>>()
     );
+    // Counted on the admin listener: at least the three above and the warm-up's one.
+    let metrics = app.metrics().await;
+    let published: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("jobber_events_published_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no jobber_events_published_total in\n{metrics}"));
+    assert!(published >= 4, "{published}");
+    assert!(metrics.contains("jobber_events_subscribers 1"), "{metrics}");
 }
 
 #[tokio::test]
