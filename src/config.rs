@@ -155,6 +155,8 @@ struct FileConfig {
     http_header_read_timeout_secs: Option<u64>,
     http_idle_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
+    ws_max_per_user: Option<usize>,
+    ws_max_per_account: Option<usize>,
 }
 
 #[derive(Clone)]
@@ -213,6 +215,14 @@ pub struct HttpConfig {
     pub idle_timeout: std::time::Duration,
     /// Open connections per listener; one more is answered 503 and closed.
     pub max_connections: usize,
+    /// Live (WebSocket) connections per user and per account on one process.
+    pub ws_max_per_user: usize,
+    pub ws_max_per_account: usize,
+    /// Events waiting to be sent per WebSocket; a client that lets more pile up is
+    /// closed with 1013 and resumes.
+    pub ws_queue: usize,
+    /// A ping this often; a WebSocket silent for three of them is closed.
+    pub ws_heartbeat: std::time::Duration,
 }
 
 impl Default for HttpConfig {
@@ -221,6 +231,10 @@ impl Default for HttpConfig {
             header_read_timeout: std::time::Duration::from_secs(10),
             idle_timeout: std::time::Duration::from_secs(120),
             max_connections: 4096,
+            ws_max_per_user: 16,
+            ws_max_per_account: 1000,
+            ws_queue: 256,
+            ws_heartbeat: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -548,6 +562,7 @@ impl Config {
             file.http_header_read_timeout_secs,
             file.http_idle_timeout_secs,
             file.max_connections,
+            (file.ws_max_per_user, file.ws_max_per_account),
         )?;
         let log = args
             .log
@@ -840,6 +855,18 @@ impl Config {
                 .into(),
         );
         put(
+            "ws_max_per_user",
+            i64::try_from(self.http.ws_max_per_user)
+                .unwrap_or(i64::MAX)
+                .into(),
+        );
+        put(
+            "ws_max_per_account",
+            i64::try_from(self.http.ws_max_per_account)
+                .unwrap_or(i64::MAX)
+                .into(),
+        );
+        put(
             "job_retention_days",
             (millis(self.jobs.retention) / 1000 / 86_400).into(),
         );
@@ -988,6 +1015,7 @@ fn load_http(
     header_read_timeout_secs: Option<u64>,
     idle_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
+    (ws_per_user, ws_per_account): (Option<usize>, Option<usize>),
 ) -> Result<HttpConfig, ConfigError> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let mut http = HttpConfig::default();
@@ -1024,6 +1052,30 @@ fn load_http(
             return Err(invalid("max_connections", "must be at least 1"));
         }
         http.max_connections = max;
+    }
+    for (var, name, file, field) in [
+        (
+            "JOBBER_WS_MAX_PER_USER",
+            "ws_max_per_user",
+            ws_per_user,
+            &mut http.ws_max_per_user,
+        ),
+        (
+            "JOBBER_WS_MAX_PER_ACCOUNT",
+            "ws_max_per_account",
+            ws_per_account,
+            &mut http.ws_max_per_account,
+        ),
+    ] {
+        let value = match env(var) {
+            Some(text) => Some(parse_number::<usize>(name, &text)?),
+            None => file,
+        };
+        match value {
+            Some(0) => return Err(invalid(name, "must be at least 1")),
+            Some(value) => *field = value,
+            None => {}
+        }
     }
     Ok(http)
 }

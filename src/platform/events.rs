@@ -157,7 +157,7 @@ impl Event {
     }
 
     /// The `data` half of the serialized form.
-    fn data(&self) -> serde_json::Value {
+    pub fn data(&self) -> serde_json::Value {
         match serde_json::to_value(self) {
             Ok(serde_json::Value::Object(mut tagged)) => {
                 tagged.remove("data").unwrap_or(serde_json::Value::Null)
@@ -335,6 +335,19 @@ pub async fn since(
             })
         })
         .collect())
+}
+
+/// The account's latest sequence number (0 before its first event).
+pub async fn last_seq(db: &Db, account_id: Uuid) -> Result<i64, sqlx::Error> {
+    let mut tx = db.tenant(account_id).await?;
+    let last = sqlx::query_scalar!(
+        "SELECT last_seq FROM event_sequences WHERE account_id = $1",
+        account_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(last.unwrap_or(0))
 }
 
 /// Delete events older than [`KEEP_DAYS`] across accounts (the `cleanup` cron task,
