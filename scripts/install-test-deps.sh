@@ -5,7 +5,9 @@
 #   - `aiosmtpd`, the SMTP sink the email tests deliver to (tests/smtp_sink.py);
 #   - moto's S3 server (`moto[server]`), the S3-compatible store the storage tests use;
 #   - poppler-utils (`pdftotext`, `pdfinfo`, `pdftoppm`), which read the PDFs jobber
-#     renders.
+#     renders;
+#   - Debian's `redis-server`, which the live-hub test starts on a free port (the
+#     packaged service is not started: RUNLEVEL=1 keeps invoke-rc.d from it).
 # Python packages go into a virtualenv under target/ so the system Python stays
 # untouched. Idempotent and quiet; `make test` runs it.
 set -eu
@@ -22,6 +24,13 @@ apt_install() {
 if ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdfinfo >/dev/null 2>&1; then
     say "installing poppler-utils"
     apt_install poppler-utils
+fi
+
+if ! command -v redis-server >/dev/null 2>&1; then
+    say "installing redis-server"
+    if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    $sudo env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends redis-server >/dev/null
 fi
 
 if [ -x "$venv/bin/python3" ] && "$venv/bin/python3" -c 'import icalendar, localstripe, aiosmtpd, moto.server' 2>/dev/null; then

@@ -12,6 +12,7 @@ use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -304,6 +305,9 @@ pub struct App {
 impl App {
     pub fn build(config: Config, db: Db, listeners: Listeners) -> anyhow::Result<Self> {
         db.listeners().install(IN_TRANSACTION.to_vec());
+        if let Some(url) = &config.redis_url {
+            db.fanout().use_redis(url.expose_secret())?;
+        }
         let keys = TokenKeys::load(config.jwt_secret.as_ref(), &config.data_dir)?;
         let gateway = payments::service::Gateway {
             stripe: crate::integrations::stripe::Stripe::new(&config.stripe_api_base)?,

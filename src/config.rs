@@ -49,6 +49,16 @@ pub struct ConfigArgs {
         hide_env_values = true
     )]
     pub database_url: Option<String>,
+    /// Redis (`redis://…`) to announce committed events across processes by pub/sub
+    /// instead of PostgreSQL's LISTEN/NOTIFY (docs/events.md).
+    #[arg(
+        long,
+        env = "JOBBER_REDIS_URL",
+        value_name = "URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub redis_url: Option<String>,
     /// Public HTTP listener.
     #[arg(long, env = "JOBBER_LISTEN", value_name = "ADDR", global = true)]
     pub listen: Option<SocketAddr>,
@@ -109,6 +119,7 @@ pub struct ConfigArgs {
 struct FileConfig {
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
+    redis_url: Option<String>,
     listen: Option<String>,
     admin_listen: Option<String>,
     role: Option<Role>,
@@ -163,6 +174,8 @@ struct FileConfig {
 pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: Option<SecretString>,
+    /// Redis for announcing events across processes; None: PostgreSQL NOTIFY.
+    pub redis_url: Option<SecretString>,
     pub listen: SocketAddr,
     pub admin_listen: SocketAddr,
     pub role: Role,
@@ -645,6 +658,11 @@ impl Config {
                 .or(file.data_dir)
                 .unwrap_or_else(default_data_dir),
             database_url: database_url.map(SecretString::from),
+            redis_url: args
+                .redis_url
+                .clone()
+                .or(file.redis_url)
+                .map(SecretString::from),
             listen,
             admin_listen,
             role: args.role.or(file.role).unwrap_or(Role::All),
@@ -710,6 +728,10 @@ impl Config {
         match &self.database_url {
             Some(url) => put("database_url", redact_url(url.expose_secret()).into()),
             None => unset.push("database_url (embedded PostgreSQL in data_dir)"),
+        }
+        match &self.redis_url {
+            Some(url) => put("redis_url", redact_url(url.expose_secret()).into()),
+            None => unset.push("redis_url (events announced by PostgreSQL NOTIFY)"),
         }
         put("listen", self.listen.to_string().into());
         put("admin_listen", self.admin_listen.to_string().into());

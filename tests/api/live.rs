@@ -621,3 +621,110 @@ async fn commits_of_every_process_reach_sockets_on_every_api_process() {
     };
     assert!(notification, "{seen:?}");
 }
+
+/// A throwaway `redis-server` on a free loopback port, stopped on drop.
+struct RedisServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Debian's redis-server, or `None` (and a loud skip) on a developer machine without
+/// it; under CI a missing peer fails the run.
+async fn start_redis(test: &str) -> Option<RedisServer> {
+    let port = crate::background::free_port();
+    let spawned = std::process::Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let child = match spawned {
+        Ok(child) => child,
+        Err(error) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "redis-server is missing ({error}); run scripts/install-test-deps.sh"
+            );
+            eprintln!(
+                "\n*** SKIPPING {test}: redis-server not found ({error}); run scripts/install-test-deps.sh ***\n"
+            );
+            return None;
+        }
+    };
+    let server = RedisServer {
+        child,
+        url: format!("redis://127.0.0.1:{port}/"),
+    };
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Some(server);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("redis-server did not start");
+}
+
+#[tokio::test]
+async fn with_redis_the_processes_announce_events_by_pub_sub() {
+    let Some(redis) = start_redis("with_redis_the_processes_announce_events_by_pub_sub").await
+    else {
+        return;
+    };
+    let pod = |role| {
+        let url = redis.url.clone();
+        move |config: &mut jobber::config::Config| {
+            with_worker(role, None)(config);
+            config.jwt_secret = Some("one secret for every pod of the fleet".into());
+            config.redis_url = Some(url.into());
+        }
+    };
+    let first = spawn_app_with(pod(jobber::config::Role::Api)).await;
+    let second = spawn_app_on(first.database_url.clone(), pod(jobber::config::Role::Api)).await;
+    let owner = first.signup("Redis Co").await;
+    let mut live = connect(&second, &owner).await;
+    live.subscribe(&["account"]).await;
+    warm_up(&first, &owner, &mut live).await;
+
+    // Both API processes listen on Redis, and none on PostgreSQL.
+    let client = redis::Client::open(redis.url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let (_, subscribers): (String, i64) = redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg("jobber_events")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(subscribers, 2);
+    let listening: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    )
+    .fetch_one(first.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(listening, 0);
+
+    let created = first
+        .create_client(&owner, json!({"first_name": "Red", "last_name": "Is"}))
+        .await;
+    let event = live.event().await;
+    assert_eq!(event["type"], "client.created");
+    assert_eq!(event["data"]["client_id"], created["id"]);
+}
