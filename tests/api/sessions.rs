@@ -386,12 +386,23 @@ async fn revoking_a_token_login_ends_its_refresh_token() {
 }
 
 #[tokio::test]
-async fn a_deactivated_users_cookie_is_refused() {
+async fn a_role_change_applies_at_once_and_a_deactivated_users_cookie_is_refused() {
     let app = spawn_app().await;
     let owner = app.signup("Staff Co").await;
     let dispatcher = app.add_user(&owner, "dispatcher").await;
     let b = browser(&app, &dispatcher.email).await;
     b.get(&app, "/api/v1/clients").await.expect(200);
+    // A role change applies on the session's next request.
+    app.patch(
+        &format!("/api/v1/users/{}", dispatcher.user_id),
+        &owner.token,
+        json!({"role": "technician"}),
+    )
+    .await
+    .expect(200);
+    b.get(&app, "/api/v1/clients")
+        .await
+        .problem(403, "forbidden");
     app.patch(
         &format!("/api/v1/users/{}", dispatcher.user_id),
         &owner.token,
