@@ -30,6 +30,7 @@ mod reports;
 mod robustness;
 mod roles;
 mod sendgrid;
+mod sessions;
 mod settings;
 mod sms;
 mod tenancy;
