@@ -511,6 +511,7 @@ mod tests {
             seq,
             at: chrono::Utc::now(),
             request_id: None,
+            actor: None,
             event: Event::ClientCreated {
                 client_id: Uuid::now_v7(),
             },
