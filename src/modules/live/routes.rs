@@ -301,7 +301,7 @@ impl Session {
                     reason = self.conn.closed() => break 'session Some(reason),
                     () = &mut deadline => break 'session Some((close::REAUTHENTICATE, "the login expired; reconnect with a fresh token and resume")),
                     frame = queue.recv() => match frame {
-                        Some(Frame::Text(text)) => if !self.write(&mut sink, text).await {
+                        Some(Frame::Text(text)) => if !self.write_message(&mut sink, Message::Text(text)).await {
                             break 'session None;
                         },
                         None => break 'session None,
