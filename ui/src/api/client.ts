@@ -1,0 +1,67 @@
+// The typed API client: openapi-fetch over the types generated from the server's
+// OpenAPI document (schema.d.ts, `npm run gen:api`). The browser session rides on
+// the HttpOnly cookie; unsafe methods carry the session's CSRF token in a header.
+import createClient, { type Middleware } from "openapi-fetch";
+import type { paths } from "./schema";
+import { ApiProblem, type ProblemBody } from "./problem";
+
+let csrfToken: string | null = null;
+
+/** Remember the CSRF token of the current session (null after logout). */
+export function setCsrfToken(token: string | null): void {
+  csrfToken = token;
+}
+
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+const csrf: Middleware = {
+  onRequest({ request }) {
+    if (csrfToken && UNSAFE.has(request.method.toUpperCase())) {
+      request.headers.set("X-CSRF-Token", csrfToken);
+    }
+    return request;
+  },
+};
+
+export const api = createClient<paths>({ credentials: "same-origin" });
+api.use(csrf);
+
+type Result<T> = { data?: T; error?: unknown; response: Response };
+
+/** The data of a call, or an ApiProblem thrown with the server's problem+json. */
+export async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
+  let result: Result<T>;
+  try {
+    result = await call;
+  } catch {
+    throw new ApiProblem(0, undefined);
+  }
+  if (result.response.ok) return result.data as T;
+  throw new ApiProblem(result.response.status, result.error as ProblemBody | undefined);
+}
+
+/**
+ * A call outside the generated paths (kept for endpoints newer than schema.d.ts):
+ * JSON in, JSON out, problem+json thrown as ApiProblem.
+ */
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (csrfToken && UNSAFE.has(method)) headers["X-CSRF-Token"] = csrfToken;
+  let response: Response;
+  try {
+    response = await fetch(`/api/v1${path}`, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiProblem(0, undefined);
+  }
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  const json = text ? (JSON.parse(text) as unknown) : undefined;
+  if (!response.ok) throw new ApiProblem(response.status, json as ProblemBody | undefined);
+  return json as T;
+}
