@@ -5,7 +5,9 @@
 #   - `aiosmtpd`, the SMTP sink the email tests deliver to (tests/smtp_sink.py);
 #   - moto's S3 server (`moto[server]`), the S3-compatible store the storage tests use;
 #   - poppler-utils (`pdftotext`, `pdfinfo`, `pdftoppm`), which read the PDFs jobber
-#     renders.
+#     renders;
+#   - Debian's `chromium`, the headless browser of the web app's end-to-end tests
+#     (ui/e2e, driven by playwright-core: no browser is downloaded).
 # Python packages go into a virtualenv under target/ so the system Python stays
 # untouched. Idempotent and quiet; `make test` runs it.
 set -eu
@@ -22,6 +24,11 @@ apt_install() {
 if ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdfinfo >/dev/null 2>&1; then
     say "installing poppler-utils"
     apt_install poppler-utils
+fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+    say "installing chromium"
+    apt_install chromium
 fi
 
 if [ -x "$venv/bin/python3" ] && "$venv/bin/python3" -c 'import icalendar, localstripe, aiosmtpd, moto.server' 2>/dev/null; then

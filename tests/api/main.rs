@@ -34,3 +34,4 @@ mod sms;
 mod tenancy;
 mod uploads;
 mod users;
+mod web_app;
