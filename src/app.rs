@@ -121,10 +121,21 @@ impl utoipa::Modify for BearerAuth {
                     .build(),
             ),
         );
-        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
-            "bearer",
-            Vec::<String>::new(),
-        )]);
+        // The web app's session cookie (POST /auth/session); its unsafe requests also
+        // need the `X-CSRF-Token` header (docs/api.md).
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    crate::modules::auth::session::COOKIE_NAME,
+                    "The browser session; POST, PUT, PATCH and DELETE also need `X-CSRF-Token`",
+                ),
+            )),
+        );
+        openapi.security = Some(vec![
+            utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new()),
+            utoipa::openapi::security::SecurityRequirement::new("session", Vec::<String>::new()),
+        ]);
     }
 }
 

@@ -1,7 +1,9 @@
 //! Extractors that turn a request into typed, validated input, or a problem+json error.
 //!
 //! Authorization is in the types: a handler that takes [`Staff`] or [`Admin`] cannot be
-//! reached by a lesser role, and one that takes [`Ctx`] not without a valid token.
+//! reached by a lesser role, and one that takes [`Ctx`] not without a valid bearer
+//! token or, when there is no `Authorization` header, a live session cookie (whose
+//! unsafe requests must carry the session's `X-CSRF-Token`: `auth::session`).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -14,6 +16,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::http::{ApiError, ErrorCode};
+use crate::modules::auth::session::{self, Login};
 use crate::modules::users::model::Role;
 
 /// Who is calling: the account every query is confined to, the user and their role.
@@ -34,12 +37,19 @@ impl FromRequestParts<AppState> for Ctx {
         if let Some(ctx) = parts.extensions.get::<Ctx>() {
             return Ok(*ctx);
         }
-        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthenticated,
-                "send an access token: Authorization: Bearer <token>",
-            )
-        })?;
+        let Some(header) = parts.headers.get(header::AUTHORIZATION) else {
+            // No bearer token: the web app's session cookie, with its CSRF check.
+            let Some(session) = session::authenticate(state, &parts.headers, &parts.method).await?
+            else {
+                return Err(ApiError::new(
+                    ErrorCode::Unauthenticated,
+                    "send an access token (Authorization: Bearer <token>) or sign in (POST /api/v1/auth/session)",
+                ));
+            };
+            parts.extensions.insert(session.ctx);
+            parts.extensions.insert(Login::Session(session.session_id));
+            return Ok(session.ctx);
+        };
         let token = header
             .to_str()
             .ok()
@@ -61,6 +71,7 @@ impl FromRequestParts<AppState> for Ctx {
             role: claims.role,
         };
         parts.extensions.insert(ctx);
+        parts.extensions.insert(Login::Token(claims.sid));
         Ok(ctx)
     }
 }

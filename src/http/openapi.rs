@@ -7,7 +7,8 @@
 //! for a role); the errors that come from the shared machinery are added here, from what
 //! the operation is, so no annotation can forget them:
 //!
-//! - authenticated (no `security(())`): 401 (`unauthenticated`, `invalid_token`);
+//! - authenticated (no `security(())`): 401 (`unauthenticated`, `invalid_token`) and
+//!   403 `csrf_failed` (the session cookie's CSRF and origin checks);
 //! - a typed path or query parameter: 400 `invalid_parameter` (the extractors);
 //! - a JSON body: 400 `malformed_json`, 415, 422 (the `Json` extractor), 413 (the body limit);
 //! - a multipart body: 413, 415, 422;
@@ -25,6 +26,8 @@ use serde_json::{Map, Value, json};
 /// and the limit on `409 email_taken` answers.
 pub const THROTTLED: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/session"),
+    ("post", "/api/v1/auth/totp/disable"),
     ("post", "/api/v1/auth/password-reset"),
     ("post", "/api/v1/auth/signup"),
     ("post", "/api/v1/users"),
@@ -99,6 +102,12 @@ fn declare_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
         add.push((
             "401",
             "`unauthenticated`: no access token; `invalid_token`: it is invalid or expired",
+        ));
+    }
+    if !public {
+        add.push((
+            "403",
+            "`csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site",
         ));
     }
     if typed("path") || typed("query") {

@@ -29,6 +29,7 @@ mod reports;
 mod robustness;
 mod roles;
 mod sendgrid;
+mod sessions;
 mod settings;
 mod sms;
 mod tenancy;

@@ -32,6 +32,25 @@ async fn every_endpoint_enforces_its_roles() {
     let other = Uuid::now_v7();
     let endpoints: Vec<(Method, String, Who)> = vec![
         (Method::GET, "/api/v1/auth/me".into(), Who::Anyone),
+        (Method::GET, "/api/v1/auth/sessions".into(), Who::Anyone),
+        (
+            Method::DELETE,
+            format!("/api/v1/auth/sessions/{id}"),
+            Who::Anyone,
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/sessions/revoke-all".into(),
+            Who::Anyone,
+        ),
+        (Method::GET, "/api/v1/auth/totp".into(), Who::Anyone),
+        (Method::POST, "/api/v1/auth/totp/setup".into(), Who::Anyone),
+        (Method::POST, "/api/v1/auth/totp/enable".into(), Who::Anyone),
+        (
+            Method::POST,
+            "/api/v1/auth/totp/disable".into(),
+            Who::Anyone,
+        ),
         (Method::GET, "/api/v1/notifications".into(), Who::Anyone),
         (
             Method::GET,
@@ -382,6 +401,9 @@ async fn every_endpoint_enforces_its_roles() {
         "/api/v1/auth/password-reset",
         "/api/v1/auth/password-reset/confirm",
         "/api/v1/auth/invitations/accept",
+        // Browser sign-in and sign-out (tests/api/sessions.rs); its GET needs the
+        // session cookie, not a bearer token (see below).
+        "/api/v1/auth/session",
         // Authenticated by its Stripe-Signature (tests/api/payments.rs).
         "/api/v1/webhooks/stripe",
         // Authenticated by its sealed OAuth state (tests/api/quickbooks.rs).
@@ -414,7 +436,9 @@ async fn every_endpoint_enforces_its_roles() {
     // exactly the public ones above and the hub's signed links.
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            let public_here = public.contains(&path.as_str()) || path.starts_with("/api/v1/hub/");
+            let cookie_only = path == "/api/v1/auth/session" && method == "get";
+            let public_here = (public.contains(&path.as_str()) && !cookie_only)
+                || path.starts_with("/api/v1/hub/");
             assert_eq!(
                 op["security"] == json!([{}]),
                 public_here,

@@ -1,13 +1,17 @@
-//! Sign-up, login, token refresh and logout (seed §9.2).
+//! Sign-up, login, token refresh and logout; browser sessions (cookie + CSRF) and
+//! TOTP two-factor sign-in (seed §9.2).
 //!
 //! Access tokens are HS256 JWTs of 15 minutes; refresh tokens are opaque, stored as
 //! SHA-256 hashes, rotated on every use, and a reused one revokes its whole family.
 //! Failures take the same time whether or not the email exists (no user enumeration).
 
 pub mod email_tokens;
+pub mod mfa;
 pub mod password;
 pub mod repo;
 pub mod routes;
 pub mod service;
+pub mod session;
 pub mod throttle;
 pub mod token;
+pub mod totp;

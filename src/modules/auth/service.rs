@@ -8,13 +8,15 @@ use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::mfa::SecondFactor;
 use super::repo;
 use super::throttle::LoginThrottle;
 use super::token::{ACCESS_TOKEN_SECONDS, Claims, TokenKeys, random_token};
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::users::model::User;
 use crate::modules::users::repo as users_repo;
-use crate::platform::database::Db;
+use crate::platform::crypto::SecretBox;
+use crate::platform::database::{Db, Tx};
 
 pub const REFRESH_TOKEN_DAYS: i64 = 30;
 
@@ -88,15 +90,27 @@ fn parse_refresh(token: &str) -> Option<(Uuid, Uuid, &str)> {
     Some((account, id, secret))
 }
 
+/// What a password sign-in needs beyond the email and password.
+pub struct SignIn<'a> {
+    pub db: &'a Db,
+    pub secrets: &'a SecretBox,
+    pub throttle: &'a LoginThrottle,
+    pub ip: IpAddr,
+}
+
+/// Check an email, password and (when the user has it on) second factor, throttled
+/// per email and IP. The user, with `last_login_at` touched, and the tenant
+/// transaction the caller starts the login in.
 #[tracing::instrument(skip_all)]
-pub async fn login(
-    db: &Db,
-    keys: &TokenKeys,
-    throttle: &LoginThrottle,
+pub async fn authenticate(
+    sign_in: &SignIn<'_>,
     email: &str,
     password: String,
-    ip: IpAddr,
-) -> Result<(User, Tokens), ApiError> {
+    factor: SecondFactor<'_>,
+) -> Result<(User, Tx), ApiError> {
+    let SignIn {
+        db, throttle, ip, ..
+    } = *sign_in;
     let normalized = email.trim().to_lowercase();
     // Counted before anything is looked up or hashed: concurrent guesses cannot all
     // slip in under the limit.
@@ -126,9 +140,28 @@ pub async fn login(
             return Err(ApiError::code(ErrorCode::InvalidCredentials));
         }
     };
-    throttle.record_success(&normalized, ip);
     let mut tx = db.tenant(user.account_id).await?;
+    // A missing or wrong second factor leaves the attempt counted: the throttle
+    // bounds guesses at codes as it bounds guesses at passwords.
+    if let Err(error) = super::mfa::check(&mut tx, sign_in.secrets, &user, factor).await {
+        tracing::info!(%ip, account_id = %user.account_id, user_id = %user.id, code = error.code.as_str(), "second factor refused");
+        return Err(error);
+    }
+    throttle.record_success(&normalized, ip);
     users_repo::touch_login(&mut tx, user.id).await?;
+    Ok((user, tx))
+}
+
+/// A password sign-in for an API client: a new token login.
+#[tracing::instrument(skip_all)]
+pub async fn login(
+    sign_in: &SignIn<'_>,
+    keys: &TokenKeys,
+    email: &str,
+    password: String,
+    factor: SecondFactor<'_>,
+) -> Result<(User, Tokens), ApiError> {
+    let (user, mut tx) = authenticate(sign_in, email, password, factor).await?;
     let tokens = issue_in(&mut tx, keys, &user).await?;
     tx.commit().await?;
     tracing::info!(account_id = %user.account_id, user_id = %user.id, "login");
