@@ -65,8 +65,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Exchange email and password for tokens. Throttled per email and per IP (429 with
-         *     `Retry-After`).
+         * Exchange email and password (and, when two-factor sign-in is on, a code) for
+         *     tokens. Throttled per email and per IP (429 with `Retry-After`).
          */
         post: operations["login"];
         delete?: never;
@@ -172,6 +172,97 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The browser session of the `jobber_session` cookie: its user and CSRF token (the
+         *     web app calls this on start).
+         */
+        get: operations["session_get"];
+        put?: never;
+        /**
+         * Sign in a browser: sets the `jobber_session` cookie (HttpOnly, `SameSite=Lax`,
+         *     `Secure` over HTTPS) and returns the session's CSRF token. Same checks and
+         *     throttling as `/auth/login`.
+         */
+        post: operations["session_login"];
+        /**
+         * Sign the browser out: ends the cookie's session and clears the cookie. `204`
+         *     also without a cookie or with one that has ended. With a live cookie the request
+         *     needs the session's `X-CSRF-Token`.
+         */
+        delete: operations["session_logout"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's live sign-ins: browser sessions (cookie) and API token logins
+         *     (refresh-token families), with the one this request used marked `current`.
+         */
+        get: operations["list_sessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sessions/revoke-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log out everywhere: ends every browser session and every token login of the
+         *     caller, this one included (its cookie is cleared). Access tokens already issued
+         *     stay valid until they expire (at most 15 minutes).
+         */
+        post: operations["revoke_all_sessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End one of the caller's sign-ins (a browser session or a token login). A token
+         *     login's access tokens stay valid until they expire (at most 15 minutes).
+         */
+        delete: operations["revoke_session"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/signup": {
         parameters: {
             query?: never;
@@ -183,6 +274,83 @@ export interface paths {
         put?: never;
         /** Sign a business up: creates the account and its owner, and logs the owner in. */
         post: operations["signup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether the caller has two-factor sign-in on. */
+        get: operations["totp_status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/totp/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn two-factor sign-in off, proven by the password (or a current or recovery
+         *     code). Throttled like logins.
+         */
+        post: operations["totp_disable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/totp/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn two-factor sign-in on with the app's current code; returns ten single-use
+         *     recovery codes, shown only this once.
+         */
+        post: operations["totp_enable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/totp/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Begin two-factor set-up: a new secret for the authenticator app (pending until
+         *     `/auth/totp/enable` confirms it with a code).
+         */
+        post: operations["totp_setup"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2543,6 +2711,13 @@ export interface components {
         LoginRequest: {
             email: string;
             password: string;
+            /** @description A recovery code instead of `totp_code`; each works once. */
+            recovery_code?: string | null;
+            /**
+             * @description The authenticator app's current 6-digit code, when the user has two-factor
+             *     sign-in on (else `401 totp_required`).
+             */
+            totp_code?: string | null;
         };
         LoginResponse: components["schemas"]["Tokens"] & {
             user: components["schemas"]["User"];
@@ -3281,6 +3456,10 @@ export interface components {
             /** @description Another address than the client's. */
             to?: string | null;
         };
+        RecoveryCodes: {
+            /** @description Ten single-use codes, shown only now: each signs in once in place of a TOTP code. */
+            recovery_codes: string[];
+        };
         /** @description How a recurring job repeats. */
         Recurrence: {
             anytime: boolean;
@@ -3376,6 +3555,45 @@ export interface components {
             to?: string | null;
             /** Format: int32 */
             version?: number | null;
+        };
+        /** @description One of the caller's sign-ins. */
+        SessionInfo: {
+            /** Format: date-time */
+            created_at: string;
+            /** @description The sign-in this request was made with. */
+            current: boolean;
+            /**
+             * Format: uuid
+             * @description The browser session's id, or the token login's (its refresh-token family).
+             */
+            id: string;
+            /** @description The client's address at sign-in (browser sessions only). */
+            ip?: string | null;
+            /** @description `cookie`: a browser session; `token`: an API client's refresh-token login. */
+            kind: components["schemas"]["SessionKind"];
+            /**
+             * Format: date-time
+             * @description Last request (browser sessions, to the minute) or last token refresh.
+             */
+            last_seen_at: string;
+            /** @description The browser's `User-Agent` at sign-in (browser sessions only). */
+            user_agent?: string | null;
+        };
+        /** @enum {string} */
+        SessionKind: "cookie" | "token";
+        SessionList: {
+            /** @description Browser sessions first, then token logins; newest first. */
+            sessions: components["schemas"]["SessionInfo"][];
+        };
+        SessionResponse: {
+            account: components["schemas"]["Account"];
+            /**
+             * @description Send in the `X-CSRF-Token` header with every POST, PUT, PATCH and DELETE made
+             *     with the session cookie. Fixed for the session's life.
+             */
+            csrf_token: string;
+            /** @description The signed-in user (as in `GET /auth/me`). */
+            user: components["schemas"]["User"];
         };
         /** @description The business's settings (`GET/PATCH /settings`). */
         Settings: {
@@ -3671,6 +3889,34 @@ export interface components {
             /** @description Always `Bearer`. */
             token_type: string;
         };
+        TotpCode: {
+            /** @description The authenticator app's current 6-digit code. */
+            code: string;
+        };
+        TotpDisable: {
+            /** @description Instead of the password: a current code or an unused recovery code. */
+            code?: string | null;
+            /** @description The caller's password. */
+            password?: string | null;
+        };
+        /** @description A secret to enter in an authenticator app. */
+        TotpSetup: {
+            /** @description `otpauth://totp/…` (for a QR code). */
+            otpauth_url: string;
+            /** @description The secret, RFC 4648 base32 (for typing in). */
+            secret: string;
+        };
+        /** @description Whether the caller has two-factor sign-in on. */
+        TotpStatus: {
+            enabled: boolean;
+            /** @description Set up and waiting for its first code. */
+            pending: boolean;
+            /**
+             * Format: int64
+             * @description Unused recovery codes.
+             */
+            recovery_codes_left: number;
+        };
         Unread: {
             /** Format: int64 */
             unread: number;
@@ -3877,7 +4123,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3949,7 +4195,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4132,7 +4378,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not authenticated */
+            /** @description `invalid_credentials`: wrong email, password or code; `totp_required`: two-factor sign-in is on and no code was sent */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4298,6 +4544,15 @@ export interface operations {
                 headers: {
                     /** @description `Bearer` when the access token is missing or invalid */
                     "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -4583,6 +4838,450 @@ export interface operations {
             };
         };
     };
+    session_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionResponse"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: the request came from another site; `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    session_login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description `jobber_session=…; Path=/; HttpOnly; SameSite=Lax; Max-Age=7776000` (`; Secure` over HTTPS) */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionResponse"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_credentials`: wrong email, password or code; `totp_required`: two-factor sign-in is on and no code was sent */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: the request came from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    session_logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description signed out */
+            204: {
+                headers: {
+                    /** @description clears `jobber_session` */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `csrf_failed`: no or a wrong `X-CSRF-Token`, or the request came from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_all_sessions: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (Stripe's semantics): a retry with the same key and request gets the stored response */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description every sign-in ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `idempotency_request_in_progress`: the first request with this `Idempotency-Key` is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the session's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `session_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     signup: {
         parameters: {
             query?: never;
@@ -4690,6 +5389,390 @@ export interface operations {
             };
         };
     };
+    totp_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpStatus"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    totp_disable: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (Stripe's semantics): a retry with the same key and request gets the stored response */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpDisable"];
+            };
+        };
+        responses: {
+            /** @description two-factor sign-in is off */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `malformed_json`: the body is not JSON; `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_credentials`: the password or code is wrong; `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `idempotency_request_in_progress`: the first request with this `Idempotency-Key` is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    totp_enable: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (Stripe's semantics): a retry with the same key and request gets the stored response */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpCode"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `totp_not_set_up` or `totp_already_enabled`; `idempotency_request_in_progress`: the first request with this `Idempotency-Key` is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: `code` is not the current code; `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    totp_setup: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (Stripe's semantics): a retry with the same key and request gets the stored response */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpSetup"];
+                };
+            };
+            /** @description `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `totp_already_enabled`; `idempotency_request_in_progress`: the first request with this `Idempotency-Key` is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_items: {
         parameters: {
             query?: {
@@ -4735,7 +5818,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4818,7 +5901,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4925,7 +6008,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5009,7 +6092,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5130,7 +6213,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5217,7 +6300,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5304,7 +6387,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5411,7 +6494,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5495,7 +6578,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5621,7 +6704,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5722,7 +6805,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5809,7 +6892,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5894,7 +6977,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6010,7 +7093,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6093,7 +7176,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6185,7 +7268,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6277,7 +7360,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6369,7 +7452,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6465,7 +7548,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6582,7 +7665,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6667,7 +7750,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6792,7 +7875,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7405,7 +8488,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7461,7 +8544,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7584,7 +8667,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7687,7 +8770,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7768,7 +8851,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7876,7 +8959,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7961,7 +9044,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8068,7 +9151,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8144,7 +9227,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8238,7 +9321,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8359,7 +9442,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8485,7 +9568,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8570,7 +9653,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8691,7 +9774,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8808,7 +9891,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8891,7 +9974,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8998,7 +10081,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9082,7 +10165,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9205,6 +10288,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -9276,6 +10368,15 @@ export interface operations {
                 headers: {
                     /** @description `Bearer` when the access token is missing or invalid */
                     "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -9395,7 +10496,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9480,7 +10581,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9601,7 +10702,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9718,6 +10819,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
@@ -9782,6 +10892,15 @@ export interface operations {
                 headers: {
                     /** @description `Bearer` when the access token is missing or invalid */
                     "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -9864,6 +10983,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -9919,6 +11047,15 @@ export interface operations {
                 headers: {
                     /** @description `Bearer` when the access token is missing or invalid */
                     "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -10026,7 +11163,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10140,7 +11277,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10221,7 +11358,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10342,7 +11479,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10463,7 +11600,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10589,7 +11726,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10672,7 +11809,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10779,7 +11916,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10861,7 +11998,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10991,7 +12128,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11112,7 +12249,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11233,7 +12370,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11354,7 +12491,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11480,7 +12617,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11565,7 +12702,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11686,7 +12823,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11789,7 +12926,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11847,7 +12984,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11905,7 +13042,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11979,7 +13116,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12084,7 +13221,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12163,7 +13300,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12246,7 +13383,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12329,6 +13466,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `validation_failed`: fields are invalid (`errors` names them) */
             422: {
                 headers: {
@@ -12403,7 +13549,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12512,7 +13658,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12626,7 +13772,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12699,7 +13845,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12802,7 +13948,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12875,7 +14021,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12962,7 +14108,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13020,7 +14166,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13091,7 +14237,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13174,7 +14320,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13232,7 +14378,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13306,7 +14452,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13417,7 +14563,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13538,7 +14684,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13615,6 +14761,15 @@ export interface operations {
                 headers: {
                     /** @description `Bearer` when the access token is missing or invalid */
                     "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -13720,7 +14875,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13803,7 +14958,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13921,7 +15076,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14003,7 +15158,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14137,7 +15292,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14218,7 +15373,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14326,7 +15481,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14433,6 +15588,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -14506,7 +15670,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: your role may not do this */
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14634,6 +15798,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -14727,6 +15900,15 @@ export interface operations {
                 headers: {
                     /** @description `Bearer` when the access token is missing or invalid */
                     "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -14832,6 +16014,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -14925,6 +16116,15 @@ export interface operations {
                 headers: {
                     /** @description `Bearer` when the access token is missing or invalid */
                     "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -15028,6 +16228,15 @@ export interface operations {
                 headers: {
                     /** @description `Bearer` when the access token is missing or invalid */
                     "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

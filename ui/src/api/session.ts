@@ -1,31 +1,22 @@
-// The browser session (cookie + CSRF token) and who is signed in.
+// The browser session: an HttpOnly cookie set by POST /auth/session, plus a CSRF
+// token the app sends with every unsafe request (api/client.ts). The session answer
+// carries who is signed in and their account (name, currency, time zone).
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, request, setCsrfToken, unwrap } from "./client";
+import { api, setCsrfToken, unwrap } from "./client";
 import { ApiProblem } from "./problem";
 import type { components } from "./schema";
 
 export type User = components["schemas"]["User"];
 export type Account = components["schemas"]["Account"];
-export type Me = components["schemas"]["Me"];
-
-export interface Session {
-  csrf_token: string;
-}
-
-export interface Credentials {
-  email: string;
-  password: string;
-  totp_code?: string;
-  recovery_code?: string;
-}
+export type Session = components["schemas"]["SessionResponse"];
+export type Credentials = components["schemas"]["LoginRequest"];
 
 export const sessionKey = ["session"] as const;
-export const meKey = ["me"] as const;
 
 /** The current session, or null when signed out (401). */
 export async function fetchSession(): Promise<Session | null> {
   try {
-    const session = await request<Session>("GET", "/auth/session");
+    const session = await unwrap(api.GET("/api/v1/auth/session"));
     setCsrfToken(session.csrf_token);
     return session;
   } catch (error) {
@@ -38,14 +29,14 @@ export async function fetchSession(): Promise<Session | null> {
 }
 
 export async function signIn(credentials: Credentials): Promise<Session> {
-  const session = await request<Session>("POST", "/auth/session", credentials);
+  const session = await unwrap(api.POST("/api/v1/auth/session", { body: credentials }));
   setCsrfToken(session.csrf_token);
   return session;
 }
 
 export async function signOut(): Promise<void> {
   try {
-    await request<void>("DELETE", "/auth/session");
+    await unwrap(api.DELETE("/api/v1/auth/session"));
   } finally {
     setCsrfToken(null);
   }
@@ -55,14 +46,11 @@ export function useSession() {
   return useQuery({ queryKey: sessionKey, queryFn: fetchSession, staleTime: 5 * 60_000, retry: false });
 }
 
-/** The signed-in user and their account (name, currency, time zone). */
-export function useMe(enabled = true) {
-  return useQuery({
-    queryKey: meKey,
-    queryFn: () => unwrap(api.GET("/api/v1/auth/me")),
-    enabled,
-    staleTime: 5 * 60_000,
-  });
+/** The signed-in user and account; only under the office layout, which waits for them. */
+export function useSignedIn(): { user: User; account: Account } {
+  const session = useSession();
+  if (!session.data) throw new Error("useSignedIn outside a signed-in screen");
+  return { user: session.data.user, account: session.data.account };
 }
 
 export function useSignOut() {

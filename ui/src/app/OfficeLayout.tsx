@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import { Navigate, NavLink, Outlet, useLocation, useNavigate } from "react-router";
-import { useMe, useSession, useSignOut } from "../api/session";
+import { useSession, useSignOut } from "../api/session";
 import { Icon, type IconName } from "../components/Icon";
 import { ErrorState, Spinner } from "../components/States";
 import { LocaleProvider } from "../lib/locale";
@@ -20,7 +20,6 @@ const nav: { to: string; label: string; icon: IconName }[] = [
 export function OfficeLayout() {
   const session = useSession();
   const location = useLocation();
-  const me = useMe(Boolean(session.data));
   const [navOpen, setNavOpen] = useState(false);
 
   // The drawer closes when the person goes somewhere.
@@ -32,10 +31,7 @@ export function OfficeLayout() {
     const next = location.pathname + location.search;
     return <Navigate to={next === "/" ? "/sign-in" : `/sign-in?next=${encodeURIComponent(next)}`} replace />;
   }
-  if (me.isPending) return <Spinner label="Opening jobber" />;
-  if (me.isError) return <ErrorState error={me.error} onRetry={() => void me.refetch()} />;
-
-  const { account, user } = me.data;
+  const { account, user } = session.data;
   return (
     <LocaleProvider value={{ currency: account.currency, timeZone: account.time_zone }}>
       <div className={`office${navOpen ? " office--nav-open" : ""}`}>
@@ -54,7 +50,7 @@ export function OfficeLayout() {
               <Icon name="close" />
             </button>
           </div>
-          <nav>
+          <nav aria-label="Main">
             <ul className="nav">
               {nav.map((item) => (
                 <li key={item.to}>
@@ -124,12 +120,12 @@ function UserMenu({ name, email, role }: { name: string; email: string; role: st
         className="user-menu__button"
         aria-haspopup="true"
         aria-expanded={open}
-        aria-label={`Account menu for ${name}`}
         onClick={() => setOpen((v) => !v)}
       >
         <span className="avatar" aria-hidden="true">
           {initials(name)}
         </span>
+        <span className="visually-hidden">Account menu: </span>
         <span className="user-menu__name">{name}</span>
       </button>
       {open && (

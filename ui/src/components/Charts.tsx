@@ -45,14 +45,16 @@ export function Ring({ share, label, text }: { share: number | null; label: stri
   return (
     <svg className="ring" viewBox="0 0 100 100" role="img" aria-label={`${label}: ${text}`}>
       <circle cx="50" cy="50" r={radius} className="ring__bg" />
-      <circle
-        cx="50"
-        cy="50"
-        r={radius}
-        className="ring__fill"
-        strokeDasharray={`${filled} ${circumference - filled}`}
-        transform="rotate(-90 50 50)"
-      />
+      {filled > 0 && (
+        <circle
+          cx="50"
+          cy="50"
+          r={radius}
+          className="ring__fill"
+          strokeDasharray={`${filled} ${circumference - filled}`}
+          transform="rotate(-90 50 50)"
+        />
+      )}
       <text x="50" y="55" textAnchor="middle" className="ring__text">
         {text}
       </text>

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { ApiProblem, describeError } from "../../api/problem";
 import { SelectField, TextAreaField, TextField } from "../../components/Field";
 import { FormError } from "../../components/States";
@@ -109,6 +109,12 @@ export function ClientForm({
   const [error, setError] = useState<string>();
   const [conflict, setConflict] = useState(false);
   const [busy, setBusy] = useState(false);
+  const formRef = useRef<HTMLFormElement>(null);
+
+  // After a refusal, take the person to the first field at fault.
+  useEffect(() => {
+    if (Object.keys(errors).length > 0) formRef.current?.querySelector<HTMLElement>("[aria-invalid=true]")?.focus();
+  }, [errors]);
 
   const bind = (key: keyof FormState) => ({
     name: key,
@@ -148,7 +154,7 @@ export function ClientForm({
   }
 
   return (
-    <form className="form" onSubmit={submit} noValidate>
+    <form className="form" onSubmit={submit} noValidate ref={formRef}>
       <FormError message={error} />
       {conflict && (
         <p>

@@ -1,7 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router";
 import { api, unwrap } from "../../api/client";
-import { useMe } from "../../api/session";
+import { useSignedIn } from "../../api/session";
 import { BarChart, Ring } from "../../components/Charts";
 import { Icon } from "../../components/Icon";
 import { ErrorState, PageHeader, Spinner } from "../../components/States";
@@ -14,10 +14,10 @@ function greeting(hour: number): string {
 }
 
 export function Dashboard() {
-  const me = useMe();
+  const { user } = useSignedIn();
   const fmt = useFormat();
   const dashboard = useQuery({ queryKey: ["reports", "dashboard"], queryFn: () => unwrap(api.GET("/api/v1/reports/dashboard")) });
-  const firstName = me.data?.user.name.split(/\s+/)[0] ?? "";
+  const firstName = user.name.split(/\s+/)[0] ?? "";
 
   if (dashboard.isPending) return <Spinner label="Loading your dashboard" />;
   if (dashboard.isError) {
