@@ -47,8 +47,9 @@ const NO_CACHE: &str = "no-cache";
 /// problem+json 404 for everything else.
 pub async fn fallback(State(state): State<AppState>, request: Request) -> Response {
     let path = request.uri().path();
-    let is_api = path == "/api" || path.starts_with("/api/");
-    if is_api || !(request.method() == Method::GET || request.method() == Method::HEAD) {
+    if is_server_path(path)
+        || !(request.method() == Method::GET || request.method() == Method::HEAD)
+    {
         return ApiError::code(ErrorCode::NotFound).into_response();
     }
     let Some(relative) = clean(path) else {
@@ -75,6 +76,20 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
         return response;
     }
     not_built(headers)
+}
+
+/// Paths of the server's own (the API, signed file links, calendar feeds, health,
+/// and `/metrics`, which lives on the admin listener): an unknown one there is a 404,
+/// never the app, so a client or a scraper gets an answer it can read.
+const SERVER_PATHS: &[&str] = &["api", "files", "calendar", "metrics", "healthz", "readyz"];
+
+fn is_server_path(path: &str) -> bool {
+    let first = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    SERVER_PATHS.contains(&first)
 }
 
 /// The path below the app's root, when it is one we may serve: plain segments of
@@ -334,6 +349,29 @@ mod tests {
         assert_eq!(clean("/.env"), None);
         assert_eq!(clean("//etc/passwd"), None);
         assert_eq!(clean("/a\\b"), None);
+    }
+
+    #[test]
+    fn the_servers_own_paths_are_never_the_app() {
+        for path in [
+            "/api",
+            "/api/",
+            "/api/v1/nope",
+            "/metrics",
+            "/files/x",
+            "/calendar/a/b.ics",
+        ] {
+            assert!(is_server_path(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/clients",
+            "/apiary",
+            "/metrics-dashboard",
+            "/settings/api",
+        ] {
+            assert!(!is_server_path(path), "{path}");
+        }
     }
 
     #[test]
