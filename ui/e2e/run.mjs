@@ -186,16 +186,24 @@ try {
     first.on("requestfinished", async (request) => {
       if (request.resourceType() === "script") scripts.push((await request.sizes()).responseBodySize);
     });
-    await first.goto(`${base}/sign-in`, { waitUntil: "networkidle" });
-    await first.getByRole("heading", { name: "Sign in" }).waitFor();
+    await first.goto(`${base}/sign-in`, { waitUntil: "commit" });
+    // When the form is there and usable: the page is interactive for a person.
+    const ready = await first.evaluate(
+      () =>
+        new Promise((done) => {
+          const check = () => (document.querySelector("form input[type=email]") ? done(Math.round(performance.now())) : requestAnimationFrame(check));
+          check();
+        }),
+    );
+    await first.waitForLoadState("networkidle");
     const timing = await first.evaluate(() => {
       const nav = performance.getEntriesByType("navigation")[0];
       const fcp = performance.getEntriesByName("first-contentful-paint")[0];
-      return { fcp: Math.round(fcp?.startTime ?? -1), domInteractive: Math.round(nav?.domInteractive ?? -1), load: Math.round(nav?.loadEventEnd ?? -1) };
+      return { fcp: Math.round(fcp?.startTime ?? -1), load: Math.round(nav?.loadEventEnd ?? -1) };
     });
     const kb = scripts.reduce((a, b) => a + b, 0) / 1024;
     console.log(`     first load of /sign-in: ${scripts.length} scripts, ${kb.toFixed(1)} kB of JavaScript over the wire; ` +
-      `CPU 4x slower: first contentful paint ${timing.fcp} ms, DOM interactive ${timing.domInteractive} ms, load ${timing.load} ms`);
+      `CPU 4x slower: first contentful paint ${timing.fcp} ms, sign-in form ready ${ready} ms, load ${timing.load} ms`);
     await fresh.close();
     expect(kb > 10 && kb < 200, `initial JavaScript is ${kb.toFixed(1)} kB`);
   });
