@@ -267,7 +267,7 @@ try {
     await row.waitFor();
     await page.waitForFunction(() => new URL(location.href).searchParams.has("q"));
     await axe(page, "clients");
-    await screenshots(page, "clients");
+    await screenshots(page, "clients-search");
     await page.getByRole("searchbox", { name: "Search clients" }).fill("zzzz-nobody-by-this-name");
     await page.getByRole("heading", { name: "No clients match" }).waitFor();
     await page.getByRole("searchbox", { name: "Search clients" }).fill(client.last);
@@ -277,6 +277,51 @@ try {
     await page.getByText("No quotes for this client yet.").waitFor();
     await axe(page, "client page");
     await screenshots(page, "client");
+  });
+
+  await step("edit the client", async () => {
+    await page.getByRole("link", { name: "Edit" }).click();
+    await page.getByRole("heading", { name: `Edit ${client.first} ${client.last}` }).waitFor();
+    await page.getByLabel("Company").fill("Quill Gardens");
+    await page.getByLabel("Notes").fill("Gate code 4412. Dog is friendly.");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.getByText("Gate code 4412. Dog is friendly.").waitFor();
+    await page.getByText("Quill Gardens").waitFor();
+  });
+
+  await step("the clients list pages through the API's cursor and renders only what is visible", async () => {
+    // 150 more clients, made through the API with the page's session.
+    await page.evaluate(async () => {
+      const { csrf_token } = await (await fetch("/api/v1/auth/session")).json();
+      const headers = { "Content-Type": "application/json", "X-CSRF-Token": csrf_token };
+      for (let i = 0; i < 150; i += 10) {
+        await Promise.all(
+          Array.from({ length: 10 }, (_, j) =>
+            fetch("/api/v1/clients", { method: "POST", headers, body: JSON.stringify({ company_name: `Acme Branch ${String(i + j + 1).padStart(3, "0")}` }) }),
+          ),
+        );
+      }
+    });
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Clients" }).click();
+    const list = page.getByRole("list", { name: "Clients" });
+    await list.getByRole("listitem").first().waitFor();
+    const total = 151;
+    for (let i = 0; i < 40; i += 1) {
+      const done = await page.evaluate((expected) => {
+        const scroller = document.querySelector(".list__scroller");
+        scroller.scrollTop = scroller.scrollHeight;
+        const rows = [...document.querySelectorAll(".list__row")];
+        return rows.some((r) => r.getAttribute("aria-setsize") === String(expected) && r.getAttribute("aria-posinset") === String(expected));
+      }, total);
+      if (done) break;
+      await page.waitForTimeout(150);
+    }
+    const rendered = await list.getByRole("listitem").count();
+    const last = await list.getByRole("listitem").last().getAttribute("aria-posinset");
+    expect(last === String(total), `scrolled to row ${last} of ${total}`);
+    expect(rendered < 60, `${rendered} rows in the page for ${total} clients`);
+    await page.evaluate(() => (document.querySelector(".list__scroller").scrollTop = 0));
+    await screenshots(page, "clients");
   });
 
   await step("a section still to come says so", async () => {
