@@ -51,6 +51,11 @@ async fn every_endpoint_enforces_its_roles() {
             "/api/v1/auth/totp/disable".into(),
             Who::Anyone,
         ),
+        (
+            Method::DELETE,
+            format!("/api/v1/users/{id}/totp"),
+            Who::Admin,
+        ),
         (Method::GET, "/api/v1/notifications".into(), Who::Anyone),
         (
             Method::GET,

@@ -386,12 +386,23 @@ async fn revoking_a_token_login_ends_its_refresh_token() {
 }
 
 #[tokio::test]
-async fn a_deactivated_users_cookie_is_refused() {
+async fn a_role_change_applies_at_once_and_a_deactivated_users_cookie_is_refused() {
     let app = spawn_app().await;
     let owner = app.signup("Staff Co").await;
     let dispatcher = app.add_user(&owner, "dispatcher").await;
     let b = browser(&app, &dispatcher.email).await;
     b.get(&app, "/api/v1/clients").await.expect(200);
+    // A role change applies on the session's next request.
+    app.patch(
+        &format!("/api/v1/users/{}", dispatcher.user_id),
+        &owner.token,
+        json!({"role": "technician"}),
+    )
+    .await
+    .expect(200);
+    b.get(&app, "/api/v1/clients")
+        .await
+        .problem(403, "forbidden");
     app.patch(
         &format!("/api/v1/users/{}", dispatcher.user_id),
         &owner.token,
@@ -685,4 +696,64 @@ async fn the_totp_secret_is_stored_sealed_and_codes_hashed() {
         .await
         .unwrap();
     assert_eq!(cookie_hashes, 0);
+}
+
+/// Enable TOTP for `session` (through the API, with a code computed here).
+async fn enable_totp(app: &TestApp, token: &str) {
+    let setup = app
+        .post("/api/v1/auth/totp/setup", token, json!({}))
+        .await
+        .expect(200);
+    let secret = base32_decode(setup.body["secret"].as_str().unwrap());
+    app.post(
+        "/api/v1/auth/totp/enable",
+        token,
+        json!({"code": totp(&secret, now())}),
+    )
+    .await
+    .expect(200);
+}
+
+#[tokio::test]
+async fn an_admin_turns_off_a_lost_authenticator_but_not_an_owners() {
+    let app = spawn_app().await;
+    let owner = app.signup("Lost Phone Co").await;
+    let admin = app.add_user(&owner, "admin").await;
+    let tech = app.add_user(&owner, "technician").await;
+    enable_totp(&app, &tech.token).await;
+    enable_totp(&app, &owner.token).await;
+    let tech_login = json!({"email": tech.email, "password": PASSWORD});
+    app.post_anon("/api/v1/auth/login", tech_login.clone())
+        .await
+        .problem(401, "totp_required");
+    app.delete(&format!("/api/v1/users/{}/totp", tech.user_id), &tech.token)
+        .await
+        .problem(403, "forbidden");
+    app.delete(
+        &format!("/api/v1/users/{}/totp", owner.user_id),
+        &admin.token,
+    )
+    .await
+    .problem(403, "forbidden");
+    app.delete(
+        &format!("/api/v1/users/{}/totp", tech.user_id),
+        &admin.token,
+    )
+    .await
+    .expect(204);
+    app.post_anon("/api/v1/auth/login", tech_login)
+        .await
+        .expect(200);
+    app.post_anon(
+        "/api/v1/auth/login",
+        json!({"email": owner.email, "password": PASSWORD}),
+    )
+    .await
+    .problem(401, "totp_required");
+    app.delete(
+        &format!("/api/v1/users/{}/totp", uuid::Uuid::now_v7()),
+        &owner.token,
+    )
+    .await
+    .problem(404, "user_not_found");
 }

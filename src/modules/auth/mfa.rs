@@ -313,6 +313,41 @@ pub async fn disable(
     Ok(())
 }
 
+/// Turn two-factor sign-in off for another user of the account who lost their
+/// authenticator and their recovery codes (owners and admins; only an owner may do
+/// it for an owner, as only owners manage owners). The user then signs in with the
+/// password alone and can set it up again.
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, user_id = %user_id))]
+pub async fn reset_for(db: &Db, ctx: &Ctx, user_id: Uuid) -> Result<(), ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let user = users_repo::get(&mut tx, user_id)
+        .await?
+        .ok_or(ApiError::code(ErrorCode::UserNotFound))?;
+    if user.role == crate::modules::users::model::Role::Owner
+        && ctx.role != crate::modules::users::model::Role::Owner
+    {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only an owner may turn off an owner's two-factor sign-in",
+        ));
+    }
+    if repo::get_totp(&mut tx, user_id).await?.is_some() {
+        repo::delete_totp(&mut tx, user_id).await?;
+        activity::service::record(
+            &mut tx,
+            ctx.account_id,
+            Some(ctx.user_id),
+            Subject::User(user_id),
+            "two_factor_reset",
+            serde_json::json!({}),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    tracing::info!(actor_id = %ctx.user_id, "two-factor sign-in reset");
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ use super::session::{self, CurrentLogin, Https};
 use crate::app::AppState;
 use crate::config::Signup;
 use crate::http::error::Problem;
-use crate::http::extract::{ClientIp, Ctx, Json, Path};
+use crate::http::extract::{Admin, ClientIp, Ctx, Json, Path};
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::accounts::{self, model::Account, service::NewAccount};
 use crate::modules::users::model::User;
@@ -39,6 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(totp_setup))
         .routes(routes!(totp_enable))
         .routes(routes!(totp_disable))
+        .routes(routes!(totp_reset))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -513,5 +514,21 @@ async fn totp_disable(
         ip,
     )
     .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Turn off two-factor sign-in for a team member who lost their authenticator and
+/// recovery codes (owners and admins; only an owner may do it for an owner).
+#[utoipa::path(delete, path = "/users/{id}/totp", tag = "users",
+    params(("id" = Uuid, Path, description = "the user's id")),
+    responses((status = 204, description = "two-factor sign-in is off for the user"),
+              (status = 403, body = Problem),
+              (status = 404, description = "`user_not_found`", body = Problem)))]
+async fn totp_reset(
+    State(state): State<AppState>,
+    Admin(ctx): Admin,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    mfa::reset_for(&state.db, &ctx, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
