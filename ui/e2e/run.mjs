@@ -7,9 +7,9 @@
 // Each step prints ok/FAIL; the run ends with "N passed, N failed". Screenshots of
 // each main screen at desktop and phone width go to docs/screenshots/. Under CI=true
 // a missing browser or binary fails the run; elsewhere it skips, loudly.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, chmodSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, chmodSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -176,6 +176,15 @@ try {
   // A fresh data dir each run: fixed names are unique and read well in screenshots.
   const owner = { business: "Bright Spark Electric", name: "Olive Owner", email: "olive@brightspark.example", password: "correct horse battery staple" };
   const client = { first: "Marguerite", last: "Quill", email: "marguerite@quillgardens.example", phone: "+1 503 555 0134", city: "Portland" };
+
+  await step("the committed API types match the server's OpenAPI document", async () => {
+    const doc = join(dataDir, "openapi.json");
+    const types = join(dataDir, "schema.d.ts");
+    writeFileSync(doc, await (await fetch(`${base}/api/v1/openapi.json`)).text());
+    execFileSync(join(ui, "node_modules/.bin/openapi-typescript"), [doc, "-o", types], { stdio: "ignore" });
+    const same = readFileSync(types, "utf8") === readFileSync(join(ui, "src/api/schema.d.ts"), "utf8");
+    expect(same, "ui/src/api/schema.d.ts is stale: run  sh ui/scripts/gen-api.sh  and commit it");
+  });
 
   await step("first load: under 200 kB of JavaScript (compressed); paint times with the CPU slowed 4x", async () => {
     const fresh = await browser.newContext({ viewport: viewports.desktop });
