@@ -39,29 +39,3 @@ export async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
   if (result.response.ok) return result.data as T;
   throw new ApiProblem(result.response.status, result.error as ProblemBody | undefined);
 }
-
-/**
- * A call outside the generated paths (kept for endpoints newer than schema.d.ts):
- * JSON in, JSON out, problem+json thrown as ApiProblem.
- */
-export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (csrfToken && UNSAFE.has(method)) headers["X-CSRF-Token"] = csrfToken;
-  let response: Response;
-  try {
-    response = await fetch(`/api/v1${path}`, {
-      method,
-      headers,
-      credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    throw new ApiProblem(0, undefined);
-  }
-  if (response.status === 204) return undefined as T;
-  const text = await response.text();
-  const json = text ? (JSON.parse(text) as unknown) : undefined;
-  if (!response.ok) throw new ApiProblem(response.status, json as ProblemBody | undefined);
-  return json as T;
-}

@@ -66,7 +66,7 @@ export function SetPasswordForm({
       <h1>{title}</h1>
       <p className="muted">{intro}</p>
       <FormError message={error} />
-      <TextField label="New password" name="password" type="password" autoComplete="new-password" required minLength={8} autoFocus value={password} onChange={(e) => setPassword(e.target.value)} error={errors.password} hint="At least 8 characters." />
+      <TextField label="New password" name="password" type="password" autoComplete="new-password" required minLength={10} autoFocus value={password} onChange={(e) => setPassword(e.target.value)} error={errors.password} hint="At least 10 characters." />
       <TextField label="Repeat the password" name="confirm" type="password" autoComplete="new-password" required value={confirm} onChange={(e) => setConfirm(e.target.value)} error={errors.confirm} />
       <button type="submit" className="button button--primary button--block" disabled={busy || !password}>
         {busy ? "Saving…" : action}

@@ -74,7 +74,7 @@ export function SignUp() {
       <TextField label="Business name" name="business_name" autoComplete="organization" required autoFocus value={form.business_name} onChange={set("business_name")} error={errors.business_name} />
       <TextField label="Your name" name="name" autoComplete="name" required value={form.name} onChange={set("name")} error={errors.name} />
       <TextField label="Email" name="email" type="email" autoComplete="email" required value={form.email} onChange={set("email")} error={errors.email} />
-      <TextField label="Password" name="password" type="password" autoComplete="new-password" required minLength={8} value={form.password} onChange={set("password")} error={errors.password} hint="At least 8 characters." />
+      <TextField label="Password" name="password" type="password" autoComplete="new-password" required minLength={10} value={form.password} onChange={set("password")} error={errors.password} hint="At least 10 characters." />
       <SelectField label="Currency" name="currency" value={form.currency} onChange={set("currency")} error={errors.currency} hint={`Time zone: ${timeZone} (change it later in Settings).`}>
         {currencies.map((c) => (
           <option key={c} value={c}>
