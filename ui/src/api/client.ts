@@ -23,7 +23,12 @@ const csrf: Middleware = {
   },
 };
 
-export const api = createClient<paths>({ credentials: "same-origin" });
+export const api = createClient<paths>({
+  // Absolute, and fetch looked up per call: the same in the browser and in tests.
+  baseUrl: globalThis.location?.origin ?? "",
+  credentials: "same-origin",
+  fetch: (request) => globalThis.fetch(request),
+});
 api.use(csrf);
 
 type Result<T> = { data?: T; error?: unknown; response: Response };
