@@ -1,11 +1,12 @@
 # jobber: common tasks. POSIX make; every target is phony.
 #
-#   make run [ARGS="--listen 0.0.0.0:8080"]   build and start `jobber serve`
-#   make test                                 the whole test suite
+#   make run [ARGS="--listen 0.0.0.0:8080"]   build the web app and jobber, start `jobber serve`
+#   make test                                 the whole test suite (web app, Rust, end-to-end)
+#   make ui                                   build the web app only (ui/dist)
 #   make check                                fmt + lint + test (what CI should pass)
 
 .POSIX:
-.PHONY: all run build test deps fmt lint check sqlx-prepare bench
+.PHONY: all run build ui test test-ui test-e2e deps fmt lint check sqlx-prepare bench
 
 CARGO = cargo
 ARGS =
@@ -18,15 +19,29 @@ PROPTEST_SEED = 20261202
 
 all: build
 
-run: deps
+run: deps ui
 	$(OFFLINE) $(CARGO) run --release -- serve $(ARGS)
 
-build:
+# The release binary embeds ui/dist, so the web app is built first.
+build: ui
 	$(OFFLINE) $(CARGO) build --release
 
+ui:
+	@sh scripts/build-ui.sh
+
+# The web app's component tests and build, then the Rust tests, then the end-to-end
+# tests: headless Chromium against the `jobber` binary the Rust tests built.
 test: deps
 	@sh scripts/install-test-deps.sh
+	$(MAKE) test-ui
 	$(OFFLINE) PROPTEST_RNG_SEED=$(PROPTEST_SEED) PYTHON_FOR_TESTS="$(CURDIR)/target/test-venv/bin/python3" $(CARGO) test --all-targets
+	$(MAKE) test-e2e
+
+test-ui:
+	cd ui && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run build
+
+test-e2e:
+	cd ui && JOBBER_BIN="$(CURDIR)/target/debug/jobber" npm run e2e
 
 deps:
 	@sh scripts/install-deps.sh

@@ -196,7 +196,8 @@ pub fn api(state: AppState) -> (Router, serde_json::Value) {
         .route("/readyz", get(readyz))
         .merge(schedule::feed::public_router())
         .merge(files::router())
-        .fallback(|| async { ApiError::code(ErrorCode::NotFound) })
+        // The web app: its files and client-side routes; `/api/...` stays a 404.
+        .fallback(crate::http::assets::fallback)
         .method_not_allowed_fallback(|| async { ApiError::code(ErrorCode::MethodNotAllowed) });
     (layered(router, state), openapi)
 }

@@ -111,6 +111,10 @@ pub struct ConfigArgs {
         global = true
     )]
     pub storage_region: Option<String>,
+    /// Serve the web app from this directory (a `ui/dist` build) instead of the one
+    /// built into the binary.
+    #[arg(long, env = "JOBBER_UI_DIR", value_name = "DIR", global = true)]
+    pub ui_dir: Option<PathBuf>,
 }
 
 /// The file form: the same names as the flags, snake_case.
@@ -168,6 +172,7 @@ struct FileConfig {
     max_connections: Option<usize>,
     ws_max_per_user: Option<usize>,
     ws_max_per_account: Option<usize>,
+    ui_dir: Option<PathBuf>,
 }
 
 #[derive(Clone)]
@@ -201,6 +206,9 @@ pub struct Config {
     /// [`EMBEDDED_RESTART_WINDOW`]) before jobber gives up and exits non-zero.
     pub embedded_pg_max_restarts: u32,
     pub max_body_bytes: usize,
+    /// Where the web app's files are read from; None: the build embedded in the
+    /// binary (read from `ui/dist` on disk in debug builds), `http::assets`.
+    pub ui_dir: Option<PathBuf>,
     /// Key (32 bytes) that encrypts the secrets accounts store (their Stripe keys);
     /// when unset a key is generated into the data dir on first start.
     pub encryption_key: Option<SecretString>,
@@ -419,9 +427,13 @@ pub enum ConfigError {
 /// Environment variables jobber reads; anything else starting `JOBBER_` is a typo.
 const KNOWN_ENV: &[&str] = &[
     "JOBBER_CONFIG",
+    "JOBBER_UI_DIR",
     "JOBBER_DATA_DIR",
     "JOBBER_DATABASE_URL",
     "JOBBER_DATABASE_URL_FILE",
+    "JOBBER_REDIS_URL",
+    "JOBBER_WS_MAX_PER_USER",
+    "JOBBER_WS_MAX_PER_ACCOUNT",
     "JOBBER_LISTEN",
     "JOBBER_ADMIN_LISTEN",
     "JOBBER_ROLE",
@@ -684,6 +696,7 @@ impl Config {
             db_slow_statement: std::time::Duration::from_millis(db_slow_statement_ms),
             embedded_pg_max_restarts,
             max_body_bytes,
+            ui_dir: args.ui_dir.clone().or(file.ui_dir),
             encryption_key: encryption_key.map(SecretString::from),
             stripe_api_base,
             storage,
@@ -748,6 +761,10 @@ impl Config {
         put("user", self.user.clone().into());
         put("log", self.log.clone().into());
         put("public_url", self.public_url.clone().into());
+        match &self.ui_dir {
+            Some(dir) => put("ui_dir", dir.display().to_string().into()),
+            None => unset.push("ui_dir (the web app built into the binary)"),
+        }
         put(
             "trusted_proxies",
             toml::Value::Array(

@@ -65,6 +65,10 @@ pub enum ConfigAction {
     /// Print the error-code table of docs/api.md.
     #[command(hide = true)]
     ErrorCodes,
+    /// Print the OpenAPI document (what `/api/v1/openapi.json` serves); the web app's
+    /// typed client is generated from it (ui/scripts/gen-api.sh).
+    #[command(hide = true)]
+    Openapi,
 }
 
 pub fn main() -> ExitCode {
@@ -97,6 +101,11 @@ pub fn main() -> ExitCode {
             print!("{}", crate::http::error::codes_markdown());
             Ok(())
         }
+        Command::Config {
+            action: ConfigAction::Openapi,
+        } => serde_json::to_string_pretty(&crate::app::openapi_document())
+            .map(|json| println!("{json}"))
+            .map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

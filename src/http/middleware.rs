@@ -94,7 +94,9 @@ pub async fn observe(State(metrics): State<Metrics>, request: Request, next: Nex
 ///   upload or a JSON body as HTML because its bytes look like it.
 /// - `Cache-Control: no-store` on answers to authenticated requests and on file
 ///   downloads (whose signed URL is the credential), whatever the handler said:
-///   nothing private stays in a browser's or a proxy's cache.
+///   nothing private stays in a browser's or a proxy's cache. The web app's own
+///   files ([`assets::PublicAsset`](crate::http::assets::PublicAsset)) are the same
+///   for everyone and keep their caching when the browser sends its session cookie.
 /// - An error that axum itself produced (a body over the limit, a rejected extractor)
 ///   is plain text; it is rewritten as the problem+json every other error is.
 pub async fn harden(request: Request, next: Next) -> Response {
@@ -104,6 +106,10 @@ pub async fn harden(request: Request, next: Next) -> Response {
         || request.headers().contains_key(axum::http::header::COOKIE)
         || request.uri().path().starts_with("/files/");
     let mut response = next.run(request).await;
+    let public_asset = response
+        .extensions()
+        .get::<crate::http::assets::PublicAsset>()
+        .is_some();
     let status = response.status();
     if (status.is_client_error() || status.is_server_error()) && !is_problem(&response) {
         response = as_problem(response).await;
@@ -113,7 +119,7 @@ pub async fn harden(request: Request, next: Next) -> Response {
         axum::http::header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if private {
+    if private && !public_asset {
         headers.insert(
             axum::http::header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),

@@ -2,6 +2,7 @@
 //! authentication extractors, pagination, idempotency, request middleware and the
 //! panic catcher.
 
+pub mod assets;
 pub mod concurrency;
 pub mod error;
 pub mod extract;

@@ -336,6 +336,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         db_slow_statement: jobber::platform::database::DEFAULT_SLOW_STATEMENT,
         embedded_pg_max_restarts: 3,
         max_body_bytes: 64 * 1024,
+        ui_dir: None,
         encryption_key: None,
         stripe_api_base: jobber::config::STRIPE_API_BASE.into(),
         quickbooks: jobber::config::QuickBooksConfig::default(),

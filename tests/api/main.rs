@@ -36,3 +36,4 @@ mod sms;
 mod tenancy;
 mod uploads;
 mod users;
+mod web_app;

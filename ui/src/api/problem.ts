@@ -1,0 +1,60 @@
+// RFC 9457 problem details as the server sends them (src/http/error.rs): a stable
+// `code`, a human `detail`, and the fields at fault.
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export interface ProblemBody {
+  type?: string;
+  title?: string;
+  status?: number;
+  detail?: string;
+  code?: string;
+  errors?: FieldError[];
+  request_id?: string;
+}
+
+export class ApiProblem extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly detail: string;
+  readonly errors: FieldError[];
+
+  constructor(status: number, body: ProblemBody | undefined) {
+    const detail = body?.detail ?? body?.title ?? `The server answered ${status}`;
+    super(detail);
+    this.name = "ApiProblem";
+    this.status = status;
+    this.code = body?.code ?? (status === 0 ? "network_error" : "unknown");
+    this.detail = detail;
+    this.errors = body?.errors ?? [];
+  }
+
+  /** The message for one field (`emails[0].address`), if the server named it. */
+  field(name: string): string | undefined {
+    return this.errors.find((e) => e.field === name)?.message;
+  }
+
+  /** Field errors keyed by field path. */
+  fieldMap(): Record<string, string> {
+    const map: Record<string, string> = {};
+    for (const e of this.errors) if (!(e.field in map)) map[e.field] = e.message;
+    return map;
+  }
+}
+
+export function isProblem(error: unknown, code?: string): error is ApiProblem {
+  return error instanceof ApiProblem && (code === undefined || error.code === code);
+}
+
+/** What to tell a person about an error, in one sentence. */
+export function describeError(error: unknown): string {
+  if (error instanceof ApiProblem) {
+    if (error.code === "network_error") return "The server could not be reached. Check your connection and try again.";
+    return error.detail;
+  }
+  if (error instanceof Error) return error.message;
+  return "Something went wrong.";
+}

@@ -1,0 +1,35 @@
+import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { RouterProvider } from "react-router";
+import { ApiProblem } from "../api/problem";
+import { sessionKey } from "../api/session";
+import { router } from "./router";
+
+// A 401 from any call means the session ended (expired, revoked, signed out in
+// another tab): ask again who is signed in; the office then sends the person to
+// sign in, and back here afterwards.
+function onError(error: unknown, key?: readonly unknown[]) {
+  if (error instanceof ApiProblem && error.status === 401 && key?.[0] !== sessionKey[0]) {
+    void queryClient.invalidateQueries({ queryKey: sessionKey });
+  }
+}
+
+const queryClient: QueryClient = new QueryClient({
+  queryCache: new QueryCache({ onError: (error, query) => onError(error, query.queryKey) }),
+  mutationCache: new MutationCache({ onError: (error) => onError(error) }),
+  defaultOptions: {
+    queries: {
+      staleTime: 30_000,
+      refetchOnWindowFocus: true,
+      // A 4xx will not get better by asking again.
+      retry: (count, error) => !(error instanceof ApiProblem && error.status >= 400 && error.status < 500) && count < 2,
+    },
+  },
+});
+
+export function App() {
+  return (
+    <QueryClientProvider client={queryClient}>
+      <RouterProvider router={router} />
+    </QueryClientProvider>
+  );
+}

@@ -1,0 +1,56 @@
+// Every screen is its own chunk, loaded when its route is first visited.
+import { createBrowserRouter, type RouteObject } from "react-router";
+import { OfficeLayout } from "./OfficeLayout";
+import { AuthLayout } from "./AuthLayout";
+import { RouteError } from "./RouteError";
+
+const comingSoon = (section: string) => ({
+  lazy: async () => {
+    const { ComingSoon } = await import("../features/shell/ComingSoon");
+    return { Component: () => <ComingSoon section={section} /> };
+  },
+});
+
+const routes: RouteObject[] = [
+  {
+    element: <AuthLayout />,
+    errorElement: <RouteError />,
+    children: [
+      { path: "sign-in", lazy: () => import("../features/auth/SignIn").then((m) => ({ Component: m.SignIn })) },
+      { path: "sign-up", lazy: () => import("../features/auth/SignUp").then((m) => ({ Component: m.SignUp })) },
+      {
+        path: "forgot-password",
+        lazy: () => import("../features/auth/ForgotPassword").then((m) => ({ Component: m.ForgotPassword })),
+      },
+      {
+        path: "reset-password",
+        lazy: () => import("../features/auth/ResetPassword").then((m) => ({ Component: m.ResetPassword })),
+      },
+      {
+        path: "accept-invitation",
+        lazy: () => import("../features/auth/AcceptInvitation").then((m) => ({ Component: m.AcceptInvitation })),
+      },
+    ],
+  },
+  {
+    path: "/",
+    element: <OfficeLayout />,
+    errorElement: <RouteError />,
+    children: [
+      { index: true, lazy: () => import("../features/dashboard/Dashboard").then((m) => ({ Component: m.Dashboard })) },
+      { path: "clients", lazy: () => import("../features/clients/ClientList").then((m) => ({ Component: m.ClientList })) },
+      { path: "clients/new", lazy: () => import("../features/clients/ClientEdit").then((m) => ({ Component: m.ClientNew })) },
+      { path: "clients/:id", lazy: () => import("../features/clients/ClientPage").then((m) => ({ Component: m.ClientPage })) },
+      { path: "clients/:id/edit", lazy: () => import("../features/clients/ClientEdit").then((m) => ({ Component: m.ClientEdit })) },
+      { path: "quotes/*", ...comingSoon("quotes") },
+      { path: "jobs/*", ...comingSoon("jobs") },
+      { path: "schedule/*", ...comingSoon("schedule") },
+      { path: "invoices/*", ...comingSoon("invoices") },
+      { path: "reports/*", ...comingSoon("reports") },
+      { path: "settings/*", ...comingSoon("settings") },
+      { path: "*", lazy: () => import("../features/shell/NotFound").then((m) => ({ Component: m.NotFound })) },
+    ],
+  },
+];
+
+export const router = createBrowserRouter(routes);

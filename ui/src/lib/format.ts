@@ -1,0 +1,73 @@
+// Money, dates and numbers in the account's currency and time zone, in the
+// reader's language. Money arrives in integer minor units (cents); it is only
+// divided for display, never computed with (totals come from the server).
+
+const moneyFormats = new Map<string, Intl.NumberFormat>();
+
+function moneyFormat(currency: string, locale?: string, compact = false): Intl.NumberFormat {
+  const key = `${locale ?? ""}|${currency}|${compact}`;
+  let format = moneyFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(locale, {
+      style: "currency",
+      currency,
+      ...(compact ? { notation: "compact", maximumFractionDigits: 1 } : {}),
+    });
+    moneyFormats.set(key, format);
+  }
+  return format;
+}
+
+/** Digits after the decimal point of a currency (2 for USD, 0 for JPY, 3 for KWD). */
+export function currencyDigits(currency: string): number {
+  return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+}
+
+/** Format an amount in minor units: `formatMoney(123456, "USD", "en-US")` -> "$1,234.56". */
+export function formatMoney(
+  minor: number | bigint,
+  currency: string,
+  locale?: string,
+  options: { compact?: boolean } = {},
+): string {
+  const digits = currencyDigits(currency);
+  const format = moneyFormat(currency, locale, options.compact ?? false);
+  if (typeof minor === "bigint") {
+    // Exact for any size: split into whole and fractional parts as a decimal string.
+    const negative = minor < 0n;
+    const abs = negative ? -minor : minor;
+    const scale = 10n ** BigInt(digits);
+    const text = `${negative ? "-" : ""}${abs / scale}.${(abs % scale).toString().padStart(digits, "0")}`;
+    return format.format(text as unknown as number);
+  }
+  return format.format(minor / 10 ** digits);
+}
+
+/** A share in basis points (2500 = 25 %) as a percentage. */
+export function formatBps(bps: number, locale?: string): string {
+  return new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 1 }).format(bps / 10_000);
+}
+
+export function formatNumber(value: number, locale?: string): string {
+  return new Intl.NumberFormat(locale).format(value);
+}
+
+/** A calendar date (`2026-12-03`, no time zone) as the reader writes dates. */
+export function formatDay(isoDate: string, locale?: string, options: Intl.DateTimeFormatOptions = { dateStyle: "medium" }): string {
+  const [y, m, d] = isoDate.split("-").map(Number);
+  if (!y || !m || !d) return isoDate;
+  // Noon UTC formatted in UTC: the same calendar day everywhere.
+  return new Intl.DateTimeFormat(locale, { ...options, timeZone: "UTC" }).format(new Date(Date.UTC(y, m - 1, d, 12)));
+}
+
+/** An instant shown in the account's time zone. */
+export function formatDateTime(iso: string, timeZone: string, locale?: string, options?: Intl.DateTimeFormatOptions): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return new Intl.DateTimeFormat(locale, options ?? { dateStyle: "medium", timeStyle: "short", timeZone }).format(date);
+}
+
+/** The date of an instant in the account's time zone. */
+export function formatDate(iso: string, timeZone: string, locale?: string): string {
+  return formatDateTime(iso, timeZone, locale, { dateStyle: "medium", timeZone });
+}
