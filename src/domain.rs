@@ -314,14 +314,14 @@ pub struct Address {
 
 impl Address {
     /// Trim every part; check lengths and the country code.
-    pub fn clean(&self, path: &str, errors: &mut Vec<crate::http::FieldError>) -> Address {
+    pub fn clean(&self, path: &str, errors: &mut Vec<FieldError>) -> Address {
         let mut part = |name: &str, value: &Option<String>, max: usize| match optional_text(
             value.as_deref(),
             max,
         ) {
             Ok(v) => v,
             Err(msg) => {
-                errors.push(crate::http::FieldError::new(format!("{path}.{name}"), msg));
+                errors.push(FieldError::new(format!("{path}.{name}"), msg));
                 None
             }
         };
@@ -335,7 +335,7 @@ impl Address {
         };
         if let Some(country) = &address.country {
             if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
-                errors.push(crate::http::FieldError::new(
+                errors.push(FieldError::new(
                     format!("{path}.country"),
                     "must be a two-letter ISO 3166 code such as US",
                 ));
@@ -552,6 +552,22 @@ mod properties {
                 prop_assert!(dated.day.checked_add_months(Months::new(12 * 50)).is_some());
                 prop_assert!(dated.day.checked_sub_days(Days::new(366)).is_some());
             }
+        }
+    }
+}
+
+/// One failing field: a JSON pointer-like path (`emails[1].address`) and why.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema, PartialEq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
         }
     }
 }

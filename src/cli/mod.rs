@@ -119,7 +119,7 @@ pub fn main() -> ExitCode {
 /// rustls (used to download PostgreSQL, and later for TLS and outbound HTTPS) needs
 /// one process-wide crypto provider; ring is the one built in.
 pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::platform::crypto::install_provider();
 }
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -94,21 +94,7 @@ error_codes! {
     Internal = ("internal", INTERNAL_SERVER_ERROR, "Internal server error"),
 }
 
-/// One failing field: a JSON pointer-like path (`emails[1].address`) and why.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use crate::domain::FieldError;
 
 /// The problem+json body (RFC 9457) with jobber's extensions `code` and `errors`.
 #[derive(Debug, Serialize, ToSchema)]

@@ -131,7 +131,7 @@ impl QuickBooks {
         else {
             return Ok(None);
         };
-        crate::cli::install_crypto_provider();
+        crate::platform::crypto::install_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))

@@ -80,7 +80,7 @@ impl Stripe {
     pub fn new(base: &str) -> anyhow::Result<Self> {
         // reqwest needs rustls's process-wide provider (idempotent; `main` installs it
         // too, but a library user such as the tests may not have).
-        crate::cli::install_crypto_provider();
+        crate::platform::crypto::install_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))

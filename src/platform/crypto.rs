@@ -20,6 +20,19 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 
+/// Install rustls's process-wide crypto provider (ring), which reqwest and the TLS
+/// clients need; idempotent.
+pub fn install_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// `bytes` random bytes as base64url (tokens, passwords generated for services).
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
 const NONCE_LEN: usize = 12;
 pub const KEY_FILE: &str = "encryption.key";
 

@@ -320,7 +320,7 @@ fn read_or_create_password(path: &Path) -> anyhow::Result<String> {
             .with_context(|| format!("cannot read {}", path.display()))?;
         return Ok(password.trim().to_string());
     }
-    let password = crate::modules::auth::token::random_token(24);
+    let password = crate::platform::crypto::random_token(24);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -188,12 +188,7 @@ pub enum LinkCheck {
     Invalid,
 }
 
-/// `bytes` random bytes as base64url.
-pub fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut buf);
-    URL_SAFE_NO_PAD.encode(buf)
-}
+pub use crate::platform::crypto::random_token;
 
 #[cfg(test)]
 mod tests {
