@@ -58,6 +58,8 @@ sqlx-prepare: deps
 	bash scripts/sqlx-prepare.sh
 
 # Seeds SCALE (default 100: 100k clients, 1M visits, 200k invoices) and times the
-# list and report endpoints; see docs/performance.md.
+# list and report endpoints, then the live hub (2,000 idle WebSockets, latency with
+# 500 subscribers); see docs/performance.md.
 bench: deps
 	bash scripts/bench.sh
+	bash scripts/bench-live.sh

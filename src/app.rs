@@ -12,6 +12,7 @@ use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -23,7 +24,7 @@ use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::{
     accounts, attachments, auth, catalog, clients, communications, documents, files, hub, invoices,
-    jobs, notifications, payments, quickbooks, quotes, reports, schedule, uploads, users,
+    jobs, live, notifications, payments, quickbooks, quotes, reports, schedule, uploads, users,
 };
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub storage: Storage,
     /// QuickBooks Online's client (when configured) and the same secret box.
     pub quickbooks: quickbooks::service::QboGateway,
+    /// The WebSocket connections of this process and the fan-out of events to them.
+    pub live: live::Hub,
 }
 
 impl AppState {
@@ -161,6 +164,7 @@ fn routes() -> (Router<AppState>, serde_json::Value) {
         .merge(uploads::routes::router())
         .merge(quickbooks::routes::router())
         .merge(communications::routes::router())
+        .merge(live::routes::router())
         .merge(crate::workers::admin::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
@@ -313,6 +317,9 @@ pub struct App {
 impl App {
     pub fn build(config: Config, db: Db, listeners: Listeners) -> anyhow::Result<Self> {
         db.listeners().install(IN_TRANSACTION.to_vec());
+        if let Some(url) = &config.redis_url {
+            db.fanout().use_redis(url.expose_secret())?;
+        }
         let keys = TokenKeys::load(config.jwt_secret.as_ref(), &config.data_dir)?;
         let gateway = payments::service::Gateway {
             stripe: crate::integrations::stripe::Stripe::new(&config.stripe_api_base)?,
@@ -326,6 +333,8 @@ impl App {
             secrets: gateway.secrets.clone(),
         };
         let storage = Storage::from_config(&config, &keys.derive("storage-urls"))?;
+        let config_http = config.http.clone();
+        let metrics = Metrics::new();
         let state = AppState {
             gateway,
             quickbooks,
@@ -336,8 +345,10 @@ impl App {
             throttle: Arc::default(),
             reset_throttle: Arc::default(),
             taken_throttle: Arc::default(),
-            metrics: Metrics::new(),
+            live: live::Hub::new(config_live_limits(&config_http)),
+            metrics,
         };
+        state.metrics.register(state.live.stats().collectors());
         Ok(Self {
             public: TcpListener::from_std(listeners.public)?,
             admin: TcpListener::from_std(listeners.admin)?,
@@ -393,6 +404,12 @@ impl App {
             )),
             crate::config::Role::Worker => None,
         };
+        let hub = match self.state.config.role {
+            crate::config::Role::Api | crate::config::Role::All => Some(tokio::spawn(
+                self.state.live.clone().run(self.state.db.clone()),
+            )),
+            crate::config::Role::Worker => None,
+        };
         let mut public = tokio::spawn(public);
         let mut admin = tokio::spawn(admin);
         tokio::select! {
@@ -401,12 +418,21 @@ impl App {
             result = &mut admin => return result.context("admin listener failed"),
         }
         tracing::info!("stopping: draining in-flight requests");
+        // Live clients are told first (1001), so they reconnect elsewhere while the
+        // rest drains.
+        self.state.live.shut_down();
         let _ = stop_tx.send(true);
         let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
             let _ = (&mut public).await;
             let _ = (&mut admin).await;
             if let Some(relay) = relay.as_mut() {
                 let _ = relay.await;
+            }
+            if let Some(hub) = hub {
+                let _ = hub.await;
+            }
+            while self.state.live.open() > 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
             if let Some(background) = background.as_mut() {
                 while background.join_next().await.is_some() {}
@@ -425,6 +451,16 @@ impl App {
             }
         }
         Ok(())
+    }
+}
+
+/// The live hub's limits from the HTTP settings.
+fn config_live_limits(http: &crate::config::HttpConfig) -> live::Limits {
+    live::Limits {
+        per_user: http.ws_max_per_user,
+        per_account: http.ws_max_per_account,
+        queue: http.ws_queue,
+        heartbeat: http.ws_heartbeat,
     }
 }
 

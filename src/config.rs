@@ -49,6 +49,16 @@ pub struct ConfigArgs {
         hide_env_values = true
     )]
     pub database_url: Option<String>,
+    /// Redis (`redis://…`) to announce committed events across processes by pub/sub
+    /// instead of PostgreSQL's LISTEN/NOTIFY (docs/events.md).
+    #[arg(
+        long,
+        env = "JOBBER_REDIS_URL",
+        value_name = "URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub redis_url: Option<String>,
     /// Public HTTP listener.
     #[arg(long, env = "JOBBER_LISTEN", value_name = "ADDR", global = true)]
     pub listen: Option<SocketAddr>,
@@ -113,6 +123,7 @@ pub struct ConfigArgs {
 struct FileConfig {
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
+    redis_url: Option<String>,
     listen: Option<String>,
     admin_listen: Option<String>,
     role: Option<Role>,
@@ -160,12 +171,16 @@ struct FileConfig {
     http_idle_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
     ui_dir: Option<PathBuf>,
+    ws_max_per_user: Option<usize>,
+    ws_max_per_account: Option<usize>,
 }
 
 #[derive(Clone)]
 pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: Option<SecretString>,
+    /// Redis for announcing events across processes; None: PostgreSQL NOTIFY.
+    pub redis_url: Option<SecretString>,
     pub listen: SocketAddr,
     pub admin_listen: SocketAddr,
     pub role: Role,
@@ -221,6 +236,14 @@ pub struct HttpConfig {
     pub idle_timeout: std::time::Duration,
     /// Open connections per listener; one more is answered 503 and closed.
     pub max_connections: usize,
+    /// Live (WebSocket) connections per user and per account on one process.
+    pub ws_max_per_user: usize,
+    pub ws_max_per_account: usize,
+    /// Events waiting to be sent per WebSocket; a client that lets more pile up is
+    /// closed with 1013 and resumes.
+    pub ws_queue: usize,
+    /// A ping this often; a WebSocket silent for three of them is closed.
+    pub ws_heartbeat: std::time::Duration,
 }
 
 impl Default for HttpConfig {
@@ -229,6 +252,10 @@ impl Default for HttpConfig {
             header_read_timeout: std::time::Duration::from_secs(10),
             idle_timeout: std::time::Duration::from_secs(120),
             max_connections: 4096,
+            ws_max_per_user: 16,
+            ws_max_per_account: 1000,
+            ws_queue: 256,
+            ws_heartbeat: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -557,6 +584,7 @@ impl Config {
             file.http_header_read_timeout_secs,
             file.http_idle_timeout_secs,
             file.max_connections,
+            (file.ws_max_per_user, file.ws_max_per_account),
         )?;
         let log = args
             .log
@@ -639,6 +667,11 @@ impl Config {
                 .or(file.data_dir)
                 .unwrap_or_else(default_data_dir),
             database_url: database_url.map(SecretString::from),
+            redis_url: args
+                .redis_url
+                .clone()
+                .or(file.redis_url)
+                .map(SecretString::from),
             listen,
             admin_listen,
             role: args.role.or(file.role).unwrap_or(Role::All),
@@ -705,6 +738,10 @@ impl Config {
         match &self.database_url {
             Some(url) => put("database_url", redact_url(url.expose_secret()).into()),
             None => unset.push("database_url (embedded PostgreSQL in data_dir)"),
+        }
+        match &self.redis_url {
+            Some(url) => put("redis_url", redact_url(url.expose_secret()).into()),
+            None => unset.push("redis_url (events announced by PostgreSQL NOTIFY)"),
         }
         put("listen", self.listen.to_string().into());
         put("admin_listen", self.admin_listen.to_string().into());
@@ -850,6 +887,18 @@ impl Config {
         put(
             "max_connections",
             i64::try_from(self.http.max_connections)
+                .unwrap_or(i64::MAX)
+                .into(),
+        );
+        put(
+            "ws_max_per_user",
+            i64::try_from(self.http.ws_max_per_user)
+                .unwrap_or(i64::MAX)
+                .into(),
+        );
+        put(
+            "ws_max_per_account",
+            i64::try_from(self.http.ws_max_per_account)
                 .unwrap_or(i64::MAX)
                 .into(),
         );
@@ -1002,6 +1051,7 @@ fn load_http(
     header_read_timeout_secs: Option<u64>,
     idle_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
+    (ws_per_user, ws_per_account): (Option<usize>, Option<usize>),
 ) -> Result<HttpConfig, ConfigError> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let mut http = HttpConfig::default();
@@ -1038,6 +1088,30 @@ fn load_http(
             return Err(invalid("max_connections", "must be at least 1"));
         }
         http.max_connections = max;
+    }
+    for (var, name, file, field) in [
+        (
+            "JOBBER_WS_MAX_PER_USER",
+            "ws_max_per_user",
+            ws_per_user,
+            &mut http.ws_max_per_user,
+        ),
+        (
+            "JOBBER_WS_MAX_PER_ACCOUNT",
+            "ws_max_per_account",
+            ws_per_account,
+            &mut http.ws_max_per_account,
+        ),
+    ] {
+        let value = match env(var) {
+            Some(text) => Some(parse_number::<usize>(name, &text)?),
+            None => file,
+        };
+        match value {
+            Some(0) => return Err(invalid(name, "must be at least 1")),
+            Some(value) => *field = value,
+            None => {}
+        }
     }
     Ok(http)
 }

@@ -84,6 +84,8 @@ error_codes! {
     PaymentProviderError = ("payment_provider_error", BAD_GATEWAY, "The payment provider refused or failed the request"),
     PaymentProviderUnavailable = ("payment_provider_unavailable", SERVICE_UNAVAILABLE, "The payment provider could not be reached; retry later (Retry-After)"),
     RateLimited = ("rate_limited", TOO_MANY_REQUESTS, "Too many attempts; retry later"),
+    TooManySockets = ("too_many_sockets", TOO_MANY_REQUESTS, "Too many live connections for this user or account; close one"),
+    UpgradeRequired = ("upgrade_required", UPGRADE_REQUIRED, "This endpoint speaks WebSocket: send an upgrade request"),
     Unavailable = ("unavailable", SERVICE_UNAVAILABLE, "The service is not ready"),
     ServerBusy = ("server_busy", SERVICE_UNAVAILABLE, "The server is busy; retry after the time in Retry-After"),
     TooManyConnections = ("too_many_connections", SERVICE_UNAVAILABLE, "The server has too many open connections; retry shortly"),

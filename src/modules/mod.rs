@@ -14,6 +14,7 @@ pub mod files;
 pub mod hub;
 pub mod invoices;
 pub mod jobs;
+pub mod live;
 pub mod notifications;
 pub mod payments;
 pub mod quickbooks;

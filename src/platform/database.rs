@@ -27,7 +27,7 @@ use sqlx::{
 };
 use uuid::Uuid;
 
-use crate::platform::events::{Bus, Event, Listeners};
+use crate::platform::events::{Bus, Event, Fanout, Listeners};
 
 /// The migrations compiled into this binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -43,6 +43,7 @@ pub struct Tx {
     /// Raised by the change so far; written with the commit (`platform::events`).
     events: Vec<Event>,
     listeners: Listeners,
+    fanout: Fanout,
 }
 
 impl Tx {
@@ -75,8 +76,13 @@ impl Tx {
         self.listeners
             .run(&mut self.inner, self.account_id, &self.events)
             .await?;
-        crate::platform::events::write(&mut self.inner, self.account_id, &self.events).await?;
-        self.inner.commit().await
+        let written =
+            crate::platform::events::write(&mut self.inner, self.account_id, &self.events).await?;
+        self.inner.commit().await?;
+        if let Some(range) = written {
+            self.fanout.announce(self.account_id, range);
+        }
+        Ok(())
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
@@ -196,6 +202,7 @@ pub struct Db {
     waiting: Arc<AtomicI64>,
     schema_current: Arc<AtomicBool>,
     events: Bus,
+    fanout: Fanout,
     listeners: Listeners,
 }
 
@@ -286,12 +293,18 @@ impl Db {
             schema_current: Arc::default(),
             events: Bus::default(),
             listeners: Listeners::default(),
+            fanout: Fanout::default(),
         }
     }
 
     /// The listeners that react inside each tenant transaction before it commits.
     pub fn listeners(&self) -> &Listeners {
         &self.listeners
+    }
+
+    /// How this process announces its commits' events to the others.
+    pub fn fanout(&self) -> &Fanout {
+        &self.fanout
     }
 
     /// The events committed on this database, by any instance, as this process's
@@ -329,6 +342,7 @@ impl Db {
             account_id,
             events: Vec::new(),
             listeners: self.listeners.clone(),
+            fanout: self.fanout.clone(),
         })
     }
 

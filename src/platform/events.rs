@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use crate::platform::database::Db;
 
-/// The NOTIFY channel; its payload is `account:first_seq:last_seq`.
+/// The NOTIFY (or Redis) channel; its payload is `account:first_seq:last_seq`.
 pub const CHANNEL: &str = "jobber_events";
 /// Events are kept this long for clients that resume after a reconnect.
 pub const KEEP_DAYS: i32 = 7;
@@ -157,7 +157,7 @@ impl Event {
     }
 
     /// The `data` half of the serialized form.
-    fn data(&self) -> serde_json::Value {
+    pub fn data(&self) -> serde_json::Value {
         match serde_json::to_value(self) {
             Ok(serde_json::Value::Object(mut tagged)) => {
                 tagged.remove("data").unwrap_or(serde_json::Value::Null)
@@ -275,32 +275,35 @@ pub(crate) async fn write(
     conn: &mut PgConnection,
     account_id: Uuid,
     events: &[Event],
-) -> Result<(), sqlx::Error> {
+) -> Result<Option<(i64, i64)>, sqlx::Error> {
     if events.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
     let types: Vec<String> = events.iter().map(|e| e.name().to_owned()).collect();
     let data: Vec<serde_json::Value> = events.iter().map(Event::data).collect();
     let request_id = crate::platform::logging::current_request_id();
-    sqlx::query!(
+    let last = sqlx::query_scalar!(
         r#"WITH taken AS (
                INSERT INTO event_sequences AS s (account_id, last_seq) VALUES ($1, $2)
                ON CONFLICT (account_id) DO UPDATE SET last_seq = s.last_seq + $2
                RETURNING last_seq
+           ), written AS (
+               INSERT INTO events (account_id, seq, type, data, request_id)
+               SELECT $1, taken.last_seq - $2 + e.ord, e.type, e.data, $5
+               FROM taken, unnest($3::text[], $4::jsonb[]) WITH ORDINALITY AS e (type, data, ord)
+               RETURNING seq
            )
-           INSERT INTO events (account_id, seq, type, data, request_id)
-           SELECT $1, taken.last_seq - $2 + e.ord, e.type, e.data, $5
-           FROM taken, unnest($3::text[], $4::jsonb[]) WITH ORDINALITY AS e (type, data, ord)"#,
+           SELECT max(seq) AS "last!" FROM written"#,
         account_id,
         count,
         &types,
         &data,
         request_id
     )
-    .execute(conn)
+    .fetch_one(conn)
     .await?;
-    Ok(())
+    Ok(Some((last - count + 1, last)))
 }
 
 /// The account's events after `seq`, oldest first, at most `limit` (a client
@@ -337,6 +340,19 @@ pub async fn since(
         .collect())
 }
 
+/// The account's latest sequence number (0 before its first event).
+pub async fn last_seq(db: &Db, account_id: Uuid) -> Result<i64, sqlx::Error> {
+    let mut tx = db.tenant(account_id).await?;
+    let last = sqlx::query_scalar!(
+        "SELECT last_seq FROM event_sequences WHERE account_id = $1",
+        account_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(last.unwrap_or(0))
+}
+
 /// Delete events older than [`KEEP_DAYS`] across accounts (the `cleanup` cron task,
 /// on the owner's connection).
 pub async fn purge(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
@@ -349,13 +365,83 @@ pub async fn purge(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
     Ok(done.rows_affected())
 }
 
+/// How committed events are announced to every process: PostgreSQL's `NOTIFY` (sent
+/// by a trigger on commit), or, with `redis_url`, Redis pub/sub on the same channel
+/// name, published by the committing process right after its commit (for setups where
+/// `LISTEN` is unavailable, such as PgBouncer in transaction mode).
+#[derive(Clone, Default)]
+pub struct Fanout(Arc<std::sync::OnceLock<Redis>>);
+
+#[derive(Clone)]
+struct Redis {
+    client: redis::Client,
+    /// Announcements waiting for the publisher task, in commit order.
+    outbox: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+impl Fanout {
+    /// Announce through Redis from now on (a second call is ignored). Starts the task
+    /// that publishes; it reconnects after a lost connection, and what it could not
+    /// publish meanwhile is not live (clients resume by `seq`).
+    pub fn use_redis(&self, url: &str) -> anyhow::Result<()> {
+        let client =
+            redis::Client::open(url).map_err(|e| anyhow::anyhow!("invalid redis_url: {e}"))?;
+        let (outbox, mut pending) = tokio::sync::mpsc::unbounded_channel::<String>();
+        if self
+            .0
+            .set(Redis {
+                client: client.clone(),
+                outbox,
+            })
+            .is_err()
+        {
+            return Ok(());
+        }
+        tokio::spawn(async move {
+            let mut connection = None;
+            while let Some(payload) = pending.recv().await {
+                if connection.is_none() {
+                    connection = client.get_multiplexed_async_connection().await.map_err(|error| {
+                        tracing::warn!(%error, "cannot reach Redis to announce events; live clients will resume");
+                    }).ok();
+                }
+                if let Some(conn) = connection.as_mut() {
+                    let published: redis::RedisResult<()> = redis::cmd("PUBLISH")
+                        .arg(CHANNEL)
+                        .arg(&payload)
+                        .query_async(conn)
+                        .await;
+                    if let Err(error) = published {
+                        tracing::warn!(%error, "cannot announce events on Redis; reconnecting");
+                        connection = None;
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
+    fn redis(&self) -> Option<&Redis> {
+        self.0.get()
+    }
+
+    /// After a commit that wrote `first..=last`: tell the other processes (with
+    /// PostgreSQL's NOTIFY the trigger already did).
+    pub(crate) fn announce(&self, account_id: Uuid, (first, last): (i64, i64)) {
+        if let Some(redis) = self.redis() {
+            let _ = redis.outbox.send(format!("{account_id}:{first}:{last}"));
+        }
+    }
+}
+
 /// Listen for committed events of every instance and publish them on `db`'s bus until
 /// `stop`. A lost connection is re-established after a 5 s pause; what was committed
 /// meanwhile is not published (resuming clients read it back with [`since`]).
 pub async fn relay(db: Db, mut stop: watch::Receiver<bool>) {
+    let mut order = Order::default();
     loop {
         let result = tokio::select! {
-            result = listen(&db) => result,
+            result = listen(&db, &mut order) => result,
             _ = stop.wait_for(|stopped| *stopped) => return,
         };
         if let Err(error) = result {
@@ -371,22 +457,54 @@ pub async fn relay(db: Db, mut stop: watch::Receiver<bool>) {
     }
 }
 
-async fn listen(db: &Db) -> anyhow::Result<()> {
+/// The last `seq` published per account: announcements may arrive out of order
+/// (Redis, from several processes), but the bus carries each account's events in
+/// order and once.
+#[derive(Default)]
+struct Order {
+    published: std::collections::HashMap<Uuid, i64>,
+}
+
+/// Past this many unannounced events (a long outage), the relay skips ahead: clients
+/// resume from the table instead.
+const MAX_CATCH_UP: i64 = 1000;
+
+impl Order {
+    async fn relay(&mut self, db: &Db, payload: &str) -> Result<(), sqlx::Error> {
+        let Some((account_id, first, last)) = parse_payload(payload) else {
+            tracing::warn!(payload, "malformed event announcement");
+            return Ok(());
+        };
+        let done = self.published.get(&account_id).copied();
+        let from = match done {
+            Some(done) if done >= last => return Ok(()),
+            Some(done) if last - done <= MAX_CATCH_UP => done,
+            _ => first - 1,
+        };
+        for published in since(db, account_id, from, last - from).await? {
+            self.published.insert(account_id, published.seq);
+            db.events().publish(published);
+        }
+        Ok(())
+    }
+}
+
+async fn listen(db: &Db, order: &mut Order) -> anyhow::Result<()> {
+    if let Some(redis) = db.fanout().redis() {
+        let mut pubsub = redis.client.get_async_pubsub().await?;
+        pubsub.subscribe(CHANNEL).await?;
+        let mut messages = pubsub.on_message();
+        while let Some(message) = futures_util::StreamExt::next(&mut messages).await {
+            let payload: String = message.get_payload()?;
+            order.relay(db, &payload).await?;
+        }
+        anyhow::bail!("Redis closed the subscription");
+    }
     let mut listener = PgListener::connect_with(db.pool()).await?;
     listener.listen(CHANNEL).await?;
     loop {
         let notification = listener.recv().await?;
-        let Some((account_id, first, last)) = parse_payload(notification.payload()) else {
-            tracing::warn!(
-                payload = notification.payload(),
-                "malformed event notification"
-            );
-            continue;
-        };
-        let count = last.saturating_sub(first).saturating_add(1);
-        for published in since(db, account_id, first - 1, count).await? {
-            db.events().publish(published);
-        }
+        order.relay(db, notification.payload()).await?;
     }
 }
 

@@ -154,6 +154,15 @@ impl Metrics {
         }
     }
 
+    /// Add collectors kept elsewhere (the live hub's).
+    pub fn register(&self, collectors: Vec<Box<dyn prometheus::core::Collector>>) {
+        for collector in collectors {
+            if let Err(error) = self.registry.register(collector) {
+                tracing::error!(%error, "cannot register a metric");
+            }
+        }
+    }
+
     /// Refresh the queue gauges (the admin `/metrics` handler calls this before
     /// [`Metrics::render`]).
     pub async fn refresh_queues(&self, db: &Db) {

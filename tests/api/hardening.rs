@@ -259,6 +259,7 @@ async fn half_sent_requests_cannot_take_the_server_down() {
             header_read_timeout: Duration::from_secs(2),
             idle_timeout: Duration::from_secs(30),
             max_connections: 40,
+            ..HttpConfig::default()
         };
     })
     .await;
@@ -311,6 +312,7 @@ async fn an_idle_connection_is_closed() {
             header_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(1),
             max_connections: 10,
+            ..HttpConfig::default()
         };
     })
     .await;

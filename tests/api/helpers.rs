@@ -344,6 +344,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         storage: Default::default(),
         twilio: jobber::config::TwilioConfig::default(),
         http: jobber::config::HttpConfig::default(),
+        redis_url: None,
     }
 }
 

@@ -19,6 +19,7 @@ mod files;
 mod hardening;
 mod images;
 mod invoices;
+mod live;
 mod payments;
 mod pdfs;
 mod platform;

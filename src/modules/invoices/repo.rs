@@ -641,3 +641,30 @@ pub async fn overdue(
     .fetch_all(conn)
     .await
 }
+
+/// The client and the job (if any) of an invoice.
+pub async fn parties(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<(Uuid, Option<Uuid>)>, sqlx::Error> {
+    let row = sqlx::query!("SELECT client_id, job_id FROM invoices WHERE id = $1", id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| (r.client_id, r.job_id)))
+}
+
+/// The client of a payment and the job of its invoice (if any).
+pub async fn payment_parties(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<(Uuid, Option<Uuid>)>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT p.client_id, i.job_id AS "job_id?"
+           FROM payments p LEFT JOIN invoices i ON i.id = p.invoice_id
+           WHERE p.id = $1"#,
+        id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.client_id, r.job_id)))
+}

@@ -625,3 +625,16 @@ pub async fn overdue_in(
 pub async fn any_in(tx: &mut Tx) -> Result<bool, ApiError> {
     Ok(repo::any(tx).await?)
 }
+
+/// The client and job (if any) of an invoice; `None` for one that is gone.
+pub async fn parties_in(tx: &mut Tx, id: Uuid) -> Result<Option<(Uuid, Option<Uuid>)>, ApiError> {
+    Ok(repo::parties(tx, id).await?)
+}
+
+/// The client of a payment and the job of its invoice (if any).
+pub async fn payment_parties_in(
+    tx: &mut Tx,
+    payment_id: Uuid,
+) -> Result<Option<(Uuid, Option<Uuid>)>, ApiError> {
+    Ok(repo::payment_parties(tx, payment_id).await?)
+}

@@ -985,3 +985,24 @@ pub async fn visit_job(
         .fetch_optional(conn)
         .await
 }
+
+/// The client of a job and the users assigned to any of its visits (who may follow
+/// it live).
+pub async fn audience(
+    conn: &mut PgConnection,
+    job_id: Uuid,
+) -> Result<Option<(Uuid, Vec<Uuid>)>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT j.client_id,
+                  COALESCE(array_agg(DISTINCT a.user_id) FILTER (WHERE a.user_id IS NOT NULL), '{}') AS "assignees!"
+           FROM jobs j
+           LEFT JOIN visits v ON v.job_id = j.id
+           LEFT JOIN visit_assignees a ON a.visit_id = v.id
+           WHERE j.id = $1
+           GROUP BY j.client_id"#,
+        job_id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.client_id, r.assignees)))
+}

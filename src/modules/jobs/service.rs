@@ -1596,3 +1596,9 @@ pub async fn client_of_in(tx: &mut Tx, job_id: Uuid) -> Result<Uuid, ApiError> {
         .map(|j| j.client_id)
         .ok_or_else(job_not_found)
 }
+
+/// The client of a job and the users assigned to any of its visits, or `None` for a
+/// job that is gone (the live hub routes job and visit events by these).
+pub async fn audience_in(tx: &mut Tx, job_id: Uuid) -> Result<Option<(Uuid, Vec<Uuid>)>, ApiError> {
+    Ok(repo::audience(tx, job_id).await?)
+}

@@ -470,3 +470,10 @@ pub async fn any(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
         .fetch_one(conn)
         .await
 }
+
+/// The client a quote is for.
+pub async fn client_of(conn: &mut PgConnection, id: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT client_id FROM quotes WHERE id = $1", id)
+        .fetch_optional(conn)
+        .await
+}

@@ -899,3 +899,8 @@ pub async fn expire_all(db: &Db) -> anyhow::Result<u64> {
     }
     Ok(expired)
 }
+
+/// The client a quote is for; `None` for a quote that is gone.
+pub async fn client_of_in(tx: &mut Tx, id: Uuid) -> Result<Option<Uuid>, ApiError> {
+    Ok(repo::client_of(tx, id).await?)
+}

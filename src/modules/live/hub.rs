@@ -1,0 +1,615 @@
+//! The registry of open WebSocket connections and the fan-out of committed events to
+//! them.
+//!
+//! One task per process reads the event bus (fed by every instance's commits through
+//! `LISTEN/NOTIFY`), resolves each event's [`Audience`] once, and offers it to the
+//! connections of its account. A connection's outgoing queue is bounded: a client
+//! too slow to drain it is closed with 1013 and resumes from its last `seq`, so a
+//! slow phone never makes the server buffer without bound.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
+use uuid::Uuid;
+
+use super::protocol::{Envelope, Topic};
+use super::scope::{Audience, Viewer};
+use crate::platform::database::Db;
+use crate::platform::events::Published;
+
+/// How many of one connection's events may wait for the network.
+pub const QUEUE: usize = 256;
+/// Events buffered for a connection while it replays what it missed.
+const REPLAY_BUFFER: usize = 4096;
+
+/// Close codes (RFC 6455 §7.4.1 and the private range).
+pub mod close {
+    /// The server is going away (shutdown).
+    pub const GOING_AWAY: u16 = 1001;
+    /// A frame the protocol does not allow (binary, oversized).
+    pub const UNSUPPORTED: u16 = 1003;
+    pub const POLICY: u16 = 1008;
+    /// Try again later: the client fell behind; reconnect and resume.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// The login behind the connection expired; reconnect with a fresh token.
+    pub const REAUTHENTICATE: u16 = 4001;
+}
+
+/// Limits of the hub.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub per_user: usize,
+    pub per_account: usize,
+    /// Events waiting per connection.
+    pub queue: usize,
+    /// A ping this often; a connection silent for three of them is closed.
+    pub heartbeat: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            per_user: 16,
+            per_account: 1000,
+            queue: QUEUE,
+            heartbeat: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A text frame to send, or the close that ends the connection.
+#[derive(Debug)]
+pub enum Frame {
+    Text(String),
+}
+
+/// One open connection, as the fan-out sees it.
+pub struct Conn {
+    id: u64,
+    pub viewer: Viewer,
+    state: Mutex<ConnState>,
+    queue: mpsc::Sender<Frame>,
+    /// Set once, to the code the connection must close with.
+    closing: Mutex<Option<(u16, &'static str)>>,
+    close_now: Notify,
+}
+
+#[derive(Default)]
+struct ConnState {
+    topics: BTreeSet<Topic>,
+    /// While a resume replays the events table, live events wait here.
+    replaying: Option<Vec<(Arc<Published>, Arc<Audience>)>>,
+}
+
+impl Conn {
+    /// Ask the connection to close with `code`; the first reason wins.
+    pub fn close(&self, code: u16, reason: &'static str) {
+        if let Ok(mut closing) = self.closing.lock()
+            && closing.is_none()
+        {
+            *closing = Some((code, reason));
+        }
+        self.close_now.notify_one();
+    }
+
+    /// Resolves when [`Conn::close`] was called; its code and reason.
+    pub async fn closed(&self) -> (u16, &'static str) {
+        loop {
+            if let Some(reason) = self.closing.lock().ok().and_then(|c| *c) {
+                return reason;
+            }
+            self.close_now.notified().await;
+        }
+    }
+
+    pub fn topics(&self) -> BTreeSet<Topic> {
+        self.state
+            .lock()
+            .map(|s| s.topics.clone())
+            .unwrap_or_default()
+    }
+
+    /// Queue a control frame; a full queue closes the connection.
+    pub fn send(&self, frame: String, stats: &Stats) -> bool {
+        match self.queue.try_send(Frame::Text(frame)) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                stats.dropped.inc();
+                self.close(close::TRY_AGAIN_LATER, "too slow; reconnect and resume");
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Offer a committed event on the `only` topics (all of them when `None`).
+    fn offer(
+        &self,
+        published: &Published,
+        audience: &Audience,
+        only: Option<&BTreeSet<Topic>>,
+        stats: &Stats,
+    ) {
+        let topics: Vec<Topic> = match self.state.lock() {
+            Ok(state) => state
+                .topics
+                .iter()
+                .filter(|t| only.is_none_or(|only| only.contains(t)))
+                .copied()
+                .collect(),
+            Err(_) => return,
+        };
+        for topic in topics {
+            if audience.reaches(&self.viewer, &topic) {
+                if !self.send(Envelope::frame(published, &topic), stats) {
+                    return;
+                }
+                stats.delivered.inc();
+                stats.observe_latency(published);
+            }
+        }
+    }
+
+    /// Hand a live event to the connection, or to its replay buffer while it resumes.
+    fn deliver(&self, published: &Arc<Published>, audience: &Arc<Audience>, stats: &Stats) {
+        if let Ok(mut state) = self.state.lock()
+            && let Some(buffer) = state.replaying.as_mut()
+        {
+            if buffer.len() >= REPLAY_BUFFER {
+                drop(state);
+                stats.dropped.inc();
+                self.close(close::TRY_AGAIN_LATER, "too slow; reconnect and resume");
+            } else {
+                buffer.push((published.clone(), audience.clone()));
+            }
+            return;
+        }
+        self.offer(published, audience, None, stats);
+    }
+
+    /// Add topics; with `replay`, live events are held back until
+    /// [`Conn::finish_replay`].
+    pub fn subscribe(&self, topics: &[Topic], replay: bool, stats: &Stats) {
+        if let Ok(mut state) = self.state.lock() {
+            let before = state.topics.len();
+            state.topics.extend(topics.iter().copied());
+            stats.subscriptions.add(count(state.topics.len() - before));
+            if replay && state.replaying.is_none() {
+                state.replaying = Some(Vec::new());
+            }
+        }
+    }
+
+    pub fn unsubscribe(&self, topics: &[Topic], stats: &Stats) {
+        if let Ok(mut state) = self.state.lock() {
+            let before = state.topics.len();
+            for topic in topics {
+                state.topics.remove(topic);
+            }
+            stats.subscriptions.sub(count(before - state.topics.len()));
+        }
+    }
+
+    /// End a resume that sent the `fresh` topics every event up to `replayed`: the
+    /// held-back events go out, except those the replay already sent on `fresh`.
+    pub fn finish_replay(&self, fresh: &BTreeSet<Topic>, replayed: i64, stats: &Stats) {
+        let held = match self.state.lock() {
+            Ok(mut state) => state.replaying.take().unwrap_or_default(),
+            Err(_) => return,
+        };
+        let older: BTreeSet<Topic> = self.topics().difference(fresh).copied().collect();
+        for (published, audience) in held {
+            let only = (published.seq <= replayed).then_some(&older);
+            self.offer(&published, &audience, only, stats);
+        }
+    }
+
+    /// The frames of a replayed event on the `fresh` topics.
+    pub fn replay_frames(
+        &self,
+        published: &Published,
+        audience: &Audience,
+        fresh: &BTreeSet<Topic>,
+    ) -> Vec<String> {
+        fresh
+            .iter()
+            .filter(|topic| audience.reaches(&self.viewer, topic))
+            .map(|topic| Envelope::frame(published, topic))
+            .collect()
+    }
+}
+
+/// The hub's numbers for `/metrics`.
+#[derive(Clone)]
+pub struct Stats {
+    pub connections: IntGauge,
+    pub subscriptions: IntGauge,
+    pub delivered: IntCounter,
+    pub dropped: IntCounter,
+    pub latency: Histogram,
+}
+
+impl Stats {
+    fn new() -> Self {
+        let gauge = |name: &str, help: &str| {
+            IntGauge::new(name, help).unwrap_or_else(|e| unreachable!("{e}"))
+        };
+        let counter = |name: &str, help: &str| {
+            IntCounter::new(name, help).unwrap_or_else(|e| unreachable!("{e}"))
+        };
+        Self {
+            connections: gauge("jobber_ws_connections", "Open WebSocket connections"),
+            subscriptions: gauge(
+                "jobber_ws_subscriptions",
+                "Topics subscribed on open WebSocket connections",
+            ),
+            delivered: counter(
+                "jobber_ws_events_delivered_total",
+                "Events queued to WebSocket clients (one per matching topic)",
+            ),
+            dropped: counter(
+                "jobber_ws_events_dropped_total",
+                "Events not delivered because the client was too slow (its connection was closed with 1013)",
+            ),
+            latency: Histogram::with_opts(
+                HistogramOpts::new(
+                    "jobber_ws_commit_to_socket_seconds",
+                    "From an event's commit to its frame being queued to a WebSocket client",
+                )
+                .buckets(vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                ]),
+            )
+            .unwrap_or_else(|e| unreachable!("{e}")),
+        }
+    }
+
+    fn observe_latency(&self, published: &Published) {
+        let elapsed = chrono::Utc::now() - published.at;
+        if let Ok(elapsed) = elapsed.to_std() {
+            self.latency.observe(elapsed.as_secs_f64());
+        }
+    }
+
+    /// The collectors, to register with the process's registry.
+    pub fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        vec![
+            Box::new(self.connections.clone()),
+            Box::new(self.subscriptions.clone()),
+            Box::new(self.delivered.clone()),
+            Box::new(self.dropped.clone()),
+            Box::new(self.latency.clone()),
+        ]
+    }
+}
+
+/// Why a connection was not admitted.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    PerUser(usize),
+    PerAccount(usize),
+    Stopping,
+}
+
+/// The live hub of this process.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    limits: Limits,
+    accounts: Mutex<HashMap<Uuid, Vec<Arc<Conn>>>>,
+    next_id: AtomicU64,
+    stats: Stats,
+    stop: watch::Sender<bool>,
+    /// Tickets redeemed, by nonce, with their expiry (Unix seconds).
+    used_tickets: Mutex<HashMap<Uuid, i64>>,
+}
+
+impl Hub {
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                limits,
+                accounts: Mutex::default(),
+                next_id: AtomicU64::new(1),
+                stats: Stats::new(),
+                stop: watch::channel(false).0,
+                used_tickets: Mutex::default(),
+            }),
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.inner.stats
+    }
+
+    /// Admit a connection for `viewer`, within the per-user and per-account limits.
+    pub fn register(&self, viewer: Viewer) -> Result<(Arc<Conn>, mpsc::Receiver<Frame>), Refused> {
+        if *self.inner.stop.borrow() {
+            return Err(Refused::Stopping);
+        }
+        let limits = &self.inner.limits;
+        let mut accounts = self.inner.accounts.lock().map_err(|_| Refused::Stopping)?;
+        let conns = accounts.entry(viewer.account_id).or_default();
+        if conns.len() >= limits.per_account {
+            return Err(Refused::PerAccount(limits.per_account));
+        }
+        if conns
+            .iter()
+            .filter(|c| c.viewer.user_id == viewer.user_id)
+            .count()
+            >= limits.per_user
+        {
+            return Err(Refused::PerUser(limits.per_user));
+        }
+        let (queue, receiver) = mpsc::channel(limits.queue);
+        let conn = Arc::new(Conn {
+            id: self.inner.next_id.fetch_add(1, Ordering::Relaxed),
+            viewer,
+            state: Mutex::default(),
+            queue,
+            closing: Mutex::new(None),
+            close_now: Notify::new(),
+        });
+        conns.push(conn.clone());
+        self.inner.stats.connections.inc();
+        Ok((conn, receiver))
+    }
+
+    /// Forget a connection that ended.
+    pub fn unregister(&self, conn: &Conn) {
+        if let Ok(mut accounts) = self.inner.accounts.lock()
+            && let Some(conns) = accounts.get_mut(&conn.viewer.account_id)
+        {
+            conns.retain(|c| c.id != conn.id);
+            if conns.is_empty() {
+                accounts.remove(&conn.viewer.account_id);
+            }
+        }
+        self.inner.stats.connections.dec();
+        self.inner
+            .stats
+            .subscriptions
+            .sub(count(conn.topics().len()));
+    }
+
+    fn connections_of(&self, account_id: Uuid) -> Vec<Arc<Conn>> {
+        self.inner
+            .accounts
+            .lock()
+            .ok()
+            .and_then(|accounts| accounts.get(&account_id).cloned())
+            .unwrap_or_default()
+    }
+
+    fn all_connections(&self) -> Vec<Arc<Conn>> {
+        self.inner
+            .accounts
+            .lock()
+            .map(|accounts| accounts.values().flatten().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Resolves once the hub is stopping.
+    pub async fn stopping(&self) {
+        let mut stop = self.inner.stop.subscribe();
+        let _ = stop.wait_for(|stopped| *stopped).await;
+    }
+
+    /// Close every connection with 1001 and admit no more (server shutdown).
+    pub fn shut_down(&self) {
+        self.inner.stop.send_replace(true);
+        for conn in self.all_connections() {
+            conn.close(close::GOING_AWAY, "server shutting down");
+        }
+    }
+
+    /// Connections still open (shutdown waits for them to say goodbye).
+    pub fn open(&self) -> usize {
+        self.inner
+            .accounts
+            .lock()
+            .map(|accounts| accounts.values().map(Vec::len).sum())
+            .unwrap_or(0)
+    }
+
+    /// Redeem a ticket's nonce once; `false` when it was used before.
+    pub fn redeem_ticket(&self, nonce: Uuid, expires: i64, now: i64) -> bool {
+        let Ok(mut used) = self.inner.used_tickets.lock() else {
+            return false;
+        };
+        used.retain(|_, expiry| *expiry > now);
+        used.insert(nonce, expires).is_none()
+    }
+
+    /// Fan committed events out to the connections until the hub stops.
+    pub async fn run(self, db: Db) {
+        let mut events = db.events().subscribe();
+        let mut stop = self.inner.stop.subscribe();
+        loop {
+            let received = tokio::select! {
+                received = events.recv() => received,
+                _ = stop.wait_for(|stopped| *stopped) => return,
+            };
+            match received {
+                Ok(published) => self.fan_out(&db, published).await,
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(
+                        missed,
+                        "live hub fell behind the event bus; its clients reconnect and resume"
+                    );
+                    for conn in self.all_connections() {
+                        conn.close(close::TRY_AGAIN_LATER, "server fell behind; resume");
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+
+    async fn fan_out(&self, db: &Db, published: Arc<Published>) {
+        let conns = self.connections_of(published.account_id);
+        if conns.is_empty() {
+            return;
+        }
+        let audience = match resolve(db, &published).await {
+            Ok(audience) => Arc::new(audience),
+            Err(error) => {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    seq = published.seq,
+                    "cannot route an event to live clients; they resync on reconnect"
+                );
+                return;
+            }
+        };
+        for conn in conns {
+            conn.deliver(&published, &audience, &self.inner.stats);
+        }
+    }
+}
+
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The audience of one event, in its account's transaction.
+pub async fn resolve(db: &Db, published: &Published) -> anyhow::Result<Audience> {
+    let mut tx = db.tenant(published.account_id).await?;
+    let audience = Audience::resolve(&mut tx, &published.event).await?;
+    tx.commit().await?;
+    Ok(audience)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::users::model::Role;
+    use crate::platform::events::Event;
+
+    fn viewer(account_id: Uuid, role: Role) -> Viewer {
+        Viewer {
+            account_id,
+            user_id: Uuid::now_v7(),
+            role,
+        }
+    }
+
+    fn published(account_id: Uuid, seq: i64) -> Arc<Published> {
+        Arc::new(Published {
+            account_id,
+            seq,
+            at: chrono::Utc::now(),
+            request_id: None,
+            event: Event::ClientCreated {
+                client_id: Uuid::now_v7(),
+            },
+        })
+    }
+
+    #[tokio::test]
+    async fn a_client_that_lets_its_queue_fill_is_closed_with_1013() {
+        let hub = Hub::new(Limits {
+            queue: 2,
+            ..Limits::default()
+        });
+        let account = Uuid::now_v7();
+        let (conn, mut queue) = hub.register(viewer(account, Role::Owner)).unwrap();
+        conn.subscribe(&[Topic::Account], false, hub.stats());
+        let audience = Arc::new(Audience::office(Uuid::now_v7()));
+        for seq in 1..=3 {
+            conn.deliver(&published(account, seq), &audience, hub.stats());
+        }
+        assert_eq!(conn.closed().await.0, close::TRY_AGAIN_LATER);
+        assert_eq!(hub.stats().dropped.get(), 1);
+        assert_eq!(hub.stats().delivered.get(), 2);
+        // What was queued is in order.
+        for seq in 1..=2 {
+            let Some(Frame::Text(text)) = queue.recv().await else {
+                panic!("queued")
+            };
+            let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(frame["seq"], seq);
+        }
+        assert_eq!(hub.stats().subscriptions.get(), 1);
+        hub.unregister(&conn);
+        assert_eq!(hub.stats().subscriptions.get(), 0);
+        assert_eq!(hub.open(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_resume_holds_live_events_back_and_sends_none_twice() {
+        let hub = Hub::new(Limits::default());
+        let account = Uuid::now_v7();
+        let (conn, mut queue) = hub.register(viewer(account, Role::Owner)).unwrap();
+        let stats = hub.stats();
+        let client = Uuid::now_v7();
+        conn.subscribe(&[Topic::Account], false, stats);
+        let audience = Arc::new(Audience::office(client));
+        // A new topic with a resume: events 5 and 6 arrive live meanwhile, and the
+        // replay covered everything up to 5.
+        conn.subscribe(&[Topic::Client(client)], true, stats);
+        conn.deliver(&published(account, 5), &audience, stats);
+        conn.deliver(&published(account, 6), &audience, stats);
+        assert!(queue.try_recv().is_err(), "held back during the replay");
+        let fresh = BTreeSet::from([Topic::Client(client)]);
+        conn.finish_replay(&fresh, 5, stats);
+        let mut got = Vec::new();
+        while let Ok(Frame::Text(text)) = queue.try_recv() {
+            let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
+            got.push((
+                frame["seq"].as_i64().unwrap(),
+                frame["topic"].as_str().unwrap().to_owned(),
+            ));
+        }
+        let on_client = format!("client:{client}");
+        assert_eq!(
+            got,
+            vec![
+                (5, "account".to_owned()),
+                (6, "account".to_owned()),
+                (6, on_client),
+            ]
+        );
+    }
+
+    #[test]
+    fn limits_per_user_and_account_and_tickets_once() {
+        let hub = Hub::new(Limits {
+            per_user: 2,
+            per_account: 3,
+            ..Limits::default()
+        });
+        let account = Uuid::now_v7();
+        let one = viewer(account, Role::Dispatcher);
+        let _a = hub.register(one).unwrap();
+        let _b = hub.register(one).unwrap();
+        assert_eq!(hub.register(one).err(), Some(Refused::PerUser(2)));
+        let _c = hub.register(viewer(account, Role::Owner)).unwrap();
+        assert_eq!(
+            hub.register(viewer(account, Role::Owner)).err(),
+            Some(Refused::PerAccount(3))
+        );
+        assert!(hub.register(viewer(Uuid::now_v7(), Role::Owner)).is_ok());
+        hub.shut_down();
+        assert_eq!(
+            hub.register(viewer(Uuid::now_v7(), Role::Owner)).err(),
+            Some(Refused::Stopping)
+        );
+        let nonce = Uuid::now_v7();
+        assert!(hub.redeem_ticket(nonce, 100, 50));
+        assert!(!hub.redeem_ticket(nonce, 100, 60));
+        // Expired entries are forgotten (the signature check refuses them anyway).
+        assert!(hub.redeem_ticket(nonce, 200, 150));
+    }
+}
