@@ -334,8 +334,8 @@ try {
   });
 
   await step("a section still to come says so", async () => {
-    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Schedule" }).click();
-    await page.getByRole("heading", { name: /Schedule is coming/ }).waitFor();
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Quotes" }).click();
+    await page.getByRole("heading", { name: /Quotes is coming/ }).waitFor();
   });
 
   await step("a forged request without the CSRF token is refused", async () => {
@@ -412,9 +412,178 @@ try {
     await page.getByRole("heading", { name: /Good (morning|afternoon|evening), Olive/ }).waitFor();
   });
 
+  // ---- jobs and the schedule --------------------------------------------------------
+  const tech = { name: "Theo Tran", email: "theo@brightspark.example", password: "wire nut lantern 42" };
+  const dispatcher = { name: "Dana Diaz", email: "dana@brightspark.example", password: "route planner 2026" };
+  const sched = {};
+  /** fetch in the page with its session (cookie + CSRF token); the JSON answer and status. */
+  const call = (p, method, path, body) =>
+    p.evaluate(
+      async ({ method, path, body }) => {
+        const { csrf_token } = await (await fetch("/api/v1/auth/session")).json();
+        const r = await fetch(path, {
+          method,
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf_token },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        return { status: r.status, body: r.status === 204 ? null : await r.json() };
+      },
+      { method, path, body },
+    );
+  /** The local date (account zone) of an instant. */
+  const localDate = (iso, timeZone) => new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(iso));
+  const plusDays = (date, n) => new Date(Date.parse(`${date}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+  /** Drag with the mouse from the centre of one element to the centre of another, in small steps. */
+  async function dragTo(p, from, to) {
+    const a = await from.boundingBox();
+    const b = await to.boundingBox();
+    expect(a && b, "both ends of the drag are on screen");
+    await p.mouse.move(a.x + a.width / 2, a.y + Math.min(20, a.height / 2));
+    await p.mouse.down();
+    await p.mouse.move(a.x + a.width / 2 + 8, a.y + 12, { steps: 3 });
+    await p.mouse.move(b.x + b.width / 2, b.y + Math.min(30, b.height / 2), { steps: 12 });
+    await p.mouse.up();
+  }
+
+  await step("the team: a technician and a dispatcher", async () => {
+    const session = await call(page, "GET", "/api/v1/auth/session");
+    sched.timeZone = session.body.account.time_zone;
+    for (const [who, role] of [[tech, "technician"], [dispatcher, "dispatcher"]]) {
+      const r = await call(page, "POST", "/api/v1/users", { name: who.name, email: who.email, password: who.password, role });
+      expect(r.status === 201, `create ${role}: ${r.status} ${JSON.stringify(r.body)}`);
+      who.id = r.body.id;
+    }
+    const clients = await call(page, "GET", `/api/v1/clients?q=${encodeURIComponent(client.last)}`);
+    sched.clientId = clients.body.items[0].id;
+    // The Monday of this week in the account's zone, and its Wednesday.
+    const todayLocal = localDate(new Date().toISOString(), sched.timeZone);
+    const dow = (new Date(`${todayLocal}T00:00:00Z`).getUTCDay() + 6) % 7;
+    sched.monday = plusDays(todayLocal, -dow);
+    sched.wednesday = plusDays(sched.monday, 2);
+  });
+
+  await step("create a job with a visit for the technician (API)", async () => {
+    const r = await call(page, "POST", "/api/v1/jobs", {
+      client_id: sched.clientId,
+      title: "Replace porch lights",
+      lines: [{ name: "Porch light fitting", quantity: 2, unit_price: 4500 }],
+      schedule: { start_date: sched.wednesday, start_time: "10:00", duration_minutes: 90, assignee_ids: [tech.id] },
+    });
+    expect(r.status === 201, `create job: ${r.status} ${JSON.stringify(r.body)}`);
+    sched.jobId = r.body.id;
+    sched.visitId = r.body.visits[0].id;
+  });
+
+  await step("the schedule shows the visit in the technician's lane; drag it to the next day", async () => {
+    await page.goto(`${base}/schedule?view=week&date=${sched.wednesday}`);
+    await page.getByRole("heading", { name: "Schedule" }).waitFor();
+    const card = page.locator(`[data-drop-date="${sched.wednesday}"][data-drop-lane="${tech.id}"] [data-visit-id="${sched.visitId}"]`);
+    await card.waitFor();
+    const target = page.locator(`[data-drop-date="${plusDays(sched.wednesday, 1)}"][data-drop-lane="${tech.id}"]`);
+    await dragTo(page, card, target);
+    await page.locator(`[data-drop-date="${plusDays(sched.wednesday, 1)}"][data-drop-lane="${tech.id}"] [data-visit-id="${sched.visitId}"]`).waitFor();
+    let visit;
+    for (let i = 0; i < 40; i += 1) {
+      visit = (await call(page, "GET", `/api/v1/visits/${sched.visitId}`)).body;
+      if (localDate(visit.starts_at, sched.timeZone) === plusDays(sched.wednesday, 1)) break;
+      await page.waitForTimeout(150);
+    }
+    expect(localDate(visit.starts_at, sched.timeZone) === plusDays(sched.wednesday, 1), `the server has it on ${visit.starts_at}`);
+    const local = new Intl.DateTimeFormat("en-GB", { timeZone: sched.timeZone, hour: "2-digit", minute: "2-digit" }).format(new Date(visit.starts_at));
+    expect(local === "10:00", `the time is kept: ${local}`);
+    expect(visit.assignee_ids.length === 1 && visit.assignee_ids[0] === tech.id, "still the technician's");
+    await page.getByText(/^Moved /).waitFor();
+    await axe(page, "schedule (week)");
+    await screenshots(page, "schedule-week");
+  });
+
+  await step("the Move dialog (keyboard): a double booking asks first, then books anyway", async () => {
+    // A second visit for the technician on Thursday at 13:00.
+    const r = await call(page, "POST", "/api/v1/jobs", {
+      client_id: sched.clientId,
+      title: "Inspect panel",
+      schedule: { start_date: plusDays(sched.wednesday, 1), start_time: "13:00", duration_minutes: 60, assignee_ids: [tech.id] },
+    });
+    expect(r.status === 201, `second job: ${r.status}`);
+    const second = r.body.visits[0].id;
+    const card = page.locator(`[data-visit-id="${second}"]`);
+    await card.waitFor();
+    await card.focus();
+    await page.keyboard.press("Enter");
+    const dialog = page.getByRole("dialog", { name: /Move visit/ });
+    await dialog.waitFor();
+    await dialog.getByLabel("Start time").fill("10:30");
+    await axe(page, "the Move dialog");
+    await dialog.getByRole("button", { name: "Move visit" }).click();
+    const conflict = page.getByRole("dialog", { name: "That time is taken" });
+    await conflict.waitFor();
+    await conflict.getByText(new RegExp(`${tech.name} is already booked`)).waitFor();
+    await conflict.getByRole("button", { name: "Book anyway" }).click();
+    await conflict.waitFor({ state: "detached" });
+    const visit = (await call(page, "GET", `/api/v1/visits/${second}`)).body;
+    const local = new Intl.DateTimeFormat("en-GB", { timeZone: sched.timeZone, hour: "2-digit", minute: "2-digit" }).format(new Date(visit.starts_at));
+    expect(local === "10:30", `booked anyway at ${local}`);
+  });
+
+  await step("the day view lays visits on a timeline; drag changes the time", async () => {
+    const thursday = plusDays(sched.wednesday, 1);
+    await page.goto(`${base}/schedule?view=day&date=${thursday}`);
+    const card = page.locator(`[data-drop-lane="${tech.id}"] [data-visit-id="${sched.visitId}"]`);
+    await card.waitFor();
+    // The timeline is wider than the screen: bring 10:00 to the left edge first.
+    await page.evaluate(() => (document.querySelector(".sgrid").scrollLeft = 300));
+    const box = await card.boundingBox();
+    const timeline = page.locator(`.sgrid__timeline[data-drop-lane="${tech.id}"]`);
+    const scale = Number(await timeline.getAttribute("data-drop-scale"));
+    // Two hours later: 12:00.
+    await page.mouse.move(box.x + 10, box.y + 10);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 30, box.y + 10, { steps: 3 });
+    await page.mouse.move(box.x + 10 + 120 * scale, box.y + 10, { steps: 10 });
+    await page.mouse.up();
+    let local;
+    for (let i = 0; i < 40; i += 1) {
+      const visit = (await call(page, "GET", `/api/v1/visits/${sched.visitId}`)).body;
+      local = new Intl.DateTimeFormat("en-GB", { timeZone: sched.timeZone, hour: "2-digit", minute: "2-digit" }).format(new Date(visit.starts_at));
+      if (local === "12:00") break;
+      await page.waitForTimeout(150);
+    }
+    expect(local === "12:00", `moved to ${local}`);
+    await axe(page, "schedule (day)");
+    await screenshots(page, "schedule-day");
+  });
+
+  await step("a second person's schedule follows a move live, without a reload", async () => {
+    const other = await browser.newContext({ viewport: viewports.desktop, locale: "en-US", timezoneId: "America/New_York" });
+    try {
+      const page2 = await other.newPage();
+      page2.on("pageerror", (e) => consoleErrors.push(`second browser: ${e}`));
+      await page2.goto(`${base}/sign-in`);
+      await page2.getByLabel("Email").fill(dispatcher.email);
+      await page2.getByLabel("Password").fill(dispatcher.password);
+      await page2.getByRole("button", { name: "Sign in" }).click();
+      await page2.getByRole("heading", { name: /Good (morning|afternoon|evening), Dana/ }).waitFor();
+      await page2.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Schedule" }).click();
+      await page2.getByRole("heading", { name: "Schedule" }).waitFor();
+      if (!new URL(page2.url()).searchParams.get("date")) await page2.goto(`${base}/schedule?view=week&date=${sched.wednesday}`);
+      await page2.locator(`[data-visit-id="${sched.visitId}"]`).first().waitFor();
+      // Wait for the live connection to be subscribed.
+      await page2.waitForTimeout(500);
+      await page2.evaluate(() => (window.__sameDocument = true));
+      const friday = plusDays(sched.wednesday, 2);
+      const current = (await call(page, "GET", `/api/v1/visits/${sched.visitId}`)).body;
+      const r = await call(page, "PUT", `/api/v1/schedule/jobs/${sched.visitId}`, { start_date: friday, start_time: "15:00", version: current.version });
+      expect(r.status === 200, `move by API: ${r.status} ${JSON.stringify(r.body)}`);
+      await page2.locator(`[data-drop-date="${friday}"][data-drop-lane="${tech.id}"] [data-visit-id="${sched.visitId}"]`).waitFor({ timeout: 10_000 });
+      expect(await page2.evaluate(() => window.__sameDocument === true), "the page was not reloaded");
+    } finally {
+      await other.close();
+    }
+  });
+
   await step("no errors in the browser console", async () => {
-    // The 401 of the signed-out session check and the refused forgery are expected.
-    const unexpected = consoleErrors.filter((e) => !/status of (401|403|422)/.test(e));
+    // The 401 of the signed-out session check, the refused forgery and the double booking are expected.
+    const unexpected = consoleErrors.filter((e) => !/status of (401|403|409|422)/.test(e));
     expect(unexpected.length === 0, unexpected.join("\n"));
   });
   exitCode = failed === 0 ? 0 : 1;

@@ -44,7 +44,7 @@ const routes: RouteObject[] = [
       { path: "clients/:id/edit", lazy: () => import("../features/clients/ClientEdit").then((m) => ({ Component: m.ClientEdit })) },
       { path: "quotes/*", ...comingSoon("quotes") },
       { path: "jobs/*", ...comingSoon("jobs") },
-      { path: "schedule/*", ...comingSoon("schedule") },
+      { path: "schedule", lazy: () => import("../features/schedule/Schedule").then((m) => ({ Component: m.Schedule })) },
       { path: "invoices/*", ...comingSoon("invoices") },
       { path: "reports/*", ...comingSoon("reports") },
       { path: "settings/*", ...comingSoon("settings") },
