@@ -462,21 +462,107 @@ try {
     sched.wednesday = plusDays(sched.monday, 2);
   });
 
-  await step("create a job with a visit for the technician (API)", async () => {
-    const r = await call(page, "POST", "/api/v1/jobs", {
-      client_id: sched.clientId,
-      title: "Replace porch lights",
-      lines: [{ name: "Porch light fitting", quantity: 2, unit_price: 4500 }],
-      schedule: { start_date: sched.wednesday, start_time: "10:00", duration_minutes: 90, assignee_ids: [tech.id] },
-    });
-    expect(r.status === 201, `create job: ${r.status} ${JSON.stringify(r.body)}`);
-    sched.jobId = r.body.id;
-    sched.visitId = r.body.visits[0].id;
+  await step("create a job with a visit for the technician in the app; the job page shows it", async () => {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Jobs" }).click();
+    await page.getByRole("heading", { name: "Create your first job" }).waitFor();
+    await page.getByRole("main").getByRole("link", { name: "New job" }).first().click();
+    await page.getByRole("heading", { name: "New job" }).waitFor();
+    // Nothing filled in: the form says what is missing, at the fields.
+    await page.getByRole("button", { name: "Create job" }).click();
+    await page.waitForFunction(() => document.querySelector("select[name=client_id]")?.getAttribute("aria-invalid") === "true");
+    await page.getByLabel("Find a client").fill(client.last);
+    await page.waitForFunction(() => [...document.querySelectorAll("select[name=client_id] option")].some((o) => o.textContent.includes("Quill")));
+    await page.getByLabel("Client", { exact: true }).selectOption({ label: `${client.first} ${client.last}` });
+    await page.getByLabel("Title").fill("Replace porch lights");
+    await page.getByLabel("Instructions").fill("Ladder in the garage.");
+    await page.getByLabel("Item 1").fill("Porch light fitting");
+    await page.getByLabel("Quantity").fill("2");
+    await page.getByLabel(/Unit price/).fill("45");
+    await page.getByLabel("Date", { exact: true }).fill(sched.wednesday);
+    await page.getByLabel("Start time").fill("10:00");
+    await page.getByLabel("Length (minutes)").fill("90");
+    await page.getByRole("group", { name: "Assign to" }).getByLabel(tech.name).check();
+    await axe(page, "new job");
+    await page.getByRole("button", { name: "Create job" }).click();
+    await page.getByRole("heading", { name: /^#\S+ Replace porch lights$/ }).waitFor();
+    sched.jobId = new URL(page.url()).pathname.split("/").pop();
+    const job = (await call(page, "GET", `/api/v1/jobs/${sched.jobId}`)).body;
+    expect(job.total === 9000 && job.visits.length === 1, `total ${job.total}, ${job.visits.length} visits`);
+    expect(job.visits[0].assignee_ids[0] === tech.id, "the visit is the technician's");
+    sched.visitId = job.visits[0].id;
+    await page.getByRole("link", { name: `${client.first} ${client.last}` }).waitFor();
+    await page.getByText(tech.name).waitFor();
+    await page.getByRole("cell", { name: "Porch light fitting" }).waitFor();
+    await axe(page, "job page");
+    await screenshots(page, "job");
+  });
+
+  await step("a recurring job: the rule editor writes the rule and previews the visits", async () => {
+    await page.goto(`${base}/jobs/new`);
+    await page.getByLabel("Find a client").fill(client.last);
+    await page.waitForFunction(() => [...document.querySelectorAll("select[name=client_id] option")].some((o) => o.textContent.includes("Quill")));
+    await page.getByLabel("Client", { exact: true }).selectOption({ label: `${client.first} ${client.last}` });
+    await page.getByLabel("Title").fill("Lighting check");
+    await page.getByLabel("Repeats", { exact: true }).check();
+    await page.getByLabel("First day").fill(sched.monday);
+    await page.getByLabel("Start time").fill("08:00");
+    await page.getByLabel("Every", { exact: true }).fill("2");
+    await page.getByLabel("Unit", { exact: true }).selectOption("WEEKLY");
+    const days = page.getByRole("group", { name: "On" });
+    await days.getByLabel("Monday").check();
+    await days.getByLabel("Thursday").check();
+    await page.getByLabel("After a number of visits").check();
+    await page.getByLabel("Visits", { exact: true }).fill("10");
+    await page.getByText("Every 2 weeks on Monday and Thursday, 10 times").waitFor();
+    await page.getByText("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH;COUNT=10").waitFor();
+    expect((await page.locator(".rule-preview li").count()) === 5, "five visits previewed");
+    await axe(page, "new recurring job");
+    await screenshots(page, "job-new-recurring");
+    await page.getByRole("button", { name: "Create job" }).click();
+    await page.getByRole("heading", { name: /Lighting check/ }).waitFor();
+    await page.getByText("Every 2 weeks on Monday and Thursday, 10 times").waitFor();
+    const id = new URL(page.url()).pathname.split("/").pop();
+    const job = (await call(page, "GET", `/api/v1/jobs/${id}`)).body;
+    expect(job.recurrence?.rrule === "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH;COUNT=10", `rrule ${job.recurrence?.rrule}`);
+    sched.recurringId = id;
+  });
+
+  await step("a stale job is never overwritten: cancel after someone else's edit asks to reload", async () => {
+    const job = (await call(page, "GET", `/api/v1/jobs/${sched.recurringId}`)).body;
+    const r = await call(page, "PUT", `/api/v1/jobs/${sched.recurringId}`, { title: "Lighting check (quarterly)", lines: [], version: job.version });
+    expect(r.status === 200, `edit by API: ${r.status} ${JSON.stringify(r.body)}`);
+    await page.getByRole("button", { name: "Cancel job" }).click();
+    const dialog = page.getByRole("dialog", { name: "Cancel this job?" });
+    // The live connection may already have brought the new version; if not, the API refuses the stale one.
+    await dialog.getByRole("button", { name: "Cancel job" }).click();
+    const reload = dialog.getByRole("button", { name: "Reload the job" });
+    const stale = await reload.waitFor({ timeout: 3000 }).then(() => true, () => false);
+    if (stale) {
+      await reload.click();
+      await page.getByRole("heading", { name: /Lighting check \(quarterly\)/ }).waitFor();
+      await page.getByRole("button", { name: "Cancel job" }).click();
+      await page.getByRole("dialog", { name: "Cancel this job?" }).getByRole("button", { name: "Cancel job" }).click();
+    }
+    await page.getByRole("heading", { name: /Lighting check \(quarterly\)/ }).waitFor();
+    await page.locator(".page-header .badge--cancelled").waitFor();
+  });
+
+  await step("the jobs list filters by status", async () => {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Jobs" }).click();
+    const list = page.getByRole("list", { name: "Jobs" });
+    await list.getByRole("link", { name: /Replace porch lights/ }).waitFor();
+    await list.getByRole("link", { name: /Lighting check/ }).waitFor();
+    await page.getByLabel("Status").selectOption("cancelled");
+    await page.waitForFunction(() => document.querySelectorAll(".list__row").length === 1);
+    await list.getByRole("link", { name: /Lighting check/ }).waitFor();
+    await axe(page, "jobs");
+    await screenshots(page, "jobs");
+    await page.getByLabel("Status").selectOption("");
   });
 
   await step("the schedule shows the visit in the technician's lane; drag it to the next day", async () => {
     await page.goto(`${base}/schedule?view=week&date=${sched.wednesday}`);
-    await page.getByRole("heading", { name: "Schedule" }).waitFor();
+    await page.getByRole("heading", { name: "Schedule", exact: true }).waitFor();
     const card = page.locator(`[data-drop-date="${sched.wednesday}"][data-drop-lane="${tech.id}"] [data-visit-id="${sched.visitId}"]`);
     await card.waitFor();
     const target = page.locator(`[data-drop-date="${plusDays(sched.wednesday, 1)}"][data-drop-lane="${tech.id}"]`);
@@ -564,7 +650,7 @@ try {
       await page2.getByRole("button", { name: "Sign in" }).click();
       await page2.getByRole("heading", { name: /Good (morning|afternoon|evening), Dana/ }).waitFor();
       await page2.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Schedule" }).click();
-      await page2.getByRole("heading", { name: "Schedule" }).waitFor();
+      await page2.getByRole("heading", { name: "Schedule", exact: true }).waitFor();
       if (!new URL(page2.url()).searchParams.get("date")) await page2.goto(`${base}/schedule?view=week&date=${sched.wednesday}`);
       await page2.locator(`[data-visit-id="${sched.visitId}"]`).first().waitFor();
       // Wait for the live connection to be subscribed.

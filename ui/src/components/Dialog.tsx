@@ -1,4 +1,5 @@
 import { useEffect, useId, useRef, type ReactNode } from "react";
+import "./dialog.css";
 
 /**
  * A modal dialog on the native <dialog>: focus moves in and back, Escape closes,

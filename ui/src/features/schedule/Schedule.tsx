@@ -144,7 +144,11 @@ export function Schedule() {
         : formatDay(startOfMonth(date), undefined, { month: "long", year: "numeric" });
   const step = (n: number) => (view === "day" ? addDays(date, n) : view === "week" ? addDays(date, 7 * n) : addMonths(date, n));
 
-  const data = schedule.data;
+  // Cancelled visits are off the schedule.
+  const data = useMemo(
+    () => schedule.data && { visits: schedule.data.visits.filter((v) => v.status !== "cancelled"), unscheduled: schedule.data.unscheduled },
+    [schedule.data],
+  );
   const lanes = useMemo(() => lanesFor(teamLanes, data?.visits ?? []), [teamLanes, data]);
   const cardProps: CardProps = { timeZone, names, drag, start: staff ? start : null, wasDrag, open: staff ? setMoving : null };
 
