@@ -107,6 +107,13 @@ async fn serve(config: Config, listeners: Listeners, lock: &DataDirLock) -> anyh
     };
     let app = App::build(config, db.clone(), listeners)?;
     tracing::info!(public = %app.public_addr()?, admin = %app.admin_addr()?, "listening");
+    if app.state().config.role != crate::config::Role::Worker {
+        // The one line a newcomer needs from `make run`, apart from the JSON logs.
+        eprintln!(
+            "jobber is ready: open {} in your browser",
+            app.state().config.public_url
+        );
+    }
     let served = app.run_until_stopped(shutdown).await;
     // Closing waits for every connection to be handed back and closed; with the
     // database gone that must not hold up the exit.

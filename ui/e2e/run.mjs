@@ -177,6 +177,10 @@ try {
   const owner = { business: "Bright Spark Electric", name: "Olive Owner", email: "olive@brightspark.example", password: "correct horse battery staple" };
   const client = { first: "Marguerite", last: "Quill", email: "marguerite@quillgardens.example", phone: "+1 503 555 0134", city: "Portland" };
 
+  await step("jobber serve prints the address to open", async () => {
+    expect(serverLog.join("").includes(`jobber is ready: open ${base} in your browser`), "no 'jobber is ready' line");
+  });
+
   await step("the committed API types match the server's OpenAPI document", async () => {
     const doc = join(dataDir, "openapi.json");
     const types = join(dataDir, "schema.d.ts");
