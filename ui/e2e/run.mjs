@@ -671,6 +671,73 @@ try {
     }
   });
 
+  await step("2,000 visits in a week: the schedule draws only what is visible and stays quick", async () => {
+    const lanes = [tech.id, dispatcher.id, null];
+    const started = Date.now();
+    const made = await page.evaluate(
+      async ({ clientId, monday, lanes }) => {
+        const { csrf_token } = await (await fetch("/api/v1/auth/session")).json();
+        const headers = { "Content-Type": "application/json", "X-CSRF-Token": csrf_token };
+        let ok = 0;
+        // 286 daily jobs of 7 visits: 2,002 visits from Monday to Sunday.
+        for (let i = 0; i < 286; i += 22) {
+          const batch = await Promise.all(
+            Array.from({ length: Math.min(22, 286 - i) }, (_, j) => {
+              const n = i + j;
+              const lane = lanes[n % lanes.length];
+              const minutes = 7 * 60 + (n % 44) * 15;
+              const time = `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
+              return fetch("/api/v1/jobs", {
+                method: "POST",
+                headers,
+                body: JSON.stringify({
+                  client_id: clientId,
+                  title: `Route stop ${n + 1}`,
+                  schedule: { start_date: monday, start_time: time, duration_minutes: 45, rrule: "FREQ=DAILY;COUNT=7", assignee_ids: lane ? [lane] : [], allow_overlap: true },
+                }),
+              }).then((r) => r.status);
+            }),
+          );
+          ok += batch.filter((st) => st === 201).length;
+        }
+        return ok;
+      },
+      { clientId: sched.clientId, monday: sched.monday, lanes },
+    );
+    expect(made === 286, `${made} of 286 jobs made`);
+    console.log(`     made 286 jobs with 2,002 visits in ${Date.now() - started} ms`);
+    const t0 = Date.now();
+    await page.goto(`${base}/schedule?view=week&date=${sched.monday}`);
+    await page.locator(".sgrid__more").first().waitFor();
+    const week = Date.now() - t0;
+    const weekCards = await page.locator(".sgrid .visit").count();
+    const t1 = Date.now();
+    await page.getByRole("button", { name: "Day", exact: true }).click();
+    await page.locator(".sgrid__timeline .visit").first().waitFor();
+    const day = Date.now() - t1;
+    const dayCards = await page.locator(".sgrid .visit").count();
+    console.log(`     week view: ${weekCards} cards drawn in ${week} ms (page load and API included); day view: ${dayCards} cards in ${day} ms`);
+    expect(weekCards <= 4 * 7 * 4, `${weekCards} cards drawn in the week view`);
+    expect(dayCards < 600, `${dayCards} cards drawn in the day view`);
+    expect(week < 15_000 && day < 5_000, "quick enough");
+    // Still responsive: a frame within 100 ms while scrolling the day view.
+    const frame = await page.evaluate(async () => {
+      const scroller = document.querySelector(".sgrid");
+      const t = performance.now();
+      scroller.scrollTop = scroller.scrollHeight / 2;
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      return performance.now() - t;
+    });
+    expect(frame < 250, `a scroll took ${frame} ms to paint`);
+    await page.getByRole("button", { name: "Month", exact: true }).click();
+    await page.locator(".month .visit").first().waitFor();
+    await axe(page, "schedule (month)");
+    await screenshots(page, "schedule-month-busy");
+    await page.getByRole("button", { name: "Week", exact: true }).click();
+    await page.locator(".sgrid__more").first().waitFor();
+    await screenshots(page, "schedule-week-busy");
+  });
+
   await step("no errors in the browser console", async () => {
     // The 401 of the signed-out session check, the refused forgery and the double booking are expected.
     const unexpected = consoleErrors.filter((e) => !/status of (401|403|409|422)/.test(e));

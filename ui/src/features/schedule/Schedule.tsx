@@ -293,7 +293,7 @@ function Ghost({ drag, timeZone }: { drag: DragState; timeZone: string }) {
 
 // ---- week ----------------------------------------------------------------------------
 
-const CARD_H = 48;
+const CARD_H = 56;
 const MAX_IN_CELL = 4;
 const LANE_W = 148;
 
@@ -330,12 +330,12 @@ function WeekGrid({ from, days, lanes, visits, card, onDay }: { from: string; da
         const row = cells.get(lane.id);
         const most = row ? Math.max(...row.map((c) => c.length)) : 0;
         const shown = Math.min(most, MAX_IN_CELL);
-        return Math.max(72, 12 + shown * (CARD_H + 4) + (most > MAX_IN_CELL ? 26 : 0));
+        return Math.max(84, 12 + shown * (CARD_H + 4) + (most > MAX_IN_CELL ? 26 : 0));
       }),
     [lanes, cells],
   );
   const scroller = useRef<HTMLDivElement>(null);
-  const virtual = useVirtualizer({ count: lanes.length, getScrollElement: () => scroller.current, estimateSize: (i) => heights[i] ?? 72, overscan: 4 });
+  const virtual = useVirtualizer({ count: lanes.length, getScrollElement: () => scroller.current, estimateSize: (i) => heights[i] ?? 84, overscan: 4 });
   const columns = `${LANE_W}px repeat(${days}, minmax(118px, 1fr))`;
 
   return (
@@ -403,7 +403,7 @@ function DayGrid({ date, lanes, visits, card }: { date: string; lanes: Lane[]; v
         const stacked = stack(placed);
         const anytime = placed.filter((p) => p.anytime);
         const rows = Math.max(stacked.rows, anytime.length);
-        return { stacked, anytime, height: Math.max(64, 8 + rows * ROW_H) };
+        return { stacked, anytime, height: Math.max(80, 8 + rows * ROW_H) };
       }),
     [lanes, cells],
   );
