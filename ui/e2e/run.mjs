@@ -643,6 +643,27 @@ try {
     await screenshots(page, "schedule-day");
   });
 
+  await step("a visit dragged from the unscheduled list gets a day, a time and the technician", async () => {
+    const r = await call(page, "POST", "/api/v1/jobs", { client_id: sched.clientId, title: "Fit smoke alarms" });
+    expect(r.status === 201 && !r.body.visits[0].starts_at, `an unscheduled job: ${r.status}`);
+    const visitId = r.body.visits[0].id;
+    await page.goto(`${base}/schedule?view=week&date=${sched.wednesday}`);
+    const card = page.locator(`.unscheduled [data-visit-id="${visitId}"]`);
+    await card.waitFor();
+    const tuesday = plusDays(sched.monday, 1);
+    await dragTo(page, card, page.locator(`[data-drop-date="${tuesday}"][data-drop-lane="${tech.id}"]`));
+    await page.locator(`[data-drop-date="${tuesday}"][data-drop-lane="${tech.id}"] [data-visit-id="${visitId}"]`).waitFor();
+    let visit;
+    for (let i = 0; i < 40; i += 1) {
+      visit = (await call(page, "GET", `/api/v1/visits/${visitId}`)).body;
+      if (visit.starts_at) break;
+      await page.waitForTimeout(150);
+    }
+    expect(visit.starts_at && localDate(visit.starts_at, sched.timeZone) === tuesday, `scheduled on ${visit.starts_at}`);
+    expect(visit.assignee_ids.length === 1 && visit.assignee_ids[0] === tech.id, "the technician's");
+    await page.getByRole("heading", { name: /Unscheduled/ }).getByText("0").waitFor();
+  });
+
   await step("a second person's schedule follows a move live, without a reload", async () => {
     const other = await browser.newContext({ viewport: viewports.desktop, locale: "en-US", timezoneId: "America/New_York" });
     try {

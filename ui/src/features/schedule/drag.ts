@@ -29,6 +29,8 @@ export interface DragState {
 }
 
 const THRESHOLD = 5;
+/** How long a finger rests on a card before it can be dragged (ms). */
+const HOLD = 350;
 const SNAP = 15;
 
 function targetAt(x: number, y: number, offsetX: number): { element: HTMLElement; drop: DropTarget } | null {
@@ -73,9 +75,23 @@ export function useVisitDrag(onDrop: (visit: Visit, fromLane: string | null, dro
       const offsetY = event.clientY - rect.top;
       let moving = false;
       let last: DropTarget | null = null;
+      // A finger scrolls the grid; holding it still on a card for a moment picks the card up.
+      const touch = event.pointerType === "touch";
+      let armed = !touch;
+      const hold = touch
+        ? window.setTimeout(() => {
+            armed = true;
+            card.classList.add("visit--armed");
+          }, HOLD)
+        : 0;
 
       const move = (e: PointerEvent) => {
         if (!moving && Math.hypot(e.clientX - origin.x, e.clientY - origin.y) < THRESHOLD) return;
+        if (!armed) {
+          // The finger moved before the hold: a scroll, not a drag.
+          cleanup();
+          return;
+        }
         if (!moving) {
           moving = true;
           document.body.classList.add("is-dragging");
@@ -95,12 +111,22 @@ export function useVisitDrag(onDrop: (visit: Visit, fromLane: string | null, dro
           minutes: last?.minutes ?? null,
         });
       };
-      const end = (e: PointerEvent) => {
+      // While a finger drags, the page must not scroll under it.
+      const noScroll = (e: TouchEvent) => {
+        if (armed) e.preventDefault();
+      };
+      const cleanup = () => {
+        window.clearTimeout(hold);
+        card.classList.remove("visit--armed");
         window.removeEventListener("pointermove", move);
         window.removeEventListener("pointerup", end);
         window.removeEventListener("pointercancel", cancel);
         window.removeEventListener("keydown", escape);
+        window.removeEventListener("touchmove", noScroll);
         document.body.classList.remove("is-dragging");
+      };
+      const end = (e: PointerEvent) => {
+        cleanup();
         setDrag(null);
         if (!moving) return;
         suppressClick.current = true;
@@ -109,11 +135,7 @@ export function useVisitDrag(onDrop: (visit: Visit, fromLane: string | null, dro
         if (found) dropRef.current(visit, fromLane, found.drop);
       };
       const cancel = () => {
-        window.removeEventListener("pointermove", move);
-        window.removeEventListener("pointerup", end);
-        window.removeEventListener("pointercancel", cancel);
-        window.removeEventListener("keydown", escape);
-        document.body.classList.remove("is-dragging");
+        cleanup();
         if (moving) {
           suppressClick.current = true;
           window.setTimeout(() => (suppressClick.current = false), 0);
@@ -128,6 +150,7 @@ export function useVisitDrag(onDrop: (visit: Visit, fromLane: string | null, dro
       window.addEventListener("pointerup", end);
       window.addEventListener("pointercancel", cancel);
       window.addEventListener("keydown", escape);
+      if (touch) window.addEventListener("touchmove", noScroll, { passive: false });
     },
     [],
   );
