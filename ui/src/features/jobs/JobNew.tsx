@@ -62,6 +62,7 @@ export function JobNew() {
   const [conflict, setConflict] = useState<ApiProblem | null>(null);
   const [busy, setBusy] = useState(false);
   const formRef = useRef<HTMLFormElement>(null);
+  const anchor = useRef(date);
 
   // The client list: the search's matches, and the chosen one even when it is not among them.
   const options = clients.data?.items ?? [];
@@ -154,6 +155,21 @@ export function JobNew() {
   }
 
   const names = new Map((team.data ?? []).map((u) => [u.id, u.name]));
+  // The rule follows the first day until the person picks its days themselves.
+  function changeDate(next: string) {
+    setDate(next);
+    if (!isIsoDate(next)) return;
+    const before = defaultRule(anchor.current);
+    anchor.current = next;
+    const after = defaultRule(next);
+    setRule((r) => ({
+      ...r,
+      days: r.days.length === 1 && r.days[0] === before.days[0] ? after.days : r.days,
+      monthDay: r.monthDay === before.monthDay ? after.monthDay : r.monthDay,
+      nth: r.nth === before.nth && r.nthDay === before.nthDay ? after.nth : r.nth,
+      nthDay: r.nth === before.nth && r.nthDay === before.nthDay ? after.nthDay : r.nthDay,
+    }));
+  }
   const setRulePart = (part: Partial<Rule>) => setRule((r) => ({ ...r, ...part }));
 
   return (
@@ -258,7 +274,7 @@ export function JobNew() {
           {when !== "none" && (
             <>
               <div className="form__row">
-                <TextField label={when === "repeat" ? "First day" : "Date"} type="date" name="start_date" value={date} error={errors.date} onChange={(e) => setDate(e.target.value)} />
+                <TextField label={when === "repeat" ? "First day" : "Date"} type="date" name="start_date" value={date} error={errors.date} onChange={(e) => changeDate(e.target.value)} />
                 <TextField label="Start time" type="time" name="start_time" value={time} error={errors.time} hint="Empty: any time that day." onChange={(e) => setTime(e.target.value)} />
                 {time && <TextField label="Length (minutes)" type="number" min={1} max={1440} step={15} name="duration_minutes" value={duration} error={errors.duration} onChange={(e) => setDuration(e.target.value)} />}
               </div>
