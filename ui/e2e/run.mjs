@@ -1,6 +1,8 @@
 // End-to-end tests of the web app: headless Chromium (Debian's `chromium`, driven by
 // playwright-core: no browser is downloaded) against a real `jobber serve` on a fresh
-// data dir and a random loopback port, with its embedded PostgreSQL.
+// data dir and a random loopback port, with its embedded PostgreSQL. The app comes
+// from where the binary finds it by default: embedded in a release build, ui/dist of
+// its source tree in a debug build.
 //
 //   JOBBER_BIN=../target/debug/jobber node e2e/run.mjs     (make test-e2e)
 //
@@ -67,7 +69,6 @@ const server = spawn(
     "--data-dir", dataDir,
     "--listen", `127.0.0.1:${port}`,
     "--admin-listen", `127.0.0.1:${adminPort}`,
-    "--ui-dir", dist,
     "--log", "warn",
   ],
   {
