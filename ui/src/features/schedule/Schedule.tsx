@@ -295,12 +295,11 @@ function Ghost({ drag, timeZone }: { drag: DragState; timeZone: string }) {
 
 const CARD_H = 56;
 const MAX_IN_CELL = 4;
-const LANE_W = 148;
 
 function DayHeads({ from, days, onDay }: { from: string; days: number; onDay?: (d: string) => void }) {
   const now = today(useFormat().timeZone);
   return (
-    <div className="sgrid__head" style={{ gridTemplateColumns: `${LANE_W}px repeat(${days}, minmax(118px, 1fr))` }}>
+    <div className="sgrid__head" style={{ gridTemplateColumns: `var(--lane-w) repeat(${days}, minmax(118px, 1fr))` }}>
       <div className="sgrid__corner">Team</div>
       {Array.from({ length: days }, (_, i) => {
         const d = addDays(from, i);
@@ -336,11 +335,11 @@ function WeekGrid({ from, days, lanes, visits, card, onDay }: { from: string; da
   );
   const scroller = useRef<HTMLDivElement>(null);
   const virtual = useVirtualizer({ count: lanes.length, getScrollElement: () => scroller.current, estimateSize: (i) => heights[i] ?? 84, overscan: 4 });
-  const columns = `${LANE_W}px repeat(${days}, minmax(118px, 1fr))`;
+  const columns = `var(--lane-w) repeat(${days}, minmax(118px, 1fr))`;
 
   return (
     <div className="sgrid" ref={scroller} tabIndex={-1} aria-label="Week schedule" role="region">
-      <div className="sgrid__inner" style={{ minWidth: LANE_W + days * 118 }}>
+      <div className="sgrid__inner" style={{ minWidth: `calc(var(--lane-w) + ${days * 118}px)` }}>
         <DayHeads from={from} days={days} onDay={onDay} />
         <div className="sgrid__rows" style={{ height: virtual.getTotalSize() }}>
           {virtual.getVirtualItems().map((item) => {
@@ -411,8 +410,8 @@ function DayGrid({ date, lanes, visits, card }: { date: string; lanes: Lane[]; v
   const virtual = useVirtualizer({ count: lanes.length, getScrollElement: () => scroller.current, estimateSize: (i) => layouts[i]?.height ?? 64, overscan: 4 });
   const span = hours.to - hours.from;
   const scale = HOUR_W / 60;
-  const width = LANE_W + ANYTIME_W + span * HOUR_W;
-  const columns = `${LANE_W}px ${ANYTIME_W}px ${span * HOUR_W}px`;
+  const width = `calc(var(--lane-w) + ${ANYTIME_W + span * HOUR_W}px)`;
+  const columns = `var(--lane-w) ${ANYTIME_W}px ${span * HOUR_W}px`;
   const fmt = useFormat();
   const hourLabel = (h: number) => formatDateTime(zonedInstant(date, h * 60, fmt.timeZone).toISOString(), fmt.timeZone, undefined, { hour: "numeric", timeZone: fmt.timeZone });
 
