@@ -175,7 +175,7 @@ describe("the live connection", async () => {
   });
 });
 
-describe("the live connection without a ticket", () => {
+describe("the live connection when the network fails", () => {
   it("waits and tries again when the ticket cannot be had", async () => {
     FakeSocket.all = [];
     const timers: { fn: () => void; ms: number }[] = [];
@@ -195,5 +195,22 @@ describe("the live connection without a ticket", () => {
     timers.shift()?.fn();
     await new Promise((r) => globalThis.setTimeout(r, 0));
     expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it("reconnects at once when the network comes back", async () => {
+    const t = setup();
+    t.live.subscribe("schedule", () => {});
+    await t.settle();
+    t.socket().open(1);
+    for (let i = 0; i < 6; i += 1) {
+      t.socket().drop();
+      await t.tick();
+    }
+    t.socket().drop();
+    expect(t.live.status).toBe("waiting");
+    t.live.nudge();
+    await t.settle();
+    expect(FakeSocket.all).toHaveLength(8);
+    expect(t.live.status).toBe("connecting");
   });
 });

@@ -124,6 +124,15 @@ export class LiveConnection {
     };
   }
 
+  /** The network is back (or the tab is shown again): a waiting reconnect goes now. */
+  nudge(): void {
+    if (this.status !== "waiting") return;
+    if (this.retry !== null) this.env.clearTimeout(this.retry);
+    this.retry = null;
+    this.attempts = 0;
+    this.connect();
+  }
+
   /** Close and forget the socket (sign-out, no more listeners). */
   stop(): void {
     this.generation += 1;
@@ -270,6 +279,11 @@ export function liveConnection(): LiveConnection {
       setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
       clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
       random: Math.random,
+    });
+    const connection = shared;
+    globalThis.addEventListener?.("online", () => connection.nudge());
+    globalThis.document?.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") connection.nudge();
     });
   }
   return shared;

@@ -1,6 +1,7 @@
 import { useEffect, useRef } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { Link, useSearchParams } from "react-router";
+import { useLiveTopic } from "../../api/live";
 import { Icon } from "../../components/Icon";
 import { EmptyState, ErrorState, PageHeader, Spinner } from "../../components/States";
 import { useFormat } from "../../lib/locale";
@@ -14,6 +15,8 @@ export function JobList() {
   const [params, setParams] = useSearchParams();
   const status = (params.get("status") ?? "") as JobStatus | "";
   const pages = useJobPages(status);
+  // Jobs made or changed by others (or the worker) come in as they happen.
+  useLiveTopic("schedule");
   const jobs = pages.data?.pages.flatMap((p) => p.items) ?? [];
 
   return (
