@@ -234,17 +234,30 @@ interface CardProps {
   open: ((visit: Visit) => void) | null;
 }
 
+// Hundreds of cards: one formatter each for times and days, not one per card.
+const timeFormats = new Map<string, Intl.DateTimeFormat>();
+const cardDay = new Intl.DateTimeFormat(undefined, { weekday: "short", month: "short", day: "numeric", timeZone: "UTC" });
+
 function timeLabel(p: Placed | null, timeZone: string): string {
   if (!p) return "Unscheduled";
   if (p.anytime) return "Anytime";
-  return formatDateTime(p.visit.starts_at!, timeZone, undefined, { hour: "numeric", minute: "2-digit", timeZone });
+  let format = timeFormats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit", timeZone });
+    timeFormats.set(timeZone, format);
+  }
+  return format.format(new Date(p.visit.starts_at!));
+}
+
+function dayLabel(date: string): string {
+  return cardDay.format(new Date(`${date}T12:00:00Z`));
 }
 
 function VisitCard({ visit, lane, card, style, compact }: { visit: Visit; lane: string | null; card: CardProps; style?: CSSProperties; compact?: boolean }) {
   const placed = place(visit, card.timeZone);
   const when = timeLabel(placed, card.timeZone);
   const who = visit.assignee_ids.map((id) => card.names.get(id) ?? "someone").join(", ") || "nobody";
-  const day = placed ? formatDay(placed.date, undefined, { weekday: "short", month: "short", day: "numeric" }) : "";
+  const day = placed ? dayLabel(placed.date) : "";
   const dragging = card.drag?.visit.id === visit.id;
   const className = `visit visit--${visit.status}${dragging ? " visit--dragging" : ""}${compact ? " visit--compact" : ""}`;
   // The visible text first, then what only a screen reader needs.
