@@ -66,6 +66,7 @@ async fn main() -> anyhow::Result<()> {
     let idle: usize = arg(&args, 4, 2000);
     let subscribers: usize = arg(&args, 5, 500).min(idle);
     let changes: usize = arg(&args, 6, 200);
+    jobber::cli::install_crypto_provider();
     let _ = jobber::platform::process::raise_fd_limit();
     let ws_url = format!("{}/api/v1/ws", base.replacen("http", "ws", 1));
 
@@ -105,6 +106,9 @@ async fn main() -> anyhow::Result<()> {
         }));
     }
     drop(tx);
+    // Only the listening ones stay open.
+    drop(sockets);
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let http = reqwest::Client::new();
     let created: Value = http
         .post(format!("{base}/api/v1/clients"))

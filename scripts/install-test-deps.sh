@@ -6,10 +6,10 @@
 #   - moto's S3 server (`moto[server]`), the S3-compatible store the storage tests use;
 #   - poppler-utils (`pdftotext`, `pdfinfo`, `pdftoppm`), which read the PDFs jobber
 #     renders;
-#   - Debian's `chromium`, the headless browser of the web app's end-to-end tests
-#     (ui/e2e, driven by playwright-core: no browser is downloaded);
 #   - Debian's `redis-server`, which the live-hub test starts on a free port (the
-#     packaged service is not started: RUNLEVEL=1 keeps invoke-rc.d from it).
+#     packaged service is not started: RUNLEVEL=1 keeps invoke-rc.d from it);
+#   - Debian's `chromium`, the headless browser of the web app's end-to-end tests
+#     (ui/e2e, driven by playwright-core: no browser is downloaded).
 # Python packages go into a virtualenv under target/ so the system Python stays
 # untouched. Idempotent and quiet; `make test` runs it.
 set -eu
@@ -28,16 +28,16 @@ if ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdfinfo >/dev/null 2>&
     apt_install poppler-utils
 fi
 
-if ! command -v chromium >/dev/null 2>&1; then
-    say "installing chromium"
-    apt_install chromium
-fi
-
 if ! command -v redis-server >/dev/null 2>&1; then
     say "installing redis-server"
     if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
     $sudo env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+    say "installing chromium"
+    apt_install chromium
 fi
 
 if [ -x "$venv/bin/python3" ] && "$venv/bin/python3" -c 'import icalendar, localstripe, aiosmtpd, moto.server' 2>/dev/null; then

@@ -170,9 +170,9 @@ struct FileConfig {
     http_header_read_timeout_secs: Option<u64>,
     http_idle_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
-    ui_dir: Option<PathBuf>,
     ws_max_per_user: Option<usize>,
     ws_max_per_account: Option<usize>,
+    ui_dir: Option<PathBuf>,
 }
 
 #[derive(Clone)]
@@ -431,6 +431,9 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_DATA_DIR",
     "JOBBER_DATABASE_URL",
     "JOBBER_DATABASE_URL_FILE",
+    "JOBBER_REDIS_URL",
+    "JOBBER_WS_MAX_PER_USER",
+    "JOBBER_WS_MAX_PER_ACCOUNT",
     "JOBBER_LISTEN",
     "JOBBER_ADMIN_LISTEN",
     "JOBBER_ROLE",

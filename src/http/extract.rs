@@ -18,6 +18,7 @@ use crate::app::AppState;
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::auth::session::{self, Login};
 use crate::modules::users::model::Role;
+use crate::platform::events::{Actor, act_as};
 
 /// Who is calling: the account every query is confined to, the user and their role.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +49,7 @@ impl FromRequestParts<AppState> for Ctx {
             };
             parts.extensions.insert(session.ctx);
             parts.extensions.insert(Login::Session(session.session_id));
+            act_as(Actor::User(session.ctx.user_id));
             return Ok(session.ctx);
         };
         let token = header
@@ -72,6 +74,7 @@ impl FromRequestParts<AppState> for Ctx {
         };
         parts.extensions.insert(ctx);
         parts.extensions.insert(Login::Token(claims.sid));
+        act_as(Actor::User(ctx.user_id));
         Ok(ctx)
     }
 }

@@ -54,7 +54,10 @@ pub async fn observe(State(metrics): State<Metrics>, request: Request, next: Nex
     let in_flight = InFlight::enter(&metrics);
 
     let mut response = REQUEST_ID
-        .scope(request_id.clone(), next.run(request))
+        .scope(
+            request_id.clone(),
+            crate::platform::events::acting(None, next.run(request)),
+        )
         .instrument(span.clone())
         .await;
 

@@ -22,9 +22,10 @@
 
 use serde_json::{Map, Value, json};
 
-/// Operations that answer 429 `rate_limited` (with `Retry-After`): the login throttle,
-/// and the limit on `409 email_taken` answers.
+/// Operations that answer 429 (with `Retry-After`): the login throttle, the limit on
+/// `409 email_taken` answers, and the live hub's connection limits.
 pub const THROTTLED: &[(&str, &str)] = &[
+    ("get", "/api/v1/ws"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/session"),
     ("post", "/api/v1/auth/totp/disable"),

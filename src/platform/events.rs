@@ -173,14 +173,58 @@ impl Event {
     }
 }
 
-/// An event as committed: its account, its place in the account's order and when.
+/// An event as committed: its account, its place in the account's order, when, and
+/// who made the change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Published {
     pub account_id: Uuid,
     pub seq: i64,
     pub at: DateTime<Utc>,
     pub request_id: Option<String>,
+    pub actor: Option<Actor>,
     pub event: Event,
+}
+
+/// Who made a change: `{"user": id}`, `{"hub": id}` (a client in the client hub, by
+/// the signed link of that quote or invoice), `{"webhook": "stripe"}` or
+/// `{"system": "<queue>"}` (a background job).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    User(Uuid),
+    Hub(Uuid),
+    Webhook(String),
+    System(String),
+}
+
+tokio::task_local! {
+    /// Who is acting on this task (a request or a background job); filled in as soon
+    /// as it is known (the login extractor, the hub's signed link, a webhook).
+    static ACTOR: std::sync::Arc<std::sync::Mutex<Option<Actor>>>;
+}
+
+/// Run `work` with an actor slot of its own, set to `actor` if known already. The
+/// events its changes raise record who acted.
+pub async fn acting<F: std::future::Future>(actor: Option<Actor>, work: F) -> F::Output {
+    ACTOR
+        .scope(std::sync::Arc::new(std::sync::Mutex::new(actor)), work)
+        .await
+}
+
+/// Say who is acting on this task (within [`acting`]; elsewhere nothing happens).
+pub fn act_as(actor: Actor) {
+    let _ = ACTOR.try_with(|slot| {
+        if let Ok(mut slot) = slot.lock() {
+            *slot = Some(actor);
+        }
+    });
+}
+
+fn current_actor() -> Option<Actor> {
+    ACTOR
+        .try_with(|slot| slot.lock().ok().and_then(|a| a.clone()))
+        .ok()
+        .flatten()
 }
 
 /// A listener that reacts *inside* the transaction that raised the event, just before
@@ -283,14 +327,15 @@ pub(crate) async fn write(
     let types: Vec<String> = events.iter().map(|e| e.name().to_owned()).collect();
     let data: Vec<serde_json::Value> = events.iter().map(Event::data).collect();
     let request_id = crate::platform::logging::current_request_id();
+    let actor = current_actor().and_then(|actor| serde_json::to_value(actor).ok());
     let last = sqlx::query_scalar!(
         r#"WITH taken AS (
                INSERT INTO event_sequences AS s (account_id, last_seq) VALUES ($1, $2)
                ON CONFLICT (account_id) DO UPDATE SET last_seq = s.last_seq + $2
                RETURNING last_seq
            ), written AS (
-               INSERT INTO events (account_id, seq, type, data, request_id)
-               SELECT $1, taken.last_seq - $2 + e.ord, e.type, e.data, $5
+               INSERT INTO events (account_id, seq, type, data, request_id, actor)
+               SELECT $1, taken.last_seq - $2 + e.ord, e.type, e.data, $5, $6
                FROM taken, unnest($3::text[], $4::jsonb[]) WITH ORDINALITY AS e (type, data, ord)
                RETURNING seq
            )
@@ -299,7 +344,8 @@ pub(crate) async fn write(
         count,
         &types,
         &data,
-        request_id
+        request_id,
+        actor
     )
     .fetch_one(conn)
     .await?;
@@ -317,7 +363,7 @@ pub async fn since(
 ) -> Result<Vec<Published>, sqlx::Error> {
     let mut tx = db.tenant(account_id).await?;
     let rows = sqlx::query!(
-        r#"SELECT seq, type AS "type_", data, request_id, created_at FROM events
+        r#"SELECT seq, type AS "type_", data, request_id, actor, created_at FROM events
            WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"#,
         account_id,
         seq,
@@ -334,6 +380,7 @@ pub async fn since(
                 seq: row.seq,
                 at: row.created_at,
                 request_id: row.request_id,
+                actor: row.actor.and_then(|a| serde_json::from_value(a).ok()),
                 event: Event::from_row(&row.type_, row.data)?,
             })
         })

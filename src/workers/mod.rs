@@ -247,8 +247,13 @@ async fn run_job(
     // apalis counts this run before the handler starts; guard against 0 anyway.
     let attempt = attempt.current().max(1);
     let last = queue::backoff(attempt).is_none();
-    let result =
-        tracing::Instrument::instrument(dispatch(&ctx, queue, &job, last), span.clone()).await;
+    let result = crate::platform::events::acting(
+        Some(crate::platform::events::Actor::System(
+            queue.name().to_owned(),
+        )),
+        tracing::Instrument::instrument(dispatch(&ctx, queue, &job, last), span.clone()),
+    )
+    .await;
     let _entered = span.enter();
     let labels = [queue.name()];
     match result {

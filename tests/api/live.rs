@@ -27,6 +27,8 @@ enum Auth<'a> {
     Subprotocol(&'a str),
     Header(&'a str),
     Ticket(&'a str),
+    /// The web app's session cookie, with the page's Origin.
+    Cookie(&'a str, &'a str),
 }
 
 async fn open(
@@ -58,6 +60,14 @@ async fn open(
                 "authorization",
                 HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
             );
+        }
+        Auth::Cookie(cookie, origin) => {
+            request
+                .headers_mut()
+                .insert("cookie", HeaderValue::from_str(cookie).unwrap());
+            request
+                .headers_mut()
+                .insert("origin", HeaderValue::from_str(origin).unwrap());
         }
         Auth::Ticket(_) => {}
     }
@@ -214,6 +224,8 @@ async fn a_change_reaches_its_account_after_the_commit_and_no_other_account() {
     let seq = event["seq"].as_i64().unwrap();
     assert_eq!(event["id"], format!("{}:{seq}", owner.account_id));
     assert!(event["at"].is_string());
+    // Who made the change.
+    assert_eq!(event["actor"], json!({"user": owner.user_id}));
 
     // A refused change commits nothing and publishes nothing.
     app.post("/api/v1/clients", &owner.token, json!({"first_name": ""}))
@@ -318,6 +330,39 @@ async fn only_the_token_the_subprotocol_or_a_ticket_opens_a_socket() {
     // An access token is no ticket.
     assert_eq!(
         refused(open(&app, Auth::Ticket(&owner.token), "").await),
+        401
+    );
+
+    // The web app's session cookie, from its own origin; another site's page may
+    // not open a socket with it.
+    let signed_in = app
+        .post_anon(
+            "/api/v1/auth/session",
+            json!({"email": owner.email, "password": crate::helpers::PASSWORD}),
+        )
+        .await
+        .expect(200);
+    let cookie = signed_in
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let own_origin = format!("http://{}", app.addr);
+    let (mut live, _) = open(&app, Auth::Cookie(&cookie, &own_origin), "")
+        .await
+        .unwrap();
+    assert_eq!(
+        live.next().await.unwrap()["user_id"],
+        owner.user_id.as_str()
+    );
+    assert_eq!(
+        refused(open(&app, Auth::Cookie(&cookie, "https://evil.example"), "").await),
+        403
+    );
+    assert_eq!(
+        refused(open(&app, Auth::Cookie("jobber_session=forged", &own_origin), "").await),
         401
     );
 }
@@ -612,14 +657,17 @@ async fn commits_of_every_process_reach_sockets_on_every_api_process() {
         seen.push(event["type"].as_str().unwrap().to_owned());
     }
     assert!(seen.contains(&"visit.completed".to_owned()), "{seen:?}");
-    let notification = loop {
-        if seen.contains(&"notification.created".to_owned()) {
-            break true;
+    if !seen.contains(&"notification.created".to_owned()) {
+        loop {
+            let event = live.event().await;
+            seen.push(event["type"].as_str().unwrap().to_owned());
+            if event["type"] == "notification.created" {
+                // Made by the worker's job, not by a user.
+                assert!(event["actor"]["system"].is_string(), "{event}");
+                break;
+            }
         }
-        let event = live.event().await;
-        seen.push(event["type"].as_str().unwrap().to_owned());
-    };
-    assert!(notification, "{seen:?}");
+    }
 }
 
 /// A throwaway `redis-server` on a free loopback port, stopped on drop.

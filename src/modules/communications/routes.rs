@@ -86,6 +86,7 @@ async fn twilio_status(
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let params = form(&body);
+    crate::platform::events::act_as(crate::platform::events::Actor::Webhook("twilio".into()));
     sms::verify(
         &state.config.twilio,
         &state.config.public_url,
@@ -113,6 +114,7 @@ async fn twilio_inbound(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let params = form(&body);
+    crate::platform::events::act_as(crate::platform::events::Actor::Webhook("twilio".into()));
     sms::verify(
         &state.config.twilio,
         &state.config.public_url,

@@ -10,6 +10,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
+use crate::platform::events::{Actor, act_as};
+
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::auth::token::{LinkCheck, TokenKeys};
 
@@ -95,7 +97,10 @@ pub fn check(keys: &TokenKeys, kind: Kind, id: Uuid, link: &LinkParams) -> Resul
         &link.sig,
         Utc::now().timestamp(),
     ) {
-        LinkCheck::Valid => Ok(link.account),
+        LinkCheck::Valid => {
+            act_as(Actor::Hub(id));
+            Ok(link.account)
+        }
         LinkCheck::Expired => Err(ApiError::new(
             ErrorCode::LinkExpired,
             "this link has expired; ask the business to send it again",

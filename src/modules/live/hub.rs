@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::extract::ws::Utf8Bytes;
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge};
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 use uuid::Uuid;
@@ -61,10 +62,24 @@ impl Default for Limits {
     }
 }
 
-/// A text frame to send, or the close that ends the connection.
+/// A text frame to send. Cheap to clone: one event's frame on a topic is serialized
+/// once and shared by every connection it goes to.
 #[derive(Debug)]
 pub enum Frame {
-    Text(String),
+    Text(Utf8Bytes),
+}
+
+/// The frames of one event by topic, made on first use.
+#[derive(Default)]
+pub struct Frames(HashMap<Topic, Utf8Bytes>);
+
+impl Frames {
+    fn get(&mut self, published: &Published, topic: &Topic) -> Utf8Bytes {
+        self.0
+            .entry(*topic)
+            .or_insert_with(|| Envelope::frame(published, topic).into())
+            .clone()
+    }
 }
 
 /// One open connection, as the fan-out sees it.
@@ -114,7 +129,7 @@ impl Conn {
     }
 
     /// Queue a control frame; a full queue closes the connection.
-    pub fn send(&self, frame: String, stats: &Stats) -> bool {
+    pub fn send(&self, frame: Utf8Bytes, stats: &Stats) -> bool {
         match self.queue.try_send(Frame::Text(frame)) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -133,6 +148,7 @@ impl Conn {
         audience: &Audience,
         only: Option<&BTreeSet<Topic>>,
         stats: &Stats,
+        frames: &mut Frames,
     ) {
         let topics: Vec<Topic> = match self.state.lock() {
             Ok(state) => state
@@ -145,7 +161,7 @@ impl Conn {
         };
         for topic in topics {
             if audience.reaches(&self.viewer, &topic) {
-                if !self.send(Envelope::frame(published, &topic), stats) {
+                if !self.send(frames.get(published, &topic), stats) {
                     return;
                 }
                 stats.delivered.inc();
@@ -155,7 +171,13 @@ impl Conn {
     }
 
     /// Hand a live event to the connection, or to its replay buffer while it resumes.
-    fn deliver(&self, published: &Arc<Published>, audience: &Arc<Audience>, stats: &Stats) {
+    fn deliver(
+        &self,
+        published: &Arc<Published>,
+        audience: &Arc<Audience>,
+        stats: &Stats,
+        frames: &mut Frames,
+    ) {
         if let Ok(mut state) = self.state.lock()
             && let Some(buffer) = state.replaying.as_mut()
         {
@@ -168,7 +190,7 @@ impl Conn {
             }
             return;
         }
-        self.offer(published, audience, None, stats);
+        self.offer(published, audience, None, stats, frames);
     }
 
     /// Add topics; with `replay`, live events are held back until
@@ -204,7 +226,7 @@ impl Conn {
         let older: BTreeSet<Topic> = self.topics().difference(fresh).copied().collect();
         for (published, audience) in held {
             let only = (published.seq <= replayed).then_some(&older);
-            self.offer(&published, &audience, only, stats);
+            self.offer(&published, &audience, only, stats, &mut Frames::default());
         }
     }
 
@@ -473,8 +495,9 @@ impl Hub {
                 return;
             }
         };
+        let mut frames = Frames::default();
         for conn in conns {
-            conn.deliver(&published, &audience, &self.inner.stats);
+            conn.deliver(&published, &audience, &self.inner.stats, &mut frames);
         }
     }
 }
@@ -511,6 +534,7 @@ mod tests {
             seq,
             at: chrono::Utc::now(),
             request_id: None,
+            actor: None,
             event: Event::ClientCreated {
                 client_id: Uuid::now_v7(),
             },
@@ -528,7 +552,12 @@ mod tests {
         conn.subscribe(&[Topic::Account], false, hub.stats());
         let audience = Arc::new(Audience::office(Uuid::now_v7()));
         for seq in 1..=3 {
-            conn.deliver(&published(account, seq), &audience, hub.stats());
+            conn.deliver(
+                &published(account, seq),
+                &audience,
+                hub.stats(),
+                &mut Frames::default(),
+            );
         }
         assert_eq!(conn.closed().await.0, close::TRY_AGAIN_LATER);
         assert_eq!(hub.stats().dropped.get(), 1);
@@ -538,7 +567,7 @@ mod tests {
             let Some(Frame::Text(text)) = queue.recv().await else {
                 panic!("queued")
             };
-            let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let frame: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
             assert_eq!(frame["seq"], seq);
         }
         assert_eq!(hub.stats().subscriptions.get(), 1);
@@ -559,14 +588,24 @@ mod tests {
         // A new topic with a resume: events 5 and 6 arrive live meanwhile, and the
         // replay covered everything up to 5.
         conn.subscribe(&[Topic::Client(client)], true, stats);
-        conn.deliver(&published(account, 5), &audience, stats);
-        conn.deliver(&published(account, 6), &audience, stats);
+        conn.deliver(
+            &published(account, 5),
+            &audience,
+            stats,
+            &mut Frames::default(),
+        );
+        conn.deliver(
+            &published(account, 6),
+            &audience,
+            stats,
+            &mut Frames::default(),
+        );
         assert!(queue.try_recv().is_err(), "held back during the replay");
         let fresh = BTreeSet::from([Topic::Client(client)]);
         conn.finish_replay(&fresh, 5, stats);
         let mut got = Vec::new();
         while let Ok(Frame::Text(text)) = queue.try_recv() {
-            let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let frame: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
             got.push((
                 frame["seq"].as_i64().unwrap(),
                 frame["topic"].as_str().unwrap().to_owned(),

@@ -84,6 +84,10 @@ pub struct Envelope {
     /// Its place in the account's order; resume from the last one seen.
     pub seq: i64,
     pub at: DateTime<Utc>,
+    /// Who made the change (`{"user": id}`, `{"hub": id}`, `{"webhook": "stripe"}`,
+    /// `{"system": "<queue>"}`), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<crate::platform::events::Actor>,
     pub data: serde_json::Value,
 }
 
@@ -95,6 +99,7 @@ impl Envelope {
             id: format!("{}:{}", published.account_id, published.seq),
             seq: published.seq,
             at: published.at,
+            actor: published.actor.clone(),
             data: published.event.data(),
         })
         .unwrap_or_default()

@@ -23,6 +23,7 @@ use crate::app::AppState;
 use crate::http::error::Problem;
 use crate::http::extract::{Ctx, Query};
 use crate::http::{ApiError, ErrorCode};
+use crate::modules::auth::session;
 use crate::modules::auth::token::{ACCESS_TOKEN_SECONDS, Claims, TokenKeys};
 use crate::modules::jobs;
 use crate::platform::events;
@@ -38,6 +39,8 @@ const MAX_MESSAGE: usize = 64 * 1024;
 const MAX_TOPICS: usize = 200;
 /// A resume replays at most this many events; more means `resync_required`.
 const MAX_REPLAY: i64 = 1000;
+/// When a refused connection may try again.
+const RETRY_AFTER_SECS: u64 = 10;
 /// A frame that cannot be written within this time ends the connection.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -60,7 +63,8 @@ pub struct ConnectParams {
 
 /// Open the live connection (docs/events.md, "WebSocket"). Authenticate with the
 /// access token as a subprotocol (`Sec-WebSocket-Protocol: jobber.v1,
-/// bearer.<token>`), with `Authorization: Bearer`, or with `?ticket=`.
+/// bearer.<token>`), with `Authorization: Bearer`, with `?ticket=`, or with the web
+/// app's session cookie.
 #[utoipa::path(get, path = "/ws", tag = "live", params(ConnectParams),
     security((), ("bearer" = [])),
     responses(
@@ -68,7 +72,6 @@ pub struct ConnectParams {
         (status = 400, description = "The upgrade request is malformed", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token or ticket", body = Problem, content_type = "application/problem+json"),
         (status = 426, description = "Not a WebSocket upgrade", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many live connections for this user or account", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The server is shutting down", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn connect(
@@ -77,10 +80,10 @@ async fn connect(
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    let now = chrono::Utc::now().timestamp();
+    let claims = authenticate(&state, &headers, params.ticket.as_deref(), now).await?;
     let upgrade = upgrade
         .map_err(|rejection| ApiError::new(ErrorCode::UpgradeRequired, rejection.body_text()))?;
-    let now = chrono::Utc::now().timestamp();
-    let claims = authenticate(&state, &headers, params.ticket.as_deref(), now)?;
     let upgrade = upgrade.protocols([PROTOCOL]);
     if upgrade.selected_protocol().is_none() && upgrade.requested_protocols().next().is_some() {
         return Err(ApiError::new(
@@ -101,16 +104,17 @@ async fn connect(
         role: claims.role,
     };
     let hub = state.live.clone();
-    let (conn, queue) = hub.register(viewer).map_err(|refused| match refused {
-        Refused::PerUser(limit) => ApiError::new(
-            ErrorCode::TooManySockets,
-            format!("at most {limit} live connections per user; close one"),
-        ),
-        Refused::PerAccount(limit) => ApiError::new(
-            ErrorCode::TooManySockets,
-            format!("at most {limit} live connections per account"),
-        ),
-        Refused::Stopping => ApiError::code(ErrorCode::Unavailable),
+    let (conn, queue) = hub.register(viewer).map_err(|refused| {
+        let detail = match refused {
+            Refused::PerUser(limit) => {
+                format!("at most {limit} live connections per user; close one")
+            }
+            Refused::PerAccount(limit) => format!("at most {limit} live connections per account"),
+            Refused::Stopping => return ApiError::code(ErrorCode::Unavailable),
+        };
+        let mut error = ApiError::new(ErrorCode::TooManySockets, detail);
+        error.retry_after = Some(RETRY_AFTER_SECS);
+        error
     })?;
     // The login behind the connection lasts this long; then the client reconnects
     // with a fresh token (and resumes), so a revoked login stops hearing events.
@@ -139,9 +143,9 @@ async fn connect(
         }))
 }
 
-/// Who opens the connection: a ticket, the token as a subprotocol, or the
-/// Authorization header.
-fn authenticate(
+/// Who opens the connection: a ticket, the token as a subprotocol, the
+/// Authorization header, or the web app's session cookie.
+async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     ticket: Option<&str>,
@@ -194,6 +198,18 @@ fn authenticate(
                 )
             })?;
         return state.keys.verify_at(token, now);
+    }
+    // The cookie (with its cross-site guard): the session is checked again when the
+    // connection has lived as long as an access token would.
+    if let Some(ctx) = session::ctx_from_cookie(state, headers).await? {
+        return Ok(Claims {
+            sub: ctx.user_id,
+            acct: ctx.account_id,
+            role: ctx.role,
+            sid: Uuid::now_v7(),
+            iat: now,
+            exp: now + ACCESS_TOKEN_SECONDS,
+        });
     }
     Err(ApiError::new(
         ErrorCode::Unauthenticated,
@@ -285,7 +301,7 @@ impl Session {
                     reason = self.conn.closed() => break 'session Some(reason),
                     () = &mut deadline => break 'session Some((close::REAUTHENTICATE, "the login expired; reconnect with a fresh token and resume")),
                     frame = queue.recv() => match frame {
-                        Some(Frame::Text(text)) => if !self.write(&mut sink, text).await {
+                        Some(Frame::Text(text)) => if !self.write_message(&mut sink, Message::Text(text)).await {
                             break 'session None;
                         },
                         None => break 'session None,

@@ -83,6 +83,7 @@ async fn stripe_webhook(
     let signature = headers
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
+    crate::platform::events::act_as(crate::platform::events::Actor::Webhook("stripe".into()));
     Ok(axum::Json(
         service::handle_webhook(&state.db, &state.gateway, state.links(), signature, &body).await?,
     ))

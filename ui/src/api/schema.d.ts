@@ -1994,7 +1994,8 @@ export interface paths {
         /**
          * Open the live connection (docs/events.md, "WebSocket"). Authenticate with the
          *     access token as a subprotocol (`Sec-WebSocket-Protocol: jobber.v1,
-         *     bearer.<token>`), with `Authorization: Bearer`, or with `?ticket=`.
+         *     bearer.<token>`), with `Authorization: Bearer`, with `?ticket=`, or with the web
+         *     app's session cookie.
          */
         get: operations["connect"];
         put?: never;
@@ -16711,7 +16712,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many live connections for this user or account */
+            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
