@@ -3,6 +3,7 @@
 // carries who is signed in and their account (name, currency, time zone).
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, setCsrfToken, unwrap } from "./client";
+import { stopLive } from "./live";
 import { ApiProblem } from "./problem";
 import type { components } from "./schema";
 
@@ -59,6 +60,7 @@ export function useSignOut() {
     try {
       await signOut();
     } finally {
+      stopLive();
       queryClient.clear();
       queryClient.setQueryData(sessionKey, null);
     }

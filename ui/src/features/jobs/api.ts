@@ -1,0 +1,101 @@
+// Job queries and mutations (TanStack Query keys: ["jobs", …]; the job's client and
+// properties under ["clients", …], the team under ["users", …]).
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { api, unwrap } from "../../api/client";
+import type { components } from "../../api/schema";
+
+export type Job = components["schemas"]["Job"];
+export type JobInput = components["schemas"]["JobInput"];
+export type JobStatus = components["schemas"]["JobStatus"];
+export type Visit = components["schemas"]["Visit"];
+export type User = components["schemas"]["User"];
+export type Address = components["schemas"]["Address"];
+
+export const jobStatuses: { value: JobStatus; label: string }[] = [
+  { value: "active", label: "Active" },
+  { value: "completed", label: "Completed" },
+  { value: "cancelled", label: "Cancelled" },
+];
+
+const PAGE = 50;
+
+/** Jobs page by page (the API's keyset cursor), newest first. */
+export function useJobPages(status: JobStatus | "") {
+  return useInfiniteQuery({
+    queryKey: ["jobs", "list", { status }],
+    initialPageParam: undefined as string | undefined,
+    queryFn: ({ pageParam, signal }) =>
+      unwrap(api.GET("/api/v1/jobs", { params: { query: { limit: PAGE, cursor: pageParam, status: status || undefined } }, signal })),
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+    placeholderData: (previous) => previous,
+  });
+}
+
+export function useJob(id: string) {
+  return useQuery({
+    queryKey: ["jobs", id],
+    queryFn: ({ signal }) => unwrap(api.GET("/api/v1/jobs/{id}", { params: { path: { id } }, signal })),
+  });
+}
+
+export function useClient(id: string | undefined) {
+  return useQuery({
+    queryKey: ["clients", id],
+    enabled: Boolean(id),
+    queryFn: ({ signal }) => unwrap(api.GET("/api/v1/clients/{id}", { params: { path: { id: id! } }, signal })),
+  });
+}
+
+export function useProperties(clientId: string | undefined) {
+  return useQuery({
+    queryKey: ["clients", clientId, "properties"],
+    enabled: Boolean(clientId),
+    queryFn: ({ signal }) =>
+      unwrap(api.GET("/api/v1/clients/{id}/properties", { params: { path: { id: clientId! }, query: { limit: 100 } }, signal })),
+  });
+}
+
+export function useClientSearch(q: string) {
+  return useQuery({
+    queryKey: ["clients", "list", { q, status: "", tag: "", pick: true }],
+    queryFn: ({ signal }) => unwrap(api.GET("/api/v1/clients", { params: { query: { q: q || undefined, limit: 20 } }, signal })),
+    placeholderData: (previous) => previous,
+  });
+}
+
+/** The active team, by name. */
+export function useTeam() {
+  return useQuery({
+    queryKey: ["users", "list"],
+    staleTime: 5 * 60_000,
+    queryFn: async ({ signal }) => {
+      const users: User[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await unwrap(api.GET("/api/v1/users", { params: { query: { limit: 200, cursor } }, signal }));
+        users.push(...page.items);
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor);
+      return users.filter((u) => u.active).sort((a, b) => a.name.localeCompare(b.name));
+    },
+  });
+}
+
+export function createJob(input: JobInput) {
+  return unwrap(api.POST("/api/v1/jobs", { body: input }));
+}
+
+export function completeJob(id: string, version: number, completeOpenVisits: boolean) {
+  return unwrap(api.POST("/api/v1/jobs/{id}/complete", { params: { path: { id } }, body: { version, complete_open_visits: completeOpenVisits } }));
+}
+
+export function cancelJob(id: string, version: number) {
+  return unwrap(api.POST("/api/v1/jobs/{id}/cancel", { params: { path: { id } }, body: { version } }));
+}
+
+export function addressLine(address: Address | undefined | null): string {
+  if (!address) return "";
+  return [address.street1, address.street2, [address.city, address.region, address.postal_code].filter(Boolean).join(", "), address.country]
+    .filter(Boolean)
+    .join(", ");
+}
