@@ -8,6 +8,7 @@ mod helpers;
 mod jobs;
 mod notifications;
 
+mod architecture;
 mod attachments;
 mod auth;
 mod background;
