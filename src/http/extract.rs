@@ -52,21 +52,7 @@ impl FromRequestParts<AppState> for Ctx {
             act_as(Actor::User(session.ctx.user_id));
             return Ok(session.ctx);
         };
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::Unauthenticated,
-                    "the Authorization header must be `Bearer <token>`",
-                )
-            })?;
-        let claims = state.keys.verify(token)?;
+        let claims = state.keys.verify(bearer(header)?)?;
         let ctx = Ctx {
             account_id: claims.acct,
             user_id: claims.sub,
@@ -77,6 +63,24 @@ impl FromRequestParts<AppState> for Ctx {
         act_as(Actor::User(ctx.user_id));
         Ok(ctx)
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer(header: &axum::http::HeaderValue) -> Result<&str, ApiError> {
+    header
+        .to_str()
+        .ok()
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "the Authorization header must be `Bearer <token>`",
+            )
+        })
 }
 
 /// Office staff: owner, admin or dispatcher.

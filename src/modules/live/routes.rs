@@ -21,7 +21,7 @@ use super::protocol::{Inbound, Outbound, Topic};
 use super::scope::{Audience, Viewer};
 use crate::app::AppState;
 use crate::http::error::Problem;
-use crate::http::extract::{Ctx, Query};
+use crate::http::extract::{Ctx, Query, bearer};
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::auth::session;
 use crate::modules::auth::token::{ACCESS_TOKEN_SECONDS, Claims, TokenKeys};
@@ -183,21 +183,7 @@ async fn authenticate(
         return state.keys.verify_at(token, now);
     }
     if let Some(value) = headers.get(header::AUTHORIZATION) {
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::Unauthenticated,
-                    "the Authorization header must be `Bearer <token>`",
-                )
-            })?;
-        return state.keys.verify_at(token, now);
+        return state.keys.verify_at(bearer(value)?, now);
     }
     // The cookie (with its cross-site guard): the session is checked again when the
     // connection has lived as long as an access token would.
