@@ -329,7 +329,15 @@ impl Db {
         );
         CommitHold::flush().await?;
         self.waiting.fetch_add(1, Ordering::Relaxed);
-        let tx = self.pool.begin_with(AssertSqlSafe(begin)).await;
+        // Begun on a task of its own: a request dropped while BEGIN is on the wire (a
+        // browser that navigated away) must not hand its connection back to the pool
+        // inside an open transaction. sqlx counts the transaction only once BEGIN has
+        // answered, so a cancelled begin would skip the rollback, and the next user of
+        // that connection would run inside it, as `jobber_app`.
+        let pool = self.pool.clone();
+        let tx = tokio::spawn(async move { pool.begin_with(AssertSqlSafe(begin)).await })
+            .await
+            .unwrap_or_else(|error| Err(sqlx::Error::Protocol(format!("BEGIN failed: {error}"))));
         self.waiting.fetch_sub(1, Ordering::Relaxed);
         if let Err(error) = &tx
             && is_unavailable(error)
