@@ -154,6 +154,7 @@ struct FileConfig {
     job_heartbeat_secs: Option<u64>,
     email_lease_secs: Option<u64>,
     job_retention_days: Option<u64>,
+    backup_retention_days: Option<u64>,
     storage_url: Option<String>,
     storage_endpoint: Option<String>,
     storage_region: Option<String>,
@@ -340,6 +341,8 @@ pub struct JobsConfig {
     pub email_transport: EmailTransport,
     /// SendGrid API key (`email_transport = "sendgrid"`).
     pub sendgrid_api_key: Option<SecretString>,
+    /// Days a backup is kept; the worker takes one daily (`0`: no scheduled backups).
+    pub backup_retention_days: u32,
     /// Base URL of SendGrid's API (no trailing slash); a fake in tests.
     pub sendgrid_api_base: String,
 }
@@ -365,6 +368,7 @@ impl JobsConfig {
             heartbeat: std::time::Duration::from_secs(30),
             email_lease: std::time::Duration::from_secs(120),
             retention: std::time::Duration::from_secs(7 * 24 * 60 * 60),
+            backup_retention_days: crate::platform::backup::DEFAULT_RETENTION_DAYS,
             email_transport: EmailTransport::Smtp,
             sendgrid_api_key: None,
             sendgrid_api_base: SENDGRID_API_BASE.into(),
@@ -449,6 +453,7 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_DB_SLOW_STATEMENT_MS",
     "JOBBER_EMBEDDED_PG_MAX_RESTARTS",
     "JOBBER_JOB_RETENTION_DAYS",
+    "JOBBER_BACKUP_RETENTION_DAYS",
     "JOBBER_MAX_BODY_BYTES",
     "JOBBER_OWNER_PASSWORD",
     "JOBBER_ENCRYPTION_KEY",
@@ -648,6 +653,7 @@ impl Config {
                 job_heartbeat_secs: file.job_heartbeat_secs,
                 email_lease_secs: file.email_lease_secs,
                 job_retention_days: file.job_retention_days,
+                backup_retention_days: file.backup_retention_days,
                 email_transport: file.email_transport,
                 sendgrid_api_key: file.sendgrid_api_key,
                 sendgrid_api_base: file.sendgrid_api_base,
@@ -909,6 +915,10 @@ impl Config {
             "job_retention_days",
             (millis(self.jobs.retention) / 1000 / 86_400).into(),
         );
+        put(
+            "backup_retention_days",
+            i64::from(self.jobs.backup_retention_days).into(),
+        );
         match &self.storage.url {
             Some(url) => put("storage_url", url.clone().into()),
             None => unset.push("storage_url (files in data_dir/files)"),
@@ -1127,6 +1137,7 @@ struct JobsFile {
     job_heartbeat_secs: Option<u64>,
     email_lease_secs: Option<u64>,
     job_retention_days: Option<u64>,
+    backup_retention_days: Option<u64>,
     email_transport: Option<EmailTransport>,
     sendgrid_api_key: Option<String>,
     sendgrid_api_base: Option<String>,
@@ -1260,6 +1271,14 @@ fn load_jobs(public_url: &str, file: JobsFile) -> Result<JobsConfig, ConfigError
             return Err(invalid("job_retention_days", "must be at least 1"));
         }
         jobs.retention = std::time::Duration::from_secs(days.saturating_mul(86_400));
+    }
+    if let Some(days) = number(
+        "JOBBER_BACKUP_RETENTION_DAYS",
+        "backup_retention_days",
+        file.backup_retention_days,
+    )? {
+        jobs.backup_retention_days = u32::try_from(days)
+            .map_err(|_| invalid("backup_retention_days", "must be at most 4294967295"))?;
     }
     jobs.email_transport = match env("JOBBER_EMAIL_TRANSPORT") {
         Some(text) => match text.as_str() {

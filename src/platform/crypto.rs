@@ -35,6 +35,8 @@ pub fn random_token(bytes: usize) -> String {
 
 const NONCE_LEN: usize = 12;
 pub const KEY_FILE: &str = "encryption.key";
+/// The data dir's signing key of access tokens (`modules::auth::token`).
+pub const JWT_KEY_FILE: &str = "jwt.key";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CryptoError {

@@ -90,6 +90,11 @@ impl EmbeddedPostgres {
         &self.url
     }
 
+    /// The installation's `bin` folder (`pg_dump`, `pg_restore` of the same version).
+    pub fn bin_dir(&self) -> PathBuf {
+        self.server.settings().binary_dir()
+    }
+
     /// The postmaster's pid: the first line of `postmaster.pid`.
     fn postmaster_pid(&self) -> Option<i32> {
         let text =

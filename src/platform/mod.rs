@@ -2,6 +2,7 @@
 //! the embedded PostgreSQL server, process privileges, logging, metrics, the job
 //! queue, the SMTP mailer and file storage.
 
+pub mod backup;
 pub mod crypto;
 pub mod database;
 pub mod embedded;

@@ -376,6 +376,16 @@ impl Storage {
         Ok(found)
     }
 
+    /// The store itself and the prefix this install's files live under, for the
+    /// backups ([`crate::platform::backup`]), which read and write whole trees.
+    pub fn tree(&self) -> (Arc<dyn ObjectStore>, String) {
+        let prefix = match &self.inner.backend {
+            Backend::S3 { prefix, .. } => prefix.clone(),
+            Backend::Local => String::new(),
+        };
+        (self.inner.store.clone(), prefix)
+    }
+
     /// The key of a store path (the inverse of [`Storage::path`]).
     fn key_of(&self, path: &StorePath) -> Option<ObjectKey> {
         let text = path.as_ref();

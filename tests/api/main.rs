@@ -12,6 +12,7 @@ mod architecture;
 mod attachments;
 mod auth;
 mod background;
+mod backup;
 mod clients;
 mod e2e;
 mod emails;

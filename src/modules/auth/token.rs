@@ -51,7 +51,7 @@ impl TokenKeys {
         if let Some(secret) = configured {
             return Ok(Self::new(secret.expose_secret().as_bytes()));
         }
-        let path = data_dir.join("jwt.key");
+        let path = data_dir.join(crate::platform::crypto::JWT_KEY_FILE);
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let key = URL_SAFE_NO_PAD
