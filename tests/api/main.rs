@@ -36,6 +36,7 @@ mod sessions;
 mod settings;
 mod sms;
 mod tenancy;
+mod upgrade;
 mod uploads;
 mod users;
 mod web_app;
