@@ -38,7 +38,12 @@ pub fn init(
         ),
         LogFormat::Pretty => (
             None,
-            Some(tracing_subscriber::fmt::layer().with_writer(std::io::stdout)),
+            // Colours only on a terminal, not in the journal or a container log.
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+                    .with_writer(std::io::stdout),
+            ),
         ),
     };
     let (file, guard) = match log_dir {
