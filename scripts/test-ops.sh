@@ -185,7 +185,7 @@ if command -v helm >/dev/null 2>&1; then
             fail "the rendered chart is not valid YAML"
     fi
 else
-    say "helm is not installed: the templates were not rendered (CI renders them where it is)"
+    say "helm is not installed: the chart's templates were not rendered (helm lint and helm template run where it is)"
 fi
 
 if [ "$failed" -ne 0 ]; then
