@@ -61,3 +61,73 @@ export function Ring({ share, label, text }: { share: number | null; label: stri
     </svg>
   );
 }
+
+export interface ColumnSeries {
+  name: string;
+  tone: "primary" | "muted" | "warning";
+}
+
+export interface ColumnGroup {
+  /** The short label under the group (a day, a week, a month). */
+  label: string;
+  /** One value per series, in the series' order. */
+  values: number[];
+  /** What a screen reader and the tooltip say for each value. */
+  texts: string[];
+}
+
+/**
+ * Vertical columns, one group per period and one column per series, scaled to the
+ * largest value; a legend above. Labels thin out when there are many groups.
+ */
+export function ColumnChart({ series, groups, title }: { series: ColumnSeries[]; groups: ColumnGroup[]; title: string }) {
+  const max = Math.max(1, ...groups.flatMap((g) => g.values.map((v) => Math.abs(v))));
+  const height = 160;
+  const groupWidth = 40;
+  const width = Math.max(groups.length * groupWidth, 200);
+  const barWidth = Math.max(4, (groupWidth - 10) / Math.max(1, series.length));
+  const every = Math.ceil(groups.length / 12);
+  return (
+    <figure className="column-chart">
+      <figcaption className="column-chart__legend">
+        <span className="visually-hidden">{title}. </span>
+        {series.map((s) => (
+          <span key={s.name} className="column-chart__key">
+            <span className={`column-chart__swatch column-chart__swatch--${s.tone}`} aria-hidden="true" />
+            {s.name}
+          </span>
+        ))}
+      </figcaption>
+      <div className="column-chart__scroll">
+        <svg className="column-chart__svg" viewBox={`0 0 ${width} ${height + 22}`} width={width} height={height + 22} role="img" aria-label={title}>
+          <line x1="0" x2={width} y1={height} y2={height} className="column-chart__axis" />
+          {groups.map((g, gi) => (
+            <g key={`${g.label}-${gi}`} transform={`translate(${gi * groupWidth + 5}, 0)`}>
+              {g.values.map((v, si) => {
+                const h = (Math.abs(v) / max) * (height - 8);
+                return (
+                  <rect
+                    key={si}
+                    x={si * barWidth}
+                    y={height - h}
+                    width={barWidth - 2}
+                    height={Math.max(v > 0 ? 1 : 0, h)}
+                    rx="2"
+                    className={`bar-chart__bar--${series[si]?.tone ?? "primary"}`}
+                  >
+                    <title>{`${g.label}, ${series[si]?.name ?? ""}: ${g.texts[si] ?? ""}`}</title>
+                  </rect>
+                );
+              })}
+              {gi % every === 0 && (
+                <text x={(groupWidth - 10) / 2} y={height + 16} textAnchor="middle" className="column-chart__label">
+                  {g.label}
+                </text>
+              )}
+            </g>
+          ))}
+        </svg>
+      </div>
+    </figure>
+  );
+}
