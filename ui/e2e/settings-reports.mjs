@@ -181,6 +181,7 @@ export async function run(t) {
       // The office's top bar shows the new name.
       await page.locator(".topbar__account", { hasText: "Evergreen Gutters & Roofs" }).waitFor();
       await axe(page, "settings: business");
+      await page.evaluate(() => window.scrollTo(0, 0));
       await screenshots(page, "settings-business");
     });
 
@@ -192,6 +193,7 @@ export async function run(t) {
       await main.getByRole("button", { name: "Save changes" }).click();
       await main.getByRole("status").filter({ hasText: "Saved." }).waitFor();
       await axe(page, "settings: region");
+      await page.evaluate(() => window.scrollTo(0, 0));
       await screenshots(page, "settings-region");
       await settingsNav.getByRole("link", { name: "Logo and branding" }).click();
       await page.getByRole("heading", { name: "Brand colour" }).waitFor();
@@ -199,6 +201,7 @@ export async function run(t) {
       await main.getByRole("button", { name: "Save changes" }).click();
       await main.getByRole("status").filter({ hasText: "Saved." }).waitFor();
       await axe(page, "settings: branding");
+      await page.evaluate(() => window.scrollTo(0, 0));
       await screenshots(page, "settings-branding");
     });
 

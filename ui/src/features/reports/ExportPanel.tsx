@@ -119,7 +119,7 @@ export function ExportPanel({ range, pollMs = 1000 }: { range: { from: string; t
               Download {kindLabel(current.kind).toLowerCase()} CSV
             </a>
             <span className="muted small">
-              {current.rows != null ? `${fmt.number(current.rows)} rows` : ""}
+              {current.rows != null ? `${fmt.number(current.rows)} ${current.rows === 1 ? "row" : "rows"}` : ""}
               {current.bytes ? `, ${sizeText(current.bytes)}` : ""}
             </span>
           </p>

@@ -143,6 +143,7 @@ function RevenueReport({ range }: { range: Range }) {
         <>
           <ColumnChart
             title={`Invoiced and collected per ${range.group}`}
+            format={compact}
             series={[
               { name: "Invoiced", tone: "muted" },
               { name: "Collected", tone: "primary" },

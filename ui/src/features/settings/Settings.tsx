@@ -1,7 +1,8 @@
 // /settings/*: one page with a section list; each section is a route of its own so
 // it can be linked to (`/settings/team`). Owners and admins edit; dispatchers read;
 // technicians have no business here (the API refuses them).
-import { NavLink, Navigate, Route, Routes } from "react-router";
+import { useEffect } from "react";
+import { NavLink, Navigate, Route, Routes, useLocation } from "react-router";
 import { useSignedIn } from "../../api/session";
 import { EmptyState, PageHeader } from "../../components/States";
 import { Catalog } from "./Catalog";
@@ -25,6 +26,11 @@ const sections = [
 export function Settings() {
   const { user } = useSignedIn();
   const canEdit = user.role === "owner" || user.role === "admin";
+  const { pathname } = useLocation();
+  // On a phone the sections are a row that scrolls sideways: keep the current one in view.
+  useEffect(() => {
+    document.querySelector(".settings__link.active")?.scrollIntoView?.({ block: "nearest", inline: "center" });
+  }, [pathname]);
   if (user.role === "technician") {
     return (
       <>
