@@ -233,7 +233,7 @@ export function Regional({ settings, canEdit }: { settings: Settings; canEdit: b
         ))}
       </SelectField>
       <div className="form__row">
-        <SelectField label="Currency" hint="Documents keep the currency they were made in." {...bind("currency")}>
+        <SelectField label="Currency" hint="Can change only until the first quote, job or invoice." {...bind("currency")}>
           {currencies.map((c) => (
             <option key={c} value={c}>
               {c}
