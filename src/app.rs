@@ -24,7 +24,8 @@ use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::{
     accounts, attachments, auth, catalog, clients, communications, documents, files, hub, invoices,
-    jobs, live, notifications, payments, quickbooks, quotes, reports, schedule, uploads, users,
+    jobs, live, notifications, payments, quickbooks, quotes, reports, schedule, search, uploads,
+    users,
 };
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
@@ -103,6 +104,7 @@ impl FromRef<AppState> for Metrics {
         (name = "invoices", description = "Invoices"),
         (name = "payments", description = "Payments"),
         (name = "reports", description = "Dashboard, revenue, jobs and aging"),
+        (name = "search", description = "The command palette: clients, quotes, jobs and invoices by name or number"),
         (name = "integrations", description = "QuickBooks Online sync (owners and admins)"),
         (name = "communications", description = "Twilio's webhooks: text delivery statuses and replies"),
         (name = "admin", description = "Background jobs of the account (owners and admins)"),
@@ -157,6 +159,7 @@ fn routes() -> (Router<AppState>, serde_json::Value) {
         .merge(invoices::routes::router())
         .merge(payments::routes::router())
         .merge(reports::routes::router())
+        .merge(search::routes::router())
         .merge(hub::routes::router())
         .merge(notifications::routes::router())
         .merge(documents::routes::router())

@@ -31,6 +31,17 @@ pub enum Signup {
     Closed,
 }
 
+/// How `jobber serve` writes its log lines to stdout; the files in the data dir's
+/// `logs/` are always JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object a line (for journald, Docker, Kubernetes log collectors).
+    Json,
+    /// Human-readable lines, for a terminal.
+    Pretty,
+}
+
 /// Settings a command line may give; each also reads `JOBBER_<NAME>` from the environment.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConfigArgs {
@@ -90,6 +101,9 @@ pub struct ConfigArgs {
     /// Log filter (`info`, `jobber=debug,info`, …).
     #[arg(long, env = "JOBBER_LOG", value_name = "FILTER", global = true)]
     pub log: Option<String>,
+    /// `json` (default) or `pretty`: the form of the log lines on stdout.
+    #[arg(long, env = "JOBBER_LOG_FORMAT", value_enum, global = true)]
+    pub log_format: Option<LogFormat>,
     /// Where files (PDFs, uploads) live: `s3://bucket[/prefix]`, or a local directory
     /// (`file:///srv/jobber-files` or an absolute path); default `<data_dir>/files`.
     #[arg(long, env = "JOBBER_STORAGE_URL", value_name = "URL", global = true)]
@@ -130,6 +144,7 @@ struct FileConfig {
     signup: Option<Signup>,
     user: Option<String>,
     log: Option<String>,
+    log_format: Option<LogFormat>,
     public_url: Option<String>,
     trusted_proxies: Option<Vec<std::net::IpAddr>>,
     jwt_secret: Option<String>,
@@ -188,6 +203,7 @@ pub struct Config {
     pub signup: Signup,
     pub user: String,
     pub log: String,
+    pub log_format: LogFormat,
     /// Base of the links jobber writes into emails and documents (no trailing slash).
     pub public_url: String,
     /// Peers whose `X-Forwarded-For` header names the real client (login throttling,
@@ -444,6 +460,7 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_SIGNUP",
     "JOBBER_USER",
     "JOBBER_LOG",
+    "JOBBER_LOG_FORMAT",
     "JOBBER_PUBLIC_URL",
     "JOBBER_TRUSTED_PROXIES",
     "JOBBER_JWT_SECRET",
@@ -691,6 +708,10 @@ impl Config {
                 .or(file.user)
                 .unwrap_or_else(|| "jobber".into()),
             log,
+            log_format: args
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Json),
             trusted_proxies: if args.trusted_proxies.is_empty() {
                 file.trusted_proxies.unwrap_or_default()
             } else {
@@ -766,6 +787,14 @@ impl Config {
         );
         put("user", self.user.clone().into());
         put("log", self.log.clone().into());
+        put(
+            "log_format",
+            match self.log_format {
+                LogFormat::Json => "json",
+                LogFormat::Pretty => "pretty",
+            }
+            .into(),
+        );
         put("public_url", self.public_url.clone().into());
         match &self.ui_dir {
             Some(dir) => put("ui_dir", dir.display().to_string().into()),

@@ -21,5 +21,6 @@ pub mod quickbooks;
 pub mod quotes;
 pub mod reports;
 pub mod schedule;
+pub mod search;
 pub mod uploads;
 pub mod users;

@@ -37,6 +37,7 @@ use secrecy::ExposeSecret;
 
 use crate::config::Config;
 use crate::platform::database::Db;
+use crate::platform::datadir::DataDir;
 use crate::platform::storage::Storage;
 
 /// The folder of the object store that holds the backups.
@@ -45,11 +46,17 @@ pub const MANIFEST: &str = "manifest.json";
 pub const DUMP: &str = "database.dump";
 pub const FILES: &str = "files.tar";
 pub const KEYS: &str = "keys.tar";
-/// The data dir's files a backup carries in [`KEYS`].
-pub const KEY_FILES: &[&str] = &[
-    crate::platform::crypto::JWT_KEY_FILE,
-    crate::platform::crypto::KEY_FILE,
-];
+/// The data dir's files a backup carries in [`KEYS`] (under their file names).
+fn key_files(data_dir: &Path) -> [PathBuf; 2] {
+    let dir = DataDir::new(data_dir);
+    [dir.jwt_key(), dir.encryption_key()]
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
 /// Backups older than this many days are removed by `prune` and the daily task.
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 /// The roles the migrations create; they live in the cluster, not in the dump, so a
@@ -461,7 +468,7 @@ struct WorkDir(PathBuf);
 
 impl WorkDir {
     fn new(data_dir: &Path, id: &str) -> anyhow::Result<Self> {
-        let dir = data_dir.join("tmp").join(format!("backup-{id}"));
+        let dir = DataDir::new(data_dir).tmp().join(format!("backup-{id}"));
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
         }
@@ -595,7 +602,7 @@ pub async fn scheduled(db: &Db, config: &Config, storage: &Storage) -> anyhow::R
 /// The `bin` folder of a PostgreSQL the embedded mode downloaded into the data dir
 /// (`pg-install/{version}/bin`), if any.
 pub fn downloaded_bin(data_dir: &Path) -> Option<PathBuf> {
-    std::fs::read_dir(data_dir.join("pg-install"))
+    std::fs::read_dir(DataDir::new(data_dir).pg_install())
         .ok()?
         .filter_map(Result::ok)
         .map(|e| e.path().join("bin"))
@@ -666,14 +673,13 @@ async fn tar_store(storage: &Storage, file: &Path) -> anyhow::Result<u64> {
 fn tar_keys(data_dir: &Path, file: &Path) -> anyhow::Result<usize> {
     let mut builder = tar::Builder::new(std::fs::File::create(file)?);
     let mut count = 0;
-    for name in KEY_FILES {
-        let path = data_dir.join(name);
+    for path in key_files(data_dir) {
         match std::fs::read(&path) {
             Ok(bytes) => {
                 let mut header = tar::Header::new_gnu();
                 header.set_size(bytes.len() as u64);
                 header.set_mode(0o600);
-                builder.append_data(&mut header, name, bytes.as_slice())?;
+                builder.append_data(&mut header, file_name(&path), bytes.as_slice())?;
                 count += 1;
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -856,8 +862,7 @@ pub async fn restore(
 /// A restore must not replace keys the data dir already has (they would be another
 /// install's: its logins and encrypted settings).
 fn check_keys_absent(data_dir: &Path) -> anyhow::Result<()> {
-    for name in KEY_FILES {
-        let path = data_dir.join(name);
+    for path in key_files(data_dir) {
         ensure!(
             !path.exists(),
             "{} exists: restore into an empty data dir (this one has another install's keys)",
@@ -938,22 +943,23 @@ async fn untar_into_store(storage: &Storage, file: &Path) -> anyhow::Result<u64>
 
 fn untar_keys(data_dir: &Path, file: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
+    let targets = key_files(data_dir);
     let mut archive = tar::Archive::new(std::fs::File::open(file)?);
     for entry in archive.entries()? {
         let mut entry = entry?;
         let name = entry.path()?.to_string_lossy().into_owned();
-        ensure!(
-            KEY_FILES.contains(&name.as_str()),
-            "{KEYS} holds an unexpected file {name:?}"
-        );
+        let target = targets
+            .iter()
+            .find(|path| file_name(path) == name)
+            .with_context(|| format!("{KEYS} holds an unexpected file {name:?}"))?;
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes)?;
         let mut out = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(data_dir.join(&name))
-            .with_context(|| format!("cannot write {name} into the data dir"))?;
+            .open(target)
+            .with_context(|| format!("cannot write {}", target.display()))?;
         out.write_all(&bytes)?;
         out.sync_all()?;
     }

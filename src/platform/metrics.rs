@@ -22,6 +22,8 @@ pub struct Metrics {
     pub jobs_dead_total: IntCounterVec,
     jobs: IntGaugeVec,
     job_outbox: IntGauge,
+    /// 1 when the last scrape could read the database, else 0 (an alert's input).
+    database_up: IntGauge,
     events_published: prometheus::IntCounter,
     events_subscribers: IntGauge,
     /// Scrapes bring `events_published` up to the bus's count one at a time.
@@ -111,6 +113,11 @@ impl Metrics {
             "Committed jobs not yet relayed to the queue",
         )
         .unwrap_or_else(unreachable);
+        let database_up = IntGauge::new(
+            "jobber_database_up",
+            "1 when this process could query the database at the last scrape, else 0",
+        )
+        .unwrap_or_else(unreachable);
         let events_published = prometheus::IntCounter::new(
             "jobber_events_published_total",
             "Domain events this process published to its listeners after their commit (docs/events.md)",
@@ -129,6 +136,7 @@ impl Metrics {
             Box::new(jobs_dead_total.clone()),
             Box::new(jobs.clone()),
             Box::new(job_outbox.clone()),
+            Box::new(database_up.clone()),
             Box::new(http_requests.clone()),
             Box::new(http_duration.clone()),
             Box::new(http_in_flight.clone()),
@@ -148,6 +156,7 @@ impl Metrics {
             jobs_dead_total,
             jobs,
             job_outbox,
+            database_up,
             events_published,
             events_subscribers,
             events_catch_up: std::sync::Arc::default(),
@@ -181,8 +190,10 @@ impl Metrics {
                     }
                 }
                 self.job_outbox.set(outbox);
+                self.database_up.set(1);
             }
             Err(error) => {
+                self.database_up.set(0);
                 tracing::warn!(error = format!("{error:#}"), "cannot read queue statistics")
             }
         }

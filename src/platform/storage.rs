@@ -251,7 +251,7 @@ impl Storage {
                 other => {
                     let dir = match other {
                         Some(path) => PathBuf::from(path.trim_start_matches("file://")),
-                        None => config.data_dir.join("files"),
+                        None => super::datadir::DataDir::new(&config.data_dir).files(),
                     };
                     std::fs::create_dir_all(&dir)
                         .with_context(|| format!("cannot create {}", dir.display()))?;

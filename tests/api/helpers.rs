@@ -328,6 +328,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         signup: Signup::Open,
         user: "nobody".into(),
         log: "warn".into(),
+        log_format: jobber::config::LogFormat::Json,
         trusted_proxies: Vec::new(),
         public_url: PUBLIC_URL.into(),
         jwt_secret: None,

@@ -31,6 +31,7 @@ mod reminders;
 mod reports;
 mod robustness;
 mod roles;
+mod search;
 mod sendgrid;
 mod sessions;
 mod settings;
