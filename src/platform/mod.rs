@@ -2,6 +2,7 @@
 //! the embedded PostgreSQL server, process privileges, logging, metrics, the job
 //! queue, the SMTP mailer and file storage.
 
+pub mod admin_token;
 pub mod crypto;
 pub mod database;
 pub mod embedded;
@@ -12,4 +13,5 @@ pub mod metrics;
 pub mod picture;
 pub mod process;
 pub mod queue;
+pub mod status;
 pub mod storage;
