@@ -24,8 +24,8 @@ use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::{
     accounts, attachments, auth, catalog, clients, communications, documents, files, hub, invoices,
-    jobs, live, notifications, operations, payments, quickbooks, quotes, reports, schedule, uploads,
-    users,
+    jobs, live, notifications, operations, payments, quickbooks, quotes, reports, schedule,
+    uploads, users,
 };
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;

@@ -17,6 +17,7 @@ pub mod admin;
 pub mod jobs;
 pub mod migrate;
 pub mod serve;
+pub mod top;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,6 +52,8 @@ pub enum Command {
         #[command(subcommand)]
         action: jobs::Action,
     },
+    /// A live dashboard of a running instance (online: reads its admin listener).
+    Top(top::Args),
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -89,6 +92,7 @@ pub fn main() -> ExitCode {
         Command::Migrate { action } => migrate::run(config, action.unwrap_or(migrate::Action::Run)),
         Command::Admin { action } => admin::run(config, action),
         Command::Jobs { action } => jobs::run(config, action),
+        Command::Top(args) => top::run(config, args),
         Command::Config {
             action: ConfigAction::Show,
         } => {

@@ -277,12 +277,7 @@ impl Traffic {
         // Queue throughput: from the oldest kept sample's totals to the newest.
         let mut throughput = BTreeMap::new();
         if let (Some(first), Some(last)) = (ring.samples.front(), ring.samples.back()) {
-            let span: f64 = ring
-                .samples
-                .iter()
-                .skip(1)
-                .map(|k| k.sample.seconds)
-                .sum();
+            let span: f64 = ring.samples.iter().skip(1).map(|k| k.sample.seconds).sum();
             for (queue, (done, failed)) in &last.jobs {
                 let (done_before, failed_before) =
                     first.jobs.get(queue).copied().unwrap_or_default();
@@ -485,7 +480,9 @@ mod tests {
     #[test]
     fn buckets_are_ordered_and_close() {
         let mut previous = 0;
-        for micros in [0u64, 1, 7, 8, 9, 15, 16, 100, 1_000, 12_345, 1_000_000, 60_000_000] {
+        for micros in [
+            0u64, 1, 7, 8, 9, 15, 16, 100, 1_000, 12_345, 1_000_000, 60_000_000,
+        ] {
             let index = bucket(micros);
             assert!(index >= previous, "{micros}");
             previous = index;

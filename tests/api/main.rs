@@ -35,6 +35,7 @@ mod sessions;
 mod settings;
 mod sms;
 mod tenancy;
+mod top;
 mod uploads;
 mod users;
 mod web_app;

@@ -96,9 +96,8 @@ impl Operations {
                     None
                 }
                 Err(_) => {
-                    errors.push(
-                        "business_today: the database did not answer within 2 s".to_owned(),
-                    );
+                    errors
+                        .push("business_today: the database did not answer within 2 s".to_owned());
                     None
                 }
             }
