@@ -96,15 +96,14 @@ fn draw_loop(
 ) -> anyhow::Result<()> {
     loop {
         terminal.draw(|frame| ui::render(frame, app))?;
-        if event::poll(Duration::from_millis(200))? {
-            if let Event::Key(key) = event::read()?
-                && key.kind == KeyEventKind::Press
-            {
-                if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-                    app.quit = true;
-                } else {
-                    app.on_key(key.code);
-                }
+        if event::poll(Duration::from_millis(200))?
+            && let Event::Key(key) = event::read()?
+            && key.kind == KeyEventKind::Press
+        {
+            if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+                app.quit = true;
+            } else {
+                app.on_key(key.code);
             }
         }
         loop {

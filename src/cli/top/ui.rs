@@ -350,7 +350,7 @@ fn render_sparks(frame: &mut Frame, area: Rect, status: &Status) {
             http.requests_total
         ),
         &status.samples,
-        |s| s.requests,
+        |s| per_second(s.requests, s),
         Color::Green,
     );
     spark(
@@ -382,7 +382,7 @@ fn render_sparks(frame: &mut Frame, area: Rect, status: &Status) {
             percent(http.server_error_ratio)
         ),
         &status.samples,
-        |s| s.client_errors + s.server_errors,
+        |s| per_second(s.client_errors + s.server_errors, s),
         error_color,
     );
 }
@@ -422,6 +422,16 @@ fn spark(
             .style(Style::new().fg(color)),
         chart,
     );
+}
+
+/// A sample's count as a rate: a late sample (a busy machine) covers more than a
+/// second and would otherwise show as a spike.
+fn per_second(count: u64, sample: &Sample) -> u64 {
+    if sample.seconds > 0.0 {
+        (count as f64 / sample.seconds).round() as u64
+    } else {
+        count
+    }
 }
 
 fn render_queues(frame: &mut Frame, area: Rect, app: &App) {
@@ -522,8 +532,10 @@ fn render_pool(frame: &mut Frame, area: Rect, status: &Status) {
     } else {
         0.0
     };
-    let color = if ratio > 0.8 || pool.waiting > 0 {
+    let color = if ratio > 0.8 {
         Color::Red
+    } else if ratio > 0.5 {
+        Color::Yellow
     } else {
         Color::Green
     };
@@ -604,7 +616,16 @@ fn render_business(frame: &mut Frame, area: Rect, status: &Status) {
     }
     lines.push(figure("Active users", today.active_users.to_string()));
     lines.push(Line::from(
-        format!("{} accounts, their local day", today.accounts).dark_gray(),
+        format!(
+            "{} {}, their local day",
+            today.accounts,
+            if today.accounts == 1 {
+                "account"
+            } else {
+                "accounts"
+            }
+        )
+        .dark_gray(),
     ));
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
@@ -631,7 +652,8 @@ fn render_help(frame: &mut Frame, area: Rect) {
         Line::from(""),
         Line::from("  Refreshes every second from GET /status on the admin"),
         Line::from("  listener. Rates and latencies: the last 10 seconds;"),
-        Line::from("  sparklines: one bar a second. depth = pending + scheduled;"),
+        Line::from("  sparklines: one bar a second (latency: p95)."),
+        Line::from("  depth = pending + scheduled;"),
         Line::from("  fail and done/m: this process. Today: every account's"),
         Line::from("  own local day."),
     ];
