@@ -505,6 +505,8 @@ mod tests {
         for ms in 1..=100u64 {
             traffic.record(if ms > 98 { 500 } else { 200 }, Duration::from_millis(ms));
         }
+        // A sample covers some time (a second, in the server).
+        std::thread::sleep(Duration::from_millis(20));
         traffic.sample(none());
         let (http, samples, _) = traffic.report(0);
         assert_eq!(samples.len(), 1);
