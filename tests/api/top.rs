@@ -115,10 +115,22 @@ async fn status_needs_the_admin_token_and_reports_traffic_queues_pool_and_today(
             .await
             .expect(404);
     }
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-
+    // The sampler takes one sample a second: wait until the samples hold the requests.
     let token = admin_token(&app.data_dir);
-    let reply = status(&app, Some(&token)).await.expect(200);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let reply = loop {
+        let reply = status(&app, Some(&token)).await.expect(200);
+        let sampled: u64 = reply.body["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["requests"].as_u64().unwrap())
+            .sum();
+        if sampled >= 10 || Instant::now() > deadline {
+            break reply;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
     assert_eq!(reply.header("cache-control"), Some("no-store"));
     let body = &reply.body;
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
@@ -139,7 +151,7 @@ async fn status_needs_the_admin_token_and_reports_traffic_queues_pool_and_today(
         "{http}"
     );
     let samples = body["samples"].as_array().unwrap();
-    assert!(samples.len() >= 2, "{body}");
+    assert!(!samples.is_empty(), "{body}");
     let counted: u64 = samples
         .iter()
         .map(|s| s["requests"].as_u64().unwrap())
