@@ -45,6 +45,9 @@ pub struct Failure {
 
 pub fn run(config: Config, args: Args) -> anyhow::Result<()> {
     let url = base_url(args.url.as_deref(), config.admin_listen);
+    // A token read from the data dir is read again when refused: the instance may
+    // have been set up anew (a new admin.token) while `top` watched it.
+    let reread = args.token.is_none().then(|| config.data_dir.clone());
     let token = match args.token {
         Some(token) => token,
         None => AdminToken::read(&config.data_dir).with_context(|| {
@@ -61,7 +64,7 @@ pub fn run(config: Config, args: Args) -> anyhow::Result<()> {
     let (sender, receiver) = mpsc::channel();
     {
         let (url, token) = (url.clone(), token.clone());
-        std::thread::spawn(move || fetch_loop(&url, &token, &sender));
+        std::thread::spawn(move || fetch_loop(&url, token, reread.as_deref(), &sender));
     }
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     let mut app = ui::App::new(url);
@@ -123,7 +126,12 @@ fn draw_loop(
 }
 
 /// Fetch once a second until the receiver is gone.
-fn fetch_loop(url: &str, token: &str, sender: &mpsc::Sender<Result<Status, Failure>>) {
+fn fetch_loop(
+    url: &str,
+    mut token: String,
+    data_dir: Option<&std::path::Path>,
+    sender: &mpsc::Sender<Result<Status, Failure>>,
+) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -143,7 +151,12 @@ fn fetch_loop(url: &str, token: &str, sender: &mpsc::Sender<Result<Status, Failu
         .unwrap_or_default();
     loop {
         let started = Instant::now();
-        let result = runtime.block_on(fetch(&client, url, token));
+        let result = runtime.block_on(fetch(&client, url, &token));
+        if let (Err(Failure { refused: true, .. }), Some(dir)) = (&result, data_dir)
+            && let Ok(fresh) = AdminToken::read(dir)
+        {
+            token = fresh;
+        }
         if sender.send(result).is_err() {
             return;
         }
