@@ -18,6 +18,7 @@ pub mod backup;
 pub mod jobs;
 pub mod migrate;
 pub mod serve;
+pub mod top;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -57,6 +58,8 @@ pub enum Command {
         #[command(subcommand)]
         action: backup::Action,
     },
+    /// A live dashboard of a running instance (online: reads its admin listener).
+    Top(top::Args),
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -96,6 +99,7 @@ pub fn main() -> ExitCode {
         Command::Admin { action } => admin::run(config, action),
         Command::Jobs { action } => jobs::run(config, action),
         Command::Backup { action } => backup::run(config, action),
+        Command::Top(args) => top::run(config, args),
         Command::Config {
             action: ConfigAction::Show,
         } => {

@@ -16,6 +16,7 @@ pub mod invoices;
 pub mod jobs;
 pub mod live;
 pub mod notifications;
+pub mod operations;
 pub mod payments;
 pub mod quickbooks;
 pub mod quotes;

@@ -84,7 +84,7 @@ pub const ENTRIES: &[Entry] = &[
         name: ADMIN_TOKEN,
         kind: Kind::File,
         backup: Backup::Skip,
-        about: "token of the admin listener's status API (`jobber top`)",
+        about: "token of the admin listener's status API (`jobber top`), generated on first start (0600); delete it and restart to change it",
     },
     Entry {
         name: FILES,

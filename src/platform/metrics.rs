@@ -28,6 +28,8 @@ pub struct Metrics {
     events_subscribers: IntGauge,
     /// Scrapes bring `events_published` up to the bus's count one at a time.
     events_catch_up: std::sync::Arc<std::sync::Mutex<()>>,
+    /// The same requests for `GET /status`: totals and per-second samples.
+    pub traffic: crate::platform::status::Traffic,
 }
 
 impl Metrics {
@@ -160,6 +162,7 @@ impl Metrics {
             events_published,
             events_subscribers,
             events_catch_up: std::sync::Arc::default(),
+            traffic: crate::platform::status::Traffic::new(),
         }
     }
 
@@ -170,6 +173,34 @@ impl Metrics {
                 tracing::error!(%error, "cannot register a metric");
             }
         }
+    }
+
+    /// Jobs completed and failed attempts of this process so far, by queue (read
+    /// from the counters, for `GET /status`).
+    pub fn job_totals(&self) -> std::collections::BTreeMap<String, (u64, u64)> {
+        let mut totals = std::collections::BTreeMap::<String, (u64, u64)>::new();
+        for (counter, completed) in [(&self.jobs_completed, true), (&self.jobs_failed, false)] {
+            for family in prometheus::core::Collector::collect(counter) {
+                for metric in family.get_metric() {
+                    let Some(queue) = metric
+                        .get_label()
+                        .iter()
+                        .find(|l| l.name() == "queue")
+                        .map(|l| l.value().to_owned())
+                    else {
+                        continue;
+                    };
+                    let value = metric.get_counter().get_value() as u64;
+                    let entry = totals.entry(queue).or_default();
+                    if completed {
+                        entry.0 = value;
+                    } else {
+                        entry.1 = value;
+                    }
+                }
+            }
+        }
+        totals
     }
 
     /// Refresh the queue gauges (the admin `/metrics` handler calls this before

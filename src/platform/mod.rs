@@ -2,6 +2,7 @@
 //! the embedded PostgreSQL server, process privileges, logging, metrics, the job
 //! queue, the SMTP mailer and file storage.
 
+pub mod admin_token;
 pub mod backup;
 pub mod crypto;
 pub mod database;
@@ -14,4 +15,5 @@ pub mod metrics;
 pub mod picture;
 pub mod process;
 pub mod queue;
+pub mod status;
 pub mod storage;

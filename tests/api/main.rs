@@ -37,6 +37,7 @@ mod sessions;
 mod settings;
 mod sms;
 mod tenancy;
+mod top;
 mod upgrade;
 mod uploads;
 mod users;
