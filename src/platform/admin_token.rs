@@ -3,14 +3,9 @@
 //! `Authorization: Bearer <token>`; `jobber top` reads it from the same file. Whoever
 //! can read the data dir can read the business, so the file is no weaker than it.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
@@ -26,27 +21,14 @@ impl AdminToken {
     /// The token of the data dir, created (32 random bytes, base64url) if missing.
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Self> {
         let path = Self::path(data_dir);
-        match std::fs::metadata(&path) {
-            Ok(_) => Ok(Self {
-                secret: Self::read(data_dir)?.into(),
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut key = [0u8; 32];
-                rand::rng().fill_bytes(&mut key);
-                let token = URL_SAFE_NO_PAD.encode(key);
-                let mut file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(&path)
-                    .with_context(|| format!("cannot create {}", path.display()))?;
-                file.write_all(token.as_bytes())?;
-                Ok(Self {
-                    secret: token.into(),
-                })
-            }
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-        }
+        let token = crate::platform::crypto::read_or_create_secret(
+            &path,
+            crate::platform::crypto::random_key,
+        )?;
+        anyhow::ensure!(token.len() >= 32, "{} is too short", path.display());
+        Ok(Self {
+            secret: token.into(),
+        })
     }
 
     /// The token as a client reads it (`jobber top`).

@@ -33,6 +33,53 @@ pub fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// 32 random bytes, base64url: a new key or token for a data dir file.
+pub fn random_key() -> String {
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    URL_SAFE_NO_PAD.encode(key)
+}
+
+/// A secret file of the data dir (a key, a token, a password): its text, trimmed, or,
+/// when there is none, `make()` written to a new file of mode 0600 (never over an
+/// existing one, so two processes starting at once cannot end up with two secrets).
+/// A file others may read is narrowed to 0600 first.
+pub fn read_or_create_secret(path: &Path, make: impl FnOnce() -> String) -> anyhow::Result<String> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::metadata(path) {
+        Ok(meta) => {
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                    .with_context(|| format!("cannot make {} private", path.display()))?;
+            }
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Ok(text.trim().to_string())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let secret = make();
+            let created = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path);
+            match created {
+                Ok(mut file) => {
+                    file.write_all(secret.as_bytes())?;
+                    file.sync_all()?;
+                    Ok(secret)
+                }
+                // Another process made it first: theirs is the one.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    Ok(std::fs::read_to_string(path)?.trim().to_string())
+                }
+                Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+            }
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
 const NONCE_LEN: usize = 12;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -90,26 +137,10 @@ impl SecretBox {
             return Ok(Self::new(&key));
         }
         let path = super::datadir::DataDir::new(data_dir).encryption_key();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                let key = parse_key(&text)
-                    .map_err(|m| anyhow::anyhow!("{} is corrupt: {m}", path.display()))?;
-                Ok(Self::new(&key))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut key = [0u8; 32];
-                rand::rng().fill_bytes(&mut key);
-                let mut file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(&path)
-                    .with_context(|| format!("cannot create {}", path.display()))?;
-                file.write_all(URL_SAFE_NO_PAD.encode(key).as_bytes())?;
-                Ok(Self::new(&key))
-            }
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-        }
+        let text = read_or_create_secret(&path, random_key)?;
+        let key =
+            parse_key(&text).map_err(|m| anyhow::anyhow!("{} is corrupt: {m}", path.display()))?;
+        Ok(Self::new(&key))
     }
 
     /// Encrypt `plaintext` bound to `context`: a fresh random nonce every time.

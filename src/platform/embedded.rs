@@ -11,8 +11,6 @@
 //! of times ([`RestartPolicy`]) with a warning each; past that jobber gives up and
 //! exits non-zero, so that systemd (or whatever runs it) restarts the whole service.
 
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -318,24 +316,9 @@ pub fn host_installation() -> Option<PathBuf> {
 }
 
 fn read_or_create_password(path: &Path) -> anyhow::Result<String> {
-    if path.exists() {
-        let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-        }
-        let password = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        return Ok(password.trim().to_string());
-    }
-    let password = crate::platform::crypto::random_token(24);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(password.as_bytes())?;
-    Ok(password)
+    crate::platform::crypto::read_or_create_secret(path, || {
+        crate::platform::crypto::random_token(24)
+    })
 }
 
 impl EmbeddedPostgres {

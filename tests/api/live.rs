@@ -375,6 +375,12 @@ async fn technicians_hear_only_their_own_jobs_and_never_the_office() {
     let other_tech = app.add_user(&owner, "technician").await;
     let (mine, my_visit) = job_for(&app, &owner, &tech, "Mine").await;
     let (theirs, their_visit) = job_for(&app, &owner, &other_tech, "Theirs").await;
+    // The office's socket first: once its warm-up event arrived, every earlier event
+    // (the jobs' creation) has been relayed, in the account's order, and none of
+    // them can reach the technician's socket late.
+    let mut office = connect(&app, &owner).await;
+    office.subscribe(&["schedule"]).await;
+    warm_up_schedule(&app, &owner, &their_visit, &mut office).await;
 
     let mut live = connect(&app, &tech).await;
     let (ack, errors) = live
@@ -410,9 +416,6 @@ async fn technicians_hear_only_their_own_jobs_and_never_the_office() {
             ),
         ]
     );
-    let mut office = connect(&app, &owner).await;
-    office.subscribe(&["schedule"]).await;
-    warm_up_schedule(&app, &owner, &their_visit, &mut office).await;
     live.quiet().await;
 
     // A change to the other technician's visit: the office hears it, this one not.

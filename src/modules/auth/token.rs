@@ -2,15 +2,12 @@
 //! The key is generated into the data dir (mode 0600) on first start, or given by
 //! config (`jwt_secret`) so several pods share it.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use anyhow::Context;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -52,28 +49,15 @@ impl TokenKeys {
             return Ok(Self::new(secret.expose_secret().as_bytes()));
         }
         let path = crate::platform::datadir::DataDir::new(data_dir).jwt_key();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                let key = URL_SAFE_NO_PAD
-                    .decode(text.trim())
-                    .with_context(|| format!("{} is corrupt", path.display()))?;
-                anyhow::ensure!(key.len() >= 32, "{} is too short", path.display());
-                Ok(Self::new(&key))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut key = [0u8; 32];
-                rand::rng().fill_bytes(&mut key);
-                let mut file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(&path)
-                    .with_context(|| format!("cannot create {}", path.display()))?;
-                file.write_all(URL_SAFE_NO_PAD.encode(key).as_bytes())?;
-                Ok(Self::new(&key))
-            }
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-        }
+        let text = crate::platform::crypto::read_or_create_secret(
+            &path,
+            crate::platform::crypto::random_key,
+        )?;
+        let key = URL_SAFE_NO_PAD
+            .decode(&text)
+            .with_context(|| format!("{} is corrupt", path.display()))?;
+        anyhow::ensure!(key.len() >= 32, "{} is too short", path.display());
+        Ok(Self::new(&key))
     }
 
     fn mac(&self) -> Hmac<Sha256> {

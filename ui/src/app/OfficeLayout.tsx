@@ -6,6 +6,7 @@ import { ErrorState, Spinner } from "../components/States";
 import { LocaleProvider } from "../lib/locale";
 import { NotificationBell } from "../features/notifications/NotificationBell";
 import { CommandPalette, usePaletteShortcut } from "../features/palette/CommandPalette";
+import { useDismiss } from "../lib/useDismiss";
 
 const nav: { to: string; label: string; icon: IconName }[] = [
   { to: "/", label: "Dashboard", icon: "dashboard" },
@@ -111,20 +112,7 @@ function UserMenu({ name, email, role }: { name: string; email: string; role: st
   const signOut = useSignOut();
   const navigate = useNavigate();
 
-  useEffect(() => {
-    if (!open) return;
-    const close = (event: MouseEvent | KeyboardEvent) => {
-      if (event instanceof KeyboardEvent ? event.key === "Escape" : !ref.current?.contains(event.target as Node)) {
-        setOpen(false);
-      }
-    };
-    document.addEventListener("mousedown", close);
-    document.addEventListener("keydown", close);
-    return () => {
-      document.removeEventListener("mousedown", close);
-      document.removeEventListener("keydown", close);
-    };
-  }, [open]);
+  useDismiss(ref, open, () => setOpen(false));
 
   return (
     <div className="user-menu" ref={ref}>

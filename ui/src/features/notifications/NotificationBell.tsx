@@ -1,7 +1,7 @@
 // The bell in the office's top bar: the unread count, kept current by the live
 // connection's `user:{id}` topic (a new notification is an event there), and the
 // latest notifications in a panel.
-import { useEffect, useId, useRef, useState } from "react";
+import { useId, useRef, useState } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useNavigate } from "react-router";
 import { api, unwrap } from "../../api/client";
@@ -10,6 +10,7 @@ import type { components } from "../../api/schema";
 import { ErrorState, Spinner } from "../../components/States";
 import { useFormat } from "../../lib/locale";
 import "./notifications.css";
+import { useDismiss } from "../../lib/useDismiss";
 
 type Notification = components["schemas"]["Notification"];
 
@@ -50,20 +51,7 @@ export function NotificationBell({ userId }: { userId: string }) {
   });
   useLiveTopic(`user:${userId}`, () => void queryClient.invalidateQueries({ queryKey: ["notifications"] }));
 
-  useEffect(() => {
-    if (!open) return;
-    const close = (event: MouseEvent | KeyboardEvent) => {
-      if (event instanceof KeyboardEvent ? event.key === "Escape" : !ref.current?.contains(event.target as Node)) {
-        setOpen(false);
-      }
-    };
-    document.addEventListener("mousedown", close);
-    document.addEventListener("keydown", close);
-    return () => {
-      document.removeEventListener("mousedown", close);
-      document.removeEventListener("keydown", close);
-    };
-  }, [open]);
+  useDismiss(ref, open, () => setOpen(false));
 
   const count = unread.data?.unread ?? 0;
   return (

@@ -8,6 +8,7 @@ import { useFormat } from "../../lib/locale";
 import { useDebounced } from "../../lib/useDebounced";
 import { createCatalogItem, deleteCatalogItem, moneyText, parseMoney, updateCatalogItem, useCatalog, type CatalogItem } from "./api";
 import { useSave } from "./useSave";
+import { RowActions } from "./RowActions";
 
 export function Catalog({ canEdit }: { canEdit: boolean }) {
   const [q, setQ] = useState("");
@@ -65,14 +66,7 @@ export function Catalog({ canEdit }: { canEdit: boolean }) {
                   <td className="hide-sm-cell">{item.kind === "service" ? "Service" : "Product"}</td>
                   <td className="num">{fmt.money(item.unit_price)}</td>
                   {canEdit && (
-                    <td className="table__actions">
-                      <button type="button" className="link-button" onClick={() => setEditing(item)}>
-                        Edit<span className="visually-hidden"> {item.name}</span>
-                      </button>
-                      <button type="button" className="link-button link-button--danger" onClick={() => setDeleting(item)}>
-                        Delete<span className="visually-hidden"> {item.name}</span>
-                      </button>
-                    </td>
+                    <RowActions name={item.name} onEdit={() => setEditing(item)} onDelete={() => setDeleting(item)} />
                   )}
                 </tr>
               ))}

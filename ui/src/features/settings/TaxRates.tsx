@@ -5,6 +5,7 @@ import { TextField } from "../../components/Field";
 import { EmptyState, ErrorState, FormError, Spinner } from "../../components/States";
 import { createTaxRate, deleteTaxRate, updateTaxRate, useTaxRates, type TaxRate } from "./api";
 import { useSave } from "./useSave";
+import { RowActions } from "./RowActions";
 
 const key = ["settings", "tax-rates"];
 
@@ -54,14 +55,7 @@ export function TaxRates({ canEdit }: { canEdit: boolean }) {
                     {!rate.active && <span className="badge">Inactive</span>}
                   </td>
                   {canEdit && (
-                    <td className="table__actions">
-                      <button type="button" className="link-button" onClick={() => setEditing(rate)}>
-                        Edit<span className="visually-hidden"> {rate.name}</span>
-                      </button>
-                      <button type="button" className="link-button link-button--danger" onClick={() => setDeleting(rate)}>
-                        Delete<span className="visually-hidden"> {rate.name}</span>
-                      </button>
-                    </td>
+                    <RowActions name={rate.name} onEdit={() => setEditing(rate)} onDelete={() => setDeleting(rate)} />
                   )}
                 </tr>
               ))}
