@@ -108,11 +108,16 @@ export async function run(t) {
       const r = await fetch(`${base}${icon.src}`);
       expect(r.ok && r.headers.get("content-type") === icon.type, `${icon.src}: ${r.status} ${r.headers.get("content-type")}`);
     }
+    // (Polled: awaiting navigator.serviceWorker.ready crashes headless Chromium here.)
     const sw = await page.evaluate(async () => {
-      const registration = await navigator.serviceWorker.ready;
-      // Controlled after clients.claim(): offline reloads go through it.
-      for (let i = 0; i < 50 && !navigator.serviceWorker.controller; i++) await new Promise((r) => setTimeout(r, 100));
-      return { scope: registration.scope, controlled: Boolean(navigator.serviceWorker.controller) };
+      let registration;
+      for (let i = 0; i < 100; i++) {
+        registration = await navigator.serviceWorker.getRegistration("/field/");
+        // Controlled after clients.claim(): offline reloads go through it.
+        if (registration?.active && navigator.serviceWorker.controller) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return { scope: registration?.scope, controlled: Boolean(navigator.serviceWorker.controller) };
     });
     expect(sw.scope === `${base}/field/` && sw.controlled, JSON.stringify(sw));
     await axe(page, "field day");

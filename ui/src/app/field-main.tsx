@@ -7,12 +7,12 @@ import { FieldApp } from "./FieldApp";
 import "../styles.css";
 import "../features/field/field.css";
 
-// The service worker's scope is /field/: /field itself is outside it.
-if (window.location.pathname === "/field") {
-  window.history.replaceState(null, "", `/field/${window.location.search}${window.location.hash}`);
-}
+// The service worker's scope is /field/: a page loaded as /field is outside it and
+// would never be controlled (no offline start), so it is loaded again as /field/.
+const misplaced = window.location.pathname === "/field";
+if (misplaced) window.location.replace(`/field/${window.location.search}${window.location.hash}`);
 
-if ("serviceWorker" in navigator && import.meta.env.PROD) {
+if ("serviceWorker" in navigator && import.meta.env.PROD && !misplaced) {
   window.addEventListener("load", () => {
     navigator.serviceWorker.register("/field/sw.js", { scope: "/field/" }).catch(() => {
       // Without it the app still works online; offline starts need it.
@@ -21,7 +21,7 @@ if ("serviceWorker" in navigator && import.meta.env.PROD) {
 }
 
 const root = document.getElementById("root");
-if (root) {
+if (root && !misplaced) {
   createRoot(root).render(
     <StrictMode>
       <FieldApp />

@@ -197,6 +197,17 @@ class FieldStore {
 
   /** A change the technician made: kept on the phone first, then sent. */
   async change(change: Change): Promise<void> {
+    // Shown at once (a ticked box stays ticked), then made durable and sent.
+    const shown: QueuedChange = {
+      key: `unsaved-${this.snapshot.ops.length}`,
+      record: change.visitId,
+      payload: change,
+      createdAt: new Date().toISOString(),
+      attempts: 0,
+      nextAttemptAt: 0,
+      state: "pending",
+    };
+    this.set({ ops: [...this.snapshot.ops, shown] });
     await this.queue.enqueue(change.visitId, change, change.kind === "notes" ? coalesceNotes(change) : undefined);
     await this.loadOps();
     void this.sync();
