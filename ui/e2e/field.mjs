@@ -32,7 +32,9 @@ export async function run(t) {
   async function shot(page, name) {
     mkdirSync(shots, { recursive: true });
     await page.waitForTimeout(300);
-    await page.screenshot({ path: join(shots, `${name}-phone.png`), fullPage: true });
+    // What the phone's screen shows (a full-page picture would draw the fixed tab bar
+    // in the middle of the page).
+    await page.screenshot({ path: join(shots, `${name}-phone.png`) });
   }
 
   const s = {};
@@ -186,6 +188,7 @@ export async function run(t) {
     await page.getByRole("button", { name: "Clock out" }).waitFor();
     await page.getByText(/Offline · 5 to send/).waitFor();
     await axe(page, "field visit offline");
+    await page.getByRole("heading", { name: "Checklist" }).evaluate((h) => h.scrollIntoView({ block: "start" }));
     await shot(page, "field-offline");
   });
 
@@ -219,6 +222,7 @@ export async function run(t) {
     expect(held.notes === "Office: the client will pay by card on site.", `notes: ${held.notes}`);
     await page.getByText("Needs your decision").waitFor();
     await axe(page, "field conflict");
+    await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, "field-conflict");
     await panel.getByRole("button", { name: "Combine both" }).click();
     await page.getByRole("button", { name: "Save these notes" }).click();
@@ -240,10 +244,15 @@ export async function run(t) {
     await page.mouse.up();
     await page.getByLabel("Client's printed name").fill("Priya Natarajan");
     await page.getByRole("button", { name: "Save signature" }).click();
+    // Queued first (the note says so), then sent.
+    await page.getByRole("status").filter({ hasText: "Signature saved." }).waitFor();
     await page.getByText("All changes sent").waitFor({ timeout: 30_000 });
-    await page.waitForFunction(() => !document.body.textContent.includes("A signature is waiting to send."));
     await shot(page, "field-signature");
-    const attachments = await api("GET", `/jobs/${s.job.id}/attachments`, s.owner);
+    let attachments = [];
+    for (let i = 0; i < 50 && attachments.length < 2; i++) {
+      attachments = await api("GET", `/jobs/${s.job.id}/attachments`, s.owner);
+      if (attachments.length < 2) await page.waitForTimeout(200);
+    }
     expect(attachments.length === 2, `${attachments.length} attachments`);
 
     await page.getByRole("button", { name: "Complete visit…" }).click();

@@ -78,6 +78,11 @@ export function FieldApp() {
       </header>
       <main className="fld-main" id="main">
         {state.loadError && <p className="fld-note">{state.loadError}</p>}
+        {state.blocked && (
+          <p className="form-error" role="alert">
+            {state.blocked}
+          </p>
+        )}
         {route.name === "day" && <DayList />}
         {route.name === "visit" && <VisitPage id={route.id} />}
         {route.name === "timesheet" && <Timesheet />}

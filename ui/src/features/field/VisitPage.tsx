@@ -62,8 +62,7 @@ function Visit({ item, ops, userId, zone, currency }: { item: MyVisit; ops: Queu
       </Link>
       <header className="fld-visit__head">
         <p className="fld-muted">
-          {visit.starts_at ? `${dayTitle(dayOf(visit.starts_at, zone), first, addDays(first, 1))} · ${arrivalWindow(visit, zone)}` : "Not scheduled"} · Job #
-          {visit.job_number}
+          {visit.starts_at ? `${dayTitle(dayOf(visit.starts_at, zone), first, addDays(first, 1))} · ${arrivalWindow(visit, zone)}` : "Not scheduled"} · Job {visit.job_number}
         </p>
         <h1 id="visit-title" className="fld-title">
           {visit.title}

@@ -17,6 +17,9 @@ export async function resizeImage(file: Blob, maxSide = MAX_SIDE, quality = 0.82
   canvas.height = height;
   const context = canvas.getContext("2d");
   if (!context) return file;
+  // JPEG has no transparency: a see-through picture gets white, not black.
+  context.fillStyle = "#fff";
+  context.fillRect(0, 0, width, height);
   context.drawImage(bitmap, 0, 0, width, height);
   bitmap.close();
   const blob = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, "image/jpeg", quality));

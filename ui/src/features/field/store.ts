@@ -32,6 +32,8 @@ export interface Snapshot {
   /** When the day was last read from the server. */
   fetchedAt?: string;
   loadError?: string;
+  /** Why the queue is not being sent, when it is not the network. */
+  blocked?: string;
 }
 
 interface Meta {
@@ -186,7 +188,9 @@ class FieldStore {
       // Offline: the cookie stays, but the phone forgets the day.
     }
     this.csrf = null;
-    await this.meta?.clear();
+    // The queue (and who made it) stays: nothing done on the phone is thrown away.
+    await this.meta?.delete("session");
+    await this.meta?.delete("day");
     await this.visitStore?.clear();
     this.set({ session: undefined, visits: [], phase: "signed_out" });
   }
@@ -208,6 +212,9 @@ class FieldStore {
       state: "pending",
     };
     this.set({ ops: [...this.snapshot.ops, shown] });
+    // The queue is sent only under the session of the person who made the changes.
+    const owner = this.snapshot.session?.user.id;
+    if (owner) await this.meta?.put({ key: "queue_owner", value: owner });
     await this.queue.enqueue(change.visitId, change, change.kind === "notes" ? coalesceNotes(change) : undefined);
     await this.loadOps();
     void this.sync();
@@ -257,6 +264,13 @@ class FieldStore {
       this.timer = setTimeout(() => void this.sync(), 15_000);
       return;
     }
+    const owner = (await this.meta?.get("queue_owner"))?.value as string | undefined;
+    const queued = (await this.queue.list()).length;
+    if (queued > 0 && owner && owner !== this.snapshot.session.user.id) {
+      this.set({ sync: "waiting", blocked: "Changes made by someone else who used this phone have not been sent yet: they need to sign in here to send them." });
+      return;
+    }
+    if (this.snapshot.blocked) this.set({ blocked: undefined });
     const result: DrainResult = await this.queue.drain();
     await this.loadOps();
     switch (result.type) {
