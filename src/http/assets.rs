@@ -13,7 +13,9 @@
 //!   for `x.js` when `Accept-Encoding` allows, with `Content-Encoding` and
 //!   `Vary: Accept-Encoding`.
 //! - A path without a file extension is a route of the app: it gets `index.html`
-//!   and the app's router draws the screen.
+//!   and the app's router draws the screen; under `/field` it gets
+//!   `field/index.html`, the technician app (its own bundle, manifest and service
+//!   worker, `field/sw.js`, whose scope is `/field/`).
 //! - When the UI was never built, `/` answers a short page saying how to build it.
 
 use std::borrow::Cow;
@@ -72,10 +74,27 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
             None => ApiError::code(ErrorCode::NotFound).into_response(),
         };
     }
+    if let Some(response) = file(&source, page_for(relative), &encodings, headers).await {
+        return response;
+    }
+    // A build without the field app still serves the office app.
     if let Some(response) = file(&source, INDEX, &encodings, headers).await {
         return response;
     }
     not_built(headers)
+}
+
+/// The technician app's own page: its bundle does not carry the office's code.
+const FIELD_INDEX: &str = "field/index.html";
+
+/// The HTML page that draws a route: `/field` and below is the technician app (a PWA
+/// whose service worker has the scope `/field/`), everything else the office app.
+fn page_for(route: &str) -> &'static str {
+    if route == "field" || route.starts_with("field/") {
+        FIELD_INDEX
+    } else {
+        INDEX
+    }
 }
 
 /// Paths of the server's own (the API, signed file links, calendar feeds, health,
@@ -372,6 +391,15 @@ mod tests {
         ] {
             assert!(!is_server_path(path), "{path}");
         }
+    }
+
+    #[test]
+    fn the_field_app_has_its_own_page() {
+        assert_eq!(page_for("field"), FIELD_INDEX);
+        assert_eq!(page_for("field/visits/0190"), FIELD_INDEX);
+        assert_eq!(page_for("fields"), INDEX);
+        assert_eq!(page_for(""), INDEX);
+        assert_eq!(page_for("jobs/field"), INDEX);
     }
 
     #[test]

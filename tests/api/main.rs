@@ -17,6 +17,7 @@ mod clients;
 mod e2e;
 mod emails;
 mod events;
+mod field;
 mod files;
 mod hardening;
 mod images;

@@ -280,6 +280,11 @@ async fn every_endpoint_enforces_its_roles() {
             "/api/v1/schedule?from=2026-01-01T00:00:00Z&to=2026-01-08T00:00:00Z".into(),
             Who::Anyone,
         ),
+        (
+            Method::GET,
+            "/api/v1/me/visits?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z".into(),
+            Who::Anyone,
+        ),
         (Method::POST, "/api/v1/schedule/jobs".into(), Who::Staff),
         (
             Method::PUT,

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::helpers::{TestApp, spawn_app_with};
 
 const INDEX: &str = "<!doctype html><title>jobber</title><script type=\"module\" src=\"/assets/app-3f9a1c.js\"></script>";
+const FIELD_INDEX: &str = "<!doctype html><title>jobber field</title><script type=\"module\" src=\"/assets/field-1a2b3c.js\"></script>";
 const SCRIPT: &str = "console.log('the app');";
 
 /// A fake `ui/dist`: index.html, one hashed script with its .br and .gz, a favicon.
@@ -22,6 +23,18 @@ fn fake_dist() -> PathBuf {
     )
     .unwrap();
     std::fs::write(dir.join("assets/app-3f9a1c.js"), SCRIPT).unwrap();
+    std::fs::create_dir_all(dir.join("field")).unwrap();
+    std::fs::write(dir.join("field/index.html"), FIELD_INDEX).unwrap();
+    std::fs::write(
+        dir.join("field/sw.js"),
+        "self.addEventListener('fetch', () => {});",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("field/manifest.webmanifest"),
+        "{\"name\":\"jobber field\"}",
+    )
+    .unwrap();
     std::fs::write(dir.join("assets/app-3f9a1c.js.br"), b"brotli bytes").unwrap();
     std::fs::write(dir.join("assets/app-3f9a1c.js.gz"), b"gzip bytes").unwrap();
     dir
@@ -91,6 +104,45 @@ async fn the_app_is_served_with_caching_compression_and_security_headers() {
         );
         assert_protected(&headers);
     }
+
+    // The technician app has its own page under /field, with its manifest and a
+    // service worker that is always revalidated (a new release reaches the phones).
+    for path in [
+        "/field",
+        "/field/",
+        "/field/visits/0190a1b2",
+        "/field/timesheet",
+    ] {
+        let (status, headers, body) = get(&app, path, &[]).await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(body, FIELD_INDEX.as_bytes(), "{path}");
+        assert_eq!(
+            header(&headers, "cache-control"),
+            Some("no-cache"),
+            "{path}"
+        );
+        assert_protected(&headers);
+        let csp = header(&headers, "content-security-policy").unwrap();
+        assert!(
+            csp.contains("worker-src 'self'") && csp.contains("manifest-src 'self'"),
+            "{csp}"
+        );
+    }
+    let (status, headers, _) = get(&app, "/field/sw.js", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "cache-control"), Some("no-cache"));
+    assert_eq!(
+        header(&headers, "content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    let (status, headers, _) = get(&app, "/field/manifest.webmanifest", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        header(&headers, "content-type"),
+        Some("application/manifest+json")
+    );
+    let (status, _, body) = get(&app, "/fieldwork", &[]).await;
+    assert_eq!((status, body.as_slice()), (200, INDEX.as_bytes()));
 
     // A hashed asset: a year, immutable, in the best encoding the browser takes.
     let asset = "/assets/app-3f9a1c.js";

@@ -766,6 +766,8 @@ try {
 
   await (await import("./settings-reports.mjs")).run({ browser, step, expect, axe, screenshots, viewports, bin });
 
+  await (await import("./field.mjs")).run({ browser, base, step, expect, axe, consoleErrors });
+
   await step("no errors in the browser console", async () => {
     // The 401 of the signed-out session check, the refused forgery and the double booking are expected.
     const unexpected = consoleErrors.filter((e) => !/status of (401|403|409|422)/.test(e));

@@ -644,23 +644,31 @@ pub async fn clock_in(
     account_id: Uuid,
     visit_id: Uuid,
     user_id: Uuid,
+    at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "INSERT INTO time_entries (account_id, id, visit_id, user_id, started_at) VALUES ($1, $2, $3, $4, now())",
+        "INSERT INTO time_entries (account_id, id, visit_id, user_id, started_at) VALUES ($1, $2, $3, $4, $5)",
         account_id,
         Uuid::now_v7(),
         visit_id,
-        user_id
+        user_id,
+        at
     )
     .execute(conn)
     .await
     .map(drop)
 }
 
-pub async fn clock_out(conn: &mut PgConnection, entry_id: Uuid) -> Result<(), sqlx::Error> {
+/// Close a time entry at `at`, never before it began.
+pub async fn clock_out(
+    conn: &mut PgConnection,
+    entry_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE time_entries SET ended_at = now() WHERE id = $1",
-        entry_id
+        "UPDATE time_entries SET ended_at = GREATEST($2, started_at) WHERE id = $1",
+        entry_id,
+        at
     )
     .execute(conn)
     .await

@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(complete_visit))
         .routes(routes!(on_my_way))
         .routes(routes!(get_schedule))
+        .routes(routes!(my_visits))
         .routes(routes!(schedule_visit))
         .routes(routes!(reschedule_visit))
 }
@@ -208,27 +209,39 @@ async fn tick_item(
     ))
 }
 
-/// Clock in to the visit (starts it). Retrying is harmless; being clocked in to
-/// another visit is refused (409 `already_clocked_in`).
+/// Clock in to the visit (starts it), now or `at` the time it happened on a phone
+/// that had no connection. Retrying is harmless; being clocked in to another visit
+/// is refused (409 `already_clocked_in`).
 #[utoipa::path(post, path = "/visits/{id}/clock-in", tag = "visits", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Visit), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    request_body(content = service::ClockAt),
+    responses((status = 200, body = Visit), (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem, description = "`validation_failed`: `at` is in the future or more than 24 hours ago")))]
 async fn clock_in(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<Uuid>,
+    OptionalJson(body): OptionalJson<service::ClockAt>,
 ) -> Result<axum::Json<Visit>, ApiError> {
-    Ok(axum::Json(service::clock_in(&state.db, &ctx, id).await?))
+    Ok(axum::Json(
+        service::clock_in(&state.db, &ctx, id, body).await?,
+    ))
 }
 
-/// Clock out of the visit. Retrying is harmless.
+/// Clock out of the visit, now or `at` the time it happened (never before the
+/// clock-in). Retrying is harmless.
 #[utoipa::path(post, path = "/visits/{id}/clock-out", tag = "visits", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Visit), (status = 404, body = Problem)))]
+    request_body(content = service::ClockAt),
+    responses((status = 200, body = Visit), (status = 404, body = Problem),
+              (status = 422, body = Problem, description = "`validation_failed`: `at` is in the future or more than 24 hours ago")))]
 async fn clock_out(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<Uuid>,
+    OptionalJson(body): OptionalJson<service::ClockAt>,
 ) -> Result<axum::Json<Visit>, ApiError> {
-    Ok(axum::Json(service::clock_out(&state.db, &ctx, id).await?))
+    Ok(axum::Json(
+        service::clock_out(&state.db, &ctx, id, body).await?,
+    ))
 }
 
 /// Text the client that you are on the way (an assigned technician, or office
@@ -305,6 +318,38 @@ async fn get_schedule(
         visits: scheduled,
         unscheduled,
     }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MyVisitsParams {
+    /// Window start (RFC 3339).
+    #[serde(deserialize_with = "crate::domain::dates::instant")]
+    pub from: DateTime<Utc>,
+    /// Window end (RFC 3339), at most 31 days after `from`.
+    #[serde(deserialize_with = "crate::domain::dates::instant")]
+    pub to: DateTime<Utc>,
+}
+
+/// The signed-in user's own scheduled visits overlapping the window (any role), in
+/// start order, each with the job's work lines and the client's phones and emails:
+/// what the field app keeps on the phone to work a day offline.
+#[utoipa::path(get, path = "/me/visits", tag = "visits", params(MyVisitsParams),
+    responses((status = 200, body = service::MyVisits), (status = 422, body = Problem, description = "`validation_failed`: `to` is not after `from` or more than 31 days later")))]
+async fn my_visits(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(p): Query<MyVisitsParams>,
+) -> Result<axum::Json<service::MyVisits>, ApiError> {
+    if p.to <= p.from || p.to - p.from > chrono::Duration::days(31) {
+        return Err(ApiError::invalid(vec![FieldError::new(
+            "to",
+            "must be after `from` and at most 31 days later",
+        )]));
+    }
+    Ok(axum::Json(
+        service::my_visits(&state.db, &ctx, p.from, p.to).await?,
+    ))
 }
 
 /// Add a visit to a job at a time, with assignees. 409 `schedule_conflict` when an

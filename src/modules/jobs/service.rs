@@ -818,7 +818,33 @@ pub async fn tick(
 
 /// Start working on a visit. One open time entry per person: clocking in to a second
 /// visit is refused until they clock out of the first.
-pub async fn clock_in(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiError> {
+/// `POST /visits/{id}/clock-in` and `/clock-out`: when it happened.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClockAt {
+    /// When it happened (RFC 3339), for a clock-in or clock-out made on a phone with
+    /// no connection and sent later; default now. At most 24 hours ago and not in the
+    /// future (a minute of clock skew is taken as now). A clock-out is never before
+    /// its clock-in.
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// The instant of a clock-in or clock-out: now, or the phone's time within bounds.
+fn clock_time(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+    match at {
+        None => Ok(now),
+        Some(at) if at > now + Duration::minutes(1) => {
+            Err(ApiError::field("at", "must not be in the future"))
+        }
+        Some(at) if at < now - Duration::hours(24) => {
+            Err(ApiError::field("at", "must be within the last 24 hours"))
+        }
+        Some(at) => Ok(at.min(now)),
+    }
+}
+
+pub async fn clock_in(db: &Db, ctx: &Ctx, id: Uuid, input: ClockAt) -> Result<Visit, ApiError> {
+    let at = clock_time(input.at, Utc::now())?;
     let mut tx = db.tenant(ctx.account_id).await?;
     let visit = visible_visit(&mut tx, ctx, id, true).await?;
     if !visit.status.is_open() {
@@ -839,7 +865,7 @@ pub async fn clock_in(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiError> {
             ));
         }
         None => {
-            repo::clock_in(&mut tx, ctx.account_id, id, ctx.user_id).await?;
+            repo::clock_in(&mut tx, ctx.account_id, id, ctx.user_id, at).await?;
             if visit.status == VisitStatus::Scheduled {
                 repo::set_visit_status(&mut tx, id, VisitStatus::InProgress, None).await?;
             }
@@ -854,14 +880,15 @@ pub async fn clock_in(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiError> {
     Ok(visit)
 }
 
-pub async fn clock_out(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiError> {
+pub async fn clock_out(db: &Db, ctx: &Ctx, id: Uuid, input: ClockAt) -> Result<Visit, ApiError> {
+    let at = clock_time(input.at, Utc::now())?;
     let mut tx = db.tenant(ctx.account_id).await?;
     visible_visit(&mut tx, ctx, id, true).await?;
     // Clocking out twice (a retry) is harmless.
     if let Some((entry, open_visit)) = repo::open_time_entry(&mut tx, ctx.user_id).await?
         && open_visit == id
     {
-        repo::clock_out(&mut tx, entry).await?;
+        repo::clock_out(&mut tx, entry, at).await?;
     }
     let visit = reload(&mut tx, id).await?;
     tx.raise(Event::VisitUpdated {
@@ -1060,6 +1087,96 @@ pub async fn window(
     let visits = repo::visits(&mut tx, &VisitFilter::Window { from, to, assignee }, false).await?;
     tx.commit().await?;
     Ok(visits)
+}
+
+/// A client as the technician on the visit needs them: how to reach them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VisitClient {
+    pub id: Uuid,
+    pub name: String,
+    pub phones: Vec<clients::model::ClientPhone>,
+    pub emails: Vec<clients::model::ClientEmail>,
+}
+
+/// One of the caller's visits with what working it needs offline.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MyVisit {
+    /// The visit, with `work` (prices as `GET /visits/{id}` shows them).
+    pub visit: Visit,
+    pub client: VisitClient,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MyVisits {
+    /// The caller's scheduled visits overlapping the window, in start order.
+    pub visits: Vec<MyVisit>,
+    /// Whether prices are shown (always for office staff; for technicians when the
+    /// account's `show_prices_to_technicians` is on).
+    pub show_prices: bool,
+}
+
+/// The caller's own visits in `[from, to)`, each with the job's work lines and the
+/// client's phones and emails: what the field app caches for a day offline.
+pub async fn my_visits(
+    db: &Db,
+    ctx: &Ctx,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<MyVisits, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let filter = VisitFilter::Window {
+        from,
+        to,
+        assignee: Some(ctx.user_id),
+    };
+    let visits: Vec<Visit> = repo::visits(&mut tx, &filter, false)
+        .await?
+        .into_iter()
+        .filter(|v| v.starts_at.is_some())
+        .collect();
+    let show_prices = ctx.role != Role::Technician
+        || accounts::service::settings_in(&mut tx)
+            .await?
+            .show_prices_to_technicians;
+    let mut job_ids: Vec<Uuid> = visits.iter().map(|v| v.job_id).collect();
+    job_ids.sort();
+    job_ids.dedup();
+    let mut lines: std::collections::HashMap<Uuid, Vec<WorkLine>> =
+        std::collections::HashMap::new();
+    for (job_id, l) in repo::lines_of(&mut tx, &job_ids).await? {
+        lines.entry(job_id).or_default().push(WorkLine {
+            name: l.name,
+            description: l.description,
+            quantity: l.quantity,
+            unit_price: show_prices.then_some(l.unit_price),
+            line_total: show_prices.then_some(l.line_total),
+        });
+    }
+    let mut people: std::collections::HashMap<Uuid, VisitClient> = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(visits.len());
+    for mut visit in visits {
+        let client = match people.get(&visit.client_id) {
+            Some(client) => client.clone(),
+            None => {
+                let c = clients::service::get_in(&mut tx, visit.client_id).await?;
+                let client = VisitClient {
+                    id: c.id,
+                    name: c.display_name,
+                    phones: c.phones,
+                    emails: c.emails,
+                };
+                people.insert(visit.client_id, client.clone());
+                client
+            }
+        };
+        visit.work = Some(lines.get(&visit.job_id).cloned().unwrap_or_default());
+        out.push(MyVisit { visit, client });
+    }
+    tx.commit().await?;
+    Ok(MyVisits {
+        visits: out,
+        show_prices,
+    })
 }
 
 /// A visit's place on the calendar, as `POST/PUT /schedule/jobs` take it.

@@ -37,6 +37,11 @@ export function OfficeLayout() {
     return <Navigate to={next === "/" ? "/sign-in" : `/sign-in?next=${encodeURIComponent(next)}`} replace />;
   }
   const { account, user } = session.data;
+  // Technicians work in the field app (its own page and bundle, not a route here).
+  if (user.role === "technician") {
+    window.location.replace("/field/");
+    return <Spinner label="Opening the field app" />;
+  }
   return (
     <LocaleProvider value={{ currency: account.currency, timeZone: account.time_zone }}>
       <div className={`office${navOpen ? " office--nav-open" : ""}`}>
