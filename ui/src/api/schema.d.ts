@@ -1047,6 +1047,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/visits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The signed-in user's own scheduled visits overlapping the window (any role), in
+         *     start order, each with the job's work lines and the client's phones and emails:
+         *     what the field app keeps on the phone to work a day offline.
+         */
+        get: operations["my_visits"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notifications": {
         parameters: {
             query?: never;
@@ -1934,8 +1955,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Clock in to the visit (starts it). Retrying is harmless; being clocked in to
-         *     another visit is refused (409 `already_clocked_in`).
+         * Clock in to the visit (starts it), now or `at` the time it happened on a phone
+         *     that had no connection. Retrying is harmless; being clocked in to another visit
+         *     is refused (409 `already_clocked_in`).
          */
         post: operations["clock_in"];
         delete?: never;
@@ -1953,7 +1975,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Clock out of the visit. Retrying is harmless. */
+        /**
+         * Clock out of the visit, now or `at` the time it happened (never before the
+         *     clock-in). Retrying is harmless.
+         */
         post: operations["clock_out"];
         delete?: never;
         options?: never;
@@ -2416,6 +2441,21 @@ export interface components {
         };
         /** @enum {string} */
         ClientStatus: "lead" | "active" | "archived";
+        /**
+         * @description Start working on a visit. One open time entry per person: clocking in to a second
+         *     visit is refused until they clock out of the first.
+         *     `POST /visits/{id}/clock-in` and `/clock-out`: when it happened.
+         */
+        ClockAt: {
+            /**
+             * Format: date-time
+             * @description When it happened (RFC 3339), for a clock-in or clock-out made on a phone with
+             *     no connection and sent later; default now. At most 24 hours ago and not in the
+             *     future (a minute of clock skew is taken as now). A clock-out is never before
+             *     its clock-in.
+             */
+            at?: string | null;
+        };
         CompleteJob: {
             /** @description Also complete the job's open visits; without it, open visits are refused (409). */
             complete_open_visits?: boolean;
@@ -2894,6 +2934,21 @@ export interface components {
         MessagingStatus: {
             email: components["schemas"]["EmailStatus"];
             sms: components["schemas"]["SmsStatus"];
+        };
+        /** @description One of the caller's visits with what working it needs offline. */
+        MyVisit: {
+            client: components["schemas"]["VisitClient"];
+            /** @description The visit, with `work` (prices as `GET /visits/{id}` shows them). */
+            visit: components["schemas"]["Visit"];
+        };
+        MyVisits: {
+            /**
+             * @description Whether prices are shown (always for office staff; for technicians when the
+             *     account's `show_prices_to_technicians` is on).
+             */
+            show_prices: boolean;
+            /** @description The caller's scheduled visits overlapping the window, in start order. */
+            visits: components["schemas"]["MyVisit"][];
         };
         Notification: {
             body?: string | null;
@@ -4228,6 +4283,14 @@ export interface components {
              *     (`show_prices_to_technicians`).
              */
             work?: components["schemas"]["WorkLine"][] | null;
+        };
+        /** @description A client as the technician on the visit needs them: how to reach them. */
+        VisitClient: {
+            emails: components["schemas"]["ClientEmail"][];
+            /** Format: uuid */
+            id: string;
+            name: string;
+            phones: components["schemas"]["ClientPhone"][];
         };
         VisitPatch: {
             /** @description Checklist items to add (office staff only). */
@@ -10989,6 +11052,87 @@ export interface operations {
             };
         };
     };
+    my_visits: {
+        parameters: {
+            query: {
+                /** @description Window start (RFC 3339). */
+                from: string;
+                /** @description Window end (RFC 3339), at most 31 days after `from`. */
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyVisits"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: `to` is not after `from` or more than 31 days later */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_notifications: {
         parameters: {
             query?: {
@@ -16518,7 +16662,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClockAt"];
+            };
+        };
         responses: {
             /** @description OK */
             200: {
@@ -16529,7 +16677,7 @@ export interface operations {
                     "application/json": components["schemas"]["Visit"];
                 };
             };
-            /** @description `invalid_parameter`: a path or query parameter is malformed; `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */
+            /** @description `invalid_parameter`: a path or query parameter is malformed; `malformed_json`: the body is not JSON; `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -16585,7 +16733,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: `at` is in the future or more than 24 hours ago; `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16626,7 +16783,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClockAt"];
+            };
+        };
         responses: {
             /** @description OK */
             200: {
@@ -16637,7 +16798,7 @@ export interface operations {
                     "application/json": components["schemas"]["Visit"];
                 };
             };
-            /** @description `invalid_parameter`: a path or query parameter is malformed; `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */
+            /** @description `invalid_parameter`: a path or query parameter is malformed; `malformed_json`: the body is not JSON; `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -16693,7 +16854,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: `at` is in the future or more than 24 hours ago; `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
                     [name: string]: unknown;
