@@ -86,20 +86,18 @@ export function OfficeLayout() {
               <Icon name="menu" />
             </button>
             <span className="topbar__account">{account.name}</span>
-            {user.role !== "technician" && (
-              <button type="button" className="topbar__search" onClick={() => setPaletteOpen(true)} aria-keyshortcuts="Control+K Meta+K">
-                <Icon name="search" />
-                <span className="topbar__search-text">Search</span>
-                <kbd className="topbar__kbd" aria-hidden="true">Ctrl K</kbd>
-              </button>
-            )}
+            <button type="button" className="topbar__search" onClick={() => setPaletteOpen(true)} aria-keyshortcuts="Control+K Meta+K">
+              <Icon name="search" />
+              <span className="topbar__search-text">Search</span>
+              <kbd className="topbar__kbd" aria-hidden="true">Ctrl K</kbd>
+            </button>
             <NotificationBell userId={user.id} />
             <UserMenu name={user.name} email={user.email} role={user.role} />
           </header>
           <main id="main" className="content" tabIndex={-1}>
             <Outlet />
           </main>
-          {paletteOpen && user.role !== "technician" && <CommandPalette onClose={() => setPaletteOpen(false)} />}
+          {paletteOpen && <CommandPalette onClose={() => setPaletteOpen(false)} />}
         </div>
       </div>
     </LocaleProvider>
