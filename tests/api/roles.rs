@@ -193,6 +193,7 @@ async fn every_endpoint_enforces_its_roles() {
         ),
         (Method::GET, "/api/v1/quotes".into(), Who::Staff),
         (Method::POST, "/api/v1/quotes".into(), Who::Staff),
+        (Method::POST, "/api/v1/quotes/preview".into(), Who::Staff),
         (Method::GET, format!("/api/v1/quotes/{id}"), Who::Staff),
         (Method::GET, format!("/api/v1/quotes/{id}/pdf"), Who::Staff),
         (Method::PUT, format!("/api/v1/quotes/{id}"), Who::Staff),
@@ -280,6 +281,7 @@ async fn every_endpoint_enforces_its_roles() {
         ),
         (Method::GET, "/api/v1/invoices".into(), Who::Staff),
         (Method::POST, "/api/v1/invoices".into(), Who::Staff),
+        (Method::POST, "/api/v1/invoices/preview".into(), Who::Staff),
         (Method::GET, format!("/api/v1/invoices/{id}"), Who::Staff),
         (
             Method::GET,
@@ -294,6 +296,11 @@ async fn every_endpoint_enforces_its_roles() {
         ),
         (
             Method::POST,
+            format!("/api/v1/invoices/{id}/payments"),
+            Who::Staff,
+        ),
+        (
+            Method::GET,
             format!("/api/v1/invoices/{id}/payments"),
             Who::Staff,
         ),
