@@ -764,6 +764,8 @@ try {
     await screenshots(page, "schedule-week-busy");
   });
 
+  await (await import("./office-flow.mjs")).run({ browser, step, expect, axe, screenshots, viewports, consoleErrors, bin, freePort });
+
   await step("no errors in the browser console", async () => {
     // The 401 of the signed-out session check, the refused forgery and the double booking are expected.
     const unexpected = consoleErrors.filter((e) => !/status of (401|403|409|422)/.test(e));
