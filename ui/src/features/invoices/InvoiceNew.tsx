@@ -73,10 +73,10 @@ function FromJob({ jobId }: { jobId: string }) {
     <>
       <nav className="breadcrumb" aria-label="Breadcrumb">
         <Link to={`/jobs/${jobId}`}>
-          <Icon name="back" size={14} /> Job #{job.data.number}
+          <Icon name="back" size={14} /> Job {job.data.number}
         </Link>
       </nav>
-      <PageHeader title={`Invoice job #${job.data.number}`} />
+      <PageHeader title={`Invoice job ${job.data.number}`} />
       <section className="card form">
         <FormError message={error} />
         <p>

@@ -189,7 +189,7 @@ function InvoiceDetail({ invoice }: { invoice: Invoice }) {
         </section>
         <div className="stack">
           <section className="card" aria-labelledby="invoice-client-h">
-            <h2 id="invoice-client-h">Client</h2>
+            <h2 id="invoice-client-h">Details</h2>
             <dl className="facts">
               <Fact label="Client">
                 <Link to={`/clients/${invoice.client_id}`}>{client.data?.display_name ?? "Client"}</Link>

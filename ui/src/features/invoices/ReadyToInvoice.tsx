@@ -16,8 +16,11 @@ export function ReadyToInvoice() {
   const fmt = useFormat();
   const queryClient = useQueryClient();
   const pages = useJobsToInvoice();
-  const jobs = pages.data?.pages.flatMap((p) => p.items) ?? [];
+  const fetched = pages.data?.pages.flatMap((p) => p.items) ?? [];
   const [picked, setPicked] = useState<string[]>([]);
+  // Jobs invoiced here leave the server's list; they stay on screen with their outcome.
+  const [handled, setHandled] = useState<Job[]>([]);
+  const jobs = [...handled.filter((h) => !fetched.some((j) => j.id === h.id)), ...fetched];
   const [send, setSend] = useState(true);
   const [busy, setBusy] = useState(false);
   const [progress, setProgress] = useState<{ done: number; of: number } | null>(null);
@@ -35,6 +38,7 @@ export function ReadyToInvoice() {
       return;
     }
     setBusy(true);
+    setHandled((h) => [...chosen, ...h.filter((x) => !chosen.some((c) => c.id === x.id))]);
     setProgress({ done: 0, of: chosen.length });
     const results: Record<string, Outcome> = {};
     // One job at a time: each is its own invoice, and one refusal (a client without an
@@ -134,12 +138,12 @@ function ReadyRow({ job, checked, disabled, outcome, onToggle, money }: { job: J
       <label className="check ready__pick">
         <input type="checkbox" checked={checked} disabled={disabled} onChange={onToggle} />
         <span className="visually-hidden">
-          Invoice job #{job.number} {job.title}
+          Invoice job {job.number} {job.title}
         </span>
       </label>
       <span className="ready__main">
         <Link to={`/jobs/${job.id}`}>
-          #{job.number} {job.title}
+          {job.number} {job.title}
         </Link>
         <span className="muted">
           {[client, `${done} completed ${done === 1 ? "visit" : "visits"}`, job.billing === "per_visit" ? "billed per visit" : "billed on completion"].filter(Boolean).join(" · ")}

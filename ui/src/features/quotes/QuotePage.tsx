@@ -177,7 +177,7 @@ function QuoteDetail({ quote }: { quote: Quote }) {
         </section>
         <div className="stack">
           <section className="card" aria-labelledby="quote-client-h">
-            <h2 id="quote-client-h">Client</h2>
+            <h2 id="quote-client-h">Details</h2>
             <dl className="facts">
               <Fact label="Client">
                 <Link to={`/clients/${quote.client_id}`}>{client.data?.display_name ?? "Client"}</Link>
@@ -282,6 +282,7 @@ function ActionDialog({ quote, action, clientEmail, onClose }: { quote: Quote; a
         const job = await convertQuote(quote.id, quote.version);
         void queryClient.invalidateQueries({ queryKey: ["quotes"] });
         void queryClient.invalidateQueries({ queryKey: ["jobs"] });
+        void queryClient.invalidateQueries({ queryKey: ["reports"] });
         navigate(`/jobs/${job.id}`);
         return;
       }
@@ -296,6 +297,8 @@ function ActionDialog({ quote, action, clientEmail, onClose }: { quote: Quote; a
       queryClient.setQueryData(["quotes", quote.id], updated);
       void queryClient.invalidateQueries({ queryKey: ["quotes", "list"] });
       void queryClient.invalidateQueries({ queryKey: ["clients", quote.client_id, "activity"] });
+      // The dashboard counts quotes awaiting a reply and the conversion rate.
+      void queryClient.invalidateQueries({ queryKey: ["reports"] });
       onClose();
     } catch (e) {
       if (e instanceof ApiProblem && (e.code === "version_conflict" || e.status === 412)) {
