@@ -531,6 +531,12 @@ export function QuoteBuilder({ initial, quote, rates }: { initial: Draft; quote?
             </div>
           </aside>
         </div>
+        {totals && (
+          <div className="quote-form__sticky-total" aria-hidden="true">
+            <span>Total{updating ? " (updating…)" : ""}</span>
+            <span>{money(totals.total)}</span>
+          </div>
+        )}
         <div className="form__actions">
           <button type="submit" className="button button--primary" disabled={busy || stale}>
             {busy ? "Saving…" : quote ? "Save changes" : "Save quote"}
