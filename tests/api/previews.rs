@@ -392,9 +392,13 @@ async fn jobs_ready_to_invoice_are_listed_until_invoiced() {
     let path = "/api/v1/jobs?to_invoice=true";
     assert!(ready(&app.get(path, &s.owner.token).await.expect(200).body).is_empty());
     let visit = job["visits"][0]["id"].as_str().unwrap();
-    app.post(&format!("/api/v1/visits/{visit}/complete"), &s.owner.token, json!({}))
-        .await
-        .expect(200);
+    app.post(
+        &format!("/api/v1/visits/{visit}/complete"),
+        &s.owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
     let other_id = other["id"].as_str().unwrap();
     app.post(
         &format!("/api/v1/jobs/{other_id}/complete"),
@@ -408,16 +412,26 @@ async fn jobs_ready_to_invoice_are_listed_until_invoiced() {
         vec!["Gutters", "Weekly mow"]
     );
     let job_id = job["id"].as_str().unwrap();
-    app.post("/api/v1/invoices", &s.owner.token, json!({"job_id": job_id}))
-        .await
-        .expect(201);
+    app.post(
+        "/api/v1/invoices",
+        &s.owner.token,
+        json!({"job_id": job_id}),
+    )
+    .await
+    .expect(201);
     assert_eq!(
         ready(&app.get(path, &s.owner.token).await.expect(200).body),
         vec!["Gutters"]
     );
     // Without the filter, every job.
     assert_eq!(
-        ready(&app.get("/api/v1/jobs", &s.owner.token).await.expect(200).body).len(),
+        ready(
+            &app.get("/api/v1/jobs", &s.owner.token)
+                .await
+                .expect(200)
+                .body
+        )
+        .len(),
         2
     );
 }

@@ -45,6 +45,15 @@ export function InvoicePage() {
 
 type Action = { kind: "send" | "pay" | "void" | "delete" } | { kind: "refund"; payment: Payment };
 
+const termsLabels: Record<string, string> = {
+  due_on_receipt: "Due on receipt",
+  net_7: "Net 7",
+  net_15: "Net 15",
+  net_30: "Net 30",
+  net_60: "Net 60",
+  custom: "Custom due date",
+};
+
 const methodLabel = (m: PaymentMethod) => paymentMethods.find((x) => x.value === m)?.label ?? m.replace("_", " ");
 
 function InvoiceDetail({ invoice }: { invoice: Invoice }) {
@@ -194,7 +203,7 @@ function InvoiceDetail({ invoice }: { invoice: Invoice }) {
               <Fact label="Client">
                 <Link to={`/clients/${invoice.client_id}`}>{client.data?.display_name ?? "Client"}</Link>
               </Fact>
-              <Fact label="Terms">{invoice.payment_terms.replace("_", " ")}</Fact>
+              <Fact label="Terms">{termsLabels[invoice.payment_terms] ?? invoice.payment_terms}</Fact>
               {invoice.issue_date && <Fact label="Issued">{fmt.day(invoice.issue_date)}</Fact>}
               {invoice.sent_at && <Fact label="Last sent">{fmt.dateTime(invoice.sent_at)}</Fact>}
               {invoice.paid_at && <Fact label="Paid">{fmt.dateTime(invoice.paid_at)}</Fact>}
