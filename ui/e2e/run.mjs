@@ -339,8 +339,8 @@ try {
   });
 
   await step("a section still to come says so", async () => {
-    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Quotes" }).click();
-    await page.getByRole("heading", { name: /Quotes is coming/ }).waitFor();
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Reports" }).click();
+    await page.getByRole("heading", { name: /Reports is coming/ }).waitFor();
   });
 
   await step("a forged request without the CSRF token is refused", async () => {

@@ -166,7 +166,10 @@ function ReadyRow({ job, checked, disabled, outcome, onToggle, money }: { job: J
           </span>
         )}
       </span>
-      <span className="ready__amount">{money(job.total)}</span>
+      <span className="ready__amount">
+        {money(job.total)}
+        <span className="block muted ready__note">job lines, before discount and tax</span>
+      </span>
     </li>
   );
 }
