@@ -4,9 +4,11 @@
 #   make test                                 the whole test suite (web app, Rust, end-to-end)
 #   make ui                                   build the web app only (ui/dist)
 #   make check                                fmt + lint + test (what CI should pass)
+#   make test-ops                             the unit, package, Dockerfile and Helm checks only
+#   make deb                                  the .deb package (needs `cargo install cargo-deb`)
 
 .POSIX:
-.PHONY: all run build ui test test-ui test-e2e deps fmt lint check sqlx-prepare bench
+.PHONY: all run build ui test test-ui test-e2e test-ops deps fmt lint check sqlx-prepare bench deb
 
 CARGO = cargo
 ARGS =
@@ -33,6 +35,7 @@ ui:
 # tests: headless Chromium against the `jobber` binary the Rust tests built.
 test: deps
 	@sh scripts/install-test-deps.sh
+	$(MAKE) test-ops
 	$(MAKE) test-ui
 	$(OFFLINE) PROPTEST_RNG_SEED=$(PROPTEST_SEED) PYTHON_FOR_TESTS="$(CURDIR)/target/test-venv/bin/python3" $(CARGO) test --all-targets
 	$(MAKE) test-e2e
@@ -40,11 +43,21 @@ test: deps
 test-ui:
 	cd ui && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run build
 
+# systemd unit, .deb metadata, Dockerfile, Helm chart (a few seconds; docs/scaling.md).
+test-ops:
+	@sh scripts/test-ops.sh
+
 test-e2e:
 	cd ui && JOBBER_BIN="$(CURDIR)/target/debug/jobber" npm run e2e
 
 deps:
 	@sh scripts/install-deps.sh
+
+# The Debian package (target/debian/*.deb) from the release build; cargo-deb reads
+# [package.metadata.deb] in Cargo.toml. Not part of `make build` or `make test`.
+deb: build
+	@command -v cargo-deb >/dev/null 2>&1 || { echo "make deb needs cargo-deb: cargo install cargo-deb" >&2; exit 1; }
+	$(OFFLINE) $(CARGO) deb --no-build
 
 fmt:
 	$(CARGO) fmt --check

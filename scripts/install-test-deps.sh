@@ -9,7 +9,13 @@
 #   - Debian's `redis-server`, which the live-hub test starts on a free port (the
 #     packaged service is not started: RUNLEVEL=1 keeps invoke-rc.d from it);
 #   - Debian's `chromium`, the headless browser of the web app's end-to-end tests
-#     (ui/e2e, driven by playwright-core: no browser is downloaded).
+#     (ui/e2e, driven by playwright-core: no browser is downloaded);
+#   - `tmux`, the terminal `jobber top` is run in by its end-to-end test
+#     (tests/api/top.rs reads the screen with `tmux capture-pane`);
+#   - the checkers of scripts/test-ops.sh (the unit, the package, the Helm chart):
+#     `systemd-analyze` (Debian's `systemd`), `shellcheck`, `promtool` (Debian's
+#     `prometheus`; its service is not started), and Python's `yamllint` and
+#     `jsonschema` (in the virtualenv).
 # Python packages go into a virtualenv under target/ so the system Python stays
 # untouched. Idempotent and quiet; `make test` runs it.
 set -eu
@@ -35,12 +41,34 @@ if ! command -v redis-server >/dev/null 2>&1; then
     $sudo env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends redis-server >/dev/null
 fi
 
+if ! command -v tmux >/dev/null 2>&1; then
+    say "installing tmux"
+    apt_install tmux
+fi
+
 if ! command -v chromium >/dev/null 2>&1; then
     say "installing chromium"
     apt_install chromium
 fi
 
-if [ -x "$venv/bin/python3" ] && "$venv/bin/python3" -c 'import icalendar, localstripe, aiosmtpd, moto.server' 2>/dev/null; then
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+    say "installing systemd (for systemd-analyze)"
+    apt_install systemd
+fi
+
+if ! command -v shellcheck >/dev/null 2>&1; then
+    say "installing shellcheck"
+    apt_install shellcheck
+fi
+
+if ! command -v promtool >/dev/null 2>&1; then
+    say "installing prometheus (for promtool)"
+    if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    $sudo env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
+if [ -x "$venv/bin/python3" ] && "$venv/bin/python3" -c 'import icalendar, localstripe, aiosmtpd, moto.server, yamllint, jsonschema' 2>/dev/null; then
     exit 0
 fi
 command -v python3 >/dev/null 2>&1 || { say "installing python3"; apt_install python3; }
@@ -50,4 +78,4 @@ if ! python3 -m venv "$venv" >/dev/null 2>&1; then
     rm -rf "$venv"
     python3 -m venv "$venv"
 fi
-"$venv/bin/python3" -m pip install -q --disable-pip-version-check icalendar localstripe==1.15.10 aiosmtpd 'moto[server]'
+"$venv/bin/python3" -m pip install -q --disable-pip-version-check icalendar localstripe==1.15.10 aiosmtpd 'moto[server]' yamllint jsonschema

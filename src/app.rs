@@ -24,7 +24,8 @@ use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::{
     accounts, attachments, auth, catalog, clients, communications, documents, files, hub, invoices,
-    jobs, live, notifications, payments, quickbooks, quotes, reports, schedule, uploads, users,
+    jobs, live, notifications, operations, payments, quickbooks, quotes, reports, schedule, search,
+    uploads, users,
 };
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub quickbooks: quickbooks::service::QboGateway,
     /// The WebSocket connections of this process and the fan-out of events to them.
     pub live: live::Hub,
+    /// The admin token and what `GET /status` keeps between calls.
+    pub operations: Arc<operations::Operations>,
 }
 
 impl AppState {
@@ -103,6 +106,7 @@ impl FromRef<AppState> for Metrics {
         (name = "invoices", description = "Invoices"),
         (name = "payments", description = "Payments"),
         (name = "reports", description = "Dashboard, revenue, jobs and aging"),
+        (name = "search", description = "The command palette: clients, quotes, jobs and invoices by name or number"),
         (name = "integrations", description = "QuickBooks Online sync (owners and admins)"),
         (name = "communications", description = "Twilio's webhooks: text delivery statuses and replies"),
         (name = "admin", description = "Background jobs of the account (owners and admins)"),
@@ -157,6 +161,7 @@ fn routes() -> (Router<AppState>, serde_json::Value) {
         .merge(invoices::routes::router())
         .merge(payments::routes::router())
         .merge(reports::routes::router())
+        .merge(search::routes::router())
         .merge(hub::routes::router())
         .merge(notifications::routes::router())
         .merge(documents::routes::router())
@@ -233,11 +238,13 @@ pub fn health(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The admin router: metrics and health, on the admin listener only.
+/// The admin router: metrics, the status (behind the admin token) and health, on the
+/// admin listener only.
 pub fn admin(state: AppState) -> Router {
     health(state.clone()).merge(
         Router::new()
             .route("/metrics", get(metrics))
+            .merge(operations::routes::admin_router())
             .with_state(state),
     )
 }
@@ -335,7 +342,10 @@ impl App {
         let storage = Storage::from_config(&config, &keys.derive("storage-urls"))?;
         let config_http = config.http.clone();
         let metrics = Metrics::new();
+        let admin_token =
+            crate::platform::admin_token::AdminToken::load_or_create(&config.data_dir)?;
         let state = AppState {
+            operations: Arc::new(operations::Operations::new(admin_token)),
             gateway,
             quickbooks,
             storage,
@@ -410,6 +420,12 @@ impl App {
             )),
             crate::config::Role::Worker => None,
         };
+        // One traffic sample a second for `GET /status`; it ends with the stop signal.
+        tokio::spawn(operations::service::sampler(
+            self.state.metrics.clone(),
+            self.state.live.stats().connections.clone(),
+            stop_rx.clone(),
+        ));
         let mut public = tokio::spawn(public);
         let mut admin = tokio::spawn(admin);
         tokio::select! {

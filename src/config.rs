@@ -31,6 +31,17 @@ pub enum Signup {
     Closed,
 }
 
+/// How `jobber serve` writes its log lines to stdout; the files in the data dir's
+/// `logs/` are always JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object a line (for journald, Docker, Kubernetes log collectors).
+    Json,
+    /// Human-readable lines, for a terminal.
+    Pretty,
+}
+
 /// Settings a command line may give; each also reads `JOBBER_<NAME>` from the environment.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConfigArgs {
@@ -90,6 +101,9 @@ pub struct ConfigArgs {
     /// Log filter (`info`, `jobber=debug,info`, …).
     #[arg(long, env = "JOBBER_LOG", value_name = "FILTER", global = true)]
     pub log: Option<String>,
+    /// `json` (default) or `pretty`: the form of the log lines on stdout.
+    #[arg(long, env = "JOBBER_LOG_FORMAT", value_enum, global = true)]
+    pub log_format: Option<LogFormat>,
     /// Where files (PDFs, uploads) live: `s3://bucket[/prefix]`, or a local directory
     /// (`file:///srv/jobber-files` or an absolute path); default `<data_dir>/files`.
     #[arg(long, env = "JOBBER_STORAGE_URL", value_name = "URL", global = true)]
@@ -130,6 +144,7 @@ struct FileConfig {
     signup: Option<Signup>,
     user: Option<String>,
     log: Option<String>,
+    log_format: Option<LogFormat>,
     public_url: Option<String>,
     trusted_proxies: Option<Vec<std::net::IpAddr>>,
     jwt_secret: Option<String>,
@@ -154,6 +169,7 @@ struct FileConfig {
     job_heartbeat_secs: Option<u64>,
     email_lease_secs: Option<u64>,
     job_retention_days: Option<u64>,
+    backup_retention_days: Option<u64>,
     storage_url: Option<String>,
     storage_endpoint: Option<String>,
     storage_region: Option<String>,
@@ -187,6 +203,7 @@ pub struct Config {
     pub signup: Signup,
     pub user: String,
     pub log: String,
+    pub log_format: LogFormat,
     /// Base of the links jobber writes into emails and documents (no trailing slash).
     pub public_url: String,
     /// Peers whose `X-Forwarded-For` header names the real client (login throttling,
@@ -340,6 +357,8 @@ pub struct JobsConfig {
     pub email_transport: EmailTransport,
     /// SendGrid API key (`email_transport = "sendgrid"`).
     pub sendgrid_api_key: Option<SecretString>,
+    /// Days a backup is kept; the worker takes one daily (`0`: no scheduled backups).
+    pub backup_retention_days: u32,
     /// Base URL of SendGrid's API (no trailing slash); a fake in tests.
     pub sendgrid_api_base: String,
 }
@@ -365,6 +384,7 @@ impl JobsConfig {
             heartbeat: std::time::Duration::from_secs(30),
             email_lease: std::time::Duration::from_secs(120),
             retention: std::time::Duration::from_secs(7 * 24 * 60 * 60),
+            backup_retention_days: crate::platform::backup::DEFAULT_RETENTION_DAYS,
             email_transport: EmailTransport::Smtp,
             sendgrid_api_key: None,
             sendgrid_api_base: SENDGRID_API_BASE.into(),
@@ -440,6 +460,7 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_SIGNUP",
     "JOBBER_USER",
     "JOBBER_LOG",
+    "JOBBER_LOG_FORMAT",
     "JOBBER_PUBLIC_URL",
     "JOBBER_TRUSTED_PROXIES",
     "JOBBER_JWT_SECRET",
@@ -449,6 +470,7 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_DB_SLOW_STATEMENT_MS",
     "JOBBER_EMBEDDED_PG_MAX_RESTARTS",
     "JOBBER_JOB_RETENTION_DAYS",
+    "JOBBER_BACKUP_RETENTION_DAYS",
     "JOBBER_MAX_BODY_BYTES",
     "JOBBER_OWNER_PASSWORD",
     "JOBBER_ENCRYPTION_KEY",
@@ -648,6 +670,7 @@ impl Config {
                 job_heartbeat_secs: file.job_heartbeat_secs,
                 email_lease_secs: file.email_lease_secs,
                 job_retention_days: file.job_retention_days,
+                backup_retention_days: file.backup_retention_days,
                 email_transport: file.email_transport,
                 sendgrid_api_key: file.sendgrid_api_key,
                 sendgrid_api_base: file.sendgrid_api_base,
@@ -685,6 +708,10 @@ impl Config {
                 .or(file.user)
                 .unwrap_or_else(|| "jobber".into()),
             log,
+            log_format: args
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Json),
             trusted_proxies: if args.trusted_proxies.is_empty() {
                 file.trusted_proxies.unwrap_or_default()
             } else {
@@ -760,6 +787,14 @@ impl Config {
         );
         put("user", self.user.clone().into());
         put("log", self.log.clone().into());
+        put(
+            "log_format",
+            match self.log_format {
+                LogFormat::Json => "json",
+                LogFormat::Pretty => "pretty",
+            }
+            .into(),
+        );
         put("public_url", self.public_url.clone().into());
         match &self.ui_dir {
             Some(dir) => put("ui_dir", dir.display().to_string().into()),
@@ -908,6 +943,10 @@ impl Config {
         put(
             "job_retention_days",
             (millis(self.jobs.retention) / 1000 / 86_400).into(),
+        );
+        put(
+            "backup_retention_days",
+            i64::from(self.jobs.backup_retention_days).into(),
         );
         match &self.storage.url {
             Some(url) => put("storage_url", url.clone().into()),
@@ -1127,6 +1166,7 @@ struct JobsFile {
     job_heartbeat_secs: Option<u64>,
     email_lease_secs: Option<u64>,
     job_retention_days: Option<u64>,
+    backup_retention_days: Option<u64>,
     email_transport: Option<EmailTransport>,
     sendgrid_api_key: Option<String>,
     sendgrid_api_base: Option<String>,
@@ -1260,6 +1300,14 @@ fn load_jobs(public_url: &str, file: JobsFile) -> Result<JobsConfig, ConfigError
             return Err(invalid("job_retention_days", "must be at least 1"));
         }
         jobs.retention = std::time::Duration::from_secs(days.saturating_mul(86_400));
+    }
+    if let Some(days) = number(
+        "JOBBER_BACKUP_RETENTION_DAYS",
+        "backup_retention_days",
+        file.backup_retention_days,
+    )? {
+        jobs.backup_retention_days = u32::try_from(days)
+            .map_err(|_| invalid("backup_retention_days", "must be at most 4294967295"))?;
     }
     jobs.email_transport = match env("JOBBER_EMAIL_TRANSPORT") {
         Some(text) => match text.as_str() {

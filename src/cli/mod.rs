@@ -14,9 +14,11 @@ use crate::platform::embedded::EmbeddedPostgres;
 use crate::platform::process::{self, DataDirLock};
 
 pub mod admin;
+pub mod backup;
 pub mod jobs;
 pub mod migrate;
 pub mod serve;
+pub mod top;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,6 +53,13 @@ pub enum Command {
         #[command(subcommand)]
         action: jobs::Action,
     },
+    /// Back up, verify, restore and prune: database, files and keys (docs/operations.md).
+    Backup {
+        #[command(subcommand)]
+        action: backup::Action,
+    },
+    /// A live dashboard of a running instance (online: reads its admin listener).
+    Top(top::Args),
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -89,6 +98,8 @@ pub fn main() -> ExitCode {
         Command::Migrate { action } => migrate::run(config, action.unwrap_or(migrate::Action::Run)),
         Command::Admin { action } => admin::run(config, action),
         Command::Jobs { action } => jobs::run(config, action),
+        Command::Backup { action } => backup::run(config, action),
+        Command::Top(args) => top::run(config, args),
         Command::Config {
             action: ConfigAction::Show,
         } => {
@@ -131,7 +142,10 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// The database an offline command works on, and what it started to get it.
 pub(crate) struct Database {
     pub db: Db,
+    /// Its URL (for `pg_dump` and `pg_restore`).
+    pub url: String,
     embedded: Option<EmbeddedPostgres>,
+    served: bool,
     _lock: Option<DataDirLock>,
 }
 
@@ -156,7 +170,9 @@ impl Database {
             let db = Db::connect_with(url.expose_secret(), &config.command_db_settings()).await?;
             return Ok(Self {
                 db,
+                url: url.expose_secret().to_string(),
                 embedded: None,
+                served: false,
                 _lock: None,
             });
         }
@@ -166,7 +182,9 @@ impl Database {
                 let db = Db::connect_with(embedded.url(), &config.command_db_settings()).await?;
                 Ok(Self {
                     db,
+                    url: embedded.url().to_string(),
                     embedded: Some(embedded),
+                    served: false,
                     _lock: Some(lock),
                 })
             }
@@ -176,11 +194,24 @@ impl Database {
                 let db = Db::connect_with(&url, &config.command_db_settings()).await?;
                 Ok(Self {
                     db,
+                    url,
                     embedded: None,
+                    served: true,
                     _lock: None,
                 })
             }
         }
+    }
+
+    /// The embedded server's binaries (its own `pg_dump`), when this command started it.
+    pub fn pg_bin(&self) -> Option<std::path::PathBuf> {
+        self.embedded.as_ref().map(EmbeddedPostgres::bin_dir)
+    }
+
+    /// Whether a running `jobber serve` holds the data dir (this command uses the
+    /// embedded PostgreSQL that server started).
+    pub fn served(&self) -> bool {
+        self.served
     }
 
     pub async fn close(self) -> anyhow::Result<()> {

@@ -25,8 +25,11 @@ pub fn run(mut config: Config) -> anyhow::Result<()> {
     if let Some(run_as) = &run_as {
         process::drop_privileges(run_as)?;
     }
-    let _log_guard =
-        crate::platform::logging::init(&config.log, Some(&config.data_dir.join("logs")))?;
+    let _log_guard = crate::platform::logging::init(
+        &config.log,
+        config.log_format,
+        Some(&crate::platform::datadir::DataDir::new(&config.data_dir).logs()),
+    )?;
     if let Some(run_as) = &run_as {
         tracing::info!(user = %run_as.name, "dropped root privileges");
     }

@@ -75,6 +75,7 @@ error_codes! {
     StripeNotConfigured = ("stripe_not_configured", CONFLICT, "Card payments need the account's Stripe keys (PUT /settings/payments/stripe)"),
     QuickbooksNotConfigured = ("quickbooks_not_configured", CONFLICT, "QuickBooks Online is not configured on this server (quickbooks_client_id)"),
     QuickbooksNotConnected = ("quickbooks_not_connected", CONFLICT, "The account is not connected to QuickBooks Online"),
+    EmailNotConfigured = ("email_not_configured", CONFLICT, "Email needs a transport on this server (smtp_url, or email_transport = sendgrid with sendgrid_api_key)"),
     SmsNotConfigured = ("sms_not_configured", CONFLICT, "Text messages need Twilio on this server (twilio_account_sid, twilio_auth_token, twilio_from)"),
     SmsOptInRequired = ("sms_opt_in_required", CONFLICT, "The client has no phone number that agreed to text messages (sms_opt_in)"),
     AlreadyClockedIn = ("already_clocked_in", CONFLICT, "You are clocked in to another visit"),

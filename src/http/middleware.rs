@@ -74,6 +74,7 @@ pub async fn observe(State(metrics): State<Metrics>, request: Request, next: Nex
         .http_duration
         .with_label_values(&labels)
         .observe(elapsed.as_secs_f64());
+    metrics.traffic.record(status.as_u16(), elapsed);
     span.in_scope(|| {
         tracing::info!(
             route,

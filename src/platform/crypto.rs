@@ -34,7 +34,6 @@ pub fn random_token(bytes: usize) -> String {
 }
 
 const NONCE_LEN: usize = 12;
-pub const KEY_FILE: &str = "encryption.key";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CryptoError {
@@ -90,7 +89,7 @@ impl SecretBox {
                 .map_err(|m| anyhow::anyhow!("encryption_key: {m}"))?;
             return Ok(Self::new(&key));
         }
-        let path = data_dir.join(KEY_FILE);
+        let path = super::datadir::DataDir::new(data_dir).encryption_key();
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let key = parse_key(&text)
@@ -222,7 +221,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let first = SecretBox::load(None, &dir).unwrap();
         let sealed = first.seal("ctx", b"v").unwrap();
-        let mode = std::fs::metadata(dir.join(KEY_FILE))
+        let mode = std::fs::metadata(crate::platform::datadir::DataDir::new(&dir).encryption_key())
             .unwrap()
             .permissions()
             .mode();

@@ -21,6 +21,7 @@ use postgresql_embedded::{PostgreSQL, Settings, Status};
 use tokio::sync::watch;
 
 use crate::platform::database::Db;
+use crate::platform::datadir::DataDir;
 
 pub const DATABASE: &str = "jobber";
 const PORT: u16 = 5432;
@@ -32,6 +33,7 @@ pub struct EmbeddedPostgres {
 
 impl EmbeddedPostgres {
     pub async fn start(data_dir: &Path) -> anyhow::Result<Self> {
+        let dir = DataDir::new(data_dir);
         let mut settings = new_settings();
         let host = host_installation();
         match host.clone() {
@@ -42,13 +44,13 @@ impl EmbeddedPostgres {
             }
             None => {
                 tracing::warn!("no PostgreSQL found on the host (pg_config); downloading one");
-                settings.installation_dir = data_dir.join("pg-install");
+                settings.installation_dir = dir.pg_install();
             }
         }
-        settings.data_dir = data_dir.join("postgres");
-        settings.password_file = data_dir.join("postgres.password");
+        settings.data_dir = dir.postgres();
+        settings.password_file = dir.postgres_password();
         settings.password = read_or_create_password(&settings.password_file)?;
-        settings.socket_dir = Some(data_dir.join("run"));
+        settings.socket_dir = Some(dir.run());
         settings.host = "localhost".into();
         settings.port = PORT;
         settings.temporary = false;
@@ -88,6 +90,11 @@ impl EmbeddedPostgres {
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The installation's `bin` folder (`pg_dump`, `pg_restore` of the same version).
+    pub fn bin_dir(&self) -> PathBuf {
+        self.server.settings().binary_dir()
     }
 
     /// The postmaster's pid: the first line of `postmaster.pid`.
@@ -334,7 +341,8 @@ fn read_or_create_password(path: &Path) -> anyhow::Result<String> {
 impl EmbeddedPostgres {
     /// The URL of the embedded server a running `jobber serve` started on `data_dir`.
     pub fn running_url(data_dir: &Path) -> anyhow::Result<String> {
-        let password_file = data_dir.join("postgres.password");
+        let dir = DataDir::new(data_dir);
+        let password_file = dir.postgres_password();
         let password = std::fs::read_to_string(&password_file).with_context(|| {
             format!(
                 "a server holds {} but its database password is unreadable",
@@ -343,7 +351,7 @@ impl EmbeddedPostgres {
         })?;
         let mut settings = new_settings();
         settings.password = password.trim().to_string();
-        settings.socket_dir = Some(data_dir.join("run"));
+        settings.socket_dir = Some(dir.run());
         settings.host = "localhost".into();
         settings.port = PORT;
         Ok(settings.url(DATABASE))

@@ -1,4 +1,5 @@
-//! Structured logs: JSON lines to stdout and to daily-rotated files in `<data-dir>/logs`.
+//! Structured logs: JSON lines (or pretty ones, `--log-format pretty`) to stdout, and
+//! JSON lines to daily-rotated files in `<data-dir>/logs` ([`LOG_FILES_KEPT`] kept).
 //! Every line inside a request carries its `request_id` (the span opened by the
 //! request middleware).
 
@@ -9,15 +10,42 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+use crate::config::LogFormat;
+
+/// Log files kept in `<data-dir>/logs`, one a day: two weeks, the seed's §10.2 "hot"
+/// tier; older ones are deleted as the day rolls over.
+pub const LOG_FILES_KEPT: usize = 14;
+
 /// Keep the guard alive for the life of the process: dropping it flushes the file log.
-pub fn init(filter: &str, log_dir: Option<&Path>) -> anyhow::Result<Option<WorkerGuard>> {
+/// `format` applies to stdout; the files are always JSON.
+pub fn init(
+    filter: &str,
+    format: LogFormat,
+    log_dir: Option<&Path>,
+) -> anyhow::Result<Option<WorkerGuard>> {
     let filter = EnvFilter::try_new(filter)?;
-    let stdout = tracing_subscriber::fmt::layer()
-        .json()
-        .flatten_event(true)
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_writer(std::io::stdout);
+    let (json, pretty) = match format {
+        LogFormat::Json => (
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .with_writer(std::io::stdout),
+            ),
+            None,
+        ),
+        LogFormat::Pretty => (
+            None,
+            // Colours only on a terminal, not in the journal or a container log.
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+                    .with_writer(std::io::stdout),
+            ),
+        ),
+    };
     let (file, guard) = match log_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir)?;
@@ -25,7 +53,7 @@ pub fn init(filter: &str, log_dir: Option<&Path>) -> anyhow::Result<Option<Worke
                 .rotation(tracing_appender::rolling::Rotation::DAILY)
                 .filename_prefix("jobber")
                 .filename_suffix("log")
-                .max_log_files(14)
+                .max_log_files(LOG_FILES_KEPT)
                 .build(dir)?;
             let (writer, guard) = tracing_appender::non_blocking(appender);
             let layer = tracing_subscriber::fmt::layer()
@@ -40,7 +68,8 @@ pub fn init(filter: &str, log_dir: Option<&Path>) -> anyhow::Result<Option<Worke
     };
     tracing_subscriber::registry()
         .with(filter)
-        .with(stdout)
+        .with(json)
+        .with(pretty)
         .with(file)
         .try_init()?;
     Ok(guard)

@@ -140,6 +140,23 @@ pub enum SendError {
 }
 
 impl Mailer {
+    /// The transport the operator configured: SendGrid (`email_transport =
+    /// "sendgrid"` with its key) or SMTP (`smtp_url`); None when neither is.
+    pub fn from_config(jobs: &crate::config::JobsConfig) -> anyhow::Result<Option<Self>> {
+        use secrecy::ExposeSecret;
+        match (jobs.email_transport, &jobs.smtp_url, &jobs.sendgrid_api_key) {
+            (crate::config::EmailTransport::Sendgrid, _, Some(key)) => Ok(Some(Self::sendgrid(
+                &jobs.sendgrid_api_base,
+                key.clone(),
+                &jobs.smtp_from,
+            )?)),
+            (crate::config::EmailTransport::Smtp, Some(url), _) => {
+                Ok(Some(Self::new(url.expose_secret(), &jobs.smtp_from)?))
+            }
+            _ => Ok(None),
+        }
+    }
+
     pub fn new(url: &str, from: &str) -> anyhow::Result<Self> {
         let from = parse_from(from)?;
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)

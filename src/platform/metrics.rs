@@ -22,10 +22,14 @@ pub struct Metrics {
     pub jobs_dead_total: IntCounterVec,
     jobs: IntGaugeVec,
     job_outbox: IntGauge,
+    /// 1 when the last scrape could read the database, else 0 (an alert's input).
+    database_up: IntGauge,
     events_published: prometheus::IntCounter,
     events_subscribers: IntGauge,
     /// Scrapes bring `events_published` up to the bus's count one at a time.
     events_catch_up: std::sync::Arc<std::sync::Mutex<()>>,
+    /// The same requests for `GET /status`: totals and per-second samples.
+    pub traffic: crate::platform::status::Traffic,
 }
 
 impl Metrics {
@@ -111,6 +115,11 @@ impl Metrics {
             "Committed jobs not yet relayed to the queue",
         )
         .unwrap_or_else(unreachable);
+        let database_up = IntGauge::new(
+            "jobber_database_up",
+            "1 when this process could query the database at the last scrape, else 0",
+        )
+        .unwrap_or_else(unreachable);
         let events_published = prometheus::IntCounter::new(
             "jobber_events_published_total",
             "Domain events this process published to its listeners after their commit (docs/events.md)",
@@ -129,6 +138,7 @@ impl Metrics {
             Box::new(jobs_dead_total.clone()),
             Box::new(jobs.clone()),
             Box::new(job_outbox.clone()),
+            Box::new(database_up.clone()),
             Box::new(http_requests.clone()),
             Box::new(http_duration.clone()),
             Box::new(http_in_flight.clone()),
@@ -148,9 +158,11 @@ impl Metrics {
             jobs_dead_total,
             jobs,
             job_outbox,
+            database_up,
             events_published,
             events_subscribers,
             events_catch_up: std::sync::Arc::default(),
+            traffic: crate::platform::status::Traffic::new(),
         }
     }
 
@@ -161,6 +173,34 @@ impl Metrics {
                 tracing::error!(%error, "cannot register a metric");
             }
         }
+    }
+
+    /// Jobs completed and failed attempts of this process so far, by queue (read
+    /// from the counters, for `GET /status`).
+    pub fn job_totals(&self) -> std::collections::BTreeMap<String, (u64, u64)> {
+        let mut totals = std::collections::BTreeMap::<String, (u64, u64)>::new();
+        for (counter, completed) in [(&self.jobs_completed, true), (&self.jobs_failed, false)] {
+            for family in prometheus::core::Collector::collect(counter) {
+                for metric in family.get_metric() {
+                    let Some(queue) = metric
+                        .get_label()
+                        .iter()
+                        .find(|l| l.name() == "queue")
+                        .map(|l| l.value().to_owned())
+                    else {
+                        continue;
+                    };
+                    let value = metric.get_counter().get_value() as u64;
+                    let entry = totals.entry(queue).or_default();
+                    if completed {
+                        entry.0 = value;
+                    } else {
+                        entry.1 = value;
+                    }
+                }
+            }
+        }
+        totals
     }
 
     /// Refresh the queue gauges (the admin `/metrics` handler calls this before
@@ -181,8 +221,10 @@ impl Metrics {
                     }
                 }
                 self.job_outbox.set(outbox);
+                self.database_up.set(1);
             }
             Err(error) => {
+                self.database_up.set(0);
                 tracing::warn!(error = format!("{error:#}"), "cannot read queue statistics")
             }
         }

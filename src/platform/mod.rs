@@ -1,9 +1,12 @@
-//! Infrastructure shared by every module: database pools and tenant transactions,
+//! Infrastructure shared by every module: the data dir's layout, database pools and tenant transactions,
 //! the embedded PostgreSQL server, process privileges, logging, metrics, the job
 //! queue, the SMTP mailer and file storage.
 
+pub mod admin_token;
+pub mod backup;
 pub mod crypto;
 pub mod database;
+pub mod datadir;
 pub mod embedded;
 pub mod events;
 pub mod logging;
@@ -12,4 +15,5 @@ pub mod metrics;
 pub mod picture;
 pub mod process;
 pub mod queue;
+pub mod status;
 pub mod storage;

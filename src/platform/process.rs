@@ -18,7 +18,7 @@ pub struct DataDirLock {
 
 impl DataDirLock {
     pub fn acquire(data_dir: &Path) -> anyhow::Result<Self> {
-        let path = data_dir.join("jobber.lock");
+        let path = super::datadir::DataDir::new(data_dir).lock();
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -93,7 +93,7 @@ pub fn prepare_data_dir(data_dir: &Path, run_as: Option<&RunAs>) -> anyhow::Resu
             );
         }
     }
-    let probe = data_dir.join(".write-test");
+    let probe = super::datadir::DataDir::new(data_dir).write_probe();
     std::fs::write(&probe, b"ok")
         .with_context(|| format!("data dir {} is not writable", data_dir.display()))?;
     std::fs::remove_file(&probe)?;

@@ -251,7 +251,7 @@ impl Storage {
                 other => {
                     let dir = match other {
                         Some(path) => PathBuf::from(path.trim_start_matches("file://")),
-                        None => config.data_dir.join("files"),
+                        None => super::datadir::DataDir::new(&config.data_dir).files(),
                     };
                     std::fs::create_dir_all(&dir)
                         .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -374,6 +374,16 @@ impl Storage {
             }
         }
         Ok(found)
+    }
+
+    /// The store itself and the prefix this install's files live under, for the
+    /// backups ([`crate::platform::backup`]), which read and write whole trees.
+    pub fn tree(&self) -> (Arc<dyn ObjectStore>, String) {
+        let prefix = match &self.inner.backend {
+            Backend::S3 { prefix, .. } => prefix.clone(),
+            Backend::Local => String::new(),
+        };
+        (self.inner.store.clone(), prefix)
     }
 
     /// The key of a store path (the inverse of [`Storage::path`]).

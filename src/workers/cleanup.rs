@@ -62,6 +62,9 @@ pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {
         "purge_report_exports" => {
             crate::modules::reports::exports::purge_expired(&ctx.pool, &ctx.storage).await
         }
+        "daily_backup" => {
+            crate::platform::backup::scheduled(&ctx.db, &ctx.config, &ctx.storage).await
+        }
         "reconcile_card_payments" => {
             crate::modules::payments::service::queue_reconciliations(&ctx.db).await
         }

@@ -78,6 +78,12 @@ pub const TASKS: &[CronTask] = &[
         name: "purge_temp_uploads",
         every: Duration::from_secs(60 * 60),
     },
+    // A backup of the database, files and keys, pruned past `backup_retention_days`
+    // (platform::backup; a no-op when that is 0).
+    CronTask {
+        name: "daily_backup",
+        every: Duration::from_secs(24 * 60 * 60),
+    },
     CronTask {
         name: "reconcile_card_payments",
         every: Duration::from_secs(15 * 60),

@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::app::AppState;
-use crate::config::{Config, EmailTransport};
+use crate::config::Config;
 use crate::platform::database::Db;
 use crate::platform::mailer::Mailer;
 use crate::platform::metrics::Metrics;
@@ -70,27 +70,12 @@ impl Context {
 /// (in-flight jobs finish first). The returned set completes when all have stopped.
 pub fn start(state: &AppState, stop: watch::Receiver<bool>) -> anyhow::Result<JoinSet<()>> {
     let config = state.config.clone();
-    let mailer = match (
-        config.jobs.email_transport,
-        &config.jobs.smtp_url,
-        &config.jobs.sendgrid_api_key,
-    ) {
-        (EmailTransport::Sendgrid, _, Some(key)) => Some(Mailer::sendgrid(
-            &config.jobs.sendgrid_api_base,
-            key.clone(),
-            &config.jobs.smtp_from,
-        )?),
-        (EmailTransport::Smtp, Some(url), _) => {
-            use secrecy::ExposeSecret;
-            Some(Mailer::new(url.expose_secret(), &config.jobs.smtp_from)?)
-        }
-        _ => {
-            tracing::warn!(
-                "no email transport (smtp_url, or email_transport = \"sendgrid\" with sendgrid_api_key): client emails stay queued (and retry) until one is configured"
-            );
-            None
-        }
-    };
+    let mailer = Mailer::from_config(&config.jobs)?;
+    if mailer.is_none() {
+        tracing::warn!(
+            "no email transport (smtp_url, or email_transport = \"sendgrid\" with sendgrid_api_key): client emails stay queued (and retry) until one is configured"
+        );
+    }
     let twilio = crate::integrations::twilio::Twilio::from_config(&config.twilio)?;
     if twilio.is_none() {
         tracing::info!("Twilio is not configured: text messages stay queued (and retry)");

@@ -16,6 +16,8 @@ use crate::helpers::PASSWORD;
 pub struct Server {
     pub child: Child,
     pub base: String,
+    /// The admin listener, `http://127.0.0.1:port`.
+    pub admin: String,
     pub log: std::path::PathBuf,
 }
 
@@ -62,6 +64,7 @@ pub async fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
     let server = Server {
         child,
         base: format!("http://127.0.0.1:{port}"),
+        admin: format!("http://127.0.0.1:{admin}"),
         log: data_dir.with_extension(format!("{port}.log")),
     };
     let http = reqwest::Client::new();

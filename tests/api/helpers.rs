@@ -328,6 +328,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         signup: Signup::Open,
         user: "nobody".into(),
         log: "warn".into(),
+        log_format: jobber::config::LogFormat::Json,
         trusted_proxies: Vec::new(),
         public_url: PUBLIC_URL.into(),
         jwt_secret: None,
@@ -340,7 +341,11 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         encryption_key: None,
         stripe_api_base: jobber::config::STRIPE_API_BASE.into(),
         quickbooks: jobber::config::QuickBooksConfig::default(),
-        jobs: jobber::config::JobsConfig::defaults(PUBLIC_URL),
+        // No scheduled backups in the worker tests (tests/api/backup.rs runs one).
+        jobs: jobber::config::JobsConfig {
+            backup_retention_days: 0,
+            ..jobber::config::JobsConfig::defaults(PUBLIC_URL)
+        },
         storage: Default::default(),
         twilio: jobber::config::TwilioConfig::default(),
         http: jobber::config::HttpConfig::default(),

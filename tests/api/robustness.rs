@@ -296,3 +296,44 @@ async fn a_panic_is_a_problem_500_that_releases_its_idempotency_key() {
     // So a retry runs again (a 500 again here), rather than 409 "in progress".
     send().await.problem(500, "internal");
 }
+
+/// A request dropped while its tenant transaction's BEGIN is on the wire (a browser
+/// that navigated away) hands no connection back to the pool inside that transaction:
+/// every pooled connection is afterwards outside any transaction, as the owner role.
+#[tokio::test]
+async fn a_transaction_dropped_while_beginning_leaves_no_connection_inside_it() {
+    use jobber::platform::database::{Db, DbSettings};
+    let url = crate::helpers::fresh_database().await;
+    let db = Db::connect_with(&url, &DbSettings::new(2)).await.unwrap();
+    let owner: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    for round in 0..400u64 {
+        // From "before the BEGIN is sent" to "after it answered".
+        let patience = std::time::Duration::from_micros((round % 40) * 25);
+        let _ = tokio::time::timeout(patience, db.tenant(uuid::Uuid::now_v7())).await;
+    }
+    // Hold both connections at once: from each, the other is seen idle, not idle
+    // inside a transaction.
+    // (A transaction sqlx knows of is rolled back with the connection's next
+    // statement: the `SELECT 1`. The defect was one it did not know of.)
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut first = db.pool().acquire().await.unwrap();
+    let mut second = db.pool().acquire().await.unwrap();
+    for conn in [&mut first, &mut second] {
+        sqlx::query("SELECT 1").execute(&mut **conn).await.unwrap();
+    }
+    for conn in [&mut first, &mut second] {
+        let (user, stuck): (String, i64) = sqlx::query_as(
+            "SELECT current_user::text, (SELECT count(*) FROM pg_stat_activity \
+              WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                AND state LIKE 'idle in transaction%')",
+        )
+        .fetch_one(&mut **conn)
+        .await
+        .unwrap();
+        assert_eq!(user, owner, "a connection was left as jobber_app");
+        assert_eq!(stuck, 0, "a connection was left inside a transaction");
+    }
+}

@@ -110,6 +110,14 @@ async fn every_endpoint_enforces_its_roles() {
         (Method::GET, "/api/v1/settings/logo".into(), Who::Staff),
         (Method::PUT, "/api/v1/settings/logo".into(), Who::Admin),
         (Method::DELETE, "/api/v1/settings/logo".into(), Who::Admin),
+        (Method::GET, "/api/v1/settings/messaging".into(), Who::Admin),
+        (
+            Method::POST,
+            "/api/v1/settings/email/test".into(),
+            Who::Admin,
+        ),
+        (Method::POST, "/api/v1/settings/sms/test".into(), Who::Admin),
+        (Method::GET, "/api/v1/search?q=x".into(), Who::Staff),
         (Method::GET, "/api/v1/settings/tax-rates".into(), Who::Staff),
         (
             Method::POST,

@@ -761,3 +761,138 @@ async fn existing_rates_migrate_exactly() {
     );
     pool.close().await;
 }
+
+/// The connections panel: whether email and texts are configured, and a test of
+/// each sent now through the server's transport.
+#[tokio::test]
+async fn messaging_status_and_send_tests() {
+    use std::time::Duration;
+
+    use crate::background::{Sink, have_aiosmtpd, with_worker};
+    use crate::sms::{FROM, FakeTwilio, with_twilio};
+
+    // Nothing configured: says so, and the tests answer 409.
+    let bare = spawn_app().await;
+    let owner = bare.signup("Bare Co").await;
+    let status = bare
+        .get("/api/v1/settings/messaging", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(status["email"]["configured"], false);
+    assert_eq!(status["email"]["transport"], serde_json::Value::Null);
+    assert_eq!(status["sms"]["configured"], false);
+    bare.post("/api/v1/settings/email/test", &owner.token, json!({}))
+        .await
+        .problem(409, "email_not_configured");
+    bare.post(
+        "/api/v1/settings/sms/test",
+        &owner.token,
+        json!({"to": "555-010-9999"}),
+    )
+    .await
+    .problem(409, "sms_not_configured");
+
+    if !have_aiosmtpd("messaging_status_and_send_tests") {
+        return;
+    }
+    let sink = Sink::start(0);
+    let twilio = FakeTwilio::start(&["+15550100000"]).await;
+    let email = with_worker(jobber::config::Role::Api, Some(&sink));
+    let sms = with_twilio(jobber::config::Role::Api, Some(&twilio.base));
+    let app = crate::helpers::spawn_app_with(move |c| {
+        email(c);
+        sms(c);
+    })
+    .await;
+    let owner = app.signup("Wired Co").await;
+    let status = app
+        .get("/api/v1/settings/messaging", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        status,
+        json!({"email": {"configured": true, "transport": "smtp", "from": "Jobber Test <office@jobber.test>"},
+               "sms": {"configured": true, "from": FROM}})
+    );
+
+    // Email: to the caller by default, from the business.
+    let sent = app
+        .post("/api/v1/settings/email/test", &owner.token, json!({}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(sent["sent"], true, "{sent}");
+    assert_eq!(sent["to"], owner.email.as_str());
+    let messages = sink.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["subject"], "Test email from Wired Co");
+    assert!(messages[0]["from"].as_str().unwrap().contains("Wired Co"));
+    let sent = app
+        .post(
+            "/api/v1/settings/email/test",
+            &owner.token,
+            json!({"to": "ops@wired.test"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(sent["to"], "ops@wired.test");
+    let bad = app
+        .post(
+            "/api/v1/settings/email/test",
+            &owner.token,
+            json!({"to": "nobody"}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(bad.fields(), vec!["to"]);
+
+    // Texts: the number as typed goes out in E.164; Twilio's refusal is the answer.
+    let sent = app
+        .post(
+            "/api/v1/settings/sms/test",
+            &owner.token,
+            json!({"to": "(555) 010-9999"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(sent["sent"], true, "{sent}");
+    assert_eq!(sent["to"], "+15550109999");
+    let received = twilio.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].param("To"), Some("+15550109999"));
+    assert_eq!(received[0].param("From"), Some(FROM));
+    assert!(
+        received[0]
+            .param("Body")
+            .unwrap()
+            .starts_with("Wired Co: a test text")
+    );
+    let refused = app
+        .post(
+            "/api/v1/settings/sms/test",
+            &owner.token,
+            json!({"to": "+1 555 010 0000"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(refused["sent"], false);
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not a valid phone number"),
+        "{refused}"
+    );
+    for body in [json!({}), json!({"to": "12"})] {
+        let bad = app
+            .post("/api/v1/settings/sms/test", &owner.token, body)
+            .await
+            .problem(422, "validation_failed");
+        assert_eq!(bad.fields(), vec!["to"]);
+    }
+}

@@ -51,7 +51,7 @@ impl TokenKeys {
         if let Some(secret) = configured {
             return Ok(Self::new(secret.expose_secret().as_bytes()));
         }
-        let path = data_dir.join("jwt.key");
+        let path = crate::platform::datadir::DataDir::new(data_dir).jwt_key();
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let key = URL_SAFE_NO_PAD
@@ -283,7 +283,7 @@ mod tests {
         let second = TokenKeys::load(None, &dir).map(|k| k.issue(&claims(10)));
         assert!(first.is_ok() && second.is_ok());
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.join("jwt.key"))
+        let mode = std::fs::metadata(crate::platform::datadir::DataDir::new(&dir).jwt_key())
             .map(|m| m.permissions().mode() & 0o777)
             .unwrap_or(0);
         assert_eq!(mode, 0o600);

@@ -4,6 +4,7 @@
 //! change that rolled back, and nothing committed is forgotten.
 
 pub mod compose;
+pub mod connections;
 pub mod reminders;
 pub mod repo;
 pub mod routes;

@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::sms;
+use super::{connections, sms};
 use crate::app::AppState;
 use crate::http::ApiError;
 use crate::http::error::Problem;
@@ -24,6 +24,52 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(twilio_status))
         .routes(routes!(twilio_inbound))
         .routes(routes!(client_messages))
+        .routes(routes!(messaging_status))
+        .routes(routes!(test_email))
+        .routes(routes!(test_sms))
+}
+
+/// Whether this server can send emails and texts, and from what (owner or admin).
+/// The transports are the operator's configuration (`smtp_url` or SendGrid,
+/// Twilio); no secret is shown.
+#[utoipa::path(get, path = "/settings/messaging", tag = "settings",
+    responses((status = 200, body = connections::MessagingStatus), (status = 403, body = Problem)))]
+async fn messaging_status(
+    State(state): State<AppState>,
+    crate::http::extract::Admin(_ctx): crate::http::extract::Admin,
+) -> axum::Json<connections::MessagingStatus> {
+    axum::Json(connections::status(&state.config))
+}
+
+/// Send a test email now through the configured transport (owner or admin), from
+/// the business as client emails are; to `to`, or to the caller's own address. The
+/// answer says whether the transport accepted it and, if not, its reason (`sent:
+/// false`). 409 `email_not_configured` when the server has no transport.
+#[utoipa::path(post, path = "/settings/email/test", tag = "settings", request_body = connections::TestEmailInput,
+    responses((status = 200, body = connections::TestOutcome), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn test_email(
+    State(state): State<AppState>,
+    crate::http::extract::Admin(ctx): crate::http::extract::Admin,
+    crate::http::extract::Json(body): crate::http::extract::Json<connections::TestEmailInput>,
+) -> Result<axum::Json<connections::TestOutcome>, ApiError> {
+    Ok(axum::Json(
+        connections::test_email(&state.db, &state.config, &ctx, body).await?,
+    ))
+}
+
+/// Send a test text now through Twilio (owner or admin) to the mobile number `to`.
+/// The answer says whether Twilio accepted it and, if not, Twilio's reason (`sent:
+/// false`). 409 `sms_not_configured` when the server has no Twilio.
+#[utoipa::path(post, path = "/settings/sms/test", tag = "settings", request_body = connections::TestSmsInput,
+    responses((status = 200, body = connections::TestOutcome), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn test_sms(
+    State(state): State<AppState>,
+    crate::http::extract::Admin(ctx): crate::http::extract::Admin,
+    crate::http::extract::Json(body): crate::http::extract::Json<connections::TestSmsInput>,
+) -> Result<axum::Json<connections::TestOutcome>, ApiError> {
+    Ok(axum::Json(
+        connections::test_sms(&state.db, &state.config, &ctx, body).await?,
+    ))
 }
 
 /// A client's communication history: every email and text sent to them or received

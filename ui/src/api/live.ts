@@ -1,6 +1,6 @@
 // The live connection (docs/events.md "The live connection"): one WebSocket per tab
-// to GET /api/v1/ws, opened with a one-time ticket (POST /ws/tickets with the session
-// cookie and CSRF token; the hub does not read the cookie itself). Screens follow
+// to GET /api/v1/ws, authenticated by the session cookie the browser sends with the
+// upgrade (the hub checks it and its Origin, like any cookie request). Screens follow
 // topics with useLiveTopic; an event on a topic invalidates the TanStack Query caches
 // it concerns, so whatever a screen shows refetches without a reload. The connection
 // keeps the largest `seq` seen and, after a drop, reconnects with backoff and resumes
@@ -8,7 +8,6 @@
 // Heartbeats are the server's WebSocket pings, which browsers answer by themselves.
 import { useEffect, useRef } from "react";
 import { useQueryClient, type QueryClient } from "@tanstack/react-query";
-import { api, unwrap } from "./client";
 
 export interface LiveEvent {
   type: string;
@@ -50,7 +49,7 @@ function topicKeys(topic: string): string[] {
 /** The parts of the browser the connection uses; tests pass fakes. */
 export interface LiveEnv {
   WebSocket: new (url: string) => WebSocketLike;
-  /** The socket's address (a fresh ticket in it): each connection asks anew. */
+  /** The socket's address: each connection asks anew. */
   url: () => Promise<string>;
   setTimeout: (fn: () => void, ms: number) => unknown;
   clearTimeout: (handle: unknown) => void;
@@ -272,10 +271,8 @@ export function liveConnection(): LiveConnection {
   if (!shared) {
     shared = new LiveConnection({
       WebSocket: globalThis.WebSocket as unknown as LiveEnv["WebSocket"],
-      url: async () => {
-        const { ticket } = await unwrap(api.POST("/api/v1/ws/tickets"));
-        return `${globalThis.location.origin.replace(/^http/, "ws")}/api/v1/ws?ticket=${encodeURIComponent(ticket)}`;
-      },
+      // No ticket: the browser sends the session cookie with the upgrade request.
+      url: async () => `${globalThis.location.origin.replace(/^http/, "ws")}/api/v1/ws`,
       setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
       clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
       random: Math.random,

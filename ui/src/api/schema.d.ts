@@ -1597,6 +1597,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find clients, quotes, jobs and invoices by name or number (office staff): the
+         *     command palette. Clients first, then quotes, jobs and invoices, at most `limit`
+         *     of each; exact numbers before partial matches, then newest first.
+         */
+        get: operations["search"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/settings": {
         parameters: {
             query?: never;
@@ -1613,6 +1634,28 @@ export interface paths {
         head?: never;
         /** Change some settings (owner or admin). Requires the `version` you read. */
         patch: operations["update_settings"];
+        trace?: never;
+    };
+    "/api/v1/settings/email/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test email now through the configured transport (owner or admin), from
+         *     the business as client emails are; to `to`, or to the caller's own address. The
+         *     answer says whether the transport accepted it and, if not, its reason (`sent:
+         *     false`). 409 `email_not_configured` when the server has no transport.
+         */
+        post: operations["test_email"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/settings/logo": {
@@ -1643,6 +1686,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/settings/messaging": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether this server can send emails and texts, and from what (owner or admin).
+         *     The transports are the operator's configuration (`smtp_url` or SendGrid,
+         *     Twilio); no secret is shown.
+         */
+        get: operations["messaging_status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/settings/payments/stripe": {
         parameters: {
             query?: never;
@@ -1668,6 +1732,27 @@ export interface paths {
          *     ones can no longer be settled by webhook.
          */
         delete: operations["delete_stripe"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settings/sms/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test text now through Twilio (owner or admin) to the mobile number `to`.
+         *     The answer says whether Twilio accepted it and, if not, Twilio's reason (`sent:
+         *     false`). 409 `sms_not_configured` when the server has no Twilio.
+         */
+        post: operations["test_sms"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2486,6 +2571,14 @@ export interface components {
             label?: string | null;
             primary?: boolean;
         };
+        EmailStatus: {
+            /** @description False: client emails wait in the queue until the operator sets a transport. */
+            configured: boolean;
+            /** @description The sender address (`smtp_from`); the business's name is shown with it. */
+            from: string;
+            /** @description `smtp` or `sendgrid`; null when not configured. */
+            transport?: string | null;
+        };
         Export: {
             /** Format: int64 */
             bytes?: number | null;
@@ -2865,6 +2958,11 @@ export interface components {
         Me: {
             account: components["schemas"]["Account"];
             user: components["schemas"]["User"];
+        };
+        /** @description Which transport carries client emails, and texts. */
+        MessagingStatus: {
+            email: components["schemas"]["EmailStatus"];
+            sms: components["schemas"]["SmsStatus"];
         };
         Notification: {
             body?: string | null;
@@ -3741,6 +3839,28 @@ export interface components {
              */
             start_time?: string | null;
         };
+        /** @description One result: enough to show it and to open it (`/clients/{id}`, `/quotes/{id}`, …). */
+        SearchHit: {
+            /** Format: uuid */
+            id: string;
+            kind: components["schemas"]["SearchKind"];
+            /** @description The document's number (`Q-42`); null for clients and draft invoices. */
+            number?: string | null;
+            status: string;
+            /** @description The client's email or phone; the document's client. */
+            subtitle?: string | null;
+            /** @description The client's name, or the document's title. */
+            title: string;
+        };
+        /**
+         * @description What was found.
+         * @enum {string}
+         */
+        SearchKind: "client" | "quote" | "job" | "invoice";
+        SearchResults: {
+            /** @description Clients first, then quotes, jobs and invoices; at most `limit` of each. */
+            items: components["schemas"]["SearchHit"][];
+        };
         SendInput: {
             /** @description A note for this email instead of the quote's message. */
             note?: string | null;
@@ -3901,6 +4021,12 @@ export interface components {
             account: components["schemas"]["Account"];
             user: components["schemas"]["User"];
         };
+        SmsStatus: {
+            /** @description False: texts wait in the queue and "on my way" answers `sms_not_configured`. */
+            configured: boolean;
+            /** @description The sending number (E.164) or messaging service; null when not configured. */
+            from?: string | null;
+        };
         /**
          * @description Where a picture made in the background stands.
          * @enum {string}
@@ -4050,6 +4176,25 @@ export interface components {
          * @enum {string}
          */
         Terms: "due_on_receipt" | "net_7" | "net_15" | "net_30" | "net_60" | "custom";
+        /** @description Where a test email goes. */
+        TestEmailInput: {
+            /** @description Default: the signed-in user's own address. */
+            to?: string | null;
+        };
+        /** @description What became of a test. */
+        TestOutcome: {
+            /** @description The provider's id of the message when sent; the refusal's reason otherwise. */
+            detail: string;
+            /** @description True: the transport accepted the message (delivery is up to the receiver). */
+            sent: boolean;
+            /** @description The address or E.164 number it went to. */
+            to: string;
+        };
+        /** @description Where a test text goes. */
+        TestSmsInput: {
+            /** @description A mobile number; written as the person likes (`(555) 010-9999`, `+44 …`). */
+            to?: string | null;
+        };
         Tick: {
             done: boolean;
         };
@@ -14244,6 +14389,81 @@ export interface operations {
             };
         };
     };
+    search: {
+        parameters: {
+            query?: {
+                /**
+                 * @description A client's name, email or phone; a quote's, job's or invoice's number
+                 *     (`Q-42`, `42`, `#42`) or title. Empty: nothing is found.
+                 */
+                q?: string;
+                /** @description Results of each kind, 1 to 20 (default 5); larger values are capped. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchResults"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_settings: {
         parameters: {
             query?: never;
@@ -14394,6 +14614,116 @@ export interface operations {
                 };
             };
             /** @description `validation_failed`: fields are invalid (`errors` names them) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    test_email: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (Stripe's semantics): a retry with the same key and request gets the stored response */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TestEmailInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestOutcome"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `idempotency_request_in_progress`: the first request with this `Idempotency-Key` is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14640,6 +14970,64 @@ export interface operations {
             };
         };
     };
+    messaging_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessagingStatus"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_stripe: {
         parameters: {
             query?: never;
@@ -14825,6 +15213,116 @@ export interface operations {
             };
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    test_sms: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (Stripe's semantics): a retry with the same key and request gets the stored response */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TestSmsInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestOutcome"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `idempotency_request_in_progress`: the first request with this `Idempotency-Key` is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,6 +4,8 @@ import { useSession, useSignOut } from "../api/session";
 import { Icon, type IconName } from "../components/Icon";
 import { ErrorState, Spinner } from "../components/States";
 import { LocaleProvider } from "../lib/locale";
+import { NotificationBell } from "../features/notifications/NotificationBell";
+import { CommandPalette, usePaletteShortcut } from "../features/palette/CommandPalette";
 
 const nav: { to: string; label: string; icon: IconName }[] = [
   { to: "/", label: "Dashboard", icon: "dashboard" },
@@ -21,6 +23,8 @@ export function OfficeLayout() {
   const session = useSession();
   const location = useLocation();
   const [navOpen, setNavOpen] = useState(false);
+  const [paletteOpen, setPaletteOpen] = useState(false);
+  usePaletteShortcut(() => setPaletteOpen((v) => !v));
 
   // The drawer closes when the person goes somewhere.
   useEffect(() => setNavOpen(false), [location.pathname]);
@@ -76,11 +80,20 @@ export function OfficeLayout() {
               <Icon name="menu" />
             </button>
             <span className="topbar__account">{account.name}</span>
+            {user.role !== "technician" && (
+              <button type="button" className="topbar__search" onClick={() => setPaletteOpen(true)} aria-keyshortcuts="Control+K Meta+K">
+                <Icon name="search" />
+                <span className="topbar__search-text">Search</span>
+                <kbd className="topbar__kbd" aria-hidden="true">Ctrl K</kbd>
+              </button>
+            )}
+            <NotificationBell userId={user.id} />
             <UserMenu name={user.name} email={user.email} role={user.role} />
           </header>
           <main id="main" className="content" tabIndex={-1}>
             <Outlet />
           </main>
+          {paletteOpen && user.role !== "technician" && <CommandPalette onClose={() => setPaletteOpen(false)} />}
         </div>
       </div>
     </LocaleProvider>

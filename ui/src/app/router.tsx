@@ -4,13 +4,6 @@ import { OfficeLayout } from "./OfficeLayout";
 import { AuthLayout } from "./AuthLayout";
 import { RouteError } from "./RouteError";
 
-const comingSoon = (section: string) => ({
-  lazy: async () => {
-    const { ComingSoon } = await import("../features/shell/ComingSoon");
-    return { Component: () => <ComingSoon section={section} /> };
-  },
-});
-
 const routes: RouteObject[] = [
   {
     element: <AuthLayout />,
@@ -55,8 +48,8 @@ const routes: RouteObject[] = [
       { path: "invoices/ready", lazy: () => import("../features/invoices/ReadyToInvoice").then((m) => ({ Component: m.ReadyToInvoice })) },
       { path: "invoices/aging", lazy: () => import("../features/invoices/Aging").then((m) => ({ Component: m.Aging })) },
       { path: "invoices/:id", lazy: () => import("../features/invoices/InvoicePage").then((m) => ({ Component: m.InvoicePage })) },
-      { path: "reports/*", ...comingSoon("reports") },
-      { path: "settings/*", ...comingSoon("settings") },
+      { path: "reports", lazy: () => import("../features/reports/Reports").then((m) => ({ Component: m.Reports })) },
+      { path: "settings/*", lazy: () => import("../features/settings/Settings").then((m) => ({ Component: m.Settings })) },
       { path: "*", lazy: () => import("../features/shell/NotFound").then((m) => ({ Component: m.NotFound })) },
     ],
   },

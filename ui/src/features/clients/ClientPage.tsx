@@ -4,6 +4,7 @@ import { isProblem } from "../../api/problem";
 import { Icon } from "../../components/Icon";
 import { EmptyState, ErrorState, PageHeader, Spinner } from "../../components/States";
 import { useFormat } from "../../lib/locale";
+import { ClientAvatar, ClientHistory } from "./ClientHistory";
 import { addressLines, useClient, useClientInvoices, useClientJobs, useClientQuotes, useProperties } from "./api";
 
 export function ClientPage() {
@@ -52,6 +53,7 @@ export function ClientPage() {
       <div className="detail-grid">
         <section className="card" aria-labelledby="contact-h">
           <h2 id="contact-h">Contact</h2>
+          <ClientAvatar client={c} />
           <dl className="facts">
             {c.company_name && c.company_name !== c.display_name && <Fact label="Company">{c.company_name}</Fact>}
             {c.emails.map((e) => (
@@ -91,6 +93,7 @@ export function ClientPage() {
         <Jobs id={c.id} />
         <Invoices id={c.id} />
       </div>
+      <ClientHistory id={c.id} />
     </>
   );
 }

@@ -1,0 +1,89 @@
+//! The admin listener's token: a random secret in the data dir (`admin.token`, 0600),
+//! created by the first `jobber serve`. `GET /status` asks for it as
+//! `Authorization: Bearer <token>`; `jobber top` reads it from the same file. Whoever
+//! can read the data dir can read the business, so the file is no weaker than it.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
+
+pub struct AdminToken {
+    secret: SecretString,
+}
+
+impl AdminToken {
+    pub fn path(data_dir: &Path) -> PathBuf {
+        crate::platform::datadir::DataDir::new(data_dir).admin_token()
+    }
+
+    /// The token of the data dir, created (32 random bytes, base64url) if missing.
+    pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Self> {
+        let path = Self::path(data_dir);
+        match std::fs::metadata(&path) {
+            Ok(_) => Ok(Self {
+                secret: Self::read(data_dir)?.into(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut key = [0u8; 32];
+                rand::rng().fill_bytes(&mut key);
+                let token = URL_SAFE_NO_PAD.encode(key);
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .with_context(|| format!("cannot create {}", path.display()))?;
+                file.write_all(token.as_bytes())?;
+                Ok(Self {
+                    secret: token.into(),
+                })
+            }
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    /// The token as a client reads it (`jobber top`).
+    pub fn read(data_dir: &Path) -> anyhow::Result<String> {
+        let path = Self::path(data_dir);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let token = text.trim().to_owned();
+        anyhow::ensure!(token.len() >= 32, "{} is too short", path.display());
+        Ok(token)
+    }
+
+    /// Whether `presented` is the token, in constant time.
+    pub fn matches(&self, presented: &str) -> bool {
+        let expected = self.secret.expose_secret().as_bytes();
+        expected.len() == presented.len() && bool::from(expected.ct_eq(presented.as_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_once_private_and_matched_exactly() {
+        let dir = std::env::temp_dir().join(format!("jobber-admin-token-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| unreachable!("{e}"));
+        let first = AdminToken::load_or_create(&dir).unwrap_or_else(|e| unreachable!("{e}"));
+        let again = AdminToken::load_or_create(&dir).unwrap_or_else(|e| unreachable!("{e}"));
+        let text = AdminToken::read(&dir).unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(first.matches(&text) && again.matches(&text));
+        assert!(!first.matches(&text[1..]) && !first.matches(""));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(AdminToken::path(&dir))
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or_default();
+        assert_eq!(mode, 0o600);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
