@@ -26,6 +26,7 @@ mod live;
 mod payments;
 mod pdfs;
 mod platform;
+mod previews;
 mod quickbooks;
 mod quotes;
 mod reminders;

@@ -201,6 +201,7 @@ async fn every_endpoint_enforces_its_roles() {
         ),
         (Method::GET, "/api/v1/quotes".into(), Who::Staff),
         (Method::POST, "/api/v1/quotes".into(), Who::Staff),
+        (Method::POST, "/api/v1/quotes/preview".into(), Who::Staff),
         (Method::GET, format!("/api/v1/quotes/{id}"), Who::Staff),
         (Method::GET, format!("/api/v1/quotes/{id}/pdf"), Who::Staff),
         (Method::PUT, format!("/api/v1/quotes/{id}"), Who::Staff),
@@ -293,6 +294,7 @@ async fn every_endpoint_enforces_its_roles() {
         ),
         (Method::GET, "/api/v1/invoices".into(), Who::Staff),
         (Method::POST, "/api/v1/invoices".into(), Who::Staff),
+        (Method::POST, "/api/v1/invoices/preview".into(), Who::Staff),
         (Method::GET, format!("/api/v1/invoices/{id}"), Who::Staff),
         (
             Method::GET,
@@ -307,6 +309,11 @@ async fn every_endpoint_enforces_its_roles() {
         ),
         (
             Method::POST,
+            format!("/api/v1/invoices/{id}/payments"),
+            Who::Staff,
+        ),
+        (
+            Method::GET,
             format!("/api/v1/invoices/{id}/payments"),
             Who::Staff,
         ),

@@ -338,9 +338,11 @@ try {
     await screenshots(page, "clients");
   });
 
-  await step("a section still to come says so", async () => {
-    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Quotes" }).click();
-    await page.getByRole("heading", { name: /Quotes is coming/ }).waitFor();
+  await step("an address the app does not know says so, inside the office", async () => {
+    // Every section of the office has its screens now (no "coming soon" is left).
+    await page.goto(`${base}/no-such-section`);
+    await page.getByRole("heading", { name: "There is no page here" }).waitFor();
+    await page.getByRole("navigation", { name: "Main" }).waitFor();
   });
 
   await step("a forged request without the CSRF token is refused", async () => {
@@ -765,6 +767,7 @@ try {
   });
 
   await (await import("./settings-reports.mjs")).run({ browser, step, expect, axe, screenshots, viewports, bin });
+  await (await import("./office-flow.mjs")).run({ browser, step, expect, axe, screenshots, viewports, consoleErrors, bin, freePort });
 
   await (await import("./field.mjs")).run({ browser, base, step, expect, axe, consoleErrors });
 

@@ -186,6 +186,32 @@ pub struct InvoiceInput {
     pub due_date: Option<NaiveDate>,
 }
 
+/// `POST /invoices/preview`: the money part of a standalone [`InvoiceInput`].
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoicePreviewInput {
+    /// May be empty (everything is then zero).
+    #[serde(default)]
+    pub lines: Vec<InvoiceLineInput>,
+    pub discount: Option<AdjustmentDto>,
+    /// Omitted: the account's default rates; `[]`: none.
+    pub tax_rate_ids: Option<Vec<Uuid>>,
+}
+
+/// What `POST /invoices` would save for the same lines, minor units.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InvoicePreview {
+    /// ISO 4217 code of every amount.
+    pub currency: String,
+    /// One per line, in order.
+    pub line_totals: Vec<i64>,
+    pub taxes: Vec<AppliedTax>,
+    pub subtotal: i64,
+    pub discount_total: i64,
+    pub tax_total: i64,
+    pub total: i64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {

@@ -402,6 +402,26 @@ pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Payment, ApiError> {
     Ok(payment)
 }
 
+/// The payments applied to an invoice, oldest first (404 for no such invoice).
+pub async fn list_for_invoice(
+    db: &Db,
+    ctx: &Ctx,
+    invoice_id: Uuid,
+) -> Result<Vec<Payment>, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    repo::get(&mut tx, invoice_id, false)
+        .await?
+        .ok_or(ApiError::code(ErrorCode::InvoiceNotFound))?;
+    let mut payments = Vec::new();
+    for id in repo::invoice_payment_ids(&mut tx, invoice_id).await? {
+        if let Some(payment) = repo::payment(&mut tx, id).await? {
+            payments.push(payment);
+        }
+    }
+    tx.commit().await?;
+    Ok(payments)
+}
+
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptInput {

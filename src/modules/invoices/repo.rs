@@ -354,6 +354,19 @@ pub async fn payment(conn: &mut PgConnection, id: Uuid) -> Result<Option<Payment
     .transpose()
 }
 
+/// The payments applied to an invoice (deposits included), oldest first.
+pub async fn invoice_payment_ids(
+    conn: &mut PgConnection,
+    invoice_id: Uuid,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM payments WHERE invoice_id = $1 ORDER BY paid_at, id",
+        invoice_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// What card payments still waiting for Stripe would add to an invoice or a quote:
 /// they hold their part of the balance until they succeed or fail.
 pub async fn pending_total(

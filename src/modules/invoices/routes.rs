@@ -9,7 +9,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::model::{Invoice, InvoiceInput, InvoiceStatus, Payment, PaymentInput, PaymentMethod};
+use super::model::{
+    Invoice, InvoiceInput, InvoicePreview, InvoicePreviewInput, InvoiceStatus, Payment,
+    PaymentInput, PaymentMethod,
+};
 use super::payments::{self, Receipt, ReceiptInput, RefundInput, Target};
 use super::service;
 use crate::app::AppState;
@@ -23,9 +26,10 @@ use crate::modules::quotes::service::SendInput;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_invoices, create_invoice))
+        .routes(routes!(preview_invoice))
         .routes(routes!(get_invoice, delete_invoice))
         .routes(routes!(send_invoice))
-        .routes(routes!(invoice_payments))
+        .routes(routes!(invoice_payments, list_invoice_payments))
         .routes(routes!(void_invoice))
         .routes(routes!(bad_debt))
         .routes(routes!(client_invoices))
@@ -115,6 +119,18 @@ async fn create_invoice(
     Ok(tagged(StatusCode::CREATED, invoice.version, invoice))
 }
 
+/// What a standalone invoice with these lines, tax rates and discount would total,
+/// computed by the same code that prices a saved invoice; nothing is saved.
+#[utoipa::path(post, path = "/invoices/preview", tag = "invoices", request_body = InvoicePreviewInput,
+    responses((status = 200, body = InvoicePreview), (status = 422, body = Problem), (status = 403, body = Problem)))]
+async fn preview_invoice(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Json(body): Json<InvoicePreviewInput>,
+) -> Result<axum::Json<InvoicePreview>, ApiError> {
+    Ok(axum::Json(service::preview(&state.db, &ctx, body).await?))
+}
+
 /// One invoice with lines, totals, balance and `past_due`.
 #[utoipa::path(get, path = "/invoices/{id}", tag = "invoices", params(("id" = Uuid, Path)),
     responses((status = 200, body = Invoice, headers(("ETag" = String, description = "The version in quotes, e.g. `\"3\"`: send it back as `If-Match`"))), (status = 404, body = Problem), (status = 403, body = Problem)))]
@@ -159,6 +175,20 @@ async fn send_invoice(
             body,
         )
         .await?,
+    ))
+}
+
+/// The payments applied to the invoice (deposits included), oldest first, with
+/// what was refunded of each.
+#[utoipa::path(get, path = "/invoices/{id}/payments", tag = "invoices", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<Payment>), (status = 404, body = Problem), (status = 403, body = Problem)))]
+async fn list_invoice_payments(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<Vec<Payment>>, ApiError> {
+    Ok(axum::Json(
+        payments::list_for_invoice(&state.db, &ctx, id).await?,
     ))
 }
 

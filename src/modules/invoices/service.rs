@@ -4,7 +4,9 @@
 use chrono::Days;
 use uuid::Uuid;
 
-use super::model::{Invoice, InvoiceInput, InvoiceStatus, Terms};
+use super::model::{
+    Invoice, InvoiceInput, InvoicePreview, InvoicePreviewInput, InvoiceStatus, Terms,
+};
 use super::repo::{self, InvoiceRow, LineRecord, NewInvoice};
 use crate::http::extract::Ctx;
 use crate::http::pagination::{Page, PageRequest};
@@ -237,35 +239,7 @@ pub async fn create(db: &Db, ctx: &Ctx, input: InvoiceInput) -> Result<Invoice, 
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
-    let inputs: Vec<money::LineInput> = lines
-        .iter()
-        .map(|l| money::LineInput {
-            quantity: l.line.quantity,
-            unit_price: l.line.unit_price,
-            taxable: l.line.taxable,
-            selected: true,
-        })
-        .collect();
-    let rates: Vec<Rate> = taxes.iter().map(|t| t.rate).collect();
-    let totals = money::compute(&inputs, discount, &rates, None)
-        .map_err(|e| ApiError::field(e.field(), e.to_string()))?;
-    // What the client owes cannot be negative (the balance rule of
-    // `invoices_balance_check`): credits larger than the charges are a credit
-    // note, which jobber does not issue.
-    if totals.total < 0 {
-        return Err(ApiError::field(
-            "lines",
-            format!(
-                "the invoice total would be negative ({}): credits may not exceed the charges",
-                totals.total
-            ),
-        ));
-    }
-    let applied: Vec<AppliedTax> = taxes
-        .iter()
-        .zip(&totals.taxes)
-        .map(|(t, (_, amount))| AppliedTax::new(t.name.clone(), t.rate, *amount))
-        .collect();
+    let (totals, applied) = price(&lines, &taxes, discount)?;
 
     let id = Uuid::now_v7();
     let new = NewInvoice {
@@ -327,6 +301,105 @@ pub async fn create(db: &Db, ctx: &Ctx, input: InvoiceInput) -> Result<Invoice, 
     let invoice = load(&mut tx, id, &settings).await?;
     tx.commit().await?;
     Ok(invoice)
+}
+
+/// The money rules for an invoice's lines: its totals and the taxes applied. The
+/// one path by which a saved invoice and a preview are priced.
+fn price(
+    lines: &[BilledLine],
+    taxes: &[TaxSnapshot],
+    discount: Option<money::Adjustment>,
+) -> Result<(money::Totals, Vec<AppliedTax>), ApiError> {
+    let inputs: Vec<money::LineInput> = lines
+        .iter()
+        .map(|l| money::LineInput {
+            quantity: l.line.quantity,
+            unit_price: l.line.unit_price,
+            taxable: l.line.taxable,
+            selected: true,
+        })
+        .collect();
+    let rates: Vec<Rate> = taxes.iter().map(|t| t.rate).collect();
+    let totals = money::compute(&inputs, discount, &rates, None)
+        .map_err(|e| ApiError::field(e.field(), e.to_string()))?;
+    // What the client owes cannot be negative (the balance rule of
+    // `invoices_balance_check`): credits larger than the charges are a credit
+    // note, which jobber does not issue.
+    if totals.total < 0 {
+        return Err(ApiError::field(
+            "lines",
+            format!(
+                "the invoice total would be negative ({}): credits may not exceed the charges",
+                totals.total
+            ),
+        ));
+    }
+    let applied: Vec<AppliedTax> = taxes
+        .iter()
+        .zip(&totals.taxes)
+        .map(|(t, (_, amount))| AppliedTax::new(t.name.clone(), t.rate, *amount))
+        .collect();
+    Ok((totals, applied))
+}
+
+/// What a standalone invoice with these lines, rates and discount would total,
+/// priced by the same code as `create`; nothing is written.
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
+pub async fn preview(
+    db: &Db,
+    ctx: &Ctx,
+    input: InvoicePreviewInput,
+) -> Result<InvoicePreview, ApiError> {
+    if input.lines.len() > 500 {
+        return Err(ApiError::field("lines", "at most 500"));
+    }
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let mut errors = Vec::new();
+    let requests: Vec<catalog::LineRequest<'_>> = input
+        .lines
+        .iter()
+        .map(catalog::DocumentLineInput::request)
+        .collect();
+    let lines: Vec<BilledLine> = catalog::service::resolve_lines(&mut tx, &requests, &mut errors)
+        .await?
+        .into_iter()
+        .map(|line| BilledLine {
+            line,
+            visit_id: None,
+        })
+        .collect();
+    let taxes: Vec<TaxSnapshot> =
+        accounts::service::pick_tax_rates_in(&mut tx, input.tax_rate_ids.as_deref(), &mut errors)
+            .await?
+            .into_iter()
+            .map(|t| TaxSnapshot::new(t.name, t.rate))
+            .collect();
+    let discount = match input
+        .discount
+        .map(|d| d.to_adjustment("discount"))
+        .transpose()
+    {
+        Ok(discount) => discount,
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let (totals, taxes) = price(&lines, &taxes, discount)?;
+    tx.commit().await?;
+    Ok(InvoicePreview {
+        currency: settings.currency,
+        line_totals: totals.line_totals,
+        taxes,
+        subtotal: totals.subtotal,
+        discount_total: totals.discount,
+        tax_total: totals.tax_total,
+        total: totals.total,
+    })
 }
 
 /// An invoice for its client in the hub; drafts are the business's own.

@@ -172,6 +172,35 @@ pub async fn list_jobs(
     .await
 }
 
+/// Jobs with work ready to invoice (the rules of the dashboard's
+/// `visits_to_invoice` and `jobs_to_invoice` counters), newest first.
+pub async fn list_jobs_to_invoice(
+    conn: &mut PgConnection,
+    status: Option<&str>,
+    client_id: Option<Uuid>,
+    before: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<JobRow>, sqlx::Error> {
+    sqlx::query_as!(
+        JobRow,
+        "SELECT id, number, client_id, property_id, quote_id, title, instructions, status, billing, rrule, first_start_local,
+                duration_minutes, anytime, total, completed_at, cancelled_at, version, created_at, updated_at
+         FROM jobs j
+         WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR client_id = $2) AND ($3::uuid IS NULL OR id < $3)
+           AND ((j.billing = 'on_completion' AND j.status = 'completed' AND j.invoice_id IS NULL)
+                OR (j.billing = 'per_visit' AND EXISTS (
+                      SELECT 1 FROM visits v WHERE v.account_id = j.account_id AND v.job_id = j.id
+                        AND v.status = 'completed' AND v.invoice_id IS NULL)))
+         ORDER BY id DESC LIMIT $4",
+        status,
+        client_id,
+        before,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// One line to store.
 pub struct LineRecord<'a> {
     pub catalog_item_id: Option<Uuid>,

@@ -46,6 +46,10 @@ pub struct JobParams {
     pub cursor: Option<String>,
     pub status: Option<JobStatus>,
     pub client_id: Option<Uuid>,
+    /// `true`: only jobs with work ready to invoice (completed visits not yet
+    /// invoiced on a job billed per visit, or a completed job billed on completion
+    /// without an invoice): the "ready to invoice" list.
+    pub to_invoice: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -63,7 +67,15 @@ async fn list_jobs(
 ) -> Result<axum::Json<Page<Job>>, ApiError> {
     let page = PageRequest::parse(p.limit, p.cursor.as_deref())?;
     Ok(axum::Json(
-        service::list(&state.db, &ctx, p.status, p.client_id, page).await?,
+        service::list(
+            &state.db,
+            &ctx,
+            p.status,
+            p.client_id,
+            p.to_invoice.unwrap_or(false),
+            page,
+        )
+        .await?,
     ))
 }
 
@@ -79,7 +91,7 @@ async fn client_jobs(
     let page = PageRequest::parse(p.limit, p.cursor.as_deref())?;
     crate::modules::clients::service::get(&state.db, &ctx, id).await?;
     Ok(axum::Json(
-        service::list(&state.db, &ctx, None, Some(id), page).await?,
+        service::list(&state.db, &ctx, None, Some(id), false, page).await?,
     ))
 }
 

@@ -492,18 +492,30 @@ pub async fn list(
     ctx: &Ctx,
     status: Option<JobStatus>,
     client_id: Option<Uuid>,
+    to_invoice: bool,
     page: PageRequest,
 ) -> Result<Page<Job>, ApiError> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
-    let rows = repo::list_jobs(
-        &mut tx,
-        status.map(JobStatus::as_str),
-        client_id,
-        page.after,
-        page.fetch_limit(),
-    )
-    .await?;
+    let rows = if to_invoice {
+        repo::list_jobs_to_invoice(
+            &mut tx,
+            status.map(JobStatus::as_str),
+            client_id,
+            page.after,
+            page.fetch_limit(),
+        )
+        .await?
+    } else {
+        repo::list_jobs(
+            &mut tx,
+            status.map(JobStatus::as_str),
+            client_id,
+            page.after,
+            page.fetch_limit(),
+        )
+        .await?
+    };
     let mut jobs = Vec::with_capacity(rows.len());
     for row in rows {
         jobs.push(job_from_row(&mut tx, row, &settings.currency).await?);

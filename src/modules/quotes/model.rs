@@ -252,6 +252,62 @@ pub struct QuoteInput {
 
 pub const MAX_LINES: usize = 200;
 
+/// `POST /quotes/preview`: the money part of a [`QuoteInput`] (its lines, rates,
+/// discount and deposit), priced without saving anything.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuotePreviewInput {
+    /// May be empty (everything is then zero).
+    #[serde(default)]
+    pub lines: Vec<LineInput>,
+    pub discount: Option<AdjustmentDto>,
+    pub deposit: Option<AdjustmentDto>,
+    /// Omitted: the account's default rates; `[]`: none.
+    pub tax_rate_ids: Option<Vec<Uuid>>,
+}
+
+/// A line as it would be saved: catalog defaults filled in, with its total.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PreviewLine {
+    pub catalog_item_id: Option<Uuid>,
+    pub name: String,
+    pub description: Option<String>,
+    #[schema(value_type = f64)]
+    pub quantity: Quantity,
+    /// Minor units per unit.
+    pub unit_price: i64,
+    pub taxable: bool,
+    pub optional: bool,
+    /// Counted in `totals` (optional lines are not until the client picks them).
+    pub selected: bool,
+    /// quantity × unit_price, rounded half-up to the minor unit.
+    pub line_total: i64,
+}
+
+/// A quote's totals, minor units.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PreviewTotals {
+    pub taxes: Vec<AppliedTax>,
+    pub subtotal: i64,
+    pub discount_total: i64,
+    pub tax_total: i64,
+    pub total: i64,
+    pub deposit_amount: i64,
+}
+
+/// What `POST /quotes` would save for the same lines: the server's totals, to the
+/// cent.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QuotePreview {
+    /// ISO 4217 code of every amount.
+    pub currency: String,
+    pub lines: Vec<PreviewLine>,
+    /// As the quote would be saved (optional lines not counted).
+    pub totals: PreviewTotals,
+    /// If the client picked every optional line at approval.
+    pub with_all_optional: PreviewTotals,
+}
+
 /// A line after validation and catalog defaults.
 #[derive(Debug, Clone)]
 pub struct LineData {
@@ -283,8 +339,12 @@ pub fn check_header(input: &QuoteInput, errors: &mut Vec<FieldError>) {
 }
 
 /// Discount and deposit bounds; failures are added to `errors`.
-pub fn check_adjustments(input: &QuoteInput, errors: &mut Vec<FieldError>) {
-    for (field, value) in [("discount", input.discount), ("deposit", input.deposit)] {
+pub fn check_adjustments(
+    discount: Option<AdjustmentDto>,
+    deposit: Option<AdjustmentDto>,
+    errors: &mut Vec<FieldError>,
+) {
+    for (field, value) in [("discount", discount), ("deposit", deposit)] {
         if let Some(value) = value
             && let Err(e) = value.to_adjustment(field)
         {

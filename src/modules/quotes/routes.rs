@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::model::{Quote, QuoteInput};
+use super::model::{Quote, QuoteInput, QuotePreview, QuotePreviewInput};
 use super::service::{self, ApproveInput, ChangesInput, ConvertInput, DeclineInput, SendInput};
 use super::state::QuoteStatus;
 use crate::app::AppState;
@@ -22,6 +22,7 @@ use crate::http::pagination::{Page, PageRequest};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_quotes, create_quote))
+        .routes(routes!(preview_quote))
         .routes(routes!(get_quote, update_quote))
         .routes(routes!(send_quote))
         .routes(routes!(approve_quote))
@@ -71,6 +72,19 @@ async fn create_quote(
         StatusCode::CREATED,
         axum::Json(service::create(&state.db, &ctx, body).await?),
     ))
+}
+
+/// What a quote with these lines, tax rates, discount and deposit would total,
+/// computed by the same code that prices a saved quote; nothing is saved. The
+/// builder calls it as the user types. 422 names the line or field at fault.
+#[utoipa::path(post, path = "/quotes/preview", tag = "quotes", request_body = QuotePreviewInput,
+    responses((status = 200, body = QuotePreview), (status = 422, body = Problem), (status = 403, body = Problem)))]
+async fn preview_quote(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Json(body): Json<QuotePreviewInput>,
+) -> Result<axum::Json<QuotePreview>, ApiError> {
+    Ok(axum::Json(service::preview(&state.db, &ctx, body).await?))
 }
 
 /// One quote with its lines and totals.

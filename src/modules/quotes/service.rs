@@ -7,7 +7,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::model::{
-    AppliedTax, LineData, Quote, QuoteInput, QuoteLine, check_adjustments, check_header,
+    AppliedTax, LineData, PreviewLine, PreviewTotals, Quote, QuoteInput, QuoteLine, QuotePreview,
+    QuotePreviewInput, check_adjustments, check_header,
 };
 use super::repo::{self, ApprovalData, QuoteFields, QuoteTotals};
 use super::state::{QuoteAction, QuoteStatus};
@@ -156,15 +157,54 @@ async fn prepare(
         return Err(ApiError::invalid(errors));
     }
     clients::service::check_references(tx, input.client_id, input.property_id, &mut errors).await?;
+    let priced = price(
+        tx,
+        Pricing {
+            lines: &input.lines,
+            tax_rate_ids: input.tax_rate_ids.as_deref(),
+            discount: input.discount,
+            deposit: input.deposit,
+        },
+        &mut errors,
+    )
+    .await?;
+    if let Some(valid_until) = input.valid_until
+        && valid_until < today(settings)
+    {
+        errors.push(FieldError::new("valid_until", "must not be in the past"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    priced.ok_or_else(|| ApiError::invalid(errors))
+}
+
+/// What a quote's money depends on: the part of [`QuoteInput`] that
+/// `POST /quotes/preview` also takes.
+struct Pricing<'a> {
+    lines: &'a [super::model::LineInput],
+    tax_rate_ids: Option<&'a [Uuid]>,
+    discount: Option<super::model::AdjustmentDto>,
+    deposit: Option<super::model::AdjustmentDto>,
+}
+
+/// Lines resolved against the catalog, taxes picked and totals computed: the one
+/// path by which a saved quote and a preview are priced. Problems with the lines,
+/// rates or adjustments are added to `errors` (and `None` returned).
+async fn price(
+    tx: &mut Tx,
+    input: Pricing<'_>,
+    errors: &mut Vec<FieldError>,
+) -> Result<Option<Prepared>, ApiError> {
     let requests: Vec<catalog::LineRequest<'_>> = input
         .lines
         .iter()
         .map(super::model::LineInput::request)
         .collect();
-    let resolved = catalog::service::resolve_lines(tx, &requests, &mut errors).await?;
+    let resolved = catalog::service::resolve_lines(tx, &requests, errors).await?;
     let lines: Vec<LineData> = resolved
         .into_iter()
-        .zip(&input.lines)
+        .zip(input.lines)
         .map(|(line, raw)| LineData {
             catalog_item_id: line.catalog_item_id,
             name: line.name,
@@ -178,19 +218,14 @@ async fn prepare(
         })
         .collect();
     let taxes: Vec<AppliedTax> =
-        accounts::service::pick_tax_rates_in(tx, input.tax_rate_ids.as_deref(), &mut errors)
+        accounts::service::pick_tax_rates_in(tx, input.tax_rate_ids, errors)
             .await?
             .into_iter()
             .map(|r| AppliedTax::new(r.name, r.rate, 0))
             .collect();
-    check_adjustments(input, &mut errors);
-    if let Some(valid_until) = input.valid_until
-        && valid_until < today(settings)
-    {
-        errors.push(FieldError::new("valid_until", "must not be in the past"));
-    }
+    check_adjustments(input.discount, input.deposit, errors);
     if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
+        return Ok(None);
     }
     let discount = input
         .discount
@@ -203,7 +238,95 @@ async fn prepare(
         .transpose()
         .map_err(|e| ApiError::invalid(vec![e]))?;
     let computed = compute(&lines, &taxes, discount, deposit)?;
-    Ok(Prepared { lines, computed })
+    Ok(Some(Prepared { lines, computed }))
+}
+
+/// What a quote with these lines, rates and adjustments comes to, priced by the
+/// same code as `create` and `update`; nothing is written.
+#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
+pub async fn preview(
+    db: &Db,
+    ctx: &Ctx,
+    input: QuotePreviewInput,
+) -> Result<QuotePreview, ApiError> {
+    let mut errors = Vec::new();
+    if input.lines.len() > super::model::MAX_LINES {
+        errors.push(FieldError::new(
+            "lines",
+            format!("at most {}", super::model::MAX_LINES),
+        ));
+        return Err(ApiError::invalid(errors));
+    }
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    let pricing = Pricing {
+        lines: &input.lines,
+        tax_rate_ids: input.tax_rate_ids.as_deref(),
+        discount: input.discount,
+        deposit: input.deposit,
+    };
+    let Some(prepared) = price(&mut tx, pricing, &mut errors).await? else {
+        return Err(ApiError::invalid(errors));
+    };
+    // The same lines with every optional one picked: what approval would price if
+    // the client took them all.
+    let all: Vec<LineData> = prepared
+        .lines
+        .iter()
+        .cloned()
+        .map(|mut l| {
+            l.selected = true;
+            l
+        })
+        .collect();
+    let discount = input
+        .discount
+        .map(|d| d.to_adjustment("discount"))
+        .transpose()
+        .map_err(|e| ApiError::invalid(vec![e]))?;
+    let deposit = input
+        .deposit
+        .map(|d| d.to_adjustment("deposit"))
+        .transpose()
+        .map_err(|e| ApiError::invalid(vec![e]))?;
+    let with_all = compute(&all, &prepared.computed.taxes, discount, deposit)?;
+    tx.commit().await?;
+    let c = prepared.computed;
+    Ok(QuotePreview {
+        currency: settings.currency,
+        lines: prepared
+            .lines
+            .into_iter()
+            .zip(c.line_totals)
+            .map(|(l, line_total)| PreviewLine {
+                catalog_item_id: l.catalog_item_id,
+                name: l.name,
+                description: l.description,
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                taxable: l.taxable,
+                optional: l.optional,
+                selected: l.selected,
+                line_total,
+            })
+            .collect(),
+        totals: PreviewTotals {
+            taxes: c.taxes,
+            subtotal: c.subtotal,
+            discount_total: c.discount_total,
+            tax_total: c.tax_total,
+            total: c.total,
+            deposit_amount: c.deposit_amount,
+        },
+        with_all_optional: PreviewTotals {
+            taxes: with_all.taxes,
+            subtotal: with_all.subtotal,
+            discount_total: with_all.discount_total,
+            tax_total: with_all.tax_total,
+            total: with_all.total,
+            deposit_amount: with_all.deposit_amount,
+        },
+    })
 }
 
 pub fn today(settings: &Settings) -> chrono::NaiveDate {

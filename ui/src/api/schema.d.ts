@@ -811,6 +811,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/invoices/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What a standalone invoice with these lines, tax rates and discount would total,
+         *     computed by the same code that prices a saved invoice; nothing is saved.
+         */
+        post: operations["preview_invoice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/invoices/{id}": {
         parameters: {
             query?: never;
@@ -853,7 +873,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The payments applied to the invoice (deposits included), oldest first, with
+         *     what was refunded of each.
+         */
+        get: operations["list_invoice_payments"];
         put?: never;
         /**
          * Record a payment taken outside jobber (cash, check, bank transfer, a card
@@ -1258,6 +1282,27 @@ export interface paths {
         put?: never;
         /** Create a draft quote; its number is assigned now. Honours `Idempotency-Key`. */
         post: operations["create_quote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/quotes/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What a quote with these lines, tax rates, discount and deposit would total,
+         *     computed by the same code that prices a saved quote; nothing is saved. The
+         *     builder calls it as the user types. 422 names the line or field at fault.
+         */
+        post: operations["preview_quote"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2761,6 +2806,30 @@ export interface components {
              */
             visit_id?: string | null;
         };
+        /** @description What `POST /invoices` would save for the same lines, minor units. */
+        InvoicePreview: {
+            /** @description ISO 4217 code of every amount. */
+            currency: string;
+            /** Format: int64 */
+            discount_total: number;
+            /** @description One per line, in order. */
+            line_totals: number[];
+            /** Format: int64 */
+            subtotal: number;
+            /** Format: int64 */
+            tax_total: number;
+            taxes: components["schemas"]["AppliedTax"][];
+            /** Format: int64 */
+            total: number;
+        };
+        /** @description `POST /invoices/preview`: the money part of a standalone [`InvoiceInput`]. */
+        InvoicePreviewInput: {
+            discount?: null | components["schemas"]["AdjustmentDto"];
+            /** @description May be empty (everything is then zero). */
+            lines?: components["schemas"]["DocumentLineInput"][];
+            /** @description Omitted: the account's default rates; `[]`: none. */
+            tax_rate_ids?: string[] | null;
+        };
         /** @enum {string} */
         InvoiceStatus: "draft" | "sent" | "partially_paid" | "paid" | "void" | "bad_debt";
         /** @enum {string} */
@@ -3464,6 +3533,43 @@ export interface components {
             primary?: boolean;
             sms_opt_in?: boolean;
         };
+        /** @description A line as it would be saved: catalog defaults filled in, with its total. */
+        PreviewLine: {
+            /** Format: uuid */
+            catalog_item_id?: string | null;
+            description?: string | null;
+            /**
+             * Format: int64
+             * @description quantity × unit_price, rounded half-up to the minor unit.
+             */
+            line_total: number;
+            name: string;
+            optional: boolean;
+            /** Format: double */
+            quantity: number;
+            /** @description Counted in `totals` (optional lines are not until the client picks them). */
+            selected: boolean;
+            taxable: boolean;
+            /**
+             * Format: int64
+             * @description Minor units per unit.
+             */
+            unit_price: number;
+        };
+        /** @description A quote's totals, minor units. */
+        PreviewTotals: {
+            /** Format: int64 */
+            deposit_amount: number;
+            /** Format: int64 */
+            discount_total: number;
+            /** Format: int64 */
+            subtotal: number;
+            /** Format: int64 */
+            tax_total: number;
+            taxes: components["schemas"]["AppliedTax"][];
+            /** Format: int64 */
+            total: number;
+        };
         /** @description The problem+json body (RFC 9457) with jobber's extensions `code` and `errors`. */
         Problem: {
             /** @description Stable machine-readable code, listed in docs/api.md. */
@@ -3664,6 +3770,31 @@ export interface components {
              * @description Minor units per unit.
              */
             unit_price: number;
+        };
+        /**
+         * @description What `POST /quotes` would save for the same lines: the server's totals, to the
+         *     cent.
+         */
+        QuotePreview: {
+            /** @description ISO 4217 code of every amount. */
+            currency: string;
+            lines: components["schemas"]["PreviewLine"][];
+            /** @description As the quote would be saved (optional lines not counted). */
+            totals: components["schemas"]["PreviewTotals"];
+            /** @description If the client picked every optional line at approval. */
+            with_all_optional: components["schemas"]["PreviewTotals"];
+        };
+        /**
+         * @description `POST /quotes/preview`: the money part of a [`QuoteInput`] (its lines, rates,
+         *     discount and deposit), priced without saving anything.
+         */
+        QuotePreviewInput: {
+            deposit?: null | components["schemas"]["AdjustmentDto"];
+            discount?: null | components["schemas"]["AdjustmentDto"];
+            /** @description May be empty (everything is then zero). */
+            lines?: components["schemas"]["LineInput"][];
+            /** @description Omitted: the account's default rates; `[]`: none. */
+            tax_rate_ids?: string[] | null;
         };
         /** @enum {string} */
         QuoteStatus: "draft" | "sent" | "approved" | "declined" | "changes_requested" | "converted" | "archived" | "expired";
@@ -9385,6 +9516,116 @@ export interface operations {
             };
         };
     };
+    preview_invoice: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (Stripe's semantics): a retry with the same key and request gets the stored response */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvoicePreviewInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoicePreview"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `idempotency_request_in_progress`: the first request with this `Idempotency-Key` is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_invoice: {
         parameters: {
             query?: never;
@@ -9644,6 +9885,84 @@ export interface operations {
             };
             /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_invoice_payments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payment"][];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10131,6 +10450,12 @@ export interface operations {
                 cursor?: string;
                 status?: components["schemas"]["JobStatus"];
                 client_id?: string;
+                /**
+                 * @description `true`: only jobs with work ready to invoice (completed visits not yet
+                 *     invoiced on a job billed per visit, or a completed job billed on completion
+                 *     without an invoice): the "ready to invoice" list.
+                 */
+                to_invoice?: boolean;
             };
             header?: never;
             path?: never;
@@ -12144,6 +12469,116 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Quote"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `idempotency_request_in_progress`: the first request with this `Idempotency-Key` is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    preview_quote: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (Stripe's semantics): a retry with the same key and request gets the stored response */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuotePreviewInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuotePreview"];
                 };
             };
             /** @description `malformed_json`: the body is not JSON; `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */

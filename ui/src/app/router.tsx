@@ -4,13 +4,6 @@ import { OfficeLayout } from "./OfficeLayout";
 import { AuthLayout } from "./AuthLayout";
 import { RouteError } from "./RouteError";
 
-const comingSoon = (section: string) => ({
-  lazy: async () => {
-    const { ComingSoon } = await import("../features/shell/ComingSoon");
-    return { Component: () => <ComingSoon section={section} /> };
-  },
-});
-
 const routes: RouteObject[] = [
   {
     element: <AuthLayout />,
@@ -42,12 +35,19 @@ const routes: RouteObject[] = [
       { path: "clients/new", lazy: () => import("../features/clients/ClientEdit").then((m) => ({ Component: m.ClientNew })) },
       { path: "clients/:id", lazy: () => import("../features/clients/ClientPage").then((m) => ({ Component: m.ClientPage })) },
       { path: "clients/:id/edit", lazy: () => import("../features/clients/ClientEdit").then((m) => ({ Component: m.ClientEdit })) },
-      { path: "quotes/*", ...comingSoon("quotes") },
+      { path: "quotes", lazy: () => import("../features/quotes/QuoteList").then((m) => ({ Component: m.QuoteList })) },
+      { path: "quotes/new", lazy: () => import("../features/quotes/QuoteBuilder").then((m) => ({ Component: m.QuoteNew })) },
+      { path: "quotes/:id", lazy: () => import("../features/quotes/QuotePage").then((m) => ({ Component: m.QuotePage })) },
+      { path: "quotes/:id/edit", lazy: () => import("../features/quotes/QuoteBuilder").then((m) => ({ Component: m.QuoteEdit })) },
       { path: "jobs", lazy: () => import("../features/jobs/JobList").then((m) => ({ Component: m.JobList })) },
       { path: "jobs/new", lazy: () => import("../features/jobs/JobNew").then((m) => ({ Component: m.JobNew })) },
       { path: "jobs/:id", lazy: () => import("../features/jobs/JobPage").then((m) => ({ Component: m.JobPage })) },
       { path: "schedule", lazy: () => import("../features/schedule/Schedule").then((m) => ({ Component: m.Schedule })) },
-      { path: "invoices/*", ...comingSoon("invoices") },
+      { path: "invoices", lazy: () => import("../features/invoices/InvoiceList").then((m) => ({ Component: m.InvoiceList })) },
+      { path: "invoices/new", lazy: () => import("../features/invoices/InvoiceNew").then((m) => ({ Component: m.InvoiceNew })) },
+      { path: "invoices/ready", lazy: () => import("../features/invoices/ReadyToInvoice").then((m) => ({ Component: m.ReadyToInvoice })) },
+      { path: "invoices/aging", lazy: () => import("../features/invoices/Aging").then((m) => ({ Component: m.Aging })) },
+      { path: "invoices/:id", lazy: () => import("../features/invoices/InvoicePage").then((m) => ({ Component: m.InvoicePage })) },
       { path: "reports", lazy: () => import("../features/reports/Reports").then((m) => ({ Component: m.Reports })) },
       { path: "settings/*", lazy: () => import("../features/settings/Settings").then((m) => ({ Component: m.Settings })) },
       { path: "*", lazy: () => import("../features/shell/NotFound").then((m) => ({ Component: m.NotFound })) },

@@ -50,7 +50,7 @@ export function Dashboard() {
       />
       <section className="stat-grid" aria-label="Today">
         <StatCard to="/schedule" label="Visits today" value={fmt.number(d.todays_visits)} icon="schedule" />
-        <StatCard to="/invoices" label="Ready to invoice" value={fmt.number(toInvoice)} icon="invoices"
+        <StatCard to="/invoices/ready" label="Ready to invoice" value={fmt.number(toInvoice)} icon="invoices"
           detail={`${fmt.number(d.visits_to_invoice)} visits, ${fmt.number(d.jobs_to_invoice)} jobs`} />
         <StatCard to="/invoices" label="Overdue invoices" value={fmt.number(d.overdue_invoices)} icon="clock"
           detail={money(overdue)} tone={d.overdue_invoices > 0 ? "warning" : undefined} />

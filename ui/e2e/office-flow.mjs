@@ -1,0 +1,350 @@
+// The office's money flow end to end, on a jobber of its own (so its SMTP can point at
+// this test's mail sink): sign up, a client, a quote built in the builder (totals from
+// the server), sent by email (caught by a tiny SMTP server below), approved, converted
+// to a job, the visit completed, the job invoiced and sent from "Ready to invoice", a
+// payment recorded and refunded in part, and the dashboard's figures following along.
+// axe on each new screen; screenshots quotes-*, quote-builder-*, invoices-*, invoice-*.
+import { spawn } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Just enough SMTP (RFC 5321) for jobber's client: no TLS, no AUTH; keeps each message. */
+function startSmtpSink() {
+  const messages = [];
+  const server = createServer((socket) => {
+    let buffer = "";
+    let inData = false;
+    let current = { from: "", to: [], data: "" };
+    const reply = (line) => socket.write(`${line}\r\n`);
+    reply("220 sink.test ESMTP ready");
+    socket.on("data", (chunk) => {
+      buffer += chunk.toString("latin1");
+      for (;;) {
+        if (inData) {
+          const end = buffer.indexOf("\r\n.\r\n");
+          if (end < 0) return;
+          current.data += buffer.slice(0, end);
+          buffer = buffer.slice(end + 5);
+          inData = false;
+          messages.push(current);
+          current = { from: "", to: [], data: "" };
+          reply("250 2.0.0 queued");
+          continue;
+        }
+        const eol = buffer.indexOf("\r\n");
+        if (eol < 0) return;
+        const line = buffer.slice(0, eol);
+        buffer = buffer.slice(eol + 2);
+        const verb = line.slice(0, 4).toUpperCase();
+        if (verb === "EHLO") {
+          reply("250-sink.test");
+          reply("250-8BITMIME");
+          reply("250-SMTPUTF8");
+          reply("250 SIZE 10485760");
+        } else if (verb === "HELO") reply("250 sink.test");
+        else if (verb === "MAIL") {
+          current.from = line;
+          reply("250 2.1.0 ok");
+        } else if (verb === "RCPT") {
+          current.to.push(line.replace(/^RCPT TO:\s*/i, "").replace(/[<>]/g, "").split(" ")[0]);
+          reply("250 2.1.5 ok");
+        } else if (verb === "DATA") {
+          inData = true;
+          reply("354 end with <CRLF>.<CRLF>");
+        } else if (verb === "QUIT") {
+          reply("221 2.0.0 bye");
+          socket.end();
+          return;
+        } else reply("250 ok");
+      }
+    });
+    socket.on("error", () => {});
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, port: server.address().port, messages })));
+}
+
+/** Quoted-printable and folded headers undone, enough to search a message's text. */
+function plain(data) {
+  return data.replace(/=\r\n/g, "").replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16))).replace(/\r\n\s+/g, " ");
+}
+
+export async function run(t) {
+  const { browser, expect, axe, screenshots, viewports, consoleErrors, bin, freePort } = t;
+  let page;
+  // A failing step says what the screen showed.
+  const step = (name, fn) =>
+    t.step(name, async () => {
+      try {
+        await fn();
+      } catch (error) {
+        const shown = page ? await page.locator("main").innerText({ timeout: 2000 }).catch(() => "") : "";
+        // The runner prints the first lines of the stack: the screen goes first.
+        if (shown && error instanceof Error) error.stack = `the screen showed: ${shown.replace(/\s*\n\s*/g, " | ").slice(0, 600)}\n${error.stack}`;
+        throw error;
+      }
+    });
+  const smtp = await startSmtpSink();
+  const dataDir = mkdtempSync(join(tmpdir(), "jobber-e2e-office-"));
+  chmodSync(dataDir, 0o755);
+  const port = await freePort();
+  const adminPort = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const log = [];
+  const server = spawn(bin, ["serve", "--data-dir", dataDir, "--listen", `127.0.0.1:${port}`, "--admin-listen", `127.0.0.1:${adminPort}`, "--log", "warn"], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: Object.fromEntries(
+      Object.entries({ ...process.env, JOBBER_PUBLIC_URL: base, JOBBER_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, JOBBER_SMTP_FROM: "Office Flow <office@flow.example>", JOBBER_JOB_POLL_MS: "200" }).filter(
+        ([k]) => k !== "JOBBER_BIN",
+      ),
+    ),
+  });
+  server.stdout.on("data", (d) => log.push(d.toString()));
+  server.stderr.on("data", (d) => log.push(d.toString()));
+  let exited = null;
+  server.on("exit", (code, signal) => (exited = code ?? signal));
+
+  const context = await browser.newContext({ viewport: viewports.desktop, locale: "en-US", timezoneId: "America/Chicago" });
+  page = await context.newPage();
+  page.on("console", (m) => m.type() === "error" && consoleErrors.push(`[office] ${m.text()}`));
+  page.on("pageerror", (e) => consoleErrors.push(`[office] ${String(e)}`));
+  const nav = (name) => page.getByRole("navigation", { name: "Main" }).getByRole("link", { name });
+  const owner = { business: "Fernhill Landscaping", name: "Rosa Fernhill", email: "rosa@fernhill.example", password: "correct horse battery staple" };
+  const client = { first: "Idris", last: "Okafor", email: "idris.okafor@example.net" };
+
+  /** The API with the page's session (cookie + CSRF token), for set-up the UI has no screen for yet. */
+  const apiCall = (method, path, body) =>
+    page.evaluate(
+      async ({ method, path, body }) => {
+        const { csrf_token } = await (await fetch("/api/v1/auth/session")).json();
+        const r = await fetch(path, { method, headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf_token }, body: body ? JSON.stringify(body) : undefined });
+        return { status: r.status, body: await r.json().catch(() => null) };
+      },
+      { method, path, body },
+    );
+  const mailTo = async (address, pattern) => {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const found = smtp.messages.find((m) => m.to.includes(address) && pattern.test(plain(m.data)));
+      if (found) return found;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`no email to ${address} matching ${pattern} within 60 s (got ${smtp.messages.length}: ${smtp.messages.map((m) => m.to.join(",")).join("; ")})`);
+  };
+  /** Wait until the dashboard's figure `label` reads `value` (it refetches after a change). */
+  const statIs = (label, value) => page.getByRole("link", { name: new RegExp(`^${label}\\s*${value}\\b`) }).waitFor({ timeout: 15_000 });
+  const revenue = async () => (await page.locator(".card", { has: page.getByRole("heading", { name: "Revenue" }) }).locator(".card__figure").innerText()).trim();
+
+  try {
+    await step("office flow: its own jobber with SMTP pointed at the test's mail sink", async () => {
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        if (exited !== null) throw new Error(`jobber serve exited (${exited}):\n${log.join("")}`);
+        try {
+          if ((await fetch(`${base}/readyz`)).ok) break;
+        } catch {
+          /* not yet */
+        }
+        if (Date.now() > deadline) throw new Error(`not ready in 120 s:\n${log.join("")}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    });
+
+    await step("office flow: sign up, a tax rate and a catalog item, a client", async () => {
+      await page.goto(`${base}/sign-up`);
+      await page.getByLabel("Business name").fill(owner.business);
+      await page.getByLabel("Your name").fill(owner.name);
+      await page.getByLabel("Email").fill(owner.email);
+      await page.getByLabel("Password").fill(owner.password);
+      await page.getByRole("button", { name: "Create account" }).click();
+      await page.getByRole("heading", { name: /Good (morning|afternoon|evening), Rosa/ }).waitFor();
+      // Settings has no screen yet: the rate and the item go through the API.
+      expect((await apiCall("POST", "/api/v1/settings/tax-rates", { name: "State tax", rate: "8.875", is_default: true })).status === 201, "tax rate");
+      expect((await apiCall("POST", "/api/v1/catalog", { name: "Lawn mowing", unit_price: 4500, description: "Front and back yard" })).status === 201, "catalog item");
+      await nav("Clients").click();
+      await page.getByRole("main").getByRole("link", { name: "New client" }).first().click();
+      await page.getByLabel("First name").fill(client.first);
+      await page.getByLabel("Last name").fill(client.last);
+      await page.getByLabel("Email").fill(client.email);
+      await page.getByRole("button", { name: "Save client" }).click();
+      await page.getByRole("heading", { name: `${client.first} ${client.last}` }).waitFor();
+    });
+
+    await step("quotes: the empty list is accessible", async () => {
+      await nav("Quotes").click();
+      await page.getByRole("heading", { name: "Write your first quote" }).waitFor();
+      await axe(page, "quotes (empty)");
+      await screenshots(page, "quotes-empty");
+    });
+
+    await step("quote builder: catalog and free-text lines, an optional item, discount, tax and deposit; totals from the server", async () => {
+      await page.getByRole("main").getByRole("link", { name: "New quote" }).first().click();
+      await page.getByRole("heading", { name: "New quote" }).waitFor();
+      await page.getByLabel("Find a client").fill("okafor");
+      await page.getByRole("option", { name: `${client.first} ${client.last}` }).waitFor({ state: "attached" });
+      await page.getByLabel("Client", { exact: true }).selectOption({ label: `${client.first} ${client.last}` });
+      await page.getByLabel("Title").fill("Spring yard care");
+      await page.getByLabel("Message to the client").fill("Thanks for asking us. We can start next week.");
+      await page.getByLabel("Add from the catalog").fill("mow");
+      await page.getByRole("button", { name: /Lawn mowing/ }).click();
+      await page.getByLabel("Quantity").first().fill("4");
+      await page.getByRole("button", { name: "Add a line" }).click();
+      await page.getByLabel("Item 2", { exact: true }).fill("Hedge trimming");
+      await page.getByLabel("Quantity").nth(1).fill("1.5");
+      await page.getByLabel("Unit price (USD)").nth(1).fill("33.33");
+      await page.getByRole("button", { name: "Add a line" }).click();
+      await page.getByLabel("Item 3", { exact: true }).fill("Aeration");
+      await page.getByLabel("Unit price (USD)").nth(2).fill("60");
+      await page.getByLabel("Optional (the client may add it)").nth(2).check();
+      await page.getByLabel("Discount", { exact: true }).selectOption("percent");
+      await page.getByLabel("Discount (%)").fill("10");
+      await page.getByLabel("Deposit", { exact: true }).selectOption("percent");
+      await page.getByLabel("Deposit (%)").fill("25");
+      // 4 × 45.00 + 1.5 × 33.33 = 229.995 -> 230.00 (line rounding: 50.00); less 10 % = 207.00;
+      // 8.875 % tax on it = 18.37; total 225.37. The screen shows what the server says.
+      await page.getByTestId("quote-total").filter({ hasText: "$225.37" }).waitFor();
+      await page.getByText("With every optional item").waitFor();
+      await axe(page, "quote builder");
+      await screenshots(page, "quote-builder");
+      await page.getByRole("button", { name: "Save quote" }).click();
+      await page.getByRole("heading", { name: /Quote Q-1: Spring yard care/ }).waitFor();
+      await page.getByText("$225.37").first().waitFor();
+    });
+
+    await step("quote: the page shows lines, totals and history; send it by email (caught by the sink)", async () => {
+      await page.getByRole("heading", { name: "History" }).waitFor();
+      await page.getByText("Created").first().waitFor();
+      await axe(page, "quote page");
+      await screenshots(page, "quotes-detail-draft");
+      await page.getByRole("button", { name: "Send by email" }).first().click();
+      const dialog = page.getByRole("dialog", { name: /Send quote Q-1/ });
+      await dialog.waitFor();
+      await axe(page, "send quote dialog");
+      await dialog.getByRole("button", { name: "Send", exact: true }).click();
+      await page.getByText("Awaiting response").first().waitFor();
+      const mail = await mailTo(client.email, /Q-1/);
+      expect(/Spring yard care|225\.37/.test(plain(mail.data)), "the email names the quote");
+      await page.getByText("Sent to the client").waitFor();
+    });
+
+    await step("dashboard: the sent quote awaits a reply", async () => {
+      await nav("Dashboard").click();
+      await statIs("Quotes awaiting reply", 1);
+      expect((await revenue()) === "$0.00", "nothing collected yet");
+    });
+
+    await step("quote: record approval, convert it to a job, complete its visit", async () => {
+      await nav("Quotes").click();
+      await page.getByRole("link", { name: /Q-1 Spring yard care/ }).waitFor();
+      await axe(page, "quotes list");
+      await screenshots(page, "quotes-list");
+      await page.getByLabel("Status").selectOption("draft");
+      await page.getByRole("heading", { name: "No quotes in “Draft”" }).waitFor();
+      await page.getByLabel("Status").selectOption("");
+      await page.getByRole("link", { name: /Q-1 Spring yard care/ }).click();
+      await page.getByRole("button", { name: "Record approval" }).click();
+      const dialog = page.getByRole("dialog", { name: "Record the client's approval" });
+      await dialog.getByLabel("Client's name (signature)").fill(`${client.first} ${client.last}`);
+      await dialog.getByLabel("Aeration").check();
+      await dialog.getByRole("button", { name: "Record approval" }).click();
+      await page.getByText("Approved").first().waitFor();
+      // With the optional aeration the client picked: 230.00 + 60.00 = 290.00, less 10 % =
+      // 261.00, tax 23.16: 284.16.
+      await page.getByText("$284.16").first().waitFor();
+      await screenshots(page, "quotes-detail-approved");
+      await page.getByRole("button", { name: "Convert to job" }).click();
+      await page.getByRole("dialog", { name: "Convert to a job?" }).getByRole("button", { name: "Convert to job" }).click();
+      await page.waitForURL(/\/jobs\/[0-9a-f-]+$/);
+      await page.getByRole("heading", { level: 1, name: /Spring yard care/ }).waitFor();
+      await page.getByRole("button", { name: "Complete job" }).click();
+      await page.getByRole("dialog", { name: "Complete this job?" }).getByRole("button", { name: "Complete job" }).click();
+      await page.getByText("completed").first().waitFor();
+    });
+
+    await step("invoices: ready to invoice lists the job; create and send its invoice in one go", async () => {
+      await nav("Dashboard").click();
+      // The job was completed on the jobs screen, which does not refresh the dashboard's figures.
+      await page.reload();
+      await statIs("Ready to invoice", 1);
+      await page.getByRole("link", { name: /Ready to invoice/ }).click();
+      await page.getByRole("heading", { name: "Ready to invoice" }).waitFor();
+      const list = page.getByRole("list", { name: "Jobs ready to invoice" });
+      await list.getByRole("link", { name: /Spring yard care/ }).waitFor();
+      await axe(page, "ready to invoice");
+      await screenshots(page, "invoices-ready");
+      await page.getByLabel("Select all").check();
+      await page.getByRole("button", { name: /Create and send 1 invoice/ }).click();
+      await page.getByRole("link", { name: /^Invoice .+ created$/ }).waitFor();
+      const mail = await mailTo(client.email, /nvoice/);
+      expect(plain(mail.data).includes("284.16"), "the invoice email carries the total");
+      await page.getByRole("link", { name: /created/ }).click();
+      await page.getByRole("heading", { name: /Invoice .*: Spring yard care/ }).waitFor();
+      await page.getByTestId("invoice-balance").filter({ hasText: "$284.16" }).waitFor();
+      await axe(page, "invoice page");
+      await screenshots(page, "invoice-sent");
+    });
+
+    await step("invoice: record a payment; the balance and the dashboard follow", async () => {
+      await page.getByRole("button", { name: "Record payment" }).first().click();
+      const dialog = page.getByRole("dialog", { name: "Record a payment" });
+      await dialog.getByLabel("Method").selectOption("check");
+      await dialog.getByLabel("Amount (USD)").fill("284.16");
+      await dialog.getByLabel(/Reference/).fill("Check 1042");
+      await axe(page, "record payment dialog");
+      await dialog.getByRole("button", { name: "Record payment" }).click();
+      await page.getByTestId("invoice-balance").filter({ hasText: "$0.00" }).waitFor();
+      await page.getByText("Paid").first().waitFor();
+      await page.getByText(/Check · .* · Check 1042/).waitFor();
+      await screenshots(page, "invoice-paid");
+      await nav("Dashboard").click();
+      await page.locator(".card__figure", { hasText: "$284.16" }).first().waitFor();
+      await statIs("Ready to invoice", 0);
+      await statIs("Quotes awaiting reply", 0);
+    });
+
+    await step("invoice: refund part of the payment; the balance grows by it", async () => {
+      await nav("Invoices").click();
+      await page.getByRole("link", { name: /Spring yard care/ }).click();
+      await page.getByRole("button", { name: /Refund the \$284\.16/ }).click();
+      const dialog = page.getByRole("dialog", { name: "Refund a payment" });
+      await dialog.getByLabel("Amount (USD)").fill("20");
+      await dialog.getByRole("button", { name: "Refund" }).click();
+      await page.getByTestId("invoice-balance").filter({ hasText: "$20.00" }).waitFor();
+      await page.getByText("Refunded $20.00").waitFor();
+    });
+
+    await step("invoices: the list, a standalone invoice with server totals, the aging view", async () => {
+      await nav("Invoices").click();
+      await page.getByRole("list", { name: "Invoices" }).getByRole("link").first().waitFor();
+      await axe(page, "invoices list");
+      await screenshots(page, "invoices-list");
+      await page.getByRole("main").getByRole("link", { name: "New invoice" }).click();
+      await page.getByRole("heading", { name: "New invoice" }).waitFor();
+      await page.getByLabel("Find a client").fill("okafor");
+      await page.getByRole("option", { name: `${client.first} ${client.last}` }).waitFor({ state: "attached" });
+      await page.getByLabel("Client", { exact: true }).selectOption({ label: `${client.first} ${client.last}` });
+      await page.getByLabel("Title").fill("Storm cleanup");
+      await page.getByLabel("Item 1").fill("Branch removal");
+      await page.getByLabel("Unit price (USD)").fill("120");
+      // 120.00 + 8.875 % (10.65) = 130.65
+      await page.getByText("$130.65").waitFor();
+      await axe(page, "new invoice");
+      await screenshots(page, "invoice-new");
+      await page.getByRole("button", { name: "Create draft invoice" }).click();
+      await page.getByRole("heading", { name: /Invoice \(draft\): Storm cleanup/ }).waitFor();
+      await page.getByRole("link", { name: "Invoices", exact: true }).first().click();
+      await page.getByRole("link", { name: "Aging" }).click();
+      await page.getByRole("heading", { name: "Aging of receivables" }).waitFor();
+      await page.getByText("$20.00").first().waitFor();
+      await axe(page, "aging");
+      await screenshots(page, "invoices-aging");
+    });
+  } finally {
+    await context.close().catch(() => {});
+    server.kill("SIGTERM");
+    await new Promise((r) => (exited !== null ? r() : server.once("exit", r)));
+    smtp.server.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
