@@ -342,8 +342,10 @@ impl App {
         let storage = Storage::from_config(&config, &keys.derive("storage-urls"))?;
         let config_http = config.http.clone();
         let metrics = Metrics::new();
-        let admin_token =
-            crate::platform::admin_token::AdminToken::load_or_create(&config.data_dir)?;
+        let admin_token = crate::platform::admin_token::AdminToken::load_or_create(
+            config.admin_token.as_ref(),
+            &config.data_dir,
+        )?;
         let state = AppState {
             operations: Arc::new(operations::Operations::new(admin_token)),
             gateway,

@@ -155,6 +155,8 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     encryption_key: Option<String>,
     encryption_key_file: Option<PathBuf>,
+    admin_token: Option<String>,
+    admin_token_file: Option<PathBuf>,
     stripe_api_base: Option<String>,
     quickbooks_client_id: Option<String>,
     quickbooks_client_secret: Option<String>,
@@ -229,6 +231,9 @@ pub struct Config {
     /// Key (32 bytes) that encrypts the secrets accounts store (their Stripe keys);
     /// when unset a key is generated into the data dir on first start.
     pub encryption_key: Option<SecretString>,
+    /// The admin listener's token (`GET /status`, `jobber top`); unset: generated into
+    /// `<data-dir>/admin.token`. Set it where several processes (pods) answer one tool.
+    pub admin_token: Option<SecretString>,
     /// Base URL of Stripe's API (no trailing slash); a fake such as localstripe in tests.
     pub stripe_api_base: String,
     /// QuickBooks Online: the app's OAuth credentials and Intuit's URLs.
@@ -474,6 +479,8 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_MAX_BODY_BYTES",
     "JOBBER_OWNER_PASSWORD",
     "JOBBER_ENCRYPTION_KEY",
+    "JOBBER_ADMIN_TOKEN",
+    "JOBBER_ADMIN_TOKEN_FILE",
     "JOBBER_ENCRYPTION_KEY_FILE",
     "JOBBER_STRIPE_API_BASE",
     "JOBBER_QUICKBOOKS_CLIENT_ID",
@@ -543,6 +550,19 @@ impl Config {
         };
         if let Some(key) = &encryption_key {
             crate::platform::crypto::parse_key(key).map_err(|m| invalid("encryption_key", &m))?;
+        }
+        let admin_token = match env("JOBBER_ADMIN_TOKEN")
+            .or(secret_file("JOBBER_ADMIN_TOKEN_FILE")?)
+            .or(file.admin_token)
+        {
+            Some(token) => Some(token.trim().to_string()),
+            None => toml_secret_file("admin_token_file", file.admin_token_file.as_deref())?
+                .map(|t| t.trim().to_string()),
+        };
+        if let Some(token) = &admin_token
+            && token.len() < 32
+        {
+            return Err(invalid("admin_token", "must be at least 32 characters"));
         }
         let stripe_api_base = env("JOBBER_STRIPE_API_BASE")
             .or(file.stripe_api_base)
@@ -725,6 +745,7 @@ impl Config {
             max_body_bytes,
             ui_dir: args.ui_dir.clone().or(file.ui_dir),
             encryption_key: encryption_key.map(SecretString::from),
+            admin_token: admin_token.map(SecretString::from),
             stripe_api_base,
             storage,
             quickbooks,
@@ -839,6 +860,10 @@ impl Config {
                 .unwrap_or(i64::MAX)
                 .into(),
         );
+        match &self.admin_token {
+            Some(_) => put("admin_token", "<redacted>".into()),
+            None => unset.push("admin_token (a token is generated into data_dir)"),
+        }
         match &self.encryption_key {
             Some(_) => put("encryption_key", "<redacted>".into()),
             None => unset.push("encryption_key (a key is generated into data_dir)"),
@@ -1477,6 +1502,41 @@ mod tests {
             "{shown}"
         );
         assert!(!shown.contains("s3cret"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_admin_token_is_read_from_its_file_checked_and_redacted() {
+        let dir =
+            std::env::temp_dir().join(format!("jobber-admin-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("jobber.toml");
+        let secret = dir.join("admin-token");
+        std::fs::write(&secret, "shared-by-every-pod-shared-by-every-pod\n").unwrap();
+        let load = |text: String| {
+            std::fs::write(&path, text).unwrap();
+            Config::load(&ConfigArgs {
+                config: Some(path.clone()),
+                ..ConfigArgs::default()
+            })
+        };
+        let short = load("admin_token = \"short\"\n".into()).err().unwrap();
+        assert!(short.to_string().starts_with("admin_token"), "{short}");
+        let config = load(format!(
+            "admin_token_file = {:?}\n",
+            secret.display().to_string()
+        ))
+        .unwrap();
+        assert_eq!(
+            config
+                .admin_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_string()),
+            Some("shared-by-every-pod-shared-by-every-pod".to_string())
+        );
+        let shown = config.to_redacted_toml();
+        assert!(shown.contains("admin_token = \"<redacted>\""), "{shown}");
+        assert!(!shown.contains("shared-by-every-pod"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

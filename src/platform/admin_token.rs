@@ -1,5 +1,6 @@
-//! The admin listener's token: a random secret in the data dir (`admin.token`, 0600),
-//! created by the first `jobber serve`. `GET /status` asks for it as
+//! The admin listener's token: the `admin_token` setting (the same on every pod of a
+//! deployment), else a random secret in the data dir (`admin.token`, 0600), created by
+//! the first `jobber serve`. `GET /status` asks for it as
 //! `Authorization: Bearer <token>`; `jobber top` reads it from the same file. Whoever
 //! can read the data dir can read the business, so the file is no weaker than it.
 
@@ -18,8 +19,17 @@ impl AdminToken {
         crate::platform::datadir::DataDir::new(data_dir).admin_token()
     }
 
-    /// The token of the data dir, created (32 random bytes, base64url) if missing.
-    pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Self> {
+    /// The configured token, else the data dir's, created (32 random bytes,
+    /// base64url) if missing.
+    pub fn load_or_create(
+        configured: Option<&SecretString>,
+        data_dir: &Path,
+    ) -> anyhow::Result<Self> {
+        if let Some(token) = configured {
+            return Ok(Self {
+                secret: token.clone(),
+            });
+        }
         let path = Self::path(data_dir);
         let token = crate::platform::crypto::read_or_create_secret(
             &path,
@@ -56,8 +66,8 @@ mod tests {
     fn created_once_private_and_matched_exactly() {
         let dir = std::env::temp_dir().join(format!("jobber-admin-token-{}", uuid::Uuid::now_v7()));
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| unreachable!("{e}"));
-        let first = AdminToken::load_or_create(&dir).unwrap_or_else(|e| unreachable!("{e}"));
-        let again = AdminToken::load_or_create(&dir).unwrap_or_else(|e| unreachable!("{e}"));
+        let first = AdminToken::load_or_create(None, &dir).unwrap_or_else(|e| unreachable!("{e}"));
+        let again = AdminToken::load_or_create(None, &dir).unwrap_or_else(|e| unreachable!("{e}"));
         let text = AdminToken::read(&dir).unwrap_or_else(|e| unreachable!("{e}"));
         assert!(first.matches(&text) && again.matches(&text));
         assert!(!first.matches(&text[1..]) && !first.matches(""));

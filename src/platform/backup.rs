@@ -497,6 +497,10 @@ pub fn new_id(now: DateTime<Utc>) -> String {
 pub async fn create(install: &Install<'_>, backups: &Backups) -> anyhow::Result<Manifest> {
     let now = Utc::now();
     let id = new_id(now);
+    ensure!(
+        backups.manifest(&id).await?.is_none(),
+        "a backup named {id} exists already (one was taken this second); try again"
+    );
     let work = WorkDir::new(install.data_dir, &id)?;
     let (postgres_version, postgres_major) = server_version(install.db).await?;
     let tools = PgTools::find(postgres_major, install.pg_bin.as_deref())?;

@@ -339,6 +339,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         max_body_bytes: 64 * 1024,
         ui_dir: None,
         encryption_key: None,
+        admin_token: None,
         stripe_api_base: jobber::config::STRIPE_API_BASE.into(),
         quickbooks: jobber::config::QuickBooksConfig::default(),
         // No scheduled backups in the worker tests (tests/api/backup.rs runs one).

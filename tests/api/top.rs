@@ -31,6 +31,22 @@ async fn status(app: &TestApp, token: Option<&str>) -> crate::helpers::Reply {
     read_reply(request).await
 }
 
+/// Pods behind one tool share a configured `admin_token`: it is the one `/status`
+/// asks for, and no token file is written into the data dir.
+#[tokio::test]
+async fn a_configured_admin_token_is_the_one_status_asks_for() {
+    let token = "shared-by-every-pod-shared-by-every-pod";
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.admin_token = Some(token.to_string().into());
+    })
+    .await;
+    status(&app, Some(token)).await.expect(200);
+    status(&app, Some("not-the-token-not-the-token-not-the-token"))
+        .await
+        .problem(401, "invalid_token");
+    assert!(!app.data_dir.join("admin.token").exists());
+}
+
 #[tokio::test]
 async fn status_needs_the_admin_token_and_reports_traffic_queues_pool_and_today() {
     let app = spawn_app().await;

@@ -47,12 +47,16 @@ pub fn run(config: Config, args: Args) -> anyhow::Result<()> {
     let url = base_url(args.url.as_deref(), config.admin_listen);
     // A token read from the data dir is read again when refused: the instance may
     // have been set up anew (a new admin.token) while `top` watched it.
-    let reread = args.token.is_none().then(|| config.data_dir.clone());
-    let token = match args.token {
+    let configured = config
+        .admin_token
+        .as_ref()
+        .map(|t| secrecy::ExposeSecret::expose_secret(t).to_string());
+    let reread = (args.token.is_none() && configured.is_none()).then(|| config.data_dir.clone());
+    let token = match args.token.or(configured) {
         Some(token) => token,
         None => AdminToken::read(&config.data_dir).with_context(|| {
             format!(
-                "no admin token: pass --token, or --data-dir of the instance and run as a user who may read {}",
+                "no admin token: pass --token, set admin_token, or give --data-dir of the instance and run as a user who may read {}",
                 AdminToken::path(&config.data_dir).display()
             )
         })?,
