@@ -1,12 +1,19 @@
-import { useEffect, useRef, useState } from "react";
-import { useVirtualizer } from "@tanstack/react-virtual";
+import { useEffect, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { Icon } from "../../components/Icon";
+import { PagedList } from "../../components/PagedList";
 import { EmptyState, ErrorState, PageHeader, Spinner } from "../../components/States";
 import { useDebounced } from "../../lib/useDebounced";
 import { clientStatuses, useClientPages, type Client, type ClientStatus } from "./api";
 
-const ROW_HEIGHT = 64;
+const head = (
+  <>
+    <span>Name</span>
+    <span className="hide-sm">Contact</span>
+    <span className="hide-md">Address</span>
+    <span>Status</span>
+  </>
+);
 
 /** Clients: search as you type, filter, and scroll through any number of them. */
 export function ClientList() {
@@ -109,8 +116,11 @@ export function ClientList() {
           </EmptyState>
         )
       ) : (
-        <VirtualRows
-          clients={clients}
+        <PagedList
+          items={clients}
+          label="Clients"
+          head={head}
+          renderRow={(client) => <ClientRow client={client} />}
           hasMore={Boolean(pages.hasNextPage)}
           loadingMore={pages.isFetchingNextPage}
           onMore={() => void pages.fetchNextPage()}
@@ -118,64 +128,6 @@ export function ClientList() {
         />
       )}
     </>
-  );
-}
-
-function VirtualRows({
-  clients,
-  hasMore,
-  loadingMore,
-  onMore,
-  busy,
-}: {
-  clients: Client[];
-  hasMore: boolean;
-  loadingMore: boolean;
-  onMore: () => void;
-  busy: boolean;
-}) {
-  const scroller = useRef<HTMLDivElement>(null);
-  const virtual = useVirtualizer({
-    count: clients.length + (hasMore ? 1 : 0),
-    getScrollElement: () => scroller.current,
-    estimateSize: () => ROW_HEIGHT,
-    overscan: 8,
-  });
-  const items = virtual.getVirtualItems();
-  const last = items[items.length - 1];
-
-  // Ask for the next page when the last rows come into view.
-  useEffect(() => {
-    if (last && hasMore && !loadingMore && last.index >= clients.length - 10) onMore();
-  }, [last, hasMore, loadingMore, clients.length, onMore]);
-
-  return (
-    <div className="list" aria-busy={busy || undefined}>
-      <div className="list__head" aria-hidden="true">
-        <span>Name</span>
-        <span className="hide-sm">Contact</span>
-        <span className="hide-md">Address</span>
-        <span>Status</span>
-      </div>
-      <div ref={scroller} className="list__scroller" tabIndex={-1}>
-        <ul className="list__body" aria-label="Clients" style={{ height: virtual.getTotalSize() }}>
-          {items.map((row) => {
-            const client = clients[row.index];
-            return (
-              <li
-                key={client?.id ?? "more"}
-                className="list__row"
-                style={{ transform: `translateY(${row.start}px)`, height: ROW_HEIGHT }}
-                aria-setsize={hasMore ? -1 : clients.length}
-                aria-posinset={row.index + 1}
-              >
-                {client ? <ClientRow client={client} /> : <span className="list__more">Loading more…</span>}
-              </li>
-            );
-          })}
-        </ul>
-      </div>
-    </div>
   );
 }
 

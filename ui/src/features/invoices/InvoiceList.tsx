@@ -1,19 +1,24 @@
-import { useEffect, useRef } from "react";
-import { useVirtualizer } from "@tanstack/react-virtual";
-import { Link, useSearchParams } from "react-router";
+import { Link } from "react-router";
 import { Icon } from "../../components/Icon";
+import { PagedList, StatusFilter, useStatusParam } from "../../components/PagedList";
 import { EmptyState, ErrorState, PageHeader, Spinner } from "../../components/States";
 import { useFormat } from "../../lib/locale";
 import { invoiceStatuses, statusLabel, useInvoicePages, type Invoice, type InvoiceStatus } from "./api";
 import { InvoiceTabs } from "./InvoiceTabs";
 import "./invoices.css";
 
-const ROW_HEIGHT = 64;
+const head = (
+  <>
+    <span>Invoice</span>
+    <span className="hide-sm">Due</span>
+    <span className="hide-md">Balance</span>
+    <span>Status</span>
+  </>
+);
 
 /** Invoices: filter by status, scroll through any number of them (keyset pages). */
 export function InvoiceList() {
-  const [params, setParams] = useSearchParams();
-  const status = (params.get("status") ?? "") as InvoiceStatus | "";
+  const [status, setStatus] = useStatusParam<InvoiceStatus>();
   const pages = useInvoicePages(status);
   const invoices = pages.data?.pages.flatMap((p) => p.items) ?? [];
   const newInvoice = (
@@ -25,32 +30,7 @@ export function InvoiceList() {
     <>
       <PageHeader title="Invoices" actions={newInvoice} />
       <InvoiceTabs />
-      <div className="toolbar" role="search">
-        <label className="toolbar__filter">
-          <span>Status</span>
-          <select
-            value={status}
-            onChange={(e) =>
-              setParams(
-                (p) => {
-                  const next = new URLSearchParams(p);
-                  if (e.target.value) next.set("status", e.target.value);
-                  else next.delete("status");
-                  return next;
-                },
-                { replace: true },
-              )
-            }
-          >
-            <option value="">All</option>
-            {invoiceStatuses.map((s) => (
-              <option key={s.value} value={s.value}>
-                {s.label}
-              </option>
-            ))}
-          </select>
-        </label>
-      </div>
+      <StatusFilter value={status} onChange={setStatus} options={invoiceStatuses} />
       {pages.isPending ? (
         <Spinner label="Loading invoices" />
       ) : pages.isError ? (
@@ -77,8 +57,11 @@ export function InvoiceList() {
           </EmptyState>
         )
       ) : (
-        <VirtualRows
-          invoices={invoices}
+        <PagedList
+          items={invoices}
+          label="Invoices"
+          head={head}
+          renderRow={(invoice) => <InvoiceRow invoice={invoice} />}
           hasMore={Boolean(pages.hasNextPage)}
           loadingMore={pages.isFetchingNextPage}
           onMore={() => void pages.fetchNextPage()}
@@ -86,49 +69,6 @@ export function InvoiceList() {
         />
       )}
     </>
-  );
-}
-
-function VirtualRows({ invoices, hasMore, loadingMore, onMore, busy }: { invoices: Invoice[]; hasMore: boolean; loadingMore: boolean; onMore: () => void; busy: boolean }) {
-  const scroller = useRef<HTMLDivElement>(null);
-  const virtual = useVirtualizer({
-    count: invoices.length + (hasMore ? 1 : 0),
-    getScrollElement: () => scroller.current,
-    estimateSize: () => ROW_HEIGHT,
-    overscan: 8,
-  });
-  const items = virtual.getVirtualItems();
-  const last = items[items.length - 1];
-  useEffect(() => {
-    if (last && hasMore && !loadingMore && last.index >= invoices.length - 10) onMore();
-  }, [last, hasMore, loadingMore, invoices.length, onMore]);
-  return (
-    <div className="list" aria-busy={busy || undefined}>
-      <div className="list__head" aria-hidden="true">
-        <span>Invoice</span>
-        <span className="hide-sm">Due</span>
-        <span className="hide-md">Balance</span>
-        <span>Status</span>
-      </div>
-      <div ref={scroller} className="list__scroller" tabIndex={-1}>
-        <ul className="list__body" aria-label="Invoices" style={{ height: virtual.getTotalSize() }}>
-          {items.map((row) => {
-            const invoice = invoices[row.index];
-            return (
-              <li
-                key={invoice?.id ?? "more"}
-                className="list__row"
-                style={{ transform: `translateY(${row.start}px)`, height: ROW_HEIGHT }}
-                aria-setsize={hasMore ? -1 : invoices.length}
-                aria-posinset={row.index + 1}
-              >
-                {invoice ? <InvoiceRow invoice={invoice} /> : <span className="list__more">Loading more…</span>}
-              </li>
-            );
-          })}
-        </ul>
-      </div>
-    </div>
   );
 }
 

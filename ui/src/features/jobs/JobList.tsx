@@ -1,19 +1,24 @@
-import { useEffect, useRef } from "react";
-import { useVirtualizer } from "@tanstack/react-virtual";
-import { Link, useSearchParams } from "react-router";
+import { Link } from "react-router";
 import { useLiveTopic } from "../../api/live";
 import { Icon } from "../../components/Icon";
+import { PagedList, StatusFilter, useStatusParam } from "../../components/PagedList";
 import { EmptyState, ErrorState, PageHeader, Spinner } from "../../components/States";
 import { useFormat } from "../../lib/locale";
 import { jobStatuses, useJobPages, type Job, type JobStatus } from "./api";
 import "./jobs.css";
 
-const ROW_HEIGHT = 64;
+const head = (
+  <>
+    <span>Job</span>
+    <span className="hide-sm">Next visit</span>
+    <span className="hide-md">Total</span>
+    <span>Status</span>
+  </>
+);
 
 /** Jobs: filter by status and scroll through any number of them. */
 export function JobList() {
-  const [params, setParams] = useSearchParams();
-  const status = (params.get("status") ?? "") as JobStatus | "";
+  const [status, setStatus] = useStatusParam<JobStatus>();
   const pages = useJobPages(status);
   // Jobs made or changed by others (or the worker) come in as they happen.
   useLiveTopic("schedule");
@@ -29,32 +34,7 @@ export function JobList() {
           </Link>
         }
       />
-      <div className="toolbar" role="search">
-        <label className="toolbar__filter">
-          <span>Status</span>
-          <select
-            value={status}
-            onChange={(e) =>
-              setParams(
-                (p) => {
-                  const next = new URLSearchParams(p);
-                  if (e.target.value) next.set("status", e.target.value);
-                  else next.delete("status");
-                  return next;
-                },
-                { replace: true },
-              )
-            }
-          >
-            <option value="">All</option>
-            {jobStatuses.map((s) => (
-              <option key={s.value} value={s.value}>
-                {s.label}
-              </option>
-            ))}
-          </select>
-        </label>
-      </div>
+      <StatusFilter value={status} onChange={setStatus} options={jobStatuses} />
       {pages.isPending ? (
         <Spinner label="Loading jobs" />
       ) : pages.isError ? (
@@ -78,8 +58,12 @@ export function JobList() {
           </EmptyState>
         )
       ) : (
-        <VirtualRows
-          jobs={jobs}
+        <PagedList
+          items={jobs}
+          label="Jobs"
+          head={head}
+          headClassName="jobs-row"
+          renderRow={(job) => <JobRow job={job} />}
           hasMore={Boolean(pages.hasNextPage)}
           loadingMore={pages.isFetchingNextPage}
           onMore={() => void pages.fetchNextPage()}
@@ -87,50 +71,6 @@ export function JobList() {
         />
       )}
     </>
-  );
-}
-
-function VirtualRows({ jobs, hasMore, loadingMore, onMore, busy }: { jobs: Job[]; hasMore: boolean; loadingMore: boolean; onMore: () => void; busy: boolean }) {
-  const scroller = useRef<HTMLDivElement>(null);
-  const virtual = useVirtualizer({
-    count: jobs.length + (hasMore ? 1 : 0),
-    getScrollElement: () => scroller.current,
-    estimateSize: () => ROW_HEIGHT,
-    overscan: 8,
-  });
-  const items = virtual.getVirtualItems();
-  const last = items[items.length - 1];
-  useEffect(() => {
-    if (last && hasMore && !loadingMore && last.index >= jobs.length - 10) onMore();
-  }, [last, hasMore, loadingMore, jobs.length, onMore]);
-
-  return (
-    <div className="list" aria-busy={busy || undefined}>
-      <div className="list__head jobs-row" aria-hidden="true">
-        <span>Job</span>
-        <span className="hide-sm">Next visit</span>
-        <span className="hide-md">Total</span>
-        <span>Status</span>
-      </div>
-      <div ref={scroller} className="list__scroller" tabIndex={-1}>
-        <ul className="list__body" aria-label="Jobs" style={{ height: virtual.getTotalSize() }}>
-          {items.map((row) => {
-            const job = jobs[row.index];
-            return (
-              <li
-                key={job?.id ?? "more"}
-                className="list__row"
-                style={{ transform: `translateY(${row.start}px)`, height: ROW_HEIGHT }}
-                aria-setsize={hasMore ? -1 : jobs.length}
-                aria-posinset={row.index + 1}
-              >
-                {job ? <JobRow job={job} /> : <span className="list__more">Loading more…</span>}
-              </li>
-            );
-          })}
-        </ul>
-      </div>
-    </div>
   );
 }
 
