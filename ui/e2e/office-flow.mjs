@@ -234,7 +234,7 @@ export async function run(t) {
       expect((await revenue()) === "$0.00", "nothing collected yet");
     });
 
-    await step("quote: record approval, convert it to a job, complete its visit", async () => {
+    await step("quote: record approval, convert it to a job, edit it, complete its visit", async () => {
       await nav("Quotes").click();
       await page.getByRole("link", { name: /Q-1 Spring yard care/ }).waitFor();
       await axe(page, "quotes list");
@@ -257,6 +257,15 @@ export async function run(t) {
       await page.getByRole("dialog", { name: "Convert to a job?" }).getByRole("button", { name: "Convert to job" }).click();
       await page.waitForURL(/\/jobs\/[0-9a-f-]+$/);
       await page.getByRole("heading", { level: 1, name: /Spring yard care/ }).waitFor();
+      await page.getByRole("link", { name: "Edit", exact: true }).click();
+      await page.getByRole("heading", { name: /Edit job #/ }).waitFor();
+      await page.getByRole("textbox", { name: "Item 1" }).waitFor();
+      await axe(page, "job edit");
+      await screenshots(page, "job-edit");
+      await page.getByLabel("Instructions").fill("Side gate code 4411. Dog in the yard.");
+      await page.getByRole("button", { name: "Save changes" }).click();
+      await page.waitForURL(/\/jobs\/[0-9a-f-]+$/);
+      await page.getByText("Dog in the yard").waitFor();
       await page.getByRole("button", { name: "Complete job" }).click();
       await page.getByRole("dialog", { name: "Complete this job?" }).getByRole("button", { name: "Complete job" }).click();
       await page.getByText("completed").first().waitFor();

@@ -41,6 +41,7 @@ const routes: RouteObject[] = [
       { path: "quotes/:id/edit", lazy: () => import("../features/quotes/QuoteBuilder").then((m) => ({ Component: m.QuoteEdit })) },
       { path: "jobs", lazy: () => import("../features/jobs/JobList").then((m) => ({ Component: m.JobList })) },
       { path: "jobs/new", lazy: () => import("../features/jobs/JobNew").then((m) => ({ Component: m.JobNew })) },
+      { path: "jobs/:id/edit", lazy: () => import("../features/jobs/JobEdit").then((m) => ({ Component: m.JobEdit })) },
       { path: "jobs/:id", lazy: () => import("../features/jobs/JobPage").then((m) => ({ Component: m.JobPage })) },
       { path: "schedule", lazy: () => import("../features/schedule/Schedule").then((m) => ({ Component: m.Schedule })) },
       { path: "invoices", lazy: () => import("../features/invoices/InvoiceList").then((m) => ({ Component: m.InvoiceList })) },

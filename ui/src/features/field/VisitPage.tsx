@@ -184,17 +184,7 @@ function Visit({ item, ops, userId, zone, currency }: { item: MyVisit; ops: Queu
           <h2 id="checklist-title">Checklist</h2>
           <ul className="fld-checklist">
             {visit.checklist.map((entry) => (
-              <li key={entry.id}>
-                <label>
-                  <input
-                    type="checkbox"
-                    checked={entry.done}
-                    disabled={!open}
-                    onChange={(e) => void field.change({ kind: "tick", visitId: visit.id, itemId: entry.id, done: e.target.checked })}
-                  />
-                  <span>{entry.text}</span>
-                </label>
-              </li>
+              <ChecklistItem key={entry.id} text={entry.text} done={entry.done} disabled={!open} onTick={(done) => void field.change({ kind: "tick", visitId: visit.id, itemId: entry.id, done })} />
             ))}
           </ul>
         </section>
@@ -356,5 +346,28 @@ function OnMyWay({ visitId, online, onDone }: { visitId: string; online: boolean
     <button type="button" className="button button--big" disabled={!online || busy} onClick={() => void send()}>
       {online ? (busy ? "Sending…" : "On my way") : "On my way (needs a connection)"}
     </button>
+  );
+}
+
+/** A checklist tick shows at once; the stored visit (updated when the change is queued)
+ * follows a moment later and wins when it differs. */
+function ChecklistItem({ text, done, disabled, onTick }: { text: string; done: boolean; disabled: boolean; onTick: (done: boolean) => void }) {
+  const [shown, setShown] = useState(done);
+  useEffect(() => setShown(done), [done]);
+  return (
+    <li>
+      <label>
+        <input
+          type="checkbox"
+          checked={shown}
+          disabled={disabled}
+          onChange={(e) => {
+            setShown(e.target.checked);
+            onTick(e.target.checked);
+          }}
+        />
+        <span>{text}</span>
+      </label>
+    </li>
   );
 }

@@ -9,16 +9,10 @@ import { currencyDigits, formatDay } from "../../lib/format";
 import { useFormat } from "../../lib/locale";
 import { useDebounced } from "../../lib/useDebounced";
 import { isIsoDate, parseHhmm, today } from "../../lib/zoned";
+import { blankLine, LinesFieldset, parseLines, type Line } from "./JobLines";
 import { addressLine, createJob, useClientSearch, useProperties, useTeam, type JobInput } from "./api";
 import { check, defaultRule, describe, occurrences, toRrule, weekdayCodes, weekdayNames, type Rule } from "./rrule";
 import "./jobs.css";
-
-interface Line {
-  key: number;
-  name: string;
-  quantity: string;
-  price: string;
-}
 
 type When = "none" | "once" | "repeat";
 type Errors = Record<string, string>;
@@ -50,7 +44,7 @@ export function JobNew() {
   const [title, setTitle] = useState("");
   const [instructions, setInstructions] = useState("");
   const [billing, setBilling] = useState<"" | "per_visit" | "on_completion">("");
-  const [lines, setLines] = useState<Line[]>([{ key: 1, name: "", quantity: "1", price: "" }]);
+  const [lines, setLines] = useState<Line[]>([blankLine()]);
   const [when, setWhen] = useState<When>("once");
   const [date, setDate] = useState(() => today(fmt.timeZone));
   const [time, setTime] = useState("09:00");
@@ -80,14 +74,8 @@ export function JobNew() {
     const e: Errors = {};
     if (!clientId) e.client_id = "Choose the client.";
     if (!title.trim()) e.title = "Say what the job is.";
-    const parsed = lines
-      .filter((l) => l.name.trim() || l.price.trim())
-      .map((l) => {
-        const quantity = Number(l.quantity);
-        const price = l.price.trim() === "" ? null : Number(l.price);
-        if (!l.name.trim() || !Number.isFinite(quantity) || (price !== null && !Number.isFinite(price))) e.lines = "Each line needs a name, a quantity and a price (numbers).";
-        return { name: l.name.trim(), quantity, unit_price: price === null ? null : Math.round(price * 10 ** digits) };
-      });
+    const parsed = parseLines(lines, digits);
+    if (parsed.error) e.lines = parsed.error;
     let schedule: JobInput["schedule"] = null;
     if (when !== "none") {
       if (!isIsoDate(date)) e.date = "Choose the first day.";
@@ -114,7 +102,7 @@ export function JobNew() {
         property_id: propertyId || null,
         title: title.trim(),
         instructions: instructions.trim() || null,
-        lines: parsed,
+        lines: parsed.lines,
         billing: billing || null,
         schedule,
       },
@@ -230,31 +218,7 @@ export function JobNew() {
             <option value="on_completion">When the job is complete</option>
           </SelectField>
         </fieldset>
-        <fieldset className="job-lines" aria-describedby={errors.lines ? "lines-error" : undefined}>
-          <legend>Line items</legend>
-          {lines.map((l, i) => (
-            <div className="form__row job-lines__row" key={l.key}>
-              <TextField label={`Item ${i + 1}`} value={l.name} aria-invalid={errors.lines && !l.name.trim() && (l.price || l.quantity !== "1") ? true : undefined} onChange={(e) => setLines((ls) => ls.map((x) => (x.key === l.key ? { ...x, name: e.target.value } : x)))} />
-              <TextField label="Quantity" inputMode="decimal" value={l.quantity} onChange={(e) => setLines((ls) => ls.map((x) => (x.key === l.key ? { ...x, quantity: e.target.value } : x)))} className="field--narrow" />
-              <TextField label={`Unit price (${fmt.currency})`} inputMode="decimal" value={l.price} onChange={(e) => setLines((ls) => ls.map((x) => (x.key === l.key ? { ...x, price: e.target.value } : x)))} className="field--narrow" />
-              {lines.length > 1 && (
-                <button type="button" className="icon-button job-lines__remove" aria-label={`Remove item ${i + 1}`} onClick={() => setLines((ls) => ls.filter((x) => x.key !== l.key))}>
-                  <Icon name="close" />
-                </button>
-              )}
-            </div>
-          ))}
-          {errors.lines && (
-            <p className="field__error" id="lines-error" role="alert">
-              {errors.lines}
-            </p>
-          )}
-          <p>
-            <button type="button" className="button" onClick={() => setLines((ls) => [...ls, { key: Math.max(0, ...ls.map((x) => x.key)) + 1, name: "", quantity: "1", price: "" }])}>
-              <Icon name="plus" /> Add a line
-            </button>
-          </p>
-        </fieldset>
+        <LinesFieldset lines={lines} setLines={setLines} error={errors.lines} currency={fmt.currency} />
         <fieldset>
           <legend>When</legend>
           <div className="radios" role="radiogroup" aria-label="Scheduling">

@@ -60,6 +60,9 @@ function JobDetail({ job }: { job: Job }) {
         actions={
           job.status === "active" && (
             <>
+              <Link to={`/jobs/${job.id}/edit`} className="button">
+                Edit
+              </Link>
               <button type="button" className="button button--primary" onClick={() => setAction("complete")}>
                 Complete job
               </button>

@@ -6,6 +6,7 @@ import type { components } from "../../api/schema";
 
 export type Job = components["schemas"]["Job"];
 export type JobInput = components["schemas"]["JobInput"];
+export type JobUpdate = components["schemas"]["JobUpdate"];
 export type JobStatus = components["schemas"]["JobStatus"];
 export type Visit = components["schemas"]["Visit"];
 export type User = components["schemas"]["User"];
@@ -83,6 +84,10 @@ export function useTeam() {
 
 export function createJob(input: JobInput) {
   return unwrap(api.POST("/api/v1/jobs", { body: input }));
+}
+
+export function updateJob(id: string, input: JobUpdate) {
+  return unwrap(api.PUT("/api/v1/jobs/{id}", { params: { path: { id } }, body: input }));
 }
 
 export function completeJob(id: string, version: number, completeOpenVisits: boolean) {

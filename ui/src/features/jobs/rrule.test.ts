@@ -36,3 +36,11 @@ group("the recurrence editor's rule", () => {
     ]);
   });
 });
+
+group("occurrences while the interval is being typed", () => {
+  it("shows nothing for an empty or zero interval instead of one day repeated", () => {
+    expect(occurrences(rule({ interval: 0 }), "2026-12-07", 5)).toEqual([]);
+    expect(occurrences(rule({ interval: 0, freq: "DAILY" }), "2026-12-07", 5)).toEqual([]);
+    expect(occurrences(rule({ interval: 1, freq: "DAILY" }), "2026-12-07", 2)).toEqual(["2026-12-07", "2026-12-08"]);
+  });
+});

@@ -113,6 +113,8 @@ function nthWeekday(month: string, nth: number, code: WeekdayCode): string | nul
 /** The first `limit` visit days of a rule starting on `start`. */
 export function occurrences(rule: Rule, start: string, limit: number): string[] {
   const out: string[] = [];
+  // While "Every" is being typed it may be empty (0): no preview rather than one day repeated.
+  if (!Number.isInteger(rule.interval) || rule.interval < 1) return out;
   const max = rule.end === "count" ? Math.min(limit, rule.count) : limit;
   const until = rule.end === "until" && rule.until ? rule.until : null;
   const push = (d: string) => {
