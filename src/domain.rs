@@ -205,6 +205,21 @@ impl Currency {
     }
 }
 
+/// A `LIKE`/`ILIKE` pattern for "contains `term`", in which `%`, `_` and `\` typed by a
+/// person match themselves.
+pub fn like_contains(term: &str) -> String {
+    let mut out = String::with_capacity(term.len() + 2);
+    out.push('%');
+    for c in term.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
 /// Trim a required text field and bound its length.
 pub fn required_text(input: &str, max: usize) -> Result<String, String> {
     let text = input.trim();
@@ -369,6 +384,12 @@ impl Address {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn like_wildcards_typed_by_a_person_match_themselves() {
+        assert_eq!(like_contains(r"50%_off\"), r"%50\%\_off\\%");
+        assert_eq!(like_contains("Ann"), "%Ann%");
+    }
 
     #[test]
     fn emails() {

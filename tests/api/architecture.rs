@@ -123,7 +123,6 @@ fn a_modules_repo_is_used_by_that_module_only() {
     let known: BTreeSet<(&str, &str)> = [
         ("cli", "users"),
         ("modules::auth", "users"),
-        ("modules::catalog", "clients"),
         ("modules::invoices", "accounts"),
         ("modules::jobs", "accounts"),
         ("modules::quotes", "accounts"),

@@ -969,3 +969,64 @@ async fn recurring_series_are_extended_as_time_passes() {
         .body;
     assert_eq!(counted["visits"].as_array().unwrap().len(), 60);
 }
+
+/// `GET /jobs?q=`: the jobs list searches the number, the title and the client.
+#[tokio::test]
+async fn the_jobs_list_searches_number_title_and_client() {
+    let app = spawn_app().await;
+    let (owner, rita) = business(&app, "UTC").await;
+    let other = app
+        .create_client(
+            &owner,
+            json!({"first_name": "Omar", "last_name": "Okafor", "emails": [{"address": "omar@example.com", "label": "home"}]}),
+        )
+        .await;
+    let mut numbers = Vec::new();
+    for (client, title) in [
+        (rita.as_str(), "Spring cleanup"),
+        (rita.as_str(), "50% off gutters"),
+        (other["id"].as_str().unwrap(), "Hedge trimming"),
+    ] {
+        let job = app
+            .post(
+                "/api/v1/jobs",
+                &owner.token,
+                json!({"client_id": client, "title": title}),
+            )
+            .await
+            .expect(201)
+            .body;
+        numbers.push(job["number"].as_str().unwrap().to_string());
+    }
+    let titles = |q: &str| {
+        let app = &app;
+        let token = owner.token.clone();
+        let path = format!(
+            "/api/v1/jobs?q={}",
+            form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+        );
+        async move {
+            let mut found: Vec<String> = app.get(&path, &token).await.expect(200).body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|j| j["title"].as_str().unwrap().to_string())
+                .collect();
+            found.sort();
+            found
+        }
+    };
+    assert_eq!(titles("cleanup").await, ["Spring cleanup"]);
+    assert_eq!(titles("RUIZ").await, ["50% off gutters", "Spring cleanup"]);
+    assert_eq!(titles("omar@example").await, ["Hedge trimming"]);
+    assert_eq!(
+        titles(&format!("#{}", numbers[2])).await,
+        ["Hedge trimming"]
+    );
+    // A typed % is a percent sign, not a wildcard.
+    assert_eq!(titles("50%").await, ["50% off gutters"]);
+    assert_eq!(titles("%").await, ["50% off gutters"]);
+    assert!(titles("nothing like this").await.is_empty());
+    // Blank is no filter.
+    assert_eq!(titles("  ").await.len(), 3);
+}

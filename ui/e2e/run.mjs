@@ -554,7 +554,7 @@ try {
     await page.locator(".page-header .badge--cancelled").waitFor();
   });
 
-  await step("the jobs list filters by status", async () => {
+  await step("the jobs list filters by status and searches", async () => {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Jobs" }).click();
     const list = page.getByRole("list", { name: "Jobs" });
     await list.getByRole("link", { name: /Replace porch lights/ }).waitFor();
@@ -565,6 +565,12 @@ try {
     await axe(page, "jobs");
     await screenshots(page, "jobs");
     await page.getByLabel("Status").selectOption("");
+    await page.getByLabel("Search jobs").fill("porch");
+    await page.waitForURL(/[?&]q=porch/);
+    await page.waitForFunction(() => document.querySelectorAll(".list__row").length === 1);
+    await list.getByRole("link", { name: /Replace porch lights/ }).waitFor();
+    await page.getByLabel("Search jobs").fill("");
+    await list.getByRole("link", { name: /Lighting check/ }).waitFor();
   });
 
   await step("the schedule shows the visit in the technician's lane; drag it to the next day", async () => {

@@ -103,12 +103,7 @@ pub async fn list(
     before: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<CatalogItem>, sqlx::Error> {
-    let pattern = q.map(|q| {
-        format!(
-            "%{}%",
-            crate::modules::clients::repo::escape_like(&q.to_lowercase())
-        )
-    });
+    let pattern = q.map(|q| crate::domain::like_contains(&q.to_lowercase()));
     sqlx::query_as!(
         Row,
         "SELECT id, kind, name, description, unit_price, unit_cost, taxable, active, version, created_at, updated_at

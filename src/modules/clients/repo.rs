@@ -290,7 +290,7 @@ fn push_search(
             .all(|c| c.is_ascii_digit() || " +-().".contains(c));
     query
         .push(" WHERE c.id IN (SELECT id FROM search_client_ids(")
-        .push_bind(format!("%{}%", escape_like(q)))
+        .push_bind(crate::domain::like_contains(q))
         .push(", ")
         .push_bind(q.to_string())
         .push(", ")
@@ -304,18 +304,6 @@ fn push_search(
         .push(", ")
         .push_bind(i32::try_from(limit).unwrap_or(i32::MAX))
         .push(")) ORDER BY c.id DESC");
-}
-
-/// `%`, `_` and `\` match themselves in the user's query.
-pub fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 // ---- properties ----
@@ -517,12 +505,4 @@ pub async fn set_avatar(
     .execute(conn)
     .await
     .map(drop)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn like_wildcards_are_escaped() {
-        assert_eq!(super::escape_like(r"50%_off\"), r"50\%\_off\\");
-    }
 }

@@ -153,6 +153,7 @@ pub async fn list_jobs(
     conn: &mut PgConnection,
     status: Option<&str>,
     client_id: Option<Uuid>,
+    pattern: Option<&str>,
     before: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<JobRow>, sqlx::Error> {
@@ -160,13 +161,16 @@ pub async fn list_jobs(
         JobRow,
         "SELECT id, number, client_id, property_id, quote_id, title, instructions, status, billing, rrule, first_start_local,
                 duration_minutes, anytime, total, completed_at, cancelled_at, version, created_at, updated_at
-         FROM jobs
+         FROM jobs j
          WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR client_id = $2) AND ($3::uuid IS NULL OR id < $3)
+           AND ($5::text IS NULL OR j.number ILIKE $5 OR j.title ILIKE $5
+                OR EXISTS (SELECT 1 FROM clients c WHERE c.id = j.client_id AND c.search_text LIKE lower($5)))
          ORDER BY id DESC LIMIT $4",
         status,
         client_id,
         before,
-        limit
+        limit,
+        pattern
     )
     .fetch_all(conn)
     .await
@@ -178,6 +182,7 @@ pub async fn list_jobs_to_invoice(
     conn: &mut PgConnection,
     status: Option<&str>,
     client_id: Option<Uuid>,
+    pattern: Option<&str>,
     before: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<JobRow>, sqlx::Error> {
@@ -191,11 +196,14 @@ pub async fn list_jobs_to_invoice(
                 OR (j.billing = 'per_visit' AND EXISTS (
                       SELECT 1 FROM visits v WHERE v.account_id = j.account_id AND v.job_id = j.id
                         AND v.status = 'completed' AND v.invoice_id IS NULL)))
+           AND ($5::text IS NULL OR j.number ILIKE $5 OR j.title ILIKE $5
+                OR EXISTS (SELECT 1 FROM clients c WHERE c.id = j.client_id AND c.search_text LIKE lower($5)))
          ORDER BY id DESC LIMIT $4",
         status,
         client_id,
         before,
-        limit
+        limit,
+        pattern
     )
     .fetch_all(conn)
     .await

@@ -46,6 +46,9 @@ pub struct JobParams {
     pub cursor: Option<String>,
     pub status: Option<JobStatus>,
     pub client_id: Option<Uuid>,
+    /// Jobs whose number or title contains this, or whose client's name, email or
+    /// phone does.
+    pub q: Option<String>,
     /// `true`: only jobs with work ready to invoice (completed visits not yet
     /// invoiced on a job billed per visit, or a completed job billed on completion
     /// without an invoice): the "ready to invoice" list.
@@ -72,6 +75,7 @@ async fn list_jobs(
             &ctx,
             p.status,
             p.client_id,
+            p.q.as_deref(),
             p.to_invoice.unwrap_or(false),
             page,
         )
@@ -91,7 +95,7 @@ async fn client_jobs(
     let page = PageRequest::parse(p.limit, p.cursor.as_deref())?;
     crate::modules::clients::service::get(&state.db, &ctx, id).await?;
     Ok(axum::Json(
-        service::list(&state.db, &ctx, None, Some(id), false, page).await?,
+        service::list(&state.db, &ctx, None, Some(id), None, false, page).await?,
     ))
 }
 

@@ -492,9 +492,14 @@ pub async fn list(
     ctx: &Ctx,
     status: Option<JobStatus>,
     client_id: Option<Uuid>,
+    q: Option<&str>,
     to_invoice: bool,
     page: PageRequest,
 ) -> Result<Page<Job>, ApiError> {
+    let pattern = q
+        .map(|q| q.trim().trim_start_matches('#').trim())
+        .filter(|q| !q.is_empty())
+        .map(crate::domain::like_contains);
     let mut tx = db.tenant(ctx.account_id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let rows = if to_invoice {
@@ -502,6 +507,7 @@ pub async fn list(
             &mut tx,
             status.map(JobStatus::as_str),
             client_id,
+            pattern.as_deref(),
             page.after,
             page.fetch_limit(),
         )
@@ -511,6 +517,7 @@ pub async fn list(
             &mut tx,
             status.map(JobStatus::as_str),
             client_id,
+            pattern.as_deref(),
             page.after,
             page.fetch_limit(),
         )

@@ -39,20 +39,6 @@ pub struct SearchResults {
     pub items: Vec<SearchHit>,
 }
 
-/// `%`, `_` and `\` match themselves.
-fn like_pattern(term: &str) -> String {
-    let mut out = String::with_capacity(term.len() + 2);
-    out.push('%');
-    for c in term.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 /// Clients, quotes, jobs and invoices matching `q` (a name, a title, a number with or
 /// without its `#`), `limit` of each (1 to 20).
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
@@ -93,8 +79,13 @@ pub async fn search(db: &Db, ctx: &Ctx, q: &str, limit: i64) -> Result<SearchRes
         })
         .collect();
     let mut tx = db.tenant(ctx.account_id).await?;
-    let documents =
-        repo::documents(&mut tx, &like_pattern(&term), &term.to_lowercase(), limit).await?;
+    let documents = repo::documents(
+        &mut tx,
+        &crate::domain::like_contains(&term),
+        &term.to_lowercase(),
+        limit,
+    )
+    .await?;
     tx.commit().await?;
     items.extend(documents.into_iter().map(|d| SearchHit {
         kind: match d.kind.as_str() {
@@ -113,12 +104,4 @@ pub async fn search(db: &Db, ctx: &Ctx, q: &str, limit: i64) -> Result<SearchRes
         status: d.status,
     }));
     Ok(SearchResults { items })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn wildcards_match_themselves() {
-        assert_eq!(super::like_pattern(r"50%_off\"), r"%50\%\_off\\%");
-    }
 }

@@ -10451,6 +10451,11 @@ export interface operations {
                 status?: components["schemas"]["JobStatus"];
                 client_id?: string;
                 /**
+                 * @description Jobs whose number or title contains this, or whose client's name, email or
+                 *     phone does.
+                 */
+                q?: string;
+                /**
                  * @description `true`: only jobs with work ready to invoice (completed visits not yet
                  *     invoiced on a job billed per visit, or a completed job billed on completion
                  *     without an invoice): the "ready to invoice" list.

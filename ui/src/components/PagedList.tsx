@@ -1,6 +1,8 @@
-import { type ReactNode, useEffect, useRef } from "react";
+import { type ReactNode, useEffect, useRef, useState } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useSearchParams } from "react-router";
+import { useDebounced } from "../lib/useDebounced";
+import { Icon } from "./Icon";
 
 const ROW_HEIGHT = 64;
 
@@ -88,18 +90,54 @@ export function useStatusParam<S extends string>(): [S | "", (status: string) =>
   return [status, setStatus];
 }
 
-/** The toolbar's status select: "All" and each status. */
+/**
+ * A search term kept in the address (`?q=`, so a search can be bookmarked): what is
+ * typed, and the trimmed term once typing pauses, for the query.
+ */
+export function useSearchParam(delay = 250): { typed: string; q: string; setTyped: (text: string) => void } {
+  const [params, setParams] = useSearchParams();
+  const [typed, setTyped] = useState(params.get("q") ?? "");
+  const q = useDebounced(typed.trim(), delay);
+  useEffect(() => {
+    setParams(
+      (p) => {
+        const next = new URLSearchParams(p);
+        if (q) next.set("q", q);
+        else next.delete("q");
+        return next;
+      },
+      { replace: true },
+    );
+  }, [q, setParams]);
+  return { typed, q, setTyped };
+}
+
+/** The toolbar's search field. */
+export function SearchBox({ label, placeholder, value, onChange }: { label: string; placeholder: string; value: string; onChange: (text: string) => void }) {
+  return (
+    <label className="search-box">
+      <Icon name="search" />
+      <span className="visually-hidden">{label}</span>
+      <input type="search" placeholder={placeholder} value={value} onChange={(e) => onChange(e.target.value)} />
+    </label>
+  );
+}
+
+/** The toolbar's status select: "All" and each status; `children` go before it (a search box). */
 export function StatusFilter({
   value,
   onChange,
   options,
+  children,
 }: {
   value: string;
   onChange: (status: string) => void;
   options: readonly { value: string; label: string }[];
+  children?: ReactNode;
 }) {
   return (
     <div className="toolbar" role="search">
+      {children}
       <label className="toolbar__filter">
         <span>Status</span>
         <select value={value} onChange={(e) => onChange(e.target.value)}>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { Icon } from "../../components/Icon";
-import { PagedList } from "../../components/PagedList";
+import { PagedList, SearchBox } from "../../components/PagedList";
 import { EmptyState, ErrorState, PageHeader, Spinner } from "../../components/States";
 import { useDebounced } from "../../lib/useDebounced";
 import { clientStatuses, useClientPages, type Client, type ClientStatus } from "./api";
@@ -54,16 +54,7 @@ export function ClientList() {
         }
       />
       <div className="toolbar" role="search">
-        <label className="search-box">
-          <Icon name="search" />
-          <span className="visually-hidden">Search clients</span>
-          <input
-            type="search"
-            placeholder="Search by name, email, phone or address"
-            value={search}
-            onChange={(e) => setSearch(e.target.value)}
-          />
-        </label>
+        <SearchBox label="Search clients" placeholder="Search by name, email, phone or address" value={search} onChange={setSearch} />
         <label className="toolbar__filter">
           <span>Status</span>
           <select

@@ -1,7 +1,7 @@
 import { Link } from "react-router";
 import { useLiveTopic } from "../../api/live";
 import { Icon } from "../../components/Icon";
-import { PagedList, StatusFilter, useStatusParam } from "../../components/PagedList";
+import { PagedList, SearchBox, StatusFilter, useSearchParam, useStatusParam } from "../../components/PagedList";
 import { EmptyState, ErrorState, PageHeader, Spinner } from "../../components/States";
 import { useFormat } from "../../lib/locale";
 import { jobStatuses, useJobPages, type Job, type JobStatus } from "./api";
@@ -19,7 +19,8 @@ const head = (
 /** Jobs: filter by status and scroll through any number of them. */
 export function JobList() {
   const [status, setStatus] = useStatusParam<JobStatus>();
-  const pages = useJobPages(status);
+  const search = useSearchParam();
+  const pages = useJobPages(status, search.q);
   // Jobs made or changed by others (or the worker) come in as they happen.
   useLiveTopic("schedule");
   const jobs = pages.data?.pages.flatMap((p) => p.items) ?? [];
@@ -34,13 +35,19 @@ export function JobList() {
           </Link>
         }
       />
-      <StatusFilter value={status} onChange={setStatus} options={jobStatuses} />
+      <StatusFilter value={status} onChange={setStatus} options={jobStatuses}>
+        <SearchBox label="Search jobs" placeholder="Search by number, title or client" value={search.typed} onChange={search.setTyped} />
+      </StatusFilter>
       {pages.isPending ? (
         <Spinner label="Loading jobs" />
       ) : pages.isError ? (
         <ErrorState error={pages.error} onRetry={() => void pages.refetch()} />
       ) : jobs.length === 0 ? (
-        status ? (
+        search.q ? (
+          <EmptyState title="No jobs match" icon={<Icon name="search" size={32} />}>
+            <p>Nothing in the number, title or client matches “{search.q}”{status ? ` among ${status} jobs` : ""}.</p>
+          </EmptyState>
+        ) : status ? (
           <EmptyState title={`No ${status} jobs`} icon={<Icon name="jobs" size={32} />}>
             <p>Choose another status to see more.</p>
           </EmptyState>

@@ -21,12 +21,12 @@ export const jobStatuses: { value: JobStatus; label: string }[] = [
 const PAGE = 50;
 
 /** Jobs page by page (the API's keyset cursor), newest first. */
-export function useJobPages(status: JobStatus | "") {
+export function useJobPages(status: JobStatus | "", q = "") {
   return useInfiniteQuery({
-    queryKey: ["jobs", "list", { status }],
+    queryKey: ["jobs", "list", { status, q }],
     initialPageParam: undefined as string | undefined,
     queryFn: ({ pageParam, signal }) =>
-      unwrap(api.GET("/api/v1/jobs", { params: { query: { limit: PAGE, cursor: pageParam, status: status || undefined } }, signal })),
+      unwrap(api.GET("/api/v1/jobs", { params: { query: { limit: PAGE, cursor: pageParam, status: status || undefined, q: q || undefined } }, signal })),
     getNextPageParam: (last) => last.next_cursor ?? undefined,
     placeholderData: (previous) => previous,
   });
