@@ -272,9 +272,8 @@ export async function run(t) {
     });
 
     await step("invoices: ready to invoice lists the job; create and send its invoice in one go", async () => {
+      // Completing the job on its page made the dashboard's figures stale: no reload needed.
       await nav("Dashboard").click();
-      // The job was completed on the jobs screen, which does not refresh the dashboard's figures.
-      await page.reload();
       await statIs("Ready to invoice", 1);
       await page.getByRole("link", { name: /Ready to invoice/ }).click();
       await page.getByRole("heading", { name: "Ready to invoice" }).waitFor();
@@ -348,6 +347,29 @@ export async function run(t) {
       await page.getByText("$20.00").first().waitFor();
       await axe(page, "aging");
       await screenshots(page, "invoices-aging");
+    });
+
+    await step("dashboard: a quote sent from a second tab moves its figures while it is open", async () => {
+      await nav("Dashboard").click();
+      await statIs("Quotes awaiting reply", 0);
+      const other = await context.newPage();
+      try {
+        await other.goto(`${base}/quotes`);
+        const sent = await other.evaluate(async (email) => {
+          const { csrf_token } = await (await fetch("/api/v1/auth/session")).json();
+          const call = async (path, body) => {
+            const r = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf_token }, body: JSON.stringify(body) });
+            return r.json();
+          };
+          const clients = await (await fetch(`/api/v1/clients?q=${encodeURIComponent(email)}`)).json();
+          const quote = await call("/api/v1/quotes", { client_id: clients.items[0].id, title: "Fall leaf pickup", lines: [{ name: "Leaf pickup", quantity: 1, unit_price: 9500 }] });
+          return call(`/api/v1/quotes/${quote.id}/send`, {});
+        }, client.email);
+        expect(sent.status === "sent", `the quote was sent: ${JSON.stringify(sent)}`);
+      } finally {
+        await other.close();
+      }
+      await statIs("Quotes awaiting reply", 1);
     });
   } finally {
     await context.close().catch(() => {});

@@ -1,6 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router";
 import { api, unwrap } from "../../api/client";
+import { useLiveTopic } from "../../api/live";
 import { useSignedIn } from "../../api/session";
 import { BarChart, Ring } from "../../components/Charts";
 import { Icon } from "../../components/Icon";
@@ -17,6 +18,9 @@ export function Dashboard() {
   const { user } = useSignedIn();
   const fmt = useFormat();
   const dashboard = useQuery({ queryKey: ["reports", "dashboard"], queryFn: () => unwrap(api.GET("/api/v1/reports/dashboard")) });
+  // Quotes sent, jobs completed, payments recorded by anyone (or the worker) move the
+  // figures while the dashboard is open.
+  useLiveTopic("account");
   const firstName = user.name.split(/\s+/)[0] ?? "";
 
   if (dashboard.isPending) return <Spinner label="Loading your dashboard" />;
