@@ -641,3 +641,84 @@ async fn payments_tips_and_discounts_over_the_maximum_are_422() {
     .await
     .expect(201);
 }
+
+/// `GET /clients/{id}/payments`: the client's payments newest first, with refunds,
+/// page by page; another client's list is its own.
+#[tokio::test]
+async fn a_clients_payments_are_listed_newest_first() {
+    let app = spawn_app().await;
+    let (owner, client) = setup(&app).await;
+    let other = app
+        .create_client(&owner, json!({"first_name": "Olga", "last_name": "Other"}))
+        .await;
+    let other = other["id"].as_str().unwrap();
+    let invoice = app
+        .post("/api/v1/invoices", &owner.token, json!({"client_id": client, "title": "Fence", "lines": [{"name": "Fence", "quantity": 1, "unit_price": 10000}], "tax_rate_ids": []}))
+        .await
+        .expect(201)
+        .body;
+    let id = invoice["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/invoices/{id}/send"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let mut ids = Vec::new();
+    for (method, amount, reference) in [("check", 4000, "Check 1001"), ("cash", 6000, "")] {
+        let paid = app
+            .post(
+                &format!("/api/v1/invoices/{id}/payments"),
+                &owner.token,
+                json!({"method": method, "amount": amount, "reference": reference}),
+            )
+            .await
+            .expect(201)
+            .body;
+        ids.push(paid["payment"]["id"].as_str().unwrap().to_string());
+    }
+    app.post(
+        &format!("/api/v1/payments/{}/refund", ids[0]),
+        &owner.token,
+        json!({"amount": 1500, "reason": "Gate left out"}),
+    )
+    .await
+    .expect(200);
+
+    let path = format!("/api/v1/clients/{client}/payments");
+    let list = app.get(&path, &owner.token).await.expect(200).body;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["id"], ids[1].as_str());
+    assert_eq!(items[0]["method"], "cash");
+    assert_eq!(items[1]["reference"], "Check 1001");
+    assert_eq!(items[1]["refunded"], 1500);
+    assert_eq!(items[1]["invoice_id"], id);
+
+    let first = app
+        .get(&format!("{path}?limit=1"), &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(first["items"][0]["id"], ids[1].as_str());
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = app
+        .get(&format!("{path}?limit=1&cursor={cursor}"), &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(second["items"][0]["id"], ids[0].as_str());
+    assert!(second["next_cursor"].is_null());
+
+    let empty = app
+        .get(&format!("/api/v1/clients/{other}/payments"), &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert!(empty["items"].as_array().unwrap().is_empty());
+    let stranger = app.signup("Stranger Co").await;
+    app.get(&path, &stranger.token)
+        .await
+        .problem(404, "client_not_found");
+}

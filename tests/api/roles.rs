@@ -176,6 +176,11 @@ async fn every_endpoint_enforces_its_roles() {
         ),
         (
             Method::GET,
+            format!("/api/v1/clients/{id}/payments"),
+            Who::Staff,
+        ),
+        (
+            Method::GET,
             format!("/api/v1/clients/{id}/properties"),
             Who::Staff,
         ),

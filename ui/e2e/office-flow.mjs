@@ -311,6 +311,18 @@ export async function run(t) {
       await statIs("Quotes awaiting reply", 0);
     });
 
+    await step("client page: the payments tab lists the payment with its invoice", async () => {
+      await nav("Clients").click();
+      await page.getByRole("link", { name: new RegExp(`${client.first} ${client.last}`) }).first().click();
+      await page.getByRole("tab", { name: "Payments" }).click();
+      const panel = page.getByRole("tabpanel");
+      await panel.getByText("$284.16").waitFor();
+      await panel.getByText("Check · Check 1042").waitFor();
+      await panel.getByRole("link", { name: "Invoice" }).waitFor();
+      await axe(page, "client payments");
+      await screenshots(page, "client-payments");
+    });
+
     await step("invoice: refund part of the payment; the balance grows by it", async () => {
       await nav("Invoices").click();
       await page.getByRole("link", { name: /Spring yard care/ }).click();

@@ -411,6 +411,8 @@ export async function run(t) {
       await history.getByRole("tab", { name: "Messages" }).click();
       await main.getByText("To harriet@example.com").first().waitFor();
       await history.getByRole("tab", { name: "Messages" }).press("ArrowRight");
+      await main.getByRole("tabpanel", { name: "Payments" }).waitFor();
+      await history.getByRole("tab", { name: "Payments" }).press("ArrowRight");
       await main.getByRole("tabpanel", { name: "Activity" }).getByRole("listitem").first().waitFor();
       await axe(page, "client page with history");
       await screenshots(page, "client-history");

@@ -14,6 +14,7 @@ use super::model::{Invoice, InvoiceStatus, Payment, PaymentInput, PaymentMethod}
 use super::repo::{self, NewPayment};
 use super::service::{load, lock, status_of};
 use crate::http::extract::Ctx;
+use crate::http::pagination::{Page, PageRequest};
 use crate::http::{ApiError, ErrorCode, FieldError};
 use crate::integrations::stripe::NewPaymentIntent;
 use crate::modules::activity::{self, Subject};
@@ -420,6 +421,19 @@ pub async fn list_for_invoice(
     }
     tx.commit().await?;
     Ok(payments)
+}
+
+/// A client's payments, newest first.
+pub async fn list_for_client(
+    db: &Db,
+    ctx: &Ctx,
+    client_id: Uuid,
+    page: PageRequest,
+) -> Result<Page<Payment>, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let rows = repo::client_payments(&mut tx, client_id, page.after, page.fetch_limit()).await?;
+    tx.commit().await?;
+    Ok(Page::from_rows(rows, page, |p| p.id))
 }
 
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]

@@ -321,16 +321,29 @@ pub async fn insert_payment(
     .map(drop)
 }
 
-pub async fn payment(conn: &mut PgConnection, id: Uuid) -> Result<Option<Payment>, sqlx::Error> {
-    let row = sqlx::query!(
-        "SELECT id, invoice_id, quote_id, client_id, method, status, amount, tip, fee, refunded, reference, note,
-                stripe_payment_intent_id, paid_at, created_at
-         FROM payments WHERE id = $1",
-        id
-    )
-    .fetch_optional(conn)
-    .await?;
-    row.map(|r| {
+/// A `payments` row as read.
+struct PaymentRow {
+    id: Uuid,
+    invoice_id: Option<Uuid>,
+    quote_id: Option<Uuid>,
+    client_id: Uuid,
+    method: String,
+    status: String,
+    amount: i64,
+    tip: i64,
+    fee: i64,
+    refunded: i64,
+    reference: Option<String>,
+    note: Option<String>,
+    stripe_payment_intent_id: Option<String>,
+    paid_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<PaymentRow> for Payment {
+    type Error = sqlx::Error;
+
+    fn try_from(r: PaymentRow) -> Result<Payment, sqlx::Error> {
         Ok(Payment {
             id: r.id,
             invoice_id: r.invoice_id,
@@ -350,8 +363,46 @@ pub async fn payment(conn: &mut PgConnection, id: Uuid) -> Result<Option<Payment
             paid_at: r.paid_at,
             created_at: r.created_at,
         })
-    })
+    }
+}
+
+pub async fn payment(conn: &mut PgConnection, id: Uuid) -> Result<Option<Payment>, sqlx::Error> {
+    sqlx::query_as!(
+        PaymentRow,
+        "SELECT id, invoice_id, quote_id, client_id, method, status, amount, tip, fee, refunded, reference, note,
+                stripe_payment_intent_id, paid_at, created_at
+         FROM payments WHERE id = $1",
+        id
+    )
+    .fetch_optional(conn)
+    .await?
+    .map(Payment::try_from)
     .transpose()
+}
+
+/// A client's payments (deposits, failed and pending card payments included), newest
+/// first, after the keyset cursor `before`.
+pub async fn client_payments(
+    conn: &mut PgConnection,
+    client_id: Uuid,
+    before: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Payment>, sqlx::Error> {
+    sqlx::query_as!(
+        PaymentRow,
+        "SELECT id, invoice_id, quote_id, client_id, method, status, amount, tip, fee, refunded, reference, note,
+                stripe_payment_intent_id, paid_at, created_at
+         FROM payments WHERE client_id = $1 AND ($2::uuid IS NULL OR id < $2)
+         ORDER BY id DESC LIMIT $3",
+        client_id,
+        before,
+        limit
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(Payment::try_from)
+    .collect()
 }
 
 /// The payments applied to an invoice (deposits included), oldest first.

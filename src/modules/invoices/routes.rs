@@ -33,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(void_invoice))
         .routes(routes!(bad_debt))
         .routes(routes!(client_invoices))
+        .routes(routes!(client_payments))
         .routes(routes!(create_payment))
         .routes(routes!(get_payment))
         .routes(routes!(refund_payment))
@@ -102,6 +103,23 @@ async fn client_invoices(
     crate::modules::clients::service::get(&state.db, &ctx, id).await?;
     Ok(axum::Json(
         service::list(&state.db, &ctx, None, Some(id), page).await?,
+    ))
+}
+
+/// The client's payments (deposits, pending and failed card payments included),
+/// newest first, with what was refunded of each.
+#[utoipa::path(get, path = "/clients/{id}/payments", tag = "payments", params(("id" = Uuid, Path), PageParams),
+    responses((status = 200, body = Page<Payment>), (status = 404, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem, description = "`validation_failed`: `limit` or `cursor` is invalid")))]
+async fn client_payments(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+    Query(p): Query<PageParams>,
+) -> Result<axum::Json<Page<Payment>>, ApiError> {
+    let page = PageRequest::parse(p.limit, p.cursor.as_deref())?;
+    crate::modules::clients::service::get(&state.db, &ctx, id).await?;
+    Ok(axum::Json(
+        payments::list_for_client(&state.db, &ctx, id, page).await?,
     ))
 }
 

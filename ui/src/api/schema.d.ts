@@ -537,6 +537,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/clients/{id}/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The client's payments (deposits, pending and failed card payments included),
+         *     newest first, with what was refunded of each.
+         */
+        get: operations["client_payments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/clients/{id}/properties": {
         parameters: {
             query?: never;
@@ -3285,6 +3305,58 @@ export interface components {
                 /** @description What it is about, e.g. `quote` and its id. */
                 subject_type?: string | null;
                 title: string;
+            }[];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        Page_Payment: {
+            items: {
+                /**
+                 * Format: int64
+                 * @description Applied to the invoice, minor units.
+                 */
+                amount: number;
+                /** Format: uuid */
+                client_id: string;
+                /** Format: date-time */
+                created_at: string;
+                /**
+                 * Format: int64
+                 * @description What the payment provider kept (card payments), minor units.
+                 */
+                fee: number;
+                /** Format: uuid */
+                id: string;
+                /**
+                 * Format: uuid
+                 * @description The invoice it is applied to; null for a deposit not yet applied.
+                 */
+                invoice_id?: string | null;
+                method: components["schemas"]["PaymentMethod"];
+                note?: string | null;
+                /** Format: date-time */
+                paid_at: string;
+                /**
+                 * Format: uuid
+                 * @description Set for a deposit on a quote (kept once the deposit is applied to an invoice).
+                 */
+                quote_id?: string | null;
+                /** @description Check number, transfer reference… */
+                reference?: string | null;
+                /** Format: int64 */
+                refunded: number;
+                /**
+                 * @description `pending` (a card payment waiting for Stripe), `succeeded`, `failed`,
+                 *     `partially_refunded` or `refunded`.
+                 */
+                status: string;
+                /** @description The Stripe PaymentIntent of a card payment taken through jobber. */
+                stripe_payment_intent_id?: string | null;
+                /**
+                 * Format: int64
+                 * @description On top of the amount; does not reduce the balance.
+                 */
+                tip: number;
             }[];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
@@ -7745,6 +7817,98 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_HistoryEntry"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: `limit` or `cursor` is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    client_payments: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Payment"];
                 };
             };
             /** @description `invalid_parameter`: a path or query parameter is malformed */

@@ -1,6 +1,7 @@
-// The client page's history tabs (messages, activity) and the avatar: what was said
-// to and by the client, and who changed what, newest first.
+// The client page's history tabs (messages, payments, activity) and the avatar: what
+// was said to and by the client, what they paid, and who changed what, newest first.
 import { useRef, useState, type KeyboardEvent } from "react";
+import { Link } from "react-router";
 import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap } from "../../api/client";
 import { describeError, isProblem } from "../../api/problem";
@@ -11,6 +12,7 @@ import "./clients.css";
 
 const tabs = [
   { value: "messages", label: "Messages" },
+  { value: "payments", label: "Payments" },
   { value: "activity", label: "Activity" },
 ] as const;
 type Tab = (typeof tabs)[number]["value"];
@@ -52,7 +54,7 @@ export function ClientHistory({ id }: { id: string }) {
         ))}
       </div>
       <div role="tabpanel" id={`history-panel-${tab}`} aria-labelledby={`history-tab-${tab}`}>
-        {tab === "messages" ? <Messages id={id} /> : <Activity id={id} />}
+        {tab === "messages" ? <Messages id={id} /> : tab === "payments" ? <Payments id={id} /> : <Activity id={id} />}
       </div>
     </section>
   );
@@ -93,6 +95,70 @@ function Messages({ id }: { id: string }) {
       {pages.hasNextPage && (
         <button type="button" className="button" onClick={() => void pages.fetchNextPage()} disabled={pages.isFetchingNextPage}>
           {pages.isFetchingNextPage ? "Loading…" : "Show older messages"}
+        </button>
+      )}
+    </>
+  );
+}
+
+const methods: Record<string, string> = { cash: "Cash", check: "Check", bank_transfer: "Bank transfer", card: "Card", other: "Other" };
+const statuses: Record<string, [string, string]> = {
+  pending: ["Pending", "sent"],
+  succeeded: ["Paid", "paid"],
+  failed: ["Failed", "void"],
+  partially_refunded: ["Partly refunded", "partially_paid"],
+  refunded: ["Refunded", "void"],
+};
+
+function Payments({ id }: { id: string }) {
+  const fmt = useFormat();
+  const pages = useInfiniteQuery({
+    // Under "invoices": invoice and payment events make it stale.
+    queryKey: ["invoices", "client-payments", id],
+    initialPageParam: undefined as string | undefined,
+    queryFn: ({ pageParam, signal }) =>
+      unwrap(api.GET("/api/v1/clients/{id}/payments", { params: { path: { id }, query: { limit: 20, cursor: pageParam } }, signal })),
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+  });
+  if (pages.isPending) return <Spinner label="Loading payments" />;
+  if (pages.isError) return <ErrorState error={pages.error} onRetry={() => void pages.refetch()} />;
+  const items = pages.data.pages.flatMap((p) => p.items);
+  if (items.length === 0) return <p className="muted">No payments from this client yet.</p>;
+  return (
+    <>
+      <ul className="history-list">
+        {items.map((p) => {
+          const [label, badge] = statuses[p.status] ?? [p.status, "sent"];
+          return (
+            <li key={p.id}>
+              <p className="history-list__head">
+                <strong>{fmt.money(p.amount)}</strong>
+                <span>{[methods[p.method] ?? p.method, p.reference].filter(Boolean).join(" · ")}</span>
+                <span className={`badge badge--${badge}`}>{label}</span>
+              </p>
+              {p.refunded > 0 && <p className="small">{fmt.money(p.refunded)} refunded</p>}
+              {p.tip > 0 && <p className="small">Tip {fmt.money(p.tip)}</p>}
+              <p className="muted small">
+                {fmt.dateTime(p.paid_at)}
+                {p.invoice_id ? (
+                  <>
+                    {" · "}
+                    <Link to={`/invoices/${p.invoice_id}`}>Invoice</Link>
+                  </>
+                ) : p.quote_id ? (
+                  <>
+                    {" · "}
+                    <Link to={`/quotes/${p.quote_id}`}>Deposit on a quote</Link>
+                  </>
+                ) : null}
+              </p>
+            </li>
+          );
+        })}
+      </ul>
+      {pages.hasNextPage && (
+        <button type="button" className="button" onClick={() => void pages.fetchNextPage()} disabled={pages.isFetchingNextPage}>
+          {pages.isFetchingNextPage ? "Loading…" : "Show older payments"}
         </button>
       )}
     </>
