@@ -294,6 +294,14 @@ impl Caches {
         }
     }
 
+    /// Drop every entry of an account in every cache (the relay skipped some of its
+    /// events).
+    pub async fn forget_account(&self, account_id: Uuid) {
+        for cache in self.caches.iter() {
+            cache.invalidate_account(account_id).await;
+        }
+    }
+
     /// Each cache's counters, in [`Name::ALL`] order.
     pub fn stats(&self) -> Vec<(Name, Stats)> {
         Name::ALL

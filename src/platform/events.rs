@@ -551,6 +551,10 @@ impl Order {
             Some(done) if last - done <= MAX_CATCH_UP => done,
             _ => first - 1,
         };
+        if done.is_some_and(|done| from > done) {
+            // Skipped events may have made any of the account's entries stale.
+            db.caches().forget_account(account_id).await;
+        }
         for published in since(db, account_id, from, last - from).await? {
             self.published.insert(account_id, published.seq);
             // Caches first: a client told of the change must not read the old value.
