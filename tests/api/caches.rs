@@ -316,3 +316,27 @@ async fn a_revoked_session_or_a_deactivated_user_is_refused_on_every_instance() 
     let body: &Value = &with_cookie(&second, &cookie).await.body;
     assert_eq!(body["code"], "forbidden");
 }
+
+#[tokio::test]
+async fn with_redis_the_other_instance_drops_its_entries_the_same_way() {
+    let Some(redis) =
+        crate::live::start_redis("with_redis_the_other_instance_drops_its_entries_the_same_way")
+            .await
+    else {
+        return;
+    };
+    let pod = |config: &mut jobber::config::Config| {
+        config.jwt_secret = Some("one secret for every pod of the fleet".into());
+        config.redis_url = Some(redis.url.clone().into());
+    };
+    let first = spawn_app_with(pod).await;
+    let second = spawn_app_on(first.database_url.clone(), pod).await;
+    let owner = first.signup("Redis Lawns").await;
+    let settings = async || second.get("/api/v1/settings", &owner.token).await;
+    warm(&second, "settings", &settings).await;
+    rename(&first, &owner.token, "Redis Gardens").await;
+    eventually("settings on api #2 (Redis)", &settings, |reply| {
+        reply.body["business_name"] == "Redis Gardens"
+    })
+    .await;
+}
