@@ -27,6 +27,7 @@ use sqlx::{
 };
 use uuid::Uuid;
 
+use crate::platform::cache::{self, Caches};
 use crate::platform::events::{Bus, Event, Fanout, Listeners};
 
 /// The migrations compiled into this binary.
@@ -44,6 +45,10 @@ pub struct Tx {
     events: Vec<Event>,
     listeners: Listeners,
     fanout: Fanout,
+    caches: Caches,
+    /// Cache entries this transaction wrote: read from the database here, dropped on
+    /// commit (`platform::cache`).
+    touched: Vec<(cache::Name, cache::Key)>,
 }
 
 impl Tx {
@@ -55,6 +60,26 @@ impl Tx {
     /// to listeners after it; a rollback forgets it.
     pub fn raise(&mut self, event: Event) {
         self.events.push(event);
+    }
+
+    /// This process's caches, for reads that may be answered from them (see
+    /// [`Tx::touched`] first).
+    pub fn caches(&self) -> &Caches {
+        &self.caches
+    }
+
+    /// Say that this transaction writes what `key` caches in `name`: its own reads of
+    /// it must see the write (not the cache), and the commit drops the entry on this
+    /// instance. Other instances hear of the change by its event.
+    pub fn touch(&mut self, name: cache::Name, key: cache::Key) {
+        if !self.touched.contains(&(name, key)) {
+            self.touched.push((name, key));
+        }
+    }
+
+    /// Whether this transaction wrote what `key` caches in `name` ([`Tx::touch`]).
+    pub fn touched(&self, name: cache::Name, key: &cache::Key) -> bool {
+        self.touched.contains(&(name, *key))
     }
 
     /// Commit, unless the request being served holds its commit (see [`CommitHold`]):
@@ -79,6 +104,14 @@ impl Tx {
         let written =
             crate::platform::events::write(&mut self.inner, self.account_id, &self.events).await?;
         self.inner.commit().await?;
+        // Read-your-writes on this instance: stale entries go before the caller
+        // answers; the other instances drop them when the events reach their relay.
+        for (name, key) in &self.touched {
+            self.caches.get(*name).invalidate(key).await;
+        }
+        for event in &self.events {
+            self.caches.on_event(self.account_id, event).await;
+        }
         if let Some(range) = written {
             self.fanout.announce(self.account_id, range);
         }
@@ -204,6 +237,7 @@ pub struct Db {
     events: Bus,
     fanout: Fanout,
     listeners: Listeners,
+    caches: Caches,
 }
 
 /// How a [`Db`] pool behaves.
@@ -294,7 +328,13 @@ impl Db {
             events: Bus::default(),
             listeners: Listeners::default(),
             fanout: Fanout::default(),
+            caches: Caches::default(),
         }
+    }
+
+    /// This process's caches (on while its event relay listens: `platform::cache`).
+    pub fn caches(&self) -> &Caches {
+        &self.caches
     }
 
     /// The listeners that react inside each tenant transaction before it commits.
@@ -351,6 +391,8 @@ impl Db {
             events: Vec::new(),
             listeners: self.listeners.clone(),
             fanout: self.fanout.clone(),
+            caches: self.caches.clone(),
+            touched: Vec::new(),
         })
     }
 

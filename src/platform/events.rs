@@ -4,8 +4,8 @@
 //! writes them to the `events` table in the same transaction, numbered per account in
 //! commit order, and PostgreSQL's `NOTIFY` (sent by a trigger, so only on commit)
 //! tells every instance. Each API process runs one [`relay`] that `LISTEN`s, reads the
-//! rows and publishes them on its in-process [`Bus`]; the WebSocket hub and caches
-//! subscribe there. A rollback writes nothing and publishes nothing, and an event is
+//! rows, empties the caches the events make stale (`platform::cache`) and publishes
+//! them on its in-process [`Bus`], where the WebSocket hub subscribes. A rollback writes nothing and publishes nothing, and an event is
 //! published the same way whichever process (api or worker) made the change.
 //!
 //! Listeners of two kinds react: [`InTransaction`] ones run in the raising transaction
@@ -50,6 +50,9 @@ pub enum Event {
     ClientDeleted { client_id: Uuid },
     #[serde(rename = "client.archived")]
     ClientArchived { client_id: Uuid },
+    /// A new picture was taken in, made ready, failed, or removed.
+    #[serde(rename = "client.avatar_changed")]
+    ClientAvatarChanged { client_id: Uuid },
     #[serde(rename = "quote.created")]
     QuoteCreated { quote_id: Uuid, client_id: Uuid },
     #[serde(rename = "quote.updated")]
@@ -113,6 +116,18 @@ pub enum Event {
     },
     #[serde(rename = "notification.created")]
     NotificationCreated { event_id: Uuid, user_ids: Vec<Uuid> },
+    /// The account's settings (its row: name, zone, currency, logo...) changed.
+    #[serde(rename = "settings.updated")]
+    SettingsUpdated {},
+    /// A user's name, email, role, status or password changed.
+    #[serde(rename = "user.updated")]
+    UserUpdated { user_id: Uuid },
+    /// One sign-in ended (sign-out or revocation): a browser session or a token login.
+    #[serde(rename = "session.revoked")]
+    SessionRevoked { session_id: Uuid, user_id: Uuid },
+    /// Every sign-in of a user ended ("log out everywhere", a password reset).
+    #[serde(rename = "user.sessions_revoked")]
+    UserSessionsRevoked { user_id: Uuid },
 }
 
 impl Event {
@@ -123,6 +138,7 @@ impl Event {
             Event::ClientUpdated { .. } => "client.updated",
             Event::ClientDeleted { .. } => "client.deleted",
             Event::ClientArchived { .. } => "client.archived",
+            Event::ClientAvatarChanged { .. } => "client.avatar_changed",
             Event::QuoteCreated { .. } => "quote.created",
             Event::QuoteUpdated { .. } => "quote.updated",
             Event::QuoteSent { .. } => "quote.sent",
@@ -153,6 +169,10 @@ impl Event {
             Event::PaymentRefunded { .. } => "payment.refunded",
             Event::MessageReceived { .. } => "message.received",
             Event::NotificationCreated { .. } => "notification.created",
+            Event::SettingsUpdated {} => "settings.updated",
+            Event::UserUpdated { .. } => "user.updated",
+            Event::SessionRevoked { .. } => "session.revoked",
+            Event::UserSessionsRevoked { .. } => "user.sessions_revoked",
         }
     }
 
@@ -491,6 +511,9 @@ pub async fn relay(db: Db, mut stop: watch::Receiver<bool>) {
             result = listen(&db, &mut order) => result,
             _ = stop.wait_for(|stopped| *stopped) => return,
         };
+        // Changes committed until the relay listens again go unheard: no caching
+        // meanwhile (`platform::cache`).
+        db.caches().disable();
         if let Err(error) = result {
             tracing::warn!(
                 error = format!("{error:#}"),
@@ -528,8 +551,16 @@ impl Order {
             Some(done) if last - done <= MAX_CATCH_UP => done,
             _ => first - 1,
         };
+        if done.is_some_and(|done| from > done) {
+            // Skipped events may have made any of the account's entries stale.
+            db.caches().forget_account(account_id).await;
+        }
         for published in since(db, account_id, from, last - from).await? {
             self.published.insert(account_id, published.seq);
+            // Caches first: a client told of the change must not read the old value.
+            db.caches()
+                .on_event(published.account_id, &published.event)
+                .await;
             db.events().publish(published);
         }
         Ok(())
@@ -540,6 +571,7 @@ async fn listen(db: &Db, order: &mut Order) -> anyhow::Result<()> {
     if let Some(redis) = db.fanout().redis() {
         let mut pubsub = redis.client.get_async_pubsub().await?;
         pubsub.subscribe(CHANNEL).await?;
+        db.caches().enable();
         let mut messages = pubsub.on_message();
         while let Some(message) = futures_util::StreamExt::next(&mut messages).await {
             let payload: String = message.get_payload()?;
@@ -549,6 +581,7 @@ async fn listen(db: &Db, order: &mut Order) -> anyhow::Result<()> {
     }
     let mut listener = PgListener::connect_with(db.pool()).await?;
     listener.listen(CHANNEL).await?;
+    db.caches().enable();
     loop {
         let notification = listener.recv().await?;
         order.relay(db, notification.payload()).await?;
@@ -575,6 +608,7 @@ mod tests {
             Event::ClientUpdated { client_id: id },
             Event::ClientDeleted { client_id: id },
             Event::ClientArchived { client_id: id },
+            Event::ClientAvatarChanged { client_id: id },
             Event::QuoteCreated {
                 quote_id: id,
                 client_id: id,
@@ -635,6 +669,13 @@ mod tests {
                 event_id: id,
                 user_ids: vec![id],
             },
+            Event::SettingsUpdated {},
+            Event::UserUpdated { user_id: id },
+            Event::SessionRevoked {
+                session_id: id,
+                user_id: id,
+            },
+            Event::UserSessionsRevoked { user_id: id },
         ] {
             assert_eq!(Event::from_row(event.name(), event.data()), Some(event));
         }

@@ -26,6 +26,10 @@ pub struct Metrics {
     database_up: IntGauge,
     events_published: prometheus::IntCounter,
     events_subscribers: IntGauge,
+    /// Per cache (`platform::cache`): hits, misses, evictions (age or room) and
+    /// invalidations (events, writes), brought up to the caches' own counts at scrape.
+    cache_counters: [IntCounterVec; 4],
+    cache_entries: IntGaugeVec,
     /// Scrapes bring `events_published` up to the bus's count one at a time.
     events_catch_up: std::sync::Arc<std::sync::Mutex<()>>,
     /// The same requests for `GET /status`: totals and per-second samples.
@@ -130,8 +134,40 @@ impl Metrics {
             "Listeners subscribed to this process's event bus",
         )
         .unwrap_or_else(unreachable);
+        let cache_counter = |name: &str, help: &str| {
+            IntCounterVec::new(Opts::new(name, help), &["cache"]).unwrap_or_else(unreachable)
+        };
+        let cache_counters = [
+            cache_counter(
+                "jobber_cache_hits_total",
+                "Look-ups answered from an in-process cache, by cache",
+            ),
+            cache_counter(
+                "jobber_cache_misses_total",
+                "Look-ups that read the database and filled the cache, by cache",
+            ),
+            cache_counter(
+                "jobber_cache_evictions_total",
+                "Entries dropped for their age (TTL) or for room, by cache",
+            ),
+            cache_counter(
+                "jobber_cache_invalidations_total",
+                "Entries dropped because a committed change (its event) made them stale, by cache",
+            ),
+        ];
+        let cache_entries = IntGaugeVec::new(
+            Opts::new("jobber_cache_entries", "Entries held, by cache"),
+            &["cache"],
+        )
+        .unwrap_or_else(unreachable);
+        for collector in &cache_counters {
+            registry
+                .register(Box::new(collector.clone()))
+                .unwrap_or_else(unreachable);
+        }
         for collector in [
-            Box::new(events_published.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(cache_entries.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(events_published.clone()),
             Box::new(events_subscribers.clone()),
             Box::new(jobs_completed.clone()),
             Box::new(jobs_failed.clone()),
@@ -161,6 +197,8 @@ impl Metrics {
             database_up,
             events_published,
             events_subscribers,
+            cache_counters,
+            cache_entries,
             events_catch_up: std::sync::Arc::default(),
             traffic: crate::platform::status::Traffic::new(),
         }
@@ -247,6 +285,21 @@ impl Metrics {
             let published = db.events().published();
             self.events_published
                 .inc_by(published.saturating_sub(self.events_published.get()));
+            for (name, stats) in db.caches().stats() {
+                let values = [
+                    stats.hits,
+                    stats.misses,
+                    stats.evictions,
+                    stats.invalidations,
+                ];
+                for (counter, value) in self.cache_counters.iter().zip(values) {
+                    let counter = counter.with_label_values(&[name.as_str()]);
+                    counter.inc_by(value.saturating_sub(counter.get()));
+                }
+                self.cache_entries
+                    .with_label_values(&[name.as_str()])
+                    .set(i64::try_from(stats.entries).unwrap_or(i64::MAX));
+            }
         }
         self.events_subscribers
             .set(i64::try_from(db.events().subscribers()).unwrap_or(i64::MAX));

@@ -1,9 +1,10 @@
 //! Infrastructure shared by every module: the data dir's layout, database pools and tenant transactions,
-//! the embedded PostgreSQL server, process privileges, logging, metrics, the job
+//! the embedded PostgreSQL server, process privileges, logging, metrics, caches, the job
 //! queue, the SMTP mailer and file storage.
 
 pub mod admin_token;
 pub mod backup;
+pub mod cache;
 pub mod crypto;
 pub mod database;
 pub mod datadir;

@@ -337,7 +337,7 @@ pub struct Status {
     /// Committed jobs not yet relayed to the queue; `None` when the database did not
     /// answer.
     pub outbox_pending: Option<i64>,
-    /// In-process caches and their hit ratios; empty: this build has none.
+    /// In-process caches (`platform::cache`) and their hit ratios.
     pub caches: Vec<CacheStatus>,
     /// Today's figures across accounts; `None` when they could not be read.
     pub business_today: Option<BusinessToday>,

@@ -13,6 +13,7 @@ mod attachments;
 mod auth;
 mod background;
 mod backup;
+mod caches;
 mod clients;
 mod e2e;
 mod emails;

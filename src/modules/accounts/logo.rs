@@ -73,6 +73,11 @@ pub async fn set(
         .await?
         .ok_or_else(account_settings_missing)?;
     let settings = repo::set_logo_key(&mut tx, Some(key.as_str())).await?;
+    tx.touch(
+        crate::platform::cache::Name::Settings,
+        crate::platform::cache::Key::account(ctx.account_id),
+    );
+    tx.raise(crate::platform::events::Event::SettingsUpdated {});
     activity::service::record(
         &mut tx,
         ctx.account_id,
@@ -95,6 +100,11 @@ pub async fn remove(db: &Db, storage: &Storage, ctx: &Ctx) -> Result<Settings, A
         .await?
         .ok_or_else(account_settings_missing)?;
     let settings = repo::set_logo_key(&mut tx, None).await?;
+    tx.touch(
+        crate::platform::cache::Name::Settings,
+        crate::platform::cache::Key::account(ctx.account_id),
+    );
+    tx.raise(crate::platform::events::Event::SettingsUpdated {});
     if before.logo_key.is_some() {
         activity::service::record(
             &mut tx,

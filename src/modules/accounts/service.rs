@@ -6,7 +6,9 @@ use crate::domain::{Currency, Email, TimeZone};
 use crate::http::{ApiError, FieldError};
 use crate::modules::activity;
 use crate::modules::users::{self, model::Role, model::User};
-use crate::platform::database::Db;
+use crate::platform::cache::{self, Key};
+use crate::platform::database::{Db, Tx};
+use crate::platform::events::Event;
 
 /// A business and its first owner, validated.
 pub struct NewAccount {
@@ -145,13 +147,23 @@ pub struct SettingsPatch {
     pub version: Option<i32>,
 }
 
+/// The caller's settings; from the cache when it has them (no transaction then).
 pub async fn settings(db: &Db, ctx: &Ctx) -> Result<Settings, ApiError> {
-    let mut tx = db.tenant(ctx.account_id).await?;
-    let settings = repo::settings(&mut tx, false)
+    let key = Key::account(ctx.account_id);
+    db.caches()
+        .get(cache::Name::Settings)
+        .get_or_load(key, || async {
+            let mut tx = db.tenant(ctx.account_id).await?;
+            let settings = repo::settings(&mut tx, false).await?;
+            tx.commit().await?;
+            Ok::<_, ApiError>(settings)
+        })
         .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("account has no row")))?;
-    tx.commit().await?;
-    Ok(settings)
+        .ok_or_else(no_row)
+}
+
+fn no_row() -> ApiError {
+    ApiError::internal(anyhow::anyhow!("account has no row"))
 }
 
 fn locale_ok(text: &str) -> bool {
@@ -361,6 +373,8 @@ pub async fn update_settings(
         return Err(ApiError::invalid(errors));
     }
     let updated = repo::update_settings(&mut tx, &next).await?;
+    tx.touch(cache::Name::Settings, Key::account(ctx.account_id));
+    tx.raise(Event::SettingsUpdated {});
     let changes = activity::service::diff(
         &serde_json::to_value(&current).unwrap_or_default(),
         &serde_json::to_value(&updated).unwrap_or_default(),
@@ -551,19 +565,31 @@ pub async fn delete_tax_rate(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiErro
     Ok(())
 }
 
-/// Settings inside the caller's transaction.
-pub async fn settings_in(tx: &mut crate::platform::database::Tx) -> Result<Settings, ApiError> {
-    repo::settings(tx, false)
+/// Settings inside the caller's transaction: the one accessor of every reader of
+/// settings. Answered from the cache (no statement) unless this transaction changed
+/// the account row itself ([`Tx::touch`]); then from the row, uncommitted write
+/// included. Entries are dropped by `settings.updated` and by the events of changes
+/// that take a document number (`platform::cache`).
+pub async fn settings_in(tx: &mut Tx) -> Result<Settings, ApiError> {
+    let key = Key::account(tx.account_id());
+    if tx.touched(cache::Name::Settings, &key) {
+        return repo::settings(tx, false).await?.ok_or_else(no_row);
+    }
+    let caches = tx.caches().clone();
+    caches
+        .get(cache::Name::Settings)
+        .get_or_load(key, || repo::settings(tx, false))
         .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("account has no row")))
+        .ok_or_else(no_row)
 }
 
 /// The next document number, e.g. `Q-42`; gapless within the caller's transaction.
-pub async fn next_number_in(
-    tx: &mut crate::platform::database::Tx,
-    sequence: repo::Sequence,
-) -> Result<String, ApiError> {
+pub async fn next_number_in(tx: &mut Tx, sequence: repo::Sequence) -> Result<String, ApiError> {
     let (prefix, number) = repo::next_number(tx, sequence).await?;
+    // The settings carry the next numbers: this transaction now reads them from the
+    // row, and its commit drops the cached copy.
+    let key = Key::account(tx.account_id());
+    tx.touch(cache::Name::Settings, key);
     Ok(format!("{prefix}{number}"))
 }
 

@@ -168,6 +168,7 @@ pub async fn reset_password(db: &Db, token: &str, password: String) -> Result<()
     let password_hash = super::password::hash(password).await?;
     users_repo::set_password(&mut tx, user.id, &password_hash).await?;
     repo::revoke_user(&mut tx, user.id).await?;
+    tx.raise(crate::platform::events::Event::UserSessionsRevoked { user_id: user.id });
     crate::modules::activity::service::record(
         &mut tx,
         user.account_id,

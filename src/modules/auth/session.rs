@@ -8,9 +8,11 @@
 //! whichever is first, or when revoked (sign-out, "log out everywhere", password
 //! change, deactivation).
 //!
-//! Each request's check is one round trip ([`repo::check_session`]: a primary-key
-//! look-up joined with the user, in a SECURITY DEFINER function): nothing is cached,
-//! so a revocation or a deactivation takes effect on the very next request.
+//! A request's check is one round trip ([`repo::check_session`]: a primary-key
+//! look-up joined with the user, in a SECURITY DEFINER function), cached for up to a
+//! minute per instance (`platform::cache`): a revocation, a deactivation or a role
+//! change raises an event that drops the cached check on the instance that made it
+//! before its commit returns, and on every other one when the event arrives.
 //!
 //! CSRF (OWASP's synchronizer token, bound to the session): every unsafe method
 //! authenticated by the cookie must carry `X-CSRF-Token` equal to the session's token,
@@ -21,7 +23,8 @@
 //! Requests with an `Authorization` header are bearer requests: the cookie is ignored
 //! and none of this applies.
 //!
-//! This module must never accept a cookie without checking it against the table.
+//! This module must never accept a cookie without checking it against the table (a
+//! check cached as above counts, for the same cookie only).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -45,7 +48,9 @@ use crate::app::AppState;
 use crate::http::extract::Ctx;
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::users::model::{Role, User};
+use crate::platform::cache::{self, Key};
 use crate::platform::database::Db;
+use crate::platform::events::Event;
 
 pub const COOKIE_NAME: &str = "jobber_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -89,6 +94,16 @@ pub struct NewCookie {
     pub session_id: Uuid,
     pub value: String,
     pub csrf_token: String,
+}
+
+/// A passed session check, cached for up to a minute (`platform::cache::Name::Sessions`):
+/// a revocation, a deactivation or a role change drops it on every instance by its
+/// event, and the check that reloads it moves the session's idle clock.
+#[derive(Clone)]
+struct Checked {
+    user_id: Uuid,
+    role: Role,
+    secret_hash: Vec<u8>,
 }
 
 fn hash(secret: &str) -> Vec<u8> {
@@ -199,16 +214,35 @@ pub async fn authenticate(
     };
     check_origin(&state.config.public_url, headers)?;
     let (account_id, session_id, secret) = parse(value).ok_or_else(ended)?;
-    let (user_id, role) = repo::check_session(
-        state.db.pool(),
-        account_id,
-        session_id,
-        &hash(secret),
-        IDLE_SECONDS,
-    )
-    .await?
-    .ok_or_else(ended)?;
-    let role = Role::parse(&role).ok_or_else(ended)?;
+    let secret_hash = hash(secret);
+    let checked = state
+        .db
+        .caches()
+        .get(cache::Name::Sessions)
+        .get_or_load(Key::item(account_id, session_id), || async {
+            let found = repo::check_session(
+                state.db.pool(),
+                account_id,
+                session_id,
+                &secret_hash,
+                IDLE_SECONDS,
+            )
+            .await?;
+            Ok::<_, ApiError>(found.and_then(|(user_id, role)| {
+                Some(Checked {
+                    user_id,
+                    role: Role::parse(&role)?,
+                    secret_hash: secret_hash.clone(),
+                })
+            }))
+        })
+        .await?
+        .ok_or_else(ended)?;
+    // A cached check answers only the cookie it was made with.
+    if !bool::from(checked.secret_hash.ct_eq(&secret_hash)) {
+        return Err(ended());
+    }
+    let (user_id, role) = (checked.user_id, checked.role);
     let csrf_token = csrf_token(&state.keys, secret);
     if is_unsafe(method) {
         let sent = headers
@@ -359,6 +393,10 @@ pub async fn start(
 pub async fn end(db: &Db, session: &CookieSession) -> Result<(), ApiError> {
     let mut tx = db.tenant(session.ctx.account_id).await?;
     repo::revoke_session(&mut tx, session.ctx.user_id, session.session_id).await?;
+    tx.raise(Event::SessionRevoked {
+        session_id: session.session_id,
+        user_id: session.ctx.user_id,
+    });
     tx.commit().await?;
     Ok(())
 }
@@ -430,6 +468,10 @@ pub async fn revoke(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> {
     if !found {
         return Err(ApiError::code(ErrorCode::SessionNotFound));
     }
+    tx.raise(Event::SessionRevoked {
+        session_id: id,
+        user_id: ctx.user_id,
+    });
     tx.commit().await?;
     tracing::info!(account_id = %ctx.account_id, user_id = %ctx.user_id, session_id = %id, "session revoked");
     Ok(())
@@ -440,6 +482,9 @@ pub async fn revoke(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> {
 pub async fn revoke_all(db: &Db, ctx: &Ctx) -> Result<(), ApiError> {
     let mut tx = db.tenant(ctx.account_id).await?;
     repo::revoke_user(&mut tx, ctx.user_id).await?;
+    tx.raise(Event::UserSessionsRevoked {
+        user_id: ctx.user_id,
+    });
     tx.commit().await?;
     tracing::info!(account_id = %ctx.account_id, user_id = %ctx.user_id, "logged out everywhere");
     Ok(())

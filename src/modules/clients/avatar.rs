@@ -19,6 +19,7 @@ use crate::modules::activity::{self, Subject};
 use crate::modules::attachments::{Kind, check_picture, strip_metadata};
 use crate::modules::uploads::{self, service::Accept};
 use crate::platform::database::Db;
+use crate::platform::events::Event;
 use crate::platform::picture::{self, ImageJob, PictureError};
 use crate::platform::queue::{self, Queue};
 use crate::platform::storage::{ObjectKey, Storage};
@@ -108,6 +109,7 @@ pub async fn set(
         avatar_source_key: Some(original.as_str().to_string()),
     };
     repo::set_avatar(&mut tx, client_id, &pending).await?;
+    tx.raise(Event::ClientAvatarChanged { client_id });
     queue::enqueue(
         &mut tx,
         ctx.account_id,
@@ -155,6 +157,7 @@ pub async fn remove(
             avatar_source_key: None,
         };
         repo::set_avatar(&mut tx, client_id, &none).await?;
+        tx.raise(Event::ClientAvatarChanged { client_id });
         activity::service::record(
             &mut tx,
             ctx.account_id,
@@ -239,6 +242,7 @@ pub async fn make(
     };
     let ready = done.avatar_source_key.is_none();
     repo::set_avatar(&mut tx, client_id, &done).await?;
+    tx.raise(Event::ClientAvatarChanged { client_id });
     tx.commit().await?;
     if ready && let Err(error) = storage.delete(&source).await {
         tracing::warn!(%error, key = source.as_str(), "avatar made; its original could not be deleted");

@@ -13,6 +13,7 @@ use crate::http::extract::Ctx;
 use crate::http::pagination::{Page, PageRequest};
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::activity::{self, ActivityEntry, Subject};
+use crate::platform::cache;
 use crate::platform::database::{Db, Tx, violation};
 use crate::platform::events::Event;
 use crate::platform::storage::Storage;
@@ -108,6 +109,7 @@ pub async fn set_sms_opt_in_in(
     }
     if changed {
         repo::set_phones(tx, client_id, &client.phones).await?;
+        tx.raise(Event::ClientUpdated { client_id });
     }
     Ok(changed)
 }
@@ -145,11 +147,19 @@ pub async fn check_references(
     Ok(())
 }
 
+/// One client (`GET /clients/{id}`), from the cache when it has it: every change of
+/// a client row raises a `client.*` event, which drops the entry (`platform::cache`).
 pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Client, ApiError> {
-    let mut tx = db.tenant(ctx.account_id).await?;
-    let client = repo::get(&mut tx, id).await?.ok_or_else(not_found)?;
-    tx.commit().await?;
-    Ok(client)
+    db.caches()
+        .get(cache::Name::Clients)
+        .get_or_load(cache::Key::item(ctx.account_id, id), || async {
+            let mut tx = db.tenant(ctx.account_id).await?;
+            let client = repo::get(&mut tx, id).await?;
+            tx.commit().await?;
+            Ok::<_, ApiError>(client)
+        })
+        .await?
+        .ok_or_else(not_found)
 }
 
 pub struct ListQuery {

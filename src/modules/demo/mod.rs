@@ -266,6 +266,8 @@ pub async fn seed(db: &Db, account_id: Uuid, scale: usize) -> Result<Seeded, Api
         .bind(i)
         .execute(&mut *tx)
         .await?;
+    // The next document numbers moved: running servers drop their cached settings.
+    tx.raise(crate::platform::events::Event::SettingsUpdated {});
     tx.commit().await?;
     // Fresh bulk data has no planner statistics yet; gather them now rather than
     // waiting for autovacuum, so the first queries get good plans.

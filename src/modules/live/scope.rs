@@ -71,7 +71,8 @@ impl Audience {
             Event::ClientCreated { client_id }
             | Event::ClientUpdated { client_id }
             | Event::ClientDeleted { client_id }
-            | Event::ClientArchived { client_id } => {
+            | Event::ClientArchived { client_id }
+            | Event::ClientAvatarChanged { client_id } => {
                 audience.kind = Some(Kind::Office);
                 audience.client_id = Some(*client_id);
             }
@@ -144,6 +145,11 @@ impl Audience {
                 audience.kind = Some(Kind::Personal);
                 audience.users.clone_from(user_ids);
             }
+            // For caches of other instances, not for the screens (no kind: no socket).
+            Event::SettingsUpdated {}
+            | Event::UserUpdated { .. }
+            | Event::SessionRevoked { .. }
+            | Event::UserSessionsRevoked { .. } => {}
         }
         Ok(audience)
     }

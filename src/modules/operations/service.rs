@@ -131,9 +131,21 @@ impl Operations {
             },
             queues,
             outbox_pending,
-            // No in-process cache exists yet (ARCHITECTURE's moka caches are to come);
-            // an empty list says so rather than inventing ratios.
-            caches: Vec::new(),
+            caches: db
+                .caches()
+                .stats()
+                .into_iter()
+                .map(|(name, stats)| {
+                    let looked_up = stats.hits + stats.misses;
+                    crate::platform::status::CacheStatus {
+                        name: name.as_str().to_owned(),
+                        hits: stats.hits,
+                        misses: stats.misses,
+                        // No look-up yet: no ratio rather than an invented one.
+                        hit_ratio: (looked_up > 0).then(|| stats.hits as f64 / looked_up as f64),
+                    }
+                })
+                .collect(),
             business_today,
             errors,
             samples,

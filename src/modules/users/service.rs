@@ -194,6 +194,8 @@ pub async fn update(db: &Db, ctx: &Ctx, id: Uuid, patch: UserPatch) -> Result<Us
     if !active {
         crate::modules::auth::repo::revoke_user(&mut tx, id).await?;
     }
+    // Its sessions hold the role and stand for an active user (`platform::cache`).
+    tx.raise(crate::platform::events::Event::UserUpdated { user_id: id });
     let before = serde_json::to_value(&current).unwrap_or_default();
     let after = serde_json::to_value(&updated).unwrap_or_default();
     let mut diff =
