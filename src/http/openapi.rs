@@ -15,7 +15,9 @@
 //! - `If-Match` read (the operation declares 412): 400 for a malformed one;
 //! - an authenticated POST: `Idempotency-Key` (400 malformed, 409 in progress,
 //!   422 reused, 413 while buffering the body);
-//! - throttled operations ([`THROTTLED`]): 429 with `Retry-After`;
+//! - every operation the rate limits cover (all of `/api/v1` but the signed webhooks,
+//!   `http::ratelimit`) and the throttled ones ([`THROTTLED`]): 429 with
+//!   `Retry-After` and the `RateLimit-*` headers;
 //! - every operation: 500 `internal`, 503 `unavailable`.
 //!
 //! It works on the JSON form of the document, which is what is served.
@@ -36,7 +38,7 @@ pub const THROTTLED: &[(&str, &str)] = &[
 ];
 
 /// Operations whose body is read raw and authenticated by a signature (webhooks): they
-/// answer their own errors, not the `Json` extractor's.
+/// answer their own errors, not the `Json` extractor's, and are not rate limited.
 const RAW_BODY_PREFIX: &str = "/api/v1/webhooks/";
 
 const METHODS: [&str; 8] = [
@@ -154,6 +156,12 @@ fn declare_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
         ));
         declare_idempotency_key(op);
     }
+    if !path.starts_with(RAW_BODY_PREFIX) {
+        add.push((
+            "429",
+            "`rate_limited`: over the rate limit of this kind of request (docs/api.md); retry after `Retry-After` seconds",
+        ));
+    }
     if THROTTLED.contains(&(method, path)) {
         add.push((
             "429",
@@ -244,15 +252,35 @@ fn as_problem(status: &str, response: &mut Map<String, Value>, public: bool) {
             "`Bearer` when the access token is missing or invalid",
             json!({"type": "string"}),
         ),
-        "429" => header(
-            response,
-            "Retry-After",
-            "Seconds to wait before trying again",
-            json!({"type": "integer", "minimum": 1}),
-        ),
+        "429" => {
+            header(
+                response,
+                "Retry-After",
+                "Seconds to wait before trying again",
+                json!({"type": "integer", "minimum": 1}),
+            );
+            for (name, description) in RATE_LIMIT_HEADERS {
+                header(
+                    response,
+                    name,
+                    description,
+                    json!({"type": "integer", "minimum": 0}),
+                );
+            }
+        }
         _ => {}
     }
 }
+
+/// What every answer of a rate-limited operation carries (draft-ietf-httpapi-ratelimit-headers).
+const RATE_LIMIT_HEADERS: [(&str, &str); 3] = [
+    (
+        "RateLimit-Limit",
+        "The quota: requests per window (`RateLimit-Policy`: `<limit>;w=<seconds>`)",
+    ),
+    ("RateLimit-Remaining", "Requests left in the quota now"),
+    ("RateLimit-Reset", "Seconds until the quota is whole again"),
+];
 
 fn header(response: &mut Map<String, Value>, name: &str, description: &str, schema: Value) {
     if let Some(headers) = response
@@ -318,6 +346,11 @@ fn default_description(status: &str) -> &'static str {
 mod tests {
     use super::*;
 
+    /// Whether an operation may answer 429: the rate limits cover it, or it is throttled.
+    fn answers_429(method: &str, path: &str) -> bool {
+        !path.starts_with(RAW_BODY_PREFIX) || THROTTLED.contains(&(method, path))
+    }
+
     /// Every `$ref` in `value` (recursively).
     fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
         match value {
@@ -381,7 +414,7 @@ mod tests {
                         ));
                     }
                 }
-                if responses.contains_key("429") != THROTTLED.contains(&(method, path.as_str())) {
+                if responses.contains_key("429") != answers_429(method, path) {
                     faults.push(format!(
                         "{at}: 429 declared but not throttled, or the reverse"
                     ));
@@ -422,7 +455,7 @@ mod tests {
                 "{status}"
             );
         }
-        assert!(post.get("429").is_none());
+        assert!(post["429"]["headers"]["RateLimit-Remaining"].is_object());
         assert!(post["404"]["content"].get("application/json").is_none());
         let login = &doc["paths"]["/api/v1/auth/login"]["post"]["responses"];
         assert!(login.get("401").is_none(), "login is public");

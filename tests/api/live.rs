@@ -674,9 +674,9 @@ async fn commits_of_every_process_reach_sockets_on_every_api_process() {
 }
 
 /// A throwaway `redis-server` on a free loopback port, stopped on drop.
-struct RedisServer {
+pub struct RedisServer {
     child: std::process::Child,
-    url: String,
+    pub url: String,
 }
 
 impl Drop for RedisServer {
@@ -688,7 +688,7 @@ impl Drop for RedisServer {
 
 /// Debian's redis-server, or `None` (and a loud skip) on a developer machine without
 /// it; under CI a missing peer fails the run.
-async fn start_redis(test: &str) -> Option<RedisServer> {
+pub async fn start_redis(test: &str) -> Option<RedisServer> {
     let port = crate::background::free_port();
     let spawned = std::process::Command::new("redis-server")
         .args([
