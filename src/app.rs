@@ -90,7 +90,9 @@ impl FromRef<AppState> for Metrics {
             Errors are RFC 9457 `application/problem+json` with a stable `code` (see docs/api.md). \
             Lists use keyset pagination (`limit`, `cursor` -> `next_cursor`). POST accepts an \
             `Idempotency-Key` header (Stripe's semantics). Updates take the `version` you read \
-            (or `If-Match`) and answer 409 when it is stale.",
+            (or `If-Match`) and answer 409 when it is stale. Requests are rate limited per class, \
+            user and client IP: `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` on \
+            every answer, `429` with `Retry-After` past a quota (docs/api.md).",
         license(name = "AGPL-3.0-only")
     ),
     modifiers(&BearerAuth),

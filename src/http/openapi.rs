@@ -17,7 +17,8 @@
 //!   422 reused, 413 while buffering the body);
 //! - every operation the rate limits cover (all of `/api/v1` but the signed webhooks,
 //!   `http::ratelimit`) and the throttled ones ([`THROTTLED`]): 429 with
-//!   `Retry-After` and the `RateLimit-*` headers;
+//!   `Retry-After` (the `RateLimit-*` headers are described, not declared: they are
+//!   absent while the limits are off, and a declared header is one always sent);
 //! - every operation: 500 `internal`, 503 `unavailable`.
 //!
 //! It works on the JSON form of the document, which is what is served.
@@ -159,7 +160,7 @@ fn declare_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
     if !path.starts_with(RAW_BODY_PREFIX) {
         add.push((
             "429",
-            "`rate_limited`: over the rate limit of this kind of request (docs/api.md); retry after `Retry-After` seconds",
+            "`rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md)",
         ));
     }
     if THROTTLED.contains(&(method, path)) {
@@ -252,35 +253,15 @@ fn as_problem(status: &str, response: &mut Map<String, Value>, public: bool) {
             "`Bearer` when the access token is missing or invalid",
             json!({"type": "string"}),
         ),
-        "429" => {
-            header(
-                response,
-                "Retry-After",
-                "Seconds to wait before trying again",
-                json!({"type": "integer", "minimum": 1}),
-            );
-            for (name, description) in RATE_LIMIT_HEADERS {
-                header(
-                    response,
-                    name,
-                    description,
-                    json!({"type": "integer", "minimum": 0}),
-                );
-            }
-        }
+        "429" => header(
+            response,
+            "Retry-After",
+            "Seconds to wait before trying again",
+            json!({"type": "integer", "minimum": 1}),
+        ),
         _ => {}
     }
 }
-
-/// What every answer of a rate-limited operation carries (draft-ietf-httpapi-ratelimit-headers).
-const RATE_LIMIT_HEADERS: [(&str, &str); 3] = [
-    (
-        "RateLimit-Limit",
-        "The quota: requests per window (`RateLimit-Policy`: `<limit>;w=<seconds>`)",
-    ),
-    ("RateLimit-Remaining", "Requests left in the quota now"),
-    ("RateLimit-Reset", "Seconds until the quota is whole again"),
-];
 
 fn header(response: &mut Map<String, Value>, name: &str, description: &str, schema: Value) {
     if let Some(headers) = response
@@ -455,7 +436,7 @@ mod tests {
                 "{status}"
             );
         }
-        assert!(post["429"]["headers"]["RateLimit-Remaining"].is_object());
+        assert!(post["429"]["headers"]["Retry-After"].is_object());
         assert!(post["404"]["content"].get("application/json").is_none());
         let login = &doc["paths"]["/api/v1/auth/login"]["post"]["responses"];
         assert!(login.get("401").is_none(), "login is public");
