@@ -20,7 +20,7 @@
 //! This layer knows nothing of HTTP: keys are opaque strings chosen by the callers.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -247,9 +247,7 @@ impl MemoryStore {
     }
 
     fn shard(&self, key: &str) -> usize {
-        let mut hasher = self.hasher.build_hasher();
-        key.hash(&mut hasher);
-        usize::try_from(hasher.finish() % SHARDS as u64).unwrap_or(0)
+        usize::try_from(self.hasher.hash_one(key) % SHARDS as u64).unwrap_or(0)
     }
 
     /// Lock every key's shard (in shard order, so two callers cannot deadlock);
