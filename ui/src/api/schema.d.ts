@@ -4539,6 +4539,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -4647,6 +4658,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -4728,6 +4750,17 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them) */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4821,7 +4854,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4908,6 +4941,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -4960,6 +5004,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5042,7 +5097,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5138,6 +5193,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -5225,6 +5291,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -5277,6 +5354,17 @@ export interface operations {
             /** @description `csrf_failed`: the request came from another site; `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5381,7 +5469,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5433,6 +5521,17 @@ export interface operations {
             /** @description `csrf_failed`: no or a wrong `X-CSRF-Token`, or the request came from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5491,6 +5590,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5592,6 +5702,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -5663,6 +5784,17 @@ export interface operations {
             /** @description `session_not_found` */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5765,7 +5897,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5828,6 +5960,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5942,7 +6085,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -6063,6 +6206,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -6160,6 +6314,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -6237,6 +6402,17 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6353,6 +6529,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -6427,6 +6614,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6562,6 +6760,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -6632,6 +6841,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6719,6 +6939,17 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them) */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6839,6 +7070,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -6913,6 +7155,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7048,6 +7301,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -7147,6 +7411,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -7239,6 +7514,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -7311,6 +7597,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7438,6 +7735,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -7512,6 +7820,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7610,6 +7929,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -7696,6 +8026,17 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7794,6 +8135,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -7880,6 +8232,17 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8009,6 +8372,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -8084,6 +8458,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8220,6 +8605,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -8318,6 +8714,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -8386,6 +8793,17 @@ export interface operations {
             /** @description Gone: the link or upload has expired */
             410: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8468,6 +8886,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -8536,6 +8965,17 @@ export interface operations {
             /** @description Gone: the link or upload has expired */
             410: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8656,6 +9096,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -8726,6 +9177,17 @@ export interface operations {
             /** @description Gone: the link or upload has expired */
             410: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8846,6 +9308,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -8898,6 +9371,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8960,6 +9444,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -9007,6 +9502,17 @@ export interface operations {
             /** @description Bad request */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9110,6 +9616,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -9189,6 +9706,17 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9303,6 +9831,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -9378,6 +9917,17 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9496,6 +10046,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -9606,6 +10167,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -9680,6 +10252,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9765,6 +10348,17 @@ export interface operations {
             /** @description Conflict with the record's state */
             409: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9892,6 +10486,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -9964,6 +10569,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10091,6 +10707,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -10175,6 +10802,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10302,6 +10940,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -10423,6 +11072,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -10504,6 +11164,17 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10620,6 +11291,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -10694,6 +11376,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10829,6 +11522,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -10901,6 +11605,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11038,6 +11753,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -11109,6 +11835,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11236,6 +11973,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -11357,6 +12105,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -11438,6 +12197,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -11513,6 +12283,17 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11616,6 +12397,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -11668,6 +12460,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11774,6 +12577,17 @@ export interface operations {
             /** @description `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11890,6 +12704,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -11971,6 +12796,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12079,6 +12915,17 @@ export interface operations {
             /** @description `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12215,6 +13062,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -12336,6 +13194,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -12420,6 +13289,17 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12536,6 +13416,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -12646,6 +13537,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -12720,6 +13622,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12853,6 +13766,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -12968,6 +13892,17 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13095,6 +14030,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -13210,6 +14156,17 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13337,6 +14294,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -13421,6 +14389,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13548,6 +14527,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -13669,6 +14659,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -13721,6 +14722,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13785,6 +14797,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -13837,6 +14860,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13953,6 +14987,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -14025,6 +15070,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14104,6 +15160,17 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them) */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14193,6 +15260,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -14270,6 +15348,17 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them) */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14380,6 +15469,17 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14513,6 +15613,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -14588,6 +15699,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -14642,6 +15764,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14766,6 +15899,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -14876,6 +16020,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -14937,6 +16092,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15034,6 +16200,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -15088,6 +16265,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15152,6 +16340,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -15204,6 +16403,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15308,6 +16518,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -15358,6 +16579,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15474,6 +16706,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -15526,6 +16769,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15636,6 +16890,17 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15771,6 +17036,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -15841,6 +17117,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15957,6 +17244,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -16032,6 +17330,17 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -16148,7 +17457,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -16233,6 +17542,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -16366,7 +17686,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -16449,6 +17769,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -16563,6 +17894,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -16671,6 +18013,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -16742,6 +18095,17 @@ export interface operations {
             /** @description `user_not_found` */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -16822,6 +18186,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -16955,6 +18330,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -17059,6 +18445,17 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them) */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -17186,6 +18583,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -17307,6 +18715,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -17409,6 +18828,17 @@ export interface operations {
             /** @description `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -17530,6 +18960,17 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -17815,7 +19256,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -17917,6 +19358,17 @@ export interface operations {
             /** @description `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
