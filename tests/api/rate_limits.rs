@@ -331,3 +331,80 @@ async fn without_redis_reachable_each_process_limits_on_its_own() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn a_browser_session_counts_on_its_users_quota() {
+    let app = spawn_app_with(limited(|l| l.reads = class(1000, 2, 60))).await;
+    let owner = app.signup("Browser Co").await;
+    let signed_in = app
+        .request(
+            Method::POST,
+            "/api/v1/auth/session",
+            None,
+            Some(json!({"email": owner.email, "password": PASSWORD})),
+            &[],
+        )
+        .await
+        .expect(200);
+    let cookie = signed_in
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    // The token and the cookie are one user: one quota.
+    app.get("/api/v1/auth/me", &owner.token).await.expect(200);
+    let by_cookie = app
+        .request(
+            Method::GET,
+            "/api/v1/auth/me",
+            None,
+            None,
+            &[("cookie", &cookie)],
+        )
+        .await
+        .expect(200);
+    assert_eq!(number(&by_cookie, "ratelimit-remaining"), 0);
+    app.request(
+        Method::GET,
+        "/api/v1/auth/me",
+        None,
+        None,
+        &[("cookie", &cookie)],
+    )
+    .await
+    .problem(429, "rate_limited");
+}
+
+#[test]
+fn the_environment_sets_the_limits_and_names_its_mistakes() {
+    let show = |vars: &[(&str, &str)]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_jobber"));
+        command.args(["config", "show"]);
+        for (name, value) in vars {
+            command.env(name, value);
+        }
+        command.output().unwrap()
+    };
+    let out = show(&[
+        ("JOBBER_RATE_LIMITS", "off"),
+        ("JOBBER_RATE_LIMIT_READS", "per_user=7, window_secs=5"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: toml::Table = toml::from_str(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    let limits = &shown["rate_limits"];
+    assert_eq!(limits["enabled"].as_bool(), Some(false));
+    assert_eq!(limits["reads"]["per_user"].as_integer(), Some(7));
+    assert_eq!(limits["reads"]["window_secs"].as_integer(), Some(5));
+    assert_eq!(limits["reads"]["per_ip"].as_integer(), Some(3000));
+    assert_eq!(limits["auth"]["per_ip"].as_integer(), Some(60));
+    let out = show(&[("JOBBER_RATE_LIMIT_WRITES", "per_minute=3")]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("JOBBER_RATE_LIMIT_WRITES"), "{stderr}");
+}
