@@ -19,7 +19,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 port=$(free_port); admin=$(free_port)
 base=http://127.0.0.1:$port
 # One bench user holds every socket: lift the per-user and per-account limits.
-JOBBER_WS_MAX_PER_USER=$IDLE JOBBER_WS_MAX_PER_ACCOUNT=$IDLE \
+JOBBER_WS_MAX_PER_USER=$IDLE JOBBER_WS_MAX_PER_ACCOUNT=$IDLE JOBBER_RATE_LIMITS=off \
     "$bin" --data-dir "$root/data" --log warn serve --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin" >"$root/server.log" 2>&1 &
 server=$!
 cleanup() { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$root"; }

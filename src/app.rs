@@ -19,7 +19,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
-use crate::http::{ApiError, ErrorCode, idempotency, middleware, panic, server};
+use crate::http::{ApiError, ErrorCode, idempotency, middleware, panic, ratelimit, server};
 use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::{
@@ -51,6 +51,9 @@ pub struct AppState {
     /// `409 email_taken` answers: each tells that an address has a login somewhere,
     /// so they are limited per client IP and per account (docs/api.md).
     pub taken_throttle: Arc<LoginThrottle>,
+    /// The counters of the request rate limits and of the throttles above: this
+    /// process's, or Redis's when `redis_url` is set (`platform::ratelimit`).
+    pub limits: Arc<dyn crate::platform::ratelimit::Store>,
     pub metrics: Metrics,
     /// Stripe's API and the key that opens the secrets accounts store.
     pub gateway: payments::service::Gateway,
@@ -87,7 +90,9 @@ impl FromRef<AppState> for Metrics {
             Errors are RFC 9457 `application/problem+json` with a stable `code` (see docs/api.md). \
             Lists use keyset pagination (`limit`, `cursor` -> `next_cursor`). POST accepts an \
             `Idempotency-Key` header (Stripe's semantics). Updates take the `version` you read \
-            (or `If-Match`) and answer 409 when it is stale.",
+            (or `If-Match`) and answer 409 when it is stale. Requests are rate limited per class, \
+            user and client IP: `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` on \
+            every answer, `429` with `Retry-After` past a quota (docs/api.md).",
         license(name = "AGPL-3.0-only")
     ),
     modifiers(&BearerAuth),
@@ -208,8 +213,8 @@ pub fn api(state: AppState) -> (Router, serde_json::Value) {
 }
 
 /// The public API's middleware around `routes`, innermost first: the route label,
-/// the panic catcher, `Idempotency-Key`, the body limit, then request id, metrics and
-/// access log. The panic catcher is inside the idempotency and observe layers so a
+/// the panic catcher, `Idempotency-Key`, the body limit, the rate limits, then request
+/// id, metrics and access log. The panic catcher is inside the idempotency and observe layers so a
 /// panic reaches them as an ordinary 500 (the key is released, the request counted).
 /// Public so tests can put the same stack around a route of their own.
 pub fn layered(routes: Router<AppState>, state: AppState) -> Router {
@@ -221,6 +226,10 @@ pub fn layered(routes: Router<AppState>, state: AppState) -> Router {
             idempotency::middleware,
         ))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::middleware,
+        ))
         .layer(axum::middleware::from_fn(middleware::harden))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
@@ -342,6 +351,11 @@ impl App {
         let storage = Storage::from_config(&config, &keys.derive("storage-urls"))?;
         let config_http = config.http.clone();
         let metrics = Metrics::new();
+        let limits = crate::platform::ratelimit::store(
+            config.redis_url.as_ref().map(|url| url.expose_secret()),
+            config.rate_limits.max_keys,
+            metrics.rate_limit_fallbacks.clone(),
+        )?;
         let admin_token = crate::platform::admin_token::AdminToken::load_or_create(
             config.admin_token.as_ref(),
             &config.data_dir,
@@ -354,9 +368,10 @@ impl App {
             db,
             config: Arc::new(config),
             keys: Arc::new(keys),
-            throttle: Arc::default(),
-            reset_throttle: Arc::default(),
-            taken_throttle: Arc::default(),
+            throttle: Arc::new(LoginThrottle::new(limits.clone(), "login")),
+            reset_throttle: Arc::new(LoginThrottle::new(limits.clone(), "reset")),
+            taken_throttle: Arc::new(LoginThrottle::new(limits.clone(), "taken")),
+            limits,
             live: live::Hub::new(config_live_limits(&config_http)),
             metrics,
         };

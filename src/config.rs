@@ -191,6 +191,29 @@ struct FileConfig {
     ws_max_per_user: Option<usize>,
     ws_max_per_account: Option<usize>,
     ui_dir: Option<PathBuf>,
+    rate_limits: Option<RateLimitsFile>,
+}
+
+/// `[rate_limits]` in `jobber.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateLimitsFile {
+    enabled: Option<bool>,
+    max_keys: Option<usize>,
+    auth: Option<ClassLimitsFile>,
+    writes: Option<ClassLimitsFile>,
+    reads: Option<ClassLimitsFile>,
+    uploads: Option<ClassLimitsFile>,
+    public: Option<ClassLimitsFile>,
+}
+
+/// One class's limits in `jobber.toml`: `auth = { per_ip = 60, per_user = 30, window_secs = 60 }`.
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClassLimitsFile {
+    per_ip: Option<u32>,
+    per_user: Option<u32>,
+    window_secs: Option<u64>,
 }
 
 #[derive(Clone)]
@@ -245,6 +268,90 @@ pub struct Config {
     pub storage: StorageConfig,
     /// Connection limits of the HTTP listeners (docs/operations.md, "Limits").
     pub http: HttpConfig,
+    /// Request limits per endpoint class, per user and per client IP
+    /// (docs/configuration.md, "Rate limits").
+    pub rate_limits: RateLimitConfig,
+}
+
+/// Request rate limits (`http::ratelimit`): per endpoint class, a quota per client IP
+/// and one per signed-in user, each `limit` requests per `window` (a burst of the
+/// whole quota allowed). Counted in this process, or in Redis when `redis_url` is set.
+#[derive(Clone, Debug)]
+pub struct RateLimitConfig {
+    /// Off: no request limits (the login throttle still holds).
+    pub enabled: bool,
+    /// Keys the in-process store keeps at most (expired ones are dropped first).
+    pub max_keys: usize,
+    pub auth: ClassLimits,
+    pub writes: ClassLimits,
+    pub reads: ClassLimits,
+    pub uploads: ClassLimits,
+    /// Public forms and the client hub: per IP only (their callers are anonymous).
+    pub public: ClassLimits,
+}
+
+/// One class's quotas; `0` is no limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClassLimits {
+    pub per_ip: u32,
+    pub per_user: u32,
+    pub window: std::time::Duration,
+}
+
+impl ClassLimits {
+    const fn per_minute(per_ip: u32, per_user: u32) -> Self {
+        Self {
+            per_ip,
+            per_user,
+            window: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_keys: 100_000,
+            auth: ClassLimits::per_minute(60, 30),
+            writes: ClassLimits::per_minute(1200, 600),
+            reads: ClassLimits::per_minute(3000, 1200),
+            uploads: ClassLimits::per_minute(120, 60),
+            public: ClassLimits::per_minute(60, 0),
+        }
+    }
+}
+
+impl RateLimitConfig {
+    /// Everything off (tests that are not about limits).
+    pub fn disabled() -> Self {
+        Self {
+            enabled: false,
+            ..Self::default()
+        }
+    }
+
+    pub fn class(&self, class: crate::platform::ratelimit::Class) -> ClassLimits {
+        use crate::platform::ratelimit::Class;
+        match class {
+            Class::Auth => self.auth,
+            Class::Writes => self.writes,
+            Class::Reads => self.reads,
+            Class::Uploads => self.uploads,
+            Class::Public => self.public,
+        }
+    }
+
+    fn class_mut(&mut self, class: crate::platform::ratelimit::Class) -> &mut ClassLimits {
+        use crate::platform::ratelimit::Class;
+        match class {
+            Class::Auth => &mut self.auth,
+            Class::Writes => &mut self.writes,
+            Class::Reads => &mut self.reads,
+            Class::Uploads => &mut self.uploads,
+            Class::Public => &mut self.public,
+        }
+    }
 }
 
 /// How long and how many connections the HTTP listeners keep.
@@ -516,6 +623,13 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_HTTP_IDLE_TIMEOUT_SECS",
     "JOBBER_MAX_CONNECTIONS",
     "JOBBER_FAILPOINTS",
+    "JOBBER_RATE_LIMITS",
+    "JOBBER_RATE_LIMIT_MAX_KEYS",
+    "JOBBER_RATE_LIMIT_AUTH",
+    "JOBBER_RATE_LIMIT_WRITES",
+    "JOBBER_RATE_LIMIT_READS",
+    "JOBBER_RATE_LIMIT_UPLOADS",
+    "JOBBER_RATE_LIMIT_PUBLIC",
 ];
 
 impl Config {
@@ -631,6 +745,7 @@ impl Config {
             file.max_connections,
             (file.ws_max_per_user, file.ws_max_per_account),
         )?;
+        let rate_limits = load_rate_limits(file.rate_limits.unwrap_or_default())?;
         let log = args
             .log
             .clone()
@@ -750,6 +865,7 @@ impl Config {
             storage,
             quickbooks,
             http,
+            rate_limits,
         })
     }
 
@@ -989,6 +1105,7 @@ impl Config {
         if self.storage.secret_access_key.is_some() {
             put("storage_secret_access_key", "<redacted>".into());
         }
+        put("rate_limits", rate_limits_table(&self.rate_limits));
         let mut out = toml::to_string(&table).unwrap_or_default();
         for key in unset {
             out.push_str(&format!("# not set: {key}\n"));
@@ -1361,6 +1478,112 @@ fn load_jobs(public_url: &str, file: JobsFile) -> Result<JobsConfig, ConfigError
     Ok(jobs)
 }
 
+/// `[rate_limits]` of the file, then `JOBBER_RATE_LIMITS` (`on`/`off`),
+/// `JOBBER_RATE_LIMIT_MAX_KEYS` and `JOBBER_RATE_LIMIT_<CLASS>`
+/// (`per_ip=60,per_user=30,window_secs=60`, any of them).
+fn load_rate_limits(file: RateLimitsFile) -> Result<RateLimitConfig, ConfigError> {
+    use crate::platform::ratelimit::Class;
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let mut limits = RateLimitConfig::default();
+    if let Some(enabled) = file.enabled {
+        limits.enabled = enabled;
+    }
+    if let Some(text) = env("JOBBER_RATE_LIMITS") {
+        limits.enabled = match text.to_ascii_lowercase().as_str() {
+            "on" | "true" | "1" | "yes" => true,
+            "off" | "false" | "0" | "no" => false,
+            _ => {
+                return Err(invalid(
+                    "rate_limits",
+                    "JOBBER_RATE_LIMITS must be on or off",
+                ));
+            }
+        };
+    }
+    limits.max_keys = match env("JOBBER_RATE_LIMIT_MAX_KEYS") {
+        Some(text) => parse_number("rate_limits.max_keys", &text)?,
+        None => file.max_keys.unwrap_or(limits.max_keys),
+    };
+    if limits.max_keys == 0 {
+        return Err(invalid("rate_limits.max_keys", "must be at least 1"));
+    }
+    for (class, from_file) in [
+        (Class::Auth, file.auth),
+        (Class::Writes, file.writes),
+        (Class::Reads, file.reads),
+        (Class::Uploads, file.uploads),
+        (Class::Public, file.public),
+    ] {
+        let mut set = from_file.unwrap_or_default();
+        let var = format!("JOBBER_RATE_LIMIT_{}", class.name().to_ascii_uppercase());
+        if let Some(text) = env(&var) {
+            for item in text.split(',').filter(|s| !s.trim().is_empty()) {
+                let (name, value) = item.split_once('=').ok_or_else(|| {
+                    invalid(
+                        "rate_limits",
+                        &format!("{var}: {item:?} is not name=number"),
+                    )
+                })?;
+                let value = value.trim();
+                match name.trim() {
+                    "per_ip" => set.per_ip = Some(parse_number("rate_limits.per_ip", value)?),
+                    "per_user" => {
+                        set.per_user = Some(parse_number("rate_limits.per_user", value)?);
+                    }
+                    "window_secs" => {
+                        set.window_secs = Some(parse_number("rate_limits.window_secs", value)?);
+                    }
+                    other => {
+                        return Err(invalid(
+                            "rate_limits",
+                            &format!("{var}: {other:?} is not per_ip, per_user or window_secs"),
+                        ));
+                    }
+                }
+            }
+        }
+        let target = limits.class_mut(class);
+        if let Some(n) = set.per_ip {
+            target.per_ip = n;
+        }
+        if let Some(n) = set.per_user {
+            target.per_user = n;
+        }
+        if let Some(secs) = set.window_secs {
+            if secs == 0 {
+                return Err(invalid("rate_limits.window_secs", "must be at least 1"));
+            }
+            target.window = std::time::Duration::from_secs(secs);
+        }
+    }
+    Ok(limits)
+}
+
+/// `[rate_limits]` as `jobber config show` prints it (and `jobber.toml` reads it).
+fn rate_limits_table(limits: &RateLimitConfig) -> toml::Value {
+    use crate::platform::ratelimit::Class;
+    let mut table = toml::Table::new();
+    table.insert("enabled".into(), limits.enabled.into());
+    table.insert(
+        "max_keys".into(),
+        i64::try_from(limits.max_keys).unwrap_or(i64::MAX).into(),
+    );
+    for class in Class::ALL {
+        let set = limits.class(class);
+        let mut one = toml::Table::new();
+        one.insert("per_ip".into(), i64::from(set.per_ip).into());
+        one.insert("per_user".into(), i64::from(set.per_user).into());
+        one.insert(
+            "window_secs".into(),
+            i64::try_from(set.window.as_secs())
+                .unwrap_or(i64::MAX)
+                .into(),
+        );
+        table.insert(class.name().into(), toml::Value::Table(one));
+    }
+    toml::Value::Table(table)
+}
+
 /// Root installs keep state in `/var/lib/jobber`; a user's in their home directory.
 fn default_data_dir() -> PathBuf {
     if nix::unistd::geteuid().is_root() {
@@ -1461,6 +1684,39 @@ mod tests {
         let parsed: FileConfig = toml::from_str(&shown).unwrap();
         assert_eq!(parsed.data_dir, Some(PathBuf::from("/srv/jobber")));
         assert!(shown.contains("# not set: database_url"));
+    }
+
+    #[test]
+    fn rate_limits_come_from_the_file_and_round_trip() {
+        let dir = std::env::temp_dir().join(format!("jobber-rl-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("jobber.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Config::load(&ConfigArgs {
+                config: Some(path.clone()),
+                ..ConfigArgs::default()
+            })
+        };
+        let config =
+            load("[rate_limits]\nenabled = false\nreads = { per_ip = 10, window_secs = 5 }\n")
+                .unwrap();
+        let limits = &config.rate_limits;
+        assert!(!limits.enabled);
+        assert_eq!(limits.reads.per_ip, 10);
+        assert_eq!(limits.reads.window, std::time::Duration::from_secs(5));
+        assert_eq!(
+            limits.reads.per_user,
+            RateLimitConfig::default().reads.per_user
+        );
+        assert_eq!(limits.auth, RateLimitConfig::default().auth);
+        let parsed: FileConfig = toml::from_str(&config.to_redacted_toml()).unwrap();
+        let shown = parsed.rate_limits.unwrap();
+        assert_eq!(shown.enabled, Some(false));
+        assert_eq!(shown.reads.and_then(|r| r.per_ip), Some(10));
+        assert!(load("[rate_limits]\nreads = { window_secs = 0 }\n").is_err());
+        assert!(load("[rate_limits]\nreads = { per_minute = 3 }\n").is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The API conventions shared by every module: problem+json errors, JSON bodies,
-//! authentication extractors, pagination, idempotency, request middleware and the
-//! panic catcher.
+//! authentication extractors, pagination, idempotency, request middleware, the rate
+//! limits and the panic catcher.
 
 pub mod assets;
 pub mod concurrency;
@@ -12,6 +12,7 @@ pub mod multipart;
 pub mod openapi;
 pub mod pagination;
 pub mod panic;
+pub mod ratelimit;
 pub mod server;
 
 pub use error::{ApiError, ErrorCode, FieldError};

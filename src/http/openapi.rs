@@ -15,7 +15,10 @@
 //! - `If-Match` read (the operation declares 412): 400 for a malformed one;
 //! - an authenticated POST: `Idempotency-Key` (400 malformed, 409 in progress,
 //!   422 reused, 413 while buffering the body);
-//! - throttled operations ([`THROTTLED`]): 429 with `Retry-After`;
+//! - every operation the rate limits cover (all of `/api/v1` but the signed webhooks,
+//!   `http::ratelimit`) and the throttled ones ([`THROTTLED`]): 429 with
+//!   `Retry-After` (the `RateLimit-*` headers are described, not declared: they are
+//!   absent while the limits are off, and a declared header is one always sent);
 //! - every operation: 500 `internal`, 503 `unavailable`.
 //!
 //! It works on the JSON form of the document, which is what is served.
@@ -36,7 +39,7 @@ pub const THROTTLED: &[(&str, &str)] = &[
 ];
 
 /// Operations whose body is read raw and authenticated by a signature (webhooks): they
-/// answer their own errors, not the `Json` extractor's.
+/// answer their own errors, not the `Json` extractor's, and are not rate limited.
 const RAW_BODY_PREFIX: &str = "/api/v1/webhooks/";
 
 const METHODS: [&str; 8] = [
@@ -153,6 +156,12 @@ fn declare_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
             "`idempotency_key_reused`: this `Idempotency-Key` was used for a different request",
         ));
         declare_idempotency_key(op);
+    }
+    if !path.starts_with(RAW_BODY_PREFIX) {
+        add.push((
+            "429",
+            "`rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md)",
+        ));
     }
     if THROTTLED.contains(&(method, path)) {
         add.push((
@@ -318,6 +327,11 @@ fn default_description(status: &str) -> &'static str {
 mod tests {
     use super::*;
 
+    /// Whether an operation may answer 429: the rate limits cover it, or it is throttled.
+    fn answers_429(method: &str, path: &str) -> bool {
+        !path.starts_with(RAW_BODY_PREFIX) || THROTTLED.contains(&(method, path))
+    }
+
     /// Every `$ref` in `value` (recursively).
     fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
         match value {
@@ -381,7 +395,7 @@ mod tests {
                         ));
                     }
                 }
-                if responses.contains_key("429") != THROTTLED.contains(&(method, path.as_str())) {
+                if responses.contains_key("429") != answers_429(method, path) {
                     faults.push(format!(
                         "{at}: 429 declared but not throttled, or the reverse"
                     ));
@@ -422,7 +436,7 @@ mod tests {
                 "{status}"
             );
         }
-        assert!(post.get("429").is_none());
+        assert!(post["429"]["headers"]["Retry-After"].is_object());
         assert!(post["404"]["content"].get("application/json").is_none());
         let login = &doc["paths"]["/api/v1/auth/login"]["post"]["responses"];
         assert!(login.get("401").is_none(), "login is public");

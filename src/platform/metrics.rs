@@ -34,6 +34,11 @@ pub struct Metrics {
     events_catch_up: std::sync::Arc<std::sync::Mutex<()>>,
     /// The same requests for `GET /status`: totals and per-second samples.
     pub traffic: crate::platform::status::Traffic,
+    /// Requests refused by the rate limits, by endpoint class and by what was over
+    /// its quota (`ip` or `user`).
+    pub rate_limited: IntCounterVec,
+    /// Rate-limit operations answered in-process because Redis was unreachable.
+    pub rate_limit_fallbacks: prometheus::IntCounter,
 }
 
 impl Metrics {
@@ -165,9 +170,30 @@ impl Metrics {
                 .register(Box::new(collector.clone()))
                 .unwrap_or_else(unreachable);
         }
+        let rate_limited = IntCounterVec::new(
+            Opts::new(
+                "jobber_rate_limited_total",
+                "Requests refused with 429 by the rate limits, by endpoint class and scope (ip, user)",
+            ),
+            &["class", "scope"],
+        )
+        .unwrap_or_else(unreachable);
+        // Every class shows on /metrics from the start, at 0.
+        for class in crate::platform::ratelimit::Class::ALL {
+            for scope in ["ip", "user"] {
+                rate_limited.with_label_values(&[class.name(), scope]);
+            }
+        }
+        let rate_limit_fallbacks = prometheus::IntCounter::new(
+            "jobber_rate_limit_store_fallbacks_total",
+            "Rate-limit operations counted in this process because Redis was unreachable",
+        )
+        .unwrap_or_else(unreachable);
         for collector in [
             Box::new(cache_entries.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(events_published.clone()),
+            Box::new(rate_limited.clone()),
+            Box::new(rate_limit_fallbacks.clone()),
             Box::new(events_subscribers.clone()),
             Box::new(jobs_completed.clone()),
             Box::new(jobs_failed.clone()),
@@ -201,6 +227,8 @@ impl Metrics {
             cache_entries,
             events_catch_up: std::sync::Arc::default(),
             traffic: crate::platform::status::Traffic::new(),
+            rate_limited,
+            rate_limit_fallbacks,
         }
     }
 

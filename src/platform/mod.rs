@@ -16,5 +16,6 @@ pub mod metrics;
 pub mod picture;
 pub mod process;
 pub mod queue;
+pub mod ratelimit;
 pub mod status;
 pub mod storage;

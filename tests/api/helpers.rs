@@ -351,6 +351,9 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         twilio: jobber::config::TwilioConfig::default(),
         http: jobber::config::HttpConfig::default(),
         redis_url: None,
+        // Request limits only where a test is about them (tests/api/rate_limits.rs);
+        // the login throttle holds everywhere.
+        rate_limits: jobber::config::RateLimitConfig::disabled(),
     }
 }
 

@@ -30,6 +30,7 @@ mod platform;
 mod previews;
 mod quickbooks;
 mod quotes;
+mod rate_limits;
 mod reminders;
 mod reports;
 mod robustness;

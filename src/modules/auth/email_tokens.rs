@@ -119,6 +119,7 @@ pub async fn request_reset(
     // Each request counts, so the link cannot be used to flood a mailbox.
     throttle
         .attempt(&normalized, ip)
+        .await
         .map_err(ApiError::rate_limited)?;
     let login = {
         let mut conn = db.pool().acquire().await?;

@@ -266,6 +266,7 @@ pub async fn disable(
     let email = credentials.user.email.to_lowercase();
     throttle
         .attempt(&email, ip)
+        .await
         .map_err(ApiError::rate_limited)?;
     let row = repo::get_totp(&mut tx, ctx.user_id).await?;
     let proven = match (password, code) {
@@ -295,7 +296,7 @@ pub async fn disable(
             "the password or code is wrong",
         ));
     }
-    throttle.record_success(&email, ip);
+    throttle.record_success(&email, ip).await;
     if row.is_some() {
         repo::delete_totp(&mut tx, ctx.user_id).await?;
         activity::service::record(

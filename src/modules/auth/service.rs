@@ -116,6 +116,7 @@ pub async fn authenticate(
     // slip in under the limit.
     throttle
         .attempt(&normalized, ip)
+        .await
         .map_err(ApiError::rate_limited)?;
     let login = {
         let mut conn = db.pool().acquire().await?;
@@ -147,7 +148,7 @@ pub async fn authenticate(
         tracing::info!(%ip, account_id = %user.account_id, user_id = %user.id, code = error.code.as_str(), "second factor refused");
         return Err(error);
     }
-    throttle.record_success(&normalized, ip);
+    throttle.record_success(&normalized, ip).await;
     users_repo::touch_login(&mut tx, user.id).await?;
     Ok((user, tx))
 }

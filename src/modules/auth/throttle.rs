@@ -1,118 +1,95 @@
 //! Login throttling: attempts per email and per client IP in a sliding window.
 //!
-//! An attempt is counted *before* its password is checked, under one lock with the
-//! limit check ([`LoginThrottle::attempt`]), so however many guesses arrive at once at
-//! most the limit of them ever reach the hash; a successful login then takes its own
+//! An attempt is counted *before* its password is checked, atomically with the limit
+//! check ([`LoginThrottle::attempt`]), so however many guesses arrive at once at most
+//! the limit of them ever reach the hash; a successful login then takes its own
 //! attempt back from the email's count. Past the limit, attempts are refused with 429
-//! and `Retry-After`. Counts live in this process (one box; each pod throttles on its
-//! own until the shared store of the scaling work).
+//! and `Retry-After`. The counts live in the rate limits' store
+//! (`platform::ratelimit`): this process, or Redis when `redis_url` is set, so the
+//! throttle holds across every pod that shares it.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::Digest;
+
+use crate::platform::ratelimit::{LogOp, MemoryStore, Store};
 
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 pub const MAX_FAILURES_PER_EMAIL: usize = 5;
 pub const MAX_FAILURES_PER_IP: usize = 20;
 
-#[derive(Default)]
 pub struct LoginThrottle {
-    failures: Mutex<HashMap<Key, Vec<Instant>>>,
+    store: Arc<dyn Store>,
+    /// Keeps this throttle's keys apart from the others' in the shared store.
+    scope: &'static str,
 }
 
-#[derive(Clone, PartialEq, Eq, Hash)]
-enum Key {
-    Email(String),
-    Ip(IpAddr),
+/// A throttle of its own, in this process (tests).
+impl Default for LoginThrottle {
+    fn default() -> Self {
+        Self::new(Arc::new(MemoryStore::new(100_000)), "login")
+    }
 }
 
 impl LoginThrottle {
+    /// A throttle counting in `store` under `scope` (`login`, `reset`, …).
+    pub fn new(store: Arc<dyn Store>, scope: &'static str) -> Self {
+        Self { store, scope }
+    }
+
     /// Count an attempt for the email and the IP, or `Err(seconds)` to wait when
     /// either is at its limit (then nothing is counted).
-    pub fn attempt(&self, email: &str, ip: IpAddr) -> Result<(), u64> {
-        self.attempt_at(email, ip, Instant::now())
+    pub async fn attempt(&self, email: &str, ip: IpAddr) -> Result<(), u64> {
+        self.store
+            .log(&self.keys(email, ip), WINDOW, LogOp::Attempt)
+            .await
+            .map_err(seconds)
     }
 
     /// Whether an attempt would be refused now, without counting one.
-    pub fn check(&self, email: &str, ip: IpAddr) -> Result<(), u64> {
-        self.check_at(email, ip, Instant::now())
+    pub async fn check(&self, email: &str, ip: IpAddr) -> Result<(), u64> {
+        self.store
+            .log(&self.keys(email, ip), WINDOW, LogOp::Check)
+            .await
+            .map_err(seconds)
     }
 
     /// Count an attempt whatever the limits say (something already happened).
-    pub fn record_failure(&self, email: &str, ip: IpAddr) {
-        self.record_failure_at(email, ip, Instant::now());
+    pub async fn record_failure(&self, email: &str, ip: IpAddr) {
+        let _ = self
+            .store
+            .log(&self.keys(email, ip), WINDOW, LogOp::Record)
+            .await;
     }
 
     /// A successful login clears the email's attempts and takes its own attempt back
     /// from the IP's count (an office behind one address logs in all morning).
-    pub fn record_success(&self, email: &str, ip: IpAddr) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.remove(&Key::Email(email.to_lowercase()));
-            if let Some(times) = map.get_mut(&Key::Ip(ip)) {
-                times.pop();
-            }
-        }
+    pub async fn record_success(&self, email: &str, ip: IpAddr) {
+        let [(email_key, _), (ip_key, _)] = self.keys(email, ip);
+        self.store.forget(&email_key).await;
+        self.store.unlog_newest(&ip_key).await;
     }
 
-    fn attempt_at(&self, email: &str, ip: IpAddr, now: Instant) -> Result<(), u64> {
-        let Ok(mut map) = self.failures.lock() else {
-            return Ok(());
-        };
-        Self::wait(&mut map, email, ip, now)?;
-        Self::record(&mut map, email, ip, now);
-        Ok(())
+    /// The email's and the IP's keys with their limits. The email is hashed: the
+    /// store (Redis) need not hold addresses.
+    fn keys(&self, email: &str, ip: IpAddr) -> [(String, usize); 2] {
+        let digest = sha2::Sha256::digest(email.to_lowercase().as_bytes());
+        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        [
+            (
+                format!("{}:email:{hex}", self.scope),
+                MAX_FAILURES_PER_EMAIL,
+            ),
+            (format!("{}:ip:{ip}", self.scope), MAX_FAILURES_PER_IP),
+        ]
     }
+}
 
-    fn check_at(&self, email: &str, ip: IpAddr, now: Instant) -> Result<(), u64> {
-        let Ok(mut map) = self.failures.lock() else {
-            return Ok(());
-        };
-        Self::wait(&mut map, email, ip, now)
-    }
-
-    fn wait(
-        map: &mut HashMap<Key, Vec<Instant>>,
-        email: &str,
-        ip: IpAddr,
-        now: Instant,
-    ) -> Result<(), u64> {
-        let mut wait = 0;
-        for (key, max) in [
-            (Key::Email(email.to_lowercase()), MAX_FAILURES_PER_EMAIL),
-            (Key::Ip(ip), MAX_FAILURES_PER_IP),
-        ] {
-            if let Some(times) = map.get_mut(&key) {
-                times.retain(|t| now.duration_since(*t) < WINDOW);
-                if times.len() >= max
-                    && let Some(oldest) = times.first()
-                {
-                    wait = wait.max((WINDOW - now.duration_since(*oldest)).as_secs() + 1);
-                }
-            }
-        }
-        if wait > 0 { Err(wait) } else { Ok(()) }
-    }
-
-    fn record_failure_at(&self, email: &str, ip: IpAddr, now: Instant) {
-        if let Ok(mut map) = self.failures.lock() {
-            Self::record(&mut map, email, ip, now);
-        }
-    }
-
-    fn record(map: &mut HashMap<Key, Vec<Instant>>, email: &str, ip: IpAddr, now: Instant) {
-        // Bound memory under a spray of random emails: drop stale entries first.
-        if map.len() > 100_000 {
-            map.retain(|_, times| {
-                times
-                    .last()
-                    .is_some_and(|t| now.duration_since(*t) < WINDOW)
-            });
-        }
-        for key in [Key::Email(email.to_lowercase()), Key::Ip(ip)] {
-            map.entry(key).or_default().push(now);
-        }
-    }
+/// Whole seconds to wait, rounded up past the moment the oldest attempt leaves.
+fn seconds(wait: Duration) -> u64 {
+    wait.as_secs() + 1
 }
 
 /// Limit how often `409 email_taken` may answer `who` (an account, or the sign-up
@@ -126,12 +103,13 @@ pub async fn limit_taken<T>(
 ) -> Result<T, crate::http::ApiError> {
     throttle
         .check(who, ip)
+        .await
         .map_err(crate::http::ApiError::rate_limited)?;
     let result = work.await;
     if let Err(error) = &result
         && error.code == crate::http::ErrorCode::EmailTaken
     {
-        throttle.record_failure(who, ip);
+        throttle.record_failure(who, ip).await;
     }
     result
 }
@@ -140,53 +118,64 @@ pub async fn limit_taken<T>(
 mod tests {
     use super::*;
 
-    #[test]
-    fn concurrent_attempts_never_pass_the_limit() {
-        let throttle = std::sync::Arc::new(LoginThrottle::default());
-        let ip = IpAddr::from([10, 0, 0, 3]);
-        let admitted = std::sync::atomic::AtomicUsize::new(0);
-        std::thread::scope(|scope| {
-            for _ in 0..50 {
-                scope.spawn(|| {
-                    if throttle.attempt("victim@x.io", ip).is_ok() {
-                        admitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    }
-                });
-            }
-        });
-        assert_eq!(admitted.into_inner(), MAX_FAILURES_PER_EMAIL);
-        // A success gives the email's attempts back.
-        throttle.record_success("victim@x.io", ip);
-        assert!(throttle.attempt("victim@x.io", ip).is_ok());
+    fn manual() -> (Arc<MemoryStore>, LoginThrottle) {
+        let store = Arc::new(MemoryStore::manual(100_000));
+        let throttle = LoginThrottle::new(store.clone(), "login");
+        (store, throttle)
     }
 
-    #[test]
-    fn limits_per_email_then_recovers() {
-        let throttle = LoginThrottle::default();
-        let ip = IpAddr::from([10, 0, 0, 1]);
-        let t0 = Instant::now();
-        for _ in 0..MAX_FAILURES_PER_EMAIL {
-            assert!(throttle.check_at("A@x.io", ip, t0).is_ok());
-            throttle.record_failure_at("a@x.io", ip, t0);
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_attempts_never_pass_the_limit() {
+        let throttle = Arc::new(LoginThrottle::default());
+        let ip = IpAddr::from([10, 0, 0, 3]);
+        let tries: Vec<_> = (0..50)
+            .map(|_| {
+                let throttle = throttle.clone();
+                tokio::spawn(async move { throttle.attempt("victim@x.io", ip).await.is_ok() })
+            })
+            .collect();
+        let mut admitted = 0;
+        for task in tries {
+            if task.await.unwrap_or(false) {
+                admitted += 1;
+            }
         }
-        let wait = throttle.check_at("a@X.io", ip, t0).err().unwrap_or(0);
+        assert_eq!(admitted, MAX_FAILURES_PER_EMAIL);
+        // A success gives the email's attempts back.
+        throttle.record_success("victim@x.io", ip).await;
+        assert!(throttle.attempt("victim@x.io", ip).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn limits_per_email_then_recovers() {
+        let (store, throttle) = manual();
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        for _ in 0..MAX_FAILURES_PER_EMAIL {
+            assert!(throttle.check("A@x.io", ip).await.is_ok());
+            throttle.record_failure("a@x.io", ip).await;
+        }
+        let wait = throttle.check("a@X.io", ip).await.err().unwrap_or(0);
         assert!(wait > 0 && wait <= WINDOW.as_secs() + 1);
         assert!(
             throttle
-                .check_at("other@x.io", IpAddr::from([10, 0, 0, 2]), t0)
+                .check("other@x.io", IpAddr::from([10, 0, 0, 2]))
+                .await
                 .is_ok()
         );
-        assert!(throttle.check_at("a@x.io", ip, t0 + WINDOW).is_ok());
+        store.advance(WINDOW);
+        assert!(throttle.check("a@x.io", ip).await.is_ok());
     }
 
-    #[test]
-    fn limits_per_ip_across_emails() {
-        let throttle = LoginThrottle::default();
+    #[tokio::test]
+    async fn limits_per_ip_across_emails() {
+        let (_, throttle) = manual();
         let ip = IpAddr::from([10, 0, 0, 9]);
-        let t0 = Instant::now();
         for i in 0..MAX_FAILURES_PER_IP {
-            throttle.record_failure_at(&format!("u{i}@x.io"), ip, t0);
+            throttle.record_failure(&format!("u{i}@x.io"), ip).await;
         }
-        assert!(throttle.check_at("fresh@x.io", ip, t0).is_err());
+        assert!(throttle.check("fresh@x.io", ip).await.is_err());
+        // Another throttle on the same store counts apart.
+        let reset = LoginThrottle::new(throttle.store.clone(), "reset");
+        assert!(reset.check("fresh@x.io", ip).await.is_ok());
     }
 }

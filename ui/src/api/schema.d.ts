@@ -4611,6 +4611,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -4719,6 +4730,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -4800,6 +4822,17 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them) */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4893,7 +4926,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4980,6 +5013,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -5032,6 +5076,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5114,7 +5169,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5210,6 +5265,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -5297,6 +5363,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -5349,6 +5426,17 @@ export interface operations {
             /** @description `csrf_failed`: the request came from another site; `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5453,7 +5541,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5505,6 +5593,17 @@ export interface operations {
             /** @description `csrf_failed`: no or a wrong `X-CSRF-Token`, or the request came from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5563,6 +5662,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5664,6 +5774,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -5735,6 +5856,17 @@ export interface operations {
             /** @description `session_not_found` */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5837,7 +5969,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5900,6 +6032,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6014,7 +6157,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -6135,6 +6278,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -6232,6 +6386,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -6309,6 +6474,17 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6425,6 +6601,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -6499,6 +6686,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6634,6 +6832,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -6704,6 +6913,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6791,6 +7011,17 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them) */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6911,6 +7142,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -6985,6 +7227,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7120,6 +7373,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -7219,6 +7483,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -7311,6 +7586,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -7383,6 +7669,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7510,6 +7807,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -7584,6 +7892,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7682,6 +8001,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -7774,6 +8104,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -7860,6 +8201,17 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8050,6 +8402,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -8173,6 +8536,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -8248,6 +8622,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8384,6 +8769,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -8482,6 +8878,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -8550,6 +8957,17 @@ export interface operations {
             /** @description Gone: the link or upload has expired */
             410: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8632,6 +9050,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -8700,6 +9129,17 @@ export interface operations {
             /** @description Gone: the link or upload has expired */
             410: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8820,6 +9260,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -8890,6 +9341,17 @@ export interface operations {
             /** @description Gone: the link or upload has expired */
             410: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9010,6 +9472,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -9062,6 +9535,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9124,6 +9608,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -9171,6 +9666,17 @@ export interface operations {
             /** @description Bad request */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9274,6 +9780,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -9353,6 +9870,17 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9467,6 +9995,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -9542,6 +10081,17 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9660,6 +10210,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -9770,6 +10331,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -9844,6 +10416,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9929,6 +10512,17 @@ export interface operations {
             /** @description Conflict with the record's state */
             409: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10056,6 +10650,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -10128,6 +10733,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10255,6 +10871,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -10339,6 +10966,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10466,6 +11104,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -10587,6 +11236,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -10673,6 +11333,17 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10789,6 +11460,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -10863,6 +11545,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10998,6 +11691,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -11070,6 +11774,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11207,6 +11922,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -11278,6 +12004,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11405,6 +12142,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -11526,6 +12274,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -11607,6 +12366,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -11682,6 +12452,17 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11785,6 +12566,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -11837,6 +12629,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11943,6 +12746,17 @@ export interface operations {
             /** @description `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12059,6 +12873,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -12140,6 +12965,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12248,6 +13084,17 @@ export interface operations {
             /** @description `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12384,6 +13231,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -12505,6 +13363,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -12589,6 +13458,17 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12705,6 +13585,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -12815,6 +13706,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -12889,6 +13791,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13022,6 +13935,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -13137,6 +14061,17 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13264,6 +14199,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -13379,6 +14325,17 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13506,6 +14463,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -13590,6 +14558,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13717,6 +14696,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -13838,6 +14828,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -13890,6 +14891,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13954,6 +14966,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -14006,6 +15029,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14122,6 +15156,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -14194,6 +15239,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14273,6 +15329,17 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them) */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14362,6 +15429,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -14439,6 +15517,17 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them) */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14549,6 +15638,17 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14682,6 +15782,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -14757,6 +15868,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -14811,6 +15933,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14935,6 +16068,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -15045,6 +16189,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -15106,6 +16261,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15203,6 +16369,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -15257,6 +16434,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15321,6 +16509,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -15373,6 +16572,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15477,6 +16687,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -15527,6 +16748,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15643,6 +16875,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -15695,6 +16938,17 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15805,6 +17059,17 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15940,6 +17205,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -16010,6 +17286,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -16126,6 +17413,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -16201,6 +17499,17 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -16317,7 +17626,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -16402,6 +17711,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -16535,7 +17855,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -16618,6 +17938,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -16732,6 +18063,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -16840,6 +18182,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -16911,6 +18264,17 @@ export interface operations {
             /** @description `user_not_found` */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -16991,6 +18355,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -17124,6 +18499,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -17228,6 +18614,17 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them) */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -17355,6 +18752,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -17476,6 +18884,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -17578,6 +18997,17 @@ export interface operations {
             /** @description `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -17699,6 +19129,17 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -17984,7 +19425,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -18086,6 +19527,17 @@ export interface operations {
             /** @description `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
