@@ -195,6 +195,9 @@ struct FileConfig {
 
 #[derive(Clone)]
 pub struct Config {
+    /// The `jobber.toml` this configuration was read from (`--config`), if any: the
+    /// embedded PostgreSQL's archive and restore commands run `jobber` with it.
+    pub config_file: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub database_url: Option<SecretString>,
     /// Redis for announcing events across processes; None: PostgreSQL NOTIFY.
@@ -704,6 +707,7 @@ impl Config {
             api_base: file.twilio_api_base,
         })?;
         Ok(Self {
+            config_file: args.config.clone(),
             jobs,
             twilio,
             public_url,

@@ -25,6 +25,7 @@ mod invoices;
 mod live;
 mod payments;
 mod pdfs;
+mod pitr;
 mod platform;
 mod previews;
 mod quickbooks;
