@@ -17,3 +17,4 @@ pub mod process;
 pub mod queue;
 pub mod status;
 pub mod storage;
+pub mod tls;

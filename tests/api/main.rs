@@ -40,6 +40,7 @@ mod sessions;
 mod settings;
 mod sms;
 mod tenancy;
+mod tls;
 mod top;
 mod upgrade;
 mod uploads;
