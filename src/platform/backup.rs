@@ -1095,7 +1095,8 @@ pub async fn restore(
         install.connection.database()
     );
     check_keys_absent(install.data_dir)?;
-    let manifest = fetch(backups, id, &work).await?;
+    // The base backup is for `--to-time`; a restore from the dump does not need it.
+    let manifest = fetch_parts(backups, id, &work, &[BASE, BASE_WAL]).await?;
     ensure!(
         manifest.schema_version <= newest_migration(),
         "backup {id} has schema {} from jobber {}, newer than this binary's; install jobber {} or later",
