@@ -328,11 +328,18 @@ pub struct App {
     public: TcpListener,
     admin: TcpListener,
     state: AppState,
+    /// HTTPS on the public listener (the admin listener stays plain HTTP).
+    tls: Option<crate::platform::tls::Tls>,
 }
 
 impl App {
     pub fn build(config: Config, db: Db, listeners: Listeners) -> anyhow::Result<Self> {
         db.listeners().install(IN_TRANSACTION.to_vec());
+        let tls = config
+            .tls
+            .as_ref()
+            .map(|files| crate::platform::tls::Tls::load(&files.cert, &files.key))
+            .transpose()?;
         if let Some(url) = &config.redis_url {
             db.fanout().use_redis(url.expose_secret())?;
         }
@@ -380,7 +387,13 @@ impl App {
             public: TcpListener::from_std(listeners.public)?,
             admin: TcpListener::from_std(listeners.admin)?,
             state,
+            tls,
         })
+    }
+
+    /// The public listener's TLS, to reload its certificate (SIGHUP does).
+    pub fn tls(&self) -> Option<&crate::platform::tls::Tls> {
+        self.tls.as_ref()
     }
 
     pub fn public_addr(&self) -> anyhow::Result<SocketAddr> {
@@ -408,11 +421,19 @@ impl App {
             crate::config::Role::All | crate::config::Role::Api => api(self.state.clone()).0,
         };
         let limits = self.state.config.http.clone();
-        let public = server::serve(self.public, router, limits.clone(), stop_rx.clone());
+        tokio::spawn(reload_on_hangup(self.tls.clone(), stop_rx.clone()));
+        let public = server::serve(
+            self.public,
+            router,
+            limits.clone(),
+            self.tls.as_ref().map(crate::platform::tls::Tls::acceptor),
+            stop_rx.clone(),
+        );
         let admin = server::serve(
             self.admin,
             admin(self.state.clone()),
             limits,
+            None,
             stop_rx.clone(),
         );
         // Background work runs in the worker and all roles, never in api (which still
@@ -484,6 +505,36 @@ impl App {
             }
         }
         Ok(())
+    }
+}
+
+/// Read the certificate files again on every SIGHUP (certbot's deploy hook, or
+/// `systemctl reload jobber`), until the server stops. Without TLS a SIGHUP is
+/// only logged: it must not end the server as its default action would.
+async fn reload_on_hangup(
+    tls: Option<crate::platform::tls::Tls>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(signal) => signal,
+        Err(error) => {
+            tracing::error!(%error, "cannot listen for SIGHUP: certificates are not reloaded");
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = hangup.recv() => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+        match tls.as_ref().map(crate::platform::tls::Tls::reload) {
+            None => tracing::info!("SIGHUP: nothing to reload (no TLS certificate files)"),
+            Some(Ok(())) => tracing::info!("SIGHUP: TLS certificate reloaded"),
+            Some(Err(error)) => tracing::error!(
+                error = format!("{error:#}"),
+                "SIGHUP: cannot reload the TLS certificate; the one in use stays"
+            ),
+        }
     }
 }
 

@@ -129,6 +129,13 @@ pub struct ConfigArgs {
     /// built into the binary.
     #[arg(long, env = "JOBBER_UI_DIR", value_name = "DIR", global = true)]
     pub ui_dir: Option<PathBuf>,
+    /// Serve HTTPS on the public listener with this certificate chain (PEM, leaf
+    /// first); reloaded on SIGHUP. Needs --tls-key.
+    #[arg(long, env = "JOBBER_TLS_CERT", value_name = "FILE", global = true)]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "JOBBER_TLS_KEY", value_name = "FILE", global = true)]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// The file form: the same names as the flags, snake_case.
@@ -192,6 +199,8 @@ struct FileConfig {
     ws_max_per_account: Option<usize>,
     ui_dir: Option<PathBuf>,
     rate_limits: Option<RateLimitsFile>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 /// `[rate_limits]` in `jobber.toml`.
@@ -218,7 +227,13 @@ struct ClassLimitsFile {
 
 #[derive(Clone)]
 pub struct Config {
+    /// The `jobber.toml` this configuration was read from (`--config`), if any: the
+    /// embedded PostgreSQL's archive and restore commands run `jobber` with it.
+    pub config_file: Option<PathBuf>,
     pub data_dir: PathBuf,
+    /// HTTPS on the public listener (`tls_cert` and `tls_key`); `None`: plain HTTP
+    /// (behind a proxy that terminates TLS, or for local use).
+    pub tls: Option<TlsFiles>,
     pub database_url: Option<SecretString>,
     /// Redis for announcing events across processes; None: PostgreSQL NOTIFY.
     pub redis_url: Option<SecretString>,
@@ -504,6 +519,13 @@ impl JobsConfig {
     }
 }
 
+/// The PEM files of the public listener's certificate and key.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
 /// The window [`Config::embedded_pg_max_restarts`] counts restarts in.
 pub const EMBEDDED_RESTART_WINDOW: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
@@ -560,6 +582,8 @@ pub enum ConfigError {
 const KNOWN_ENV: &[&str] = &[
     "JOBBER_CONFIG",
     "JOBBER_UI_DIR",
+    "JOBBER_TLS_CERT",
+    "JOBBER_TLS_KEY",
     "JOBBER_DATA_DIR",
     "JOBBER_DATABASE_URL",
     "JOBBER_DATABASE_URL_FILE",
@@ -818,7 +842,18 @@ impl Config {
             messaging_service_sid: file.twilio_messaging_service_sid,
             api_base: file.twilio_api_base,
         })?;
+        let tls = match (
+            args.tls_cert.clone().or(file.tls_cert),
+            args.tls_key.clone().or(file.tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            (Some(_), None) => return Err(invalid("tls_key", "tls_cert needs tls_key")),
+            (None, Some(_)) => return Err(invalid("tls_cert", "tls_key needs tls_cert")),
+        };
         Ok(Self {
+            config_file: args.config.clone(),
+            tls,
             jobs,
             twilio,
             public_url,
@@ -936,6 +971,13 @@ impl Config {
         match &self.ui_dir {
             Some(dir) => put("ui_dir", dir.display().to_string().into()),
             None => unset.push("ui_dir (the web app built into the binary)"),
+        }
+        match &self.tls {
+            Some(tls) => {
+                put("tls_cert", tls.cert.display().to_string().into());
+                put("tls_key", tls.key.display().to_string().into());
+            }
+            None => unset.push("tls_cert, tls_key (plain HTTP on the public listener)"),
         }
         put(
             "trusted_proxies",

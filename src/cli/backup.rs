@@ -1,6 +1,10 @@
-//! `jobber backup create | list | verify | restore | prune` (platform::backup).
+//! `jobber backup create | list | verify | restore | prune` (platform::backup), and
+//! the hidden `archive-wal` / `fetch-wal` the embedded PostgreSQL runs as its
+//! `archive_command` and `restore_command`.
 
 use std::path::PathBuf;
+
+use chrono::{DateTime, FixedOffset};
 
 use clap::Subcommand;
 
@@ -31,19 +35,85 @@ pub enum Action {
     /// Restore a backup into an empty data dir (embedded PostgreSQL) or an empty
     /// database (--database-url), with its files and keys. Stop jobber first.
     Restore {
-        /// A backup id from `list`, or a folder holding one (…/backups/{id}).
-        backup: String,
+        /// A backup id from `list`, or a folder holding one (…/backups/{id}); with
+        /// --to-time, by default the newest backup taken before that time.
+        #[arg(required_unless_present = "to_time")]
+        backup: Option<String>,
+        /// Point-in-time recovery (embedded mode): replay the archived WAL up to this
+        /// time (RFC 3339, e.g. 2026-12-03T14:05:00+01:00) into an empty data dir.
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        to_time: Option<DateTime<FixedOffset>>,
     },
-    /// Remove backups older than --keep-days (the newest always stays).
+    /// Remove backups older than --keep-days (the newest always stays), and the
+    /// archived WAL older than the oldest kept backup.
     Prune {
         #[arg(long, default_value_t = backup::DEFAULT_RETENTION_DAYS)]
         keep_days: u32,
     },
+    /// PostgreSQL's archive_command: copy a finished WAL file into the archive.
+    #[command(hide = true)]
+    ArchiveWal {
+        /// The file (`%p`, relative to the PostgreSQL data dir).
+        path: PathBuf,
+        /// Its name (`%f`).
+        name: String,
+    },
+    /// PostgreSQL's restore_command: copy an archived WAL file to where it asks.
+    #[command(hide = true)]
+    FetchWal {
+        /// The WAL file's name (`%f`).
+        name: String,
+        /// Where to write it (`%p`).
+        path: PathBuf,
+        /// A local backups folder holding `wal/` instead of the object store.
+        #[arg(long)]
+        from: Option<PathBuf>,
+    },
+}
+
+fn parse_time(text: &str) -> Result<DateTime<FixedOffset>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map_err(|e| format!("{e}: give an RFC 3339 time such as 2026-12-03T14:05:00Z"))
 }
 
 pub fn run(config: Config, action: Action) -> anyhow::Result<()> {
     crate::platform::logging::init_cli(&config.log);
+    // Run by PostgreSQL (as its user, with its environment): the object store only.
+    if let Action::ArchiveWal { path, name } = &action {
+        return super::runtime()?.block_on(async {
+            let storage = Storage::from_config(&config, &[])?;
+            Backups::in_storage(&storage)
+                .archive_wal(path, name)
+                .await
+                .map(drop)
+        });
+    }
+    if let Action::FetchWal { name, path, from } = &action {
+        return super::runtime()?.block_on(async {
+            let backups = match from {
+                Some(folder) => Backups::in_local_folder(folder)?,
+                None => Backups::in_storage(&Storage::from_config(&config, &[])?),
+            };
+            anyhow::ensure!(
+                backups.fetch_wal(name, path).await?,
+                "no archived WAL file {name}"
+            );
+            Ok(())
+        });
+    }
     let lock = Database::prepare(&config)?;
+    if let Action::Restore {
+        backup,
+        to_time: Some(target),
+    } = &action
+    {
+        anyhow::ensure!(
+            lock.is_some(),
+            "jobber serve is running on {}: stop it first (restore needs an empty data dir)",
+            config.data_dir.display()
+        );
+        return super::runtime()?.block_on(restore_to_time(&config, backup.as_deref(), *target));
+    }
     super::runtime()?.block_on(async {
         let storage = Storage::from_config(&config, &[])?;
         let in_store = Backups::in_storage(&storage);
@@ -56,9 +126,10 @@ pub fn run(config: Config, action: Action) -> anyhow::Result<()> {
                 println!("removed {id}");
             }
             println!(
-                "{} removed, {} kept (retention {keep_days} days)",
+                "{} removed, {} kept (retention {keep_days} days); {} archived WAL files removed",
                 pruned.removed.len(),
-                pruned.kept
+                pruned.kept,
+                pruned.wal_removed
             );
             return Ok(());
         }
@@ -84,6 +155,7 @@ async fn with_database(
             .or_else(|| backup::downloaded_bin(&config.data_dir)),
         storage,
         data_dir: &config.data_dir,
+        embedded: config.database_url.is_none(),
     };
     match action {
         Action::Create { json } => {
@@ -123,7 +195,8 @@ async fn with_database(
             );
             Ok(())
         }
-        Action::Restore { backup } => {
+        Action::Restore { backup, .. } => {
+            let backup = backup.ok_or_else(|| anyhow::anyhow!("name the backup to restore"))?;
             anyhow::ensure!(
                 !database.served(),
                 "jobber serve is running on {}: stop it first (restore needs an empty data dir)",
@@ -141,8 +214,46 @@ async fn with_database(
             );
             Ok(())
         }
-        Action::List { .. } | Action::Prune { .. } => unreachable!("handled without a database"),
+        Action::List { .. }
+        | Action::Prune { .. }
+        | Action::ArchiveWal { .. }
+        | Action::FetchWal { .. } => unreachable!("handled without a database"),
     }
+}
+
+/// `restore --to-time`: the embedded cluster rebuilt from a base backup and the WAL.
+async fn restore_to_time(
+    config: &Config,
+    backup: Option<&str>,
+    target: DateTime<FixedOffset>,
+) -> anyhow::Result<()> {
+    let storage = Storage::from_config(config, &[])?;
+    let in_store = Backups::in_storage(&storage);
+    let (backups, id) = match backup {
+        Some(name) => {
+            let (backups, id) = locate(&in_store, name)?;
+            (backups, Some(id))
+        }
+        None => (in_store, None),
+    };
+    let started = std::time::Instant::now();
+    let recovered =
+        backup::restore_to_time(config, &storage, &backups, id.as_deref(), target).await?;
+    println!(
+        "recovered to {} from backup {} (last transaction replayed: {}): {} tables, {} rows, {} files; \
+         WAL replay {:.1} s, restore {:.1} s",
+        target.to_rfc3339(),
+        recovered.manifest.id,
+        recovered
+            .last_transaction
+            .map_or_else(|| "none".to_string(), |t| t.to_rfc3339()),
+        recovered.tables,
+        recovered.rows,
+        recovered.manifest.files,
+        recovered.replay.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// A backup id in the store, or a folder holding a backup.

@@ -178,7 +178,7 @@ impl Database {
         }
         match lock {
             Some(lock) => {
-                let embedded = EmbeddedPostgres::start(&config.data_dir).await?;
+                let embedded = EmbeddedPostgres::start(config).await?;
                 let db = Db::connect_with(embedded.url(), &config.command_db_settings()).await?;
                 Ok(Self {
                     db,

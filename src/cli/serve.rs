@@ -68,7 +68,7 @@ async fn serve(config: Config, listeners: Listeners, lock: &DataDirLock) -> anyh
     tracing::info!(version = env!("CARGO_PKG_VERSION"), role = crate::config::role_name(config.role), data_dir = %config.data_dir.display(), lock = %lock.path().display(), "starting");
     let embedded = match &config.database_url {
         Some(_) => None,
-        None => Some(EmbeddedPostgres::start(&config.data_dir).await?),
+        None => Some(EmbeddedPostgres::start(&config).await?),
     };
     let url = match (&config.database_url, &embedded) {
         (Some(url), _) => url.expose_secret().to_string(),

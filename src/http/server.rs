@@ -5,6 +5,10 @@
 //! process's file descriptors, and then nobody (not even `/healthz`) is answered. A
 //! connection over the cap is answered `503` with `Retry-After` and closed at once, so
 //! a load balancer or client sees the refusal instead of a hang.
+//!
+//! With TLS ([`crate::platform::tls`]) the handshake runs in the connection's task,
+//! within the header deadline, and each request carries [`OverTls`]; responses then
+//! carry `Strict-Transport-Security`.
 
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
@@ -28,6 +32,14 @@ use crate::config::HttpConfig;
 /// Connections being answered `503 too_many_connections` at once.
 const MAX_REFUSALS: usize = 256;
 
+/// A request extension: the request came over this server's own TLS.
+#[derive(Debug, Clone, Copy)]
+pub struct OverTls;
+
+/// HSTS (RFC 6797) on every response over TLS: browsers that saw it use HTTPS only,
+/// for a year.
+const HSTS: &str = "max-age=31536000";
+
 /// Serve `router` on `listener` until `stop` turns true, then close idle connections,
 /// let busy ones finish their request, and return once every connection has ended
 /// (the caller bounds how long it waits).
@@ -35,6 +47,7 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: HttpConfig,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     mut stop: watch::Receiver<bool>,
 ) {
     let name = listener
@@ -84,8 +97,26 @@ pub async fn serve(
         let router = router.clone();
         let stop = stop.clone();
         let limits = limits.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            connection(stream, remote, router, &limits, stop).await;
+            match tls {
+                None => connection(stream, remote, router, &limits, false, stop).await,
+                Some(acceptor) => {
+                    // A client that never finishes its handshake is held no longer
+                    // than one that never finishes its headers.
+                    match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream))
+                        .await
+                    {
+                        Ok(Ok(stream)) => {
+                            connection(stream, remote, router, &limits, true, stop).await;
+                        }
+                        Ok(Err(error)) => {
+                            tracing::debug!(%remote, %error, "TLS handshake failed");
+                        }
+                        Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
+                    }
+                }
+            }
             drop(permit);
         });
     }
@@ -95,13 +126,16 @@ pub async fn serve(
         .await;
 }
 
-async fn connection(
-    stream: TcpStream,
+async fn connection<S>(
+    stream: S,
     remote: SocketAddr,
     router: Router,
     limits: &HttpConfig,
+    over_tls: bool,
     mut stop: watch::Receiver<bool>,
-) {
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let activity = Activity::new();
     let io = TokioIo::new(Watched {
         inner: stream,
@@ -109,7 +143,20 @@ async fn connection(
     });
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(remote));
-        router.clone().oneshot(request.map(Body::new))
+        if over_tls {
+            request.extensions_mut().insert(OverTls);
+        }
+        let response = router.clone().oneshot(request.map(Body::new));
+        async move {
+            let mut response = response.await?;
+            if over_tls {
+                response.headers_mut().insert(
+                    hyper::header::STRICT_TRANSPORT_SECURITY,
+                    hyper::header::HeaderValue::from_static(HSTS),
+                );
+            }
+            Ok::<_, std::convert::Infallible>(response)
+        }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -185,13 +232,13 @@ impl Activity {
     }
 }
 
-/// A TCP stream that records when it last read or wrote.
-struct Watched {
-    inner: TcpStream,
+/// A stream that records when it last read or wrote.
+struct Watched<S> {
+    inner: S,
     activity: Activity,
 }
 
-impl AsyncRead for Watched {
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -206,7 +253,7 @@ impl AsyncRead for Watched {
     }
 }
 
-impl AsyncWrite for Watched {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -17,6 +17,13 @@
 //! `verify` checks the checksums and restores the dump into a scratch database,
 //! comparing every table's row count with the manifest; `restore` does the same into
 //! the (empty) configured database, then puts back the files and the keys.
+//!
+//! Point-in-time recovery (embedded mode only): the embedded server archives every WAL
+//! segment to `backups/wal/{timeline}/{segment}.gz` ([`Backups::archive_wal`], run by
+//! PostgreSQL's `archive_command`), and a backup also carries a base backup of the
+//! cluster (`pg_basebackup`, tar format: `postgres-base.tar` and `postgres-wal.tar`).
+//! [`restore_to_time`] unpacks a base backup into an empty data dir and lets PostgreSQL
+//! replay the archived WAL up to the requested time.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -46,6 +53,12 @@ pub const MANIFEST: &str = "manifest.json";
 pub const DUMP: &str = "database.dump";
 pub const FILES: &str = "files.tar";
 pub const KEYS: &str = "keys.tar";
+/// The cluster as `pg_basebackup --format=tar` wrote it (embedded mode).
+pub const BASE: &str = "postgres-base.tar";
+/// The WAL written while the base backup was taken (`--wal-method=stream`).
+pub const BASE_WAL: &str = "postgres-wal.tar";
+/// The folder under [`FOLDER`] holding the archived WAL.
+pub const WAL: &str = "wal";
 /// The data dir's files a backup carries in [`KEYS`] (under their file names).
 fn key_files(data_dir: &Path) -> [PathBuf; 2] {
     let dir = DataDir::new(data_dir);
@@ -82,6 +95,19 @@ pub struct Manifest {
     pub tables: BTreeMap<String, i64>,
     pub files: u64,
     pub parts: Vec<Part>,
+    /// The base backup of the embedded cluster, for point-in-time recovery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_backup: Option<BaseBackup>,
+}
+
+/// A base backup in a backup: where replay starts, and the earliest time it can
+/// recover to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BaseBackup {
+    /// The first WAL segment replay needs (`backup_label`'s START WAL LOCATION).
+    pub start_wal: String,
+    /// When `pg_basebackup` finished: a recovery target must be later.
+    pub finished_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -116,6 +142,8 @@ pub struct Listed {
 pub struct Backups {
     store: Arc<dyn ObjectStore>,
     root: String,
+    /// The local folder holding the backups, when read from one.
+    folder: Option<PathBuf>,
 }
 
 impl Backups {
@@ -126,7 +154,11 @@ impl Backups {
         } else {
             format!("{prefix}/{FOLDER}")
         };
-        Self { store, root }
+        Self {
+            store,
+            root,
+            folder: None,
+        }
     }
 
     /// The folder holding a backup (`…/backups/{id}`): the backups beside it, and its id.
@@ -148,9 +180,127 @@ impl Backups {
             Self {
                 store: Arc::new(store),
                 root: String::new(),
+                folder: Some(parent.to_path_buf()),
             },
             id,
         ))
+    }
+
+    /// A local folder holding backups (and their `wal/`), as copied off the machine.
+    pub fn in_local_folder(folder: &Path) -> anyhow::Result<Self> {
+        let store = object_store::local::LocalFileSystem::new_with_prefix(folder)
+            .with_context(|| format!("cannot open {}", folder.display()))?;
+        Ok(Self {
+            store: Arc::new(store),
+            root: String::new(),
+            folder: Some(folder.to_path_buf()),
+        })
+    }
+
+    /// The local folder these backups are in (`None`: the install's object store).
+    pub fn folder(&self) -> Option<&Path> {
+        self.folder.as_deref()
+    }
+
+    /// Where an archived WAL file is kept: `wal/{timeline}/{name}.gz`, the timeline
+    /// being the first 8 hex digits of every WAL file name (segments, `.history`,
+    /// `.backup`).
+    fn wal_path(&self, name: &str) -> anyhow::Result<StorePath> {
+        ensure!(
+            name.len() >= 16
+                && name.is_ascii()
+                && name[..8].chars().all(|c| c.is_ascii_hexdigit())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '.'),
+            "{name:?} is not a WAL file name"
+        );
+        let relative = format!("{WAL}/{}/{name}.gz", &name[..8]);
+        Ok(if self.root.is_empty() {
+            StorePath::from(relative)
+        } else {
+            StorePath::from(format!("{}/{relative}", self.root))
+        })
+    }
+
+    /// Copy a WAL file PostgreSQL finished (`archive_command`) into the archive,
+    /// compressed. Idempotent: a file archived already with the same content is a
+    /// success; with other content an error (PostgreSQL keeps the segment and retries,
+    /// and the operator is told), never an overwrite.
+    pub async fn archive_wal(&self, source: &Path, name: &str) -> anyhow::Result<bool> {
+        let path = self.wal_path(name)?;
+        let raw = tokio::fs::read(source)
+            .await
+            .with_context(|| format!("reading {}", source.display()))?;
+        match self.store.get(&path).await {
+            Ok(found) => {
+                let existing = gunzip(&found.bytes().await?)
+                    .with_context(|| format!("the archived {name} is unreadable"))?;
+                ensure!(
+                    existing == raw,
+                    "{name} is archived already with other content; not overwriting it \
+                     (is a second server archiving into the same store?)"
+                );
+                Ok(false)
+            }
+            Err(object_store::Error::NotFound { .. }) => {
+                let compressed = tokio::task::spawn_blocking(move || gzip(&raw)).await??;
+                // One PUT: the object appears whole or not at all (a local store
+                // writes a temporary file and renames it).
+                self.store
+                    .put(&path, PutPayload::from(compressed))
+                    .await
+                    .with_context(|| format!("archiving {name}"))?;
+                Ok(true)
+            }
+            Err(error) => Err(error).with_context(|| format!("archiving {name}")),
+        }
+    }
+
+    /// Write an archived WAL file to `target` (`restore_command`); `false` when the
+    /// archive has no such file (PostgreSQL asks for files past the end, and for
+    /// timeline histories that may not exist).
+    pub async fn fetch_wal(&self, name: &str, target: &Path) -> anyhow::Result<bool> {
+        let path = self.wal_path(name)?;
+        let compressed = match self.store.get(&path).await {
+            Ok(found) => found.bytes().await?,
+            Err(object_store::Error::NotFound { .. }) => return Ok(false),
+            Err(error) => return Err(error).with_context(|| format!("fetching {name}")),
+        };
+        let raw = tokio::task::spawn_blocking(move || gunzip(&compressed)).await??;
+        let partial = target.with_extension("jobber-partial");
+        tokio::fs::write(&partial, raw)
+            .await
+            .with_context(|| format!("writing {}", partial.display()))?;
+        tokio::fs::rename(&partial, target).await?;
+        Ok(true)
+    }
+
+    /// Remove archived WAL segments older than `start` (a segment name): replay from
+    /// any kept base backup starts at or after it. Timeline histories stay (they are
+    /// tiny, and a recovery needs them). How many were removed.
+    async fn prune_wal(&self, start: &str) -> anyhow::Result<usize> {
+        let folder = if self.root.is_empty() {
+            StorePath::from(WAL)
+        } else {
+            StorePath::from(format!("{}/{WAL}", self.root))
+        };
+        let mut listing = self.store.list(Some(&folder));
+        let mut old = Vec::new();
+        while let Some(meta) = listing.next().await {
+            let meta = meta.context("listing the archived WAL")?;
+            let Some(name) = meta.location.filename() else {
+                continue;
+            };
+            if is_segment_before(name, start) {
+                old.push(meta.location);
+            }
+        }
+        for path in &old {
+            match self.store.delete(path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(error) => return Err(error).with_context(|| format!("deleting {path}")),
+            }
+        }
+        Ok(old.len())
     }
 
     fn path(&self, id: &str, name: &str) -> StorePath {
@@ -173,6 +323,9 @@ impl Backups {
                 continue;
             };
             let id = id.as_ref().to_string();
+            if id == WAL {
+                continue;
+            }
             let seen = newest.entry(id).or_insert(meta.last_modified);
             *seen = (*seen).max(meta.last_modified);
         }
@@ -267,6 +420,16 @@ impl Backups {
             part.sha256
         );
         Ok(())
+    }
+
+    /// Whether anything is stored under a backup's folder (finished or not).
+    async fn exists(&self, id: &str) -> anyhow::Result<bool> {
+        let folder = self.path(id, "");
+        let folder = StorePath::from(folder.as_ref().trim_end_matches('/'));
+        match self.store.list(Some(&folder)).next().await {
+            Some(found) => found.map(|_| true).context("listing the backups"),
+            None => Ok(false),
+        }
     }
 
     /// Remove a backup (every object under its folder).
@@ -416,6 +579,9 @@ pub struct Install<'a> {
     pub pg_bin: Option<PathBuf>,
     pub storage: &'a Storage,
     pub data_dir: &'a Path,
+    /// The database is the data dir's embedded cluster: a backup also takes a base
+    /// backup of it, for point-in-time recovery.
+    pub embedded: bool,
 }
 
 /// The server's version (`15.14`) and major version.
@@ -498,10 +664,15 @@ pub async fn create(install: &Install<'_>, backups: &Backups) -> anyhow::Result<
     let now = Utc::now();
     let id = new_id(now);
     ensure!(
-        backups.manifest(&id).await?.is_none(),
-        "a backup named {id} exists already (one was taken this second); try again"
+        !backups.exists(&id).await?,
+        "a backup named {id} exists already or is being written (one was started this \
+         second); try again"
     );
-    let work = WorkDir::new(install.data_dir, &id)?;
+    // Unique: the worker's daily backup may run beside a `jobber backup create`.
+    let work = WorkDir::new(
+        install.data_dir,
+        &format!("{id}-{}", uuid::Uuid::now_v7().simple()),
+    )?;
     let (postgres_version, postgres_major) = server_version(install.db).await?;
     let tools = PgTools::find(postgres_major, install.pg_bin.as_deref())?;
 
@@ -540,8 +711,14 @@ pub async fn create(install: &Install<'_>, backups: &Backups) -> anyhow::Result<
     let files_tar = work.file(FILES);
     let files = tar_store(install.storage, &files_tar).await?;
 
+    let base_backup = if install.embedded {
+        Some(base_backup(install, &tools, &work).await?)
+    } else {
+        None
+    };
+
     let keys_tar = work.file(KEYS);
-    let keys = tar_keys(install.data_dir, &keys_tar)?;
+    let keys = tar_keys(install.data_dir, &keys_tar, install.embedded)?;
 
     let mut parts = vec![
         backups.upload(&id, DUMP, &dump).await?,
@@ -549,6 +726,10 @@ pub async fn create(install: &Install<'_>, backups: &Backups) -> anyhow::Result<
     ];
     if keys > 0 {
         parts.push(backups.upload(&id, KEYS, &keys_tar).await?);
+    }
+    if base_backup.is_some() {
+        parts.push(backups.upload(&id, BASE, &work.file(BASE)).await?);
+        parts.push(backups.upload(&id, BASE_WAL, &work.file(BASE_WAL)).await?);
     }
     let manifest = Manifest {
         format: FORMAT,
@@ -563,6 +744,7 @@ pub async fn create(install: &Install<'_>, backups: &Backups) -> anyhow::Result<
         tables,
         files,
         parts,
+        base_backup,
     };
     let json = serde_json::to_vec_pretty(&manifest)?;
     backups
@@ -571,6 +753,65 @@ pub async fn create(install: &Install<'_>, backups: &Backups) -> anyhow::Result<
         .await
         .context("writing the manifest")?;
     Ok(manifest)
+}
+
+/// `pg_basebackup` of the embedded cluster into `work` as [`BASE`] and [`BASE_WAL`]:
+/// tar format, with the WAL it needs streamed alongside, after a fast checkpoint.
+async fn base_backup(
+    install: &Install<'_>,
+    tools: &PgTools,
+    work: &WorkDir,
+) -> anyhow::Result<BaseBackup> {
+    let program = tools.tool("pg_basebackup");
+    ensure!(
+        program.is_file(),
+        "no pg_basebackup beside {} (PostgreSQL {}'s server tools are needed for the base backup)",
+        tools.tool("pg_dump").display(),
+        tools.version
+    );
+    let out = work.file("base");
+    let mut command = install.connection.command(&program);
+    command
+        .arg("--pgdata")
+        .arg(&out)
+        .arg("--format=tar")
+        .arg("--wal-method=stream")
+        .arg("--checkpoint=fast")
+        .arg("--no-sync")
+        .arg("--dbname")
+        .arg(install.connection.url.as_str());
+    run(command, "pg_basebackup").await?;
+    let finished_at = Utc::now();
+    std::fs::rename(out.join("base.tar"), work.file(BASE))?;
+    std::fs::rename(out.join("pg_wal.tar"), work.file(BASE_WAL))?;
+    let start_wal = start_wal(&work.file(BASE))?;
+    Ok(BaseBackup {
+        start_wal,
+        finished_at,
+    })
+}
+
+/// The first WAL segment a base backup needs: its `backup_label` says
+/// `START WAL LOCATION: 0/2000028 (file 000000010000000000000002)`.
+fn start_wal(base: &Path) -> anyhow::Result<String> {
+    let mut archive = tar::Archive::new(std::fs::File::open(base)?);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        if entry.path()?.as_os_str() != "backup_label" {
+            continue;
+        }
+        let mut label = String::new();
+        entry.read_to_string(&mut label)?;
+        return label
+            .lines()
+            .find_map(|line| {
+                let rest = line.strip_prefix("START WAL LOCATION:")?;
+                let file = rest.split("(file ").nth(1)?.trim_end_matches(')').trim();
+                Some(file.to_string())
+            })
+            .context("the base backup's backup_label names no START WAL LOCATION");
+    }
+    bail!("the base backup has no backup_label")
 }
 
 /// The worker's daily backup (`backup_retention_days` > 0): take one, then remove
@@ -590,6 +831,7 @@ pub async fn scheduled(db: &Db, config: &Config, storage: &Storage) -> anyhow::R
         pg_bin: downloaded_bin(&config.data_dir),
         storage,
         data_dir: &config.data_dir,
+        embedded: config.database_url.is_none(),
     };
     let backups = Backups::in_storage(storage);
     let manifest = create(&install, &backups).await?;
@@ -673,11 +915,16 @@ async fn tar_store(storage: &Storage, file: &Path) -> anyhow::Result<u64> {
     Ok(count)
 }
 
-/// The data dir's key files into a tar; how many there were.
-fn tar_keys(data_dir: &Path, file: &Path) -> anyhow::Result<usize> {
+/// The data dir's key files into a tar (and the embedded superuser's password, which
+/// a base backup's cluster expects); how many there were.
+fn tar_keys(data_dir: &Path, file: &Path, with_password: bool) -> anyhow::Result<usize> {
     let mut builder = tar::Builder::new(std::fs::File::create(file)?);
     let mut count = 0;
-    for path in key_files(data_dir) {
+    let mut paths = key_files(data_dir).to_vec();
+    if with_password {
+        paths.push(DataDir::new(data_dir).postgres_password());
+    }
+    for path in paths {
         match std::fs::read(&path) {
             Ok(bytes) => {
                 let mut header = tar::Header::new_gnu();
@@ -696,6 +943,16 @@ fn tar_keys(data_dir: &Path, file: &Path) -> anyhow::Result<usize> {
 
 /// Download every part of a backup into `work`, checked against the manifest.
 async fn fetch(backups: &Backups, id: &str, work: &WorkDir) -> anyhow::Result<Manifest> {
+    fetch_parts(backups, id, work, &[]).await
+}
+
+/// Download the parts of a backup but `skip` into `work`, checked against the manifest.
+async fn fetch_parts(
+    backups: &Backups,
+    id: &str,
+    work: &WorkDir,
+    skip: &[&str],
+) -> anyhow::Result<Manifest> {
     let manifest = backups
         .manifest(id)
         .await?
@@ -705,7 +962,11 @@ async fn fetch(backups: &Backups, id: &str, work: &WorkDir) -> anyhow::Result<Ma
         "backup {id} has format {}; this jobber reads format {FORMAT}",
         manifest.format
     );
-    for part in &manifest.parts {
+    for part in manifest
+        .parts
+        .iter()
+        .filter(|p| !skip.contains(&p.name.as_str()))
+    {
         backups.download(id, part, &work.file(&part.name)).await?;
     }
     ensure!(manifest.part(DUMP).is_some(), "backup {id} has no {DUMP}");
@@ -834,7 +1095,8 @@ pub async fn restore(
         install.connection.database()
     );
     check_keys_absent(install.data_dir)?;
-    let manifest = fetch(backups, id, &work).await?;
+    // The base backup is for `--to-time`; a restore from the dump does not need it.
+    let manifest = fetch_parts(backups, id, &work, &[BASE, BASE_WAL]).await?;
     ensure!(
         manifest.schema_version <= newest_migration(),
         "backup {id} has schema {} from jobber {}, newer than this binary's; install jobber {} or later",
@@ -861,6 +1123,155 @@ pub async fn restore(
         rows,
         manifest,
     })
+}
+
+/// What a point-in-time recovery did.
+#[derive(Debug)]
+pub struct Recovered {
+    pub manifest: Manifest,
+    pub tables: usize,
+    pub rows: i64,
+    /// The commit time of the last transaction replayed.
+    pub last_transaction: Option<DateTime<Utc>>,
+    /// From the start of replay until PostgreSQL was promoted.
+    pub replay: std::time::Duration,
+}
+
+/// Point-in-time recovery into an empty data dir (embedded mode): unpack the base
+/// backup of backup `id` (by default the newest that finished before `target`),
+/// replay the archived WAL up to `target` and promote; then put back the files and
+/// the keys as [`restore`] does. The embedded server is stopped at the end.
+pub async fn restore_to_time(
+    config: &Config,
+    storage: &Storage,
+    backups: &Backups,
+    id: Option<&str>,
+    target: DateTime<chrono::FixedOffset>,
+) -> anyhow::Result<Recovered> {
+    use crate::platform::embedded::EmbeddedPostgres;
+    ensure!(
+        config.database_url.is_none(),
+        "--to-time needs embedded mode (an external database has its own point-in-time \
+         recovery: RDS, pgBackRest, …)"
+    );
+    let dir = DataDir::new(&config.data_dir);
+    let cluster = dir.postgres();
+    let empty = match std::fs::read_dir(&cluster) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", cluster.display())),
+    };
+    ensure!(
+        empty && !dir.postgres_password().exists(),
+        "{} holds a database already: restore into an empty data dir",
+        config.data_dir.display()
+    );
+    check_keys_absent(&config.data_dir)?;
+    let target_utc = target.with_timezone(&Utc);
+    let manifest = match id {
+        Some(id) => {
+            let manifest = backups
+                .manifest(id)
+                .await?
+                .with_context(|| format!("no backup {id} (or it is unfinished: no {MANIFEST})"))?;
+            let base = manifest.base_backup.as_ref().with_context(|| {
+                format!("backup {id} has no base backup (it was not taken in embedded mode)")
+            })?;
+            ensure!(
+                base.finished_at < target_utc,
+                "backup {id} finished at {}, after {target}: pick an older backup or a later time",
+                base.finished_at.to_rfc3339()
+            );
+            manifest
+        }
+        None => backups
+            .list()
+            .await?
+            .into_iter()
+            .filter_map(|b| b.manifest)
+            .find(|m| {
+                m.base_backup
+                    .as_ref()
+                    .is_some_and(|b| b.finished_at < target_utc)
+            })
+            .with_context(|| format!("no backup with a base backup finished before {target}"))?,
+    };
+    let id = manifest.id.clone();
+    ensure!(
+        manifest.schema_version <= newest_migration(),
+        "backup {id} has schema {} from jobber {}, newer than this binary's; install jobber {} or later",
+        manifest.schema_version,
+        manifest.jobber_version,
+        manifest.jobber_version
+    );
+    let work = WorkDir::new(&config.data_dir, &format!("pitr-{id}"))?;
+    let manifest = fetch_parts(backups, &id, &work, &[DUMP]).await?;
+
+    unpack(&work.file(BASE), &cluster)?;
+    unpack(&work.file(BASE_WAL), &cluster.join("pg_wal"))?;
+    if manifest.part(KEYS).is_some() {
+        untar_password(&config.data_dir, &work.file(KEYS))?;
+    }
+    let started = std::time::Instant::now();
+    let server = EmbeddedPostgres::recover(config, target, backups.folder()).await?;
+    let replay = started.elapsed();
+    let summary = async {
+        let mut conn = sqlx::PgConnection::connect(server.url()).await?;
+        let last: Option<DateTime<Utc>> =
+            sqlx::query_scalar("SELECT pg_last_xact_replay_timestamp()")
+                .fetch_one(&mut conn)
+                .await?;
+        let mut tx = conn.begin().await?;
+        let counts = count_tables(&mut tx).await?;
+        tx.rollback().await?;
+        conn.close().await?;
+        anyhow::Ok((last, counts))
+    }
+    .await;
+    server.stop().await?;
+    let (last_transaction, counts) = summary?;
+    untar_into_store(storage, &work.file(FILES)).await?;
+    if manifest.part(KEYS).is_some() {
+        untar_keys(&config.data_dir, &work.file(KEYS))?;
+    }
+    Ok(Recovered {
+        tables: counts.len(),
+        rows: counts.values().sum(),
+        last_transaction,
+        replay,
+        manifest,
+    })
+}
+
+/// Unpack a `pg_basebackup` tar into `dir` (created 0700, as PostgreSQL requires).
+fn unpack(tar_file: &Path, dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    let mut archive = tar::Archive::new(std::fs::File::open(tar_file)?);
+    archive.set_preserve_permissions(true);
+    archive
+        .unpack(dir)
+        .with_context(|| format!("unpacking {} into {}", file_name(tar_file), dir.display()))
+}
+
+/// Only the embedded superuser's password from a backup's keys: the base backup's
+/// cluster checks it, so it must be in place before the server starts.
+fn untar_password(data_dir: &Path, file: &Path) -> anyhow::Result<()> {
+    let password = DataDir::new(data_dir).postgres_password();
+    let mut archive = tar::Archive::new(std::fs::File::open(file)?);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        if entry.path()?.to_string_lossy() == file_name(&password) {
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes)?;
+            return write_new(&password, &bytes);
+        }
+    }
+    bail!(
+        "the backup's {KEYS} holds no {}: it cannot start its base backup",
+        file_name(&password)
+    )
 }
 
 /// A restore must not replace keys the data dir already has (they would be another
@@ -945,28 +1356,40 @@ async fn untar_into_store(storage: &Storage, file: &Path) -> anyhow::Result<u64>
     Ok(count)
 }
 
+/// Put the keys back, but not the embedded superuser's password ([`untar_password`]:
+/// a restore from the dump runs on a cluster with its own).
 fn untar_keys(data_dir: &Path, file: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     let targets = key_files(data_dir);
+    let password = DataDir::new(data_dir).postgres_password();
     let mut archive = tar::Archive::new(std::fs::File::open(file)?);
     for entry in archive.entries()? {
         let mut entry = entry?;
         let name = entry.path()?.to_string_lossy().into_owned();
+        if name == file_name(&password) {
+            continue;
+        }
         let target = targets
             .iter()
             .find(|path| file_name(path) == name)
             .with_context(|| format!("{KEYS} holds an unexpected file {name:?}"))?;
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes)?;
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(target)
-            .with_context(|| format!("cannot write {}", target.display()))?;
-        out.write_all(&bytes)?;
-        out.sync_all()?;
+        write_new(target, &bytes)?;
     }
+    Ok(())
+}
+
+/// Create `target` (mode 0600) with `bytes`; an existing file is an error.
+fn write_new(target: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(target)
+        .with_context(|| format!("cannot write {}", target.display()))?;
+    out.write_all(bytes)?;
+    out.sync_all()?;
     Ok(())
 }
 
@@ -975,6 +1398,8 @@ fn untar_keys(data_dir: &Path, file: &Path) -> anyhow::Result<()> {
 pub struct Pruned {
     pub removed: Vec<String>,
     pub kept: usize,
+    /// Archived WAL files removed: older than every kept base backup.
+    pub wal_removed: usize,
 }
 
 /// Remove backups older than `keep_days` (the newest complete one always stays), and
@@ -991,6 +1416,7 @@ pub async fn prune(
         .find(|b| b.manifest.is_some())
         .map(|b| b.id.clone());
     let mut pruned = Pruned::default();
+    let mut oldest_start: Option<String> = None;
     for backup in listed {
         let old = match &backup.manifest {
             Some(manifest) => manifest.created_at < cutoff,
@@ -1001,7 +1427,21 @@ pub async fn prune(
             pruned.removed.push(backup.id);
         } else {
             pruned.kept += 1;
+            if let Some(base) = backup
+                .manifest
+                .as_ref()
+                .and_then(|m| m.base_backup.as_ref())
+                && oldest_start
+                    .as_deref()
+                    .is_none_or(|start| is_segment_before(&base.start_wal, start))
+            {
+                oldest_start = Some(base.start_wal.clone());
+            }
         }
+    }
+    // WAL before the oldest kept base backup can no longer be replayed from anything.
+    if let Some(start) = oldest_start {
+        pruned.wal_removed = backups.prune_wal(&start).await?;
     }
     Ok(pruned)
 }
@@ -1013,6 +1453,28 @@ fn newest_migration() -> i64 {
         .map(|m| m.version)
         .max()
         .unwrap_or(0)
+}
+
+/// Whether an archived WAL file (`{24 hex digits}[.…].gz`) holds a segment before
+/// segment `start`, on any timeline (positions compare without the timeline).
+fn is_segment_before(file: &str, start: &str) -> bool {
+    let hex24 = |s: &str| s.len() >= 24 && s[..24].chars().all(|c| c.is_ascii_hexdigit());
+    if !hex24(file) || !hex24(start) || file.ends_with(".history.gz") {
+        return false;
+    }
+    file[8..24].to_ascii_uppercase() < start[8..24].to_ascii_uppercase()
+}
+
+fn gzip(raw: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(raw)?;
+    Ok(encoder.finish()?)
+}
+
+fn gunzip(compressed: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(compressed).read_to_end(&mut raw)?;
+    Ok(raw)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -1052,6 +1514,88 @@ mod tests {
         assert!(a < b);
     }
 
+    #[test]
+    fn segments_compare_by_position_across_timelines() {
+        let start = "000000010000000000000005";
+        assert!(is_segment_before("000000010000000000000004.gz", start));
+        assert!(is_segment_before(
+            "000000010000000000000004.00000028.backup.gz",
+            start
+        ));
+        assert!(is_segment_before(
+            "00000002000000000000000A.gz",
+            "00000001000000010000000A"
+        ));
+        assert!(!is_segment_before("000000010000000000000005.gz", start));
+        assert!(!is_segment_before("000000020000000000000006.gz", start));
+        assert!(!is_segment_before("00000002.history.gz", start));
+    }
+
+    #[tokio::test]
+    async fn wal_archive_is_idempotent_and_never_overwrites() {
+        let dir = std::env::temp_dir().join(format!("jobber-wal-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Arc::new(object_store::local::LocalFileSystem::new_with_prefix(&dir).unwrap());
+        let backups = Backups {
+            store,
+            root: FOLDER.into(),
+            folder: None,
+        };
+        let name = "000000010000000000000003";
+        let segment = dir.join(name);
+        let content: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&segment, &content).unwrap();
+        assert!(backups.archive_wal(&segment, name).await.unwrap());
+        assert!(
+            dir.join("backups/wal/00000001/000000010000000000000003.gz")
+                .is_file()
+        );
+        // PostgreSQL may run the command again for a file it did not see succeed.
+        assert!(!backups.archive_wal(&segment, name).await.unwrap());
+        std::fs::write(&segment, b"other").unwrap();
+        let refused = backups.archive_wal(&segment, name).await.unwrap_err();
+        assert!(
+            format!("{refused:#}").contains("other content"),
+            "{refused:#}"
+        );
+
+        let fetched = dir.join("RECOVERYXLOG");
+        assert!(backups.fetch_wal(name, &fetched).await.unwrap());
+        assert_eq!(std::fs::read(&fetched).unwrap(), content);
+        assert!(
+            !backups
+                .fetch_wal("000000010000000000000004", &fetched)
+                .await
+                .unwrap()
+        );
+        assert!(
+            backups
+                .fetch_wal("../../etc/passwd", &fetched)
+                .await
+                .is_err()
+        );
+
+        let history = dir.join("00000002.history");
+        std::fs::write(&history, b"1\t0/5000000\tno recovery target specified\n").unwrap();
+        assert!(
+            backups
+                .archive_wal(&history, "00000002.history")
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            backups.prune_wal("000000020000000000000004").await.unwrap(),
+            1
+        );
+        assert!(
+            backups
+                .fetch_wal("00000002.history", &fetched)
+                .await
+                .unwrap()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[tokio::test]
     async fn prune_keeps_the_newest_and_recent_backups() {
         let dir = std::env::temp_dir().join(format!("jobber-prune-{}", uuid::Uuid::now_v7()));
@@ -1060,6 +1604,7 @@ mod tests {
         let backups = Backups {
             store: store.clone(),
             root: FOLDER.into(),
+            folder: None,
         };
         let now: DateTime<Utc> = "2026-12-03T03:00:00Z".parse().unwrap();
         for days in [1, 29, 31, 60] {
@@ -1078,6 +1623,7 @@ mod tests {
                 tables: BTreeMap::new(),
                 files: 0,
                 parts: Vec::new(),
+                base_backup: None,
             };
             let json = serde_json::to_vec(&manifest).unwrap();
             store

@@ -15,14 +15,85 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use chrono::{DateTime, FixedOffset};
 use postgresql_embedded::{PostgreSQL, Settings, Status};
+use sqlx::Connection as _;
 use tokio::sync::watch;
 
+use crate::config::Config;
 use crate::platform::database::Db;
 use crate::platform::datadir::DataDir;
 
 pub const DATABASE: &str = "jobber";
 const PORT: u16 = 5432;
+/// `archive_timeout`: the most WAL a crash of the disk can lose is this many seconds
+/// of writes, plus the time the archive command takes (the RPO, docs/backups.md).
+pub const ARCHIVE_TIMEOUT_SECS: u32 = 60;
+/// How long a point-in-time recovery may replay WAL.
+const RECOVERY_TIMEOUT: Duration = Duration::from_secs(6 * 60 * 60);
+
+/// `jobber` as the embedded server runs it from its archive and restore commands:
+/// this binary, with the data dir and configuration file of this one.
+#[derive(Debug, Clone)]
+pub struct JobberCommand {
+    /// Shell-quoted program and global options.
+    prefix: String,
+}
+
+impl JobberCommand {
+    pub fn for_config(config: &Config) -> anyhow::Result<Self> {
+        let exe = std::env::current_exe().context("cannot find the jobber binary")?;
+        // Replaced by an upgrade while running, Linux says "/usr/bin/jobber (deleted)";
+        // the new binary is at the same path.
+        let exe = PathBuf::from(
+            exe.to_string_lossy()
+                .trim_end_matches(" (deleted)")
+                .to_string(),
+        );
+        let mut parts = vec![
+            exe.to_string_lossy().into_owned(),
+            "--data-dir".to_string(),
+            std::path::absolute(&config.data_dir)?
+                .to_string_lossy()
+                .into_owned(),
+        ];
+        if let Some(file) = &config.config_file {
+            parts.push("--config".into());
+            parts.push(std::path::absolute(file)?.to_string_lossy().into_owned());
+        }
+        let prefix = parts
+            .iter()
+            .map(|p| sh_quote(p))
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(Self { prefix })
+    }
+
+    /// PostgreSQL's `archive_command`: `%p` is the segment's path (relative to the
+    /// data dir), `%f` its file name.
+    pub fn archive_command(&self) -> String {
+        format!("{} backup archive-wal %p %f", self.prefix)
+    }
+
+    /// PostgreSQL's `restore_command`; WAL from the object store, or from the
+    /// backups folder `from` (a backup copied off the machine).
+    pub fn restore_command(&self, from: Option<&Path>) -> String {
+        match from {
+            Some(from) => format!(
+                "{} backup fetch-wal --from {} %f %p",
+                self.prefix,
+                sh_quote(&from.to_string_lossy())
+            ),
+            None => format!("{} backup fetch-wal %f %p", self.prefix),
+        }
+    }
+}
+
+/// Quote for `/bin/sh` (pg_ctl runs the server's options through it, and PostgreSQL
+/// runs its archive and restore commands through it).
+pub fn sh_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
 
 pub struct EmbeddedPostgres {
     server: PostgreSQL,
@@ -30,7 +101,68 @@ pub struct EmbeddedPostgres {
 }
 
 impl EmbeddedPostgres {
-    pub async fn start(data_dir: &Path) -> anyhow::Result<Self> {
+    pub async fn start(config: &Config) -> anyhow::Result<Self> {
+        Self::launch(config, Vec::new()).await
+    }
+
+    /// Start a server whose data dir holds a base backup (and `recovery.signal`):
+    /// PostgreSQL fetches archived WAL with `jobber backup fetch-wal`, replays it up to
+    /// `target`, and is promoted there. Returns once it accepts writes again.
+    pub async fn recover(
+        config: &Config,
+        target: DateTime<FixedOffset>,
+        wal_from: Option<&Path>,
+    ) -> anyhow::Result<Self> {
+        let dir = DataDir::new(&config.data_dir);
+        std::fs::write(dir.postgres().join("recovery.signal"), b"")
+            .context("writing recovery.signal")?;
+        let jobber = JobberCommand::for_config(config)?;
+        let recovery = vec![
+            (
+                "restore_command".into(),
+                sh_quote(&jobber.restore_command(wal_from)),
+            ),
+            (
+                "recovery_target_time".into(),
+                sh_quote(&target.format("%Y-%m-%d %H:%M:%S%.6f%:z").to_string()),
+            ),
+            ("recovery_target_action".into(), "promote".into()),
+        ];
+        let server = Self::launch(config, recovery).await?;
+        let deadline = tokio::time::Instant::now() + RECOVERY_TIMEOUT;
+        loop {
+            if !server.is_alive() {
+                anyhow::bail!(
+                    "PostgreSQL stopped during recovery (was the WAL up to the target archived?); see {}",
+                    dir.postgres_start_log().display()
+                );
+            }
+            let in_recovery = async {
+                let mut conn = sqlx::PgConnection::connect(&server.url).await?;
+                let in_recovery: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
+                    .fetch_one(&mut conn)
+                    .await?;
+                conn.close().await?;
+                anyhow::Ok(in_recovery)
+            }
+            .await;
+            match in_recovery {
+                Ok(false) => return Ok(server),
+                Ok(true) => {}
+                Err(error) => tracing::debug!(%error, "waiting for recovery"),
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "recovery did not finish within {} minutes; see {}",
+                RECOVERY_TIMEOUT.as_secs() / 60,
+                dir.postgres_start_log().display()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn launch(config: &Config, extra: Vec<(String, String)>) -> anyhow::Result<Self> {
+        let data_dir = config.data_dir.as_path();
         let dir = DataDir::new(data_dir);
         let mut settings = new_settings();
         let host = host_installation();
@@ -59,6 +191,22 @@ impl EmbeddedPostgres {
         settings
             .configuration
             .insert("unix_socket_permissions".into(), "0700".into());
+        // Continuous WAL archiving for point-in-time recovery (docs/backups.md): every
+        // finished segment, and at least one a minute while there are writes, goes to
+        // the object store by `jobber backup archive-wal`. New segments are created
+        // zero-filled instead of recycled, so a segment closed early by the timeout
+        // compresses to almost nothing.
+        let jobber = JobberCommand::for_config(config)?;
+        for (key, value) in [
+            ("wal_level", "replica".to_string()),
+            ("archive_mode", "on".to_string()),
+            ("archive_timeout", ARCHIVE_TIMEOUT_SECS.to_string()),
+            ("wal_recycle", "off".to_string()),
+            ("archive_command", sh_quote(&jobber.archive_command())),
+        ] {
+            settings.configuration.insert(key.into(), value);
+        }
+        settings.configuration.extend(extra);
 
         let mut server = PostgreSQL::new(settings);
         server

@@ -19,3 +19,4 @@ pub mod queue;
 pub mod ratelimit;
 pub mod status;
 pub mod storage;
+pub mod tls;

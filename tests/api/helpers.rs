@@ -319,7 +319,9 @@ pub const PUBLIC_URL: &str = "http://jobber.test";
 
 pub fn test_config(data_dir: PathBuf) -> Config {
     Config {
+        config_file: None,
         data_dir,
+        tls: None,
         database_url: None,
         listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
         admin_listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),

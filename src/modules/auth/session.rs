@@ -280,9 +280,9 @@ pub async fn ctx_from_cookie(
         .map(|session| session.ctx))
 }
 
-/// Whether the request reached us over HTTPS: from a trusted proxy that says so in
-/// `X-Forwarded-Proto`, or on a server whose public URL is `https://` (it is then
-/// only ever reached through TLS). Decides the cookie's `Secure` attribute.
+/// Whether the request reached us over HTTPS: over our own TLS (`--tls-cert`), from a
+/// trusted proxy that says so in `X-Forwarded-Proto`, or on a server whose public URL
+/// is `https://` (it is then only ever reached through TLS). Decides the cookie's `Secure` attribute.
 pub struct Https(pub bool);
 
 impl FromRequestParts<AppState> for Https {
@@ -296,12 +296,19 @@ impl FromRequestParts<AppState> for Https {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip());
-        Ok(Https(is_https(
-            peer,
-            &parts.headers,
-            &state.config.trusted_proxies,
-            &state.config.public_url,
-        )))
+        let over_tls = parts
+            .extensions
+            .get::<crate::http::server::OverTls>()
+            .is_some();
+        Ok(Https(
+            over_tls
+                || is_https(
+                    peer,
+                    &parts.headers,
+                    &state.config.trusted_proxies,
+                    &state.config.public_url,
+                ),
+        ))
     }
 }
 
