@@ -179,6 +179,7 @@ struct FileConfig {
     email_lease_secs: Option<u64>,
     job_retention_days: Option<u64>,
     backup_retention_days: Option<u64>,
+    wal_archive: Option<bool>,
     storage_url: Option<String>,
     storage_endpoint: Option<String>,
     storage_region: Option<String>,
@@ -486,6 +487,10 @@ pub struct JobsConfig {
     pub sendgrid_api_key: Option<SecretString>,
     /// Days a backup is kept; the worker takes one daily (`0`: no scheduled backups).
     pub backup_retention_days: u32,
+    /// The embedded PostgreSQL archives its WAL to the store (point-in-time recovery).
+    /// Defaults to on with scheduled backups, whose prune also removes old WAL: without
+    /// them nothing would ever delete the archive.
+    pub wal_archive: bool,
     /// Base URL of SendGrid's API (no trailing slash); a fake in tests.
     pub sendgrid_api_base: String,
 }
@@ -512,6 +517,7 @@ impl JobsConfig {
             email_lease: std::time::Duration::from_secs(120),
             retention: std::time::Duration::from_secs(7 * 24 * 60 * 60),
             backup_retention_days: crate::platform::backup::DEFAULT_RETENTION_DAYS,
+            wal_archive: true,
             email_transport: EmailTransport::Smtp,
             sendgrid_api_key: None,
             sendgrid_api_base: SENDGRID_API_BASE.into(),
@@ -607,6 +613,7 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_EMBEDDED_PG_MAX_RESTARTS",
     "JOBBER_JOB_RETENTION_DAYS",
     "JOBBER_BACKUP_RETENTION_DAYS",
+    "JOBBER_WAL_ARCHIVE",
     "JOBBER_MAX_BODY_BYTES",
     "JOBBER_OWNER_PASSWORD",
     "JOBBER_ENCRYPTION_KEY",
@@ -830,6 +837,7 @@ impl Config {
                 email_lease_secs: file.email_lease_secs,
                 job_retention_days: file.job_retention_days,
                 backup_retention_days: file.backup_retention_days,
+                wal_archive: file.wal_archive,
                 email_transport: file.email_transport,
                 sendgrid_api_key: file.sendgrid_api_key,
                 sendgrid_api_base: file.sendgrid_api_base,
@@ -1131,6 +1139,7 @@ impl Config {
             "backup_retention_days",
             i64::from(self.jobs.backup_retention_days).into(),
         );
+        put("wal_archive", self.jobs.wal_archive.into());
         match &self.storage.url {
             Some(url) => put("storage_url", url.clone().into()),
             None => unset.push("storage_url (files in data_dir/files)"),
@@ -1351,6 +1360,7 @@ struct JobsFile {
     email_lease_secs: Option<u64>,
     job_retention_days: Option<u64>,
     backup_retention_days: Option<u64>,
+    wal_archive: Option<bool>,
     email_transport: Option<EmailTransport>,
     sendgrid_api_key: Option<String>,
     sendgrid_api_base: Option<String>,
@@ -1493,6 +1503,22 @@ fn load_jobs(public_url: &str, file: JobsFile) -> Result<JobsConfig, ConfigError
         jobs.backup_retention_days = u32::try_from(days)
             .map_err(|_| invalid("backup_retention_days", "must be at most 4294967295"))?;
     }
+    jobs.wal_archive = match std::env::var("JOBBER_WAL_ARCHIVE")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        Some(text) => match text.to_ascii_lowercase().as_str() {
+            "on" | "true" | "1" | "yes" => true,
+            "off" | "false" | "0" | "no" => false,
+            _ => {
+                return Err(invalid(
+                    "wal_archive",
+                    "JOBBER_WAL_ARCHIVE must be on or off",
+                ));
+            }
+        },
+        None => file.wal_archive.unwrap_or(jobs.backup_retention_days > 0),
+    };
     jobs.email_transport = match env("JOBBER_EMAIL_TRANSPORT") {
         Some(text) => match text.as_str() {
             "smtp" => EmailTransport::Smtp,

@@ -197,13 +197,23 @@ impl EmbeddedPostgres {
         // zero-filled instead of recycled, so a segment closed early by the timeout
         // compresses to almost nothing.
         let jobber = JobberCommand::for_config(config)?;
-        for (key, value) in [
-            ("wal_level", "replica".to_string()),
-            ("archive_mode", "on".to_string()),
-            ("archive_timeout", ARCHIVE_TIMEOUT_SECS.to_string()),
-            ("wal_recycle", "off".to_string()),
-            ("archive_command", sh_quote(&jobber.archive_command())),
-        ] {
+        let archive = if config.jobs.wal_archive {
+            vec![
+                ("archive_mode", "on".to_string()),
+                ("archive_timeout", ARCHIVE_TIMEOUT_SECS.to_string()),
+                ("wal_recycle", "off".to_string()),
+                ("archive_command", sh_quote(&jobber.archive_command())),
+            ]
+        } else {
+            // `wal_archive = false` (the default without scheduled backups, whose prune
+            // is what removes old WAL): base backups still work, point-in-time recovery
+            // does not.
+            Vec::new()
+        };
+        for (key, value) in [("wal_level", "replica".to_string())]
+            .into_iter()
+            .chain(archive)
+        {
             settings.configuration.insert(key.into(), value);
         }
         settings.configuration.extend(extra);

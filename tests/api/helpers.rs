@@ -347,6 +347,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         // No scheduled backups in the worker tests (tests/api/backup.rs runs one).
         jobs: jobber::config::JobsConfig {
             backup_retention_days: 0,
+            wal_archive: false,
             ..jobber::config::JobsConfig::defaults(PUBLIC_URL)
         },
         storage: Default::default(),

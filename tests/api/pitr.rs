@@ -84,8 +84,15 @@ async fn restore_to_time_recovers_what_was_committed_before_it() {
     let root = std::env::temp_dir().join(format!("jobber-pitr-{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&root).unwrap();
     let data_dir = root.join("data");
-    // No daily backup from the worker: this test takes its own.
-    let server = start_with(&data_dir, &[("JOBBER_BACKUP_RETENTION_DAYS", "0")]).await;
+    // No daily backup from the worker (this test takes its own), but the WAL archived.
+    let server = start_with(
+        &data_dir,
+        &[
+            ("JOBBER_BACKUP_RETENTION_DAYS", "0"),
+            ("JOBBER_WAL_ARCHIVE", "on"),
+        ],
+    )
+    .await;
     let (status, signup) = send(
         &server,
         reqwest::Method::POST,
@@ -191,7 +198,14 @@ async fn restore_to_time_recovers_what_was_committed_before_it() {
     );
 
     // The restored install runs: the owner signs in, A is there, B is not.
-    let restored = start_with(&restored_dir, &[("JOBBER_BACKUP_RETENTION_DAYS", "0")]).await;
+    let restored = start_with(
+        &restored_dir,
+        &[
+            ("JOBBER_BACKUP_RETENTION_DAYS", "0"),
+            ("JOBBER_WAL_ARCHIVE", "on"),
+        ],
+    )
+    .await;
     let (status, login) = send(
         &restored,
         reqwest::Method::POST,
