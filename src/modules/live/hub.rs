@@ -7,7 +7,7 @@
 //! too slow to drain it is closed with 1013 and resumes from its last `seq`, so a
 //! slow phone never makes the server buffer without bound.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -98,6 +98,10 @@ struct ConnState {
     topics: BTreeSet<Topic>,
     /// While a resume replays the events table, live events wait here.
     replaying: Option<Vec<(Arc<Published>, Arc<Audience>)>>,
+    /// Per topic, the `seq` a resume's replay sent it everything up to: a live event at
+    /// or below it was sent already. The relay may hand over an event committed before
+    /// the reconnect only after the replay read it from the table.
+    replayed: BTreeMap<Topic, i64>,
 }
 
 impl Conn {
@@ -155,6 +159,7 @@ impl Conn {
                 .topics
                 .iter()
                 .filter(|t| only.is_none_or(|only| only.contains(t)))
+                .filter(|t| state.replayed.get(t).is_none_or(|&r| published.seq > r))
                 .copied()
                 .collect(),
             Err(_) => return,
@@ -217,16 +222,21 @@ impl Conn {
     }
 
     /// End a resume that sent the `fresh` topics every event up to `replayed`: the
-    /// held-back events go out, except those the replay already sent on `fresh`.
+    /// held-back events go out, and any that arrive later, except what the replay
+    /// already sent on `fresh`.
     pub fn finish_replay(&self, fresh: &BTreeSet<Topic>, replayed: i64, stats: &Stats) {
         let held = match self.state.lock() {
-            Ok(mut state) => state.replaying.take().unwrap_or_default(),
+            Ok(mut state) => {
+                for topic in fresh {
+                    let floor = state.replayed.entry(*topic).or_insert(replayed);
+                    *floor = (*floor).max(replayed);
+                }
+                state.replaying.take().unwrap_or_default()
+            }
             Err(_) => return,
         };
-        let older: BTreeSet<Topic> = self.topics().difference(fresh).copied().collect();
         for (published, audience) in held {
-            let only = (published.seq <= replayed).then_some(&older);
-            self.offer(&published, &audience, only, stats, &mut Frames::default());
+            self.offer(&published, &audience, None, stats, &mut Frames::default());
         }
     }
 
@@ -617,7 +627,37 @@ mod tests {
             vec![
                 (5, "account".to_owned()),
                 (6, "account".to_owned()),
-                (6, on_client),
+                (6, on_client.clone()),
+            ]
+        );
+        // The relay hands over an event the replay read from the table only now: it
+        // goes out on the topic that was not replayed, not twice on the one that was.
+        conn.deliver(
+            &published(account, 4),
+            &audience,
+            stats,
+            &mut Frames::default(),
+        );
+        conn.deliver(
+            &published(account, 7),
+            &audience,
+            stats,
+            &mut Frames::default(),
+        );
+        let mut late = Vec::new();
+        while let Ok(Frame::Text(text)) = queue.try_recv() {
+            let frame: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+            late.push((
+                frame["seq"].as_i64().unwrap(),
+                frame["topic"].as_str().unwrap().to_owned(),
+            ));
+        }
+        assert_eq!(
+            late,
+            vec![
+                (4, "account".to_owned()),
+                (7, "account".to_owned()),
+                (7, on_client),
             ]
         );
     }
