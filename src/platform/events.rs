@@ -111,6 +111,8 @@ pub enum Event {
         message_id: Uuid,
         client_id: Option<Uuid>,
     },
+    #[serde(rename = "request.received")]
+    RequestReceived { request_id: Uuid },
     #[serde(rename = "notification.created")]
     NotificationCreated { event_id: Uuid, user_ids: Vec<Uuid> },
 }
@@ -152,6 +154,7 @@ impl Event {
             Event::PaymentFailed { .. } => "payment.failed",
             Event::PaymentRefunded { .. } => "payment.refunded",
             Event::MessageReceived { .. } => "message.received",
+            Event::RequestReceived { .. } => "request.received",
             Event::NotificationCreated { .. } => "notification.created",
         }
     }

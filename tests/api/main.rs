@@ -31,6 +31,7 @@ mod quickbooks;
 mod quotes;
 mod reminders;
 mod reports;
+mod requests;
 mod robustness;
 mod roles;
 mod search;
