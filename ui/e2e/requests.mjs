@@ -61,7 +61,7 @@ export async function run(t) {
     await frame.getByLabel("Phone").fill("+1 512 555 0142");
     await frame.getByLabel("Street address (where the work is)").fill("88 Juniper Lane");
     await frame.getByLabel("City").fill("Austin");
-    await frame.getByLabel("Service").selectOption({ label: "Hedge trimming" });
+    await frame.getByLabel("Service", { exact: true }).selectOption({ label: "Hedge trimming" });
     await frame.getByLabel("Details").fill("Two tall privet hedges along the driveway.");
     await frame.getByLabel("Preferred days and times").fill("Saturday mornings");
     await frame.getByRole("button", { name: "Send request" }).click();
@@ -103,6 +103,7 @@ export async function run(t) {
     await page.getByRole("link", { name: "Open the quote" }).waitFor();
     await screenshots(page, "requests-converted");
     await page.getByRole("link", { name: "Open the quote" }).click();
+    await page.waitForURL(/\/quotes\//);
     await page.getByText("Hedge trimming").first().waitFor();
     expect(new URL(page.url()).pathname.startsWith("/quotes/"), `at ${page.url()}`);
 

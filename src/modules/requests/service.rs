@@ -210,16 +210,27 @@ fn split_name(name: &str) -> (String, Option<String>) {
 /// The client for a request: the one with its email, else a new one. Returns the
 /// client and a property at the request's address (an existing one with the same
 /// address, or a new one) when the address has a street.
+/// Who a request or booking is from.
+struct Person<'a> {
+    name: &'a str,
+    email: &'a str,
+    phone: Option<&'a str>,
+    address: &'a Address,
+}
+
 async fn client_for(
     tx: &mut Tx,
     account_id: Uuid,
     actor: Option<Uuid>,
-    name: &str,
-    email: &str,
-    phone: Option<&str>,
-    address: &Address,
+    person: Person<'_>,
     status: ClientStatus,
 ) -> Result<(Uuid, Option<Uuid>), ApiError> {
+    let Person {
+        name,
+        email,
+        phone,
+        address,
+    } = person;
     let client_id = match clients::service::find_by_email_in(tx, email).await? {
         Some(client) => client.id,
         None => {
@@ -361,10 +372,12 @@ pub async fn convert(
         &mut tx,
         ctx.account_id,
         Some(ctx.user_id),
-        &request.name,
-        &request.email,
-        request.phone.as_deref(),
-        &request.address,
+        Person {
+            name: &request.name,
+            email: &request.email,
+            phone: request.phone.as_deref(),
+            address: &request.address,
+        },
         status,
     )
     .await?;
@@ -757,10 +770,12 @@ pub async fn book(
         &mut tx,
         form.account_id,
         None,
-        &name,
-        email.as_str(),
-        phone.as_ref().map(|p| p.as_str()),
-        &address,
+        Person {
+            name: &name,
+            email: email.as_str(),
+            phone: phone.as_ref().map(|p| p.as_str()),
+            address: &address,
+        },
         ClientStatus::Active,
     )
     .await?;

@@ -112,7 +112,7 @@ function RequestFormEditor({ settings, canEdit }: { settings: RequestFormSetting
             </>
           }
         />
-        <TextAreaField label="Embed on your website (script)" readOnly value={code.script} hint="Paste where the form should appear." />
+        <TextAreaField label="Embed on your website (script)" rows={4} readOnly value={code.script} hint="Paste where the form should appear." />
         <TextAreaField label="Or embed as an iframe" readOnly value={code.iframe} />
 
         <h3>Online booking</h3>
