@@ -115,5 +115,53 @@ export async function run(t) {
     await screenshots(page, "requests-settings");
     await context.close();
   });
+
+  await step("requests: two visitors race for the same slot in the browser; one books it, the other picks again", async () => {
+    const items = await api("GET", "/catalog", s.token);
+    const settings = await api("GET", "/settings/request-form", s.token);
+    await api("PUT", "/settings/request-form", s.token, {
+      slug: settings.slug,
+      enabled: true,
+      booking_enabled: true,
+      working_hours: [1, 2, 3, 4, 5, 6, 7].map((day) => ({ day, start: "08:00", end: "17:00" })),
+      travel_buffer_minutes: 30,
+      notice_hours: 0,
+      bookable_services: [{ catalog_item_id: items.items[0].id, duration_minutes: 120 }],
+      version: settings.version,
+    });
+    const contexts = [];
+    const pages = [];
+    for (const viewport of [viewports.phone, viewports.desktop]) {
+      const context = await browser.newContext({ viewport, locale: "en-US" });
+      const page = await context.newPage();
+      page.on("pageerror", (e) => consoleErrors.push(`booking: ${e}`));
+      await page.goto(`${base}/request/${s.slug}`);
+      await page.getByLabel("Book a time now").check();
+      await page.getByRole("group", { name: "Pick a time" }).getByRole("button").first().waitFor();
+      contexts.push(context);
+      pages.push(page);
+    }
+    const [first, second] = pages;
+    await axe(first, "booking");
+    await screenshots(first, "requests-booking");
+    const slot = await first.getByRole("group", { name: "Pick a time" }).getByRole("button").first().textContent();
+    for (const [page, who] of [[first, "Ann First"], [second, "Ben Second"]]) {
+      await page.getByRole("group", { name: "Pick a time" }).getByRole("button").first().click();
+      await page.getByLabel("Your name").fill(who);
+      await page.getByLabel("Email").fill(`${who.split(" ")[0].toLowerCase()}@example.com`);
+      await page.getByLabel("Street address").fill("7 Birch Road");
+    }
+    await first.getByRole("button", { name: "Book this time" }).click();
+    await first.getByRole("heading", { name: /You are booked/ }).waitFor();
+    await second.getByRole("button", { name: "Book this time" }).click();
+    await second.getByText("That time was just taken").waitFor();
+    const offered = await second.getByRole("group", { name: "Pick a time" }).getByRole("button").first().textContent();
+    expect(offered !== slot, `the taken slot ${slot} is no longer offered first`);
+    await axe(second, "booking (slot taken)");
+    await screenshots(second, "requests-booking-taken");
+    for (const context of contexts) await context.close();
+    const booked = await api("GET", "/requests?status=converted", s.token);
+    expect(booked.items.filter((r) => r.source === "booking").length === 1, "exactly one booking");
+  });
   site.close();
 }
