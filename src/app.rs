@@ -24,8 +24,8 @@ use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::{
     accounts, attachments, auth, catalog, clients, communications, documents, files, hub, invoices,
-    jobs, live, notifications, operations, payments, quickbooks, quotes, reports, schedule, search,
-    uploads, users,
+    jobs, live, notifications, operations, payments, quickbooks, quotes, reports, requests,
+    schedule, search, uploads, users,
 };
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
@@ -113,6 +113,7 @@ impl FromRef<AppState> for Metrics {
         (name = "reports", description = "Dashboard, revenue, jobs and aging"),
         (name = "search", description = "The command palette: clients, quotes, jobs and invoices by name or number"),
         (name = "integrations", description = "QuickBooks Online sync (owners and admins)"),
+        (name = "requests", description = "Work requests from the public form, and online booking"),
         (name = "communications", description = "Twilio's webhooks: text delivery statuses and replies"),
         (name = "admin", description = "Background jobs of the account (owners and admins)"),
     )
@@ -175,6 +176,7 @@ fn routes() -> (Router<AppState>, serde_json::Value) {
         .merge(quickbooks::routes::router())
         .merge(communications::routes::router())
         .merge(live::routes::router())
+        .merge(requests::routes::router())
         .merge(crate::workers::admin::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)

@@ -75,11 +75,11 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
         };
     }
     if let Some(response) = file(&source, page_for(relative), &encodings, headers).await {
-        return response;
+        return framable(relative, response);
     }
     // A build without the field app still serves the office app.
     if let Some(response) = file(&source, INDEX, &encodings, headers).await {
-        return response;
+        return framable(relative, response);
     }
     not_built(headers)
 }
@@ -95,6 +95,27 @@ fn page_for(route: &str) -> &'static str {
     } else {
         INDEX
     }
+}
+
+/// The public request form (`/request/<slug>`) is made to be embedded in the
+/// business's own website: its page, and only it, may be framed by any site.
+/// Everything else keeps `frame-ancestors 'none'` (clickjacking).
+fn framable(route: &str, mut response: Response) -> Response {
+    let embeddable = route
+        .strip_prefix("request/")
+        .is_some_and(|slug| !slug.is_empty() && !slug.contains('/'));
+    if embeddable {
+        let headers = response.headers_mut();
+        headers.remove(header::X_FRAME_OPTIONS);
+        let csp = headers
+            .get(header::CONTENT_SECURITY_POLICY)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.replace("frame-ancestors 'none'", "frame-ancestors *"));
+        if let Some(value) = csp.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    response
 }
 
 /// Paths of the server's own (the API, signed file links, calendar feeds, health,
@@ -390,6 +411,33 @@ mod tests {
             "/settings/api",
         ] {
             assert!(!is_server_path(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn only_the_request_form_may_be_framed() {
+        let page = || {
+            let mut headers = HeaderMap::new();
+            security_headers(&mut headers, &HeaderMap::new());
+            let mut response = Response::new(Body::empty());
+            *response.headers_mut() = headers;
+            response
+        };
+        let framed = framable("request/acme-lawn", page());
+        let csp = framed.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(csp.contains("frame-ancestors *"), "{csp}");
+        assert!(framed.headers().get(header::X_FRAME_OPTIONS).is_none());
+        for route in [
+            "requests",
+            "requests/0190",
+            "request",
+            "clients",
+            "request/a/b",
+        ] {
+            let kept = framable(route, page());
+            assert_eq!(kept.headers()[header::X_FRAME_OPTIONS], "DENY", "{route}");
         }
     }
 

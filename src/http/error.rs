@@ -59,6 +59,8 @@ error_codes! {
     VisitNotFound = ("visit_not_found", NOT_FOUND, "No such visit"),
     QuickbooksRecordNotFound = ("quickbooks_record_not_found", NOT_FOUND, "No such QuickBooks sync record"),
     BackgroundJobNotFound = ("background_job_not_found", NOT_FOUND, "No such dead background job"),
+    RequestNotFound = ("request_not_found", NOT_FOUND, "No such work request"),
+    RequestFormNotFound = ("request_form_not_found", NOT_FOUND, "No such request form: check the business's link"),
     MethodNotAllowed = ("method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed on this route"),
     VersionConflict = ("version_conflict", CONFLICT, "The resource changed since you read it"),
     EmailTaken = ("email_taken", CONFLICT, "That email address is already used"),
@@ -70,6 +72,7 @@ error_codes! {
     UploadExpired = ("upload_expired", GONE, "The upload is older than 24 hours; upload the file again"),
     PropertyInUse = ("property_in_use", CONFLICT, "Work refers to this property; it cannot be deleted"),
     ScheduleConflict = ("schedule_conflict", CONFLICT, "An assignee is already booked at that time"),
+    SlotTaken = ("slot_taken", CONFLICT, "That time is no longer free; pick one of the slots returned"),
     OpenVisits = ("open_visits", CONFLICT, "The job still has open visits"),
     NothingToInvoice = ("nothing_to_invoice", CONFLICT, "There is nothing left to bill"),
     StripeNotConfigured = ("stripe_not_configured", CONFLICT, "Card payments need the account's Stripe keys (PUT /settings/payments/stripe)"),
@@ -116,6 +119,17 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(required = false)]
     pub request_id: Option<String>,
+    /// `slot_taken` only: the booking slots still free, to pick another from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
+    pub slots: Vec<FreeSlot>,
+}
+
+/// A bookable time (online booking's `slot_taken` problem).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FreeSlot {
+    pub starts_at: chrono::DateTime<chrono::Utc>,
+    pub ends_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// What `Retry-After` says while the database is unreachable: about the time an
@@ -283,6 +297,7 @@ impl IntoResponse for ApiError {
             code: self.code.as_str(),
             errors: self.fields,
             request_id: crate::http::middleware::current_request_id(),
+            slots: Vec::new(),
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (status, body).into_response();

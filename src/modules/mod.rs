@@ -21,6 +21,7 @@ pub mod payments;
 pub mod quickbooks;
 pub mod quotes;
 pub mod reports;
+pub mod requests;
 pub mod schedule;
 pub mod search;
 pub mod uploads;

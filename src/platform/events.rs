@@ -114,6 +114,8 @@ pub enum Event {
         message_id: Uuid,
         client_id: Option<Uuid>,
     },
+    #[serde(rename = "request.received")]
+    RequestReceived { request_id: Uuid },
     #[serde(rename = "notification.created")]
     NotificationCreated { event_id: Uuid, user_ids: Vec<Uuid> },
     /// The account's settings (its row: name, zone, currency, logo...) changed.
@@ -168,6 +170,7 @@ impl Event {
             Event::PaymentFailed { .. } => "payment.failed",
             Event::PaymentRefunded { .. } => "payment.refunded",
             Event::MessageReceived { .. } => "message.received",
+            Event::RequestReceived { .. } => "request.received",
             Event::NotificationCreated { .. } => "notification.created",
             Event::SettingsUpdated {} => "settings.updated",
             Event::UserUpdated { .. } => "user.updated",

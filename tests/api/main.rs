@@ -34,6 +34,7 @@ mod quotes;
 mod rate_limits;
 mod reminders;
 mod reports;
+mod requests;
 mod robustness;
 mod roles;
 mod search;

@@ -134,6 +134,28 @@ async fn every_endpoint_enforces_its_roles() {
             format!("/api/v1/settings/tax-rates/{id}"),
             Who::Admin,
         ),
+        (Method::GET, "/api/v1/requests".into(), Who::Staff),
+        (Method::GET, format!("/api/v1/requests/{id}"), Who::Staff),
+        (
+            Method::POST,
+            format!("/api/v1/requests/{id}/convert"),
+            Who::Staff,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/requests/{id}/archive"),
+            Who::Staff,
+        ),
+        (
+            Method::GET,
+            "/api/v1/settings/request-form".into(),
+            Who::Staff,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/settings/request-form".into(),
+            Who::Admin,
+        ),
         (Method::GET, "/api/v1/catalog".into(), Who::Staff),
         (Method::POST, "/api/v1/catalog".into(), Who::Staff),
         (Method::GET, format!("/api/v1/catalog/{id}"), Who::Staff),
@@ -452,6 +474,8 @@ async fn every_endpoint_enforces_its_roles() {
                 || path.contains("calendar-feed")
                 // Authorized by a signed link, not a role (quotes.rs tests them).
                 || path.starts_with("/api/v1/hub/")
+                // The public request form and booking, no login (requests.rs).
+                || path.starts_with("/api/v1/public/")
                 || endpoints.iter().any(|(m, p, _)| {
                     m.as_str().eq_ignore_ascii_case(method)
                         && template_matches(path, p.split('?').next().unwrap_or_default())
@@ -471,7 +495,8 @@ async fn every_endpoint_enforces_its_roles() {
         for (method, op) in item.as_object().unwrap() {
             let cookie_only = path == "/api/v1/auth/session" && method == "get";
             let public_here = (public.contains(&path.as_str()) && !cookie_only)
-                || path.starts_with("/api/v1/hub/");
+                || path.starts_with("/api/v1/hub/")
+                || path.starts_with("/api/v1/public/");
             assert_eq!(
                 op["security"] == json!([{}]),
                 public_here,

@@ -776,6 +776,7 @@ try {
   await (await import("./office-flow.mjs")).run({ browser, step, expect, axe, screenshots, viewports, consoleErrors, bin, freePort });
 
   await (await import("./field.mjs")).run({ browser, base, step, expect, axe, consoleErrors });
+  await (await import("./requests.mjs")).run({ browser, base, step, expect, axe, screenshots, viewports, consoleErrors });
 
   await step("no errors in the browser console", async () => {
     // The 401 of the signed-out session check, the refused forgery and the double booking are expected.

@@ -38,6 +38,15 @@ pub async fn get_in(
     repo::get(tx, id).await?.ok_or_else(not_found)
 }
 
+/// Active items, newest first, at most `limit`, inside the caller's transaction (the
+/// public request form offers them).
+pub async fn active_in(
+    tx: &mut crate::platform::database::Tx,
+    limit: i64,
+) -> Result<Vec<CatalogItem>, ApiError> {
+    Ok(repo::list(tx, Some(true), None, None, limit).await?)
+}
+
 pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<CatalogItem, ApiError> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let item = repo::get(&mut tx, id).await?.ok_or_else(not_found)?;

@@ -104,7 +104,7 @@ pub async fn insert(
     account_id: Uuid,
     id: Uuid,
     data: &ClientData,
-    created_by: Uuid,
+    created_by: Option<Uuid>,
 ) -> Result<Client, sqlx::Error> {
     sqlx::query_as!(
         ClientRow,
@@ -130,6 +130,22 @@ pub async fn insert(
     .fetch_one(conn)
     .await?
     .try_into()
+}
+
+/// The newest client, not archived ones first, with `email` among its addresses (any
+/// case): a work request from a known person goes to their record.
+pub async fn id_by_email(
+    conn: &mut PgConnection,
+    email: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT id FROM clients
+           WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(emails) AS e WHERE lower(e ->> 'address') = lower($1))
+           ORDER BY status = 'archived', id DESC LIMIT 1"#,
+        email
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<Client>, sqlx::Error> {

@@ -44,7 +44,7 @@ const DIFF_IGNORE: &[&str] = &["version", "updated_at", "created_at", "display_n
 pub async fn create(db: &Db, ctx: &Ctx, data: ClientData) -> Result<Client, ApiError> {
     let id = Uuid::now_v7();
     let mut tx = db.tenant(ctx.account_id).await?;
-    let client = repo::insert(&mut tx, ctx.account_id, id, &data, ctx.user_id).await?;
+    let client = repo::insert(&mut tx, ctx.account_id, id, &data, Some(ctx.user_id)).await?;
     activity::service::record(
         &mut tx,
         ctx.account_id,
@@ -66,6 +66,64 @@ fn created_summary(client: &Client) -> serde_json::Value {
 /// The client, inside the caller's transaction (other modules check references).
 pub async fn get_in(tx: &mut Tx, id: Uuid) -> Result<Client, ApiError> {
     repo::get(tx, id).await?.ok_or_else(not_found)
+}
+
+/// The client with this email address, if any (see `repo::id_by_email`).
+pub async fn find_by_email_in(tx: &mut Tx, email: &str) -> Result<Option<Client>, ApiError> {
+    match repo::id_by_email(tx, email).await? {
+        Some(id) => Ok(repo::get(tx, id).await?),
+        None => Ok(None),
+    }
+}
+
+/// Create a client in the caller's transaction; `actor` is None when no user acted
+/// (a client booking online).
+pub async fn create_in(
+    tx: &mut Tx,
+    account_id: Uuid,
+    actor: Option<Uuid>,
+    data: ClientData,
+) -> Result<Client, ApiError> {
+    let id = Uuid::now_v7();
+    let client = repo::insert(tx, account_id, id, &data, actor).await?;
+    activity::service::record(
+        tx,
+        account_id,
+        actor,
+        Subject::Client(id),
+        "created",
+        created_summary(&client),
+    )
+    .await?;
+    tx.raise(Event::ClientCreated { client_id: id });
+    Ok(client)
+}
+
+/// The client's properties (at most 200), in the caller's transaction.
+pub async fn properties_in(tx: &mut Tx, client_id: Uuid) -> Result<Vec<Property>, ApiError> {
+    Ok(repo::list_properties(tx, client_id, None, 200).await?)
+}
+
+/// Add a property to a client in the caller's transaction.
+pub async fn create_property_in(
+    tx: &mut Tx,
+    account_id: Uuid,
+    actor: Option<Uuid>,
+    client_id: Uuid,
+    data: PropertyData,
+) -> Result<Property, ApiError> {
+    let id = Uuid::now_v7();
+    let property = repo::insert_property(tx, account_id, id, client_id, &data).await?;
+    activity::service::record(
+        tx,
+        account_id,
+        actor,
+        Subject::Property { id, client_id },
+        "created",
+        serde_json::json!({"address": property.address.one_line()}),
+    )
+    .await?;
+    Ok(property)
 }
 
 /// The clients with a phone that is `e164` (for a text's sender), newest first.

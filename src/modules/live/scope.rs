@@ -141,6 +141,9 @@ impl Audience {
                 audience.kind = Some(Kind::Office);
                 audience.client_id = *client_id;
             }
+            Event::RequestReceived { .. } => {
+                audience.kind = Some(Kind::Office);
+            }
             Event::NotificationCreated { user_ids, .. } => {
                 audience.kind = Some(Kind::Personal);
                 audience.users.clone_from(user_ids);

@@ -359,43 +359,49 @@ pub async fn create(db: &Db, ctx: &Ctx, input: QuoteInput) -> Result<Quote, ApiE
         ));
     }
     let mut tx = db.tenant(ctx.account_id).await?;
-    let settings = accounts::service::settings_in(&mut tx).await?;
-    let prepared = prepare(&mut tx, &settings, &input).await?;
+    let quote = create_in(&mut tx, ctx, &input).await?;
+    tx.commit().await?;
+    Ok(quote)
+}
+
+/// Create a quote in the caller's transaction (a work request converted to a quote).
+pub async fn create_in(tx: &mut Tx, ctx: &Ctx, input: &QuoteInput) -> Result<Quote, ApiError> {
+    let settings = accounts::service::settings_in(tx).await?;
+    let prepared = prepare(tx, &settings, input).await?;
     let valid_until = input.valid_until.or_else(|| {
         today(&settings).checked_add_days(Days::new(
             u64::try_from(settings.quote_validity_days).unwrap_or(30),
         ))
     });
     let id = Uuid::now_v7();
-    let number = accounts::service::next_number_in(&mut tx, Sequence::Quote).await?;
+    let number = accounts::service::next_number_in(tx, Sequence::Quote).await?;
     repo::insert(
-        &mut tx,
+        tx,
         ctx.account_id,
         id,
         &number,
-        &fields(&input, valid_until),
+        &fields(input, valid_until),
         &prepared.computed.totals(),
         ctx.user_id,
     )
     .await?;
     repo::replace_lines(
-        &mut tx,
+        tx,
         ctx.account_id,
         id,
         &prepared.lines,
         &prepared.computed.line_totals,
     )
     .await?;
-    let quote = load(&mut tx, id, &settings.currency).await?;
+    let quote = load(tx, id, &settings.currency).await?;
     record(
-        &mut tx,
+        tx,
         Actor::from(ctx),
         &quote,
         "created",
         serde_json::json!({"number": quote.number, "total": quote.total}),
     )
     .await?;
-    tx.commit().await?;
     Ok(quote)
 }
 

@@ -294,3 +294,15 @@ pub async fn office_ids(conn: &mut PgConnection) -> Result<Vec<Uuid>, sqlx::Erro
     .fetch_all(conn)
     .await
 }
+
+/// Who online bookings are given to: the active technicians, or the active owners of
+/// a business without any (one person doing the work).
+pub async fn bookable_ids(conn: &mut PgConnection) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM users WHERE active AND (role = 'technician'
+            OR (role = 'owner' AND NOT EXISTS (SELECT 1 FROM users t WHERE t.active AND t.role = 'technician')))
+         ORDER BY id"
+    )
+    .fetch_all(conn)
+    .await
+}

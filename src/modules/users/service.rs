@@ -280,3 +280,10 @@ pub async fn lock_people_in(
 pub async fn office_ids_in(tx: &mut crate::platform::database::Tx) -> Result<Vec<Uuid>, ApiError> {
     Ok(repo::office_ids(tx).await?)
 }
+
+/// Who online bookings may be given to (see `repo::bookable_ids`).
+pub async fn bookable_ids_in(
+    tx: &mut crate::platform::database::Tx,
+) -> Result<Vec<Uuid>, ApiError> {
+    Ok(repo::bookable_ids(tx).await?)
+}

@@ -30,6 +30,8 @@ export function staleKeys(type: string): string[] {
       return ["schedule", "jobs", "visits", "reports"];
     case "client":
       return ["clients"];
+    case "request":
+      return ["requests"];
     case "quote":
       return ["quotes", "clients", "reports"];
     case "invoice":

@@ -1290,6 +1290,88 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/public/{account}/booking/slots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The free start times for a service: the business's working hours in its time
+         *     zone, minus its people's visits and the travel time around them.
+         */
+        get: operations["public_slots"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/{account}/bookings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Book a slot: the client, a job and its visit are made at once. A slot taken
+         *     meanwhile answers `409 slot_taken` with the free `slots` now (that day and the
+         *     week after).
+         */
+        post: operations["public_book"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/{account}/request-form": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the public request form of a business needs: its name, contact details and
+         *     services.
+         */
+        get: operations["public_form"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/{account}/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a work request to the business. The office is told at once. `website` is a
+         *     spam trap that people never see: a request with it filled in is answered the
+         *     same way and dropped.
+         */
+        post: operations["public_submit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/quotes": {
         parameters: {
             query?: never;
@@ -1580,6 +1662,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Work requests, newest first. */
+        get: operations["list_requests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requests/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One work request. */
+        get: operations["get_request"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requests/{id}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Put a request away without converting it. */
+        post: operations["archive_request"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requests/{id}/convert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn a request into a quote or a job, for the client with its email (a new client,
+         *     with a property at its address, when there is none). Converting again to the same
+         *     kind answers the same request; to the other kind, `409 invalid_transition`.
+         */
+        post: operations["convert_request"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/schedule": {
         parameters: {
             query?: never;
@@ -1773,6 +1927,28 @@ export interface paths {
          *     ones can no longer be settled by webhook.
          */
         delete: operations["delete_stripe"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settings/request-form": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The request form's public name and online booking's settings. */
+        get: operations["get_form_settings"];
+        /**
+         * Change the form's public name (`slug`), turn the form or booking on or off, and
+         *     set working hours, travel buffer, notice and the bookable services. Requires the
+         *     `version` you read (or `If-Match`).
+         */
+        put: operations["update_form_settings"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2386,6 +2562,45 @@ export interface components {
          * @enum {string}
          */
         Billing: "per_visit" | "on_completion";
+        /** @description A service clients may book online. */
+        BookableService: {
+            /** Format: uuid */
+            catalog_item_id: string;
+            /**
+             * Format: int32
+             * @description 15 to 720.
+             */
+            duration_minutes: number;
+        };
+        /** @description A booking made. */
+        Booking: {
+            business_name: string;
+            /** Format: date-time */
+            ends_at: string;
+            /** Format: uuid */
+            request_id: string;
+            service_name: string;
+            /** Format: date-time */
+            starts_at: string;
+        };
+        /** @description `POST /public/{account}/bookings`. */
+        BookingInput: {
+            /** @description Where the work is; `street1` is required. */
+            address: components["schemas"]["Address"];
+            details?: string | null;
+            email: string;
+            name: string;
+            phone?: string | null;
+            /** Format: uuid */
+            service_id: string;
+            /**
+             * Format: date-time
+             * @description One of the slots' `starts_at`.
+             */
+            starts_at: string;
+            /** @description A spam trap that must stay empty (as on the request form). */
+            website?: string | null;
+        };
         CatalogItem: {
             /** @description Inactive items stay on old documents but are not offered for new ones. */
             active: boolean;
@@ -2537,6 +2752,11 @@ export interface components {
             /** Format: int32 */
             version?: number | null;
         };
+        /**
+         * @description What to convert a request into.
+         * @enum {string}
+         */
+        ConvertTarget: "quote" | "job";
         CreateUser: {
             email: string;
             name: string;
@@ -2696,6 +2916,63 @@ export interface components {
         FieldError: {
             field: string;
             message: string;
+        };
+        /** @description A service offered on the public form. */
+        FormService: {
+            description?: string | null;
+            /**
+             * Format: int32
+             * @description Minutes a booked visit takes; present only for services bookable online.
+             */
+            duration_minutes?: number | null;
+            /** Format: uuid */
+            id: string;
+            name: string;
+        };
+        /** @description The request form's and online booking's settings (`/settings/request-form`). */
+        FormSettings: {
+            bookable_services: components["schemas"]["BookableService"][];
+            booking_enabled: boolean;
+            enabled: boolean;
+            /**
+             * Format: int32
+             * @description Hours ahead the earliest bookable slot must be.
+             */
+            notice_hours: number;
+            /** @description The form's public name: `/request/<slug>` and `/api/v1/public/<slug>/…`. */
+            slug: string;
+            /**
+             * Format: int32
+             * @description Minutes kept free before and after each visit (travel).
+             */
+            travel_buffer_minutes: number;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: int32 */
+            version: number;
+            working_hours: components["schemas"]["WorkingHours"][];
+        };
+        /** @description `PUT /settings/request-form`: the whole settings (with `version` or `If-Match`). */
+        FormSettingsInput: {
+            bookable_services?: components["schemas"]["BookableService"][];
+            booking_enabled: boolean;
+            enabled: boolean;
+            /** Format: int32 */
+            notice_hours: number;
+            /** @description 1 to 60 lower-case letters, digits and dashes, not starting or ending with a dash. */
+            slug: string;
+            /** Format: int32 */
+            travel_buffer_minutes: number;
+            /** Format: int32 */
+            version?: number | null;
+            working_hours: components["schemas"]["WorkingHours"][];
+        };
+        /** @description A bookable time (online booking's `slot_taken` problem). */
+        FreeSlot: {
+            /** Format: date-time */
+            ends_at: string;
+            /** Format: date-time */
+            starts_at: string;
         };
         /** @description One message of a client's communication history. */
         HistoryEntry: {
@@ -3495,6 +3772,49 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
+        Page_WorkRequest: {
+            items: {
+                address: components["schemas"]["Address"];
+                /** Format: date-time */
+                archived_at?: string | null;
+                /**
+                 * Format: uuid
+                 * @description The client it was converted for (found by email or created).
+                 */
+                client_id?: string | null;
+                /** Format: date-time */
+                converted_at?: string | null;
+                /** Format: date-time */
+                created_at: string;
+                details?: string | null;
+                email: string;
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                job_id?: string | null;
+                name: string;
+                phone?: string | null;
+                /** @description When the client would like the work done, in their words. */
+                preferred_times?: string | null;
+                /** Format: uuid */
+                quote_id?: string | null;
+                /**
+                 * Format: uuid
+                 * @description The catalog service asked for (null when none was picked or it was deleted).
+                 */
+                service_id?: string | null;
+                /** @description The service's name when the request came in. */
+                service_name?: string | null;
+                source: components["schemas"]["RequestSource"];
+                status: components["schemas"]["RequestStatus"];
+                /** Format: date-time */
+                updated_at: string;
+                /** Format: int32 */
+                version: number;
+            }[];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
         Payment: {
             /**
              * Format: int64
@@ -3651,6 +3971,8 @@ export interface components {
             errors?: components["schemas"]["FieldError"][];
             /** @description The request's `X-Request-Id`. */
             request_id?: string | null;
+            /** @description `slot_taken` only: the booking slots still free, to pick another from. */
+            slots?: components["schemas"]["FreeSlot"][];
             /** Format: int32 */
             status: number;
             title: string;
@@ -3691,6 +4013,22 @@ export interface components {
             notes?: string | null;
             /** Format: int32 */
             version?: number | null;
+        };
+        /** @description What the public request form shows. */
+        PublicForm: {
+            /** @description Whether online booking is open (some services are then bookable). */
+            booking_enabled: boolean;
+            /** @description The business's accent colour, `#RRGGBB`. */
+            brand_color: string;
+            business_name: string;
+            email?: string | null;
+            phone?: string | null;
+            /** @description Active services from the catalog. */
+            services: components["schemas"]["FormService"][];
+            slug: string;
+            /** @description IANA time zone of the business (booking slots are in it). */
+            time_zone: string;
+            website?: string | null;
         };
         /** @description A receipt queued for email. */
         QueuedReceipt: {
@@ -3874,6 +4212,10 @@ export interface components {
             /** @description Another address than the client's. */
             to?: string | null;
         };
+        /** @description The answer to a request sent from the public form. */
+        Received: {
+            message: string;
+        };
         RecoveryCodes: {
             /** @description Ten single-use codes, shown only now: each signs in once in place of a TOTP code. */
             recovery_codes: string[];
@@ -3903,6 +4245,32 @@ export interface components {
             amount?: number | null;
             reason?: string | null;
         };
+        /** @description What a visitor sends from the public request form. */
+        RequestInput: {
+            address?: null | components["schemas"]["Address"];
+            details?: string | null;
+            email: string;
+            name: string;
+            phone?: string | null;
+            preferred_times?: string | null;
+            /**
+             * Format: uuid
+             * @description One of the form's `services`.
+             */
+            service_id?: string | null;
+            /**
+             * @description A spam trap: the form hides it from people, so it must stay empty. A request
+             *     with it filled in is answered like any other and dropped.
+             */
+            website?: string | null;
+        };
+        /**
+         * @description How a request came in.
+         * @enum {string}
+         */
+        RequestSource: "form" | "booking";
+        /** @enum {string} */
+        RequestStatus: "new" | "converted" | "archived";
         ResetRequest: {
             email: string;
         };
@@ -4147,6 +4515,14 @@ export interface components {
         SignupResponse: components["schemas"]["Tokens"] & {
             account: components["schemas"]["Account"];
             user: components["schemas"]["User"];
+        };
+        SlotList: {
+            /** Format: int32 */
+            duration_minutes: number;
+            /** Format: uuid */
+            service_id: string;
+            slots: components["schemas"]["FreeSlot"][];
+            time_zone: string;
         };
         SmsStatus: {
             /** @description False: texts wait in the queue and "on my way" answers `sms_not_configured`. */
@@ -4549,6 +4925,58 @@ export interface components {
             quantity: number;
             /** Format: int64 */
             unit_price?: number | null;
+        };
+        /** @description A work request as the office sees it. */
+        WorkRequest: {
+            address: components["schemas"]["Address"];
+            /** Format: date-time */
+            archived_at?: string | null;
+            /**
+             * Format: uuid
+             * @description The client it was converted for (found by email or created).
+             */
+            client_id?: string | null;
+            /** Format: date-time */
+            converted_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            details?: string | null;
+            email: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            job_id?: string | null;
+            name: string;
+            phone?: string | null;
+            /** @description When the client would like the work done, in their words. */
+            preferred_times?: string | null;
+            /** Format: uuid */
+            quote_id?: string | null;
+            /**
+             * Format: uuid
+             * @description The catalog service asked for (null when none was picked or it was deleted).
+             */
+            service_id?: string | null;
+            /** @description The service's name when the request came in. */
+            service_name?: string | null;
+            source: components["schemas"]["RequestSource"];
+            status: components["schemas"]["RequestStatus"];
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: int32 */
+            version: number;
+        };
+        /** @description One day's working hours, in the account's time zone. */
+        WorkingHours: {
+            /**
+             * Format: int32
+             * @description ISO weekday: 1 = Monday … 7 = Sunday.
+             */
+            day: number;
+            /** @example 17:00 */
+            end: string;
+            /** @example 08:00 */
+            start: string;
         };
     };
     responses: never;
@@ -13403,6 +13831,329 @@ export interface operations {
             };
         };
     };
+    public_slots: {
+        parameters: {
+            query: {
+                /** @description A bookable service (`services[].id` with a `duration_minutes`). */
+                service: string;
+                /** @description First day, in the business's time zone (default today). */
+                from?: string;
+                /** @description Last day (default `from` + 13 days; at most 31 days in all). */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The business's form name (slug) */
+                account: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlotList"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `request_form_not_found`: no such form, or it takes no bookings */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: `service` is not bookable, or `to` is out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    public_book: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The business's form name (slug) */
+                account: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BookingInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Booking"];
+                };
+            };
+            /** @description The spam trap was filled in: nothing was booked */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Received"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `request_form_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `slot_taken`, with `slots`: the free slots now */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, with the fields at fault; `validation_failed`: fields are invalid (`errors` names them) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    public_form: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The business's form name (slug) */
+                account: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicForm"];
+                };
+            };
+            /** @description `request_form_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    public_submit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The business's form name (slug) */
+                account: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RequestInput"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the work continues in the background */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Received"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `request_form_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, with the fields at fault; `validation_failed`: fields are invalid (`errors` names them) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_quotes: {
         parameters: {
             query?: {
@@ -15460,6 +16211,394 @@ export interface operations {
             };
         };
     };
+    list_requests: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                /** @description Only requests in this status. */
+                status?: components["schemas"]["RequestStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_WorkRequest"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: `limit` or `cursor` is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_request: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkRequest"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `request_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    archive_request: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (Stripe's semantics): a retry with the same key and request gets the stored response */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkRequest"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed; `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `request_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_transition`: it was converted; `idempotency_request_in_progress`: the first request with this `Idempotency-Key` is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    convert_request: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (Stripe's semantics): a retry with the same key and request gets the stored response */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConvertInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkRequest"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed; `malformed_json`: the body is not JSON; `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `request_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_transition`: archived, or converted to the other kind; `idempotency_request_in_progress`: the first request with this `Idempotency-Key` is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_schedule: {
         parameters: {
             query: {
@@ -16759,6 +17898,184 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_form_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The version in quotes: send it back as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormSettings"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_form_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FormSettingsInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The version in quotes: send it back as `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormSettings"];
+                };
+            };
+            /** @description `invalid_parameter`: `If-Match` is not a version; `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the record's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `precondition_failed`: `If-Match` does not match the current version */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: e.g. `slug` is taken; `validation_failed`: fields are invalid (`errors` names them) */
+            422: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -10,6 +10,7 @@ import { useDismiss } from "../lib/useDismiss";
 
 const nav: { to: string; label: string; icon: IconName }[] = [
   { to: "/", label: "Dashboard", icon: "dashboard" },
+  { to: "/requests", label: "Requests", icon: "mail" },
   { to: "/clients", label: "Clients", icon: "clients" },
   { to: "/quotes", label: "Quotes", icon: "quotes" },
   { to: "/jobs", label: "Jobs", icon: "jobs" },

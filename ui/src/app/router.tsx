@@ -25,6 +25,12 @@ const routes: RouteObject[] = [
       },
     ],
   },
+  // The public request form: no sign-in, no office chrome; may be framed.
+  {
+    path: "request/:slug",
+    errorElement: <RouteError />,
+    lazy: () => import("../features/requests/PublicRequestForm").then((m) => ({ Component: m.PublicRequestForm })),
+  },
   {
     path: "/",
     element: <OfficeLayout />,
@@ -35,6 +41,8 @@ const routes: RouteObject[] = [
       { path: "clients/new", lazy: () => import("../features/clients/ClientEdit").then((m) => ({ Component: m.ClientNew })) },
       { path: "clients/:id", lazy: () => import("../features/clients/ClientPage").then((m) => ({ Component: m.ClientPage })) },
       { path: "clients/:id/edit", lazy: () => import("../features/clients/ClientEdit").then((m) => ({ Component: m.ClientEdit })) },
+      { path: "requests", lazy: () => import("../features/requests/RequestList").then((m) => ({ Component: m.RequestList })) },
+      { path: "requests/:id", lazy: () => import("../features/requests/RequestPage").then((m) => ({ Component: m.RequestPage })) },
       { path: "quotes", lazy: () => import("../features/quotes/QuoteList").then((m) => ({ Component: m.QuoteList })) },
       { path: "quotes/new", lazy: () => import("../features/quotes/QuoteBuilder").then((m) => ({ Component: m.QuoteNew })) },
       { path: "quotes/:id", lazy: () => import("../features/quotes/QuotePage").then((m) => ({ Component: m.QuotePage })) },

@@ -7,6 +7,7 @@ import { useSignedIn } from "../../api/session";
 import { EmptyState, PageHeader } from "../../components/States";
 import { Catalog } from "./Catalog";
 import { Connections } from "./Connections";
+import { RequestFormSection } from "./RequestForm";
 import { BusinessDetails, Branding, Regional, Reminders, WithSettings } from "./SettingsForms";
 import { TaxRates } from "./TaxRates";
 import { Team } from "./Team";
@@ -21,6 +22,7 @@ const sections = [
   { path: "team", label: "Team and roles" },
   { path: "connections", label: "Connections", admin: true },
   { path: "reminders", label: "Reminders" },
+  { path: "request-form", label: "Online requests" },
 ];
 
 export function Settings() {
@@ -67,6 +69,7 @@ export function Settings() {
             <Route path="taxes" element={<TaxRates canEdit={canEdit} />} />
             <Route path="catalog" element={<Catalog canEdit={canEdit} />} />
             <Route path="team" element={<Team canEdit={canEdit} />} />
+            <Route path="request-form" element={<RequestFormSection canEdit={canEdit} />} />
             {canEdit && <Route path="connections" element={<Connections />} />}
             <Route path="*" element={<Navigate to="/settings/business" replace />} />
           </Routes>

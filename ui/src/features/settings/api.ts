@@ -166,3 +166,18 @@ export function moneyText(minor: number, digits: number): string {
   const abs = String(Math.abs(minor)).padStart(digits + 1, "0");
   return `${negative ? "-" : ""}${abs.slice(0, -digits)}.${abs.slice(-digits)}`;
 }
+
+export type RequestFormSettings = components["schemas"]["FormSettings"];
+export type RequestFormSettingsInput = components["schemas"]["FormSettingsInput"];
+export const requestFormKey = ["settings", "request-form"] as const;
+
+export function useRequestFormSettings() {
+  return useQuery({
+    queryKey: requestFormKey,
+    queryFn: ({ signal }) => unwrap(api.GET("/api/v1/settings/request-form", { signal })),
+  });
+}
+
+export function putRequestFormSettings(input: RequestFormSettingsInput) {
+  return unwrap(api.PUT("/api/v1/settings/request-form", { body: input }));
+}
