@@ -240,7 +240,7 @@ pub async fn record(
             note: checked.note.as_deref(),
             stripe_payment_intent_id: None,
             paid_at: checked.paid_at,
-            created_by: ctx.user_id,
+            created_by: Some(ctx.user_id),
         },
     )
     .await?;
@@ -296,11 +296,32 @@ pub async fn record(
 /// Stripe's idempotency key is the payment's id: a request to Stripe retried after a
 /// lost answer returns the same intent. (A retry of the API request itself is
 /// answered by the `Idempotency-Key` middleware with the first response.)
-#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, target = ?target))]
 pub async fn start_card(
     db: &Db,
     gateway: &Gateway,
     ctx: &Ctx,
+    target: Target,
+    input: PaymentInput,
+) -> Result<Receipt, ApiError> {
+    start_card_as(
+        db,
+        gateway,
+        ctx.account_id,
+        Some(ctx.user_id),
+        target,
+        input,
+    )
+    .await
+}
+
+/// [`start_card`] for staff (`user_id`) or for the client paying in the client hub
+/// (`user_id` None).
+#[tracing::instrument(skip_all, fields(%account_id, target = ?target))]
+pub async fn start_card_as(
+    db: &Db,
+    gateway: &Gateway,
+    account_id: Uuid,
+    user_id: Option<Uuid>,
     target: Target,
     input: PaymentInput,
 ) -> Result<Receipt, ApiError> {
@@ -311,8 +332,8 @@ pub async fn start_card(
             "is set by Stripe for card payments; leave it out",
         ));
     }
-    let mut tx = db.tenant(ctx.account_id).await?;
-    let keys = gateway_service::keys_in(&mut tx, &gateway.secrets, ctx.account_id).await?;
+    let mut tx = db.tenant(account_id).await?;
+    let keys = gateway_service::keys_in(&mut tx, &gateway.secrets, account_id).await?;
     let open = lock_target(&mut tx, target, true).await?;
     if checked.amount > open.available {
         return Err(over_balance(open.available, target));
@@ -321,7 +342,7 @@ pub async fn start_card(
     let payment_id = Uuid::now_v7();
     let (invoice_id, quote_id) = target.ids();
     let mut metadata = vec![
-        ("account_id", ctx.account_id.to_string()),
+        ("account_id", account_id.to_string()),
         ("payment_id", payment_id.to_string()),
     ];
     if let Some(id) = invoice_id {
@@ -348,7 +369,7 @@ pub async fn start_card(
         .map_err(provider_error)?;
     repo::insert_payment(
         &mut tx,
-        ctx.account_id,
+        account_id,
         &NewPayment {
             id: payment_id,
             invoice_id,
@@ -362,15 +383,15 @@ pub async fn start_card(
             note: checked.note.as_deref(),
             stripe_payment_intent_id: Some(&intent.id),
             paid_at: Utc::now(),
-            created_by: ctx.user_id,
+            created_by: user_id,
         },
     )
     .await?;
-    gateway_service::register_intent_in(&mut tx, ctx.account_id, &intent.id, payment_id).await?;
+    gateway_service::register_intent_in(&mut tx, account_id, &intent.id, payment_id).await?;
     activity::service::record(
         &mut tx,
-        ctx.account_id,
-        Some(ctx.user_id),
+        account_id,
+        user_id,
         open.subject,
         "card_payment_started",
         serde_json::json!({"payment_id": payment_id, "amount": checked.amount, "tip": checked.tip, "payment_intent": intent.id}),
