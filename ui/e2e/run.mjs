@@ -770,6 +770,7 @@ try {
   await (await import("./office-flow.mjs")).run({ browser, step, expect, axe, screenshots, viewports, consoleErrors, bin, freePort });
 
   await (await import("./field.mjs")).run({ browser, base, step, expect, axe, consoleErrors });
+  await (await import("./hub.mjs")).run({ browser, step, expect, axe, screenshots, viewports, bin, freePort, ci });
 
   await step("no errors in the browser console", async () => {
     // The 401 of the signed-out session check, the refused forgery and the double booking are expected.

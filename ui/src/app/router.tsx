@@ -25,6 +25,15 @@ const routes: RouteObject[] = [
       },
     ],
   },
+  // The client hub: reached by the signed links in emails, no login, its own frame.
+  {
+    path: "hub",
+    errorElement: <RouteError />,
+    children: [
+      { path: "quotes/:id", lazy: () => import("../features/hub/HubQuotePage").then((m) => ({ Component: m.HubQuotePage })) },
+      { path: "invoices/:id", lazy: () => import("../features/hub/HubInvoicePage").then((m) => ({ Component: m.HubInvoicePage })) },
+    ],
+  },
   {
     path: "/",
     element: <OfficeLayout />,
