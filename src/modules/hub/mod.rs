@@ -24,6 +24,7 @@ pub const LINK_DAYS: i64 = 90;
     Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
+#[schema(as = HubKind)]
 pub enum Kind {
     Quote,
     Invoice,

@@ -591,6 +591,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/hub/invoices/{id}/context": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The page around an invoice, as for a quote, with the publishable key the card
+         *     form needs.
+         */
+        get: operations["hub_invoice_context"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hub/invoices/{id}/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start paying the invoice by card: a Stripe PaymentIntent for the balance (or
+         *     `amount`), confirmed in the browser with Stripe's Payment Element. The balance
+         *     changes when Stripe reports success. 409 `stripe_not_configured` when the
+         *     business takes no cards online; 422 on `amount` above what is left to pay
+         *     (less card payments in progress).
+         */
+        post: operations["hub_pay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hub/invoices/{id}/payments/{payment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A card payment of the invoice and the invoice after it (the receipt). While
+         *     the payment is pending, Stripe is asked first, so a late webhook does not keep
+         *     the client waiting.
+         */
+        get: operations["hub_payment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/hub/invoices/{id}/pdf": {
         parameters: {
             query?: never;
@@ -602,6 +666,45 @@ export interface paths {
         get: operations["hub_invoice_pdf"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hub/invoices/{id}/sms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** As `PUT /hub/quotes/{id}/sms`, from an invoice's link. */
+        put: operations["hub_invoice_sms"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hub/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Email a fresh link for the record of an expired or damaged link to the
+         *     client's address on file. Always 202, whether or not anything was sent (an
+         *     unknown record, a client without an email): it reveals nothing. At most one
+         *     such email per record every 5 minutes.
+         */
+        post: operations["hub_resend"];
         delete?: never;
         options?: never;
         head?: never;
@@ -636,10 +739,31 @@ export interface paths {
         put?: never;
         /**
          * The client approves the quote, picking optional lines and signing with their
-         *     name; their address is recorded. Approving an approved quote again (a
+         *     typed name and, optionally, a signature drawn on the screen (a PNG, kept with
+         *     the quote); their address is recorded. Approving an approved quote again (a
          *     double-click) returns it unchanged.
          */
         post: operations["hub_approve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hub/quotes/{id}/context": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The page around a quote: the business's name, logo and colour, the client's
+         *     name and text-message choice.
+         */
+        get: operations["hub_quote_context"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -663,6 +787,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/hub/quotes/{id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The quote's totals with these optional lines ticked, priced by the server (the
+         *     same code that prices approval); nothing is saved.
+         */
+        post: operations["hub_quote_preview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/hub/quotes/{id}/request-changes": {
         parameters: {
             query?: never;
@@ -674,6 +818,26 @@ export interface paths {
         put?: never;
         /** The client asks for changes instead of approving. */
         post: operations["hub_request_changes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hub/quotes/{id}/sms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * The client turns text messages (visit reminders, "on my way") on or off for
+         *     all their phones.
+         */
+        put: operations["hub_quote_sms"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2422,6 +2586,11 @@ export interface components {
             id: string;
             text: string;
         };
+        /** @description `POST /hub/quotes/{id}/preview`. */
+        ChoiceInput: {
+            /** @description The optional lines the client ticked. */
+            selected_optional_line_ids?: string[];
+        };
         Client: {
             avatar_status?: null | components["schemas"]["Status"];
             /**
@@ -2703,6 +2872,92 @@ export interface components {
             /** @description What it was: `quote_sent`, `invoice_sent`, `visit_reminder`, `on_my_way`, …. */
             template: string;
             to_address: string;
+        };
+        /** @description `POST /hub/quotes/{id}/approve`: the approval, with an optional drawn signature. */
+        HubApproveInput: {
+            /** @description The optional lines the client chose. */
+            selected_optional_line_ids?: string[];
+            /** @description The name the client typed as their signature. */
+            signature_name: string;
+            /**
+             * @description The signature drawn on the screen: a PNG, base64 (a `data:image/png;base64,`
+             *     prefix is accepted), at most 300 kB.
+             */
+            signature_png?: string | null;
+            /** Format: int32 */
+            version?: number | null;
+        };
+        /** @description The business, as its client hub shows it. */
+        HubBusiness: {
+            /** @description `#RRGGBB`, the accent of the page (as in the business's emails). */
+            brand_color: string;
+            /** @description ISO 4217 code of every amount. */
+            currency: string;
+            email?: string | null;
+            /** @description BCP 47 locale for numbers and dates, e.g. `en-US`. */
+            locale: string;
+            /** @description The logo, a download address valid 15 minutes; null without a logo. */
+            logo_url?: string | null;
+            name: string;
+            phone?: string | null;
+            /** @description IANA time zone of the business. */
+            time_zone: string;
+            website?: string | null;
+        };
+        /** @description A card payment started in the hub: what the page's Stripe form needs. */
+        HubCardPayment: {
+            /**
+             * Format: int64
+             * @description Minor units.
+             */
+            amount: number;
+            /** @description Confirms the PaymentIntent in the payer's browser (Stripe.js). */
+            client_secret: string;
+            currency: string;
+            /** Format: uuid */
+            payment_id: string;
+            publishable_key: string;
+        };
+        /** @description The client, as they see themselves in the hub. */
+        HubClient: {
+            name: string;
+            phones: components["schemas"]["HubPhone"][];
+        };
+        /** @description Everything around the record on a hub page. */
+        HubContext: {
+            business: components["schemas"]["HubBusiness"];
+            client: components["schemas"]["HubClient"];
+            /**
+             * @description The Stripe publishable key the card form loads Stripe's Payment Element
+             *     with; null when the business takes no cards online.
+             */
+            stripe_publishable_key?: string | null;
+        };
+        /**
+         * @description What a link opens.
+         * @enum {string}
+         */
+        HubKind: "quote" | "invoice";
+        /** @description `POST /hub/invoices/{id}/payments`. */
+        HubPayInput: {
+            /**
+             * Format: int64
+             * @description Minor units; the whole balance when left out.
+             */
+            amount?: number | null;
+        };
+        /** @description A phone of the client's, shown by its last digits only. */
+        HubPhone: {
+            label?: string | null;
+            /** @description The last four digits. */
+            last4: string;
+            /** @description The client agreed to text messages on this number. */
+            sms_opt_in: boolean;
+        };
+        /** @description A payment of the invoice and the invoice after it: the receipt page. */
+        HubReceipt: {
+            invoice: components["schemas"]["Invoice"];
+            payment: components["schemas"]["Payment"];
         };
         Invoice: {
             /** Format: int64 */
@@ -3831,6 +4086,14 @@ export interface components {
             amount?: number | null;
             reason?: string | null;
         };
+        /** @description `POST /hub/links`: the record of an expired (or damaged) link. */
+        ResendInput: {
+            /** Format: uuid */
+            account: string;
+            /** Format: uuid */
+            id: string;
+            kind: components["schemas"]["HubKind"];
+        };
         ResetRequest: {
             email: string;
         };
@@ -4076,6 +4339,11 @@ export interface components {
             account: components["schemas"]["Account"];
             user: components["schemas"]["User"];
         };
+        /** @description `PUT /hub/…/sms`. */
+        SmsChoice: {
+            /** @description Texts (visit reminders, "on my way") to the client's phones: yes or no. */
+            opt_in: boolean;
+        };
         SmsStatus: {
             /** @description False: texts wait in the queue and "on my way" answers `sms_not_configured`. */
             configured: boolean;
@@ -4094,6 +4362,8 @@ export interface components {
         };
         /** @description `PUT /settings/payments/stripe`. */
         StripeKeysInput: {
+            /** @description The publishable key (`pk_…`), for card payments in the client hub. */
+            publishable_key?: string | null;
             /** @description The account's secret (`sk_…`) or restricted (`rk_…`) API key. */
             secret_key: string;
             /** @description The webhook endpoint's signing secret (`whsec_…`). */
@@ -4102,6 +4372,11 @@ export interface components {
         /** @description The account's Stripe settings as shown: never the secrets themselves. */
         StripeStatus: {
             configured: boolean;
+            /**
+             * @description The publishable key (`pk_…`) the client hub loads Stripe's Payment Element
+             *     with; public by design. Null: the hub cannot take cards.
+             */
+            publishable_key?: string | null;
             /** @description Last four characters of the secret key. */
             secret_key_last4?: string | null;
             /** Format: date-time */
@@ -8412,6 +8687,287 @@ export interface operations {
             };
         };
     };
+    hub_invoice_context: {
+        parameters: {
+            query: {
+                /** @description The account the record belongs to. */
+                account: string;
+                /** @description Unix seconds after which the link no longer works. */
+                expires: number;
+                /** @description The link's signature. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubContext"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the link or upload has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hub_pay: {
+        parameters: {
+            query: {
+                /** @description The account the record belongs to. */
+                account: string;
+                /** @description Unix seconds after which the link no longer works. */
+                expires: number;
+                /** @description The link's signature. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HubPayInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubCardPayment"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed; `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the record's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the link or upload has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payment_provider_error`: the payment provider refused or failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hub_payment: {
+        parameters: {
+            query: {
+                /** @description The account the record belongs to. */
+                account: string;
+                /** @description Unix seconds after which the link no longer works. */
+                expires: number;
+                /** @description The link's signature. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+                payment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubReceipt"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the link or upload has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payment_provider_error`: the payment provider refused or failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     hub_invoice_pdf: {
         parameters: {
             query: {
@@ -8461,6 +9017,187 @@ export interface operations {
             };
             /** @description Gone: the link or upload has expired */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hub_invoice_sms: {
+        parameters: {
+            query: {
+                /** @description The account the record belongs to. */
+                account: string;
+                /** @description Unix seconds after which the link no longer works. */
+                expires: number;
+                /** @description The link's signature. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SmsChoice"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubClient"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed; `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the link or upload has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hub_resend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResendInput"];
+            };
+        };
+        responses: {
+            /** @description a fresh link is on its way if the record has a client with an email */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8580,7 +9317,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ApproveInput"];
+                "application/json": components["schemas"]["HubApproveInput"];
             };
         };
         responses: {
@@ -8649,6 +9386,80 @@ export interface operations {
             };
             /** @description `validation_failed`: fields are invalid (`errors` names them) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hub_quote_context: {
+        parameters: {
+            query: {
+                /** @description The account the record belongs to. */
+                account: string;
+                /** @description Unix seconds after which the link no longer works. */
+                expires: number;
+                /** @description The link's signature. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubContext"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the link or upload has expired */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8752,6 +9563,111 @@ export interface operations {
             };
         };
     };
+    hub_quote_preview: {
+        parameters: {
+            query: {
+                /** @description The account the record belongs to. */
+                account: string;
+                /** @description Unix seconds after which the link no longer works. */
+                expires: number;
+                /** @description The link's signature. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChoiceInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewTotals"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed; `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the link or upload has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     hub_request_changes: {
         parameters: {
             query: {
@@ -8803,6 +9719,111 @@ export interface operations {
             };
             /** @description Conflict with the record's state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the link or upload has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hub_quote_sms: {
+        parameters: {
+            query: {
+                /** @description The account the record belongs to. */
+                account: string;
+                /** @description Unix seconds after which the link no longer works. */
+                expires: number;
+                /** @description The link's signature. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SmsChoice"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubClient"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed; `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

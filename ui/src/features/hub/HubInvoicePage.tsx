@@ -225,7 +225,7 @@ function PayByCard({ id, link, amount, onPaid }: { id: string; link: HubLink; am
 
   return (
     <section className="hub-card" aria-labelledby="pay-title">
-      <h2 id="pay-title">Pay {amount} by card</h2>
+      <h2 id="pay-title">Pay online</h2>
       {stage === "idle" && (
         <>
           <p className="hub-fine">Payments are processed securely by Stripe. Your card details never reach us.</p>

@@ -65,8 +65,9 @@ function QuoteScreen({ id, link }: { id: string; link: HubLink }) {
                 {line.optional && open ? (
                   <label className="hub-line__pick">
                     <input type="checkbox" checked={selected.includes(line.id)} onChange={(e) => toggle(line.id, e.target.checked)} />
-                    <span className="hub-line__name">{line.name}</span>
-                    <span className="hub-tag">Optional</span>
+                    <span>
+                      <span className="hub-line__name">{line.name}</span> <span className="hub-tag">Optional</span>
+                    </span>
                   </label>
                 ) : (
                   <span className="hub-line__name">

@@ -1,5 +1,5 @@
 // The client hub's calls: every one carries the link's signed parameters.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap } from "../../api/client";
 import type { HubKind, HubLink } from "./link";
 
@@ -34,7 +34,7 @@ export function useQuotePreview(id: string, link: HubLink, selected: string[], e
   return useQuery({
     queryKey: ["hub", "quote", id, "preview", [...selected].sort()],
     enabled,
-    placeholderData: (previous) => previous,
+    placeholderData: keepPreviousData,
     queryFn: ({ signal }) =>
       unwrap(
         api.POST("/api/v1/hub/quotes/{id}/preview", {
