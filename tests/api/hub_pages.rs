@@ -326,6 +326,18 @@ async fn a_client_pays_the_invoice_by_card_and_sees_the_receipt() {
     let secret = started["client_secret"].as_str().unwrap();
     let intent = secret.split("_secret_").next().unwrap();
     let payment = started["payment_id"].as_str().unwrap();
+    // Asked again (a reload, a second tap): the same payment and PaymentIntent.
+    let again = hub(
+        &app,
+        reqwest::Method::POST,
+        &format!("invoices/{id}/payments?{query}"),
+        Some(json!({})),
+    )
+    .await
+    .expect(201)
+    .body;
+    assert_eq!(again["payment_id"], payment);
+    assert_eq!(again["client_secret"], secret);
     let pending = hub(
         &app,
         reqwest::Method::GET,

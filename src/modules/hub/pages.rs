@@ -313,16 +313,47 @@ pub async fn pay(
     input: HubPayInput,
 ) -> Result<HubCardPayment, ApiError> {
     let invoice = invoices::service::get_for_client(db, account_id, id).await?;
+    let amount = input.amount.unwrap_or(invoice.balance);
     let mut tx = db.tenant(account_id).await?;
     let publishable_key = gateway_service::publishable_key_in(&mut tx).await?;
-    tx.commit().await?;
     let Some(publishable_key) = publishable_key else {
         return Err(ApiError::new(
             ErrorCode::StripeNotConfigured,
             "this business does not take card payments online; contact them to pay",
         ));
     };
-    let amount = input.amount.unwrap_or(invoice.balance);
+    // A payment started before (a reload, a second tap, Stripe.js that did not load)
+    // is continued while Stripe still waits for the card: one PaymentIntent, not two.
+    let open = invoice_payments::pending_card_in(&mut tx, id, amount).await?;
+    let keys = match open {
+        Some(_) => Some(gateway_service::keys_in(&mut tx, &gateway.secrets, account_id).await?),
+        None => None,
+    };
+    tx.commit().await?;
+    if let (Some(open), Some(keys)) = (open, keys)
+        && let Some(intent_id) = open.stripe_payment_intent_id.as_deref()
+    {
+        let intent = gateway
+            .stripe
+            .retrieve_payment_intent(&keys.secret_key, intent_id)
+            .await
+            .map_err(gateway_service::provider_error)?;
+        let waiting = matches!(
+            intent.get("status").and_then(|s| s.as_str()),
+            Some("requires_payment_method" | "requires_confirmation" | "requires_action")
+        );
+        if let Some(client_secret) = intent.get("client_secret").and_then(|s| s.as_str())
+            && waiting
+        {
+            return Ok(HubCardPayment {
+                payment_id: open.id,
+                client_secret: client_secret.to_string(),
+                publishable_key,
+                amount,
+                currency: invoice.currency,
+            });
+        }
+    }
     let receipt = invoice_payments::start_card_as(
         db,
         gateway,

@@ -423,6 +423,28 @@ pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Payment, ApiError> {
     Ok(payment)
 }
 
+/// A pending card payment of exactly `amount` on the invoice, if one is open (the
+/// client hub continues it instead of starting a second one that the first would
+/// block).
+pub async fn pending_card_in(
+    tx: &mut Tx,
+    invoice_id: Uuid,
+    amount: i64,
+) -> Result<Option<Payment>, ApiError> {
+    for id in repo::invoice_payment_ids(tx, invoice_id).await? {
+        if let Some(payment) = repo::payment(tx, id).await?
+            && payment.method == PaymentMethod::Card
+            && payment.status == "pending"
+            && payment.amount == amount
+            && payment.tip == 0
+            && payment.stripe_payment_intent_id.is_some()
+        {
+            return Ok(Some(payment));
+        }
+    }
+    Ok(None)
+}
+
 /// The payments applied to an invoice, oldest first (404 for no such invoice).
 pub async fn list_for_invoice(
     db: &Db,
