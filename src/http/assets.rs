@@ -314,7 +314,8 @@ build it and start jobber again from the source directory:</p>
 ";
 
 /// The app's browser protections: scripts, styles and connections from this origin
-/// only (no inline script), no framing, no sniffing, no referrer to other sites.
+/// only (no inline script) — and Stripe.js, which the client hub's card form loads
+/// (Stripe's documented CSP) — no framing, no sniffing, no referrer to other sites.
 fn security_headers(out: &mut HeaderMap, request: &HeaderMap) {
     // The WebSocket of this origin: CSP's 'self' covers ws: only in newer browsers.
     let sockets = request
@@ -329,8 +330,9 @@ fn security_headers(out: &mut HeaderMap, request: &HeaderMap) {
         .map(|h| format!(" ws://{h} wss://{h}"))
         .unwrap_or_default();
     let csp = format!(
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
-         font-src 'self'; connect-src 'self'{sockets}; manifest-src 'self'; worker-src 'self'; \
+        "default-src 'self'; script-src 'self' https://js.stripe.com; style-src 'self'; img-src 'self' data: blob:; \
+         font-src 'self'; connect-src 'self'{sockets} https://api.stripe.com; manifest-src 'self'; worker-src 'self'; \
+         frame-src https://js.stripe.com https://hooks.stripe.com; \
          object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     );
     if let Ok(value) = HeaderValue::from_str(&csp) {

@@ -99,6 +99,14 @@ impl ObjectKey {
         Self(format!("uploads/{account_id}/quotes/{quote_id}.pdf"))
     }
 
+    /// `uploads/{accountId}/quotes/{quoteId}-signature.png`: the signature the client
+    /// drew when approving in the client hub.
+    pub fn quote_signature(account_id: Uuid, quote_id: Uuid) -> Self {
+        Self(format!(
+            "uploads/{account_id}/quotes/{quote_id}-signature.png"
+        ))
+    }
+
     /// `uploads/temp/{accountId}/{uploadId}.{ext}` (seed §7.1 `uploads/temp/`): a file
     /// uploaded ahead of the request that uses it, deleted within a day.
     pub fn temp_upload(account_id: Uuid, id: Uuid, ext: &str) -> Self {

@@ -9,13 +9,13 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Session, TestApp, spawn_app, spawn_app_with};
 
-const SECRET_KEY: &str = "sk_test_jobber_localstripe_4242";
-const WEBHOOK_SECRET: &str = "whsec_jobber_localstripe_test";
+pub(crate) const SECRET_KEY: &str = "sk_test_jobber_localstripe_4242";
+pub(crate) const WEBHOOK_SECRET: &str = "whsec_jobber_localstripe_test";
 
 /// A localstripe server on a free loopback port, stopped when dropped.
-struct LocalStripe {
+pub(crate) struct LocalStripe {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     http: reqwest::Client,
 }
 
@@ -30,7 +30,7 @@ impl LocalStripe {
     /// Started from the test venv's Python (PYTHON_FOR_TESTS; `make test` installs
     /// localstripe there), or None with a loud message on a developer machine without
     /// it. In CI its absence fails (ARCHITECTURE §5).
-    async fn start() -> Option<Self> {
+    pub(crate) async fn start() -> Option<Self> {
         jobber::cli::install_crypto_provider();
         let python = std::env::var("PYTHON_FOR_TESTS").unwrap_or_else(|_| "python3".into());
         let ok = Command::new(&python)
@@ -65,7 +65,8 @@ impl LocalStripe {
             base: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::new(),
         };
-        for _ in 0..200 {
+        // Up to 30 s: its start is slow on a busy machine.
+        for _ in 0..600 {
             if let Ok(r) = server
                 .http
                 .get(format!("{}/v1/customers", server.base))
@@ -102,7 +103,7 @@ impl LocalStripe {
     }
 
     /// Pay an intent as the payer's browser would: a card, attached, confirmed.
-    async fn pay(&self, intent: &str, card: &str) -> Value {
+    pub(crate) async fn pay(&self, intent: &str, card: &str) -> Value {
         let pm = self
             .post(
                 "/v1/payment_methods",

@@ -777,6 +777,7 @@ try {
 
   await (await import("./field.mjs")).run({ browser, base, step, expect, axe, consoleErrors });
   await (await import("./requests.mjs")).run({ browser, base, step, expect, axe, screenshots, viewports, consoleErrors });
+  await (await import("./hub.mjs")).run({ browser, step, expect, axe, screenshots, viewports, bin, freePort, ci });
 
   await step("no errors in the browser console", async () => {
     // The 401 of the signed-out session check, the refused forgery and the double booking are expected.

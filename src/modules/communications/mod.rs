@@ -33,6 +33,18 @@ pub struct OutgoingEmail {
     pub about: Option<(&'static str, Uuid)>,
 }
 
+/// Whether an email from `template` about the record went out within `within`
+/// (a rate limit by design: callers then send nothing). Locks the record's id for
+/// the rest of the caller's transaction, so two racing callers send at most one.
+pub async fn email_sent_recently_in(
+    tx: &mut crate::platform::database::Tx,
+    template: &str,
+    about: (&str, Uuid),
+    within: std::time::Duration,
+) -> Result<bool, sqlx::Error> {
+    repo::lock_and_find_recent_email(tx, template, about.0, about.1, within.as_secs_f64()).await
+}
+
 /// Queue an email in the caller's transaction: the outbox message and the
 /// `email.send` job that delivers it commit or roll back with the caller's change.
 /// Returns the message id.

@@ -383,3 +383,33 @@ pub async fn history(
     .fetch_all(conn)
     .await
 }
+
+/// Whether an email from `template` about the record was queued in the last
+/// `within_secs`, after taking a transaction-scoped lock on the record's id, so two
+/// concurrent callers cannot both see "no" (the lock ends with the transaction).
+pub async fn lock_and_find_recent_email(
+    conn: &mut PgConnection,
+    template: &str,
+    subject_type: &str,
+    subject_id: Uuid,
+    within_secs: f64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        format!("{template}:{subject_id}")
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let found = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM messages
+                  WHERE template = $1 AND subject_type = $2 AND subject_id = $3
+                    AND created_at > now() - make_interval(secs => $4)) AS "found!""#,
+        template,
+        subject_type,
+        subject_id,
+        within_secs
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(found)
+}

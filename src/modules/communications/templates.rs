@@ -341,6 +341,20 @@ pub fn password_reset(settings: &Settings, name: &str, link: &str, minutes: i64)
     c.finish(subject)
 }
 
+/// A fresh client-hub link, asked for from the page of an expired one.
+pub fn hub_link(settings: &Settings, name: &str, what: &str, link: &str) -> Rendered {
+    let subject = format!("Your link to {what} from {}", settings.business_name);
+    let mut c = Composer::new(settings);
+    c.greet(name);
+    c.paragraph(&format!(
+        "Here is a fresh link to {what}. The one you opened had expired."
+    ));
+    c.action("To see it, open", "Open", link);
+    c.paragraph("If you did not ask for this email, you can ignore it.");
+    c.sign();
+    c.finish(subject)
+}
+
 /// An invitation to join the business's team.
 pub fn invitation(
     settings: &Settings,

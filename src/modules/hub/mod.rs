@@ -3,6 +3,7 @@
 //! account and expires; it grants that record only, never a session. This module
 //! owns no tables: it checks the link and calls the quotes and invoices services.
 
+pub mod pages;
 pub mod routes;
 
 use chrono::{Duration, Utc};
@@ -19,8 +20,11 @@ use crate::modules::auth::token::{LinkCheck, TokenKeys};
 pub const LINK_DAYS: i64 = 90;
 
 /// What a link opens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = HubKind)]
 pub enum Kind {
     Quote,
     Invoice,

@@ -241,7 +241,7 @@ pub async fn record(
             note: checked.note.as_deref(),
             stripe_payment_intent_id: None,
             paid_at: checked.paid_at,
-            created_by: ctx.user_id,
+            created_by: Some(ctx.user_id),
         },
     )
     .await?;
@@ -297,11 +297,32 @@ pub async fn record(
 /// Stripe's idempotency key is the payment's id: a request to Stripe retried after a
 /// lost answer returns the same intent. (A retry of the API request itself is
 /// answered by the `Idempotency-Key` middleware with the first response.)
-#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, target = ?target))]
 pub async fn start_card(
     db: &Db,
     gateway: &Gateway,
     ctx: &Ctx,
+    target: Target,
+    input: PaymentInput,
+) -> Result<Receipt, ApiError> {
+    start_card_as(
+        db,
+        gateway,
+        ctx.account_id,
+        Some(ctx.user_id),
+        target,
+        input,
+    )
+    .await
+}
+
+/// [`start_card`] for staff (`user_id`) or for the client paying in the client hub
+/// (`user_id` None).
+#[tracing::instrument(skip_all, fields(%account_id, target = ?target))]
+pub async fn start_card_as(
+    db: &Db,
+    gateway: &Gateway,
+    account_id: Uuid,
+    user_id: Option<Uuid>,
     target: Target,
     input: PaymentInput,
 ) -> Result<Receipt, ApiError> {
@@ -312,8 +333,8 @@ pub async fn start_card(
             "is set by Stripe for card payments; leave it out",
         ));
     }
-    let mut tx = db.tenant(ctx.account_id).await?;
-    let keys = gateway_service::keys_in(&mut tx, &gateway.secrets, ctx.account_id).await?;
+    let mut tx = db.tenant(account_id).await?;
+    let keys = gateway_service::keys_in(&mut tx, &gateway.secrets, account_id).await?;
     let open = lock_target(&mut tx, target, true).await?;
     if checked.amount > open.available {
         return Err(over_balance(open.available, target));
@@ -322,7 +343,7 @@ pub async fn start_card(
     let payment_id = Uuid::now_v7();
     let (invoice_id, quote_id) = target.ids();
     let mut metadata = vec![
-        ("account_id", ctx.account_id.to_string()),
+        ("account_id", account_id.to_string()),
         ("payment_id", payment_id.to_string()),
     ];
     if let Some(id) = invoice_id {
@@ -349,7 +370,7 @@ pub async fn start_card(
         .map_err(provider_error)?;
     repo::insert_payment(
         &mut tx,
-        ctx.account_id,
+        account_id,
         &NewPayment {
             id: payment_id,
             invoice_id,
@@ -363,15 +384,15 @@ pub async fn start_card(
             note: checked.note.as_deref(),
             stripe_payment_intent_id: Some(&intent.id),
             paid_at: Utc::now(),
-            created_by: ctx.user_id,
+            created_by: user_id,
         },
     )
     .await?;
-    gateway_service::register_intent_in(&mut tx, ctx.account_id, &intent.id, payment_id).await?;
+    gateway_service::register_intent_in(&mut tx, account_id, &intent.id, payment_id).await?;
     activity::service::record(
         &mut tx,
-        ctx.account_id,
-        Some(ctx.user_id),
+        account_id,
+        user_id,
         open.subject,
         "card_payment_started",
         serde_json::json!({"payment_id": payment_id, "amount": checked.amount, "tip": checked.tip, "payment_intent": intent.id}),
@@ -401,6 +422,28 @@ pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Payment, ApiError> {
         .ok_or(ApiError::code(ErrorCode::PaymentNotFound))?;
     tx.commit().await?;
     Ok(payment)
+}
+
+/// A pending card payment of exactly `amount` on the invoice, if one is open (the
+/// client hub continues it instead of starting a second one that the first would
+/// block).
+pub async fn pending_card_in(
+    tx: &mut Tx,
+    invoice_id: Uuid,
+    amount: i64,
+) -> Result<Option<Payment>, ApiError> {
+    for id in repo::invoice_payment_ids(tx, invoice_id).await? {
+        if let Some(payment) = repo::payment(tx, id).await?
+            && payment.method == PaymentMethod::Card
+            && payment.status == "pending"
+            && payment.amount == amount
+            && payment.tip == 0
+            && payment.stripe_payment_intent_id.is_some()
+        {
+            return Ok(Some(payment));
+        }
+    }
+    Ok(None)
 }
 
 /// The payments applied to an invoice, oldest first (404 for no such invoice).

@@ -289,7 +289,7 @@ pub struct NewPayment<'a> {
     pub note: Option<&'a str>,
     pub stripe_payment_intent_id: Option<&'a str>,
     pub paid_at: DateTime<Utc>,
-    pub created_by: Uuid,
+    pub created_by: Option<Uuid>,
 }
 
 pub async fn insert_payment(

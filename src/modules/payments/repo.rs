@@ -8,13 +8,14 @@ pub struct SettingsRow {
     pub secret_key_enc: Vec<u8>,
     pub secret_key_last4: String,
     pub webhook_secret_enc: Vec<u8>,
+    pub publishable_key: Option<String>,
     pub updated_at: DateTime<Utc>,
 }
 
 pub async fn settings(conn: &mut PgConnection) -> Result<Option<SettingsRow>, sqlx::Error> {
     sqlx::query_as!(
         SettingsRow,
-        "SELECT secret_key_enc, secret_key_last4, webhook_secret_enc, updated_at FROM stripe_settings"
+        "SELECT secret_key_enc, secret_key_last4, webhook_secret_enc, publishable_key, updated_at FROM stripe_settings"
     )
     .fetch_optional(conn)
     .await
@@ -26,16 +27,18 @@ pub async fn upsert_settings(
     secret_key_enc: &[u8],
     secret_key_last4: &str,
     webhook_secret_enc: &[u8],
+    publishable_key: Option<&str>,
     user_id: Uuid,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "INSERT INTO stripe_settings (account_id, secret_key_enc, secret_key_last4, webhook_secret_enc, updated_by)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (account_id) DO UPDATE SET secret_key_enc = $2, secret_key_last4 = $3, webhook_secret_enc = $4, updated_by = $5",
+        "INSERT INTO stripe_settings (account_id, secret_key_enc, secret_key_last4, webhook_secret_enc, publishable_key, updated_by)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (account_id) DO UPDATE SET secret_key_enc = $2, secret_key_last4 = $3, webhook_secret_enc = $4, publishable_key = $5, updated_by = $6",
         account_id,
         secret_key_enc,
         secret_key_last4,
         webhook_secret_enc,
+        publishable_key,
         user_id
     )
     .execute(conn)

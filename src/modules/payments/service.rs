@@ -37,6 +37,9 @@ pub struct StripeStatus {
     pub configured: bool,
     /// Last four characters of the secret key.
     pub secret_key_last4: Option<String>,
+    /// The publishable key (`pk_…`) the client hub loads Stripe's Payment Element
+    /// with; public by design. Null: the hub cannot take cards.
+    pub publishable_key: Option<String>,
     /// Where to point the Stripe webhook endpoint.
     pub webhook_url: String,
     pub updated_at: Option<DateTime<Utc>>,
@@ -52,12 +55,15 @@ pub struct StripeKeysInput {
     /// The webhook endpoint's signing secret (`whsec_…`).
     #[schema(value_type = String)]
     pub webhook_secret: SecretString,
+    /// The publishable key (`pk_…`), for card payments in the client hub.
+    pub publishable_key: Option<String>,
 }
 
 fn status_of(row: Option<repo::SettingsRow>, public_url: &str) -> StripeStatus {
     StripeStatus {
         configured: row.is_some(),
         secret_key_last4: row.as_ref().map(|r| r.secret_key_last4.clone()),
+        publishable_key: row.as_ref().and_then(|r| r.publishable_key.clone()),
         webhook_url: format!("{public_url}/api/v1/webhooks/stripe"),
         updated_at: row.map(|r| r.updated_at),
     }
@@ -96,6 +102,21 @@ pub async fn set_stripe_keys(
             "must be the webhook endpoint's signing secret (whsec_…)",
         ));
     }
+    let publishable = input
+        .publishable_key
+        .as_deref()
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    if let Some(pk) = publishable
+        && !(pk.starts_with("pk_")
+            && (8..=255).contains(&pk.len())
+            && pk.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        errors.push(FieldError::new(
+            "publishable_key",
+            "must be a Stripe publishable key (pk_…)",
+        ));
+    }
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
@@ -122,6 +143,7 @@ pub async fn set_stripe_keys(
         &key_enc,
         &last4,
         &hook_enc,
+        publishable,
         ctx.user_id,
     )
     .await?;
@@ -141,6 +163,12 @@ pub async fn delete_stripe_keys(db: &Db, ctx: &Ctx) -> Result<(), ApiError> {
 pub struct Keys {
     pub secret_key: SecretString,
     pub webhook_secret: SecretString,
+}
+
+/// The account's publishable key, for the client hub's card form (None when card
+/// payments are not set up or the key was not given).
+pub async fn publishable_key_in(tx: &mut Tx) -> Result<Option<String>, ApiError> {
+    Ok(repo::settings(tx).await?.and_then(|r| r.publishable_key))
 }
 
 /// The account's decrypted Stripe keys; `stripe_not_configured` without them.

@@ -710,6 +710,40 @@ pub async fn approve_as(
         line.selected = input.selected_optional_line_ids.contains(&line.id);
         repo::set_line_selection(&mut tx, line.id, line.selected).await?;
     }
+    let computed = price_stored(&row, &lines)?;
+    let totals = computed.totals();
+    let approval = ApprovalData {
+        signature_name: &signature,
+        user_id: actor.user_id,
+        ip,
+    };
+    repo::mark_approved(&mut tx, id, &approval, &totals).await?;
+    let quote = load(&mut tx, id, &settings.currency).await?;
+    record(&mut tx, actor, &quote, "approved", serde_json::json!({"signature_name": signature, "total": quote.total, "optional_lines": input.selected_optional_line_ids})).await?;
+    let by = if actor.user_id.is_none() {
+        "the client, in the client hub"
+    } else {
+        "staff, for the client"
+    };
+    notifications::service::notify_office_in(
+        &mut tx,
+        actor.account_id,
+        actor.user_id,
+        notifications::NewNotification {
+            kind: "quote_approved",
+            title: format!("Quote {} approved: {}", quote.number, quote.title),
+            body: Some(format!("Signed by {signature}, recorded by {by}.")),
+            about: Some(("quote", id)),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(quote)
+}
+
+/// A stored quote's lines priced as they are selected, by `compute` (the one place
+/// quote money is computed): what approval saves and the client hub previews.
+fn price_stored(row: &repo::QuoteRow, lines: &[QuoteLine]) -> Result<Computed, ApiError> {
     let data: Vec<LineData> = lines
         .iter()
         .map(|l| LineData {
@@ -747,35 +781,46 @@ pub async fn approve_as(
         .map(|d| d.to_adjustment("deposit"))
         .transpose()
         .map_err(|e| ApiError::invalid(vec![e]))?;
-    let computed = compute(&data, &row.taxes.0, discount, deposit)?;
-    let totals = computed.totals();
-    let approval = ApprovalData {
-        signature_name: &signature,
-        user_id: actor.user_id,
-        ip,
-    };
-    repo::mark_approved(&mut tx, id, &approval, &totals).await?;
-    let quote = load(&mut tx, id, &settings.currency).await?;
-    record(&mut tx, actor, &quote, "approved", serde_json::json!({"signature_name": signature, "total": quote.total, "optional_lines": input.selected_optional_line_ids})).await?;
-    let by = if actor.user_id.is_none() {
-        "the client, in the client hub"
-    } else {
-        "staff, for the client"
-    };
-    notifications::service::notify_office_in(
-        &mut tx,
-        actor.account_id,
-        actor.user_id,
-        notifications::NewNotification {
-            kind: "quote_approved",
-            title: format!("Quote {} approved: {}", quote.number, quote.title),
-            body: Some(format!("Signed by {signature}, recorded by {by}.")),
-            about: Some(("quote", id)),
-        },
-    )
-    .await?;
+    compute(&data, &row.taxes.0, discount, deposit)
+}
+
+/// What the quote comes to with these optional lines chosen, as the client hub
+/// shows it before approval; nothing is written. An id that is not one of the
+/// quote's optional lines is a field error, as in approval.
+pub async fn preview_choice(
+    db: &Db,
+    account_id: Uuid,
+    id: Uuid,
+    selected_optional_line_ids: &[Uuid],
+) -> Result<PreviewTotals, ApiError> {
+    let mut tx = db.tenant(account_id).await?;
+    let row = repo::get(&mut tx, id, false).await?.ok_or_else(not_found)?;
+    let mut lines: Vec<QuoteLine> = repo::lines(&mut tx, id).await?;
     tx.commit().await?;
-    Ok(quote)
+    let mut errors = Vec::new();
+    for (i, chosen) in selected_optional_line_ids.iter().enumerate() {
+        if !lines.iter().any(|l| l.id == *chosen && l.optional) {
+            errors.push(FieldError::new(
+                format!("selected_optional_line_ids[{i}]"),
+                "is not an optional line of this quote",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    for line in lines.iter_mut().filter(|l| l.optional) {
+        line.selected = selected_optional_line_ids.contains(&line.id);
+    }
+    let c = price_stored(&row, &lines)?;
+    Ok(PreviewTotals {
+        taxes: c.taxes,
+        subtotal: c.subtotal,
+        discount_total: c.discount_total,
+        tax_total: c.tax_total,
+        total: c.total,
+        deposit_amount: c.deposit_amount,
+    })
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

@@ -537,26 +537,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/clients/{id}/payments": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The client's payments (deposits, pending and failed card payments included),
-         *     newest first, with what was refunded of each.
-         */
-        get: operations["client_payments"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/clients/{id}/properties": {
         parameters: {
             query?: never;
@@ -611,6 +591,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/hub/invoices/{id}/context": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The page around an invoice, as for a quote, with the publishable key the card
+         *     form needs.
+         */
+        get: operations["hub_invoice_context"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hub/invoices/{id}/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start paying the invoice by card: a Stripe PaymentIntent for the balance (or
+         *     `amount`), confirmed in the browser with Stripe's Payment Element. The balance
+         *     changes when Stripe reports success. 409 `stripe_not_configured` when the
+         *     business takes no cards online; 422 on `amount` above what is left to pay
+         *     (less card payments in progress).
+         */
+        post: operations["hub_pay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hub/invoices/{id}/payments/{payment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A card payment of the invoice and the invoice after it (the receipt). While
+         *     the payment is pending, Stripe is asked first, so a late webhook does not keep
+         *     the client waiting.
+         */
+        get: operations["hub_payment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/hub/invoices/{id}/pdf": {
         parameters: {
             query?: never;
@@ -622,6 +666,45 @@ export interface paths {
         get: operations["hub_invoice_pdf"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hub/invoices/{id}/sms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** As `PUT /hub/quotes/{id}/sms`, from an invoice's link. */
+        put: operations["hub_invoice_sms"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hub/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Email a fresh link for the record of an expired or damaged link to the
+         *     client's address on file. Always 202, whether or not anything was sent (an
+         *     unknown record, a client without an email): it reveals nothing. At most one
+         *     such email per record every 5 minutes.
+         */
+        post: operations["hub_resend"];
         delete?: never;
         options?: never;
         head?: never;
@@ -656,10 +739,31 @@ export interface paths {
         put?: never;
         /**
          * The client approves the quote, picking optional lines and signing with their
-         *     name; their address is recorded. Approving an approved quote again (a
+         *     typed name and, optionally, a signature drawn on the screen (a PNG, kept with
+         *     the quote); their address is recorded. Approving an approved quote again (a
          *     double-click) returns it unchanged.
          */
         post: operations["hub_approve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hub/quotes/{id}/context": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The page around a quote: the business's name, logo and colour, the client's
+         *     name and text-message choice.
+         */
+        get: operations["hub_quote_context"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -683,6 +787,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/hub/quotes/{id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The quote's totals with these optional lines ticked, priced by the server (the
+         *     same code that prices approval); nothing is saved.
+         */
+        post: operations["hub_quote_preview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/hub/quotes/{id}/request-changes": {
         parameters: {
             query?: never;
@@ -694,6 +818,26 @@ export interface paths {
         put?: never;
         /** The client asks for changes instead of approving. */
         post: operations["hub_request_changes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hub/quotes/{id}/sms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * The client turns text messages (visit reminders, "on my way") on or off for
+         *     all their phones.
+         */
+        put: operations["hub_quote_sms"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1290,88 +1434,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/public/{account}/booking/slots": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The free start times for a service: the business's working hours in its time
-         *     zone, minus its people's visits and the travel time around them.
-         */
-        get: operations["public_slots"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/public/{account}/bookings": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Book a slot: the client, a job and its visit are made at once. A slot taken
-         *     meanwhile answers `409 slot_taken` with the free `slots` now (that day and the
-         *     week after).
-         */
-        post: operations["public_book"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/public/{account}/request-form": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * What the public request form of a business needs: its name, contact details and
-         *     services.
-         */
-        get: operations["public_form"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/public/{account}/requests": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Send a work request to the business. The office is told at once. `website` is a
-         *     spam trap that people never see: a request with it filled in is answered the
-         *     same way and dropped.
-         */
-        post: operations["public_submit"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/quotes": {
         parameters: {
             query?: never;
@@ -1662,78 +1724,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/requests": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Work requests, newest first. */
-        get: operations["list_requests"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/requests/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** One work request. */
-        get: operations["get_request"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/requests/{id}/archive": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Put a request away without converting it. */
-        post: operations["archive_request"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/requests/{id}/convert": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Turn a request into a quote or a job, for the client with its email (a new client,
-         *     with a property at its address, when there is none). Converting again to the same
-         *     kind answers the same request; to the other kind, `409 invalid_transition`.
-         */
-        post: operations["convert_request"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/schedule": {
         parameters: {
             query?: never;
@@ -1927,28 +1917,6 @@ export interface paths {
          *     ones can no longer be settled by webhook.
          */
         delete: operations["delete_stripe"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/settings/request-form": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The request form's public name and online booking's settings. */
-        get: operations["get_form_settings"];
-        /**
-         * Change the form's public name (`slug`), turn the form or booking on or off, and
-         *     set working hours, travel buffer, notice and the bookable services. Requires the
-         *     `version` you read (or `If-Match`).
-         */
-        put: operations["update_form_settings"];
-        post?: never;
-        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2562,45 +2530,6 @@ export interface components {
          * @enum {string}
          */
         Billing: "per_visit" | "on_completion";
-        /** @description A service clients may book online. */
-        BookableService: {
-            /** Format: uuid */
-            catalog_item_id: string;
-            /**
-             * Format: int32
-             * @description 15 to 720.
-             */
-            duration_minutes: number;
-        };
-        /** @description A booking made. */
-        Booking: {
-            business_name: string;
-            /** Format: date-time */
-            ends_at: string;
-            /** Format: uuid */
-            request_id: string;
-            service_name: string;
-            /** Format: date-time */
-            starts_at: string;
-        };
-        /** @description `POST /public/{account}/bookings`. */
-        BookingInput: {
-            /** @description Where the work is; `street1` is required. */
-            address: components["schemas"]["Address"];
-            details?: string | null;
-            email: string;
-            name: string;
-            phone?: string | null;
-            /** Format: uuid */
-            service_id: string;
-            /**
-             * Format: date-time
-             * @description One of the slots' `starts_at`.
-             */
-            starts_at: string;
-            /** @description A spam trap that must stay empty (as on the request form). */
-            website?: string | null;
-        };
         CatalogItem: {
             /** @description Inactive items stay on old documents but are not offered for new ones. */
             active: boolean;
@@ -2656,6 +2585,11 @@ export interface components {
             /** Format: uuid */
             id: string;
             text: string;
+        };
+        /** @description `POST /hub/quotes/{id}/preview`. */
+        ChoiceInput: {
+            /** @description The optional lines the client ticked. */
+            selected_optional_line_ids?: string[];
         };
         Client: {
             avatar_status?: null | components["schemas"]["Status"];
@@ -2752,11 +2686,6 @@ export interface components {
             /** Format: int32 */
             version?: number | null;
         };
-        /**
-         * @description What to convert a request into.
-         * @enum {string}
-         */
-        ConvertTarget: "quote" | "job";
         CreateUser: {
             email: string;
             name: string;
@@ -2917,63 +2846,6 @@ export interface components {
             field: string;
             message: string;
         };
-        /** @description A service offered on the public form. */
-        FormService: {
-            description?: string | null;
-            /**
-             * Format: int32
-             * @description Minutes a booked visit takes; present only for services bookable online.
-             */
-            duration_minutes?: number | null;
-            /** Format: uuid */
-            id: string;
-            name: string;
-        };
-        /** @description The request form's and online booking's settings (`/settings/request-form`). */
-        FormSettings: {
-            bookable_services: components["schemas"]["BookableService"][];
-            booking_enabled: boolean;
-            enabled: boolean;
-            /**
-             * Format: int32
-             * @description Hours ahead the earliest bookable slot must be.
-             */
-            notice_hours: number;
-            /** @description The form's public name: `/request/<slug>` and `/api/v1/public/<slug>/…`. */
-            slug: string;
-            /**
-             * Format: int32
-             * @description Minutes kept free before and after each visit (travel).
-             */
-            travel_buffer_minutes: number;
-            /** Format: date-time */
-            updated_at: string;
-            /** Format: int32 */
-            version: number;
-            working_hours: components["schemas"]["WorkingHours"][];
-        };
-        /** @description `PUT /settings/request-form`: the whole settings (with `version` or `If-Match`). */
-        FormSettingsInput: {
-            bookable_services?: components["schemas"]["BookableService"][];
-            booking_enabled: boolean;
-            enabled: boolean;
-            /** Format: int32 */
-            notice_hours: number;
-            /** @description 1 to 60 lower-case letters, digits and dashes, not starting or ending with a dash. */
-            slug: string;
-            /** Format: int32 */
-            travel_buffer_minutes: number;
-            /** Format: int32 */
-            version?: number | null;
-            working_hours: components["schemas"]["WorkingHours"][];
-        };
-        /** @description A bookable time (online booking's `slot_taken` problem). */
-        FreeSlot: {
-            /** Format: date-time */
-            ends_at: string;
-            /** Format: date-time */
-            starts_at: string;
-        };
         /** @description One message of a client's communication history. */
         HistoryEntry: {
             body_text: string;
@@ -3000,6 +2872,92 @@ export interface components {
             /** @description What it was: `quote_sent`, `invoice_sent`, `visit_reminder`, `on_my_way`, …. */
             template: string;
             to_address: string;
+        };
+        /** @description `POST /hub/quotes/{id}/approve`: the approval, with an optional drawn signature. */
+        HubApproveInput: {
+            /** @description The optional lines the client chose. */
+            selected_optional_line_ids?: string[];
+            /** @description The name the client typed as their signature. */
+            signature_name: string;
+            /**
+             * @description The signature drawn on the screen: a PNG, base64 (a `data:image/png;base64,`
+             *     prefix is accepted), at most 300 kB.
+             */
+            signature_png?: string | null;
+            /** Format: int32 */
+            version?: number | null;
+        };
+        /** @description The business, as its client hub shows it. */
+        HubBusiness: {
+            /** @description `#RRGGBB`, the accent of the page (as in the business's emails). */
+            brand_color: string;
+            /** @description ISO 4217 code of every amount. */
+            currency: string;
+            email?: string | null;
+            /** @description BCP 47 locale for numbers and dates, e.g. `en-US`. */
+            locale: string;
+            /** @description The logo, a download address valid 15 minutes; null without a logo. */
+            logo_url?: string | null;
+            name: string;
+            phone?: string | null;
+            /** @description IANA time zone of the business. */
+            time_zone: string;
+            website?: string | null;
+        };
+        /** @description A card payment started in the hub: what the page's Stripe form needs. */
+        HubCardPayment: {
+            /**
+             * Format: int64
+             * @description Minor units.
+             */
+            amount: number;
+            /** @description Confirms the PaymentIntent in the payer's browser (Stripe.js). */
+            client_secret: string;
+            currency: string;
+            /** Format: uuid */
+            payment_id: string;
+            publishable_key: string;
+        };
+        /** @description The client, as they see themselves in the hub. */
+        HubClient: {
+            name: string;
+            phones: components["schemas"]["HubPhone"][];
+        };
+        /** @description Everything around the record on a hub page. */
+        HubContext: {
+            business: components["schemas"]["HubBusiness"];
+            client: components["schemas"]["HubClient"];
+            /**
+             * @description The Stripe publishable key the card form loads Stripe's Payment Element
+             *     with; null when the business takes no cards online.
+             */
+            stripe_publishable_key?: string | null;
+        };
+        /**
+         * @description What a link opens.
+         * @enum {string}
+         */
+        HubKind: "quote" | "invoice";
+        /** @description `POST /hub/invoices/{id}/payments`. */
+        HubPayInput: {
+            /**
+             * Format: int64
+             * @description Minor units; the whole balance when left out.
+             */
+            amount?: number | null;
+        };
+        /** @description A phone of the client's, shown by its last digits only. */
+        HubPhone: {
+            label?: string | null;
+            /** @description The last four digits. */
+            last4: string;
+            /** @description The client agreed to text messages on this number. */
+            sms_opt_in: boolean;
+        };
+        /** @description A payment of the invoice and the invoice after it: the receipt page. */
+        HubReceipt: {
+            invoice: components["schemas"]["Invoice"];
+            payment: components["schemas"]["Payment"];
         };
         Invoice: {
             /** Format: int64 */
@@ -3586,58 +3544,6 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
-        Page_Payment: {
-            items: {
-                /**
-                 * Format: int64
-                 * @description Applied to the invoice, minor units.
-                 */
-                amount: number;
-                /** Format: uuid */
-                client_id: string;
-                /** Format: date-time */
-                created_at: string;
-                /**
-                 * Format: int64
-                 * @description What the payment provider kept (card payments), minor units.
-                 */
-                fee: number;
-                /** Format: uuid */
-                id: string;
-                /**
-                 * Format: uuid
-                 * @description The invoice it is applied to; null for a deposit not yet applied.
-                 */
-                invoice_id?: string | null;
-                method: components["schemas"]["PaymentMethod"];
-                note?: string | null;
-                /** Format: date-time */
-                paid_at: string;
-                /**
-                 * Format: uuid
-                 * @description Set for a deposit on a quote (kept once the deposit is applied to an invoice).
-                 */
-                quote_id?: string | null;
-                /** @description Check number, transfer reference… */
-                reference?: string | null;
-                /** Format: int64 */
-                refunded: number;
-                /**
-                 * @description `pending` (a card payment waiting for Stripe), `succeeded`, `failed`,
-                 *     `partially_refunded` or `refunded`.
-                 */
-                status: string;
-                /** @description The Stripe PaymentIntent of a card payment taken through jobber. */
-                stripe_payment_intent_id?: string | null;
-                /**
-                 * Format: int64
-                 * @description On top of the amount; does not reduce the balance.
-                 */
-                tip: number;
-            }[];
-            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
-            next_cursor?: string | null;
-        };
         Page_Property: {
             items: {
                 address: components["schemas"]["Address"];
@@ -3764,49 +3670,6 @@ export interface components {
                 last_login_at?: string | null;
                 name: string;
                 role: components["schemas"]["Role"];
-                /** Format: date-time */
-                updated_at: string;
-                /** Format: int32 */
-                version: number;
-            }[];
-            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
-            next_cursor?: string | null;
-        };
-        Page_WorkRequest: {
-            items: {
-                address: components["schemas"]["Address"];
-                /** Format: date-time */
-                archived_at?: string | null;
-                /**
-                 * Format: uuid
-                 * @description The client it was converted for (found by email or created).
-                 */
-                client_id?: string | null;
-                /** Format: date-time */
-                converted_at?: string | null;
-                /** Format: date-time */
-                created_at: string;
-                details?: string | null;
-                email: string;
-                /** Format: uuid */
-                id: string;
-                /** Format: uuid */
-                job_id?: string | null;
-                name: string;
-                phone?: string | null;
-                /** @description When the client would like the work done, in their words. */
-                preferred_times?: string | null;
-                /** Format: uuid */
-                quote_id?: string | null;
-                /**
-                 * Format: uuid
-                 * @description The catalog service asked for (null when none was picked or it was deleted).
-                 */
-                service_id?: string | null;
-                /** @description The service's name when the request came in. */
-                service_name?: string | null;
-                source: components["schemas"]["RequestSource"];
-                status: components["schemas"]["RequestStatus"];
                 /** Format: date-time */
                 updated_at: string;
                 /** Format: int32 */
@@ -3971,8 +3834,6 @@ export interface components {
             errors?: components["schemas"]["FieldError"][];
             /** @description The request's `X-Request-Id`. */
             request_id?: string | null;
-            /** @description `slot_taken` only: the booking slots still free, to pick another from. */
-            slots?: components["schemas"]["FreeSlot"][];
             /** Format: int32 */
             status: number;
             title: string;
@@ -4013,22 +3874,6 @@ export interface components {
             notes?: string | null;
             /** Format: int32 */
             version?: number | null;
-        };
-        /** @description What the public request form shows. */
-        PublicForm: {
-            /** @description Whether online booking is open (some services are then bookable). */
-            booking_enabled: boolean;
-            /** @description The business's accent colour, `#RRGGBB`. */
-            brand_color: string;
-            business_name: string;
-            email?: string | null;
-            phone?: string | null;
-            /** @description Active services from the catalog. */
-            services: components["schemas"]["FormService"][];
-            slug: string;
-            /** @description IANA time zone of the business (booking slots are in it). */
-            time_zone: string;
-            website?: string | null;
         };
         /** @description A receipt queued for email. */
         QueuedReceipt: {
@@ -4212,10 +4057,6 @@ export interface components {
             /** @description Another address than the client's. */
             to?: string | null;
         };
-        /** @description The answer to a request sent from the public form. */
-        Received: {
-            message: string;
-        };
         RecoveryCodes: {
             /** @description Ten single-use codes, shown only now: each signs in once in place of a TOTP code. */
             recovery_codes: string[];
@@ -4245,32 +4086,14 @@ export interface components {
             amount?: number | null;
             reason?: string | null;
         };
-        /** @description What a visitor sends from the public request form. */
-        RequestInput: {
-            address?: null | components["schemas"]["Address"];
-            details?: string | null;
-            email: string;
-            name: string;
-            phone?: string | null;
-            preferred_times?: string | null;
-            /**
-             * Format: uuid
-             * @description One of the form's `services`.
-             */
-            service_id?: string | null;
-            /**
-             * @description A spam trap: the form hides it from people, so it must stay empty. A request
-             *     with it filled in is answered like any other and dropped.
-             */
-            website?: string | null;
+        /** @description `POST /hub/links`: the record of an expired (or damaged) link. */
+        ResendInput: {
+            /** Format: uuid */
+            account: string;
+            /** Format: uuid */
+            id: string;
+            kind: components["schemas"]["HubKind"];
         };
-        /**
-         * @description How a request came in.
-         * @enum {string}
-         */
-        RequestSource: "form" | "booking";
-        /** @enum {string} */
-        RequestStatus: "new" | "converted" | "archived";
         ResetRequest: {
             email: string;
         };
@@ -4516,13 +4339,10 @@ export interface components {
             account: components["schemas"]["Account"];
             user: components["schemas"]["User"];
         };
-        SlotList: {
-            /** Format: int32 */
-            duration_minutes: number;
-            /** Format: uuid */
-            service_id: string;
-            slots: components["schemas"]["FreeSlot"][];
-            time_zone: string;
+        /** @description `PUT /hub/…/sms`. */
+        SmsChoice: {
+            /** @description Texts (visit reminders, "on my way") to the client's phones: yes or no. */
+            opt_in: boolean;
         };
         SmsStatus: {
             /** @description False: texts wait in the queue and "on my way" answers `sms_not_configured`. */
@@ -4542,6 +4362,8 @@ export interface components {
         };
         /** @description `PUT /settings/payments/stripe`. */
         StripeKeysInput: {
+            /** @description The publishable key (`pk_…`), for card payments in the client hub. */
+            publishable_key?: string | null;
             /** @description The account's secret (`sk_…`) or restricted (`rk_…`) API key. */
             secret_key: string;
             /** @description The webhook endpoint's signing secret (`whsec_…`). */
@@ -4550,6 +4372,11 @@ export interface components {
         /** @description The account's Stripe settings as shown: never the secrets themselves. */
         StripeStatus: {
             configured: boolean;
+            /**
+             * @description The publishable key (`pk_…`) the client hub loads Stripe's Payment Element
+             *     with; public by design. Null: the hub cannot take cards.
+             */
+            publishable_key?: string | null;
             /** @description Last four characters of the secret key. */
             secret_key_last4?: string | null;
             /** Format: date-time */
@@ -4926,58 +4753,6 @@ export interface components {
             /** Format: int64 */
             unit_price?: number | null;
         };
-        /** @description A work request as the office sees it. */
-        WorkRequest: {
-            address: components["schemas"]["Address"];
-            /** Format: date-time */
-            archived_at?: string | null;
-            /**
-             * Format: uuid
-             * @description The client it was converted for (found by email or created).
-             */
-            client_id?: string | null;
-            /** Format: date-time */
-            converted_at?: string | null;
-            /** Format: date-time */
-            created_at: string;
-            details?: string | null;
-            email: string;
-            /** Format: uuid */
-            id: string;
-            /** Format: uuid */
-            job_id?: string | null;
-            name: string;
-            phone?: string | null;
-            /** @description When the client would like the work done, in their words. */
-            preferred_times?: string | null;
-            /** Format: uuid */
-            quote_id?: string | null;
-            /**
-             * Format: uuid
-             * @description The catalog service asked for (null when none was picked or it was deleted).
-             */
-            service_id?: string | null;
-            /** @description The service's name when the request came in. */
-            service_name?: string | null;
-            source: components["schemas"]["RequestSource"];
-            status: components["schemas"]["RequestStatus"];
-            /** Format: date-time */
-            updated_at: string;
-            /** Format: int32 */
-            version: number;
-        };
-        /** @description One day's working hours, in the account's time zone. */
-        WorkingHours: {
-            /**
-             * Format: int32
-             * @description ISO weekday: 1 = Monday … 7 = Sunday.
-             */
-            day: number;
-            /** @example 17:00 */
-            end: string;
-            /** @example 08:00 */
-            start: string;
-        };
     };
     responses: never;
     parameters: never;
@@ -5033,17 +4808,6 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5158,17 +4922,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -5250,17 +5003,6 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them) */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5354,7 +5096,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5441,17 +5183,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -5504,17 +5235,6 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5597,7 +5317,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5693,17 +5413,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -5791,17 +5500,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -5854,17 +5552,6 @@ export interface operations {
             /** @description `csrf_failed`: the request came from another site; `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5969,7 +5656,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -6021,17 +5708,6 @@ export interface operations {
             /** @description `csrf_failed`: no or a wrong `X-CSRF-Token`, or the request came from another site */
             403: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6090,17 +5766,6 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6202,17 +5867,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -6284,17 +5938,6 @@ export interface operations {
             /** @description `session_not_found` */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6397,7 +6040,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -6460,17 +6103,6 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6585,7 +6217,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -6706,17 +6338,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -6814,17 +6435,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -6902,17 +6512,6 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7029,17 +6628,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -7114,17 +6702,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7260,17 +6837,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -7341,17 +6907,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7439,17 +6994,6 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them) */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7570,17 +7114,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -7655,17 +7188,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7801,17 +7323,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -7911,17 +7422,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -8014,17 +7514,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -8097,17 +7586,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8235,17 +7713,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -8320,17 +7787,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8429,17 +7885,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -8532,17 +7977,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -8586,109 +8020,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_HistoryEntry"];
-                };
-            };
-            /** @description `invalid_parameter`: a path or query parameter is malformed */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
-            401: {
-                headers: {
-                    /** @description `Bearer` when the access token is missing or invalid */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation_failed`: `limit` or `cursor` is invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: the cause is logged with the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unavailable`: the service or its database is not available; retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    client_payments: {
-        parameters: {
-            query?: {
-                /** @description Page size, 1 to 200 (default 50). */
-                limit?: number;
-                /** @description The `next_cursor` of the previous page. */
-                cursor?: string;
-            };
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Page_Payment"];
                 };
             };
             /** @description `invalid_parameter`: a path or query parameter is malformed */
@@ -8830,17 +8161,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -8964,17 +8284,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -9050,17 +8359,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9197,17 +8495,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -9306,17 +8593,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -9391,11 +8667,74 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
                 headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hub_invoice_context: {
+        parameters: {
+            query: {
+                /** @description The account the record belongs to. */
+                account: string;
+                /** @description Unix seconds after which the link no longer works. */
+                expires: number;
+                /** @description The link's signature. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubContext"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the link or upload has expired */
+            410: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -9404,6 +8743,213 @@ export interface operations {
             };
             /** @description `internal`: the cause is logged with the request id */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hub_pay: {
+        parameters: {
+            query: {
+                /** @description The account the record belongs to. */
+                account: string;
+                /** @description Unix seconds after which the link no longer works. */
+                expires: number;
+                /** @description The link's signature. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HubPayInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubCardPayment"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed; `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the record's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the link or upload has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payment_provider_error`: the payment provider refused or failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hub_payment: {
+        parameters: {
+            query: {
+                /** @description The account the record belongs to. */
+                account: string;
+                /** @description Unix seconds after which the link no longer works. */
+                expires: number;
+                /** @description The link's signature. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+                payment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubReceipt"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the link or upload has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payment_provider_error`: the payment provider refused or failed */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9478,11 +9024,181 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
                 headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hub_invoice_sms: {
+        parameters: {
+            query: {
+                /** @description The account the record belongs to. */
+                account: string;
+                /** @description Unix seconds after which the link no longer works. */
+                expires: number;
+                /** @description The link's signature. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SmsChoice"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubClient"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed; `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the link or upload has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hub_resend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResendInput"];
+            };
+        };
+        responses: {
+            /** @description a fresh link is on its way if the record has a client with an email */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them) */
+            422: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -9563,17 +9279,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -9612,7 +9317,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ApproveInput"];
+                "application/json": components["schemas"]["HubApproveInput"];
             };
         };
         responses: {
@@ -9688,11 +9393,74 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
                 headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hub_quote_context: {
+        parameters: {
+            query: {
+                /** @description The account the record belongs to. */
+                account: string;
+                /** @description Unix seconds after which the link no longer works. */
+                expires: number;
+                /** @description The link's signature. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubContext"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the link or upload has expired */
+            410: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -9775,11 +9543,105 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
                 headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hub_quote_preview: {
+        parameters: {
+            query: {
+                /** @description The account the record belongs to. */
+                account: string;
+                /** @description Unix seconds after which the link no longer works. */
+                expires: number;
+                /** @description The link's signature. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChoiceInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewTotals"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed; `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the link or upload has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them) */
+            422: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -9900,11 +9762,105 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
                 headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hub_quote_sms: {
+        parameters: {
+            query: {
+                /** @description The account the record belongs to. */
+                account: string;
+                /** @description Unix seconds after which the link no longer works. */
+                expires: number;
+                /** @description The link's signature. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SmsChoice"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubClient"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed; `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the link or upload has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them) */
+            422: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -9969,17 +9925,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -10036,17 +9981,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -10094,17 +10028,6 @@ export interface operations {
             /** @description Bad request */
             400: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10208,17 +10131,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -10298,17 +10210,6 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10423,17 +10324,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -10509,17 +10399,6 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10638,17 +10517,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -10759,17 +10627,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -10844,17 +10701,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10940,17 +10786,6 @@ export interface operations {
             /** @description Conflict with the record's state */
             409: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11078,17 +10913,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -11161,17 +10985,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11299,17 +11112,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -11394,17 +11196,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11532,17 +11323,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -11664,17 +11444,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -11702,11 +11471,6 @@ export interface operations {
                 cursor?: string;
                 status?: components["schemas"]["JobStatus"];
                 client_id?: string;
-                /**
-                 * @description Jobs whose number or title contains this, or whose client's name, email or
-                 *     phone does.
-                 */
-                q?: string;
                 /**
                  * @description `true`: only jobs with work ready to invoice (completed visits not yet
                  *     invoiced on a job billed per visit, or a completed job billed on completion
@@ -11761,17 +11525,6 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11888,17 +11641,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -11973,17 +11715,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12119,17 +11850,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -12202,17 +11922,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12350,17 +12059,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -12432,17 +12130,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12570,17 +12257,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -12702,17 +12378,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -12794,17 +12459,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -12880,17 +12534,6 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12994,17 +12637,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -13057,17 +12689,6 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13174,17 +12795,6 @@ export interface operations {
             /** @description `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13301,17 +12911,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -13393,17 +12992,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13512,17 +13100,6 @@ export interface operations {
             /** @description `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13659,17 +13236,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -13791,17 +13357,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -13813,329 +13368,6 @@ export interface operations {
             };
             /** @description `payment_provider_error`: the payment provider refused or failed */
             502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unavailable`: the service or its database is not available; retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    public_slots: {
-        parameters: {
-            query: {
-                /** @description A bookable service (`services[].id` with a `duration_minutes`). */
-                service: string;
-                /** @description First day, in the business's time zone (default today). */
-                from?: string;
-                /** @description Last day (default `from` + 13 days; at most 31 days in all). */
-                to?: string;
-            };
-            header?: never;
-            path: {
-                /** @description The business's form name (slug) */
-                account: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SlotList"];
-                };
-            };
-            /** @description `invalid_parameter`: a path or query parameter is malformed */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `request_form_not_found`: no such form, or it takes no bookings */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation_failed`: `service` is not bookable, or `to` is out of range */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: the cause is logged with the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unavailable`: the service or its database is not available; retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    public_book: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The business's form name (slug) */
-                account: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["BookingInput"];
-            };
-        };
-        responses: {
-            /** @description Created */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Booking"];
-                };
-            };
-            /** @description The spam trap was filled in: nothing was booked */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Received"];
-                };
-            };
-            /** @description `malformed_json`: the body is not JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `request_form_not_found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `slot_taken`, with `slots`: the free slots now */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `payload_too_large`: the body is over the limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unsupported_media_type`: the body must be `application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation_failed`, with the fields at fault; `validation_failed`: fields are invalid (`errors` names them) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: the cause is logged with the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unavailable`: the service or its database is not available; retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    public_form: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The business's form name (slug) */
-                account: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PublicForm"];
-                };
-            };
-            /** @description `request_form_not_found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: the cause is logged with the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unavailable`: the service or its database is not available; retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    public_submit: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The business's form name (slug) */
-                account: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["RequestInput"];
-            };
-        };
-        responses: {
-            /** @description Accepted: the work continues in the background */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Received"];
-                };
-            };
-            /** @description `malformed_json`: the body is not JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `request_form_not_found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `payload_too_large`: the body is over the limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unsupported_media_type`: the body must be `application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation_failed`, with the fields at fault; `validation_failed`: fields are invalid (`errors` names them) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: the cause is logged with the request id */
-            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14209,17 +13441,6 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14336,17 +13557,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -14457,17 +13667,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -14542,17 +13741,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14686,17 +13874,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -14812,17 +13989,6 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14950,17 +14116,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -15076,17 +14231,6 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15214,17 +14358,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -15309,17 +14442,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15447,17 +14569,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -15579,17 +14690,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -15642,17 +14742,6 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15717,17 +14806,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -15780,17 +14858,6 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15907,17 +14974,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -15990,17 +15046,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -16080,17 +15125,6 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them) */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -16180,405 +15214,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: the cause is logged with the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unavailable`: the service or its database is not available; retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    list_requests: {
-        parameters: {
-            query?: {
-                limit?: number;
-                cursor?: string;
-                /** @description Only requests in this status. */
-                status?: components["schemas"]["RequestStatus"];
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Page_WorkRequest"];
-                };
-            };
-            /** @description `invalid_parameter`: a path or query parameter is malformed */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
-            401: {
-                headers: {
-                    /** @description `Bearer` when the access token is missing or invalid */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation_failed`: `limit` or `cursor` is invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: the cause is logged with the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unavailable`: the service or its database is not available; retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    get_request: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WorkRequest"];
-                };
-            };
-            /** @description `invalid_parameter`: a path or query parameter is malformed */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
-            401: {
-                headers: {
-                    /** @description `Bearer` when the access token is missing or invalid */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `request_not_found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: the cause is logged with the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unavailable`: the service or its database is not available; retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    archive_request: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description Retry-safe key (Stripe's semantics): a retry with the same key and request gets the stored response */
-                "Idempotency-Key"?: string;
-            };
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WorkRequest"];
-                };
-            };
-            /** @description `invalid_parameter`: a path or query parameter is malformed; `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
-            401: {
-                headers: {
-                    /** @description `Bearer` when the access token is missing or invalid */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `request_not_found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `invalid_transition`: it was converted; `idempotency_request_in_progress`: the first request with this `Idempotency-Key` is still running */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `payload_too_large`: the body is over the limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: the cause is logged with the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unavailable`: the service or its database is not available; retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    convert_request: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description Retry-safe key (Stripe's semantics): a retry with the same key and request gets the stored response */
-                "Idempotency-Key"?: string;
-            };
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ConvertInput"];
-            };
-        };
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WorkRequest"];
-                };
-            };
-            /** @description `invalid_parameter`: a path or query parameter is malformed; `malformed_json`: the body is not JSON; `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
-            401: {
-                headers: {
-                    /** @description `Bearer` when the access token is missing or invalid */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `request_not_found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `invalid_transition`: archived, or converted to the other kind; `idempotency_request_in_progress`: the first request with this `Idempotency-Key` is still running */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `payload_too_large`: the body is over the limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unsupported_media_type`: the body must be `application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -16656,17 +15291,6 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them) */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -16777,17 +15401,6 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -16921,17 +15534,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -17007,17 +15609,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -17072,17 +15663,6 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -17207,17 +15787,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -17328,17 +15897,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -17400,17 +15958,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -17508,17 +16055,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -17573,17 +16109,6 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -17648,17 +16173,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -17711,17 +16225,6 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -17826,17 +16329,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -17886,195 +16378,6 @@ export interface operations {
             };
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: the cause is logged with the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unavailable`: the service or its database is not available; retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    get_form_settings: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    /** @description The version in quotes: send it back as `If-Match` */
-                    ETag?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["FormSettings"];
-                };
-            };
-            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
-            401: {
-                headers: {
-                    /** @description `Bearer` when the access token is missing or invalid */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `internal`: the cause is logged with the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unavailable`: the service or its database is not available; retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    update_form_settings: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["FormSettingsInput"];
-            };
-        };
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    /** @description The version in quotes: send it back as `If-Match` */
-                    ETag?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["FormSettings"];
-                };
-            };
-            /** @description `invalid_parameter`: `If-Match` is not a version; `malformed_json`: the body is not JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
-            401: {
-                headers: {
-                    /** @description `Bearer` when the access token is missing or invalid */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the record's state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `precondition_failed`: `If-Match` does not match the current version */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `payload_too_large`: the body is over the limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `unsupported_media_type`: the body must be `application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `validation_failed`: e.g. `slug` is taken; `validation_failed`: fields are invalid (`errors` names them) */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -18192,17 +16495,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -18255,17 +16547,6 @@ export interface operations {
             /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
             403: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -18376,17 +16657,6 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -18522,17 +16792,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -18603,17 +16862,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -18730,17 +16978,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -18816,17 +17053,6 @@ export interface operations {
             /** @description `validation_failed`: `limit` or `cursor` is invalid */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -18943,7 +17169,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -19028,17 +17254,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -19172,7 +17387,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -19255,17 +17470,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -19380,17 +17584,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -19499,17 +17692,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -19581,17 +17763,6 @@ export interface operations {
             /** @description `user_not_found` */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -19672,17 +17843,6 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -19816,17 +17976,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -19931,17 +18080,6 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them) */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -20069,17 +18207,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -20201,17 +18328,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `internal`: the cause is logged with the request id */
             500: {
                 headers: {
@@ -20314,17 +18430,6 @@ export interface operations {
             /** @description `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -20446,17 +18551,6 @@ export interface operations {
             /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -20742,7 +18836,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md); `rate_limited`: too many attempts; retry after `Retry-After` seconds */
+            /** @description `rate_limited`: too many attempts; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -20844,17 +18938,6 @@ export interface operations {
             /** @description `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -31,6 +31,15 @@ const routes: RouteObject[] = [
     errorElement: <RouteError />,
     lazy: () => import("../features/requests/PublicRequestForm").then((m) => ({ Component: m.PublicRequestForm })),
   },
+  // The client hub: reached by the signed links in emails, no login, its own frame.
+  {
+    path: "hub",
+    errorElement: <RouteError />,
+    children: [
+      { path: "quotes/:id", lazy: () => import("../features/hub/HubQuotePage").then((m) => ({ Component: m.HubQuotePage })) },
+      { path: "invoices/:id", lazy: () => import("../features/hub/HubInvoicePage").then((m) => ({ Component: m.HubInvoicePage })) },
+    ],
+  },
   {
     path: "/",
     element: <OfficeLayout />,

@@ -6,7 +6,7 @@ import { ConflictPanel } from "./ConflictPanel";
 import { arrivalWindow, dayOf, dayTitle, statusLabel } from "./format";
 import { Link } from "./nav";
 import { resizeImage } from "./photos";
-import { SignaturePad } from "./SignaturePad";
+import { SignaturePad } from "../../components/SignaturePad";
 import { field, useField } from "./store";
 import { addDays, today } from "../../lib/zoned";
 

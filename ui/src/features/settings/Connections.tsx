@@ -127,7 +127,7 @@ function StripeCard() {
   const fmt = useFormat();
   const queryClient = useQueryClient();
   const [editing, setEditing] = useState(false);
-  const [keys, setKeys] = useState({ secret_key: "", webhook_secret: "" });
+  const [keys, setKeys] = useState({ secret_key: "", webhook_secret: "", publishable_key: "" });
   const save = useSave();
   if (stripe.isPending) return <Card title="Card payments" status={null}><Spinner /></Card>;
   if (stripe.isError) return <Card title="Card payments" status={null}><ErrorState error={stripe.error} /></Card>;
@@ -137,7 +137,8 @@ function StripeCard() {
       {s.configured && (
         <p className="muted small">
           Secret key ending {s.secret_key_last4}
-          {s.updated_at ? `, set ${fmt.date(s.updated_at)}` : ""}.
+          {s.updated_at ? `, set ${fmt.date(s.updated_at)}` : ""}.{" "}
+          {s.publishable_key ? "Clients can pay by card in the client hub." : "Add the publishable key to take cards in the client hub."}
         </p>
       )}
       <p className="muted small">
@@ -148,10 +149,10 @@ function StripeCard() {
           noValidate
           onSubmit={async (e) => {
             e.preventDefault();
-            const saved = await save.run(() => setStripeKeys(keys));
+            const saved = await save.run(() => setStripeKeys({ ...keys, publishable_key: keys.publishable_key.trim() || undefined }));
             if (saved) {
               queryClient.setQueryData(["settings", "stripe"], saved);
-              setKeys({ secret_key: "", webhook_secret: "" });
+              setKeys({ secret_key: "", webhook_secret: "", publishable_key: "" });
               setEditing(false);
             }
           }}
@@ -159,6 +160,7 @@ function StripeCard() {
           <FormError message={save.error} />
           <TextField label="Secret key" autoComplete="off" value={keys.secret_key} onChange={(e) => setKeys((k) => ({ ...k, secret_key: e.target.value }))} error={save.fields.secret_key} />
           <TextField label="Webhook signing secret" autoComplete="off" value={keys.webhook_secret} onChange={(e) => setKeys((k) => ({ ...k, webhook_secret: e.target.value }))} error={save.fields.webhook_secret} />
+          <TextField label="Publishable key (for the client hub)" autoComplete="off" value={keys.publishable_key} onChange={(e) => setKeys((k) => ({ ...k, publishable_key: e.target.value }))} error={save.fields.publishable_key} hint="pk_live_… or pk_test_…: lets clients pay invoices by card from their link." />
           <div className="form__actions">
             <button type="submit" className="button button--primary" disabled={save.busy}>Save keys</button>
             <button type="button" className="button" onClick={() => setEditing(false)}>Cancel</button>

@@ -129,7 +129,7 @@ export function useStripe(enabled: boolean) {
   });
 }
 
-export function setStripeKeys(input: { secret_key: string; webhook_secret: string }) {
+export function setStripeKeys(input: { secret_key: string; webhook_secret: string; publishable_key?: string }) {
   return unwrap(api.PUT("/api/v1/settings/payments/stripe", { body: input }));
 }
 

@@ -1,10 +1,35 @@
 import { useEffect, useRef, useState, type PointerEvent } from "react";
 
+/** The words of the pad: the technician app's by default, the client hub's its own. */
+export interface SignatureLabels {
+  pad: string;
+  name: string;
+  save: string;
+  saved?: string;
+}
+
+const FIELD_LABELS: SignatureLabels = {
+  pad: "Signature pad: the client signs here with a finger",
+  name: "Client's printed name",
+  save: "Save signature",
+  saved: "Signature saved. It is sent to the job with the visit.",
+};
+
 /**
  * The client signs with a finger; the drawing is saved as a PNG with the printed
  * name under it. A keyboard cannot draw, so the printed name is its own field.
+ * Shared by the technician app (a visit's signature) and the client hub (a quote's
+ * approval).
  */
-export function SignaturePad({ onSave, disabled }: { onSave: (png: Blob, name: string) => Promise<void>; disabled?: boolean }) {
+export function SignaturePad({
+  onSave,
+  disabled,
+  labels = FIELD_LABELS,
+}: {
+  onSave: (png: Blob, name: string) => Promise<void>;
+  disabled?: boolean;
+  labels?: SignatureLabels;
+}) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const drawing = useRef(false);
   const [drawn, setDrawn] = useState(false);
@@ -92,14 +117,14 @@ export function SignaturePad({ onSave, disabled }: { onSave: (png: Blob, name: s
         ref={canvas}
         className="fld-signature__pad"
         role="img"
-        aria-label="Signature pad: the client signs here with a finger"
+        aria-label={labels.pad}
         onPointerDown={down}
         onPointerMove={move}
         onPointerUp={up}
         onPointerCancel={up}
       />
       <div className="field">
-        <label htmlFor="signature-name">Client's printed name</label>
+        <label htmlFor="signature-name">{labels.name}</label>
         <input id="signature-name" value={name} onChange={(e) => setName(e.target.value)} autoComplete="off" />
       </div>
       <div className="fld-row">
@@ -107,12 +132,12 @@ export function SignaturePad({ onSave, disabled }: { onSave: (png: Blob, name: s
           Clear
         </button>
         <button type="button" className="button button--primary" onClick={() => void save()} disabled={disabled || !drawn || !name.trim()}>
-          Save signature
+          {labels.save}
         </button>
       </div>
-      {saved && (
+      {saved && labels.saved && (
         <p className="fld-note" role="status">
-          Signature saved. It is sent to the job with the visit.
+          {labels.saved}
         </p>
       )}
     </div>
