@@ -1503,22 +1503,8 @@ fn load_jobs(public_url: &str, file: JobsFile) -> Result<JobsConfig, ConfigError
         jobs.backup_retention_days = u32::try_from(days)
             .map_err(|_| invalid("backup_retention_days", "must be at most 4294967295"))?;
     }
-    jobs.wal_archive = match std::env::var("JOBBER_WAL_ARCHIVE")
-        .ok()
-        .filter(|v| !v.is_empty())
-    {
-        Some(text) => match text.to_ascii_lowercase().as_str() {
-            "on" | "true" | "1" | "yes" => true,
-            "off" | "false" | "0" | "no" => false,
-            _ => {
-                return Err(invalid(
-                    "wal_archive",
-                    "JOBBER_WAL_ARCHIVE must be on or off",
-                ));
-            }
-        },
-        None => file.wal_archive.unwrap_or(jobs.backup_retention_days > 0),
-    };
+    jobs.wal_archive = switch("wal_archive", "JOBBER_WAL_ARCHIVE")?
+        .unwrap_or_else(|| file.wal_archive.unwrap_or(jobs.backup_retention_days > 0));
     jobs.email_transport = match env("JOBBER_EMAIL_TRANSPORT") {
         Some(text) => match text.as_str() {
             "smtp" => EmailTransport::Smtp,
@@ -1546,6 +1532,19 @@ fn load_jobs(public_url: &str, file: JobsFile) -> Result<JobsConfig, ConfigError
     Ok(jobs)
 }
 
+/// An on/off environment variable (`on`, `off`, `true`, `false`, `1`, `0`, `yes`,
+/// `no`); `None` when unset or empty.
+fn switch(setting: &'static str, var: &str) -> Result<Option<bool>, ConfigError> {
+    match std::env::var(var).ok().filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(text) => match text.to_ascii_lowercase().as_str() {
+            "on" | "true" | "1" | "yes" => Ok(Some(true)),
+            "off" | "false" | "0" | "no" => Ok(Some(false)),
+            _ => Err(invalid(setting, &format!("{var} must be on or off"))),
+        },
+    }
+}
+
 /// `[rate_limits]` of the file, then `JOBBER_RATE_LIMITS` (`on`/`off`),
 /// `JOBBER_RATE_LIMIT_MAX_KEYS` and `JOBBER_RATE_LIMIT_<CLASS>`
 /// (`per_ip=60,per_user=30,window_secs=60`, any of them).
@@ -1556,17 +1555,8 @@ fn load_rate_limits(file: RateLimitsFile) -> Result<RateLimitConfig, ConfigError
     if let Some(enabled) = file.enabled {
         limits.enabled = enabled;
     }
-    if let Some(text) = env("JOBBER_RATE_LIMITS") {
-        limits.enabled = match text.to_ascii_lowercase().as_str() {
-            "on" | "true" | "1" | "yes" => true,
-            "off" | "false" | "0" | "no" => false,
-            _ => {
-                return Err(invalid(
-                    "rate_limits",
-                    "JOBBER_RATE_LIMITS must be on or off",
-                ));
-            }
-        };
+    if let Some(on) = switch("rate_limits", "JOBBER_RATE_LIMITS")? {
+        limits.enabled = on;
     }
     limits.max_keys = match env("JOBBER_RATE_LIMIT_MAX_KEYS") {
         Some(text) => parse_number("rate_limits.max_keys", &text)?,

@@ -37,6 +37,19 @@ export class ApiProblem extends Error {
     return this.errors.find((e) => e.field === name)?.message;
   }
 
+  /**
+   * The first message for each input, as a sentence: `place` says which input shows a
+   * field's error (`lines[2].quantity` → `lines`).
+   */
+  messagesBy(place: (field: string) => string = (field) => field): Record<string, string> {
+    const map: Record<string, string> = {};
+    for (const { field, message } of this.errors) {
+      const key = place(field);
+      if (!(key in map)) map[key] = message.charAt(0).toUpperCase() + message.slice(1);
+    }
+    return map;
+  }
+
   /** Field errors keyed by field path. */
   fieldMap(): Record<string, string> {
     const map: Record<string, string> = {};

@@ -83,12 +83,7 @@ function JobEditForm({ job }: { job: Job }) {
         setStale(true);
         setError("Someone else changed this job while you were editing it. Reload it to see their changes; what you typed here is not saved.");
       } else if (e instanceof ApiProblem && e.errors.length > 0) {
-        const next: Errors = {};
-        for (const { field, message } of e.errors) {
-          const key = field.startsWith("lines") ? "lines" : field;
-          if (!next[key]) next[key] = message.charAt(0).toUpperCase() + message.slice(1);
-        }
-        setErrors(next);
+        setErrors(e.messagesBy((field) => (field.startsWith("lines") ? "lines" : field)));
         setError("Please correct the fields marked below.");
       } else setError(describeError(e));
     } finally {

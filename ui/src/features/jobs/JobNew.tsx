@@ -129,12 +129,7 @@ export function JobNew() {
       if (e instanceof ApiProblem && e.code === "schedule_conflict") {
         setConflict(e);
       } else if (e instanceof ApiProblem && e.errors.length > 0) {
-        const next: Errors = {};
-        for (const { field, message } of e.errors) {
-          const key = inputFor(field);
-          if (!next[key]) next[key] = message.charAt(0).toUpperCase() + message.slice(1);
-        }
-        setErrors(next);
+        setErrors(e.messagesBy(inputFor));
         setError("Please correct the fields marked below.");
       } else setError(describeError(e));
     } finally {

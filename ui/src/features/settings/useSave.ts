@@ -16,10 +16,6 @@ export function isStale(error: unknown): boolean {
   return error instanceof ApiProblem && (error.code === "version_conflict" || error.code === "precondition_failed");
 }
 
-function capitalise(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
 /**
  * Run a save and keep what a form needs to show about it: field errors from
  * problem+json at their fields, a 409/412 as a conflict (the form offers a reload,
@@ -41,9 +37,7 @@ export function useSave() {
           error: "Someone else changed this while you were editing. Reload to see their changes; yours are not saved.",
         });
       } else if (e instanceof ApiProblem && e.errors.length > 0) {
-        const fields: Record<string, string> = {};
-        for (const { field, message } of e.errors) if (!(field in fields)) fields[field] = capitalise(message);
-        setState({ ...idle, fields, error: "Please correct the fields marked below." });
+        setState({ ...idle, fields: e.messagesBy(), error: "Please correct the fields marked below." });
       } else {
         setState({ ...idle, error: describeError(e) });
       }
