@@ -509,6 +509,22 @@ async fn booking_slots_follow_local_hours_across_dst() {
         .unwrap();
     assert_eq!(visit_start, starts[3]);
     assert_eq!(job["visits"][0]["assignee_ids"][0], owner.user_id.as_str());
+    // No user made it: no creator and no actor, not a made-up user id.
+    let job_id: uuid::Uuid = job["id"].as_str().unwrap().parse().unwrap();
+    let (created_by, actors): (Option<uuid::Uuid>, Vec<Option<uuid::Uuid>>) = (
+        sqlx::query_scalar("SELECT created_by FROM jobs WHERE id = $1")
+            .bind(job_id)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap(),
+        sqlx::query_scalar("SELECT actor_id FROM activity WHERE subject_id = $1")
+            .bind(job_id)
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(created_by, None);
+    assert_eq!(actors, [None]);
 
     // That slot (and the overlapping ones) are gone now.
     let after = app

@@ -48,7 +48,8 @@ pub struct NewJob<'a> {
     pub anytime: bool,
     pub generated_until: Option<DateTime<Utc>>,
     pub total: i64,
-    pub created_by: Uuid,
+    /// `None` when no user made it (an online booking).
+    pub created_by: Option<Uuid>,
 }
 
 pub async fn insert_job(

@@ -277,6 +277,9 @@ pub async fn create_in(
     quote_id: Option<Uuid>,
     preset: Option<Vec<ResolvedLine>>,
 ) -> Result<Uuid, ApiError> {
+    // An online booking acts for no user (its `Ctx` carries the nil id): the job then
+    // has no creator and its activity no actor, rather than a user that does not exist.
+    let actor = (!ctx.user_id.is_nil()).then_some(ctx.user_id);
     let settings = accounts::service::settings_in(tx).await?;
     let mut errors = Vec::new();
     let title = crate::domain::required_text(&input.title, 200).unwrap_or_else(|m| {
@@ -353,7 +356,7 @@ pub async fn create_in(
         anytime: slots.first().is_some_and(|s| s.anytime),
         generated_until: plan.as_ref().and_then(|p| p.generated_until),
         total,
-        created_by: ctx.user_id,
+        created_by: actor,
     };
     repo::insert_job(tx, ctx.account_id, &job).await?;
     let records: Vec<LineRecord<'_>> = lines
@@ -402,7 +405,7 @@ pub async fn create_in(
     activity::service::record(
         tx,
         ctx.account_id,
-        Some(ctx.user_id),
+        actor,
         Subject::Job {
             id,
             client_id: input.client_id,

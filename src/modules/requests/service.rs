@@ -780,7 +780,7 @@ pub async fn book(
     )
     .await?;
     let local = input.starts_at.with_timezone(&tz);
-    // No user acted: the job's creator is left empty (the nil id).
+    // No user acted: the nil id tells jobs::service::create_in to record no creator.
     let ctx = Ctx {
         account_id: form.account_id,
         user_id: Uuid::nil(),
