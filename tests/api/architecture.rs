@@ -162,7 +162,7 @@ fn a_modules_repo_is_used_by_that_module_only() {
 fn the_module_cycle_does_not_grow() {
     // Known debt: one strongly connected set of modules (they import each other
     // round about). It may only get smaller; the goal is none.
-    const LARGEST: usize = 15;
+    const LARGEST: usize = 14;
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (file, paths) in imports() {
         let from = unit(&file);
