@@ -3,7 +3,7 @@
 // the HttpOnly cookie; unsafe methods carry the session's CSRF token in a header.
 import createClient, { type Middleware } from "openapi-fetch";
 import type { paths } from "./schema";
-import { ApiProblem, type ProblemBody } from "./problem";
+import { ApiProblem, retryAfterSeconds, type ProblemBody } from "./problem";
 
 let csrfToken: string | null = null;
 
@@ -42,5 +42,5 @@ export async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
     throw new ApiProblem(0, undefined);
   }
   if (result.response.ok) return result.data as T;
-  throw new ApiProblem(result.response.status, result.error as ProblemBody | undefined);
+  throw new ApiProblem(result.response.status, result.error as ProblemBody | undefined, retryAfterSeconds(result.response.headers.get("Retry-After")));
 }

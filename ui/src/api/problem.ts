@@ -21,8 +21,10 @@ export class ApiProblem extends Error {
   readonly code: string;
   readonly detail: string;
   readonly errors: FieldError[];
+  /** Seconds to wait before asking again (`Retry-After` of a 429 or 503), if given. */
+  readonly retryAfter: number | undefined;
 
-  constructor(status: number, body: ProblemBody | undefined) {
+  constructor(status: number, body: ProblemBody | undefined, retryAfter?: number) {
     const detail = body?.detail ?? body?.title ?? `The server answered ${status}`;
     super(detail);
     this.name = "ApiProblem";
@@ -30,6 +32,7 @@ export class ApiProblem extends Error {
     this.code = body?.code ?? (status === 0 ? "network_error" : "unknown");
     this.detail = detail;
     this.errors = body?.errors ?? [];
+    this.retryAfter = retryAfter;
   }
 
   /** The message for one field (`emails[0].address`), if the server named it. */
@@ -62,10 +65,22 @@ export function isProblem(error: unknown, code?: string): error is ApiProblem {
   return error instanceof ApiProblem && (code === undefined || error.code === code);
 }
 
+/** `Retry-After` in seconds (the server sends a number; an HTTP date is not used). */
+export function retryAfterSeconds(header: string | null): number | undefined {
+  if (header === null || !/^\d+$/.test(header.trim())) return undefined;
+  return Number(header.trim());
+}
+
 /** What to tell a person about an error, in one sentence. */
 export function describeError(error: unknown): string {
   if (error instanceof ApiProblem) {
     if (error.code === "network_error") return "The server could not be reached. Check your connection and try again.";
+    if (error.status === 429) {
+      const wait = error.retryAfter ?? 0;
+      return wait > 0
+        ? `Too many requests in a short time. Try again in ${wait} ${wait === 1 ? "second" : "seconds"}.`
+        : "Too many requests in a short time. Try again in a moment.";
+    }
     return error.detail;
   }
   if (error instanceof Error) return error.message;

@@ -20,8 +20,17 @@ const queryClient: QueryClient = new QueryClient({
     queries: {
       staleTime: 30_000,
       refetchOnWindowFocus: true,
-      // A 4xx will not get better by asking again.
-      retry: (count, error) => !(error instanceof ApiProblem && error.status >= 400 && error.status < 500) && count < 2,
+      // A 4xx will not get better by asking again, except a 429 the server says will
+      // pass within a few seconds: then once, when it says.
+      retry: (count, error) => {
+        if (!(error instanceof ApiProblem)) return count < 2;
+        if (error.status === 429) return count < 1 && (error.retryAfter ?? 60) <= 10;
+        return !(error.status >= 400 && error.status < 500) && count < 2;
+      },
+      retryDelay: (count, error) =>
+        error instanceof ApiProblem && error.status === 429 && error.retryAfter !== undefined
+          ? error.retryAfter * 1000
+          : Math.min(1000 * 2 ** count, 30_000),
     },
   },
 });
