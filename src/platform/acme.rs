@@ -177,13 +177,21 @@ impl Acme {
                         );
                         Duration::ZERO
                     } else {
-                        tracing::info!(
-                            domains = ?self.settings.domains,
-                            not_after = %stored.not_after,
-                            renew_at = %due,
-                            "ACME: using the stored certificate"
-                        );
-                        (due - Utc::now()).to_std().unwrap_or(Duration::ZERO)
+                        let wait = (due - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+                        if wait.is_zero() {
+                            tracing::info!(
+                                not_after = %stored.not_after,
+                                "ACME: the stored certificate is due for renewal; requesting a new one"
+                            );
+                        } else {
+                            tracing::info!(
+                                domains = ?self.settings.domains,
+                                not_after = %stored.not_after,
+                                renew_at = %due,
+                                "ACME: using the stored certificate"
+                            );
+                        }
+                        wait
                     }
                 }
                 Err(why) => {
