@@ -10,6 +10,8 @@
 #     packaged service is not started: RUNLEVEL=1 keeps invoke-rc.d from it);
 #   - Debian's `chromium`, the headless browser of the web app's end-to-end tests
 #     (ui/e2e, driven by playwright-core: no browser is downloaded);
+#   - Debian's `pebble`, Let's Encrypt's ACME test server, which the automatic
+#     certificate test starts on free ports (tests/api/acme.rs);
 #   - `tmux`, the terminal `jobber top` is run in by its end-to-end test
 #     (tests/api/top.rs reads the screen with `tmux capture-pane`);
 #   - the checkers of scripts/test-ops.sh (the unit, the package, the Helm chart):
@@ -39,6 +41,11 @@ if ! command -v redis-server >/dev/null 2>&1; then
     if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
     $sudo env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+fi
+
+if ! command -v pebble >/dev/null 2>&1; then
+    say "installing pebble"
+    apt_install pebble
 fi
 
 if ! command -v tmux >/dev/null 2>&1; then

@@ -308,6 +308,8 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 pub struct Listeners {
     pub public: std::net::TcpListener,
     pub admin: std::net::TcpListener,
+    /// The ACME HTTP-01 challenge and redirect listener (`acme_http_listen`).
+    pub acme_http: Option<std::net::TcpListener>,
 }
 
 impl Listeners {
@@ -322,6 +324,11 @@ impl Listeners {
         Ok(Self {
             public: bind(config.listen, "--listen")?,
             admin: bind(config.admin_listen, "--admin-listen")?,
+            acme_http: config
+                .acme
+                .as_ref()
+                .map(|acme| bind(acme.http_listen, "--acme-http-listen"))
+                .transpose()?,
         })
     }
 }
@@ -332,16 +339,31 @@ pub struct App {
     state: AppState,
     /// HTTPS on the public listener (the admin listener stays plain HTTP).
     tls: Option<crate::platform::tls::Tls>,
+    /// Automatic certificates: the client and its HTTP-01 listener.
+    acme: Option<(crate::platform::acme::Acme, TcpListener)>,
 }
 
 impl App {
     pub fn build(config: Config, db: Db, listeners: Listeners) -> anyhow::Result<Self> {
         db.listeners().install(IN_TRANSACTION.to_vec());
-        let tls = config
-            .tls
-            .as_ref()
-            .map(|files| crate::platform::tls::Tls::load(&files.cert, &files.key))
-            .transpose()?;
+        let (tls, acme) = match (&config.tls, &config.acme, listeners.acme_http) {
+            (Some(files), _, _) => (
+                Some(crate::platform::tls::Tls::load(&files.cert, &files.key)?),
+                None,
+            ),
+            (None, Some(settings), Some(listener)) => {
+                let acme = crate::platform::acme::Acme::new(settings, &config.data_dir)?;
+                let tls = crate::platform::tls::Tls::load_stored(
+                    &acme.certificate_path(),
+                    &acme.key_path(),
+                )?;
+                (Some(tls), Some((acme, TcpListener::from_std(listener)?)))
+            }
+            (None, Some(_), None) => {
+                anyhow::bail!("acme_domains is set but its HTTP listener was not bound")
+            }
+            (None, None, _) => (None, None),
+        };
         if let Some(url) = &config.redis_url {
             db.fanout().use_redis(url.expose_secret())?;
         }
@@ -390,7 +412,17 @@ impl App {
             admin: TcpListener::from_std(listeners.admin)?,
             state,
             tls,
+            acme,
         })
+    }
+
+    /// The ACME HTTP-01 listener's address, when automatic certificates are on.
+    pub fn acme_http_addr(&self) -> anyhow::Result<Option<SocketAddr>> {
+        Ok(self
+            .acme
+            .as_ref()
+            .map(|(_, listener)| listener.local_addr())
+            .transpose()?)
     }
 
     /// The public listener's TLS, to reload its certificate (SIGHUP does).
@@ -424,6 +456,22 @@ impl App {
         };
         let limits = self.state.config.http.clone();
         tokio::spawn(reload_on_hangup(self.tls.clone(), stop_rx.clone()));
+        // Automatic certificates: the CA's challenges and the redirect on port 80, and
+        // the task that obtains and renews the certificate into the TLS config.
+        let mut acme_http = None;
+        if let (Some((acme, listener)), Some(tls)) = (self.acme, self.tls.clone()) {
+            let https_port = self.public.local_addr()?.port();
+            let router =
+                crate::http::acme::router(acme.challenges(), acme.domains().to_vec(), https_port);
+            acme_http = Some(tokio::spawn(server::serve(
+                listener,
+                router,
+                limits.clone(),
+                None,
+                stop_rx.clone(),
+            )));
+            tokio::spawn(acme.run(tls, stop_rx.clone()));
+        }
         let public = server::serve(
             self.public,
             router,
@@ -481,6 +529,9 @@ impl App {
         let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
             let _ = (&mut public).await;
             let _ = (&mut admin).await;
+            if let Some(acme_http) = acme_http.as_mut() {
+                let _ = acme_http.await;
+            }
             if let Some(relay) = relay.as_mut() {
                 let _ = relay.await;
             }
@@ -502,6 +553,9 @@ impl App {
             );
             public.abort();
             admin.abort();
+            if let Some(acme_http) = acme_http {
+                acme_http.abort();
+            }
             if let Some(mut background) = background {
                 background.abort_all();
             }

@@ -136,6 +136,35 @@ pub struct ConfigArgs {
     /// The private key (PEM) of --tls-cert.
     #[arg(long, env = "JOBBER_TLS_KEY", value_name = "FILE", global = true)]
     pub tls_key: Option<PathBuf>,
+    /// Get the HTTPS certificate automatically by ACME (Let's Encrypt) for this domain
+    /// (repeat the flag for more; env: comma-separated). Not with --tls-cert.
+    #[arg(
+        long = "acme-domain",
+        env = "JOBBER_ACME_DOMAINS",
+        value_name = "DOMAIN",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub acme_domains: Vec<String>,
+    /// Contact address of the ACME account (expiry and policy mails from the CA).
+    #[arg(long, env = "JOBBER_ACME_EMAIL", value_name = "EMAIL", global = true)]
+    pub acme_email: Option<String>,
+    /// The ACME directory URL (default: Let's Encrypt's production directory).
+    #[arg(long, env = "JOBBER_ACME_DIRECTORY", value_name = "URL", global = true)]
+    pub acme_directory: Option<String>,
+    /// Plain-HTTP listener answering the ACME HTTP-01 challenge and redirecting every
+    /// other request to HTTPS (default 0.0.0.0:80).
+    #[arg(
+        long,
+        env = "JOBBER_ACME_HTTP_LISTEN",
+        value_name = "ADDR",
+        global = true
+    )]
+    pub acme_http_listen: Option<SocketAddr>,
+    /// Also trust this CA root (PEM) for the connection to the ACME directory: for a
+    /// private CA or a test server such as Pebble.
+    #[arg(long, env = "JOBBER_ACME_CA_ROOT", value_name = "FILE", global = true)]
+    pub acme_ca_root: Option<PathBuf>,
 }
 
 /// The file form: the same names as the flags, snake_case.
@@ -202,6 +231,11 @@ struct FileConfig {
     rate_limits: Option<RateLimitsFile>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    acme_domains: Option<Vec<String>>,
+    acme_email: Option<String>,
+    acme_directory: Option<String>,
+    acme_http_listen: Option<String>,
+    acme_ca_root: Option<PathBuf>,
 }
 
 /// `[rate_limits]` in `jobber.toml`.
@@ -235,6 +269,8 @@ pub struct Config {
     /// HTTPS on the public listener (`tls_cert` and `tls_key`); `None`: plain HTTP
     /// (behind a proxy that terminates TLS, or for local use).
     pub tls: Option<TlsFiles>,
+    /// HTTPS with certificates obtained by ACME (HTTP-01); never together with `tls`.
+    pub acme: Option<AcmeConfig>,
     pub database_url: Option<SecretString>,
     /// Redis for announcing events across processes; None: PostgreSQL NOTIFY.
     pub redis_url: Option<SecretString>,
@@ -532,6 +568,25 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
+/// Automatic certificates (`crate::platform::acme`): the domains one certificate
+/// covers, the CA's directory, and the plain-HTTP listener of the HTTP-01 challenge.
+#[derive(Debug, Clone)]
+pub struct AcmeConfig {
+    /// Lowercase DNS names, the first one the certificate's main name.
+    pub domains: Vec<String>,
+    /// Contact of the ACME account (`mailto:`), optional.
+    pub email: Option<String>,
+    /// The ACME directory URL (`https://…`).
+    pub directory: String,
+    /// Where the HTTP-01 challenge is answered and other requests are redirected.
+    pub http_listen: SocketAddr,
+    /// An extra CA root (PEM) trusted for the connection to the directory.
+    pub ca_root: Option<PathBuf>,
+}
+
+/// Let's Encrypt's production directory, the default `acme_directory`.
+pub const LETS_ENCRYPT_DIRECTORY: &str = "https://acme-v02.api.letsencrypt.org/directory";
+
 /// The window [`Config::embedded_pg_max_restarts`] counts restarts in.
 pub const EMBEDDED_RESTART_WINDOW: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
@@ -590,6 +645,11 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_UI_DIR",
     "JOBBER_TLS_CERT",
     "JOBBER_TLS_KEY",
+    "JOBBER_ACME_DOMAINS",
+    "JOBBER_ACME_EMAIL",
+    "JOBBER_ACME_DIRECTORY",
+    "JOBBER_ACME_HTTP_LISTEN",
+    "JOBBER_ACME_CA_ROOT",
     "JOBBER_DATA_DIR",
     "JOBBER_DATABASE_URL",
     "JOBBER_DATABASE_URL_FILE",
@@ -729,9 +789,21 @@ impl Config {
             api_base: file.quickbooks_api_base,
         })?;
 
+        let acme = load_acme(
+            args,
+            AcmeFile {
+                domains: file.acme_domains,
+                email: file.acme_email,
+                directory: file.acme_directory,
+                http_listen: file.acme_http_listen,
+                ca_root: file.acme_ca_root,
+            },
+        )?;
         let listen = match (args.listen, file.listen) {
             (Some(addr), _) => addr,
             (None, Some(text)) => parse_addr("listen", &text)?,
+            // With automatic certificates the server faces the internet on 443.
+            (None, None) if acme.is_some() => SocketAddr::from(([0, 0, 0, 0], 443)),
             (None, None) => SocketAddr::from(([127, 0, 0, 1], 8080)),
         };
         let admin_listen = match (args.admin_listen, file.admin_listen) {
@@ -785,11 +857,16 @@ impl Config {
         tracing_subscriber::EnvFilter::from_str(&log)
             .map_err(|e| invalid("log", &e.to_string()))?;
 
-        let public_url = args
-            .public_url
-            .clone()
-            .or(file.public_url)
-            .unwrap_or_else(|| format!("http://{listen}"));
+        let public_url =
+            args.public_url
+                .clone()
+                .or(file.public_url)
+                .unwrap_or_else(|| match &acme {
+                    // The address the certificate is for: what users type.
+                    Some(acme) if listen.port() == 443 => format!("https://{}", acme.domains[0]),
+                    Some(acme) => format!("https://{}:{}", acme.domains[0], listen.port()),
+                    None => format!("http://{listen}"),
+                });
         let public_url = public_url.trim_end_matches('/').to_string();
         let storage = StorageConfig {
             url: args.storage_url.clone().or(file.storage_url),
@@ -859,9 +936,16 @@ impl Config {
             (Some(_), None) => return Err(invalid("tls_key", "tls_cert needs tls_key")),
             (None, Some(_)) => return Err(invalid("tls_cert", "tls_key needs tls_cert")),
         };
+        if tls.is_some() && acme.is_some() {
+            return Err(invalid(
+                "acme_domains",
+                "automatic certificates (acme_domains) and certificate files (tls_cert, tls_key) exclude each other: set one",
+            ));
+        }
         Ok(Self {
             config_file: args.config.clone(),
             tls,
+            acme,
             jobs,
             twilio,
             public_url,
@@ -985,7 +1069,25 @@ impl Config {
                 put("tls_cert", tls.cert.display().to_string().into());
                 put("tls_key", tls.key.display().to_string().into());
             }
+            None if self.acme.is_some() => {}
             None => unset.push("tls_cert, tls_key (plain HTTP on the public listener)"),
+        }
+        match &self.acme {
+            Some(acme) => {
+                put(
+                    "acme_domains",
+                    toml::Value::Array(acme.domains.iter().map(|d| d.clone().into()).collect()),
+                );
+                if let Some(email) = &acme.email {
+                    put("acme_email", email.clone().into());
+                }
+                put("acme_directory", acme.directory.clone().into());
+                put("acme_http_listen", acme.http_listen.to_string().into());
+                if let Some(root) = &acme.ca_root {
+                    put("acme_ca_root", root.display().to_string().into());
+                }
+            }
+            None => unset.push("acme_domains (no automatic certificates)"),
         }
         put(
             "trusted_proxies",
@@ -1213,6 +1315,105 @@ pub fn redact_url(url: &str) -> String {
         out.push_str(&params.join("&"));
     }
     out
+}
+
+struct AcmeFile {
+    domains: Option<Vec<String>>,
+    email: Option<String>,
+    directory: Option<String>,
+    http_listen: Option<String>,
+    ca_root: Option<PathBuf>,
+}
+
+/// The ACME settings (flags and env through clap, then the file); `None` without
+/// domains, when the other `acme_*` settings must be unset too.
+fn load_acme(args: &ConfigArgs, file: AcmeFile) -> Result<Option<AcmeConfig>, ConfigError> {
+    let domains = if args.acme_domains.is_empty() {
+        file.domains.unwrap_or_default()
+    } else {
+        args.acme_domains.clone()
+    };
+    let email = args.acme_email.clone().or(file.email);
+    let directory = args.acme_directory.clone().or(file.directory);
+    let ca_root = args.acme_ca_root.clone().or(file.ca_root);
+    let http_listen = match (args.acme_http_listen, file.http_listen) {
+        (Some(addr), _) => Some(addr),
+        (None, Some(text)) => Some(parse_addr("acme_http_listen", &text)?),
+        (None, None) => None,
+    };
+    let mut names: Vec<String> = Vec::new();
+    for domain in domains {
+        let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+        if domain.is_empty() {
+            continue;
+        }
+        check_domain(&domain)?;
+        if !names.contains(&domain) {
+            names.push(domain);
+        }
+    }
+    if names.is_empty() {
+        for (set, name) in [
+            (email.is_some(), "acme_email"),
+            (directory.is_some(), "acme_directory"),
+            (http_listen.is_some(), "acme_http_listen"),
+            (ca_root.is_some(), "acme_ca_root"),
+        ] {
+            if set {
+                return Err(invalid(name, "needs acme_domains (--acme-domain)"));
+            }
+        }
+        return Ok(None);
+    }
+    if let Some(email) = &email {
+        let (user, host) = email.split_once('@').unwrap_or_default();
+        if user.is_empty() || !host.contains('.') || email.contains(char::is_whitespace) {
+            return Err(invalid(
+                "acme_email",
+                &format!("{email:?} is not an email address"),
+            ));
+        }
+    }
+    let directory = directory.unwrap_or_else(|| LETS_ENCRYPT_DIRECTORY.into());
+    if !directory.starts_with("https://") {
+        return Err(invalid(
+            "acme_directory",
+            "must start with https:// (RFC 8555 requires HTTPS)",
+        ));
+    }
+    Ok(Some(AcmeConfig {
+        domains: names,
+        email,
+        directory,
+        http_listen: http_listen.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 80))),
+        ca_root,
+    }))
+}
+
+/// A name a CA can validate over HTTP-01: a DNS name of letters, digits and hyphens,
+/// no wildcard (those need DNS-01) and no IP address.
+fn check_domain(domain: &str) -> Result<(), ConfigError> {
+    let bad = |why: &str| Err(invalid("acme_domains", &format!("{domain:?}: {why}")));
+    if domain.starts_with("*.") {
+        return bad("wildcard certificates need the DNS-01 challenge, which jobber does not do");
+    }
+    if domain.parse::<std::net::IpAddr>().is_ok() {
+        return bad("an IP address; give the DNS name that points to this server");
+    }
+    if domain.len() > 253 {
+        return bad("longer than 253 characters");
+    }
+    for label in domain.split('.') {
+        if label.is_empty()
+            || label.len() > 63
+            || label.starts_with('-')
+            || label.ends_with('-')
+            || !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return bad("not a domain name (letters, digits, hyphens and dots)");
+        }
+    }
+    Ok(())
 }
 
 struct QuickBooksFile {
@@ -1896,6 +2097,102 @@ mod tests {
         let mut with_secret = config.clone();
         with_secret.storage.secret_access_key = Some("hunter2".to_string().into());
         assert!(!with_secret.to_redacted_toml().contains("hunter2"));
+    }
+
+    #[test]
+    fn acme_settings_are_layered_checked_and_exclude_certificate_files() {
+        let args = |domains: &[&str]| ConfigArgs {
+            acme_domains: domains.iter().map(|d| d.to_string()).collect(),
+            ..ConfigArgs::default()
+        };
+        let config = Config::load(&args(&[
+            "Jobs.Example.com",
+            "www.example.com",
+            "jobs.example.com",
+        ]))
+        .unwrap();
+        let acme = config.acme.clone().unwrap();
+        assert_eq!(acme.domains, ["jobs.example.com", "www.example.com"]);
+        assert_eq!(acme.directory, LETS_ENCRYPT_DIRECTORY);
+        assert_eq!(acme.http_listen, "0.0.0.0:80".parse().unwrap());
+        assert_eq!(config.listen, "0.0.0.0:443".parse().unwrap());
+        assert_eq!(config.public_url, "https://jobs.example.com");
+        let shown = config.to_redacted_toml();
+        assert!(
+            shown.contains(r#"acme_domains = ["jobs.example.com", "www.example.com"]"#),
+            "{shown}"
+        );
+        let parsed: FileConfig = toml::from_str(&shown).unwrap();
+        assert_eq!(
+            parsed.acme_directory.as_deref(),
+            Some(LETS_ENCRYPT_DIRECTORY)
+        );
+
+        for (domain, why) in [
+            ("*.example.com", "DNS-01"),
+            ("192.0.2.1", "IP address"),
+            ("bad_name.example", "not a domain name"),
+        ] {
+            let error = Config::load(&args(&[domain])).err().unwrap().to_string();
+            assert!(error.starts_with("acme_domains"), "{error}");
+            assert!(error.contains(why), "{error}");
+        }
+        let both = Config::load(&ConfigArgs {
+            tls_cert: Some("/c.pem".into()),
+            tls_key: Some("/k.pem".into()),
+            ..args(&["jobs.example.com"])
+        })
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(both.contains("exclude each other"), "{both}");
+        let alone = Config::load(&ConfigArgs {
+            acme_email: Some("ops@example.com".into()),
+            ..ConfigArgs::default()
+        })
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            alone.starts_with("acme_email: needs acme_domains"),
+            "{alone}"
+        );
+        let plain_http = Config::load(&ConfigArgs {
+            acme_directory: Some("http://ca.example/dir".into()),
+            ..args(&["jobs.example.com"])
+        })
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(plain_http.starts_with("acme_directory"), "{plain_http}");
+
+        let dir = std::env::temp_dir().join(format!("jobber-acme-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("jobber.toml");
+        std::fs::write(
+            &path,
+            "acme_domains = [\"a.example\"]\nacme_email = \"ops@a.example\"\n\
+             acme_http_listen = \"127.0.0.1:8081\"\nlisten = \"127.0.0.1:8443\"\n",
+        )
+        .unwrap();
+        let from_file = Config::load(&ConfigArgs {
+            config: Some(path.clone()),
+            ..ConfigArgs::default()
+        })
+        .unwrap();
+        let acme = from_file.acme.unwrap();
+        assert_eq!(acme.domains, ["a.example"]);
+        assert_eq!(acme.email.as_deref(), Some("ops@a.example"));
+        assert_eq!(acme.http_listen, "127.0.0.1:8081".parse().unwrap());
+        assert_eq!(from_file.public_url, "https://a.example:8443");
+        // A flag's domains replace the file's.
+        let flagged = Config::load(&ConfigArgs {
+            config: Some(path),
+            ..args(&["b.example"])
+        })
+        .unwrap();
+        assert_eq!(flagged.acme.unwrap().domains, ["b.example"]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

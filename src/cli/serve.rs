@@ -109,7 +109,7 @@ async fn serve(config: Config, listeners: Listeners, lock: &DataDirLock) -> anyh
         let _ = stopping_tx.send(true);
     };
     let app = App::build(config, db.clone(), listeners)?;
-    tracing::info!(public = %app.public_addr()?, admin = %app.admin_addr()?, "listening");
+    tracing::info!(public = %app.public_addr()?, admin = %app.admin_addr()?, acme_http = ?app.acme_http_addr()?, "listening");
     if app.state().config.role != crate::config::Role::Worker {
         // The one line a newcomer needs from `make run`, apart from the JSON logs.
         eprintln!(

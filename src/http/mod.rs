@@ -2,6 +2,7 @@
 //! authentication extractors, pagination, idempotency, request middleware, the rate
 //! limits and the panic catcher.
 
+pub mod acme;
 pub mod assets;
 pub mod concurrency;
 pub mod error;

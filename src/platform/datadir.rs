@@ -39,6 +39,10 @@ const WRITE_PROBE: &str = ".write-test";
 const JWT_KEY: &str = "jwt.key";
 const ENCRYPTION_KEY: &str = "encryption.key";
 const ADMIN_TOKEN: &str = "admin.token";
+const ACME: &str = "acme";
+const ACME_ACCOUNT: &str = "acme/account.json";
+const ACME_CERTIFICATE: &str = "acme/certificate.pem";
+const ACME_KEY: &str = "acme/certificate.key";
 const POSTGRES: &str = "postgres";
 const POSTGRES_START_LOG: &str = "postgres/start.log";
 const POSTGRES_PASSWORD: &str = "postgres.password";
@@ -85,6 +89,30 @@ pub const ENTRIES: &[Entry] = &[
         kind: Kind::File,
         backup: Backup::Skip,
         about: "token of the admin listener's status API (`jobber top`), generated on first start (0600); delete it and restart to change it",
+    },
+    Entry {
+        name: ACME,
+        kind: Kind::Dir,
+        backup: Backup::Skip,
+        about: "automatic certificates (`acme_domains`): made on first start and renewed by jobber; copy it when moving the server, to spare the CA's rate limits",
+    },
+    Entry {
+        name: ACME_ACCOUNT,
+        kind: Kind::File,
+        backup: Backup::Skip,
+        about: "the ACME account at the CA (`acme_directory`) and its private key (0600); a new account is made when it is missing or the directory changes",
+    },
+    Entry {
+        name: ACME_CERTIFICATE,
+        kind: Kind::File,
+        backup: Backup::Skip,
+        about: "the certificate chain in use (PEM, leaf first), replaced 30 days before it expires",
+    },
+    Entry {
+        name: ACME_KEY,
+        kind: Kind::File,
+        backup: Backup::Skip,
+        about: "the private key of `acme/certificate.pem` (0600), new with every certificate",
     },
     Entry {
         name: FILES,
@@ -169,6 +197,22 @@ impl DataDir {
         self.at(ADMIN_TOKEN)
     }
 
+    pub fn acme(&self) -> PathBuf {
+        self.at(ACME)
+    }
+
+    pub fn acme_account(&self) -> PathBuf {
+        self.at(ACME_ACCOUNT)
+    }
+
+    pub fn acme_certificate(&self) -> PathBuf {
+        self.at(ACME_CERTIFICATE)
+    }
+
+    pub fn acme_key(&self) -> PathBuf {
+        self.at(ACME_KEY)
+    }
+
     pub fn postgres(&self) -> PathBuf {
         self.at(POSTGRES)
     }
@@ -216,6 +260,10 @@ mod tests {
             dir.jwt_key(),
             dir.encryption_key(),
             dir.admin_token(),
+            dir.acme(),
+            dir.acme_account(),
+            dir.acme_certificate(),
+            dir.acme_key(),
             dir.postgres(),
             dir.postgres_start_log(),
             dir.postgres_password(),

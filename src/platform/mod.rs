@@ -2,6 +2,7 @@
 //! the embedded PostgreSQL server, process privileges, logging, metrics, caches, the job
 //! queue, the SMTP mailer and file storage.
 
+pub mod acme;
 pub mod admin_token;
 pub mod backup;
 pub mod cache;

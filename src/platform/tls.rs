@@ -3,9 +3,14 @@
 //! (`--tls-cert`, `--tls-key`).
 //!
 //! The files are read again by [`Tls::reload`] (on SIGHUP, e.g. from certbot's deploy
-//! hook): new handshakes get the new certificate, connections already open keep the
-//! one they began with, and nothing is dropped. A reload that fails (a half-written
-//! file, a key that does not match) keeps the certificate in use and says why.
+//! hook, and after each ACME renewal, `platform::acme`): new handshakes get the new
+//! certificate, connections already open keep the one they began with, and nothing is
+//! dropped. A reload that fails (a half-written file, a key that does not match) keeps
+//! the certificate in use and says why.
+//!
+//! With ACME the files live in the data dir and may not exist yet on a first start:
+//! until the first certificate arrives, handshakes are refused (no certificate to
+//! offer) while the HTTP-01 listener already answers the CA.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -16,12 +21,13 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
-/// The certificate handed to every new handshake, swapped whole on reload.
+/// The certificate handed to every new handshake, swapped whole on reload; none yet
+/// while an ACME server waits for its first.
 #[derive(Debug)]
-struct Current(RwLock<Arc<CertifiedKey>>);
+struct Current(RwLock<Option<Arc<CertifiedKey>>>);
 
 impl Current {
-    fn get(&self) -> Arc<CertifiedKey> {
+    fn get(&self) -> Option<Arc<CertifiedKey>> {
         self.0
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -32,13 +38,13 @@ impl Current {
         *self
             .0
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(key);
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(key));
     }
 }
 
 impl ResolvesServerCert for Current {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.get())
+        self.get()
     }
 }
 
@@ -62,7 +68,31 @@ impl std::fmt::Debug for Tls {
 
 impl Tls {
     pub fn load(cert: &Path, key: &Path) -> anyhow::Result<Self> {
-        let current = Arc::new(Current(RwLock::new(Arc::new(read_pair(cert, key)?))));
+        Self::with(cert, key, Some(read_pair(cert, key)?))
+    }
+
+    /// The files an ACME client keeps (`platform::acme`): served when they exist and
+    /// hold a good pair; otherwise no certificate until [`Tls::reload`] finds one.
+    pub fn load_stored(cert: &Path, key: &Path) -> anyhow::Result<Self> {
+        let pair = if cert.exists() {
+            match read_pair(cert, key) {
+                Ok(pair) => Some(pair),
+                Err(error) => {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "the stored certificate is unusable; a new one will be requested"
+                    );
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        Self::with(cert, key, pair)
+    }
+
+    fn with(cert: &Path, key: &Path, pair: Option<CertifiedKey>) -> anyhow::Result<Self> {
+        let current = Arc::new(Current(RwLock::new(pair.map(Arc::new))));
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         // rustls offers and prefers TLS 1.3 whenever the client can; 1.2 stays for
         // older clients (and its cipher suites are the forward-secret AEAD ones only).
@@ -91,13 +121,11 @@ impl Tls {
         self.acceptor.clone()
     }
 
-    /// The leaf certificate served now (DER).
+    /// The leaf certificate served now (DER); empty while there is none.
     pub fn certificate(&self) -> Vec<u8> {
         self.current
             .get()
-            .cert
-            .first()
-            .map(|c| c.as_ref().to_vec())
+            .and_then(|pair| pair.cert.first().map(|c| c.as_ref().to_vec()))
             .unwrap_or_default()
     }
 }

@@ -322,6 +322,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         config_file: None,
         data_dir,
         tls: None,
+        acme: None,
         database_url: None,
         listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
         admin_listen: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),

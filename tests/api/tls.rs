@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::background::free_port;
 use crate::helpers::{PASSWORD, fresh_database};
 
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -24,7 +24,7 @@ impl Drop for Server {
 }
 
 /// A self-signed certificate for 127.0.0.1 and localhost: (cert PEM, key PEM, cert DER).
-fn self_signed(dir: &Path, name: &str) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+pub(crate) fn self_signed(dir: &Path, name: &str) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     let cert = dir.join(format!("{name}.crt"));
     let key = dir.join(format!("{name}.key"));
     let out = Command::new("openssl")
@@ -92,7 +92,7 @@ fn client(roots: &[&[u8]], max_tls12: bool) -> reqwest::Client {
 }
 
 /// The DER of the certificate the server presented.
-fn served(response: &reqwest::Response) -> Vec<u8> {
+pub(crate) fn served(response: &reqwest::Response) -> Vec<u8> {
     response
         .extensions()
         .get::<reqwest::tls::TlsInfo>()
