@@ -34,6 +34,7 @@ mod quickbooks;
 mod quotes;
 mod rate_limits;
 mod reminders;
+mod replica;
 mod reports;
 mod requests;
 mod robustness;
