@@ -105,11 +105,6 @@ impl Tx {
         self.touched.contains(&(name, *key))
     }
 
-    /// Whether this transaction was begun by [`Db::read`] and runs on the replica.
-    pub fn on_replica(&self) -> bool {
-        self.kind == Kind::ReplicaRead
-    }
-
     /// Commit, unless the request being served holds its commit (see [`CommitHold`]):
     /// then the transaction is handed to the hold, which commits it with the response.
     /// A read ([`Db::read`]) just ends: it changed nothing and is never held.
@@ -994,6 +989,7 @@ mod tests {
     fn with_replica(read_your_writes: Duration) -> Db {
         // Nothing listens there; the lazy pool never connects in these tests.
         let primary = PgPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(200))
             .connect_lazy("postgres://nobody@127.0.0.1:9/none")
             .unwrap();
         Db::from_pool(primary)
