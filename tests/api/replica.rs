@@ -234,6 +234,20 @@ async fn reads_go_to_the_replica_to_the_primary_after_a_write_and_while_it_is_do
     .await;
     let owner = app.signup("Replica Plumbing").await;
     let dispatcher = app.add_user(&owner, "dispatcher").await;
+    // The owner's calendar feed (its secret is made now, on the primary).
+    let feed = app
+        .get(
+            &format!("/api/v1/users/{}/calendar-feed", owner.user_id),
+            &owner.token,
+        )
+        .await
+        .expect(200)
+        .body["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let feed = app.url(TestApp::local_path(&feed));
+    let schedule = "/api/v1/schedule?from=2026-01-05T00:00:00Z&to=2026-01-12T00:00:00Z";
     app.create_client(&owner, person("Ada", "Early")).await;
 
     // (1) A change the replica has not replayed is invisible to the owner's list:
@@ -255,6 +269,15 @@ async fn reads_go_to_the_replica_to_the_primary_after_a_write_and_while_it_is_do
     let replica_reads = metric(&app, r#"jobber_db_reads_total{served_by="replica"}"#).await;
     assert!(client_names(&app, &other).await.is_empty());
     assert!(metric(&app, r#"jobber_db_reads_total{served_by="replica"}"#).await > replica_reads);
+    // The schedule window and the calendar feed read the replica too.
+    let replica_reads = metric(&app, r#"jobber_db_reads_total{served_by="replica"}"#).await;
+    app.get(schedule, &owner.token).await.expect(200);
+    let response = app.http.get(&feed).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        metric(&app, r#"jobber_db_reads_total{served_by="replica"}"#).await,
+        replica_reads + 2.0
+    );
 
     // Right after the owner's own write, their reads are the primary's: their new
     // client shows, and so does the one the replica holds back.
@@ -281,6 +304,9 @@ async fn reads_go_to_the_replica_to_the_primary_after_a_write_and_while_it_is_do
     app.get("/api/v1/reports/dashboard", &owner.token)
         .await
         .expect(200);
+    app.get(schedule, &owner.token).await.expect(200);
+    let response = app.http.get(&feed).send().await.unwrap();
+    assert_eq!(response.status(), 200);
     assert!(metric(&app, "jobber_db_replica_fallbacks_total").await >= 1.0);
     assert_eq!(metric(&app, "jobber_db_replica_up").await, 0.0);
 
