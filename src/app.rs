@@ -346,6 +346,14 @@ pub struct App {
 impl App {
     pub fn build(config: Config, db: Db, listeners: Listeners) -> anyhow::Result<Self> {
         db.listeners().install(IN_TRANSACTION.to_vec());
+        let db = match &config.replica {
+            Some(replica) => db.with_replica(
+                replica.url.expose_secret(),
+                &config.db_settings(),
+                replica.settings(),
+            )?,
+            None => db,
+        };
         let (tls, acme) = match (&config.tls, &config.acme, listeners.acme_http) {
             (Some(files), _, _) => (
                 Some(crate::platform::tls::Tls::load(&files.cert, &files.key)?),
@@ -508,6 +516,11 @@ impl App {
             )),
             crate::config::Role::Worker => None,
         };
+        // The read replica's probe (docs/scaling.md); nothing without one.
+        tokio::spawn(crate::platform::database::watch_replica(
+            self.state.db.clone(),
+            stop_rx.clone(),
+        ));
         // One traffic sample a second for `GET /status`; it ends with the stop signal.
         tokio::spawn(operations::service::sampler(
             self.state.metrics.clone(),

@@ -60,6 +60,16 @@ pub struct ConfigArgs {
         hide_env_values = true
     )]
     pub database_url: Option<String>,
+    /// A streaming replica of the database (`postgres://…`) for read-only work: lists,
+    /// search, reports, the schedule and calendar feeds (docs/scaling.md).
+    #[arg(
+        long,
+        env = "JOBBER_DATABASE_READ_URL",
+        value_name = "URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_read_url: Option<String>,
     /// Redis (`redis://…`) to announce committed events across processes by pub/sub
     /// instead of PostgreSQL's LISTEN/NOTIFY (docs/events.md).
     #[arg(
@@ -173,6 +183,9 @@ pub struct ConfigArgs {
 struct FileConfig {
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
+    database_read_url: Option<String>,
+    db_read_your_writes_ms: Option<u64>,
+    db_replica_probe_ms: Option<u64>,
     redis_url: Option<String>,
     listen: Option<String>,
     admin_listen: Option<String>,
@@ -272,6 +285,8 @@ pub struct Config {
     /// HTTPS with certificates obtained by ACME (HTTP-01); never together with `tls`.
     pub acme: Option<AcmeConfig>,
     pub database_url: Option<SecretString>,
+    /// A streaming replica that serves read-only work; None: the primary reads too.
+    pub replica: Option<ReplicaConfig>,
     /// Redis for announcing events across processes; None: PostgreSQL NOTIFY.
     pub redis_url: Option<SecretString>,
     pub listen: SocketAddr,
@@ -323,6 +338,27 @@ pub struct Config {
     /// Request limits per endpoint class, per user and per client IP
     /// (docs/configuration.md, "Rate limits").
     pub rate_limits: RateLimitConfig,
+}
+
+/// The read replica (`database_read_url`, docs/scaling.md).
+#[derive(Clone)]
+pub struct ReplicaConfig {
+    pub url: SecretString,
+    /// A user's reads go to the primary this long after their own write
+    /// (`db_read_your_writes_ms`); longer than the replica's usual lag.
+    pub read_your_writes: std::time::Duration,
+    /// How often the replica is checked (`db_replica_probe_ms`): how soon reads go
+    /// back to it after an outage.
+    pub probe_interval: std::time::Duration,
+}
+
+impl ReplicaConfig {
+    pub fn settings(&self) -> crate::platform::database::ReplicaSettings {
+        crate::platform::database::ReplicaSettings {
+            read_your_writes: self.read_your_writes,
+            probe_interval: self.probe_interval,
+        }
+    }
 }
 
 /// Request rate limits (`http::ratelimit`): per endpoint class, a quota per client IP
@@ -653,6 +689,10 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_DATA_DIR",
     "JOBBER_DATABASE_URL",
     "JOBBER_DATABASE_URL_FILE",
+    "JOBBER_DATABASE_READ_URL",
+    "JOBBER_DATABASE_READ_URL_FILE",
+    "JOBBER_DB_READ_YOUR_WRITES_MS",
+    "JOBBER_DB_REPLICA_PROBE_MS",
     "JOBBER_REDIS_URL",
     "JOBBER_WS_MAX_PER_USER",
     "JOBBER_WS_MAX_PER_ACCOUNT",
@@ -737,6 +777,15 @@ impl Config {
             .clone()
             .or(secret_file("JOBBER_DATABASE_URL_FILE")?)
             .or(file.database_url);
+        let replica = load_replica(
+            args.database_read_url
+                .clone()
+                .or(secret_file("JOBBER_DATABASE_READ_URL_FILE")?)
+                .or(file.database_read_url),
+            database_url.is_some(),
+            file.db_read_your_writes_ms,
+            file.db_replica_probe_ms,
+        )?;
         let jwt_secret = env("JOBBER_JWT_SECRET")
             .or(secret_file("JOBBER_JWT_SECRET_FILE")?)
             .or(file.jwt_secret);
@@ -955,6 +1004,7 @@ impl Config {
                 .or(file.data_dir)
                 .unwrap_or_else(default_data_dir),
             database_url: database_url.map(SecretString::from),
+            replica,
             redis_url: args
                 .redis_url
                 .clone()
@@ -1032,6 +1082,22 @@ impl Config {
         match &self.database_url {
             Some(url) => put("database_url", redact_url(url.expose_secret()).into()),
             None => unset.push("database_url (embedded PostgreSQL in data_dir)"),
+        }
+        match &self.replica {
+            Some(replica) => {
+                put(
+                    "database_read_url",
+                    redact_url(replica.url.expose_secret()).into(),
+                );
+                let millis =
+                    |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+                put(
+                    "db_read_your_writes_ms",
+                    millis(replica.read_your_writes).into(),
+                );
+                put("db_replica_probe_ms", millis(replica.probe_interval).into());
+            }
+            None => unset.push("database_read_url (the primary serves reads too)"),
         }
         match &self.redis_url {
             Some(url) => put("redis_url", redact_url(url.expose_secret()).into()),
@@ -1903,6 +1969,51 @@ fn parse_addr(name: &'static str, text: &str) -> Result<SocketAddr, ConfigError>
     })
 }
 
+/// The read replica: its URL (flag, env, `_FILE` or file) and its two timings
+/// (env, else file, else the defaults).
+fn load_replica(
+    url: Option<String>,
+    external_primary: bool,
+    read_your_writes_ms: Option<u64>,
+    probe_ms: Option<u64>,
+) -> Result<Option<ReplicaConfig>, ConfigError> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let Some(url) = url else {
+        return Ok(None);
+    };
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(invalid(
+            "database_read_url",
+            "must be a postgres:// URL of a replica of database_url",
+        ));
+    }
+    if !external_primary {
+        return Err(invalid(
+            "database_read_url",
+            "needs database_url: the embedded PostgreSQL has no replicas",
+        ));
+    }
+    let default_ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let read_your_writes_ms: u64 = match env("JOBBER_DB_READ_YOUR_WRITES_MS") {
+        Some(text) => parse_number("db_read_your_writes_ms", &text)?,
+        None => read_your_writes_ms.unwrap_or(default_ms(
+            crate::platform::database::DEFAULT_READ_YOUR_WRITES,
+        )),
+    };
+    let probe_ms: u64 = match env("JOBBER_DB_REPLICA_PROBE_MS") {
+        Some(text) => parse_number("db_replica_probe_ms", &text)?,
+        None => probe_ms.unwrap_or(default_ms(crate::platform::database::DEFAULT_REPLICA_PROBE)),
+    };
+    if probe_ms < 100 {
+        return Err(invalid("db_replica_probe_ms", "must be at least 100"));
+    }
+    Ok(Some(ReplicaConfig {
+        url: SecretString::from(url),
+        read_your_writes: std::time::Duration::from_millis(read_your_writes_ms),
+        probe_interval: std::time::Duration::from_millis(probe_ms),
+    }))
+}
+
 fn parse_number<T: FromStr>(name: &'static str, text: &str) -> Result<T, ConfigError> {
     text.parse()
         .map_err(|_| invalid(name, &format!("{text:?} is not a number")))
@@ -1943,6 +2054,60 @@ mod tests {
         let parsed: FileConfig = toml::from_str(&shown).unwrap();
         assert_eq!(parsed.data_dir, Some(PathBuf::from("/srv/jobber")));
         assert!(shown.contains("# not set: database_url"));
+    }
+
+    #[test]
+    fn the_read_replica_comes_from_the_file_and_round_trips() {
+        let dir =
+            std::env::temp_dir().join(format!("jobber-replica-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("jobber.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Config::load(&ConfigArgs {
+                config: Some(path.clone()),
+                ..ConfigArgs::default()
+            })
+        };
+        let config = load(
+            "database_url = \"postgres://app:pw@primary/jobber\"\n\
+             database_read_url = \"postgres://app:pw@replica/jobber\"\n\
+             db_read_your_writes_ms = 8000\n",
+        )
+        .unwrap();
+        let replica = config.replica.as_ref().unwrap();
+        assert_eq!(
+            replica.url.expose_secret(),
+            "postgres://app:pw@replica/jobber"
+        );
+        assert_eq!(replica.read_your_writes, std::time::Duration::from_secs(8));
+        assert_eq!(
+            replica.probe_interval,
+            crate::platform::database::DEFAULT_REPLICA_PROBE
+        );
+        let shown = config.to_redacted_toml();
+        assert!(shown.contains("database_read_url = \"postgres://app:<redacted>@replica/jobber\""));
+        let parsed: FileConfig = toml::from_str(&shown).unwrap();
+        assert_eq!(parsed.db_read_your_writes_ms, Some(8000));
+        // Without a replica, the primary reads.
+        let config = load("database_url = \"postgres://primary/jobber\"\n").unwrap();
+        assert!(config.replica.is_none());
+        assert!(
+            config
+                .to_redacted_toml()
+                .contains("# not set: database_read_url")
+        );
+        // The embedded server has no replicas; a probe faster than 100 ms is refused.
+        let error = load("database_read_url = \"postgres://replica/jobber\"\n").unwrap_err();
+        assert!(error.to_string().contains("database_read_url"), "{error}");
+        let error = load(
+            "database_url = \"postgres://primary/jobber\"\n\
+             database_read_url = \"postgres://replica/jobber\"\n\
+             db_replica_probe_ms = 5\n",
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("db_replica_probe_ms"), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::app::AppState;
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::auth::session::{self, Login};
 use crate::modules::users::model::Role;
+use crate::platform::database::Reader;
 use crate::platform::events::{Actor, act_as};
 
 /// Who is calling: the account every query is confined to, the user and their role.
@@ -26,6 +27,17 @@ pub struct Ctx {
     pub account_id: Uuid,
     pub user_id: Uuid,
     pub role: Role,
+}
+
+/// `db.read(&ctx)`: the caller's account, and the caller, whose own recent writes
+/// are read from the primary (`platform::database::Db::read`).
+impl From<&Ctx> for Reader {
+    fn from(ctx: &Ctx) -> Self {
+        Reader {
+            account_id: ctx.account_id,
+            user_id: Some(ctx.user_id),
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for Ctx {

@@ -5,6 +5,13 @@
 //! confines every statement to one account even if a query forgets its `WHERE`.
 //! Modules must never run tenant queries on a bare pool connection.
 //!
+//! Read-only work asks for [`Db::read`] instead: the same confinement in a `READ ONLY`
+//! transaction, served by the streaming replica when one is configured
+//! (`--database-read-url`, docs/scaling.md) and by the primary otherwise. A user's
+//! reads go to the primary for a few seconds after their own write (the replica may
+//! not have replayed it yet), and all reads do while the replica is down; a probe
+//! brings it back ([`watch_replica`]).
+//!
 //! A lost database is an outage, not a bug: [`is_unavailable`] tells connection-class
 //! errors (the server gone, restarting, unreachable, or no connection within the
 //! acquire timeout) from failing statements, so the API answers them with
@@ -14,10 +21,11 @@
 //! and a connection that sat idle is pinged before it is handed out; so once the
 //! server is back, requests succeed without restarting jobber.
 
+use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use sqlx::migrate::Migrator;
@@ -28,7 +36,7 @@ use sqlx::{
 use uuid::Uuid;
 
 use crate::platform::cache::{self, Caches};
-use crate::platform::events::{Bus, Event, Fanout, Listeners};
+use crate::platform::events::{Actor, Bus, Event, Fanout, Listeners};
 
 /// The migrations compiled into this binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -49,6 +57,21 @@ pub struct Tx {
     /// Cache entries this transaction wrote: read from the database here, dropped on
     /// commit (`platform::cache`).
     touched: Vec<(cache::Name, cache::Key)>,
+    kind: Kind,
+    /// The read replica, if configured: a write's commit sends its user's next reads
+    /// to the primary; a read on the replica reports the replica's failure.
+    replica: Option<Arc<Replica>>,
+}
+
+/// What a [`Tx`] was begun for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// [`Db::tenant`]: a change (or a read that has not asked for [`Db::read`]).
+    Write,
+    /// [`Db::read`] served by the primary: `READ ONLY`.
+    Read,
+    /// [`Db::read`] served by the replica: `READ ONLY`, and filling no cache.
+    ReplicaRead,
 }
 
 impl Tx {
@@ -84,7 +107,18 @@ impl Tx {
 
     /// Commit, unless the request being served holds its commit (see [`CommitHold`]):
     /// then the transaction is handed to the hold, which commits it with the response.
+    /// A read ([`Db::read`]) just ends: it changed nothing and is never held.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
+        if self.kind != Kind::Write {
+            let result = self.inner.commit().await;
+            if let (Kind::ReplicaRead, Some(replica), Err(error)) =
+                (self.kind, &self.replica, &result)
+                && is_unavailable(error)
+            {
+                replica.failed(error).await;
+            }
+            return result;
+        }
         match CommitHold::offer(self) {
             Some(tx) => {
                 // A transaction held earlier in this request committed first, in order.
@@ -114,6 +148,15 @@ impl Tx {
         }
         if let Some(range) = written {
             self.fanout.announce(self.account_id, range);
+        }
+        // Read-your-writes across the replica: this user's reads go to the primary
+        // for a while (`Replica::wrote`). A change raises an event or touches a cache
+        // entry; a transaction that did neither only read.
+        if let Some(replica) = &self.replica
+            && !(self.events.is_empty() && self.touched.is_empty())
+            && let Some(Actor::User(user_id)) = crate::platform::events::current_actor()
+        {
+            replica.wrote(self.account_id, user_id);
         }
         Ok(())
     }
@@ -238,6 +281,157 @@ pub struct Db {
     fanout: Fanout,
     listeners: Listeners,
     caches: Caches,
+    /// The streaming replica that serves [`Db::read`], if configured.
+    replica: Option<Arc<Replica>>,
+}
+
+/// Who reads, for [`Db::read`]: the account (row-level security confines the read
+/// to it) and the user who asks, if any, whose own recent writes send the read to the
+/// primary. A request's `Ctx` converts into one (`db.read(&ctx)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reader {
+    pub account_id: Uuid,
+    pub user_id: Option<Uuid>,
+}
+
+impl Reader {
+    /// A read on no user's behalf (a calendar feed's secret address, a background job).
+    pub fn account(account_id: Uuid) -> Self {
+        Self {
+            account_id,
+            user_id: None,
+        }
+    }
+}
+
+/// How [`Db::read`] uses a replica (`--database-read-url`, docs/scaling.md).
+#[derive(Debug, Clone)]
+pub struct ReplicaSettings {
+    /// A user's reads go to the primary this long after their own write: longer than
+    /// the replica's usual lag.
+    pub read_your_writes: Duration,
+    /// How often [`watch_replica`] checks the replica (and measures its lag).
+    pub probe_interval: Duration,
+}
+
+pub const DEFAULT_READ_YOUR_WRITES: Duration = Duration::from_secs(5);
+pub const DEFAULT_REPLICA_PROBE: Duration = Duration::from_secs(2);
+
+/// Past this wait for a replica connection a read goes to the primary: a replica
+/// that does not answer at once is treated as down until the probe says otherwise.
+const REPLICA_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// While the replica stays down, the warning is repeated at most this often.
+const REPLICA_WARN_EVERY: Duration = Duration::from_secs(60);
+
+/// The streaming replica behind [`Db::read`] and what this process knows of it.
+struct Replica {
+    pool: PgPool,
+    settings: ReplicaSettings,
+    /// Whether reads go to it: cleared by a failed read or probe, set by a probe.
+    up: AtomicBool,
+    /// Who wrote lately (account, user) and when; their reads go to the primary.
+    writers: Mutex<HashMap<(Uuid, Uuid), Instant>>,
+    /// Caches that are never enabled: a read on the replica may predate a change whose
+    /// event already emptied the real cache entry, so it must not fill it again.
+    read_through: Caches,
+    /// Reads served by the replica, and by the primary (its own writer's reads, or
+    /// the replica down).
+    replica_reads: AtomicU64,
+    primary_reads: AtomicU64,
+    /// Reads the replica should have served but the primary did (it was down).
+    fallbacks: AtomicU64,
+    /// How far the replica's replay was behind the primary's WAL at the last probe,
+    /// in bytes (-1: not measured).
+    lag_bytes: AtomicI64,
+    /// When the last "replica down" warning was logged, and the fallbacks then.
+    warned: Mutex<Option<(Instant, u64)>>,
+}
+
+impl Replica {
+    /// `user_id` changed something in `account_id` just now.
+    fn wrote(&self, account_id: Uuid, user_id: Uuid) {
+        if self.settings.read_your_writes.is_zero() {
+            return;
+        }
+        if let Ok(mut writers) = self.writers.lock() {
+            writers.insert((account_id, user_id), Instant::now());
+        }
+    }
+
+    /// Whether `reader` wrote within the read-your-writes window.
+    fn wrote_lately(&self, reader: Reader) -> bool {
+        let Some(user_id) = reader.user_id else {
+            return false;
+        };
+        let Ok(writers) = self.writers.lock() else {
+            return true;
+        };
+        writers
+            .get(&(reader.account_id, user_id))
+            .is_some_and(|at| at.elapsed() < self.settings.read_your_writes)
+    }
+
+    /// Forget writers whose window has passed (the probe does it).
+    fn forget_old_writers(&self) {
+        if let Ok(mut writers) = self.writers.lock() {
+            let window = self.settings.read_your_writes;
+            writers.retain(|_, at| at.elapsed() < window);
+        }
+    }
+
+    /// A read or a probe found the replica failing: reads go to the primary until a
+    /// probe succeeds. Warns on the change, then at most once a minute.
+    async fn failed(&self, error: &sqlx::Error) {
+        let was_up = self.up.swap(false, Ordering::AcqRel);
+        discard_idle(&self.pool).await;
+        let fallbacks = self.fallbacks.load(Ordering::Relaxed);
+        let Ok(mut warned) = self.warned.lock() else {
+            return;
+        };
+        let due = match *warned {
+            _ if was_up => true,
+            None => true,
+            Some((at, _)) => at.elapsed() >= REPLICA_WARN_EVERY,
+        };
+        if due {
+            let since = warned.map_or(0, |(_, then)| fallbacks.saturating_sub(then));
+            *warned = Some((Instant::now(), fallbacks));
+            if was_up {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "read replica failed; reads go to the primary until it answers again"
+                );
+            } else {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    fallbacks_since_last_warning = since,
+                    "read replica still down; reads go to the primary"
+                );
+            }
+        }
+    }
+
+    /// A probe reached the replica.
+    fn answered(&self) {
+        if !self.up.swap(true, Ordering::AcqRel) {
+            tracing::info!("read replica answers again; reads go back to it");
+            if let Ok(mut warned) = self.warned.lock() {
+                *warned = None;
+            }
+        }
+    }
+}
+
+/// The read replica's figures, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplicaStats {
+    pub up: bool,
+    pub replica_reads: u64,
+    pub primary_reads: u64,
+    pub fallbacks: u64,
+    /// Bytes of WAL the replica had not replayed at the last probe; None: unknown.
+    pub lag_bytes: Option<i64>,
 }
 
 /// How a [`Db`] pool behaves.
@@ -297,23 +491,7 @@ impl Db {
         let options = options
             .application_name("jobber")
             .log_slow_statements(settings.slow_statement_level, settings.slow_statement);
-        let pool = PgPoolOptions::new()
-            .max_connections(settings.max_connections)
-            .min_connections(1)
-            .acquire_timeout(settings.acquire_timeout)
-            // The ping costs a round trip on every acquire (ARCHITECTURE §6); a dead
-            // connection surfaces as an error on first use instead and is discarded
-            // when released. Only a connection that sat idle is pinged first.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for < PING_IF_IDLE_FOR {
-                        return Ok(true);
-                    }
-                    // A failed ping discards the connection and the pool opens another.
-                    Ok(conn.ping().await.is_ok())
-                })
-            })
+        let pool = pool_options(settings)
             .connect_with(options)
             .await
             .context("cannot connect to PostgreSQL")?;
@@ -329,7 +507,56 @@ impl Db {
             listeners: Listeners::default(),
             fanout: Fanout::default(),
             caches: Caches::default(),
+            replica: None,
         }
+    }
+
+    /// Serve [`Db::read`]s from the streaming replica at `url` too. The pool connects
+    /// lazily: a replica that is down at start leaves reads on the primary until
+    /// [`watch_replica`] reaches it.
+    pub fn with_replica(
+        mut self,
+        url: &str,
+        settings: &DbSettings,
+        replica: ReplicaSettings,
+    ) -> anyhow::Result<Self> {
+        let options: PgConnectOptions = url.parse().context("invalid database read URL")?;
+        let options = options
+            .application_name("jobber")
+            .log_slow_statements(settings.slow_statement_level, settings.slow_statement);
+        let pool = pool_options(settings)
+            .min_connections(0)
+            .acquire_timeout(settings.acquire_timeout.min(REPLICA_ACQUIRE_TIMEOUT))
+            .connect_lazy_with(options);
+        self.replica = Some(Arc::new(Replica {
+            pool,
+            settings: replica,
+            up: AtomicBool::new(true),
+            writers: Mutex::default(),
+            read_through: Caches::default(),
+            replica_reads: AtomicU64::new(0),
+            primary_reads: AtomicU64::new(0),
+            fallbacks: AtomicU64::new(0),
+            lag_bytes: AtomicI64::new(-1),
+            warned: Mutex::default(),
+        }));
+        Ok(self)
+    }
+
+    /// Whether a read replica is configured.
+    pub fn has_replica(&self) -> bool {
+        self.replica.is_some()
+    }
+
+    /// The replica's figures; None without one.
+    pub fn replica_stats(&self) -> Option<ReplicaStats> {
+        self.replica.as_ref().map(|r| ReplicaStats {
+            up: r.up.load(Ordering::Acquire),
+            replica_reads: r.replica_reads.load(Ordering::Relaxed),
+            primary_reads: r.primary_reads.load(Ordering::Relaxed),
+            fallbacks: r.fallbacks.load(Ordering::Relaxed),
+            lag_bytes: Some(r.lag_bytes.load(Ordering::Relaxed)).filter(|lag| *lag >= 0),
+        })
     }
 
     /// This process's caches (on while its event relay listens: `platform::cache`).
@@ -359,41 +586,112 @@ impl Db {
         &self.pool
     }
 
-    /// Begin a transaction confined to `account_id` by row-level security.
+    /// Begin a transaction confined to `account_id` by row-level security, on the
+    /// primary: for changes, and for reads that must see every commit.
     pub async fn tenant(&self, account_id: Uuid) -> Result<Tx, sqlx::Error> {
-        // A UUID's text form is hex digits and dashes only, so formatting it into the
-        // statement cannot inject SQL; it saves the round trip a bind would need.
-        let begin = format!(
-            "BEGIN; SET LOCAL ROLE {APP_ROLE}; SELECT set_config('app.account_id', '{}', true)",
-            account_id.as_hyphenated()
-        );
         CommitHold::flush().await?;
-        self.waiting.fetch_add(1, Ordering::Relaxed);
-        // Begun on a task of its own: a request dropped while BEGIN is on the wire (a
-        // browser that navigated away) must not hand its connection back to the pool
-        // inside an open transaction. sqlx counts the transaction only once BEGIN has
-        // answered, so a cancelled begin would skip the rollback, and the next user of
-        // that connection would run inside it, as `jobber_app`.
-        let pool = self.pool.clone();
-        let tx = tokio::spawn(async move { pool.begin_with(AssertSqlSafe(begin)).await })
-            .await
-            .unwrap_or_else(|error| Err(sqlx::Error::Protocol(format!("BEGIN failed: {error}"))));
-        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        let tx = self.begin(&self.pool, account_id, "BEGIN").await;
         if let Err(error) = &tx
             && is_unavailable(error)
         {
             // The server went away: the other idle connections died with this one.
             self.discard_idle().await;
         }
-        Ok(Tx {
-            inner: tx?,
+        Ok(self.tx(tx?, account_id, Kind::Write))
+    }
+
+    /// Begin a `READ ONLY` transaction confined to `reader`'s account by row-level
+    /// security, for work that changes nothing: lists, search, reports, feeds. With
+    /// a read replica it runs there, unless the reader wrote within the
+    /// read-your-writes window or the replica is down (then on the primary, counted
+    /// as a fallback). A replica's data lags the primary's by its replay delay; a
+    /// read that must see another user's commit of a moment ago asks
+    /// [`Db::tenant`]. Caches are not filled from a replica's reads (`Tx::caches`
+    /// reads through there); for the same reason a cache's loader
+    /// (`get_or_load`) must begin its transaction with [`Db::tenant`], never here.
+    pub async fn read(&self, reader: impl Into<Reader>) -> Result<Tx, sqlx::Error> {
+        let reader = reader.into();
+        // The caller's held commit goes first: its own change must be visible, and
+        // the commit sends the caller's next reads to the primary.
+        CommitHold::flush().await?;
+        if let Some(replica) = &self.replica {
+            if replica.wrote_lately(reader) {
+                replica.primary_reads.fetch_add(1, Ordering::Relaxed);
+            } else if replica.up.load(Ordering::Acquire) {
+                match self
+                    .begin(&replica.pool, reader.account_id, "BEGIN READ ONLY")
+                    .await
+                {
+                    Ok(tx) => {
+                        replica.replica_reads.fetch_add(1, Ordering::Relaxed);
+                        let mut tx = self.tx(tx, reader.account_id, Kind::ReplicaRead);
+                        tx.caches = replica.read_through.clone();
+                        return Ok(tx);
+                    }
+                    // Any failure to begin (unreachable, shutting down, refusing our
+                    // role): the primary answers instead.
+                    Err(error) => {
+                        replica.fallbacks.fetch_add(1, Ordering::Relaxed);
+                        replica.primary_reads.fetch_add(1, Ordering::Relaxed);
+                        replica.failed(&error).await;
+                    }
+                }
+            } else {
+                replica.fallbacks.fetch_add(1, Ordering::Relaxed);
+                replica.primary_reads.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let tx = self
+            .begin(&self.pool, reader.account_id, "BEGIN READ ONLY")
+            .await;
+        if let Err(error) = &tx
+            && is_unavailable(error)
+        {
+            self.discard_idle().await;
+        }
+        Ok(self.tx(tx?, reader.account_id, Kind::Read))
+    }
+
+    /// `begin` (`BEGIN` or `BEGIN READ ONLY`), the app role and the account, in one
+    /// round trip on `pool`.
+    async fn begin(
+        &self,
+        pool: &PgPool,
+        account_id: Uuid,
+        begin: &str,
+    ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        // A UUID's text form is hex digits and dashes only, so formatting it into the
+        // statement cannot inject SQL; it saves the round trip a bind would need.
+        let begin = format!(
+            "{begin}; SET LOCAL ROLE {APP_ROLE}; SELECT set_config('app.account_id', '{}', true)",
+            account_id.as_hyphenated()
+        );
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        // Begun on a task of its own: a request dropped while BEGIN is on the wire (a
+        // browser that navigated away) must not hand its connection back to the pool
+        // inside an open transaction. sqlx counts the transaction only once BEGIN has
+        // answered, so a cancelled begin would skip the rollback, and the next user of
+        // that connection would run inside it, as `jobber_app`.
+        let pool = pool.clone();
+        let tx = tokio::spawn(async move { pool.begin_with(AssertSqlSafe(begin)).await })
+            .await
+            .unwrap_or_else(|error| Err(sqlx::Error::Protocol(format!("BEGIN failed: {error}"))));
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        tx
+    }
+
+    fn tx(&self, inner: Transaction<'static, Postgres>, account_id: Uuid, kind: Kind) -> Tx {
+        Tx {
+            inner,
             account_id,
             events: Vec::new(),
             listeners: self.listeners.clone(),
             fanout: self.fanout.clone(),
             caches: self.caches.clone(),
             touched: Vec::new(),
-        })
+            kind,
+            replica: self.replica.clone(),
+        }
     }
 
     /// Connections currently waiting for a pooled connection (for `/metrics`).
@@ -492,23 +790,124 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Some(replica) = &self.replica {
+            replica.pool.close().await;
+        }
         self.pool.close().await;
     }
 
     /// Close every idle connection: after the server restarted they are all dead.
     /// Connections in use are dropped by the pool when their holder releases them.
     pub async fn discard_idle(&self) {
-        // Bounded by the count now idle: the pool may open fresh ones meanwhile.
-        let mut closed = 0;
-        for _ in 0..self.pool.num_idle() {
-            let Some(mut conn) = self.pool.try_acquire() else {
-                break;
-            };
-            conn.close_on_drop();
-            closed += 1;
+        discard_idle(&self.pool).await;
+    }
+}
+
+/// The pool options of the primary and the replica.
+fn pool_options(settings: &DbSettings) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .min_connections(1)
+        .acquire_timeout(settings.acquire_timeout)
+        // The ping costs a round trip on every acquire (ARCHITECTURE §6); a dead
+        // connection surfaces as an error on first use instead and is discarded
+        // when released. Only a connection that sat idle is pinged first.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for < PING_IF_IDLE_FOR {
+                    return Ok(true);
+                }
+                // A failed ping discards the connection and the pool opens another.
+                Ok(conn.ping().await.is_ok())
+            })
+        })
+}
+
+/// Close `pool`'s idle connections (see [`Db::discard_idle`]).
+async fn discard_idle(pool: &PgPool) {
+    // Bounded by the count now idle: the pool may open fresh ones meanwhile.
+    let mut closed = 0;
+    for _ in 0..pool.num_idle() {
+        let Some(mut conn) = pool.try_acquire() else {
+            break;
+        };
+        conn.close_on_drop();
+        closed += 1;
+    }
+    if closed > 0 {
+        tracing::debug!(closed, "closed idle database connections");
+    }
+}
+
+/// Keep the read replica's state current until `stop`: probe it every
+/// `probe_interval` (down → up when it answers, up → down when it does not, and its
+/// lag behind the primary), and send the reads of users who changed something on
+/// another instance to the primary too (their events reach this process's bus).
+/// Returns at once without a replica.
+pub async fn watch_replica(db: Db, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let Some(replica) = db.replica.clone() else {
+        return;
+    };
+    let mut events = db.events().subscribe();
+    let mut probe = tokio::time::interval(replica.settings.probe_interval);
+    probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    use tokio::sync::broadcast::error::RecvError;
+    enum Wake {
+        Probe,
+        Event(Result<Arc<crate::platform::events::Published>, RecvError>),
+        Stop,
+    }
+    loop {
+        // Chosen first, acted on after: the stop signal's borrow must not be held
+        // across the probe's awaits (it would make this task not `Send`).
+        let wake = tokio::select! {
+            _ = probe.tick() => Wake::Probe,
+            published = events.recv() => Wake::Event(published),
+            _ = stop.wait_for(|stopped| *stopped) => Wake::Stop,
+        };
+        match wake {
+            Wake::Probe => {
+                probe_replica(&db.pool, &replica).await;
+                replica.forget_old_writers();
+            }
+            Wake::Event(Ok(published)) => {
+                if let Some(Actor::User(user_id)) = &published.actor {
+                    replica.wrote(published.account_id, *user_id);
+                }
+            }
+            // Missed events only shorten someone's stay on the primary.
+            Wake::Event(Err(RecvError::Lagged(_))) => {}
+            // The bus lives as long as `db`, which this task holds.
+            Wake::Event(Err(RecvError::Closed)) | Wake::Stop => return,
         }
-        if closed > 0 {
-            tracing::debug!(closed, "closed idle database connections");
+    }
+}
+
+/// One probe: the replica answers (and how far behind the primary it replays), or
+/// it is down.
+async fn probe_replica(primary: &PgPool, replica: &Replica) {
+    // The primary's WAL position first: the replica's replay is compared to it.
+    let written: Option<String> = sqlx::query_scalar("SELECT pg_current_wal_lsn()::text")
+        .fetch_one(primary)
+        .await
+        .ok();
+    let lag: Result<Option<i64>, sqlx::Error> =
+        sqlx::query_scalar("SELECT pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn())::bigint")
+            .bind(written)
+            .fetch_one(&replica.pool)
+            .await;
+    match lag {
+        Ok(lag) => {
+            // Not a standby (no replay position) or no primary position: unknown.
+            replica
+                .lag_bytes
+                .store(lag.map_or(-1, |lag| lag.max(0)), Ordering::Relaxed);
+            replica.answered();
+        }
+        Err(error) => {
+            replica.lag_bytes.store(-1, Ordering::Relaxed);
+            replica.failed(&error).await;
         }
     }
 }
@@ -581,4 +980,83 @@ pub struct MigrationRow {
 pub fn violation(error: &sqlx::Error) -> Option<(sqlx::error::ErrorKind, &str)> {
     let db = error.as_database_error()?;
     Some((db.kind(), db.constraint().unwrap_or_default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_replica(read_your_writes: Duration) -> Db {
+        // Nothing listens there; the lazy pool never connects in these tests.
+        let primary = PgPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(200))
+            .connect_lazy("postgres://nobody@127.0.0.1:9/none")
+            .unwrap();
+        Db::from_pool(primary)
+            .with_replica(
+                "postgres://nobody@127.0.0.1:9/none",
+                &DbSettings::new(2),
+                ReplicaSettings {
+                    read_your_writes,
+                    probe_interval: DEFAULT_REPLICA_PROBE,
+                },
+            )
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_users_own_write_sends_only_their_reads_to_the_primary() {
+        let db = with_replica(Duration::from_secs(60));
+        let replica = db.replica.as_ref().unwrap();
+        let (account, other_account) = (Uuid::now_v7(), Uuid::now_v7());
+        let (writer, colleague) = (Uuid::now_v7(), Uuid::now_v7());
+        let reader = |account_id, user_id| Reader {
+            account_id,
+            user_id: Some(user_id),
+        };
+        assert!(!replica.wrote_lately(reader(account, writer)));
+        replica.wrote(account, writer);
+        assert!(replica.wrote_lately(reader(account, writer)));
+        assert!(!replica.wrote_lately(reader(account, colleague)));
+        assert!(!replica.wrote_lately(reader(other_account, writer)));
+        assert!(!replica.wrote_lately(Reader::account(account)));
+        replica.forget_old_writers();
+        assert!(replica.wrote_lately(reader(account, writer)));
+    }
+
+    #[tokio::test]
+    async fn the_window_ends_and_zero_turns_it_off() {
+        let db = with_replica(Duration::ZERO);
+        let replica = db.replica.as_ref().unwrap();
+        let (account, user) = (Uuid::now_v7(), Uuid::now_v7());
+        replica.wrote(account, user);
+        assert!(!replica.wrote_lately(Reader {
+            account_id: account,
+            user_id: Some(user),
+        }));
+
+        let db = with_replica(Duration::from_millis(1));
+        let replica = db.replica.as_ref().unwrap();
+        replica.wrote(account, user);
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(!replica.wrote_lately(Reader {
+            account_id: account,
+            user_id: Some(user),
+        }));
+        replica.forget_old_writers();
+        assert!(replica.writers.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_replica_that_cannot_be_reached_is_down_and_counted() {
+        let db = with_replica(Duration::from_secs(5));
+        let replica = db.replica.as_ref().unwrap();
+        assert_eq!(db.replica_stats().map(|s| s.up), Some(true));
+        probe_replica(&db.pool, replica).await;
+        let stats = db.replica_stats().unwrap();
+        assert!(!stats.up);
+        assert_eq!(stats.lag_bytes, None);
+        replica.answered();
+        assert!(db.replica_stats().unwrap().up);
+    }
 }

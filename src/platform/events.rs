@@ -243,7 +243,7 @@ pub fn act_as(actor: Actor) {
     });
 }
 
-fn current_actor() -> Option<Actor> {
+pub(crate) fn current_actor() -> Option<Actor> {
     ACTOR
         .try_with(|slot| slot.lock().ok().and_then(|a| a.clone()))
         .ok()

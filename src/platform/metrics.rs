@@ -39,6 +39,74 @@ pub struct Metrics {
     pub rate_limited: IntCounterVec,
     /// Rate-limit operations answered in-process because Redis was unreachable.
     pub rate_limit_fallbacks: prometheus::IntCounter,
+    /// The read replica's figures, on `/metrics` only when one is configured.
+    replica: ReplicaMetrics,
+}
+
+/// `jobber_db_reads_total`, `jobber_db_replica_*` (docs/scaling.md).
+#[derive(Clone)]
+struct ReplicaMetrics {
+    reads: IntCounterVec,
+    fallbacks: prometheus::IntCounter,
+    up: IntGauge,
+    lag_bytes: IntGauge,
+    registered: std::sync::Arc<std::sync::Once>,
+}
+
+impl ReplicaMetrics {
+    fn new() -> Self {
+        Self {
+            reads: IntCounterVec::new(
+                Opts::new(
+                    "jobber_db_reads_total",
+                    "Read-only transactions (Db::read) by the server that answered them: replica or primary",
+                ),
+                &["served_by"],
+            )
+            .unwrap_or_else(unreachable),
+            fallbacks: prometheus::IntCounter::new(
+                "jobber_db_replica_fallbacks_total",
+                "Reads the primary answered because the read replica was down or failing",
+            )
+            .unwrap_or_else(unreachable),
+            up: IntGauge::new(
+                "jobber_db_replica_up",
+                "1 while reads go to the read replica, 0 while it is down (reads on the primary)",
+            )
+            .unwrap_or_else(unreachable),
+            lag_bytes: IntGauge::new(
+                "jobber_db_replica_lag_bytes",
+                "WAL bytes the read replica had not replayed at its last probe (-1: unknown)",
+            )
+            .unwrap_or_else(unreachable),
+            registered: std::sync::Arc::new(std::sync::Once::new()),
+        }
+    }
+
+    /// Bring the figures up to `stats` (the caller holds the scrape lock).
+    fn update(&self, registry: &Registry, stats: crate::platform::database::ReplicaStats) {
+        self.registered.call_once(|| {
+            for collector in [
+                Box::new(self.reads.clone()) as Box<dyn prometheus::core::Collector>,
+                Box::new(self.fallbacks.clone()),
+                Box::new(self.up.clone()),
+                Box::new(self.lag_bytes.clone()),
+            ] {
+                registry.register(collector).unwrap_or_else(unreachable);
+            }
+        });
+        for (served_by, value) in [
+            ("replica", stats.replica_reads),
+            ("primary", stats.primary_reads),
+        ] {
+            let counter = self.reads.with_label_values(&[served_by]);
+            counter.inc_by(value.saturating_sub(counter.get()));
+        }
+        self.fallbacks
+            .inc_by(stats.fallbacks.saturating_sub(self.fallbacks.get()));
+        self.up.set(i64::from(stats.up));
+        self.lag_bytes.set(stats.lag_bytes.unwrap_or(-1));
+    }
 }
 
 impl Metrics {
@@ -229,6 +297,7 @@ impl Metrics {
             traffic: crate::platform::status::Traffic::new(),
             rate_limited,
             rate_limit_fallbacks,
+            replica: ReplicaMetrics::new(),
         }
     }
 
@@ -331,6 +400,11 @@ impl Metrics {
         }
         self.events_subscribers
             .set(i64::try_from(db.events().subscribers()).unwrap_or(i64::MAX));
+        if let Some(stats) = db.replica_stats()
+            && let Ok(_one_at_a_time) = self.events_catch_up.lock()
+        {
+            self.replica.update(&self.registry, stats);
+        }
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
             tracing::error!(error = %e, "cannot encode metrics");

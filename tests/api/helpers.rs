@@ -140,6 +140,17 @@ impl OwnPostgres {
         self.cluster.url("jobber")
     }
 
+    /// The directory the cluster lives in (its socket too), writable by the server's
+    /// user: a test's replica of it goes here (tests/api/replica.rs).
+    pub fn dir(&self) -> &std::path::Path {
+        &self.cluster.dir
+    }
+
+    /// One of the server's programs (`pg_basebackup`, `pg_ctl`), run as its user.
+    pub fn command(&self, program: &str) -> Command {
+        self.cluster.command(program)
+    }
+
     /// `pg_ctl start`, waiting until it accepts connections.
     pub fn start_again(&self) {
         let out = self
@@ -355,6 +366,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         twilio: jobber::config::TwilioConfig::default(),
         http: jobber::config::HttpConfig::default(),
         redis_url: None,
+        replica: None,
         // Request limits only where a test is about them (tests/api/rate_limits.rs);
         // the login throttle holds everywhere.
         rate_limits: jobber::config::RateLimitConfig::disabled(),

@@ -35,6 +35,7 @@ mod quickbooks;
 mod quotes;
 mod rate_limits;
 mod reminders;
+mod replica;
 mod reports;
 mod requests;
 mod robustness;

@@ -82,7 +82,7 @@ JOBBER_DATABASE_URL: {{ required "database.url is required (or secrets.existingS
 JOBBER_JWT_SECRET: {{ required "secrets.jwtSecret is required (32+ characters, shared by all pods)" .Values.secrets.jwtSecret | quote }}
 JOBBER_ENCRYPTION_KEY: {{ required "secrets.encryptionKey is required (32 bytes, shared by all pods)" .Values.secrets.encryptionKey | quote }}
 {{- with .Values.database.readUrl }}
-database-read-url: {{ . | quote }}
+JOBBER_DATABASE_READ_URL: {{ . | quote }}
 {{- end }}
 {{- with .Values.redis.url }}
 JOBBER_REDIS_URL: {{ . | quote }}

@@ -62,7 +62,7 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<CatalogItem>, ApiError> {
     let q = q.map(str::trim).filter(|q| !q.is_empty());
-    let mut tx = db.tenant(ctx.account_id).await?;
+    let mut tx = db.read(ctx).await?;
     let rows = repo::list(&mut tx, active, q, page.after, page.fetch_limit()).await?;
     tx.commit().await?;
     Ok(Page::from_rows(rows, page, |i| i.id))

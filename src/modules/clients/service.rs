@@ -242,7 +242,7 @@ pub async fn list(
         tag: query.tag.as_deref(),
         q: q.as_deref(),
     };
-    let mut tx = db.tenant(ctx.account_id).await?;
+    let mut tx = db.read(ctx).await?;
     let rows = repo::list(&mut tx, &filter, page.after, page.fetch_limit()).await?;
     tx.commit().await?;
     Ok(Page::from_rows(rows, page, |c| c.id))
@@ -440,7 +440,7 @@ pub async fn list_properties(
     client_id: Uuid,
     page: PageRequest,
 ) -> Result<Page<Property>, ApiError> {
-    let mut tx = db.tenant(ctx.account_id).await?;
+    let mut tx = db.read(ctx).await?;
     repo::get(&mut tx, client_id).await?.ok_or_else(not_found)?;
     let rows = repo::list_properties(&mut tx, client_id, page.after, page.fetch_limit()).await?;
     tx.commit().await?;

@@ -429,7 +429,7 @@ pub async fn list(
     client_id: Option<Uuid>,
     page: PageRequest,
 ) -> Result<Page<Invoice>, ApiError> {
-    let mut tx = db.tenant(ctx.account_id).await?;
+    let mut tx = db.read(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let rows = repo::list(
         &mut tx,

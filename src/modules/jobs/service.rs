@@ -503,7 +503,7 @@ pub async fn list(
         .map(|q| q.trim().trim_start_matches('#').trim())
         .filter(|q| !q.is_empty())
         .map(crate::domain::like_contains);
-    let mut tx = db.tenant(ctx.account_id).await?;
+    let mut tx = db.read(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let rows = if to_invoice {
         repo::list_jobs_to_invoice(
@@ -1105,7 +1105,7 @@ pub async fn window(
     } else {
         assignee
     };
-    let mut tx = db.tenant(ctx.account_id).await?;
+    let mut tx = db.read(ctx).await?;
     let visits = repo::visits(&mut tx, &VisitFilter::Window { from, to, assignee }, false).await?;
     tx.commit().await?;
     Ok(visits)
@@ -1145,7 +1145,7 @@ pub async fn my_visits(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<MyVisits, ApiError> {
-    let mut tx = db.tenant(ctx.account_id).await?;
+    let mut tx = db.read(ctx).await?;
     let filter = VisitFilter::Window {
         from,
         to,

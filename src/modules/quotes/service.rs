@@ -485,7 +485,7 @@ pub async fn list(
     client_id: Option<Uuid>,
     page: PageRequest,
 ) -> Result<Page<Quote>, ApiError> {
-    let mut tx = db.tenant(ctx.account_id).await?;
+    let mut tx = db.read(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let rows = repo::list(&mut tx, status, client_id, page.after, page.fetch_limit()).await?;
     let mut quotes = Vec::with_capacity(rows.len());

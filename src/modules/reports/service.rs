@@ -44,7 +44,7 @@ fn first_of_month(date: NaiveDate) -> NaiveDate {
 }
 
 pub async fn dashboard(db: &Db, ctx: &Ctx) -> Result<Dashboard, ApiError> {
-    let mut tx = db.tenant(ctx.account_id).await?;
+    let mut tx = db.read(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let today = today(&settings);
     let tz = zone(&settings);
@@ -144,7 +144,7 @@ pub async fn revenue(
         Grouping::Week | Grouping::Month => 3660,
     };
     check_range(from, to, max_days)?;
-    let mut tx = db.tenant(ctx.account_id).await?;
+    let mut tx = db.read(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let rows = repo::revenue(&mut tx, &settings.time_zone, group.as_str(), from, to).await?;
     tx.commit().await?;
@@ -199,7 +199,7 @@ pub async fn jobs(
     to: NaiveDate,
 ) -> Result<JobsReport, ApiError> {
     check_range(from, to, 3660)?;
-    let mut tx = db.tenant(ctx.account_id).await?;
+    let mut tx = db.read(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let tz = zone(&settings);
     let start = resolve_local(tz, from.and_time(NaiveTime::MIN)).unwrap_or_else(Utc::now);
@@ -245,7 +245,7 @@ pub struct Aging {
 }
 
 pub async fn aging(db: &Db, ctx: &Ctx) -> Result<Aging, ApiError> {
-    let mut tx = db.tenant(ctx.account_id).await?;
+    let mut tx = db.read(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let date = today(&settings);
     let row = repo::aging(&mut tx, date).await?;

@@ -182,7 +182,7 @@ pub async fn list(
     status: Option<RequestStatus>,
     page: PageRequest,
 ) -> Result<Page<WorkRequest>, ApiError> {
-    let mut tx = db.tenant(ctx.account_id).await?;
+    let mut tx = db.read(ctx).await?;
     let rows = repo::list(&mut tx, status, page.after, page.fetch_limit()).await?;
     tx.commit().await?;
     Ok(Page::from_rows(rows, page, |r| r.id))

@@ -92,7 +92,10 @@ async fn feed(
         .strip_suffix(".ics")
         .filter(|t| !t.is_empty() && t.len() <= 64)
         .ok_or_else(not_found)?;
-    let mut tx = state.db.tenant(account_id).await?;
+    let mut tx = state
+        .db
+        .read(crate::platform::database::Reader::account(account_id))
+        .await?;
     let user_id = users::service::by_calendar_token_in(&mut tx, token)
         .await?
         .ok_or_else(not_found)?;

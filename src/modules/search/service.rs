@@ -78,7 +78,7 @@ pub async fn search(db: &Db, ctx: &Ctx, q: &str, limit: i64) -> Result<SearchRes
             }
         })
         .collect();
-    let mut tx = db.tenant(ctx.account_id).await?;
+    let mut tx = db.read(ctx).await?;
     let documents = repo::documents(
         &mut tx,
         &crate::domain::like_contains(&term),
