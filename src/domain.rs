@@ -414,6 +414,45 @@ impl AdjustmentKind {
     }
 }
 
+/// What a user may do (seed §9.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything, including billing and the account itself.
+    Owner,
+    /// Everything but removing the last owner.
+    Admin,
+    /// The office: clients, quotes, jobs, schedule, invoices.
+    Dispatcher,
+    /// Field staff: their own visits.
+    Technician,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Dispatcher => "dispatcher",
+            Role::Technician => "technician",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "owner" => Some(Role::Owner),
+            "admin" => Some(Role::Admin),
+            "dispatcher" => Some(Role::Dispatcher),
+            "technician" => Some(Role::Technician),
+            _ => None,
+        }
+    }
+
+    pub fn is_admin(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

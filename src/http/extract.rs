@@ -15,9 +15,9 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::domain::Role;
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::auth::session::{self, Login};
-use crate::modules::users::model::Role;
 use crate::platform::events::{Actor, act_as};
 
 /// Who is calling: the account every query is confined to, the user and their role.
