@@ -21,10 +21,10 @@ pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {
         "purge_idempotency_keys" => crate::http::idempotency::purge_expired(&ctx.pool)
             .await
             .map_err(anyhow::Error::from),
-        "purge_refresh_tokens" => crate::modules::auth::repo::purge_refresh_tokens(&ctx.pool)
+        "purge_refresh_tokens" => crate::modules::auth::service::purge_refresh_tokens(&ctx.pool)
             .await
             .map_err(anyhow::Error::from),
-        "purge_user_tokens" => crate::modules::auth::repo::purge_user_tokens(&ctx.pool)
+        "purge_user_tokens" => crate::modules::auth::service::purge_user_tokens(&ctx.pool)
             .await
             .map_err(anyhow::Error::from),
         "purge_job_outbox" => crate::platform::queue::purge_relayed(&ctx.pool).await,

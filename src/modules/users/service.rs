@@ -197,6 +197,16 @@ pub async fn update_in(
     Ok((updated, sign_ins_end))
 }
 
+/// The account and user of a login, by its email (trimmed and lower-cased by the
+/// caller), across accounts on the owner's connection (`jobber admin seed-demo`).
+pub async fn find_login(
+    db: &Db,
+    normalized_email: &str,
+) -> Result<Option<(Uuid, Uuid)>, sqlx::Error> {
+    let mut conn = db.pool().acquire().await?;
+    repo::find_login(&mut conn, normalized_email).await
+}
+
 /// Of `ids`, those that are not active users of this account.
 pub async fn missing_active_in(
     tx: &mut crate::platform::database::Tx,
