@@ -24,8 +24,8 @@ use crate::modules::auth::throttle::LoginThrottle;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::{
     accounts, attachments, auth, catalog, clients, communications, documents, files, hub, invoices,
-    jobs, live, notifications, operations, payments, quickbooks, quotes, reports, requests,
-    schedule, search, uploads, users,
+    jobs, live, notifications, operations, payments, quickbooks, quotes, reports, requests, search,
+    uploads,
 };
 use crate::platform::database::Db;
 use crate::platform::metrics::Metrics;
@@ -35,7 +35,7 @@ use crate::platform::storage::Storage;
 /// commits (docs/events.md). One list, here: a module that reacts to another's
 /// changes is added to it instead of being called by that module.
 pub const IN_TRANSACTION: &[crate::platform::events::InTransaction] =
-    &[quickbooks::service::on_event];
+    &[quickbooks::service::on_event, documents::service::on_event];
 
 /// How long in-flight requests may take to finish after a stop signal.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -68,8 +68,8 @@ pub struct AppState {
 
 impl AppState {
     /// What signing client-hub links needs.
-    pub fn links(&self) -> crate::modules::hub::Links<'_> {
-        crate::modules::hub::Links {
+    pub fn links(&self) -> crate::modules::auth::links::Links<'_> {
+        crate::modules::auth::links::Links {
             public_url: &self.config.public_url,
             keys: &self.keys,
         }
@@ -157,13 +157,13 @@ impl utoipa::Modify for BearerAuth {
 fn routes() -> (Router<AppState>, serde_json::Value) {
     let v1 = OpenApiRouter::new()
         .merge(auth::routes::router())
-        .merge(users::routes::router())
+        .merge(auth::team_routes::router())
         .merge(clients::routes::router())
         .merge(accounts::routes::router())
         .merge(catalog::routes::router())
         .merge(quotes::routes::router())
         .merge(jobs::routes::router())
-        .merge(schedule::feed::router())
+        .merge(jobs::feed::router())
         .merge(invoices::routes::router())
         .merge(payments::routes::router())
         .merge(reports::routes::router())
@@ -206,7 +206,7 @@ pub fn api(state: AppState) -> (Router, serde_json::Value) {
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .merge(schedule::feed::public_router())
+        .merge(jobs::feed::public_router())
         .merge(files::router())
         // The web app: its files and client-side routes; `/api/...` stays a 404.
         .fallback(crate::http::assets::fallback)

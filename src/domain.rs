@@ -381,6 +381,78 @@ impl Address {
     }
 }
 
+/// A discount or deposit as the API carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustmentDto {
+    pub kind: AdjustmentKind,
+    /// Minor units for `amount`, basis points for `percent` (1500 = 15 %).
+    pub value: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AdjustmentKind {
+    Amount,
+    Percent,
+}
+
+impl AdjustmentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdjustmentKind::Amount => "amount",
+            AdjustmentKind::Percent => "percent",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "amount" => Some(AdjustmentKind::Amount),
+            "percent" => Some(AdjustmentKind::Percent),
+            _ => None,
+        }
+    }
+}
+
+/// What a user may do (seed §9.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything, including billing and the account itself.
+    Owner,
+    /// Everything but removing the last owner.
+    Admin,
+    /// The office: clients, quotes, jobs, schedule, invoices.
+    Dispatcher,
+    /// Field staff: their own visits.
+    Technician,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Dispatcher => "dispatcher",
+            Role::Technician => "technician",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "owner" => Some(Role::Owner),
+            "admin" => Some(Role::Admin),
+            "dispatcher" => Some(Role::Dispatcher),
+            "technician" => Some(Role::Technician),
+            _ => None,
+        }
+    }
+
+    pub fn is_admin(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -500,6 +500,13 @@ pub fn format_minor(amount: i64, exponent: u8) -> String {
     format!("{sign}{int_part}.{frac_part}")
 }
 
+/// 825 basis points -> `8.25%`, 1000 -> `10%`.
+pub fn percent(bps: i64) -> String {
+    let text = format_minor(bps, 2);
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}%")
+}
+
 /// Splits `amount` (>= 0) over `weights` (0 = excluded) by largest remainder.
 /// Requires `amount <= sum(weights)` when any weight is positive.
 fn allocate(amount: i64, weights: &[i64]) -> Result<Vec<i64>, MoneyError> {
@@ -657,6 +664,14 @@ mod tests {
     use super::*;
     use serde::de::IntoDeserializer;
     use serde::de::value::Error as ValueError;
+
+    #[test]
+    fn percents() {
+        assert_eq!(percent(825), "8.25%");
+        assert_eq!(percent(1000), "10%");
+        assert_eq!(percent(1050), "10.5%");
+        assert_eq!(percent(0), "0%");
+    }
 
     fn line(quantity: i64, unit_price: i64, taxable: bool) -> LineInput {
         LineInput {

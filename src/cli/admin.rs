@@ -139,11 +139,9 @@ fn seed_demo(
         let database = Database::open(&config, lock).await?;
         database.db.check_not_newer().await?;
         let result = async {
-            let mut conn = database.db.pool().acquire().await?;
-            let (account_id, _) = crate::modules::users::repo::find_login(&mut conn, &email.trim().to_lowercase())
+            let (account_id, _) = crate::modules::users::service::find_login(&database.db, &email.trim().to_lowercase())
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no login {email}; create the account first (sign up or `jobber admin create-account`)"))?;
-            drop(conn);
             if !force && crate::modules::demo::has_clients(&database.db, account_id).await.map_err(anyhow::Error::from)? {
                 anyhow::bail!("the account already has clients; pass --yes-add-demo-data to add demo data to it anyway");
             }

@@ -15,9 +15,9 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::domain::Role;
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::auth::session::{self, Login};
-use crate::modules::users::model::Role;
 use crate::platform::database::Reader;
 use crate::platform::events::{Actor, act_as};
 

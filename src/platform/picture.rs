@@ -3,7 +3,7 @@
 //! every browser, phone and email client shows.
 //!
 //! Input is whatever an upload accepted (JPEG, PNG, GIF, WebP; metadata already
-//! removed except the EXIF orientation, see `attachments::strip_metadata`). The
+//! removed except the EXIF orientation, see `files::checks::strip_metadata`). The
 //! picture is turned upright by that orientation, transparent areas are laid on
 //! white, and decoding is bounded: a small file that declares a huge canvas is
 //! refused before its pixels are allocated.

@@ -21,10 +21,10 @@ pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {
         "purge_idempotency_keys" => crate::http::idempotency::purge_expired(&ctx.pool)
             .await
             .map_err(anyhow::Error::from),
-        "purge_refresh_tokens" => crate::modules::auth::repo::purge_refresh_tokens(&ctx.pool)
+        "purge_refresh_tokens" => crate::modules::auth::service::purge_refresh_tokens(&ctx.pool)
             .await
             .map_err(anyhow::Error::from),
-        "purge_user_tokens" => crate::modules::auth::repo::purge_user_tokens(&ctx.pool)
+        "purge_user_tokens" => crate::modules::auth::service::purge_user_tokens(&ctx.pool)
             .await
             .map_err(anyhow::Error::from),
         "purge_job_outbox" => crate::platform::queue::purge_relayed(&ctx.pool).await,
@@ -47,17 +47,13 @@ pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {
             crate::modules::jobs::service::extend_all_series(&ctx.db, chrono::Utc::now()).await
         }
         "send_reminders" => {
-            let senders = crate::modules::communications::reminders::Senders {
+            let senders = crate::modules::invoices::reminders::Senders {
                 public_url: &ctx.config.public_url,
                 keys: &ctx.keys,
                 sms: ctx.twilio.is_some(),
             };
-            crate::modules::communications::reminders::run_all(
-                &ctx.db,
-                &senders,
-                chrono::Utc::now(),
-            )
-            .await
+            crate::modules::invoices::reminders::run_all(&ctx.db, &senders, chrono::Utc::now())
+                .await
         }
         "purge_report_exports" => {
             crate::modules::reports::exports::purge_expired(&ctx.pool, &ctx.storage).await
@@ -66,7 +62,7 @@ pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {
             crate::platform::backup::scheduled(&ctx.db, &ctx.config, &ctx.storage).await
         }
         "reconcile_card_payments" => {
-            crate::modules::payments::service::queue_reconciliations(&ctx.db).await
+            crate::modules::invoices::cards::queue_reconciliations(&ctx.db).await
         }
         other => Err(anyhow::anyhow!("unknown cleanup task {other:?}")),
     };

@@ -63,7 +63,7 @@ pub const TASKS: &[CronTask] = &[
         name: "expire_quotes",
         every: Duration::from_secs(60 * 60),
     },
-    // Visit reminders and overdue-invoice follow-ups (communications::reminders).
+    // Visit reminders and overdue-invoice follow-ups (invoices::reminders).
     CronTask {
         name: "send_reminders",
         every: Duration::from_secs(60 * 60),

@@ -14,11 +14,16 @@ pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {
         .context("an email.send job without an account")?;
     let data: EmailJob =
         serde_json::from_value(job.data.clone()).context("malformed email.send job")?;
-    let env = crate::modules::documents::service::Env {
+    let documents = crate::modules::documents::service::Env {
         db: &ctx.db,
         storage: &ctx.storage,
         keys: &ctx.keys,
         public_url: &ctx.config.public_url,
+    };
+    let env = communications::Env {
+        db: &ctx.db,
+        storage: &ctx.storage,
+        pdfs: &documents,
     };
     let delivery = communications::deliver_email(
         &env,

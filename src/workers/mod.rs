@@ -58,8 +58,8 @@ pub struct Context {
 
 impl Context {
     /// What signing client-hub links needs.
-    pub fn links(&self) -> crate::modules::hub::Links<'_> {
-        crate::modules::hub::Links {
+    pub fn links(&self) -> crate::modules::auth::links::Links<'_> {
+        crate::modules::auth::links::Links {
             public_url: &self.config.public_url,
             keys: &self.keys,
         }

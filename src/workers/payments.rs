@@ -1,5 +1,5 @@
 //! `payment.processing`: bring a card payment still pending in line with Stripe
-//! (`payments::service::reconcile`), queued by the `reconcile_card_payments` cron
+//! (`invoices::cards::reconcile`), queued by the `reconcile_card_payments` cron
 //! task: a lost webhook's payment is applied, a cancelled one fails, an abandoned
 //! one is cancelled after 24 hours. Running a job twice changes nothing more.
 
@@ -7,7 +7,7 @@ use anyhow::Context as _;
 
 use super::Context;
 use crate::http::ErrorCode;
-use crate::modules::payments::service::{self, ReconcileJob};
+use crate::modules::invoices::cards::{self as service, ReconcileJob};
 use crate::platform::queue::Job;
 
 pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {

@@ -831,7 +831,7 @@ async fn pending_card_payments_are_reconciled_with_stripe() {
     backdate(cancelled.clone(), 1).await;
 
     // What the 15-minute cron task does; the worker runs the jobs.
-    let queued = jobber::modules::payments::service::queue_reconciliations(&app.db)
+    let queued = jobber::modules::invoices::cards::queue_reconciliations(&app.db)
         .await
         .unwrap();
     assert_eq!(queued, 3, "the fresh payment is left to its webhook");
@@ -890,7 +890,7 @@ async fn pending_card_payments_are_reconciled_with_stripe() {
     // Nothing is left to reconcile but the fresh one (not yet due); a second run of a
     // job changes nothing.
     assert_eq!(
-        jobber::modules::payments::service::queue_reconciliations(&app.db)
+        jobber::modules::invoices::cards::queue_reconciliations(&app.db)
             .await
             .unwrap(),
         0

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use jobber::config::Role;
 use jobber::modules::auth::token::TokenKeys;
-use jobber::modules::communications::reminders::{self, Senders};
+use jobber::modules::invoices::reminders::{self, Senders};
 use serde_json::{Value, json};
 use uuid::Uuid;
 

@@ -1,5 +1,5 @@
 //! The business's logo: printed on quote and invoice PDFs and shown inline in client
-//! emails. JPEG or PNG, in the form the PDF writer embeds (`documents::image`), so
+//! emails. JPEG or PNG, in the form the PDF writer embeds (`platform::pdf_image`), so
 //! an upload that would print without a logo is refused at once rather than
 //! silently dropped later. Metadata (EXIF, XMP) is removed like on every upload.
 //!
@@ -17,9 +17,9 @@ use super::repo;
 use crate::http::extract::Ctx;
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::activity::{self, Subject};
-use crate::modules::attachments::{Kind, check_picture, strip_metadata};
-use crate::modules::documents::image::Image;
+use crate::modules::files::{Kind, check_picture, strip_metadata};
 use crate::platform::database::Db;
+use crate::platform::pdf_image::Image;
 use crate::platform::storage::{ObjectKey, Storage};
 
 /// A logo needs no more (and emails carry it to every client).

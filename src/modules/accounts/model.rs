@@ -135,6 +135,14 @@ pub struct TaxRate {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Which document number sequence to draw from.
+#[derive(Debug, Clone, Copy)]
+pub enum Sequence {
+    Quote,
+    Job,
+    Invoice,
+}
+
 #[cfg(test)]
 mod tests {
     use super::PaymentTerms;

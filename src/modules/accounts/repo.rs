@@ -192,13 +192,7 @@ pub async fn update_settings(
     .try_into()
 }
 
-/// Which document number sequence to draw from.
-#[derive(Debug, Clone, Copy)]
-pub enum Sequence {
-    Quote,
-    Job,
-    Invoice,
-}
+pub use super::model::Sequence;
 
 /// Take the next number of a sequence. The account row stays locked until the
 /// transaction ends, so numbers are gapless: a rolled-back document gives its number
@@ -359,4 +353,16 @@ pub async fn all_ids(pool: &sqlx::PgPool) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar!("SELECT id FROM accounts ORDER BY id")
         .fetch_all(pool)
         .await
+}
+
+/// Whether the account has a quote, a job or an invoice: their amounts carry its
+/// currency. One read-only existence query across those modules' tables, so that
+/// settings (below them) need not call them (docs/design.md, "Layers").
+pub async fn priced_documents_exist(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar::<_, bool>(
+        "SELECT EXISTS (SELECT 1 FROM quotes) OR EXISTS (SELECT 1 FROM jobs) \
+         OR EXISTS (SELECT 1 FROM invoices)",
+    )
+    .fetch_one(conn)
+    .await
 }

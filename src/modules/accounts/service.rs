@@ -40,7 +40,7 @@ impl NewAccount {
         let email = Email::parse(email)
             .map_err(|m| errors.push(FieldError::new("email", m)))
             .ok();
-        if let Err(e) = crate::modules::auth::password::check("password", &password) {
+        if let Err(e) = users::password::check("password", &password) {
             errors.push(e);
         }
         let time_zone = TimeZone::parse(time_zone.unwrap_or("UTC"))
@@ -68,7 +68,7 @@ impl NewAccount {
 pub async fn create(db: &Db, input: NewAccount) -> Result<(Account, User), ApiError> {
     let account_id = Uuid::now_v7();
     tracing::Span::current().record("account_id", tracing::field::display(account_id));
-    let password_hash = crate::modules::auth::password::hash(input.password).await?;
+    let password_hash = users::password::hash(input.password).await?;
     let mut tx = db.tenant(account_id).await?;
     let account = repo::insert(
         &mut tx,
@@ -634,9 +634,7 @@ pub async fn pick_tax_rates_in(
 
 /// Whether the account has priced documents (their amounts carry its currency).
 async fn documents_exist(tx: &mut crate::platform::database::Tx) -> Result<bool, ApiError> {
-    Ok(crate::modules::quotes::service::any_in(tx).await?
-        || crate::modules::jobs::service::any_in(tx).await?
-        || crate::modules::invoices::service::any_in(tx).await?)
+    Ok(repo::priced_documents_exist(tx).await?)
 }
 
 /// Every account, for scheduled work (runner only).

@@ -6,12 +6,17 @@
 //! Failures take the same time whether or not the email exists (no user enumeration).
 
 pub mod email_tokens;
+pub mod links;
 pub mod mfa;
-pub mod password;
 pub mod repo;
 pub mod routes;
 pub mod service;
 pub mod session;
+pub mod team;
+pub mod team_routes;
 pub mod throttle;
 pub mod token;
 pub mod totp;
+
+/// Passwords belong to the users they sign in (`users::password`).
+pub use crate::modules::users::password;

@@ -222,6 +222,18 @@ pub async fn logout(db: &Db, token: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Delete refresh tokens expired, or revoked more than 7 days ago (the
+/// `purge_refresh_tokens` cleanup task, across accounts on the owner's connection).
+pub async fn purge_refresh_tokens(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
+    repo::purge_refresh_tokens(pool).await
+}
+
+/// Delete password-reset and invitation tokens expired or used more than 7 days ago
+/// (the `purge_user_tokens` cleanup task).
+pub async fn purge_user_tokens(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
+    repo::purge_user_tokens(pool).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use super::repo::{self, AvatarRow};
 use crate::http::extract::Ctx;
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::activity::{self, Subject};
-use crate::modules::attachments::{Kind, check_picture, strip_metadata};
+use crate::modules::files::{Kind, check_picture, strip_metadata};
 use crate::modules::uploads::{self, service::Accept};
 use crate::platform::database::Db;
 use crate::platform::events::Event;

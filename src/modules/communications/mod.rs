@@ -5,7 +5,7 @@
 
 pub mod compose;
 pub mod connections;
-pub mod reminders;
+pub mod on_my_way;
 pub mod repo;
 pub mod routes;
 pub mod sms;
@@ -15,8 +15,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::modules::accounts;
-use crate::modules::documents::service::{Env, Viewer};
-use crate::modules::documents::{self, Kind as DocumentKind};
 use crate::platform::mailer::{Attachment, Email, Mailer, SendError};
 use crate::platform::queue::{self, Queue};
 
@@ -43,6 +41,29 @@ pub async fn email_sent_recently_in(
     within: std::time::Duration,
 ) -> Result<bool, sqlx::Error> {
     repo::lock_and_find_recent_email(tx, template, about.0, about.1, within.as_secs_f64()).await
+}
+
+/// Claim a reminder (`kind`, the record, the step) for the caller's transaction:
+/// false when it was claimed already, so each is sent once.
+pub async fn claim_reminder_in(
+    tx: &mut crate::platform::database::Tx,
+    account_id: Uuid,
+    kind: &str,
+    subject_id: Uuid,
+    step: i32,
+) -> Result<bool, sqlx::Error> {
+    repo::claim_reminder(tx, account_id, kind, subject_id, step).await
+}
+
+/// Record the message a claimed reminder was sent as.
+pub async fn set_reminder_message_in(
+    tx: &mut crate::platform::database::Tx,
+    kind: &str,
+    subject_id: Uuid,
+    step: i32,
+    message_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    repo::set_reminder_message(tx, kind, subject_id, step, message_id).await
 }
 
 /// Queue an email in the caller's transaction: the outbox message and the
@@ -114,11 +135,33 @@ pub enum Delivery {
     Rejected(String),
 }
 
+/// What delivering an email needs: the database, the file store (for the logo),
+/// and who renders the PDF of a sent quote or invoice.
+pub struct Env<'a> {
+    pub db: &'a crate::platform::database::Db,
+    pub storage: &'a crate::platform::storage::Storage,
+    pub pdfs: &'a dyn Pdfs,
+}
+
+/// Renders the PDF an email carries. The documents module does
+/// (`documents::service::Env`), passed in by the email worker: documents sit above
+/// this module, which only knows which emails carry one.
+pub trait Pdfs: Send + Sync {
+    /// The PDF of `("quote" | "invoice", id)` as an attachment; `None` when the
+    /// document is gone (the email goes without it); an error means "try again
+    /// later".
+    fn attachment<'a>(
+        &'a self,
+        account_id: Uuid,
+        about: (&'static str, Uuid),
+    ) -> futures_util::future::BoxFuture<'a, anyhow::Result<Option<Attachment>>>;
+}
+
 /// The document whose PDF an email carries: a sent quote's or invoice's own.
-fn attachment_of(template: &str, about: Option<(&str, Uuid)>) -> Option<(DocumentKind, Uuid)> {
+fn attachment_of(template: &str, about: Option<(&str, Uuid)>) -> Option<(&'static str, Uuid)> {
     match (template, about?) {
-        ("quote_sent", ("quote", id)) => Some((DocumentKind::Quote, id)),
-        ("invoice_sent", ("invoice", id)) => Some((DocumentKind::Invoice, id)),
+        ("quote_sent", ("quote", id)) => Some(("quote", id)),
+        ("invoice_sent", ("invoice", id)) => Some(("invoice", id)),
         _ => None,
     }
 }
@@ -176,19 +219,10 @@ async fn attachments(
         files.push(logo);
     }
     let about = message.subject_type.as_deref().zip(message.subject_id);
-    if let Some((kind, id)) = attachment_of(&message.template, about) {
-        match documents::service::current(env, account_id, kind, id, Viewer::Client).await {
-            Ok(pdf) => files.push(Attachment {
-                filename: pdf.filename,
-                content_type: "application/pdf".to_string(),
-                bytes: pdf.bytes,
-                content_id: None,
-            }),
-            Err(error) if error.status() == axum::http::StatusCode::NOT_FOUND => {
-                tracing::warn!(?kind, %id, "the document is gone; emailing without its PDF");
-            }
-            Err(error) => anyhow::bail!("cannot render the PDF to attach: {error}"),
-        }
+    if let Some(about) = attachment_of(&message.template, about)
+        && let Some(pdf) = env.pdfs.attachment(account_id, about).await?
+    {
+        files.push(pdf);
     }
     Ok(files)
 }

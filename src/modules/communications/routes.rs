@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{connections, sms};
+use super::{connections, on_my_way, sms};
 use crate::app::AppState;
 use crate::http::ApiError;
 use crate::http::error::Problem;
@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(messaging_status))
         .routes(routes!(test_email))
         .routes(routes!(test_sms))
+        .routes(routes!(on_my_way))
 }
 
 /// Whether this server can send emails and texts, and from what (owner or admin).
@@ -174,4 +175,26 @@ async fn twilio_inbound(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>",
     )
         .into_response())
+}
+
+/// Text the client that you are on the way (an assigned technician, or office
+/// staff), optionally with `eta_minutes`. The text is queued (`sms.send`) to the
+/// client's primary phone with `sms_opt_in`, else the first such phone. 409
+/// `sms_opt_in_required` when no phone agreed to texts, `sms_not_configured` when the
+/// server has no Twilio, `invalid_transition` when the visit is completed or
+/// cancelled.
+#[utoipa::path(post, path = "/visits/{id}/on-my-way", tag = "visits", params(("id" = Uuid, Path)),
+    request_body(content = on_my_way::OnMyWay),
+    responses((status = 202, body = on_my_way::QueuedText), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn on_my_way(
+    State(state): State<AppState>,
+    ctx: crate::http::extract::Ctx,
+    crate::http::extract::Path(id): crate::http::extract::Path<Uuid>,
+    crate::http::extract::OptionalJson(body): crate::http::extract::OptionalJson<
+        on_my_way::OnMyWay,
+    >,
+) -> Result<(StatusCode, axum::Json<on_my_way::QueuedText>), ApiError> {
+    let text =
+        on_my_way::on_my_way(&state.db, &ctx, state.config.twilio.configured(), id, body).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(text)))
 }

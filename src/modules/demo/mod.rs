@@ -60,7 +60,7 @@ pub async fn seed(db: &Db, account_id: Uuid, scale: usize) -> Result<Seeded, Api
     let mut seeded = Seeded::default();
 
     // Technicians, through the users service (they can log in: password "demo-password").
-    let hash = crate::modules::auth::password::hash("demo-password".into()).await?;
+    let hash = crate::modules::users::password::hash("demo-password".into()).await?;
     let mut techs = Vec::new();
     for i in 0..TECHNICIANS {
         let email = crate::domain::Email::parse(&format!(

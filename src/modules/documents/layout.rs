@@ -453,7 +453,7 @@ mod tests {
     #[test]
     fn draws_a_logo() {
         let mut doc = sample(1);
-        doc.logo = pdf::Image::parse(&crate::modules::documents::image::tests::rgba_png(8, 4));
+        doc.logo = pdf::Image::parse(&crate::platform::pdf_image::tests::rgba_png(8, 4));
         assert!(doc.logo.is_some());
         let pdf = render(&doc);
         let text = String::from_utf8_lossy(&pdf);

@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-pub use super::image::Image;
+pub use crate::platform::pdf_image::Image;
 
 /// Paper sizes in points (1/72 in).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,7 +19,7 @@ use crate::app::AppState;
 use crate::http::error::Problem;
 use crate::http::extract::{Path, Query, Staff};
 use crate::http::{ApiError, ErrorCode};
-use crate::modules::hub::{self, LinkParams};
+use crate::modules::auth::links::{self, LinkParams};
 use crate::platform::storage::SIGNED_URL_TTL;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -140,7 +140,7 @@ async fn invoice_pdf(
 }
 
 fn hub_check(state: &AppState, kind: Kind, id: Uuid, p: &HubPdfParams) -> Result<Uuid, ApiError> {
-    hub::check(
+    links::check(
         &state.keys,
         kind,
         id,

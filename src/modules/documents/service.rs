@@ -11,19 +11,20 @@ use super::{Kind, layout, repo};
 use crate::domain::{Address, Currency};
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::accounts::model::Settings;
+use crate::modules::auth::links;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::clients::model::{Client, Property};
-use crate::modules::communications::templates::percent;
 use crate::modules::invoices::model::{Invoice, InvoiceStatus, Terms};
 use crate::modules::quotes::model::{AdjustmentKind, AppliedTax, Quote};
 use crate::modules::quotes::state::QuoteStatus;
-use crate::modules::{accounts, clients, hub, invoices, quotes};
-use crate::money::format_minor;
+use crate::modules::{accounts, clients, invoices, quotes};
+use crate::money::{format_minor, percent};
 use crate::platform::database::{Db, Tx};
+use crate::platform::mailer::Attachment;
 use crate::platform::storage::{ObjectKey, Storage};
 
 /// A stored PDF is rendered again after this long even if nothing changed, so the
-/// client-hub link printed in it (valid `hub::LINK_DAYS`) never runs out.
+/// client-hub link printed in it (valid `auth::links::LINK_DAYS`) never runs out.
 const MAX_AGE_DAYS: i64 = 30;
 
 /// A PDF of a document, as stored.
@@ -52,6 +53,37 @@ pub struct Env<'a> {
     pub storage: &'a Storage,
     pub keys: &'a TokenKeys,
     pub public_url: &'a str,
+}
+
+impl crate::modules::communications::Pdfs for Env<'_> {
+    /// A sent quote's or invoice's PDF for its email (rendered now if the stored one
+    /// is stale); `None` when the document is gone.
+    fn attachment<'a>(
+        &'a self,
+        account_id: Uuid,
+        about: (&'static str, Uuid),
+    ) -> futures_util::future::BoxFuture<'a, anyhow::Result<Option<Attachment>>> {
+        Box::pin(async move {
+            let (kind, id) = match about {
+                ("quote", id) => (Kind::Quote, id),
+                ("invoice", id) => (Kind::Invoice, id),
+                _ => return Ok(None),
+            };
+            match current(self, account_id, kind, id, Viewer::Client).await {
+                Ok(pdf) => Ok(Some(Attachment {
+                    filename: pdf.filename,
+                    content_type: "application/pdf".to_string(),
+                    bytes: pdf.bytes,
+                    content_id: None,
+                })),
+                Err(error) if error.status() == axum::http::StatusCode::NOT_FOUND => {
+                    tracing::warn!(?kind, %id, "the document is gone; emailing without its PDF");
+                    Ok(None)
+                }
+                Err(error) => anyhow::bail!("cannot render the PDF to attach: {error}"),
+            }
+        })
+    }
 }
 
 /// Render the document's PDF now, store it at its §7.1 key and record what it was
@@ -110,7 +142,7 @@ async fn produce(
         Kind::Invoice => ObjectKey::invoice_pdf(account_id, id),
     };
     let link =
-        (!source.is_draft()).then(|| hub::link(env.public_url, env.keys, kind, account_id, id));
+        (!source.is_draft()).then(|| links::link(env.public_url, env.keys, kind, account_id, id));
     let logo = logo(env.storage, source.settings.logo_key.as_deref()).await;
     let document = source.document(link, logo);
     let fingerprint = fingerprint(&document);
@@ -704,20 +736,28 @@ pub struct PdfJob {
     pub id: Uuid,
 }
 
-/// Have the document's PDF rendered in the background, in the caller's transaction
-/// (quote and invoice send), so it is ready before anyone asks for it.
-pub async fn enqueue_render_in(
-    tx: &mut crate::platform::database::Tx,
+/// The in-transaction listener (`app::IN_TRANSACTION`, docs/events.md): a quote or
+/// an invoice sent has its PDF rendered in the background, queued in the sending
+/// transaction, so it is ready before anyone asks for it.
+pub fn on_event<'a>(
+    conn: &'a mut sqlx::PgConnection,
     account_id: Uuid,
-    kind: Kind,
-    id: Uuid,
-) -> Result<(), ApiError> {
-    crate::platform::queue::enqueue(
-        tx,
-        account_id,
-        crate::platform::queue::Queue::PdfGeneration,
-        &PdfJob { kind, id },
-    )
-    .await?;
-    Ok(())
+    event: &'a crate::platform::events::Event,
+) -> futures_util::future::BoxFuture<'a, Result<(), sqlx::Error>> {
+    use crate::platform::events::Event;
+    Box::pin(async move {
+        let (kind, id) = match *event {
+            Event::QuoteSent { quote_id } => (Kind::Quote, quote_id),
+            Event::InvoiceSent { invoice_id } => (Kind::Invoice, invoice_id),
+            _ => return Ok(()),
+        };
+        crate::platform::queue::enqueue(
+            conn,
+            account_id,
+            crate::platform::queue::Queue::PdfGeneration,
+            &PdfJob { kind, id },
+        )
+        .await?;
+        Ok(())
+    })
 }

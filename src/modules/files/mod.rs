@@ -2,7 +2,8 @@
 //! the local store only: on S3 the URLs are presigned and S3 serves them. The
 //! signature is the credential, so whoever handed the URL out has authorized the
 //! download already (`crate::platform::storage::Storage::signed_url`). This module
-//! owns no tables and never lists files.
+//! owns no tables and never lists files. [`checks`] says what an uploaded file may be,
+//! for every module that takes files in; it knows no other module.
 
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -13,6 +14,10 @@ use crate::app::AppState;
 use crate::http::extract::Query;
 use crate::http::{ApiError, ErrorCode};
 use crate::platform::storage::{ObjectKey, UrlCheck};
+
+pub mod checks;
+
+pub use checks::{Accepted, Kind, accept, check_picture, strip_metadata};
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new().route("/files/{*key}", axum::routing::get(download))
@@ -75,7 +80,7 @@ async fn download(
 }
 
 /// Headers that keep a stored file from running as a page of ours, whatever its
-/// bytes hold (uploads are checked for HTML too: `attachments::check_picture`):
+/// bytes hold (uploads are checked for HTML too: `checks::check_picture`):
 /// the browser takes the declared type as final (`nosniff`); a picture opens in a
 /// sandbox with no script; a PDF opens in the browser's viewer (which a sandbox
 /// would block); anything else is a download, never displayed.

@@ -411,7 +411,8 @@ pub async fn payment(
         return Err(not_found());
     }
     if payment.status == "pending" {
-        gateway_service::reconcile(db, gateway, links, account_id, payment_id).await?;
+        crate::modules::invoices::cards::reconcile(db, gateway, links, account_id, payment_id)
+            .await?;
     }
     let mut tx = db.tenant(account_id).await?;
     let payment = invoice_payments::get_in(&mut tx, payment_id).await?;

@@ -10,8 +10,11 @@
 //! always `total - amount_paid + amount_refunded`, changed only with the invoice row
 //! locked, and a payment above the balance is refused.
 
+pub mod cards;
+pub mod emails;
 pub mod model;
 pub mod payments;
+pub mod reminders;
 pub mod repo;
 pub mod routes;
 pub mod service;

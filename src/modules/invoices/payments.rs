@@ -18,7 +18,7 @@ use crate::http::pagination::{Page, PageRequest};
 use crate::http::{ApiError, ErrorCode, FieldError};
 use crate::integrations::stripe::NewPaymentIntent;
 use crate::modules::activity::{self, Subject};
-use crate::modules::hub::{self, Links};
+use crate::modules::auth::links::{self, Links};
 use crate::modules::payments::service::{self as gateway_service, Gateway, provider_error};
 use crate::modules::{accounts, clients, communications, quotes};
 use crate::money::MAX_AMOUNT;
@@ -738,7 +738,7 @@ pub async fn queue_receipt_in(
         .paid_at
         .with_timezone(&crate::modules::jobs::service::zone(&settings))
         .date_naive();
-    let facts = communications::templates::ReceiptFacts {
+    let facts = super::emails::ReceiptFacts {
         amount: payment.amount,
         tip: payment.tip,
         method: method_name(payment.method),
@@ -757,9 +757,8 @@ pub async fn queue_receipt_in(
     };
     let link = invoice
         .as_ref()
-        .map(|i| links.link(hub::Kind::Invoice, account_id, i.id));
-    let content =
-        communications::templates::payment_receipt(&settings, &client, &facts, link.as_deref());
+        .map(|i| links.link(links::Kind::Invoice, account_id, i.id));
+    let content = super::emails::payment_receipt(&settings, &client, &facts, link.as_deref());
     let email = communications::OutgoingEmail {
         client_id: Some(client.id),
         template: "payment_receipt",

@@ -683,13 +683,6 @@ pub async fn apply_refund(
     .map(drop)
 }
 
-/// Whether the account has any invoice.
-pub async fn any(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM invoices) AS "exists!""#)
-        .fetch_one(conn)
-        .await
-}
-
 /// Issued invoices with a balance whose due date is before `today`, oldest due first.
 pub async fn overdue(
     conn: &mut PgConnection,

@@ -39,6 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refund_payment))
         .routes(routes!(cancel_payment))
         .routes(routes!(payment_receipt))
+        .routes(routes!(stripe_webhook))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -344,14 +345,7 @@ async fn cancel_payment(
     Staff(ctx): Staff,
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<Payment>, ApiError> {
-    crate::modules::payments::service::cancel_card(
-        &state.db,
-        &state.gateway,
-        state.links(),
-        &ctx,
-        id,
-    )
-    .await?;
+    super::cards::cancel_card(&state.db, &state.gateway, state.links(), &ctx, id).await?;
     Ok(axum::Json(payments::get(&state.db, &ctx, id).await?))
 }
 
@@ -369,4 +363,27 @@ async fn refund_payment(
 ) -> Result<axum::Json<PaymentReceipt>, ApiError> {
     let receipt = payments::refund(&state.db, &state.gateway, &ctx, id, body).await?;
     Ok(axum::Json(receipt.into()))
+}
+
+/// Stripe's webhook (no login: authenticated by `Stripe-Signature`, checked with the
+/// account's signing secret, at most 5 minutes old). Events are processed once:
+/// a redelivery answers 200 with `duplicate: true` and changes nothing. A bad or
+/// stale signature is 400 `invalid_webhook_signature`.
+#[utoipa::path(post, path = "/webhooks/stripe", tag = "payments", security(()),
+    request_body(content = serde_json::Value, description = "A Stripe event", content_type = "application/json"),
+    params(("Stripe-Signature" = String, Header, description = "t=<unix time>,v1=<hex HMAC-SHA256>")),
+    responses((status = 200, body = super::cards::WebhookReply), (status = 400, body = Problem)))]
+async fn stripe_webhook(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: bytes::Bytes,
+) -> Result<axum::Json<super::cards::WebhookReply>, ApiError> {
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok());
+    crate::platform::events::act_as(crate::platform::events::Actor::Webhook("stripe".into()));
+    Ok(axum::Json(
+        super::cards::handle_webhook(&state.db, &state.gateway, state.links(), signature, &body)
+            .await?,
+    ))
 }

@@ -11,15 +11,16 @@ use super::repo::{self, InvoiceRow, LineRecord, NewInvoice};
 use crate::http::extract::Ctx;
 use crate::http::pagination::{Page, PageRequest};
 use crate::http::{ApiError, ErrorCode, FieldError};
+use crate::modules::accounts::model::Sequence;
 use crate::modules::accounts::model::Settings;
-use crate::modules::accounts::repo::Sequence;
 use crate::modules::activity::{self, Subject};
+use crate::modules::auth::links;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::jobs::model::TaxSnapshot;
 use crate::modules::jobs::service::BilledLine;
 use crate::modules::quotes::model::{AdjustmentDto, AdjustmentKind, AppliedTax};
 use crate::modules::quotes::service::today;
-use crate::modules::{accounts, catalog, clients, communications, hub, jobs, notifications};
+use crate::modules::{accounts, catalog, clients, communications, jobs, notifications};
 use crate::money::{self, Rate};
 use crate::platform::database::{Db, Tx};
 use crate::platform::events::Event;
@@ -502,15 +503,8 @@ pub async fn send(
     }
     let invoice = load(&mut tx, id, &settings).await?;
     tx.raise(Event::InvoiceSent { invoice_id: id });
-    let link = hub::link(public_url, keys, hub::Kind::Invoice, ctx.account_id, id);
-    crate::modules::documents::service::enqueue_render_in(
-        &mut tx,
-        ctx.account_id,
-        hub::Kind::Invoice,
-        id,
-    )
-    .await?;
-    let content = communications::templates::invoice_sent(&settings, &client, &invoice, &link);
+    let link = links::link(public_url, keys, links::Kind::Invoice, ctx.account_id, id);
+    let content = super::emails::invoice_sent(&settings, &client, &invoice, &link);
     let email = communications::OutgoingEmail {
         client_id: Some(client.id),
         template: "invoice_sent",
@@ -693,10 +687,6 @@ pub async fn overdue_in(
         out.push(load(tx, id, settings).await?);
     }
     Ok(out)
-}
-
-pub async fn any_in(tx: &mut Tx) -> Result<bool, ApiError> {
-    Ok(repo::any(tx).await?)
 }
 
 /// The client and job (if any) of an invoice; `None` for one that is gone.

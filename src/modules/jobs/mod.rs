@@ -9,6 +9,7 @@
 //!                                                        └─────cancel──▶ cancelled
 //! ```
 
+pub mod feed;
 pub mod model;
 pub mod repo;
 pub mod routes;

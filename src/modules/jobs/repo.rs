@@ -912,13 +912,6 @@ pub async fn set_discount_invoice(
     .map(drop)
 }
 
-/// Whether the account has any job.
-pub async fn any(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM jobs) AS "exists!""#)
-        .fetch_one(conn)
-        .await
-}
-
 /// A recurring series whose generated visits end before the horizon.
 pub struct SeriesRow {
     pub id: Uuid,

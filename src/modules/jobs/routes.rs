@@ -32,7 +32,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(clock_in))
         .routes(routes!(clock_out))
         .routes(routes!(complete_visit))
-        .routes(routes!(on_my_way))
         .routes(routes!(get_schedule))
         .routes(routes!(my_visits))
         .routes(routes!(schedule_visit))
@@ -258,26 +257,6 @@ async fn clock_out(
     Ok(axum::Json(
         service::clock_out(&state.db, &ctx, id, body).await?,
     ))
-}
-
-/// Text the client that you are on the way (an assigned technician, or office
-/// staff), optionally with `eta_minutes`. The text is queued (`sms.send`) to the
-/// client's primary phone with `sms_opt_in`, else the first such phone. 409
-/// `sms_opt_in_required` when no phone agreed to texts, `sms_not_configured` when the
-/// server has no Twilio, `invalid_transition` when the visit is completed or
-/// cancelled.
-#[utoipa::path(post, path = "/visits/{id}/on-my-way", tag = "visits", params(("id" = Uuid, Path)),
-    request_body(content = service::OnMyWay),
-    responses((status = 202, body = service::QueuedText), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn on_my_way(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<Uuid>,
-    OptionalJson(body): OptionalJson<service::OnMyWay>,
-) -> Result<(StatusCode, axum::Json<service::QueuedText>), ApiError> {
-    let text =
-        service::on_my_way(&state.db, &ctx, state.config.twilio.configured(), id, body).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(text)))
 }
 
 /// Complete the visit (clocks everyone out of it). Completing twice is harmless.

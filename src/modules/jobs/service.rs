@@ -13,14 +13,14 @@ use super::model::{
 };
 use super::repo::{self, Conflict, LineRecord, NewJob, NewVisit, VisitFilter};
 use crate::domain::TimeZone;
+use crate::domain::{AdjustmentDto, AdjustmentKind};
 use crate::http::extract::Ctx;
 use crate::http::pagination::{Page, PageRequest};
 use crate::http::{ApiError, ErrorCode, FieldError};
+use crate::modules::accounts::model::Sequence;
 use crate::modules::accounts::model::Settings;
-use crate::modules::accounts::repo::Sequence;
 use crate::modules::activity::{self, Subject};
 use crate::modules::catalog::{self, ResolvedLine};
-use crate::modules::quotes::model::{AdjustmentDto, AdjustmentKind};
 use crate::modules::schedule::recurrence::{self, Rrule};
 use crate::modules::users::model::Role;
 use crate::modules::{accounts, clients, notifications, users};
@@ -970,100 +970,10 @@ pub async fn complete_visit(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiEr
     Ok(visit)
 }
 
-/// `POST /visits/{id}/on-my-way`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OnMyWay {
-    /// Minutes until arrival (1 to 600), said in the text when given.
-    pub eta_minutes: Option<u32>,
-}
-
-/// The text queued for the client.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct QueuedText {
-    pub message_id: Uuid,
-    /// The client's number (E.164).
-    pub to: String,
-    pub body: String,
-}
-
-/// Text the client that the caller (an assigned technician, or office staff) is on
-/// the way. Queued in this transaction (`sms.send`); refused when the server has no
-/// Twilio, the visit is not open, or no phone of the client agreed to texts.
-#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, visit_id = %id))]
-pub async fn on_my_way(
-    db: &Db,
-    ctx: &Ctx,
-    sms_enabled: bool,
-    id: Uuid,
-    input: OnMyWay,
-) -> Result<QueuedText, ApiError> {
-    if let Some(eta) = input.eta_minutes
-        && !(1..=600).contains(&eta)
-    {
-        return Err(ApiError::field("eta_minutes", "must be between 1 and 600"));
-    }
-    let mut tx = db.tenant(ctx.account_id).await?;
-    let visit = visible_visit(&mut tx, ctx, id, false).await?;
-    if !sms_enabled {
-        return Err(ApiError::code(ErrorCode::SmsNotConfigured));
-    }
-    if !visit.status.is_open() {
-        return Err(ApiError::new(
-            ErrorCode::InvalidTransition,
-            format!("the visit is {}", visit.status.as_str()),
-        ));
-    }
-    let client = crate::modules::clients::service::get_in(&mut tx, visit.client_id).await?;
-    let Some(to) = client.sms_number() else {
-        return Err(ApiError::new(
-            ErrorCode::SmsOptInRequired,
-            format!(
-                "{} has no phone with sms_opt_in: true (set it on the client's phones)",
-                client.display_name
-            ),
-        ));
-    };
-    let settings = accounts::service::settings_in(&mut tx).await?;
-    let technician = users::service::name_in(&mut tx, ctx.user_id).await?;
-    let body = crate::modules::communications::templates::on_my_way(
-        &settings,
-        &client,
-        technician.as_deref(),
-        input.eta_minutes,
-    );
-    let sms = crate::modules::communications::OutgoingSms {
-        client_id: Some(client.id),
-        template: "on_my_way",
-        to: to.clone(),
-        body_text: body.clone(),
-        about: Some(("visit", id)),
-    };
-    let message_id = crate::modules::communications::queue_sms_in(
-        &mut tx,
-        ctx.account_id,
-        Some(ctx.user_id),
-        &sms,
-    )
-    .await?;
-    activity::service::record(
-        &mut tx,
-        ctx.account_id,
-        Some(ctx.user_id),
-        Subject::Job {
-            id: visit.job_id,
-            client_id: visit.client_id,
-        },
-        "on_my_way",
-        serde_json::json!({"visit_id": id, "message_id": message_id, "eta_minutes": input.eta_minutes}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(QueuedText {
-        message_id,
-        to,
-        body,
-    })
+/// A visit the caller may see (a technician only their own), as
+/// `GET /visits/{id}` finds it; 404 otherwise.
+pub async fn visible_visit_in(tx: &mut Tx, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiError> {
+    visible_visit(tx, ctx, id, false).await
 }
 
 /// Scheduled visits starting in `[from, to)` (visit reminders).
@@ -1707,11 +1617,6 @@ pub async fn set_pricing_in(
 
 pub async fn release_invoice_in(tx: &mut Tx, invoice_id: Uuid) -> Result<(), ApiError> {
     Ok(repo::release_invoice(tx, invoice_id).await?)
-}
-
-/// Whether the account has any job (for rules elsewhere, such as currency).
-pub async fn any_in(tx: &mut Tx) -> Result<bool, ApiError> {
-    Ok(repo::any(tx).await?)
 }
 
 /// May the caller work with this job's files: staff always, a technician when

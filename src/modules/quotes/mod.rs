@@ -10,6 +10,7 @@
 //! Lines can change while a quote is draft, sent or changes_requested; every change
 //! recomputes the totals with the money rules (`crate::money`).
 
+pub mod emails;
 pub mod model;
 pub mod repo;
 pub mod routes;

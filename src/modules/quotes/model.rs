@@ -7,38 +7,9 @@ use super::state::{QuoteAction, QuoteStatus};
 use crate::http::FieldError;
 use crate::money::{Adjustment, Bps, Quantity, Rate};
 
-/// A discount or deposit as the API carries it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AdjustmentDto {
-    pub kind: AdjustmentKind,
-    /// Minor units for `amount`, basis points for `percent` (1500 = 15 %).
-    pub value: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum AdjustmentKind {
-    Amount,
-    Percent,
-}
-
-impl AdjustmentKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AdjustmentKind::Amount => "amount",
-            AdjustmentKind::Percent => "percent",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "amount" => Some(AdjustmentKind::Amount),
-            "percent" => Some(AdjustmentKind::Percent),
-            _ => None,
-        }
-    }
-}
+/// A discount or deposit as the API carries it (jobs carry a quote's discount too,
+/// so the type is the domain's).
+pub use crate::domain::{AdjustmentDto, AdjustmentKind};
 
 impl AdjustmentDto {
     pub fn to_adjustment(self, field: &str) -> Result<Adjustment, FieldError> {

@@ -464,13 +464,6 @@ pub async fn mark_converted(
         .map(drop)
 }
 
-/// Whether the account has any quote.
-pub async fn any(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM quotes) AS "exists!""#)
-        .fetch_one(conn)
-        .await
-}
-
 /// The client a quote is for.
 pub async fn client_of(conn: &mut PgConnection, id: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar!("SELECT client_id FROM quotes WHERE id = $1", id)

@@ -16,12 +16,13 @@ use crate::domain::TimeZone;
 use crate::http::extract::Ctx;
 use crate::http::pagination::{Page, PageRequest};
 use crate::http::{ApiError, ErrorCode, FieldError};
+use crate::modules::accounts::model::Sequence;
 use crate::modules::accounts::model::Settings;
-use crate::modules::accounts::repo::Sequence;
 use crate::modules::activity::{self, Subject};
+use crate::modules::auth::links;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::jobs::model::TaxSnapshot;
-use crate::modules::{accounts, catalog, clients, communications, hub, notifications};
+use crate::modules::{accounts, catalog, clients, communications, notifications};
 use crate::money::{self, MoneyError, Rate};
 use crate::platform::database::{Db, Tx};
 use crate::platform::events::Event;
@@ -589,16 +590,8 @@ pub async fn send(
         .unwrap_or(today);
     repo::mark_sent(&mut tx, id, today, fresh_until).await?;
     let quote = load(&mut tx, id, &settings.currency).await?;
-    let link = hub::link(public_url, keys, hub::Kind::Quote, ctx.account_id, id);
-    crate::modules::documents::service::enqueue_render_in(
-        &mut tx,
-        ctx.account_id,
-        hub::Kind::Quote,
-        id,
-    )
-    .await?;
-    let content =
-        communications::templates::quote_sent(&settings, &client, &quote, note.as_deref(), &link);
+    let link = links::link(public_url, keys, links::Kind::Quote, ctx.account_id, id);
+    let content = super::emails::quote_sent(&settings, &client, &quote, note.as_deref(), &link);
     let email = communications::OutgoingEmail {
         client_id: Some(client.id),
         template: "quote_sent",
@@ -1006,11 +999,6 @@ pub async fn convert(
     let job = crate::modules::jobs::service::load_in(&mut tx, job_id).await?;
     tx.commit().await?;
     Ok(job)
-}
-
-/// Whether the account has any quote (for rules elsewhere, such as currency).
-pub async fn any_in(tx: &mut Tx) -> Result<bool, ApiError> {
-    Ok(repo::any(tx).await?)
 }
 
 /// A quote a deposit may be paid on (sent, approved or converted), locked: its client

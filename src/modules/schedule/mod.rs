@@ -1,6 +1,6 @@
-//! The dispatch calendar: recurrence rules expanded in the account's time zone, and
-//! the per-user iCalendar feed.
+//! The dispatch calendar's arithmetic: recurrence rules expanded in the account's time
+//! zone, and iCalendar writing. It knows no other module; the per-user feed that
+//! serves visits with it is `jobs::feed`.
 
-pub mod feed;
 pub mod ical;
 pub mod recurrence;

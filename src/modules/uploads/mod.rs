@@ -6,7 +6,7 @@
 //! `purge_temp_uploads` task deletes it.
 //!
 //! This module owns `temp_uploads` and the files under `uploads/temp/`. It accepts
-//! files exactly as job attachments do (`attachments::accept`) and never decides
+//! files exactly as job attachments do (`files::accept`) and never decides
 //! where a used file ends up: the caller names the key.
 
 pub mod repo;

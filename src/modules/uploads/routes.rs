@@ -11,7 +11,7 @@ use crate::http::ApiError;
 use crate::http::error::Problem;
 use crate::http::extract::Ctx;
 use crate::http::multipart::{self, Form, MAX_FILE_BYTES};
-use crate::modules::attachments;
+use crate::modules::files;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -46,7 +46,7 @@ async fn create_upload(
     Form(form): Form,
 ) -> Result<(StatusCode, axum::Json<TempUpload>), ApiError> {
     let upload = multipart::read(form, MAX_FILE_BYTES, &[]).await?;
-    let file = attachments::accept(upload.filename.as_deref(), &upload.bytes)?;
+    let file = files::accept(upload.filename.as_deref(), &upload.bytes)?;
     Ok((
         StatusCode::CREATED,
         axum::Json(service::create(&state.db, &state.storage, &ctx, file).await?),

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::repo::{self, NewUpload, TempUploadRow};
 use crate::http::extract::Ctx;
 use crate::http::{ApiError, ErrorCode, FieldError};
-use crate::modules::attachments::{Accepted, Kind};
+use crate::modules::files::{Accepted, Kind};
 use crate::platform::database::{Db, Tx};
 use crate::platform::storage::{ObjectKey, Storage, TEMP_UPLOADS};
 

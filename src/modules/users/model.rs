@@ -1,46 +1,10 @@
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// What a user may do (seed §9.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Everything, including billing and the account itself.
-    Owner,
-    /// Everything but removing the last owner.
-    Admin,
-    /// The office: clients, quotes, jobs, schedule, invoices.
-    Dispatcher,
-    /// Field staff: their own visits.
-    Technician,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Admin => "admin",
-            Role::Dispatcher => "dispatcher",
-            Role::Technician => "technician",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "owner" => Some(Role::Owner),
-            "admin" => Some(Role::Admin),
-            "dispatcher" => Some(Role::Dispatcher),
-            "technician" => Some(Role::Technician),
-            _ => None,
-        }
-    }
-
-    pub fn is_admin(self) -> bool {
-        matches!(self, Role::Owner | Role::Admin)
-    }
-}
+/// What a user may do (seed §9.2); the extractors check it, so it is the domain's.
+pub use crate::domain::Role;
 
 /// A user as the API shows it (never the password hash).
 #[derive(Debug, Clone, Serialize, ToSchema)]

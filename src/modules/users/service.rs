@@ -8,7 +8,7 @@ use crate::http::extract::Ctx;
 use crate::http::pagination::{Page, PageRequest};
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::activity::{self, Subject};
-use crate::platform::database::{Db, violation};
+use crate::platform::database::{Db, Tx, violation};
 
 /// Insert inside the caller's transaction (account creation, user creation).
 pub async fn insert_in(
@@ -45,34 +45,20 @@ fn email_taken(error: sqlx::Error) -> ApiError {
     }
 }
 
-#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
-pub async fn create(db: &Db, ctx: &Ctx, public_url: &str, user: NewUser) -> Result<User, ApiError> {
+/// Add a team member for the caller (an owner or admin), inside the caller's
+/// transaction; one without a password is `invited` (`auth::team` emails them).
+pub async fn create_in(tx: &mut Tx, ctx: &Ctx, user: &NewUser) -> Result<User, ApiError> {
     if user.role == Role::Owner && ctx.role != Role::Owner {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
             "only an owner may add another owner",
         ));
     }
-    let mut tx = db.tenant(ctx.account_id).await?;
-    let created = insert_in(&mut tx, ctx.account_id, Some(ctx.user_id), &user).await?;
-    if created.invited {
-        invite(&mut tx, ctx, public_url, &created).await?;
-    }
-    tx.commit().await?;
-    Ok(created)
+    insert_in(tx, ctx.account_id, Some(ctx.user_id), user).await
 }
 
-async fn invite(
-    tx: &mut crate::platform::database::Tx,
-    ctx: &Ctx,
-    public_url: &str,
-    user: &User,
-) -> Result<(), ApiError> {
-    let inviter = repo::get(tx, ctx.user_id)
-        .await?
-        .map_or_else(|| "Your team".to_string(), |u| u.name);
-    crate::modules::auth::email_tokens::invite_in(tx, public_url, user, &inviter, ctx.user_id)
-        .await?;
+/// Record that the caller invited `user` (the invitation itself is `auth::team`'s).
+pub async fn record_invited_in(tx: &mut Tx, ctx: &Ctx, user: &User) -> Result<(), ApiError> {
     activity::service::record(
         tx,
         ctx.account_id,
@@ -85,16 +71,10 @@ async fn invite(
     Ok(())
 }
 
-/// Email a new invitation (the previous link stops working). Only for a user who
-/// has not accepted yet.
-pub async fn resend_invitation(
-    db: &Db,
-    ctx: &Ctx,
-    public_url: &str,
-    id: Uuid,
-) -> Result<User, ApiError> {
-    let mut tx = db.tenant(ctx.account_id).await?;
-    let user = repo::get_for_update(&mut tx, id)
+/// A user who may be invited again (active, not accepted yet), locked for the rest
+/// of the transaction.
+pub async fn lock_invited_in(tx: &mut Tx, id: Uuid) -> Result<User, ApiError> {
+    let user = repo::get_for_update(tx, id)
         .await?
         .ok_or(ApiError::code(ErrorCode::UserNotFound))?;
     if !user.invited || !user.active {
@@ -103,8 +83,6 @@ pub async fn resend_invitation(
             "only an active user who has not accepted their invitation can be invited again",
         ));
     }
-    invite(&mut tx, ctx, public_url, &user).await?;
-    tx.commit().await?;
     Ok(user)
 }
 
@@ -142,17 +120,22 @@ pub struct UserPatch {
     pub version: Option<i32>,
 }
 
-#[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, user_id = %id))]
-pub async fn update(db: &Db, ctx: &Ctx, id: Uuid, patch: UserPatch) -> Result<User, ApiError> {
-    let mut tx = db.tenant(ctx.account_id).await?;
+/// Change a user inside the caller's transaction. Also says whether the user's
+/// sign-ins must end (a new password, or deactivated): `auth::team` ends them.
+pub async fn update_in(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    id: Uuid,
+    patch: UserPatch,
+) -> Result<(User, bool), ApiError> {
     // Only owners change owners; they take the owners' locks first, so two owners
     // demoting each other at once queue, and the second sees there is no other owner.
     let owners = if ctx.role == Role::Owner {
-        repo::lock_active_owners(&mut tx).await?
+        repo::lock_active_owners(tx).await?
     } else {
         Vec::new()
     };
-    let current = repo::get_for_update(&mut tx, id)
+    let current = repo::get_for_update(tx, id)
         .await?
         .ok_or(ApiError::code(ErrorCode::UserNotFound))?;
     if let Some(version) = patch.version
@@ -184,16 +167,13 @@ pub async fn update(db: &Db, ctx: &Ctx, id: Uuid, patch: UserPatch) -> Result<Us
         role,
         active,
     };
-    let updated = repo::update(&mut tx, id, &current.email, &changes)
+    let updated = repo::update(tx, id, &current.email, &changes)
         .await
         .map_err(email_taken)?;
     if let Some(hash) = &patch.password_hash {
-        repo::set_password(&mut tx, id, hash).await?;
-        crate::modules::auth::repo::revoke_user(&mut tx, id).await?;
+        repo::set_password(tx, id, hash).await?;
     }
-    if !active {
-        crate::modules::auth::repo::revoke_user(&mut tx, id).await?;
-    }
+    let sign_ins_end = patch.password_hash.is_some() || !active;
     // Its sessions hold the role and stand for an active user (`platform::cache`).
     tx.raise(crate::platform::events::Event::UserUpdated { user_id: id });
     let before = serde_json::to_value(&current).unwrap_or_default();
@@ -206,7 +186,7 @@ pub async fn update(db: &Db, ctx: &Ctx, id: Uuid, patch: UserPatch) -> Result<Us
         map.insert("password".into(), serde_json::json!("changed"));
     }
     activity::service::record(
-        &mut tx,
+        tx,
         ctx.account_id,
         Some(ctx.user_id),
         Subject::User(id),
@@ -214,8 +194,17 @@ pub async fn update(db: &Db, ctx: &Ctx, id: Uuid, patch: UserPatch) -> Result<Us
         diff,
     )
     .await?;
-    tx.commit().await?;
-    Ok(updated)
+    Ok((updated, sign_ins_end))
+}
+
+/// The account and user of a login, by its email (trimmed and lower-cased by the
+/// caller), across accounts on the owner's connection (`jobber admin seed-demo`).
+pub async fn find_login(
+    db: &Db,
+    normalized_email: &str,
+) -> Result<Option<(Uuid, Uuid)>, sqlx::Error> {
+    let mut conn = db.pool().acquire().await?;
+    repo::find_login(&mut conn, normalized_email).await
 }
 
 /// Of `ids`, those that are not active users of this account.
@@ -250,7 +239,7 @@ pub async fn calendar_token(
     let token = repo::calendar_token(
         &mut tx,
         id,
-        &crate::modules::auth::token::random_token(24),
+        &crate::platform::crypto::random_token(24),
         rotate,
     )
     .await?

@@ -1,7 +1,8 @@
 //! Logos for PDFs: JPEG (embedded as is, DCTDecode) and 8-bit PNG (grey, RGB, and
 //! their alpha variants as a soft mask), per PDF 32000-1 §8.9. Anything else
 //! (palette or 16-bit PNG, interlaced PNG, other formats, oversized images) is
-//! refused with None, and the document prints without a logo.
+//! refused with None, and the document prints without a logo. The PDF writer
+//! (`documents::pdf`) embeds them, and an account's logo is checked with them on upload.
 
 use std::io::{Read, Write};
 

@@ -1,5 +1,6 @@
 //! `/api/v1/users`: the account's team. Any staff member may list them (to assign
-//! work); only owners and admins add or change them.
+//! work); only owners and admins add or change them (`auth::team`, which invites
+//! them and ends their sign-ins).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -9,15 +10,16 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::model::{NewUser, Role, User};
-use super::service::{self, UserPatch};
+use super::team;
 use crate::app::AppState;
 use crate::domain::{Email, required_text};
 use crate::http::concurrency::Expected;
 use crate::http::extract::{Admin, ClientIp, Json, Path, Query, Staff};
 use crate::http::pagination::{Page, PageParams, PageRequest};
 use crate::http::{ApiError, FieldError};
-use crate::modules::auth::password;
+use crate::modules::users::model::{NewUser, Role, User};
+use crate::modules::users::password;
+use crate::modules::users::service::{self, UserPatch};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -35,7 +37,7 @@ async fn resend_invitation(
     Admin(ctx): Admin,
     Path(id): Path<Uuid>,
 ) -> Result<(StatusCode, axum::Json<User>), ApiError> {
-    let user = service::resend_invitation(&state.db, &ctx, &state.config.public_url, id).await?;
+    let user = team::resend_invitation(&state.db, &ctx, &state.config.public_url, id).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(user)))
 }
 
@@ -108,11 +110,11 @@ async fn create_user(
         Some(password) => Some(password::hash(password).await?),
         None => None,
     };
-    let user = crate::modules::auth::throttle::limit_taken(
+    let user = super::throttle::limit_taken(
         &state.taken_throttle,
         &format!("account:{}", ctx.account_id),
         ip,
-        service::create(
+        team::create(
             &state.db,
             &ctx,
             &state.config.public_url,
@@ -198,12 +200,12 @@ async fn update_user(
         version: expected.map(|e| e.version),
     };
     let update = async {
-        service::update(&state.db, &ctx, id, patch)
+        team::update(&state.db, &ctx, id, patch)
             .await
             .map_err(crate::http::concurrency::map_stale(expected))
     };
     Ok(axum::Json(
-        crate::modules::auth::throttle::limit_taken(
+        super::throttle::limit_taken(
             &state.taken_throttle,
             &format!("account:{}", ctx.account_id),
             ip,

@@ -11,12 +11,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::ical::{CalendarEvent, EventStatus, write_calendar};
 use crate::app::AppState;
 use crate::http::error::Problem;
 use crate::http::extract::{Ctx, Path};
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::jobs::model::{Visit, VisitStatus};
+use crate::modules::schedule::ical::{CalendarEvent, EventStatus, write_calendar};
 use crate::modules::{accounts, jobs, users};
 
 /// The feed covers this window around today.

@@ -12,14 +12,20 @@
 //!   zone). A run that finds several steps reached at once (follow-ups just turned
 //!   on) sends only the latest and records the earlier ones as done. Paid, void and
 //!   bad-debt invoices are never followed up.
+//!
+//! The task reads visits and invoices and signs hub links, so it sits here, above
+//! jobs and communications (which queues the messages and keeps the claims).
 
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use super::{OutgoingEmail, OutgoingSms, queue_email_in, queue_sms_in, repo, templates};
 use crate::http::ApiError;
+use crate::modules::auth::links;
 use crate::modules::auth::token::TokenKeys;
-use crate::modules::{accounts, clients, hub, invoices, jobs};
+use crate::modules::communications::{
+    self, OutgoingEmail, OutgoingSms, queue_email_in, queue_sms_in, templates,
+};
+use crate::modules::{accounts, clients, invoices, jobs};
 use crate::platform::database::Db;
 
 const VISIT: &str = "visit_reminder";
@@ -78,7 +84,7 @@ pub async fn run_account(
             if email.is_none() && phone.is_none() {
                 continue;
             }
-            if !repo::claim_reminder(&mut tx, account_id, VISIT, visit.id, 0).await? {
+            if !communications::claim_reminder_in(&mut tx, account_id, VISIT, visit.id, 0).await? {
                 continue;
             }
             let when = templates::visit_when(&settings, starts_at, visit.anytime);
@@ -117,7 +123,7 @@ pub async fn run_account(
                 first = first.or(Some(id));
             }
             if let Some(id) = first {
-                repo::set_reminder_message(&mut tx, VISIT, visit.id, 0, id).await?;
+                communications::set_reminder_message_in(&mut tx, VISIT, visit.id, 0, id).await?;
             }
             sent += 1;
         }
@@ -143,22 +149,27 @@ pub async fn run_account(
             let Ok(to) = client.email_to(None) else {
                 continue;
             };
-            if !repo::claim_reminder(&mut tx, account_id, INVOICE, invoice.id, step).await? {
+            if !communications::claim_reminder_in(&mut tx, account_id, INVOICE, invoice.id, step)
+                .await?
+            {
                 continue;
             }
             // Earlier steps are past: never send them later.
             for earlier in reached.iter().copied().filter(|d| *d != step) {
-                repo::claim_reminder(&mut tx, account_id, INVOICE, invoice.id, earlier).await?;
+                communications::claim_reminder_in(
+                    &mut tx, account_id, INVOICE, invoice.id, earlier,
+                )
+                .await?;
             }
-            let link = hub::link(
+            let link = links::link(
                 senders.public_url,
                 senders.keys,
-                hub::Kind::Invoice,
+                links::Kind::Invoice,
                 account_id,
                 invoice.id,
             );
             let content =
-                templates::invoice_overdue(&settings, &client, &invoice, days_late, &link);
+                super::emails::invoice_overdue(&settings, &client, &invoice, days_late, &link);
             let id = queue_email_in(
                 &mut tx,
                 account_id,
@@ -172,7 +183,7 @@ pub async fn run_account(
                 },
             )
             .await?;
-            repo::set_reminder_message(&mut tx, INVOICE, invoice.id, step, id).await?;
+            communications::set_reminder_message_in(&mut tx, INVOICE, invoice.id, step, id).await?;
             sent += 1;
         }
     }
