@@ -8,6 +8,7 @@ mod helpers;
 mod jobs;
 mod notifications;
 
+mod aggregates;
 mod architecture;
 mod attachments;
 mod auth;
