@@ -841,3 +841,139 @@ async fn the_rebuild_command_repairs_drifted_aggregates() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not found"), "{stderr}");
 }
+
+/// Two transactions at once, one completing a visit and one changing what the
+/// completion is counted by (its assignees, its job's billing): whichever locks
+/// first, the other sees its write, and the aggregates stay exact. Raw SQL, since
+/// the interleaving is what the API cannot arrange.
+#[tokio::test]
+async fn concurrent_completions_and_reassignments_stay_exact() {
+    let app = spawn_app().await;
+    let owner = app.signup("Race Co").await;
+    let account_id: Uuid = owner.account_id.parse().unwrap();
+    let tally = Mutex::new(BTreeMap::new());
+    let mut techs = Vec::new();
+    for _ in 0..2 {
+        techs.push(app.add_user(&owner, "technician").await.user_id);
+    }
+    let client = app
+        .create_client(&owner, json!({"first_name": "Ray"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut world = World {
+        app: &app,
+        account_id,
+        user_id: owner.user_id.parse().unwrap(),
+        owner,
+        client,
+        techs: techs.clone(),
+        jobs: Vec::new(),
+        visits: Vec::new(),
+        invoices: Vec::new(),
+        drafts: Vec::new(),
+        payments: Vec::new(),
+        tally: &tally,
+    };
+    let create = Op::CreateJob {
+        per_visit: true,
+        day: 0,
+        hour: 1,
+        visits: 3,
+        assign: 1,
+        price: 4_000,
+    };
+    if let Err(error) = world.apply(&create).await {
+        panic!("{error}");
+    }
+    let visits: Vec<Uuid> = world.visits.iter().map(|v| v.parse().unwrap()).collect();
+    let (v0, v1, v2) = (visits[0], visits[1], visits[2]);
+    let job: Uuid = world.jobs[0].parse().unwrap();
+    let second: Uuid = techs[1].parse().unwrap();
+    let complete = "UPDATE visits SET status = 'completed', completed_at = now() WHERE id = $1";
+    let assign = "INSERT INTO visit_assignees (account_id, visit_id, user_id) VALUES ($1, $2, $3)";
+
+    // 1. The completion first; the second assignee is added meanwhile.
+    let mut first = app.db.tenant(account_id).await.unwrap();
+    sqlx::query(complete)
+        .bind(v0)
+        .execute(&mut *first)
+        .await
+        .unwrap();
+    let db = app.db.clone();
+    let other = tokio::spawn(async move {
+        let mut tx = db.tenant(account_id).await.unwrap();
+        sqlx::query(assign)
+            .bind(account_id)
+            .bind(v0)
+            .bind(second)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    first.commit().await.unwrap();
+    other.await.unwrap();
+    if let Err(error) = world.check("a completion racing an added assignee").await {
+        panic!("{error}");
+    }
+
+    // 2. The added assignee first; the completion meanwhile.
+    let mut first = app.db.tenant(account_id).await.unwrap();
+    sqlx::query(assign)
+        .bind(account_id)
+        .bind(v1)
+        .bind(second)
+        .execute(&mut *first)
+        .await
+        .unwrap();
+    let db = app.db.clone();
+    let other = tokio::spawn(async move {
+        let mut tx = db.tenant(account_id).await.unwrap();
+        sqlx::query(complete)
+            .bind(v1)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    first.commit().await.unwrap();
+    other.await.unwrap();
+    if let Err(error) = world.check("an added assignee racing a completion").await {
+        panic!("{error}");
+    }
+
+    // 3. A completion while the job's billing changes.
+    let mut first = app.db.tenant(account_id).await.unwrap();
+    sqlx::query(complete)
+        .bind(v2)
+        .execute(&mut *first)
+        .await
+        .unwrap();
+    let db = app.db.clone();
+    let other = tokio::spawn(async move {
+        let mut tx = db.tenant(account_id).await.unwrap();
+        sqlx::query("UPDATE jobs SET billing = 'on_completion' WHERE id = $1")
+            .bind(job)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    first.commit().await.unwrap();
+    other.await.unwrap();
+    if let Err(error) = world.check("a completion racing a change of billing").await {
+        panic!("{error}");
+    }
+    let mut tx = app.db.tenant(account_id).await.unwrap();
+    let rows = world.aggregates(&mut tx).await;
+    tx.rollback().await.unwrap();
+    assert!(
+        rows.iter().filter(|r| r.starts_with("tech ")).count() >= 2,
+        "both technicians have completions: {rows:?}"
+    );
+}
