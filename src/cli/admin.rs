@@ -47,6 +47,17 @@ pub enum Action {
         #[arg(long)]
         json: bool,
     },
+    /// Recompute the report aggregates (dashboard, jobs report) from the base tables,
+    /// for one account or all of them. Writes keep them exact; this repairs them, e.g.
+    /// after rows were changed with the aggregate triggers disabled. Safe while the
+    /// server runs: each account's rebuild waits for its writes in flight.
+    RebuildAggregates {
+        /// Only this account (its id); all accounts without it.
+        #[arg(long)]
+        account: Option<uuid::Uuid>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(config: Config, action: Action) -> anyhow::Result<()> {
@@ -75,6 +86,9 @@ pub fn run(config: Config, action: Action) -> anyhow::Result<()> {
             yes_add_demo_data,
             json,
         } => return seed_demo(config, &email, scale, yes_add_demo_data, json),
+        Action::RebuildAggregates { account, json } => {
+            return rebuild_aggregates(config, account, json);
+        }
     };
     let password = if password_stdin {
         let mut line = String::new();
@@ -156,6 +170,48 @@ fn seed_demo(
             println!("{}", serde_json::to_string(&seeded)?);
         } else {
             println!("seeded in {:.1}s: {seeded:?}", elapsed.as_secs_f64());
+        }
+        Ok(())
+    })
+}
+
+fn rebuild_aggregates(
+    config: Config,
+    account: Option<uuid::Uuid>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let lock = Database::prepare(&config)?;
+    super::runtime()?.block_on(async {
+        let database = Database::open(&config, lock).await?;
+        database.db.check_not_newer().await?;
+        let result = async {
+            let mut accounts = service::all_ids(&database.db).await?;
+            if let Some(id) = account {
+                anyhow::ensure!(accounts.contains(&id), "account {id} not found");
+                accounts = vec![id];
+            }
+            let started = std::time::Instant::now();
+            for id in &accounts {
+                crate::modules::reports::service::rebuild_aggregates(&database.db, *id)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("account {id}: {e}"))?;
+            }
+            Ok::<_, anyhow::Error>((accounts, started.elapsed()))
+        }
+        .await;
+        database.close().await?;
+        let (accounts, elapsed) = result?;
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"accounts": accounts, "seconds": elapsed.as_secs_f64()})
+            );
+        } else {
+            println!(
+                "rebuilt the report aggregates of {} account(s) in {:.1}s",
+                accounts.len(),
+                elapsed.as_secs_f64()
+            );
         }
         Ok(())
     })

@@ -1030,3 +1030,107 @@ async fn the_jobs_list_searches_number_title_and_client() {
     // Blank is no filter.
     assert_eq!(titles("  ").await.len(), 3);
 }
+
+/// The calendar asks for the lanes it shows: `assignees=` (several, comma-separated)
+/// and the older `assignee=`, alone or together; each visit comes once.
+#[tokio::test]
+async fn the_schedule_pages_by_technician() {
+    let app = spawn_app().await;
+    let owner = app.signup("Lanes Co").await;
+    let client = app
+        .create_client(&owner, json!({"first_name": "Lana"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut techs = Vec::new();
+    for _ in 0..3 {
+        techs.push(app.add_user(&owner, "technician").await);
+    }
+    let (t1, t2, t3) = (&techs[0].user_id, &techs[1].user_id, &techs[2].user_id);
+    let mut visit_of = Vec::new();
+    for (hour, assignees) in [
+        ("08:00", json!([t1])),
+        ("09:00", json!([t2])),
+        ("10:00", json!([t3])),
+        ("11:00", json!([t1, t2])),
+        ("12:00", json!([])),
+    ] {
+        let job = app
+            .post("/api/v1/jobs", &owner.token, json!({"client_id": client, "title": format!("At {hour}"),
+                "schedule": {"start_date": "2026-08-03", "start_time": hour, "assignee_ids": assignees}}))
+            .await
+            .expect(201)
+            .body;
+        visit_of.push(job["visits"][0]["id"].as_str().unwrap().to_string());
+    }
+    let window = "from=2026-08-03T00:00:00Z&to=2026-08-04T00:00:00Z";
+    let ids = |reply: crate::helpers::Reply| -> Vec<String> {
+        reply.body["visits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = ids(app
+        .get(&format!("/api/v1/schedule?{window}"), &owner.token)
+        .await
+        .expect(200));
+    assert_eq!(all, visit_of);
+    let two = ids(app
+        .get(
+            &format!("/api/v1/schedule?{window}&assignees={t1},{t2}"),
+            &owner.token,
+        )
+        .await
+        .expect(200));
+    assert_eq!(
+        two,
+        vec![
+            visit_of[0].clone(),
+            visit_of[1].clone(),
+            visit_of[3].clone()
+        ]
+    );
+    let one = ids(app
+        .get(
+            &format!("/api/v1/schedule?{window}&assignee={t3}"),
+            &owner.token,
+        )
+        .await
+        .expect(200));
+    assert_eq!(one, vec![visit_of[2].clone()]);
+    let both = ids(app
+        .get(
+            &format!("/api/v1/schedule?{window}&assignee={t3}&assignees={t2}"),
+            &owner.token,
+        )
+        .await
+        .expect(200));
+    assert_eq!(
+        both,
+        vec![
+            visit_of[1].clone(),
+            visit_of[2].clone(),
+            visit_of[3].clone()
+        ]
+    );
+    let reply = app
+        .get(
+            &format!("/api/v1/schedule?{window}&assignees={t1},nobody"),
+            &owner.token,
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(reply.fields(), vec!["assignees"]);
+    // A technician sees their own lane, whatever they ask for.
+    let own = ids(app
+        .get(
+            &format!("/api/v1/schedule?{window}&assignees={t2},{t3}"),
+            &techs[0].token,
+        )
+        .await
+        .expect(200));
+    assert_eq!(own, vec![visit_of[0].clone(), visit_of[3].clone()]);
+}

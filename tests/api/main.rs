@@ -9,6 +9,7 @@ mod jobs;
 mod notifications;
 
 mod acme;
+mod aggregates;
 mod architecture;
 mod attachments;
 mod auth;

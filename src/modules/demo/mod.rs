@@ -147,6 +147,7 @@ pub async fn seed(db: &Db, account_id: Uuid, scale: usize) -> Result<Seeded, Api
     .execute(&mut *tx)
     .await?;
     seeded.jobs = jobs.len();
+    analyze(&mut tx, "jobs").await?;
 
     // Visits over the past year and the next three months, 08:00-16:00 UTC, assigned
     // round-robin; past ones completed (one in ten cancelled), future ones scheduled.
@@ -180,6 +181,9 @@ pub async fn seed(db: &Db, account_id: Uuid, scale: usize) -> Result<Seeded, Api
         .bind(&techs)
         .execute(&mut *tx)
         .await?;
+        if index == 0 {
+            analyze(&mut tx, "visits, visit_assignees").await?;
+        }
     }
     seeded.visits = visits.len();
 
@@ -273,6 +277,21 @@ pub async fn seed(db: &Db, account_id: Uuid, scale: usize) -> Result<Seeded, Api
     // waiting for autovacuum, so the first queries get good plans.
     sqlx::query("ANALYZE").execute(db.pool()).await?;
     Ok(seeded)
+}
+
+/// Planner statistics for tables this transaction just filled. The report
+/// aggregates' triggers look rows up in them by key for each bulk statement; without
+/// statistics PostgreSQL takes the fresh tables for empty and may pick any index of
+/// them (or none), which turns each lookup into a scan. ANALYZE needs the owner, and
+/// counts this transaction's own uncommitted rows.
+async fn analyze(tx: &mut PgConnection, tables: &'static str) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "RESET ROLE; ANALYZE {tables}; SET LOCAL ROLE {}",
+        crate::platform::database::APP_ROLE
+    )))
+    .execute(&mut *tx)
+    .await
+    .map(drop)
 }
 
 async fn insert_clients(

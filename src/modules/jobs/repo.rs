@@ -401,6 +401,13 @@ pub enum VisitFilter {
         to: DateTime<Utc>,
         assignee: Option<Uuid>,
     },
+    /// As `Window`, assigned to any of these users (all visits when empty): the
+    /// calendar's lanes on screen.
+    Lanes {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        assignees: Vec<Uuid>,
+    },
 }
 
 /// Visits with their job, client, address, assignees, checklist and time entries.
@@ -412,9 +419,26 @@ pub async fn visits(
     let (jobs, one, from, to, assignee, window) = match filter {
         VisitFilter::Jobs(ids) => (Some(ids.as_slice()), None, None, None, None, false),
         VisitFilter::One(id) => (None, Some(*id), None, None, None, false),
-        VisitFilter::Window { from, to, assignee } => {
-            (None, None, Some(*from), Some(*to), *assignee, true)
-        }
+        VisitFilter::Window { from, to, assignee } => (
+            None,
+            None,
+            Some(*from),
+            Some(*to),
+            assignee.map(|a| vec![a]),
+            true,
+        ),
+        VisitFilter::Lanes {
+            from,
+            to,
+            assignees,
+        } => (
+            None,
+            None,
+            Some(*from),
+            Some(*to),
+            (!assignees.is_empty()).then(|| assignees.clone()),
+            true,
+        ),
     };
     let rows = if lock {
         sqlx::query_as!(
@@ -453,13 +477,13 @@ pub async fn visits(
                       -- starts from then on can overlap: the index range stays small.
                       OR (v.starts_at < $4::timestamptz AND v.starts_at > $3::timestamptz - interval '25 hours' AND v.ends_at > $3)
                       OR (v.starts_at IS NULL AND v.status = 'scheduled'))
-                 AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM visit_assignees a WHERE a.account_id = v.account_id AND a.visit_id = v.id AND a.user_id = $5))
+                 AND ($5::uuid[] IS NULL OR EXISTS (SELECT 1 FROM visit_assignees a WHERE a.account_id = v.account_id AND a.visit_id = v.id AND a.user_id = ANY($5)))
                ORDER BY v.starts_at NULLS LAST, v.id"#,
             jobs,
             one,
             from,
             to,
-            assignee,
+            assignee.as_deref(),
             window
         )
         .fetch_all(&mut *conn)

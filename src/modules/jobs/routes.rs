@@ -283,6 +283,36 @@ pub struct ScheduleParams {
     pub to: DateTime<Utc>,
     /// Only visits assigned to this user (technicians always get their own).
     pub assignee: Option<Uuid>,
+    /// Only visits assigned to any of these users, comma-separated (at most 50; with
+    /// `assignee`, to any of them all): the technicians' lanes a calendar shows.
+    pub assignees: Option<String>,
+}
+
+/// `assignee` and the comma-separated `assignees`, as one list (empty: everyone).
+fn schedule_assignees(p: &ScheduleParams) -> Result<Vec<Uuid>, ApiError> {
+    let mut ids: Vec<Uuid> = p.assignee.into_iter().collect();
+    for part in p.assignees.as_deref().unwrap_or("").split(',') {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let id = Uuid::parse_str(part).map_err(|_| {
+            ApiError::invalid(vec![FieldError::new(
+                "assignees",
+                format!("{part:?} is not a user id; give user ids separated by commas"),
+            )])
+        })?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    if ids.len() > 50 {
+        return Err(ApiError::invalid(vec![FieldError::new(
+            "assignees",
+            "at most 50 users at a time",
+        )]));
+    }
+    Ok(ids)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -293,9 +323,11 @@ pub struct Schedule {
     pub unscheduled: Vec<Visit>,
 }
 
-/// The calendar: visits in the window and the unscheduled ones.
+/// The calendar: visits in the window and the unscheduled ones, of everyone or of
+/// the technicians asked for (`assignee`, `assignees`): a calendar asks for the
+/// lanes it shows.
 #[utoipa::path(get, path = "/schedule", tag = "schedule", params(ScheduleParams),
-    responses((status = 200, body = Schedule), (status = 422, body = Problem)))]
+    responses((status = 200, body = Schedule), (status = 422, body = Problem, description = "`validation_failed`: `to` is not after `from` or more than 92 days later, or `assignees` holds something else than at most 50 user ids")))]
 async fn get_schedule(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -307,7 +339,8 @@ async fn get_schedule(
             "must be after `from` and at most 92 days later",
         )]));
     }
-    let visits = service::window(&state.db, &ctx, p.from, p.to, p.assignee).await?;
+    let assignees = schedule_assignees(&p)?;
+    let visits = service::window(&state.db, &ctx, p.from, p.to, assignees).await?;
     let (scheduled, unscheduled) = visits.into_iter().partition(|v| v.starts_at.is_some());
     Ok(axum::Json(Schedule {
         visits: scheduled,

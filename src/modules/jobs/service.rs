@@ -1008,15 +1008,20 @@ pub async fn window(
     ctx: &Ctx,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    assignee: Option<Uuid>,
+    assignees: Vec<Uuid>,
 ) -> Result<Vec<Visit>, ApiError> {
-    let assignee = if ctx.role == Role::Technician {
-        Some(ctx.user_id)
+    let assignees = if ctx.role == Role::Technician {
+        vec![ctx.user_id]
     } else {
-        assignee
+        assignees
     };
     let mut tx = db.read(ctx).await?;
-    let visits = repo::visits(&mut tx, &VisitFilter::Window { from, to, assignee }, false).await?;
+    let filter = VisitFilter::Lanes {
+        from,
+        to,
+        assignees,
+    };
+    let visits = repo::visits(&mut tx, &filter, false).await?;
     tx.commit().await?;
     Ok(visits)
 }

@@ -24,62 +24,118 @@ pub struct Counts {
     pub quotes_awaiting: i64,
 }
 
-/// Dashboard counters; `today` is the account's local date, and
-/// `[day_start, day_end)` today's instants (a visit lasts at most 25 hours, which
-/// bounds the index range searched for today's visits).
-pub async fn counts(
-    conn: &mut PgConnection,
-    today: NaiveDate,
-    day_start: chrono::DateTime<chrono::Utc>,
-    day_end: chrono::DateTime<chrono::Utc>,
-) -> Result<Counts, sqlx::Error> {
-    let row = sqlx::query!(
-        r#"SELECT
-             (SELECT count(*) FROM visits v
-               WHERE v.status <> 'cancelled' AND v.starts_at < $3::timestamptz AND v.starts_at > $2::timestamptz - interval '25 hours' AND v.ends_at > $2) AS "todays_visits!",
-             (SELECT count(*) FROM visits v JOIN jobs j ON j.account_id = v.account_id AND j.id = v.job_id
-               WHERE v.status = 'completed' AND v.invoice_id IS NULL AND j.billing = 'per_visit') AS "visits_to_invoice!",
-             (SELECT count(*) FROM jobs j WHERE j.status = 'completed' AND j.billing = 'on_completion' AND j.invoice_id IS NULL) AS "jobs_to_invoice!",
-             (SELECT count(*) FROM invoices i WHERE i.status IN ('sent', 'partially_paid') AND i.due_date < $1) AS "overdue_invoices!",
-             (SELECT coalesce(sum(i.total::numeric - i.amount_paid + i.amount_refunded), 0)::text FROM invoices i
-               WHERE i.status IN ('sent', 'partially_paid') AND i.due_date < $1) AS "overdue_amount!",
-             (SELECT coalesce(sum(i.total::numeric - i.amount_paid + i.amount_refunded), 0)::text FROM invoices i
-               WHERE i.status IN ('sent', 'partially_paid')) AS "receivables!",
-             (SELECT count(*) FROM quotes q WHERE q.status IN ('sent', 'changes_requested')) AS "quotes_awaiting!""#,
-        today,
-        day_start,
-        day_end
+/// Dashboard counters on the account's local day `today`, from the aggregates.
+pub async fn counts(conn: &mut PgConnection, today: NaiveDate) -> Result<Counts, sqlx::Error> {
+    let row: (i64, i64, i64, i64, String, String, i64) = sqlx::query_as(
+        "SELECT coalesce((SELECT visits FROM report_visit_days WHERE day = $1), 0),
+                coalesce((SELECT visits_to_invoice FROM report_counters), 0),
+                coalesce((SELECT jobs_to_invoice FROM report_counters), 0),
+                (SELECT coalesce(sum(invoices), 0)::bigint FROM report_open_invoices WHERE due_date < $1),
+                (SELECT coalesce(sum(balance), 0)::text FROM report_open_invoices WHERE due_date < $1),
+                (SELECT coalesce(sum(balance), 0)::text FROM report_open_invoices),
+                (SELECT count(*) FROM quotes q WHERE q.status IN ('sent', 'changes_requested'))",
     )
+    .bind(today)
     .fetch_one(conn)
     .await?;
     Ok(Counts {
-        todays_visits: row.todays_visits,
-        visits_to_invoice: row.visits_to_invoice,
-        jobs_to_invoice: row.jobs_to_invoice,
-        overdue_invoices: row.overdue_invoices,
-        overdue_amount: sum(row.overdue_amount)?,
-        receivables: sum(row.receivables)?,
-        quotes_awaiting: row.quotes_awaiting,
+        todays_visits: row.0,
+        visits_to_invoice: row.1,
+        jobs_to_invoice: row.2,
+        overdue_invoices: row.3,
+        overdue_amount: sum(row.4)?,
+        receivables: sum(row.5)?,
+        quotes_awaiting: row.6,
     })
 }
 
-/// Money collected (payments less refunds) with `paid_at` on local days in `[from, to]`.
+/// Money collected (payments less refunds) on local days in `[from, to]`, from the
+/// aggregates.
 pub async fn collected(
     conn: &mut PgConnection,
-    tz: &str,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<i128, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT coalesce(sum(amount::numeric - refunded), 0)::text AS "sum!" FROM payments
-           WHERE status IN ('succeeded', 'partially_refunded', 'refunded') AND (paid_at AT TIME ZONE $1)::date BETWEEN $2 AND $3"#,
-        tz,
-        from,
-        to
+    sqlx::query_scalar::<_, String>(
+        "SELECT coalesce(sum(collected), 0)::text FROM report_payment_days WHERE day BETWEEN $1 AND $2",
     )
+    .bind(from)
+    .bind(to)
     .fetch_one(conn)
     .await
     .and_then(sum)
+}
+
+/// Jobs created on local days in `[from, to]` by status, from the aggregates.
+pub async fn jobs_by_status(
+    conn: &mut PgConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT status, sum(jobs)::bigint FROM report_job_days WHERE day BETWEEN $1 AND $2
+         GROUP BY status HAVING sum(jobs) <> 0 ORDER BY status",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await
+}
+
+/// Mean total of the jobs (cancelled excluded) created on local days in `[from,
+/// to]`, rounded half away from zero as `round(avg(total))` does.
+pub async fn average_job_value(
+    conn: &mut PgConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT coalesce(round(sum(total) / nullif(sum(jobs), 0)), 0)::bigint FROM report_job_days
+         WHERE status <> 'cancelled' AND day BETWEEN $1 AND $2",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_one(conn)
+    .await
+}
+
+/// Visits completed on local days in `[from, to]` per assignee, from the aggregates.
+pub async fn completed_per_technician(
+    conn: &mut PgConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<TechnicianRow>, sqlx::Error> {
+    let rows: Vec<(Uuid, String, i64)> = sqlx::query_as(
+        "SELECT u.id, u.name, sum(t.completed)::bigint
+         FROM report_technician_days t JOIN users u ON u.account_id = t.account_id AND u.id = t.user_id
+         WHERE t.day BETWEEN $1 AND $2
+         GROUP BY u.id, u.name HAVING sum(t.completed) <> 0 ORDER BY 3 DESC, u.name",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(user_id, name, completed_visits)| TechnicianRow {
+            user_id,
+            name,
+            completed_visits,
+        })
+        .collect())
+}
+
+/// Recompute the account's aggregates from the base tables (in its tenant
+/// transaction; waits for the account's writes in flight, and they for it).
+pub async fn rebuild_aggregates(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT report_aggregates_rebuild($1)")
+        .bind(account_id)
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// Of the quotes sent since `since`, how many were sent and how many were won.
@@ -144,59 +200,128 @@ pub async fn revenue(
         .collect()
 }
 
-pub async fn jobs_by_status(
-    conn: &mut PgConnection,
-    from: chrono::DateTime<chrono::Utc>,
-    to: chrono::DateTime<chrono::Utc>,
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"SELECT status, count(*) AS "count!" FROM jobs WHERE created_at >= $1 AND created_at < $2 GROUP BY status ORDER BY status"#,
-        from,
-        to
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.status, r.count)).collect())
-}
-
-pub async fn average_job_value(
-    conn: &mut PgConnection,
-    from: chrono::DateTime<chrono::Utc>,
-    to: chrono::DateTime<chrono::Utc>,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT coalesce(round(avg(total)), 0)::bigint AS "avg!" FROM jobs WHERE status <> 'cancelled' AND created_at >= $1 AND created_at < $2"#,
-        from,
-        to
-    )
-    .fetch_one(conn)
-    .await
-}
-
 pub struct TechnicianRow {
     pub user_id: Uuid,
     pub name: String,
     pub completed_visits: i64,
 }
 
-pub async fn completed_per_technician(
-    conn: &mut PgConnection,
-    from: chrono::DateTime<chrono::Utc>,
-    to: chrono::DateTime<chrono::Utc>,
-) -> Result<Vec<TechnicianRow>, sqlx::Error> {
-    sqlx::query_as!(
-        TechnicianRow,
-        r#"SELECT u.id AS user_id, u.name, count(*) AS "completed_visits!"
+/// The reports' figures computed from the base tables, as they were before the
+/// aggregates: what `report_aggregates_rebuild` and the property test check the
+/// aggregate readers against (`tests/api/aggregates.rs`). Each scans every row it
+/// counts (up to a million visits at scale 100): never on a request path.
+pub mod full_scan {
+    use chrono::NaiveDate;
+    use sqlx::PgConnection;
+
+    use super::{Counts, TechnicianRow, sum};
+
+    /// Dashboard counters; `today` is the account's local date, and
+    /// `[day_start, day_end)` today's instants (a visit lasts at most 25 hours, which
+    /// bounds the index range searched for today's visits).
+    pub async fn counts(
+        conn: &mut PgConnection,
+        today: NaiveDate,
+        day_start: chrono::DateTime<chrono::Utc>,
+        day_end: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Counts, sqlx::Error> {
+        let row = sqlx::query!(
+        r#"SELECT
+             (SELECT count(*) FROM visits v
+               WHERE v.status <> 'cancelled' AND v.starts_at < $3::timestamptz AND v.starts_at > $2::timestamptz - interval '25 hours' AND v.ends_at > $2) AS "todays_visits!",
+             (SELECT count(*) FROM visits v JOIN jobs j ON j.account_id = v.account_id AND j.id = v.job_id
+               WHERE v.status = 'completed' AND v.invoice_id IS NULL AND j.billing = 'per_visit') AS "visits_to_invoice!",
+             (SELECT count(*) FROM jobs j WHERE j.status = 'completed' AND j.billing = 'on_completion' AND j.invoice_id IS NULL) AS "jobs_to_invoice!",
+             (SELECT count(*) FROM invoices i WHERE i.status IN ('sent', 'partially_paid') AND i.due_date < $1) AS "overdue_invoices!",
+             (SELECT coalesce(sum(i.total::numeric - i.amount_paid + i.amount_refunded), 0)::text FROM invoices i
+               WHERE i.status IN ('sent', 'partially_paid') AND i.due_date < $1) AS "overdue_amount!",
+             (SELECT coalesce(sum(i.total::numeric - i.amount_paid + i.amount_refunded), 0)::text FROM invoices i
+               WHERE i.status IN ('sent', 'partially_paid')) AS "receivables!",
+             (SELECT count(*) FROM quotes q WHERE q.status IN ('sent', 'changes_requested')) AS "quotes_awaiting!""#,
+        today,
+        day_start,
+        day_end
+    )
+    .fetch_one(conn)
+    .await?;
+        Ok(Counts {
+            todays_visits: row.todays_visits,
+            visits_to_invoice: row.visits_to_invoice,
+            jobs_to_invoice: row.jobs_to_invoice,
+            overdue_invoices: row.overdue_invoices,
+            overdue_amount: sum(row.overdue_amount)?,
+            receivables: sum(row.receivables)?,
+            quotes_awaiting: row.quotes_awaiting,
+        })
+    }
+
+    /// Money collected (payments less refunds) with `paid_at` on local days in `[from, to]`.
+    pub async fn collected(
+        conn: &mut PgConnection,
+        tz: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<i128, sqlx::Error> {
+        sqlx::query_scalar!(
+        r#"SELECT coalesce(sum(amount::numeric - refunded), 0)::text AS "sum!" FROM payments
+           WHERE status IN ('succeeded', 'partially_refunded', 'refunded') AND (paid_at AT TIME ZONE $1)::date BETWEEN $2 AND $3"#,
+        tz,
+        from,
+        to
+    )
+    .fetch_one(conn)
+    .await
+    .and_then(sum)
+    }
+
+    pub async fn jobs_by_status(
+        conn: &mut PgConnection,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        let rows = sqlx::query!(
+        r#"SELECT status, count(*) AS "count!" FROM jobs WHERE created_at >= $1 AND created_at < $2 GROUP BY status ORDER BY status"#,
+        from,
+        to
+    )
+    .fetch_all(conn)
+    .await?;
+        Ok(rows.into_iter().map(|r| (r.status, r.count)).collect())
+    }
+
+    pub async fn average_job_value(
+        conn: &mut PgConnection,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar!(
+        r#"SELECT coalesce(round(avg(total)), 0)::bigint AS "avg!" FROM jobs WHERE status <> 'cancelled' AND created_at >= $1 AND created_at < $2"#,
+        from,
+        to
+    )
+    .fetch_one(conn)
+    .await
+    }
+
+    pub async fn completed_per_technician(
+        conn: &mut PgConnection,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<TechnicianRow>, sqlx::Error> {
+        sqlx::query_as!(
+            TechnicianRow,
+            r#"SELECT u.id AS user_id, u.name, count(*) AS "completed_visits!"
            FROM visits v
            JOIN visit_assignees a ON a.account_id = v.account_id AND a.visit_id = v.id
            JOIN users u ON u.account_id = a.account_id AND u.id = a.user_id
            WHERE v.status = 'completed' AND v.completed_at >= $1 AND v.completed_at < $2
            GROUP BY u.id, u.name ORDER BY 3 DESC, u.name"#,
-        from,
-        to
-    )
-    .fetch_all(conn)
-    .await
+            from,
+            to
+        )
+        .fetch_all(conn)
+        .await
+    }
 }
 
 pub struct AgingRow {

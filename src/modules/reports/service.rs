@@ -43,29 +43,50 @@ fn first_of_month(date: NaiveDate) -> NaiveDate {
     date.with_day(1).unwrap_or(date)
 }
 
+/// Where the dashboard's and the jobs report's figures come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The aggregates the writes keep (migration `report_aggregates`): every request.
+    Aggregates,
+    /// A scan of the base tables, as before the aggregates: the oracle the property
+    /// test checks the aggregates against. Slow at scale (hundreds of ms).
+    FullScan,
+}
+
 pub async fn dashboard(db: &Db, ctx: &Ctx) -> Result<Dashboard, ApiError> {
+    dashboard_from(db, ctx, Source::Aggregates).await
+}
+
+pub async fn dashboard_from(db: &Db, ctx: &Ctx, source: Source) -> Result<Dashboard, ApiError> {
     let mut tx = db.read(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let today = today(&settings);
-    let tz = zone(&settings);
-    let day_start = resolve_local(tz, today.and_time(NaiveTime::MIN)).unwrap_or_else(Utc::now);
-    let day_end = resolve_local(
-        tz,
-        today.succ_opt().unwrap_or(today).and_time(NaiveTime::MIN),
-    )
-    .unwrap_or_else(Utc::now);
-    let counts = repo::counts(&mut tx, today, day_start, day_end).await?;
     let this_month = first_of_month(today);
     let last_month = first_of_month(this_month.pred_opt().unwrap_or(this_month));
-    let revenue_this_month =
-        repo::collected(&mut tx, &settings.time_zone, this_month, today).await?;
-    let revenue_last_month = repo::collected(
-        &mut tx,
-        &settings.time_zone,
-        last_month,
-        this_month.pred_opt().unwrap_or(this_month),
-    )
-    .await?;
+    let end_of_last_month = this_month.pred_opt().unwrap_or(this_month);
+    let (counts, revenue_this_month, revenue_last_month) = match source {
+        Source::Aggregates => (
+            repo::counts(&mut tx, today).await?,
+            repo::collected(&mut tx, this_month, today).await?,
+            repo::collected(&mut tx, last_month, end_of_last_month).await?,
+        ),
+        Source::FullScan => {
+            let tz = zone(&settings);
+            let day_start =
+                resolve_local(tz, today.and_time(NaiveTime::MIN)).unwrap_or_else(Utc::now);
+            let day_end = resolve_local(
+                tz,
+                today.succ_opt().unwrap_or(today).and_time(NaiveTime::MIN),
+            )
+            .unwrap_or_else(Utc::now);
+            let zone = &settings.time_zone;
+            (
+                repo::full_scan::counts(&mut tx, today, day_start, day_end).await?,
+                repo::full_scan::collected(&mut tx, zone, this_month, today).await?,
+                repo::full_scan::collected(&mut tx, zone, last_month, end_of_last_month).await?,
+            )
+        }
+    };
     let (sent, won) = repo::quote_conversion(&mut tx, Utc::now() - Duration::days(365)).await?;
     tx.commit().await?;
     Ok(Dashboard {
@@ -198,16 +219,37 @@ pub async fn jobs(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<JobsReport, ApiError> {
+    jobs_from(db, ctx, from, to, Source::Aggregates).await
+}
+
+pub async fn jobs_from(
+    db: &Db,
+    ctx: &Ctx,
+    from: NaiveDate,
+    to: NaiveDate,
+    source: Source,
+) -> Result<JobsReport, ApiError> {
     check_range(from, to, 3660)?;
     let mut tx = db.read(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
-    let tz = zone(&settings);
-    let start = resolve_local(tz, from.and_time(NaiveTime::MIN)).unwrap_or_else(Utc::now);
-    let end = resolve_local(tz, to.succ_opt().unwrap_or(to).and_time(NaiveTime::MIN))
-        .unwrap_or_else(Utc::now);
-    let by_status = repo::jobs_by_status(&mut tx, start, end).await?;
-    let technicians = repo::completed_per_technician(&mut tx, start, end).await?;
-    let average = repo::average_job_value(&mut tx, start, end).await?;
+    let (by_status, technicians, average) = match source {
+        Source::Aggregates => (
+            repo::jobs_by_status(&mut tx, from, to).await?,
+            repo::completed_per_technician(&mut tx, from, to).await?,
+            repo::average_job_value(&mut tx, from, to).await?,
+        ),
+        Source::FullScan => {
+            let tz = zone(&settings);
+            let start = resolve_local(tz, from.and_time(NaiveTime::MIN)).unwrap_or_else(Utc::now);
+            let end = resolve_local(tz, to.succ_opt().unwrap_or(to).and_time(NaiveTime::MIN))
+                .unwrap_or_else(Utc::now);
+            (
+                repo::full_scan::jobs_by_status(&mut tx, start, end).await?,
+                repo::full_scan::completed_per_technician(&mut tx, start, end).await?,
+                repo::full_scan::average_job_value(&mut tx, start, end).await?,
+            )
+        }
+    };
     tx.commit().await?;
     Ok(JobsReport {
         from,
@@ -261,4 +303,14 @@ pub async fn aging(db: &Db, ctx: &Ctx) -> Result<Aging, ApiError> {
         days_over_90: row.days_over_90,
         invoices: row.invoices,
     })
+}
+
+/// Recompute the account's report aggregates from its base tables (`jobber admin
+/// rebuild-aggregates`). They are kept exact by every write; this is for repair, and
+/// for data written while the aggregate triggers were disabled.
+pub async fn rebuild_aggregates(db: &Db, account_id: Uuid) -> Result<(), ApiError> {
+    let mut tx = db.tenant(account_id).await?;
+    repo::rebuild_aggregates(&mut tx, account_id).await?;
+    tx.commit().await?;
+    Ok(())
 }
