@@ -3,8 +3,10 @@
 //! account and expires; it grants that record only, never a session. This module
 //! owns no tables: it checks the link and calls the quotes and invoices services.
 
+pub mod client_page;
 pub mod pages;
 pub mod routes;
+pub mod signatures;
 
 use chrono::{Duration, Utc};
 use serde::Deserialize;
@@ -93,8 +95,18 @@ pub struct LinkParams {
 /// record (404); a genuine expired one says so (410), so the client knows to ask
 /// for a fresh email.
 pub fn check(keys: &TokenKeys, kind: Kind, id: Uuid, link: &LinkParams) -> Result<Uuid, ApiError> {
+    check_signed(keys, kind.as_str(), id, link).map_err(|e| e.unwrap_or_else(|| kind.not_found()))
+}
+
+/// [`check`] for any purpose a link is signed for. `Err(None)`: forged or altered.
+fn check_signed(
+    keys: &TokenKeys,
+    purpose: &str,
+    id: Uuid,
+    link: &LinkParams,
+) -> Result<Uuid, Option<ApiError>> {
     match keys.verify_link(
-        kind.as_str(),
+        purpose,
         link.account,
         id,
         link.expires,
@@ -105,10 +117,10 @@ pub fn check(keys: &TokenKeys, kind: Kind, id: Uuid, link: &LinkParams) -> Resul
             act_as(Actor::Hub(id));
             Ok(link.account)
         }
-        LinkCheck::Expired => Err(ApiError::new(
+        LinkCheck::Expired => Err(Some(ApiError::new(
             ErrorCode::LinkExpired,
             "this link has expired; ask the business to send it again",
-        )),
-        LinkCheck::Invalid => Err(kind.not_found()),
+        ))),
+        LinkCheck::Invalid => Err(None),
     }
 }
