@@ -41,11 +41,6 @@ export function HubLinkButton({ clientId, hasEmail }: { clientId: string; hasEma
         <Dialog
           title="The client's hub page"
           onClose={() => setOpen(false)}
-          footer={
-            <button type="button" className="button" onClick={() => setOpen(false)}>
-              Close
-            </button>
-          }
         >
           <p>Their quotes, invoices (to pay by card), receipts and upcoming visits, and a form to ask you for more work. No password: the link is the key.</p>
           {link.isPending && <p role="status">Making a link…</p>}

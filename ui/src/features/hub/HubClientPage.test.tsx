@@ -43,7 +43,7 @@ describe("the client's hub page", () => {
     expect(await screen.findByRole("heading", { name: "Hello, Rosa Reyes" })).toBeInTheDocument();
     expect(screen.getByText("1 quote awaits your approval · 1 invoice is open")).toBeInTheDocument();
     expect(screen.getByRole("link", { name: "Pay invoice 12" })).toHaveAttribute("href", page.invoices[0]!.link);
-    expect(screen.getByRole("link", { name: /Quote 7 · Garden/ })).toHaveAttribute("href", page.quotes[0]!.link);
+    expect(screen.getByRole("link", { name: /7 · Garden/ })).toHaveAttribute("href", page.quotes[0]!.link);
     expect(screen.getByText("Hedges")).toBeInTheDocument();
     expect(screen.getByText("$155.00 left")).toBeInTheDocument();
   });

@@ -88,7 +88,7 @@ function ClientScreen({ id, link }: { id: string; link: HubLink }) {
               <li key={i.id} className="hub-item">
                 <div className="hub-item__main">
                   <span className="hub-item__title">
-                    Invoice {i.number} · {i.title}
+                    {i.number} · {i.title}
                   </span>
                   <span className={i.past_due ? "hub-item__meta hub-error" : "hub-item__meta"}>
                     {i.past_due ? "Past due" : i.due_date ? `Due ${formatDay(i.due_date, business.locale)}` : "Open"}
@@ -121,7 +121,14 @@ function ClientScreen({ id, link }: { id: string; link: HubLink }) {
                 <div className="hub-item__side hub-item__when">
                   {v.anytime
                     ? `${formatDate(v.starts_at, business.time_zone, business.locale)}, any time`
-                    : formatDateTime(v.starts_at, business.time_zone, business.locale, { weekday: "short", month: "short", day: "numeric", hour: "numeric", minute: "2-digit" })}
+                    : formatDateTime(v.starts_at, business.time_zone, business.locale, {
+                        weekday: "short",
+                        month: "short",
+                        day: "numeric",
+                        hour: "numeric",
+                        minute: "2-digit",
+                        timeZone: business.time_zone,
+                      })}
                 </div>
               </li>
             ))}
@@ -139,7 +146,7 @@ function ClientScreen({ id, link }: { id: string; link: HubLink }) {
               <li key={q.id} className="hub-item">
                 <div className="hub-item__main">
                   <Link className="hub-item__title" to={q.link}>
-                    Quote {q.number} · {q.title}
+                    {q.number} · {q.title}
                   </Link>
                   <span className={`hub-status hub-status--${q.status}`}>{QUOTE_STATUS[q.status] ?? q.status}</span>
                 </div>
@@ -160,7 +167,7 @@ function ClientScreen({ id, link }: { id: string; link: HubLink }) {
               <li key={i.id} className="hub-item">
                 <div className="hub-item__main">
                   <Link className="hub-item__title" to={i.link}>
-                    Invoice {i.number} · {i.title}
+                    {i.number} · {i.title}
                   </Link>
                   <span className={`hub-status hub-status--${i.status}`}>{INVOICE_STATUS[i.status] ?? i.status}</span>
                 </div>
@@ -186,7 +193,7 @@ function ClientScreen({ id, link }: { id: string; link: HubLink }) {
                   </span>
                   <span className="hub-item__meta">
                     {r.invoice_number && r.invoice_link ? (
-                      <Link to={r.invoice_link}>Invoice {r.invoice_number}</Link>
+                      <Link to={r.invoice_link}>{r.invoice_number}</Link>
                     ) : (
                       "Deposit"
                     )}
