@@ -168,6 +168,16 @@ async fn a_client_sees_the_brand_prices_options_signs_and_chooses_texts() {
         file.ends_with(&format!("quotes/{id}-signature.png")),
         "{file}"
     );
+    // The office sees the drawn signature.
+    let drawn = app
+        .get(&format!("/api/v1/quotes/{id}/signature"), &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(drawn["signature_name"], "Hana Hub");
+    let png = app.get_public(drawn["url"].as_str().unwrap()).await;
+    assert_eq!(png.status(), 200);
+    assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG"));
 
     // Text messages: on, then off, for the client's phones.
     let on = hub(

@@ -23,6 +23,7 @@ mod events;
 mod field;
 mod files;
 mod hardening;
+mod hub_client;
 mod hub_pages;
 mod images;
 mod invoices;

@@ -623,3 +623,96 @@ async fn two_clients_racing_for_the_last_slot_one_wins() {
     let jobs = app.get("/api/v1/jobs", &owner.token).await.expect(200).body;
     assert_eq!(jobs["items"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_technician_off_on_a_day_gets_no_slots_that_day() {
+    let app = spawn_app().await;
+    let owner = app.signup("Hours Co").await;
+    let tech = app.add_user(&owner, "technician").await;
+    let mowing = service(&app, &owner, "Mowing").await;
+    let slug = open_booking(&app, &owner, &mowing, 60, "10:00", 0).await;
+    // A Monday and the Tuesday after it, more than a day ahead.
+    let today = Utc::now().date_naive();
+    let monday = today
+        + Duration::days(i64::from(7 - today.weekday().num_days_from_monday()))
+        + Duration::days(7);
+    let tuesday = monday + Duration::days(1);
+    let slots = |from: NaiveDate, to: NaiveDate| {
+        let app = &app;
+        let path =
+            format!("/api/v1/public/{slug}/booking/slots?service={mowing}&from={from}&to={to}");
+        async move {
+            app.request(reqwest::Method::GET, &path, None, None, &[])
+                .await
+                .expect(200)
+                .body["slots"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["starts_at"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let before = slots(tuesday, tuesday).await;
+    assert_eq!(before.len(), 3, "the account's hours");
+
+    // The only technician works Mondays 08:00-09:00 only: off on Tuesday.
+    let hours = format!("/api/v1/users/{}/working-hours", tech.user_id);
+    let set = app
+        .put(
+            &hours,
+            &owner.token,
+            json!({"working_hours": [{"day": 1, "start": "08:00", "end": "09:00"}]}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(set["bookable"], true);
+    assert!(slots(tuesday, tuesday).await.is_empty(), "off on Tuesdays");
+    let monday_slots = slots(monday, monday).await;
+    assert_eq!(
+        monday_slots.len(),
+        1,
+        "one hour-long visit fits: {monday_slots:?}"
+    );
+    // The Tuesday slot offered before cannot be booked any more.
+    app.request(
+        reqwest::Method::POST,
+        &format!("/api/v1/public/{slug}/bookings"),
+        None,
+        Some(booking(&mowing, &before[0], "tue@example.com")),
+        &[],
+    )
+    .await
+    .problem(409, "slot_taken");
+    let listed = app
+        .get("/api/v1/settings/working-hours", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(listed[0]["user_id"], tech.user_id.as_str());
+    assert_eq!(listed[0]["working_hours"][0]["start"], "08:00");
+
+    // Bad hours are refused field by field; a dispatcher may not set them.
+    let refused = app
+        .put(
+            &hours,
+            &owner.token,
+            json!({"working_hours": [{"day": 8, "start": "10:00", "end": "09:00"}]}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    let mut fields = refused.fields();
+    fields.sort();
+    assert_eq!(fields, ["working_hours[0].day", "working_hours[0].end"]);
+    let dispatcher = app.add_user(&owner, "dispatcher").await;
+    app.put(&hours, &dispatcher.token, json!({"working_hours": null}))
+        .await
+        .expect(403);
+
+    // Back on the account's hours.
+    app.put(&hours, &owner.token, json!({"working_hours": null}))
+        .await
+        .expect(200);
+    assert_eq!(slots(tuesday, tuesday).await.len(), 3);
+}

@@ -187,6 +187,26 @@ async fn every_endpoint_enforces_its_roles() {
             Who::Staff,
         ),
         (
+            Method::POST,
+            format!("/api/v1/clients/{id}/hub-link"),
+            Who::Staff,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/quotes/{id}/signature"),
+            Who::Staff,
+        ),
+        (
+            Method::GET,
+            "/api/v1/settings/working-hours".into(),
+            Who::Staff,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/users/{id}/working-hours"),
+            Who::Admin,
+        ),
+        (
             Method::GET,
             format!("/api/v1/clients/{id}/jobs"),
             Who::Staff,

@@ -3,8 +3,9 @@
 // expired link can be made): a business signed up through the API sends a quote with
 // an optional line and an invoice; the client opens the emailed links on a phone,
 // ticks the option (the server reprices it), approves with a drawn signature, turns
-// texts on, pays the invoice by card and sees the receipt; an expired link offers a
-// fresh one, which arrives by email. axe on every screen; screenshots hub-*.
+// texts on, pays the invoice by card and sees the receipt, opens their own page
+// (quotes, invoices, visits) and asks for more work; an expired link offers a fresh
+// one, which arrives by email. axe on every screen; screenshots hub-*.
 import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -162,6 +163,7 @@ export async function run(t) {
   let quoteId = "";
   let quoteLink = "";
   let invoiceLink = "";
+  let clientId = "";
   const context = await browser.newContext({ viewport: viewports.phone, locale: "en-US", timezoneId: "America/Chicago", hasTouch: true });
   page = await context.newPage();
   const pageErrors = [];
@@ -197,6 +199,11 @@ export async function run(t) {
       await call("POST", `/api/v1/invoices/${invoice.id}/send`, {});
       quoteLink = await linkIn(email, "quote");
       invoiceLink = await linkIn(email, "invoice");
+      // A visit in a few days, and a service the client can ask for.
+      const day = new Date(Date.now() + 4 * 86_400_000).toISOString().slice(0, 10);
+      await call("POST", "/api/v1/jobs", { client_id: client.id, title: "Hedge trimming visit", schedule: { start_date: day, start_time: "09:00", duration_minutes: 90 } });
+      await call("POST", "/api/v1/catalog", { kind: "service", name: "Lawn aeration", unit_price: 8000 });
+      clientId = client.id;
     });
 
     await step("hub: the client sees the branded quote and ticks the option (server totals)", async () => {
@@ -259,6 +266,34 @@ export async function run(t) {
       expect((await page.locator(".hub-status").innerText()) === "Paid", "the invoice shows paid");
       await axe(page, "hub invoice (paid)");
       await screenshots(page, "hub-invoice-paid");
+    });
+
+    await step("hub: the client opens their own page from the invoice and asks for more work", async () => {
+      await page.goto(invoiceLink);
+      await page.getByRole("heading", { name: "Fall cleanup" }).waitFor();
+      await page.getByRole("link", { name: "Open my page" }).click();
+      await page.getByRole("heading", { name: "Hello, Rosa Reyes" }).waitFor();
+      await page.getByRole("link", { name: /Spring garden refresh/ }).waitFor();
+      await page.getByRole("link", { name: /Fall cleanup/ }).waitFor();
+      await page.getByText("Hedge trimming visit").waitFor();
+      await axe(page, "hub client page");
+      await screenshots(page, "hub-client");
+      await page.getByLabel("Service (optional)").selectOption({ label: "Lawn aeration" });
+      await page.getByLabel("What do you need?").fill("The front lawn is compacted; could you aerate it before summer?");
+      await page.getByLabel("When suits you? (optional)").fill("Weekday mornings");
+      await page.getByRole("button", { name: "Send my request" }).click();
+      await page.getByRole("heading", { name: "Your request was sent" }).waitFor();
+      await axe(page, "hub client page (request sent)");
+      await screenshots(page, "hub-client-requested");
+      const inbox = await call("GET", "/api/v1/requests?status=new");
+      const request = inbox.items.find((r) => r.source === "hub");
+      expect(request && request.client_id === clientId && request.service_name === "Lawn aeration", `the office's inbox: ${JSON.stringify(inbox.items).slice(0, 300)}`);
+      // The page's quote link opens the quote.
+      await page.getByRole("link", { name: /Spring garden refresh/ }).click();
+      await page.getByRole("heading", { name: "Spring garden refresh" }).waitFor();
+      // The office sees the signature the client drew.
+      const signature = await call("GET", `/api/v1/quotes/${quoteId}/signature`);
+      expect(signature.signature_name === "Rosa Reyes" && (await fetch(signature.url)).ok, "the drawn signature is there for the office");
     });
 
     await step("hub: an expired link offers a fresh one by email", async () => {

@@ -36,7 +36,7 @@ impl Kind {
         }
     }
 
-    fn path(self) -> &'static str {
+    pub fn path(self) -> &'static str {
         match self {
             Kind::Quote => "quotes",
             Kind::Invoice => "invoices",
@@ -91,8 +91,19 @@ pub struct LinkParams {
 /// record (404); a genuine expired one says so (410), so the client knows to ask
 /// for a fresh email.
 pub fn check(keys: &TokenKeys, kind: Kind, id: Uuid, link: &LinkParams) -> Result<Uuid, ApiError> {
+    check_signed(keys, kind.as_str(), id, link).map_err(|e| e.unwrap_or_else(|| kind.not_found()))
+}
+
+/// [`check`] for any purpose a link is signed for (a record, or a client's own hub
+/// page). `Err(None)`: forged or altered, which the caller answers as its not-found.
+pub fn check_signed(
+    keys: &TokenKeys,
+    purpose: &str,
+    id: Uuid,
+    link: &LinkParams,
+) -> Result<Uuid, Option<ApiError>> {
     match keys.verify_link(
-        kind.as_str(),
+        purpose,
         link.account,
         id,
         link.expires,
@@ -103,10 +114,10 @@ pub fn check(keys: &TokenKeys, kind: Kind, id: Uuid, link: &LinkParams) -> Resul
             act_as(Actor::Hub(id));
             Ok(link.account)
         }
-        LinkCheck::Expired => Err(ApiError::new(
+        LinkCheck::Expired => Err(Some(ApiError::new(
             ErrorCode::LinkExpired,
             "this link has expired; ask the business to send it again",
-        )),
-        LinkCheck::Invalid => Err(kind.not_found()),
+        ))),
+        LinkCheck::Invalid => Err(None),
     }
 }

@@ -4,7 +4,11 @@
 //! owns no tables: it checks the link (`auth::links`) and calls the quotes and invoices
 //! services.
 
+pub mod client_page;
 pub mod pages;
 pub mod routes;
+pub mod signatures;
 
-pub use crate::modules::auth::links::{Kind, LINK_DAYS, LinkParams, Links, check, link};
+pub use crate::modules::auth::links::{
+    Kind, LINK_DAYS, LinkParams, Links, check, check_signed, link,
+};

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{Kind, Links};
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::activity::{self, Subject};
+use crate::modules::auth::token::TokenKeys;
 use crate::modules::clients::model::Client;
 use crate::modules::invoices::model::{Invoice, Payment, PaymentInput, PaymentMethod};
 use crate::modules::invoices::payments::{self as invoice_payments, Target};
@@ -71,6 +72,10 @@ pub struct HubContext {
     /// The Stripe publishable key the card form loads Stripe's Payment Element
     /// with; null when the business takes no cards online.
     pub stripe_publishable_key: Option<String>,
+    /// The client's own hub page (all their quotes, invoices, receipts and visits):
+    /// an address relative to the web app, signed like the link of this page and
+    /// expiring with it. Null on that page itself.
+    pub client_page: Option<String>,
 }
 
 fn last4(number: &str) -> String {
@@ -116,14 +121,32 @@ async fn client_of(db: &Db, kind: Kind, account_id: Uuid, id: Uuid) -> Result<Uu
     })
 }
 
+/// The page around a quote or invoice, with the address of the client's own page
+/// (signed to expire with the link that opened this one).
 pub async fn context(
     db: &Db,
     storage: &Storage,
+    keys: &TokenKeys,
     kind: Kind,
     account_id: Uuid,
     id: Uuid,
+    expires: i64,
 ) -> Result<HubContext, ApiError> {
     let client_id = client_of(db, kind, account_id, id).await?;
+    let mut context = context_of_client(db, storage, account_id, client_id).await?;
+    context.client_page = Some(super::client_page::client_path(
+        keys, account_id, client_id, expires,
+    ));
+    Ok(context)
+}
+
+/// The business and the client, as every hub page shows them.
+pub async fn context_of_client(
+    db: &Db,
+    storage: &Storage,
+    account_id: Uuid,
+    client_id: Uuid,
+) -> Result<HubContext, ApiError> {
     let mut tx = db.tenant(account_id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let client = clients::service::get_in(&mut tx, client_id).await?;
@@ -151,6 +174,7 @@ pub async fn context(
         },
         client: hub_client(&client),
         stripe_publishable_key,
+        client_page: None,
     })
 }
 
@@ -172,6 +196,16 @@ pub async fn set_sms(
     choice: SmsChoice,
 ) -> Result<HubClient, ApiError> {
     let client_id = client_of(db, kind, account_id, id).await?;
+    set_sms_of_client(db, account_id, client_id, choice).await
+}
+
+/// [`set_sms`] for the client of the link.
+pub async fn set_sms_of_client(
+    db: &Db,
+    account_id: Uuid,
+    client_id: Uuid,
+    choice: SmsChoice,
+) -> Result<HubClient, ApiError> {
     let mut tx = db.tenant(account_id).await?;
     let client = clients::service::get_in(&mut tx, client_id).await?;
     let mut changed = false;

@@ -32,6 +32,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(hub_pay))
         .routes(routes!(hub_payment))
         .routes(routes!(hub_resend))
+        .merge(super::client_page::router())
+        .merge(super::signatures::router())
 }
 
 fn client(account_id: Uuid) -> Actor {
@@ -124,7 +126,16 @@ async fn hub_quote_context(
 ) -> Result<axum::Json<HubContext>, ApiError> {
     let account_id = check(&state.keys, Kind::Quote, id, &link)?;
     Ok(axum::Json(
-        pages::context(&state.db, &state.storage, Kind::Quote, account_id, id).await?,
+        pages::context(
+            &state.db,
+            &state.storage,
+            &state.keys,
+            Kind::Quote,
+            account_id,
+            id,
+            link.expires,
+        )
+        .await?,
     ))
 }
 
@@ -139,7 +150,16 @@ async fn hub_invoice_context(
 ) -> Result<axum::Json<HubContext>, ApiError> {
     let account_id = check(&state.keys, Kind::Invoice, id, &link)?;
     Ok(axum::Json(
-        pages::context(&state.db, &state.storage, Kind::Invoice, account_id, id).await?,
+        pages::context(
+            &state.db,
+            &state.storage,
+            &state.keys,
+            Kind::Invoice,
+            account_id,
+            id,
+            link.expires,
+        )
+        .await?,
     ))
 }
 

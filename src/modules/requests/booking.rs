@@ -1,7 +1,9 @@
-//! Free booking slots: the weekly working hours, laid on the calendar in the
-//! account's time zone (so 08:00 stays 08:00 across a DST change), minus each
-//! person's visits widened by the travel buffer. Pure functions; the service reads
-//! the inputs and takes the lock.
+//! Free booking slots: each person's weekly working hours (their own, else the
+//! account's), laid on the calendar in the account's time zone (so 08:00 stays
+//! 08:00 across a DST change), minus their visits widened by the travel buffer.
+//! Pure functions; the service reads the inputs and takes the lock.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use uuid::Uuid;
@@ -24,7 +26,10 @@ pub struct Busy {
 
 pub struct Availability<'a> {
     pub tz: chrono_tz::Tz,
+    /// The account's hours: everyone's who has none of their own.
     pub hours: &'a [WorkingHours],
+    /// The people with hours of their own (an empty list: no bookings).
+    pub own_hours: &'a HashMap<Uuid, Vec<WorkingHours>>,
     pub duration: Duration,
     pub buffer: Duration,
     /// No slot starts before this (now plus the notice).
@@ -44,41 +49,63 @@ impl Availability<'_> {
             .any(|b| b.user_id == user && b.starts_at < to && b.ends_at > from)
     }
 
-    /// The first person free for a slot at `start`.
-    pub fn who(&self, start: DateTime<Utc>) -> Option<Uuid> {
-        self.people.iter().copied().find(|p| self.free(*p, start))
+    fn hours_of(&self, person: Uuid) -> &[WorkingHours] {
+        self.own_hours
+            .get(&person)
+            .map_or(self.hours, Vec::as_slice)
     }
 
-    /// Every free slot whose local day is in `from..=to`, in time order.
+    /// The slot starts of `person`'s working periods on `day`: every
+    /// [`STEP_MINUTES`] from the start of each period, while the visit fits in it.
+    fn starts_of(&self, person: Uuid, day: NaiveDate) -> Vec<DateTime<Utc>> {
+        let weekday = u8::try_from(day.weekday().number_from_monday()).unwrap_or(0);
+        let mut out = Vec::new();
+        for period in self.hours_of(person).iter().filter(|h| h.day == weekday) {
+            let (Some(open), Some(close)) = (
+                recurrence::resolve_local(self.tz, day.and_time(period.start)),
+                recurrence::resolve_local(self.tz, day.and_time(period.end)),
+            ) else {
+                continue;
+            };
+            let mut start = open;
+            while start + self.duration <= close {
+                out.push(start);
+                start += Duration::minutes(STEP_MINUTES);
+            }
+        }
+        out
+    }
+
+    /// The first person who works at `start` (it is one of their slot starts) and
+    /// is free then.
+    pub fn who(&self, start: DateTime<Utc>) -> Option<Uuid> {
+        let day = start.with_timezone(&self.tz).date_naive();
+        self.people
+            .iter()
+            .copied()
+            .find(|p| self.starts_of(*p, day).contains(&start) && self.free(*p, start))
+    }
+
+    /// Every free slot whose local day is in `from..=to`, in time order: a start
+    /// is offered when someone works then and is free.
     pub fn slots(&self, from: NaiveDate, to: NaiveDate) -> Vec<BookingSlot> {
         let mut out = Vec::new();
         let mut day = from;
         while day <= to {
-            let weekday = u8::try_from(day.weekday().number_from_monday()).unwrap_or(0);
-            let mut periods: Vec<&WorkingHours> =
-                self.hours.iter().filter(|h| h.day == weekday).collect();
-            periods.sort_by_key(|h| h.start);
-            for period in periods {
-                let (Some(open), Some(close)) = (
-                    recurrence::resolve_local(self.tz, day.and_time(period.start)),
-                    recurrence::resolve_local(self.tz, day.and_time(period.end)),
-                ) else {
-                    continue;
-                };
-                let mut start = open;
-                while start + self.duration <= close {
-                    if start >= self.earliest && self.who(start).is_some() {
+            for person in self.people {
+                for start in self.starts_of(*person, day) {
+                    if start >= self.earliest && self.free(*person, start) {
                         out.push(BookingSlot {
                             starts_at: start,
                             ends_at: start + self.duration,
                         });
                     }
-                    start += Duration::minutes(STEP_MINUTES);
                 }
             }
             let Some(next) = day.succ_opt() else { break };
             day = next;
         }
+        out.sort_by_key(|s| s.starts_at);
         out.dedup();
         out
     }
@@ -112,6 +139,7 @@ mod tests {
         let a = Availability {
             tz,
             hours: &all_week,
+            own_hours: &HashMap::new(),
             duration: Duration::minutes(60),
             buffer: Duration::minutes(0),
             earliest: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
@@ -151,6 +179,7 @@ mod tests {
         let a = Availability {
             tz,
             hours: &week,
+            own_hours: &HashMap::new(),
             duration: Duration::minutes(60),
             buffer: Duration::minutes(30),
             earliest: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
@@ -166,5 +195,48 @@ mod tests {
         assert_eq!(starts, ["10:30", "11:00"]);
         assert!(!a.offers(Utc.with_ymd_and_hms(2026, 12, 7, 8, 0, 0).unwrap()));
         assert!(a.offers(Utc.with_ymd_and_hms(2026, 12, 7, 10, 30, 0).unwrap()));
+    }
+
+    #[test]
+    fn a_persons_own_hours_replace_the_accounts() {
+        let tz = chrono_tz::UTC;
+        let monday = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let tuesday = NaiveDate::from_ymd_opt(2026, 12, 8).unwrap();
+        let week = [hours(1, "08:00", "10:00"), hours(2, "08:00", "10:00")];
+        let (ann, bo) = (Uuid::now_v7(), Uuid::now_v7());
+        let people = [ann, bo];
+        // Ann is off on Tuesdays; Bo works Tuesday afternoons only.
+        let own = HashMap::from([
+            (ann, vec![hours(1, "08:00", "10:00")]),
+            (bo, vec![hours(2, "13:00", "14:00")]),
+        ]);
+        let a = Availability {
+            tz,
+            hours: &week,
+            own_hours: &own,
+            duration: Duration::minutes(60),
+            buffer: Duration::minutes(0),
+            earliest: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            people: &people,
+            busy: &[],
+        };
+        let times = |day| -> Vec<String> {
+            a.slots(day, day)
+                .iter()
+                .map(|s| s.starts_at.format("%H:%M").to_string())
+                .collect()
+        };
+        assert_eq!(times(monday), ["08:00", "08:30", "09:00"]);
+        assert_eq!(times(tuesday), ["13:00"]);
+        let at = |h| Utc.with_ymd_and_hms(2026, 12, 8, h, 0, 0).unwrap();
+        assert_eq!(a.who(at(13)), Some(bo));
+        assert_eq!(a.who(at(8)), None, "nobody works Tuesday morning");
+        // Nobody with hours of their own at all: no slots.
+        let off = HashMap::from([(ann, vec![]), (bo, vec![])]);
+        let none = Availability {
+            own_hours: &off,
+            ..a
+        };
+        assert!(none.slots(monday, tuesday).is_empty());
     }
 }

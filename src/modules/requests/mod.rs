@@ -6,6 +6,8 @@
 //! creates clients, quotes and jobs only through their services.
 
 pub mod booking;
+pub mod from_hub;
+pub mod hours;
 pub mod model;
 pub mod repo;
 pub mod routes;

@@ -44,6 +44,8 @@ pub enum RequestSource {
     Form,
     /// An online booking (which made its job at once).
     Booking,
+    /// "Request more work" in the client hub: the client is known (`client_id`).
+    Hub,
 }
 
 impl RequestSource {
@@ -51,6 +53,7 @@ impl RequestSource {
         match self {
             RequestSource::Form => "form",
             RequestSource::Booking => "booking",
+            RequestSource::Hub => "hub",
         }
     }
 
@@ -58,6 +61,7 @@ impl RequestSource {
         match text {
             "form" => Some(RequestSource::Form),
             "booking" => Some(RequestSource::Booking),
+            "hub" => Some(RequestSource::Hub),
             _ => None,
         }
     }
@@ -303,23 +307,7 @@ impl FormSettingsInput {
                 "must be 1 to 60 lower-case letters, digits and dashes, not starting or ending with a dash",
             ));
         }
-        if self.working_hours.len() > 21 {
-            errors.push(FieldError::new("working_hours", "at most 21 periods"));
-        }
-        for (i, hours) in self.working_hours.iter().enumerate() {
-            if !(1..=7).contains(&hours.day) {
-                errors.push(FieldError::new(
-                    format!("working_hours[{i}].day"),
-                    "must be 1 (Monday) to 7 (Sunday)",
-                ));
-            }
-            if hours.end <= hours.start {
-                errors.push(FieldError::new(
-                    format!("working_hours[{i}].end"),
-                    "must be after start",
-                ));
-            }
-        }
+        super::hours::check_hours("working_hours", &self.working_hours, &mut errors);
         if !(0..=480).contains(&self.travel_buffer_minutes) {
             errors.push(FieldError::new(
                 "travel_buffer_minutes",

@@ -311,3 +311,69 @@ pub async fn archive(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Erro
     .await
     .map(drop)
 }
+
+/// A request of a known client (`source: hub`): as [`insert`], with its client.
+pub async fn insert_for_client(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    client_id: Uuid,
+    r: &NewRequest<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO work_requests (account_id, id, source, name, email, phone, address, service_id, service_name, details, preferred_times, remote_ip, client_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(account_id)
+    .bind(r.id)
+    .bind(r.source.as_str())
+    .bind(r.name)
+    .bind(r.email)
+    .bind(r.phone)
+    .bind(Json(r.address))
+    .bind(r.service_id)
+    .bind(r.service_name)
+    .bind(r.details)
+    .bind(r.preferred_times)
+    .bind(r.remote_ip)
+    .bind(client_id)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// The people with working hours of their own.
+pub async fn person_hours(
+    conn: &mut PgConnection,
+) -> Result<Vec<(Uuid, Vec<WorkingHours>)>, sqlx::Error> {
+    let rows: Vec<(Uuid, Json<Vec<WorkingHours>>)> =
+        sqlx::query_as("SELECT user_id, hours FROM person_working_hours ORDER BY user_id")
+            .fetch_all(conn)
+            .await?;
+    Ok(rows.into_iter().map(|(id, hours)| (id, hours.0)).collect())
+}
+
+/// Give a person hours of their own, or (`None`) put them back on the account's.
+pub async fn set_person_hours(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    user_id: Uuid,
+    hours: Option<&[WorkingHours]>,
+) -> Result<(), sqlx::Error> {
+    match hours {
+        Some(hours) => sqlx::query(
+            "INSERT INTO person_working_hours (account_id, user_id, hours) VALUES ($1, $2, $3)
+             ON CONFLICT (account_id, user_id) DO UPDATE SET hours = EXCLUDED.hours",
+        )
+        .bind(account_id)
+        .bind(user_id)
+        .bind(Json(hours))
+        .execute(conn)
+        .await
+        .map(drop),
+        None => sqlx::query("DELETE FROM person_working_hours WHERE user_id = $1")
+            .bind(user_id)
+            .execute(conn)
+            .await
+            .map(drop),
+    }
+}

@@ -2,6 +2,8 @@
 //! office's inbox and conversion to a quote or a job (the client found by email or
 //! created with a property), and online booking under the account's booking lock.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use uuid::Uuid;
 
@@ -9,7 +11,7 @@ use super::booking::{Availability, Busy, MAX_WINDOW_DAYS};
 use super::model::{
     BookableService, Booking, BookingInput, BookingSlot, ConvertTarget, FormService, FormSettings,
     FormSettingsInput, PublicForm, RequestData, RequestInput, RequestSource, RequestStatus,
-    SlotList, WorkRequest, contact,
+    SlotList, WorkRequest, WorkingHours, contact,
 };
 use super::repo::{self, FormRow, FormUpdate, NewRequest};
 use crate::domain::{Address, FieldError};
@@ -87,7 +89,7 @@ pub async fn public_form(db: &Db, slug: &str) -> Result<PublicForm, ApiError> {
 }
 
 /// An active service of the catalog, by id, for a form's `service_id`.
-async fn offered_service(
+pub(super) async fn offered_service(
     tx: &mut Tx,
     id: Uuid,
     errors: &mut Vec<FieldError>,
@@ -223,6 +225,7 @@ async fn client_for(
     account_id: Uuid,
     actor: Option<Uuid>,
     person: Person<'_>,
+    known: Option<Uuid>,
     status: ClientStatus,
 ) -> Result<(Uuid, Option<Uuid>), ApiError> {
     let Person {
@@ -231,39 +234,43 @@ async fn client_for(
         phone,
         address,
     } = person;
-    let client_id = match clients::service::find_by_email_in(tx, email).await? {
-        Some(client) => client.id,
-        None => {
-            let (first, last) = split_name(name);
-            let input = ClientInput {
-                first_name: Some(first),
-                last_name: last,
-                company_name: None,
-                emails: vec![EmailInput {
-                    address: email.to_string(),
-                    label: None,
-                    primary: true,
-                }],
-                phones: phone
-                    .map(|p| PhoneInput {
-                        number: p.to_string(),
+    // A request from the client hub names its client; the others are matched by email.
+    let client_id = match known {
+        Some(id) => id,
+        None => match clients::service::find_by_email_in(tx, email).await? {
+            Some(client) => client.id,
+            None => {
+                let (first, last) = split_name(name);
+                let input = ClientInput {
+                    first_name: Some(first),
+                    last_name: last,
+                    company_name: None,
+                    emails: vec![EmailInput {
+                        address: email.to_string(),
                         label: None,
                         primary: true,
-                        sms_opt_in: false,
-                    })
-                    .into_iter()
-                    .collect(),
-                billing_address: Some(address.clone()),
-                tags: Vec::new(),
-                notes: None,
-                status: Some(status),
-                version: None,
-            };
-            let data = input.validate()?;
-            clients::service::create_in(tx, account_id, actor, data)
-                .await?
-                .id
-        }
+                    }],
+                    phones: phone
+                        .map(|p| PhoneInput {
+                            number: p.to_string(),
+                            label: None,
+                            primary: true,
+                            sms_opt_in: false,
+                        })
+                        .into_iter()
+                        .collect(),
+                    billing_address: Some(address.clone()),
+                    tags: Vec::new(),
+                    notes: None,
+                    status: Some(status),
+                    version: None,
+                };
+                let data = input.validate()?;
+                clients::service::create_in(tx, account_id, actor, data)
+                    .await?
+                    .id
+            }
+        },
     };
     if address.street1.is_none() {
         return Ok((client_id, None));
@@ -378,6 +385,9 @@ pub async fn convert(
             phone: request.phone.as_deref(),
             address: &request.address,
         },
+        request
+            .client_id
+            .filter(|_| request.source == RequestSource::Hub),
         status,
     )
     .await?;
@@ -543,8 +553,10 @@ async fn availability_inputs(
     tx: &mut Tx,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<(Vec<Uuid>, Vec<Busy>), ApiError> {
+) -> Result<(Vec<Uuid>, Vec<Busy>, HashMap<Uuid, Vec<WorkingHours>>), ApiError> {
     let people = users::service::bookable_ids_in(tx).await?;
+    let own_hours: HashMap<Uuid, Vec<WorkingHours>> =
+        repo::person_hours(tx).await?.into_iter().collect();
     let mut busy = Vec::new();
     for person in &people {
         for visit in jobs::service::visits_of_user_in(tx, *person, from, to).await? {
@@ -560,7 +572,7 @@ async fn availability_inputs(
             }
         }
     }
-    Ok((people, busy))
+    Ok((people, busy, own_hours))
 }
 
 /// The bookable service `id` and its duration; 422 on `field` otherwise.
@@ -609,10 +621,11 @@ async fn free_slots(
     )
     .unwrap_or_else(Utc::now)
         + Duration::days(2);
-    let (people, busy) = availability_inputs(tx, start, end).await?;
+    let (people, busy, own_hours) = availability_inputs(tx, start, end).await?;
     let availability = Availability {
         tz,
         hours: &form.working_hours.0,
+        own_hours: &own_hours,
         duration: Duration::minutes(i64::from(duration)),
         buffer: Duration::minutes(i64::from(form.travel_buffer_minutes)),
         earliest: Utc::now() + Duration::hours(i64::from(form.notice_hours)),
@@ -733,7 +746,7 @@ pub async fn book(
     let (service, service_name) = bookable(&mut tx, input.service_id, "service_id").await?;
     let day = input.starts_at.with_timezone(&tz).date_naive();
     let duration = Duration::minutes(i64::from(service.duration_minutes));
-    let (people, busy) = availability_inputs(
+    let (people, busy, own_hours) = availability_inputs(
         &mut tx,
         input.starts_at - Duration::days(1),
         input.starts_at + Duration::days(2),
@@ -742,6 +755,7 @@ pub async fn book(
     let availability = Availability {
         tz,
         hours: &form.working_hours.0,
+        own_hours: &own_hours,
         duration,
         buffer: Duration::minutes(i64::from(form.travel_buffer_minutes)),
         earliest: Utc::now() + Duration::hours(i64::from(form.notice_hours)),
@@ -776,6 +790,7 @@ pub async fn book(
             phone: phone.as_ref().map(|p| p.as_str()),
             address: &address,
         },
+        None,
         ClientStatus::Active,
     )
     .await?;

@@ -482,6 +482,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/clients/{id}/hub-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A link to the client's hub page for the office to copy, or (`email: true`) to
+         *     email to the client (422 on `to` when the client has no email address).
+         */
+        post: operations["client_hub_link"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/clients/{id}/invoices": {
         parameters: {
             query?: never;
@@ -589,6 +609,85 @@ export interface paths {
         post?: never;
         /** Delete a property. */
         delete: operations["delete_property"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hub/client-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Email a fresh link to the client's page (of an expired or damaged link) to the
+         *     client's address on file. Always 202, whatever was found; at most one such
+         *     email per client every 5 minutes.
+         */
+        post: operations["hub_client_resend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hub/clients/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The client's own page: their quotes, invoices with the balance, receipts,
+         *     upcoming visits, and what "request more work" offers (services, properties).
+         */
+        get: operations["hub_client_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hub/clients/{id}/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * "Request more work": the client asks the business for more work from their hub
+         *     page. It arrives in the office's Requests inbox (`source: hub`) with the client
+         *     set, and the office is notified.
+         */
+        post: operations["hub_request_work"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hub/clients/{id}/sms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** As `PUT /hub/quotes/{id}/sms`, from the client's page. */
+        put: operations["hub_client_sms"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1718,6 +1817,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/quotes/{id}/signature": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The signature the client drew when approving the quote in the client hub.
+         *     404 `file_not_found` when they typed their name only (or approval was recorded
+         *     by staff).
+         */
+        get: operations["quote_signature"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/aging": {
         parameters: {
             query?: never;
@@ -2175,6 +2295,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/settings/working-hours": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The team's hours for online booking: every bookable person (with their own
+         *     hours, or null for the account's) and anyone else who has hours of their own.
+         */
+        get: operations["list_hours"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/uploads": {
         parameters: {
             query?: never;
@@ -2307,6 +2447,27 @@ export interface paths {
          *     recovery codes (owners and admins; only an owner may do it for an owner).
          */
         delete: operations["totp_reset"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{id}/working-hours": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a person's own working hours for online booking (owner, admin): the slots
+         *     offered for them lie inside these instead of the account's hours; an empty list
+         *     takes them out of online booking; null puts them back on the account's hours.
+         */
+        put: operations["set_hours"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2888,6 +3049,16 @@ export interface components {
             /** @description The client agreed to receive text messages on this number. */
             sms_opt_in: boolean;
         };
+        /** @description `POST /hub/client-links`: the client page of an expired (or damaged) link. */
+        ClientResendInput: {
+            /** Format: uuid */
+            account: string;
+            /**
+             * Format: uuid
+             * @description The client of the link.
+             */
+            id: string;
+        };
         /** @enum {string} */
         ClientStatus: "lead" | "active" | "archived";
         /**
@@ -3014,6 +3185,13 @@ export interface components {
              * @description Minor units per unit.
              */
             unit_price?: number | null;
+        };
+        /** @description A drawn signature. */
+        DrawnSignature: {
+            /** @description The name the client typed beside it. */
+            signature_name?: string | null;
+            /** @description The PNG, a download address valid 15 minutes. */
+            url: string;
         };
         EmailInput: {
             address: string;
@@ -3220,21 +3398,84 @@ export interface components {
             name: string;
             phones: components["schemas"]["HubPhone"][];
         };
+        /** @description The client's own page. */
+        HubClientPage: {
+            business: components["schemas"]["HubBusiness"];
+            client: components["schemas"]["HubClient"];
+            /** @description Newest first; drafts are the business's own. */
+            invoices: components["schemas"]["HubInvoiceItem"][];
+            properties: components["schemas"]["HubProperty"][];
+            /** @description Newest first; drafts and archived quotes are the business's own. */
+            quotes: components["schemas"]["HubQuoteItem"][];
+            /** @description Newest first; payments that did not go through are left out. */
+            receipts: components["schemas"]["HubReceiptItem"][];
+            /** @description The active services of the catalog, for "request more work". */
+            services: components["schemas"]["HubService"][];
+            /** @description Scheduled visits from now on, soonest first. */
+            visits: components["schemas"]["HubVisit"][];
+        };
         /** @description Everything around the record on a hub page. */
         HubContext: {
             business: components["schemas"]["HubBusiness"];
             client: components["schemas"]["HubClient"];
+            /**
+             * @description The client's own hub page (all their quotes, invoices, receipts and visits):
+             *     an address relative to the web app, signed like the link of this page and
+             *     expiring with it. Null on that page itself.
+             */
+            client_page?: string | null;
             /**
              * @description The Stripe publishable key the card form loads Stripe's Payment Element
              *     with; null when the business takes no cards online.
              */
             stripe_publishable_key?: string | null;
         };
+        /** @description An invoice on the client's page. */
+        HubInvoiceItem: {
+            /**
+             * Format: int64
+             * @description What is left to pay, minor units.
+             */
+            balance: number;
+            currency: string;
+            /** Format: date */
+            due_date?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description The invoice's own hub page (pay by card, PDF). */
+            link: string;
+            number?: string | null;
+            past_due: boolean;
+            status: components["schemas"]["InvoiceStatus"];
+            title: string;
+            /**
+             * Format: int64
+             * @description Minor units.
+             */
+            total: number;
+        };
         /**
          * @description What a link opens.
          * @enum {string}
          */
         HubKind: "quote" | "invoice";
+        /** @description A link to a client's hub page. */
+        HubLink: {
+            /** Format: date-time */
+            expires_at: string;
+            /**
+             * Format: uuid
+             * @description The queued email's id when `email` was asked.
+             */
+            message_id?: string | null;
+            /** @description The full address (the server's public URL). */
+            url: string;
+        };
+        /** @description `POST /clients/{id}/hub-link`. */
+        HubLinkInput: {
+            /** @description Also email the link to the client's primary address. */
+            email?: boolean;
+        };
         /** @description `POST /hub/invoices/{id}/payments`. */
         HubPayInput: {
             /**
@@ -3251,10 +3492,108 @@ export interface components {
             /** @description The client agreed to text messages on this number. */
             sms_opt_in: boolean;
         };
+        /** @description A property of the client's, for "request more work". */
+        HubProperty: {
+            /** @description The address on one line. */
+            address: string;
+            /** Format: uuid */
+            id: string;
+            name?: string | null;
+        };
+        /** @description A quote on the client's page. */
+        HubQuoteItem: {
+            currency: string;
+            /** Format: uuid */
+            id: string;
+            /** @description The quote's own hub page (approve, ask for changes, PDF). */
+            link: string;
+            number: string;
+            /** Format: date-time */
+            sent_at?: string | null;
+            status: components["schemas"]["QuoteStatus"];
+            title: string;
+            /**
+             * Format: int64
+             * @description Minor units.
+             */
+            total: number;
+            /** Format: date */
+            valid_until?: string | null;
+        };
         /** @description A payment of the invoice and the invoice after it: the receipt page. */
         HubReceipt: {
             invoice: components["schemas"]["Invoice"];
             payment: components["schemas"]["Payment"];
+        };
+        /** @description A payment the client made: a receipt. */
+        HubReceiptItem: {
+            /**
+             * Format: int64
+             * @description Minor units, applied to the invoice.
+             */
+            amount: number;
+            /** Format: uuid */
+            id: string;
+            /** @description The hub page of the invoice paid. */
+            invoice_link?: string | null;
+            /** @description The invoice paid (null for a deposit on a quote). */
+            invoice_number?: string | null;
+            method: components["schemas"]["PaymentMethod"];
+            /** Format: date-time */
+            paid_at: string;
+            /** Format: int64 */
+            refunded: number;
+            /** @description `succeeded`, `partially_refunded` or `refunded`. */
+            status: string;
+            /** Format: int64 */
+            tip: number;
+        };
+        /** @description `POST /hub/clients/{id}/requests`: what the client asks for. */
+        HubRequestInput: {
+            /** @description What the work is (required, up to 5,000 characters). */
+            details: string;
+            /** @description When it suits the client, in their words. */
+            preferred_times?: string | null;
+            /**
+             * Format: uuid
+             * @description Where: one of the client's properties (the billing address when left out).
+             */
+            property_id?: string | null;
+            /**
+             * Format: uuid
+             * @description One of the services the hub page lists.
+             */
+            service_id?: string | null;
+        };
+        /** @description The answer to a request sent from the hub. */
+        HubRequestReceived: {
+            /**
+             * Format: uuid
+             * @description The request in the office's inbox.
+             */
+            id: string;
+            message: string;
+        };
+        /** @description A service the client can ask for. */
+        HubService: {
+            description?: string | null;
+            /** Format: uuid */
+            id: string;
+            name: string;
+        };
+        /** @description A visit booked for the client, from now on. */
+        HubVisit: {
+            address?: string | null;
+            /** @description Any time that day (the day in the business's time zone). */
+            anytime: boolean;
+            /** Format: date-time */
+            ends_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            starts_at: string;
+            status: components["schemas"]["VisitStatus"];
+            title: string;
         };
         Invoice: {
             /** Format: int64 */
@@ -4174,6 +4513,26 @@ export interface components {
          * @enum {string}
          */
         PaymentTerms: "due_on_receipt" | "net_7" | "net_15" | "net_30" | "net_60";
+        /** @description A person's hours for online booking. */
+        PersonHours: {
+            /**
+             * @description Whether online booking gives this person visits now (an active technician,
+             *     or an owner when the business has no technician).
+             */
+            bookable: boolean;
+            /** Format: uuid */
+            user_id: string;
+            /** @description Their own weekly hours in the account's time zone; null: the account's. */
+            working_hours?: components["schemas"]["WorkingHours"][] | null;
+        };
+        /** @description `PUT /users/{id}/working-hours`. */
+        PersonHoursInput: {
+            /**
+             * @description Their own hours (an empty list: no online bookings for them), or null to
+             *     work the account's hours.
+             */
+            working_hours?: components["schemas"]["WorkingHours"][] | null;
+        };
         PhoneInput: {
             label?: string | null;
             number: string;
@@ -4523,7 +4882,7 @@ export interface components {
          * @description How a request came in.
          * @enum {string}
          */
-        RequestSource: "form" | "booking";
+        RequestSource: "form" | "booking" | "hub";
         /** @enum {string} */
         RequestStatus: "new" | "converted" | "archived";
         /** @description `POST /hub/links`: the record of an expired (or damaged) link. */
@@ -8632,6 +8991,138 @@ export interface operations {
             };
         };
     };
+    client_hub_link: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (Stripe's semantics): a retry with the same key and request gets the stored response */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HubLinkInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubLink"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed; `malformed_json`: the body is not JSON; `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `client_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `idempotency_request_in_progress`: the first request with this `Idempotency-Key` is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     client_invoices: {
         parameters: {
             query?: {
@@ -9585,6 +10076,410 @@ export interface operations {
             };
             /** @description `precondition_failed`: `If-Match` does not match the current version */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hub_client_resend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientResendInput"];
+            };
+        };
+        responses: {
+            /** @description a fresh link is on its way if the client has an email */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hub_client_page: {
+        parameters: {
+            query: {
+                /** @description The account the record belongs to. */
+                account: string;
+                /** @description Unix seconds after which the link no longer works. */
+                expires: number;
+                /** @description The link's signature. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubClientPage"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the link or upload has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hub_request_work: {
+        parameters: {
+            query: {
+                /** @description The account the record belongs to. */
+                account: string;
+                /** @description Unix seconds after which the link no longer works. */
+                expires: number;
+                /** @description The link's signature. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HubRequestInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubRequestReceived"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed; `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the link or upload has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: `details`, `service_id`, `property_id` or `preferred_times`; `validation_failed`: fields are invalid (`errors` names them) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hub_client_sms: {
+        parameters: {
+            query: {
+                /** @description The account the record belongs to. */
+                account: string;
+                /** @description Unix seconds after which the link no longer works. */
+                expires: number;
+                /** @description The link's signature. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SmsChoice"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubClient"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed; `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the link or upload has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -16774,6 +17669,95 @@ export interface operations {
             };
         };
     };
+    quote_signature: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrawnSignature"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `quote_not_found`, or `file_not_found` without a drawn signature */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     aging: {
         parameters: {
             query?: never;
@@ -19870,6 +20854,75 @@ export interface operations {
             };
         };
     };
+    list_hours: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonHours"][];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     create_upload: {
         parameters: {
             query?: never;
@@ -20810,6 +21863,126 @@ export interface operations {
             };
             /** @description `user_not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_hours: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PersonHoursInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonHours"];
+                };
+            };
+            /** @description `invalid_parameter`: a path or query parameter is malformed; `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `user_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: `working_hours[i].day`, `working_hours[i].end`; `validation_failed`: fields are invalid (`errors` names them) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -38,6 +38,7 @@ const routes: RouteObject[] = [
     children: [
       { path: "quotes/:id", lazy: () => import("../features/hub/HubQuotePage").then((m) => ({ Component: m.HubQuotePage })) },
       { path: "invoices/:id", lazy: () => import("../features/hub/HubInvoicePage").then((m) => ({ Component: m.HubInvoicePage })) },
+      { path: "clients/:id", lazy: () => import("../features/hub/HubClientPage").then((m) => ({ Component: m.HubClientPage })) },
     ],
   },
   {

@@ -1,4 +1,4 @@
-// The client page's history tabs (messages, payments, activity) and the avatar: what
+// The client page's history tabs (messages, payments, activity, files) and the avatar: what
 // was said to and by the client, what they paid, and who changed what, newest first.
 import { useRef, useState, type KeyboardEvent } from "react";
 import { Link } from "react-router";
@@ -8,12 +8,14 @@ import { describeError, isProblem } from "../../api/problem";
 import { ErrorState, Spinner } from "../../components/States";
 import { useFormat } from "../../lib/locale";
 import type { Client } from "./api";
+import { ClientFiles } from "./ClientFiles";
 import "./clients.css";
 
 const tabs = [
   { value: "messages", label: "Messages" },
   { value: "payments", label: "Payments" },
   { value: "activity", label: "Activity" },
+  { value: "files", label: "Files" },
 ] as const;
 type Tab = (typeof tabs)[number]["value"];
 
@@ -54,7 +56,15 @@ export function ClientHistory({ id }: { id: string }) {
         ))}
       </div>
       <div role="tabpanel" id={`history-panel-${tab}`} aria-labelledby={`history-tab-${tab}`}>
-        {tab === "messages" ? <Messages id={id} /> : tab === "payments" ? <Payments id={id} /> : <Activity id={id} />}
+        {tab === "messages" ? (
+          <Messages id={id} />
+        ) : tab === "payments" ? (
+          <Payments id={id} />
+        ) : tab === "files" ? (
+          <ClientFiles id={id} />
+        ) : (
+          <Activity id={id} />
+        )}
       </div>
     </section>
   );

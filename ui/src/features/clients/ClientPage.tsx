@@ -5,6 +5,7 @@ import { Icon } from "../../components/Icon";
 import { EmptyState, ErrorState, PageHeader, Spinner } from "../../components/States";
 import { useFormat } from "../../lib/locale";
 import { ClientAvatar, ClientHistory } from "./ClientHistory";
+import { HubLinkButton } from "./HubLinkButton";
 import { addressLines, useClient, useClientInvoices, useClientJobs, useClientQuotes, useProperties } from "./api";
 
 export function ClientPage() {
@@ -45,9 +46,12 @@ export function ClientPage() {
           </>
         }
         actions={
-          <Link to={`/clients/${c.id}/edit`} className="button">
-            <Icon name="edit" /> Edit
-          </Link>
+          <>
+            <HubLinkButton clientId={c.id} hasEmail={c.emails.length > 0} />
+            <Link to={`/clients/${c.id}/edit`} className="button">
+              <Icon name="edit" /> Edit
+            </Link>
+          </>
         }
       />
       <div className="detail-grid">

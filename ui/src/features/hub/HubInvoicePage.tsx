@@ -8,6 +8,7 @@ import { getPayment, pdfUrl, startCardPayment, useHubContext, useHubInvoice } fr
 import { HubShell } from "./HubShell";
 import { LinkProblem } from "./LinkProblem";
 import { parseLink, type HubLink } from "./link";
+import { ClientPageLink } from "./ClientPageLink";
 import { SmsChoice } from "./SmsChoice";
 import { loadStripe, type StripeJs } from "./stripe";
 
@@ -131,6 +132,7 @@ function InvoiceScreen({ id, link }: { id: string; link: HubLink }) {
           </section>
         )
       ) : null}
+      <ClientPageLink to={context.data.client_page} />
       <SmsChoice kind="invoice" id={id} link={link} phones={client.phones} />
     </HubShell>
   );

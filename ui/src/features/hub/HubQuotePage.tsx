@@ -8,6 +8,7 @@ import { pdfUrl, useApprove, useHubContext, useHubQuote, useQuotePreview, useReq
 import { HubShell } from "./HubShell";
 import { LinkProblem } from "./LinkProblem";
 import { parseLink, type HubLink } from "./link";
+import { ClientPageLink } from "./ClientPageLink";
 import { SmsChoice } from "./SmsChoice";
 import { blobToBase64 } from "./stripe";
 
@@ -124,6 +125,7 @@ function QuoteScreen({ id, link }: { id: string; link: HubLink }) {
       ) : (
         <Outcome quote={q} zone={business.time_zone} locale={business.locale} businessName={business.name} />
       )}
+      <ClientPageLink to={context.data.client_page} />
       <SmsChoice kind="quote" id={id} link={link} phones={client.phones} />
     </HubShell>
   );

@@ -11,7 +11,7 @@ import type { HubKind } from "./link";
 export function LinkProblem({ kind, id, account, error }: { kind: HubKind; id: string; account?: string; error?: unknown }) {
   const [state, setState] = useState<"idle" | "sending" | "sent" | "failed">("idle");
   const expired = isProblem(error, "link_expired");
-  const what = kind === "quote" ? "quote" : "invoice";
+  const what = kind === "client" ? "page" : kind;
   async function ask() {
     if (!account) return;
     setState("sending");
@@ -22,7 +22,7 @@ export function LinkProblem({ kind, id, account, error }: { kind: HubKind; id: s
       setState("failed");
     }
   }
-  const other = error !== undefined && !expired && !isProblem(error, "quote_not_found") && !isProblem(error, "invoice_not_found");
+  const other = error !== undefined && !expired && !isProblem(error, "quote_not_found") && !isProblem(error, "invoice_not_found") && !isProblem(error, "client_not_found");
   return (
     <HubShell>
       <section className="hub-card" aria-labelledby="link-title">

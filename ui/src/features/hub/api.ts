@@ -3,9 +3,9 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tansta
 import { api, unwrap } from "../../api/client";
 import type { HubKind, HubLink } from "./link";
 
-const path = (kind: HubKind) => (kind === "quote" ? "quotes" : "invoices");
+const path = (kind: HubKind) => (kind === "quote" ? "quotes" : kind === "invoice" ? "invoices" : "clients");
 
-export function useHubContext(kind: HubKind, id: string, link: HubLink) {
+export function useHubContext(kind: Exclude<HubKind, "client">, id: string, link: HubLink) {
   return useQuery({
     queryKey: ["hub", kind, id, "context"],
     queryFn: ({ signal }) =>
@@ -70,8 +70,10 @@ export function useSms(kind: HubKind, id: string, link: HubLink) {
     mutationFn: (opt_in: boolean) =>
       kind === "quote"
         ? unwrap(api.PUT("/api/v1/hub/quotes/{id}/sms", { params: { path: { id }, query: link }, body: { opt_in } }))
-        : unwrap(api.PUT("/api/v1/hub/invoices/{id}/sms", { params: { path: { id }, query: link }, body: { opt_in } })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["hub", kind, id, "context"] }),
+        : kind === "invoice"
+          ? unwrap(api.PUT("/api/v1/hub/invoices/{id}/sms", { params: { path: { id }, query: link }, body: { opt_in } }))
+          : unwrap(api.PUT("/api/v1/hub/clients/{id}/sms", { params: { path: { id }, query: link }, body: { opt_in } })),
+    onSuccess: () => client.invalidateQueries({ queryKey: kind === "client" ? ["hub", "client", id] : ["hub", kind, id, "context"] }),
   });
 }
 
@@ -86,10 +88,27 @@ export function getPayment(id: string, paymentId: string, link: HubLink) {
 }
 
 export function askForFreshLink(kind: HubKind, id: string, account: string) {
-  return unwrap(api.POST("/api/v1/hub/links", { body: { kind, id, account } }));
+  return kind === "client"
+    ? unwrap(api.POST("/api/v1/hub/client-links", { body: { id, account } }))
+    : unwrap(api.POST("/api/v1/hub/links", { body: { kind, id, account } }));
 }
 
 export function pdfUrl(kind: HubKind, id: string, link: HubLink): string {
   const q = new URLSearchParams({ account: link.account, expires: String(link.expires), sig: link.sig });
   return `/api/v1/hub/${path(kind)}/${id}/pdf?${q}`;
+}
+
+/** The client's own page: quotes, invoices, receipts, visits and what "request more work" offers. */
+export function useHubClientPage(id: string, link: HubLink) {
+  return useQuery({
+    queryKey: ["hub", "client", id],
+    queryFn: ({ signal }) => unwrap(api.GET("/api/v1/hub/clients/{id}", { params: { path: { id }, query: link }, signal })),
+  });
+}
+
+export function useRequestWork(id: string, link: HubLink) {
+  return useMutation({
+    mutationFn: (body: { details: string; service_id?: string; property_id?: string; preferred_times?: string }) =>
+      unwrap(api.POST("/api/v1/hub/clients/{id}/requests", { params: { path: { id }, query: link }, body })),
+  });
 }

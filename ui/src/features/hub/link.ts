@@ -7,7 +7,7 @@ export interface HubLink {
   sig: string;
 }
 
-export type HubKind = "quote" | "invoice";
+export type HubKind = "quote" | "invoice" | "client";
 
 /** The link's parameters, or null when the address lacks or garbles them. */
 export function parseLink(search: string): HubLink | null {

@@ -8,7 +8,7 @@ import { Icon } from "../../components/Icon";
 import { EmptyState, ErrorState, FormError, PageHeader, Spinner } from "../../components/States";
 import { formatDateTime } from "../../lib/format";
 import { useFormat } from "../../lib/locale";
-import { addressLine, cancelJob, completeJob, useClient, useJob, useProperties, useTeam, type Job, type Visit } from "./api";
+import { addressLine, cancelJob, completeJob, useClient, useJob, useJobAttachments, useProperties, useTeam, visitSignature, type Attachment, type Job, type Visit } from "./api";
 import { describeRrule } from "./rruleText";
 import "./jobs.css";
 
@@ -36,6 +36,7 @@ function JobDetail({ job }: { job: Job }) {
   const client = useClient(job.client_id);
   const properties = useProperties(job.property_id ? job.client_id : undefined);
   const team = useTeam();
+  const attachments = useJobAttachments(job.id);
   const names = new Map((team.data ?? []).map((u) => [u.id, u.name]));
   const property = properties.data?.items.find((p) => p.id === job.property_id);
   const [action, setAction] = useState<"complete" | "cancel" | null>(null);
@@ -152,17 +153,18 @@ function JobDetail({ job }: { job: Job }) {
         ) : (
           <ul className="visit-list">
             {job.visits.map((v) => (
-              <VisitRow key={v.id} visit={v} names={names} />
+              <VisitRow key={v.id} visit={v} names={names} signature={visitSignature(attachments.data, v.id)} />
             ))}
           </ul>
         )}
       </section>
+      <JobFiles attachments={attachments.data} loading={attachments.isPending} />
       {action && <ActionDialog job={job} action={action} openVisits={open.length} onClose={() => setAction(null)} />}
     </>
   );
 }
 
-function VisitRow({ visit, names }: { visit: Visit; names: Map<string, string> }) {
+function VisitRow({ visit, names, signature }: { visit: Visit; names: Map<string, string>; signature?: Attachment }) {
   const fmt = useFormat();
   const when = !visit.starts_at
     ? "Not scheduled"
@@ -183,6 +185,12 @@ function VisitRow({ visit, names }: { visit: Visit; names: Map<string, string> }
         {visit.notes ? `${visit.checklist.length > 0 ? " · " : ""}Note: ${visit.notes}` : ""}
       </span>
       <span className={`badge badge--${visit.status}`}>{visit.status.replace("_", " ")}</span>
+      {signature && (
+        <figure className="visit-row__signature">
+          <img src={signature.url} alt={`Client's signature collected at the visit of ${when}`} />
+          <figcaption className="muted">Client's signature, {fmt.dateTime(signature.created_at)}</figcaption>
+        </figure>
+      )}
     </li>
   );
 }
@@ -257,5 +265,25 @@ function ActionDialog({ job, action, openVisits, onClose }: { job: Job; action: 
         </button>
       </div>
     </Dialog>
+  );
+}
+
+/** The job's photos and files from the field (signatures are shown with their visit). */
+function JobFiles({ attachments, loading }: { attachments?: Attachment[]; loading: boolean }) {
+  const files = attachments?.filter((a) => !a.filename.startsWith("signature-")) ?? [];
+  if (loading || files.length === 0) return null;
+  return (
+    <section className="card" aria-labelledby="job-files-h">
+      <h2 id="job-files-h">Photos and files ({files.length})</h2>
+      <ul className="job-files">
+        {files.map((f) => (
+          <li key={f.id}>
+            <a href={f.url} target="_blank" rel="noreferrer">
+              {f.thumbnail_url ? <img src={f.thumbnail_url} alt={f.filename} loading="lazy" /> : <span className="job-files__name">{f.filename}</span>}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }

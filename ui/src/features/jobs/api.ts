@@ -104,3 +104,21 @@ export function addressLine(address: Address | undefined | null): string {
     .filter(Boolean)
     .join(", ");
 }
+
+export type Attachment = components["schemas"]["Attachment"];
+
+/** A job's photos and files (each with a download address valid 15 minutes). */
+export function useJobAttachments(jobId: string) {
+  return useQuery({
+    queryKey: ["jobs", jobId, "attachments"],
+    staleTime: 5 * 60_000,
+    queryFn: ({ signal }) => unwrap(api.GET("/api/v1/jobs/{id}/attachments", { params: { path: { id: jobId } }, signal })),
+  });
+}
+
+/** The client's signature a technician collected at a visit (the field app files it as `signature-….png`). */
+export function visitSignature(attachments: Attachment[] | undefined, visitId: string): Attachment | undefined {
+  return attachments
+    ?.filter((a) => a.visit_id === visitId && a.content_type === "image/png" && a.filename.startsWith("signature-"))
+    .at(-1);
+}

@@ -18,6 +18,7 @@ import {
   statusLabel,
   useClient,
   useClientActivity,
+  useDrawnSignature,
   useProperties,
   useQuote,
   type Quote,
@@ -189,6 +190,7 @@ function QuoteDetail({ quote }: { quote: Quote }) {
                 <Fact label="Approved">
                   {fmt.dateTime(quote.approval.approved_at)} by {quote.approval.signature_name}
                   {quote.approval.via === "staff" ? " (recorded by staff)" : " (in the client hub)"}
+                  {quote.approval.via !== "staff" && <DrawnSignature id={quote.id} />}
                 </Fact>
               )}
               {quote.decline_reason && <Fact label="Declined because">{quote.decline_reason}</Fact>}
@@ -378,5 +380,18 @@ function ActionDialog({ quote, action, clientEmail, onClose }: { quote: Quote; a
         </div>
       </form>
     </Dialog>
+  );
+}
+
+/** The client's drawn signature (hub approvals), as an image under the approval. */
+function DrawnSignature({ id }: { id: string }) {
+  const signature = useDrawnSignature(id, true);
+  if (!signature.data) return null;
+  return (
+    <img
+      className="signature-image"
+      src={signature.data.url}
+      alt={`Signature drawn by ${signature.data.signature_name ?? "the client"}`}
+    />
   );
 }

@@ -3,6 +3,7 @@
 // the server (POST /quotes/preview while building, the saved quote after).
 import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { api, unwrap } from "../../api/client";
+import { isProblem } from "../../api/problem";
 import type { components } from "../../api/schema";
 
 export type Quote = components["schemas"]["Quote"];
@@ -160,4 +161,22 @@ export function addressLine(address: Address | undefined | null): string {
   return [address.street1, address.street2, [address.city, address.region, address.postal_code].filter(Boolean).join(", "), address.country]
     .filter(Boolean)
     .join(", ");
+}
+
+/** The signature the client drew when approving in the hub; null when they only typed their name. */
+export function useDrawnSignature(id: string, enabled: boolean) {
+  return useQuery({
+    queryKey: ["quotes", id, "signature"],
+    enabled,
+    staleTime: 10 * 60_000,
+    retry: false,
+    queryFn: async ({ signal }) => {
+      try {
+        return await unwrap(api.GET("/api/v1/quotes/{id}/signature", { params: { path: { id } }, signal }));
+      } catch (error) {
+        if (isProblem(error, "file_not_found")) return null;
+        throw error;
+      }
+    },
+  });
 }

@@ -80,7 +80,7 @@ function RequestRow({ request }: { request: WorkRequest }) {
         <span className="list__name">{request.name}</span>
         <span className="list__sub">
           {request.service_name ?? "General request"}
-          {request.source === "booking" ? " · Booked online" : ""}
+          {request.source === "booking" ? " · Booked online" : request.source === "hub" ? " · From the client hub" : ""}
         </span>
       </span>
       <span className="list__sub hide-sm">{fmt.dateTime(request.created_at)}</span>

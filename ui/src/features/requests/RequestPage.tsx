@@ -30,7 +30,7 @@ function RequestDetail({ request }: { request: WorkRequest }) {
         subtitle={
           <>
             <span className={`badge badge--${request.status}`}>{request.status}</span> Received {fmt.dateTime(request.created_at)}
-            {request.source === "booking" ? " · booked online" : ""}
+            {request.source === "booking" ? " · booked online" : request.source === "hub" ? " · from the client hub" : ""}
           </>
         }
         actions={
@@ -65,10 +65,16 @@ function RequestDetail({ request }: { request: WorkRequest }) {
         <section className="card" aria-labelledby="request-contact">
           <h2 id="request-contact">Contact</h2>
           <dl className="request-facts">
+            {request.source === "hub" && request.client_id && (
+              <>
+                <dt>Client</dt>
+                <dd>
+                  <Link to={`/clients/${request.client_id}`}>{request.name}</Link>
+                </dd>
+              </>
+            )}
             <dt>Email</dt>
-            <dd>
-              <a href={`mailto:${request.email}`}>{request.email}</a>
-            </dd>
+            <dd>{request.email ? <a href={`mailto:${request.email}`}>{request.email}</a> : "Not given"}</dd>
             <dt>Phone</dt>
             <dd>{request.phone ? <a href={`tel:${request.phone}`}>{request.phone}</a> : "Not given"}</dd>
             <dt>Address</dt>

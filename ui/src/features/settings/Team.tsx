@@ -6,6 +6,7 @@ import { SelectField, TextField } from "../../components/Field";
 import { ErrorState, FormError, Spinner } from "../../components/States";
 import { useFormat } from "../../lib/locale";
 import { inviteMember, resendInvitation, resetTotp, updateMember, useTeam, type Role, type TeamMember } from "./api";
+import { describeHours, PersonHoursDialog, usePeopleHours } from "./PersonHours";
 import { useSave } from "./useSave";
 
 export const roles: { value: Role; label: string; help: string }[] = [
@@ -24,6 +25,8 @@ export function Team({ canEdit }: { canEdit: boolean }) {
   const [inviting, setInviting] = useState(false);
   const [confirm, setConfirm] = useState<{ member: TeamMember; action: "deactivate" | "totp" } | null>(null);
   const [message, setMessage] = useState("");
+  const [hoursOf, setHoursOf] = useState<TeamMember | null>(null);
+  const people = usePeopleHours();
   const row = useSave();
   const queryClient = useQueryClient();
 
@@ -33,6 +36,8 @@ export function Team({ canEdit }: { canEdit: boolean }) {
     if (saved) setMessage(done);
     await queryClient.invalidateQueries({ queryKey: key });
   }
+
+  const hoursFor = (member: TeamMember) => people.data?.find((p) => p.user_id === member.id);
 
   async function resend(member: TeamMember) {
     setMessage("");
@@ -77,6 +82,7 @@ export function Team({ canEdit }: { canEdit: boolean }) {
                     {!member.active && <span className="badge">Deactivated</span>}
                     {member.last_login_at && <span className="muted small">Last signed in {fmt.date(member.last_login_at)}</span>}
                   </span>
+                  {hoursFor(member) && <span className="muted small">Online booking: {describeHours(hoursFor(member)!.working_hours)}</span>}
                 </div>
                 <div className="team-list__role">
                   {canEdit && !self ? (
@@ -109,6 +115,11 @@ export function Team({ canEdit }: { canEdit: boolean }) {
                         Reset two-factor<span className="visually-hidden"> of {member.name}</span>
                       </button>
                     )}
+                    {member.active && (member.role === "technician" || hoursFor(member)) && (
+                      <button type="button" className="link-button" onClick={() => setHoursOf(member)}>
+                        Working hours<span className="visually-hidden"> of {member.name}</span>
+                      </button>
+                    )}
                     {member.active ? (
                       <button type="button" className="link-button link-button--danger" onClick={() => setConfirm({ member, action: "deactivate" })}>
                         Deactivate<span className="visually-hidden"> {member.name}</span>
@@ -124,6 +135,15 @@ export function Team({ canEdit }: { canEdit: boolean }) {
             );
           })}
         </ul>
+      )}
+      {hoursOf && (
+        <PersonHoursDialog
+          userId={hoursOf.id}
+          name={hoursOf.name}
+          hours={hoursFor(hoursOf)?.working_hours}
+          onClose={() => setHoursOf(null)}
+          onSaved={setMessage}
+        />
       )}
       {inviting && (
         <InviteDialog
