@@ -37,6 +37,7 @@ mod reminders;
 mod reports;
 mod requests;
 mod robustness;
+mod role_split;
 mod roles;
 mod search;
 mod sendgrid;
