@@ -75,4 +75,5 @@ sqlx-prepare: deps
 # 500 subscribers); see docs/performance.md.
 bench: deps
 	bash scripts/bench.sh
+	bash scripts/bench-stack.sh
 	bash scripts/bench-live.sh

@@ -436,6 +436,36 @@ pub async fn spawn_app_on(database_url: String, configure: impl FnOnce(&mut Conf
     }
 }
 
+impl TestApp {
+    /// A handle on a `jobber serve` this test started as a process on
+    /// `database_url`: the same request helpers, no server of its own.
+    pub async fn attach(
+        addr: std::net::SocketAddr,
+        admin_addr: std::net::SocketAddr,
+        database_url: &str,
+    ) -> TestApp {
+        let data_dir =
+            std::env::temp_dir().join(format!("jobber-test-attach-{}", Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&data_dir).unwrap_or_else(|e| panic!("{e}"));
+        let settings = test_config(data_dir.clone()).db_settings();
+        let db = Db::connect_with(database_url, &settings)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        TestApp {
+            addr,
+            admin_addr,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_else(|e| panic!("{e}")),
+            db,
+            database_url: database_url.to_owned(),
+            data_dir,
+            stop: None,
+        }
+    }
+}
+
 /// A response read whole.
 #[derive(Debug)]
 pub struct Reply {

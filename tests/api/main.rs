@@ -41,6 +41,7 @@ mod replica;
 mod reports;
 mod requests;
 mod robustness;
+mod role_split;
 mod roles;
 mod search;
 mod sendgrid;

@@ -47,7 +47,7 @@ struct Fake {
 }
 
 #[derive(Clone)]
-struct FakeQbo {
+pub(crate) struct FakeQbo {
     state: Arc<Mutex<Fake>>,
     base: String,
 }
@@ -384,7 +384,7 @@ async fn read(
 }
 
 impl FakeQbo {
-    async fn start() -> FakeQbo {
+    pub(crate) async fn start() -> FakeQbo {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let fake = FakeQbo {
@@ -400,7 +400,7 @@ impl FakeQbo {
         fake
     }
 
-    fn config(&self) -> QuickBooksConfig {
+    pub(crate) fn config(&self) -> QuickBooksConfig {
         QuickBooksConfig {
             client_id: Some(CLIENT_ID.into()),
             client_secret: Some(SecretString::from(CLIENT_SECRET)),
@@ -410,7 +410,7 @@ impl FakeQbo {
         }
     }
 
-    fn objects(&self, name: &str) -> Vec<Value> {
+    pub(crate) fn objects(&self, name: &str) -> Vec<Value> {
         let s = self.state.lock().unwrap();
         let mut out: Vec<Value> = s
             .objects
@@ -422,7 +422,7 @@ impl FakeQbo {
         out
     }
 
-    fn calls(&self) -> Vec<(String, String, Value)> {
+    pub(crate) fn calls(&self) -> Vec<(String, String, Value)> {
         self.state.lock().unwrap().calls.clone()
     }
 }
@@ -436,7 +436,7 @@ fn worker_with(fake: &FakeQbo) -> impl FnOnce(&mut Config) {
 }
 
 /// Connect through the real flow: connect -> (the user consents at Intuit) -> callback.
-async fn connect(app: &TestApp, owner: &Session) {
+pub(crate) async fn connect(app: &TestApp, owner: &Session) {
     let reply = app
         .post(
             "/api/v1/integrations/quickbooks/connect",
