@@ -2025,7 +2025,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The calendar: visits in the window and the unscheduled ones. */
+        /**
+         * The calendar: visits in the window and the unscheduled ones, of everyone or of
+         *     the technicians asked for (`assignee`, `assignees`): a calendar asks for the
+         *     lanes it shows.
+         */
         get: operations["get_schedule"];
         put?: never;
         post?: never;
@@ -18800,6 +18804,11 @@ export interface operations {
                 to: string;
                 /** @description Only visits assigned to this user (technicians always get their own). */
                 assignee?: string;
+                /**
+                 * @description Only visits assigned to any of these users, comma-separated (at most 50; with
+                 *     `assignee`, to any of them all): the technicians' lanes a calendar shows.
+                 */
+                assignees?: string;
             };
             header?: never;
             path?: never;
@@ -18845,7 +18854,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed`: fields are invalid (`errors` names them) */
+            /** @description `validation_failed`: `to` is not after `from` or more than 92 days later, or `assignees` holds something else than at most 50 user ids */
             422: {
                 headers: {
                     [name: string]: unknown;
