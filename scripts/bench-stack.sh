@@ -43,7 +43,7 @@ start_server() {
 }
 stop_server() { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
 cleanup() {
-    [ -n "$bare_pid" ] && kill "$bare_pid" 2>/dev/null || true
+    if [ -n "$bare_pid" ]; then kill "$bare_pid" 2>/dev/null || true; fi
     stop_server
     rm -rf "$root"
 }
@@ -186,18 +186,24 @@ rss_mib() { awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
     echo "Ratio of jobber's get-by-id to the bare server's, requests/s: $(ratio "${j1%% *}" "${b1%% *}") (1st pair), $(ratio "${j2%% *}" "${b2%% *}") (2nd pair)."
     echo
 
-    # pgbench -S (select-only, by primary key) on the same PostgreSQL: the database's own ceiling.
-    psql_() { PGPASSWORD=$pw psql -q -X -h "$data/run" -U postgres "$@"; }
-    psql_ -d postgres -c "DROP DATABASE IF EXISTS bench_pgbench" -c "CREATE DATABASE bench_pgbench" >/dev/null
-    PGPASSWORD=$pw pgbench -q -i -s 10 -h "$data/run" -U postgres bench_pgbench >/dev/null 2>&1
-    tps=$(PGPASSWORD=$pw pgbench -S -n -c "$CONNECTIONS" -j 2 -T "${DURATION%s}" -h "$data/run" -U postgres bench_pgbench 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-    echo "pgbench -S -c$CONNECTIONS -j2 (scale 10, same PostgreSQL): ${tps%.*} transactions/s."
-    echo
-
-    rss_busy=$(rss_mib "$server")
+    # pgbench -S (select-only, by primary key) on the same PostgreSQL: the database's own
+    # ceiling. The bare server's connections are closed first, and pgbench uses 16
+    # (the embedded PostgreSQL allows 100 in all, jobber's pool holds up to 20).
     kill "$bare_pid" 2>/dev/null || true
     wait "$bare_pid" 2>/dev/null || true
     bare_pid=""
+    psql_() { PGPASSWORD=$pw psql -q -X -h "$data/run" -U postgres "$@"; }
+    psql_ -d postgres -c "DROP DATABASE IF EXISTS bench_pgbench" -c "CREATE DATABASE bench_pgbench" >/dev/null 2>&1
+    if PGPASSWORD=$pw pgbench -q -i -s 10 -h "$data/run" -U postgres bench_pgbench >"$root/pgbench.log" 2>&1 &&
+        PGPASSWORD=$pw pgbench -S -n -c 16 -j 2 -T "${DURATION%s}" -h "$data/run" -U postgres bench_pgbench >>"$root/pgbench.log" 2>&1; then
+        tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$root/pgbench.log")
+        echo "pgbench -S -c16 -j2 (scale 10, same PostgreSQL): ${tps%.*} transactions/s."
+    else
+        echo "pgbench failed: $(tail -n 3 "$root/pgbench.log")"
+    fi
+    echo
+
+    rss_busy=$(rss_mib "$server")
     stop_server
     t0=$(date +%s.%N)
     start_server
