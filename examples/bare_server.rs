@@ -42,7 +42,9 @@ async fn client(
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let (Some(listen), Some(url), Some(account)) = (args.get(1), args.get(2), args.get(3)) else {
-        anyhow::bail!("usage: bare_server <listen address> <database url> <account id> [pool size]");
+        anyhow::bail!(
+            "usage: bare_server <listen address> <database url> <account id> [pool size]"
+        );
     };
     let account = account.parse().context("account id")?;
     let size = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(20);
