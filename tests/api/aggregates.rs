@@ -846,6 +846,33 @@ async fn the_rebuild_command_repairs_drifted_aggregates() {
 /// completion is counted by (its assignees, its job's billing): whichever locks
 /// first, the other sees its write, and the aggregates stay exact. Raw SQL, since
 /// the interleaving is what the API cannot arrange.
+/// A statement of the race test and its parameters.
+type Write = (&'static str, Vec<Uuid>);
+
+fn query(
+    (sql, params): Write,
+) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    params
+        .into_iter()
+        .fold(sqlx::query(sql), |query, param| query.bind(param))
+}
+
+/// `first` runs in a transaction left open while `second` runs (and waits, where a
+/// lock makes it) in another; then the first commits, and the second.
+async fn race(app: &TestApp, account_id: Uuid, first: Write, second: Write) {
+    let mut tx = app.db.tenant(account_id).await.unwrap();
+    query(first).execute(&mut *tx).await.unwrap();
+    let db = app.db.clone();
+    let other = tokio::spawn(async move {
+        let mut tx = db.tenant(account_id).await.unwrap();
+        query(second).execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    tx.commit().await.unwrap();
+    other.await.unwrap();
+}
+
 #[tokio::test]
 async fn concurrent_completions_and_reassignments_stay_exact() {
     let app = spawn_app().await;
@@ -891,81 +918,36 @@ async fn concurrent_completions_and_reassignments_stay_exact() {
     let (v0, v1, v2) = (visits[0], visits[1], visits[2]);
     let job: Uuid = world.jobs[0].parse().unwrap();
     let second: Uuid = techs[1].parse().unwrap();
-    let complete = "UPDATE visits SET status = 'completed', completed_at = now() WHERE id = $1";
-    let assign = "INSERT INTO visit_assignees (account_id, visit_id, user_id) VALUES ($1, $2, $3)";
+
+    let complete = |visit: Uuid| -> Write {
+        (
+            "UPDATE visits SET status = 'completed', completed_at = now() WHERE id = $1",
+            vec![visit],
+        )
+    };
+    let assign = |visit: Uuid| -> Write {
+        (
+            "INSERT INTO visit_assignees (account_id, visit_id, user_id) VALUES ($1, $2, $3)",
+            vec![account_id, visit, second],
+        )
+    };
+    let rebill = (
+        "UPDATE jobs SET billing = 'on_completion' WHERE id = $1",
+        vec![job],
+    );
 
     // 1. The completion first; the second assignee is added meanwhile.
-    let mut first = app.db.tenant(account_id).await.unwrap();
-    sqlx::query(complete)
-        .bind(v0)
-        .execute(&mut *first)
-        .await
-        .unwrap();
-    let db = app.db.clone();
-    let other = tokio::spawn(async move {
-        let mut tx = db.tenant(account_id).await.unwrap();
-        sqlx::query(assign)
-            .bind(account_id)
-            .bind(v0)
-            .bind(second)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-    });
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    first.commit().await.unwrap();
-    other.await.unwrap();
+    race(&app, account_id, complete(v0), assign(v0)).await;
     if let Err(error) = world.check("a completion racing an added assignee").await {
         panic!("{error}");
     }
-
     // 2. The added assignee first; the completion meanwhile.
-    let mut first = app.db.tenant(account_id).await.unwrap();
-    sqlx::query(assign)
-        .bind(account_id)
-        .bind(v1)
-        .bind(second)
-        .execute(&mut *first)
-        .await
-        .unwrap();
-    let db = app.db.clone();
-    let other = tokio::spawn(async move {
-        let mut tx = db.tenant(account_id).await.unwrap();
-        sqlx::query(complete)
-            .bind(v1)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-    });
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    first.commit().await.unwrap();
-    other.await.unwrap();
+    race(&app, account_id, assign(v1), complete(v1)).await;
     if let Err(error) = world.check("an added assignee racing a completion").await {
         panic!("{error}");
     }
-
     // 3. A completion while the job's billing changes.
-    let mut first = app.db.tenant(account_id).await.unwrap();
-    sqlx::query(complete)
-        .bind(v2)
-        .execute(&mut *first)
-        .await
-        .unwrap();
-    let db = app.db.clone();
-    let other = tokio::spawn(async move {
-        let mut tx = db.tenant(account_id).await.unwrap();
-        sqlx::query("UPDATE jobs SET billing = 'on_completion' WHERE id = $1")
-            .bind(job)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-    });
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    first.commit().await.unwrap();
-    other.await.unwrap();
+    race(&app, account_id, complete(v2), rebill).await;
     if let Err(error) = world.check("a completion racing a change of billing").await {
         panic!("{error}");
     }
