@@ -49,6 +49,23 @@ fn request_body(email: &str, service_id: Option<&str>) -> Value {
     })
 }
 
+/// Send the public form with `email`; the id of the newest new request in the inbox.
+async fn submit(app: &TestApp, owner: &Session, slug: &str, email: &str) -> String {
+    app.post_anon(
+        &format!("/api/v1/public/{slug}/requests"),
+        request_body(email, None),
+    )
+    .await
+    .expect(202);
+    app.get("/api/v1/requests?status=new", &owner.token)
+        .await
+        .expect(200)
+        .body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 #[tokio::test]
 async fn public_form_request_lands_in_the_inbox_and_converts() {
     let app = spawn_app().await;
@@ -207,20 +224,7 @@ async fn public_form_request_lands_in_the_inbox_and_converts() {
     .problem(409, "invalid_transition");
 
     // A second request from the same email becomes a job for the same client.
-    app.post_anon(
-        &format!("/api/v1/public/{slug}/requests"),
-        request_body("RITA@example.com", None),
-    )
-    .await
-    .expect(202);
-    let second = app
-        .get("/api/v1/requests?status=new", &owner.token)
-        .await
-        .expect(200)
-        .body["items"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let second = submit(&app, &owner, &slug, "RITA@example.com").await;
     let job = app
         .post(
             &format!("/api/v1/requests/{second}/convert"),
@@ -245,20 +249,7 @@ async fn public_form_request_lands_in_the_inbox_and_converts() {
     );
 
     // Archive; a converted one stays converted.
-    app.post_anon(
-        &format!("/api/v1/public/{slug}/requests"),
-        request_body("other@example.com", None),
-    )
-    .await
-    .expect(202);
-    let third = app
-        .get("/api/v1/requests?status=new", &owner.token)
-        .await
-        .expect(200)
-        .body["items"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let third = submit(&app, &owner, &slug, "other@example.com").await;
     let archived = app
         .post(
             &format!("/api/v1/requests/{third}/archive"),
