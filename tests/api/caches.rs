@@ -750,3 +750,129 @@ async fn a_bearer_token_stops_working_on_every_instance_when_its_login_ends() {
     assert!(counter(&second, "jobber_cache_hits_total", "tokens").await > 0);
     assert!(counter(&second, "jobber_cache_invalidations_total", "tokens").await > 0);
 }
+
+/// One `jobber serve --role api` process of the real binary; killed when dropped.
+struct ApiProcess {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+    admin: std::net::SocketAddr,
+    data_dir: std::path::PathBuf,
+    log: std::path::PathBuf,
+}
+
+impl Drop for ApiProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.log);
+        }
+    }
+}
+
+/// Start an api process on `database_url`, with the fleet's shared secret and the
+/// reports cache sized through the environment, and wait until it is ready.
+async fn api_process(database_url: &str, files: &std::path::Path) -> ApiProcess {
+    use crate::background::{free_port, wait_until};
+    let (port, admin) = (free_port(), free_port());
+    let data_dir = std::env::temp_dir().join(format!(
+        "jobber-caches-api-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let log = data_dir.with_extension("log");
+    let file = std::fs::File::create(&log).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_jobber"))
+        .args(["serve", "--role", "api", "--data-dir"])
+        .arg(&data_dir)
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--admin-listen",
+            &format!("127.0.0.1:{admin}"),
+        ])
+        .env("JOBBER_DATABASE_URL", database_url)
+        .env("JOBBER_STORAGE_URL", format!("file://{}", files.display()))
+        .env("JOBBER_PUBLIC_URL", crate::helpers::PUBLIC_URL)
+        .env("JOBBER_JWT_SECRET", "one secret for every pod of the fleet")
+        .env("JOBBER_ENCRYPTION_KEY", "00".repeat(32))
+        .env("JOBBER_RATE_LIMITS", "off")
+        .env("JOBBER_BACKUP_RETENTION_DAYS", "0")
+        .env("JOBBER_LOG", "info")
+        .env("JOBBER_CACHE_REPORTS", "entries=5000,ttl_secs=120")
+        .env("JOBBER_CACHE_TOKENS", "entries=1000")
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .unwrap();
+    let process = ApiProcess {
+        child,
+        addr: format!("127.0.0.1:{port}").parse().unwrap(),
+        admin: format!("127.0.0.1:{admin}").parse().unwrap(),
+        data_dir,
+        log,
+    };
+    let http = reqwest::Client::new();
+    let up = wait_until(Duration::from_secs(60), || async {
+        http.get(format!("http://{}/readyz", process.addr))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    assert!(up, "not ready; see {}", process.log.display());
+    process
+}
+
+/// The same guarantees between two processes of the real binary, configured through
+/// the environment: a report and a token login dropped by the other's events.
+#[tokio::test]
+async fn two_api_processes_drop_reports_and_ended_logins_by_each_others_events() {
+    jobber::cli::install_crypto_provider();
+    let database_url = crate::helpers::fresh_database().await;
+    let files = std::env::temp_dir().join(format!(
+        "jobber-caches-files-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
+    std::fs::create_dir_all(&files).unwrap();
+    // The processes may drop root for `nobody` and write the store.
+    std::fs::set_permissions(&files, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let (one, two) = (
+        api_process(&database_url, &files).await,
+        api_process(&database_url, &files).await,
+    );
+    let first = TestApp::attach(one.addr, one.admin, &database_url).await;
+    let second = TestApp::attach(two.addr, two.admin, &database_url).await;
+
+    let owner = first.signup("Process Lawns").await;
+    let dashboard = async || second.get("/api/v1/reports/dashboard", &owner.token).await;
+    let cached = warm(&second, "reports", &dashboard).await;
+    assert_eq!(cached.body["receivables"], 0);
+    sent_invoice(&first, &owner, 4_200).await;
+    eventually(
+        "the invoice on process #2's dashboard",
+        &dashboard,
+        |reply| reply.body["receivables"] == 4_200,
+    )
+    .await;
+
+    let staff = first.add_user(&owner, "dispatcher").await;
+    warm_token(&first, &second, &staff.token).await;
+    first
+        .post_anon(
+            "/api/v1/auth/logout",
+            json!({"refresh_token": staff.refresh_token}),
+        )
+        .await
+        .expect(204);
+    refused_everywhere(
+        "a logged-out token on process #2",
+        &first,
+        &second,
+        &staff.token,
+    )
+    .await;
+    clients_with(&second, &owner.token).await.expect(200);
+    let _ = std::fs::remove_dir_all(&files);
+}
