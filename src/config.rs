@@ -242,6 +242,7 @@ struct FileConfig {
     ws_max_per_account: Option<usize>,
     ui_dir: Option<PathBuf>,
     rate_limits: Option<RateLimitsFile>,
+    caches: Option<std::collections::BTreeMap<String, CacheFile>>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     acme_domains: Option<Vec<String>>,
@@ -249,6 +250,15 @@ struct FileConfig {
     acme_directory: Option<String>,
     acme_http_listen: Option<String>,
     acme_ca_root: Option<PathBuf>,
+}
+
+/// One cache's limits in `jobber.toml`: `reports = { entries = 20000, ttl_secs = 60 }`
+/// under `[caches]`.
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CacheFile {
+    entries: Option<u64>,
+    ttl_secs: Option<u64>,
 }
 
 /// `[rate_limits]` in `jobber.toml`.
@@ -338,6 +348,8 @@ pub struct Config {
     /// Request limits per endpoint class, per user and per client IP
     /// (docs/configuration.md, "Rate limits").
     pub rate_limits: RateLimitConfig,
+    /// The in-process caches' sizes and TTLs (`[caches]`, docs/scaling.md).
+    pub caches: crate::platform::cache::Limits,
 }
 
 /// The read replica (`database_read_url`, docs/scaling.md).
@@ -761,6 +773,12 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_RATE_LIMIT_READS",
     "JOBBER_RATE_LIMIT_UPLOADS",
     "JOBBER_RATE_LIMIT_PUBLIC",
+    "JOBBER_CACHE_SETTINGS",
+    "JOBBER_CACHE_SESSIONS",
+    "JOBBER_CACHE_TOKENS",
+    "JOBBER_CACHE_CLIENTS",
+    "JOBBER_CACHE_SCHEDULE",
+    "JOBBER_CACHE_REPORTS",
 ];
 
 impl Config {
@@ -898,6 +916,7 @@ impl Config {
             (file.ws_max_per_user, file.ws_max_per_account),
         )?;
         let rate_limits = load_rate_limits(file.rate_limits.unwrap_or_default())?;
+        let caches = load_caches(file.caches.unwrap_or_default())?;
         let log = args
             .log
             .clone()
@@ -1043,6 +1062,7 @@ impl Config {
             quickbooks,
             http,
             rate_limits,
+            caches,
         })
     }
 
@@ -1051,6 +1071,7 @@ impl Config {
         crate::platform::database::DbSettings {
             acquire_timeout: self.db_acquire_timeout,
             slow_statement: self.db_slow_statement,
+            caches: self.caches.clone(),
             ..crate::platform::database::DbSettings::new(self.db_max_connections)
         }
     }
@@ -1325,6 +1346,7 @@ impl Config {
             put("storage_secret_access_key", "<redacted>".into());
         }
         put("rate_limits", rate_limits_table(&self.rate_limits));
+        put("caches", caches_table(&self.caches));
         let mut out = toml::to_string(&table).unwrap_or_default();
         for key in unset {
             out.push_str(&format!("# not set: {key}\n"));
@@ -1884,6 +1906,85 @@ fn load_rate_limits(file: RateLimitsFile) -> Result<RateLimitConfig, ConfigError
     Ok(limits)
 }
 
+/// `[caches]` of the file, then `JOBBER_CACHE_<NAME>` (`entries=20000,ttl_secs=60`,
+/// either of them). A TTL is at most the cache's own (`platform::cache::Name::ttl`).
+fn load_caches(
+    file: std::collections::BTreeMap<String, CacheFile>,
+) -> Result<crate::platform::cache::Limits, ConfigError> {
+    use crate::platform::cache::{Limits, Name};
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let names = || {
+        Name::ALL
+            .iter()
+            .map(|n| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for name in file.keys() {
+        if Name::parse(name).is_none() {
+            return Err(invalid(
+                "caches",
+                &format!("{name:?} is not a cache; the caches are {}", names()),
+            ));
+        }
+    }
+    let mut limits = Limits::default();
+    for name in Name::ALL {
+        let mut set = file.get(name.as_str()).copied().unwrap_or_default();
+        let var = format!("JOBBER_CACHE_{}", name.as_str().to_ascii_uppercase());
+        if let Some(text) = env(&var) {
+            for item in text.split(',').filter(|s| !s.trim().is_empty()) {
+                let (key, value) = item.split_once('=').ok_or_else(|| {
+                    invalid("caches", &format!("{var}: {item:?} is not name=number"))
+                })?;
+                let value = value.trim();
+                match key.trim() {
+                    "entries" => set.entries = Some(parse_number("caches.entries", value)?),
+                    "ttl_secs" => set.ttl_secs = Some(parse_number("caches.ttl_secs", value)?),
+                    other => {
+                        return Err(invalid(
+                            "caches",
+                            &format!("{var}: {other:?} is not entries or ttl_secs"),
+                        ));
+                    }
+                }
+            }
+        }
+        let mut limit = limits.get(name);
+        if let Some(entries) = set.entries {
+            limit.capacity = entries;
+        }
+        if let Some(secs) = set.ttl_secs {
+            limit.ttl = std::time::Duration::from_secs(secs);
+        }
+        limits.set(name, limit).map_err(|message| {
+            invalid("caches.ttl_secs", &format!("{}: {message}", name.as_str()))
+        })?;
+    }
+    Ok(limits)
+}
+
+/// `[caches]` as `jobber config show` prints it (and `jobber.toml` reads it).
+fn caches_table(limits: &crate::platform::cache::Limits) -> toml::Value {
+    let mut table = toml::Table::new();
+    for name in crate::platform::cache::Name::ALL {
+        let limit = limits.get(name);
+        let mut one = toml::Table::new();
+        one.insert(
+            "entries".into(),
+            i64::try_from(limit.capacity).unwrap_or(i64::MAX).into(),
+        );
+        one.insert(
+            "ttl_secs".into(),
+            i64::try_from(limit.ttl.as_secs())
+                .unwrap_or(i64::MAX)
+                .into(),
+        );
+        table.insert(name.as_str().into(), toml::Value::Table(one));
+    }
+    toml::Value::Table(table)
+}
+
 /// `[rate_limits]` as `jobber config show` prints it (and `jobber.toml` reads it).
 fn rate_limits_table(limits: &RateLimitConfig) -> toml::Value {
     use crate::platform::ratelimit::Class;
@@ -2107,6 +2208,49 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.to_string().contains("db_replica_probe_ms"), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn cache_limits_come_from_the_file_are_capped_and_round_trip() {
+        use crate::platform::cache::{Limits, Name};
+        let dir =
+            std::env::temp_dir().join(format!("jobber-cache-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("jobber.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Config::load(&ConfigArgs {
+                config: Some(path.clone()),
+                ..ConfigArgs::default()
+            })
+        };
+        let config = load(
+            "[caches]\nreports = { entries = 123, ttl_secs = 30 }\nclients = { entries = 0 }\n",
+        )
+        .unwrap();
+        let reports = config.caches.get(Name::Reports);
+        assert_eq!(reports.capacity, 123);
+        assert_eq!(reports.ttl, std::time::Duration::from_secs(30));
+        assert_eq!(config.caches.get(Name::Clients).capacity, 0);
+        assert_eq!(
+            config.caches.get(Name::Settings),
+            Limits::default().get(Name::Settings)
+        );
+        let parsed: FileConfig = toml::from_str(&config.to_redacted_toml()).unwrap();
+        let shown = parsed.caches.unwrap();
+        assert_eq!(shown["reports"].entries, Some(123));
+        assert_eq!(shown["reports"].ttl_secs, Some(30));
+        // The TTL is capped by the cache's own; a cache that does not exist is named.
+        let error = load("[caches]\nschedule = { ttl_secs = 301 }\n").unwrap_err();
+        assert!(error.to_string().contains("at most 300"), "{error}");
+        assert!(load("[caches]\nreports = { ttl_secs = 0 }\n").is_err());
+        let error = load("[caches]\nreport = { entries = 1 }\n").unwrap_err();
+        assert!(
+            error.to_string().contains("\"report\" is not a cache"),
+            "{error}"
+        );
+        assert!(load("[caches]\nreports = { size = 1 }\n").is_err());
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -65,10 +65,13 @@ impl FromRequestParts<AppState> for Ctx {
             return Ok(session.ctx);
         };
         let claims = state.keys.verify(bearer(header)?)?;
+        // The login must still be live, and its user active; the role is the user's
+        // role now (`auth::service::check_token`).
+        let role = crate::modules::auth::service::check_token(&state.db, &claims).await?;
         let ctx = Ctx {
             account_id: claims.acct,
             user_id: claims.sub,
-            role: claims.role,
+            role,
         };
         parts.extensions.insert(ctx);
         parts.extensions.insert(Login::Token(claims.sid));

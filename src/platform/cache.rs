@@ -19,12 +19,14 @@
 //! modules own them) and knows no module.
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use moka::notification::RemovalCause;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::platform::events::Event;
@@ -38,36 +40,65 @@ pub enum Name {
     /// The seed allows 24 h; entries live 1 minute because the check also keeps the
     /// session's idle clock (`last_seen_at`, moved once a minute).
     Sessions,
+    /// A bearer token's login (its refresh-token family) checked live: its user is
+    /// active, its role now, the family not revoked (`auth::session::check_token`).
+    /// 15 minutes, an access token's life (seed: `session:{id}`, 24 h).
+    Tokens,
     /// `GET /clients/{id}` (seed: `client:{id}:details`, 15 min).
     Clients,
+    /// `GET /schedule`: a window's visits for a set of lanes, as one role sees them
+    /// (seed: `schedule:{userId}:{date}`, 5 min). Weighed in visits.
+    Schedule,
+    /// The dashboard and the revenue, jobs and aging reports, per exact parameters
+    /// (the seed names no TTL for reports; 5 minutes, as the schedule's). Weighed in
+    /// rows.
+    Reports,
 }
 
 impl Name {
-    pub const ALL: [Name; 3] = [Name::Settings, Name::Sessions, Name::Clients];
+    pub const ALL: [Name; 6] = [
+        Name::Settings,
+        Name::Sessions,
+        Name::Tokens,
+        Name::Clients,
+        Name::Schedule,
+        Name::Reports,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Name::Settings => "settings",
             Name::Sessions => "sessions",
+            Name::Tokens => "tokens",
             Name::Clients => "clients",
+            Name::Schedule => "schedule",
+            Name::Reports => "reports",
         }
     }
 
-    /// The longest an entry lives.
+    pub fn parse(name: &str) -> Option<Name> {
+        Name::ALL.into_iter().find(|n| n.as_str() == name)
+    }
+
+    /// The longest an entry may live: the upper bound a configured TTL may lower.
     pub fn ttl(self) -> Duration {
         match self {
             Name::Settings => Duration::from_secs(60 * 60),
             Name::Sessions => Duration::from_secs(60),
-            Name::Clients => Duration::from_secs(15 * 60),
+            Name::Tokens | Name::Clients => Duration::from_secs(15 * 60),
+            Name::Schedule | Name::Reports => Duration::from_secs(5 * 60),
         }
     }
 
-    /// The most entries it holds (least recently and frequently used go first).
+    /// The default size: entries, or for [`Name::Schedule`] and [`Name::Reports`]
+    /// the rows their entries hold (each entry weighs one plus its rows). The least
+    /// recently and frequently used go first.
     pub fn capacity(self) -> u64 {
         match self {
             Name::Settings => 10_000,
-            Name::Sessions => 50_000,
-            Name::Clients => 50_000,
+            Name::Sessions | Name::Tokens | Name::Clients => 50_000,
+            Name::Schedule => 200_000,
+            Name::Reports => 100_000,
         }
     }
 
@@ -75,8 +106,60 @@ impl Name {
         match self {
             Name::Settings => 0,
             Name::Sessions => 1,
-            Name::Clients => 2,
+            Name::Tokens => 2,
+            Name::Clients => 3,
+            Name::Schedule => 4,
+            Name::Reports => 5,
         }
+    }
+}
+
+/// One cache's size and TTL (`[caches]` in `jobber.toml`, `JOBBER_CACHE_<NAME>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// Entries (weighed, see [`Name::capacity`]); 0 turns the cache off.
+    pub capacity: u64,
+    /// At most [`Name::ttl`].
+    pub ttl: Duration,
+}
+
+/// The size and TTL of every cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    limits: [Limit; 6],
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            limits: Name::ALL.map(|name| Limit {
+                capacity: name.capacity(),
+                ttl: name.ttl(),
+            }),
+        }
+    }
+}
+
+impl Limits {
+    pub fn get(&self, name: Name) -> Limit {
+        self.limits[name.index()]
+    }
+
+    /// Set a cache's limit; refused with the reason when the TTL is zero or longer
+    /// than the cache allows.
+    pub fn set(&mut self, name: Name, limit: Limit) -> Result<(), String> {
+        if limit.ttl.is_zero() {
+            return Err("ttl_secs must be at least 1".into());
+        }
+        if limit.ttl > name.ttl() {
+            return Err(format!(
+                "ttl_secs must be at most {} (the longest a {} entry may live)",
+                name.ttl().as_secs(),
+                name.as_str()
+            ));
+        }
+        self.limits[name.index()] = limit;
+        Ok(())
     }
 }
 
@@ -106,26 +189,59 @@ impl Key {
         }
     }
 
+    /// A question asked of the account (a report, a schedule window): `question`
+    /// spells out everything that changes the answer. It is kept as 128 bits of its
+    /// SHA-256, so two different questions never share an entry in practice.
+    pub fn query(account_id: Uuid, question: &str) -> Self {
+        let digest = Sha256::digest(question.as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Self {
+            account_id,
+            item: Some(Uuid::from_bytes(bytes)),
+        }
+    }
+
     pub fn account_id(&self) -> Uuid {
         self.account_id
     }
 }
 
-type Value = Arc<dyn Any + Send + Sync>;
+/// A stored value, with the account's change count when its load began and its
+/// weight.
+#[derive(Clone)]
+struct Stored {
+    stamp: u64,
+    weight: u32,
+    value: Arc<dyn Any + Send + Sync>,
+}
+
+/// An account's invalidations in one cache: `changes` counts them all (a load that
+/// straddles one does not store its value); entries stamped below `floor` were
+/// loaded before the account's last account-wide invalidation and count as gone.
+#[derive(Debug, Clone, Copy, Default)]
+struct Epoch {
+    changes: u64,
+    floor: u64,
+}
 
 /// One named cache and its counters.
 pub struct Cache {
     name: Name,
-    entries: moka::future::Cache<Key, Value>,
+    entries: moka::future::Cache<Key, Stored>,
+    capacity: u64,
     hits: AtomicU64,
     misses: AtomicU64,
     /// Entries dropped for their age or for room (moka's `Expired` and `Size`).
     evictions: Arc<AtomicU64>,
-    /// Entries dropped by an event or a write (`invalidate`).
+    /// Entries (or, account-wide, accounts' entries) dropped by an event or a write.
     invalidations: AtomicU64,
-    /// Bumped by every invalidation: a load that began before one does not store its
-    /// value (it may predate the change), though it still answers its caller.
-    generation: AtomicU64,
+    /// Per account, see [`Epoch`]: an account-wide invalidation is O(1), whatever the
+    /// cache holds.
+    epochs: Mutex<HashMap<Uuid, Epoch>>,
+    /// Bumped when the whole cache is emptied: a load that began before does not
+    /// store its value.
+    cleared: AtomicU64,
     enabled: Arc<AtomicBool>,
 }
 
@@ -140,13 +256,14 @@ pub struct Stats {
 }
 
 impl Cache {
-    fn new(name: Name, enabled: Arc<AtomicBool>) -> Self {
+    fn new(name: Name, limit: Limit, enabled: Arc<AtomicBool>) -> Self {
         let evictions = Arc::new(AtomicU64::new(0));
         let counted = evictions.clone();
         let entries = moka::future::Cache::builder()
             .name(name.as_str())
-            .max_capacity(name.capacity())
-            .time_to_live(name.ttl())
+            .max_capacity(limit.capacity)
+            .weigher(|_key, stored: &Stored| stored.weight)
+            .time_to_live(limit.ttl)
             .eviction_listener(move |_key, _value, cause| {
                 if matches!(cause, RemovalCause::Expired | RemovalCause::Size) {
                     counted.fetch_add(1, Ordering::Relaxed);
@@ -156,17 +273,78 @@ impl Cache {
         Self {
             name,
             entries,
+            capacity: limit.capacity,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             evictions,
             invalidations: AtomicU64::new(0),
-            generation: AtomicU64::new(0),
+            epochs: Mutex::default(),
+            cleared: AtomicU64::new(0),
             enabled,
         }
     }
 
     pub fn name(&self) -> Name {
         self.name
+    }
+
+    fn epoch(&self, account_id: Uuid) -> Epoch {
+        self.epochs
+            .lock()
+            .map(|epochs| epochs.get(&account_id).copied().unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    fn on(&self) -> bool {
+        self.capacity > 0 && self.enabled.load(Ordering::Acquire)
+    }
+
+    /// The live entry under `key`, counted as a hit.
+    async fn lookup<T: Clone + 'static>(&self, key: &Key) -> Option<T> {
+        let stored = self.entries.get(key).await?;
+        if stored.stamp < self.epoch(key.account_id).floor {
+            // Loaded before an account-wide invalidation.
+            self.entries.remove(key).await;
+            return None;
+        }
+        let value = stored.value.downcast_ref::<T>()?.clone();
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        Some(value)
+    }
+
+    /// Where a load begins: the cache's clear count and the account's change count.
+    fn begin(&self, key: &Key) -> (u64, u64) {
+        (
+            self.cleared.load(Ordering::Acquire),
+            self.epoch(key.account_id).changes,
+        )
+    }
+
+    /// Store what a load that began at `start` found, unless something was
+    /// invalidated in the account (or the cache emptied) meanwhile.
+    async fn store<T: Send + Sync + 'static>(
+        &self,
+        key: Key,
+        start: (u64, u64),
+        value: T,
+        weight: u32,
+    ) {
+        let unchanged =
+            |cache: &Self| cache.enabled.load(Ordering::Acquire) && cache.begin(&key) == start;
+        if !unchanged(self) {
+            return;
+        }
+        let stored = Stored {
+            stamp: start.1,
+            weight: weight.max(1),
+            value: Arc::new(value),
+        };
+        self.entries.insert(key, stored).await;
+        // An invalidation of this key that slipped in between the check and the
+        // insert: take the insert back.
+        if !unchanged(self) {
+            self.entries.remove(&key).await;
+        }
     }
 
     /// Cache-aside: the entry under `key`, else what `load` finds (stored unless it
@@ -181,54 +359,77 @@ impl Cache {
         T: Clone + Send + Sync + 'static,
         Fut: Future<Output = Result<Option<T>, E>>,
     {
-        if !self.enabled.load(Ordering::Acquire) {
+        if !self.on() {
             return load().await;
         }
-        if let Some(value) = self.entries.get(&key).await
-            && let Some(value) = value.downcast_ref::<T>()
-        {
-            self.hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(Some(value.clone()));
+        if let Some(value) = self.lookup::<T>(&key).await {
+            return Ok(Some(value));
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
-        let generation = self.generation.load(Ordering::Acquire);
+        let start = self.begin(&key);
         let loaded = load().await?;
-        if let Some(value) = &loaded
-            && self.enabled.load(Ordering::Acquire)
-            && self.generation.load(Ordering::Acquire) == generation
-        {
-            self.entries.insert(key, Arc::new(value.clone())).await;
+        if let Some(value) = &loaded {
+            self.store(key, start, value.clone(), 1).await;
         }
         Ok(loaded)
     }
 
+    /// Cache-aside for an answer that always exists (a report, a schedule window):
+    /// the entry under `key`, else what `load` computes, stored with the weight
+    /// `weigh` gives it (one plus its rows).
+    pub async fn get_or_compute<T, E, Fut>(
+        &self,
+        key: Key,
+        weigh: impl FnOnce(&T) -> usize,
+        load: impl FnOnce() -> Fut,
+    ) -> Result<T, E>
+    where
+        T: Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        if !self.on() {
+            return load().await;
+        }
+        if let Some(value) = self.lookup::<T>(&key).await {
+            return Ok(value);
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let start = self.begin(&key);
+        let value = load().await?;
+        let weight = u32::try_from(weigh(&value).saturating_add(1)).unwrap_or(u32::MAX);
+        self.store(key, start, value.clone(), weight).await;
+        Ok(value)
+    }
+
+    fn bump(&self, account_id: Uuid, account_wide: bool) {
+        if let Ok(mut epochs) = self.epochs.lock() {
+            let epoch = epochs.entry(account_id).or_default();
+            epoch.changes += 1;
+            if account_wide {
+                epoch.floor = epoch.changes;
+            }
+        }
+    }
+
     /// Drop the entry under `key`.
     pub async fn invalidate(&self, key: &Key) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.bump(key.account_id, false);
         if self.entries.remove(key).await.is_some() {
             self.invalidations.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// Drop every entry of an account (a user's role, status or sign-ins changed:
-    /// any of their sessions may be among them).
+    /// any of their sessions may be among them; a change that moves a report's
+    /// figures). Entries stay in memory until read, aged or pushed out, but none
+    /// answers again.
     pub async fn invalidate_account(&self, account_id: Uuid) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        let keys: Vec<Arc<Key>> = self
-            .entries
-            .iter()
-            .filter(|(key, _)| key.account_id == account_id)
-            .map(|(key, _)| key)
-            .collect();
-        for key in keys {
-            if self.entries.remove(&*key).await.is_some() {
-                self.invalidations.fetch_add(1, Ordering::Relaxed);
-            }
-        }
+        self.bump(account_id, true);
+        self.invalidations.fetch_add(1, Ordering::Relaxed);
     }
 
     fn clear(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.cleared.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate_all();
     }
 
@@ -246,19 +447,24 @@ impl Cache {
 /// Every cache of a process; clones share them.
 #[derive(Clone)]
 pub struct Caches {
-    caches: Arc<[Cache; 3]>,
+    caches: Arc<[Cache; 6]>,
     enabled: Arc<AtomicBool>,
 }
 
 impl Default for Caches {
     fn default() -> Self {
-        let enabled = Arc::new(AtomicBool::new(false));
-        let caches = Arc::new(Name::ALL.map(|name| Cache::new(name, enabled.clone())));
-        Self { caches, enabled }
+        Self::new(&Limits::default())
     }
 }
 
 impl Caches {
+    pub fn new(limits: &Limits) -> Self {
+        let enabled = Arc::new(AtomicBool::new(false));
+        let caches =
+            Arc::new(Name::ALL.map(|name| Cache::new(name, limits.get(name), enabled.clone())));
+        Self { caches, enabled }
+    }
+
     pub fn get(&self, name: Name) -> &Cache {
         &self.caches[name.index()]
     }
@@ -313,29 +519,84 @@ impl Caches {
 
 /// The entries an event makes stale: a key, or (`None`) every entry of the account.
 fn stale(account_id: Uuid, event: &Event) -> Vec<(Name, Option<Key>)> {
+    let mut stale = Vec::new();
     let settings = (Name::Settings, Some(Key::account(account_id)));
     match event {
-        Event::SettingsUpdated {} => vec![settings],
+        Event::SettingsUpdated {} => stale.push(settings),
         // Each takes the account's next document number, kept with its settings.
         Event::QuoteCreated { .. } | Event::JobCreated { .. } | Event::InvoiceSent { .. } => {
-            vec![settings]
+            stale.push(settings);
         }
         Event::ClientCreated { client_id }
         | Event::ClientUpdated { client_id }
         | Event::ClientDeleted { client_id }
         | Event::ClientArchived { client_id }
         | Event::ClientAvatarChanged { client_id } => {
-            vec![(Name::Clients, Some(Key::item(account_id, *client_id)))]
+            stale.push((Name::Clients, Some(Key::item(account_id, *client_id))));
         }
         Event::SessionRevoked { session_id, .. } => {
-            vec![(Name::Sessions, Some(Key::item(account_id, *session_id)))]
+            // A browser session, or a token login (its refresh-token family).
+            stale.push((Name::Sessions, Some(Key::item(account_id, *session_id))));
+            stale.push((Name::Tokens, Some(Key::item(account_id, *session_id))));
         }
-        // A session's entry holds its user's role and stands for an active user.
+        // A session's or token's entry holds its user's role and stands for an
+        // active user.
         Event::UserUpdated { .. } | Event::UserSessionsRevoked { .. } => {
-            vec![(Name::Sessions, None)]
+            stale.push((Name::Sessions, None));
+            stale.push((Name::Tokens, None));
         }
-        _ => Vec::new(),
+        _ => {}
     }
+    if moves_reports(event) {
+        stale.push((Name::Reports, None));
+    }
+    if moves_schedule(event) {
+        stale.push((Name::Schedule, None));
+    }
+    stale
+}
+
+/// Whether an event may change a report's figures (the dashboard, revenue, jobs,
+/// aging). Every event but those that cannot: a new kind of event empties the
+/// account's reports until it is listed here.
+fn moves_reports(event: &Event) -> bool {
+    !matches!(
+        event,
+        Event::ClientAvatarChanged { .. }
+            | Event::MessageReceived { .. }
+            | Event::RequestReceived { .. }
+            | Event::NotificationCreated { .. }
+            | Event::SessionRevoked { .. }
+            | Event::UserSessionsRevoked { .. }
+            | Event::PaymentStarted { .. }
+            | Event::PaymentFailed { .. }
+    )
+}
+
+/// Whether an event may change a schedule window: its visits, their jobs (title,
+/// number), clients (name, address), assignees and the account's zone. Every event
+/// but those that cannot.
+fn moves_schedule(event: &Event) -> bool {
+    !matches!(
+        event,
+        Event::ClientAvatarChanged { .. }
+            | Event::MessageReceived { .. }
+            | Event::RequestReceived { .. }
+            | Event::NotificationCreated { .. }
+            | Event::SessionRevoked { .. }
+            | Event::UserSessionsRevoked { .. }
+            | Event::PaymentRecorded { .. }
+            | Event::PaymentStarted { .. }
+            | Event::PaymentSucceeded { .. }
+            | Event::PaymentFailed { .. }
+            | Event::PaymentRefunded { .. }
+            | Event::QuoteUpdated { .. }
+            | Event::QuoteSent { .. }
+            | Event::QuoteDeclined { .. }
+            | Event::QuoteChangesRequested { .. }
+            | Event::QuoteArchived { .. }
+            | Event::QuoteExpired { .. }
+    )
 }
 
 #[cfg(test)]
@@ -448,6 +709,151 @@ mod tests {
             .await;
         assert_eq!(old, Ok(Some("old".to_owned())));
         assert_eq!(load(cache, key, "new").await.unwrap(), "new");
+    }
+
+    #[test]
+    fn questions_are_keyed_by_account_and_every_word() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let q = "revenue 2026-01-01 2026-12-31 month";
+        assert_eq!(Key::query(a, q), Key::query(a, q));
+        assert_ne!(Key::query(a, q), Key::query(b, q));
+        assert_ne!(
+            Key::query(a, q),
+            Key::query(a, "revenue 2026-01-01 2026-12-31 week")
+        );
+    }
+
+    async fn compute(cache: &Cache, key: Key, value: &str) -> String {
+        let value = value.to_owned();
+        cache
+            .get_or_compute(key, String::len, || async { Ok::<_, ()>(value) })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_report_event_empties_its_account_only_and_straddling_loads_stay_out() {
+        let caches = enabled();
+        let cache = caches.get(Name::Reports);
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let (a1, a2, b1) = (
+            Key::query(a, "dashboard"),
+            Key::query(a, "aging"),
+            Key::query(b, "dashboard"),
+        );
+        compute(cache, a1, "a1").await;
+        compute(cache, a2, "a2").await;
+        compute(cache, b1, "b1").await;
+        assert_eq!(compute(cache, a1, "x").await, "a1");
+        let paid = Event::PaymentRecorded {
+            payment_id: Uuid::now_v7(),
+        };
+        caches.on_event(a, &paid).await;
+        assert_eq!(compute(cache, a1, "new").await, "new");
+        assert_eq!(compute(cache, a2, "new").await, "new");
+        assert_eq!(compute(cache, b1, "x").await, "b1");
+        // A message moves no figure.
+        let message = Event::MessageReceived {
+            message_id: Uuid::now_v7(),
+            client_id: None,
+        };
+        caches.on_event(a, &message).await;
+        assert_eq!(compute(cache, a1, "x").await, "new");
+        // A load during which the account changed answers, but is not kept.
+        let old = cache
+            .get_or_compute(Key::query(a, "jobs"), String::len, || async {
+                caches.on_event(a, &paid).await;
+                Ok::<_, ()>("old".to_owned())
+            })
+            .await;
+        assert_eq!(old, Ok("old".to_owned()));
+        assert_eq!(
+            compute(cache, Key::query(a, "jobs"), "fresh").await,
+            "fresh"
+        );
+        // Another account's change does not keep a load out.
+        let kept = cache
+            .get_or_compute(Key::query(b, "jobs"), String::len, || async {
+                caches.on_event(a, &paid).await;
+                Ok::<_, ()>("kept".to_owned())
+            })
+            .await;
+        assert_eq!(kept, Ok("kept".to_owned()));
+        assert_eq!(compute(cache, Key::query(b, "jobs"), "x").await, "kept");
+        let stats = cache.stats();
+        assert!(stats.hits >= 4 && stats.misses >= 6 && stats.invalidations >= 3);
+    }
+
+    #[tokio::test]
+    async fn schedule_and_token_entries_follow_their_events() {
+        let caches = enabled();
+        let (account, login) = (Uuid::now_v7(), Uuid::now_v7());
+        let schedule = caches.get(Name::Schedule);
+        let window = Key::query(account, "schedule week staff []");
+        compute(schedule, window, "before").await;
+        let payment = Event::PaymentRecorded {
+            payment_id: Uuid::now_v7(),
+        };
+        caches.on_event(account, &payment).await;
+        assert_eq!(compute(schedule, window, "x").await, "before");
+        let moved = Event::ScheduleChanged {
+            visit_id: Uuid::now_v7(),
+            job_id: Uuid::now_v7(),
+        };
+        caches.on_event(account, &moved).await;
+        assert_eq!(compute(schedule, window, "after").await, "after");
+
+        let tokens = caches.get(Name::Tokens);
+        let key = Key::item(account, login);
+        load(tokens, key, "live").await;
+        let other = Event::SessionRevoked {
+            session_id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+        };
+        caches.on_event(account, &other).await;
+        assert_eq!(load(tokens, key, "x").await.unwrap(), "live");
+        let revoked = Event::SessionRevoked {
+            session_id: login,
+            user_id: Uuid::now_v7(),
+        };
+        caches.on_event(account, &revoked).await;
+        assert_eq!(load(tokens, key, "reloaded").await.unwrap(), "reloaded");
+        caches
+            .on_event(
+                account,
+                &Event::UserUpdated {
+                    user_id: Uuid::now_v7(),
+                },
+            )
+            .await;
+        assert_eq!(load(tokens, key, "again").await.unwrap(), "again");
+    }
+
+    #[tokio::test]
+    async fn limits_size_and_turn_off_a_cache() {
+        let mut limits = Limits::default();
+        let off = Limit {
+            capacity: 0,
+            ttl: Name::Clients.ttl(),
+        };
+        limits.set(Name::Clients, off).unwrap();
+        let too_long = Limit {
+            capacity: 1,
+            ttl: Name::Reports.ttl() + Duration::from_secs(1),
+        };
+        assert!(limits.set(Name::Reports, too_long).is_err());
+        let zero = Limit {
+            capacity: 1,
+            ttl: Duration::ZERO,
+        };
+        assert!(limits.set(Name::Reports, zero).is_err());
+        let caches = Caches::new(&limits);
+        caches.enable();
+        let clients = caches.get(Name::Clients);
+        let key = Key::item(Uuid::now_v7(), Uuid::now_v7());
+        assert_eq!(load(clients, key, "1").await.unwrap(), "1");
+        assert_eq!(load(clients, key, "2").await.unwrap(), "2");
+        assert_eq!(clients.stats().hits, 0);
     }
 
     #[tokio::test]

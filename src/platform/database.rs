@@ -448,6 +448,8 @@ pub struct DbSettings {
     /// `--log warn` hides them.
     pub slow_statement_level: log::LevelFilter,
     pub slow_statement: Duration,
+    /// The sizes and TTLs of the process's caches (`[caches]`, docs/scaling.md).
+    pub caches: cache::Limits,
 }
 
 impl DbSettings {
@@ -458,6 +460,7 @@ impl DbSettings {
             acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             slow_statement_level: log::LevelFilter::Warn,
             slow_statement: DEFAULT_SLOW_STATEMENT,
+            caches: cache::Limits::default(),
         }
     }
 
@@ -468,6 +471,7 @@ impl DbSettings {
             acquire_timeout: Duration::from_secs(10),
             slow_statement_level: log::LevelFilter::Info,
             slow_statement: DEFAULT_SLOW_STATEMENT,
+            caches: cache::Limits::default(),
         }
     }
 }
@@ -495,7 +499,9 @@ impl Db {
             .connect_with(options)
             .await
             .context("cannot connect to PostgreSQL")?;
-        Ok(Self::from_pool(pool))
+        let mut db = Self::from_pool(pool);
+        db.caches = Caches::new(&settings.caches);
+        Ok(db)
     }
 
     pub fn from_pool(pool: PgPool) -> Self {
@@ -640,6 +646,30 @@ impl Db {
                 replica.fallbacks.fetch_add(1, Ordering::Relaxed);
                 replica.primary_reads.fetch_add(1, Ordering::Relaxed);
             }
+        }
+        let tx = self
+            .begin(&self.pool, reader.account_id, "BEGIN READ ONLY")
+            .await;
+        if let Err(error) = &tx
+            && is_unavailable(error)
+        {
+            self.discard_idle().await;
+        }
+        Ok(self.tx(tx?, reader.account_id, Kind::Read))
+    }
+
+    /// A `READ ONLY` transaction for a cache's loader (a report, a schedule window):
+    /// on the primary while this process caches, since what it reads is stored and
+    /// a replica's copy may predate a change whose event already emptied the entry;
+    /// otherwise (nothing is stored) a plain [`Db::read`], replica included.
+    pub async fn read_to_cache(&self, reader: impl Into<Reader>) -> Result<Tx, sqlx::Error> {
+        let reader = reader.into();
+        if self.replica.is_none() || !self.caches.enabled() {
+            return self.read(reader).await;
+        }
+        CommitHold::flush().await?;
+        if let Some(replica) = &self.replica {
+            replica.primary_reads.fetch_add(1, Ordering::Relaxed);
         }
         let tx = self
             .begin(&self.pool, reader.account_id, "BEGIN READ ONLY")

@@ -427,6 +427,12 @@ pub struct CacheStatus {
     pub hits: u64,
     pub misses: u64,
     pub hit_ratio: Option<f64>,
+    /// Entries dropped for their age (TTL) or for room.
+    pub evictions: u64,
+    /// Entries (or an account's entries at once) dropped by a change's event.
+    pub invalidations: u64,
+    /// Entries held now.
+    pub entries: u64,
 }
 
 /// Today's business, summed over every account, each account's "today" being its own

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, Reply, TestApp, spawn_app, spawn_app_on, spawn_app_with};
+use crate::helpers::{
+    PASSWORD, Reply, Session, TestApp, read_reply, spawn_app, spawn_app_on, spawn_app_with,
+};
 
 /// How long an event may take to reach the other instance before the test fails.
 const DEADLINE: Duration = Duration::from_secs(15);
@@ -143,7 +145,9 @@ async fn settings_are_read_back_at_once_and_the_counters_move() {
     assert_eq!(next.as_i64().unwrap(), numbered.as_i64().unwrap() + 1);
 
     let metrics = app.metrics().await;
-    for cache in ["settings", "sessions", "clients"] {
+    for cache in [
+        "settings", "sessions", "tokens", "clients", "schedule", "reports",
+    ] {
         for name in [
             "jobber_cache_hits_total",
             "jobber_cache_misses_total",
@@ -339,4 +343,536 @@ async fn with_redis_the_other_instance_drops_its_entries_the_same_way() {
         reply.body["business_name"] == "Redis Gardens"
     })
     .await;
+}
+
+/// A client with an invoice of `cents` sent through `app`: the invoice's id.
+async fn sent_invoice(app: &TestApp, owner: &Session, cents: i64) -> String {
+    let client = app
+        .create_client(owner, json!({"first_name": "Rita", "last_name": "Report", "emails": [{"address": "rita@example.com"}]}))
+        .await;
+    let invoice = app
+        .post("/api/v1/invoices", &owner.token, json!({"client_id": client["id"], "title": "Gutters", "lines": [{"name": "Gutters", "quantity": 1, "unit_price": cents}], "tax_rate_ids": []}))
+        .await
+        .expect(201)
+        .body;
+    let id = invoice["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/v1/invoices/{id}/send"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    id
+}
+
+/// The `caches` entry `name` of the app's `GET /status` (admin listener).
+async fn status_of(app: &TestApp, name: &str) -> Value {
+    let token = std::fs::read_to_string(app.data_dir.join("admin.token")).unwrap();
+    let status = read_reply(
+        app.http
+            .get(format!("http://{}/status", app.admin_addr))
+            .bearer_auth(token.trim()),
+    )
+    .await
+    .expect(200);
+    status.body["caches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|cache| cache["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {name} cache in {}", status.text))
+}
+
+#[tokio::test]
+async fn reports_answer_their_own_account_and_parameters_and_follow_writes_on_every_instance() {
+    let (first, second) = fleet().await;
+    let a = first.signup("Report Lawns").await;
+    let b = first.signup("Report Pools").await;
+    sent_invoice(&first, &b, 7_000).await;
+    let dashboard =
+        async |app: &TestApp, who: &Session| app.get("/api/v1/reports/dashboard", &who.token).await;
+
+    // Each account's dashboard, cached on api #2, answers that account only.
+    let cached = warm(&second, "reports", async || dashboard(&second, &a).await).await;
+    assert_eq!(cached.body["receivables"], 0);
+    let theirs = warm(&second, "reports", async || dashboard(&second, &b).await).await;
+    assert_eq!(theirs.body["receivables"], 7_000);
+    for _ in 0..3 {
+        assert_eq!(
+            dashboard(&second, &a).await.expect(200).body["receivables"],
+            0
+        );
+        assert_eq!(
+            dashboard(&second, &b).await.expect(200).body["receivables"],
+            7_000
+        );
+    }
+
+    // A sent invoice and a payment through api #1: api #1 reads them back at once,
+    // api #2 once the events arrive; the other account's entry stays as it was.
+    warm(&first, "reports", async || dashboard(&first, &a).await).await;
+    let invoice = sent_invoice(&first, &a, 12_000).await;
+    assert_eq!(
+        dashboard(&first, &a).await.expect(200).body["receivables"],
+        12_000
+    );
+    eventually(
+        "the sent invoice on api #2's dashboard",
+        async || dashboard(&second, &a).await,
+        |reply| reply.body["receivables"] == 12_000,
+    )
+    .await;
+    first
+        .post(
+            "/api/v1/payments",
+            &a.token,
+            json!({"invoice_id": invoice, "method": "cash", "amount": 2_000}),
+        )
+        .await
+        .expect(201);
+    let after = dashboard(&first, &a).await.expect(200);
+    assert_eq!(after.body["receivables"], 10_000);
+    assert_eq!(after.body["revenue_this_month"], 2_000);
+    eventually(
+        "the payment on api #2's dashboard",
+        async || dashboard(&second, &a).await,
+        |reply| reply.body["receivables"] == 10_000 && reply.body["revenue_this_month"] == 2_000,
+    )
+    .await;
+    assert_eq!(
+        dashboard(&second, &b).await.expect(200).body["receivables"],
+        7_000
+    );
+
+    // The revenue report is keyed by its exact parameters: a day's and a month's
+    // grouping of the same range are two answers, each right after the payment.
+    let today = after.body["date"].as_str().unwrap().to_owned();
+    let first_of_month = format!("{}-01", &today[..7]);
+    for group in ["day", "month"] {
+        let path =
+            format!("/api/v1/reports/revenue?from={first_of_month}&to={today}&group={group}");
+        let revenue = warm(&second, "reports", async || {
+            second.get(&path, &a.token).await
+        })
+        .await;
+        assert_eq!(revenue.body["total_collected"], 2_000, "{group}");
+        let periods = revenue.body["periods"].as_array().unwrap().len();
+        if group == "month" {
+            assert_eq!(periods, 1);
+        }
+    }
+    let aging = async |app: &TestApp| app.get("/api/v1/reports/aging", &a.token).await;
+    let before = warm(&second, "reports", async || aging(&second).await).await;
+    assert_eq!(before.body["total"], 10_000);
+    first
+        .post(
+            "/api/v1/payments",
+            &a.token,
+            json!({"invoice_id": invoice, "method": "cash", "amount": 10_000}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(aging(&first).await.expect(200).body["total"], 0);
+    eventually(
+        "the paid invoice on api #2's aging",
+        async || aging(&second).await,
+        |reply| reply.body["total"] == 0,
+    )
+    .await;
+
+    // The counters moved, on /metrics and in GET /status.
+    assert!(counter(&second, "jobber_cache_hits_total", "reports").await > 0);
+    assert!(counter(&second, "jobber_cache_misses_total", "reports").await > 0);
+    assert!(counter(&second, "jobber_cache_invalidations_total", "reports").await > 0);
+    let status = status_of(&second, "reports").await;
+    assert!(status["hits"].as_u64().unwrap() > 0, "{status}");
+    assert!(status["misses"].as_u64().unwrap() > 0, "{status}");
+    assert!(status["invalidations"].as_u64().unwrap() > 0, "{status}");
+    assert!(status["evictions"].is_u64(), "{status}");
+    assert!(status["entries"].is_u64(), "{status}");
+}
+
+#[tokio::test]
+async fn the_schedule_is_cached_per_window_lanes_and_viewer_and_follows_a_move_on_every_instance() {
+    let (first, second) = fleet().await;
+    let owner = first.signup("Lane Lawns").await;
+    let tech_a = first.add_user(&owner, "technician").await;
+    let tech_b = first.add_user(&owner, "technician").await;
+    let client = first
+        .create_client(&owner, json!({"first_name": "Sam", "last_name": "Shrub"}))
+        .await;
+    let job = first
+        .post("/api/v1/jobs", &owner.token, json!({"client_id": client["id"], "title": "Hedges",
+            "schedule": {"start_date": "2026-06-01", "start_time": "09:00", "duration_minutes": 60, "assignee_ids": [tech_b.user_id]}}))
+        .await
+        .expect(201)
+        .body;
+    let visit = job["visits"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!(
+        "/api/v1/schedule?from=2026-06-01T00:00:00Z&to=2026-06-03T00:00:00Z&assignees={}",
+        tech_b.user_id
+    );
+    let ids = |reply: &Reply| -> Vec<String> {
+        reply.body["visits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // The office's view of B's lane, cached on api #2.
+    let office = warm(&second, "schedule", async || {
+        second.get(&path, &owner.token).await
+    })
+    .await;
+    assert_eq!(ids(&office), vec![visit.clone()]);
+    // Technician A asks for the same window and lane: their own lane, never the
+    // office's entry; B sees the visit.
+    for _ in 0..2 {
+        let mine = second.get(&path, &tech_a.token).await.expect(200);
+        assert!(ids(&mine).is_empty(), "{}", mine.text);
+        let theirs = second.get(&path, &tech_b.token).await.expect(200);
+        assert_eq!(ids(&theirs), vec![visit.clone()]);
+    }
+    // Another account with the same question gets its own (empty) answer.
+    let other = first.signup("Other Lawns").await;
+    let foreign = second.get(&path, &other.token).await.expect(200);
+    assert!(ids(&foreign).is_empty(), "{}", foreign.text);
+
+    // Moved through api #1: read back there at once, on api #2 once its event arrives.
+    warm(&first, "schedule", async || {
+        first.get(&path, &owner.token).await
+    })
+    .await;
+    let moved = first
+        .put(
+            &format!("/api/v1/schedule/jobs/{visit}"),
+            &owner.token,
+            json!({"start_date": "2026-06-02", "start_time": "14:00"}),
+        )
+        .await
+        .expect(200);
+    let starts_at = moved.body["starts_at"].clone();
+    let here = first.get(&path, &owner.token).await.expect(200);
+    assert_eq!(here.body["visits"][0]["starts_at"], starts_at);
+    eventually(
+        "the moved visit on api #2",
+        async || second.get(&path, &owner.token).await,
+        |reply| reply.body["visits"][0]["starts_at"] == starts_at,
+    )
+    .await;
+    eventually(
+        "the moved visit in B's own view on api #2",
+        async || second.get(&path, &tech_b.token).await,
+        |reply| reply.body["visits"][0]["starts_at"] == starts_at,
+    )
+    .await;
+
+    // A checklist tick shows on the calendar of the other instance too.
+    let with_list = first
+        .post("/api/v1/jobs", &owner.token, json!({"client_id": client["id"], "title": "Beds",
+            "schedule": {"start_date": "2026-06-01", "start_time": "11:00", "assignee_ids": [tech_b.user_id], "checklist": ["Mulch"]}}))
+        .await
+        .expect(201)
+        .body;
+    let listed = with_list["visits"][0].clone();
+    let listed_id = listed["id"].as_str().unwrap().to_owned();
+    let item = listed["checklist"][0]["id"].as_str().unwrap().to_owned();
+    let ticked = |reply: &Reply| {
+        reply.body["visits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["id"] == listed_id.as_str() && v["checklist"][0]["done"] == true)
+    };
+    let before = warm(&second, "schedule", async || {
+        second.get(&path, &owner.token).await
+    })
+    .await;
+    assert!(!ticked(&before));
+    first
+        .patch(
+            &format!("/api/v1/visits/{listed_id}/checklist/{item}"),
+            &tech_b.token,
+            json!({"done": true}),
+        )
+        .await
+        .expect(200);
+    eventually(
+        "the ticked item on api #2",
+        async || second.get(&path, &owner.token).await,
+        ticked,
+    )
+    .await;
+    assert!(counter(&second, "jobber_cache_hits_total", "schedule").await > 0);
+    assert!(counter(&second, "jobber_cache_invalidations_total", "schedule").await > 0);
+}
+
+async fn clients_with(app: &TestApp, token: &str) -> Reply {
+    app.get("/api/v1/clients", token).await
+}
+
+/// A new token login for `email`: (access token, refresh token).
+async fn log_in(app: &TestApp, email: &str) -> (String, String) {
+    let login = app
+        .post_anon(
+            "/api/v1/auth/login",
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await
+        .expect(200);
+    (
+        login.body["access_token"].as_str().unwrap().to_owned(),
+        login.body["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Warm the `tokens` cache of both instances with `token`.
+async fn warm_token(first: &TestApp, second: &TestApp, token: &str) {
+    warm(first, "tokens", async || clients_with(first, token).await).await;
+    warm(second, "tokens", async || clients_with(second, token).await).await;
+}
+
+async fn refused_everywhere(what: &str, first: &TestApp, second: &TestApp, token: &str) {
+    clients_with(first, token)
+        .await
+        .problem(401, "invalid_token");
+    eventually(
+        what,
+        async || clients_with(second, token).await,
+        |reply| reply.status == 401 && reply.body["code"] == "invalid_token",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_bearer_token_stops_working_on_every_instance_when_its_login_ends() {
+    let (first, second) = fleet().await;
+    let owner = first.signup("Token Lawns").await;
+
+    // Logout (the refresh token's login) through api #1.
+    let staff = first.add_user(&owner, "dispatcher").await;
+    warm_token(&first, &second, &staff.token).await;
+    first
+        .post_anon(
+            "/api/v1/auth/logout",
+            json!({"refresh_token": staff.refresh_token}),
+        )
+        .await
+        .expect(204);
+    refused_everywhere(
+        "a logged-out token on api #2",
+        &first,
+        &second,
+        &staff.token,
+    )
+    .await;
+
+    // A login revoked from the list of sign-ins; the user's other login goes on.
+    let (token, _) = log_in(&first, &staff.email).await;
+    let (other, _) = log_in(&first, &staff.email).await;
+    warm_token(&first, &second, &token).await;
+    warm_token(&first, &second, &other).await;
+    let sessions = first.get("/api/v1/auth/sessions", &token).await.expect(200);
+    let current = sessions.body["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == true)
+        .unwrap_or_else(|| panic!("no current login in {}", sessions.text))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    first
+        .delete(&format!("/api/v1/auth/sessions/{current}"), &token)
+        .await
+        .expect(204);
+    refused_everywhere("a revoked token on api #2", &first, &second, &token).await;
+    clients_with(&second, &other).await.expect(200);
+
+    // A reused refresh token revokes its whole login, access tokens included.
+    let (token, refresh) = log_in(&first, &staff.email).await;
+    first
+        .post_anon("/api/v1/auth/refresh", json!({"refresh_token": refresh}))
+        .await
+        .expect(200);
+    warm_token(&first, &second, &token).await;
+    first
+        .post_anon("/api/v1/auth/refresh", json!({"refresh_token": refresh}))
+        .await
+        .problem(401, "refresh_token_reused");
+    refused_everywhere("a reused login's token on api #2", &first, &second, &token).await;
+
+    // A deactivated user: every one of their tokens.
+    warm_token(&first, &second, &other).await;
+    first
+        .patch(
+            &format!("/api/v1/users/{}", staff.user_id),
+            &owner.token,
+            json!({"active": false}),
+        )
+        .await
+        .expect(200);
+    refused_everywhere(
+        "a deactivated user's token on api #2",
+        &first,
+        &second,
+        &other,
+    )
+    .await;
+
+    // A role change applies to the next request, whatever the token says.
+    let demoted = first.add_user(&owner, "dispatcher").await;
+    warm_token(&first, &second, &demoted.token).await;
+    first
+        .patch(
+            &format!("/api/v1/users/{}", demoted.user_id),
+            &owner.token,
+            json!({"role": "technician"}),
+        )
+        .await
+        .expect(200);
+    clients_with(&first, &demoted.token)
+        .await
+        .problem(403, "forbidden");
+    eventually(
+        "a demoted user's token on api #2",
+        async || clients_with(&second, &demoted.token).await,
+        |reply| reply.status == 403,
+    )
+    .await;
+
+    // The owner's login was never touched.
+    clients_with(&second, &owner.token).await.expect(200);
+    assert!(counter(&second, "jobber_cache_hits_total", "tokens").await > 0);
+    assert!(counter(&second, "jobber_cache_invalidations_total", "tokens").await > 0);
+}
+
+/// One `jobber serve --role api` process of the real binary; killed when dropped.
+struct ApiProcess {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+    admin: std::net::SocketAddr,
+    data_dir: std::path::PathBuf,
+    log: std::path::PathBuf,
+}
+
+impl Drop for ApiProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.log);
+        }
+    }
+}
+
+/// Start an api process on `database_url`, with the fleet's shared secret and the
+/// reports cache sized through the environment, and wait until it is ready.
+async fn api_process(database_url: &str, files: &std::path::Path) -> ApiProcess {
+    use crate::background::{free_port, wait_until};
+    let (port, admin) = (free_port(), free_port());
+    let data_dir = std::env::temp_dir().join(format!(
+        "jobber-caches-api-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let log = data_dir.with_extension("log");
+    let file = std::fs::File::create(&log).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_jobber"))
+        .args(["serve", "--role", "api", "--data-dir"])
+        .arg(&data_dir)
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--admin-listen",
+            &format!("127.0.0.1:{admin}"),
+        ])
+        .env("JOBBER_DATABASE_URL", database_url)
+        .env("JOBBER_STORAGE_URL", format!("file://{}", files.display()))
+        .env("JOBBER_PUBLIC_URL", crate::helpers::PUBLIC_URL)
+        .env("JOBBER_JWT_SECRET", "one secret for every pod of the fleet")
+        .env("JOBBER_ENCRYPTION_KEY", "00".repeat(32))
+        .env("JOBBER_RATE_LIMITS", "off")
+        .env("JOBBER_BACKUP_RETENTION_DAYS", "0")
+        .env("JOBBER_LOG", "info")
+        .env("JOBBER_CACHE_REPORTS", "entries=5000,ttl_secs=120")
+        .env("JOBBER_CACHE_TOKENS", "entries=1000")
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .unwrap();
+    let process = ApiProcess {
+        child,
+        addr: format!("127.0.0.1:{port}").parse().unwrap(),
+        admin: format!("127.0.0.1:{admin}").parse().unwrap(),
+        data_dir,
+        log,
+    };
+    let http = reqwest::Client::new();
+    let up = wait_until(Duration::from_secs(60), || async {
+        http.get(format!("http://{}/readyz", process.addr))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    assert!(up, "not ready; see {}", process.log.display());
+    process
+}
+
+/// The same guarantees between two processes of the real binary, configured through
+/// the environment: a report and a token login dropped by the other's events.
+#[tokio::test]
+async fn two_api_processes_drop_reports_and_ended_logins_by_each_others_events() {
+    jobber::cli::install_crypto_provider();
+    let database_url = crate::helpers::fresh_database().await;
+    let files = std::env::temp_dir().join(format!(
+        "jobber-caches-files-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
+    std::fs::create_dir_all(&files).unwrap();
+    // The processes may drop root for `nobody` and write the store.
+    std::fs::set_permissions(&files, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let (one, two) = (
+        api_process(&database_url, &files).await,
+        api_process(&database_url, &files).await,
+    );
+    let first = TestApp::attach(one.addr, one.admin, &database_url).await;
+    let second = TestApp::attach(two.addr, two.admin, &database_url).await;
+
+    let owner = first.signup("Process Lawns").await;
+    let dashboard = async || second.get("/api/v1/reports/dashboard", &owner.token).await;
+    let cached = warm(&second, "reports", &dashboard).await;
+    assert_eq!(cached.body["receivables"], 0);
+    sent_invoice(&first, &owner, 4_200).await;
+    eventually(
+        "the invoice on process #2's dashboard",
+        &dashboard,
+        |reply| reply.body["receivables"] == 4_200,
+    )
+    .await;
+
+    let staff = first.add_user(&owner, "dispatcher").await;
+    warm_token(&first, &second, &staff.token).await;
+    first
+        .post_anon(
+            "/api/v1/auth/logout",
+            json!({"refresh_token": staff.refresh_token}),
+        )
+        .await
+        .expect(204);
+    refused_everywhere(
+        "a logged-out token on process #2",
+        &first,
+        &second,
+        &staff.token,
+    )
+    .await;
+    clients_with(&second, &owner.token).await.expect(200);
+    let _ = std::fs::remove_dir_all(&files);
 }

@@ -370,6 +370,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         // Request limits only where a test is about them (tests/api/rate_limits.rs);
         // the login throttle holds everywhere.
         rate_limits: jobber::config::RateLimitConfig::disabled(),
+        caches: jobber::platform::cache::Limits::default(),
     }
 }
 

@@ -22,7 +22,7 @@ enum Who {
 async fn every_endpoint_enforces_its_roles() {
     let app = spawn_app().await;
     let owner = app.signup("Matrix Co").await;
-    let sessions = [
+    let mut sessions = [
         ("owner", owner.clone()),
         ("admin", app.add_user(&owner, "admin").await),
         ("dispatcher", app.add_user(&owner, "dispatcher").await),
@@ -535,7 +535,7 @@ async fn every_endpoint_enforces_its_roles() {
             "{method} {path} without a login: {}",
             anonymous.text
         );
-        for (role, session) in &sessions {
+        for (role, session) in &mut sessions {
             let allowed = match who {
                 Who::Anyone => true,
                 Who::Staff => *role != "technician",
@@ -550,6 +550,21 @@ async fn every_endpoint_enforces_its_roles() {
                     &[],
                 )
                 .await;
+            // Logging out everywhere ended this user's logins and their access
+            // tokens: sign in again for the endpoints that follow.
+            if path.ends_with("/auth/sessions/revoke-all") {
+                session.token = app
+                    .post_anon(
+                        "/api/v1/auth/login",
+                        json!({"email": session.email, "password": crate::helpers::PASSWORD}),
+                    )
+                    .await
+                    .expect(200)
+                    .body["access_token"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+            }
             if allowed {
                 assert!(
                     reply.status != 403 && reply.status != 401,

@@ -204,7 +204,17 @@ async fn status_needs_the_admin_token_and_reports_traffic_queues_pool_and_today(
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(caches, ["settings", "sessions", "clients"]);
+    assert_eq!(
+        caches,
+        [
+            "settings", "sessions", "tokens", "clients", "schedule", "reports"
+        ]
+    );
+    for cache in body["caches"].as_array().unwrap() {
+        for field in ["hits", "misses", "evictions", "invalidations", "entries"] {
+            assert!(cache[field].is_u64(), "{field}: {cache}");
+        }
+    }
     assert_eq!(body["errors"], json!([]));
     let today = &body["business_today"];
     assert_eq!(today["visits_completed"], 1, "{today}");

@@ -63,6 +63,27 @@ pub async fn mark_rotated(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx:
     .map(drop)
 }
 
+/// The role of the user a token login (refresh-token family) belongs to, if the
+/// user is active and the login not revoked or expired.
+pub async fn live_login_role(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    family_id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT u.role FROM users u
+          WHERE u.id = $1 AND u.active
+            AND EXISTS (SELECT FROM refresh_tokens r
+                         WHERE r.account_id = u.account_id AND r.family_id = $2
+                           AND r.user_id = u.id AND r.revoked_at IS NULL
+                           AND r.expires_at > now())",
+    )
+    .bind(user_id)
+    .bind(family_id)
+    .fetch_optional(conn)
+    .await
+}
+
 pub async fn revoke_family(conn: &mut PgConnection, family_id: Uuid) -> Result<u64, sqlx::Error> {
     sqlx::query!(
         "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL",

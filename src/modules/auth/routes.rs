@@ -249,8 +249,8 @@ async fn refresh(
     ))
 }
 
-/// End the login the refresh token belongs to. Access tokens already issued stay
-/// valid until they expire (at most 15 minutes).
+/// End the login the refresh token belongs to, and with it the access tokens it
+/// issued (refused with `401 invalid_token` from then on).
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", security(()), request_body = RefreshRequest,
     responses((status = 204, description = "logged out")))]
 async fn logout(
@@ -401,8 +401,8 @@ async fn list_sessions(
     }))
 }
 
-/// End one of the caller's sign-ins (a browser session or a token login). A token
-/// login's access tokens stay valid until they expire (at most 15 minutes).
+/// End one of the caller's sign-ins (a browser session or a token login, whose
+/// access tokens stop working with it).
 #[utoipa::path(delete, path = "/auth/sessions/{id}", tag = "auth",
     params(("id" = Uuid, Path, description = "the session's id")),
     responses((status = 204, description = "revoked"), (status = 404, description = "`session_not_found`", body = Problem)))]
@@ -416,8 +416,7 @@ async fn revoke_session(
 }
 
 /// Log out everywhere: ends every browser session and every token login of the
-/// caller, this one included (its cookie is cleared). Access tokens already issued
-/// stay valid until they expire (at most 15 minutes).
+/// caller, this one included (its cookie is cleared), and their access tokens.
 #[utoipa::path(post, path = "/auth/sessions/revoke-all", tag = "auth",
     responses((status = 204, description = "every sign-in ended")))]
 async fn revoke_all_sessions(

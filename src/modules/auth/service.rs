@@ -13,10 +13,12 @@ use super::repo;
 use super::throttle::LoginThrottle;
 use super::token::{ACCESS_TOKEN_SECONDS, Claims, TokenKeys, random_token};
 use crate::http::{ApiError, ErrorCode};
-use crate::modules::users::model::User;
+use crate::modules::users::model::{Role, User};
 use crate::modules::users::repo as users_repo;
+use crate::platform::cache::{self, Key};
 use crate::platform::crypto::SecretBox;
 use crate::platform::database::{Db, Tx};
+use crate::platform::events::Event;
 
 pub const REFRESH_TOKEN_DAYS: i64 = 30;
 
@@ -169,6 +171,34 @@ pub async fn login(
     Ok((user, tokens))
 }
 
+/// Check a bearer token's login against the database (through the `tokens` cache,
+/// docs/scaling.md): its user is active and its refresh-token family not revoked.
+/// The user's role now, which may differ from the token's claim after a role change.
+/// A signed-out login, a revoked one or a deactivated user is `401 invalid_token` at
+/// once on the instance that made the change, and on the others as soon as its
+/// event arrives, although the token itself has not expired.
+pub async fn check_token(db: &Db, claims: &Claims) -> Result<Role, ApiError> {
+    let key = Key::item(claims.acct, claims.sid);
+    let live = db
+        .caches()
+        .get(cache::Name::Tokens)
+        .get_or_load(key, || async {
+            let mut tx = db.tenant(claims.acct).await?;
+            let role = repo::live_login_role(&mut tx, claims.sub, claims.sid).await?;
+            tx.commit().await?;
+            Ok::<_, ApiError>(role.and_then(|role| Some((claims.sub, Role::parse(&role)?))))
+        })
+        .await?;
+    match live {
+        // A cached check answers only the user it was made for.
+        Some((user_id, role)) if user_id == claims.sub => Ok(role),
+        _ => Err(ApiError::new(
+            ErrorCode::InvalidToken,
+            "the access token's sign-in has ended (signed out, revoked, or the user deactivated); sign in again",
+        )),
+    }
+}
+
 /// Rotate a refresh token. Presenting one that was already rotated means it leaked (or
 /// a client is confused): the whole family is revoked and the caller must log in again.
 #[tracing::instrument(skip_all)]
@@ -192,6 +222,10 @@ pub async fn refresh(db: &Db, keys: &TokenKeys, token: &str) -> Result<Tokens, A
     }
     if row.rotated {
         repo::revoke_family(&mut tx, row.family_id).await?;
+        tx.raise(Event::SessionRevoked {
+            session_id: row.family_id,
+            user_id: row.user_id,
+        });
         tx.commit().await?;
         tracing::warn!(%account_id, user_id = %row.user_id, family_id = %row.family_id, "refresh token reused; session revoked");
         return Err(ApiError::code(ErrorCode::RefreshTokenReused));
@@ -217,6 +251,11 @@ pub async fn logout(db: &Db, token: &str) -> Result<(), ApiError> {
         && bool::from(row.token_hash.ct_eq(&hash(secret)))
     {
         repo::revoke_family(&mut tx, row.family_id).await?;
+        // Its access tokens stop working too (`check_token`), on every instance.
+        tx.raise(Event::SessionRevoked {
+            session_id: row.family_id,
+            user_id: row.user_id,
+        });
     }
     tx.commit().await?;
     Ok(())

@@ -485,7 +485,7 @@ pub async fn revoke(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> {
 }
 
 /// Log out everywhere: every browser session and every token login of the caller.
-/// Access tokens already issued stay valid until they expire (at most 15 minutes).
+/// Their access tokens stop working with them (`auth::service::check_token`).
 pub async fn revoke_all(db: &Db, ctx: &Ctx) -> Result<(), ApiError> {
     let mut tx = db.tenant(ctx.account_id).await?;
     repo::revoke_user(&mut tx, ctx.user_id).await?;

@@ -2,7 +2,10 @@
 //! realistic clients, properties, catalog items, technicians, jobs with visits,
 //! quotes, invoices and payments. Scale 1 is 1,000 clients, 500 jobs, 10,000 visits,
 //! 200 quotes and 2,000 invoices; scale 100 is the size the list and report queries
-//! are built for (100k clients, 1M visits, 200k invoices).
+//! are built for (100k clients, 1M visits, 200k invoices). Technicians grow with the
+//! clients, one per 150 (at least 3: 6 at scale 1, 666 at scale 100), so that a
+//! technician's week holds what one person does in a week (about 20 visits at
+//! scale 100), not a third of the account's.
 //!
 //! This is the one place that writes several modules' tables directly: going through
 //! each service row by row would take hours at scale 100, while set-based
@@ -24,7 +27,9 @@ const JOBS: usize = 500;
 const VISITS_PER_JOB: usize = 20;
 const QUOTES: usize = 200;
 const INVOICES: usize = 2_000;
-const TECHNICIANS: usize = 3;
+/// Technicians: one per this many clients, and at least [`MIN_TECHNICIANS`].
+const CLIENTS_PER_TECHNICIAN: usize = 150;
+const MIN_TECHNICIANS: usize = 3;
 /// Rows per statement for the big tables.
 const BATCH: usize = 50_000;
 
@@ -38,6 +43,23 @@ pub struct Seeded {
     pub visits: usize,
     pub quotes: usize,
     pub invoices: usize,
+}
+
+/// How many technicians an account of `clients` clients gets.
+fn technicians(clients: usize) -> usize {
+    (clients / CLIENTS_PER_TECHNICIAN).max(MIN_TECHNICIANS)
+}
+
+/// The `i`th technician's name: "Tess Tran", "Omar Diaz", "Kim Lee", … (a hundred
+/// combinations, repeated beyond).
+fn technician_name(i: usize) -> String {
+    const FIRST: [&str; 10] = [
+        "Tess", "Omar", "Kim", "Ravi", "Ana", "Joe", "Mia", "Luis", "Zoe", "Sam",
+    ];
+    const LAST: [&str; 10] = [
+        "Tran", "Diaz", "Lee", "Patel", "Silva", "Novak", "Okafor", "Berg", "Kaur", "Moreau",
+    ];
+    format!("{} {}", FIRST[i % 10], LAST[(i + i / 10) % 10])
 }
 
 fn ids(n: usize) -> Vec<Uuid> {
@@ -62,7 +84,8 @@ pub async fn seed(db: &Db, account_id: Uuid, scale: usize) -> Result<Seeded, Api
     // Technicians, through the users service (they can log in: password "demo-password").
     let hash = crate::modules::users::password::hash("demo-password".into()).await?;
     let mut techs = Vec::new();
-    for i in 0..TECHNICIANS {
+    let wanted = technicians(CLIENTS * scale);
+    for i in 0..wanted {
         let email = crate::domain::Email::parse(&format!(
             "tech{}-{}@demo.example",
             i + 1,
@@ -71,7 +94,7 @@ pub async fn seed(db: &Db, account_id: Uuid, scale: usize) -> Result<Seeded, Api
         .map_err(|m| ApiError::internal(anyhow::anyhow!("demo email: {m}")))?;
         let user = NewUser {
             email,
-            name: ["Tess Tran", "Omar Diaz", "Kim Lee"][i % 3].into(),
+            name: technician_name(i),
             role: Role::Technician,
             password_hash: Some(hash.clone()),
         };
@@ -83,11 +106,9 @@ pub async fn seed(db: &Db, account_id: Uuid, scale: usize) -> Result<Seeded, Api
         }
     }
     if techs.is_empty() {
-        techs = sqlx::query_scalar(
-            "SELECT id FROM users WHERE role = 'technician' ORDER BY id LIMIT 3",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
+        techs = sqlx::query_scalar("SELECT id FROM users WHERE role = 'technician' ORDER BY id")
+            .fetch_all(&mut *tx)
+            .await?;
     }
     seeded.technicians = techs.len();
 
@@ -339,4 +360,19 @@ async fn insert_clients(
     .execute(&mut *tx)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn technicians_grow_with_the_clients() {
+        assert_eq!(technicians(CLIENTS), 6);
+        assert_eq!(technicians(CLIENTS * 100), 666);
+        assert_eq!(technicians(10), MIN_TECHNICIANS);
+        assert_eq!(technician_name(0), "Tess Tran");
+        assert_eq!(technician_name(2), "Kim Lee");
+        assert_ne!(technician_name(1), technician_name(11));
+    }
 }

@@ -834,6 +834,11 @@ pub async fn tick(
         ));
     }
     let visit = reload(&mut tx, visit_id).await?;
+    // The checklist shows on the calendar: its cached windows must hear of it.
+    tx.raise(Event::VisitUpdated {
+        visit_id,
+        job_id: visit.job_id,
+    });
     tx.commit().await?;
     Ok(visit)
 }
@@ -1015,15 +1020,40 @@ pub async fn window(
     } else {
         assignees
     };
-    let mut tx = db.read(ctx).await?;
-    let filter = VisitFilter::Lanes {
-        from,
-        to,
-        assignees,
+    // Everything that changes the answer: the window, the lanes and whose view it
+    // is (a technician's lanes are their own, whatever they asked for).
+    let mut lanes = assignees.clone();
+    lanes.sort_unstable();
+    let viewer = if ctx.role == Role::Technician {
+        format!("technician {}", ctx.user_id)
+    } else {
+        "staff".to_owned()
     };
-    let visits = repo::visits(&mut tx, &filter, false).await?;
-    tx.commit().await?;
-    Ok(visits)
+    let lanes: Vec<String> = lanes.iter().map(Uuid::to_string).collect();
+    let question = format!(
+        "schedule {} {} {viewer} [{}]",
+        from.to_rfc3339(),
+        to.to_rfc3339(),
+        lanes.join(",")
+    );
+    db.caches()
+        .get(crate::platform::cache::Name::Schedule)
+        .get_or_compute(
+            crate::platform::cache::Key::query(ctx.account_id, &question),
+            Vec::len,
+            || async {
+                let mut tx = db.read_to_cache(ctx).await?;
+                let filter = VisitFilter::Lanes {
+                    from,
+                    to,
+                    assignees,
+                };
+                let visits = repo::visits(&mut tx, &filter, false).await?;
+                tx.commit().await?;
+                Ok::<_, ApiError>(visits)
+            },
+        )
+        .await
 }
 
 /// A client as the technician on the visit needs them: how to reach them.
@@ -1352,7 +1382,12 @@ pub async fn extend_series(
         let batch = repo::series_to_extend(&mut tx, horizon, 50).await?;
         let done = batch.len() < 50;
         for series in &batch {
-            added += extend_one(&mut tx, account_id, tz, series, until).await?;
+            let extended = extend_one(&mut tx, account_id, tz, series, until).await?;
+            if extended > 0 {
+                // New visits: calendars (and their cached windows) must hear of them.
+                tx.raise(Event::JobUpdated { job_id: series.id });
+            }
+            added += extended;
         }
         tx.commit().await?;
         if done {

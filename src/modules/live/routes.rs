@@ -180,10 +180,10 @@ async fn authenticate(
         .map(str::trim)
         .find_map(|protocol| protocol.strip_prefix("bearer."));
     if let Some(token) = offered {
-        return state.keys.verify_at(token, now);
+        return live_login(state, state.keys.verify_at(token, now)?).await;
     }
     if let Some(value) = headers.get(header::AUTHORIZATION) {
-        return state.keys.verify_at(bearer(value)?, now);
+        return live_login(state, state.keys.verify_at(bearer(value)?, now)?).await;
     }
     // The cookie (with its cross-site guard): the session is checked again when the
     // connection has lived as long as an access token would.
@@ -205,6 +205,13 @@ async fn authenticate(
 
 /// Tickets are signed with a key of their own: a ticket is no access token, and an
 /// access token is no ticket.
+/// A bearer token's claims, its login checked live (signed out, revoked or the user
+/// deactivated: refused) and its role the user's role now.
+async fn live_login(state: &AppState, claims: Claims) -> Result<Claims, ApiError> {
+    let role = crate::modules::auth::service::check_token(&state.db, &claims).await?;
+    Ok(Claims { role, ..claims })
+}
+
 fn ticket_keys(keys: &TokenKeys) -> TokenKeys {
     TokenKeys::new(&keys.derive("ws-ticket"))
 }

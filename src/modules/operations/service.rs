@@ -143,6 +143,9 @@ impl Operations {
                         misses: stats.misses,
                         // No look-up yet: no ratio rather than an invented one.
                         hit_ratio: (looked_up > 0).then(|| stats.hits as f64 / looked_up as f64),
+                        evictions: stats.evictions,
+                        invalidations: stats.invalidations,
+                        entries: stats.entries,
                     }
                 })
                 .collect(),

@@ -10,9 +10,10 @@ use crate::modules::accounts;
 use crate::modules::jobs::service::zone;
 use crate::modules::quotes::service::today;
 use crate::modules::schedule::recurrence::resolve_local;
+use crate::platform::cache::{self, Key};
 use crate::platform::database::Db;
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Dashboard {
     /// The account's local date the figures are for.
     pub date: NaiveDate,
@@ -53,12 +54,47 @@ pub enum Source {
     FullScan,
 }
 
+/// A report's answer from the `reports` cache (docs/scaling.md, Caches), else
+/// computed by `load` (on the primary while caching: `Db::read_to_cache`). The key
+/// is the account and `question`, which spells out every parameter, the local date
+/// included where "today" matters. Reports are for office staff only, and no figure
+/// depends on which staff role asks, so the role is not part of it.
+async fn cached<T, Fut>(
+    db: &Db,
+    ctx: &Ctx,
+    question: String,
+    weigh: impl FnOnce(&T) -> usize,
+    load: impl FnOnce() -> Fut,
+) -> Result<T, ApiError>
+where
+    T: Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    db.caches()
+        .get(cache::Name::Reports)
+        .get_or_compute(Key::query(ctx.account_id, &question), weigh, load)
+        .await
+}
+
+/// The account's local date now, from its (cached) settings.
+async fn local_today(db: &Db, ctx: &Ctx) -> Result<NaiveDate, ApiError> {
+    Ok(today(&accounts::service::settings(db, ctx).await?))
+}
+
 pub async fn dashboard(db: &Db, ctx: &Ctx) -> Result<Dashboard, ApiError> {
-    dashboard_from(db, ctx, Source::Aggregates).await
+    let question = format!("dashboard {}", local_today(db, ctx).await?);
+    cached(
+        db,
+        ctx,
+        question,
+        |_| 0,
+        || dashboard_from(db, ctx, Source::Aggregates),
+    )
+    .await
 }
 
 pub async fn dashboard_from(db: &Db, ctx: &Ctx, source: Source) -> Result<Dashboard, ApiError> {
-    let mut tx = db.read(ctx).await?;
+    let mut tx = db.read_to_cache(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let today = today(&settings);
     let this_month = first_of_month(today);
@@ -123,7 +159,7 @@ impl Grouping {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RevenuePeriod {
     /// First day of the period (weeks start on Monday).
     pub period: NaiveDate,
@@ -133,7 +169,7 @@ pub struct RevenuePeriod {
     pub collected: i128,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Revenue {
     pub currency: String,
     pub from: NaiveDate,
@@ -165,7 +201,25 @@ pub async fn revenue(
         Grouping::Week | Grouping::Month => 3660,
     };
     check_range(from, to, max_days)?;
-    let mut tx = db.read(ctx).await?;
+    let question = format!("revenue {from} {to} {}", group.as_str());
+    cached(
+        db,
+        ctx,
+        question,
+        |revenue: &Revenue| revenue.periods.len(),
+        || revenue_uncached(db, ctx, from, to, group),
+    )
+    .await
+}
+
+async fn revenue_uncached(
+    db: &Db,
+    ctx: &Ctx,
+    from: NaiveDate,
+    to: NaiveDate,
+    group: Grouping,
+) -> Result<Revenue, ApiError> {
+    let mut tx = db.read_to_cache(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let rows = repo::revenue(&mut tx, &settings.time_zone, group.as_str(), from, to).await?;
     tx.commit().await?;
@@ -187,20 +241,20 @@ pub async fn revenue(
     })
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StatusCount {
     pub status: String,
     pub count: i64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TechnicianCount {
     pub user_id: Uuid,
     pub name: String,
     pub completed_visits: i64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct JobsReport {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -219,7 +273,15 @@ pub async fn jobs(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<JobsReport, ApiError> {
-    jobs_from(db, ctx, from, to, Source::Aggregates).await
+    check_range(from, to, 3660)?;
+    cached(
+        db,
+        ctx,
+        format!("jobs {from} {to}"),
+        |report: &JobsReport| report.by_status.len() + report.completed_per_technician.len(),
+        || jobs_from(db, ctx, from, to, Source::Aggregates),
+    )
+    .await
 }
 
 pub async fn jobs_from(
@@ -230,7 +292,7 @@ pub async fn jobs_from(
     source: Source,
 ) -> Result<JobsReport, ApiError> {
     check_range(from, to, 3660)?;
-    let mut tx = db.read(ctx).await?;
+    let mut tx = db.read_to_cache(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let (by_status, technicians, average) = match source {
         Source::Aggregates => (
@@ -271,7 +333,7 @@ pub async fn jobs_from(
     })
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Aging {
     pub date: NaiveDate,
     pub currency: String,
@@ -287,7 +349,12 @@ pub struct Aging {
 }
 
 pub async fn aging(db: &Db, ctx: &Ctx) -> Result<Aging, ApiError> {
-    let mut tx = db.read(ctx).await?;
+    let question = format!("aging {}", local_today(db, ctx).await?);
+    cached(db, ctx, question, |_| 0, || aging_uncached(db, ctx)).await
+}
+
+async fn aging_uncached(db: &Db, ctx: &Ctx) -> Result<Aging, ApiError> {
+    let mut tx = db.read_to_cache(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let date = today(&settings);
     let row = repo::aging(&mut tx, date).await?;
