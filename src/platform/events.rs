@@ -85,8 +85,17 @@ pub enum Event {
     VisitUpdated { visit_id: Uuid, job_id: Uuid },
     #[serde(rename = "visit.completed")]
     VisitCompleted { visit_id: Uuid, job_id: Uuid },
+    /// A visit moved or reassigned on the calendar; `assigned` and `unassigned` name
+    /// the people added to it and taken off it (empty when the people stayed).
     #[serde(rename = "schedule.changed")]
-    ScheduleChanged { visit_id: Uuid, job_id: Uuid },
+    ScheduleChanged {
+        visit_id: Uuid,
+        job_id: Uuid,
+        #[serde(default)]
+        assigned: Vec<Uuid>,
+        #[serde(default)]
+        unassigned: Vec<Uuid>,
+    },
     #[serde(rename = "invoice.created")]
     InvoiceCreated { invoice_id: Uuid, client_id: Uuid },
     #[serde(rename = "invoice.sent")]
@@ -649,6 +658,8 @@ mod tests {
             Event::ScheduleChanged {
                 visit_id: id,
                 job_id: id,
+                assigned: vec![id],
+                unassigned: Vec::new(),
             },
             Event::InvoiceCreated {
                 invoice_id: id,

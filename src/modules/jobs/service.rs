@@ -23,7 +23,7 @@ use crate::modules::activity::{self, Subject};
 use crate::modules::catalog::{self, ResolvedLine};
 use crate::modules::schedule::recurrence::{self, Rrule};
 use crate::modules::users::model::Role;
-use crate::modules::{accounts, clients, notifications, users};
+use crate::modules::{accounts, clients, users};
 use crate::platform::database::{Db, Tx};
 use crate::platform::events::Event;
 
@@ -951,23 +951,36 @@ pub async fn complete_visit(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiEr
                 visit_id: id,
                 job_id: visit.job_id,
             });
-            notifications::service::notify_office_in(
-                &mut tx,
-                ctx.account_id,
-                Some(ctx.user_id),
-                notifications::NewNotification {
-                    kind: "visit_completed",
-                    title: format!("Visit completed: {} ({})", visit.title, visit.client_name),
-                    body: visit.notes.clone(),
-                    about: Some(("visit", id)),
-                },
-            )
-            .await?;
         }
     }
     let visit = reload(&mut tx, id).await?;
     tx.commit().await?;
     Ok(visit)
+}
+
+/// A visit read on the caller's connection, for an in-transaction listener
+/// (`notifications::service::on_event`); its work lines (and prices) are left out.
+pub async fn visit_on(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> Result<Option<Visit>, sqlx::Error> {
+    Ok(repo::visits(conn, &VisitFilter::One(id), false)
+        .await?
+        .into_iter()
+        .next())
+}
+
+/// When the first scheduled visit of a job starts, read on the caller's connection
+/// (an online booking's notice says when).
+pub async fn first_start_on(
+    conn: &mut sqlx::PgConnection,
+    job_id: Uuid,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    Ok(repo::visits(conn, &VisitFilter::Jobs(vec![job_id]), false)
+        .await?
+        .into_iter()
+        .filter_map(|v| v.starts_at)
+        .min())
 }
 
 /// A visit the caller may see (a technician only their own), as
@@ -1301,6 +1314,17 @@ pub async fn reschedule(
     tx.raise(Event::ScheduleChanged {
         visit_id: id,
         job_id: visit.job_id,
+        assigned: assignees
+            .iter()
+            .filter(|a| !visit.assignee_ids.contains(a))
+            .copied()
+            .collect(),
+        unassigned: visit
+            .assignee_ids
+            .iter()
+            .filter(|a| !assignees.contains(a))
+            .copied()
+            .collect(),
     });
     let visit = reload(&mut tx, id).await?;
     tx.commit().await?;

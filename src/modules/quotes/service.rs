@@ -22,7 +22,7 @@ use crate::modules::activity::{self, Subject};
 use crate::modules::auth::links;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::jobs::model::TaxSnapshot;
-use crate::modules::{accounts, catalog, clients, communications, notifications};
+use crate::modules::{accounts, catalog, clients, communications};
 use crate::money::{self, MoneyError, Rate};
 use crate::platform::database::{Db, Tx};
 use crate::platform::events::Event;
@@ -79,6 +79,33 @@ async fn load(tx: &mut Tx, id: Uuid, currency: &str) -> Result<Quote, ApiError> 
 
 /// A quote in the caller's tenant transaction, drafts included (the documents
 /// module renders PDFs from it).
+/// What an in-app notice says of a quote (`notifications::service::on_event`), read
+/// on the caller's connection: its number and title, no prices.
+#[derive(Debug, Clone)]
+pub struct QuoteNotice {
+    pub number: String,
+    pub title: String,
+    /// The name signed with the approval.
+    pub signed_by: Option<String>,
+    /// The staff member who recorded the approval for the client; `None` when the
+    /// client approved in the client hub.
+    pub approved_by_user_id: Option<Uuid>,
+    pub changes_requested_note: Option<String>,
+}
+
+pub async fn notice_on(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> Result<Option<QuoteNotice>, sqlx::Error> {
+    Ok(repo::get(conn, id, false).await?.map(|row| QuoteNotice {
+        number: row.number,
+        title: row.title,
+        signed_by: row.approved_by_name,
+        approved_by_user_id: row.approved_by_user_id,
+        changes_requested_note: row.changes_requested_note,
+    }))
+}
+
 pub async fn get_in(tx: &mut Tx, id: Uuid, currency: &str) -> Result<Quote, ApiError> {
     load(tx, id, currency).await
 }
@@ -713,23 +740,6 @@ pub async fn approve_as(
     repo::mark_approved(&mut tx, id, &approval, &totals).await?;
     let quote = load(&mut tx, id, &settings.currency).await?;
     record(&mut tx, actor, &quote, "approved", serde_json::json!({"signature_name": signature, "total": quote.total, "optional_lines": input.selected_optional_line_ids})).await?;
-    let by = if actor.user_id.is_none() {
-        "the client, in the client hub"
-    } else {
-        "staff, for the client"
-    };
-    notifications::service::notify_office_in(
-        &mut tx,
-        actor.account_id,
-        actor.user_id,
-        notifications::NewNotification {
-            kind: "quote_approved",
-            title: format!("Quote {} approved: {}", quote.number, quote.title),
-            body: Some(format!("Signed by {signature}, recorded by {by}.")),
-            about: Some(("quote", id)),
-        },
-    )
-    .await?;
     tx.commit().await?;
     Ok(quote)
 }
@@ -879,18 +889,6 @@ pub async fn request_changes_as(
         &quote,
         "changes_requested",
         serde_json::json!({"note": note}),
-    )
-    .await?;
-    notifications::service::notify_office_in(
-        &mut tx,
-        actor.account_id,
-        actor.user_id,
-        notifications::NewNotification {
-            kind: "quote_changes_requested",
-            title: format!("Changes requested on quote {}", quote.number),
-            body: Some(note.clone()),
-            about: Some(("quote", id)),
-        },
     )
     .await?;
     tx.commit().await?;
