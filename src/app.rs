@@ -35,6 +35,7 @@ use crate::platform::storage::Storage;
 /// commits (docs/events.md). One list, here: a module that reacts to another's
 /// changes is added to it instead of being called by that module.
 pub const IN_TRANSACTION: &[crate::platform::events::InTransaction] = &[
+    crate::modules::activity::service::on_event,
     quickbooks::service::on_event,
     documents::service::on_event,
     notifications::service::on_event,

@@ -366,7 +366,12 @@ async fn the_notifications_listener_tells_only_of_committed_changes() {
     let account: uuid::Uuid = owner.account_id.parse().unwrap();
     let tech_id: uuid::Uuid = tech.user_id.parse().unwrap();
     assert!(queued(&app, &owner.account_id).await.is_empty());
-    let completed = Event::VisitCompleted { visit_id, job_id };
+    let client_id: uuid::Uuid = client["id"].as_str().unwrap().parse().unwrap();
+    let completed = Event::VisitCompleted {
+        visit_id,
+        job_id,
+        client_id,
+    };
 
     // Raised, then rolled back or dropped: nothing is queued.
     let mut tx = app.db.tenant(account).await.unwrap();

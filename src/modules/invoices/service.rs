@@ -588,19 +588,10 @@ pub async fn void(db: &Db, ctx: &Ctx, id: Uuid, version: Option<i32>) -> Result<
     }
     repo::set_status(&mut tx, id, InvoiceStatus::Void.as_str()).await?;
     jobs::service::release_invoice_in(&mut tx, id).await?;
-    activity::service::record(
-        &mut tx,
-        ctx.account_id,
-        Some(ctx.user_id),
-        Subject::Invoice {
-            id,
-            client_id: row.client_id,
-        },
-        "voided",
-        serde_json::json!({}),
-    )
-    .await?;
-    tx.raise(Event::InvoiceVoided { invoice_id: id });
+    tx.raise(Event::InvoiceVoided {
+        invoice_id: id,
+        client_id: row.client_id,
+    });
     let settings = accounts::service::settings_in(&mut tx).await?;
     let invoice = load(&mut tx, id, &settings).await?;
     tx.commit().await?;
@@ -658,19 +649,10 @@ pub async fn delete_draft(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> 
     // Its deposits go back to their quote, for the next invoice.
     repo::detach_deposits(&mut tx, id).await?;
     repo::delete(&mut tx, id).await?;
-    activity::service::record(
-        &mut tx,
-        ctx.account_id,
-        Some(ctx.user_id),
-        Subject::Invoice {
-            id,
-            client_id: row.client_id,
-        },
-        "deleted",
-        serde_json::json!({}),
-    )
-    .await?;
-    tx.raise(Event::InvoiceDeleted { invoice_id: id });
+    tx.raise(Event::InvoiceDeleted {
+        invoice_id: id,
+        client_id: row.client_id,
+    });
     tx.commit().await?;
     Ok(())
 }

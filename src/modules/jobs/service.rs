@@ -661,19 +661,11 @@ pub async fn complete(db: &Db, ctx: &Ctx, id: Uuid, input: CompleteJob) -> Resul
     }
     let completed = repo::complete_open_visits(&mut tx, id, ctx.user_id).await?;
     repo::set_status(&mut tx, id, JobStatus::Completed.as_str()).await?;
-    activity::service::record(
-        &mut tx,
-        ctx.account_id,
-        Some(ctx.user_id),
-        Subject::Job {
-            id,
-            client_id: row.client_id,
-        },
-        "completed",
-        serde_json::json!({"visits_completed": completed}),
-    )
-    .await?;
-    tx.raise(Event::JobCompleted { job_id: id });
+    tx.raise(Event::JobCompleted {
+        job_id: id,
+        client_id: row.client_id,
+        visits_completed: completed,
+    });
     let job = load_in(&mut tx, id).await?;
     tx.commit().await?;
     Ok(job)
@@ -685,19 +677,12 @@ pub async fn cancel(db: &Db, ctx: &Ctx, id: Uuid, version: Option<i32>) -> Resul
     let removed = repo::delete_future_visits(&mut tx, id).await?;
     let cancelled = repo::cancel_open_visits(&mut tx, id).await?;
     repo::set_status(&mut tx, id, JobStatus::Cancelled.as_str()).await?;
-    activity::service::record(
-        &mut tx,
-        ctx.account_id,
-        Some(ctx.user_id),
-        Subject::Job {
-            id,
-            client_id: row.client_id,
-        },
-        "cancelled",
-        serde_json::json!({"visits_removed": removed, "visits_cancelled": cancelled}),
-    )
-    .await?;
-    tx.raise(Event::JobCancelled { job_id: id });
+    tx.raise(Event::JobCancelled {
+        job_id: id,
+        client_id: row.client_id,
+        visits_removed: removed,
+        visits_cancelled: cancelled,
+    });
     let job = load_in(&mut tx, id).await?;
     tx.commit().await?;
     Ok(job)
@@ -935,21 +920,10 @@ pub async fn complete_visit(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiEr
         VisitStatus::Scheduled | VisitStatus::InProgress => {
             repo::clock_out_visit(&mut tx, id).await?;
             repo::set_visit_status(&mut tx, id, VisitStatus::Completed, Some(ctx.user_id)).await?;
-            activity::service::record(
-                &mut tx,
-                ctx.account_id,
-                Some(ctx.user_id),
-                Subject::Job {
-                    id: visit.job_id,
-                    client_id: visit.client_id,
-                },
-                "visit_completed",
-                serde_json::json!({"visit_id": id}),
-            )
-            .await?;
             tx.raise(Event::VisitCompleted {
                 visit_id: id,
                 job_id: visit.job_id,
+                client_id: visit.client_id,
             });
         }
     }

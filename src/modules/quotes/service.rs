@@ -483,7 +483,6 @@ async fn record(
         },
         "declined" => Event::QuoteDeclined { quote_id },
         "changes_requested" => Event::QuoteChangesRequested { quote_id },
-        "archived" => Event::QuoteArchived { quote_id },
         _ => Event::QuoteUpdated { quote_id },
     });
     Ok(())
@@ -906,14 +905,10 @@ pub async fn archive(
     let settings = accounts::service::settings_in(&mut tx).await?;
     repo::mark_archived(&mut tx, id).await?;
     let quote = load(&mut tx, id, &settings.currency).await?;
-    record(
-        &mut tx,
-        Actor::from(ctx),
-        &quote,
-        "archived",
-        serde_json::json!({}),
-    )
-    .await?;
+    tx.raise(Event::QuoteArchived {
+        quote_id: id,
+        client_id: quote.client_id,
+    });
     tx.commit().await?;
     Ok(quote)
 }
@@ -981,19 +976,11 @@ pub async fn convert(
         .collect();
     crate::modules::jobs::service::set_pricing_in(&mut tx, job_id, discount, &taxes).await?;
     repo::mark_converted(&mut tx, id, job_id).await?;
-    activity::service::record(
-        &mut tx,
-        ctx.account_id,
-        Some(ctx.user_id),
-        Subject::Quote {
-            id,
-            client_id: row.client_id,
-        },
-        "converted",
-        serde_json::json!({"job_id": job_id}),
-    )
-    .await?;
-    tx.raise(Event::QuoteConverted { quote_id: id });
+    tx.raise(Event::QuoteConverted {
+        quote_id: id,
+        client_id: row.client_id,
+        job_id,
+    });
     let job = crate::modules::jobs::service::load_in(&mut tx, job_id).await?;
     tx.commit().await?;
     Ok(job)
@@ -1027,19 +1014,10 @@ pub async fn expire_due(db: &Db, account_id: Uuid) -> Result<usize, ApiError> {
     let settings = accounts::service::settings_in(&mut tx).await?;
     let expired = repo::expire(&mut tx, today(&settings)).await?;
     for (id, client_id) in &expired {
-        activity::service::record(
-            &mut tx,
-            account_id,
-            None,
-            Subject::Quote {
-                id: *id,
-                client_id: *client_id,
-            },
-            "expired",
-            serde_json::json!({}),
-        )
-        .await?;
-        tx.raise(Event::QuoteExpired { quote_id: *id });
+        tx.raise(Event::QuoteExpired {
+            quote_id: *id,
+            client_id: *client_id,
+        });
     }
     tx.commit().await?;
     Ok(expired.len())
