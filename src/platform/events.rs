@@ -784,6 +784,32 @@ mod tests {
     }
 
     #[test]
+    fn a_row_from_before_a_field_was_added_still_reads() {
+        let id = Uuid::now_v7();
+        assert_eq!(
+            Event::from_row("job.cancelled", serde_json::json!({"job_id": id})),
+            Some(Event::JobCancelled {
+                job_id: id,
+                client_id: Uuid::nil(),
+                visits_removed: 0,
+                visits_cancelled: 0,
+            })
+        );
+        assert_eq!(
+            Event::from_row(
+                "schedule.changed",
+                serde_json::json!({"visit_id": id, "job_id": id})
+            ),
+            Some(Event::ScheduleChanged {
+                visit_id: id,
+                job_id: id,
+                assigned: Vec::new(),
+                unassigned: Vec::new(),
+            })
+        );
+    }
+
+    #[test]
     fn notification_payloads() {
         let id = Uuid::now_v7();
         assert_eq!(parse_payload(&format!("{id}:3:5")), Some((id, 3, 5)));
