@@ -34,8 +34,12 @@ use crate::platform::storage::Storage;
 /// The listeners that react inside the transaction of every change, before it
 /// commits (docs/events.md). One list, here: a module that reacts to another's
 /// changes is added to it instead of being called by that module.
-pub const IN_TRANSACTION: &[crate::platform::events::InTransaction] =
-    &[quickbooks::service::on_event, documents::service::on_event];
+pub const IN_TRANSACTION: &[crate::platform::events::InTransaction] = &[
+    crate::modules::activity::service::on_event,
+    quickbooks::service::on_event,
+    documents::service::on_event,
+    notifications::service::on_event,
+];
 
 /// How long in-flight requests may take to finish after a stop signal.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);

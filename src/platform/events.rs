@@ -65,28 +65,75 @@ pub enum Event {
     QuoteDeclined { quote_id: Uuid },
     #[serde(rename = "quote.changes_requested")]
     QuoteChangesRequested { quote_id: Uuid },
+    // The ids added after an event's first version (`client_id`, `job_id`, counts)
+    // read as nil or 0 from an older row.
     #[serde(rename = "quote.archived")]
-    QuoteArchived { quote_id: Uuid },
+    QuoteArchived {
+        quote_id: Uuid,
+        #[serde(default)]
+        client_id: Uuid,
+    },
+    /// Converted into the job `job_id`.
     #[serde(rename = "quote.converted")]
-    QuoteConverted { quote_id: Uuid },
+    QuoteConverted {
+        quote_id: Uuid,
+        #[serde(default)]
+        client_id: Uuid,
+        #[serde(default)]
+        job_id: Uuid,
+    },
     #[serde(rename = "quote.expired")]
-    QuoteExpired { quote_id: Uuid },
+    QuoteExpired {
+        quote_id: Uuid,
+        #[serde(default)]
+        client_id: Uuid,
+    },
     #[serde(rename = "job.created")]
     JobCreated { job_id: Uuid, client_id: Uuid },
     #[serde(rename = "job.updated")]
     JobUpdated { job_id: Uuid },
+    /// Completed, with the open visits it completed.
     #[serde(rename = "job.completed")]
-    JobCompleted { job_id: Uuid },
+    JobCompleted {
+        job_id: Uuid,
+        #[serde(default)]
+        client_id: Uuid,
+        #[serde(default)]
+        visits_completed: u64,
+    },
+    /// Cancelled: its future visits removed, its other open ones cancelled.
     #[serde(rename = "job.cancelled")]
-    JobCancelled { job_id: Uuid },
+    JobCancelled {
+        job_id: Uuid,
+        #[serde(default)]
+        client_id: Uuid,
+        #[serde(default)]
+        visits_removed: u64,
+        #[serde(default)]
+        visits_cancelled: u64,
+    },
     #[serde(rename = "visit.scheduled")]
     VisitScheduled { visit_id: Uuid, job_id: Uuid },
     #[serde(rename = "visit.updated")]
     VisitUpdated { visit_id: Uuid, job_id: Uuid },
     #[serde(rename = "visit.completed")]
-    VisitCompleted { visit_id: Uuid, job_id: Uuid },
+    VisitCompleted {
+        visit_id: Uuid,
+        job_id: Uuid,
+        #[serde(default)]
+        client_id: Uuid,
+    },
+    /// A visit moved or reassigned on the calendar; `assigned` and `unassigned` name
+    /// the people added to it and taken off it (empty when the people stayed).
     #[serde(rename = "schedule.changed")]
-    ScheduleChanged { visit_id: Uuid, job_id: Uuid },
+    ScheduleChanged {
+        visit_id: Uuid,
+        job_id: Uuid,
+        #[serde(default)]
+        assigned: Vec<Uuid>,
+        #[serde(default)]
+        unassigned: Vec<Uuid>,
+    },
     #[serde(rename = "invoice.created")]
     InvoiceCreated { invoice_id: Uuid, client_id: Uuid },
     #[serde(rename = "invoice.sent")]
@@ -94,11 +141,19 @@ pub enum Event {
     #[serde(rename = "invoice.paid")]
     InvoicePaid { invoice_id: Uuid },
     #[serde(rename = "invoice.voided")]
-    InvoiceVoided { invoice_id: Uuid },
+    InvoiceVoided {
+        invoice_id: Uuid,
+        #[serde(default)]
+        client_id: Uuid,
+    },
     #[serde(rename = "invoice.written_off")]
     InvoiceWrittenOff { invoice_id: Uuid },
     #[serde(rename = "invoice.deleted")]
-    InvoiceDeleted { invoice_id: Uuid },
+    InvoiceDeleted {
+        invoice_id: Uuid,
+        #[serde(default)]
+        client_id: Uuid,
+    },
     #[serde(rename = "payment.recorded")]
     PaymentRecorded { payment_id: Uuid },
     #[serde(rename = "payment.started")]
@@ -624,16 +679,35 @@ mod tests {
             },
             Event::QuoteDeclined { quote_id: id },
             Event::QuoteChangesRequested { quote_id: id },
-            Event::QuoteArchived { quote_id: id },
-            Event::QuoteConverted { quote_id: id },
-            Event::QuoteExpired { quote_id: id },
+            Event::QuoteArchived {
+                quote_id: id,
+                client_id: id,
+            },
+            Event::QuoteConverted {
+                quote_id: id,
+                client_id: id,
+                job_id: id,
+            },
+            Event::QuoteExpired {
+                quote_id: id,
+                client_id: id,
+            },
             Event::JobCreated {
                 job_id: id,
                 client_id: id,
             },
             Event::JobUpdated { job_id: id },
-            Event::JobCompleted { job_id: id },
-            Event::JobCancelled { job_id: id },
+            Event::JobCompleted {
+                job_id: id,
+                client_id: id,
+                visits_completed: 2,
+            },
+            Event::JobCancelled {
+                job_id: id,
+                client_id: id,
+                visits_removed: 1,
+                visits_cancelled: 3,
+            },
             Event::VisitScheduled {
                 visit_id: id,
                 job_id: id,
@@ -645,10 +719,13 @@ mod tests {
             Event::VisitCompleted {
                 visit_id: id,
                 job_id: id,
+                client_id: id,
             },
             Event::ScheduleChanged {
                 visit_id: id,
                 job_id: id,
+                assigned: vec![id],
+                unassigned: Vec::new(),
             },
             Event::InvoiceCreated {
                 invoice_id: id,
@@ -656,9 +733,15 @@ mod tests {
             },
             Event::InvoiceSent { invoice_id: id },
             Event::InvoicePaid { invoice_id: id },
-            Event::InvoiceVoided { invoice_id: id },
+            Event::InvoiceVoided {
+                invoice_id: id,
+                client_id: id,
+            },
             Event::InvoiceWrittenOff { invoice_id: id },
-            Event::InvoiceDeleted { invoice_id: id },
+            Event::InvoiceDeleted {
+                invoice_id: id,
+                client_id: id,
+            },
             Event::PaymentRecorded { payment_id: id },
             Event::PaymentStarted { payment_id: id },
             Event::PaymentSucceeded { payment_id: id },
@@ -698,6 +781,32 @@ mod tests {
             Some(event.clone())
         );
         assert_eq!(Event::from_row("client.teleported", event.data()), None);
+    }
+
+    #[test]
+    fn a_row_from_before_a_field_was_added_still_reads() {
+        let id = Uuid::now_v7();
+        assert_eq!(
+            Event::from_row("job.cancelled", serde_json::json!({"job_id": id})),
+            Some(Event::JobCancelled {
+                job_id: id,
+                client_id: Uuid::nil(),
+                visits_removed: 0,
+                visits_cancelled: 0,
+            })
+        );
+        assert_eq!(
+            Event::from_row(
+                "schedule.changed",
+                serde_json::json!({"visit_id": id, "job_id": id})
+            ),
+            Some(Event::ScheduleChanged {
+                visit_id: id,
+                job_id: id,
+                assigned: Vec::new(),
+                unassigned: Vec::new(),
+            })
+        );
     }
 
     #[test]

@@ -329,3 +329,135 @@ async fn the_workflow_raises_an_event_for_each_step() {
     ];
     assert_eq!(names, expected, "events in commit order");
 }
+
+/// `(subject_type, action, actor_id, changes)` of a client's feed, newest first.
+async fn feed(
+    app: &TestApp,
+    owner: &Session,
+    client: &str,
+) -> Vec<(String, String, Option<String>, serde_json::Value)> {
+    let page = app
+        .get(
+            &format!("/api/v1/clients/{client}/activity?limit=100"),
+            &owner.token,
+        )
+        .await
+        .expect(200)
+        .body;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["subject_type"].as_str().unwrap().to_string(),
+                e["action"].as_str().unwrap().to_string(),
+                e["actor_id"].as_str().map(str::to_string),
+                e["changes"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_activity_listener_records_lifecycle_steps_of_committed_changes() {
+    use jobber::platform::events::{Actor, acting};
+
+    let app = spawn_app().await;
+    let owner = app.signup("Activity Listener Co").await;
+    let tech = app.add_user(&owner, "technician").await;
+    let client = app
+        .create_client(&owner, json!({"first_name": "Ana", "last_name": "Paz"}))
+        .await;
+    let client_id = client["id"].as_str().unwrap();
+
+    // A technician completes a visit; the owner cancels the job, archives a quote.
+    let job = app
+        .post("/api/v1/jobs", &owner.token, json!({"client_id": client_id, "title": "Gutters", "schedule": {"start_date": "2026-05-04", "start_time": "08:00", "assignee_ids": [tech.user_id]}}))
+        .await
+        .expect(201)
+        .body;
+    let job_id = job["id"].as_str().unwrap();
+    let visit_id = job["visits"][0]["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/visits/{visit_id}/complete"),
+        &tech.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/jobs/{job_id}/cancel"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let quote = app
+        .post("/api/v1/quotes", &owner.token, json!({"client_id": client_id, "title": "Patio", "lines": [{"name": "Pavers", "quantity": 1, "unit_price": 50000}]}))
+        .await
+        .expect(201)
+        .body;
+    let quote_id = quote["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/quotes/{quote_id}/archive"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let entries = feed(&app, &owner, client_id).await;
+    let owner_id = Some(owner.user_id.clone());
+    let steps: Vec<_> = entries
+        .iter()
+        .filter(|e| e.1 != "created")
+        .cloned()
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (
+                "quote".into(),
+                "archived".into(),
+                owner_id.clone(),
+                json!({})
+            ),
+            (
+                "job".into(),
+                "cancelled".into(),
+                owner_id.clone(),
+                json!({"visits_removed": 0, "visits_cancelled": 0})
+            ),
+            (
+                "job".into(),
+                "visit_completed".into(),
+                Some(tech.user_id.clone()),
+                json!({"visit_id": visit_id})
+            ),
+        ]
+    );
+
+    // The same event rolled back records nothing; committed by a background job, an
+    // entry without an actor.
+    let account: Uuid = owner.account_id.parse().unwrap();
+    let archived = Event::QuoteArchived {
+        quote_id: quote_id.parse().unwrap(),
+        client_id: client_id.parse().unwrap(),
+    };
+    let mut tx = app.db.tenant(account).await.unwrap();
+    tx.raise(archived.clone());
+    tx.rollback().await.unwrap();
+    assert_eq!(feed(&app, &owner, client_id).await, entries);
+    acting(Some(Actor::System("expire_quotes".into())), async {
+        let mut tx = app.db.tenant(account).await.unwrap();
+        tx.raise(archived.clone());
+        tx.commit().await.unwrap();
+    })
+    .await;
+    let after = feed(&app, &owner, client_id).await;
+    assert_eq!(after.len(), entries.len() + 1);
+    assert_eq!(
+        after[0],
+        ("quote".into(), "archived".into(), None, json!({}))
+    );
+}

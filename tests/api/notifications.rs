@@ -226,6 +226,7 @@ async fn a_notification_job_run_twice_notifies_once() {
         subject_type: None,
         subject_id: None,
         actor: Some(uuid::Uuid::parse_str(&owner.user_id).unwrap()),
+        user_ids: None,
     };
     let fan_out = || jobber::modules::notifications::service::fan_out(&app.db, account, &job);
     assert_eq!(
@@ -235,4 +236,182 @@ async fn a_notification_job_run_twice_notifies_once() {
     );
     assert_eq!(fan_out().await.unwrap(), 0);
     assert!(kinds(&app, &owner).await.is_empty());
+}
+
+/// Notices of `user` of `kind`, as `(title, subject_id)`.
+async fn notices_of(app: &TestApp, user: &Session, kind: &str) -> Vec<(String, String)> {
+    let page = app
+        .get("/api/v1/notifications", &user.token)
+        .await
+        .expect(200)
+        .body;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == kind)
+        .map(|n| {
+            (
+                n["title"].as_str().unwrap().to_string(),
+                n["subject_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_reassigned_visit_tells_its_new_and_its_former_technicians() {
+    let app = spawn_app().await;
+    let _worker = spawn_app_on(
+        app.database_url.clone(),
+        with_worker(jobber::config::Role::Worker, None),
+    )
+    .await;
+    let owner = app.signup("Reassign Co").await;
+    let dispatcher = app.add_user(&owner, "dispatcher").await;
+    let first = app.add_user(&owner, "technician").await;
+    let second = app.add_user(&owner, "technician").await;
+    let client = app
+        .create_client(&owner, json!({"first_name": "Ana", "last_name": "Paz"}))
+        .await;
+    let job = app
+        .post("/api/v1/jobs", &owner.token, json!({"client_id": client["id"], "title": "Hedge trim", "schedule": {"start_date": "2026-05-04", "start_time": "08:00", "assignee_ids": [first.user_id]}}))
+        .await
+        .expect(201)
+        .body;
+    let visit = job["visits"][0]["id"].as_str().unwrap();
+
+    // Moved in time only: nobody is told anything.
+    app.put(
+        &format!("/api/v1/schedule/jobs/{visit}"),
+        &dispatcher.token,
+        json!({"start_date": "2026-05-04", "start_time": "09:00"}),
+    )
+    .await
+    .expect(200);
+    // Given to the second technician: they hear it is theirs, the first that it went.
+    app.put(
+        &format!("/api/v1/schedule/jobs/{visit}"),
+        &dispatcher.token,
+        json!({"start_date": "2026-05-04", "start_time": "09:00", "assignee_ids": [second.user_id]}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(kinds_after(&app, &second, 1).await, vec!["visit_assigned"]);
+    assert_eq!(
+        notices_of(&app, &second, "visit_assigned").await,
+        vec![(
+            "You were assigned Hedge trim (Ana Paz)".to_string(),
+            visit.to_string()
+        )]
+    );
+    assert_eq!(kinds_after(&app, &first, 1).await, vec!["visit_reassigned"]);
+    assert_eq!(
+        notices_of(&app, &first, "visit_reassigned").await,
+        vec![(
+            "Hedge trim (Ana Paz) was reassigned".to_string(),
+            visit.to_string()
+        )]
+    );
+
+    // Both at once, by the owner who assigns themself too: the first is told again,
+    // the owner (who made the change) is not; the dispatcher is not concerned.
+    app.put(
+        &format!("/api/v1/schedule/jobs/{visit}"),
+        &owner.token,
+        json!({"start_date": "2026-05-04", "start_time": "09:00", "assignee_ids": [second.user_id, first.user_id, owner.user_id]}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        kinds_after(&app, &first, 2).await,
+        vec!["visit_assigned", "visit_reassigned"]
+    );
+    // The worker ran the job that told the first: whatever it held for the owner is
+    // delivered too by now.
+    assert!(kinds(&app, &owner).await.is_empty());
+    assert!(kinds(&app, &dispatcher).await.is_empty());
+    assert_eq!(kinds(&app, &second).await, vec!["visit_assigned"]);
+}
+
+/// The `notifications.*` jobs of `account` waiting in the outbox: (queue, payload).
+async fn queued(app: &TestApp, account: &str) -> Vec<(String, Value)> {
+    sqlx::query_as(
+        "SELECT queue, payload FROM job_outbox
+         WHERE account_id = $1::uuid AND queue LIKE 'notifications.%' ORDER BY created_at",
+    )
+    .bind(account)
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_notifications_listener_tells_only_of_committed_changes() {
+    use jobber::platform::events::{Actor, Event, acting};
+
+    let app = spawn_app().await;
+    let owner = app.signup("Listener Co").await;
+    let tech = app.add_user(&owner, "technician").await;
+    let client = app
+        .create_client(&owner, json!({"first_name": "Ana", "last_name": "Paz"}))
+        .await;
+    let job = app
+        .post("/api/v1/jobs", &owner.token, json!({"client_id": client["id"], "title": "Gutters", "schedule": {"start_date": "2026-05-04", "start_time": "08:00", "assignee_ids": [tech.user_id]}}))
+        .await
+        .expect(201)
+        .body;
+    let visit_id: uuid::Uuid = job["visits"][0]["id"].as_str().unwrap().parse().unwrap();
+    let job_id: uuid::Uuid = job["id"].as_str().unwrap().parse().unwrap();
+    let account: uuid::Uuid = owner.account_id.parse().unwrap();
+    let tech_id: uuid::Uuid = tech.user_id.parse().unwrap();
+    assert!(queued(&app, &owner.account_id).await.is_empty());
+    let client_id: uuid::Uuid = client["id"].as_str().unwrap().parse().unwrap();
+    let completed = Event::VisitCompleted {
+        visit_id,
+        job_id,
+        client_id,
+    };
+
+    // Raised, then rolled back or dropped: nothing is queued.
+    let mut tx = app.db.tenant(account).await.unwrap();
+    tx.raise(completed.clone());
+    tx.rollback().await.unwrap();
+    let mut tx = app.db.tenant(account).await.unwrap();
+    tx.raise(completed.clone());
+    drop(tx);
+    assert!(queued(&app, &owner.account_id).await.is_empty());
+
+    // Committed by the technician: one notice for the office, not for them.
+    acting(Some(Actor::User(tech_id)), async {
+        let mut tx = app.db.tenant(account).await.unwrap();
+        tx.raise(completed.clone());
+        tx.commit().await.unwrap();
+    })
+    .await;
+    // Committed by a background job (no user acted): the same notice, told to all.
+    acting(Some(Actor::System("test".into())), async {
+        let mut tx = app.db.tenant(account).await.unwrap();
+        tx.raise(completed.clone());
+        tx.commit().await.unwrap();
+    })
+    .await;
+    let jobs = queued(&app, &owner.account_id).await;
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    for (queue, payload) in &jobs {
+        assert_eq!(queue, "notifications.standard");
+        assert_eq!(payload["kind"], "visit_completed");
+        assert_eq!(payload["title"], "Visit completed: Gutters (Ana Paz)");
+        assert_eq!(payload["subject_type"], "visit");
+        assert_eq!(payload["subject_id"], visit_id.to_string());
+        assert!(payload.get("user_ids").is_none(), "the office: {payload}");
+    }
+    assert_eq!(jobs[0].1["actor"], tech.user_id.as_str());
+    assert_eq!(jobs[1].1["actor"], Value::Null);
+
+    // An event nobody is told of queues nothing.
+    let mut tx = app.db.tenant(account).await.unwrap();
+    tx.raise(Event::JobUpdated { job_id });
+    tx.commit().await.unwrap();
+    assert_eq!(queued(&app, &owner.account_id).await.len(), 2);
 }

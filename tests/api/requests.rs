@@ -516,6 +516,19 @@ async fn booking_slots_follow_local_hours_across_dst() {
     );
     assert_eq!(created_by, None);
     assert_eq!(actors, [None]);
+    // The office is told of the booking (the notifications listener queued it with the
+    // booking), about its job, at the local time.
+    let (title, body, subject): (String, Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT payload->>'title', payload->>'body', payload->>'subject_id' FROM job_outbox
+         WHERE account_id = $1::uuid AND queue LIKE 'notifications.%'",
+    )
+    .bind(&owner.account_id)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(title, "New online booking: Mowing for Bea Booker");
+    assert_eq!(body, Some(format!("{sunday} 08:00")));
+    assert_eq!(subject, Some(job_id.to_string()));
 
     // That slot (and the overlapping ones) are gone now.
     let after = app

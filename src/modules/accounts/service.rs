@@ -583,6 +583,14 @@ pub async fn settings_in(tx: &mut Tx) -> Result<Settings, ApiError> {
         .ok_or_else(no_row)
 }
 
+/// The account's settings read on the caller's connection, past the cache: for the
+/// in-transaction listeners (`notifications::service::on_event`), which hold no [`Tx`].
+pub async fn settings_on(conn: &mut sqlx::PgConnection) -> Result<Settings, sqlx::Error> {
+    repo::settings(conn, false)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)
+}
+
 /// The next document number, e.g. `Q-42`; gapless within the caller's transaction.
 pub async fn next_number_in(tx: &mut Tx, sequence: repo::Sequence) -> Result<String, ApiError> {
     let (prefix, number) = repo::next_number(tx, sequence).await?;

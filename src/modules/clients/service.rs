@@ -68,6 +68,15 @@ pub async fn get_in(tx: &mut Tx, id: Uuid) -> Result<Client, ApiError> {
     repo::get(tx, id).await?.ok_or_else(not_found)
 }
 
+/// A client read on the caller's connection, for an in-transaction listener
+/// (`notifications::service::on_event`).
+pub async fn get_on(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> Result<Option<Client>, sqlx::Error> {
+    repo::get(conn, id).await
+}
+
 /// The client with this email address, if any (see `repo::id_by_email`).
 pub async fn find_by_email_in(tx: &mut Tx, email: &str) -> Result<Option<Client>, ApiError> {
     match repo::id_by_email(tx, email).await? {

@@ -297,6 +297,20 @@ pub async fn insert_inbound_sms(
     Ok(done.rows_affected() == 1)
 }
 
+/// An inbound text: who sent it, what it says, and the client it was filed under.
+pub async fn inbound(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<(String, String, Option<Uuid>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT coalesce(from_address, ''), body_text, client_id FROM messages
+         WHERE id = $1 AND direction = 'inbound'",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
 /// Claim one reminder (`kind`, subject, step): false when it was sent before (or
 /// another worker holds it in an open transaction that then commits).
 pub async fn claim_reminder(

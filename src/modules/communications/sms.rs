@@ -13,7 +13,7 @@ use crate::config::TwilioConfig;
 use crate::http::{ApiError, ErrorCode};
 use crate::integrations::twilio::{self, Sms, SmsError, Twilio};
 use crate::modules::activity::{self, Subject};
-use crate::modules::{clients, notifications};
+use crate::modules::clients;
 use crate::platform::database::Db;
 use crate::platform::events::Event;
 
@@ -170,6 +170,40 @@ pub enum Inbound {
     Duplicate,
 }
 
+/// What a reply's keyword does to the phone's opt-in: `Some(false)` for STOP and its
+/// synonyms, `Some(true)` for START, `None` for any other text.
+pub fn keyword_opt_in(body: &str) -> Option<bool> {
+    let keyword = body.trim().to_ascii_uppercase();
+    if STOP_WORDS.contains(&keyword.as_str()) {
+        Some(false)
+    } else if START_WORDS.contains(&keyword.as_str()) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// A received text, read on the caller's connection (`notifications::service::on_event`).
+#[derive(Debug, Clone)]
+pub struct InboundText {
+    pub from: String,
+    pub body: String,
+    pub client_id: Option<Uuid>,
+}
+
+pub async fn inbound_on(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> Result<Option<InboundText>, sqlx::Error> {
+    Ok(repo::inbound(conn, id)
+        .await?
+        .map(|(from, body, client_id)| InboundText {
+            from,
+            body,
+            client_id,
+        }))
+}
+
 /// A client's reply (already verified): stored as an inbound message of the account
 /// that texted the number last, the client's opt-in flipped on STOP / START, the
 /// office notified.
@@ -191,14 +225,7 @@ pub async fn receive(db: &Db, params: &[(String, String)]) -> Result<Inbound, Ap
         tracing::info!(from, "a text from a number no account has texted; dropped");
         return Ok(Inbound::Unrouted);
     };
-    let keyword = body.trim().to_ascii_uppercase();
-    let opt_in = if STOP_WORDS.contains(&keyword.as_str()) {
-        Some(false)
-    } else if START_WORDS.contains(&keyword.as_str()) {
-        Some(true)
-    } else {
-        None
-    };
+    let opt_in = keyword_opt_in(body);
     let mut tx = db.tenant(account_id).await?;
     let clients = clients::service::find_by_phone_in(&mut tx, from).await?;
     let client = clients.first();
@@ -235,24 +262,6 @@ pub async fn receive(db: &Db, params: &[(String, String)]) -> Result<Inbound, Ap
         )
         .await?;
     }
-    let who = client.map_or_else(|| from.to_string(), |c| c.display_name.clone());
-    let title = match opt_in {
-        Some(false) => format!("{who} opted out of text messages"),
-        Some(true) => format!("{who} opted in to text messages"),
-        None => format!("Text from {who}"),
-    };
-    notifications::service::notify_office_in(
-        &mut tx,
-        account_id,
-        None,
-        notifications::NewNotification {
-            kind: "message_received",
-            title,
-            body: Some(body.chars().take(1000).collect()),
-            about: client.map(|c| ("client", c.id)),
-        },
-    )
-    .await?;
     tx.raise(Event::MessageReceived {
         message_id: id,
         client_id: client.map(|c| c.id),

@@ -252,7 +252,7 @@ pub async fn record(
             InvoiceStatus::PartiallyPaid
         };
         repo::apply_payment(&mut tx, id, checked.amount, next.as_str()).await?;
-        super::service::notify_if_paid(&mut tx, ctx.account_id, Some(ctx.user_id), id).await?;
+        super::service::raise_if_paid(&mut tx, id).await?;
     }
     activity::service::record(
         &mut tx,
@@ -663,7 +663,7 @@ pub async fn card_succeeded_in(
             };
             repo::mark_payment_succeeded(tx, payment_id, fee, excess).await?;
             repo::apply_card_payment(tx, invoice_id, locked.amount, excess).await?;
-            super::service::notify_if_paid(tx, account_id, None, invoice_id).await?;
+            super::service::raise_if_paid(tx, invoice_id).await?;
             subject = Subject::Invoice {
                 id: invoice_id,
                 client_id: locked.client_id,

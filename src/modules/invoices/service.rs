@@ -20,7 +20,7 @@ use crate::modules::jobs::model::TaxSnapshot;
 use crate::modules::jobs::service::BilledLine;
 use crate::modules::quotes::model::{AdjustmentDto, AdjustmentKind, AppliedTax};
 use crate::modules::quotes::service::today;
-use crate::modules::{accounts, catalog, clients, communications, jobs, notifications};
+use crate::modules::{accounts, catalog, clients, communications, jobs};
 use crate::money::{self, Rate};
 use crate::platform::database::{Db, Tx};
 use crate::platform::events::Event;
@@ -530,13 +530,9 @@ pub async fn send(
     Ok(invoice)
 }
 
-/// Tell the office an invoice is paid in full.
-pub(super) async fn notify_if_paid(
-    tx: &mut Tx,
-    account_id: Uuid,
-    actor: Option<Uuid>,
-    invoice_id: Uuid,
-) -> Result<(), ApiError> {
+/// Say that an invoice is paid in full, when it is (`invoice.paid`: the office is
+/// notified by the notifications listener).
+pub(super) async fn raise_if_paid(tx: &mut Tx, invoice_id: Uuid) -> Result<(), ApiError> {
     let Some(row) = repo::get(tx, invoice_id, false).await? else {
         return Ok(());
     };
@@ -544,23 +540,27 @@ pub(super) async fn notify_if_paid(
         return Ok(());
     }
     tx.raise(Event::InvoicePaid { invoice_id });
-    let settings = accounts::service::settings_in(tx).await?;
-    let number = row.number.as_deref().unwrap_or("(draft)");
-    notifications::service::notify_office_in(
-        tx,
-        account_id,
-        actor,
-        notifications::NewNotification {
-            kind: "invoice_paid",
-            title: format!("Invoice {number} paid: {}", row.title),
-            body: Some(format!(
-                "{} received.",
-                communications::templates::amount(&settings, row.total)
-            )),
-            about: Some(("invoice", row.id)),
-        },
-    )
-    .await
+    Ok(())
+}
+
+/// What the office's notice of a paid invoice says (`notifications::service::on_event`),
+/// read on the caller's connection: its number (None for a draft), title and total.
+#[derive(Debug, Clone)]
+pub struct PaidNotice {
+    pub number: Option<String>,
+    pub title: String,
+    pub total: i64,
+}
+
+pub async fn paid_notice_on(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> Result<Option<PaidNotice>, sqlx::Error> {
+    Ok(repo::get(conn, id, false).await?.map(|row| PaidNotice {
+        number: row.number,
+        title: row.title,
+        total: row.total,
+    }))
 }
 
 /// Void an issued invoice that holds no money; it keeps its number, and its visits
@@ -588,19 +588,10 @@ pub async fn void(db: &Db, ctx: &Ctx, id: Uuid, version: Option<i32>) -> Result<
     }
     repo::set_status(&mut tx, id, InvoiceStatus::Void.as_str()).await?;
     jobs::service::release_invoice_in(&mut tx, id).await?;
-    activity::service::record(
-        &mut tx,
-        ctx.account_id,
-        Some(ctx.user_id),
-        Subject::Invoice {
-            id,
-            client_id: row.client_id,
-        },
-        "voided",
-        serde_json::json!({}),
-    )
-    .await?;
-    tx.raise(Event::InvoiceVoided { invoice_id: id });
+    tx.raise(Event::InvoiceVoided {
+        invoice_id: id,
+        client_id: row.client_id,
+    });
     let settings = accounts::service::settings_in(&mut tx).await?;
     let invoice = load(&mut tx, id, &settings).await?;
     tx.commit().await?;
@@ -658,19 +649,10 @@ pub async fn delete_draft(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> 
     // Its deposits go back to their quote, for the next invoice.
     repo::detach_deposits(&mut tx, id).await?;
     repo::delete(&mut tx, id).await?;
-    activity::service::record(
-        &mut tx,
-        ctx.account_id,
-        Some(ctx.user_id),
-        Subject::Invoice {
-            id,
-            client_id: row.client_id,
-        },
-        "deleted",
-        serde_json::json!({}),
-    )
-    .await?;
-    tx.raise(Event::InvoiceDeleted { invoice_id: id });
+    tx.raise(Event::InvoiceDeleted {
+        invoice_id: id,
+        client_id: row.client_id,
+    });
     tx.commit().await?;
     Ok(())
 }

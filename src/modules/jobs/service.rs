@@ -23,7 +23,7 @@ use crate::modules::activity::{self, Subject};
 use crate::modules::catalog::{self, ResolvedLine};
 use crate::modules::schedule::recurrence::{self, Rrule};
 use crate::modules::users::model::Role;
-use crate::modules::{accounts, clients, notifications, users};
+use crate::modules::{accounts, clients, users};
 use crate::platform::database::{Db, Tx};
 use crate::platform::events::Event;
 
@@ -661,19 +661,11 @@ pub async fn complete(db: &Db, ctx: &Ctx, id: Uuid, input: CompleteJob) -> Resul
     }
     let completed = repo::complete_open_visits(&mut tx, id, ctx.user_id).await?;
     repo::set_status(&mut tx, id, JobStatus::Completed.as_str()).await?;
-    activity::service::record(
-        &mut tx,
-        ctx.account_id,
-        Some(ctx.user_id),
-        Subject::Job {
-            id,
-            client_id: row.client_id,
-        },
-        "completed",
-        serde_json::json!({"visits_completed": completed}),
-    )
-    .await?;
-    tx.raise(Event::JobCompleted { job_id: id });
+    tx.raise(Event::JobCompleted {
+        job_id: id,
+        client_id: row.client_id,
+        visits_completed: completed,
+    });
     let job = load_in(&mut tx, id).await?;
     tx.commit().await?;
     Ok(job)
@@ -685,19 +677,12 @@ pub async fn cancel(db: &Db, ctx: &Ctx, id: Uuid, version: Option<i32>) -> Resul
     let removed = repo::delete_future_visits(&mut tx, id).await?;
     let cancelled = repo::cancel_open_visits(&mut tx, id).await?;
     repo::set_status(&mut tx, id, JobStatus::Cancelled.as_str()).await?;
-    activity::service::record(
-        &mut tx,
-        ctx.account_id,
-        Some(ctx.user_id),
-        Subject::Job {
-            id,
-            client_id: row.client_id,
-        },
-        "cancelled",
-        serde_json::json!({"visits_removed": removed, "visits_cancelled": cancelled}),
-    )
-    .await?;
-    tx.raise(Event::JobCancelled { job_id: id });
+    tx.raise(Event::JobCancelled {
+        job_id: id,
+        client_id: row.client_id,
+        visits_removed: removed,
+        visits_cancelled: cancelled,
+    });
     let job = load_in(&mut tx, id).await?;
     tx.commit().await?;
     Ok(job)
@@ -940,39 +925,41 @@ pub async fn complete_visit(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiEr
         VisitStatus::Scheduled | VisitStatus::InProgress => {
             repo::clock_out_visit(&mut tx, id).await?;
             repo::set_visit_status(&mut tx, id, VisitStatus::Completed, Some(ctx.user_id)).await?;
-            activity::service::record(
-                &mut tx,
-                ctx.account_id,
-                Some(ctx.user_id),
-                Subject::Job {
-                    id: visit.job_id,
-                    client_id: visit.client_id,
-                },
-                "visit_completed",
-                serde_json::json!({"visit_id": id}),
-            )
-            .await?;
             tx.raise(Event::VisitCompleted {
                 visit_id: id,
                 job_id: visit.job_id,
+                client_id: visit.client_id,
             });
-            notifications::service::notify_office_in(
-                &mut tx,
-                ctx.account_id,
-                Some(ctx.user_id),
-                notifications::NewNotification {
-                    kind: "visit_completed",
-                    title: format!("Visit completed: {} ({})", visit.title, visit.client_name),
-                    body: visit.notes.clone(),
-                    about: Some(("visit", id)),
-                },
-            )
-            .await?;
         }
     }
     let visit = reload(&mut tx, id).await?;
     tx.commit().await?;
     Ok(visit)
+}
+
+/// A visit read on the caller's connection, for an in-transaction listener
+/// (`notifications::service::on_event`); its work lines (and prices) are left out.
+pub async fn visit_on(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> Result<Option<Visit>, sqlx::Error> {
+    Ok(repo::visits(conn, &VisitFilter::One(id), false)
+        .await?
+        .into_iter()
+        .next())
+}
+
+/// When the first scheduled visit of a job starts, read on the caller's connection
+/// (an online booking's notice says when).
+pub async fn first_start_on(
+    conn: &mut sqlx::PgConnection,
+    job_id: Uuid,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    Ok(repo::visits(conn, &VisitFilter::Jobs(vec![job_id]), false)
+        .await?
+        .into_iter()
+        .filter_map(|v| v.starts_at)
+        .min())
 }
 
 /// A visit the caller may see (a technician only their own), as
@@ -1331,6 +1318,17 @@ pub async fn reschedule(
     tx.raise(Event::ScheduleChanged {
         visit_id: id,
         job_id: visit.job_id,
+        assigned: assignees
+            .iter()
+            .filter(|a| !visit.assignee_ids.contains(a))
+            .copied()
+            .collect(),
+        unassigned: visit
+            .assignee_ids
+            .iter()
+            .filter(|a| !assignees.contains(a))
+            .copied()
+            .collect(),
     });
     let visit = reload(&mut tx, id).await?;
     tx.commit().await?;

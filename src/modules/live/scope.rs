@@ -84,16 +84,16 @@ impl Audience {
             | Event::QuoteSent { quote_id }
             | Event::QuoteDeclined { quote_id }
             | Event::QuoteChangesRequested { quote_id }
-            | Event::QuoteArchived { quote_id }
-            | Event::QuoteConverted { quote_id }
-            | Event::QuoteExpired { quote_id } => {
+            | Event::QuoteArchived { quote_id, .. }
+            | Event::QuoteConverted { quote_id, .. }
+            | Event::QuoteExpired { quote_id, .. } => {
                 audience.kind = Some(Kind::Office);
                 audience.client_id = quotes::service::client_of_in(tx, *quote_id).await?;
             }
             Event::JobCreated { job_id, .. }
             | Event::JobUpdated { job_id }
-            | Event::JobCompleted { job_id }
-            | Event::JobCancelled { job_id }
+            | Event::JobCompleted { job_id, .. }
+            | Event::JobCancelled { job_id, .. }
             | Event::VisitScheduled { job_id, .. }
             | Event::VisitUpdated { job_id, .. }
             | Event::VisitCompleted { job_id, .. }
@@ -110,9 +110,9 @@ impl Audience {
             Event::InvoiceCreated { invoice_id, .. }
             | Event::InvoiceSent { invoice_id }
             | Event::InvoicePaid { invoice_id }
-            | Event::InvoiceVoided { invoice_id }
+            | Event::InvoiceVoided { invoice_id, .. }
             | Event::InvoiceWrittenOff { invoice_id }
-            | Event::InvoiceDeleted { invoice_id } => {
+            | Event::InvoiceDeleted { invoice_id, .. } => {
                 audience.kind = Some(Kind::Office);
                 if let Event::InvoiceCreated { client_id, .. } = event {
                     audience.client_id = Some(*client_id);

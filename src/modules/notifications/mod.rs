@@ -1,8 +1,11 @@
 //! In-app notifications for staff: quote approved, invoice paid, visit completed,
-//! message received. The change that causes one enqueues a `notifications.high` or
-//! `notifications.standard` job in its own transaction (a rolled-back change
-//! notifies no one); the job fans it out, one row per recipient, at most once per
-//! recipient however often it runs. Each user lists and reads only their own.
+//! message received, a visit assigned or taken away. No module calls this one to
+//! notify: its in-transaction listener (`service::on_event`, in
+//! `app::IN_TRANSACTION`) hears the change's event and enqueues a
+//! `notifications.high` or `notifications.standard` job in the change's own
+//! transaction (a rolled-back change notifies no one); the job fans it out, one row
+//! per recipient, at most once per recipient however often it runs. Each user lists
+//! and reads only their own.
 
 pub mod repo;
 pub mod routes;
@@ -17,7 +20,8 @@ use uuid::Uuid;
 pub struct Notification {
     pub id: Uuid,
     /// `quote_approved`, `quote_changes_requested`, `invoice_paid`,
-    /// `visit_completed`, `message_received`.
+    /// `visit_completed`, `visit_assigned`, `visit_reassigned`, `message_received`,
+    /// `request_received`, `export_ready`.
     pub kind: String,
     pub title: String,
     pub body: Option<String>,
@@ -60,4 +64,7 @@ pub struct NotifyJob {
     pub subject_id: Option<Uuid>,
     /// Who caused it (not told).
     pub actor: Option<Uuid>,
+    /// Tell these users (those still active); absent: the office.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_ids: Option<Vec<Uuid>>,
 }

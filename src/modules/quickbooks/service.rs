@@ -109,7 +109,7 @@ pub fn on_event<'a>(
             Event::ClientCreated { client_id }
             | Event::ClientUpdated { client_id }
             | Event::ClientArchived { client_id } => (Kind::Customer, client_id),
-            Event::InvoiceSent { invoice_id } | Event::InvoiceVoided { invoice_id } => {
+            Event::InvoiceSent { invoice_id } | Event::InvoiceVoided { invoice_id, .. } => {
                 (Kind::Invoice, invoice_id)
             }
             Event::PaymentRecorded { payment_id } | Event::PaymentSucceeded { payment_id } => {

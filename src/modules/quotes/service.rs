@@ -22,7 +22,7 @@ use crate::modules::activity::{self, Subject};
 use crate::modules::auth::links;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::jobs::model::TaxSnapshot;
-use crate::modules::{accounts, catalog, clients, communications, notifications};
+use crate::modules::{accounts, catalog, clients, communications};
 use crate::money::{self, MoneyError, Rate};
 use crate::platform::database::{Db, Tx};
 use crate::platform::events::Event;
@@ -79,6 +79,33 @@ async fn load(tx: &mut Tx, id: Uuid, currency: &str) -> Result<Quote, ApiError> 
 
 /// A quote in the caller's tenant transaction, drafts included (the documents
 /// module renders PDFs from it).
+/// What an in-app notice says of a quote (`notifications::service::on_event`), read
+/// on the caller's connection: its number and title, no prices.
+#[derive(Debug, Clone)]
+pub struct QuoteNotice {
+    pub number: String,
+    pub title: String,
+    /// The name signed with the approval.
+    pub signed_by: Option<String>,
+    /// The staff member who recorded the approval for the client; `None` when the
+    /// client approved in the client hub.
+    pub approved_by_user_id: Option<Uuid>,
+    pub changes_requested_note: Option<String>,
+}
+
+pub async fn notice_on(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> Result<Option<QuoteNotice>, sqlx::Error> {
+    Ok(repo::get(conn, id, false).await?.map(|row| QuoteNotice {
+        number: row.number,
+        title: row.title,
+        signed_by: row.approved_by_name,
+        approved_by_user_id: row.approved_by_user_id,
+        changes_requested_note: row.changes_requested_note,
+    }))
+}
+
 pub async fn get_in(tx: &mut Tx, id: Uuid, currency: &str) -> Result<Quote, ApiError> {
     load(tx, id, currency).await
 }
@@ -456,7 +483,6 @@ async fn record(
         },
         "declined" => Event::QuoteDeclined { quote_id },
         "changes_requested" => Event::QuoteChangesRequested { quote_id },
-        "archived" => Event::QuoteArchived { quote_id },
         _ => Event::QuoteUpdated { quote_id },
     });
     Ok(())
@@ -713,23 +739,6 @@ pub async fn approve_as(
     repo::mark_approved(&mut tx, id, &approval, &totals).await?;
     let quote = load(&mut tx, id, &settings.currency).await?;
     record(&mut tx, actor, &quote, "approved", serde_json::json!({"signature_name": signature, "total": quote.total, "optional_lines": input.selected_optional_line_ids})).await?;
-    let by = if actor.user_id.is_none() {
-        "the client, in the client hub"
-    } else {
-        "staff, for the client"
-    };
-    notifications::service::notify_office_in(
-        &mut tx,
-        actor.account_id,
-        actor.user_id,
-        notifications::NewNotification {
-            kind: "quote_approved",
-            title: format!("Quote {} approved: {}", quote.number, quote.title),
-            body: Some(format!("Signed by {signature}, recorded by {by}.")),
-            about: Some(("quote", id)),
-        },
-    )
-    .await?;
     tx.commit().await?;
     Ok(quote)
 }
@@ -881,18 +890,6 @@ pub async fn request_changes_as(
         serde_json::json!({"note": note}),
     )
     .await?;
-    notifications::service::notify_office_in(
-        &mut tx,
-        actor.account_id,
-        actor.user_id,
-        notifications::NewNotification {
-            kind: "quote_changes_requested",
-            title: format!("Changes requested on quote {}", quote.number),
-            body: Some(note.clone()),
-            about: Some(("quote", id)),
-        },
-    )
-    .await?;
     tx.commit().await?;
     Ok(quote)
 }
@@ -908,14 +905,10 @@ pub async fn archive(
     let settings = accounts::service::settings_in(&mut tx).await?;
     repo::mark_archived(&mut tx, id).await?;
     let quote = load(&mut tx, id, &settings.currency).await?;
-    record(
-        &mut tx,
-        Actor::from(ctx),
-        &quote,
-        "archived",
-        serde_json::json!({}),
-    )
-    .await?;
+    tx.raise(Event::QuoteArchived {
+        quote_id: id,
+        client_id: quote.client_id,
+    });
     tx.commit().await?;
     Ok(quote)
 }
@@ -983,19 +976,11 @@ pub async fn convert(
         .collect();
     crate::modules::jobs::service::set_pricing_in(&mut tx, job_id, discount, &taxes).await?;
     repo::mark_converted(&mut tx, id, job_id).await?;
-    activity::service::record(
-        &mut tx,
-        ctx.account_id,
-        Some(ctx.user_id),
-        Subject::Quote {
-            id,
-            client_id: row.client_id,
-        },
-        "converted",
-        serde_json::json!({"job_id": job_id}),
-    )
-    .await?;
-    tx.raise(Event::QuoteConverted { quote_id: id });
+    tx.raise(Event::QuoteConverted {
+        quote_id: id,
+        client_id: row.client_id,
+        job_id,
+    });
     let job = crate::modules::jobs::service::load_in(&mut tx, job_id).await?;
     tx.commit().await?;
     Ok(job)
@@ -1029,19 +1014,10 @@ pub async fn expire_due(db: &Db, account_id: Uuid) -> Result<usize, ApiError> {
     let settings = accounts::service::settings_in(&mut tx).await?;
     let expired = repo::expire(&mut tx, today(&settings)).await?;
     for (id, client_id) in &expired {
-        activity::service::record(
-            &mut tx,
-            account_id,
-            None,
-            Subject::Quote {
-                id: *id,
-                client_id: *client_id,
-            },
-            "expired",
-            serde_json::json!({}),
-        )
-        .await?;
-        tx.raise(Event::QuoteExpired { quote_id: *id });
+        tx.raise(Event::QuoteExpired {
+            quote_id: *id,
+            client_id: *client_id,
+        });
     }
     tx.commit().await?;
     Ok(expired.len())

@@ -22,8 +22,8 @@ use crate::domain::{Address, FieldError, optional_text, required_text};
 use crate::http::error::Problem;
 use crate::http::extract::{ClientIp, Json, Path, Query};
 use crate::http::{ApiError, ErrorCode};
+use crate::modules::clients;
 use crate::modules::hub::{self, LinkParams};
-use crate::modules::{clients, notifications};
 use crate::platform::database::Db;
 use crate::platform::events::Event;
 
@@ -118,18 +118,6 @@ pub async fn submit(
             details: Some(&details),
             preferred_times: preferred_times.as_deref(),
             remote_ip: Some(remote_ip),
-        },
-    )
-    .await?;
-    notifications::service::notify_office_in(
-        &mut tx,
-        account_id,
-        None,
-        notifications::NewNotification {
-            kind: "request_received",
-            title: format!("{} asks for more work (client hub)", client.display_name),
-            body: service_name.or(Some(details)),
-            about: Some(("request", id)),
         },
     )
     .await?;

@@ -23,7 +23,7 @@ use crate::modules::clients::model::{ClientInput, ClientStatus, EmailInput, Phon
 use crate::modules::jobs::model::{JobInput, ScheduleInput};
 use crate::modules::quotes::model::{LineInput, QuoteInput};
 use crate::modules::users::model::Role;
-use crate::modules::{accounts, catalog, clients, jobs, notifications, quotes, users};
+use crate::modules::{accounts, catalog, clients, jobs, quotes, users};
 use crate::platform::database::{Db, Tx, violation};
 use crate::platform::events::Event;
 
@@ -161,18 +161,6 @@ pub async fn submit(
         },
     )
     .await?;
-    notifications::service::notify_office_in(
-        &mut tx,
-        form.account_id,
-        None,
-        notifications::NewNotification {
-            kind: "request_received",
-            title: format!("New work request from {}", data.name),
-            body: service_name.clone().or(data.details.clone()),
-            about: Some(("request", id)),
-        },
-    )
-    .await?;
     tx.raise(Event::RequestReceived { request_id: id });
     tx.commit().await?;
     Ok(())
@@ -195,6 +183,15 @@ pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<WorkRequest, ApiError> 
     let request = repo::get(&mut tx, id, false).await?.ok_or_else(not_found)?;
     tx.commit().await?;
     Ok(request)
+}
+
+/// A request read on the caller's connection, for an in-transaction listener
+/// (`notifications::service::on_event`).
+pub async fn get_on(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> Result<Option<WorkRequest>, sqlx::Error> {
+    repo::get(conn, id, false).await
 }
 
 /// "Ann Marie Smith" -> ("Ann", "Marie Smith").
@@ -849,18 +846,6 @@ pub async fn book(
     )
     .await?;
     repo::mark_converted(&mut tx, request_id, client_id, None, Some(job_id)).await?;
-    notifications::service::notify_office_in(
-        &mut tx,
-        form.account_id,
-        None,
-        notifications::NewNotification {
-            kind: "request_received",
-            title: format!("New online booking: {service_name} for {name}"),
-            body: Some(local.format("%Y-%m-%d %H:%M").to_string()),
-            about: Some(("job", job_id)),
-        },
-    )
-    .await?;
     tx.raise(Event::RequestReceived { request_id });
     tx.commit().await?;
     Ok(Some(Booking {
