@@ -799,6 +799,8 @@ mod tests {
         let moved = Event::ScheduleChanged {
             visit_id: Uuid::now_v7(),
             job_id: Uuid::now_v7(),
+            assigned: Vec::new(),
+            unassigned: Vec::new(),
         };
         caches.on_event(account, &moved).await;
         assert_eq!(compute(schedule, window, "after").await, "after");
