@@ -6,6 +6,7 @@
 mod helpers;
 
 mod jobs;
+mod leases;
 mod notifications;
 
 mod acme;
