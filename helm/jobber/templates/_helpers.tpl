@@ -87,6 +87,9 @@ JOBBER_DATABASE_READ_URL: {{ . | quote }}
 {{- with .Values.redis.url }}
 JOBBER_REDIS_URL: {{ . | quote }}
 {{- end }}
+{{- with .Values.secrets.adminToken }}
+JOBBER_ADMIN_TOKEN: {{ . | quote }}
+{{- end }}
 {{- with .Values.secrets.smtpUrl }}
 JOBBER_SMTP_URL: {{ . | quote }}
 {{- end }}
@@ -139,6 +142,18 @@ spec:
             name: {{ include "jobber.fullname" $ctx }}
         - secretRef:
             name: {{ include "jobber.secretName" $ctx }}
+      {{- with $ctx.Values.secrets.adminTokenSecret }}
+      {{- if .name }}
+      # The admin listener's token from the operator's own Secret (`jobber top`,
+      # GET /status); it wins over a JOBBER_ADMIN_TOKEN in the Secret above.
+      env:
+        - name: JOBBER_ADMIN_TOKEN
+          valueFrom:
+            secretKeyRef:
+              name: {{ .name | quote }}
+              key: {{ .key | quote }}
+      {{- end }}
+      {{- end }}
       ports:
         - name: http
           containerPort: 8080
