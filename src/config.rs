@@ -11,6 +11,9 @@ use clap::{Args, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+mod ipnet;
+pub use ipnet::{IpNet, any_contains};
+
 /// Which parts of the program this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -99,15 +102,16 @@ pub struct ConfigArgs {
     /// `https://jobs.example.com`; defaults to `http://<listen>`.
     #[arg(long, env = "JOBBER_PUBLIC_URL", value_name = "URL", global = true)]
     pub public_url: Option<String>,
-    /// Reverse proxies whose `X-Forwarded-For` is believed (comma-separated IPs).
+    /// Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed:
+    /// addresses or networks (`10.0.0.0/8`, `::1/128`), comma-separated.
     #[arg(
         long = "trusted-proxy",
         env = "JOBBER_TRUSTED_PROXIES",
-        value_name = "IP",
+        value_name = "IP|CIDR",
         value_delimiter = ',',
         global = true
     )]
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub trusted_proxies: Vec<IpNet>,
     /// Log filter (`info`, `jobber=debug,info`, …).
     #[arg(long, env = "JOBBER_LOG", value_name = "FILTER", global = true)]
     pub log: Option<String>,
@@ -195,7 +199,7 @@ struct FileConfig {
     log: Option<String>,
     log_format: Option<LogFormat>,
     public_url: Option<String>,
-    trusted_proxies: Option<Vec<std::net::IpAddr>>,
+    trusted_proxies: Option<Vec<String>>,
     jwt_secret: Option<String>,
     db_max_connections: Option<u32>,
     db_acquire_timeout_secs: Option<u64>,
@@ -298,9 +302,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Base of the links jobber writes into emails and documents (no trailing slash).
     pub public_url: String,
-    /// Peers whose `X-Forwarded-For` header names the real client (login throttling,
-    /// logs); empty: the TCP peer is the client.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Peers (addresses or networks) whose `X-Forwarded-For` header names the real
+    /// client (rate limits, login throttling, logs) and whose `X-Forwarded-Proto`
+    /// says HTTPS (`Secure` cookies); empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<IpNet>,
     /// Shared signing key for access tokens (multi-pod installs); when unset a key is
     /// generated into the data dir on first start.
     pub jwt_secret: Option<SecretString>,
@@ -1025,7 +1030,14 @@ impl Config {
                 .or(file.log_format)
                 .unwrap_or(LogFormat::Json),
             trusted_proxies: if args.trusted_proxies.is_empty() {
-                file.trusted_proxies.unwrap_or_default()
+                file.trusted_proxies
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|net| {
+                        net.parse()
+                            .map_err(|m: String| invalid("trusted_proxies", &m))
+                    })
+                    .collect::<Result<_, _>>()?
             } else {
                 args.trusted_proxies.clone()
             },
@@ -1160,7 +1172,7 @@ impl Config {
             toml::Value::Array(
                 self.trusted_proxies
                     .iter()
-                    .map(|ip| ip.to_string().into())
+                    .map(|net| net.to_string().into())
                     .collect(),
             ),
         );
@@ -2357,6 +2369,81 @@ mod tests {
         })
         .unwrap();
         assert_eq!(flagged.acme.unwrap().domains, ["b.example"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks_checked_at_start() {
+        use clap::Parser;
+        #[derive(Debug, Parser)]
+        struct Cli {
+            #[command(flatten)]
+            config: ConfigArgs,
+        }
+        let cli = Cli::try_parse_from([
+            "jobber",
+            "--trusted-proxy",
+            "10.0.0.0/8,::1/128",
+            "--trusted-proxy",
+            "192.0.2.7",
+        ])
+        .unwrap();
+        let config = Config::load(&cli.config).unwrap();
+        let shown: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(shown, ["10.0.0.0/8", "::1", "192.0.2.7"]);
+        assert!(any_contains(
+            &config.trusted_proxies,
+            "10.20.30.40".parse().unwrap()
+        ));
+        assert!(!any_contains(
+            &config.trusted_proxies,
+            "192.0.2.8".parse().unwrap()
+        ));
+        let refused = Cli::try_parse_from(["jobber", "--trusted-proxy", "10.0.0.1/8"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("--trusted-proxy") && refused.contains("10.0.0.0/8"),
+            "{refused}"
+        );
+
+        let dir = std::env::temp_dir().join(format!("jobber-proxies-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("jobber.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Config::load(&ConfigArgs {
+                config: Some(path.clone()),
+                ..ConfigArgs::default()
+            })
+        };
+        let config = load("trusted_proxies = [\"172.16.0.0/12\", \"fd00::/8\"]\n").unwrap();
+        assert!(any_contains(
+            &config.trusted_proxies,
+            "172.31.5.6".parse().unwrap()
+        ));
+        let shown = config.to_redacted_toml();
+        assert!(
+            shown.contains("trusted_proxies = [\"172.16.0.0/12\", \"fd00::/8\"]"),
+            "{shown}"
+        );
+        let parsed: FileConfig = toml::from_str(&shown).unwrap();
+        assert_eq!(parsed.trusted_proxies.unwrap().len(), 2);
+        let error = load("trusted_proxies = [\"10.0.0.0/33\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("trusted_proxies: ") && error.contains("at most 32"),
+            "{error}"
+        );
+        let error = load("trusted_proxies = [\"lb.internal\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("not an IP address"), "{error}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

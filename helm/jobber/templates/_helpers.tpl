@@ -59,6 +59,9 @@ JOBBER_LISTEN: "0.0.0.0:8080"
 JOBBER_ADMIN_LISTEN: "0.0.0.0:9464"
 JOBBER_PUBLIC_URL: {{ required "publicUrl is required (https://jobs.example.com)" .Values.publicUrl | quote }}
 JOBBER_SIGNUP: {{ .Values.signup | quote }}
+{{- with .Values.trustedProxies }}
+JOBBER_TRUSTED_PROXIES: {{ join "," . | quote }}
+{{- end }}
 JOBBER_LOG: {{ .Values.log.level | quote }}
 JOBBER_LOG_FORMAT: {{ .Values.log.format | quote }}
 JOBBER_DB_MAX_CONNECTIONS: {{ .Values.database.maxConnections | quote }}
