@@ -118,6 +118,10 @@ pub struct ConfigArgs {
     /// `json` (default) or `pretty`: the form of the log lines on stdout.
     #[arg(long, env = "JOBBER_LOG_FORMAT", value_enum, global = true)]
     pub log_format: Option<LogFormat>,
+    /// An OpenTelemetry collector's OTLP/HTTP endpoint (`http://collector:4318`):
+    /// traces of requests and jobs are exported to it as JSON.
+    #[arg(long, env = "JOBBER_OTLP_ENDPOINT", value_name = "URL", global = true)]
+    pub otlp_endpoint: Option<String>,
     /// Where files (PDFs, uploads) live: `s3://bucket[/prefix]`, or a local directory
     /// (`file:///srv/jobber-files` or an absolute path); default `<data_dir>/files`.
     #[arg(long, env = "JOBBER_STORAGE_URL", value_name = "URL", global = true)]
@@ -199,6 +203,7 @@ struct FileConfig {
     log: Option<String>,
     log_format: Option<LogFormat>,
     public_url: Option<String>,
+    otlp_endpoint: Option<String>,
     trusted_proxies: Option<Vec<String>>,
     jwt_secret: Option<String>,
     db_max_connections: Option<u32>,
@@ -302,6 +307,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Base of the links jobber writes into emails and documents (no trailing slash).
     pub public_url: String,
+    /// The OTLP/HTTP collector traces are exported to (`platform::otlp`); none: no
+    /// export.
+    pub otlp_endpoint: Option<String>,
     /// Peers (addresses or networks) whose `X-Forwarded-For` header names the real
     /// client (rate limits, login throttling, logs) and whose `X-Forwarded-Proto`
     /// says HTTPS (`Secure` cookies); empty: the TCP peer is the client.
@@ -709,6 +717,7 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_LOG",
     "JOBBER_LOG_FORMAT",
     "JOBBER_PUBLIC_URL",
+    "JOBBER_OTLP_ENDPOINT",
     "JOBBER_TRUSTED_PROXIES",
     "JOBBER_JWT_SECRET",
     "JOBBER_JWT_SECRET_FILE",
@@ -996,6 +1005,15 @@ impl Config {
                 "automatic certificates (acme_domains) and certificate files (tls_cert, tls_key) exclude each other: set one",
             ));
         }
+        let otlp_endpoint = args.otlp_endpoint.clone().or(file.otlp_endpoint);
+        if let Some(endpoint) = &otlp_endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err(invalid(
+                "otlp_endpoint",
+                "must be the collector's OTLP/HTTP address, starting with http:// or https:// (e.g. http://collector:4318)",
+            ));
+        }
         Ok(Self {
             config_file: args.config.clone(),
             tls,
@@ -1003,6 +1021,7 @@ impl Config {
             jobs,
             twilio,
             public_url,
+            otlp_endpoint,
             data_dir: args
                 .data_dir
                 .clone()
@@ -1138,6 +1157,10 @@ impl Config {
             .into(),
         );
         put("public_url", self.public_url.clone().into());
+        match &self.otlp_endpoint {
+            Some(endpoint) => put("otlp_endpoint", redact_url(endpoint).into()),
+            None => unset.push("otlp_endpoint (no trace export)"),
+        }
         match &self.ui_dir {
             Some(dir) => put("ui_dir", dir.display().to_string().into()),
             None => unset.push("ui_dir (the web app built into the binary)"),

@@ -8,6 +8,7 @@ mod helpers;
 mod jobs;
 mod leases;
 mod notifications;
+mod otlp;
 
 mod acme;
 mod aggregates;
