@@ -64,6 +64,9 @@ JOBBER_TRUSTED_PROXIES: {{ join "," . | quote }}
 {{- end }}
 JOBBER_LOG: {{ .Values.log.level | quote }}
 JOBBER_LOG_FORMAT: {{ .Values.log.format | quote }}
+{{- with .Values.log.otlpEndpoint }}
+JOBBER_OTLP_ENDPOINT: {{ . | quote }}
+{{- end }}
 JOBBER_DB_MAX_CONNECTIONS: {{ .Values.database.maxConnections | quote }}
 {{- with .Values.storage.url }}
 JOBBER_STORAGE_URL: {{ . | quote }}
