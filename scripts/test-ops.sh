@@ -145,6 +145,12 @@ for name, over in [
     ("an extraEnv that is not JOBBER_*", {"extraEnv": {"PATH": "/tmp"}}),
     ("a JWT secret under 32 characters", {"secrets": {"jwtSecret": "short"}}),
     ("an encryption key YAML read as a number", {"secrets": {"encryptionKey": 0}}),
+    ("an OTLP endpoint without its scheme", {"log": {"otlpEndpoint": "collector:4318"}}),
+    ("a trusted proxy by host name", {"trustedProxies": ["alb.internal"]}),
+    ("trusted proxies as one string", {"trustedProxies": "10.0.0.0/8"}),
+    ("an admin token under 32 characters", {"secrets": {"adminToken": "short"}}),
+    ("an admin token Secret without its key", {"secrets": {"adminTokenSecret": {"name": "jobber-admin", "key": ""}}}),
+    ("an admin token Secret named with capitals", {"secrets": {"adminTokenSecret": {"name": "Jobber_Admin", "key": "token"}}}),
 ]:
     check(name, merge(real, over), False)
 sys.exit(0 if ok else 1)

@@ -11,6 +11,9 @@ use clap::{Args, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+mod ipnet;
+pub use ipnet::{IpNet, any_contains};
+
 /// Which parts of the program this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -99,21 +102,26 @@ pub struct ConfigArgs {
     /// `https://jobs.example.com`; defaults to `http://<listen>`.
     #[arg(long, env = "JOBBER_PUBLIC_URL", value_name = "URL", global = true)]
     pub public_url: Option<String>,
-    /// Reverse proxies whose `X-Forwarded-For` is believed (comma-separated IPs).
+    /// Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed:
+    /// addresses or networks (`10.0.0.0/8`, `::1/128`), comma-separated.
     #[arg(
         long = "trusted-proxy",
         env = "JOBBER_TRUSTED_PROXIES",
-        value_name = "IP",
+        value_name = "IP|CIDR",
         value_delimiter = ',',
         global = true
     )]
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub trusted_proxies: Vec<IpNet>,
     /// Log filter (`info`, `jobber=debug,info`, …).
     #[arg(long, env = "JOBBER_LOG", value_name = "FILTER", global = true)]
     pub log: Option<String>,
     /// `json` (default) or `pretty`: the form of the log lines on stdout.
     #[arg(long, env = "JOBBER_LOG_FORMAT", value_enum, global = true)]
     pub log_format: Option<LogFormat>,
+    /// An OpenTelemetry collector's OTLP/HTTP endpoint (`http://collector:4318`):
+    /// traces of requests and jobs are exported to it as JSON.
+    #[arg(long, env = "JOBBER_OTLP_ENDPOINT", value_name = "URL", global = true)]
+    pub otlp_endpoint: Option<String>,
     /// Where files (PDFs, uploads) live: `s3://bucket[/prefix]`, or a local directory
     /// (`file:///srv/jobber-files` or an absolute path); default `<data_dir>/files`.
     #[arg(long, env = "JOBBER_STORAGE_URL", value_name = "URL", global = true)]
@@ -195,7 +203,8 @@ struct FileConfig {
     log: Option<String>,
     log_format: Option<LogFormat>,
     public_url: Option<String>,
-    trusted_proxies: Option<Vec<std::net::IpAddr>>,
+    otlp_endpoint: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
     jwt_secret: Option<String>,
     db_max_connections: Option<u32>,
     db_acquire_timeout_secs: Option<u64>,
@@ -308,9 +317,13 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Base of the links jobber writes into emails and documents (no trailing slash).
     pub public_url: String,
-    /// Peers whose `X-Forwarded-For` header names the real client (login throttling,
-    /// logs); empty: the TCP peer is the client.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The OTLP/HTTP collector traces are exported to (`platform::otlp`); none: no
+    /// export.
+    pub otlp_endpoint: Option<String>,
+    /// Peers (addresses or networks) whose `X-Forwarded-For` header names the real
+    /// client (rate limits, login throttling, logs) and whose `X-Forwarded-Proto`
+    /// says HTTPS (`Secure` cookies); empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<IpNet>,
     /// Shared signing key for access tokens (multi-pod installs); when unset a key is
     /// generated into the data dir on first start.
     pub jwt_secret: Option<SecretString>,
@@ -716,6 +729,7 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_LOG",
     "JOBBER_LOG_FORMAT",
     "JOBBER_PUBLIC_URL",
+    "JOBBER_OTLP_ENDPOINT",
     "JOBBER_TRUSTED_PROXIES",
     "JOBBER_JWT_SECRET",
     "JOBBER_JWT_SECRET_FILE",
@@ -1010,6 +1024,15 @@ impl Config {
                 "automatic certificates (acme_domains) and certificate files (tls_cert, tls_key) exclude each other: set one",
             ));
         }
+        let otlp_endpoint = args.otlp_endpoint.clone().or(file.otlp_endpoint);
+        if let Some(endpoint) = &otlp_endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err(invalid(
+                "otlp_endpoint",
+                "must be the collector's OTLP/HTTP address, starting with http:// or https:// (e.g. http://collector:4318)",
+            ));
+        }
         Ok(Self {
             config_file: args.config.clone(),
             tls,
@@ -1017,6 +1040,7 @@ impl Config {
             jobs,
             twilio,
             public_url,
+            otlp_endpoint,
             data_dir: args
                 .data_dir
                 .clone()
@@ -1044,7 +1068,14 @@ impl Config {
                 .or(file.log_format)
                 .unwrap_or(LogFormat::Json),
             trusted_proxies: if args.trusted_proxies.is_empty() {
-                file.trusted_proxies.unwrap_or_default()
+                file.trusted_proxies
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|net| {
+                        net.parse()
+                            .map_err(|m: String| invalid("trusted_proxies", &m))
+                    })
+                    .collect::<Result<_, _>>()?
             } else {
                 args.trusted_proxies.clone()
             },
@@ -1147,6 +1178,10 @@ impl Config {
             .into(),
         );
         put("public_url", self.public_url.clone().into());
+        match &self.otlp_endpoint {
+            Some(endpoint) => put("otlp_endpoint", redact_url(endpoint).into()),
+            None => unset.push("otlp_endpoint (no trace export)"),
+        }
         match &self.ui_dir {
             Some(dir) => put("ui_dir", dir.display().to_string().into()),
             None => unset.push("ui_dir (the web app built into the binary)"),
@@ -1181,7 +1216,7 @@ impl Config {
             toml::Value::Array(
                 self.trusted_proxies
                     .iter()
-                    .map(|ip| ip.to_string().into())
+                    .map(|net| net.to_string().into())
                     .collect(),
             ),
         );
@@ -2501,6 +2536,81 @@ mod tests {
         })
         .unwrap();
         assert_eq!(flagged.acme.unwrap().domains, ["b.example"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks_checked_at_start() {
+        use clap::Parser;
+        #[derive(Debug, Parser)]
+        struct Cli {
+            #[command(flatten)]
+            config: ConfigArgs,
+        }
+        let cli = Cli::try_parse_from([
+            "jobber",
+            "--trusted-proxy",
+            "10.0.0.0/8,::1/128",
+            "--trusted-proxy",
+            "192.0.2.7",
+        ])
+        .unwrap();
+        let config = Config::load(&cli.config).unwrap();
+        let shown: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(shown, ["10.0.0.0/8", "::1", "192.0.2.7"]);
+        assert!(any_contains(
+            &config.trusted_proxies,
+            "10.20.30.40".parse().unwrap()
+        ));
+        assert!(!any_contains(
+            &config.trusted_proxies,
+            "192.0.2.8".parse().unwrap()
+        ));
+        let refused = Cli::try_parse_from(["jobber", "--trusted-proxy", "10.0.0.1/8"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("--trusted-proxy") && refused.contains("10.0.0.0/8"),
+            "{refused}"
+        );
+
+        let dir = std::env::temp_dir().join(format!("jobber-proxies-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("jobber.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Config::load(&ConfigArgs {
+                config: Some(path.clone()),
+                ..ConfigArgs::default()
+            })
+        };
+        let config = load("trusted_proxies = [\"172.16.0.0/12\", \"fd00::/8\"]\n").unwrap();
+        assert!(any_contains(
+            &config.trusted_proxies,
+            "172.31.5.6".parse().unwrap()
+        ));
+        let shown = config.to_redacted_toml();
+        assert!(
+            shown.contains("trusted_proxies = [\"172.16.0.0/12\", \"fd00::/8\"]"),
+            "{shown}"
+        );
+        let parsed: FileConfig = toml::from_str(&shown).unwrap();
+        assert_eq!(parsed.trusted_proxies.unwrap().len(), 2);
+        let error = load("trusted_proxies = [\"10.0.0.0/33\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("trusted_proxies: ") && error.contains("at most 32"),
+            "{error}"
+        );
+        let error = load("trusted_proxies = [\"lb.internal\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("not an IP address"), "{error}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -25,11 +25,24 @@ pub fn run(mut config: Config) -> anyhow::Result<()> {
     if let Some(run_as) = &run_as {
         process::drop_privileges(run_as)?;
     }
+    let resource = crate::platform::otlp::Resource {
+        service_name: "jobber".into(),
+        service_version: env!("CARGO_PKG_VERSION").into(),
+        instance_id: uuid::Uuid::now_v7().to_string(),
+        role: format!("{:?}", config.role).to_lowercase(),
+    };
     let _log_guard = crate::platform::logging::init(
         &config.log,
         config.log_format,
         Some(&crate::platform::datadir::DataDir::new(&config.data_dir).logs()),
+        config.otlp_endpoint.as_deref().map(|e| (e, resource)),
     )?;
+    if let Some(endpoint) = &config.otlp_endpoint {
+        tracing::info!(
+            endpoint = crate::config::redact_url(endpoint),
+            "exporting traces over OTLP/HTTP"
+        );
+    }
     if let Some(run_as) = &run_as {
         tracing::info!(user = %run_as.name, "dropped root privileges");
     }

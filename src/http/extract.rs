@@ -167,8 +167,13 @@ impl FromRequestParts<AppState> for ClientIp {
     }
 }
 
-pub fn client_ip(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAddr]) -> IpAddr {
-    if !trusted.contains(&peer) {
+pub fn client_ip(
+    peer: IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[crate::config::IpNet],
+) -> IpAddr {
+    use crate::config::any_contains;
+    if !any_contains(trusted, peer) {
         return peer;
     }
     let forwarded = headers
@@ -181,7 +186,7 @@ pub fn client_ip(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAdd
     forwarded
         .into_iter()
         .rev()
-        .find(|ip| !trusted.contains(ip))
+        .find(|ip| !any_contains(trusted, *ip))
         .unwrap_or(peer)
 }
 
@@ -426,7 +431,7 @@ mod tests {
         let mut headers = axum::http::HeaderMap::new();
         headers.insert("x-forwarded-for", "6.6.6.6, 203.0.113.7".parse().unwrap());
         let client = IpAddr::from([203, 0, 113, 7]);
-        assert_eq!(client_ip(proxy, &headers, &[proxy]), client);
+        assert_eq!(client_ip(proxy, &headers, &[proxy.into()]), client);
         assert_eq!(
             client_ip(proxy, &headers, &[]),
             proxy,
@@ -434,9 +439,24 @@ mod tests {
         );
         headers.insert("x-forwarded-for", "203.0.113.7, 10.0.0.2".parse().unwrap());
         assert_eq!(
-            client_ip(proxy, &headers, &[proxy, IpAddr::from([10, 0, 0, 2])]),
+            client_ip(
+                proxy,
+                &headers,
+                &[proxy.into(), IpAddr::from([10, 0, 0, 2]).into()]
+            ),
             client,
             "chained proxies"
         );
+        // A network: every proxy in it is trusted, and skipped in the chain.
+        let vpc: crate::config::IpNet = "10.0.0.0/16".parse().unwrap();
+        assert_eq!(client_ip(proxy, &headers, &[vpc]), client);
+        let mapped: IpAddr = "::ffff:10.0.3.4".parse().unwrap();
+        assert_eq!(
+            client_ip(mapped, &headers, &[vpc]),
+            client,
+            "dual-stack peer"
+        );
+        let outside = IpAddr::from([10, 1, 0, 1]);
+        assert_eq!(client_ip(outside, &headers, &[vpc]), outside);
     }
 }

@@ -49,7 +49,13 @@ pub async fn observe(State(metrics): State<Metrics>, request: Request, next: Nex
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let method = request.method().clone();
-    let span = tracing::info_span!("request", request_id = %request_id, method = %method);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %method,
+        route = tracing::field::Empty,
+        status = tracing::field::Empty
+    );
     let started = Instant::now();
     let in_flight = InFlight::enter(&metrics);
 
@@ -68,6 +74,9 @@ pub async fn observe(State(metrics): State<Metrics>, request: Request, next: Nex
         .extensions()
         .get::<RouteLabel>()
         .map_or("unmatched", |r| r.0.as_str());
+    // For the trace (platform::otlp): what the span was, once known.
+    span.record("route", route);
+    span.record("status", status.as_u16());
     let labels = [method.as_str(), route, status.as_str()];
     metrics.http_requests.with_label_values(&labels).inc();
     metrics

@@ -16,13 +16,22 @@ use crate::config::LogFormat;
 /// tier; older ones are deleted as the day rolls over.
 pub const LOG_FILES_KEPT: usize = 14;
 
-/// Keep the guard alive for the life of the process: dropping it flushes the file log.
-/// `format` applies to stdout; the files are always JSON.
+/// What must live as long as the process: dropping it flushes the file log and sends
+/// the spans still queued for the OTLP collector.
+pub struct Guards {
+    _file: Option<WorkerGuard>,
+    _otlp: Option<crate::platform::otlp::Guard>,
+}
+
+/// Keep the guards alive for the life of the process. `format` applies to stdout;
+/// the files are always JSON. With `otlp` (the collector's endpoint and what the
+/// spans say about this process), spans are exported too (`platform::otlp`).
 pub fn init(
     filter: &str,
     format: LogFormat,
     log_dir: Option<&Path>,
-) -> anyhow::Result<Option<WorkerGuard>> {
+    otlp: Option<(&str, crate::platform::otlp::Resource)>,
+) -> anyhow::Result<Guards> {
     let filter = EnvFilter::try_new(filter)?;
     let (json, pretty) = match format {
         LogFormat::Json => (
@@ -66,13 +75,24 @@ pub fn init(
         }
         None => (None, None),
     };
+    let (otlp, otlp_guard) = match otlp {
+        Some((endpoint, resource)) => {
+            let (layer, guard) = crate::platform::otlp::layer(endpoint, resource)?;
+            (Some(layer), Some(guard))
+        }
+        None => (None, None),
+    };
     tracing_subscriber::registry()
         .with(filter)
         .with(json)
         .with(pretty)
         .with(file)
+        .with(otlp)
         .try_init()?;
-    Ok(guard)
+    Ok(Guards {
+        _file: guard,
+        _otlp: otlp_guard,
+    })
 }
 
 /// Plain logs on stderr for one-shot commands (`migrate`, `admin`).

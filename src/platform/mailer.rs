@@ -25,8 +25,51 @@ pub struct Mailer {
 
 #[derive(Clone)]
 enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(SmtpPool),
     Sendgrid(crate::integrations::sendgrid::SendGrid),
+}
+
+/// lettre's transport (a pool of SMTP connections), replaced by a fresh one after a
+/// send is cut off ([`Mailer::send_within`]): lettre puts a connection whose send
+/// was dropped mid-command back in its pool, where the next send would read the
+/// late answer to the abandoned command as its own (a `MAIL FROM` answered with
+/// the previous `250`, then `503 nested MAIL command`, a permanent failure). The
+/// old pool is dropped once its last send is over, closing its connections.
+#[derive(Clone)]
+struct SmtpPool {
+    url: std::sync::Arc<secrecy::SecretString>,
+    current: std::sync::Arc<std::sync::Mutex<AsyncSmtpTransport<Tokio1Executor>>>,
+}
+
+impl SmtpPool {
+    fn build(url: &str) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+        Ok(AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| anyhow::anyhow!("smtp_url is invalid: {e}"))?
+            .timeout(Some(Duration::from_secs(60)))
+            .build())
+    }
+
+    fn transport(&self) -> AsyncSmtpTransport<Tokio1Executor> {
+        match self.current.lock() {
+            Ok(transport) => transport.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Start over with new connections.
+    fn reset(&self) {
+        use secrecy::ExposeSecret;
+        match Self::build(self.url.expose_secret()) {
+            Ok(fresh) => match self.current.lock() {
+                Ok(mut current) => *current = fresh,
+                Err(poisoned) => *poisoned.into_inner() = fresh,
+            },
+            // The URL was valid when the mailer was made; nothing changed it.
+            Err(error) => {
+                tracing::error!(error = format!("{error:#}"), "cannot renew the SMTP pool")
+            }
+        }
+    }
 }
 
 fn parse_from(from: &str) -> anyhow::Result<Mailbox> {
@@ -159,12 +202,12 @@ impl Mailer {
 
     pub fn new(url: &str, from: &str) -> anyhow::Result<Self> {
         let from = parse_from(from)?;
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| anyhow::anyhow!("smtp_url is invalid: {e}"))?
-            .timeout(Some(Duration::from_secs(60)))
-            .build();
+        let transport = SmtpPool::build(url)?;
         Ok(Self {
-            transport: Transport::Smtp(transport),
+            transport: Transport::Smtp(SmtpPool {
+                url: std::sync::Arc::new(url.into()),
+                current: std::sync::Arc::new(std::sync::Mutex::new(transport)),
+            }),
             from,
         })
     }
@@ -183,10 +226,32 @@ impl Mailer {
         })
     }
 
+    /// Send, and give up after `budget`: the conversation is cut off (a transient
+    /// failure) and its connection is not used again. Whether the server took the
+    /// message when it is cut off after the data was sent cannot be known.
+    pub async fn send_within(
+        &self,
+        email: &Email<'_>,
+        budget: Duration,
+    ) -> Result<String, SendError> {
+        match tokio::time::timeout(budget, self.send(email)).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                if let Transport::Smtp(pool) = &self.transport {
+                    pool.reset();
+                }
+                Err(SendError::Transient(format!(
+                    "the send was cut off after {} s, the time it was given (email_lease_secs less a margin), so that no other worker sends it meanwhile",
+                    budget.as_secs_f64()
+                )))
+            }
+        }
+    }
+
     /// Send; returns the Message-ID the email carries.
     pub async fn send(&self, email: &Email<'_>) -> Result<String, SendError> {
         let transport = match &self.transport {
-            Transport::Smtp(transport) => transport,
+            Transport::Smtp(pool) => pool.transport(),
             Transport::Sendgrid(sendgrid) => {
                 if email.to.parse::<Mailbox>().is_err() {
                     return Err(SendError::Permanent(format!(

@@ -41,6 +41,9 @@ pub struct Metrics {
     pub rate_limit_fallbacks: prometheus::IntCounter,
     /// The read replica's figures, on `/metrics` only when one is configured.
     replica: ReplicaMetrics,
+    /// Spans exported over OTLP, dropped, and failed posts (`platform::otlp`),
+    /// brought up to its counts at scrape.
+    otlp: [prometheus::IntCounter; 3],
 }
 
 /// `jobber_db_reads_total`, `jobber_db_replica_*` (docs/scaling.md).
@@ -202,6 +205,26 @@ impl Metrics {
             "Domain events this process published to its listeners after their commit (docs/events.md)",
         )
         .unwrap_or_else(unreachable);
+        let otlp = [
+            (
+                "jobber_otlp_spans_exported_total",
+                "Spans this process sent to the OTLP collector",
+            ),
+            (
+                "jobber_otlp_spans_dropped_total",
+                "Spans not exported: the export queue was full, or the collector refused or could not be reached",
+            ),
+            (
+                "jobber_otlp_export_failures_total",
+                "Posts to the OTLP collector that failed",
+            ),
+        ]
+        .map(|(name, help)| prometheus::IntCounter::new(name, help).unwrap_or_else(unreachable));
+        for counter in &otlp {
+            registry
+                .register(Box::new(counter.clone()))
+                .unwrap_or_else(unreachable);
+        }
         let events_subscribers = IntGauge::new(
             "jobber_events_subscribers",
             "Listeners subscribed to this process's event bus",
@@ -298,6 +321,7 @@ impl Metrics {
             rate_limited,
             rate_limit_fallbacks,
             replica: ReplicaMetrics::new(),
+            otlp,
         }
     }
 
@@ -400,6 +424,12 @@ impl Metrics {
         }
         self.events_subscribers
             .set(i64::try_from(db.events().subscribers()).unwrap_or(i64::MAX));
+        if let Ok(_one_at_a_time) = self.events_catch_up.lock() {
+            let (exported, dropped, failed) = crate::platform::otlp::counters();
+            for (counter, value) in self.otlp.iter().zip([exported, dropped, failed]) {
+                counter.inc_by(value.saturating_sub(counter.get()));
+            }
+        }
         if let Some(stats) = db.replica_stats()
             && let Ok(_one_at_a_time) = self.events_catch_up.lock()
         {

@@ -692,7 +692,7 @@ fn start_worker_process(database_url: &str, data_dir: &Path, sink: &Sink) -> Wor
         .env("JOBBER_SMTP_FROM", "Jobber Test <office@jobber.test>")
         .env("JOBBER_JOB_POLL_MS", "200")
         .env("JOBBER_JOB_HEARTBEAT_SECS", "1")
-        .env("JOBBER_EMAIL_LEASE_SECS", "3")
+        .env("JOBBER_EMAIL_LEASE_SECS", "10")
         .env("JOBBER_LOG", "info")
         .stdout(file.try_clone().unwrap())
         .stderr(file)

@@ -345,6 +345,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         log_format: jobber::config::LogFormat::Json,
         trusted_proxies: Vec::new(),
         public_url: PUBLIC_URL.into(),
+        otlp_endpoint: None,
         jwt_secret: None,
         db_max_connections: 5,
         db_acquire_timeout: jobber::platform::database::DEFAULT_ACQUIRE_TIMEOUT,

@@ -6,7 +6,9 @@
 mod helpers;
 
 mod jobs;
+mod leases;
 mod notifications;
+mod otlp;
 
 mod acme;
 mod aggregates;

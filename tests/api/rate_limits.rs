@@ -19,8 +19,17 @@ fn class(per_ip: u32, per_user: u32, window_secs: u64) -> ClassLimits {
 }
 
 /// Limits on, generous everywhere but where a test sets its own; requests from
-/// loopback may name their client in `X-Forwarded-For`.
+/// loopback (a trusted network) may name their client in `X-Forwarded-For`.
 fn limited(set: impl FnOnce(&mut RateLimitConfig)) -> impl FnOnce(&mut Config) {
+    limited_behind(&["127.0.0.0/8"], set)
+}
+
+/// Limits on, with these `trusted_proxies`.
+fn limited_behind(
+    proxies: &[&str],
+    set: impl FnOnce(&mut RateLimitConfig),
+) -> impl FnOnce(&mut Config) {
+    let proxies: Vec<jobber::config::IpNet> = proxies.iter().map(|p| p.parse().unwrap()).collect();
     move |config: &mut Config| {
         let mut limits = RateLimitConfig {
             enabled: true,
@@ -28,8 +37,55 @@ fn limited(set: impl FnOnce(&mut RateLimitConfig)) -> impl FnOnce(&mut Config) {
         };
         set(&mut limits);
         config.rate_limits = limits;
-        config.trusted_proxies = vec![std::net::IpAddr::from([127, 0, 0, 1])];
+        config.trusted_proxies = proxies;
     }
+}
+
+#[tokio::test]
+async fn the_forwarded_address_counts_only_from_a_trusted_proxy_network() {
+    // Loopback is inside the trusted network: each forwarded client has its quota.
+    let app = spawn_app_with(limited_behind(&["10.0.0.0/8", "127.0.0.0/8"], |l| {
+        l.reads = class(2, 1000, 60)
+    }))
+    .await;
+    for _ in 0..2 {
+        get_from(&app, "/api/v1/auth/me", None, "203.0.113.5")
+            .await
+            .problem(401, "unauthenticated");
+    }
+    get_from(&app, "/api/v1/auth/me", None, "203.0.113.5")
+        .await
+        .problem(429, "rate_limited");
+    let other = get_from(&app, "/api/v1/auth/me", None, "203.0.113.6")
+        .await
+        .problem(401, "unauthenticated");
+    assert_eq!(
+        number(&other, "ratelimit-remaining"),
+        1,
+        "a quota of its own"
+    );
+    // A chain of proxies in the trusted network is skipped to the client.
+    get_from(&app, "/api/v1/auth/me", None, "203.0.113.6, 10.1.2.3")
+        .await
+        .problem(401, "unauthenticated");
+    get_from(&app, "/api/v1/auth/me", None, "203.0.113.6")
+        .await
+        .problem(429, "rate_limited");
+
+    // Loopback outside the trusted networks: the header is ignored, so every
+    // "client" it names spends the peer's one quota.
+    let app = spawn_app_with(limited_behind(&["10.0.0.0/8", "::1/128"], |l| {
+        l.reads = class(2, 1000, 60)
+    }))
+    .await;
+    for ip in ["203.0.113.5", "203.0.113.6"] {
+        get_from(&app, "/api/v1/auth/me", None, ip)
+            .await
+            .problem(401, "unauthenticated");
+    }
+    get_from(&app, "/api/v1/auth/me", None, "203.0.113.7")
+        .await
+        .problem(429, "rate_limited");
 }
 
 fn number(reply: &Reply, name: &str) -> u64 {

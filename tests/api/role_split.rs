@@ -149,10 +149,11 @@ async fn two_apis_and_two_workers_lose_nothing_and_do_nothing_twice_when_a_worke
     jobber::cli::install_crypto_provider();
     // The first message the sink receives is held for ten minutes: its worker is
     // mid-send when it is killed, however slow the machine. Its lease (20 s) lapses
-    // and the other worker sends that message. A lease must outlast the slowest send,
-    // the invoice PDF the email carries included (docs/operations.md): with 3 s a
-    // debug build rendering a PDF on a busy machine let a second worker send the same
-    // invoice while the first was still at it.
+    // and the other worker sends that message. A live worker whose lease ran out
+    // while it rendered a PDF no longer doubles a send (it renews its lease on its
+    // claim before SMTP and backs off when it lost it, tests/api/leases.rs), but a
+    // short lease cuts slow sends off (at 90 % of it) and delays them: 20 s outlasts
+    // a debug build rendering invoice PDFs on a busy machine.
     let sink = Sink::start(600);
     let twilio = FakeTwilio::start(&[]).await;
     let qbo = FakeQbo::start().await;

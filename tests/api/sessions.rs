@@ -420,7 +420,14 @@ async fn a_role_change_applies_at_once_and_a_deactivated_users_cookie_is_refused
 
 #[tokio::test]
 async fn the_cookie_is_secure_behind_a_trusted_proxy_that_says_https() {
-    let app = spawn_app_with(|c| c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    // Loopback is in a trusted network.
+    let app = spawn_app_with(|c| {
+        c.trusted_proxies = vec![
+            "10.0.0.0/8".parse().unwrap(),
+            "127.0.0.0/8".parse().unwrap(),
+        ]
+    })
+    .await;
     let owner = app.signup("Proxy Co").await;
     let body = json!({"email": owner.email, "password": PASSWORD});
     let https = app
@@ -442,7 +449,10 @@ async fn the_cookie_is_secure_behind_a_trusted_proxy_that_says_https() {
     assert!(!set_cookie(&plain).contains("Secure"));
 
     // From a peer that is not a trusted proxy the header means nothing.
-    let untrusted = spawn_app().await;
+    let untrusted = spawn_app_with(|c| {
+        c.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()]
+    })
+    .await;
     let owner = untrusted.signup("No Proxy Co").await;
     let reply = untrusted
         .request(

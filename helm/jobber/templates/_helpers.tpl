@@ -59,8 +59,14 @@ JOBBER_LISTEN: "0.0.0.0:8080"
 JOBBER_ADMIN_LISTEN: "0.0.0.0:9464"
 JOBBER_PUBLIC_URL: {{ required "publicUrl is required (https://jobs.example.com)" .Values.publicUrl | quote }}
 JOBBER_SIGNUP: {{ .Values.signup | quote }}
+{{- with .Values.trustedProxies }}
+JOBBER_TRUSTED_PROXIES: {{ join "," . | quote }}
+{{- end }}
 JOBBER_LOG: {{ .Values.log.level | quote }}
 JOBBER_LOG_FORMAT: {{ .Values.log.format | quote }}
+{{- with .Values.log.otlpEndpoint }}
+JOBBER_OTLP_ENDPOINT: {{ . | quote }}
+{{- end }}
 JOBBER_DB_MAX_CONNECTIONS: {{ .Values.database.maxConnections | quote }}
 {{- with .Values.storage.url }}
 JOBBER_STORAGE_URL: {{ . | quote }}
@@ -86,6 +92,9 @@ JOBBER_DATABASE_READ_URL: {{ . | quote }}
 {{- end }}
 {{- with .Values.redis.url }}
 JOBBER_REDIS_URL: {{ . | quote }}
+{{- end }}
+{{- with .Values.secrets.adminToken }}
+JOBBER_ADMIN_TOKEN: {{ . | quote }}
 {{- end }}
 {{- with .Values.secrets.smtpUrl }}
 JOBBER_SMTP_URL: {{ . | quote }}
@@ -139,6 +148,18 @@ spec:
             name: {{ include "jobber.fullname" $ctx }}
         - secretRef:
             name: {{ include "jobber.secretName" $ctx }}
+      {{- with $ctx.Values.secrets.adminTokenSecret }}
+      {{- if .name }}
+      # The admin listener's token from the operator's own Secret (`jobber top`,
+      # GET /status); it wins over a JOBBER_ADMIN_TOKEN in the Secret above.
+      env:
+        - name: JOBBER_ADMIN_TOKEN
+          valueFrom:
+            secretKeyRef:
+              name: {{ .name | quote }}
+              key: {{ .key | quote }}
+      {{- end }}
+      {{- end }}
       ports:
         - name: http
           containerPort: 8080

@@ -315,13 +315,13 @@ impl FromRequestParts<AppState> for Https {
 pub fn is_https(
     peer: Option<IpAddr>,
     headers: &HeaderMap,
-    trusted: &[IpAddr],
+    trusted: &[crate::config::IpNet],
     public_url: &str,
 ) -> bool {
     if public_url.starts_with("https://") {
         return true;
     }
-    let from_proxy = peer.is_some_and(|peer| trusted.contains(&peer));
+    let from_proxy = peer.is_some_and(|peer| crate::config::any_contains(trusted, peer));
     // A chain of proxies appends; the last value is what the nearest one saw.
     from_proxy
         && headers
@@ -550,13 +550,21 @@ mod tests {
         let proxy = IpAddr::from([10, 0, 0, 1]);
         let mut headers = HeaderMap::new();
         headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
-        assert!(is_https(Some(proxy), &headers, &[proxy], "http://x"));
+        assert!(is_https(Some(proxy), &headers, &[proxy.into()], "http://x"));
+        let vpc = "10.0.0.0/8".parse().unwrap();
+        assert!(is_https(Some(proxy), &headers, &[vpc], "http://x"));
+        assert!(!is_https(
+            Some(IpAddr::from([192, 168, 0, 1])),
+            &headers,
+            &[vpc],
+            "http://x"
+        ));
         assert!(!is_https(Some(proxy), &headers, &[], "http://x"));
         assert!(is_https(None, &HeaderMap::new(), &[], "https://x"));
         assert!(!is_https(
             Some(proxy),
             &HeaderMap::new(),
-            &[proxy],
+            &[proxy.into()],
             "http://x"
         ));
     }

@@ -227,12 +227,54 @@ async fn attachments(
     Ok(files)
 }
 
-/// Deliver one queued email, at most once: the message is claimed (`sending`, with a
-/// lease) in its own transaction before SMTP is spoken, and marked `sent` with its
-/// Message-ID after. A run that finds it `sent` sends nothing; one that finds it
-/// `sending` under a live lease fails (retried later), and one whose worker died
-/// mid-send finds the lease expired and claims it again. An error return means "try
-/// again later" (the message is left `failed` with the reason).
+/// The share of a lease a send may take once the lease is renewed: the rest is the
+/// margin for the round trip that renewed it and for dropping the connection, so a
+/// send that is cut off ends before another worker may claim the message.
+fn send_budget(lease: std::time::Duration) -> std::time::Duration {
+    lease.mul_f64(0.9)
+}
+
+/// Right before the provider (SMTP, SendGrid, Twilio) is spoken to, renew the lease
+/// of the message this worker claimed, by compare-and-set on its claim token.
+/// `Some(budget)`: the claim holds, and the send must be over within `budget` (it is
+/// cut off after, see `send_budget`). `None`: the lease ran out while the worker
+/// was busy (rendering the PDF, a slow storage) and another worker claimed the
+/// message: this one must not send (logged at WARN).
+pub(crate) async fn renew_claim(
+    db: &crate::platform::database::Db,
+    account_id: Uuid,
+    message_id: Uuid,
+    claim: i32,
+    lease: std::time::Duration,
+) -> anyhow::Result<Option<std::time::Duration>> {
+    let mut tx = db.tenant(account_id).await?;
+    let renewed = repo::renew_lease(&mut tx, message_id, claim, lease.as_secs_f64()).await?;
+    tx.commit().await?;
+    if renewed {
+        Ok(Some(send_budget(lease)))
+    } else {
+        tracing::warn!(
+            %account_id,
+            %message_id,
+            claim,
+            lease_secs = lease.as_secs_f64(),
+            "the message's lease ran out before it was sent and another worker claimed it; not sending (raise email_lease_secs if this repeats)"
+        );
+        Ok(None)
+    }
+}
+
+/// Deliver one queued email. The message is claimed (`sending`, with a lease and a
+/// claim token) in its own transaction before anything slow happens, the lease is
+/// renewed by compare-and-set on the claim right before SMTP is spoken, the SMTP
+/// conversation is cut off before the renewed lease runs out, and the message is
+/// marked `sent` with its Message-ID after. A run that finds it `sent` sends
+/// nothing; one that finds it `sending` under a live lease, or loses its claim
+/// while rendering, sends nothing and is retried after the lease (it then finds the
+/// message sent, or claims it again if that worker died). What remains at least
+/// once: a worker that dies after the server's `250` and before recording `sent`
+/// (the next claim sends again, under the same Message-ID). An error return means
+/// "try again later" (the message is left `failed` with the reason).
 ///
 /// The business's name is the sender's display name and its email the Reply-To; a
 /// sent quote or invoice goes with its PDF (rendered now if the stored one is stale).
@@ -258,19 +300,7 @@ pub async fn deliver_email(
         None => {
             let status = repo::email_status(&mut tx, message_id).await?;
             tx.commit().await?;
-            return match status {
-                Some((status, _)) if status == "sent" => Ok(Delivery::AlreadySent),
-                Some((status, lease_until)) if status == "sending" => {
-                    Err(crate::platform::queue::RetryLater {
-                        at: lease_until.unwrap_or_else(chrono::Utc::now)
-                            + chrono::Duration::seconds(1),
-                        reason: "another worker is sending it".into(),
-                    }
-                    .into())
-                }
-                Some((status, _)) => anyhow::bail!("the message is {status}"),
-                None => anyhow::bail!("no email message {message_id}"),
-            };
+            return busy_or_done(status, message_id);
         }
     };
     let settings = accounts::service::settings_in(&mut tx)
@@ -279,6 +309,14 @@ pub async fn deliver_email(
     tx.commit().await?;
     let outcome = match attachments(env, account_id, &message, settings.logo_key.as_deref()).await {
         Ok(files) => {
+            let Some(budget) =
+                renew_claim(db, account_id, message_id, message.claim, lease).await?
+            else {
+                let mut tx = db.tenant(account_id).await?;
+                let status = repo::email_status(&mut tx, message_id).await?;
+                tx.commit().await?;
+                return busy_or_done(status, message_id);
+            };
             let email = Email {
                 id: message_id,
                 from_name: Some(&settings.business_name),
@@ -289,7 +327,7 @@ pub async fn deliver_email(
                 html: message.body_html.as_deref(),
                 attachments: &files,
             };
-            mailer.send(&email).await
+            mailer.send_within(&email, budget).await
         }
         Err(error) => Err(SendError::Transient(format!("{error:#}"))),
     };
@@ -300,16 +338,36 @@ pub async fn deliver_email(
             Ok(Delivery::Sent(provider_id))
         }
         Err(SendError::Permanent(reason)) => {
-            repo::mark_failed(&mut tx, message_id, &reason).await?;
+            repo::mark_failed(&mut tx, message_id, message.claim, &reason).await?;
             Ok(Delivery::Rejected(reason))
         }
         Err(SendError::Transient(reason)) => {
-            repo::mark_failed(&mut tx, message_id, &reason).await?;
+            repo::mark_failed(&mut tx, message_id, message.claim, &reason).await?;
             Err(anyhow::anyhow!(reason))
         }
     };
     tx.commit().await?;
     result
+}
+
+/// An email this worker could not claim, or lost its claim on: sent already, or
+/// another worker holds it (try again once its lease is over).
+fn busy_or_done(
+    status: Option<(String, Option<chrono::DateTime<chrono::Utc>>)>,
+    message_id: Uuid,
+) -> anyhow::Result<Delivery> {
+    match status {
+        Some((status, _)) if status == "sent" => Ok(Delivery::AlreadySent),
+        Some((status, lease_until)) if status == "sending" => {
+            Err(crate::platform::queue::RetryLater {
+                at: lease_until.unwrap_or_else(chrono::Utc::now) + chrono::Duration::seconds(1),
+                reason: "another worker is sending it".into(),
+            }
+            .into())
+        }
+        Some((status, _)) => anyhow::bail!("the message is {status}"),
+        None => anyhow::bail!("no email message {message_id}"),
+    }
 }
 
 /// A client's communication history (emails and texts, both ways) with each

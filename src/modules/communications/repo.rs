@@ -32,6 +32,11 @@ pub async fn insert_email(
 
 /// A message claimed for sending.
 pub struct ClaimedEmail {
+    /// The claim's token: the row's attempt number, which every claim increments.
+    /// The worker holding it renews its lease and records a failure only while the
+    /// row still carries it (`renew_lease`, `mark_failed`), so a worker whose lease
+    /// ran out and was taken over by another can tell, and backs off.
+    pub claim: i32,
     pub template: String,
     pub to_address: String,
     pub subject: Option<String>,
@@ -54,7 +59,7 @@ pub async fn claim_email(
                 attempts = attempts + 1
          WHERE id = $1 AND channel = 'email'
            AND (status IN ('queued', 'failed') OR (status = 'sending' AND lease_until < now()))
-         RETURNING template, to_address, subject, body_text, body_html, subject_type, subject_id",
+         RETURNING attempts AS claim, template, to_address, subject, body_text, body_html, subject_type, subject_id",
         id,
         lease_secs
     )
@@ -91,15 +96,42 @@ pub async fn mark_sent(
     .map(drop)
 }
 
+/// Renew the lease of a message this worker claimed (`claim`, its token): a
+/// compare-and-set that succeeds only while the row is still `sending` under that
+/// claim. False means the lease ran out and another worker claimed the message
+/// (or finished it): this worker must not send.
+pub async fn renew_lease(
+    conn: &mut PgConnection,
+    id: Uuid,
+    claim: i32,
+    lease_secs: f64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE messages SET lease_until = now() + make_interval(secs => $3)
+         WHERE id = $1 AND status = 'sending' AND attempts = $2",
+        id,
+        claim,
+        lease_secs
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Record a failed attempt of the worker holding `claim`. A worker that lost its
+/// claim changes nothing: the message belongs to the worker that took it over.
 pub async fn mark_failed(
     conn: &mut PgConnection,
     id: Uuid,
+    claim: i32,
     reason: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE messages SET status = 'failed', error = $2, lease_until = NULL WHERE id = $1 AND status <> 'sent'",
+        "UPDATE messages SET status = 'failed', error = $2, lease_until = NULL
+         WHERE id = $1 AND status <> 'sent' AND attempts = $3",
         id,
-        reason
+        reason,
+        claim
     )
     .execute(conn)
     .await
@@ -133,6 +165,8 @@ pub async fn insert_sms(
 
 /// A text claimed for sending.
 pub struct ClaimedSms {
+    /// The claim's token (see `ClaimedEmail::claim`).
+    pub claim: i32,
     pub to_address: String,
     pub body_text: String,
 }
@@ -152,7 +186,7 @@ pub async fn claim_sms(
          WHERE id = $1 AND channel = 'sms' AND direction = 'outbound'
            AND (status = 'queued' OR (status = 'failed' AND provider_id IS NULL)
                 OR (status = 'sending' AND lease_until < now()))
-         RETURNING to_address, body_text",
+         RETURNING attempts AS claim, to_address, body_text",
         id,
         lease_secs
     )

@@ -29,8 +29,10 @@ pub fn status_callback_url(public_url: &str, account_id: Uuid, message_id: Uuid)
     format!("{public_url}{STATUS_PATH}?account={account_id}&message={message_id}")
 }
 
-/// Send one queued text, at most once: claimed (`sending`, with a lease) before
-/// Twilio is called, marked `sent` with Twilio's SID after. See `deliver_email`.
+/// Send one queued text: claimed (`sending`, with a lease and a claim token) before
+/// Twilio is called, the lease renewed on the claim right before the call and the
+/// call cut off before it runs out, marked `sent` with Twilio's SID after. See
+/// `deliver_email`: a worker that lost its claim sends nothing.
 #[tracing::instrument(skip(db, twilio, public_url), fields(%account_id, %message_id))]
 pub async fn deliver_sms(
     db: &Db,
@@ -47,25 +49,29 @@ pub async fn deliver_sms(
     let Some(message) = repo::claim_sms(&mut tx, message_id, lease.as_secs_f64()).await? else {
         let state = repo::sms_state(&mut tx, message_id).await?;
         tx.commit().await?;
-        return match state {
-            Some((_, _, Some(_))) => Ok(Delivery::AlreadySent),
-            Some((status, lease_until, None)) if status == "sending" => anyhow::bail!(
-                "another worker is sending it (lease until {})",
-                lease_until.map(|t| t.to_rfc3339()).unwrap_or_default()
-            ),
-            Some((status, _, None)) => anyhow::bail!("the text is {status}"),
-            None => anyhow::bail!("no text message {message_id}"),
-        };
+        return busy_or_done(state, message_id);
     };
     tx.commit().await?;
+    let Some(budget) = super::renew_claim(db, account_id, message_id, message.claim, lease).await?
+    else {
+        let mut tx = db.tenant(account_id).await?;
+        let state = repo::sms_state(&mut tx, message_id).await?;
+        tx.commit().await?;
+        return busy_or_done(state, message_id);
+    };
     let callback = status_callback_url(public_url, account_id, message_id);
-    let outcome = twilio
-        .send(&Sms {
-            to: &message.to_address,
-            body: &message.body_text,
-            status_callback: Some(&callback),
-        })
-        .await;
+    let sms = Sms {
+        to: &message.to_address,
+        body: &message.body_text,
+        status_callback: Some(&callback),
+    };
+    let outcome = match tokio::time::timeout(budget, twilio.send(&sms)).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(SmsError::Transient(format!(
+            "the call to Twilio was cut off after {} s, the time it was given (email_lease_secs less a margin), so that no other worker sends it meanwhile",
+            budget.as_secs_f64()
+        ))),
+    };
     let mut tx = db.tenant(account_id).await?;
     let result = match outcome {
         Ok(sid) => {
@@ -77,12 +83,36 @@ pub async fn deliver_sms(
             Ok(Delivery::Rejected(message))
         }
         Err(SmsError::Transient(reason)) => {
-            repo::mark_failed(&mut tx, message_id, &reason).await?;
+            repo::mark_failed(&mut tx, message_id, message.claim, &reason).await?;
             Err(anyhow::anyhow!(reason))
         }
     };
     tx.commit().await?;
     result
+}
+
+/// A text this worker could not claim, or lost its claim on: Twilio accepted it
+/// already, or another worker holds it (try again once its lease is over).
+fn busy_or_done(
+    state: Option<(
+        String,
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<String>,
+    )>,
+    message_id: Uuid,
+) -> anyhow::Result<Delivery> {
+    match state {
+        Some((_, _, Some(_))) => Ok(Delivery::AlreadySent),
+        Some((status, lease_until, None)) if status == "sending" => {
+            Err(crate::platform::queue::RetryLater {
+                at: lease_until.unwrap_or_else(chrono::Utc::now) + chrono::Duration::seconds(1),
+                reason: "another worker is sending it".into(),
+            }
+            .into())
+        }
+        Some((status, _, None)) => anyhow::bail!("the text is {status}"),
+        None => anyhow::bail!("no text message {message_id}"),
+    }
 }
 
 fn bad_signature(detail: &str) -> ApiError {
