@@ -1,5 +1,5 @@
 //! The layers of `src/`, read from its `crate::…` paths (docs/design.md): the
-//! platform, integrations, `domain.rs` and `money.rs` know no module and nothing above
+//! platform, integrations, `domain.rs`, `money.rs` and `error.rs` know no module and nothing above
 //! them; modules import each other one way only, never in a cycle; a module's
 //! `repo` is used by that module only. What does not hold yet is
 //! listed below as known debt: the lists may only shrink (issue 11 removes them).
@@ -190,8 +190,15 @@ fn target(path: &str) -> String {
 
 #[test]
 fn the_lower_layers_know_nothing_above_them() {
-    let low = ["platform", "integrations", "domain", "money"];
-    let allowed = ["platform", "integrations", "domain", "money", "config"];
+    let low = ["platform", "integrations", "domain", "money", "error"];
+    let allowed = [
+        "platform",
+        "integrations",
+        "domain",
+        "money",
+        "error",
+        "config",
+    ];
     let mut wrong = Vec::new();
     for (file, paths) in imports() {
         let from = unit(&file);
