@@ -14,6 +14,7 @@ pub mod events;
 pub mod logging;
 pub mod mailer;
 pub mod metrics;
+pub mod pagination;
 pub mod pdf_image;
 pub mod picture;
 pub mod process;

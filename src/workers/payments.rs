@@ -6,7 +6,7 @@
 use anyhow::Context as _;
 
 use super::Context;
-use crate::http::ErrorCode;
+use crate::error::ErrorCode;
 use crate::modules::invoices::cards::{self as service, ReconcileJob};
 use crate::platform::queue::Job;
 

@@ -3,7 +3,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{ActivityEntry, Subject, repo};
-use crate::http::pagination::PageRequest;
+use crate::platform::pagination::PageRequest;
 
 /// Record an entry inside the caller's transaction.
 pub async fn record(

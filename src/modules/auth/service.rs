@@ -12,7 +12,7 @@ use super::mfa::SecondFactor;
 use super::repo;
 use super::throttle::LoginThrottle;
 use super::token::{ACCESS_TOKEN_SECONDS, Claims, TokenKeys, random_token};
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::modules::users::model::User;
 use crate::modules::users::repo as users_repo;
 use crate::platform::crypto::SecretBox;
@@ -107,7 +107,7 @@ pub async fn authenticate(
     email: &str,
     password: String,
     factor: SecondFactor<'_>,
-) -> Result<(User, Tx), ApiError> {
+) -> Result<(User, Tx), Error> {
     let SignIn {
         db, throttle, ip, ..
     } = *sign_in;
@@ -117,7 +117,7 @@ pub async fn authenticate(
     throttle
         .attempt(&normalized, ip)
         .await
-        .map_err(ApiError::rate_limited)?;
+        .map_err(Error::rate_limited)?;
     let login = {
         let mut conn = db.pool().acquire().await?;
         users_repo::find_login(&mut conn, &normalized).await?
@@ -138,7 +138,7 @@ pub async fn authenticate(
         Some(c) if valid && c.user.active => c.user,
         _ => {
             tracing::info!(%ip, "login failed");
-            return Err(ApiError::code(ErrorCode::InvalidCredentials));
+            return Err(Error::code(ErrorCode::InvalidCredentials));
         }
     };
     let mut tx = db.tenant(user.account_id).await?;
@@ -161,7 +161,7 @@ pub async fn login(
     email: &str,
     password: String,
     factor: SecondFactor<'_>,
-) -> Result<(User, Tokens), ApiError> {
+) -> Result<(User, Tokens), Error> {
     let (user, mut tx) = authenticate(sign_in, email, password, factor).await?;
     let tokens = issue_in(&mut tx, keys, &user).await?;
     tx.commit().await?;
@@ -172,9 +172,9 @@ pub async fn login(
 /// Rotate a refresh token. Presenting one that was already rotated means it leaked (or
 /// a client is confused): the whole family is revoked and the caller must log in again.
 #[tracing::instrument(skip_all)]
-pub async fn refresh(db: &Db, keys: &TokenKeys, token: &str) -> Result<Tokens, ApiError> {
+pub async fn refresh(db: &Db, keys: &TokenKeys, token: &str) -> Result<Tokens, Error> {
     let invalid = || {
-        ApiError::new(
+        Error::new(
             ErrorCode::InvalidToken,
             "the refresh token is invalid, expired or revoked; log in again",
         )
@@ -194,7 +194,7 @@ pub async fn refresh(db: &Db, keys: &TokenKeys, token: &str) -> Result<Tokens, A
         repo::revoke_family(&mut tx, row.family_id).await?;
         tx.commit().await?;
         tracing::warn!(%account_id, user_id = %row.user_id, family_id = %row.family_id, "refresh token reused; session revoked");
-        return Err(ApiError::code(ErrorCode::RefreshTokenReused));
+        return Err(Error::code(ErrorCode::RefreshTokenReused));
     }
     let user = users_repo::get(&mut tx, row.user_id)
         .await?
@@ -208,7 +208,7 @@ pub async fn refresh(db: &Db, keys: &TokenKeys, token: &str) -> Result<Tokens, A
 
 /// Revoke the login the refresh token belongs to. Unknown tokens are ignored (logout
 /// is idempotent).
-pub async fn logout(db: &Db, token: &str) -> Result<(), ApiError> {
+pub async fn logout(db: &Db, token: &str) -> Result<(), Error> {
     let Some((account_id, id, secret)) = parse_refresh(token) else {
         return Ok(());
     };

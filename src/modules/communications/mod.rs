@@ -316,16 +316,18 @@ pub async fn deliver_email(
 /// message's status, newest first. Office staff only.
 pub async fn history(
     db: &crate::platform::database::Db,
-    ctx: &crate::http::extract::Ctx,
+    ctx: &crate::platform::database::Ctx,
     client_id: Uuid,
-    page: crate::http::pagination::PageRequest,
-) -> Result<crate::http::pagination::Page<repo::HistoryEntry>, crate::http::ApiError> {
+    page: crate::platform::pagination::PageRequest,
+) -> Result<crate::platform::pagination::Page<repo::HistoryEntry>, crate::error::Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     // A client of another account (or none) is not found, not an empty history.
     crate::modules::clients::service::get_in(&mut tx, client_id).await?;
     let rows = repo::history(&mut tx, client_id, page.after, page.fetch_limit()).await?;
     tx.commit().await?;
-    Ok(crate::http::pagination::Page::from_rows(rows, page, |m| {
-        m.id
-    }))
+    Ok(crate::platform::pagination::Page::from_rows(
+        rows,
+        page,
+        |m| m.id,
+    ))
 }

@@ -32,8 +32,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(hub_pay))
         .routes(routes!(hub_payment))
         .routes(routes!(hub_resend))
-        .merge(super::client_page::router())
-        .merge(super::signatures::router())
+        .merge(super::client_page_routes::router())
+        .merge(super::signatures_routes::router())
 }
 
 fn client(account_id: Uuid) -> Actor {

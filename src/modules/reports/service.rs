@@ -4,12 +4,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::repo;
-use crate::http::extract::Ctx;
-use crate::http::{ApiError, FieldError};
+use crate::error::{Error, FieldError};
 use crate::modules::accounts;
 use crate::modules::jobs::service::zone;
 use crate::modules::quotes::service::today;
 use crate::modules::schedule::recurrence::resolve_local;
+use crate::platform::database::Ctx;
 use crate::platform::database::Db;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -53,11 +53,11 @@ pub enum Source {
     FullScan,
 }
 
-pub async fn dashboard(db: &Db, ctx: &Ctx) -> Result<Dashboard, ApiError> {
+pub async fn dashboard(db: &Db, ctx: &Ctx) -> Result<Dashboard, Error> {
     dashboard_from(db, ctx, Source::Aggregates).await
 }
 
-pub async fn dashboard_from(db: &Db, ctx: &Ctx, source: Source) -> Result<Dashboard, ApiError> {
+pub async fn dashboard_from(db: &Db, ctx: &Ctx, source: Source) -> Result<Dashboard, Error> {
     let mut tx = db.read(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let today = today(&settings);
@@ -143,9 +143,9 @@ pub struct Revenue {
     pub total_collected: i128,
 }
 
-pub fn check_range(from: NaiveDate, to: NaiveDate, max_days: i64) -> Result<(), ApiError> {
+pub fn check_range(from: NaiveDate, to: NaiveDate, max_days: i64) -> Result<(), Error> {
     if to < from || (to - from).num_days() > max_days {
-        return Err(ApiError::invalid(vec![FieldError::new(
+        return Err(Error::invalid(vec![FieldError::new(
             "to",
             format!("must be on or after `from` and at most {max_days} days later"),
         )]));
@@ -159,7 +159,7 @@ pub async fn revenue(
     from: NaiveDate,
     to: NaiveDate,
     group: Grouping,
-) -> Result<Revenue, ApiError> {
+) -> Result<Revenue, Error> {
     let max_days = match group {
         Grouping::Day => 366,
         Grouping::Week | Grouping::Month => 3660,
@@ -213,12 +213,7 @@ pub struct JobsReport {
     pub currency: String,
 }
 
-pub async fn jobs(
-    db: &Db,
-    ctx: &Ctx,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<JobsReport, ApiError> {
+pub async fn jobs(db: &Db, ctx: &Ctx, from: NaiveDate, to: NaiveDate) -> Result<JobsReport, Error> {
     jobs_from(db, ctx, from, to, Source::Aggregates).await
 }
 
@@ -228,7 +223,7 @@ pub async fn jobs_from(
     from: NaiveDate,
     to: NaiveDate,
     source: Source,
-) -> Result<JobsReport, ApiError> {
+) -> Result<JobsReport, Error> {
     check_range(from, to, 3660)?;
     let mut tx = db.read(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
@@ -286,7 +281,7 @@ pub struct Aging {
     pub invoices: i64,
 }
 
-pub async fn aging(db: &Db, ctx: &Ctx) -> Result<Aging, ApiError> {
+pub async fn aging(db: &Db, ctx: &Ctx) -> Result<Aging, Error> {
     let mut tx = db.read(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let date = today(&settings);
@@ -308,7 +303,7 @@ pub async fn aging(db: &Db, ctx: &Ctx) -> Result<Aging, ApiError> {
 /// Recompute the account's report aggregates from its base tables (`jobber admin
 /// rebuild-aggregates`). They are kept exact by every write; this is for repair, and
 /// for data written while the aggregate triggers were disabled.
-pub async fn rebuild_aggregates(db: &Db, account_id: Uuid) -> Result<(), ApiError> {
+pub async fn rebuild_aggregates(db: &Db, account_id: Uuid) -> Result<(), Error> {
     let mut tx = db.tenant(account_id).await?;
     repo::rebuild_aggregates(&mut tx, account_id).await?;
     tx.commit().await?;
