@@ -249,6 +249,24 @@ impl Error {
     }
 }
 
+/// An error and its causes on one line (`internal: Internal server error: loading the
+/// client: pool timed out`), as `{:#}` of an `anyhow::Error` prints it: what a log line
+/// says of a failure, so it names the real cause.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        let cause_text = cause.to_string();
+        // `anyhow` contexts may repeat their source's text; say each cause once.
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        next = cause.source();
+    }
+    text
+}
+
 impl From<sqlx::Error> for Error {
     fn from(error: sqlx::Error) -> Self {
         Self::internal(error)
@@ -276,6 +294,14 @@ mod tests {
         let mine = Error::field("name", "is required");
         assert!(std::error::Error::source(&mine).is_none());
         assert_eq!(mine.to_string(), "validation_failed: name: is required");
+        let error = Error::internal(
+            anyhow::Error::from(sqlx::Error::Protocol("reset".into()))
+                .context("loading the client"),
+        );
+        assert_eq!(
+            chain(&error),
+            "internal: Internal server error: loading the client: encountered unexpected or invalid data: reset"
+        );
     }
 
     #[test]

@@ -131,6 +131,10 @@ async fn remove_old(storage: &Storage, key: Option<&str>) {
     if let Some(key) = key.and_then(ObjectKey::parse)
         && let Err(error) = storage.delete(&key).await
     {
-        tracing::warn!(%error, key = key.as_str(), "logo replaced; the old file could not be deleted");
+        tracing::warn!(
+            error = format!("{error:#}"),
+            key = key.as_str(),
+            "logo replaced; the old file could not be deleted"
+        );
     }
 }

@@ -198,7 +198,11 @@ pub async fn delete(
     let keys = std::iter::once(deleted.storage_key).chain(deleted.thumbnail_key);
     for key in keys.filter_map(|k| ObjectKey::parse(&k)) {
         if let Err(error) = storage.delete(&key).await {
-            tracing::warn!(%error, key = key.as_str(), "attachment removed; its file could not be deleted");
+            tracing::warn!(
+                error = format!("{error:#}"),
+                key = key.as_str(),
+                "attachment removed; its file could not be deleted"
+            );
         }
     }
     Ok(())

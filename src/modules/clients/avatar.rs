@@ -240,7 +240,11 @@ pub async fn make(
     tx.raise(Event::ClientAvatarChanged { client_id });
     tx.commit().await?;
     if ready && let Err(error) = storage.delete(&source).await {
-        tracing::warn!(%error, key = source.as_str(), "avatar made; its original could not be deleted");
+        tracing::warn!(
+            error = format!("{error:#}"),
+            key = source.as_str(),
+            "avatar made; its original could not be deleted"
+        );
     }
     Ok(())
 }
@@ -253,7 +257,11 @@ pub async fn remove_files(storage: &Storage, account_id: Uuid, client_id: Uuid, 
     let original = old.avatar_source_key.as_deref().and_then(ObjectKey::parse);
     for key in made.into_iter().chain(original) {
         if let Err(error) = storage.delete(&key).await {
-            tracing::warn!(%error, key = key.as_str(), "an old avatar file could not be deleted");
+            tracing::warn!(
+                error = format!("{error:#}"),
+                key = key.as_str(),
+                "an old avatar file could not be deleted"
+            );
         }
     }
 }

@@ -275,7 +275,7 @@ pub async fn deliver_email(
     };
     let settings = accounts::service::settings_in(&mut tx)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot read the account's settings: {e}"))?;
+        .map_err(|e| anyhow::Error::new(e).context("cannot read the account's settings"))?;
     tx.commit().await?;
     let outcome = match attachments(env, account_id, &message, settings.logo_key.as_deref()).await {
         Ok(files) => {

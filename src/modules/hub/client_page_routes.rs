@@ -95,7 +95,10 @@ async fn hub_client_resend(
     Json(body): Json<ClientResendInput>,
 ) -> axum::http::StatusCode {
     if let Err(error) = resend(&state.db, state.links(), body).await {
-        tracing::warn!(error = %error, "a fresh client-page link could not be sent");
+        tracing::warn!(
+            error = crate::error::chain(&error),
+            "a fresh client-page link could not be sent"
+        );
     }
     axum::http::StatusCode::ACCEPTED
 }

@@ -271,7 +271,10 @@ async fn hub_resend(
     Json(body): Json<ResendInput>,
 ) -> axum::http::StatusCode {
     if let Err(error) = pages::resend(&state.db, state.links(), body).await {
-        tracing::warn!(error = %error, "a fresh hub link could not be sent");
+        tracing::warn!(
+            error = crate::error::chain(&error),
+            "a fresh hub link could not be sent"
+        );
     }
     axum::http::StatusCode::ACCEPTED
 }

@@ -158,7 +158,7 @@ pub async fn queue_reconciliations(db: &Db) -> anyhow::Result<u64> {
         let stale =
             invoices::payments::pending_card_payments_before(&mut tx, Utc::now() - RECONCILE_AFTER)
                 .await
-                .map_err(|e| anyhow::anyhow!("account {account_id}: {e}"))?;
+                .map_err(|e| anyhow::Error::new(e).context(format!("account {account_id}")))?;
         for payment_id in stale {
             crate::platform::queue::enqueue(
                 &mut tx,

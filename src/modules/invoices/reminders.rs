@@ -52,7 +52,7 @@ pub async fn run_all(db: &Db, senders: &Senders<'_>, now: DateTime<Utc>) -> anyh
             Ok(n) => sent += n,
             Err(error) => {
                 failed += 1;
-                tracing::warn!(%account_id, %error, "cannot send reminders");
+                tracing::warn!(%account_id, error = crate::error::chain(&error), "cannot send reminders");
             }
         }
     }

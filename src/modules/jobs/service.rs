@@ -1362,7 +1362,7 @@ pub async fn extend_all_series(db: &Db, now: DateTime<Utc>) -> anyhow::Result<u6
             Ok(n) => added += u64::try_from(n).unwrap_or(0),
             Err(error) => {
                 failed += 1;
-                tracing::warn!(%account_id, %error, "cannot extend recurring series");
+                tracing::warn!(%account_id, error = crate::error::chain(&error), "cannot extend recurring series");
             }
         }
     }

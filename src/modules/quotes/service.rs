@@ -1043,7 +1043,7 @@ pub async fn expire_all(db: &Db) -> anyhow::Result<u64> {
     for account_id in accounts {
         let n = expire_due(db, account_id)
             .await
-            .map_err(|e| anyhow::anyhow!("account {account_id}: {e}"))?;
+            .map_err(|e| anyhow::Error::new(e).context(format!("account {account_id}")))?;
         expired += u64::try_from(n).unwrap_or(0);
     }
     Ok(expired)

@@ -381,7 +381,11 @@ pub async fn purge_expired(pool: &sqlx::PgPool, storage: &Storage) -> anyhow::Re
     let keys = repo::purge_expired_exports(pool).await?;
     for key in keys.iter().filter_map(|k| ObjectKey::parse(k)) {
         if let Err(error) = storage.delete(&key).await {
-            tracing::warn!(%error, key = key.as_str(), "expired export; its file could not be deleted");
+            tracing::warn!(
+                error = format!("{error:#}"),
+                key = key.as_str(),
+                "expired export; its file could not be deleted"
+            );
         }
     }
     Ok(u64::try_from(keys.len()).unwrap_or(u64::MAX))
