@@ -1,12 +1,14 @@
-//! The HTTP routes of `session`: handlers that parse and authorize, then call its functions.
+//! The extractors of a browser session (`session`): which login authenticated the
+//! request, and whether it came over HTTPS (the cookie's `Secure`).
 
-#[allow(unused_imports)]
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+
 use super::session::*;
 use crate::app::AppState;
 use crate::error::Error;
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
-use std::net::SocketAddr;
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentLogin {
     type Rejection = std::convert::Infallible;

@@ -5,15 +5,7 @@
 //! owns no tables and never lists files. [`checks`] says what an uploaded file may be,
 //! for every module that takes files in; it knows no other module.
 
-use serde::Deserialize;
-
 pub mod checks;
 pub mod routes;
 
 pub use checks::{Accepted, Kind, accept, check_picture, strip_metadata};
-
-#[derive(Debug, Deserialize)]
-struct SignedParams {
-    expires: i64,
-    sig: String,
-}

@@ -1,14 +1,20 @@
-//! The HTTP routes of this module: handlers that parse and authorize, then call its functions.
+//! The HTTP route of signed downloads (`GET /files/{key}?expires=&sig=`).
 
-#[allow(unused_imports)]
-use super::*;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
 use crate::app::AppState;
 use crate::error::{Error, ErrorCode};
 use crate::http::extract::Query;
 use crate::platform::storage::{ObjectKey, UrlCheck};
-use axum::extract::State;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, Deserialize)]
+struct SignedParams {
+    expires: i64,
+    sig: String,
+}
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new().route("/files/{*key}", axum::routing::get(download))

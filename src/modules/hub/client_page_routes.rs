@@ -1,17 +1,18 @@
-//! The HTTP routes of `client_page`: handlers that parse and authorize, then call its functions.
+//! The HTTP routes of the client's own hub page (`client_page`): the page, its text
+//! choice, the office's link to it and the resend of an expired link.
+
+use axum::extract::State;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
 
 use super::LinkParams;
-#[allow(unused_imports)]
 use super::client_page::*;
 use super::pages::{self, HubClient, SmsChoice};
 use crate::app::AppState;
 use crate::error::Error;
 use crate::http::error::Problem;
 use crate::http::extract::{Json, Path, Query, Staff};
-use axum::extract::State;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-use uuid::Uuid;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

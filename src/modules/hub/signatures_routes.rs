@@ -1,6 +1,10 @@
-//! The HTTP routes of `signatures`: handlers that parse and authorize, then call its functions.
+//! The HTTP route of a quote's drawn signature (`signatures`), for the office.
 
-#[allow(unused_imports)]
+use axum::extract::State;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
 use super::signatures::*;
 use crate::app::AppState;
 use crate::error::{Error, ErrorCode};
@@ -8,10 +12,6 @@ use crate::http::error::Problem;
 use crate::http::extract::{Path, Staff};
 use crate::modules::quotes;
 use crate::platform::storage::{ObjectKey, SIGNED_URL_TTL};
-use axum::extract::State;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-use uuid::Uuid;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(quote_signature))

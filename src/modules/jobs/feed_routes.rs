@@ -1,13 +1,6 @@
-//! The HTTP routes of `feed`: handlers that parse and authorize, then call its functions.
+//! The HTTP routes of the calendar feed (`feed`): its secret address for the caller,
+//! and the public `.ics` that the address serves.
 
-#[allow(unused_imports)]
-use super::feed::*;
-use crate::app::AppState;
-use crate::error::{Error, ErrorCode};
-use crate::http::error::Problem;
-use crate::http::extract::{Ctx, Path};
-use crate::modules::schedule::ical::{CalendarEvent, write_calendar};
-use crate::modules::{accounts, jobs, users};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +8,14 @@ use chrono::{Duration, Utc};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
+
+use super::feed::*;
+use crate::app::AppState;
+use crate::error::{Error, ErrorCode};
+use crate::http::error::Problem;
+use crate::http::extract::{Ctx, Path};
+use crate::modules::schedule::ical::{CalendarEvent, write_calendar};
+use crate::modules::{accounts, jobs, users};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

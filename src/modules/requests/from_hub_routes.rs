@@ -1,17 +1,17 @@
-//! The HTTP routes of `from_hub`: handlers that parse and authorize, then call its functions.
+//! The HTTP routes of work requests sent from the client hub (`from_hub`).
 
-#[allow(unused_imports)]
+use axum::extract::State;
+use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
 use super::from_hub::*;
 use crate::app::AppState;
 use crate::error::Error;
 use crate::http::error::Problem;
 use crate::http::extract::{ClientIp, Json, Path, Query};
 use crate::modules::hub::{self, LinkParams};
-use axum::extract::State;
-use axum::http::StatusCode;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-use uuid::Uuid;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(hub_request_work))

@@ -1,15 +1,16 @@
-//! The HTTP routes of `hours`: handlers that parse and authorize, then call its functions.
+//! The HTTP routes of the team's weekly working hours (`hours`), which online booking
+//! offers slots from.
 
-#[allow(unused_imports)]
+use axum::extract::State;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
 use super::hours::*;
 use crate::app::AppState;
 use crate::error::Error;
 use crate::http::error::Problem;
 use crate::http::extract::{Admin, Json, Path, Staff};
-use axum::extract::State;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-use uuid::Uuid;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
