@@ -167,7 +167,7 @@ fn routes() -> (Router<AppState>, serde_json::Value) {
         .merge(catalog::routes::router())
         .merge(quotes::routes::router())
         .merge(jobs::routes::router())
-        .merge(jobs::feed::router())
+        .merge(jobs::feed_routes::router())
         .merge(invoices::routes::router())
         .merge(payments::routes::router())
         .merge(reports::routes::router())
@@ -210,8 +210,8 @@ pub fn api(state: AppState) -> (Router, serde_json::Value) {
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .merge(jobs::feed::public_router())
-        .merge(files::router())
+        .merge(jobs::feed_routes::public_router())
+        .merge(files::routes::router())
         // The web app: its files and client-side routes; `/api/...` stays a 404.
         .fallback(crate::http::assets::fallback)
         .method_not_allowed_fallback(|| async { ApiError::code(ErrorCode::MethodNotAllowed) });

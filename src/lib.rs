@@ -11,6 +11,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod error;
 pub mod http;
 pub mod integrations;
 pub mod modules;

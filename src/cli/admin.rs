@@ -194,7 +194,7 @@ fn rebuild_aggregates(
             for id in &accounts {
                 crate::modules::reports::service::rebuild_aggregates(&database.db, *id)
                     .await
-                    .map_err(|e| anyhow::anyhow!("account {id}: {e}"))?;
+                    .map_err(|e| anyhow::Error::new(e).context(format!("account {id}")))?;
             }
             Ok::<_, anyhow::Error>((accounts, started.elapsed()))
         }

@@ -12,33 +12,13 @@ use axum::http::header;
 use axum::http::request::Parts;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
-use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::domain::Role;
 use crate::http::{ApiError, ErrorCode};
 use crate::modules::auth::session::{self, Login};
-use crate::platform::database::Reader;
+pub use crate::platform::database::Ctx;
 use crate::platform::events::{Actor, act_as};
-
-/// Who is calling: the account every query is confined to, the user and their role.
-#[derive(Debug, Clone, Copy)]
-pub struct Ctx {
-    pub account_id: Uuid,
-    pub user_id: Uuid,
-    pub role: Role,
-}
-
-/// `db.read(&ctx)`: the caller's account, and the caller, whose own recent writes
-/// are read from the primary (`platform::database::Db::read`).
-impl From<&Ctx> for Reader {
-    fn from(ctx: &Ctx) -> Self {
-        Reader {
-            account_id: ctx.account_id,
-            user_id: Some(ctx.user_id),
-        }
-    }
-}
 
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = ApiError;

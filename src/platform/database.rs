@@ -285,6 +285,27 @@ pub struct Db {
     replica: Option<Arc<Replica>>,
 }
 
+/// Who is calling: the account every query is confined to, the user and their role.
+/// The HTTP layer builds it from a bearer token or a session (`http::extract`);
+/// services take it to open the caller's transaction and check the role.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx {
+    pub account_id: Uuid,
+    pub user_id: Uuid,
+    pub role: crate::domain::Role,
+}
+
+/// `db.read(&ctx)`: the caller's account, and the caller, whose own recent writes
+/// are read from the primary ([`Db::read`]).
+impl From<&Ctx> for Reader {
+    fn from(ctx: &Ctx) -> Self {
+        Reader {
+            account_id: ctx.account_id,
+            user_id: Some(ctx.user_id),
+        }
+    }
+}
+
 /// Who reads, for [`Db::read`]: the account (row-level security confines the read
 /// to it) and the user who asks, if any, whose own recent writes send the read to the
 /// primary. A request's `Ctx` converts into one (`db.read(&ctx)`).

@@ -15,6 +15,7 @@ pub mod logging;
 pub mod mailer;
 pub mod metrics;
 pub mod otlp;
+pub mod pagination;
 pub mod pdf_image;
 pub mod picture;
 pub mod process;

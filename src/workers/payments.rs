@@ -6,7 +6,7 @@
 use anyhow::Context as _;
 
 use super::Context;
-use crate::http::ErrorCode;
+use crate::error::ErrorCode;
 use crate::modules::invoices::cards::{self as service, ReconcileJob};
 use crate::platform::queue::Job;
 
@@ -36,7 +36,7 @@ pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {
                 ErrorCode::PaymentNotFound | ErrorCode::StripeNotConfigured
             ) =>
         {
-            tracing::warn!(payment_id = %data.payment_id, error = %e, "card payment not reconciled");
+            tracing::warn!(payment_id = %data.payment_id, error = crate::error::chain(&e), "card payment not reconciled");
             Ok(())
         }
         Err(e) => Err(anyhow::Error::from(e)),

@@ -1,8 +1,10 @@
 //! The layers of `src/`, read from its `crate::…` paths (docs/design.md): the
-//! platform, integrations, `domain.rs` and `money.rs` know no module and nothing above
-//! them; modules import each other one way only, never in a cycle; a module's
-//! `repo` is used by that module only. What does not hold yet is
-//! listed below as known debt: the lists may only shrink (issue 11 removes them).
+//! platform, integrations, `domain.rs`, `money.rs` and `error.rs` know no module and
+//! nothing above them; modules import each other one way only, never in a cycle; a
+//! module's `repo` is used by that module only; inside a module only its routes files
+//! (`routes.rs`, `routes/*.rs`, `*_routes.rs`) speak HTTP (`crate::http`, axum). What
+//! does not hold yet is listed below as known debt: the lists may only shrink (issue
+//! 11 removes them).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -21,8 +23,8 @@ fn unit(relative: &Path) -> String {
     }
 }
 
-/// The non-test, non-comment `crate::…` paths of each file, relative to `src/`.
-fn imports() -> BTreeMap<PathBuf, Vec<String>> {
+/// The non-test, non-comment code of each file, relative to `src/`.
+fn sources() -> BTreeMap<PathBuf, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = BTreeMap::new();
     let mut pending = vec![root.clone()];
@@ -38,12 +40,25 @@ fn imports() -> BTreeMap<PathBuf, Vec<String>> {
                     .lines()
                     .filter(|line| !line.trim_start().starts_with("//"))
                     .collect();
-                let paths = crate_paths(&code.join("\n"));
-                files.insert(path.strip_prefix(&root).unwrap().to_path_buf(), paths);
+                files.insert(
+                    path.strip_prefix(&root).unwrap().to_path_buf(),
+                    code.join("\n"),
+                );
             }
         }
     }
     files
+}
+
+/// The non-test, non-comment `crate::…` paths of each file, relative to `src/`.
+fn imports() -> BTreeMap<PathBuf, Vec<String>> {
+    sources()
+        .into_iter()
+        .map(|(file, code)| {
+            let paths = crate_paths(&code);
+            (file, paths)
+        })
+        .collect()
 }
 
 /// The code without its `#[cfg(test)]` items (a `mod tests { … }` block, or a
@@ -190,8 +205,15 @@ fn target(path: &str) -> String {
 
 #[test]
 fn the_lower_layers_know_nothing_above_them() {
-    let low = ["platform", "integrations", "domain", "money"];
-    let allowed = ["platform", "integrations", "domain", "money", "config"];
+    let low = ["platform", "integrations", "domain", "money", "error"];
+    let allowed = [
+        "platform",
+        "integrations",
+        "domain",
+        "money",
+        "error",
+        "config",
+    ];
     let mut wrong = Vec::new();
     for (file, paths) in imports() {
         let from = unit(&file);
@@ -373,4 +395,66 @@ fn the_module_cycle_does_not_grow() {
             "{from} calls the live hub; raise an event instead"
         );
     }
+}
+
+/// A module's routes file: `routes.rs`, a file under `routes/`, or `<name>_routes.rs`
+/// (the routes of one part of the module, such as `auth/team_routes.rs`).
+fn is_routes(file: &Path) -> bool {
+    let name = file.file_name().unwrap_or_default().to_string_lossy();
+    name == "routes.rs"
+        || name.ends_with("_routes.rs")
+        || file
+            .parent()
+            .and_then(Path::file_name)
+            .is_some_and(|dir| dir == "routes")
+}
+
+/// Whether `code` names the `crate` (`axum::…`, `utoipa_axum::…`) as a path.
+fn names_crate(code: &str, krate: &str) -> bool {
+    let pattern = format!("{krate}::");
+    code.match_indices(&pattern)
+        .any(|(at, _)| !code[..at].chars().next_back().is_some_and(is_path_char))
+}
+
+#[test]
+fn the_import_reader_tells_routes_and_crates() {
+    assert!(is_routes(Path::new("modules/jobs/routes.rs")));
+    assert!(is_routes(Path::new("modules/auth/team_routes.rs")));
+    assert!(is_routes(Path::new("modules/jobs/routes/visits.rs")));
+    assert!(!is_routes(Path::new("modules/jobs/service.rs")));
+    assert!(!is_routes(Path::new("modules/jobs/reroutes.rs")));
+    assert!(names_crate("use axum::Json;", "axum"));
+    assert!(names_crate("-> axum::Json<T>", "axum"));
+    assert!(!names_crate("use utoipa_axum::routes;", "axum"));
+    assert!(names_crate("use utoipa_axum::routes;", "utoipa_axum"));
+}
+
+#[test]
+fn only_routes_files_speak_http() {
+    // Services, repos and models return `crate::error::Error`, take
+    // `platform::database::Ctx` and `platform::pagination::PageRequest`: a worker or a
+    // command calls them as a handler does. The HTTP edge (extractors, problem+json,
+    // axum) is the routes files' business (docs/design.md, "Layers").
+    let mut wrong = Vec::new();
+    for (file, code) in sources() {
+        if !unit(&file).starts_with("modules::") || is_routes(&file) {
+            continue;
+        }
+        let http = crate_paths(&code)
+            .into_iter()
+            .filter(|path| target(path) == "http")
+            .map(|path| format!("crate::{path}"));
+        let web = ["axum", "utoipa_axum"]
+            .into_iter()
+            .filter(|krate| names_crate(&code, krate))
+            .map(|krate| format!("{krate}::"));
+        for what in http.chain(web) {
+            wrong.push(format!("{}: {what}", file.display()));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "HTTP outside a routes file (move the handler to routes.rs or <name>_routes.rs, \
+         the type to error.rs or platform): {wrong:#?}"
+    );
 }

@@ -14,10 +14,10 @@ use uuid::Uuid;
 
 use super::model::Settings;
 use super::repo;
-use crate::http::extract::Ctx;
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::modules::activity::{self, Subject};
 use crate::modules::files::{Kind, check_picture, strip_metadata};
+use crate::platform::database::Ctx;
 use crate::platform::database::Db;
 use crate::platform::pdf_image::Image;
 use crate::platform::storage::{ObjectKey, Storage};
@@ -27,28 +27,23 @@ pub const MAX_BYTES: usize = 2 * 1024 * 1024;
 /// How long the logo's download address works.
 pub const URL_TTL: Duration = Duration::from_secs(15 * 60);
 
-fn account_settings_missing() -> ApiError {
-    ApiError::internal(anyhow::anyhow!("account has no row"))
+fn account_settings_missing() -> Error {
+    Error::internal(anyhow::anyhow!("account has no row"))
 }
 
 /// Replace the logo; returns the settings with the new `logo_key`.
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
-pub async fn set(
-    db: &Db,
-    storage: &Storage,
-    ctx: &Ctx,
-    bytes: Bytes,
-) -> Result<Settings, ApiError> {
+pub async fn set(db: &Db, storage: &Storage, ctx: &Ctx, bytes: Bytes) -> Result<Settings, Error> {
     let kind = Kind::sniff(&bytes)
         .filter(|k| matches!(k, Kind::Jpeg | Kind::Png))
         .ok_or_else(|| {
-            ApiError::new(
+            Error::new(
                 ErrorCode::UnsupportedMediaType,
                 "a logo is a JPEG or PNG image",
             )
         })?;
     let clean = strip_metadata(kind, &bytes)
-        .ok_or_else(|| ApiError::field("file", "the image is damaged or truncated"))?;
+        .ok_or_else(|| Error::field("file", "the image is damaged or truncated"))?;
     check_picture(kind, &clean)?;
     // Parsing a PNG logo inflates and unfilters all of it: CPU work for the blocking
     // pool, not for the thread serving requests.
@@ -57,9 +52,9 @@ pub async fn set(
         (clean, printable)
     })
     .await
-    .map_err(ApiError::internal)?;
+    .map_err(Error::internal)?;
     if !printable {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "file",
             "this image can't be printed on documents: use a JPEG, or a PNG with 8-bit colour that is not interlaced or palette-based, of at most 4096 x 4096 pixels",
         ));
@@ -94,7 +89,7 @@ pub async fn set(
 
 /// Remove the logo: documents and emails show the business's name instead.
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
-pub async fn remove(db: &Db, storage: &Storage, ctx: &Ctx) -> Result<Settings, ApiError> {
+pub async fn remove(db: &Db, storage: &Storage, ctx: &Ctx) -> Result<Settings, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let before = repo::settings(&mut tx, true)
         .await?
@@ -122,13 +117,13 @@ pub async fn remove(db: &Db, storage: &Storage, ctx: &Ctx) -> Result<Settings, A
 }
 
 /// A short-lived download address of the logo, or 404 when there is none.
-pub async fn url(db: &Db, storage: &Storage, ctx: &Ctx) -> Result<String, ApiError> {
+pub async fn url(db: &Db, storage: &Storage, ctx: &Ctx) -> Result<String, Error> {
     let settings = super::service::settings(db, ctx).await?;
     let key = settings
         .logo_key
         .as_deref()
         .and_then(ObjectKey::parse)
-        .ok_or_else(|| ApiError::code(ErrorCode::LogoNotFound))?;
+        .ok_or_else(|| Error::code(ErrorCode::LogoNotFound))?;
     Ok(storage.signed_url(&key, URL_TTL).await?)
 }
 
@@ -136,6 +131,10 @@ async fn remove_old(storage: &Storage, key: Option<&str>) {
     if let Some(key) = key.and_then(ObjectKey::parse)
         && let Err(error) = storage.delete(&key).await
     {
-        tracing::warn!(%error, key = key.as_str(), "logo replaced; the old file could not be deleted");
+        tracing::warn!(
+            error = format!("{error:#}"),
+            key = key.as_str(),
+            "logo replaced; the old file could not be deleted"
+        );
     }
 }

@@ -3,7 +3,7 @@ use uuid::Uuid;
 use super::model::Account;
 use super::repo;
 use crate::domain::{Currency, Email, TimeZone};
-use crate::http::{ApiError, FieldError};
+use crate::error::{Error, FieldError};
 use crate::modules::activity;
 use crate::modules::users::{self, model::Role, model::User};
 use crate::platform::cache::{self, Key};
@@ -29,7 +29,7 @@ impl NewAccount {
         password: String,
         time_zone: Option<&str>,
         currency: Option<&str>,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, Error> {
         let mut errors = Vec::new();
         let business_name = crate::domain::required_text(business_name, 200)
             .map_err(|m| errors.push(FieldError::new("business_name", m)))
@@ -58,14 +58,14 @@ impl NewAccount {
                 time_zone,
                 currency,
             }),
-            _ => Err(ApiError::invalid(errors)),
+            _ => Err(Error::invalid(errors)),
         }
     }
 }
 
 /// Create the account and its owner in one tenant transaction.
 #[tracing::instrument(skip_all, fields(account_id))]
-pub async fn create(db: &Db, input: NewAccount) -> Result<(Account, User), ApiError> {
+pub async fn create(db: &Db, input: NewAccount) -> Result<(Account, User), Error> {
     let account_id = Uuid::now_v7();
     tracing::Span::current().record("account_id", tracing::field::display(account_id));
     let password_hash = users::password::hash(input.password).await?;
@@ -99,19 +99,19 @@ pub async fn create(db: &Db, input: NewAccount) -> Result<(Account, User), ApiEr
     Ok((account, user))
 }
 
-pub async fn current(db: &Db, account_id: Uuid) -> Result<Account, ApiError> {
+pub async fn current(db: &Db, account_id: Uuid) -> Result<Account, Error> {
     let mut tx = db.tenant(account_id).await?;
     let account = repo::current(&mut tx)
         .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("account {account_id} has no row")))?;
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("account {account_id} has no row")))?;
     tx.commit().await?;
     Ok(account)
 }
 
 use super::model::{PaymentTerms, Settings, TaxRate};
-use crate::http::ErrorCode;
-use crate::http::extract::Ctx;
+use crate::error::ErrorCode;
 use crate::money::Rate;
+use crate::platform::database::Ctx;
 
 /// A partial change of settings; `None` keeps a value.
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
@@ -148,7 +148,7 @@ pub struct SettingsPatch {
 }
 
 /// The caller's settings; from the cache when it has them (no transaction then).
-pub async fn settings(db: &Db, ctx: &Ctx) -> Result<Settings, ApiError> {
+pub async fn settings(db: &Db, ctx: &Ctx) -> Result<Settings, Error> {
     let key = Key::account(ctx.account_id);
     db.caches()
         .get(cache::Name::Settings)
@@ -156,14 +156,14 @@ pub async fn settings(db: &Db, ctx: &Ctx) -> Result<Settings, ApiError> {
             let mut tx = db.tenant(ctx.account_id).await?;
             let settings = repo::settings(&mut tx, false).await?;
             tx.commit().await?;
-            Ok::<_, ApiError>(settings)
+            Ok::<_, Error>(settings)
         })
         .await?
         .ok_or_else(no_row)
 }
 
-fn no_row() -> ApiError {
-    ApiError::internal(anyhow::anyhow!("account has no row"))
+fn no_row() -> Error {
+    Error::internal(anyhow::anyhow!("account has no row"))
 }
 
 fn locale_ok(text: &str) -> bool {
@@ -192,13 +192,13 @@ pub async fn update_settings(
     ctx: &Ctx,
     version: i32,
     patch: SettingsPatch,
-) -> Result<Settings, ApiError> {
+) -> Result<Settings, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let current = repo::settings(&mut tx, true)
         .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("account has no row")))?;
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("account has no row")))?;
     if current.version != version {
-        return Err(ApiError::version_conflict(current.version));
+        return Err(Error::version_conflict(current.version));
     }
     let mut errors = Vec::new();
     let mut next = current.clone();
@@ -370,7 +370,7 @@ pub async fn update_settings(
         next.invoice_followup_days = days;
     }
     if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     }
     let updated = repo::update_settings(&mut tx, &next).await?;
     tx.touch(cache::Name::Settings, Key::account(ctx.account_id));
@@ -419,14 +419,14 @@ fn yes() -> bool {
     true
 }
 
-fn tax_rate_not_found() -> ApiError {
-    ApiError::code(ErrorCode::TaxRateNotFound)
+fn tax_rate_not_found() -> Error {
+    Error::code(ErrorCode::TaxRateNotFound)
 }
 
 /// The name and the exact rate: `rate`, else `rate_bps`; both given, they must
 /// agree (`rate_bps` is `rate` rounded, as responses show it, so a client that
 /// sends back what it read is accepted).
-fn validate_tax_rate(input: &TaxRateInput) -> Result<(String, Rate), ApiError> {
+fn validate_tax_rate(input: &TaxRateInput) -> Result<(String, Rate), Error> {
     let mut errors = Vec::new();
     let name = crate::domain::required_text(&input.name, 100).unwrap_or_else(|m| {
         errors.push(FieldError::new("name", m));
@@ -468,21 +468,21 @@ fn validate_tax_rate(input: &TaxRateInput) -> Result<(String, Rate), ApiError> {
     };
     match rate {
         Some(rate) if errors.is_empty() => Ok((name, rate)),
-        _ => Err(ApiError::invalid(errors)),
+        _ => Err(Error::invalid(errors)),
     }
 }
 
-pub async fn tax_rates(db: &Db, ctx: &Ctx) -> Result<Vec<TaxRate>, ApiError> {
+pub async fn tax_rates(db: &Db, ctx: &Ctx) -> Result<Vec<TaxRate>, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let rates = repo::list_tax_rates(&mut tx).await?;
     tx.commit().await?;
     Ok(rates)
 }
 
-pub async fn create_tax_rate(db: &Db, ctx: &Ctx, input: TaxRateInput) -> Result<TaxRate, ApiError> {
+pub async fn create_tax_rate(db: &Db, ctx: &Ctx, input: TaxRateInput) -> Result<TaxRate, Error> {
     let (name, rate) = validate_tax_rate(&input)?;
     if input.version.is_some() {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "version",
             "is set by the server; leave it out when creating",
         ));
@@ -517,14 +517,14 @@ pub async fn update_tax_rate(
     id: Uuid,
     version: i32,
     input: TaxRateInput,
-) -> Result<TaxRate, ApiError> {
+) -> Result<TaxRate, Error> {
     let (name, rate) = validate_tax_rate(&input)?;
     let mut tx = db.tenant(ctx.account_id).await?;
     let current = repo::get_tax_rate(&mut tx, id)
         .await?
         .ok_or_else(tax_rate_not_found)?;
     if current.version != version {
-        return Err(ApiError::version_conflict(current.version));
+        return Err(Error::version_conflict(current.version));
     }
     let rate =
         repo::update_tax_rate(&mut tx, id, &name, rate, input.is_default, input.active).await?;
@@ -547,7 +547,7 @@ pub async fn update_tax_rate(
 }
 
 /// Documents keep a copy of the rates they used, so a rate can always be deleted.
-pub async fn delete_tax_rate(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> {
+pub async fn delete_tax_rate(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     if repo::delete_tax_rate(&mut tx, id).await? == 0 {
         return Err(tax_rate_not_found());
@@ -570,7 +570,7 @@ pub async fn delete_tax_rate(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiErro
 /// the account row itself ([`Tx::touch`]); then from the row, uncommitted write
 /// included. Entries are dropped by `settings.updated` and by the events of changes
 /// that take a document number (`platform::cache`).
-pub async fn settings_in(tx: &mut Tx) -> Result<Settings, ApiError> {
+pub async fn settings_in(tx: &mut Tx) -> Result<Settings, Error> {
     let key = Key::account(tx.account_id());
     if tx.touched(cache::Name::Settings, &key) {
         return repo::settings(tx, false).await?.ok_or_else(no_row);
@@ -592,7 +592,7 @@ pub async fn settings_on(conn: &mut sqlx::PgConnection) -> Result<Settings, sqlx
 }
 
 /// The next document number, e.g. `Q-42`; gapless within the caller's transaction.
-pub async fn next_number_in(tx: &mut Tx, sequence: repo::Sequence) -> Result<String, ApiError> {
+pub async fn next_number_in(tx: &mut Tx, sequence: repo::Sequence) -> Result<String, Error> {
     let (prefix, number) = repo::next_number(tx, sequence).await?;
     // The settings carry the next numbers: this transaction now reads them from the
     // row, and its commit drops the cached copy.
@@ -608,7 +608,7 @@ pub async fn pick_tax_rates_in(
     tx: &mut crate::platform::database::Tx,
     ids: Option<&[Uuid]>,
     errors: &mut Vec<FieldError>,
-) -> Result<Vec<TaxRate>, ApiError> {
+) -> Result<Vec<TaxRate>, Error> {
     let rates = repo::list_tax_rates(tx).await?;
     Ok(match ids {
         None => rates
@@ -641,11 +641,11 @@ pub async fn pick_tax_rates_in(
 }
 
 /// Whether the account has priced documents (their amounts carry its currency).
-async fn documents_exist(tx: &mut crate::platform::database::Tx) -> Result<bool, ApiError> {
+async fn documents_exist(tx: &mut crate::platform::database::Tx) -> Result<bool, Error> {
     Ok(repo::priced_documents_exist(tx).await?)
 }
 
 /// Every account, for scheduled work (runner only).
-pub async fn all_ids(db: &Db) -> Result<Vec<Uuid>, ApiError> {
+pub async fn all_ids(db: &Db) -> Result<Vec<Uuid>, Error> {
     Ok(repo::all_ids(db.pool()).await?)
 }

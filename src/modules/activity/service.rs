@@ -4,8 +4,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{ActivityEntry, Subject, repo};
-use crate::http::pagination::PageRequest;
 use crate::platform::events::{Actor, Event, current_actor};
+use crate::platform::pagination::PageRequest;
 
 /// The in-transaction listener (`app::IN_TRANSACTION`, docs/events.md): the entries
 /// of the lifecycle steps whose event says all the entry holds (a quote archived,

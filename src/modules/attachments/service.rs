@@ -10,11 +10,11 @@ use uuid::Uuid;
 
 use super::repo::{self, AttachmentRow};
 use super::{Accepted, Kind};
-use crate::http::extract::Ctx;
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::modules::activity::{self, Subject};
 use crate::modules::users::model::Role;
 use crate::modules::{jobs, uploads};
+use crate::platform::database::Ctx;
 use crate::platform::database::Db;
 use crate::platform::picture::{self, ImageJob, PictureError};
 use crate::platform::queue::{self, Queue};
@@ -44,9 +44,9 @@ pub struct Attachment {
     pub created_at: DateTime<Utc>,
 }
 
-async fn to_attachment(storage: &Storage, row: AttachmentRow) -> Result<Attachment, ApiError> {
+async fn to_attachment(storage: &Storage, row: AttachmentRow) -> Result<Attachment, Error> {
     let key = ObjectKey::parse(&row.storage_key)
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad stored key {}", row.storage_key)))?;
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("bad stored key {}", row.storage_key)))?;
     let url = storage.signed_url(&key, URL_TTL).await?;
     let thumbnail_url = match row.thumbnail_key.as_deref().and_then(ObjectKey::parse) {
         Some(key) => Some(storage.signed_url(&key, URL_TTL).await?),
@@ -87,13 +87,13 @@ pub async fn add(
     job_id: Uuid,
     visit_id: Option<Uuid>,
     source: Source,
-) -> Result<Attachment, ApiError> {
+) -> Result<Attachment, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     jobs::service::check_job_access_in(&mut tx, ctx, job_id).await?;
     if let Some(visit_id) = visit_id
         && !jobs::service::visit_of_job_in(&mut tx, visit_id, job_id).await?
     {
-        return Err(ApiError::field("visit_id", "is not a visit of this job"));
+        return Err(Error::field("visit_id", "is not a visit of this job"));
     }
     let id = Uuid::now_v7();
     let row = |key: &ObjectKey, filename: String, kind: Kind, bytes: i64| AttachmentRow {
@@ -162,7 +162,7 @@ pub async fn list(
     storage: &Storage,
     ctx: &Ctx,
     job_id: Uuid,
-) -> Result<Vec<Attachment>, ApiError> {
+) -> Result<Vec<Attachment>, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     jobs::service::check_job_access_in(&mut tx, ctx, job_id).await?;
     let rows = repo::list(&mut tx, job_id).await?;
@@ -181,15 +181,15 @@ pub async fn delete(
     ctx: &Ctx,
     job_id: Uuid,
     id: Uuid,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     jobs::service::check_job_access_in(&mut tx, ctx, job_id).await?;
-    let not_found = || ApiError::code(ErrorCode::AttachmentNotFound);
+    let not_found = || Error::code(ErrorCode::AttachmentNotFound);
     let deleted = repo::delete(&mut tx, job_id, id)
         .await?
         .ok_or_else(not_found)?;
     if ctx.role == Role::Technician && deleted.uploaded_by != Some(ctx.user_id) {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::Forbidden,
             "technicians remove only the files they added",
         ));
@@ -198,7 +198,11 @@ pub async fn delete(
     let keys = std::iter::once(deleted.storage_key).chain(deleted.thumbnail_key);
     for key in keys.filter_map(|k| ObjectKey::parse(&k)) {
         if let Err(error) = storage.delete(&key).await {
-            tracing::warn!(%error, key = key.as_str(), "attachment removed; its file could not be deleted");
+            tracing::warn!(
+                error = format!("{error:#}"),
+                key = key.as_str(),
+                "attachment removed; its file could not be deleted"
+            );
         }
     }
     Ok(())

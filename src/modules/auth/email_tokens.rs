@@ -16,7 +16,7 @@ use super::repo;
 use super::service::{Tokens, issue_in};
 use super::throttle::LoginThrottle;
 use super::token::{TokenKeys, random_token};
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::modules::users::model::User;
 use crate::modules::users::repo as users_repo;
 use crate::modules::{accounts, communications};
@@ -52,7 +52,7 @@ async fn issue(
     purpose: Purpose,
     ttl: Duration,
     created_by: Option<Uuid>,
-) -> Result<String, ApiError> {
+) -> Result<String, Error> {
     let id = Uuid::now_v7();
     let secret = random_token(32);
     let token_hash = hash(&secret);
@@ -72,8 +72,8 @@ async fn issue(
     ))
 }
 
-fn invalid() -> ApiError {
-    ApiError::new(
+fn invalid() -> Error {
+    Error::new(
         ErrorCode::InvalidToken,
         "the link is invalid, expired or already used; ask for a new one",
     )
@@ -81,7 +81,7 @@ fn invalid() -> ApiError {
 
 /// Open the token's tenant, check it and use it up; returns the transaction (the
 /// caller finishes the work in it) and the user.
-async fn redeem(db: &Db, token: &str, purpose: Purpose) -> Result<(Tx, User), ApiError> {
+async fn redeem(db: &Db, token: &str, purpose: Purpose) -> Result<(Tx, User), Error> {
     let mut parts = token.trim().splitn(3, '.');
     let (Some(account), Some(id), Some(secret)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(invalid());
@@ -114,13 +114,13 @@ pub async fn request_reset(
     throttle: &LoginThrottle,
     email: &str,
     ip: IpAddr,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let normalized = email.trim().to_lowercase();
     // Each request counts, so the link cannot be used to flood a mailbox.
     throttle
         .attempt(&normalized, ip)
         .await
-        .map_err(ApiError::rate_limited)?;
+        .map_err(Error::rate_limited)?;
     let login = {
         let mut conn = db.pool().acquire().await?;
         users_repo::find_login(&mut conn, &normalized).await?
@@ -163,8 +163,8 @@ pub async fn request_reset(
 
 /// Set a new password with a reset token; every session of the user ends.
 #[tracing::instrument(skip_all)]
-pub async fn reset_password(db: &Db, token: &str, password: String) -> Result<(), ApiError> {
-    super::password::check("password", &password).map_err(|e| ApiError::invalid(vec![e]))?;
+pub async fn reset_password(db: &Db, token: &str, password: String) -> Result<(), Error> {
+    super::password::check("password", &password).map_err(|e| Error::invalid(vec![e]))?;
     let (mut tx, user) = redeem(db, token, Purpose::PasswordReset).await?;
     let password_hash = super::password::hash(password).await?;
     users_repo::set_password(&mut tx, user.id, &password_hash).await?;
@@ -191,7 +191,7 @@ pub async fn invite_in(
     user: &User,
     inviter: &str,
     invited_by: Uuid,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let token = issue(
         tx,
         user,
@@ -228,8 +228,8 @@ pub async fn accept_invitation(
     keys: &TokenKeys,
     token: &str,
     password: String,
-) -> Result<(User, Tokens), ApiError> {
-    super::password::check("password", &password).map_err(|e| ApiError::invalid(vec![e]))?;
+) -> Result<(User, Tokens), Error> {
+    super::password::check("password", &password).map_err(|e| Error::invalid(vec![e]))?;
     let (mut tx, user) = redeem(db, token, Purpose::Invitation).await?;
     let password_hash = super::password::hash(password).await?;
     users_repo::set_password(&mut tx, user.id, &password_hash).await?;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::platform::events::{Actor, act_as};
 
 use super::token::{LinkCheck, TokenKeys};
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 
 /// How long a link works after the email is sent; sending again gives a new one.
 pub const LINK_DAYS: i64 = 90;
@@ -43,8 +43,8 @@ impl Kind {
         }
     }
 
-    fn not_found(self) -> ApiError {
-        ApiError::code(match self {
+    fn not_found(self) -> Error {
+        Error::code(match self {
             Kind::Quote => ErrorCode::QuoteNotFound,
             Kind::Invoice => ErrorCode::InvoiceNotFound,
         })
@@ -90,7 +90,7 @@ pub struct LinkParams {
 /// The account a valid link opens. A forged or altered link looks like a missing
 /// record (404); a genuine expired one says so (410), so the client knows to ask
 /// for a fresh email.
-pub fn check(keys: &TokenKeys, kind: Kind, id: Uuid, link: &LinkParams) -> Result<Uuid, ApiError> {
+pub fn check(keys: &TokenKeys, kind: Kind, id: Uuid, link: &LinkParams) -> Result<Uuid, Error> {
     check_signed(keys, kind.as_str(), id, link).map_err(|e| e.unwrap_or_else(|| kind.not_found()))
 }
 
@@ -101,7 +101,7 @@ pub fn check_signed(
     purpose: &str,
     id: Uuid,
     link: &LinkParams,
-) -> Result<Uuid, Option<ApiError>> {
+) -> Result<Uuid, Option<Error>> {
     match keys.verify_link(
         purpose,
         link.account,
@@ -114,7 +114,7 @@ pub fn check_signed(
             act_as(Actor::Hub(id));
             Ok(link.account)
         }
-        LinkCheck::Expired => Err(Some(ApiError::new(
+        LinkCheck::Expired => Err(Some(Error::new(
             ErrorCode::LinkExpired,
             "this link has expired; ask the business to send it again",
         ))),

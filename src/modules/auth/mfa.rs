@@ -18,12 +18,12 @@ use uuid::Uuid;
 
 use super::throttle::LoginThrottle;
 use super::{repo, totp};
-use crate::http::extract::Ctx;
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::modules::activity::{self, Subject};
 use crate::modules::users::model::User;
 use crate::modules::users::repo as users_repo;
 use crate::platform::crypto::SecretBox;
+use crate::platform::database::Ctx;
 use crate::platform::database::Db;
 
 pub const RECOVERY_CODES: usize = 10;
@@ -60,14 +60,10 @@ fn new_recovery_code() -> String {
         .join("-")
 }
 
-fn open_secret(
-    secrets: &SecretBox,
-    user: (Uuid, Uuid),
-    sealed: &[u8],
-) -> Result<Vec<u8>, ApiError> {
+fn open_secret(secrets: &SecretBox, user: (Uuid, Uuid), sealed: &[u8]) -> Result<Vec<u8>, Error> {
     secrets
         .open(&context(user.0, user.1), sealed)
-        .map_err(ApiError::internal)
+        .map_err(Error::internal)
 }
 
 /// Accept a TOTP code for `user_id` now: the step must be within the window and later
@@ -79,7 +75,7 @@ async fn accept_code(
     user_id: Uuid,
     sealed: &[u8],
     code: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, Error> {
     let secret = open_secret(secrets, (account_id, user_id), sealed)?;
     let Some(step) = totp::verify(&secret, code, chrono::Utc::now().timestamp()) else {
         return Ok(false);
@@ -96,12 +92,12 @@ pub async fn check(
     secrets: &SecretBox,
     user: &User,
     factor: SecondFactor<'_>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let Some(row) = repo::get_totp(conn, user.id).await?.filter(|r| r.enabled) else {
         return Ok(());
     };
     let wrong = || {
-        ApiError::new(
+        Error::new(
             ErrorCode::InvalidCredentials,
             "the two-factor code is wrong or was already used",
         )
@@ -130,7 +126,7 @@ pub async fn check(
             Err(wrong())
         };
     }
-    Err(ApiError::code(ErrorCode::TotpRequired))
+    Err(Error::code(ErrorCode::TotpRequired))
 }
 
 /// A secret to enter in an authenticator app.
@@ -158,7 +154,7 @@ pub struct RecoveryCodes {
     pub recovery_codes: Vec<String>,
 }
 
-pub async fn status(db: &Db, ctx: &Ctx) -> Result<TotpStatus, ApiError> {
+pub async fn status(db: &Db, ctx: &Ctx) -> Result<TotpStatus, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let row = repo::get_totp(&mut tx, ctx.user_id).await?;
     let left = repo::recovery_codes_left(&mut tx, ctx.user_id).await?;
@@ -172,17 +168,17 @@ pub async fn status(db: &Db, ctx: &Ctx) -> Result<TotpStatus, ApiError> {
 
 /// Begin set-up: a new pending secret (replacing an earlier pending one).
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, user_id = %ctx.user_id))]
-pub async fn setup(db: &Db, secrets: &SecretBox, ctx: &Ctx) -> Result<TotpSetup, ApiError> {
+pub async fn setup(db: &Db, secrets: &SecretBox, ctx: &Ctx) -> Result<TotpSetup, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let user = users_repo::get(&mut tx, ctx.user_id)
         .await?
-        .ok_or(ApiError::code(ErrorCode::UserNotFound))?;
+        .ok_or(Error::code(ErrorCode::UserNotFound))?;
     let secret = totp::new_secret();
     let sealed = secrets
         .seal(&context(ctx.account_id, ctx.user_id), &secret)
-        .map_err(ApiError::internal)?;
+        .map_err(Error::internal)?;
     if !repo::set_pending_totp(&mut tx, ctx.account_id, ctx.user_id, &sealed).await? {
-        return Err(ApiError::code(ErrorCode::TotpAlreadyEnabled));
+        return Err(Error::code(ErrorCode::TotpAlreadyEnabled));
     }
     tx.commit().await?;
     Ok(TotpSetup {
@@ -199,13 +195,13 @@ pub async fn enable(
     secrets: &SecretBox,
     ctx: &Ctx,
     code: &str,
-) -> Result<RecoveryCodes, ApiError> {
+) -> Result<RecoveryCodes, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let row = repo::get_totp(&mut tx, ctx.user_id)
         .await?
-        .ok_or(ApiError::code(ErrorCode::TotpNotSetUp))?;
+        .ok_or(Error::code(ErrorCode::TotpNotSetUp))?;
     if row.enabled {
-        return Err(ApiError::code(ErrorCode::TotpAlreadyEnabled));
+        return Err(Error::code(ErrorCode::TotpAlreadyEnabled));
     }
     if !accept_code(
         &mut tx,
@@ -217,7 +213,7 @@ pub async fn enable(
     )
     .await?
     {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "code",
             "is not the authenticator app's current code",
         ));
@@ -252,9 +248,9 @@ pub async fn disable(
     password: Option<String>,
     code: Option<&str>,
     ip: IpAddr,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     if password.is_none() && code.is_none() {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "password",
             "send your password (or `code`: a current code or a recovery code)",
         ));
@@ -262,12 +258,12 @@ pub async fn disable(
     let mut tx = db.tenant(ctx.account_id).await?;
     let credentials = users_repo::credentials(&mut tx, ctx.user_id)
         .await?
-        .ok_or(ApiError::code(ErrorCode::UserNotFound))?;
+        .ok_or(Error::code(ErrorCode::UserNotFound))?;
     let email = credentials.user.email.to_lowercase();
     throttle
         .attempt(&email, ip)
         .await
-        .map_err(ApiError::rate_limited)?;
+        .map_err(Error::rate_limited)?;
     let row = repo::get_totp(&mut tx, ctx.user_id).await?;
     let proven = match (password, code) {
         (Some(password), _) => {
@@ -291,7 +287,7 @@ pub async fn disable(
         (None, None) => false,
     };
     if !proven {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidCredentials,
             "the password or code is wrong",
         ));
@@ -319,15 +315,15 @@ pub async fn disable(
 /// it for an owner, as only owners manage owners). The user then signs in with the
 /// password alone and can set it up again.
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, user_id = %user_id))]
-pub async fn reset_for(db: &Db, ctx: &Ctx, user_id: Uuid) -> Result<(), ApiError> {
+pub async fn reset_for(db: &Db, ctx: &Ctx, user_id: Uuid) -> Result<(), Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let user = users_repo::get(&mut tx, user_id)
         .await?
-        .ok_or(ApiError::code(ErrorCode::UserNotFound))?;
+        .ok_or(Error::code(ErrorCode::UserNotFound))?;
     if user.role == crate::modules::users::model::Role::Owner
         && ctx.role != crate::modules::users::model::Role::Owner
     {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::Forbidden,
             "only an owner may turn off an owner's two-factor sign-in",
         ));

@@ -12,6 +12,7 @@ pub mod repo;
 pub mod routes;
 pub mod service;
 pub mod session;
+pub mod session_routes;
 pub mod team;
 pub mod team_routes;
 pub mod throttle;

@@ -12,7 +12,7 @@ use super::mfa::SecondFactor;
 use super::repo;
 use super::throttle::LoginThrottle;
 use super::token::{ACCESS_TOKEN_SECONDS, Claims, TokenKeys, random_token};
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::modules::users::model::{Role, User};
 use crate::modules::users::repo as users_repo;
 use crate::platform::cache::{self, Key};
@@ -109,7 +109,7 @@ pub async fn authenticate(
     email: &str,
     password: String,
     factor: SecondFactor<'_>,
-) -> Result<(User, Tx), ApiError> {
+) -> Result<(User, Tx), Error> {
     let SignIn {
         db, throttle, ip, ..
     } = *sign_in;
@@ -119,7 +119,7 @@ pub async fn authenticate(
     throttle
         .attempt(&normalized, ip)
         .await
-        .map_err(ApiError::rate_limited)?;
+        .map_err(Error::rate_limited)?;
     let login = {
         let mut conn = db.pool().acquire().await?;
         users_repo::find_login(&mut conn, &normalized).await?
@@ -140,7 +140,7 @@ pub async fn authenticate(
         Some(c) if valid && c.user.active => c.user,
         _ => {
             tracing::info!(%ip, "login failed");
-            return Err(ApiError::code(ErrorCode::InvalidCredentials));
+            return Err(Error::code(ErrorCode::InvalidCredentials));
         }
     };
     let mut tx = db.tenant(user.account_id).await?;
@@ -163,7 +163,7 @@ pub async fn login(
     email: &str,
     password: String,
     factor: SecondFactor<'_>,
-) -> Result<(User, Tokens), ApiError> {
+) -> Result<(User, Tokens), Error> {
     let (user, mut tx) = authenticate(sign_in, email, password, factor).await?;
     let tokens = issue_in(&mut tx, keys, &user).await?;
     tx.commit().await?;
@@ -177,7 +177,7 @@ pub async fn login(
 /// A signed-out login, a revoked one or a deactivated user is `401 invalid_token` at
 /// once on the instance that made the change, and on the others as soon as its
 /// event arrives, although the token itself has not expired.
-pub async fn check_token(db: &Db, claims: &Claims) -> Result<Role, ApiError> {
+pub async fn check_token(db: &Db, claims: &Claims) -> Result<Role, Error> {
     let key = Key::item(claims.acct, claims.sid);
     let live = db
         .caches()
@@ -186,13 +186,13 @@ pub async fn check_token(db: &Db, claims: &Claims) -> Result<Role, ApiError> {
             let mut tx = db.tenant(claims.acct).await?;
             let role = repo::live_login_role(&mut tx, claims.sub, claims.sid).await?;
             tx.commit().await?;
-            Ok::<_, ApiError>(role.and_then(|role| Some((claims.sub, Role::parse(&role)?))))
+            Ok::<_, Error>(role.and_then(|role| Some((claims.sub, Role::parse(&role)?))))
         })
         .await?;
     match live {
         // A cached check answers only the user it was made for.
         Some((user_id, role)) if user_id == claims.sub => Ok(role),
-        _ => Err(ApiError::new(
+        _ => Err(Error::new(
             ErrorCode::InvalidToken,
             "the access token's sign-in has ended (signed out, revoked, or the user deactivated); sign in again",
         )),
@@ -202,9 +202,9 @@ pub async fn check_token(db: &Db, claims: &Claims) -> Result<Role, ApiError> {
 /// Rotate a refresh token. Presenting one that was already rotated means it leaked (or
 /// a client is confused): the whole family is revoked and the caller must log in again.
 #[tracing::instrument(skip_all)]
-pub async fn refresh(db: &Db, keys: &TokenKeys, token: &str) -> Result<Tokens, ApiError> {
+pub async fn refresh(db: &Db, keys: &TokenKeys, token: &str) -> Result<Tokens, Error> {
     let invalid = || {
-        ApiError::new(
+        Error::new(
             ErrorCode::InvalidToken,
             "the refresh token is invalid, expired or revoked; log in again",
         )
@@ -228,7 +228,7 @@ pub async fn refresh(db: &Db, keys: &TokenKeys, token: &str) -> Result<Tokens, A
         });
         tx.commit().await?;
         tracing::warn!(%account_id, user_id = %row.user_id, family_id = %row.family_id, "refresh token reused; session revoked");
-        return Err(ApiError::code(ErrorCode::RefreshTokenReused));
+        return Err(Error::code(ErrorCode::RefreshTokenReused));
     }
     let user = users_repo::get(&mut tx, row.user_id)
         .await?
@@ -242,7 +242,7 @@ pub async fn refresh(db: &Db, keys: &TokenKeys, token: &str) -> Result<Tokens, A
 
 /// Revoke the login the refresh token belongs to. Unknown tokens are ignored (logout
 /// is idempotent).
-pub async fn logout(db: &Db, token: &str) -> Result<(), ApiError> {
+pub async fn logout(db: &Db, token: &str) -> Result<(), Error> {
     let Some((account_id, id, secret)) = parse_refresh(token) else {
         return Ok(());
     };

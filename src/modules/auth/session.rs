@@ -26,15 +26,13 @@
 //! This module must never accept a cookie without checking it against the table (a
 //! check cached as above counts, for the same cookie only).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
+use http::{HeaderMap, HeaderValue, Method, header};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
@@ -45,10 +43,10 @@ use uuid::Uuid;
 use super::repo;
 use super::token::{TokenKeys, random_token};
 use crate::app::AppState;
-use crate::http::extract::Ctx;
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::modules::users::model::{Role, User};
 use crate::platform::cache::{self, Key};
+use crate::platform::database::Ctx;
 use crate::platform::database::Db;
 use crate::platform::events::Event;
 
@@ -70,14 +68,6 @@ pub enum Login {
 
 /// The [`Login`] of the request, when the [`Ctx`] extractor ran before this one.
 pub struct CurrentLogin(pub Option<Login>);
-
-impl<S: Send + Sync> FromRequestParts<S> for CurrentLogin {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(CurrentLogin(parts.extensions.get::<Login>().copied()))
-    }
-}
 
 /// What a valid session cookie proves.
 #[derive(Debug, Clone)]
@@ -143,15 +133,15 @@ fn parse(value: &str) -> Option<(Uuid, Uuid, &str)> {
     Some((account, id, secret))
 }
 
-fn ended() -> ApiError {
-    ApiError::new(
+fn ended() -> Error {
+    Error::new(
         ErrorCode::InvalidToken,
         "the session has ended (signed out, expired or revoked); sign in again",
     )
 }
 
-fn csrf_failed(detail: &'static str) -> ApiError {
-    ApiError::new(ErrorCode::CsrfFailed, detail)
+fn csrf_failed(detail: &'static str) -> Error {
+    Error::new(ErrorCode::CsrfFailed, detail)
 }
 
 fn is_unsafe(method: &Method) -> bool {
@@ -177,7 +167,7 @@ fn origin_of(url: &str) -> &str {
 /// site (`Sec-Fetch-Site: cross-site`) or from another origin (`Origin` neither the
 /// configured public URL nor this request's `Host`). Absent headers pass: older
 /// browsers and non-browser clients send neither, and the token check still holds.
-pub fn check_origin(public_url: &str, headers: &HeaderMap) -> Result<(), ApiError> {
+pub fn check_origin(public_url: &str, headers: &HeaderMap) -> Result<(), Error> {
     if headers
         .get("sec-fetch-site")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"))
@@ -208,7 +198,7 @@ pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     method: &Method,
-) -> Result<Option<CookieSession>, ApiError> {
+) -> Result<Option<CookieSession>, Error> {
     let Some(value) = cookie_value(headers) else {
         return Ok(None);
     };
@@ -228,7 +218,7 @@ pub async fn authenticate(
                 IDLE_SECONDS,
             )
             .await?;
-            Ok::<_, ApiError>(found.and_then(|(user_id, role)| {
+            Ok::<_, Error>(found.and_then(|(user_id, role)| {
                 Some(Checked {
                     user_id,
                     role: Role::parse(&role)?,
@@ -271,10 +261,7 @@ pub async fn authenticate(
 /// a cookie. It applies the origin guard (a cross-site WebSocket handshake is
 /// refused with `403 csrf_failed`) but not the token check, which is for unsafe
 /// methods; an ended cookie is `401 invalid_token`.
-pub async fn ctx_from_cookie(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<Ctx>, ApiError> {
+pub async fn ctx_from_cookie(state: &AppState, headers: &HeaderMap) -> Result<Option<Ctx>, Error> {
     Ok(authenticate(state, headers, &Method::GET)
         .await?
         .map(|session| session.ctx))
@@ -284,33 +271,6 @@ pub async fn ctx_from_cookie(
 /// trusted proxy that says so in `X-Forwarded-Proto`, or on a server whose public URL
 /// is `https://` (it is then only ever reached through TLS). Decides the cookie's `Secure` attribute.
 pub struct Https(pub bool);
-
-impl FromRequestParts<AppState> for Https {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
-        let over_tls = parts
-            .extensions
-            .get::<crate::http::server::OverTls>()
-            .is_some();
-        Ok(Https(
-            over_tls
-                || is_https(
-                    peer,
-                    &parts.headers,
-                    &state.config.trusted_proxies,
-                    &state.config.public_url,
-                ),
-        ))
-    }
-}
 
 pub fn is_https(
     peer: Option<IpAddr>,
@@ -397,7 +357,7 @@ pub async fn start(
 }
 
 /// End the session a cookie names, if it is one (sign-out is idempotent).
-pub async fn end(db: &Db, session: &CookieSession) -> Result<(), ApiError> {
+pub async fn end(db: &Db, session: &CookieSession) -> Result<(), Error> {
     let mut tx = db.tenant(session.ctx.account_id).await?;
     repo::revoke_session(&mut tx, session.ctx.user_id, session.session_id).await?;
     tx.raise(Event::SessionRevoked {
@@ -434,11 +394,7 @@ pub enum SessionKind {
 }
 
 /// The caller's live sign-ins, browser sessions first, newest first.
-pub async fn list(
-    db: &Db,
-    ctx: &Ctx,
-    current: Option<Login>,
-) -> Result<Vec<SessionInfo>, ApiError> {
+pub async fn list(db: &Db, ctx: &Ctx, current: Option<Login>) -> Result<Vec<SessionInfo>, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let sessions = repo::list_sessions(&mut tx, ctx.user_id, IDLE_SECONDS).await?;
     let families = repo::list_families(&mut tx, ctx.user_id).await?;
@@ -468,12 +424,12 @@ pub async fn list(
 }
 
 /// Revoke one of the caller's sign-ins (a browser session or a token login).
-pub async fn revoke(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> {
+pub async fn revoke(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let found = repo::revoke_session(&mut tx, ctx.user_id, id).await?
         || repo::revoke_user_family(&mut tx, ctx.user_id, id).await?;
     if !found {
-        return Err(ApiError::code(ErrorCode::SessionNotFound));
+        return Err(Error::code(ErrorCode::SessionNotFound));
     }
     tx.raise(Event::SessionRevoked {
         session_id: id,
@@ -486,7 +442,7 @@ pub async fn revoke(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> {
 
 /// Log out everywhere: every browser session and every token login of the caller.
 /// Their access tokens stop working with them (`auth::service::check_token`).
-pub async fn revoke_all(db: &Db, ctx: &Ctx) -> Result<(), ApiError> {
+pub async fn revoke_all(db: &Db, ctx: &Ctx) -> Result<(), Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     repo::revoke_user(&mut tx, ctx.user_id).await?;
     tx.raise(Event::UserSessionsRevoked {

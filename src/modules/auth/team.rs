@@ -6,14 +6,14 @@
 use uuid::Uuid;
 
 use super::{email_tokens, repo};
-use crate::http::ApiError;
-use crate::http::extract::Ctx;
+use crate::error::Error;
 use crate::modules::users::model::{NewUser, User};
 use crate::modules::users::service::{self as users, UserPatch};
+use crate::platform::database::Ctx;
 use crate::platform::database::{Db, Tx};
 
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
-pub async fn create(db: &Db, ctx: &Ctx, public_url: &str, user: NewUser) -> Result<User, ApiError> {
+pub async fn create(db: &Db, ctx: &Ctx, public_url: &str, user: NewUser) -> Result<User, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let created = users::create_in(&mut tx, ctx, &user).await?;
     if created.invited {
@@ -23,7 +23,7 @@ pub async fn create(db: &Db, ctx: &Ctx, public_url: &str, user: NewUser) -> Resu
     Ok(created)
 }
 
-async fn invite(tx: &mut Tx, ctx: &Ctx, public_url: &str, user: &User) -> Result<(), ApiError> {
+async fn invite(tx: &mut Tx, ctx: &Ctx, public_url: &str, user: &User) -> Result<(), Error> {
     let inviter = users::name_in(tx, ctx.user_id)
         .await?
         .unwrap_or_else(|| "Your team".to_string());
@@ -38,7 +38,7 @@ pub async fn resend_invitation(
     ctx: &Ctx,
     public_url: &str,
     id: Uuid,
-) -> Result<User, ApiError> {
+) -> Result<User, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let user = users::lock_invited_in(&mut tx, id).await?;
     invite(&mut tx, ctx, public_url, &user).await?;
@@ -47,7 +47,7 @@ pub async fn resend_invitation(
 }
 
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, user_id = %id))]
-pub async fn update(db: &Db, ctx: &Ctx, id: Uuid, patch: UserPatch) -> Result<User, ApiError> {
+pub async fn update(db: &Db, ctx: &Ctx, id: Uuid, patch: UserPatch) -> Result<User, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let (updated, sign_ins_end) = users::update_in(&mut tx, ctx, id, patch).await?;
     if sign_ins_end {

@@ -99,15 +99,15 @@ pub async fn limit_taken<T>(
     throttle: &LoginThrottle,
     who: &str,
     ip: IpAddr,
-    work: impl std::future::Future<Output = Result<T, crate::http::ApiError>>,
-) -> Result<T, crate::http::ApiError> {
+    work: impl std::future::Future<Output = Result<T, crate::error::Error>>,
+) -> Result<T, crate::error::Error> {
     throttle
         .check(who, ip)
         .await
-        .map_err(crate::http::ApiError::rate_limited)?;
+        .map_err(crate::error::Error::rate_limited)?;
     let result = work.await;
     if let Err(error) = &result
-        && error.code == crate::http::ErrorCode::EmailTaken
+        && error.code == crate::error::ErrorCode::EmailTaken
     {
         throttle.record_failure(who, ip).await;
     }

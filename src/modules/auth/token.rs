@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use uuid::Uuid;
 
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::modules::users::model::Role;
 
 pub const ACCESS_TOKEN_SECONDS: i64 = 15 * 60;
@@ -78,12 +78,12 @@ impl TokenKeys {
         format!("{signing_input}.{signature}")
     }
 
-    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+    pub fn verify(&self, token: &str) -> Result<Claims, Error> {
         self.verify_at(token, chrono::Utc::now().timestamp())
     }
 
-    pub fn verify_at(&self, token: &str, now: i64) -> Result<Claims, ApiError> {
-        let invalid = || ApiError::code(ErrorCode::InvalidToken);
+    pub fn verify_at(&self, token: &str, now: i64) -> Result<Claims, Error> {
+        let invalid = || Error::code(ErrorCode::InvalidToken);
         let mut parts = token.split('.');
         let (Some(header), Some(payload), Some(signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -110,7 +110,7 @@ impl TokenKeys {
             .and_then(|p| serde_json::from_slice(&p).ok())
             .ok_or_else(invalid)?;
         if claims.exp <= now {
-            return Err(ApiError::new(
+            return Err(Error::new(
                 ErrorCode::InvalidToken,
                 "the access token has expired; refresh it",
             ));

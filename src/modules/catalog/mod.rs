@@ -94,8 +94,8 @@ pub struct ItemData {
 pub const MAX_PRICE: i64 = 10_000_000_000;
 
 impl CatalogItemInput {
-    pub fn validate(self) -> Result<ItemData, crate::http::ApiError> {
-        use crate::http::FieldError;
+    pub fn validate(self) -> Result<ItemData, crate::error::Error> {
+        use crate::error::FieldError;
         let mut errors = Vec::new();
         let name = crate::domain::required_text(&self.name, 200).unwrap_or_else(|m| {
             errors.push(FieldError::new("name", m));
@@ -132,7 +132,7 @@ impl CatalogItemInput {
                 active: self.active,
             })
         } else {
-            Err(crate::http::ApiError::invalid(errors))
+            Err(crate::error::Error::invalid(errors))
         }
     }
 }

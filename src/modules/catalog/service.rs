@@ -3,18 +3,18 @@ use uuid::Uuid;
 use super::{
     CatalogItem, ItemData, LineRequest, MAX_PRICE, MAX_QUANTITY_HUNDREDTHS, ResolvedLine, repo,
 };
-use crate::http::FieldError;
-use crate::http::extract::Ctx;
-use crate::http::pagination::{Page, PageRequest};
-use crate::http::{ApiError, ErrorCode};
+use crate::error::FieldError;
+use crate::error::{Error, ErrorCode};
 use crate::modules::activity::{self, Subject};
+use crate::platform::database::Ctx;
 use crate::platform::database::Db;
+use crate::platform::pagination::{Page, PageRequest};
 
-fn not_found() -> ApiError {
-    ApiError::code(ErrorCode::CatalogItemNotFound)
+fn not_found() -> Error {
+    Error::code(ErrorCode::CatalogItemNotFound)
 }
 
-pub async fn create(db: &Db, ctx: &Ctx, data: ItemData) -> Result<CatalogItem, ApiError> {
+pub async fn create(db: &Db, ctx: &Ctx, data: ItemData) -> Result<CatalogItem, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let item = repo::insert(&mut tx, ctx.account_id, Uuid::now_v7(), &data).await?;
     activity::service::record(
@@ -34,7 +34,7 @@ pub async fn create(db: &Db, ctx: &Ctx, data: ItemData) -> Result<CatalogItem, A
 pub async fn get_in(
     tx: &mut crate::platform::database::Tx,
     id: Uuid,
-) -> Result<CatalogItem, ApiError> {
+) -> Result<CatalogItem, Error> {
     repo::get(tx, id).await?.ok_or_else(not_found)
 }
 
@@ -43,11 +43,11 @@ pub async fn get_in(
 pub async fn active_in(
     tx: &mut crate::platform::database::Tx,
     limit: i64,
-) -> Result<Vec<CatalogItem>, ApiError> {
+) -> Result<Vec<CatalogItem>, Error> {
     Ok(repo::list(tx, Some(true), None, None, limit).await?)
 }
 
-pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<CatalogItem, ApiError> {
+pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<CatalogItem, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let item = repo::get(&mut tx, id).await?.ok_or_else(not_found)?;
     tx.commit().await?;
@@ -60,7 +60,7 @@ pub async fn list(
     active: Option<bool>,
     q: Option<&str>,
     page: PageRequest,
-) -> Result<Page<CatalogItem>, ApiError> {
+) -> Result<Page<CatalogItem>, Error> {
     let q = q.map(str::trim).filter(|q| !q.is_empty());
     let mut tx = db.read(ctx).await?;
     let rows = repo::list(&mut tx, active, q, page.after, page.fetch_limit()).await?;
@@ -74,13 +74,13 @@ pub async fn update(
     id: Uuid,
     version: i32,
     data: ItemData,
-) -> Result<CatalogItem, ApiError> {
+) -> Result<CatalogItem, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let current = repo::get_for_update(&mut tx, id)
         .await?
         .ok_or_else(not_found)?;
     if current.version != version {
-        return Err(ApiError::version_conflict(current.version));
+        return Err(Error::version_conflict(current.version));
     }
     let item = repo::update(&mut tx, id, &data).await?;
     let changes = activity::service::diff(
@@ -103,7 +103,7 @@ pub async fn update(
 
 /// Documents copy an item's name and price into their lines, so an item can be
 /// deleted at any time (or deactivated to keep it for reference).
-pub async fn delete(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> {
+pub async fn delete(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     if repo::delete(&mut tx, id).await? == 0 {
         return Err(not_found());
@@ -127,7 +127,7 @@ pub async fn resolve_lines(
     tx: &mut crate::platform::database::Tx,
     lines: &[LineRequest<'_>],
     errors: &mut Vec<FieldError>,
-) -> Result<Vec<ResolvedLine>, ApiError> {
+) -> Result<Vec<ResolvedLine>, Error> {
     let mut resolved = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
         let field = |name: &str| format!("lines[{i}].{name}");

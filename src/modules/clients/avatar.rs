@@ -13,11 +13,11 @@ use uuid::Uuid;
 
 use super::model::Client;
 use super::repo::{self, AvatarRow};
-use crate::http::extract::Ctx;
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::modules::activity::{self, Subject};
 use crate::modules::files::{Kind, check_picture, strip_metadata};
 use crate::modules::uploads::{self, service::Accept};
+use crate::platform::database::Ctx;
 use crate::platform::database::Db;
 use crate::platform::events::Event;
 use crate::platform::picture::{self, ImageJob, PictureError};
@@ -29,8 +29,8 @@ pub const MAX_BYTES: usize = 10 * 1024 * 1024;
 /// How long the avatar's download address works.
 pub const URL_TTL: Duration = Duration::from_secs(15 * 60);
 
-fn not_found() -> ApiError {
-    ApiError::code(ErrorCode::ClientNotFound)
+fn not_found() -> Error {
+    Error::code(ErrorCode::ClientNotFound)
 }
 
 /// Where a new avatar comes from.
@@ -56,20 +56,20 @@ pub async fn set(
     ctx: &Ctx,
     client_id: Uuid,
     source: Source,
-) -> Result<Client, ApiError> {
+) -> Result<Client, Error> {
     // A file is checked before anything is locked; an upload was checked when it came.
     let source = match source {
         Source::File(bytes) => {
             let kind = Kind::sniff(&bytes)
                 .filter(|k| k.is_picture())
                 .ok_or_else(|| {
-                    ApiError::new(
+                    Error::new(
                         ErrorCode::UnsupportedMediaType,
                         "an avatar is a JPEG, PNG, GIF or WebP picture",
                     )
                 })?;
             let clean = strip_metadata(kind, &bytes)
-                .ok_or_else(|| ApiError::field("file", "the picture is damaged or truncated"))?;
+                .ok_or_else(|| Error::field("file", "the picture is damaged or truncated"))?;
             check_picture(kind, &clean)?;
             Checked::File(kind, clean)
         }
@@ -145,7 +145,7 @@ pub async fn remove(
     storage: &Storage,
     ctx: &Ctx,
     client_id: Uuid,
-) -> Result<Client, ApiError> {
+) -> Result<Client, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let before = repo::avatar_for_update(&mut tx, client_id)
         .await?
@@ -176,12 +176,7 @@ pub async fn remove(
 
 /// A short-lived download address of the avatar; 404 `avatar_not_found` while there
 /// is none ready.
-pub async fn url(
-    db: &Db,
-    storage: &Storage,
-    ctx: &Ctx,
-    client_id: Uuid,
-) -> Result<String, ApiError> {
+pub async fn url(db: &Db, storage: &Storage, ctx: &Ctx, client_id: Uuid) -> Result<String, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let avatar = repo::avatar(&mut tx, client_id)
         .await?
@@ -190,7 +185,7 @@ pub async fn url(
     let avatar_id = avatar
         .avatar_id
         .filter(|_| avatar.avatar_status.as_deref() == Some("ready"))
-        .ok_or_else(|| ApiError::code(ErrorCode::AvatarNotFound))?;
+        .ok_or_else(|| Error::code(ErrorCode::AvatarNotFound))?;
     let key = ObjectKey::client_avatar(ctx.account_id, client_id, avatar_id);
     Ok(storage.signed_url(&key, URL_TTL).await?)
 }
@@ -245,7 +240,11 @@ pub async fn make(
     tx.raise(Event::ClientAvatarChanged { client_id });
     tx.commit().await?;
     if ready && let Err(error) = storage.delete(&source).await {
-        tracing::warn!(%error, key = source.as_str(), "avatar made; its original could not be deleted");
+        tracing::warn!(
+            error = format!("{error:#}"),
+            key = source.as_str(),
+            "avatar made; its original could not be deleted"
+        );
     }
     Ok(())
 }
@@ -258,7 +257,11 @@ pub async fn remove_files(storage: &Storage, account_id: Uuid, client_id: Uuid, 
     let original = old.avatar_source_key.as_deref().and_then(ObjectKey::parse);
     for key in made.into_iter().chain(original) {
         if let Err(error) = storage.delete(&key).await {
-            tracing::warn!(%error, key = key.as_str(), "an old avatar file could not be deleted");
+            tracing::warn!(
+                error = format!("{error:#}"),
+                key = key.as_str(),
+                "an old avatar file could not be deleted"
+            );
         }
     }
 }

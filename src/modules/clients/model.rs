@@ -4,7 +4,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::{Address, Email, Phone, optional_text};
-use crate::http::{ApiError, FieldError};
+use crate::error::{Error, FieldError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -80,11 +80,11 @@ pub struct Client {
 impl Client {
     /// Where an email to this client goes: `to` when given (checked), else the
     /// primary address; a client without one is a 422 on `to`.
-    pub fn email_to(&self, to: Option<&str>) -> Result<String, ApiError> {
+    pub fn email_to(&self, to: Option<&str>) -> Result<String, Error> {
         match to.map(str::trim).filter(|t| !t.is_empty()) {
             Some(to) => Email::parse(to)
                 .map(|e| e.as_str().to_string())
-                .map_err(|m| ApiError::field("to", m)),
+                .map_err(|m| Error::field("to", m)),
             None => self
                 .emails
                 .iter()
@@ -92,7 +92,7 @@ impl Client {
                 .or(self.emails.first())
                 .map(|e| e.address.clone())
                 .ok_or_else(|| {
-                    ApiError::field(
+                    Error::field(
                         "to",
                         "the client has no email address; add one or give `to`",
                     )
@@ -195,7 +195,7 @@ const MAX_PHONES: usize = 10;
 const MAX_TAGS: usize = 30;
 
 impl ClientInput {
-    pub fn validate(self) -> Result<ClientData, ApiError> {
+    pub fn validate(self) -> Result<ClientData, Error> {
         let mut errors = Vec::new();
         let mut text = |field: &str, value: Option<&str>, max: usize| {
             optional_text(value, max).unwrap_or_else(|m| {
@@ -309,7 +309,7 @@ impl ClientInput {
                 status: self.status,
             })
         } else {
-            Err(ApiError::invalid(errors))
+            Err(Error::invalid(errors))
         }
     }
 }
@@ -382,7 +382,7 @@ pub struct PropertyData {
 }
 
 impl PropertyInput {
-    pub fn validate(self) -> Result<PropertyData, ApiError> {
+    pub fn validate(self) -> Result<PropertyData, Error> {
         let mut errors = Vec::new();
         let name = optional_text(self.name.as_deref(), 100).unwrap_or_else(|m| {
             errors.push(FieldError::new("name", m));
@@ -422,7 +422,7 @@ impl PropertyInput {
                 notes,
             })
         } else {
-            Err(ApiError::invalid(errors))
+            Err(Error::invalid(errors))
         }
     }
 }

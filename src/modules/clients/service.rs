@@ -9,28 +9,28 @@ use uuid::Uuid;
 
 use super::model::{Client, ClientData, ClientStatus, Property, PropertyData};
 use super::repo::{self, ClientFilter};
-use crate::http::extract::Ctx;
-use crate::http::pagination::{Page, PageRequest};
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::modules::activity::{self, ActivityEntry, Subject};
 use crate::platform::cache;
+use crate::platform::database::Ctx;
 use crate::platform::database::{Db, Tx, violation};
 use crate::platform::events::Event;
+use crate::platform::pagination::{Page, PageRequest};
 use crate::platform::storage::Storage;
 
-fn not_found() -> ApiError {
-    ApiError::code(ErrorCode::ClientNotFound)
+fn not_found() -> Error {
+    Error::code(ErrorCode::ClientNotFound)
 }
 
-fn property_not_found() -> ApiError {
-    ApiError::code(ErrorCode::PropertyNotFound)
+fn property_not_found() -> Error {
+    Error::code(ErrorCode::PropertyNotFound)
 }
 
-fn check_version(expected: i32, current: i32) -> Result<(), ApiError> {
+fn check_version(expected: i32, current: i32) -> Result<(), Error> {
     if expected == current {
         Ok(())
     } else {
-        Err(ApiError::version_conflict(current))
+        Err(Error::version_conflict(current))
     }
 }
 
@@ -41,7 +41,7 @@ fn json<T: Serialize>(value: &T) -> serde_json::Value {
 const DIFF_IGNORE: &[&str] = &["version", "updated_at", "created_at", "display_name"];
 
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
-pub async fn create(db: &Db, ctx: &Ctx, data: ClientData) -> Result<Client, ApiError> {
+pub async fn create(db: &Db, ctx: &Ctx, data: ClientData) -> Result<Client, Error> {
     let id = Uuid::now_v7();
     let mut tx = db.tenant(ctx.account_id).await?;
     let client = repo::insert(&mut tx, ctx.account_id, id, &data, Some(ctx.user_id)).await?;
@@ -64,7 +64,7 @@ fn created_summary(client: &Client) -> serde_json::Value {
 }
 
 /// The client, inside the caller's transaction (other modules check references).
-pub async fn get_in(tx: &mut Tx, id: Uuid) -> Result<Client, ApiError> {
+pub async fn get_in(tx: &mut Tx, id: Uuid) -> Result<Client, Error> {
     repo::get(tx, id).await?.ok_or_else(not_found)
 }
 
@@ -78,7 +78,7 @@ pub async fn get_on(
 }
 
 /// The client with this email address, if any (see `repo::id_by_email`).
-pub async fn find_by_email_in(tx: &mut Tx, email: &str) -> Result<Option<Client>, ApiError> {
+pub async fn find_by_email_in(tx: &mut Tx, email: &str) -> Result<Option<Client>, Error> {
     match repo::id_by_email(tx, email).await? {
         Some(id) => Ok(repo::get(tx, id).await?),
         None => Ok(None),
@@ -92,7 +92,7 @@ pub async fn create_in(
     account_id: Uuid,
     actor: Option<Uuid>,
     data: ClientData,
-) -> Result<Client, ApiError> {
+) -> Result<Client, Error> {
     let id = Uuid::now_v7();
     let client = repo::insert(tx, account_id, id, &data, actor).await?;
     activity::service::record(
@@ -109,7 +109,7 @@ pub async fn create_in(
 }
 
 /// The client's properties (at most 200), in the caller's transaction.
-pub async fn properties_in(tx: &mut Tx, client_id: Uuid) -> Result<Vec<Property>, ApiError> {
+pub async fn properties_in(tx: &mut Tx, client_id: Uuid) -> Result<Vec<Property>, Error> {
     Ok(repo::list_properties(tx, client_id, None, 200).await?)
 }
 
@@ -120,7 +120,7 @@ pub async fn create_property_in(
     actor: Option<Uuid>,
     client_id: Uuid,
     data: PropertyData,
-) -> Result<Property, ApiError> {
+) -> Result<Property, Error> {
     let id = Uuid::now_v7();
     let property = repo::insert_property(tx, account_id, id, client_id, &data).await?;
     activity::service::record(
@@ -136,7 +136,7 @@ pub async fn create_property_in(
 }
 
 /// The clients with a phone that is `e164` (for a text's sender), newest first.
-pub async fn find_by_phone_in(tx: &mut Tx, e164: &str) -> Result<Vec<Client>, ApiError> {
+pub async fn find_by_phone_in(tx: &mut Tx, e164: &str) -> Result<Vec<Client>, Error> {
     // The last seven digits are in the search text of every match however the number
     // was typed (with or without country code, punctuation).
     let digits: String = e164.chars().filter(char::is_ascii_digit).collect();
@@ -162,7 +162,7 @@ pub async fn set_sms_opt_in_in(
     client_id: Uuid,
     e164: &str,
     opt_in: bool,
-) -> Result<bool, ApiError> {
+) -> Result<bool, Error> {
     let Some(mut client) = repo::get_for_update(tx, client_id).await? else {
         return Ok(false);
     };
@@ -182,7 +182,7 @@ pub async fn set_sms_opt_in_in(
 }
 
 /// The property of a client, inside the caller's transaction.
-pub async fn property_in(tx: &mut Tx, client_id: Uuid, id: Uuid) -> Result<Property, ApiError> {
+pub async fn property_in(tx: &mut Tx, client_id: Uuid, id: Uuid) -> Result<Property, Error> {
     repo::get_property(tx, client_id, id)
         .await?
         .ok_or_else(property_not_found)
@@ -195,10 +195,10 @@ pub async fn check_references(
     tx: &mut Tx,
     client_id: Uuid,
     property_id: Option<Uuid>,
-    errors: &mut Vec<crate::http::FieldError>,
-) -> Result<(), ApiError> {
+    errors: &mut Vec<crate::error::FieldError>,
+) -> Result<(), Error> {
     if repo::get(tx, client_id).await?.is_none() {
-        errors.push(crate::http::FieldError::new("client_id", "no such client"));
+        errors.push(crate::error::FieldError::new("client_id", "no such client"));
         return Ok(());
     }
     if let Some(property_id) = property_id
@@ -206,7 +206,7 @@ pub async fn check_references(
             .await?
             .is_none()
     {
-        errors.push(crate::http::FieldError::new(
+        errors.push(crate::error::FieldError::new(
             "property_id",
             "no such property of this client",
         ));
@@ -216,14 +216,14 @@ pub async fn check_references(
 
 /// One client (`GET /clients/{id}`), from the cache when it has it: every change of
 /// a client row raises a `client.*` event, which drops the entry (`platform::cache`).
-pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Client, ApiError> {
+pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Client, Error> {
     db.caches()
         .get(cache::Name::Clients)
         .get_or_load(cache::Key::item(ctx.account_id, id), || async {
             let mut tx = db.tenant(ctx.account_id).await?;
             let client = repo::get(&mut tx, id).await?;
             tx.commit().await?;
-            Ok::<_, ApiError>(client)
+            Ok::<_, Error>(client)
         })
         .await?
         .ok_or_else(not_found)
@@ -240,7 +240,7 @@ pub async fn list(
     ctx: &Ctx,
     query: &ListQuery,
     page: PageRequest,
-) -> Result<Page<Client>, ApiError> {
+) -> Result<Page<Client>, Error> {
     let q = query
         .q
         .as_deref()
@@ -265,7 +265,7 @@ pub async fn update(
     id: Uuid,
     version: i32,
     data: ClientData,
-) -> Result<Client, ApiError> {
+) -> Result<Client, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let current = repo::get_for_update(&mut tx, id)
         .await?
@@ -305,7 +305,7 @@ pub async fn delete(
     ctx: &Ctx,
     id: Uuid,
     version: Option<i32>,
-) -> Result<Deletion, ApiError> {
+) -> Result<Deletion, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let current = repo::get_for_update(&mut tx, id)
         .await?
@@ -390,7 +390,7 @@ pub async fn activity(
     ctx: &Ctx,
     id: Uuid,
     page: PageRequest,
-) -> Result<Page<ActivityEntry>, ApiError> {
+) -> Result<Page<ActivityEntry>, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     repo::get(&mut tx, id).await?.ok_or_else(not_found)?;
     let rows = activity::service::for_client(&mut tx, id, page).await?;
@@ -400,7 +400,7 @@ pub async fn activity(
 
 // ---- properties ----
 
-async fn lock_client(tx: &mut Tx, client_id: Uuid) -> Result<Client, ApiError> {
+async fn lock_client(tx: &mut Tx, client_id: Uuid) -> Result<Client, Error> {
     repo::get_for_update(tx, client_id)
         .await?
         .ok_or_else(not_found)
@@ -411,7 +411,7 @@ pub async fn create_property(
     ctx: &Ctx,
     client_id: Uuid,
     data: PropertyData,
-) -> Result<Property, ApiError> {
+) -> Result<Property, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     lock_client(&mut tx, client_id).await?;
     let id = Uuid::now_v7();
@@ -433,7 +433,7 @@ pub async fn get_property(
     ctx: &Ctx,
     client_id: Uuid,
     id: Uuid,
-) -> Result<Property, ApiError> {
+) -> Result<Property, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     repo::get(&mut tx, client_id).await?.ok_or_else(not_found)?;
     let property = repo::get_property(&mut tx, client_id, id)
@@ -448,7 +448,7 @@ pub async fn list_properties(
     ctx: &Ctx,
     client_id: Uuid,
     page: PageRequest,
-) -> Result<Page<Property>, ApiError> {
+) -> Result<Page<Property>, Error> {
     let mut tx = db.read(ctx).await?;
     repo::get(&mut tx, client_id).await?.ok_or_else(not_found)?;
     let rows = repo::list_properties(&mut tx, client_id, page.after, page.fetch_limit()).await?;
@@ -463,7 +463,7 @@ pub async fn update_property(
     id: Uuid,
     version: i32,
     data: PropertyData,
-) -> Result<Property, ApiError> {
+) -> Result<Property, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     repo::get(&mut tx, client_id).await?.ok_or_else(not_found)?;
     let current = repo::get_property_for_update(&mut tx, client_id, id)
@@ -490,7 +490,7 @@ pub async fn delete_property(
     client_id: Uuid,
     id: Uuid,
     version: Option<i32>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     repo::get(&mut tx, client_id).await?.ok_or_else(not_found)?;
     let current = repo::get_property_for_update(&mut tx, client_id, id)
@@ -502,7 +502,7 @@ pub async fn delete_property(
     repo::delete_property(&mut tx, client_id, id)
         .await
         .map_err(|error| match violation(&error) {
-            Some((ErrorKind::ForeignKeyViolation, _)) => ApiError::new(
+            Some((ErrorKind::ForeignKeyViolation, _)) => Error::new(
                 ErrorCode::PropertyInUse,
                 "quotes, jobs or invoices refer to this property; it cannot be deleted",
             ),

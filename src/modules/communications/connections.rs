@@ -13,10 +13,10 @@ use uuid::Uuid;
 
 use crate::config::{Config, EmailTransport};
 use crate::domain::{Email as EmailAddress, e164};
-use crate::http::extract::Ctx;
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::integrations::twilio::{Sms, SmsError, Twilio};
 use crate::modules::{accounts, users};
+use crate::platform::database::Ctx;
 use crate::platform::database::Db;
 use crate::platform::mailer::{Email, Mailer, SendError};
 
@@ -111,17 +111,17 @@ pub async fn test_email(
     config: &Config,
     ctx: &Ctx,
     input: TestEmailInput,
-) -> Result<TestOutcome, ApiError> {
+) -> Result<TestOutcome, Error> {
     let to = match input.to.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(to) => EmailAddress::parse(to)
-            .map_err(|m| ApiError::field("to", m))?
+            .map_err(|m| Error::field("to", m))?
             .as_str()
             .to_string(),
         None => users::service::get(db, ctx, ctx.user_id).await?.email,
     };
     let mailer = Mailer::from_config(&config.jobs)
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::code(ErrorCode::EmailNotConfigured))?;
+        .map_err(Error::internal)?
+        .ok_or_else(|| Error::code(ErrorCode::EmailNotConfigured))?;
     let settings = accounts::service::settings(db, ctx).await?;
     let subject = format!("Test email from {}", settings.business_name);
     let text = format!(
@@ -163,20 +163,20 @@ pub async fn test_sms(
     config: &Config,
     ctx: &Ctx,
     input: TestSmsInput,
-) -> Result<TestOutcome, ApiError> {
+) -> Result<TestOutcome, Error> {
     let typed = input.to.as_deref().map(str::trim).unwrap_or_default();
     if typed.is_empty() {
-        return Err(ApiError::field("to", "is required"));
+        return Err(Error::field("to", "is required"));
     }
     let to = e164(typed).ok_or_else(|| {
-        ApiError::field(
+        Error::field(
             "to",
             "must be a mobile number: 10 digits, or + and the country code",
         )
     })?;
     let twilio = Twilio::from_config(&config.twilio)
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::code(ErrorCode::SmsNotConfigured))?;
+        .map_err(Error::internal)?
+        .ok_or_else(|| Error::code(ErrorCode::SmsNotConfigured))?;
     let settings = accounts::service::settings(db, ctx).await?;
     let body = format!(
         "{}: a test text from jobber. Texts to your clients will arrive the same way.",

@@ -305,7 +305,7 @@ pub async fn deliver_email(
     };
     let settings = accounts::service::settings_in(&mut tx)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot read the account's settings: {e}"))?;
+        .map_err(|e| anyhow::Error::new(e).context("cannot read the account's settings"))?;
     tx.commit().await?;
     let outcome = match attachments(env, account_id, &message, settings.logo_key.as_deref()).await {
         Ok(files) => {
@@ -374,16 +374,18 @@ fn busy_or_done(
 /// message's status, newest first. Office staff only.
 pub async fn history(
     db: &crate::platform::database::Db,
-    ctx: &crate::http::extract::Ctx,
+    ctx: &crate::platform::database::Ctx,
     client_id: Uuid,
-    page: crate::http::pagination::PageRequest,
-) -> Result<crate::http::pagination::Page<repo::HistoryEntry>, crate::http::ApiError> {
+    page: crate::platform::pagination::PageRequest,
+) -> Result<crate::platform::pagination::Page<repo::HistoryEntry>, crate::error::Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     // A client of another account (or none) is not found, not an empty history.
     crate::modules::clients::service::get_in(&mut tx, client_id).await?;
     let rows = repo::history(&mut tx, client_id, page.after, page.fetch_limit()).await?;
     tx.commit().await?;
-    Ok(crate::http::pagination::Page::from_rows(rows, page, |m| {
-        m.id
-    }))
+    Ok(crate::platform::pagination::Page::from_rows(
+        rows,
+        page,
+        |m| m.id,
+    ))
 }

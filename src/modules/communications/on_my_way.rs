@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::http::extract::Ctx;
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::modules::activity::{self, Subject};
 use crate::modules::{accounts, clients, jobs, users};
+use crate::platform::database::Ctx;
 use crate::platform::database::Db;
 
 /// `POST /visits/{id}/on-my-way`.
@@ -39,26 +39,26 @@ pub async fn on_my_way(
     sms_enabled: bool,
     id: Uuid,
     input: OnMyWay,
-) -> Result<QueuedText, ApiError> {
+) -> Result<QueuedText, Error> {
     if let Some(eta) = input.eta_minutes
         && !(1..=600).contains(&eta)
     {
-        return Err(ApiError::field("eta_minutes", "must be between 1 and 600"));
+        return Err(Error::field("eta_minutes", "must be between 1 and 600"));
     }
     let mut tx = db.tenant(ctx.account_id).await?;
     let visit = jobs::service::visible_visit_in(&mut tx, ctx, id).await?;
     if !sms_enabled {
-        return Err(ApiError::code(ErrorCode::SmsNotConfigured));
+        return Err(Error::code(ErrorCode::SmsNotConfigured));
     }
     if !visit.status.is_open() {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidTransition,
             format!("the visit is {}", visit.status.as_str()),
         ));
     }
     let client = clients::service::get_in(&mut tx, visit.client_id).await?;
     let Some(to) = client.sms_number() else {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::SmsOptInRequired,
             format!(
                 "{} has no phone with sms_opt_in: true (set it on the client's phones)",

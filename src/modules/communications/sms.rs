@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{Delivery, repo};
 use crate::config::TwilioConfig;
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::integrations::twilio::{self, Sms, SmsError, Twilio};
 use crate::modules::activity::{self, Subject};
 use crate::modules::clients;
@@ -115,8 +115,8 @@ fn busy_or_done(
     }
 }
 
-fn bad_signature(detail: &str) -> ApiError {
-    ApiError::new(ErrorCode::InvalidWebhookSignature, detail)
+fn bad_signature(detail: &str) -> Error {
+    Error::new(ErrorCode::InvalidWebhookSignature, detail)
 }
 
 /// Check `X-Twilio-Signature` of a request to `public_url` + `path_and_query`.
@@ -126,7 +126,7 @@ pub fn verify(
     path_and_query: &str,
     params: &[(String, String)],
     signature: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let Some(token) = &config.auth_token else {
         return Err(bad_signature(
             "Twilio is not configured here (twilio_auth_token)",
@@ -156,7 +156,7 @@ pub async fn record_status(
     account_id: Uuid,
     message_id: Uuid,
     params: &[(String, String)],
-) -> Result<bool, ApiError> {
+) -> Result<bool, Error> {
     let sid = param(params, "MessageSid")
         .or(param(params, "SmsSid"))
         .unwrap_or_default();
@@ -237,7 +237,7 @@ pub async fn inbound_on(
 /// A client's reply (already verified): stored as an inbound message of the account
 /// that texted the number last, the client's opt-in flipped on STOP / START, the
 /// office notified.
-pub async fn receive(db: &Db, params: &[(String, String)]) -> Result<Inbound, ApiError> {
+pub async fn receive(db: &Db, params: &[(String, String)]) -> Result<Inbound, Error> {
     let from = param(params, "From").unwrap_or_default();
     let to = param(params, "To").unwrap_or_default();
     let body = param(params, "Body").unwrap_or_default();
@@ -245,7 +245,7 @@ pub async fn receive(db: &Db, params: &[(String, String)]) -> Result<Inbound, Ap
         .or(param(params, "SmsSid"))
         .unwrap_or_default();
     if from.is_empty() || sid.is_empty() {
-        return Err(ApiError::field("From", "From and MessageSid are required"));
+        return Err(Error::field("From", "From and MessageSid are required"));
     }
     let account_id = {
         let mut conn = db.pool().acquire().await?;

@@ -18,7 +18,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::http::ApiError;
+use crate::error::Error;
 use crate::modules::users::model::{NewUser, Role};
 use crate::platform::database::Db;
 
@@ -67,7 +67,7 @@ fn ids(n: usize) -> Vec<Uuid> {
 }
 
 /// Whether the account already has clients (real data the demo would mix into).
-pub async fn has_clients(db: &Db, account_id: Uuid) -> Result<bool, ApiError> {
+pub async fn has_clients(db: &Db, account_id: Uuid) -> Result<bool, Error> {
     let mut tx = db.tenant(account_id).await?;
     let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM clients)")
         .fetch_one(&mut *tx)
@@ -76,7 +76,7 @@ pub async fn has_clients(db: &Db, account_id: Uuid) -> Result<bool, ApiError> {
     Ok(any)
 }
 
-pub async fn seed(db: &Db, account_id: Uuid, scale: usize) -> Result<Seeded, ApiError> {
+pub async fn seed(db: &Db, account_id: Uuid, scale: usize) -> Result<Seeded, Error> {
     let scale = scale.max(1);
     let mut tx = db.tenant(account_id).await?;
     let mut seeded = Seeded::default();
@@ -91,7 +91,7 @@ pub async fn seed(db: &Db, account_id: Uuid, scale: usize) -> Result<Seeded, Api
             i + 1,
             account_id.simple()
         ))
-        .map_err(|m| ApiError::internal(anyhow::anyhow!("demo email: {m}")))?;
+        .map_err(|m| Error::internal(anyhow::anyhow!("demo email: {m}")))?;
         let user = NewUser {
             email,
             name: technician_name(i),
@@ -101,7 +101,7 @@ pub async fn seed(db: &Db, account_id: Uuid, scale: usize) -> Result<Seeded, Api
         match crate::modules::users::service::insert_in(&mut tx, account_id, None, &user).await {
             Ok(user) => techs.push(user.id),
             // Seeding the same account again reuses its technicians.
-            Err(e) if e.code == crate::http::ErrorCode::EmailTaken => {}
+            Err(e) if e.code == crate::error::ErrorCode::EmailTaken => {}
             Err(e) => return Err(e),
         }
     }

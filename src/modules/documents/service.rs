@@ -9,7 +9,7 @@ use super::layout::{Block, Document, Line, Total};
 use super::pdf::{Image, Paper};
 use super::{Kind, layout, repo};
 use crate::domain::{Address, Currency};
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::modules::accounts::model::Settings;
 use crate::modules::auth::links;
 use crate::modules::auth::token::TokenKeys;
@@ -76,11 +76,13 @@ impl crate::modules::communications::Pdfs for Env<'_> {
                     bytes: pdf.bytes,
                     content_id: None,
                 })),
-                Err(error) if error.status() == axum::http::StatusCode::NOT_FOUND => {
+                Err(error) if error.status() == 404 => {
                     tracing::warn!(?kind, %id, "the document is gone; emailing without its PDF");
                     Ok(None)
                 }
-                Err(error) => anyhow::bail!("cannot render the PDF to attach: {error}"),
+                Err(error) => {
+                    Err(anyhow::Error::new(error).context("cannot render the PDF to attach"))
+                }
             }
         })
     }
@@ -97,7 +99,7 @@ pub async fn render_and_store(
     account_id: Uuid,
     kind: Kind,
     id: Uuid,
-) -> Result<StoredPdf, ApiError> {
+) -> Result<StoredPdf, Error> {
     let env = Env {
         db,
         storage,
@@ -114,7 +116,7 @@ pub async fn current(
     kind: Kind,
     id: Uuid,
     viewer: Viewer,
-) -> Result<StoredPdf, ApiError> {
+) -> Result<StoredPdf, Error> {
     produce(env, account_id, kind, id, viewer, false).await
 }
 
@@ -126,13 +128,13 @@ async fn produce(
     id: Uuid,
     viewer: Viewer,
     force: bool,
-) -> Result<StoredPdf, ApiError> {
+) -> Result<StoredPdf, Error> {
     let mut tx = env.db.tenant(account_id).await?;
     let source = gather(&mut tx, kind, id).await?;
     let existing = repo::get(&mut tx, kind, id).await?;
     tx.commit().await?;
     if viewer == Viewer::Client && source.is_draft() {
-        return Err(ApiError::code(match kind {
+        return Err(Error::code(match kind {
             Kind::Quote => ErrorCode::QuoteNotFound,
             Kind::Invoice => ErrorCode::InvoiceNotFound,
         }));
@@ -179,7 +181,7 @@ async fn produce(
     if let Err(error) = env.storage.put(&key, bytes.clone()).await {
         // The queue retries; someone asking now still gets the document.
         if force {
-            return Err(ApiError::internal(error));
+            return Err(Error::internal(error));
         }
         tracing::error!(
             error = format!("{error:#}"),
@@ -274,7 +276,7 @@ enum Doc {
     Invoice(Box<Invoice>),
 }
 
-async fn gather(tx: &mut Tx, kind: Kind, id: Uuid) -> Result<Source, ApiError> {
+async fn gather(tx: &mut Tx, kind: Kind, id: Uuid) -> Result<Source, Error> {
     let settings = accounts::service::settings_in(tx).await?;
     let doc = match kind {
         Kind::Quote => Doc::Quote(Box::new(

@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::platform::picture::PictureError;
 
 /// A file type we accept, recognised from its first bytes.
@@ -79,15 +79,15 @@ pub struct Accepted {
 /// Take an uploaded file the way job attachments do: a JPEG, PNG, GIF, WebP or PDF by
 /// its bytes (415 otherwise), with its metadata removed (422 on `file` when it is
 /// damaged) and a display name made safe from the client's.
-pub fn accept(filename: Option<&str>, bytes: &[u8]) -> Result<Accepted, ApiError> {
+pub fn accept(filename: Option<&str>, bytes: &[u8]) -> Result<Accepted, Error> {
     let kind = Kind::sniff(bytes).ok_or_else(|| {
-        ApiError::new(
+        Error::new(
             ErrorCode::UnsupportedMediaType,
             "only JPEG, PNG, GIF and WebP images and PDF documents can be attached",
         )
     })?;
     let clean = strip_metadata(kind, bytes)
-        .ok_or_else(|| ApiError::field("file", "the file is damaged or truncated"))?;
+        .ok_or_else(|| Error::field("file", "the file is damaged or truncated"))?;
     check_picture(kind, &clean)?;
     Ok(Accepted {
         kind,
@@ -127,7 +127,7 @@ const MARKUP: [&[u8]; 12] = [
 ///
 /// A PDF is a document and is not looked at here (it is served as one, with
 /// `nosniff`).
-pub fn check_picture(kind: Kind, bytes: &[u8]) -> Result<(), ApiError> {
+pub fn check_picture(kind: Kind, bytes: &[u8]) -> Result<(), Error> {
     if !kind.is_picture() {
         return Ok(());
     }
@@ -136,13 +136,13 @@ pub fn check_picture(kind: Kind, bytes: &[u8]) -> Result<(), ApiError> {
         .iter()
         .any(|tag| memchr::memmem::find(&head, tag).is_some())
     {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "file",
             "this picture also reads as a web page (it holds HTML or script); it is refused",
         ));
     }
     match crate::platform::picture::dimensions(bytes) {
-        Err(error @ PictureError::TooLarge(_)) => Err(ApiError::field("file", error.to_string())),
+        Err(error @ PictureError::TooLarge(_)) => Err(Error::field("file", error.to_string())),
         // A header the decoders cannot read is the thumbnail worker's to report
         // (the picture is kept, its thumbnail marked failed), as before.
         Err(PictureError::Decode(_) | PictureError::Encode(_)) | Ok(_) => Ok(()),

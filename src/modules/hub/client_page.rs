@@ -8,21 +8,14 @@
 //! the client's page), and the office, which can copy or email it
 //! (`POST /clients/{id}/hub-link`). Like the rest of the hub this owns no tables.
 
-use axum::extract::State;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::pages::{self, HubBusiness, HubClient, SmsChoice};
+use super::pages::{self, HubBusiness, HubClient};
 use super::{Kind, LINK_DAYS, LinkParams, Links};
-use crate::app::AppState;
-use crate::http::error::Problem;
-use crate::http::extract::{Ctx, Json, Path, Query, Staff};
-use crate::http::pagination::PageRequest;
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::catalog::ItemKind;
 use crate::modules::communications::compose::Composer;
@@ -31,19 +24,13 @@ use crate::modules::jobs::model::{JobStatus, VisitStatus};
 use crate::modules::quotes::state::QuoteStatus;
 use crate::modules::users::model::Role;
 use crate::modules::{accounts, catalog, clients, communications, invoices, jobs, quotes};
+use crate::platform::database::Ctx;
 use crate::platform::database::Db;
+use crate::platform::pagination::PageRequest;
 use crate::platform::storage::Storage;
 
 /// How many of each list the page shows (the newest).
 const SHOWN: i64 = 100;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(hub_client_page))
-        .routes(routes!(hub_client_sms))
-        .routes(routes!(client_hub_link))
-        .routes(routes!(hub_client_resend))
-}
 
 /// What a link to a client's page is signed for.
 const PURPOSE: &str = "client";
@@ -67,9 +54,9 @@ pub fn client_path(keys: &TokenKeys, account_id: Uuid, client_id: Uuid, expires:
 
 /// The account a valid link to the client's page opens (as [`super::check`]: a
 /// forged link is `404 client_not_found`, an expired one `410 link_expired`).
-pub fn check(keys: &TokenKeys, client_id: Uuid, link: &LinkParams) -> Result<Uuid, ApiError> {
+pub fn check(keys: &TokenKeys, client_id: Uuid, link: &LinkParams) -> Result<Uuid, Error> {
     super::check_signed(keys, PURPOSE, client_id, link)
-        .map_err(|e| e.unwrap_or_else(|| ApiError::code(ErrorCode::ClientNotFound)))
+        .map_err(|e| e.unwrap_or_else(|| Error::code(ErrorCode::ClientNotFound)))
 }
 
 /// A quote on the client's page.
@@ -190,7 +177,7 @@ pub async fn page(
     account_id: Uuid,
     client_id: Uuid,
     expires: i64,
-) -> Result<HubClientPage, ApiError> {
+) -> Result<HubClientPage, Error> {
     let context = pages::context_of_client(db, storage, account_id, client_id).await?;
     let ctx = reader(account_id);
     let first = PageRequest {
@@ -326,45 +313,6 @@ pub async fn page(
     })
 }
 
-/// The client's own page: their quotes, invoices with the balance, receipts,
-/// upcoming visits, and what "request more work" offers (services, properties).
-#[utoipa::path(get, path = "/hub/clients/{id}", tag = "client hub", security(()), params(("id" = Uuid, Path), LinkParams),
-    responses((status = 200, body = HubClientPage), (status = 404, body = Problem), (status = 410, body = Problem)))]
-async fn hub_client_page(
-    State(state): State<AppState>,
-    Path(id): Path<Uuid>,
-    Query(link): Query<LinkParams>,
-) -> Result<axum::Json<HubClientPage>, ApiError> {
-    let account_id = check(&state.keys, id, &link)?;
-    Ok(axum::Json(
-        page(
-            &state.db,
-            &state.storage,
-            &state.keys,
-            account_id,
-            id,
-            link.expires,
-        )
-        .await?,
-    ))
-}
-
-/// As `PUT /hub/quotes/{id}/sms`, from the client's page.
-#[utoipa::path(put, path = "/hub/clients/{id}/sms", tag = "client hub", security(()), params(("id" = Uuid, Path), LinkParams),
-    request_body = SmsChoice,
-    responses((status = 200, body = HubClient), (status = 404, body = Problem), (status = 410, body = Problem)))]
-async fn hub_client_sms(
-    State(state): State<AppState>,
-    Path(id): Path<Uuid>,
-    Query(link): Query<LinkParams>,
-    Json(body): Json<SmsChoice>,
-) -> Result<axum::Json<HubClient>, ApiError> {
-    let account_id = check(&state.keys, id, &link)?;
-    Ok(axum::Json(
-        pages::set_sms_of_client(&state.db, account_id, id, body).await?,
-    ))
-}
-
 /// `POST /clients/{id}/hub-link`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -393,7 +341,7 @@ pub async fn office_link(
     ctx: &Ctx,
     client_id: Uuid,
     input: HubLinkInput,
-) -> Result<HubLink, ApiError> {
+) -> Result<HubLink, Error> {
     let expires_at = Utc::now() + Duration::days(LINK_DAYS);
     let url = format!(
         "{public_url}{}",
@@ -439,30 +387,6 @@ pub async fn office_link(
     })
 }
 
-/// A link to the client's hub page for the office to copy, or (`email: true`) to
-/// email to the client (422 on `to` when the client has no email address).
-#[utoipa::path(post, path = "/clients/{id}/hub-link", tag = "clients", params(("id" = Uuid, Path)),
-    request_body = HubLinkInput,
-    responses((status = 200, body = HubLink), (status = 403, body = Problem), (status = 404, body = Problem, description = "`client_not_found`"), (status = 422, body = Problem)))]
-async fn client_hub_link(
-    State(state): State<AppState>,
-    Staff(ctx): Staff,
-    Path(id): Path<Uuid>,
-    Json(body): Json<HubLinkInput>,
-) -> Result<axum::Json<HubLink>, ApiError> {
-    Ok(axum::Json(
-        office_link(
-            &state.db,
-            &state.keys,
-            &state.config.public_url,
-            &ctx,
-            id,
-            body,
-        )
-        .await?,
-    ))
-}
-
 /// `POST /hub/client-links`: the client page of an expired (or damaged) link.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -475,7 +399,7 @@ pub struct ClientResendInput {
 /// Email a fresh link to the client's page to their address on file; as
 /// `POST /hub/links`, it says nothing about what it found and sends at most one
 /// such email per client every 5 minutes.
-pub async fn resend(db: &Db, links: Links<'_>, input: ClientResendInput) -> Result<(), ApiError> {
+pub async fn resend(db: &Db, links: Links<'_>, input: ClientResendInput) -> Result<(), Error> {
     let mut tx = db.tenant(input.account).await?;
     let Ok(client) = clients::service::get_in(&mut tx, input.id).await else {
         return Ok(());
@@ -512,20 +436,4 @@ pub async fn resend(db: &Db, links: Links<'_>, input: ClientResendInput) -> Resu
     communications::queue_email_in(&mut tx, input.account, None, &email).await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// Email a fresh link to the client's page (of an expired or damaged link) to the
-/// client's address on file. Always 202, whatever was found; at most one such
-/// email per client every 5 minutes.
-#[utoipa::path(post, path = "/hub/client-links", tag = "client hub", security(()),
-    request_body = ClientResendInput,
-    responses((status = 202, description = "a fresh link is on its way if the client has an email"), (status = 422, body = Problem)))]
-async fn hub_client_resend(
-    State(state): State<AppState>,
-    Json(body): Json<ClientResendInput>,
-) -> axum::http::StatusCode {
-    if let Err(error) = resend(&state.db, state.links(), body).await {
-        tracing::warn!(error = %error, "a fresh client-page link could not be sent");
-    }
-    axum::http::StatusCode::ACCEPTED
 }

@@ -5,9 +5,11 @@
 //! services.
 
 pub mod client_page;
+pub mod client_page_routes;
 pub mod pages;
 pub mod routes;
 pub mod signatures;
+pub mod signatures_routes;
 
 pub use crate::modules::auth::links::{
     Kind, LINK_DAYS, LinkParams, Links, check, check_signed, link,

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{Kind, Links};
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::modules::activity::{self, Subject};
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::clients::model::Client;
@@ -99,7 +99,7 @@ fn hub_client(client: &Client) -> HubClient {
 }
 
 /// The client a record belongs to (drafts are not shown in the hub: 404).
-async fn client_of(db: &Db, kind: Kind, account_id: Uuid, id: Uuid) -> Result<Uuid, ApiError> {
+async fn client_of(db: &Db, kind: Kind, account_id: Uuid, id: Uuid) -> Result<Uuid, Error> {
     Ok(match kind {
         Kind::Quote => {
             quotes::service::get_for(
@@ -131,7 +131,7 @@ pub async fn context(
     account_id: Uuid,
     id: Uuid,
     expires: i64,
-) -> Result<HubContext, ApiError> {
+) -> Result<HubContext, Error> {
     let client_id = client_of(db, kind, account_id, id).await?;
     let mut context = context_of_client(db, storage, account_id, client_id).await?;
     context.client_page = Some(super::client_page::client_path(
@@ -146,7 +146,7 @@ pub async fn context_of_client(
     storage: &Storage,
     account_id: Uuid,
     client_id: Uuid,
-) -> Result<HubContext, ApiError> {
+) -> Result<HubContext, Error> {
     let mut tx = db.tenant(account_id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let client = clients::service::get_in(&mut tx, client_id).await?;
@@ -194,7 +194,7 @@ pub async fn set_sms(
     account_id: Uuid,
     id: Uuid,
     choice: SmsChoice,
-) -> Result<HubClient, ApiError> {
+) -> Result<HubClient, Error> {
     let client_id = client_of(db, kind, account_id, id).await?;
     set_sms_of_client(db, account_id, client_id, choice).await
 }
@@ -205,7 +205,7 @@ pub async fn set_sms_of_client(
     account_id: Uuid,
     client_id: Uuid,
     choice: SmsChoice,
-) -> Result<HubClient, ApiError> {
+) -> Result<HubClient, Error> {
     let mut tx = db.tenant(account_id).await?;
     let client = clients::service::get_in(&mut tx, client_id).await?;
     let mut changed = false;
@@ -256,17 +256,17 @@ pub struct HubApproveInput {
     pub signature_png: Option<String>,
 }
 
-fn decode_png(text: &str) -> Result<Bytes, ApiError> {
+fn decode_png(text: &str) -> Result<Bytes, Error> {
     use base64::Engine as _;
     let data = text.strip_prefix("data:image/png;base64,").unwrap_or(text);
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(data.trim())
-        .map_err(|_| ApiError::field("signature_png", "is not base64"))?;
+        .map_err(|_| Error::field("signature_png", "is not base64"))?;
     if bytes.len() > MAX_SIGNATURE_BYTES {
-        return Err(ApiError::field("signature_png", "is larger than 300 kB"));
+        return Err(Error::field("signature_png", "is larger than 300 kB"));
     }
     if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return Err(ApiError::field("signature_png", "is not a PNG image"));
+        return Err(Error::field("signature_png", "is not a PNG image"));
     }
     Ok(Bytes::from(bytes))
 }
@@ -280,7 +280,7 @@ pub async fn approve(
     id: Uuid,
     input: HubApproveInput,
     ip: String,
-) -> Result<quotes::model::Quote, ApiError> {
+) -> Result<quotes::model::Quote, Error> {
     let png = input.signature_png.as_deref().map(decode_png).transpose()?;
     let name = input.signature_name.trim().to_string();
     let quote = quotes::service::approve_by_client(
@@ -345,13 +345,13 @@ pub async fn pay(
     account_id: Uuid,
     id: Uuid,
     input: HubPayInput,
-) -> Result<HubCardPayment, ApiError> {
+) -> Result<HubCardPayment, Error> {
     let invoice = invoices::service::get_for_client(db, account_id, id).await?;
     let amount = input.amount.unwrap_or(invoice.balance);
     let mut tx = db.tenant(account_id).await?;
     let publishable_key = gateway_service::publishable_key_in(&mut tx).await?;
     let Some(publishable_key) = publishable_key else {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::StripeNotConfigured,
             "this business does not take card payments online; contact them to pay",
         ));
@@ -409,7 +409,7 @@ pub async fn pay(
     .await?;
     let client_secret = receipt
         .client_secret
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("Stripe returned no client secret")))?;
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("Stripe returned no client secret")))?;
     Ok(HubCardPayment {
         payment_id: receipt.payment.id,
         client_secret,
@@ -435,8 +435,8 @@ pub async fn payment(
     account_id: Uuid,
     id: Uuid,
     payment_id: Uuid,
-) -> Result<HubReceipt, ApiError> {
-    let not_found = || ApiError::code(ErrorCode::PaymentNotFound);
+) -> Result<HubReceipt, Error> {
+    let not_found = || Error::code(ErrorCode::PaymentNotFound);
     let mut tx = db.tenant(account_id).await?;
     let found = invoice_payments::get_in(&mut tx, payment_id).await;
     tx.commit().await?;
@@ -467,7 +467,7 @@ pub struct ResendInput {
 /// Email a fresh link to the client's address on file. Says nothing about what
 /// it found: an unknown record, a client without an email and a request within
 /// [`RESEND_EVERY`] of the last one all end quietly, as a sent email does.
-pub async fn resend(db: &Db, links: Links<'_>, input: ResendInput) -> Result<(), ApiError> {
+pub async fn resend(db: &Db, links: Links<'_>, input: ResendInput) -> Result<(), Error> {
     let (kind, account_id, id) = (input.kind, input.account, input.id);
     let client_id = match client_of(db, kind, account_id, id).await {
         Ok(client_id) => client_id,

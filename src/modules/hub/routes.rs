@@ -32,8 +32,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(hub_pay))
         .routes(routes!(hub_payment))
         .routes(routes!(hub_resend))
-        .merge(super::client_page::router())
-        .merge(super::signatures::router())
+        .merge(super::client_page_routes::router())
+        .merge(super::signatures_routes::router())
 }
 
 fn client(account_id: Uuid) -> Actor {
@@ -271,7 +271,10 @@ async fn hub_resend(
     Json(body): Json<ResendInput>,
 ) -> axum::http::StatusCode {
     if let Err(error) = pages::resend(&state.db, state.links(), body).await {
-        tracing::warn!(error = %error, "a fresh hub link could not be sent");
+        tracing::warn!(
+            error = crate::error::chain(&error),
+            "a fresh hub link could not be sent"
+        );
     }
     axum::http::StatusCode::ACCEPTED
 }

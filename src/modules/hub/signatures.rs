@@ -1,23 +1,8 @@
 //! The signature a client drew when approving a quote in the hub, for the office:
 //! the hub stores it (`pages::approve`), so the hub shows it back.
 
-use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-use uuid::Uuid;
-
-use crate::app::AppState;
-use crate::http::error::Problem;
-use crate::http::extract::{Path, Staff};
-use crate::http::{ApiError, ErrorCode};
-use crate::modules::quotes;
-use crate::platform::storage::{ObjectKey, SIGNED_URL_TTL};
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(quote_signature))
-}
 
 /// A drawn signature.
 #[derive(Debug, Serialize, ToSchema)]
@@ -26,29 +11,4 @@ pub struct DrawnSignature {
     pub url: String,
     /// The name the client typed beside it.
     pub signature_name: Option<String>,
-}
-
-/// The signature the client drew when approving the quote in the client hub.
-/// 404 `file_not_found` when they typed their name only (or approval was recorded
-/// by staff).
-#[utoipa::path(get, path = "/quotes/{id}/signature", tag = "quotes", params(("id" = Uuid, Path)),
-    responses((status = 200, body = DrawnSignature), (status = 403, body = Problem),
-        (status = 404, body = Problem, description = "`quote_not_found`, or `file_not_found` without a drawn signature")))]
-async fn quote_signature(
-    State(state): State<AppState>,
-    Staff(ctx): Staff,
-    Path(id): Path<Uuid>,
-) -> Result<axum::Json<DrawnSignature>, ApiError> {
-    let quote = quotes::service::get(&state.db, &ctx, id).await?;
-    let key = ObjectKey::quote_signature(ctx.account_id, id);
-    if state.storage.get(&key).await?.is_none() {
-        return Err(ApiError::new(
-            ErrorCode::FileNotFound,
-            "the client did not draw a signature for this quote",
-        ));
-    }
-    Ok(axum::Json(DrawnSignature {
-        url: state.storage.signed_url(&key, SIGNED_URL_TTL).await?,
-        signature_name: quote.approval.map(|a| a.signature_name),
-    }))
 }

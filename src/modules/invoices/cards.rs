@@ -9,13 +9,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::http::extract::Ctx;
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::integrations::stripe::{self, SIGNATURE_TOLERANCE_SECS};
 use crate::modules::invoices;
 use crate::modules::payments::service::{
     self as stripe_keys, Gateway, Keys, keys_in, provider_error,
 };
+use crate::platform::database::Ctx;
 use crate::platform::database::{Db, Tx};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -40,8 +40,8 @@ struct EventData {
     object: serde_json::Value,
 }
 
-fn bad_signature(detail: impl Into<String>) -> ApiError {
-    ApiError::new(ErrorCode::InvalidWebhookSignature, detail)
+fn bad_signature(detail: impl Into<String>) -> Error {
+    Error::new(ErrorCode::InvalidWebhookSignature, detail)
 }
 
 /// The PaymentIntent an event is about: the object itself, or a charge's.
@@ -95,7 +95,7 @@ async fn settle_success(
     intent_id: &str,
     intent: &serde_json::Value,
     fee: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let amount = intent.get("amount").and_then(|a| a.as_i64()).unwrap_or(0);
     let outcome =
         invoices::payments::card_succeeded_in(tx, links, account_id, payment_id, amount, fee)
@@ -158,7 +158,7 @@ pub async fn queue_reconciliations(db: &Db) -> anyhow::Result<u64> {
         let stale =
             invoices::payments::pending_card_payments_before(&mut tx, Utc::now() - RECONCILE_AFTER)
                 .await
-                .map_err(|e| anyhow::anyhow!("account {account_id}: {e}"))?;
+                .map_err(|e| anyhow::Error::new(e).context(format!("account {account_id}")))?;
         for payment_id in stale {
             crate::platform::queue::enqueue(
                 &mut tx,
@@ -186,7 +186,7 @@ pub async fn reconcile(
     links: crate::modules::auth::links::Links<'_>,
     account_id: Uuid,
     payment_id: Uuid,
-) -> Result<Reconciled, ApiError> {
+) -> Result<Reconciled, Error> {
     // One reconciliation of a payment at a time (two jobs for it may run together:
     // one could cancel it at Stripe while the other reads it as cancelled). The
     // guard's transaction holds the lock and nothing else until the end.
@@ -206,7 +206,7 @@ async fn open_intent(
     gateway: &Gateway,
     account_id: Uuid,
     payment_id: Uuid,
-) -> Result<(invoices::model::Payment, Option<(String, Keys)>), ApiError> {
+) -> Result<(invoices::model::Payment, Option<(String, Keys)>), Error> {
     let mut tx = db.tenant(account_id).await?;
     let payment = invoices::payments::get_in(&mut tx, payment_id).await?;
     let open = match payment
@@ -230,7 +230,7 @@ async fn reconcile_locked(
     links: crate::modules::auth::links::Links<'_>,
     account_id: Uuid,
     payment_id: Uuid,
-) -> Result<Reconciled, ApiError> {
+) -> Result<Reconciled, Error> {
     let (payment, open) = open_intent(db, gateway, account_id, payment_id).await?;
     let Some((intent_id, keys)) = open else {
         return Ok(Reconciled::NotPending);
@@ -310,7 +310,7 @@ pub async fn cancel_card(
     links: crate::modules::auth::links::Links<'_>,
     ctx: &Ctx,
     payment_id: Uuid,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     // Not while a reconciliation of it runs (it may be applying its success).
     let mut guard = db.tenant(ctx.account_id).await?;
     stripe_keys::lock_reconciliation_in(&mut guard, payment_id).await?;
@@ -325,14 +325,14 @@ async fn cancel_locked(
     links: crate::modules::auth::links::Links<'_>,
     ctx: &Ctx,
     payment_id: Uuid,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let (payment, open) = open_intent(db, gateway, ctx.account_id, payment_id).await?;
     // A retried cancellation that went through answers as the first one did.
     if payment.status == "failed" && payment.note.as_deref() == Some(CANCELLED_NOTE) {
         return Ok(());
     }
     let Some((intent_id, keys)) = open else {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidTransition,
             format!(
                 "only a pending card payment can be cancelled; this one is {}",
@@ -349,7 +349,7 @@ async fn cancel_locked(
         // bring the payment in line with Stripe, then answer for what it is.
         return match reconcile_locked(db, gateway, links, ctx.account_id, payment_id).await? {
             Reconciled::Failed | Reconciled::Expired => Ok(()),
-            Reconciled::Succeeded | Reconciled::NotPending => Err(ApiError::new(
+            Reconciled::Succeeded | Reconciled::NotPending => Err(Error::new(
                 ErrorCode::InvalidTransition,
                 "the payer completed this payment meanwhile; refund it instead",
             )),
@@ -376,7 +376,7 @@ pub async fn handle_webhook(
     links: crate::modules::auth::links::Links<'_>,
     signature: Option<&str>,
     body: &[u8],
-) -> Result<WebhookReply, ApiError> {
+) -> Result<WebhookReply, Error> {
     // What can be checked without knowing the account is checked first, and the same
     // way for every event: the answer must not tell whether a PaymentIntent exists.
     let signature =
@@ -387,7 +387,7 @@ pub async fn handle_webhook(
         .check_fresh(Utc::now().timestamp(), SIGNATURE_TOLERANCE_SECS)
         .map_err(|e| bad_signature(e.to_string()))?;
     let event: Event = serde_json::from_slice(body)
-        .map_err(|e| ApiError::new(ErrorCode::MalformedJson, format!("not a Stripe event: {e}")))?;
+        .map_err(|e| Error::new(ErrorCode::MalformedJson, format!("not a Stripe event: {e}")))?;
     let ignored = WebhookReply {
         received: true,
         duplicate: false,

@@ -13,17 +13,17 @@ use uuid::Uuid;
 use super::model::{Invoice, InvoiceStatus, Payment, PaymentInput, PaymentMethod};
 use super::repo::{self, NewPayment};
 use super::service::{load, lock, status_of};
-use crate::http::extract::Ctx;
-use crate::http::pagination::{Page, PageRequest};
-use crate::http::{ApiError, ErrorCode, FieldError};
+use crate::error::{Error, ErrorCode, FieldError};
 use crate::integrations::stripe::NewPaymentIntent;
 use crate::modules::activity::{self, Subject};
 use crate::modules::auth::links::{self, Links};
 use crate::modules::payments::service::{self as gateway_service, Gateway, provider_error};
 use crate::modules::{accounts, clients, communications, quotes};
 use crate::money::MAX_AMOUNT;
+use crate::platform::database::Ctx;
 use crate::platform::database::{Db, Tx};
 use crate::platform::events::Event;
+use crate::platform::pagination::{Page, PageRequest};
 
 /// What a payment is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,15 +35,15 @@ pub enum Target {
 
 impl Target {
     /// From `invoice_id` / `quote_id`: exactly one.
-    pub fn of(input: &PaymentInput) -> Result<Self, ApiError> {
+    pub fn of(input: &PaymentInput) -> Result<Self, Error> {
         match (input.invoice_id, input.quote_id) {
             (Some(id), None) => Ok(Target::Invoice(id)),
             (None, Some(id)) => Ok(Target::Quote(id)),
-            (Some(_), Some(_)) => Err(ApiError::field(
+            (Some(_), Some(_)) => Err(Error::field(
                 "quote_id",
                 "give invoice_id or quote_id, not both",
             )),
-            (None, None) => Err(ApiError::field(
+            (None, None) => Err(Error::field(
                 "invoice_id",
                 "is required (or quote_id for a deposit)",
             )),
@@ -74,7 +74,7 @@ struct Checked {
     paid_at: DateTime<Utc>,
 }
 
-fn check(input: &PaymentInput) -> Result<Checked, ApiError> {
+fn check(input: &PaymentInput) -> Result<Checked, Error> {
     let mut errors = Vec::new();
     if input.amount <= 0 {
         errors.push(FieldError::new("amount", "must be positive (minor units)"));
@@ -105,7 +105,7 @@ fn check(input: &PaymentInput) -> Result<Checked, ApiError> {
         errors.push(FieldError::new("paid_at", "must not be in the future"));
     }
     if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     }
     Ok(Checked {
         amount: input.amount,
@@ -124,7 +124,7 @@ struct Open {
     subject: Subject,
 }
 
-async fn lock_target(tx: &mut Tx, target: Target, hold_pending: bool) -> Result<Open, ApiError> {
+async fn lock_target(tx: &mut Tx, target: Target, hold_pending: bool) -> Result<Open, Error> {
     match target {
         Target::Invoice(id) => {
             let row = lock(tx, id, None).await?;
@@ -135,7 +135,7 @@ async fn lock_target(tx: &mut Tx, target: Target, hold_pending: bool) -> Result<
                 } else {
                     ""
                 };
-                return Err(ApiError::new(
+                return Err(Error::new(
                     ErrorCode::InvalidTransition,
                     format!(
                         "payments can be recorded on sent invoices, not on a {} one{hint}",
@@ -171,12 +171,12 @@ async fn lock_target(tx: &mut Tx, target: Target, hold_pending: bool) -> Result<
     }
 }
 
-fn over_balance(available: i64, target: Target) -> ApiError {
+fn over_balance(available: i64, target: Target) -> Error {
     let what = match target {
         Target::Invoice(_) => "the balance",
         Target::Quote(_) => "what is left of the quote's total",
     };
-    ApiError::field(
+    Error::field(
         "amount",
         format!(
             "is more than {what} ({}) less card payments still pending; overpayments are refused",
@@ -189,10 +189,10 @@ async fn finish(
     tx: &mut Tx,
     payment_id: Uuid,
     target: Target,
-) -> Result<(Payment, Option<Invoice>), ApiError> {
+) -> Result<(Payment, Option<Invoice>), Error> {
     let payment = repo::payment(tx, payment_id)
         .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("payment vanished")))?;
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("payment vanished")))?;
     let invoice = match payment.invoice_id.or(match target {
         Target::Invoice(id) => Some(id),
         Target::Quote(_) => None,
@@ -216,7 +216,7 @@ pub async fn record(
     ctx: &Ctx,
     target: Target,
     input: PaymentInput,
-) -> Result<Receipt, ApiError> {
+) -> Result<Receipt, Error> {
     let checked = check(&input)?;
     let mut tx = db.tenant(ctx.account_id).await?;
     let open = lock_target(&mut tx, target, false).await?;
@@ -275,7 +275,7 @@ pub async fn record(
         )
         .await?;
         if sent.is_none() {
-            return Err(ApiError::field(
+            return Err(Error::field(
                 "send_receipt",
                 "the client has no email address to send a receipt to",
             ));
@@ -303,7 +303,7 @@ pub async fn start_card(
     ctx: &Ctx,
     target: Target,
     input: PaymentInput,
-) -> Result<Receipt, ApiError> {
+) -> Result<Receipt, Error> {
     start_card_as(
         db,
         gateway,
@@ -325,10 +325,10 @@ pub async fn start_card_as(
     user_id: Option<Uuid>,
     target: Target,
     input: PaymentInput,
-) -> Result<Receipt, ApiError> {
+) -> Result<Receipt, Error> {
     let checked = check(&input)?;
     if input.paid_at.is_some() {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "paid_at",
             "is set by Stripe for card payments; leave it out",
         ));
@@ -409,17 +409,17 @@ pub async fn start_card_as(
 }
 
 /// The payment, inside the caller's transaction (QuickBooks sync reads it).
-pub async fn get_in(tx: &mut Tx, id: Uuid) -> Result<Payment, ApiError> {
+pub async fn get_in(tx: &mut Tx, id: Uuid) -> Result<Payment, Error> {
     repo::payment(tx, id)
         .await?
-        .ok_or(ApiError::code(ErrorCode::PaymentNotFound))
+        .ok_or(Error::code(ErrorCode::PaymentNotFound))
 }
 
-pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Payment, ApiError> {
+pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Payment, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let payment = repo::payment(&mut tx, id)
         .await?
-        .ok_or(ApiError::code(ErrorCode::PaymentNotFound))?;
+        .ok_or(Error::code(ErrorCode::PaymentNotFound))?;
     tx.commit().await?;
     Ok(payment)
 }
@@ -431,7 +431,7 @@ pub async fn pending_card_in(
     tx: &mut Tx,
     invoice_id: Uuid,
     amount: i64,
-) -> Result<Option<Payment>, ApiError> {
+) -> Result<Option<Payment>, Error> {
     for id in repo::invoice_payment_ids(tx, invoice_id).await? {
         if let Some(payment) = repo::payment(tx, id).await?
             && payment.method == PaymentMethod::Card
@@ -447,15 +447,11 @@ pub async fn pending_card_in(
 }
 
 /// The payments applied to an invoice, oldest first (404 for no such invoice).
-pub async fn list_for_invoice(
-    db: &Db,
-    ctx: &Ctx,
-    invoice_id: Uuid,
-) -> Result<Vec<Payment>, ApiError> {
+pub async fn list_for_invoice(db: &Db, ctx: &Ctx, invoice_id: Uuid) -> Result<Vec<Payment>, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     repo::get(&mut tx, invoice_id, false)
         .await?
-        .ok_or(ApiError::code(ErrorCode::InvoiceNotFound))?;
+        .ok_or(Error::code(ErrorCode::InvoiceNotFound))?;
     let mut payments = Vec::new();
     for id in repo::invoice_payment_ids(&mut tx, invoice_id).await? {
         if let Some(payment) = repo::payment(&mut tx, id).await? {
@@ -472,7 +468,7 @@ pub async fn list_for_client(
     ctx: &Ctx,
     client_id: Uuid,
     page: PageRequest,
-) -> Result<Page<Payment>, ApiError> {
+) -> Result<Page<Payment>, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let rows = repo::client_payments(&mut tx, client_id, page.after, page.fetch_limit()).await?;
     tx.commit().await?;
@@ -494,14 +490,14 @@ pub async fn send_receipt(
     ctx: &Ctx,
     id: Uuid,
     input: ReceiptInput,
-) -> Result<Uuid, ApiError> {
+) -> Result<Uuid, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let payment = get_in(&mut tx, id).await?;
     if !matches!(
         payment.status.as_str(),
         "succeeded" | "partially_refunded" | "refunded"
     ) {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidTransition,
             format!("a {} payment has no receipt", payment.status),
         ));
@@ -515,7 +511,7 @@ pub async fn send_receipt(
         input.to.as_deref(),
     )
     .await?
-    .ok_or_else(|| ApiError::field("to", "the client has no email address; give one"))?;
+    .ok_or_else(|| Error::field("to", "the client has no email address; give one"))?;
     tx.commit().await?;
     Ok(message_id)
 }
@@ -539,15 +535,15 @@ pub async fn refund(
     ctx: &Ctx,
     id: Uuid,
     input: RefundInput,
-) -> Result<Receipt, ApiError> {
+) -> Result<Receipt, Error> {
     let reason = crate::domain::optional_text(input.reason.as_deref(), 2000)
-        .map_err(|m| ApiError::field("reason", m))?;
+        .map_err(|m| Error::field("reason", m))?;
     let mut tx = db.tenant(ctx.account_id).await?;
     let locked = repo::lock_payment(&mut tx, id)
         .await?
-        .ok_or(ApiError::code(ErrorCode::PaymentNotFound))?;
+        .ok_or(Error::code(ErrorCode::PaymentNotFound))?;
     if !matches!(locked.status.as_str(), "succeeded" | "partially_refunded") {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidTransition,
             format!("a {} payment cannot be refunded", locked.status),
         ));
@@ -555,7 +551,7 @@ pub async fn refund(
     let refundable = locked.amount - locked.refunded;
     let amount = input.amount.unwrap_or(refundable);
     if amount <= 0 || amount > refundable {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "amount",
             format!("must be between 1 and {refundable}, what is left of the payment"),
         ));
@@ -635,7 +631,7 @@ pub async fn card_succeeded_in(
     payment_id: Uuid,
     charged: i64,
     fee: i64,
-) -> Result<CardOutcome, ApiError> {
+) -> Result<CardOutcome, Error> {
     let Some(locked) = repo::lock_payment(tx, payment_id).await? else {
         return Ok(CardOutcome { excess: 0 });
     };
@@ -645,7 +641,7 @@ pub async fn card_succeeded_in(
     }
     let payment = repo::payment(tx, payment_id)
         .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("payment vanished")))?;
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("payment vanished")))?;
     if charged != 0 && charged != payment.amount + payment.tip {
         tracing::warn!(%payment_id, charged, expected = payment.amount + payment.tip, "stripe charged another amount than asked");
     }
@@ -717,7 +713,7 @@ pub async fn queue_receipt_in(
     actor: Option<Uuid>,
     payment_id: Uuid,
     to: Option<&str>,
-) -> Result<Option<Uuid>, ApiError> {
+) -> Result<Option<Uuid>, Error> {
     let payment = get_in(tx, payment_id).await?;
     let client = clients::service::get_in(tx, payment.client_id).await?;
     let to = match (to, client.email_to(to)) {
@@ -776,7 +772,7 @@ pub async fn card_failed_in(
     account_id: Uuid,
     payment_id: Uuid,
     message: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let note =
         message.map(|m| format!("Card declined: {}", m.chars().take(500).collect::<String>()));
     fail_pending(
@@ -797,7 +793,7 @@ pub async fn card_abandoned_in(
     account_id: Uuid,
     payment_id: Uuid,
     note: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     fail_pending(
         tx,
         account_id,
@@ -816,7 +812,7 @@ async fn fail_pending(
     note: Option<&str>,
     action: &str,
     data: serde_json::Value,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let Some(locked) = repo::lock_payment(tx, payment_id).await? else {
         return Ok(());
     };
@@ -843,7 +839,7 @@ async fn fail_pending(
 pub async fn pending_card_payments_before(
     tx: &mut Tx,
     cutoff: DateTime<Utc>,
-) -> Result<Vec<Uuid>, ApiError> {
+) -> Result<Vec<Uuid>, Error> {
     Ok(repo::pending_card_payments_before(tx, cutoff).await?)
 }
 
@@ -855,7 +851,7 @@ pub async fn card_refunded_in(
     account_id: Uuid,
     payment_id: Uuid,
     refunded_at_stripe: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let Some(locked) = repo::lock_payment(tx, payment_id).await? else {
         return Ok(());
     };
@@ -904,7 +900,7 @@ pub async fn apply_deposits_in(
     quote_id: Uuid,
     invoice_id: Uuid,
     total: i64,
-) -> Result<i64, ApiError> {
+) -> Result<i64, Error> {
     let mut applied = 0;
     let mut paid = 0;
     let mut refunded = 0;

@@ -19,7 +19,7 @@
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use crate::http::ApiError;
+use crate::error::Error;
 use crate::modules::auth::links;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::communications::{
@@ -52,7 +52,7 @@ pub async fn run_all(db: &Db, senders: &Senders<'_>, now: DateTime<Utc>) -> anyh
             Ok(n) => sent += n,
             Err(error) => {
                 failed += 1;
-                tracing::warn!(%account_id, %error, "cannot send reminders");
+                tracing::warn!(%account_id, error = crate::error::chain(&error), "cannot send reminders");
             }
         }
     }
@@ -68,7 +68,7 @@ pub async fn run_account(
     senders: &Senders<'_>,
     account_id: Uuid,
     now: DateTime<Utc>,
-) -> Result<u64, ApiError> {
+) -> Result<u64, Error> {
     let mut tx = db.tenant(account_id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let mut sent = 0;

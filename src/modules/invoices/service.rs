@@ -8,9 +8,7 @@ use super::model::{
     Invoice, InvoiceInput, InvoicePreview, InvoicePreviewInput, InvoiceStatus, Terms,
 };
 use super::repo::{self, InvoiceRow, LineRecord, NewInvoice};
-use crate::http::extract::Ctx;
-use crate::http::pagination::{Page, PageRequest};
-use crate::http::{ApiError, ErrorCode, FieldError};
+use crate::error::{Error, ErrorCode, FieldError};
 use crate::modules::accounts::model::Sequence;
 use crate::modules::accounts::model::Settings;
 use crate::modules::activity::{self, Subject};
@@ -22,32 +20,34 @@ use crate::modules::quotes::model::{AdjustmentDto, AdjustmentKind, AppliedTax};
 use crate::modules::quotes::service::today;
 use crate::modules::{accounts, catalog, clients, communications, jobs};
 use crate::money::{self, Rate};
+use crate::platform::database::Ctx;
 use crate::platform::database::{Db, Tx};
 use crate::platform::events::Event;
+use crate::platform::pagination::{Page, PageRequest};
 
-pub(super) fn not_found() -> ApiError {
-    ApiError::code(ErrorCode::InvoiceNotFound)
+pub(super) fn not_found() -> Error {
+    Error::code(ErrorCode::InvoiceNotFound)
 }
 
-fn invalid_transition(status: InvoiceStatus, action: &str) -> ApiError {
-    ApiError::new(
+fn invalid_transition(status: InvoiceStatus, action: &str) -> Error {
+    Error::new(
         ErrorCode::InvalidTransition,
         format!("a {} invoice cannot be {action}", status.as_str()),
     )
 }
 
-pub(super) fn status_of(row: &InvoiceRow) -> Result<InvoiceStatus, ApiError> {
+pub(super) fn status_of(row: &InvoiceRow) -> Result<InvoiceStatus, Error> {
     InvoiceStatus::parse(&row.status)
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown invoice status {}", row.status)))
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("unknown invoice status {}", row.status)))
 }
 
 /// The invoice, inside the caller's transaction (QuickBooks sync reads it).
-pub async fn get_in(tx: &mut Tx, id: Uuid) -> Result<Invoice, ApiError> {
+pub async fn get_in(tx: &mut Tx, id: Uuid) -> Result<Invoice, Error> {
     let settings = accounts::service::settings_in(tx).await?;
     load(tx, id, &settings).await
 }
 
-pub(super) async fn load(tx: &mut Tx, id: Uuid, settings: &Settings) -> Result<Invoice, ApiError> {
+pub(super) async fn load(tx: &mut Tx, id: Uuid, settings: &Settings) -> Result<Invoice, Error> {
     let row = repo::get(tx, id, false).await?.ok_or_else(not_found)?;
     to_invoice(tx, row, settings).await
 }
@@ -58,15 +58,11 @@ pub async fn get_with_settings_in(
     tx: &mut Tx,
     id: Uuid,
     settings: &Settings,
-) -> Result<Invoice, ApiError> {
+) -> Result<Invoice, Error> {
     load(tx, id, settings).await
 }
 
-async fn to_invoice(
-    tx: &mut Tx,
-    row: InvoiceRow,
-    settings: &Settings,
-) -> Result<Invoice, ApiError> {
+async fn to_invoice(tx: &mut Tx, row: InvoiceRow, settings: &Settings) -> Result<Invoice, Error> {
     let status = status_of(&row)?;
     let lines = repo::lines(tx, row.id).await?;
     let balance = row.total - row.amount_paid + row.amount_refunded;
@@ -113,7 +109,7 @@ async fn to_invoice(
 }
 
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
-pub async fn create(db: &Db, ctx: &Ctx, input: InvoiceInput) -> Result<Invoice, ApiError> {
+pub async fn create(db: &Db, ctx: &Ctx, input: InvoiceInput) -> Result<Invoice, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let mut errors = Vec::new();
@@ -129,7 +125,7 @@ pub async fn create(db: &Db, ctx: &Ctx, input: InvoiceInput) -> Result<Invoice, 
             match jobs::service::billable_in(&mut tx, job_id).await {
                 Ok(billable) => Some(billable),
                 Err(error) if error.code == ErrorCode::JobNotFound => {
-                    return Err(ApiError::field("job_id", "no such job"));
+                    return Err(Error::field("job_id", "no such job"));
                 }
                 Err(error) => return Err(error),
             }
@@ -143,7 +139,7 @@ pub async fn create(db: &Db, ctx: &Ctx, input: InvoiceInput) -> Result<Invoice, 
         }
         (Some(b), _) => b.client_id,
         (None, Some(given)) => given,
-        (None, None) => return Err(ApiError::field("client_id", "is required without job_id")),
+        (None, None) => return Err(Error::field("client_id", "is required without job_id")),
     };
     let property_id = input
         .property_id
@@ -238,7 +234,7 @@ pub async fn create(db: &Db, ctx: &Ctx, input: InvoiceInput) -> Result<Invoice, 
         (_, None) => {}
     }
     if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     }
     let (totals, applied) = price(&lines, &taxes, discount)?;
 
@@ -310,7 +306,7 @@ fn price(
     lines: &[BilledLine],
     taxes: &[TaxSnapshot],
     discount: Option<money::Adjustment>,
-) -> Result<(money::Totals, Vec<AppliedTax>), ApiError> {
+) -> Result<(money::Totals, Vec<AppliedTax>), Error> {
     let inputs: Vec<money::LineInput> = lines
         .iter()
         .map(|l| money::LineInput {
@@ -322,12 +318,12 @@ fn price(
         .collect();
     let rates: Vec<Rate> = taxes.iter().map(|t| t.rate).collect();
     let totals = money::compute(&inputs, discount, &rates, None)
-        .map_err(|e| ApiError::field(e.field(), e.to_string()))?;
+        .map_err(|e| Error::field(e.field(), e.to_string()))?;
     // What the client owes cannot be negative (the balance rule of
     // `invoices_balance_check`): credits larger than the charges are a credit
     // note, which jobber does not issue.
     if totals.total < 0 {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "lines",
             format!(
                 "the invoice total would be negative ({}): credits may not exceed the charges",
@@ -350,9 +346,9 @@ pub async fn preview(
     db: &Db,
     ctx: &Ctx,
     input: InvoicePreviewInput,
-) -> Result<InvoicePreview, ApiError> {
+) -> Result<InvoicePreview, Error> {
     if input.lines.len() > 500 {
-        return Err(ApiError::field("lines", "at most 500"));
+        return Err(Error::field("lines", "at most 500"));
     }
     let mut tx = db.tenant(ctx.account_id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
@@ -388,7 +384,7 @@ pub async fn preview(
         }
     };
     if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     }
     let (totals, taxes) = price(&lines, &taxes, discount)?;
     tx.commit().await?;
@@ -404,7 +400,7 @@ pub async fn preview(
 }
 
 /// An invoice for its client in the hub; drafts are the business's own.
-pub async fn get_for_client(db: &Db, account_id: Uuid, id: Uuid) -> Result<Invoice, ApiError> {
+pub async fn get_for_client(db: &Db, account_id: Uuid, id: Uuid) -> Result<Invoice, Error> {
     let mut tx = db.tenant(account_id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let invoice = load(&mut tx, id, &settings).await?;
@@ -415,7 +411,7 @@ pub async fn get_for_client(db: &Db, account_id: Uuid, id: Uuid) -> Result<Invoi
     Ok(invoice)
 }
 
-pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Invoice, ApiError> {
+pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Invoice, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let invoice = load(&mut tx, id, &settings).await?;
@@ -429,7 +425,7 @@ pub async fn list(
     status: Option<InvoiceStatus>,
     client_id: Option<Uuid>,
     page: PageRequest,
-) -> Result<Page<Invoice>, ApiError> {
+) -> Result<Page<Invoice>, Error> {
     let mut tx = db.read(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let rows = repo::list(
@@ -448,16 +444,12 @@ pub async fn list(
     Ok(Page::from_rows(invoices, page, |i| i.id))
 }
 
-pub(super) async fn lock(
-    tx: &mut Tx,
-    id: Uuid,
-    version: Option<i32>,
-) -> Result<InvoiceRow, ApiError> {
+pub(super) async fn lock(tx: &mut Tx, id: Uuid, version: Option<i32>) -> Result<InvoiceRow, Error> {
     let row = repo::get(tx, id, true).await?.ok_or_else(not_found)?;
     if let Some(version) = version
         && version != row.version
     {
-        return Err(ApiError::version_conflict(row.version));
+        return Err(Error::version_conflict(row.version));
     }
     Ok(row)
 }
@@ -471,7 +463,7 @@ pub async fn send(
     ctx: &Ctx,
     id: Uuid,
     input: crate::modules::quotes::service::SendInput,
-) -> Result<Invoice, ApiError> {
+) -> Result<Invoice, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let row = lock(&mut tx, id, input.version).await?;
     let status = status_of(&row)?;
@@ -532,7 +524,7 @@ pub async fn send(
 
 /// Say that an invoice is paid in full, when it is (`invoice.paid`: the office is
 /// notified by the notifications listener).
-pub(super) async fn raise_if_paid(tx: &mut Tx, invoice_id: Uuid) -> Result<(), ApiError> {
+pub(super) async fn raise_if_paid(tx: &mut Tx, invoice_id: Uuid) -> Result<(), Error> {
     let Some(row) = repo::get(tx, invoice_id, false).await? else {
         return Ok(());
     };
@@ -565,7 +557,7 @@ pub async fn paid_notice_on(
 
 /// Void an issued invoice that holds no money; it keeps its number, and its visits
 /// and job lines can be billed again.
-pub async fn void(db: &Db, ctx: &Ctx, id: Uuid, version: Option<i32>) -> Result<Invoice, ApiError> {
+pub async fn void(db: &Db, ctx: &Ctx, id: Uuid, version: Option<i32>) -> Result<Invoice, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let row = lock(&mut tx, id, version).await?;
     let status = status_of(&row)?;
@@ -575,13 +567,13 @@ pub async fn void(db: &Db, ctx: &Ctx, id: Uuid, version: Option<i32>) -> Result<
         } else {
             ""
         };
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidTransition,
             format!("a {} invoice cannot be voided{hint}", status.as_str()),
         ));
     }
     if row.amount_paid - row.amount_refunded > 0 {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidTransition,
             "payments were recorded on this invoice; refund them before voiding it",
         ));
@@ -604,7 +596,7 @@ pub async fn bad_debt(
     ctx: &Ctx,
     id: Uuid,
     version: Option<i32>,
-) -> Result<Invoice, ApiError> {
+) -> Result<Invoice, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let row = lock(&mut tx, id, version).await?;
     let status = status_of(&row)?;
@@ -632,12 +624,12 @@ pub async fn bad_debt(
 }
 
 /// Delete a draft (it has no number yet); what it billed can be billed again.
-pub async fn delete_draft(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> {
+pub async fn delete_draft(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let row = lock(&mut tx, id, None).await?;
     let status = status_of(&row)?;
     if status != InvoiceStatus::Draft {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidTransition,
             format!(
                 "only drafts can be deleted; void a {} invoice instead",
@@ -663,7 +655,7 @@ pub async fn overdue_in(
     tx: &mut Tx,
     settings: &Settings,
     today: chrono::NaiveDate,
-) -> Result<Vec<Invoice>, ApiError> {
+) -> Result<Vec<Invoice>, Error> {
     let mut out = Vec::new();
     for id in repo::overdue(tx, today).await? {
         out.push(load(tx, id, settings).await?);
@@ -672,7 +664,7 @@ pub async fn overdue_in(
 }
 
 /// The client and job (if any) of an invoice; `None` for one that is gone.
-pub async fn parties_in(tx: &mut Tx, id: Uuid) -> Result<Option<(Uuid, Option<Uuid>)>, ApiError> {
+pub async fn parties_in(tx: &mut Tx, id: Uuid) -> Result<Option<(Uuid, Option<Uuid>)>, Error> {
     Ok(repo::parties(tx, id).await?)
 }
 
@@ -680,6 +672,6 @@ pub async fn parties_in(tx: &mut Tx, id: Uuid) -> Result<Option<(Uuid, Option<Uu
 pub async fn payment_parties_in(
     tx: &mut Tx,
     payment_id: Uuid,
-) -> Result<Option<(Uuid, Option<Uuid>)>, ApiError> {
+) -> Result<Option<(Uuid, Option<Uuid>)>, Error> {
     Ok(repo::payment_parties(tx, payment_id).await?)
 }

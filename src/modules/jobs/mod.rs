@@ -10,6 +10,7 @@
 //! ```
 
 pub mod feed;
+pub mod feed_routes;
 pub mod model;
 pub mod repo;
 pub mod routes;

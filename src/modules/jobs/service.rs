@@ -14,9 +14,7 @@ use super::model::{
 use super::repo::{self, Conflict, LineRecord, NewJob, NewVisit, VisitFilter};
 use crate::domain::TimeZone;
 use crate::domain::{AdjustmentDto, AdjustmentKind};
-use crate::http::extract::Ctx;
-use crate::http::pagination::{Page, PageRequest};
-use crate::http::{ApiError, ErrorCode, FieldError};
+use crate::error::{Error, ErrorCode, FieldError};
 use crate::modules::accounts::model::Sequence;
 use crate::modules::accounts::model::Settings;
 use crate::modules::activity::{self, Subject};
@@ -24,8 +22,9 @@ use crate::modules::catalog::{self, ResolvedLine};
 use crate::modules::schedule::recurrence::{self, Rrule};
 use crate::modules::users::model::Role;
 use crate::modules::{accounts, clients, users};
-use crate::platform::database::{Db, Tx};
+use crate::platform::database::{Ctx, Db, Tx};
 use crate::platform::events::Event;
+use crate::platform::pagination::{Page, PageRequest};
 
 /// Recurring jobs get their visits this far ahead at creation.
 pub const HORIZON_DAYS: i64 = 366;
@@ -34,12 +33,12 @@ pub const MAX_LINES: usize = 200;
 /// At most this many visits are generated at once.
 pub const MAX_GENERATED: usize = 500;
 
-fn job_not_found() -> ApiError {
-    ApiError::code(ErrorCode::JobNotFound)
+fn job_not_found() -> Error {
+    Error::code(ErrorCode::JobNotFound)
 }
 
-fn visit_not_found() -> ApiError {
-    ApiError::code(ErrorCode::VisitNotFound)
+fn visit_not_found() -> Error {
+    Error::code(ErrorCode::VisitNotFound)
 }
 
 pub fn zone(settings: &Settings) -> chrono_tz::Tz {
@@ -169,7 +168,7 @@ pub async fn check_conflicts(
     slots: &[Slot],
     except: &[Uuid],
     allow_overlap: bool,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let timed: Vec<&Slot> = slots.iter().filter(|s| !s.anytime).collect();
     if allow_overlap || assignees.is_empty() || timed.is_empty() {
         return Ok(());
@@ -199,7 +198,7 @@ pub async fn check_conflicts(
             )
         })
         .collect();
-    Err(ApiError::new(
+    Err(Error::new(
         ErrorCode::ScheduleConflict,
         format!(
             "{} overlapping visit(s); change the time or assignees, or send allow_overlap: true",
@@ -243,7 +242,7 @@ async fn check_assignees(
     field: &str,
     ids: &[Uuid],
     errors: &mut Vec<FieldError>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     for missing in users::service::missing_active_in(tx, ids).await? {
         errors.push(FieldError::new(
             field,
@@ -253,7 +252,7 @@ async fn check_assignees(
     Ok(())
 }
 
-fn line_records(lines: &[ResolvedLine]) -> Result<(Vec<i64>, i64), ApiError> {
+fn line_records(lines: &[ResolvedLine]) -> Result<(Vec<i64>, i64), Error> {
     let inputs: Vec<crate::money::LineInput> = lines
         .iter()
         .map(|l| crate::money::LineInput {
@@ -264,7 +263,7 @@ fn line_records(lines: &[ResolvedLine]) -> Result<(Vec<i64>, i64), ApiError> {
         })
         .collect();
     let totals = crate::money::compute(&inputs, None, &[], None)
-        .map_err(|e| ApiError::field(e.field(), e.to_string()))?;
+        .map_err(|e| Error::field(e.field(), e.to_string()))?;
     Ok((totals.line_totals, totals.subtotal))
 }
 
@@ -276,7 +275,7 @@ pub async fn create_in(
     input: &JobInput,
     quote_id: Option<Uuid>,
     preset: Option<Vec<ResolvedLine>>,
-) -> Result<Uuid, ApiError> {
+) -> Result<Uuid, Error> {
     // An online booking acts for no user (its `Ctx` carries the nil id): the job then
     // has no creator and its activity no actor, rather than a user that does not exist.
     let actor = (!ctx.user_id.is_nil()).then_some(ctx.user_id);
@@ -328,7 +327,7 @@ pub async fn create_in(
         None => (None, Vec::new(), Vec::new(), false),
     };
     if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     }
     let slots = plan.as_ref().map(|p| p.slots.clone()).unwrap_or_default();
     check_conflicts(tx, &assignees, &slots, &[], allow_overlap).await?;
@@ -421,7 +420,7 @@ pub async fn create_in(
     Ok(id)
 }
 
-pub async fn load_in(tx: &mut Tx, id: Uuid) -> Result<Job, ApiError> {
+pub async fn load_in(tx: &mut Tx, id: Uuid) -> Result<Job, Error> {
     let settings = accounts::service::settings_in(tx).await?;
     let row = repo::get_job(tx, id, false)
         .await?
@@ -429,7 +428,7 @@ pub async fn load_in(tx: &mut Tx, id: Uuid) -> Result<Job, ApiError> {
     job_from_row(tx, row, &settings.currency).await
 }
 
-async fn job_from_row(tx: &mut Tx, row: repo::JobRow, currency: &str) -> Result<Job, ApiError> {
+async fn job_from_row(tx: &mut Tx, row: repo::JobRow, currency: &str) -> Result<Job, Error> {
     let lines = repo::lines(tx, row.id).await?;
     let visits = repo::visits(tx, &VisitFilter::Jobs(vec![row.id]), false).await?;
     assemble(row, lines, visits, currency)
@@ -440,9 +439,9 @@ fn assemble(
     lines: Vec<super::model::JobLine>,
     visits: Vec<Visit>,
     currency: &str,
-) -> Result<Job, ApiError> {
+) -> Result<Job, Error> {
     let decode =
-        |what: &str, value: &str| ApiError::internal(anyhow::anyhow!("unknown job {what} {value}"));
+        |what: &str, value: &str| Error::internal(anyhow::anyhow!("unknown job {what} {value}"));
     Ok(Job {
         id: row.id,
         number: row.number,
@@ -475,7 +474,7 @@ fn assemble(
 }
 
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
-pub async fn create(db: &Db, ctx: &Ctx, input: JobInput) -> Result<Job, ApiError> {
+pub async fn create(db: &Db, ctx: &Ctx, input: JobInput) -> Result<Job, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let id = create_in(&mut tx, ctx, &input, None, None).await?;
     let job = load_in(&mut tx, id).await?;
@@ -483,7 +482,7 @@ pub async fn create(db: &Db, ctx: &Ctx, input: JobInput) -> Result<Job, ApiError
     Ok(job)
 }
 
-pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Job, ApiError> {
+pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Job, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let job = load_in(&mut tx, id).await?;
     tx.commit().await?;
@@ -498,7 +497,7 @@ pub async fn list(
     q: Option<&str>,
     to_invoice: bool,
     page: PageRequest,
-) -> Result<Page<Job>, ApiError> {
+) -> Result<Page<Job>, Error> {
     let pattern = q
         .map(|q| q.trim().trim_start_matches('#').trim())
         .filter(|q| !q.is_empty())
@@ -539,17 +538,17 @@ async fn lock_active(
     id: Uuid,
     version: Option<i32>,
     action: &str,
-) -> Result<repo::JobRow, ApiError> {
+) -> Result<repo::JobRow, Error> {
     let row = repo::get_job(tx, id, true)
         .await?
         .ok_or_else(job_not_found)?;
     if let Some(version) = version
         && version != row.version
     {
-        return Err(ApiError::version_conflict(row.version));
+        return Err(Error::version_conflict(row.version));
     }
     if row.status != "active" {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidTransition,
             format!("a {} job cannot be {action}", row.status),
         ));
@@ -563,7 +562,7 @@ pub async fn update(
     id: Uuid,
     version: i32,
     input: JobUpdate,
-) -> Result<Job, ApiError> {
+) -> Result<Job, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let current = lock_active(&mut tx, id, Some(version), "changed").await?;
     let mut errors = Vec::new();
@@ -587,7 +586,7 @@ pub async fn update(
         .collect();
     let lines = catalog::service::resolve_lines(&mut tx, &requests, &mut errors).await?;
     if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     }
     let (line_totals, total) = line_records(&lines)?;
     let billing = input
@@ -643,7 +642,7 @@ pub struct CompleteJob {
     pub version: Option<i32>,
 }
 
-pub async fn complete(db: &Db, ctx: &Ctx, id: Uuid, input: CompleteJob) -> Result<Job, ApiError> {
+pub async fn complete(db: &Db, ctx: &Ctx, id: Uuid, input: CompleteJob) -> Result<Job, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let row = lock_active(&mut tx, id, input.version, "completed").await?;
     let visits = repo::visits(&mut tx, &VisitFilter::Jobs(vec![id]), false).await?;
@@ -653,7 +652,7 @@ pub async fn complete(db: &Db, ctx: &Ctx, id: Uuid, input: CompleteJob) -> Resul
             .iter()
             .map(|v| FieldError::new("visits", format!("visit {} is {}", v.id, v.status.as_str())))
             .collect();
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::OpenVisits,
             format!("{} visit(s) are still open; complete them first or send complete_open_visits: true", open.len()),
         )
@@ -671,7 +670,7 @@ pub async fn complete(db: &Db, ctx: &Ctx, id: Uuid, input: CompleteJob) -> Resul
     Ok(job)
 }
 
-pub async fn cancel(db: &Db, ctx: &Ctx, id: Uuid, version: Option<i32>) -> Result<Job, ApiError> {
+pub async fn cancel(db: &Db, ctx: &Ctx, id: Uuid, version: Option<i32>) -> Result<Job, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let row = lock_active(&mut tx, id, version, "cancelled").await?;
     let removed = repo::delete_future_visits(&mut tx, id).await?;
@@ -691,7 +690,7 @@ pub async fn cancel(db: &Db, ctx: &Ctx, id: Uuid, version: Option<i32>) -> Resul
 // ---- visits ----
 
 /// A visit the caller may see: staff see all; technicians only those assigned to them.
-async fn visible_visit(tx: &mut Tx, ctx: &Ctx, id: Uuid, lock: bool) -> Result<Visit, ApiError> {
+async fn visible_visit(tx: &mut Tx, ctx: &Ctx, id: Uuid, lock: bool) -> Result<Visit, Error> {
     let filter = VisitFilter::One(id);
     let visit = repo::visits(tx, &filter, lock)
         .await?
@@ -704,7 +703,7 @@ async fn visible_visit(tx: &mut Tx, ctx: &Ctx, id: Uuid, lock: bool) -> Result<V
     Ok(visit)
 }
 
-async fn reload(tx: &mut Tx, id: Uuid) -> Result<Visit, ApiError> {
+async fn reload(tx: &mut Tx, id: Uuid) -> Result<Visit, Error> {
     repo::visits(tx, &VisitFilter::One(id), false)
         .await?
         .into_iter()
@@ -712,16 +711,16 @@ async fn reload(tx: &mut Tx, id: Uuid) -> Result<Visit, ApiError> {
         .ok_or_else(visit_not_found)
 }
 
-fn check_visit_version(visit: &Visit, version: Option<i32>) -> Result<(), ApiError> {
+fn check_visit_version(visit: &Visit, version: Option<i32>) -> Result<(), Error> {
     match version {
-        Some(version) if version != visit.version => Err(ApiError::version_conflict(visit.version)),
+        Some(version) if version != visit.version => Err(Error::version_conflict(visit.version)),
         _ => Ok(()),
     }
 }
 
 /// One visit with the job's line items; a technician sees their prices only when
 /// the account allows it.
-pub async fn get_visit(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiError> {
+pub async fn get_visit(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let mut visit = visible_visit(&mut tx, ctx, id, false).await?;
     let prices = ctx.role != Role::Technician
@@ -758,19 +757,14 @@ pub struct VisitPatch {
     pub version: Option<i32>,
 }
 
-pub async fn update_visit(
-    db: &Db,
-    ctx: &Ctx,
-    id: Uuid,
-    patch: VisitPatch,
-) -> Result<Visit, ApiError> {
+pub async fn update_visit(db: &Db, ctx: &Ctx, id: Uuid, patch: VisitPatch) -> Result<Visit, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let visit = visible_visit(&mut tx, ctx, id, true).await?;
     check_visit_version(&visit, patch.version)?;
     if ctx.role == Role::Technician
         && (patch.instructions.is_some() || !patch.add_checklist.is_empty())
     {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::Forbidden,
             "technicians may add notes and tick checklist items, not change instructions or the checklist",
         ));
@@ -786,7 +780,7 @@ pub async fn update_visit(
     };
     let checklist = check_checklist("add_checklist", &patch.add_checklist, &mut errors);
     if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     }
     repo::set_visit_notes(&mut tx, id, notes.as_deref()).await?;
     if patch.instructions.is_some() {
@@ -809,11 +803,11 @@ pub async fn tick(
     visit_id: Uuid,
     item_id: Uuid,
     done: bool,
-) -> Result<Visit, ApiError> {
+) -> Result<Visit, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     visible_visit(&mut tx, ctx, visit_id, true).await?;
     if !repo::set_checklist_done(&mut tx, visit_id, item_id, done, ctx.user_id).await? {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "item_id",
             "no such checklist item on this visit",
         ));
@@ -842,25 +836,25 @@ pub struct ClockAt {
 }
 
 /// The instant of a clock-in or clock-out: now, or the phone's time within bounds.
-fn clock_time(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+fn clock_time(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<DateTime<Utc>, Error> {
     match at {
         None => Ok(now),
         Some(at) if at > now + Duration::minutes(1) => {
-            Err(ApiError::field("at", "must not be in the future"))
+            Err(Error::field("at", "must not be in the future"))
         }
         Some(at) if at < now - Duration::hours(24) => {
-            Err(ApiError::field("at", "must be within the last 24 hours"))
+            Err(Error::field("at", "must be within the last 24 hours"))
         }
         Some(at) => Ok(at.min(now)),
     }
 }
 
-pub async fn clock_in(db: &Db, ctx: &Ctx, id: Uuid, input: ClockAt) -> Result<Visit, ApiError> {
+pub async fn clock_in(db: &Db, ctx: &Ctx, id: Uuid, input: ClockAt) -> Result<Visit, Error> {
     let at = clock_time(input.at, Utc::now())?;
     let mut tx = db.tenant(ctx.account_id).await?;
     let visit = visible_visit(&mut tx, ctx, id, true).await?;
     if !visit.status.is_open() {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidTransition,
             format!("a {} visit cannot be clocked in to", visit.status.as_str()),
         ));
@@ -871,7 +865,7 @@ pub async fn clock_in(db: &Db, ctx: &Ctx, id: Uuid, input: ClockAt) -> Result<Vi
         // A retried clock-in (flaky connection) changes nothing.
         Some((_, open_visit)) if open_visit == id => {}
         Some((_, open_visit)) => {
-            return Err(ApiError::new(
+            return Err(Error::new(
                 ErrorCode::AlreadyClockedIn,
                 format!("clock out of visit {open_visit} first"),
             ));
@@ -892,7 +886,7 @@ pub async fn clock_in(db: &Db, ctx: &Ctx, id: Uuid, input: ClockAt) -> Result<Vi
     Ok(visit)
 }
 
-pub async fn clock_out(db: &Db, ctx: &Ctx, id: Uuid, input: ClockAt) -> Result<Visit, ApiError> {
+pub async fn clock_out(db: &Db, ctx: &Ctx, id: Uuid, input: ClockAt) -> Result<Visit, Error> {
     let at = clock_time(input.at, Utc::now())?;
     let mut tx = db.tenant(ctx.account_id).await?;
     visible_visit(&mut tx, ctx, id, true).await?;
@@ -911,13 +905,13 @@ pub async fn clock_out(db: &Db, ctx: &Ctx, id: Uuid, input: ClockAt) -> Result<V
     Ok(visit)
 }
 
-pub async fn complete_visit(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiError> {
+pub async fn complete_visit(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let visit = visible_visit(&mut tx, ctx, id, true).await?;
     match visit.status {
         VisitStatus::Completed => {}
         VisitStatus::Cancelled => {
-            return Err(ApiError::new(
+            return Err(Error::new(
                 ErrorCode::InvalidTransition,
                 "a cancelled visit cannot be completed",
             ));
@@ -964,7 +958,7 @@ pub async fn first_start_on(
 
 /// A visit the caller may see (a technician only their own), as
 /// `GET /visits/{id}` finds it; 404 otherwise.
-pub async fn visible_visit_in(tx: &mut Tx, ctx: &Ctx, id: Uuid) -> Result<Visit, ApiError> {
+pub async fn visible_visit_in(tx: &mut Tx, ctx: &Ctx, id: Uuid) -> Result<Visit, Error> {
     visible_visit(tx, ctx, id, false).await
 }
 
@@ -973,7 +967,7 @@ pub async fn visits_starting_in(
     tx: &mut Tx,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<Visit>, ApiError> {
+) -> Result<Vec<Visit>, Error> {
     let visits = repo::visits(
         tx,
         &VisitFilter::Window {
@@ -1001,7 +995,7 @@ pub async fn window(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     assignees: Vec<Uuid>,
-) -> Result<Vec<Visit>, ApiError> {
+) -> Result<Vec<Visit>, Error> {
     let assignees = if ctx.role == Role::Technician {
         vec![ctx.user_id]
     } else {
@@ -1037,7 +1031,7 @@ pub async fn window(
                 };
                 let visits = repo::visits(&mut tx, &filter, false).await?;
                 tx.commit().await?;
-                Ok::<_, ApiError>(visits)
+                Ok::<_, Error>(visits)
             },
         )
         .await
@@ -1076,7 +1070,7 @@ pub async fn my_visits(
     ctx: &Ctx,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<MyVisits, ApiError> {
+) -> Result<MyVisits, Error> {
     let mut tx = db.read(ctx).await?;
     let filter = VisitFilter::Window {
         from,
@@ -1194,16 +1188,16 @@ fn slot_for(
 }
 
 /// Add a visit to an active job.
-pub async fn schedule_visit(db: &Db, ctx: &Ctx, input: VisitSchedule) -> Result<Visit, ApiError> {
+pub async fn schedule_visit(db: &Db, ctx: &Ctx, input: VisitSchedule) -> Result<Visit, Error> {
     let Some(job_id) = input.job_id else {
-        return Err(ApiError::field("job_id", "is required"));
+        return Err(Error::field("job_id", "is required"));
     };
     let mut tx = db.tenant(ctx.account_id).await?;
     lock_active(&mut tx, job_id, None, "scheduled")
         .await
         .map_err(|e| {
             if e.code == ErrorCode::JobNotFound {
-                ApiError::field("job_id", "no such job")
+                Error::field("job_id", "no such job")
             } else {
                 e
             }
@@ -1218,7 +1212,7 @@ pub async fn schedule_visit(db: &Db, ctx: &Ctx, input: VisitSchedule) -> Result<
         .unwrap_or(60);
     let slot = slot_for(zone(&settings), &input, job_minutes, &mut errors);
     if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     }
     check_conflicts(
         &mut tx,
@@ -1253,18 +1247,15 @@ pub async fn reschedule(
     ctx: &Ctx,
     id: Uuid,
     input: VisitSchedule,
-) -> Result<Visit, ApiError> {
+) -> Result<Visit, Error> {
     if input.job_id.is_some() {
-        return Err(ApiError::field(
-            "job_id",
-            "a visit cannot move to another job",
-        ));
+        return Err(Error::field("job_id", "a visit cannot move to another job"));
     }
     let mut tx = db.tenant(ctx.account_id).await?;
     let visit = visible_visit(&mut tx, ctx, id, true).await?;
     check_visit_version(&visit, input.version)?;
     if !visit.status.is_open() {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidTransition,
             format!("a {} visit cannot be rescheduled", visit.status.as_str()),
         ));
@@ -1287,7 +1278,7 @@ pub async fn reschedule(
     .unwrap_or(60);
     let slot = slot_for(zone(&settings), &input, current_minutes, &mut errors);
     if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     }
     check_conflicts(
         &mut tx,
@@ -1342,7 +1333,7 @@ pub async fn visits_of_user_in(
     user_id: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<Visit>, ApiError> {
+) -> Result<Vec<Visit>, Error> {
     Ok(repo::visits(
         tx,
         &VisitFilter::Window {
@@ -1365,11 +1356,7 @@ const EXTEND_MARGIN_DAYS: i64 = 30;
 /// copy the assignees and checklist of the series' latest visit. Returns how many
 /// visits were added.
 #[tracing::instrument(skip_all, fields(account_id = %account_id))]
-pub async fn extend_series(
-    db: &Db,
-    account_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<usize, ApiError> {
+pub async fn extend_series(db: &Db, account_id: Uuid, now: DateTime<Utc>) -> Result<usize, Error> {
     let mut added = 0;
     loop {
         let mut tx = db.tenant(account_id).await?;
@@ -1407,7 +1394,7 @@ pub async fn extend_all_series(db: &Db, now: DateTime<Utc>) -> anyhow::Result<u6
             Ok(n) => added += u64::try_from(n).unwrap_or(0),
             Err(error) => {
                 failed += 1;
-                tracing::warn!(%account_id, %error, "cannot extend recurring series");
+                tracing::warn!(%account_id, error = crate::error::chain(&error), "cannot extend recurring series");
             }
         }
     }
@@ -1423,7 +1410,7 @@ async fn extend_one(
     tz: chrono_tz::Tz,
     series: &repo::SeriesRow,
     until: DateTime<Utc>,
-) -> Result<usize, ApiError> {
+) -> Result<usize, Error> {
     let rule = match Rrule::parse(&series.rrule) {
         Ok(rule) => rule,
         Err(error) => {
@@ -1515,13 +1502,13 @@ pub struct Billable {
     pub taxes: Option<Vec<super::model::TaxSnapshot>>,
 }
 
-fn nothing_to_invoice(detail: impl Into<String>) -> ApiError {
-    ApiError::new(ErrorCode::NothingToInvoice, detail)
+fn nothing_to_invoice(detail: impl Into<String>) -> Error {
+    Error::new(ErrorCode::NothingToInvoice, detail)
 }
 
 /// Lock the job and work out what to bill: at the end, its lines once; per visit,
 /// its lines for each completed visit not yet billed. Nothing is ever billed twice.
-pub async fn billable_in(tx: &mut Tx, job_id: Uuid) -> Result<Billable, ApiError> {
+pub async fn billable_in(tx: &mut Tx, job_id: Uuid) -> Result<Billable, Error> {
     let already = repo::lock_job_invoice(tx, job_id)
         .await?
         .ok_or_else(job_not_found)?;
@@ -1617,7 +1604,7 @@ pub async fn mark_invoiced_in(
     billable: &Billable,
     invoice_id: Uuid,
     granted_discount: bool,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     repo::mark_invoiced(
         tx,
         billable.job_id,
@@ -1642,7 +1629,7 @@ pub async fn set_pricing_in(
     job_id: Uuid,
     discount: Option<AdjustmentDto>,
     taxes: &[super::model::TaxSnapshot],
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     Ok(repo::set_pricing(
         tx,
         job_id,
@@ -1653,13 +1640,13 @@ pub async fn set_pricing_in(
     .await?)
 }
 
-pub async fn release_invoice_in(tx: &mut Tx, invoice_id: Uuid) -> Result<(), ApiError> {
+pub async fn release_invoice_in(tx: &mut Tx, invoice_id: Uuid) -> Result<(), Error> {
     Ok(repo::release_invoice(tx, invoice_id).await?)
 }
 
 /// May the caller work with this job's files: staff always, a technician when
 /// assigned to one of its visits. A job they may not see is not found.
-pub async fn check_job_access_in(tx: &mut Tx, ctx: &Ctx, job_id: Uuid) -> Result<(), ApiError> {
+pub async fn check_job_access_in(tx: &mut Tx, ctx: &Ctx, job_id: Uuid) -> Result<(), Error> {
     match repo::job_access(tx, job_id, ctx.user_id).await? {
         Some(assigned) if assigned || ctx.role != Role::Technician => Ok(()),
         _ => Err(job_not_found()),
@@ -1667,12 +1654,12 @@ pub async fn check_job_access_in(tx: &mut Tx, ctx: &Ctx, job_id: Uuid) -> Result
 }
 
 /// Whether the visit belongs to the job.
-pub async fn visit_of_job_in(tx: &mut Tx, visit_id: Uuid, job_id: Uuid) -> Result<bool, ApiError> {
+pub async fn visit_of_job_in(tx: &mut Tx, visit_id: Uuid, job_id: Uuid) -> Result<bool, Error> {
     Ok(repo::visit_job(tx, visit_id).await? == Some(job_id))
 }
 
 /// The client a job is for.
-pub async fn client_of_in(tx: &mut Tx, job_id: Uuid) -> Result<Uuid, ApiError> {
+pub async fn client_of_in(tx: &mut Tx, job_id: Uuid) -> Result<Uuid, Error> {
     repo::get_job(tx, job_id, false)
         .await?
         .map(|j| j.client_id)
@@ -1681,6 +1668,6 @@ pub async fn client_of_in(tx: &mut Tx, job_id: Uuid) -> Result<Uuid, ApiError> {
 
 /// The client of a job and the users assigned to any of its visits, or `None` for a
 /// job that is gone (the live hub routes job and visit events by these).
-pub async fn audience_in(tx: &mut Tx, job_id: Uuid) -> Result<Option<(Uuid, Vec<Uuid>)>, ApiError> {
+pub async fn audience_in(tx: &mut Tx, job_id: Uuid) -> Result<Option<(Uuid, Vec<Uuid>)>, Error> {
     Ok(repo::audience(tx, job_id).await?)
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge};
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 use uuid::Uuid;
@@ -62,19 +62,41 @@ impl Default for Limits {
     }
 }
 
-/// A text frame to send. Cheap to clone: one event's frame on a topic is serialized
-/// once and shared by every connection it goes to.
+/// A text frame to send.
 #[derive(Debug)]
 pub enum Frame {
-    Text(Utf8Bytes),
+    Text(Text),
+}
+
+/// A text frame's UTF-8 payload. Cheap to clone: one event's frame on a topic is
+/// serialized once and shared by every connection it goes to. The hub knows no
+/// WebSocket library; `live::routes` hands the bytes to the socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text(Bytes);
+
+impl Text {
+    pub fn as_str(&self) -> &str {
+        // Made from a `String` only, so always UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+}
+
+impl From<String> for Text {
+    fn from(text: String) -> Self {
+        Self(Bytes::from(text))
+    }
 }
 
 /// The frames of one event by topic, made on first use.
 #[derive(Default)]
-pub struct Frames(HashMap<Topic, Utf8Bytes>);
+pub struct Frames(HashMap<Topic, Text>);
 
 impl Frames {
-    fn get(&mut self, published: &Published, topic: &Topic) -> Utf8Bytes {
+    fn get(&mut self, published: &Published, topic: &Topic) -> Text {
         self.0
             .entry(*topic)
             .or_insert_with(|| Envelope::frame(published, topic).into())
@@ -133,7 +155,7 @@ impl Conn {
     }
 
     /// Queue a control frame; a full queue closes the connection.
-    pub fn send(&self, frame: Utf8Bytes, stats: &Stats) -> bool {
+    pub fn send(&self, frame: Text, stats: &Stats) -> bool {
         match self.queue.try_send(Frame::Text(frame)) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {

@@ -294,7 +294,7 @@ impl Session {
                     reason = self.conn.closed() => break 'session Some(reason),
                     () = &mut deadline => break 'session Some((close::REAUTHENTICATE, "the login expired; reconnect with a fresh token and resume")),
                     frame = queue.recv() => match frame {
-                        Some(Frame::Text(text)) => if !self.write_message(&mut sink, Message::Text(text)).await {
+                        Some(Frame::Text(text)) => if !self.write_message(&mut sink, text_message(text)).await {
                             break 'session None;
                         },
                         None => break 'session None,
@@ -542,4 +542,16 @@ fn parse_topics(names: &[String]) -> (Vec<Topic>, Vec<String>) {
         }
     }
     (topics, errors)
+}
+
+/// A hub frame as a WebSocket text message (the hub made it from a `String`, so the
+/// check never fails; one that did would go out empty, not garbled).
+fn text_message(text: super::hub::Text) -> Message {
+    match axum::extract::ws::Utf8Bytes::try_from(text.into_bytes()) {
+        Ok(text) => Message::Text(text),
+        Err(error) => {
+            tracing::error!(%error, "a hub frame is not UTF-8; sending an empty one");
+            Message::Text(axum::extract::ws::Utf8Bytes::from_static(""))
+        }
+    }
 }

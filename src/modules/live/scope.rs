@@ -5,7 +5,7 @@
 use uuid::Uuid;
 
 use super::protocol::Topic;
-use crate::http::ApiError;
+use crate::error::Error;
 use crate::modules::users::model::Role;
 use crate::modules::{invoices, jobs, quotes};
 use crate::platform::database::Tx;
@@ -65,7 +65,7 @@ impl Audience {
     /// Read what `event` does not carry itself (its job's client and assignees, an
     /// invoice's client...). A record already gone leaves those unknown: the event
     /// then reaches the account topic only.
-    pub async fn resolve(tx: &mut Tx, event: &Event) -> Result<Audience, ApiError> {
+    pub async fn resolve(tx: &mut Tx, event: &Event) -> Result<Audience, Error> {
         let mut audience = Audience::default();
         match event {
             Event::ClientCreated { client_id }

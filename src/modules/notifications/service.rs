@@ -5,13 +5,13 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{NewNotification, Notification, NotifyJob, repo};
-use crate::http::extract::Ctx;
-use crate::http::pagination::{Page, PageRequest};
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::modules::requests::model::RequestSource;
 use crate::modules::{accounts, clients, communications, invoices, jobs, quotes, requests, users};
+use crate::platform::database::Ctx;
 use crate::platform::database::{Db, Tx};
 use crate::platform::events::{Actor, Event, current_actor};
+use crate::platform::pagination::{Page, PageRequest};
 use crate::platform::queue::{self, Queue};
 
 /// Who a notice is for.
@@ -244,7 +244,7 @@ pub async fn notify_user_in(
     user_id: Uuid,
     event_id: Uuid,
     notification: NewNotification,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let job = NotifyJob {
         event_id,
         kind: notification.kind.to_string(),
@@ -267,7 +267,7 @@ pub async fn notify_user_in(
 /// The job's work: one row per recipient (the office at the time it runs, or the
 /// users named who are still active). Running it again adds nothing. Returns the
 /// rows added.
-pub async fn fan_out(db: &Db, account_id: Uuid, job: &NotifyJob) -> Result<u64, ApiError> {
+pub async fn fan_out(db: &Db, account_id: Uuid, job: &NotifyJob) -> Result<u64, Error> {
     let mut tx = db.tenant(account_id).await?;
     let mut recipients = match &job.user_ids {
         None => users::service::office_ids_in(&mut tx).await?,
@@ -300,7 +300,7 @@ pub async fn list(
     ctx: &Ctx,
     unread_only: bool,
     page: PageRequest,
-) -> Result<Page<Notification>, ApiError> {
+) -> Result<Page<Notification>, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let rows = repo::list(
         &mut tx,
@@ -314,7 +314,7 @@ pub async fn list(
     Ok(Page::from_rows(rows, page, |n| n.id))
 }
 
-pub async fn unread_count(db: &Db, ctx: &Ctx) -> Result<i64, ApiError> {
+pub async fn unread_count(db: &Db, ctx: &Ctx) -> Result<i64, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let count = repo::unread_count(&mut tx, ctx.user_id).await?;
     tx.commit().await?;
@@ -322,16 +322,16 @@ pub async fn unread_count(db: &Db, ctx: &Ctx) -> Result<i64, ApiError> {
 }
 
 /// Reading twice is harmless; another user's notification is not found.
-pub async fn mark_read(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), ApiError> {
+pub async fn mark_read(db: &Db, ctx: &Ctx, id: Uuid) -> Result<(), Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     if !repo::mark_read(&mut tx, ctx.user_id, id).await? {
-        return Err(ApiError::code(ErrorCode::NotificationNotFound));
+        return Err(Error::code(ErrorCode::NotificationNotFound));
     }
     tx.commit().await?;
     Ok(())
 }
 
-pub async fn mark_all_read(db: &Db, ctx: &Ctx) -> Result<u64, ApiError> {
+pub async fn mark_all_read(db: &Db, ctx: &Ctx) -> Result<u64, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let marked = repo::mark_all_read(&mut tx, ctx.user_id).await?;
     tx.commit().await?;

@@ -11,10 +11,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::repo;
-use crate::http::extract::Ctx;
-use crate::http::{ApiError, ErrorCode, FieldError};
+use crate::error::{Error, ErrorCode, FieldError};
 use crate::integrations::stripe::{Stripe, StripeError};
 use crate::platform::crypto::SecretBox;
+use crate::platform::database::Ctx;
 use crate::platform::database::{Db, Tx};
 
 /// What card payments need: Stripe's API and the key that opens stored secrets.
@@ -70,7 +70,7 @@ fn status_of(row: Option<repo::SettingsRow>, public_url: &str) -> StripeStatus {
     }
 }
 
-pub async fn stripe_status(db: &Db, ctx: &Ctx, public_url: &str) -> Result<StripeStatus, ApiError> {
+pub async fn stripe_status(db: &Db, ctx: &Ctx, public_url: &str) -> Result<StripeStatus, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let row = repo::settings(&mut tx).await?;
     tx.commit().await?;
@@ -84,7 +84,7 @@ pub async fn set_stripe_keys(
     ctx: &Ctx,
     public_url: &str,
     input: StripeKeysInput,
-) -> Result<StripeStatus, ApiError> {
+) -> Result<StripeStatus, Error> {
     let key = input.secret_key.expose_secret().trim();
     let hook = input.webhook_secret.expose_secret().trim();
     let mut errors = Vec::new();
@@ -119,13 +119,13 @@ pub async fn set_stripe_keys(
         ));
     }
     if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     }
     let seal = |context: String, value: &str| {
         gateway
             .secrets
             .seal(&context, value.as_bytes())
-            .map_err(ApiError::internal)
+            .map_err(Error::internal)
     };
     let key_enc = seal(secret_key_context(ctx.account_id), key)?;
     let hook_enc = seal(webhook_secret_context(ctx.account_id), hook)?;
@@ -154,7 +154,7 @@ pub async fn set_stripe_keys(
     Ok(status_of(row, public_url))
 }
 
-pub async fn delete_stripe_keys(db: &Db, ctx: &Ctx) -> Result<(), ApiError> {
+pub async fn delete_stripe_keys(db: &Db, ctx: &Ctx) -> Result<(), Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     repo::delete_settings(&mut tx).await?;
     tx.commit().await?;
@@ -168,21 +168,21 @@ pub struct Keys {
 
 /// The account's publishable key, for the client hub's card form (None when card
 /// payments are not set up or the key was not given).
-pub async fn publishable_key_in(tx: &mut Tx) -> Result<Option<String>, ApiError> {
+pub async fn publishable_key_in(tx: &mut Tx) -> Result<Option<String>, Error> {
     Ok(repo::settings(tx).await?.and_then(|r| r.publishable_key))
 }
 
 /// The account's decrypted Stripe keys; `stripe_not_configured` without them.
-pub async fn keys_in(tx: &mut Tx, secrets: &SecretBox, account_id: Uuid) -> Result<Keys, ApiError> {
+pub async fn keys_in(tx: &mut Tx, secrets: &SecretBox, account_id: Uuid) -> Result<Keys, Error> {
     let row = repo::settings(tx).await?.ok_or_else(|| {
-        ApiError::new(
+        Error::new(
             ErrorCode::StripeNotConfigured,
             "card payments need the account's Stripe keys; an owner or admin sets them with PUT /api/v1/settings/payments/stripe",
         )
     })?;
     let open = |context: String, sealed: &[u8]| {
         secrets.open_string(&context, sealed).map_err(|e| {
-            ApiError::internal(anyhow::anyhow!(
+            Error::internal(anyhow::anyhow!(
                 "stored Stripe secret of account {account_id}: {e}; was the encryption key changed?"
             ))
         })
@@ -198,7 +198,7 @@ pub async fn register_intent_in(
     account_id: Uuid,
     intent_id: &str,
     payment_id: Uuid,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     repo::register_intent(tx, account_id, intent_id, payment_id).await?;
     Ok(())
 }
@@ -206,7 +206,7 @@ pub async fn register_intent_in(
 /// A Stripe failure as the API reports it: Stripe refusing is 502 with its message
 /// kept; Stripe unreachable or failing on its side (no answer, a 5xx) is an outage,
 /// 503 `payment_provider_unavailable` with `Retry-After`.
-pub fn provider_error(error: StripeError) -> ApiError {
+pub fn provider_error(error: StripeError) -> Error {
     tracing::warn!(error = %error, "stripe request failed");
     match &error {
         StripeError::Api { status, .. } if *status >= 500 => provider_unavailable(),
@@ -215,14 +215,14 @@ pub fn provider_error(error: StripeError) -> ApiError {
                 Some(code) => format!("Stripe refused the request ({code}): {message}"),
                 None => format!("Stripe refused the request: {message}"),
             };
-            ApiError::new(ErrorCode::PaymentProviderError, detail)
+            Error::new(ErrorCode::PaymentProviderError, detail)
         }
         StripeError::Transport(_) => provider_unavailable(),
     }
 }
 
-fn provider_unavailable() -> ApiError {
-    let mut error = ApiError::new(
+fn provider_unavailable() -> Error {
+    let mut error = Error::new(
         ErrorCode::PaymentProviderUnavailable,
         "Stripe could not be reached; the same request is safe to repeat later",
     );
@@ -235,7 +235,7 @@ const PROVIDER_RETRY_AFTER_SECS: u64 = 30;
 
 /// The account and payment a PaymentIntent was created for (any account: on the
 /// owner's connection, for Stripe's webhook).
-pub async fn find_intent(db: &Db, intent_id: &str) -> Result<Option<(Uuid, Uuid)>, ApiError> {
+pub async fn find_intent(db: &Db, intent_id: &str) -> Result<Option<(Uuid, Uuid)>, Error> {
     let mut conn = db.pool().acquire().await?;
     Ok(repo::find_intent(&mut conn, intent_id).await?)
 }
@@ -247,18 +247,18 @@ pub async fn record_event_in(
     account_id: Uuid,
     event_id: &str,
     event_type: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, Error> {
     Ok(repo::insert_event(tx, account_id, event_id, event_type).await?)
 }
 
 /// Take the reconciliation lock of a payment for the rest of the transaction,
 /// waiting for it.
-pub async fn lock_reconciliation_in(tx: &mut Tx, payment_id: Uuid) -> Result<(), ApiError> {
+pub async fn lock_reconciliation_in(tx: &mut Tx, payment_id: Uuid) -> Result<(), Error> {
     Ok(repo::lock_reconciliation(tx, payment_id).await?)
 }
 
 /// Take the reconciliation lock of a payment for the rest of the transaction if
 /// nobody holds it; false when somebody does.
-pub async fn try_lock_reconciliation_in(tx: &mut Tx, payment_id: Uuid) -> Result<bool, ApiError> {
+pub async fn try_lock_reconciliation_in(tx: &mut Tx, payment_id: Uuid) -> Result<bool, Error> {
     Ok(repo::try_lock_reconciliation(tx, payment_id).await?)
 }

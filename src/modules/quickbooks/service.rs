@@ -15,13 +15,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::repo::{self, RecordFilter, RecordRow};
-use crate::http::extract::Ctx;
-use crate::http::pagination::{Page, PageRequest};
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::integrations::quickbooks::{QuickBooks, Tokens};
 use crate::platform::crypto::SecretBox;
+use crate::platform::database::Ctx;
 use crate::platform::database::Db;
 use crate::platform::events::Event;
+use crate::platform::pagination::{Page, PageRequest};
 use crate::platform::queue::{self, Queue};
 
 /// How long the `state` of a connect stays valid (the user's visit to Intuit).
@@ -133,9 +133,9 @@ pub fn on_event<'a>(
     })
 }
 
-fn client_of(gateway: &QboGateway) -> Result<&QuickBooks, ApiError> {
+fn client_of(gateway: &QboGateway) -> Result<&QuickBooks, Error> {
     gateway.client.as_ref().ok_or_else(|| {
-        ApiError::new(
+        Error::new(
             ErrorCode::QuickbooksNotConfigured,
             "QuickBooks Online is not configured on this server: its operator sets quickbooks_client_id and quickbooks_client_secret",
         )
@@ -158,22 +158,22 @@ struct State {
 
 /// The `state` parameter: account, user and expiry sealed (AES-256-GCM) under the
 /// server key, so it can be neither forged nor read, and expires.
-fn seal_state(secrets: &SecretBox, account_id: Uuid, user_id: Uuid) -> Result<String, ApiError> {
+fn seal_state(secrets: &SecretBox, account_id: Uuid, user_id: Uuid) -> Result<String, Error> {
     let state = State {
         a: account_id,
         u: user_id,
         e: Utc::now().timestamp() + STATE_TTL_SECS,
     };
-    let json = serde_json::to_vec(&state).map_err(ApiError::internal)?;
+    let json = serde_json::to_vec(&state).map_err(Error::internal)?;
     let sealed = secrets
         .seal(STATE_CONTEXT, &json)
-        .map_err(ApiError::internal)?;
+        .map_err(Error::internal)?;
     Ok(URL_SAFE_NO_PAD.encode(sealed))
 }
 
-fn open_state(secrets: &SecretBox, text: &str) -> Result<State, ApiError> {
+fn open_state(secrets: &SecretBox, text: &str) -> Result<State, Error> {
     let refused = || {
-        ApiError::new(
+        Error::new(
             ErrorCode::InvalidOauthState,
             "the state of this QuickBooks authorization is missing, forged or expired; connect again",
         )
@@ -196,16 +196,12 @@ pub struct ConnectReply {
 }
 
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
-pub fn connect(
-    gateway: &QboGateway,
-    ctx: &Ctx,
-    public_url: &str,
-) -> Result<ConnectReply, ApiError> {
+pub fn connect(gateway: &QboGateway, ctx: &Ctx, public_url: &str) -> Result<ConnectReply, Error> {
     let client = client_of(gateway)?;
     let state = seal_state(&gateway.secrets, ctx.account_id, ctx.user_id)?;
     let authorize_url = client
         .authorize_url(&redirect_uri(public_url), &state)
-        .map_err(ApiError::internal)?;
+        .map_err(Error::internal)?;
     Ok(ConnectReply { authorize_url })
 }
 
@@ -240,20 +236,20 @@ pub(super) fn sealed_tokens(
     secrets: &SecretBox,
     account_id: Uuid,
     tokens: &Tokens,
-) -> Result<SealedTokens, ApiError> {
+) -> Result<SealedTokens, Error> {
     let now = Utc::now();
     let access = secrets
         .seal(
             &token_context(account_id, "access"),
             tokens.access_token.as_bytes(),
         )
-        .map_err(ApiError::internal)?;
+        .map_err(Error::internal)?;
     let refresh = secrets
         .seal(
             &token_context(account_id, "refresh"),
             tokens.refresh_token.as_bytes(),
         )
-        .map_err(ApiError::internal)?;
+        .map_err(Error::internal)?;
     let access_expires_at = now + Duration::seconds(tokens.expires_in.clamp(0, 86_400));
     let refresh_expires_at = tokens
         .x_refresh_token_expires_in
@@ -274,7 +270,7 @@ pub async fn callback(
     gateway: &QboGateway,
     public_url: &str,
     params: CallbackParams,
-) -> Result<CallbackOutcome, ApiError> {
+) -> Result<CallbackOutcome, Error> {
     let state = open_state(
         &gateway.secrets,
         params.state.as_deref().unwrap_or_default(),
@@ -285,13 +281,13 @@ pub async fn callback(
         return Ok(CallbackOutcome::Refused(error));
     }
     let (Some(code), Some(realm_id)) = (params.code, params.realm_id) else {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidParameter,
             "the callback needs code and realmId",
         ));
     };
     if realm_id.is_empty() || !realm_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidParameter,
             "realmId is malformed",
         ));
@@ -335,7 +331,7 @@ pub async fn callback(
 
 /// Forget the tokens; sync stops (jobs still queued find no connection and do nothing).
 /// The mapping is kept, so connecting the same company again updates, not duplicates.
-pub async fn disconnect(db: &Db, ctx: &Ctx) -> Result<(), ApiError> {
+pub async fn disconnect(db: &Db, ctx: &Ctx) -> Result<(), Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let removed = repo::delete_connection(&mut tx).await?;
     tx.commit().await?;
@@ -412,11 +408,7 @@ pub struct QuickBooksStatus {
     pub recent_errors: Vec<SyncRecord>,
 }
 
-pub async fn status(
-    db: &Db,
-    gateway: &QboGateway,
-    ctx: &Ctx,
-) -> Result<QuickBooksStatus, ApiError> {
+pub async fn status(db: &Db, gateway: &QboGateway, ctx: &Ctx) -> Result<QuickBooksStatus, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let connection = repo::connection(&mut tx).await?;
     let mut counts = SyncCounts::default();
@@ -456,7 +448,7 @@ pub async fn records(
     ctx: &Ctx,
     query: &RecordQuery,
     page: PageRequest,
-) -> Result<Page<SyncRecord>, ApiError> {
+) -> Result<Page<SyncRecord>, Error> {
     let filter = RecordFilter {
         state: query.state.map(SyncState::as_str),
         kind: query.kind.map(Kind::as_str),
@@ -470,17 +462,17 @@ pub async fn records(
 
 /// Push the record again (a failed one after its cause was fixed).
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, record_id = %id))]
-pub async fn retry(db: &Db, ctx: &Ctx, id: Uuid) -> Result<SyncRecord, ApiError> {
+pub async fn retry(db: &Db, ctx: &Ctx, id: Uuid) -> Result<SyncRecord, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     if repo::connected_realm(&mut tx).await?.is_none() {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::QuickbooksNotConnected,
             "the account is not connected to QuickBooks Online; connect it first",
         ));
     }
     let row = repo::retry(&mut tx, id)
         .await?
-        .ok_or_else(|| ApiError::code(ErrorCode::QuickbooksRecordNotFound))?;
+        .ok_or_else(|| Error::code(ErrorCode::QuickbooksRecordNotFound))?;
     queue::enqueue(
         &mut tx,
         ctx.account_id,

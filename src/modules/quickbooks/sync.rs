@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::repo::{self, RecordRow};
 use super::service::{self, Kind};
 use crate::domain::Currency;
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::integrations::quickbooks::{Entity, Object, QboError, QuickBooks};
 use crate::modules::clients::model::{Client, ClientStatus};
 use crate::modules::invoices::model::{Invoice, InvoiceStatus, Payment};
@@ -78,7 +78,7 @@ impl From<QboError> for PushError {
 }
 
 /// A local record that is gone cannot be pushed; other read errors are ours.
-fn local(error: ApiError) -> PushError {
+fn local(error: Error) -> PushError {
     match error.code {
         ErrorCode::ClientNotFound | ErrorCode::InvoiceNotFound | ErrorCode::PaymentNotFound => {
             PushError::Refused(format!("{} in jobber", error.code.title()))

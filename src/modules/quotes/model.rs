@@ -4,7 +4,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::state::{QuoteAction, QuoteStatus};
-use crate::http::FieldError;
+use crate::error::FieldError;
 use crate::money::{Adjustment, Bps, Quantity, Rate};
 
 /// A discount or deposit as the API carries it (jobs carry a quote's discount too,

@@ -13,9 +13,7 @@ use super::model::{
 use super::repo::{self, ApprovalData, QuoteFields, QuoteTotals};
 use super::state::{QuoteAction, QuoteStatus};
 use crate::domain::TimeZone;
-use crate::http::extract::Ctx;
-use crate::http::pagination::{Page, PageRequest};
-use crate::http::{ApiError, ErrorCode, FieldError};
+use crate::error::{Error, ErrorCode, FieldError};
 use crate::modules::accounts::model::Sequence;
 use crate::modules::accounts::model::Settings;
 use crate::modules::activity::{self, Subject};
@@ -24,15 +22,17 @@ use crate::modules::auth::token::TokenKeys;
 use crate::modules::jobs::model::TaxSnapshot;
 use crate::modules::{accounts, catalog, clients, communications};
 use crate::money::{self, MoneyError, Rate};
+use crate::platform::database::Ctx;
 use crate::platform::database::{Db, Tx};
 use crate::platform::events::Event;
+use crate::platform::pagination::{Page, PageRequest};
 
-fn not_found() -> ApiError {
-    ApiError::code(ErrorCode::QuoteNotFound)
+fn not_found() -> Error {
+    Error::code(ErrorCode::QuoteNotFound)
 }
 
 /// 409 naming what is allowed instead.
-pub fn invalid_transition(status: QuoteStatus, action: QuoteAction) -> ApiError {
+pub fn invalid_transition(status: QuoteStatus, action: QuoteAction) -> Error {
     let allowed: Vec<&str> = status
         .allowed()
         .into_iter()
@@ -43,7 +43,7 @@ pub fn invalid_transition(status: QuoteStatus, action: QuoteAction) -> ApiError 
     } else {
         allowed.join(", ")
     };
-    ApiError::new(
+    Error::new(
         ErrorCode::InvalidTransition,
         format!(
             "a {} quote cannot {}; allowed: {allowed_text}",
@@ -57,21 +57,21 @@ pub fn invalid_transition(status: QuoteStatus, action: QuoteAction) -> ApiError 
     )])
 }
 
-fn transition(status: QuoteStatus, action: QuoteAction) -> Result<QuoteStatus, ApiError> {
+fn transition(status: QuoteStatus, action: QuoteAction) -> Result<QuoteStatus, Error> {
     status
         .after(action)
         .ok_or_else(|| invalid_transition(status, action))
 }
 
-fn money_error(error: MoneyError) -> ApiError {
+fn money_error(error: MoneyError) -> Error {
     match error {
-        MoneyError::Overflow => ApiError::field(error.field(), "the amounts are too large"),
-        _ => ApiError::field(error.field(), error.to_string()),
+        MoneyError::Overflow => Error::field(error.field(), "the amounts are too large"),
+        _ => Error::field(error.field(), error.to_string()),
     }
 }
 
 /// The quote with its lines, read inside a transaction.
-async fn load(tx: &mut Tx, id: Uuid, currency: &str) -> Result<Quote, ApiError> {
+async fn load(tx: &mut Tx, id: Uuid, currency: &str) -> Result<Quote, Error> {
     let row = repo::get(tx, id, false).await?.ok_or_else(not_found)?;
     let lines = repo::lines(tx, id).await?;
     Ok(row.into_quote(lines, currency.to_string())?)
@@ -106,7 +106,7 @@ pub async fn notice_on(
     }))
 }
 
-pub async fn get_in(tx: &mut Tx, id: Uuid, currency: &str) -> Result<Quote, ApiError> {
+pub async fn get_in(tx: &mut Tx, id: Uuid, currency: &str) -> Result<Quote, Error> {
     load(tx, id, currency).await
 }
 
@@ -146,7 +146,7 @@ fn compute(
     taxes: &[AppliedTax],
     discount: Option<money::Adjustment>,
     deposit: Option<money::Adjustment>,
-) -> Result<Computed, ApiError> {
+) -> Result<Computed, Error> {
     let inputs: Vec<money::LineInput> = lines
         .iter()
         .map(|l| money::LineInput {
@@ -174,15 +174,11 @@ fn compute(
     })
 }
 
-async fn prepare(
-    tx: &mut Tx,
-    settings: &Settings,
-    input: &QuoteInput,
-) -> Result<Prepared, ApiError> {
+async fn prepare(tx: &mut Tx, settings: &Settings, input: &QuoteInput) -> Result<Prepared, Error> {
     let mut errors = Vec::new();
     check_header(input, &mut errors);
     if input.lines.len() > super::model::MAX_LINES {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     }
     clients::service::check_references(tx, input.client_id, input.property_id, &mut errors).await?;
     let priced = price(
@@ -202,9 +198,9 @@ async fn prepare(
         errors.push(FieldError::new("valid_until", "must not be in the past"));
     }
     if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     }
-    priced.ok_or_else(|| ApiError::invalid(errors))
+    priced.ok_or_else(|| Error::invalid(errors))
 }
 
 /// What a quote's money depends on: the part of [`QuoteInput`] that
@@ -223,7 +219,7 @@ async fn price(
     tx: &mut Tx,
     input: Pricing<'_>,
     errors: &mut Vec<FieldError>,
-) -> Result<Option<Prepared>, ApiError> {
+) -> Result<Option<Prepared>, Error> {
     let requests: Vec<catalog::LineRequest<'_>> = input
         .lines
         .iter()
@@ -259,12 +255,12 @@ async fn price(
         .discount
         .map(|d| d.to_adjustment("discount"))
         .transpose()
-        .map_err(|e| ApiError::invalid(vec![e]))?;
+        .map_err(|e| Error::invalid(vec![e]))?;
     let deposit = input
         .deposit
         .map(|d| d.to_adjustment("deposit"))
         .transpose()
-        .map_err(|e| ApiError::invalid(vec![e]))?;
+        .map_err(|e| Error::invalid(vec![e]))?;
     let computed = compute(&lines, &taxes, discount, deposit)?;
     Ok(Some(Prepared { lines, computed }))
 }
@@ -272,18 +268,14 @@ async fn price(
 /// What a quote with these lines, rates and adjustments comes to, priced by the
 /// same code as `create` and `update`; nothing is written.
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
-pub async fn preview(
-    db: &Db,
-    ctx: &Ctx,
-    input: QuotePreviewInput,
-) -> Result<QuotePreview, ApiError> {
+pub async fn preview(db: &Db, ctx: &Ctx, input: QuotePreviewInput) -> Result<QuotePreview, Error> {
     let mut errors = Vec::new();
     if input.lines.len() > super::model::MAX_LINES {
         errors.push(FieldError::new(
             "lines",
             format!("at most {}", super::model::MAX_LINES),
         ));
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     }
     let mut tx = db.tenant(ctx.account_id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
@@ -294,7 +286,7 @@ pub async fn preview(
         deposit: input.deposit,
     };
     let Some(prepared) = price(&mut tx, pricing, &mut errors).await? else {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     };
     // The same lines with every optional one picked: what approval would price if
     // the client took them all.
@@ -311,12 +303,12 @@ pub async fn preview(
         .discount
         .map(|d| d.to_adjustment("discount"))
         .transpose()
-        .map_err(|e| ApiError::invalid(vec![e]))?;
+        .map_err(|e| Error::invalid(vec![e]))?;
     let deposit = input
         .deposit
         .map(|d| d.to_adjustment("deposit"))
         .transpose()
-        .map_err(|e| ApiError::invalid(vec![e]))?;
+        .map_err(|e| Error::invalid(vec![e]))?;
     let with_all = compute(&all, &prepared.computed.taxes, discount, deposit)?;
     tx.commit().await?;
     let c = prepared.computed;
@@ -379,9 +371,9 @@ fn fields<'a>(input: &'a QuoteInput, valid_until: Option<chrono::NaiveDate>) -> 
 }
 
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
-pub async fn create(db: &Db, ctx: &Ctx, input: QuoteInput) -> Result<Quote, ApiError> {
+pub async fn create(db: &Db, ctx: &Ctx, input: QuoteInput) -> Result<Quote, Error> {
     if input.version.is_some() {
-        return Err(ApiError::field(
+        return Err(Error::field(
             "version",
             "is set by the server; leave it out when creating",
         ));
@@ -393,7 +385,7 @@ pub async fn create(db: &Db, ctx: &Ctx, input: QuoteInput) -> Result<Quote, ApiE
 }
 
 /// Create a quote in the caller's transaction (a work request converted to a quote).
-pub async fn create_in(tx: &mut Tx, ctx: &Ctx, input: &QuoteInput) -> Result<Quote, ApiError> {
+pub async fn create_in(tx: &mut Tx, ctx: &Ctx, input: &QuoteInput) -> Result<Quote, Error> {
     let settings = accounts::service::settings_in(tx).await?;
     let prepared = prepare(tx, &settings, input).await?;
     let valid_until = input.valid_until.or_else(|| {
@@ -488,18 +480,18 @@ async fn record(
     Ok(())
 }
 
-pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Quote, ApiError> {
+pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Quote, Error> {
     get_for(db, Actor::from(ctx), id).await
 }
 
 /// A quote for staff or, through the hub, for its client. Drafts are the
 /// business's own: the hub never shows one.
-pub async fn get_for(db: &Db, actor: Actor, id: Uuid) -> Result<Quote, ApiError> {
+pub async fn get_for(db: &Db, actor: Actor, id: Uuid) -> Result<Quote, Error> {
     let mut tx = db.tenant(actor.account_id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let quote = load(&mut tx, id, &settings.currency).await?;
     if actor.user_id.is_none() && quote.status == QuoteStatus::Draft {
-        return Err(ApiError::code(ErrorCode::QuoteNotFound));
+        return Err(Error::code(ErrorCode::QuoteNotFound));
     }
     tx.commit().await?;
     Ok(quote)
@@ -511,7 +503,7 @@ pub async fn list(
     status: Option<QuoteStatus>,
     client_id: Option<Uuid>,
     page: PageRequest,
-) -> Result<Page<Quote>, ApiError> {
+) -> Result<Page<Quote>, Error> {
     let mut tx = db.read(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let rows = repo::list(&mut tx, status, client_id, page.after, page.fetch_limit()).await?;
@@ -530,12 +522,12 @@ async fn lock(
     id: Uuid,
     version: Option<i32>,
     action: QuoteAction,
-) -> Result<repo::QuoteRow, ApiError> {
+) -> Result<repo::QuoteRow, Error> {
     let row = repo::get(tx, id, true).await?.ok_or_else(not_found)?;
     if let Some(version) = version
         && version != row.version
     {
-        return Err(ApiError::version_conflict(row.version));
+        return Err(Error::version_conflict(row.version));
     }
     transition(row.status()?, action)?;
     Ok(row)
@@ -548,7 +540,7 @@ pub async fn update(
     id: Uuid,
     version: i32,
     input: QuoteInput,
-) -> Result<Quote, ApiError> {
+) -> Result<Quote, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let current = lock(&mut tx, id, Some(version), QuoteAction::Edit).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
@@ -600,14 +592,14 @@ pub async fn send(
     ctx: &Ctx,
     id: Uuid,
     input: SendInput,
-) -> Result<Quote, ApiError> {
+) -> Result<Quote, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let row = lock(&mut tx, id, input.version, QuoteAction::Send).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let client = clients::service::get_in(&mut tx, row.client_id).await?;
     let to = client.email_to(input.to.as_deref())?;
     let note = crate::domain::optional_text(input.note.as_deref(), 10_000)
-        .map_err(|m| ApiError::field("note", m))?;
+        .map_err(|m| Error::field("note", m))?;
     let today = today(&settings);
     let fresh_until = today
         .checked_add_days(Days::new(
@@ -657,7 +649,7 @@ pub async fn approve(
     id: Uuid,
     input: ApproveInput,
     ip: Option<String>,
-) -> Result<Quote, ApiError> {
+) -> Result<Quote, Error> {
     approve_as(db, Actor::from(ctx), id, input, ip).await
 }
 
@@ -669,7 +661,7 @@ pub async fn approve_by_client(
     id: Uuid,
     input: ApproveInput,
     ip: String,
-) -> Result<Quote, ApiError> {
+) -> Result<Quote, Error> {
     let actor = Actor {
         account_id,
         user_id: None,
@@ -690,7 +682,7 @@ pub async fn approve_by_client(
         None => false,
     };
     if lapsed || current.status == QuoteStatus::Expired {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidTransition,
             "this quote has expired; ask the business to send it again",
         ));
@@ -706,9 +698,9 @@ pub async fn approve_as(
     id: Uuid,
     input: ApproveInput,
     ip: Option<String>,
-) -> Result<Quote, ApiError> {
+) -> Result<Quote, Error> {
     let signature = crate::domain::required_text(&input.signature_name, 200)
-        .map_err(|m| ApiError::field("signature_name", m))?;
+        .map_err(|m| Error::field("signature_name", m))?;
     let mut tx = db.tenant(actor.account_id).await?;
     let row = lock(&mut tx, id, input.version, QuoteAction::Approve).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
@@ -723,7 +715,7 @@ pub async fn approve_as(
         }
     }
     if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     }
     for line in lines.iter_mut().filter(|l| l.optional) {
         line.selected = input.selected_optional_line_ids.contains(&line.id);
@@ -745,7 +737,7 @@ pub async fn approve_as(
 
 /// A stored quote's lines priced as they are selected, by `compute` (the one place
 /// quote money is computed): what approval saves and the client hub previews.
-fn price_stored(row: &repo::QuoteRow, lines: &[QuoteLine]) -> Result<Computed, ApiError> {
+fn price_stored(row: &repo::QuoteRow, lines: &[QuoteLine]) -> Result<Computed, Error> {
     let data: Vec<LineData> = lines
         .iter()
         .map(|l| LineData {
@@ -778,11 +770,11 @@ fn price_stored(row: &repo::QuoteRow, lines: &[QuoteLine]) -> Result<Computed, A
     let discount = discount
         .map(|d| d.to_adjustment("discount"))
         .transpose()
-        .map_err(|e| ApiError::invalid(vec![e]))?;
+        .map_err(|e| Error::invalid(vec![e]))?;
     let deposit = deposit
         .map(|d| d.to_adjustment("deposit"))
         .transpose()
-        .map_err(|e| ApiError::invalid(vec![e]))?;
+        .map_err(|e| Error::invalid(vec![e]))?;
     compute(&data, &row.taxes.0, discount, deposit)
 }
 
@@ -794,7 +786,7 @@ pub async fn preview_choice(
     account_id: Uuid,
     id: Uuid,
     selected_optional_line_ids: &[Uuid],
-) -> Result<PreviewTotals, ApiError> {
+) -> Result<PreviewTotals, Error> {
     let mut tx = db.tenant(account_id).await?;
     let row = repo::get(&mut tx, id, false).await?.ok_or_else(not_found)?;
     let mut lines: Vec<QuoteLine> = repo::lines(&mut tx, id).await?;
@@ -809,7 +801,7 @@ pub async fn preview_choice(
         }
     }
     if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     }
     for line in lines.iter_mut().filter(|l| l.optional) {
         line.selected = selected_optional_line_ids.contains(&line.id);
@@ -832,9 +824,9 @@ pub struct DeclineInput {
     pub version: Option<i32>,
 }
 
-pub async fn decline(db: &Db, ctx: &Ctx, id: Uuid, input: DeclineInput) -> Result<Quote, ApiError> {
+pub async fn decline(db: &Db, ctx: &Ctx, id: Uuid, input: DeclineInput) -> Result<Quote, Error> {
     let reason = crate::domain::optional_text(input.reason.as_deref(), 2000)
-        .map_err(|m| ApiError::field("reason", m))?;
+        .map_err(|m| Error::field("reason", m))?;
     let mut tx = db.tenant(ctx.account_id).await?;
     lock(&mut tx, id, input.version, QuoteAction::Decline).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
@@ -865,7 +857,7 @@ pub async fn request_changes(
     ctx: &Ctx,
     id: Uuid,
     input: ChangesInput,
-) -> Result<Quote, ApiError> {
+) -> Result<Quote, Error> {
     request_changes_as(db, Actor::from(ctx), id, input).await
 }
 
@@ -874,9 +866,9 @@ pub async fn request_changes_as(
     actor: Actor,
     id: Uuid,
     input: ChangesInput,
-) -> Result<Quote, ApiError> {
+) -> Result<Quote, Error> {
     let note =
-        crate::domain::required_text(&input.note, 4000).map_err(|m| ApiError::field("note", m))?;
+        crate::domain::required_text(&input.note, 4000).map_err(|m| Error::field("note", m))?;
     let mut tx = db.tenant(actor.account_id).await?;
     lock(&mut tx, id, input.version, QuoteAction::RequestChanges).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
@@ -894,12 +886,7 @@ pub async fn request_changes_as(
     Ok(quote)
 }
 
-pub async fn archive(
-    db: &Db,
-    ctx: &Ctx,
-    id: Uuid,
-    version: Option<i32>,
-) -> Result<Quote, ApiError> {
+pub async fn archive(db: &Db, ctx: &Ctx, id: Uuid, version: Option<i32>) -> Result<Quote, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     lock(&mut tx, id, version, QuoteAction::Archive).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
@@ -930,7 +917,7 @@ pub async fn convert(
     ctx: &Ctx,
     id: Uuid,
     input: ConvertInput,
-) -> Result<crate::modules::jobs::model::Job, ApiError> {
+) -> Result<crate::modules::jobs::model::Job, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let row = lock(&mut tx, id, input.version, QuoteAction::Convert).await?;
     let lines: Vec<catalog::ResolvedLine> = repo::lines(&mut tx, id)
@@ -988,16 +975,16 @@ pub async fn convert(
 
 /// A quote a deposit may be paid on (sent, approved or converted), locked: its client
 /// and total.
-pub async fn lock_for_deposit_in(tx: &mut Tx, id: Uuid) -> Result<(Uuid, i64), ApiError> {
+pub async fn lock_for_deposit_in(tx: &mut Tx, id: Uuid) -> Result<(Uuid, i64), Error> {
     let row = repo::get(tx, id, true)
         .await?
-        .ok_or(ApiError::code(ErrorCode::QuoteNotFound))?;
+        .ok_or(Error::code(ErrorCode::QuoteNotFound))?;
     let status = row.status()?;
     match status {
         QuoteStatus::Sent | QuoteStatus::Approved | QuoteStatus::Converted => {
             Ok((row.client_id, row.total))
         }
-        _ => Err(ApiError::new(
+        _ => Err(Error::new(
             ErrorCode::InvalidTransition,
             format!(
                 "deposits are taken on sent, approved or converted quotes, not on a {} one",
@@ -1009,7 +996,7 @@ pub async fn lock_for_deposit_in(tx: &mut Tx, id: Uuid) -> Result<(Uuid, i64), A
 
 /// Mark the account's unanswered quotes past their `valid_until` expired (the
 /// scheduler's `expire_quotes` task). Returns how many.
-pub async fn expire_due(db: &Db, account_id: Uuid) -> Result<usize, ApiError> {
+pub async fn expire_due(db: &Db, account_id: Uuid) -> Result<usize, Error> {
     let mut tx = db.tenant(account_id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let expired = repo::expire(&mut tx, today(&settings)).await?;
@@ -1032,13 +1019,13 @@ pub async fn expire_all(db: &Db) -> anyhow::Result<u64> {
     for account_id in accounts {
         let n = expire_due(db, account_id)
             .await
-            .map_err(|e| anyhow::anyhow!("account {account_id}: {e}"))?;
+            .map_err(|e| anyhow::Error::new(e).context(format!("account {account_id}")))?;
         expired += u64::try_from(n).unwrap_or(0);
     }
     Ok(expired)
 }
 
 /// The client a quote is for; `None` for a quote that is gone.
-pub async fn client_of_in(tx: &mut Tx, id: Uuid) -> Result<Option<Uuid>, ApiError> {
+pub async fn client_of_in(tx: &mut Tx, id: Uuid) -> Result<Option<Uuid>, Error> {
     Ok(repo::client_of(tx, id).await?)
 }

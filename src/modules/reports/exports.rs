@@ -20,10 +20,10 @@ use uuid::Uuid;
 
 use super::repo::{self, ExportRow};
 use crate::domain::Currency;
-use crate::http::extract::Ctx;
-use crate::http::{ApiError, ErrorCode, FieldError};
+use crate::error::{Error, ErrorCode, FieldError};
 use crate::modules::{accounts, notifications};
 use crate::money::format_minor;
+use crate::platform::database::Ctx;
 use crate::platform::database::Db;
 use crate::platform::queue::{self, Queue};
 use crate::platform::storage::{ObjectKey, Storage};
@@ -104,11 +104,11 @@ pub struct Export {
     pub expires_at: DateTime<Utc>,
 }
 
-fn not_found() -> ApiError {
-    ApiError::code(ErrorCode::ExportNotFound)
+fn not_found() -> Error {
+    Error::code(ErrorCode::ExportNotFound)
 }
 
-async fn to_export(storage: &Storage, row: ExportRow) -> Result<Export, ApiError> {
+async fn to_export(storage: &Storage, row: ExportRow) -> Result<Export, Error> {
     let url = match row.storage_key.as_deref().and_then(ObjectKey::parse) {
         Some(key) if row.status == "ready" => Some(storage.signed_url(&key, URL_TTL).await?),
         _ => None,
@@ -121,7 +121,7 @@ async fn to_export(storage: &Storage, row: ExportRow) -> Result<Export, ApiError
     Ok(Export {
         id: row.id,
         kind: ExportKind::parse(&row.kind)
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("export kind {}", row.kind)))?,
+            .ok_or_else(|| Error::internal(anyhow::anyhow!("export kind {}", row.kind)))?,
         from: row.from_date,
         to: row.to_date,
         status,
@@ -149,7 +149,7 @@ pub async fn request(
     storage: &Storage,
     ctx: &Ctx,
     input: ExportRequest,
-) -> Result<Export, ApiError> {
+) -> Result<Export, Error> {
     let (from, to) = match input.kind {
         ExportKind::Clients => (None, None),
         ExportKind::Invoices | ExportKind::Payments => {
@@ -161,7 +161,7 @@ pub async fn request(
                 errors.push(FieldError::new("to", "is required for this export"));
             }
             let (Some(from), Some(to)) = (input.from, input.to) else {
-                return Err(ApiError::invalid(errors));
+                return Err(Error::invalid(errors));
             };
             super::service::check_range(from, to, MAX_DAYS)?;
             (Some(from), Some(to))
@@ -190,7 +190,7 @@ pub async fn request(
     to_export(storage, row).await
 }
 
-pub async fn get(db: &Db, storage: &Storage, ctx: &Ctx, id: Uuid) -> Result<Export, ApiError> {
+pub async fn get(db: &Db, storage: &Storage, ctx: &Ctx, id: Uuid) -> Result<Export, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let row = repo::export(&mut tx, id).await?.ok_or_else(not_found)?;
     tx.commit().await?;
@@ -198,7 +198,7 @@ pub async fn get(db: &Db, storage: &Storage, ctx: &Ctx, id: Uuid) -> Result<Expo
 }
 
 /// The account's exports still kept, newest first.
-pub async fn list(db: &Db, storage: &Storage, ctx: &Ctx) -> Result<Vec<Export>, ApiError> {
+pub async fn list(db: &Db, storage: &Storage, ctx: &Ctx) -> Result<Vec<Export>, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let rows = repo::exports(&mut tx).await?;
     tx.commit().await?;
@@ -381,7 +381,11 @@ pub async fn purge_expired(pool: &sqlx::PgPool, storage: &Storage) -> anyhow::Re
     let keys = repo::purge_expired_exports(pool).await?;
     for key in keys.iter().filter_map(|k| ObjectKey::parse(k)) {
         if let Err(error) = storage.delete(&key).await {
-            tracing::warn!(%error, key = key.as_str(), "expired export; its file could not be deleted");
+            tracing::warn!(
+                error = format!("{error:#}"),
+                key = key.as_str(),
+                "expired export; its file could not be deleted"
+            );
         }
     }
     Ok(u64::try_from(keys.len()).unwrap_or(u64::MAX))

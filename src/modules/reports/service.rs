@@ -4,14 +4,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::repo;
-use crate::http::extract::Ctx;
-use crate::http::{ApiError, FieldError};
+use crate::error::{Error, FieldError};
 use crate::modules::accounts;
 use crate::modules::jobs::service::zone;
 use crate::modules::quotes::service::today;
 use crate::modules::schedule::recurrence::resolve_local;
 use crate::platform::cache::{self, Key};
-use crate::platform::database::Db;
+use crate::platform::database::{Ctx, Db};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Dashboard {
@@ -65,10 +64,10 @@ async fn cached<T, Fut>(
     question: String,
     weigh: impl FnOnce(&T) -> usize,
     load: impl FnOnce() -> Fut,
-) -> Result<T, ApiError>
+) -> Result<T, Error>
 where
     T: Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<T, ApiError>>,
+    Fut: std::future::Future<Output = Result<T, Error>>,
 {
     db.caches()
         .get(cache::Name::Reports)
@@ -77,11 +76,11 @@ where
 }
 
 /// The account's local date now, from its (cached) settings.
-async fn local_today(db: &Db, ctx: &Ctx) -> Result<NaiveDate, ApiError> {
+async fn local_today(db: &Db, ctx: &Ctx) -> Result<NaiveDate, Error> {
     Ok(today(&accounts::service::settings(db, ctx).await?))
 }
 
-pub async fn dashboard(db: &Db, ctx: &Ctx) -> Result<Dashboard, ApiError> {
+pub async fn dashboard(db: &Db, ctx: &Ctx) -> Result<Dashboard, Error> {
     let question = format!("dashboard {}", local_today(db, ctx).await?);
     cached(
         db,
@@ -93,7 +92,7 @@ pub async fn dashboard(db: &Db, ctx: &Ctx) -> Result<Dashboard, ApiError> {
     .await
 }
 
-pub async fn dashboard_from(db: &Db, ctx: &Ctx, source: Source) -> Result<Dashboard, ApiError> {
+pub async fn dashboard_from(db: &Db, ctx: &Ctx, source: Source) -> Result<Dashboard, Error> {
     let mut tx = db.read_to_cache(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let today = today(&settings);
@@ -179,9 +178,9 @@ pub struct Revenue {
     pub total_collected: i128,
 }
 
-pub fn check_range(from: NaiveDate, to: NaiveDate, max_days: i64) -> Result<(), ApiError> {
+pub fn check_range(from: NaiveDate, to: NaiveDate, max_days: i64) -> Result<(), Error> {
     if to < from || (to - from).num_days() > max_days {
-        return Err(ApiError::invalid(vec![FieldError::new(
+        return Err(Error::invalid(vec![FieldError::new(
             "to",
             format!("must be on or after `from` and at most {max_days} days later"),
         )]));
@@ -195,7 +194,7 @@ pub async fn revenue(
     from: NaiveDate,
     to: NaiveDate,
     group: Grouping,
-) -> Result<Revenue, ApiError> {
+) -> Result<Revenue, Error> {
     let max_days = match group {
         Grouping::Day => 366,
         Grouping::Week | Grouping::Month => 3660,
@@ -218,7 +217,7 @@ async fn revenue_uncached(
     from: NaiveDate,
     to: NaiveDate,
     group: Grouping,
-) -> Result<Revenue, ApiError> {
+) -> Result<Revenue, Error> {
     let mut tx = db.read_to_cache(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let rows = repo::revenue(&mut tx, &settings.time_zone, group.as_str(), from, to).await?;
@@ -267,12 +266,7 @@ pub struct JobsReport {
     pub currency: String,
 }
 
-pub async fn jobs(
-    db: &Db,
-    ctx: &Ctx,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<JobsReport, ApiError> {
+pub async fn jobs(db: &Db, ctx: &Ctx, from: NaiveDate, to: NaiveDate) -> Result<JobsReport, Error> {
     check_range(from, to, 3660)?;
     cached(
         db,
@@ -290,7 +284,7 @@ pub async fn jobs_from(
     from: NaiveDate,
     to: NaiveDate,
     source: Source,
-) -> Result<JobsReport, ApiError> {
+) -> Result<JobsReport, Error> {
     check_range(from, to, 3660)?;
     let mut tx = db.read_to_cache(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
@@ -348,12 +342,12 @@ pub struct Aging {
     pub invoices: i64,
 }
 
-pub async fn aging(db: &Db, ctx: &Ctx) -> Result<Aging, ApiError> {
+pub async fn aging(db: &Db, ctx: &Ctx) -> Result<Aging, Error> {
     let question = format!("aging {}", local_today(db, ctx).await?);
     cached(db, ctx, question, |_| 0, || aging_uncached(db, ctx)).await
 }
 
-async fn aging_uncached(db: &Db, ctx: &Ctx) -> Result<Aging, ApiError> {
+async fn aging_uncached(db: &Db, ctx: &Ctx) -> Result<Aging, Error> {
     let mut tx = db.read_to_cache(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let date = today(&settings);
@@ -375,7 +369,7 @@ async fn aging_uncached(db: &Db, ctx: &Ctx) -> Result<Aging, ApiError> {
 /// Recompute the account's report aggregates from its base tables (`jobber admin
 /// rebuild-aggregates`). They are kept exact by every write; this is for repair, and
 /// for data written while the aggregate triggers were disabled.
-pub async fn rebuild_aggregates(db: &Db, account_id: Uuid) -> Result<(), ApiError> {
+pub async fn rebuild_aggregates(db: &Db, account_id: Uuid) -> Result<(), Error> {
     let mut tx = db.tenant(account_id).await?;
     repo::rebuild_aggregates(&mut tx, account_id).await?;
     tx.commit().await?;

@@ -6,30 +6,18 @@
 //! The route lives here, not in the hub, because the request is this module's:
 //! it borrows only the hub's link check.
 
-use axum::extract::State;
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::model::RequestSource;
 use super::repo::{self, NewRequest};
 use super::service::offered_service;
-use crate::app::AppState;
 use crate::domain::{Address, FieldError, optional_text, required_text};
-use crate::http::error::Problem;
-use crate::http::extract::{ClientIp, Json, Path, Query};
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::modules::clients;
-use crate::modules::hub::{self, LinkParams};
 use crate::platform::database::Db;
 use crate::platform::events::Event;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(hub_request_work))
-}
 
 /// `POST /hub/clients/{id}/requests`: what the client asks for.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -61,7 +49,7 @@ pub async fn submit(
     client_id: Uuid,
     input: HubRequestInput,
     remote_ip: &str,
-) -> Result<Uuid, ApiError> {
+) -> Result<Uuid, Error> {
     let mut errors = Vec::new();
     let details = required_text(&input.details, 5000)
         .map_err(|m| errors.push(FieldError::new("details", m)))
@@ -92,7 +80,7 @@ pub async fn submit(
         },
     };
     let Some(details) = details.filter(|_| errors.is_empty()) else {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     };
     let email = client.email_to(None).unwrap_or_default();
     let phone = client
@@ -124,29 +112,4 @@ pub async fn submit(
     tx.raise(Event::RequestReceived { request_id: id });
     tx.commit().await?;
     Ok(id)
-}
-
-/// "Request more work": the client asks the business for more work from their hub
-/// page. It arrives in the office's Requests inbox (`source: hub`) with the client
-/// set, and the office is notified.
-#[utoipa::path(post, path = "/hub/clients/{id}/requests", tag = "client hub", security(()), params(("id" = Uuid, Path), LinkParams),
-    request_body = HubRequestInput,
-    responses((status = 201, body = HubRequestReceived), (status = 404, body = Problem), (status = 410, body = Problem),
-        (status = 422, body = Problem, description = "`validation_failed`: `details`, `service_id`, `property_id` or `preferred_times`")))]
-async fn hub_request_work(
-    State(state): State<AppState>,
-    Path(id): Path<Uuid>,
-    Query(link): Query<LinkParams>,
-    ClientIp(ip): ClientIp,
-    Json(body): Json<HubRequestInput>,
-) -> Result<(StatusCode, axum::Json<HubRequestReceived>), ApiError> {
-    let account_id = hub::client_page::check(&state.keys, id, &link)?;
-    let request_id = submit(&state.db, account_id, id, body, &ip.to_string()).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(HubRequestReceived {
-            id: request_id,
-            message: "Thank you: your request was sent.".into(),
-        }),
-    ))
 }

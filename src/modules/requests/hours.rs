@@ -2,28 +2,17 @@
 //! hours of their own a person works the account's (Settings › Online requests);
 //! with them, booking offers that person only inside them (an empty list: never).
 
-use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::model::WorkingHours;
 use super::repo;
-use crate::app::AppState;
 use crate::domain::FieldError;
-use crate::http::ApiError;
-use crate::http::error::Problem;
-use crate::http::extract::{Admin, Ctx, Json, Path, Staff};
+use crate::error::Error;
 use crate::modules::users;
+use crate::platform::database::Ctx;
 use crate::platform::database::Db;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_hours))
-        .routes(routes!(set_hours))
-}
 
 /// Check weekly hours given as `field`: at most 21 periods, days 1..=7, each
 /// ending after it starts.
@@ -68,7 +57,7 @@ pub struct PersonHoursInput {
 }
 
 /// Every person with hours of their own, and every bookable person.
-pub async fn list(db: &Db, ctx: &Ctx) -> Result<Vec<PersonHours>, ApiError> {
+pub async fn list(db: &Db, ctx: &Ctx) -> Result<Vec<PersonHours>, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let bookable = users::service::bookable_ids_in(&mut tx).await?;
     let own = repo::person_hours(&mut tx).await?;
@@ -98,13 +87,13 @@ pub async fn set(
     ctx: &Ctx,
     user_id: Uuid,
     input: PersonHoursInput,
-) -> Result<PersonHours, ApiError> {
+) -> Result<PersonHours, Error> {
     let mut errors = Vec::new();
     if let Some(hours) = &input.working_hours {
         check_hours("working_hours", hours, &mut errors);
     }
     if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     }
     // 404 `user_not_found` for someone not of this account.
     users::service::get(db, ctx, user_id).await?;
@@ -123,31 +112,4 @@ pub async fn set(
         bookable,
         working_hours: hours,
     })
-}
-
-/// The team's hours for online booking: every bookable person (with their own
-/// hours, or null for the account's) and anyone else who has hours of their own.
-#[utoipa::path(get, path = "/settings/working-hours", tag = "requests",
-    responses((status = 200, body = Vec<PersonHours>), (status = 403, body = Problem)))]
-async fn list_hours(
-    State(state): State<AppState>,
-    Staff(ctx): Staff,
-) -> Result<axum::Json<Vec<PersonHours>>, ApiError> {
-    Ok(axum::Json(list(&state.db, &ctx).await?))
-}
-
-/// Set a person's own working hours for online booking (owner, admin): the slots
-/// offered for them lie inside these instead of the account's hours; an empty list
-/// takes them out of online booking; null puts them back on the account's hours.
-#[utoipa::path(put, path = "/users/{id}/working-hours", tag = "requests", params(("id" = Uuid, Path)),
-    request_body = PersonHoursInput,
-    responses((status = 200, body = PersonHours), (status = 403, body = Problem), (status = 404, body = Problem, description = "`user_not_found`"),
-        (status = 422, body = Problem, description = "`validation_failed`: `working_hours[i].day`, `working_hours[i].end`")))]
-async fn set_hours(
-    State(state): State<AppState>,
-    Admin(ctx): Admin,
-    Path(id): Path<Uuid>,
-    Json(body): Json<PersonHoursInput>,
-) -> Result<axum::Json<PersonHours>, ApiError> {
-    Ok(axum::Json(set(&state.db, &ctx, id, body).await?))
 }

@@ -7,7 +7,9 @@
 
 pub mod booking;
 pub mod from_hub;
+pub mod from_hub_routes;
 pub mod hours;
+pub mod hours_routes;
 pub mod model;
 pub mod repo;
 pub mod routes;

@@ -4,7 +4,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::{Address, Email, FieldError, Phone, optional_text, required_text};
-use crate::http::ApiError;
+use crate::error::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -159,7 +159,7 @@ impl RequestInput {
             .is_some_and(|w| !w.trim().is_empty())
     }
 
-    pub fn validate(self) -> Result<RequestData, ApiError> {
+    pub fn validate(self) -> Result<RequestData, Error> {
         let mut errors = Vec::new();
         let (name, email, phone, address) = contact(
             &self.name,
@@ -187,7 +187,7 @@ impl RequestInput {
                 details,
                 preferred_times,
             }),
-            _ => Err(ApiError::invalid(errors)),
+            _ => Err(Error::invalid(errors)),
         }
     }
 }
@@ -292,7 +292,7 @@ pub struct FormSettingsInput {
 }
 
 impl FormSettingsInput {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub fn check(&self) -> Result<(), Error> {
         let mut errors = Vec::new();
         let slug_ok = (1..=60).contains(&self.slug.len())
             && self
@@ -331,7 +331,7 @@ impl FormSettingsInput {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::invalid(errors))
+            Err(Error::invalid(errors))
         }
     }
 }
@@ -351,7 +351,7 @@ pub struct ConvertInput {
 }
 
 /// A bookable start time.
-pub type BookingSlot = crate::http::error::FreeSlot;
+pub type BookingSlot = crate::error::FreeSlot;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SlotList {

@@ -35,8 +35,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(convert_request))
         .routes(routes!(archive_request))
         .routes(routes!(get_form_settings, update_form_settings))
-        .merge(super::from_hub::router())
-        .merge(super::hours::router())
+        .merge(super::from_hub_routes::router())
+        .merge(super::hours_routes::router())
 }
 
 /// The answer to a request sent from the public form.

@@ -15,28 +15,27 @@ use super::model::{
 };
 use super::repo::{self, FormRow, FormUpdate, NewRequest};
 use crate::domain::{Address, FieldError};
-use crate::http::extract::Ctx;
-use crate::http::pagination::{Page, PageRequest};
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::modules::catalog::ItemKind;
 use crate::modules::clients::model::{ClientInput, ClientStatus, EmailInput, PhoneInput};
 use crate::modules::jobs::model::{JobInput, ScheduleInput};
 use crate::modules::quotes::model::{LineInput, QuoteInput};
 use crate::modules::users::model::Role;
 use crate::modules::{accounts, catalog, clients, jobs, quotes, users};
-use crate::platform::database::{Db, Tx, violation};
+use crate::platform::database::{Ctx, Db, Tx, violation};
 use crate::platform::events::Event;
+use crate::platform::pagination::{Page, PageRequest};
 
-fn not_found() -> ApiError {
-    ApiError::code(ErrorCode::RequestNotFound)
+fn not_found() -> Error {
+    Error::code(ErrorCode::RequestNotFound)
 }
 
-fn form_not_found() -> ApiError {
-    ApiError::code(ErrorCode::RequestFormNotFound)
+fn form_not_found() -> Error {
+    Error::code(ErrorCode::RequestFormNotFound)
 }
 
 /// The account behind a public slug; a disabled form is not found.
-async fn resolve(db: &Db, slug: &str) -> Result<FormRow, ApiError> {
+async fn resolve(db: &Db, slug: &str) -> Result<FormRow, Error> {
     let slug = slug.trim().to_ascii_lowercase();
     if slug.is_empty() || slug.len() > 60 {
         return Err(form_not_found());
@@ -49,7 +48,7 @@ async fn resolve(db: &Db, slug: &str) -> Result<FormRow, ApiError> {
 }
 
 /// What the public form shows: the business and its active services.
-pub async fn public_form(db: &Db, slug: &str) -> Result<PublicForm, ApiError> {
+pub async fn public_form(db: &Db, slug: &str) -> Result<PublicForm, Error> {
     let form = resolve(db, slug).await?;
     let mut tx = db.tenant(form.account_id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
@@ -93,7 +92,7 @@ pub(super) async fn offered_service(
     tx: &mut Tx,
     id: Uuid,
     errors: &mut Vec<FieldError>,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, Error> {
     match catalog::service::get_in(tx, id).await {
         Ok(item) if item.active && item.kind == ItemKind::Service => Ok(Some(item.name)),
         Ok(_) => {
@@ -122,7 +121,7 @@ pub async fn submit(
     slug: &str,
     input: RequestInput,
     remote_ip: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let form = resolve(db, slug).await?;
     tracing::Span::current().record("account_id", tracing::field::display(form.account_id));
     if input.is_spam() {
@@ -140,7 +139,7 @@ pub async fn submit(
         None => None,
     };
     if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     }
     let id = Uuid::now_v7();
     repo::insert(
@@ -171,14 +170,14 @@ pub async fn list(
     ctx: &Ctx,
     status: Option<RequestStatus>,
     page: PageRequest,
-) -> Result<Page<WorkRequest>, ApiError> {
+) -> Result<Page<WorkRequest>, Error> {
     let mut tx = db.read(ctx).await?;
     let rows = repo::list(&mut tx, status, page.after, page.fetch_limit()).await?;
     tx.commit().await?;
     Ok(Page::from_rows(rows, page, |r| r.id))
 }
 
-pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<WorkRequest, ApiError> {
+pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<WorkRequest, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let request = repo::get(&mut tx, id, false).await?.ok_or_else(not_found)?;
     tx.commit().await?;
@@ -224,7 +223,7 @@ async fn client_for(
     person: Person<'_>,
     known: Option<Uuid>,
     status: ClientStatus,
-) -> Result<(Uuid, Option<Uuid>), ApiError> {
+) -> Result<(Uuid, Option<Uuid>), Error> {
     let Person {
         name,
         email,
@@ -298,7 +297,7 @@ async fn client_for(
 }
 
 /// The service as a document line, while it is active in the catalog.
-async fn service_line(tx: &mut Tx, service_id: Option<Uuid>) -> Result<Option<Uuid>, ApiError> {
+async fn service_line(tx: &mut Tx, service_id: Option<Uuid>) -> Result<Option<Uuid>, Error> {
     let Some(id) = service_id else {
         return Ok(None);
     };
@@ -337,7 +336,7 @@ pub async fn convert(
     ctx: &Ctx,
     id: Uuid,
     to: ConvertTarget,
-) -> Result<WorkRequest, ApiError> {
+) -> Result<WorkRequest, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let request = repo::get(&mut tx, id, true).await?.ok_or_else(not_found)?;
     match request.status {
@@ -350,7 +349,7 @@ pub async fn convert(
             return if same {
                 Ok(request)
             } else {
-                Err(ApiError::new(
+                Err(Error::new(
                     ErrorCode::InvalidTransition,
                     "the request was already converted to something else",
                 )
@@ -361,7 +360,7 @@ pub async fn convert(
             };
         }
         RequestStatus::Archived => {
-            return Err(ApiError::new(
+            return Err(Error::new(
                 ErrorCode::InvalidTransition,
                 "the request is archived",
             ));
@@ -449,13 +448,13 @@ pub async fn convert(
 
 /// Put a request away. Archiving an archived one changes nothing; a converted one
 /// stays converted (409).
-pub async fn archive(db: &Db, ctx: &Ctx, id: Uuid) -> Result<WorkRequest, ApiError> {
+pub async fn archive(db: &Db, ctx: &Ctx, id: Uuid) -> Result<WorkRequest, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let request = repo::get(&mut tx, id, true).await?.ok_or_else(not_found)?;
     match request.status {
         RequestStatus::Archived => {}
         RequestStatus::Converted => {
-            return Err(ApiError::new(
+            return Err(Error::new(
                 ErrorCode::InvalidTransition,
                 "a converted request cannot be archived",
             ));
@@ -469,10 +468,10 @@ pub async fn archive(db: &Db, ctx: &Ctx, id: Uuid) -> Result<WorkRequest, ApiErr
 
 // ---- settings ----
 
-async fn settings_in(tx: &mut Tx, account_id: Uuid) -> Result<FormSettings, ApiError> {
+async fn settings_in(tx: &mut Tx, account_id: Uuid) -> Result<FormSettings, Error> {
     let form = repo::form(tx, account_id, false)
         .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the account has no request form")))?;
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("the account has no request form")))?;
     let bookable_services = repo::bookable_services(tx).await?;
     Ok(FormSettings {
         slug: form.slug,
@@ -487,7 +486,7 @@ async fn settings_in(tx: &mut Tx, account_id: Uuid) -> Result<FormSettings, ApiE
     })
 }
 
-pub async fn settings(db: &Db, ctx: &Ctx) -> Result<FormSettings, ApiError> {
+pub async fn settings(db: &Db, ctx: &Ctx) -> Result<FormSettings, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let settings = settings_in(&mut tx, ctx.account_id).await?;
     tx.commit().await?;
@@ -499,14 +498,14 @@ pub async fn update_settings(
     ctx: &Ctx,
     version: i32,
     input: FormSettingsInput,
-) -> Result<FormSettings, ApiError> {
+) -> Result<FormSettings, Error> {
     input.check()?;
     let mut tx = db.tenant(ctx.account_id).await?;
     let current = repo::form(&mut tx, ctx.account_id, true)
         .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the account has no request form")))?;
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("the account has no request form")))?;
     if current.version != version {
-        return Err(ApiError::version_conflict(current.version));
+        return Err(Error::version_conflict(current.version));
     }
     let mut errors = Vec::new();
     for (i, service) in input.bookable_services.iter().enumerate() {
@@ -519,7 +518,7 @@ pub async fn update_settings(
         }
     }
     if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     }
     let update = FormUpdate {
         slug: &input.slug,
@@ -532,7 +531,7 @@ pub async fn update_settings(
     if let Err(error) = repo::update_form(&mut tx, ctx.account_id, &update).await {
         return Err(match violation(&error) {
             Some((_, "request_forms_slug_key")) => {
-                ApiError::field("slug", "is taken by another business")
+                Error::field("slug", "is taken by another business")
             }
             _ => error.into(),
         });
@@ -550,7 +549,7 @@ async fn availability_inputs(
     tx: &mut Tx,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<(Vec<Uuid>, Vec<Busy>, HashMap<Uuid, Vec<WorkingHours>>), ApiError> {
+) -> Result<(Vec<Uuid>, Vec<Busy>, HashMap<Uuid, Vec<WorkingHours>>), Error> {
     let people = users::service::bookable_ids_in(tx).await?;
     let own_hours: HashMap<Uuid, Vec<WorkingHours>> =
         repo::person_hours(tx).await?.into_iter().collect();
@@ -573,11 +572,7 @@ async fn availability_inputs(
 }
 
 /// The bookable service `id` and its duration; 422 on `field` otherwise.
-async fn bookable(
-    tx: &mut Tx,
-    id: Uuid,
-    field: &str,
-) -> Result<(BookableService, String), ApiError> {
+async fn bookable(tx: &mut Tx, id: Uuid, field: &str) -> Result<(BookableService, String), Error> {
     let service = repo::bookable_services(tx)
         .await?
         .into_iter()
@@ -590,10 +585,7 @@ async fn bookable(
     };
     match (service, item) {
         (Some(service), Some(item)) => Ok((service, item.name)),
-        _ => Err(ApiError::field(
-            field,
-            "is not a service you can book online",
-        )),
+        _ => Err(Error::field(field, "is not a service you can book online")),
     }
 }
 
@@ -605,7 +597,7 @@ async fn free_slots(
     duration: i32,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<Vec<BookingSlot>, ApiError> {
+) -> Result<Vec<BookingSlot>, Error> {
     let start = crate::modules::schedule::recurrence::resolve_local(
         tz,
         from.and_time(chrono::NaiveTime::MIN),
@@ -632,7 +624,7 @@ async fn free_slots(
     Ok(availability.slots(from, to))
 }
 
-fn booking_form(form: FormRow) -> Result<FormRow, ApiError> {
+fn booking_form(form: FormRow) -> Result<FormRow, Error> {
     if form.booking_enabled {
         Ok(form)
     } else {
@@ -648,7 +640,7 @@ pub async fn slots(
     service_id: Uuid,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
-) -> Result<SlotList, ApiError> {
+) -> Result<SlotList, Error> {
     let form = booking_form(resolve(db, slug).await?)?;
     let mut tx = db.tenant(form.account_id).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
@@ -666,7 +658,7 @@ pub async fn slots(
         ));
     }
     if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
+        return Err(Error::invalid(errors));
     }
     let (service, _) = bookable(&mut tx, service_id, "service").await?;
     let slots = free_slots(&mut tx, &form, tz, service.duration_minutes, from, to).await?;
@@ -681,12 +673,12 @@ pub async fn slots(
 
 /// Why a booking was not made.
 pub enum BookingError {
-    Api(ApiError),
+    Api(Error),
     /// The slot is gone; here are the free ones now (that day and the next week).
     Taken(Vec<BookingSlot>),
 }
 
-impl<E: Into<ApiError>> From<E> for BookingError {
+impl<E: Into<Error>> From<E> for BookingError {
     fn from(error: E) -> Self {
         BookingError::Api(error.into())
     }
@@ -730,7 +722,7 @@ pub async fn book(
             None
         });
     let Some(email) = email.filter(|_| errors.is_empty()) else {
-        return Err(ApiError::invalid(errors).into());
+        return Err(Error::invalid(errors).into());
     };
     let mut tx = db.tenant(form.account_id).await?;
     // The booking lock: one booking of this account at a time, each seeing the

@@ -3,11 +3,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::repo;
-use crate::http::ApiError;
-use crate::http::extract::Ctx;
-use crate::http::pagination::PageRequest;
+use crate::error::Error;
 use crate::modules::clients;
+use crate::platform::database::Ctx;
 use crate::platform::database::Db;
+use crate::platform::pagination::PageRequest;
 
 /// What was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -42,7 +42,7 @@ pub struct SearchResults {
 /// Clients, quotes, jobs and invoices matching `q` (a name, a title, a number with or
 /// without its `#`), `limit` of each (1 to 20).
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id))]
-pub async fn search(db: &Db, ctx: &Ctx, q: &str, limit: i64) -> Result<SearchResults, ApiError> {
+pub async fn search(db: &Db, ctx: &Ctx, q: &str, limit: i64) -> Result<SearchResults, Error> {
     let term = q.trim().trim_start_matches('#').trim();
     if term.is_empty() {
         return Ok(SearchResults { items: Vec::new() });

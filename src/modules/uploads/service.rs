@@ -9,9 +9,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::repo::{self, NewUpload, TempUploadRow};
-use crate::http::extract::Ctx;
-use crate::http::{ApiError, ErrorCode, FieldError};
+use crate::error::{Error, ErrorCode, FieldError};
 use crate::modules::files::{Accepted, Kind};
+use crate::platform::database::Ctx;
 use crate::platform::database::{Db, Tx};
 use crate::platform::storage::{ObjectKey, Storage, TEMP_UPLOADS};
 
@@ -56,7 +56,7 @@ pub async fn create(
     storage: &Storage,
     ctx: &Ctx,
     file: Accepted,
-) -> Result<TempUpload, ApiError> {
+) -> Result<TempUpload, Error> {
     let id = Uuid::now_v7();
     let key = ObjectKey::temp_upload(ctx.account_id, id, file.kind.ext());
     let new = NewUpload {
@@ -99,11 +99,11 @@ pub struct Taken {
     pub bytes: i64,
 }
 
-fn upload_error(code: ErrorCode, detail: &str) -> ApiError {
-    ApiError::new(code, detail).with_fields(vec![FieldError::new("upload_id", detail)])
+fn upload_error(code: ErrorCode, detail: &str) -> Error {
+    Error::new(code, detail).with_fields(vec![FieldError::new("upload_id", detail)])
 }
 
-fn upload_not_found() -> ApiError {
+fn upload_not_found() -> Error {
     upload_error(
         ErrorCode::UploadNotFound,
         "no such upload of yours: it was already used, or never existed (POST /uploads first)",
@@ -121,7 +121,7 @@ pub async fn take_in(
     ctx: &Ctx,
     upload_id: Uuid,
     accept: Accept,
-) -> Result<Taken, ApiError> {
+) -> Result<Taken, Error> {
     let row = repo::lock(tx, upload_id)
         .await?
         .filter(|row| row.uploaded_by == ctx.user_id)
@@ -132,9 +132,8 @@ pub async fn take_in(
             "the upload is older than 24 hours; upload the file again",
         ));
     }
-    let kind = Kind::from_content_type(&row.content_type).ok_or_else(|| {
-        ApiError::internal(anyhow::anyhow!("upload of type {}", row.content_type))
-    })?;
+    let kind = Kind::from_content_type(&row.content_type)
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("upload of type {}", row.content_type)))?;
     if accept == Accept::Images && !kind.is_picture() {
         return Err(upload_error(
             ErrorCode::UnsupportedMediaType,
@@ -142,7 +141,7 @@ pub async fn take_in(
         ));
     }
     let key = ObjectKey::parse(&row.storage_key)
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad stored key {}", row.storage_key)))?;
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("bad stored key {}", row.storage_key)))?;
     repo::delete(tx, upload_id).await?;
     Ok(Taken {
         key,
@@ -155,7 +154,7 @@ pub async fn take_in(
 impl Taken {
     /// Copy the file to its new key (before the commit). A file that went missing is
     /// 404 `upload_not_found`, so the client uploads it again.
-    pub async fn copy_to(&self, storage: &Storage, to: &ObjectKey) -> Result<(), ApiError> {
+    pub async fn copy_to(&self, storage: &Storage, to: &ObjectKey) -> Result<(), Error> {
         if storage.copy(&self.key, to).await? {
             Ok(())
         } else {

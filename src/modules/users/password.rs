@@ -15,7 +15,7 @@ use argon2::password_hash::{Output, PasswordHash, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::Semaphore;
 
-use crate::http::{ApiError, FieldError};
+use crate::error::{Error, FieldError};
 
 pub const MIN_LENGTH: usize = 10;
 pub const MAX_LENGTH: usize = 256;
@@ -41,11 +41,11 @@ pub enum HashError {
     Failed(String),
 }
 
-impl From<HashError> for ApiError {
+impl From<HashError> for Error {
     fn from(error: HashError) -> Self {
         match error {
-            HashError::Busy => ApiError::busy(1),
-            HashError::Failed(_) => ApiError::internal(error),
+            HashError::Busy => Error::busy(1),
+            HashError::Failed(_) => Error::internal(error),
         }
     }
 }

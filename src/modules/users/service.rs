@@ -4,11 +4,11 @@ use uuid::Uuid;
 
 use super::model::{NewUser, Role, User};
 use super::repo;
-use crate::http::extract::Ctx;
-use crate::http::pagination::{Page, PageRequest};
-use crate::http::{ApiError, ErrorCode};
+use crate::error::{Error, ErrorCode};
 use crate::modules::activity::{self, Subject};
+use crate::platform::database::Ctx;
 use crate::platform::database::{Db, Tx, violation};
+use crate::platform::pagination::{Page, PageRequest};
 
 /// Insert inside the caller's transaction (account creation, user creation).
 pub async fn insert_in(
@@ -16,7 +16,7 @@ pub async fn insert_in(
     account_id: Uuid,
     actor: Option<Uuid>,
     user: &NewUser,
-) -> Result<User, ApiError> {
+) -> Result<User, Error> {
     let id = Uuid::now_v7();
     let created = repo::insert(conn, account_id, id, user)
         .await
@@ -33,23 +33,23 @@ pub async fn insert_in(
     Ok(created)
 }
 
-fn email_taken(error: sqlx::Error) -> ApiError {
+fn email_taken(error: sqlx::Error) -> Error {
     match violation(&error) {
         Some((ErrorKind::UniqueViolation, "user_logins_pkey" | "users_account_email_key")) => {
-            ApiError::code(ErrorCode::EmailTaken).with_fields(vec![crate::http::FieldError::new(
+            Error::code(ErrorCode::EmailTaken).with_fields(vec![crate::error::FieldError::new(
                 "email",
                 "is already used by another login",
             )])
         }
-        _ => ApiError::internal(error),
+        _ => Error::internal(error),
     }
 }
 
 /// Add a team member for the caller (an owner or admin), inside the caller's
 /// transaction; one without a password is `invited` (`auth::team` emails them).
-pub async fn create_in(tx: &mut Tx, ctx: &Ctx, user: &NewUser) -> Result<User, ApiError> {
+pub async fn create_in(tx: &mut Tx, ctx: &Ctx, user: &NewUser) -> Result<User, Error> {
     if user.role == Role::Owner && ctx.role != Role::Owner {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::Forbidden,
             "only an owner may add another owner",
         ));
@@ -58,7 +58,7 @@ pub async fn create_in(tx: &mut Tx, ctx: &Ctx, user: &NewUser) -> Result<User, A
 }
 
 /// Record that the caller invited `user` (the invitation itself is `auth::team`'s).
-pub async fn record_invited_in(tx: &mut Tx, ctx: &Ctx, user: &User) -> Result<(), ApiError> {
+pub async fn record_invited_in(tx: &mut Tx, ctx: &Ctx, user: &User) -> Result<(), Error> {
     activity::service::record(
         tx,
         ctx.account_id,
@@ -73,12 +73,12 @@ pub async fn record_invited_in(tx: &mut Tx, ctx: &Ctx, user: &User) -> Result<()
 
 /// A user who may be invited again (active, not accepted yet), locked for the rest
 /// of the transaction.
-pub async fn lock_invited_in(tx: &mut Tx, id: Uuid) -> Result<User, ApiError> {
+pub async fn lock_invited_in(tx: &mut Tx, id: Uuid) -> Result<User, Error> {
     let user = repo::get_for_update(tx, id)
         .await?
-        .ok_or(ApiError::code(ErrorCode::UserNotFound))?;
+        .ok_or(Error::code(ErrorCode::UserNotFound))?;
     if !user.invited || !user.active {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidTransition,
             "only an active user who has not accepted their invitation can be invited again",
         ));
@@ -90,20 +90,20 @@ pub async fn lock_invited_in(tx: &mut Tx, id: Uuid) -> Result<User, ApiError> {
 pub async fn name_in(
     tx: &mut crate::platform::database::Tx,
     id: Uuid,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, Error> {
     Ok(repo::get(tx, id).await?.map(|u| u.name))
 }
 
-pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<User, ApiError> {
+pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<User, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let user = repo::get(&mut tx, id)
         .await?
-        .ok_or(ApiError::code(ErrorCode::UserNotFound))?;
+        .ok_or(Error::code(ErrorCode::UserNotFound))?;
     tx.commit().await?;
     Ok(user)
 }
 
-pub async fn list(db: &Db, ctx: &Ctx, page: PageRequest) -> Result<Page<User>, ApiError> {
+pub async fn list(db: &Db, ctx: &Ctx, page: PageRequest) -> Result<Page<User>, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let rows = repo::list(&mut tx, page.after, page.fetch_limit()).await?;
     tx.commit().await?;
@@ -127,7 +127,7 @@ pub async fn update_in(
     ctx: &Ctx,
     id: Uuid,
     patch: UserPatch,
-) -> Result<(User, bool), ApiError> {
+) -> Result<(User, bool), Error> {
     // Only owners change owners; they take the owners' locks first, so two owners
     // demoting each other at once queue, and the second sees there is no other owner.
     let owners = if ctx.role == Role::Owner {
@@ -137,18 +137,18 @@ pub async fn update_in(
     };
     let current = repo::get_for_update(tx, id)
         .await?
-        .ok_or(ApiError::code(ErrorCode::UserNotFound))?;
+        .ok_or(Error::code(ErrorCode::UserNotFound))?;
     if let Some(version) = patch.version
         && version != current.version
     {
-        return Err(ApiError::version_conflict(current.version));
+        return Err(Error::version_conflict(current.version));
     }
     let role = patch.role.unwrap_or(current.role);
     let active = patch.active.unwrap_or(current.active);
     // Owners are managed by owners only: an admin who could change an owner's email
     // or password could take the account over.
     if (current.role == Role::Owner || role == Role::Owner) && ctx.role != Role::Owner {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::Forbidden,
             "only an owner may change an owner or make one",
         ));
@@ -156,7 +156,7 @@ pub async fn update_in(
     let loses_owner =
         current.role == Role::Owner && current.active && (role != Role::Owner || !active);
     if loses_owner && !owners.iter().any(|owner| *owner != id) {
-        return Err(ApiError::code(ErrorCode::LastOwner));
+        return Err(Error::code(ErrorCode::LastOwner));
     }
     let email = patch.email.unwrap_or_else(|| {
         crate::domain::Email::parse(&current.email).unwrap_or_else(|_| unreachable!())
@@ -211,7 +211,7 @@ pub async fn find_login(
 pub async fn missing_active_in(
     tx: &mut crate::platform::database::Tx,
     ids: &[Uuid],
-) -> Result<Vec<Uuid>, ApiError> {
+) -> Result<Vec<Uuid>, Error> {
     let mut missing = Vec::new();
     for id in ids {
         if !repo::get(tx, *id).await?.is_some_and(|u| u.active) {
@@ -223,14 +223,9 @@ pub async fn missing_active_in(
 
 /// The secret of a user's calendar feed (created on first use; `rotate` replaces it,
 /// which breaks the old address). Users manage their own; owners and admins anyone's.
-pub async fn calendar_token(
-    db: &Db,
-    ctx: &Ctx,
-    id: Uuid,
-    rotate: bool,
-) -> Result<String, ApiError> {
+pub async fn calendar_token(db: &Db, ctx: &Ctx, id: Uuid, rotate: bool) -> Result<String, Error> {
     if id != ctx.user_id && !ctx.role.is_admin() {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::Forbidden,
             "only the user, an owner or an admin may see a calendar feed address",
         ));
@@ -243,7 +238,7 @@ pub async fn calendar_token(
         rotate,
     )
     .await?
-    .ok_or(ApiError::code(ErrorCode::UserNotFound))?;
+    .ok_or(Error::code(ErrorCode::UserNotFound))?;
     tx.commit().await?;
     Ok(token)
 }
@@ -252,7 +247,7 @@ pub async fn calendar_token(
 pub async fn by_calendar_token_in(
     tx: &mut crate::platform::database::Tx,
     token: &str,
-) -> Result<Option<Uuid>, ApiError> {
+) -> Result<Option<Uuid>, Error> {
     Ok(repo::by_calendar_token(tx, token).await?)
 }
 
@@ -261,18 +256,16 @@ pub async fn by_calendar_token_in(
 pub async fn lock_people_in(
     tx: &mut crate::platform::database::Tx,
     ids: &[Uuid],
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     Ok(repo::lock_people(tx, ids).await?)
 }
 
 /// The office staff to tell about things (active owners, admins, dispatchers).
-pub async fn office_ids_in(tx: &mut crate::platform::database::Tx) -> Result<Vec<Uuid>, ApiError> {
+pub async fn office_ids_in(tx: &mut crate::platform::database::Tx) -> Result<Vec<Uuid>, Error> {
     Ok(repo::office_ids(tx).await?)
 }
 
 /// Who online bookings may be given to (see `repo::bookable_ids`).
-pub async fn bookable_ids_in(
-    tx: &mut crate::platform::database::Tx,
-) -> Result<Vec<Uuid>, ApiError> {
+pub async fn bookable_ids_in(tx: &mut crate::platform::database::Tx) -> Result<Vec<Uuid>, Error> {
     Ok(repo::bookable_ids(tx).await?)
 }
