@@ -11,7 +11,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::model::{Job, JobInput, JobStatus, JobUpdate, Visit};
+use super::model::{
+    Job, JobInput, JobStatus, JobUpdate, RecurrencePreview, RecurrencePreviewInput, Visit,
+};
 use super::service::{self, CompleteJob, VisitPatch, VisitSchedule};
 use crate::app::AppState;
 use crate::http::concurrency::{Expected, tagged};
@@ -23,6 +25,7 @@ use crate::http::{ApiError, FieldError};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_jobs, create_job))
+        .routes(routes!(preview_recurrence))
         .routes(routes!(get_job, update_job))
         .routes(routes!(complete_job))
         .routes(routes!(cancel_job))
@@ -111,6 +114,22 @@ async fn create_job(
     Ok((
         StatusCode::CREATED,
         axum::Json(service::create(&state.db, &ctx, body).await?),
+    ))
+}
+
+/// The first visits a recurring schedule would get in the account's time zone,
+/// expanded by the code that creates the job's visits; nothing is saved. The job
+/// editor calls it as the rule is edited. 422 names the field at fault (`rrule`,
+/// `start_date`, `duration_minutes`, `limit`).
+#[utoipa::path(post, path = "/jobs/recurrence/preview", tag = "jobs", request_body = RecurrencePreviewInput,
+    responses((status = 200, body = RecurrencePreview), (status = 422, body = Problem), (status = 403, body = Problem)))]
+async fn preview_recurrence(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Json(body): Json<RecurrencePreviewInput>,
+) -> Result<axum::Json<RecurrencePreview>, ApiError> {
+    Ok(axum::Json(
+        service::preview_recurrence(&state.db, &ctx, body).await?,
     ))
 }
 

@@ -1249,6 +1249,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/recurrence/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The first visits a recurring schedule would get in the account's time zone,
+         *     expanded by the code that creates the job's visits; nothing is saved. The job
+         *     editor calls it as the rule is edited. 422 names the field at fault (`rrule`,
+         *     `start_date`, `duration_minutes`, `limit`).
+         */
+        post: operations["preview_recurrence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs/{id}": {
         parameters: {
             query?: never;
@@ -4580,6 +4602,31 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
+        /** @description One visit a recurring schedule would get. */
+        PreviewVisit: {
+            anytime: boolean;
+            /**
+             * Format: date
+             * @description The visit's day in the account's time zone.
+             */
+            date: string;
+            /** Format: date-time */
+            ends_at: string;
+            /**
+             * Format: int32
+             * @description 0-based position in the series.
+             */
+            index: number;
+            /**
+             * @description Its local start in the account's time zone (`YYYY-MM-DDTHH:MM:SS`, no offset);
+             *     midnight for an anytime visit. A start that falls in a DST gap is moved
+             *     forward as the visit will be.
+             * @example 2026-05-04T09:00:00
+             */
+            local_start: string;
+            /** Format: date-time */
+            starts_at: string;
+        };
         /** @description The problem+json body (RFC 9457) with jobber's extensions `code` and `errors`. */
         Problem: {
             /** @description Stable machine-readable code, listed in docs/api.md. */
@@ -4851,6 +4898,45 @@ export interface components {
             first_start_local: string;
             /** @description RFC 5545 RRULE, e.g. `FREQ=WEEKLY;BYDAY=MO,TH`. */
             rrule: string;
+        };
+        /** @description The first visits of a recurring schedule, expanded by the code that creates them. */
+        RecurrencePreview: {
+            /**
+             * Format: int32
+             * @description How many visits creating the job now would generate (the first year, at
+             *     most 500; a longer series is extended as time passes).
+             */
+            generated: number;
+            /** @description The rule in canonical form (as the job will store it). */
+            rrule: string;
+            /** @description The account's time zone the visits are expanded in. */
+            time_zone: string;
+            visits: components["schemas"]["PreviewVisit"][];
+        };
+        /** @description `POST /jobs/recurrence/preview`: a recurring schedule as the job editor has it. */
+        RecurrencePreviewInput: {
+            /**
+             * Format: int32
+             * @description Default 60.
+             */
+            duration_minutes?: number | null;
+            /**
+             * Format: int32
+             * @description How many visits to list: 1 to 50, default 5.
+             */
+            limit?: number | null;
+            /** @description RFC 5545 RRULE, as `schedule.rrule` of `POST /jobs`. */
+            rrule: string;
+            /**
+             * Format: date
+             * @description The first visit's day, in the account's time zone.
+             */
+            start_date: string;
+            /**
+             * @description Local start time; omit for anytime visits.
+             * @example 09:00
+             */
+            start_time?: string | null;
         };
         RefreshRequest: {
             refresh_token: string;
@@ -13840,6 +13926,127 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`: no access token; `invalid_token`: it is invalid or expired */
+            401: {
+                headers: {
+                    /** @description `Bearer` when the access token is missing or invalid */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_failed`: authenticated by the session cookie without the session's `X-CSRF-Token` (POST, PUT, PATCH, DELETE), or sent from another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `idempotency_request_in_progress`: the first request with this `Idempotency-Key` is still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over the rate limit of this kind of request; retry after `Retry-After` seconds (while request limits are on, every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`: docs/api.md) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal`: the cause is logged with the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the service or its database is not available; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    preview_recurrence: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe key (Stripe's semantics): a retry with the same key and request gets the stored response */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecurrencePreviewInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecurrencePreview"];
                 };
             };
             /** @description `malformed_json`: the body is not JSON; `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */

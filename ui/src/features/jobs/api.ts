@@ -1,6 +1,6 @@
 // Job queries and mutations (TanStack Query keys: ["jobs", …]; the job's client and
 // properties under ["clients", …], the team under ["users", …]).
-import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { api, unwrap } from "../../api/client";
 import type { components } from "../../api/schema";
 
@@ -11,6 +11,8 @@ export type JobStatus = components["schemas"]["JobStatus"];
 export type Visit = components["schemas"]["Visit"];
 export type User = components["schemas"]["User"];
 export type Address = components["schemas"]["Address"];
+export type RecurrencePreviewInput = components["schemas"]["RecurrencePreviewInput"];
+export type RecurrencePreview = components["schemas"]["RecurrencePreview"];
 
 export const jobStatuses: { value: JobStatus; label: string }[] = [
   { value: "active", label: "Active" },
@@ -121,4 +123,17 @@ export function visitSignature(attachments: Attachment[] | undefined, visitId: s
   return attachments
     ?.filter((a) => a.visit_id === visitId && a.content_type === "image/png" && a.filename.startsWith("signature-"))
     .at(-1);
+}
+
+/** The next visits of a recurring schedule, expanded by the server (the code that
+ * creates them, in the account's time zone): no date arithmetic here. */
+export function useRecurrencePreview(input: RecurrencePreviewInput | null) {
+  return useQuery({
+    queryKey: ["jobs", "recurrence-preview", input],
+    enabled: input !== null,
+    queryFn: ({ signal }) => unwrap(api.POST("/api/v1/jobs/recurrence/preview", { body: input!, signal })),
+    placeholderData: keepPreviousData,
+    retry: false,
+    staleTime: 60_000,
+  });
 }
