@@ -1260,3 +1260,134 @@ async fn the_editor_previews_a_series_as_the_job_will_get_it() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_office_keeps_notes_on_a_job_and_each_author_edits_their_own() {
+    let app = spawn_app().await;
+    let (owner, client) = business(&app, "Europe/Berlin").await;
+    let dispatcher = app.add_user(&owner, "dispatcher").await;
+    let job = app
+        .post(
+            "/api/v1/jobs",
+            &owner.token,
+            json!({"client_id": client, "title": "Rewire the shed"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let notes = format!("/api/v1/jobs/{}/notes", job["id"].as_str().unwrap());
+    assert_eq!(
+        app.get(&notes, &owner.token).await.expect(200).body,
+        json!([])
+    );
+
+    let first = app
+        .post(&notes, &owner.token, json!({"body": "  Gate code 4417  "}))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(first["body"], "Gate code 4417", "trimmed");
+    assert_eq!(first["author_id"], owner.user_id.as_str());
+    assert!(first["author_name"].as_str().is_some_and(|n| !n.is_empty()));
+    let second = app
+        .post(
+            &notes,
+            &dispatcher.token,
+            json!({"body": "Client prefers mornings"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let listed = app.get(&notes, &dispatcher.token).await.expect(200).body;
+    let bodies: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        ["Gate code 4417", "Client prefers mornings"],
+        "oldest first"
+    );
+
+    // Only the author changes or deletes a note.
+    let first_url = format!("{notes}/{}", first["id"].as_str().unwrap());
+    let refused = app
+        .put(
+            &first_url,
+            &dispatcher.token,
+            json!({"body": "Gate code 0000"}),
+        )
+        .await
+        .expect(403);
+    assert_eq!(refused.code(), "not_note_author");
+    assert_eq!(
+        app.delete(&first_url, &dispatcher.token)
+            .await
+            .expect(403)
+            .code(),
+        "not_note_author"
+    );
+    let edited = app
+        .put(&first_url, &owner.token, json!({"body": "Gate code 4418"}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(edited["body"], "Gate code 4418");
+    assert_eq!(edited["created_at"], first["created_at"]);
+
+    // Empty and too long are field errors on `body`.
+    for body in [json!({"body": "   "}), json!({"body": "x".repeat(5001)})] {
+        let reply = app.post(&notes, &owner.token, body).await.expect(422);
+        assert_eq!(reply.code(), "validation_failed");
+        assert_eq!(reply.body["errors"][0]["field"], "body");
+    }
+    let reply = app
+        .put(&first_url, &owner.token, json!({"body": ""}))
+        .await
+        .expect(422);
+    assert_eq!(reply.body["errors"][0]["field"], "body");
+    app.post(&notes, &owner.token, json!({"body": "x".repeat(5000)}))
+        .await
+        .expect(201);
+
+    let second_url = format!("{notes}/{}", second["id"].as_str().unwrap());
+    app.delete(&second_url, &dispatcher.token).await.expect(204);
+    assert_eq!(
+        app.delete(&second_url, &dispatcher.token)
+            .await
+            .expect(404)
+            .code(),
+        "note_not_found"
+    );
+    assert_eq!(
+        app.get(&notes, &owner.token)
+            .await
+            .expect(200)
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let missing = format!("/api/v1/jobs/{}/notes", uuid::Uuid::now_v7());
+    assert_eq!(
+        app.get(&missing, &owner.token).await.expect(404).code(),
+        "job_not_found"
+    );
+
+    // Another account sees none of it.
+    let stranger = app.signup("Other Co").await;
+    assert_eq!(
+        app.get(&notes, &stranger.token).await.expect(404).code(),
+        "job_not_found"
+    );
+    assert_eq!(
+        app.put(&first_url, &stranger.token, json!({"body": "mine"}))
+            .await
+            .expect(404)
+            .code(),
+        "note_not_found"
+    );
+}

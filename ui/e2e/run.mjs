@@ -508,6 +508,25 @@ try {
     await screenshots(page, "job");
   });
 
+  await step("office notes on a job: add, edit your own, with author and time", async () => {
+    await page.getByRole("button", { name: "Add note" }).click();
+    await page.getByText("Write the note first.").waitFor();
+    await page.getByLabel("Add a note").fill("Gate code 4417. Dog in the yard.");
+    await page.getByRole("button", { name: "Add note" }).click();
+    const notes = page.locator(".job-notes");
+    await notes.getByText("Gate code 4417. Dog in the yard.").waitFor();
+    await page.getByRole("button", { name: /Edit your note/ }).click();
+    await page.getByLabel("Note", { exact: true }).fill("Gate code 4418. Dog in the yard.");
+    await page.getByRole("button", { name: "Save note" }).click();
+    await notes.getByText("Gate code 4418. Dog in the yard.").waitFor();
+    await notes.getByText(/edited/).waitFor();
+    const listed = (await call(page, "GET", `/api/v1/jobs/${sched.jobId}/notes`)).body;
+    expect(listed.length === 1 && listed[0].body === "Gate code 4418. Dog in the yard.", JSON.stringify(listed));
+    await axe(page, "job notes");
+    await page.locator(".job-notes").scrollIntoViewIfNeeded();
+    await screenshots(page, "job-notes");
+  });
+
   await step("a recurring job: the rule editor writes the rule and previews the visits", async () => {
     await page.goto(`${base}/jobs/new`);
     await page.getByLabel("Find a client").fill(client.last);

@@ -11,6 +11,7 @@
 
 pub mod feed;
 pub mod model;
+pub mod notes;
 pub mod repo;
 pub mod routes;
 pub mod service;

@@ -137,3 +137,25 @@ export function useRecurrencePreview(input: RecurrencePreviewInput | null) {
     staleTime: 60_000,
   });
 }
+
+export type JobNote = components["schemas"]["JobNote"];
+
+/** The office's notes on a job, oldest first. */
+export function useJobNotes(jobId: string) {
+  return useQuery({
+    queryKey: ["jobs", jobId, "notes"],
+    queryFn: ({ signal }) => unwrap(api.GET("/api/v1/jobs/{id}/notes", { params: { path: { id: jobId } }, signal })),
+  });
+}
+
+export function addJobNote(jobId: string, body: string) {
+  return unwrap(api.POST("/api/v1/jobs/{id}/notes", { params: { path: { id: jobId } }, body: { body } }));
+}
+
+export function editJobNote(jobId: string, noteId: string, body: string) {
+  return unwrap(api.PUT("/api/v1/jobs/{id}/notes/{note_id}", { params: { path: { id: jobId, note_id: noteId } }, body: { body } }));
+}
+
+export function deleteJobNote(jobId: string, noteId: string) {
+  return unwrap(api.DELETE("/api/v1/jobs/{id}/notes/{note_id}", { params: { path: { id: jobId, note_id: noteId } } }));
+}
