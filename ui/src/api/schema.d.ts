@@ -1305,7 +1305,10 @@ export interface paths {
         /**
          * Attach a photo or document to a job (staff, or a technician assigned to one of
          *     its visits), in either of two ways:
-         * @description - `multipart/form-data` with a `file` part and an optional `visit_id`; at most
+         * @description Say what it is with `kind` (`photo`, `signature`, `document`; a photo or a
+         *     signature must be a picture, 422 on `kind`).
+         *
+         *     - `multipart/form-data` with a `file` part and optional `visit_id` and `kind`; at most
          *       25 MiB; JPEG, PNG, GIF, WebP or PDF, recognised from the bytes. Image metadata
          *       (EXIF, XMP: location, device) is removed. A damaged file, a picture that also
          *       reads as HTML or script, or one declaring more than 16384 pixels a side or 64
@@ -2897,6 +2900,7 @@ export interface components {
         ApprovedVia: "staff" | "client_hub";
         /** @description The JSON body: attach a file uploaded before (`POST /uploads`). */
         AttachUpload: {
+            kind?: null | components["schemas"]["AttachmentKind"];
             /**
              * Format: uuid
              * @description The `id` of your upload; it is used up by attaching it.
@@ -2924,6 +2928,11 @@ export interface components {
             id: string;
             /** Format: uuid */
             job_id: string;
+            /**
+             * @description What it is, as the uploader said (`photo` for a picture and `document`
+             *     otherwise when they did not).
+             */
+            kind: components["schemas"]["AttachmentKind"];
             thumbnail_status?: null | components["schemas"]["Status"];
             /** @description A JPEG of at most 480 pixels a side, signed like `url`, once it is ready. */
             thumbnail_url?: string | null;
@@ -2934,6 +2943,11 @@ export interface components {
             /** Format: uuid */
             visit_id?: string | null;
         };
+        /**
+         * @description What an attachment is, as its uploader says.
+         * @enum {string}
+         */
+        AttachmentKind: "photo" | "signature" | "document";
         /** @description The multipart body of an avatar upload. */
         AvatarForm: {
             /** Format: binary */
@@ -5574,10 +5588,11 @@ export interface components {
             /** Format: binary */
             file: string;
         };
-        /** @description The multipart body: `file` (required) and `visit_id` (optional). */
+        /** @description The multipart body: `file` (required), `visit_id` and `kind` (optional). */
         UploadForm: {
             /** Format: binary */
             file: string;
+            kind?: null | components["schemas"]["AttachmentKind"];
             /** Format: uuid */
             visit_id?: string | null;
         };

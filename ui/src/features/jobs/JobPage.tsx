@@ -272,7 +272,7 @@ function ActionDialog({ job, action, openVisits, onClose }: { job: Job; action: 
 
 /** The job's photos and files from the field (signatures are shown with their visit). */
 function JobFiles({ attachments, loading }: { attachments?: Attachment[]; loading: boolean }) {
-  const files = attachments?.filter((a) => !a.filename.startsWith("signature-")) ?? [];
+  const files = attachments?.filter((a) => a.kind !== "signature") ?? [];
   if (loading || files.length === 0) return null;
   return (
     <section className="card" aria-labelledby="job-files-h">

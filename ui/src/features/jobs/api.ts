@@ -118,10 +118,10 @@ export function useJobAttachments(jobId: string) {
   });
 }
 
-/** The client's signature a technician collected at a visit (the field app files it as `signature-….png`). */
+/** The client's signature a technician collected at a visit (the field app files it with `kind: "signature"`). */
 export function visitSignature(attachments: Attachment[] | undefined, visitId: string): Attachment | undefined {
   return attachments
-    ?.filter((a) => a.visit_id === visitId && a.content_type === "image/png" && a.filename.startsWith("signature-"))
+    ?.filter((a) => a.visit_id === visitId && a.kind === "signature")
     .at(-1);
 }
 
