@@ -177,3 +177,119 @@ async fn technicians_attach_photos_without_their_location() {
     .await
     .problem(404, "attachment_not_found");
 }
+
+#[tokio::test]
+async fn an_attachment_says_what_it_is_as_its_uploader_said() {
+    let app = spawn_app().await;
+    let owner = app.signup("Kinds Co").await;
+    let tech = app.add_user(&owner, "technician").await;
+    let (job_id, visit_id) = job_for(&app, &owner, &tech).await;
+    let (job_id, visit_id) = (job_id.as_str(), visit_id.as_str());
+    let picture = jpeg_with_gps();
+    let pdf: &[u8] = b"%PDF-1.4\n%%EOF";
+
+    // Said by the uploader, whatever the file is called.
+    let (status, signature) = upload(
+        &app,
+        &tech,
+        job_id,
+        &[
+            ("visit_id", None, visit_id.as_bytes()),
+            ("kind", None, b"signature"),
+            ("file", Some("IMG_0001.JPG"), &picture),
+        ],
+    )
+    .await;
+    assert_eq!(status, 201, "{signature}");
+    assert_eq!(signature["kind"], "signature");
+    // Not said: a picture is a photo (even one named like the old signatures), the rest documents.
+    let (_, photo) = upload(
+        &app,
+        &tech,
+        job_id,
+        &[("file", Some("signature-Old.jpg"), &picture)],
+    )
+    .await;
+    assert_eq!(photo["kind"], "photo");
+    let (_, document) = upload(&app, &owner, job_id, &[("file", Some("permit.pdf"), pdf)]).await;
+    assert_eq!(document["kind"], "document");
+    // A document may be a picture too (a scanned plan).
+    let (_, scan) = upload(
+        &app,
+        &owner,
+        job_id,
+        &[
+            ("kind", None, b"document"),
+            ("file", Some("plan.jpg"), &picture),
+        ],
+    )
+    .await;
+    assert_eq!(scan["kind"], "document");
+
+    // Refused, naming the field: an unknown kind, and a signature that is no picture.
+    let (status, bad) = upload(
+        &app,
+        &owner,
+        job_id,
+        &[("kind", None, b"selfie"), ("file", Some("a.jpg"), &picture)],
+    )
+    .await;
+    assert_eq!(status, 422, "{bad}");
+    assert_eq!(bad["errors"][0]["field"], "kind");
+    let (status, bad) = upload(
+        &app,
+        &owner,
+        job_id,
+        &[("kind", None, b"signature"), ("file", Some("a.pdf"), pdf)],
+    )
+    .await;
+    assert_eq!(status, 422, "{bad}");
+    assert_eq!(bad["errors"][0]["field"], "kind");
+
+    // The temporary-upload way (the field app's): `kind` in the JSON body.
+    let upload_id = app
+        .multipart(
+            Method::POST,
+            "/api/v1/uploads",
+            &tech.token,
+            &[("file", Some("sig.jpg"), &picture)],
+        )
+        .await
+        .expect(201)
+        .body["id"]
+        .clone();
+    let attached = app
+        .post(
+            &format!("/api/v1/jobs/{job_id}/attachments"),
+            &tech.token,
+            json!({"upload_id": upload_id, "visit_id": visit_id, "kind": "signature"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(attached["kind"], "signature");
+    let bad = app
+        .post(
+            &format!("/api/v1/jobs/{job_id}/attachments"),
+            &tech.token,
+            json!({"upload_id": upload_id, "kind": "selfie"}),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+
+    let listed = app
+        .get(&format!("/api/v1/jobs/{job_id}/attachments"), &owner.token)
+        .await
+        .expect(200)
+        .body;
+    let kinds: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["signature", "photo", "document", "document", "signature"]
+    );
+}

@@ -239,7 +239,21 @@ async fn a_sent_quote_is_delivered_by_smtp_exactly_once() {
         owner.account_id
     );
     assert!(text.contains(&link), "client-hub link in {text}");
+    let quote = app
+        .get(&format!("/api/v1/quotes/{id}"), &owner.token)
+        .await
+        .expect(200)
+        .body;
+    crate::emails::client_page_opens(
+        &app,
+        text,
+        &owner.account_id,
+        quote["client_id"].as_str().unwrap(),
+        "Ann Lee",
+    )
+    .await;
     let html = m["html"].as_str().unwrap();
+    assert!(html.contains("Your page</a>"), "{html}");
     assert!(html.contains("Hello Ann Lee,"), "{html}");
     assert!(html.contains("Review and approve</a>"), "{html}");
     assert!(

@@ -8,7 +8,36 @@ use jobber::config::Role;
 use serde_json::{Value, json};
 
 use crate::background::{Sink, have_aiosmtpd, with_worker};
-use crate::helpers::spawn_app_with;
+use crate::helpers::{TestApp, spawn_app_with};
+
+/// The client's own hub page in an email's text (besides the record's link), opened:
+/// it must be the page of this client (`name`) of this account.
+pub async fn client_page_opens(
+    app: &TestApp,
+    text: &str,
+    account_id: &str,
+    client_id: &str,
+    name: &str,
+) {
+    let prefix =
+        format!("http://jobber.test/hub/clients/{client_id}?account={account_id}&expires=");
+    let line = text
+        .lines()
+        .find(|l| l.contains(&prefix))
+        .unwrap_or_else(|| panic!("no link to the client's page in {text}"));
+    assert!(
+        line.starts_with("All your quotes, invoices and visits with us: "),
+        "{line}"
+    );
+    let url = &line[line.find("http").unwrap()..];
+    let api = url.replace("http://jobber.test/hub/", "/api/v1/hub/");
+    let page = app
+        .request(reqwest::Method::GET, &api, None, None, &[])
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(page["client"]["name"], name, "{page}");
+}
 
 #[tokio::test]
 async fn branded_invoice_emails_and_payment_receipts() {
@@ -88,6 +117,14 @@ async fn branded_invoice_emails_and_payment_receipts() {
         "{text}"
     );
     assert!(text.contains("555-0100 | hello@sparkle.test"), "{text}");
+    client_page_opens(
+        &app,
+        text,
+        &owner.account_id,
+        client["id"].as_str().unwrap(),
+        "Ann Lee",
+    )
+    .await;
     let html = m["html"].as_str().unwrap();
     assert!(
         html.contains("&lt;b&gt;Bolts&lt;/b&gt; &amp; nuts"),

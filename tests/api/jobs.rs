@@ -1134,3 +1134,260 @@ async fn the_schedule_pages_by_technician() {
         .expect(200));
     assert_eq!(own, vec![visit_of[0].clone(), visit_of[3].clone()]);
 }
+
+#[tokio::test]
+async fn the_editor_previews_a_series_as_the_job_will_get_it() {
+    let app = spawn_app().await;
+    let (owner, client) = business(&app, "America/New_York").await;
+    let schedule = json!({"start_date": "2026-03-02", "start_time": "09:00", "duration_minutes": 45,
+                          "rrule": "FREQ=WEEKLY;INTERVAL=1;BYDAY=TH,MO;COUNT=5"});
+    let mut body = schedule.clone();
+    body["limit"] = json!(3);
+    let preview = app
+        .post("/api/v1/jobs/recurrence/preview", &owner.token, body)
+        .await
+        .expect(200)
+        .body;
+    // Canonical: the default INTERVAL=1 left out.
+    assert_eq!(preview["rrule"], "FREQ=WEEKLY;BYDAY=TH,MO;COUNT=5");
+    assert_eq!(preview["time_zone"], "America/New_York");
+    assert_eq!(preview["generated"], 5);
+    let visits = preview["visits"].as_array().unwrap();
+    assert_eq!(visits.len(), 3);
+    // Across the 8 March DST change the local time stays 09:00, the UTC instant moves.
+    let pick =
+        |key: &str| -> Vec<&str> { visits.iter().map(|v| v[key].as_str().unwrap()).collect() };
+    assert_eq!(pick("date"), ["2026-03-02", "2026-03-05", "2026-03-09"]);
+    assert_eq!(
+        pick("local_start"),
+        [
+            "2026-03-02T09:00:00",
+            "2026-03-05T09:00:00",
+            "2026-03-09T09:00:00"
+        ]
+    );
+    assert_eq!(
+        pick("starts_at"),
+        [
+            "2026-03-02T14:00:00Z",
+            "2026-03-05T14:00:00Z",
+            "2026-03-09T13:00:00Z"
+        ]
+    );
+    assert_eq!(visits[2]["ends_at"], "2026-03-09T13:45:00Z");
+    assert_eq!(visits[2]["index"], 2);
+
+    // The job created from the same schedule gets exactly those visits.
+    let job = app
+        .post(
+            "/api/v1/jobs",
+            &owner.token,
+            json!({"client_id": client, "title": "Mow", "schedule": schedule}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(starts(&job)[..3], pick("starts_at"));
+    assert_eq!(starts(&job).len(), 5);
+
+    // Anytime visits span their local day; the 31st skips the short months.
+    let anytime = app
+        .post(
+            "/api/v1/jobs/recurrence/preview",
+            &owner.token,
+            json!({"start_date": "2026-01-10", "rrule": "FREQ=MONTHLY;BYMONTHDAY=31"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    let days: Vec<&str> = anytime["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["date"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        days,
+        [
+            "2026-01-31",
+            "2026-03-31",
+            "2026-05-31",
+            "2026-07-31",
+            "2026-08-31"
+        ]
+    );
+    assert_eq!(anytime["visits"][0]["anytime"], true);
+    assert_eq!(anytime["visits"][0]["local_start"], "2026-01-31T00:00:00");
+    assert_eq!(anytime["visits"][0]["starts_at"], "2026-01-31T05:00:00Z");
+
+    // Bad input: problem+json naming the field.
+    for (body, field) in [
+        (
+            json!({"start_date": "2026-03-02", "rrule": "FREQ=WEEKLY;INTERVAL=0"}),
+            "rrule",
+        ),
+        (
+            json!({"start_date": "2026-03-02", "rrule": "FREQ=HOURLY"}),
+            "rrule",
+        ),
+        (json!({"start_date": "2026-03-02", "rrule": " "}), "rrule"),
+        (
+            json!({"start_date": "2026-03-02", "rrule": "FREQ=MONTHLY;BYMONTHDAY=31;UNTIL=20260330"}),
+            "rrule",
+        ),
+        (
+            json!({"start_date": "2026-03-02", "rrule": "FREQ=DAILY", "limit": 51}),
+            "limit",
+        ),
+        (
+            json!({"start_date": "2026-03-02", "start_time": "09:00", "duration_minutes": 0, "rrule": "FREQ=DAILY"}),
+            "duration_minutes",
+        ),
+    ] {
+        let reply = app
+            .post(
+                "/api/v1/jobs/recurrence/preview",
+                &owner.token,
+                body.clone(),
+            )
+            .await
+            .expect(422);
+        assert_eq!(reply.code(), "validation_failed", "{body}");
+        assert_eq!(
+            reply.body["errors"][0]["field"], field,
+            "{body}: {}",
+            reply.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_office_keeps_notes_on_a_job_and_each_author_edits_their_own() {
+    let app = spawn_app().await;
+    let (owner, client) = business(&app, "Europe/Berlin").await;
+    let dispatcher = app.add_user(&owner, "dispatcher").await;
+    let job = app
+        .post(
+            "/api/v1/jobs",
+            &owner.token,
+            json!({"client_id": client, "title": "Rewire the shed"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let notes = format!("/api/v1/jobs/{}/notes", job["id"].as_str().unwrap());
+    assert_eq!(
+        app.get(&notes, &owner.token).await.expect(200).body,
+        json!([])
+    );
+
+    let first = app
+        .post(&notes, &owner.token, json!({"body": "  Gate code 4417  "}))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(first["body"], "Gate code 4417", "trimmed");
+    assert_eq!(first["author_id"], owner.user_id.as_str());
+    assert!(first["author_name"].as_str().is_some_and(|n| !n.is_empty()));
+    let second = app
+        .post(
+            &notes,
+            &dispatcher.token,
+            json!({"body": "Client prefers mornings"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let listed = app.get(&notes, &dispatcher.token).await.expect(200).body;
+    let bodies: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        ["Gate code 4417", "Client prefers mornings"],
+        "oldest first"
+    );
+
+    // Only the author changes or deletes a note.
+    let first_url = format!("{notes}/{}", first["id"].as_str().unwrap());
+    let refused = app
+        .put(
+            &first_url,
+            &dispatcher.token,
+            json!({"body": "Gate code 0000"}),
+        )
+        .await
+        .expect(403);
+    assert_eq!(refused.code(), "not_note_author");
+    assert_eq!(
+        app.delete(&first_url, &dispatcher.token)
+            .await
+            .expect(403)
+            .code(),
+        "not_note_author"
+    );
+    let edited = app
+        .put(&first_url, &owner.token, json!({"body": "Gate code 4418"}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(edited["body"], "Gate code 4418");
+    assert_eq!(edited["created_at"], first["created_at"]);
+
+    // Empty and too long are field errors on `body`.
+    for body in [json!({"body": "   "}), json!({"body": "x".repeat(5001)})] {
+        let reply = app.post(&notes, &owner.token, body).await.expect(422);
+        assert_eq!(reply.code(), "validation_failed");
+        assert_eq!(reply.body["errors"][0]["field"], "body");
+    }
+    let reply = app
+        .put(&first_url, &owner.token, json!({"body": ""}))
+        .await
+        .expect(422);
+    assert_eq!(reply.body["errors"][0]["field"], "body");
+    app.post(&notes, &owner.token, json!({"body": "x".repeat(5000)}))
+        .await
+        .expect(201);
+
+    let second_url = format!("{notes}/{}", second["id"].as_str().unwrap());
+    app.delete(&second_url, &dispatcher.token).await.expect(204);
+    assert_eq!(
+        app.delete(&second_url, &dispatcher.token)
+            .await
+            .expect(404)
+            .code(),
+        "note_not_found"
+    );
+    assert_eq!(
+        app.get(&notes, &owner.token)
+            .await
+            .expect(200)
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let missing = format!("/api/v1/jobs/{}/notes", uuid::Uuid::now_v7());
+    assert_eq!(
+        app.get(&missing, &owner.token).await.expect(404).code(),
+        "job_not_found"
+    );
+
+    // Another account sees none of it.
+    let stranger = app.signup("Other Co").await;
+    assert_eq!(
+        app.get(&notes, &stranger.token).await.expect(404).code(),
+        "job_not_found"
+    );
+    assert_eq!(
+        app.put(&first_url, &stranger.token, json!({"body": "mine"}))
+            .await
+            .expect(404)
+            .code(),
+        "note_not_found"
+    );
+}

@@ -284,8 +284,25 @@ async fn every_endpoint_enforces_its_roles() {
         ),
         (Method::GET, "/api/v1/jobs".into(), Who::Staff),
         (Method::POST, "/api/v1/jobs".into(), Who::Staff),
+        (
+            Method::POST,
+            "/api/v1/jobs/recurrence/preview".into(),
+            Who::Staff,
+        ),
         (Method::GET, format!("/api/v1/jobs/{id}"), Who::Staff),
         (Method::PUT, format!("/api/v1/jobs/{id}"), Who::Staff),
+        (Method::GET, format!("/api/v1/jobs/{id}/notes"), Who::Staff),
+        (Method::POST, format!("/api/v1/jobs/{id}/notes"), Who::Staff),
+        (
+            Method::PUT,
+            format!("/api/v1/jobs/{id}/notes/{other}"),
+            Who::Staff,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/jobs/{id}/notes/{other}"),
+            Who::Staff,
+        ),
         (
             Method::POST,
             format!("/api/v1/jobs/{id}/complete"),

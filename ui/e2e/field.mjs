@@ -254,6 +254,9 @@ export async function run(t) {
       if (attachments.length < 2) await page.waitForTimeout(200);
     }
     expect(attachments.length === 2, `${attachments.length} attachments`);
+    // Each says what it is (the field app's own word, not its file name).
+    const kinds = attachments.map((a) => a.kind).sort().join(",");
+    expect(kinds === "photo,signature", `kinds: ${kinds}`);
 
     await page.getByRole("button", { name: "Complete visit…" }).click();
     await page.getByRole("button", { name: "Complete visit", exact: true }).click();

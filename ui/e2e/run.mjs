@@ -22,6 +22,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 const ui = resolve(here, "..");
 const root = resolve(ui, "..");
 const ci = process.env.CI === "true";
+// `node e2e/run.mjs office-flow.mjs hub.mjs`: the main flow, then only the named files
+// (all of them without arguments).
+const only = process.argv.slice(2).map((a) => a.replace(/^.*\//, "").replace(/\.mjs$/, ""));
+const wanted = (name) => only.length === 0 || only.includes(name);
 const bin = process.env.JOBBER_BIN ?? join(root, "target/debug/jobber");
 const browserPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const dist = join(ui, "dist");
@@ -504,6 +508,25 @@ try {
     await screenshots(page, "job");
   });
 
+  await step("office notes on a job: add, edit your own, with author and time", async () => {
+    await page.getByRole("button", { name: "Add note" }).click();
+    await page.getByText("Write the note first.").waitFor();
+    await page.getByLabel("Add a note").fill("Gate code 4417. Dog in the yard.");
+    await page.getByRole("button", { name: "Add note" }).click();
+    const notes = page.locator(".job-notes");
+    await notes.getByText("Gate code 4417. Dog in the yard.").waitFor();
+    await page.getByRole("button", { name: /Edit your note/ }).click();
+    await page.getByLabel("Note", { exact: true }).fill("Gate code 4418. Dog in the yard.");
+    await page.getByRole("button", { name: "Save note" }).click();
+    await notes.getByText("Gate code 4418. Dog in the yard.").waitFor();
+    await notes.getByText(/edited/).waitFor();
+    const listed = (await call(page, "GET", `/api/v1/jobs/${sched.jobId}/notes`)).body;
+    expect(listed.length === 1 && listed[0].body === "Gate code 4418. Dog in the yard.", JSON.stringify(listed));
+    await axe(page, "job notes");
+    await page.locator(".job-notes").scrollIntoViewIfNeeded();
+    await screenshots(page, "job-notes");
+  });
+
   await step("a recurring job: the rule editor writes the rule and previews the visits", async () => {
     await page.goto(`${base}/jobs/new`);
     await page.getByLabel("Find a client").fill(client.last);
@@ -522,7 +545,10 @@ try {
     await page.getByLabel("Visits", { exact: true }).fill("10");
     await page.getByText("Every 2 weeks on Monday and Thursday, 10 times").waitFor();
     await page.getByText("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH;COUNT=10").waitFor();
-    expect((await page.locator(".rule-preview li").count()) === 5, "five visits previewed");
+    // The preview is the server's (POST /jobs/recurrence/preview), asked once the rule settles.
+    await page.waitForFunction(() => document.querySelectorAll(".rule-preview li").length === 5 && !document.querySelector(".rule-preview--stale"));
+    expect((await page.locator(".rule-preview li").first().textContent()).includes("8:00"), "the first visit at 08:00 local time");
+    await page.getByText(/10 visits are planned when the job is created/).waitFor();
     await axe(page, "new recurring job");
     await screenshots(page, "job-new-recurring");
     await page.getByRole("button", { name: "Create job" }).click();
@@ -772,12 +798,12 @@ try {
     await screenshots(page, "schedule-week-busy");
   });
 
-  await (await import("./settings-reports.mjs")).run({ browser, step, expect, axe, screenshots, viewports, bin });
-  await (await import("./office-flow.mjs")).run({ browser, step, expect, axe, screenshots, viewports, consoleErrors, bin, freePort });
+  if (wanted("settings-reports")) await (await import("./settings-reports.mjs")).run({ browser, step, expect, axe, screenshots, viewports, bin });
+  if (wanted("office-flow")) await (await import("./office-flow.mjs")).run({ browser, step, expect, axe, screenshots, viewports, consoleErrors, bin, freePort });
 
-  await (await import("./field.mjs")).run({ browser, base, step, expect, axe, consoleErrors });
-  await (await import("./requests.mjs")).run({ browser, base, step, expect, axe, screenshots, viewports, consoleErrors });
-  await (await import("./hub.mjs")).run({ browser, step, expect, axe, screenshots, viewports, bin, freePort, ci });
+  if (wanted("field")) await (await import("./field.mjs")).run({ browser, base, step, expect, axe, consoleErrors });
+  if (wanted("requests")) await (await import("./requests.mjs")).run({ browser, base, step, expect, axe, screenshots, viewports, consoleErrors });
+  if (wanted("hub")) await (await import("./hub.mjs")).run({ browser, step, expect, axe, screenshots, viewports, bin, freePort, ci });
 
   await step("no errors in the browser console", async () => {
     // The 401 of the signed-out session check, the refused forgery and the double booking are expected.

@@ -17,6 +17,8 @@ pub struct AttachmentRow {
     pub thumbnail_key: Option<String>,
     /// `pending`, `ready` or `failed`; None for documents.
     pub thumbnail_status: Option<String>,
+    /// `photo`, `signature` or `document`.
+    pub kind: String,
 }
 
 pub async fn insert(
@@ -25,8 +27,8 @@ pub async fn insert(
     row: &AttachmentRow,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "INSERT INTO job_attachments (account_id, id, job_id, visit_id, storage_key, filename, content_type, bytes, uploaded_by, thumbnail_status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO job_attachments (account_id, id, job_id, visit_id, storage_key, filename, content_type, bytes, uploaded_by, thumbnail_status, kind)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         account_id,
         row.id,
         row.job_id,
@@ -36,7 +38,8 @@ pub async fn insert(
         row.content_type,
         row.bytes,
         row.uploaded_by,
-        row.thumbnail_status
+        row.thumbnail_status,
+        row.kind
     )
     .execute(conn)
     .await
@@ -50,7 +53,7 @@ pub async fn list(
     sqlx::query_as!(
         AttachmentRow,
         "SELECT id, job_id, visit_id, storage_key, filename, content_type, bytes, uploaded_by, created_at,
-                thumbnail_key, thumbnail_status
+                thumbnail_key, thumbnail_status, kind
          FROM job_attachments WHERE job_id = $1 ORDER BY id",
         job_id
     )

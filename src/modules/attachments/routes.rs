@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::service::{self, Attachment, Source};
+use super::service::{self, Attachment, AttachmentKind, Source};
 use crate::app::AppState;
 use crate::http::ApiError;
 use crate::http::error::Problem;
@@ -22,13 +22,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .layer(multipart::body_limit(MAX_FILE_BYTES))
 }
 
-/// The multipart body: `file` (required) and `visit_id` (optional).
+/// The multipart body: `file` (required), `visit_id` and `kind` (optional).
 #[derive(ToSchema)]
 #[allow(dead_code)]
 struct UploadForm {
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
     visit_id: Option<Uuid>,
+    kind: Option<AttachmentKind>,
 }
 
 /// The JSON body: attach a file uploaded before (`POST /uploads`).
@@ -39,12 +40,18 @@ pub struct AttachUpload {
     upload_id: Uuid,
     /// A visit of this job to file it under.
     visit_id: Option<Uuid>,
+    /// What it is: `photo`, `signature` (the client's, drawn at a visit) or
+    /// `document`. Left out: `photo` for a picture, `document` otherwise.
+    kind: Option<AttachmentKind>,
 }
 
 /// Attach a photo or document to a job (staff, or a technician assigned to one of
 /// its visits), in either of two ways:
 ///
-/// - `multipart/form-data` with a `file` part and an optional `visit_id`; at most
+/// Say what it is with `kind` (`photo`, `signature`, `document`; a photo or a
+/// signature must be a picture, 422 on `kind`).
+///
+/// - `multipart/form-data` with a `file` part and optional `visit_id` and `kind`; at most
 ///   25 MiB; JPEG, PNG, GIF, WebP or PDF, recognised from the bytes. Image metadata
 ///   (EXIF, XMP: location, device) is removed. A damaged file, a picture that also
 ///   reads as HTML or script, or one declaring more than 16384 pixels a side or 64
@@ -63,9 +70,9 @@ async fn upload_attachment(
     Path(id): Path<Uuid>,
     body: FileOrJson<AttachUpload>,
 ) -> Result<(StatusCode, axum::Json<Attachment>), ApiError> {
-    let (visit_id, source) = match body {
+    let (visit_id, kind, source) = match body {
         FileOrJson::File(form) => {
-            let upload = multipart::read(form, MAX_FILE_BYTES, &["visit_id"]).await?;
+            let upload = multipart::read(form, MAX_FILE_BYTES, &["visit_id", "kind"]).await?;
             let visit_id = upload
                 .fields
                 .get("visit_id")
@@ -73,12 +80,22 @@ async fn upload_attachment(
                     Uuid::try_parse(text).map_err(|_| ApiError::field("visit_id", "must be a UUID"))
                 })
                 .transpose()?;
+            let kind = upload
+                .fields
+                .get("kind")
+                .map(|text| {
+                    AttachmentKind::parse(text).ok_or_else(|| {
+                        ApiError::field("kind", "must be photo, signature or document")
+                    })
+                })
+                .transpose()?;
             let file = super::accept(upload.filename.as_deref(), &upload.bytes)?;
-            (visit_id, Source::File(file))
+            (visit_id, kind, Source::File(file))
         }
-        FileOrJson::Json(body) => (body.visit_id, Source::Upload(body.upload_id)),
+        FileOrJson::Json(body) => (body.visit_id, body.kind, Source::Upload(body.upload_id)),
     };
-    let attachment = service::add(&state.db, &state.storage, &ctx, id, visit_id, source).await?;
+    let attachment =
+        service::add(&state.db, &state.storage, &ctx, id, visit_id, kind, source).await?;
     Ok((StatusCode::CREATED, axum::Json(attachment)))
 }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -23,11 +23,46 @@ use crate::platform::storage::{ObjectKey, Storage};
 /// How long a download URL works.
 pub const URL_TTL: Duration = Duration::from_secs(15 * 60);
 
+/// What an attachment is, as its uploader says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentKind {
+    /// A picture of the work.
+    Photo,
+    /// The client's signature collected at a visit (a picture).
+    Signature,
+    /// Anything else: a PDF, a plan.
+    Document,
+}
+
+impl AttachmentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttachmentKind::Photo => "photo",
+            AttachmentKind::Signature => "signature",
+            AttachmentKind::Document => "document",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            AttachmentKind::Photo,
+            AttachmentKind::Signature,
+            AttachmentKind::Document,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Attachment {
     pub id: Uuid,
     pub job_id: Uuid,
     pub visit_id: Option<Uuid>,
+    /// What it is, as the uploader said (`photo` for a picture and `document`
+    /// otherwise when they did not).
+    pub kind: AttachmentKind,
     /// As uploaded (for display only).
     pub filename: String,
     /// From the file's bytes: `image/jpeg`, `image/png`, `image/gif`, `image/webp`,
@@ -56,6 +91,7 @@ async fn to_attachment(storage: &Storage, row: AttachmentRow) -> Result<Attachme
         id: row.id,
         job_id: row.job_id,
         visit_id: row.visit_id,
+        kind: AttachmentKind::parse(&row.kind).unwrap_or(AttachmentKind::Document),
         filename: row.filename,
         content_type: row.content_type,
         bytes: row.bytes,
@@ -86,6 +122,7 @@ pub async fn add(
     ctx: &Ctx,
     job_id: Uuid,
     visit_id: Option<Uuid>,
+    kind: Option<AttachmentKind>,
     source: Source,
 ) -> Result<Attachment, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
@@ -96,18 +133,36 @@ pub async fn add(
         return Err(Error::field("visit_id", "is not a visit of this job"));
     }
     let id = Uuid::now_v7();
-    let row = |key: &ObjectKey, filename: String, kind: Kind, bytes: i64| AttachmentRow {
-        id,
-        job_id,
-        visit_id,
-        storage_key: key.as_str().to_string(),
-        filename,
-        content_type: kind.content_type().to_string(),
-        bytes,
-        uploaded_by: Some(ctx.user_id),
-        created_at: Utc::now(),
-        thumbnail_key: None,
-        thumbnail_status: kind.is_picture().then(|| "pending".to_string()),
+    let row = |key: &ObjectKey,
+               filename: String,
+               file: Kind,
+               bytes: i64|
+     -> Result<AttachmentRow, Error> {
+        let said = match kind {
+            Some(AttachmentKind::Photo | AttachmentKind::Signature) if !file.is_picture() => {
+                return Err(Error::field(
+                    "kind",
+                    "a photo or signature must be a picture (JPEG, PNG, GIF or WebP)",
+                ));
+            }
+            Some(said) => said,
+            None if file.is_picture() => AttachmentKind::Photo,
+            None => AttachmentKind::Document,
+        };
+        Ok(AttachmentRow {
+            id,
+            job_id,
+            visit_id,
+            storage_key: key.as_str().to_string(),
+            filename,
+            content_type: file.content_type().to_string(),
+            bytes,
+            uploaded_by: Some(ctx.user_id),
+            created_at: Utc::now(),
+            thumbnail_key: None,
+            thumbnail_status: file.is_picture().then(|| "pending".to_string()),
+            kind: said.as_str().to_string(),
+        })
     };
     // The file first: a row never points at nothing. A failed commit leaves an
     // unreferenced file, which is harmless.
@@ -115,19 +170,18 @@ pub async fn add(
         Source::File(file) => {
             let key = ObjectKey::job_attachment(ctx.account_id, job_id, id, file.kind.ext());
             let bytes = i64::try_from(file.bytes.len()).unwrap_or(i64::MAX);
+            let row = row(&key, file.filename, file.kind, bytes)?;
             storage.put(&key, file.bytes).await?;
-            (row(&key, file.filename, file.kind, bytes), None)
+            (row, None)
         }
         Source::Upload(upload_id) => {
             let taken =
                 uploads::service::take_in(&mut tx, ctx, upload_id, uploads::service::Accept::Any)
                     .await?;
             let key = ObjectKey::job_attachment(ctx.account_id, job_id, id, taken.kind.ext());
+            let row = row(&key, taken.filename.clone(), taken.kind, taken.bytes)?;
             taken.copy_to(storage, &key).await?;
-            (
-                row(&key, taken.filename.clone(), taken.kind, taken.bytes),
-                Some(taken),
-            )
+            (row, Some(taken))
         }
     };
     repo::insert(&mut tx, ctx.account_id, &row).await?;
@@ -147,7 +201,7 @@ pub async fn add(
         Some(ctx.user_id),
         Subject::Job { id: job_id, client_id },
         "attachment_added",
-        serde_json::json!({"attachment_id": id, "filename": row.filename, "content_type": row.content_type, "bytes": row.bytes}),
+        serde_json::json!({"attachment_id": id, "kind": row.kind, "filename": row.filename, "content_type": row.content_type, "bytes": row.bytes}),
     )
     .await?;
     tx.commit().await?;

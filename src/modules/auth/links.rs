@@ -75,6 +75,38 @@ pub fn link(public_url: &str, keys: &TokenKeys, kind: Kind, account_id: Uuid, id
     )
 }
 
+/// What a link to a client's own hub page (all their quotes, invoices and visits)
+/// is signed for.
+pub const CLIENT_PAGE: &str = "client";
+
+/// The web app's address of a client's own hub page, relative
+/// (`/hub/clients/{id}?account=&expires=&sig=`), signed to expire at `expires`
+/// (Unix seconds).
+pub fn client_page_path(
+    keys: &TokenKeys,
+    account_id: Uuid,
+    client_id: Uuid,
+    expires: i64,
+) -> String {
+    let signature = keys.sign_link(CLIENT_PAGE, account_id, client_id, expires);
+    format!("/hub/clients/{client_id}?account={account_id}&expires={expires}&sig={signature}")
+}
+
+/// A client's own hub page, as put in emails next to the record's link: working as
+/// long as the record's.
+pub fn client_page_link(
+    public_url: &str,
+    keys: &TokenKeys,
+    account_id: Uuid,
+    client_id: Uuid,
+) -> String {
+    let expires = (Utc::now() + Duration::days(LINK_DAYS)).timestamp();
+    format!(
+        "{public_url}{}",
+        client_page_path(keys, account_id, client_id, expires)
+    )
+}
+
 /// The signed part of a hub link.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

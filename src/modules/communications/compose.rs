@@ -226,6 +226,31 @@ impl<'a> Composer<'a> {
         self
     }
 
+    /// A quieter link than [`Self::action`]: a sentence and the address, linked.
+    pub fn link(&mut self, intro: &str, label: &str, url: &str) -> &mut Self {
+        let _ = write!(self.text, "{intro}: {url}\n\n");
+        let color = accent(self.settings);
+        match safe_href(url) {
+            Some(href) => {
+                let _ = write!(
+                    self.html,
+                    r#"<p style="{P}">{}: <a href="{href}" style="color:{color};">{}</a></p>"#,
+                    escape(intro),
+                    escape(label),
+                );
+            }
+            None => {
+                let _ = write!(
+                    self.html,
+                    r#"<p style="{P}">{}: {}</p>"#,
+                    escape(intro),
+                    escape(url)
+                );
+            }
+        }
+        self
+    }
+
     /// The sign-off: the business's name, then its phone, email and website.
     pub fn sign(&mut self) -> &mut Self {
         let _ = writeln!(self.text, "{}", self.settings.business_name);

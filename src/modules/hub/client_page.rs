@@ -33,7 +33,7 @@ use crate::platform::storage::Storage;
 const SHOWN: i64 = 100;
 
 /// What a link to a client's page is signed for.
-const PURPOSE: &str = "client";
+const PURPOSE: &str = crate::modules::auth::links::CLIENT_PAGE;
 
 /// The web app's address of a quote's or invoice's hub page, relative
 /// (`/hub/…?account=&expires=&sig=`), signed to expire at `expires` (Unix seconds).
@@ -48,8 +48,7 @@ fn path(keys: &TokenKeys, kind: Kind, account_id: Uuid, id: Uuid, expires: i64) 
 /// The web app's address of the client's page, relative, signed to expire at
 /// `expires` (Unix seconds).
 pub fn client_path(keys: &TokenKeys, account_id: Uuid, client_id: Uuid, expires: i64) -> String {
-    let signature = keys.sign_link(PURPOSE, account_id, client_id, expires);
-    format!("/hub/clients/{client_id}?account={account_id}&expires={expires}&sig={signature}")
+    crate::modules::auth::links::client_page_path(keys, account_id, client_id, expires)
 }
 
 /// The account a valid link to the client's page opens (as [`super::check`]: a

@@ -14,6 +14,7 @@ pub fn invoice_sent(
     client: &Client,
     invoice: &Invoice,
     link: &str,
+    client_page: &str,
 ) -> Rendered {
     let number = invoice.number.as_deref().unwrap_or("(draft)");
     let subject = format!(
@@ -56,6 +57,11 @@ pub fn invoice_sent(
     c.lines_and_totals(lines, &totals, &[]);
     c.paragraph("The invoice is attached as a PDF.");
     c.action("View and pay your invoice", "View and pay", link);
+    c.link(
+        "All your quotes, invoices and visits with us",
+        "Your page",
+        client_page,
+    );
     c.sign();
     c.finish(subject)
 }

@@ -496,7 +496,8 @@ pub async fn send(
     let invoice = load(&mut tx, id, &settings).await?;
     tx.raise(Event::InvoiceSent { invoice_id: id });
     let link = links::link(public_url, keys, links::Kind::Invoice, ctx.account_id, id);
-    let content = super::emails::invoice_sent(&settings, &client, &invoice, &link);
+    let client_page = links::client_page_link(public_url, keys, ctx.account_id, client.id);
+    let content = super::emails::invoice_sent(&settings, &client, &invoice, &link, &client_page);
     let email = communications::OutgoingEmail {
         client_id: Some(client.id),
         template: "invoice_sent",

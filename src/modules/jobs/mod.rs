@@ -12,6 +12,7 @@
 pub mod feed;
 pub mod feed_routes;
 pub mod model;
+pub mod notes;
 pub mod repo;
 pub mod routes;
 pub mod service;

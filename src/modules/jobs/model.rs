@@ -296,3 +296,51 @@ impl TryFrom<StoredSnapshot> for TaxSnapshot {
         Ok(TaxSnapshot::new(stored.name, rate))
     }
 }
+
+/// `POST /jobs/recurrence/preview`: a recurring schedule as the job editor has it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecurrencePreviewInput {
+    /// The first visit's day, in the account's time zone.
+    #[serde(deserialize_with = "crate::domain::dates::date")]
+    pub start_date: NaiveDate,
+    /// Local start time; omit for anytime visits.
+    #[schema(value_type = Option<String>, example = "09:00")]
+    pub start_time: Option<NaiveTime>,
+    /// Default 60.
+    pub duration_minutes: Option<i32>,
+    /// RFC 5545 RRULE, as `schedule.rrule` of `POST /jobs`.
+    pub rrule: String,
+    /// How many visits to list: 1 to 50, default 5.
+    pub limit: Option<u32>,
+}
+
+/// One visit a recurring schedule would get.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PreviewVisit {
+    /// 0-based position in the series.
+    pub index: u32,
+    /// The visit's day in the account's time zone.
+    pub date: NaiveDate,
+    /// Its local start in the account's time zone (`YYYY-MM-DDTHH:MM:SS`, no offset);
+    /// midnight for an anytime visit. A start that falls in a DST gap is moved
+    /// forward as the visit will be.
+    #[schema(value_type = String, example = "2026-05-04T09:00:00")]
+    pub local_start: NaiveDateTime,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub anytime: bool,
+}
+
+/// The first visits of a recurring schedule, expanded by the code that creates them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecurrencePreview {
+    /// The rule in canonical form (as the job will store it).
+    pub rrule: String,
+    /// The account's time zone the visits are expanded in.
+    pub time_zone: String,
+    pub visits: Vec<PreviewVisit>,
+    /// How many visits creating the job now would generate (the first year, at
+    /// most 500; a longer series is extended as time passes).
+    pub generated: u32,
+}

@@ -11,7 +11,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::model::{Job, JobInput, JobStatus, JobUpdate, Visit};
+use super::model::{
+    Job, JobInput, JobStatus, JobUpdate, RecurrencePreview, RecurrencePreviewInput, Visit,
+};
+use super::notes::{self, JobNote, NoteInput};
 use super::service::{self, CompleteJob, VisitPatch, VisitSchedule};
 use crate::app::AppState;
 use crate::http::concurrency::{Expected, tagged};
@@ -23,6 +26,9 @@ use crate::http::{ApiError, FieldError};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_jobs, create_job))
+        .routes(routes!(preview_recurrence))
+        .routes(routes!(list_notes, add_note))
+        .routes(routes!(edit_note, delete_note))
         .routes(routes!(get_job, update_job))
         .routes(routes!(complete_job))
         .routes(routes!(cancel_job))
@@ -112,6 +118,75 @@ async fn create_job(
         StatusCode::CREATED,
         axum::Json(service::create(&state.db, &ctx, body).await?),
     ))
+}
+
+/// The first visits a recurring schedule would get in the account's time zone,
+/// expanded by the code that creates the job's visits; nothing is saved. The job
+/// editor calls it as the rule is edited. 422 names the field at fault (`rrule`,
+/// `start_date`, `duration_minutes`, `limit`).
+#[utoipa::path(post, path = "/jobs/recurrence/preview", tag = "jobs", request_body = RecurrencePreviewInput,
+    responses((status = 200, body = RecurrencePreview), (status = 422, body = Problem), (status = 403, body = Problem)))]
+async fn preview_recurrence(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Json(body): Json<RecurrencePreviewInput>,
+) -> Result<axum::Json<RecurrencePreview>, ApiError> {
+    Ok(axum::Json(
+        service::preview_recurrence(&state.db, &ctx, body).await?,
+    ))
+}
+
+/// The office's notes on a job, oldest first, with their authors.
+#[utoipa::path(get, path = "/jobs/{id}/notes", tag = "jobs", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<JobNote>), (status = 404, body = Problem), (status = 403, body = Problem)))]
+async fn list_notes(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<Vec<JobNote>>, ApiError> {
+    Ok(axum::Json(notes::list(&state.db, &ctx, id).await?))
+}
+
+/// Add a note to a job, written by the caller. 422 names `body` when it is empty
+/// or longer than 5000 characters.
+#[utoipa::path(post, path = "/jobs/{id}/notes", tag = "jobs", params(("id" = Uuid, Path)), request_body = NoteInput,
+    responses((status = 201, body = JobNote), (status = 404, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
+async fn add_note(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path(id): Path<Uuid>,
+    Json(body): Json<NoteInput>,
+) -> Result<(StatusCode, axum::Json<JobNote>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(notes::add(&state.db, &ctx, id, body).await?),
+    ))
+}
+
+/// Change one of your own notes (`not_note_author` 403 for someone else's).
+#[utoipa::path(put, path = "/jobs/{id}/notes/{note_id}", tag = "jobs", params(("id" = Uuid, Path), ("note_id" = Uuid, Path)), request_body = NoteInput,
+    responses((status = 200, body = JobNote), (status = 404, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
+async fn edit_note(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path((id, note_id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<NoteInput>,
+) -> Result<axum::Json<JobNote>, ApiError> {
+    Ok(axum::Json(
+        notes::edit(&state.db, &ctx, id, note_id, body).await?,
+    ))
+}
+
+/// Delete one of your own notes (`not_note_author` 403 for someone else's).
+#[utoipa::path(delete, path = "/jobs/{id}/notes/{note_id}", tag = "jobs", params(("id" = Uuid, Path), ("note_id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 403, body = Problem)))]
+async fn delete_note(
+    State(state): State<AppState>,
+    Staff(ctx): Staff,
+    Path((id, note_id)): Path<(Uuid, Uuid)>,
+) -> Result<StatusCode, ApiError> {
+    notes::delete(&state.db, &ctx, id, note_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// One job with its lines and visits.

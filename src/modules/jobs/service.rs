@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::model::{
-    Billing, Job, JobInput, JobStatus, JobUpdate, Recurrence, ScheduleInput, Visit, VisitStatus,
-    WorkLine,
+    Billing, Job, JobInput, JobStatus, JobUpdate, PreviewVisit, Recurrence, RecurrencePreview,
+    RecurrencePreviewInput, ScheduleInput, Visit, VisitStatus, WorkLine,
 };
 use super::repo::{self, Conflict, LineRecord, NewJob, NewVisit, VisitFilter};
 use crate::domain::TimeZone;
@@ -158,6 +158,79 @@ pub fn plan(
         recurrence: Some((rule, first_local)),
         duration_minutes: duration,
         generated_until: Some(generated_until),
+    })
+}
+
+/// The first visits a recurring schedule gives, planned exactly as creating the job
+/// would plan them (same expansion, window and time-zone rules); nothing is saved.
+pub async fn preview_recurrence(
+    db: &Db,
+    ctx: &Ctx,
+    input: RecurrencePreviewInput,
+) -> Result<RecurrencePreview, Error> {
+    let settings = accounts::service::settings(db, ctx).await?;
+    let tz = zone(&settings);
+    let mut errors = Vec::new();
+    let limit = input.limit.unwrap_or(5);
+    if !(1..=50).contains(&limit) {
+        errors.push(FieldError::new("limit", "must be between 1 and 50"));
+    }
+    if input.rrule.trim().is_empty() {
+        errors.push(FieldError::new("rrule", "is required"));
+        return Err(Error::invalid(errors));
+    }
+    let schedule = ScheduleInput {
+        start_date: input.start_date,
+        start_time: input.start_time,
+        duration_minutes: input.duration_minutes,
+        rrule: Some(input.rrule),
+        assignee_ids: Vec::new(),
+        checklist: Vec::new(),
+        allow_overlap: false,
+    };
+    // The plan's fields are named as in `POST /jobs` (`schedule.rrule`): here they
+    // are at the top of the body.
+    let mut planned = Vec::new();
+    let plan = plan(tz, &schedule, &mut planned);
+    errors.extend(planned.into_iter().map(|e| {
+        FieldError {
+            field: e
+                .field
+                .strip_prefix("schedule.")
+                .unwrap_or(&e.field)
+                .to_string(),
+            message: e.message,
+        }
+    }));
+    let Some(plan) = plan.filter(|_| errors.is_empty()) else {
+        return Err(Error::invalid(errors));
+    };
+    let rrule = plan
+        .recurrence
+        .as_ref()
+        .map(|(rule, _)| rule.to_string())
+        .unwrap_or_default();
+    let visits = plan
+        .slots
+        .iter()
+        .take(limit as usize)
+        .map(|slot| {
+            let local_start = slot.starts_at.with_timezone(&tz).naive_local();
+            PreviewVisit {
+                index: slot.index.and_then(|i| u32::try_from(i).ok()).unwrap_or(0),
+                date: local_start.date(),
+                local_start,
+                starts_at: slot.starts_at,
+                ends_at: slot.ends_at,
+                anytime: slot.anytime,
+            }
+        })
+        .collect();
+    Ok(RecurrencePreview {
+        rrule,
+        time_zone: tz.name().to_string(),
+        visits,
+        generated: u32::try_from(plan.slots.len()).unwrap_or(u32::MAX),
     })
 }
 

@@ -13,6 +13,7 @@ pub fn quote_sent(
     quote: &Quote,
     note: Option<&str>,
     link: &str,
+    client_page: &str,
 ) -> Rendered {
     let subject = format!(
         "Quote {} from {}: {}",
@@ -60,6 +61,11 @@ pub fn quote_sent(
     c.lines_and_totals(lines, &totals, &notes);
     c.paragraph("The quote is attached as a PDF.");
     c.action("Review and approve your quote", "Review and approve", link);
+    c.link(
+        "All your quotes, invoices and visits with us",
+        "Your page",
+        client_page,
+    );
     c.sign();
     c.finish(subject)
 }

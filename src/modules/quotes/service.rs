@@ -609,7 +609,15 @@ pub async fn send(
     repo::mark_sent(&mut tx, id, today, fresh_until).await?;
     let quote = load(&mut tx, id, &settings.currency).await?;
     let link = links::link(public_url, keys, links::Kind::Quote, ctx.account_id, id);
-    let content = super::emails::quote_sent(&settings, &client, &quote, note.as_deref(), &link);
+    let client_page = links::client_page_link(public_url, keys, ctx.account_id, client.id);
+    let content = super::emails::quote_sent(
+        &settings,
+        &client,
+        &quote,
+        note.as_deref(),
+        &link,
+        &client_page,
+    );
     let email = communications::OutgoingEmail {
         client_id: Some(client.id),
         template: "quote_sent",

@@ -60,6 +60,15 @@ export function formatDay(isoDate: string, locale?: string, options: Intl.DateTi
   return new Intl.DateTimeFormat(locale, { ...options, timeZone: "UTC" }).format(new Date(Date.UTC(y, m - 1, d, 12)));
 }
 
+/** A wall-clock date-time without a zone (`2026-12-03T09:30:00`, as the server gives
+ * local starts) as the reader writes it: the same clock reading everywhere. */
+export function formatWallClock(local: string, locale?: string, options: Intl.DateTimeFormatOptions = { dateStyle: "medium", timeStyle: "short" }): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(local);
+  if (!m) return local;
+  const [y, mo, d, h, mi] = m.slice(1).map(Number) as [number, number, number, number, number];
+  return new Intl.DateTimeFormat(locale, { ...options, timeZone: "UTC" }).format(new Date(Date.UTC(y, mo - 1, d, h, mi)));
+}
+
 /** An instant shown in the account's time zone. */
 export function formatDateTime(iso: string, timeZone: string, locale?: string, options?: Intl.DateTimeFormatOptions): string {
   const date = new Date(iso);

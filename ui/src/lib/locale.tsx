@@ -1,5 +1,5 @@
 import { createContext, useContext, useMemo, type ReactNode } from "react";
-import { formatDate, formatDateTime, formatDay, formatMoney, formatBps, formatNumber } from "./format";
+import { formatDate, formatDateTime, formatDay, formatMoney, formatBps, formatNumber, formatWallClock } from "./format";
 
 export interface LocaleSettings {
   currency: string;
@@ -26,6 +26,7 @@ export function useFormat() {
       bps: (bps: number) => formatBps(bps, locale),
       number: (value: number) => formatNumber(value, locale),
       day: (isoDate: string, options?: Intl.DateTimeFormatOptions) => formatDay(isoDate, locale, options),
+      wallClock: (local: string, options?: Intl.DateTimeFormatOptions) => formatWallClock(local, locale, options),
       date: (iso: string) => formatDate(iso, timeZone, locale),
       dateTime: (iso: string) => formatDateTime(iso, timeZone, locale),
     }),

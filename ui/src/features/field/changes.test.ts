@@ -132,6 +132,7 @@ describe("sending a technician's changes", () => {
 
   it("photos are uploaded first, then attached; the upload is not sent twice", async () => {
     const calls: string[] = [];
+    const attached: unknown[] = [];
     let attachFails = 1;
     const http = {
       csrf: () => null,
@@ -139,6 +140,7 @@ describe("sending a technician's changes", () => {
       fetch: async (path: string, init: RequestInit) => {
         calls.push(`${init.method} ${path}`);
         if (path.endsWith("/uploads")) return new Response(JSON.stringify({ id: "u1" }), { status: 201 });
+        attached.push(JSON.parse(String(init.body)));
         if (attachFails-- > 0) return new Response(JSON.stringify({ code: "unavailable" }), { status: 503 });
         return new Response(JSON.stringify({ id: "a1" }), { status: 201 });
       },
@@ -152,6 +154,8 @@ describe("sending a technician's changes", () => {
     clock += 120_000;
     expect(await queue.drain()).toEqual({ type: "idle" });
     expect(calls).toEqual(["POST /api/v1/uploads", "POST /api/v1/jobs/j1/attachments", "POST /api/v1/jobs/j1/attachments"]);
+    // The attachment says what it is.
+    expect(attached.at(-1)).toEqual({ upload_id: "u1", visit_id: "v1", kind: "photo" });
   });
 
   it("typing a note twice while offline queues one change with the first base", () => {

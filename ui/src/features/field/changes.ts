@@ -165,7 +165,8 @@ async function sendChange(http: Http, op: QueuedChange, checkpoint: Checkpoint<C
         await checkpoint({ ...change, uploadId });
       }
       const reply = await call(http, "POST", `${API}/jobs/${change.jobId}/attachments`, {
-        json: { upload_id: uploadId, visit_id: change.visitId },
+        // What it is travels with it: the office shows a signature as the visit's, not as a photo.
+        json: { upload_id: uploadId, visit_id: change.visitId, kind: change.purpose },
         key: `${op.key}:attach:${uploadId}`,
       });
       if (ok(reply)) return { type: "done", result: undefined };

@@ -8,9 +8,21 @@ import { JobNew } from "./JobNew";
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { "Content-Type": status >= 400 ? "application/problem+json" : "application/json" } });
 
-function serve(onCreate: (body: Record<string, unknown>) => Response) {
+const previewOf = (body: Record<string, unknown>) =>
+  json(200, {
+    rrule: body.rrule,
+    time_zone: "America/New_York",
+    generated: 2,
+    visits: [
+      { index: 0, date: "2026-12-07", local_start: "2026-12-07T09:00:00", starts_at: "2026-12-07T14:00:00Z", ends_at: "2026-12-07T15:00:00Z", anytime: false },
+      { index: 1, date: "2026-12-21", local_start: "2026-12-21T09:00:00", starts_at: "2026-12-21T14:00:00Z", ends_at: "2026-12-21T15:00:00Z", anytime: false },
+    ],
+  });
+
+function serve(onCreate: (body: Record<string, unknown>) => Response, onPreview: (body: Record<string, unknown>) => Response = previewOf) {
   const fetch = vi.fn(async (request: Request) => {
     const url = new URL(request.url);
+    if (request.method === "POST" && url.pathname === "/api/v1/jobs/recurrence/preview") return onPreview((await request.json()) as Record<string, unknown>);
     if (request.method === "POST" && url.pathname === "/api/v1/jobs") return onCreate((await request.json()) as Record<string, unknown>);
     if (url.pathname === "/api/v1/clients") return json(200, { items: [{ id: "c1", display_name: "Marguerite Quill" }], next_cursor: null });
     if (url.pathname === "/api/v1/clients/c1/properties") return json(200, { items: [], next_cursor: null });
@@ -74,6 +86,40 @@ describe("New job", () => {
     expect(title).toHaveAccessibleDescription("Is too long");
     expect(screen.getByText("COUNT must be between 1 and 10000")).toBeInTheDocument();
     expect(screen.getAllByRole("alert")[0]).toHaveTextContent("Please correct the fields marked below.");
+  });
+
+  it("shows the next visits the server works out for the rule, and the server's objection to a rule", async () => {
+    const user = userEvent.setup();
+    const previews: Record<string, unknown>[] = [];
+    serve(
+      () => json(500, {}),
+      (body) => {
+        previews.push(body);
+        if (String(body.rrule).includes("INTERVAL=7")) {
+          return json(422, { status: 422, code: "validation_failed", detail: "One or more fields are invalid", errors: [{ field: "rrule", message: "gives no visit in the year after start_date" }] });
+        }
+        return previewOf(body);
+      },
+    );
+    renderForm();
+    await user.click(screen.getByLabelText("Repeats"));
+    await user.clear(screen.getByLabelText("First day"));
+    await user.type(screen.getByLabelText("First day"), "2026-12-07");
+    await user.clear(screen.getByLabelText("Every"));
+    await user.type(screen.getByLabelText("Every"), "2");
+
+    // The server's dates, in its wall-clock time, are what the list shows.
+    expect(await screen.findByText(/Mon, Dec 21, 2026.*9:00/)).toBeInTheDocument();
+    expect(screen.getByText(/2 visits are planned when the job is created.*Times in America\/New York/)).toBeInTheDocument();
+    expect(previews.at(-1)).toEqual({ start_date: "2026-12-07", start_time: "09:00", rrule: "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;COUNT=10", limit: 5 });
+    // While "Every" is empty the rule is incomplete: nothing is asked.
+    const asked = previews.length;
+    await user.clear(screen.getByLabelText("Every"));
+    expect(await screen.findByText("Complete the rule to see its visits.")).toBeInTheDocument();
+    expect(previews.slice(asked).every((b) => !String(b.rrule).includes("INTERVAL=0"))).toBe(true);
+
+    await user.type(screen.getByLabelText("Every"), "7");
+    expect(await screen.findByText("This rule does not work: gives no visit in the year after start_date.")).toBeInTheDocument();
   });
 
   it("asks before a double booking and books anyway when told", async () => {

@@ -10,8 +10,8 @@ import { useFormat } from "../../lib/locale";
 import { useDebounced } from "../../lib/useDebounced";
 import { isIsoDate, parseHhmm, today } from "../../lib/zoned";
 import { blankLine, LinesFieldset, parseLines, type Line } from "./JobLines";
-import { addressLine, createJob, useClientSearch, useProperties, useTeam, type JobInput } from "./api";
-import { check, defaultRule, describe, occurrences, toRrule, weekdayCodes, weekdayNames, type Rule } from "./rrule";
+import { addressLine, createJob, useClientSearch, useProperties, useRecurrencePreview, useTeam, type JobInput, type RecurrencePreviewInput } from "./api";
+import { check, defaultRule, describe, toRrule, weekdayCodes, weekdayNames, type Rule } from "./rrule";
 import "./jobs.css";
 
 type When = "none" | "once" | "repeat";
@@ -68,7 +68,17 @@ export function JobNew() {
   }, [errors]);
 
   const digits = currencyDigits(fmt.currency);
-  const preview = useMemo(() => (when === "repeat" && isIsoDate(date) ? occurrences(rule, date, 5) : []), [when, rule, date]);
+  // The next visits come from the server (the code that will create them), asked
+  // once the rule has stopped changing and passes the editor's own checks.
+  const previewJson = useMemo(() => {
+    if (when !== "repeat" || !isIsoDate(date) || Object.keys(check(rule)).length > 0) return "";
+    const input: RecurrencePreviewInput = { start_date: date, start_time: time && parseHhmm(time) !== null ? time : null, rrule: toRrule(rule), limit: 5 };
+    return JSON.stringify(input);
+  }, [when, rule, date, time]);
+  const settledPreview = useDebounced(previewJson, 300);
+  const preview = useRecurrencePreview(settledPreview ? (JSON.parse(settledPreview) as RecurrencePreviewInput) : null);
+  const previewProblem = preview.error instanceof ApiProblem ? preview.error : null;
+  const previewStale = settledPreview !== previewJson || preview.isFetching;
 
   function body(allowOverlap: boolean): { input?: JobInput; errors: Errors } {
     const e: Errors = {};
@@ -260,17 +270,35 @@ export function JobNew() {
                 <strong>{describe(rule, (d) => formatDay(d))}</strong>
                 {time ? ` at ${time}` : ", any time of day"}.
               </p>
-              {preview.length > 0 ? (
-                <>
+              {!previewJson ? (
+                <p className="muted">Complete the rule to see its visits.</p>
+              ) : previewProblem && !previewStale ? (
+                <p className="field__error" role="alert">
+                  {previewProblem.errors.length > 0 ? `This rule does not work: ${previewProblem.errors.map((e) => e.message).join("; ")}.` : describeError(previewProblem)}
+                </p>
+              ) : preview.error && !previewStale ? (
+                <p className="field__error">The next visits could not be worked out: {describeError(preview.error)}</p>
+              ) : preview.data && preview.data.visits.length > 0 ? (
+                <div className={previewStale ? "rule-preview--stale" : undefined} aria-busy={previewStale}>
                   <p className="muted">The first visits:</p>
                   <ol className="rule-preview">
-                    {preview.map((d) => (
-                      <li key={d}>{formatDay(d, undefined, { weekday: "short", month: "short", day: "numeric", year: "numeric" })}</li>
+                    {preview.data.visits.map((v) => (
+                      <li key={v.index}>
+                        {v.anytime
+                          ? fmt.day(v.date, { weekday: "short", month: "short", day: "numeric", year: "numeric" })
+                          : fmt.wallClock(v.local_start, { weekday: "short", month: "short", day: "numeric", year: "numeric", hour: "numeric", minute: "2-digit" })}
+                      </li>
                     ))}
                   </ol>
-                </>
+                  <p className="muted">
+                    {preview.data.generated === 1 ? "1 visit is" : `${preview.data.generated} visits are`} planned when the job is created
+                    {rule.end === "never" || preview.data.generated >= 500 ? "; later ones are added as time goes on" : ""}. Times in {preview.data.time_zone.replace(/_/g, " ")}.
+                  </p>
+                </div>
               ) : (
-                <p className="muted">No visit falls on or after the first day with this rule.</p>
+                <p className="muted" aria-busy="true">
+                  Working out the visits…
+                </p>
               )}
             </div>
           )}

@@ -9,6 +9,7 @@ import { EmptyState, ErrorState, FormError, PageHeader, Spinner } from "../../co
 import { formatDateTime } from "../../lib/format";
 import { useFormat } from "../../lib/locale";
 import { addressLine, cancelJob, completeJob, useClient, useJob, useJobAttachments, useProperties, useTeam, visitSignature, type Attachment, type Job, type Visit } from "./api";
+import { JobNotes } from "./JobNotes";
 import { describeRrule } from "./rruleText";
 import "./jobs.css";
 
@@ -158,6 +159,7 @@ function JobDetail({ job }: { job: Job }) {
           </ul>
         )}
       </section>
+      <JobNotes jobId={job.id} />
       <JobFiles attachments={attachments.data} loading={attachments.isPending} />
       {action && <ActionDialog job={job} action={action} openVisits={open.length} onClose={() => setAction(null)} />}
     </>
@@ -270,7 +272,7 @@ function ActionDialog({ job, action, openVisits, onClose }: { job: Job; action: 
 
 /** The job's photos and files from the field (signatures are shown with their visit). */
 function JobFiles({ attachments, loading }: { attachments?: Attachment[]; loading: boolean }) {
-  const files = attachments?.filter((a) => !a.filename.startsWith("signature-")) ?? [];
+  const files = attachments?.filter((a) => a.kind !== "signature") ?? [];
   if (loading || files.length === 0) return null;
   return (
     <section className="card" aria-labelledby="job-files-h">

@@ -1,6 +1,6 @@
 // Job queries and mutations (TanStack Query keys: ["jobs", …]; the job's client and
 // properties under ["clients", …], the team under ["users", …]).
-import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { api, unwrap } from "../../api/client";
 import type { components } from "../../api/schema";
 
@@ -11,6 +11,8 @@ export type JobStatus = components["schemas"]["JobStatus"];
 export type Visit = components["schemas"]["Visit"];
 export type User = components["schemas"]["User"];
 export type Address = components["schemas"]["Address"];
+export type RecurrencePreviewInput = components["schemas"]["RecurrencePreviewInput"];
+export type RecurrencePreview = components["schemas"]["RecurrencePreview"];
 
 export const jobStatuses: { value: JobStatus; label: string }[] = [
   { value: "active", label: "Active" },
@@ -116,9 +118,44 @@ export function useJobAttachments(jobId: string) {
   });
 }
 
-/** The client's signature a technician collected at a visit (the field app files it as `signature-….png`). */
+/** The client's signature a technician collected at a visit (the field app files it with `kind: "signature"`). */
 export function visitSignature(attachments: Attachment[] | undefined, visitId: string): Attachment | undefined {
   return attachments
-    ?.filter((a) => a.visit_id === visitId && a.content_type === "image/png" && a.filename.startsWith("signature-"))
+    ?.filter((a) => a.visit_id === visitId && a.kind === "signature")
     .at(-1);
+}
+
+/** The next visits of a recurring schedule, expanded by the server (the code that
+ * creates them, in the account's time zone): no date arithmetic here. */
+export function useRecurrencePreview(input: RecurrencePreviewInput | null) {
+  return useQuery({
+    queryKey: ["jobs", "recurrence-preview", input],
+    enabled: input !== null,
+    queryFn: ({ signal }) => unwrap(api.POST("/api/v1/jobs/recurrence/preview", { body: input!, signal })),
+    placeholderData: keepPreviousData,
+    retry: false,
+    staleTime: 60_000,
+  });
+}
+
+export type JobNote = components["schemas"]["JobNote"];
+
+/** The office's notes on a job, oldest first. */
+export function useJobNotes(jobId: string) {
+  return useQuery({
+    queryKey: ["jobs", jobId, "notes"],
+    queryFn: ({ signal }) => unwrap(api.GET("/api/v1/jobs/{id}/notes", { params: { path: { id: jobId } }, signal })),
+  });
+}
+
+export function addJobNote(jobId: string, body: string) {
+  return unwrap(api.POST("/api/v1/jobs/{id}/notes", { params: { path: { id: jobId } }, body: { body } }));
+}
+
+export function editJobNote(jobId: string, noteId: string, body: string) {
+  return unwrap(api.PUT("/api/v1/jobs/{id}/notes/{note_id}", { params: { path: { id: jobId, note_id: noteId } }, body: { body } }));
+}
+
+export function deleteJobNote(jobId: string, noteId: string) {
+  return unwrap(api.DELETE("/api/v1/jobs/{id}/notes/{note_id}", { params: { path: { id: jobId, note_id: noteId } } }));
 }

@@ -1,10 +1,10 @@
 // The recurring-job rule editor's model: what a person picks ("every 2 weeks on
 // Monday and Thursday, 10 times"), the RFC 5545 RRULE the API takes
 // (src/modules/schedule/recurrence.rs: DAILY, WEEKLY with weekdays, MONTHLY by day
-// of month or by "the 2nd Tuesday"; INTERVAL; COUNT or UNTIL), a sentence for it,
-// and the next dates for a preview, worked out as the server does: the first day is
-// the anchor, counted only when it matches the rule.
-import { addDays, addMonths, weekday } from "../../lib/zoned";
+// of month or by "the 2nd Tuesday"; INTERVAL; COUNT or UNTIL) and a sentence for it.
+// The dates a rule gives are the server's to work out (POST /jobs/recurrence/preview):
+// no copy of the expansion here.
+import { weekday } from "../../lib/zoned";
 
 export type Freq = "DAILY" | "WEEKLY" | "MONTHLY";
 export const weekdayCodes = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"] as const;
@@ -101,48 +101,4 @@ export function check(rule: Rule): Partial<Record<"interval" | "days" | "count" 
   if (rule.end === "count" && !(Number.isInteger(rule.count) && rule.count >= 1 && rule.count <= 10_000)) errors.count = "A number of visits from 1 to 10,000.";
   if (rule.end === "until" && !/^\d{4}-\d{2}-\d{2}$/.test(rule.until)) errors.until = "Choose the last day.";
   return errors;
-}
-
-function nthWeekday(month: string, nth: number, code: WeekdayCode): string | null {
-  const first = `${month}-01`;
-  const days: string[] = [];
-  for (let d = first; d.slice(0, 7) === month; d = addDays(d, 1)) if (codeOf(d) === code) days.push(d);
-  return (nth > 0 ? days[nth - 1] : days[days.length + nth]) ?? null;
-}
-
-/** The first `limit` visit days of a rule starting on `start`. */
-export function occurrences(rule: Rule, start: string, limit: number): string[] {
-  const out: string[] = [];
-  // While "Every" is being typed it may be empty (0): no preview rather than one day repeated.
-  if (!Number.isInteger(rule.interval) || rule.interval < 1) return out;
-  const max = rule.end === "count" ? Math.min(limit, rule.count) : limit;
-  const until = rule.end === "until" && rule.until ? rule.until : null;
-  const push = (d: string) => {
-    if (d < start || (until && d > until) || out.length >= max) return false;
-    out.push(d);
-    return true;
-  };
-  for (let period = 0; period < 2000 && out.length < max; period += 1) {
-    let candidates: string[] = [];
-    if (rule.freq === "DAILY") candidates = [addDays(start, period * rule.interval)];
-    else if (rule.freq === "WEEKLY") {
-      const monday = addDays(start, -((weekday(start) + 6) % 7) + period * 7 * rule.interval);
-      const days = rule.days.length > 0 ? rule.days : [codeOf(start)];
-      candidates = weekdayCodes.map((c, i) => (days.includes(c) ? addDays(monday, i) : null)).filter((d): d is string => d !== null);
-    } else {
-      const month = addMonths(start, period * rule.interval).slice(0, 7);
-      if (rule.monthly === "day") {
-        const d = `${month}-${String(rule.monthDay).padStart(2, "0")}`;
-        candidates = Date.parse(`${d}T00:00:00Z`) && addDays(d, 0) === d ? [d] : [];
-      } else {
-        const d = nthWeekday(month, rule.nth, rule.nthDay);
-        candidates = d ? [d] : [];
-      }
-    }
-    for (const d of candidates) {
-      if (until && d > until) return out;
-      push(d);
-    }
-  }
-  return out;
 }
