@@ -85,8 +85,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * End the login the refresh token belongs to. Access tokens already issued stay
-         *     valid until they expire (at most 15 minutes).
+         * End the login the refresh token belongs to, and with it the access tokens it
+         *     issued (refused with `401 invalid_token` from then on).
          */
         post: operations["logout"];
         delete?: never;
@@ -233,8 +233,7 @@ export interface paths {
         put?: never;
         /**
          * Log out everywhere: ends every browser session and every token login of the
-         *     caller, this one included (its cookie is cleared). Access tokens already issued
-         *     stay valid until they expire (at most 15 minutes).
+         *     caller, this one included (its cookie is cleared), and their access tokens.
          */
         post: operations["revoke_all_sessions"];
         delete?: never;
@@ -254,8 +253,8 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * End one of the caller's sign-ins (a browser session or a token login). A token
-         *     login's access tokens stay valid until they expire (at most 15 minutes).
+         * End one of the caller's sign-ins (a browser session or a token login, whose
+         *     access tokens stop working with it).
          */
         delete: operations["revoke_session"];
         options?: never;
@@ -4021,7 +4020,8 @@ export interface components {
             id: string;
             /**
              * @description `quote_approved`, `quote_changes_requested`, `invoice_paid`,
-             *     `visit_completed`, `message_received`.
+             *     `visit_completed`, `visit_assigned`, `visit_reassigned`, `message_received`,
+             *     `request_received`, `export_ready`.
              */
             kind: string;
             /**
@@ -4266,7 +4266,8 @@ export interface components {
                 id: string;
                 /**
                  * @description `quote_approved`, `quote_changes_requested`, `invoice_paid`,
-                 *     `visit_completed`, `message_received`.
+                 *     `visit_completed`, `visit_assigned`, `visit_reassigned`, `message_received`,
+                 *     `request_received`, `export_ready`.
                  */
                 kind: string;
                 /**
