@@ -2166,6 +2166,37 @@ fn invalid(name: &'static str, message: &str) -> ConfigError {
 mod tests {
     use super::*;
 
+    /// A `jobber.toml` in a fresh temporary directory, removed when dropped.
+    struct ConfigFile {
+        dir: PathBuf,
+        path: PathBuf,
+    }
+
+    impl ConfigFile {
+        fn new(name: &str) -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("jobber-{name}-config-{}", uuid::Uuid::now_v7()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("jobber.toml");
+            Self { dir, path }
+        }
+
+        /// Write `text` as the file and load the configuration from it alone.
+        fn load(&self, text: &str) -> Result<Config, ConfigError> {
+            std::fs::write(&self.path, text).unwrap();
+            Config::load(&ConfigArgs {
+                config: Some(self.path.clone()),
+                ..ConfigArgs::default()
+            })
+        }
+    }
+
+    impl Drop for ConfigFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
     #[test]
     fn redacts_database_passwords() {
         assert_eq!(
@@ -2194,17 +2225,8 @@ mod tests {
 
     #[test]
     fn the_read_replica_comes_from_the_file_and_round_trips() {
-        let dir =
-            std::env::temp_dir().join(format!("jobber-replica-config-{}", uuid::Uuid::now_v7()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("jobber.toml");
-        let load = |text: &str| {
-            std::fs::write(&path, text).unwrap();
-            Config::load(&ConfigArgs {
-                config: Some(path.clone()),
-                ..ConfigArgs::default()
-            })
-        };
+        let file = ConfigFile::new("replica");
+        let load = |text: &str| file.load(text);
         let config = load(
             "database_url = \"postgres://app:pw@primary/jobber\"\n\
              database_read_url = \"postgres://app:pw@replica/jobber\"\n\
@@ -2243,23 +2265,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.to_string().contains("db_replica_probe_ms"), "{error}");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn cache_limits_come_from_the_file_are_capped_and_round_trip() {
         use crate::platform::cache::{Limits, Name};
-        let dir =
-            std::env::temp_dir().join(format!("jobber-cache-config-{}", uuid::Uuid::now_v7()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("jobber.toml");
-        let load = |text: &str| {
-            std::fs::write(&path, text).unwrap();
-            Config::load(&ConfigArgs {
-                config: Some(path.clone()),
-                ..ConfigArgs::default()
-            })
-        };
+        let file = ConfigFile::new("cache");
+        let load = |text: &str| file.load(text);
         let config = load(
             "[caches]\nreports = { entries = 123, ttl_secs = 30 }\nclients = { entries = 0 }\n",
         )
@@ -2286,21 +2298,12 @@ mod tests {
             "{error}"
         );
         assert!(load("[caches]\nreports = { size = 1 }\n").is_err());
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn rate_limits_come_from_the_file_and_round_trip() {
-        let dir = std::env::temp_dir().join(format!("jobber-rl-config-{}", uuid::Uuid::now_v7()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("jobber.toml");
-        let load = |text: &str| {
-            std::fs::write(&path, text).unwrap();
-            Config::load(&ConfigArgs {
-                config: Some(path.clone()),
-                ..ConfigArgs::default()
-            })
-        };
+        let file = ConfigFile::new("rl");
+        let load = |text: &str| file.load(text);
         let config =
             load("[rate_limits]\nenabled = false\nreads = { per_ip = 10, window_secs = 5 }\n")
                 .unwrap();
@@ -2319,7 +2322,6 @@ mod tests {
         assert_eq!(shown.reads.and_then(|r| r.per_ip), Some(10));
         assert!(load("[rate_limits]\nreads = { window_secs = 0 }\n").is_err());
         assert!(load("[rate_limits]\nreads = { per_minute = 3 }\n").is_err());
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -2329,16 +2331,8 @@ mod tests {
         assert_eq!(config.quickbooks.auth_base, QUICKBOOKS_AUTH_BASE);
         assert_eq!(config.quickbooks.token_url, QUICKBOOKS_TOKEN_URL);
         assert_eq!(config.quickbooks.api_base, QUICKBOOKS_API_BASE);
-        let dir = std::env::temp_dir().join(format!("jobber-qbo-config-{}", uuid::Uuid::now_v7()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("jobber.toml");
-        let load = |text: &str| {
-            std::fs::write(&path, text).unwrap();
-            Config::load(&ConfigArgs {
-                config: Some(path.clone()),
-                ..ConfigArgs::default()
-            })
-        };
+        let file = ConfigFile::new("qbo");
+        let load = |text: &str| file.load(text);
         let alone = load("quickbooks_client_id = \"abc\"\n").err().unwrap();
         assert!(
             alone.to_string().contains("quickbooks_client_secret"),
@@ -2361,24 +2355,14 @@ mod tests {
             "{shown}"
         );
         assert!(!shown.contains("s3cret"));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn an_admin_token_is_read_from_its_file_checked_and_redacted() {
-        let dir =
-            std::env::temp_dir().join(format!("jobber-admin-config-{}", uuid::Uuid::now_v7()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("jobber.toml");
-        let secret = dir.join("admin-token");
+        let file = ConfigFile::new("admin");
+        let secret = file.dir.join("admin-token");
         std::fs::write(&secret, "shared-by-every-pod-shared-by-every-pod\n").unwrap();
-        let load = |text: String| {
-            std::fs::write(&path, text).unwrap();
-            Config::load(&ConfigArgs {
-                config: Some(path.clone()),
-                ..ConfigArgs::default()
-            })
-        };
+        let load = |text: String| file.load(&text);
         let short = load("admin_token = \"short\"\n".into()).err().unwrap();
         assert!(short.to_string().starts_with("admin_token"), "{short}");
         let config = load(format!(
@@ -2396,7 +2380,6 @@ mod tests {
         let shown = config.to_redacted_toml();
         assert!(shown.contains("admin_token = \"<redacted>\""), "{shown}");
         assert!(!shown.contains("shared-by-every-pod"));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -2578,16 +2561,8 @@ mod tests {
             "{refused}"
         );
 
-        let dir = std::env::temp_dir().join(format!("jobber-proxies-{}", uuid::Uuid::now_v7()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("jobber.toml");
-        let load = |text: &str| {
-            std::fs::write(&path, text).unwrap();
-            Config::load(&ConfigArgs {
-                config: Some(path.clone()),
-                ..ConfigArgs::default()
-            })
-        };
+        let file = ConfigFile::new("proxies");
+        let load = |text: &str| file.load(text);
         let config = load("trusted_proxies = [\"172.16.0.0/12\", \"fd00::/8\"]\n").unwrap();
         assert!(any_contains(
             &config.trusted_proxies,
@@ -2611,7 +2586,6 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("not an IP address"), "{error}");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
