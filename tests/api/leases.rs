@@ -128,61 +128,97 @@ fn storage(app: &TestApp) -> Storage {
     Storage::from_config(&config, &[]).unwrap()
 }
 
+/// An account with a queued email, a worker's file store and mailer, and the SMTP
+/// sink that receives what they send.
+struct Stage {
+    sink: Sink,
+    app: TestApp,
+    account_id: Uuid,
+    storage: Storage,
+    mailer: Mailer,
+}
+
+impl Stage {
+    /// `None` (the test is skipped) without aiosmtpd; the sink delays the first
+    /// MAIL FROM by `delay_secs`.
+    async fn start(test: &str, delay_secs: u64) -> Option<Stage> {
+        if !have_aiosmtpd(test) {
+            return None;
+        }
+        let sink = Sink::start(delay_secs);
+        let app = spawn_app().await;
+        let owner = app.signup("Lease Co").await;
+        let account_id = owner.account_id.parse().unwrap();
+        let storage = storage(&app);
+        let mailer = Mailer::new(&sink.url(), "Jobber Test <office@jobber.test>").unwrap();
+        Some(Stage {
+            sink,
+            app,
+            account_id,
+            storage,
+            mailer,
+        })
+    }
+
+    /// One worker's attempt at the message under `lease`, while its PDF renders
+    /// another worker does `meanwhile`.
+    async fn attempt(
+        &self,
+        message_id: Uuid,
+        lease: Duration,
+        meanwhile: Meanwhile,
+    ) -> anyhow::Result<Delivery> {
+        let pdfs = SlowPdfs {
+            app: &self.app,
+            storage: &self.storage,
+            mailer: &self.mailer,
+            account_id: self.account_id,
+            message_id,
+            meanwhile,
+        };
+        let env = communications::Env {
+            db: &self.app.db,
+            storage: &self.storage,
+            pdfs: &pdfs,
+        };
+        communications::deliver_email(&env, Some(&self.mailer), lease, self.account_id, message_id)
+            .await
+    }
+}
+
 #[tokio::test]
 async fn a_worker_that_lost_its_claim_while_rendering_sends_nothing() {
-    if !have_aiosmtpd("a_worker_that_lost_its_claim_while_rendering_sends_nothing") {
+    let Some(stage) = Stage::start(
+        "a_worker_that_lost_its_claim_while_rendering_sends_nothing",
+        0,
+    )
+    .await
+    else {
         return;
-    }
-    let sink = Sink::start(0);
-    let app = spawn_app().await;
-    let owner = app.signup("Lease Co").await;
-    let account_id: Uuid = owner.account_id.parse().unwrap();
-    let storage = storage(&app);
-    let mailer = Mailer::new(&sink.url(), "Jobber Test <office@jobber.test>").unwrap();
+    };
+    let (app, sink) = (&stage.app, &stage.sink);
 
     // The lease runs out while the first worker renders the PDF; a second worker
     // claims the message and sends it. The first one then finds its claim gone and
     // does not send: the client gets one email.
-    let message_id = queued_email(&app, account_id).await;
-    let first = SlowPdfs {
-        app: &app,
-        storage: &storage,
-        mailer: &mailer,
-        account_id,
-        message_id,
-        meanwhile: Meanwhile::TakenOverAndSent,
-    };
-    let env = communications::Env {
-        db: &app.db,
-        storage: &storage,
-        pdfs: &first,
-    };
-    let delivery =
-        communications::deliver_email(&env, Some(&mailer), LEASE, account_id, message_id)
-            .await
-            .unwrap();
+    let message_id = queued_email(app, stage.account_id).await;
+    let delivery = stage
+        .attempt(message_id, LEASE, Meanwhile::TakenOverAndSent)
+        .await
+        .unwrap();
     assert_eq!(delivery, Delivery::AlreadySent);
     let messages = sink.messages();
     assert_eq!(messages.len(), 1, "one email, from the second worker");
-    let (status, attempts, provider_id) = row(&app, message_id).await;
+    let (status, attempts, provider_id) = row(app, message_id).await;
     assert_eq!(status, "sent");
     assert_eq!(attempts, 2, "claimed by both workers");
     assert_eq!(provider_id.as_deref(), messages[0]["message_id"].as_str());
 
     // The second worker claimed it and is still at it: the first sends nothing,
     // leaves the row to it (no `failed` over its claim) and retries after its lease.
-    let message_id = queued_email(&app, account_id).await;
-    let first = SlowPdfs {
-        message_id,
-        meanwhile: Meanwhile::TakenOver,
-        ..first
-    };
-    let env = communications::Env {
-        db: &app.db,
-        storage: &storage,
-        pdfs: &first,
-    };
-    let error = communications::deliver_email(&env, Some(&mailer), LEASE, account_id, message_id)
+    let message_id = queued_email(app, stage.account_id).await;
+    let error = stage
+        .attempt(message_id, LEASE, Meanwhile::TakenOver)
         .await
         .unwrap_err();
     let retry = error
@@ -194,7 +230,7 @@ async fn a_worker_that_lost_its_claim_while_rendering_sends_nothing() {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(sink.messages().len(), 1, "nothing sent by the first worker");
-    let (status, attempts, _) = row(&app, message_id).await;
+    let (status, attempts, _) = row(app, message_id).await;
     assert_eq!(
         (status.as_str(), attempts),
         ("sending", 2),
@@ -202,21 +238,11 @@ async fn a_worker_that_lost_its_claim_while_rendering_sends_nothing() {
     );
 
     // Undisturbed, the same path sends once.
-    let message_id = queued_email(&app, account_id).await;
-    let first = SlowPdfs {
-        message_id,
-        meanwhile: Meanwhile::Nothing,
-        ..first
-    };
-    let env = communications::Env {
-        db: &app.db,
-        storage: &storage,
-        pdfs: &first,
-    };
-    let delivery =
-        communications::deliver_email(&env, Some(&mailer), LEASE, account_id, message_id)
-            .await
-            .unwrap();
+    let message_id = queued_email(app, stage.account_id).await;
+    let delivery = stage
+        .attempt(message_id, LEASE, Meanwhile::Nothing)
+        .await
+        .unwrap();
     assert!(matches!(delivery, Delivery::Sent(_)), "{delivery:?}");
     let messages = sink.wait_for(2, Duration::from_secs(10)).await;
     assert_eq!(messages.len(), 2);
@@ -225,48 +251,36 @@ async fn a_worker_that_lost_its_claim_while_rendering_sends_nothing() {
 
 #[tokio::test]
 async fn an_smtp_conversation_that_would_outlive_its_lease_is_cut_off() {
-    if !have_aiosmtpd("an_smtp_conversation_that_would_outlive_its_lease_is_cut_off") {
-        return;
-    }
     // The sink answers the first MAIL FROM after ten minutes; the lease is 2 s.
-    let sink = Sink::start(600);
-    let app = spawn_app().await;
-    let owner = app.signup("Stall Co").await;
-    let account_id: Uuid = owner.account_id.parse().unwrap();
-    let storage = storage(&app);
-    let mailer = Mailer::new(&sink.url(), "Jobber Test <office@jobber.test>").unwrap();
-    let message_id = queued_email(&app, account_id).await;
-    let pdfs = SlowPdfs {
-        app: &app,
-        storage: &storage,
-        mailer: &mailer,
-        account_id,
-        message_id,
-        meanwhile: Meanwhile::Nothing,
+    let Some(stage) = Stage::start(
+        "an_smtp_conversation_that_would_outlive_its_lease_is_cut_off",
+        600,
+    )
+    .await
+    else {
+        return;
     };
-    let env = communications::Env {
-        db: &app.db,
-        storage: &storage,
-        pdfs: &pdfs,
-    };
+    let (app, sink) = (&stage.app, &stage.sink);
+    let message_id = queued_email(app, stage.account_id).await;
     let lease = Duration::from_secs(2);
-    let error = communications::deliver_email(&env, Some(&mailer), lease, account_id, message_id)
+    let error = stage
+        .attempt(message_id, lease, Meanwhile::Nothing)
         .await
         .unwrap_err();
     assert!(format!("{error:#}").contains("cut off after"), "{error:#}");
     assert!(sink.dir.join("delayed").exists(), "it was mid-send");
     // Recorded as a failed attempt under its own claim, free for the next one.
-    let (status, attempts, _) = row(&app, message_id).await;
+    let (status, attempts, _) = row(app, message_id).await;
     assert_eq!((status.as_str(), attempts), ("failed", 1));
 
     // The retry (the sink answers other conversations at once) sends it once, on a
     // new connection: the one cut off is not used again.
-    let delivery =
-        communications::deliver_email(&env, Some(&mailer), lease, account_id, message_id)
-            .await
-            .unwrap();
+    let delivery = stage
+        .attempt(message_id, lease, Meanwhile::Nothing)
+        .await
+        .unwrap();
     assert!(matches!(delivery, Delivery::Sent(_)), "{delivery:?}");
-    let (status, attempts, _) = row(&app, message_id).await;
+    let (status, attempts, _) = row(app, message_id).await;
     assert_eq!((status.as_str(), attempts), ("sent", 2));
     assert_eq!(sink.wait_for(1, Duration::from_secs(10)).await.len(), 1);
 }
