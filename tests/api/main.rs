@@ -12,6 +12,7 @@ mod otlp;
 
 mod acme;
 mod aggregates;
+mod app_role;
 mod architecture;
 mod attachments;
 mod auth;
