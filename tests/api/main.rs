@@ -31,6 +31,7 @@ mod hub_pages;
 mod images;
 mod invoices;
 mod live;
+mod logs;
 mod payments;
 mod pdfs;
 mod pitr;
