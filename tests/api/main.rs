@@ -32,6 +32,7 @@ mod images;
 mod invoices;
 mod live;
 mod logs;
+mod migrate_cli;
 mod payments;
 mod pdfs;
 mod pitr;
