@@ -122,6 +122,23 @@ pub struct ConfigArgs {
     /// traces of requests and jobs are exported to it as JSON.
     #[arg(long, env = "JOBBER_OTLP_ENDPOINT", value_name = "URL", global = true)]
     pub otlp_endpoint: Option<String>,
+    /// A header sent with every export to the OTLP collector, e.g.
+    /// `authorization=Bearer …` (repeat the flag for more; env: comma-separated, values
+    /// may be percent-encoded as in `OTEL_EXPORTER_OTLP_HEADERS`). Values are never logged.
+    #[arg(
+        long = "otlp-header",
+        env = "JOBBER_OTLP_HEADERS",
+        value_name = "NAME=VALUE",
+        value_delimiter = ',',
+        global = true,
+        hide_env_values = true
+    )]
+    pub otlp_headers: Vec<String>,
+    /// Start even when the database role requests run as (`jobber_app`) can bypass
+    /// row-level security (superuser, BYPASSRLS, owner of tenant tables); for
+    /// diagnosis only (docs/operations.md). Env: `JOBBER_ALLOW_UNSAFE_DB_ROLE=on`.
+    #[arg(long, global = true)]
+    pub allow_unsafe_db_role: bool,
     /// Where files (PDFs, uploads) live: `s3://bucket[/prefix]`, or a local directory
     /// (`file:///srv/jobber-files` or an absolute path); default `<data_dir>/files`.
     #[arg(long, env = "JOBBER_STORAGE_URL", value_name = "URL", global = true)]
@@ -204,6 +221,8 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     public_url: Option<String>,
     otlp_endpoint: Option<String>,
+    otlp_headers: Option<std::collections::BTreeMap<String, String>>,
+    allow_unsafe_db_role: Option<bool>,
     trusted_proxies: Option<Vec<String>>,
     jwt_secret: Option<String>,
     db_max_connections: Option<u32>,
@@ -320,6 +339,12 @@ pub struct Config {
     /// The OTLP/HTTP collector traces are exported to (`platform::otlp`); none: no
     /// export.
     pub otlp_endpoint: Option<String>,
+    /// Headers sent with every export (`authorization`, a tenant id); the values are
+    /// secrets, never logged nor shown by `config show`.
+    pub otlp_headers: Vec<(String, SecretString)>,
+    /// Serve even when `jobber_app` can bypass row-level security
+    /// ([`Db::check_app_role`](crate::platform::database::Db::check_app_role)).
+    pub allow_unsafe_db_role: bool,
     /// Peers (addresses or networks) whose `X-Forwarded-For` header names the real
     /// client (rate limits, login throttling, logs) and whose `X-Forwarded-Proto`
     /// says HTTPS (`Secure` cookies); empty: the TCP peer is the client.
@@ -730,6 +755,8 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_LOG_FORMAT",
     "JOBBER_PUBLIC_URL",
     "JOBBER_OTLP_ENDPOINT",
+    "JOBBER_OTLP_HEADERS",
+    "JOBBER_ALLOW_UNSAFE_DB_ROLE",
     "JOBBER_TRUSTED_PROXIES",
     "JOBBER_JWT_SECRET",
     "JOBBER_JWT_SECRET_FILE",
@@ -1033,6 +1060,10 @@ impl Config {
                 "must be the collector's OTLP/HTTP address, starting with http:// or https:// (e.g. http://collector:4318)",
             ));
         }
+        let otlp_headers = otlp_headers(&args.otlp_headers, file.otlp_headers)?;
+        let allow_unsafe_db_role = args.allow_unsafe_db_role
+            || switch("allow_unsafe_db_role", "JOBBER_ALLOW_UNSAFE_DB_ROLE")?
+                .unwrap_or(file.allow_unsafe_db_role.unwrap_or(false));
         Ok(Self {
             config_file: args.config.clone(),
             tls,
@@ -1041,6 +1072,8 @@ impl Config {
             twilio,
             public_url,
             otlp_endpoint,
+            otlp_headers,
+            allow_unsafe_db_role,
             data_dir: args
                 .data_dir
                 .clone()
@@ -1181,6 +1214,16 @@ impl Config {
         match &self.otlp_endpoint {
             Some(endpoint) => put("otlp_endpoint", redact_url(endpoint).into()),
             None => unset.push("otlp_endpoint (no trace export)"),
+        }
+        if !self.otlp_headers.is_empty() {
+            let mut headers = toml::map::Map::new();
+            for (name, _) in &self.otlp_headers {
+                headers.insert(name.clone(), "<redacted>".into());
+            }
+            put("otlp_headers", toml::Value::Table(headers));
+        }
+        if self.allow_unsafe_db_role {
+            put("allow_unsafe_db_role", true.into());
         }
         match &self.ui_dir {
             Some(dir) => put("ui_dir", dir.display().to_string().into()),
@@ -1858,6 +1901,72 @@ fn load_jobs(public_url: &str, file: JobsFile) -> Result<JobsConfig, ConfigError
 
 /// An on/off environment variable (`on`, `off`, `true`, `false`, `1`, `0`, `yes`,
 /// `no`); `None` when unset or empty.
+/// `--otlp-header`/`JOBBER_OTLP_HEADERS` (`name=value`, values percent-decoded), else
+/// `[otlp_headers]` of the file: names lowercased, both checked as HTTP would.
+fn otlp_headers(
+    args: &[String],
+    file: Option<std::collections::BTreeMap<String, String>>,
+) -> Result<Vec<(String, SecretString)>, ConfigError> {
+    let pairs: Vec<(String, String)> = if args.is_empty() {
+        file.unwrap_or_default().into_iter().collect()
+    } else {
+        let mut pairs = Vec::new();
+        for item in args.iter().filter(|item| !item.trim().is_empty()) {
+            let Some((name, value)) = item.split_once('=') else {
+                return Err(invalid(
+                    "otlp_headers",
+                    "each header is name=value (e.g. authorization=Bearer%20…)",
+                ));
+            };
+            let value = percent_decode(value.trim()).ok_or_else(|| {
+                invalid(
+                    "otlp_headers",
+                    &format!("the value of {} has a bad %-escape", name.trim()),
+                )
+            })?;
+            pairs.push((name.trim().to_string(), value));
+        }
+        pairs
+    };
+    let mut headers = Vec::new();
+    for (name, value) in pairs {
+        let name = name.to_ascii_lowercase();
+        if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(invalid(
+                "otlp_headers",
+                &format!("{name:?} is not an HTTP header name"),
+            ));
+        }
+        if http::HeaderValue::from_str(&value).is_err() {
+            // The value is a secret: named by its header only.
+            return Err(invalid(
+                "otlp_headers",
+                &format!("the value of {name} is not a valid HTTP header value"),
+            ));
+        }
+        headers.push((name, SecretString::from(value)));
+    }
+    Ok(headers)
+}
+
+/// `%XX` escapes decoded (as UTF-8); `None` for a broken escape.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 fn switch(setting: &'static str, var: &str) -> Result<Option<bool>, ConfigError> {
     match std::env::var(var).ok().filter(|v| !v.is_empty()) {
         None => Ok(None),
@@ -2298,6 +2407,62 @@ mod tests {
             "{error}"
         );
         assert!(load("[caches]\nreports = { size = 1 }\n").is_err());
+    }
+
+    #[test]
+    fn otlp_headers_come_from_flags_or_the_file_and_are_never_shown() {
+        use secrecy::ExposeSecret;
+        let headers = otlp_headers(
+            &[
+                "Authorization=Bearer%20abc=".into(),
+                " x-scope-orgid = tenant-1".into(),
+                String::new(),
+            ],
+            None,
+        )
+        .unwrap();
+        let shown: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.expose_secret()))
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                ("authorization", "Bearer abc="),
+                ("x-scope-orgid", "tenant-1")
+            ]
+        );
+        for (bad, says) in [
+            ("authorization", "name=value"),
+            ("bad name=x", "not an HTTP header name"),
+            ("authorization=%zz", "bad %-escape"),
+            ("authorization=a%0Ab", "not a valid HTTP header value"),
+        ] {
+            let error = otlp_headers(&[bad.into()], None).unwrap_err().to_string();
+            assert!(
+                error.contains("otlp_headers") && error.contains(says),
+                "{bad}: {error}"
+            );
+        }
+        let file = ConfigFile::new("otlp");
+        let config = file
+            .load("otlp_endpoint = \"http://collector:4318\"\n[otlp_headers]\nauthorization = \"Bearer t0ken\"\n")
+            .unwrap();
+        assert_eq!(config.otlp_headers.len(), 1);
+        assert_eq!(config.otlp_headers[0].1.expose_secret(), "Bearer t0ken");
+        let shown = config.to_redacted_toml();
+        assert!(
+            shown.contains("authorization = \"<redacted>\"") && !shown.contains("t0ken"),
+            "{shown}"
+        );
+        assert!(!config.allow_unsafe_db_role);
+        let config = file.load("allow_unsafe_db_role = true\n").unwrap();
+        assert!(config.allow_unsafe_db_role);
+        assert!(
+            config
+                .to_redacted_toml()
+                .contains("allow_unsafe_db_role = true")
+        );
     }
 
     #[test]

@@ -57,5 +57,9 @@ async fn status(database: &Database, json: bool) -> anyhow::Result<()> {
             .to_string();
         println!("{:<16} {:<8} {}", row.version, state, row.description);
     }
+    println!(
+        "app role: {}",
+        database.db.check_app_role().await?.summary()
+    );
     Ok(())
 }

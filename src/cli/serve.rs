@@ -31,15 +31,25 @@ pub fn run(mut config: Config) -> anyhow::Result<()> {
         instance_id: uuid::Uuid::now_v7().to_string(),
         role: format!("{:?}", config.role).to_lowercase(),
     };
+    let exporter = config
+        .otlp_endpoint
+        .clone()
+        .map(|endpoint| crate::platform::otlp::Exporter {
+            endpoint,
+            headers: config.otlp_headers.clone(),
+        });
     let _log_guard = crate::platform::logging::init(
         &config.log,
         config.log_format,
         Some(&crate::platform::datadir::DataDir::new(&config.data_dir).logs()),
-        config.otlp_endpoint.as_deref().map(|e| (e, resource)),
+        exporter.as_ref().map(|e| (e, resource)),
     )?;
-    if let Some(endpoint) = &config.otlp_endpoint {
+    if let Some(exporter) = &exporter {
+        // The headers' names only: their values are credentials.
+        let headers: Vec<&str> = exporter.headers.iter().map(|(n, _)| n.as_str()).collect();
         tracing::info!(
-            endpoint = crate::config::redact_url(endpoint),
+            endpoint = crate::config::redact_url(&exporter.endpoint),
+            headers = headers.join(","),
             "exporting traces over OTLP/HTTP"
         );
     }
@@ -96,6 +106,7 @@ async fn serve(config: Config, listeners: Listeners, lock: &DataDirLock) -> anyh
         // pre-upgrade hook); a pod only refuses a schema newer than itself.
         Role::Api | Role::Worker => db.check_not_newer().await?,
     }
+    check_app_role(&db, config.allow_unsafe_db_role).await?;
     // The embedded server is watched and restarted when it dies; past its restart
     // budget jobber stops (draining what it can) and exits non-zero.
     let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
@@ -157,4 +168,28 @@ fn check_clock() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Refuse to serve when the role requests run as can walk around row-level security
+/// (an external database set up by hand: a superuser, BYPASSRLS, an owner), unless
+/// `--allow-unsafe-db-role` says to go on anyway.
+async fn check_app_role(db: &Db, allow_unsafe: bool) -> anyhow::Result<()> {
+    use crate::platform::database::AppRoleCheck;
+    match db.check_app_role().await? {
+        AppRoleCheck::Held => Ok(()),
+        // Split roles before `jobber migrate`: readiness already says migrations are
+        // pending; the check runs again at the next start.
+        check @ AppRoleCheck::Missing => {
+            tracing::warn!("{}", check.summary());
+            Ok(())
+        }
+        AppRoleCheck::Unsafe(problems) if allow_unsafe => {
+            tracing::error!(
+                problems = AppRoleCheck::Unsafe(problems).summary(),
+                "starting although the app role can bypass row-level security (--allow-unsafe-db-role)"
+            );
+            Ok(())
+        }
+        AppRoleCheck::Unsafe(problems) => Err(anyhow::anyhow!(AppRoleCheck::refusal(&problems))),
+    }
 }

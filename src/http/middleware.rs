@@ -49,12 +49,21 @@ pub async fn observe(State(metrics): State<Metrics>, request: Request, next: Nex
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let method = request.method().clone();
+    // A caller's W3C trace context, continued by the exported span
+    // (platform::otlp); a malformed header is ignored.
+    let traceparent = request
+        .headers()
+        .get(crate::platform::otlp::TRACEPARENT_FIELD)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| crate::platform::otlp::parse_traceparent(v).is_some())
+        .map(str::to_owned);
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
         method = %method,
         route = tracing::field::Empty,
-        status = tracing::field::Empty
+        status = tracing::field::Empty,
+        traceparent = traceparent.map(tracing::field::display)
     );
     let started = Instant::now();
     let in_flight = InFlight::enter(&metrics);

@@ -776,6 +776,111 @@ impl Db {
         Ok(())
     }
 
+    /// Whether the role tenant transactions run as ([`APP_ROLE`]) is held by row-level
+    /// security: not a superuser, no `BYPASSRLS`, owner of no table with policies, and
+    /// not a member of a role that is any of these (docs/operations.md, "On Amazon RDS").
+    /// On an external database a DBA may have created it otherwise; `jobber serve`
+    /// refuses to start then, and `jobber migrate status` reports it.
+    pub async fn check_app_role(&self) -> anyhow::Result<AppRoleCheck> {
+        let superuser: Option<bool> =
+            sqlx::query_scalar("SELECT rolsuper FROM pg_roles WHERE rolname = $1")
+                .bind(APP_ROLE)
+                .fetch_optional(&self.pool)
+                .await?;
+        match superuser {
+            None => return Ok(AppRoleCheck::Missing),
+            // A superuser counts as a member of every role: nothing more to say.
+            Some(true) => {
+                return Ok(AppRoleCheck::Unsafe(vec![AppRoleProblem {
+                    problem: format!("{APP_ROLE} is a superuser"),
+                    fix: format!("ALTER ROLE {APP_ROLE} NOSUPERUSER;"),
+                }]));
+            }
+            Some(false) => {}
+        }
+        // Every role jobber_app is (itself) or may become by SET ROLE (its memberships,
+        // direct or not): attributes and ownership are what SET ROLE hands it.
+        let roles: Vec<(String, bool, bool)> = sqlx::query_as(
+            "SELECT r.rolname::text, r.rolsuper, r.rolbypassrls FROM pg_roles r
+              WHERE pg_has_role((SELECT oid FROM pg_roles WHERE rolname = $1), r.oid, 'MEMBER')
+                AND (r.rolsuper OR r.rolbypassrls)
+              ORDER BY r.rolname",
+        )
+        .bind(APP_ROLE)
+        .fetch_all(&self.pool)
+        .await?;
+        let owned: Vec<(String, String)> = sqlx::query_as(
+            "SELECT o.rolname::text, c.relname::text FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+               JOIN pg_roles o ON o.oid = c.relowner
+              WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+                AND c.relrowsecurity
+                AND pg_has_role((SELECT oid FROM pg_roles WHERE rolname = $1), o.oid, 'MEMBER')
+              ORDER BY c.relname",
+        )
+        .bind(APP_ROLE)
+        .fetch_all(&self.pool)
+        .await?;
+        let who = |role: &str| {
+            if role == APP_ROLE {
+                APP_ROLE.to_string()
+            } else {
+                format!("{APP_ROLE} (a member of {role})")
+            }
+        };
+        let fix = |role: &str, attribute: &str| {
+            if role == APP_ROLE {
+                format!("ALTER ROLE {APP_ROLE} NO{attribute};")
+            } else {
+                format!("REVOKE {role} FROM {APP_ROLE};")
+            }
+        };
+        let mut problems = Vec::new();
+        for (role, superuser, bypassrls) in &roles {
+            if *superuser {
+                problems.push(AppRoleProblem {
+                    problem: format!("{} is a superuser", who(role)),
+                    fix: fix(role, "SUPERUSER"),
+                });
+            }
+            if *bypassrls {
+                problems.push(AppRoleProblem {
+                    problem: format!("{} has BYPASSRLS", who(role)),
+                    fix: fix(role, "BYPASSRLS"),
+                });
+            }
+        }
+        let mut by_owner: Vec<(String, Vec<String>)> = Vec::new();
+        for (owner, table) in owned {
+            match by_owner.iter_mut().find(|(o, _)| *o == owner) {
+                Some((_, tables)) => tables.push(table),
+                None => by_owner.push((owner, vec![table])),
+            }
+        }
+        for (owner, tables) in by_owner {
+            let shown = match tables.len() {
+                1..=3 => tables.join(", "),
+                n => format!("{} and {} more", tables[..3].join(", "), n - 3),
+            };
+            problems.push(AppRoleProblem {
+                problem: format!(
+                    "{} owns tables with row-level security ({shown}), so it may switch the policies off",
+                    who(&owner)
+                ),
+                fix: if owner == APP_ROLE {
+                    format!("REASSIGN OWNED BY {APP_ROLE} TO <the user of database_url>;")
+                } else {
+                    fix(&owner, "")
+                },
+            });
+        }
+        Ok(if problems.is_empty() {
+            AppRoleCheck::Held
+        } else {
+            AppRoleCheck::Unsafe(problems)
+        })
+    }
+
     /// Each migration of the binary and the database, and whether it is applied.
     pub async fn migration_status(&self) -> anyhow::Result<Vec<MigrationRow>> {
         let table_exists: bool =
@@ -1016,6 +1121,67 @@ impl MigrationState {
             MigrationState::Failed => "failed",
             MigrationState::Unknown => "unknown",
         }
+    }
+}
+
+/// What [`Db::check_app_role`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppRoleCheck {
+    /// Row-level security holds the app role.
+    Held,
+    /// The role does not exist yet: the first migration creates it.
+    Missing,
+    /// What lets the app role walk around row-level security, each with its fix.
+    Unsafe(Vec<AppRoleProblem>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppRoleProblem {
+    pub problem: String,
+    /// The SQL that removes it, run by the database's administrator.
+    pub fix: String,
+}
+
+impl AppRoleCheck {
+    /// One line for `jobber migrate status` and the logs.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::Held => format!("{APP_ROLE} is held by row-level security"),
+            Self::Missing => {
+                format!("{APP_ROLE} does not exist yet (the first migration creates it)")
+            }
+            Self::Unsafe(problems) => format!(
+                "UNSAFE: {}",
+                problems
+                    .iter()
+                    .map(|p| p.problem.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        }
+    }
+
+    /// The refusal `jobber serve` stops with: what is wrong, the SQL that fixes it and
+    /// the override.
+    pub fn refusal(problems: &[AppRoleProblem]) -> String {
+        let mut text = format!(
+            "the database role {APP_ROLE}, which every request runs as, can bypass row-level security, so one business could see another's data:\n"
+        );
+        for p in problems {
+            text.push_str(&format!("  - {}\n", p.problem));
+        }
+        text.push_str("fix it as the database's administrator:\n");
+        let mut fixes: Vec<&str> = Vec::new();
+        for p in problems {
+            if !fixes.contains(&p.fix.as_str()) {
+                fixes.push(&p.fix);
+                text.push_str(&format!("  {}\n", p.fix));
+            }
+        }
+        text.push_str(
+            "(docs/operations.md, \"On Amazon RDS: no BYPASSRLS, no owner, no superuser for the app role\"); to start anyway, set --allow-unsafe-db-role (JOBBER_ALLOW_UNSAFE_DB_ROLE=on)",
+        );
+        text
     }
 }
 

@@ -30,7 +30,10 @@ pub fn init(
     filter: &str,
     format: LogFormat,
     log_dir: Option<&Path>,
-    otlp: Option<(&str, crate::platform::otlp::Resource)>,
+    otlp: Option<(
+        &crate::platform::otlp::Exporter,
+        crate::platform::otlp::Resource,
+    )>,
 ) -> anyhow::Result<Guards> {
     let filter = EnvFilter::try_new(filter)?;
     let (json, pretty) = match format {
@@ -76,8 +79,8 @@ pub fn init(
         None => (None, None),
     };
     let (otlp, otlp_guard) = match otlp {
-        Some((endpoint, resource)) => {
-            let (layer, guard) = crate::platform::otlp::layer(endpoint, resource)?;
+        Some((exporter, resource)) => {
+            let (layer, guard) = crate::platform::otlp::layer(exporter, resource)?;
             (Some(layer), Some(guard))
         }
         None => (None, None),

@@ -11,6 +11,12 @@
 //! batches the queue (up to [`MAX_BATCH`] spans, or every [`FLUSH_EVERY`]) and
 //! posts it. A collector that is down costs failed posts (counted, logged now and
 //! then), never memory or latency.
+//!
+//! A request that arrives with a W3C `traceparent` header continues the caller's
+//! trace: its span takes the header's trace id, and the header's span id as its
+//! parent (the HTTP middleware records the header, only when well-formed, as the
+//! span's `traceparent` field; [`parse_traceparent`]). Headers configured with
+//! `--otlp-header` go with every export; their values are never logged.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -61,6 +67,45 @@ pub struct Resource {
     pub instance_id: String,
     /// `all`, `api` or `worker`.
     pub role: String,
+}
+
+/// The field of a root span that names the remote parent (a W3C `traceparent`
+/// header); taken off the span's attributes.
+pub const TRACEPARENT_FIELD: &str = "traceparent";
+
+/// A W3C Trace Context `traceparent` header's trace id and parent span id, or `None`
+/// when it is malformed: `{version}-{trace-id}-{parent-id}-{flags}` in lowercase
+/// hex, version `ff` invalid, all-zero ids invalid; a future version may append
+/// `-…` fields, version `00` may not.
+pub fn parse_traceparent(header: &str) -> Option<([u8; 16], [u8; 8])> {
+    fn lower_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
+        if text.len() != 2 * N || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return None;
+        }
+        let mut out = [0u8; N];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(out)
+    }
+    let header = header.trim();
+    let version: [u8; 1] = lower_hex(header.get(0..2)?)?;
+    if version[0] == 0xff || header.len() < 55 {
+        return None;
+    }
+    if header.len() > 55 && (version[0] == 0 || header.as_bytes()[55] != b'-') {
+        return None;
+    }
+    let fields = header.get(0..55)?;
+    let mut parts = fields.split('-');
+    let (_, trace, parent, flags) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let trace_id: [u8; 16] = lower_hex(trace)?;
+    let parent_id: [u8; 8] = lower_hex(parent)?;
+    let _: [u8; 1] = lower_hex(flags)?;
+    if parts.next().is_some() || trace_id == [0; 16] || parent_id == [0; 8] {
+        return None;
+    }
+    Some((trace_id, parent_id))
 }
 
 /// The collector's traces URL: `endpoint` as given when it ends in `/v1/traces`,
@@ -263,18 +308,30 @@ where
                 .get::<Recording>()
                 .map(|p| (p.trace_id, p.span_id))
         });
-        let (trace_id, parent_id) = match parent {
-            Some((trace_id, parent_id)) => (trace_id, Some(parent_id)),
-            None => (rand::random::<[u8; 16]>(), None),
+        let mut attributes = Vec::new();
+        attrs.record(&mut Fields(&mut attributes));
+        // A root span may continue a caller's trace (`traceparent`); the header is
+        // not an attribute of its own.
+        let remote = attributes
+            .iter()
+            .position(|(name, _)| *name == TRACEPARENT_FIELD)
+            .and_then(|at| match attributes.remove(at).1 {
+                AttrValue::Str(header) => parse_traceparent(&header),
+                _ => None,
+            });
+        let (trace_id, parent_id) = match (parent, remote) {
+            (Some((trace_id, parent_id)), _) | (None, Some((trace_id, parent_id))) => {
+                (trace_id, Some(parent_id))
+            }
+            (None, None) => (rand::random::<[u8; 16]>(), None),
         };
-        let mut recording = Recording {
+        let recording = Recording {
             trace_id,
             span_id: rand::random::<[u8; 8]>(),
             parent_id,
             start: SystemTime::now(),
-            attributes: Vec::new(),
+            attributes,
         };
-        attrs.record(&mut Fields(&mut recording.attributes));
         span.extensions_mut().insert(recording);
     }
 
@@ -325,15 +382,55 @@ impl Drop for Guard {
     }
 }
 
-/// The layer and its exporter thread, posting to `endpoint` (see [`traces_url`]).
-pub fn layer(endpoint: &str, resource: Resource) -> anyhow::Result<(OtlpLayer, Guard)> {
+/// Where and how the spans go: the collector's endpoint (see [`traces_url`]) and
+/// the headers of every export (`authorization`, …; secrets).
+#[derive(Clone)]
+pub struct Exporter {
+    pub endpoint: String,
+    pub headers: Vec<(String, secrecy::SecretString)>,
+}
+
+impl std::fmt::Debug for Exporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The header values are credentials: their names only.
+        f.debug_struct("Exporter")
+            .field("endpoint", &self.endpoint)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl Exporter {
+    /// The headers as reqwest sends them, each value marked sensitive (kept out of
+    /// `Debug` output).
+    fn header_map(&self) -> anyhow::Result<reqwest::header::HeaderMap> {
+        use secrecy::ExposeSecret;
+        let mut map = reqwest::header::HeaderMap::new();
+        for (name, value) in &self.headers {
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| anyhow::anyhow!("{name:?} is not an HTTP header name"))?;
+            let mut value = reqwest::header::HeaderValue::from_str(value.expose_secret())
+                .map_err(|_| anyhow::anyhow!("the value of {name} is not a valid header value"))?;
+            value.set_sensitive(true);
+            map.append(name, value);
+        }
+        Ok(map)
+    }
+}
+
+/// The layer and its exporter thread, posting to the exporter's endpoint.
+pub fn layer(exporter: &Exporter, resource: Resource) -> anyhow::Result<(OtlpLayer, Guard)> {
     let (queue, spans) = std::sync::mpsc::sync_channel(QUEUE);
-    let url = traces_url(endpoint);
+    let url = traces_url(&exporter.endpoint);
+    let headers = exporter.header_map()?;
     std::thread::Builder::new()
         .name("otlp-export".into())
         .spawn(move || {
             EXPORTING.with(|e| e.set(true));
-            export_loop(&url, &resource, &spans);
+            export_loop(&url, &headers, &resource, &spans);
         })?;
     Ok((
         OtlpLayer {
@@ -343,7 +440,12 @@ pub fn layer(endpoint: &str, resource: Resource) -> anyhow::Result<(OtlpLayer, G
     ))
 }
 
-fn export_loop(url: &str, resource: &Resource, spans: &Receiver<Message>) {
+fn export_loop(
+    url: &str,
+    headers: &reqwest::header::HeaderMap,
+    resource: &Resource,
+    spans: &Receiver<Message>,
+) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -371,11 +473,11 @@ fn export_loop(url: &str, resource: &Resource, spans: &Receiver<Message>) {
             Ok(Message::Flush(done)) => Some(done),
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => {
-                send(&runtime, &mut client, url, resource, &mut batch);
+                send(&runtime, &mut client, url, headers, resource, &mut batch);
                 return;
             }
         };
-        send(&runtime, &mut client, url, resource, &mut batch);
+        send(&runtime, &mut client, url, headers, resource, &mut batch);
         due = Instant::now() + FLUSH_EVERY;
         if let Some(done) = flush {
             let _ = done.send(());
@@ -387,6 +489,7 @@ fn send(
     runtime: &tokio::runtime::Runtime,
     client: &mut Option<reqwest::Client>,
     url: &str,
+    headers: &reqwest::header::HeaderMap,
     resource: &Resource,
     batch: &mut Vec<FinishedSpan>,
 ) {
@@ -397,7 +500,11 @@ fn send(
     let count = spans.len() as u64;
     let http = match client {
         Some(http) => http,
-        None => match reqwest::Client::builder().timeout(POST_TIMEOUT).build() {
+        None => match reqwest::Client::builder()
+            .timeout(POST_TIMEOUT)
+            .default_headers(headers.clone())
+            .build()
+        {
             Ok(http) => client.insert(http),
             Err(error) => {
                 failed(count, &format!("cannot make the HTTP client: {error}"));
@@ -480,6 +587,100 @@ mod tests {
             counters().1 > dropped_before,
             "the third span was counted as dropped"
         );
+    }
+
+    #[test]
+    fn a_root_span_with_a_traceparent_continues_the_callers_trace() {
+        use tracing_subscriber::layer::SubscriberExt;
+        let (queue, spans) = std::sync::mpsc::sync_channel(8);
+        let subscriber = tracing_subscriber::registry().with(OtlpLayer { queue });
+        let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info_span!("request", request_id = "r-1", traceparent = %header)
+                .in_scope(|| tracing::info_span!("inner").in_scope(|| {}));
+            // Malformed: a trace of its own.
+            tracing::info_span!("request", traceparent = %"00-zz-00f067aa0ba902b7-01")
+                .in_scope(|| {});
+        });
+        let finished: Vec<FinishedSpan> = spans
+            .try_iter()
+            .map(|m| match m {
+                Message::Span(span) => *span,
+                Message::Flush(_) => panic!("no flush was asked for"),
+            })
+            .collect();
+        let (inner, outer, other) = (&finished[0], &finished[1], &finished[2]);
+        assert_eq!(hex(&outer.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(
+            outer.parent_id.map(|p| hex(&p)).as_deref(),
+            Some("00f067aa0ba902b7")
+        );
+        assert_eq!(inner.trace_id, outer.trace_id);
+        assert_eq!(inner.parent_id, Some(outer.span_id));
+        assert_eq!(
+            outer.attributes,
+            vec![("request_id", AttrValue::Str("r-1".into()))],
+            "the header is not an attribute"
+        );
+        assert_eq!(other.parent_id, None);
+        assert_ne!(other.trace_id, outer.trace_id);
+        assert!(other.attributes.is_empty());
+    }
+
+    #[test]
+    fn traceparent_headers_are_parsed_as_w3c_trace_context_says() {
+        let ok = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let (trace, parent) = parse_traceparent(ok).unwrap();
+        assert_eq!(hex(&trace), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(hex(&parent), "00f067aa0ba902b7");
+        assert!(parse_traceparent(&format!(" {ok} ")).is_some());
+        // A later version may carry more fields after a dash; version 00 may not.
+        assert!(
+            parse_traceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-x")
+                .is_some()
+        );
+        for bad in [
+            "",
+            "00",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x",
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00x",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-600f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g",
+            "0x-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-é",
+        ] {
+            assert_eq!(parse_traceparent(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn export_headers_are_sensitive_and_their_values_stay_out_of_debug_output() {
+        let exporter = Exporter {
+            endpoint: "http://collector:4318".into(),
+            headers: vec![
+                ("authorization".into(), "Bearer s3cret".into()),
+                ("x-scope-orgid".into(), "tenant-1".into()),
+            ],
+        };
+        let map = exporter.header_map().unwrap();
+        assert_eq!(map["authorization"], "Bearer s3cret");
+        assert!(map["authorization"].is_sensitive());
+        assert!(!format!("{map:?}").contains("s3cret"));
+        let shown = format!("{exporter:?}");
+        assert!(
+            shown.contains("authorization") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+        let bad = Exporter {
+            endpoint: exporter.endpoint.clone(),
+            headers: vec![("bad header".into(), "x".into())],
+        };
+        assert!(bad.header_map().is_err());
     }
 
     #[test]

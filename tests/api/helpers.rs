@@ -346,6 +346,8 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         trusted_proxies: Vec::new(),
         public_url: PUBLIC_URL.into(),
         otlp_endpoint: None,
+        otlp_headers: Vec::new(),
+        allow_unsafe_db_role: false,
         jwt_secret: None,
         db_max_connections: 5,
         db_acquire_timeout: jobber::platform::database::DEFAULT_ACQUIRE_TIMEOUT,

@@ -12,6 +12,7 @@ mod otlp;
 
 mod acme;
 mod aggregates;
+mod app_role;
 mod architecture;
 mod attachments;
 mod auth;
@@ -30,6 +31,8 @@ mod hub_pages;
 mod images;
 mod invoices;
 mod live;
+mod logs;
+mod migrate_cli;
 mod payments;
 mod pdfs;
 mod pitr;

@@ -15,14 +15,26 @@ use crate::background::wait_until;
 use crate::e2e::start_with;
 use crate::helpers::fresh_database;
 
-/// What the receiver got: each request's Content-Type and JSON body.
+/// What the receiver got: each request's Content-Type, its `authorization` and
+/// `x-scope-orgid` headers, and its JSON body.
 type Received = Arc<Mutex<Vec<(String, Value)>>>;
+type Headers = Arc<Mutex<Vec<(String, String)>>>;
 
 async fn receive(
-    State(received): State<Received>,
+    State((received, seen)): State<(Received, Headers)>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> StatusCode {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    seen.lock()
+        .unwrap()
+        .push((header("authorization"), header("x-scope-orgid")));
     let content_type = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
@@ -65,11 +77,12 @@ fn attribute<'a>(attributes: &'a Value, key: &str) -> Option<&'a Value> {
 #[tokio::test]
 async fn a_request_span_reaches_the_collector_with_its_request_id_and_route() {
     let received: Received = Arc::default();
+    let seen: Headers = Arc::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let collector = format!("http://{}", listener.local_addr().unwrap());
     let app = Router::new()
         .route("/v1/traces", post(receive))
-        .with_state(received.clone());
+        .with_state((received.clone(), seen.clone()));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let database_url = fresh_database().await;
@@ -81,6 +94,11 @@ async fn a_request_span_reaches_the_collector_with_its_request_id_and_route() {
             ("JOBBER_DATABASE_URL", &database_url),
             ("JOBBER_ROLE", "api"),
             ("JOBBER_OTLP_ENDPOINT", &collector),
+            // As OTEL_EXPORTER_OTLP_HEADERS writes them: percent-encoded values.
+            (
+                "JOBBER_OTLP_HEADERS",
+                "authorization=Bearer%20otlp-s3cret,x-scope-orgid=tenant-7",
+            ),
         ],
     )
     .await;
@@ -172,6 +190,69 @@ async fn a_request_span_reaches_the_collector_with_its_request_id_and_route() {
         metrics.contains("jobber_otlp_spans_dropped_total 0"),
         "{metrics}"
     );
+
+    // Every export carried the configured headers.
+    let seen_headers = seen.lock().unwrap().clone();
+    assert!(!seen_headers.is_empty());
+    assert!(
+        seen_headers
+            .iter()
+            .all(|(auth, org)| auth == "Bearer otlp-s3cret" && org == "tenant-7"),
+        "{seen_headers:?}"
+    );
+
+    // A caller's W3C traceparent is continued: same trace, its span the parent. A
+    // malformed one is ignored (a trace of its own, the request still answered).
+    let traced = |id: &'static str, header: &'static str| {
+        let url = format!("{}/api/v1/clients/{client_id}", server.base);
+        async move {
+            let reply = reqwest::Client::new()
+                .get(url)
+                .header("x-request-id", id)
+                .header("traceparent", header)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), 401);
+        }
+    };
+    let continued = "continued-trace";
+    let malformed = "malformed-trace";
+    traced(
+        continued,
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    )
+    .await;
+    traced(malformed, "00-4bf92f3577b34da6a3ce929d0e0e4736-zz-01").await;
+    let find = |id: &str| {
+        spans(&received)
+            .into_iter()
+            .map(|(_, span)| span)
+            .find(|span| {
+                attribute(&span["attributes"], "request_id")
+                    == Some(&serde_json::json!({"stringValue": id}))
+            })
+    };
+    let both = wait_until(Duration::from_secs(30), || async {
+        find(continued).is_some() && find(malformed).is_some()
+    })
+    .await;
+    assert!(both, "see {}", server.log.display());
+    let span = find(continued).unwrap();
+    assert_eq!(span["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(span["parentSpanId"], "00f067aa0ba902b7");
+    assert_ne!(span["spanId"], "00f067aa0ba902b7");
+    assert_eq!(attribute(&span["attributes"], "traceparent"), None);
+    let span = find(malformed).unwrap();
+    assert_ne!(span["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert!(span.get("parentSpanId").is_none(), "{span}");
+
+    let log_path = server.log.clone();
     drop(server);
+    // The header values are credentials: never in the log; their names are.
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(!log.contains("otlp-s3cret"), "{log}");
+    assert!(log.contains("authorization,x-scope-orgid"), "{log}");
+    let _ = std::fs::remove_file(&log_path);
     let _ = std::fs::remove_dir_all(&data_dir);
 }
