@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio::sync::broadcast::Receiver;
 use uuid::Uuid;
 
-use crate::helpers::{Session, TestApp, spawn_app, spawn_app_on};
+use crate::helpers::{Session, TestApp, spawn_app, spawn_app_on, until_heard};
 
 /// The next event of `account` on `bus`, or `None` after `wait`.
 async fn next_event(
@@ -34,22 +34,14 @@ async fn next_event(
 
 /// The relay starts listening when the app starts: wait until a change is heard.
 async fn wait_for_relay(app: &TestApp, owner: &Session, bus: &mut Receiver<Arc<Published>>) {
-    for _ in 0..40 {
-        app.create_client(owner, json!({"first_name": "Warm", "last_name": "Up"}))
-            .await;
-        if next_event(bus, &owner.account_id, Duration::from_millis(500))
-            .await
-            .is_some()
-        {
-            // Drain what the earlier attempts may still deliver.
-            while next_event(bus, &owner.account_id, Duration::from_millis(200))
-                .await
-                .is_some()
-            {}
-            return;
-        }
-    }
-    panic!("the event relay never published");
+    until_heard(
+        async || {
+            app.create_client(owner, json!({"first_name": "Warm", "last_name": "Up"}))
+                .await;
+        },
+        async |wait| next_event(bus, &owner.account_id, wait).await.is_some(),
+    )
+    .await;
 }
 
 async fn stored(app: &TestApp, account: &str) -> Vec<(i64, String, serde_json::Value)> {
@@ -130,15 +122,10 @@ async fn changes_raise_events_in_commit_order_published_after_the_commit() {
         heard.iter().map(|p| p.seq).collect::<Vec<_>>()
     );
     // Counted on the admin listener: at least the three above and the warm-up's one.
-    let metrics = app.metrics().await;
-    let published: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("jobber_events_published_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no jobber_events_published_total in\n{metrics}"));
-    assert!(published >= 4, "{published}");
+    let published = app.sample("jobber_events_published_total").await;
+    assert!(published.is_some_and(|n| n >= 4.0), "{published:?}");
     // This test's receiver and the live hub's.
-    assert!(metrics.contains("jobber_events_subscribers 2"), "{metrics}");
+    assert_eq!(app.sample("jobber_events_subscribers").await, Some(2.0));
 }
 
 #[tokio::test]
@@ -372,13 +359,14 @@ async fn the_activity_listener_records_lifecycle_steps_of_committed_changes() {
     let client_id = client["id"].as_str().unwrap();
 
     // A technician completes a visit; the owner cancels the job, archives a quote.
-    let job = app
-        .post("/api/v1/jobs", &owner.token, json!({"client_id": client_id, "title": "Gutters", "schedule": {"start_date": "2026-05-04", "start_time": "08:00", "assignee_ids": [tech.user_id]}}))
-        .await
-        .expect(201)
-        .body;
+    let (job, visit_id) = app
+        .assigned_job(
+            &owner,
+            json!({"client_id": client_id, "title": "Gutters"}),
+            &tech,
+        )
+        .await;
     let job_id = job["id"].as_str().unwrap();
-    let visit_id = job["visits"][0]["id"].as_str().unwrap();
     app.post(
         &format!("/api/v1/visits/{visit_id}/complete"),
         &tech.token,

@@ -1112,6 +1112,61 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("{e}"));
         response.text().await.unwrap_or_default()
     }
+
+    /// The value of the sample `sample` (a metric's name and labels, as printed) on
+    /// `/metrics`, if the process reports it.
+    pub async fn sample(&self, sample: &str) -> Option<f64> {
+        self.metrics()
+            .await
+            .lines()
+            .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' '))
+            .and_then(|value| value.trim().parse().ok())
+    }
+
+    /// A job for the client in `job` (its body: `client_id`, `title`, lines...) with
+    /// one visit at 08:00 on 2026-05-04 assigned to `tech`, overlaps allowed: the job
+    /// as created, and its visit's id.
+    pub async fn assigned_job(
+        &self,
+        owner: &Session,
+        mut job: Value,
+        tech: &Session,
+    ) -> (Value, String) {
+        job["schedule"] = json!({"start_date": "2026-05-04", "start_time": "08:00",
+            "assignee_ids": [tech.user_id], "allow_overlap": true});
+        let job = self
+            .post("/api/v1/jobs", &owner.token, job)
+            .await
+            .expect(201)
+            .body;
+        let visit = job["visits"][0]["id"].as_str().unwrap().to_owned();
+        (job, visit)
+    }
+}
+
+/// The JWT secret the pods of one deployment share (tests that run several).
+pub const FLEET_SECRET: &str = "one secret for every pod of the fleet";
+
+/// Configure a process as a pod of the test's fleet (the shared [`FLEET_SECRET`]).
+pub fn fleet_pod(config: &mut Config) {
+    config.jwt_secret = Some(FLEET_SECRET.into());
+}
+
+/// Changes are published only once a process's event relay listens: make one with
+/// `poke` until `heard` (waiting at most the time it is given) hears an event, then
+/// drain what the earlier pokes still deliver.
+pub async fn until_heard(
+    mut poke: impl AsyncFnMut(),
+    mut heard: impl AsyncFnMut(Duration) -> bool,
+) {
+    for _ in 0..40 {
+        poke().await;
+        if heard(Duration::from_millis(500)).await {
+            while heard(Duration::from_millis(300)).await {}
+            return;
+        }
+    }
+    panic!("no event was ever heard");
 }
 
 /// Write to a child's stdin (for CLI tests).
