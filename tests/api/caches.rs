@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    FLEET_SECRET, PASSWORD, Reply, Session, TestApp, fleet_pod, read_reply, spawn_app,
+    Assigned, FLEET_SECRET, PASSWORD, Reply, Session, TestApp, fleet_pod, read_reply, spawn_app,
     spawn_app_on, spawn_app_with,
 };
 
@@ -631,18 +631,8 @@ async fn a_technicians_visits_are_cached_per_user_and_follow_the_offices_changes
 {
     let (first, second) = fleet().await;
     let owner = first.signup("Field Lawns").await;
-    let tech = first.add_user(&owner, "technician").await;
+    let Assigned { tech, visit, .. } = first.technician_with_visit(&owner, "Lawn").await;
     let other = first.add_user(&owner, "technician").await;
-    let client = first
-        .create_client(&owner, json!({"first_name": "Mo", "last_name": "Wer"}))
-        .await;
-    let (_, visit) = first
-        .assigned_job(
-            &owner,
-            json!({"client_id": client["id"], "title": "Lawn"}),
-            &tech,
-        )
-        .await;
     let mine = async |app: &TestApp, who: &Session| app.get(MY_WEEK, &who.token).await;
 
     // Cached on api #2: the next read is a hit, with the same answer.
@@ -954,17 +944,7 @@ async fn two_api_processes_drop_reports_visits_and_ended_logins_by_each_others_e
     )
     .await;
 
-    let tech = first.add_user(&owner, "technician").await;
-    let client = first
-        .create_client(&owner, json!({"first_name": "Mo", "last_name": "Wer"}))
-        .await;
-    let (_, visit) = first
-        .assigned_job(
-            &owner,
-            json!({"client_id": client["id"], "title": "Lawn"}),
-            &tech,
-        )
-        .await;
+    let Assigned { tech, visit, .. } = first.technician_with_visit(&owner, "Lawn").await;
     let mine = async || second.get(MY_WEEK, &tech.token).await;
     let cached = warm(&second, "my_visits", &mine).await;
     assert_eq!(my_visits(&cached)[0].0, visit);

@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio::sync::broadcast::Receiver;
 use uuid::Uuid;
 
-use crate::helpers::{Session, TestApp, spawn_app, spawn_app_on, until_heard};
+use crate::helpers::{Assigned, Session, TestApp, spawn_app, spawn_app_on, until_heard};
 
 /// The next event of `account` on `bus`, or `None` after `wait`.
 async fn next_event(
@@ -352,20 +352,14 @@ async fn the_activity_listener_records_lifecycle_steps_of_committed_changes() {
 
     let app = spawn_app().await;
     let owner = app.signup("Activity Listener Co").await;
-    let tech = app.add_user(&owner, "technician").await;
-    let client = app
-        .create_client(&owner, json!({"first_name": "Ana", "last_name": "Paz"}))
-        .await;
-    let client_id = client["id"].as_str().unwrap();
-
     // A technician completes a visit; the owner cancels the job, archives a quote.
-    let (job, visit_id) = app
-        .assigned_job(
-            &owner,
-            json!({"client_id": client_id, "title": "Gutters"}),
-            &tech,
-        )
-        .await;
+    let Assigned {
+        tech,
+        client,
+        job,
+        visit: visit_id,
+    } = app.technician_with_visit(&owner, "Gutters").await;
+    let client_id = client["id"].as_str().unwrap();
     let job_id = job["id"].as_str().unwrap();
     app.post(
         &format!("/api/v1/visits/{visit_id}/complete"),

@@ -1142,6 +1142,36 @@ impl TestApp {
         let visit = job["visits"][0]["id"].as_str().unwrap().to_owned();
         (job, visit)
     }
+
+    /// A technician added to `owner`'s account, a client (Ana Paz) and a job titled
+    /// `title` for her whose one visit is the technician's ([`TestApp::assigned_job`]).
+    pub async fn technician_with_visit(&self, owner: &Session, title: &str) -> Assigned {
+        let tech = self.add_user(owner, "technician").await;
+        let client = self
+            .create_client(owner, json!({"first_name": "Ana", "last_name": "Paz"}))
+            .await;
+        let (job, visit) = self
+            .assigned_job(
+                owner,
+                json!({"client_id": client["id"], "title": title}),
+                &tech,
+            )
+            .await;
+        Assigned {
+            tech,
+            client,
+            job,
+            visit,
+        }
+    }
+}
+
+/// A technician with one visit of their own ([`TestApp::technician_with_visit`]).
+pub struct Assigned {
+    pub tech: Session,
+    pub client: Value,
+    pub job: Value,
+    pub visit: String,
 }
 
 /// The JWT secret the pods of one deployment share (tests that run several).

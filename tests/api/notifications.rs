@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::background::worker_for;
-use crate::helpers::{Session, TestApp, spawn_app};
+use crate::helpers::{Assigned, Session, TestApp, spawn_app};
 
 /// The user's unread kinds once they number `count` (the worker fans them out).
 async fn kinds_after(app: &TestApp, user: &Session, count: usize) -> Vec<String> {
@@ -342,17 +342,12 @@ async fn the_notifications_listener_tells_only_of_committed_changes() {
 
     let app = spawn_app().await;
     let owner = app.signup("Listener Co").await;
-    let tech = app.add_user(&owner, "technician").await;
-    let client = app
-        .create_client(&owner, json!({"first_name": "Ana", "last_name": "Paz"}))
-        .await;
-    let (job, visit) = app
-        .assigned_job(
-            &owner,
-            json!({"client_id": client["id"], "title": "Gutters"}),
-            &tech,
-        )
-        .await;
+    let Assigned {
+        tech,
+        client,
+        job,
+        visit,
+    } = app.technician_with_visit(&owner, "Gutters").await;
     let visit_id: uuid::Uuid = visit.parse().unwrap();
     let job_id: uuid::Uuid = job["id"].as_str().unwrap().parse().unwrap();
     let account: uuid::Uuid = owner.account_id.parse().unwrap();
