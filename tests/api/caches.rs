@@ -342,27 +342,6 @@ async fn with_redis_the_other_instance_drops_its_entries_the_same_way() {
     .await;
 }
 
-/// A client with an invoice of `cents` sent through `app`: the invoice's id.
-async fn sent_invoice(app: &TestApp, owner: &Session, cents: i64) -> String {
-    let client = app
-        .create_client(owner, json!({"first_name": "Rita", "last_name": "Report", "emails": [{"address": "rita@example.com"}]}))
-        .await;
-    let invoice = app
-        .post("/api/v1/invoices", &owner.token, json!({"client_id": client["id"], "title": "Gutters", "lines": [{"name": "Gutters", "quantity": 1, "unit_price": cents}], "tax_rate_ids": []}))
-        .await
-        .expect(201)
-        .body;
-    let id = invoice["id"].as_str().unwrap().to_owned();
-    app.post(
-        &format!("/api/v1/invoices/{id}/send"),
-        &owner.token,
-        json!({}),
-    )
-    .await
-    .expect(200);
-    id
-}
-
 /// The `caches` entry `name` of the app's `GET /status` (admin listener).
 async fn status_of(app: &TestApp, name: &str) -> Value {
     let token = std::fs::read_to_string(app.data_dir.join("admin.token")).unwrap();
@@ -387,7 +366,7 @@ async fn reports_answer_their_own_account_and_parameters_and_follow_writes_on_ev
     let (first, second) = fleet().await;
     let a = first.signup("Report Lawns").await;
     let b = first.signup("Report Pools").await;
-    sent_invoice(&first, &b, 7_000).await;
+    first.sent_invoice(&b, 7_000).await;
     let dashboard =
         async |app: &TestApp, who: &Session| app.get("/api/v1/reports/dashboard", &who.token).await;
 
@@ -410,7 +389,7 @@ async fn reports_answer_their_own_account_and_parameters_and_follow_writes_on_ev
     // A sent invoice and a payment through api #1: api #1 reads them back at once,
     // api #2 once the events arrive; the other account's entry stays as it was.
     warm(&first, "reports", async || dashboard(&first, &a).await).await;
-    let invoice = sent_invoice(&first, &a, 12_000).await;
+    let invoice = first.sent_invoice(&a, 12_000).await;
     assert_eq!(
         dashboard(&first, &a).await.expect(200).body["receivables"],
         12_000
@@ -936,7 +915,7 @@ async fn two_api_processes_drop_reports_visits_and_ended_logins_by_each_others_e
     let dashboard = async || second.get("/api/v1/reports/dashboard", &owner.token).await;
     let cached = warm(&second, "reports", &dashboard).await;
     assert_eq!(cached.body["receivables"], 0);
-    sent_invoice(&first, &owner, 4_200).await;
+    first.sent_invoice(&owner, 4_200).await;
     eventually(
         "the invoice on process #2's dashboard",
         &dashboard,

@@ -1143,6 +1143,28 @@ impl TestApp {
         (job, visit)
     }
 
+    /// A client (Cara Card, cara@example.com) with a one-line invoice of `cents`
+    /// (no tax), sent: the invoice's id.
+    pub async fn sent_invoice(&self, owner: &Session, cents: i64) -> String {
+        let client = self
+            .create_client(owner, json!({"first_name": "Cara", "last_name": "Card", "emails": [{"address": "cara@example.com"}]}))
+            .await;
+        let invoice = self
+            .post("/api/v1/invoices", &owner.token, json!({"client_id": client["id"], "title": "Gutters", "lines": [{"name": "Gutters", "quantity": 1, "unit_price": cents}], "tax_rate_ids": []}))
+            .await
+            .expect(201)
+            .body;
+        let id = invoice["id"].as_str().unwrap().to_owned();
+        self.post(
+            &format!("/api/v1/invoices/{id}/send"),
+            &owner.token,
+            json!({}),
+        )
+        .await
+        .expect(200);
+        id
+    }
+
     /// A technician added to `owner`'s account, a client (Ana Paz) and a job titled
     /// `title` for her whose one visit is the technician's ([`TestApp::assigned_job`]).
     pub async fn technician_with_visit(&self, owner: &Session, title: &str) -> Assigned {
