@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio::sync::broadcast::Receiver;
 use uuid::Uuid;
 
-use crate::helpers::{Assigned, Session, TestApp, spawn_app, spawn_app_on, until_heard};
+use crate::helpers::{Assigned, Ending, Session, TestApp, spawn_app, spawn_app_on, until_heard};
 
 /// The next event of `account` on `bus`, or `None` after `wait`.
 async fn next_event(
@@ -153,12 +153,10 @@ async fn a_change_that_rolls_back_raises_nothing() {
     // Raised, then rolled back or dropped without a commit (an error's `?`).
     let account: Uuid = owner.account_id.parse().unwrap();
     let client_id: Uuid = client["id"].as_str().unwrap().parse().unwrap();
-    let mut tx = app.db.tenant(account).await.unwrap();
-    tx.raise(Event::ClientUpdated { client_id });
-    tx.rollback().await.unwrap();
-    let mut tx = app.db.tenant(account).await.unwrap();
-    tx.raise(Event::ClientUpdated { client_id });
-    drop(tx);
+    let updated = Event::ClientUpdated { client_id };
+    for ending in [Ending::Rollback, Ending::Drop] {
+        app.raise(account, updated.clone(), None, ending).await;
+    }
     assert_eq!(stored(&app, &owner.account_id).await, before);
     assert!(
         next_event(&mut bus, &owner.account_id, Duration::from_secs(1))
@@ -166,9 +164,7 @@ async fn a_change_that_rolls_back_raises_nothing() {
             .is_none()
     );
     // The same raised and committed is written and published.
-    let mut tx = app.db.tenant(account).await.unwrap();
-    tx.raise(Event::ClientUpdated { client_id });
-    tx.commit().await.unwrap();
+    app.raise(account, updated, None, Ending::Commit).await;
     assert_eq!(
         stored(&app, &owner.account_id).await.len(),
         before.len() + 1
@@ -348,7 +344,7 @@ async fn feed(
 
 #[tokio::test]
 async fn the_activity_listener_records_lifecycle_steps_of_committed_changes() {
-    use jobber::platform::events::{Actor, acting};
+    use jobber::platform::events::Actor;
 
     let app = spawn_app().await;
     let owner = app.signup("Activity Listener Co").await;
@@ -426,16 +422,11 @@ async fn the_activity_listener_records_lifecycle_steps_of_committed_changes() {
         quote_id: quote_id.parse().unwrap(),
         client_id: client_id.parse().unwrap(),
     };
-    let mut tx = app.db.tenant(account).await.unwrap();
-    tx.raise(archived.clone());
-    tx.rollback().await.unwrap();
+    app.raise(account, archived.clone(), None, Ending::Rollback)
+        .await;
     assert_eq!(feed(&app, &owner, client_id).await, entries);
-    acting(Some(Actor::System("expire_quotes".into())), async {
-        let mut tx = app.db.tenant(account).await.unwrap();
-        tx.raise(archived.clone());
-        tx.commit().await.unwrap();
-    })
-    .await;
+    let job = Some(Actor::System("expire_quotes".into()));
+    app.raise(account, archived, job, Ending::Commit).await;
     let after = feed(&app, &owner, client_id).await;
     assert_eq!(after.len(), entries.len() + 1);
     assert_eq!(

@@ -1188,6 +1188,41 @@ impl TestApp {
     }
 }
 
+/// How a transaction that raised an event ends ([`TestApp::raise`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Ending {
+    Commit,
+    Rollback,
+    /// Dropped without a commit, as an error's `?` leaves it.
+    Drop,
+}
+
+impl TestApp {
+    /// Raise `event` in a tenant transaction of `account` and end it as `ending`
+    /// says, with `actor` acting (none: outside any `acting` scope).
+    pub async fn raise(
+        &self,
+        account: Uuid,
+        event: jobber::platform::events::Event,
+        actor: Option<jobber::platform::events::Actor>,
+        ending: Ending,
+    ) {
+        let work = async {
+            let mut tx = self.db.tenant(account).await.unwrap();
+            tx.raise(event);
+            match ending {
+                Ending::Commit => tx.commit().await.unwrap(),
+                Ending::Rollback => tx.rollback().await.unwrap(),
+                Ending::Drop => drop(tx),
+            }
+        };
+        match actor {
+            Some(actor) => jobber::platform::events::acting(Some(actor), work).await,
+            None => work.await,
+        }
+    }
+}
+
 /// A technician with one visit of their own ([`TestApp::technician_with_visit`]).
 pub struct Assigned {
     pub tech: Session,

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::background::worker_for;
-use crate::helpers::{Assigned, Session, TestApp, spawn_app};
+use crate::helpers::{Assigned, Ending, Session, TestApp, spawn_app};
 
 /// The user's unread kinds once they number `count` (the worker fans them out).
 async fn kinds_after(app: &TestApp, user: &Session, count: usize) -> Vec<String> {
@@ -338,7 +338,7 @@ async fn queued(app: &TestApp, account: &str) -> Vec<(String, Value)> {
 
 #[tokio::test]
 async fn the_notifications_listener_tells_only_of_committed_changes() {
-    use jobber::platform::events::{Actor, Event, acting};
+    use jobber::platform::events::{Actor, Event};
 
     let app = spawn_app().await;
     let owner = app.signup("Listener Co").await;
@@ -361,28 +361,18 @@ async fn the_notifications_listener_tells_only_of_committed_changes() {
     };
 
     // Raised, then rolled back or dropped: nothing is queued.
-    let mut tx = app.db.tenant(account).await.unwrap();
-    tx.raise(completed.clone());
-    tx.rollback().await.unwrap();
-    let mut tx = app.db.tenant(account).await.unwrap();
-    tx.raise(completed.clone());
-    drop(tx);
+    for ending in [Ending::Rollback, Ending::Drop] {
+        app.raise(account, completed.clone(), None, ending).await;
+    }
     assert!(queued(&app, &owner.account_id).await.is_empty());
 
     // Committed by the technician: one notice for the office, not for them.
-    acting(Some(Actor::User(tech_id)), async {
-        let mut tx = app.db.tenant(account).await.unwrap();
-        tx.raise(completed.clone());
-        tx.commit().await.unwrap();
-    })
-    .await;
+    let by_tech = Some(Actor::User(tech_id));
+    app.raise(account, completed.clone(), by_tech, Ending::Commit)
+        .await;
     // Committed by a background job (no user acted): the same notice, told to all.
-    acting(Some(Actor::System("test".into())), async {
-        let mut tx = app.db.tenant(account).await.unwrap();
-        tx.raise(completed.clone());
-        tx.commit().await.unwrap();
-    })
-    .await;
+    let by_job = Some(Actor::System("test".into()));
+    app.raise(account, completed, by_job, Ending::Commit).await;
     let jobs = queued(&app, &owner.account_id).await;
     assert_eq!(jobs.len(), 2, "{jobs:?}");
     for (queue, payload) in &jobs {
@@ -397,8 +387,7 @@ async fn the_notifications_listener_tells_only_of_committed_changes() {
     assert_eq!(jobs[1].1["actor"], Value::Null);
 
     // An event nobody is told of queues nothing.
-    let mut tx = app.db.tenant(account).await.unwrap();
-    tx.raise(Event::JobUpdated { job_id });
-    tx.commit().await.unwrap();
+    let updated = Event::JobUpdated { job_id };
+    app.raise(account, updated, None, Ending::Commit).await;
     assert_eq!(queued(&app, &owner.account_id).await.len(), 2);
 }
