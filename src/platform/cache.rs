@@ -800,12 +800,16 @@ mod tests {
         let (account, login) = (Uuid::now_v7(), Uuid::now_v7());
         let schedule = caches.get(Name::Schedule);
         let window = Key::query(account, "schedule week staff []");
+        let mine = caches.get(Name::MyVisits);
+        let day = Key::query(account, "my_visits tech Technician monday tuesday");
         compute(schedule, window, "before").await;
+        compute(mine, day, "before").await;
         let payment = Event::PaymentRecorded {
             payment_id: Uuid::now_v7(),
         };
         caches.on_event(account, &payment).await;
         assert_eq!(compute(schedule, window, "x").await, "before");
+        assert_eq!(compute(mine, day, "x").await, "before");
         let moved = Event::ScheduleChanged {
             visit_id: Uuid::now_v7(),
             job_id: Uuid::now_v7(),
@@ -814,6 +818,13 @@ mod tests {
         };
         caches.on_event(account, &moved).await;
         assert_eq!(compute(schedule, window, "after").await, "after");
+        assert_eq!(compute(mine, day, "after").await, "after");
+        // A client's phone, shown with the technician's visits.
+        let client_id = Uuid::now_v7();
+        caches
+            .on_event(account, &Event::ClientUpdated { client_id })
+            .await;
+        assert_eq!(compute(mine, day, "phoned").await, "phoned");
 
         let tokens = caches.get(Name::Tokens);
         let key = Key::item(account, login);
