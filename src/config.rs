@@ -820,6 +820,7 @@ const KNOWN_ENV: &[&str] = &[
     "JOBBER_CACHE_CLIENTS",
     "JOBBER_CACHE_SCHEDULE",
     "JOBBER_CACHE_REPORTS",
+    "JOBBER_CACHE_MY_VISITS",
 ];
 
 impl Config {

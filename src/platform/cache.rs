@@ -53,16 +53,21 @@ pub enum Name {
     /// (the seed names no TTL for reports; 5 minutes, as the schedule's). Weighed in
     /// rows.
     Reports,
+    /// `GET /me/visits`: the caller's own visits in a window with their work lines
+    /// and clients, per user, role and window (the field app's hottest read; 5
+    /// minutes, as the schedule's). Weighed in visits.
+    MyVisits,
 }
 
 impl Name {
-    pub const ALL: [Name; 6] = [
+    pub const ALL: [Name; 7] = [
         Name::Settings,
         Name::Sessions,
         Name::Tokens,
         Name::Clients,
         Name::Schedule,
         Name::Reports,
+        Name::MyVisits,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +78,7 @@ impl Name {
             Name::Clients => "clients",
             Name::Schedule => "schedule",
             Name::Reports => "reports",
+            Name::MyVisits => "my_visits",
         }
     }
 
@@ -86,18 +92,18 @@ impl Name {
             Name::Settings => Duration::from_secs(60 * 60),
             Name::Sessions => Duration::from_secs(60),
             Name::Tokens | Name::Clients => Duration::from_secs(15 * 60),
-            Name::Schedule | Name::Reports => Duration::from_secs(5 * 60),
+            Name::Schedule | Name::Reports | Name::MyVisits => Duration::from_secs(5 * 60),
         }
     }
 
-    /// The default size: entries, or for [`Name::Schedule`] and [`Name::Reports`]
-    /// the rows their entries hold (each entry weighs one plus its rows). The least
+    /// The default size: entries, or for [`Name::Schedule`], [`Name::Reports`] and
+    /// [`Name::MyVisits`] the rows their entries hold (each entry weighs one plus its rows). The least
     /// recently and frequently used go first.
     pub fn capacity(self) -> u64 {
         match self {
             Name::Settings => 10_000,
             Name::Sessions | Name::Tokens | Name::Clients => 50_000,
-            Name::Schedule => 200_000,
+            Name::Schedule | Name::MyVisits => 200_000,
             Name::Reports => 100_000,
         }
     }
@@ -110,6 +116,7 @@ impl Name {
             Name::Clients => 3,
             Name::Schedule => 4,
             Name::Reports => 5,
+            Name::MyVisits => 6,
         }
     }
 }
@@ -126,7 +133,7 @@ pub struct Limit {
 /// The size and TTL of every cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    limits: [Limit; 6],
+    limits: [Limit; 7],
 }
 
 impl Default for Limits {
@@ -447,7 +454,7 @@ impl Cache {
 /// Every cache of a process; clones share them.
 #[derive(Clone)]
 pub struct Caches {
-    caches: Arc<[Cache; 6]>,
+    caches: Arc<[Cache; 7]>,
     enabled: Arc<AtomicBool>,
 }
 
@@ -552,6 +559,9 @@ fn stale(account_id: Uuid, event: &Event) -> Vec<(Name, Option<Key>)> {
     }
     if moves_schedule(event) {
         stale.push((Name::Schedule, None));
+        // The same visits, with their jobs' work lines, their clients' phones and
+        // emails, and the account's price setting: all moved by the same events.
+        stale.push((Name::MyVisits, None));
     }
     stale
 }
@@ -790,12 +800,16 @@ mod tests {
         let (account, login) = (Uuid::now_v7(), Uuid::now_v7());
         let schedule = caches.get(Name::Schedule);
         let window = Key::query(account, "schedule week staff []");
+        let mine = caches.get(Name::MyVisits);
+        let day = Key::query(account, "my_visits tech Technician monday tuesday");
         compute(schedule, window, "before").await;
+        compute(mine, day, "before").await;
         let payment = Event::PaymentRecorded {
             payment_id: Uuid::now_v7(),
         };
         caches.on_event(account, &payment).await;
         assert_eq!(compute(schedule, window, "x").await, "before");
+        assert_eq!(compute(mine, day, "x").await, "before");
         let moved = Event::ScheduleChanged {
             visit_id: Uuid::now_v7(),
             job_id: Uuid::now_v7(),
@@ -804,6 +818,13 @@ mod tests {
         };
         caches.on_event(account, &moved).await;
         assert_eq!(compute(schedule, window, "after").await, "after");
+        assert_eq!(compute(mine, day, "after").await, "after");
+        // A client's phone, shown with the technician's visits.
+        let client_id = Uuid::now_v7();
+        caches
+            .on_event(account, &Event::ClientUpdated { client_id })
+            .await;
+        assert_eq!(compute(mine, day, "phoned").await, "phoned");
 
         let tokens = caches.get(Name::Tokens);
         let key = Key::item(account, login);

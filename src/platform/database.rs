@@ -634,8 +634,8 @@ impl Db {
     /// as a fallback). A replica's data lags the primary's by its replay delay; a
     /// read that must see another user's commit of a moment ago asks
     /// [`Db::tenant`]. Caches are not filled from a replica's reads (`Tx::caches`
-    /// reads through there); for the same reason a cache's loader
-    /// (`get_or_load`) must begin its transaction with [`Db::tenant`], never here.
+    /// reads through there); for the same reason a cache's loader begins its
+    /// transaction with [`Db::read_to_cache`] (or [`Db::tenant`]), never here.
     pub async fn read(&self, reader: impl Into<Reader>) -> Result<Tx, sqlx::Error> {
         let reader = reader.into();
         // The caller's held commit goes first: its own change must be visible, and
@@ -679,17 +679,32 @@ impl Db {
         Ok(self.tx(tx?, reader.account_id, Kind::Read))
     }
 
-    /// A `READ ONLY` transaction for a cache's loader (a report, a schedule window):
-    /// on the primary while this process caches, since what it reads is stored and
-    /// a replica's copy may predate a change whose event already emptied the entry;
-    /// otherwise (nothing is stored) a plain [`Db::read`], replica included.
+    /// A `READ ONLY` transaction for a cache's loader (a report, a schedule window,
+    /// a technician's visits). What it reads is stored, so while this process caches
+    /// it must see every change whose event this process has already heard (that
+    /// event emptied the entry being loaded): the replica serves it only when it has
+    /// replayed the primary's WAL up to where the primary stands now (checked in the
+    /// replica transaction itself, against one `pg_current_wal_lsn()` on the
+    /// primary); else, and for a reader within their read-your-writes window or
+    /// while the replica is down, the primary does. Without caching (nothing is
+    /// stored) a plain [`Db::read`].
     pub async fn read_to_cache(&self, reader: impl Into<Reader>) -> Result<Tx, sqlx::Error> {
         let reader = reader.into();
-        if self.replica.is_none() || !self.caches.enabled() {
+        let Some(replica) = self.replica.as_ref().filter(|_| self.caches.enabled()) else {
             return self.read(reader).await;
-        }
+        };
         CommitHold::flush().await?;
-        if let Some(replica) = &self.replica {
+        if replica.wrote_lately(reader) {
+            replica.primary_reads.fetch_add(1, Ordering::Relaxed);
+        } else if !replica.up.load(Ordering::Acquire) {
+            replica.fallbacks.fetch_add(1, Ordering::Relaxed);
+            replica.primary_reads.fetch_add(1, Ordering::Relaxed);
+        } else if let Some(tx) = self.caught_up_replica(replica, reader.account_id).await {
+            replica.replica_reads.fetch_add(1, Ordering::Relaxed);
+            let mut tx = self.tx(tx, reader.account_id, Kind::ReplicaRead);
+            tx.caches = replica.read_through.clone();
+            return Ok(tx);
+        } else {
             replica.primary_reads.fetch_add(1, Ordering::Relaxed);
         }
         let tx = self
@@ -701,6 +716,46 @@ impl Db {
             self.discard_idle().await;
         }
         Ok(self.tx(tx?, reader.account_id, Kind::Read))
+    }
+
+    /// A `READ ONLY` transaction on the replica that sees at least what the primary
+    /// has written by now, or `None` (the replica is behind, or not a standby, or
+    /// the primary's position is unknown; a replica that fails is marked down).
+    async fn caught_up_replica(
+        &self,
+        replica: &Replica,
+        account_id: Uuid,
+    ) -> Option<Transaction<'static, Postgres>> {
+        let written: String = sqlx::query_scalar("SELECT pg_current_wal_lsn()::text")
+            .fetch_one(&self.pool)
+            .await
+            .ok()?;
+        let mut tx = match self
+            .begin(&replica.pool, account_id, "BEGIN READ ONLY")
+            .await
+        {
+            Ok(tx) => tx,
+            Err(error) => {
+                replica.fallbacks.fetch_add(1, Ordering::Relaxed);
+                replica.failed(&error).await;
+                return None;
+            }
+        };
+        // The transaction's later statements see at least what was replayed here.
+        let replayed: Result<bool, sqlx::Error> =
+            sqlx::query_scalar("SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)")
+                .bind(written)
+                .fetch_one(&mut *tx)
+                .await;
+        match replayed {
+            Ok(true) => Some(tx),
+            Ok(false) => None,
+            Err(error) => {
+                replica.fallbacks.fetch_add(1, Ordering::Relaxed);
+                replica.failed(&error).await;
+                None
+            }
+        }
     }
 
     /// `begin` (`BEGIN` or `BEGIN READ ONLY`), the app role and the account, in one

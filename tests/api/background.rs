@@ -128,6 +128,11 @@ pub fn with_worker(role: Role, sink: Option<&Sink>) -> impl FnOnce(&mut Config) 
     }
 }
 
+/// A worker process (`--role worker`, no mail sink) on `app`'s database.
+pub async fn worker_for(app: &TestApp) -> TestApp {
+    spawn_app_on(app.database_url.clone(), with_worker(Role::Worker, None)).await
+}
+
 /// A client with an email and a one-line quote; returns the quote id.
 async fn quote_for(app: &TestApp, owner: &Session) -> String {
     let client = app

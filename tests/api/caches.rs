@@ -9,7 +9,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    PASSWORD, Reply, Session, TestApp, read_reply, spawn_app, spawn_app_on, spawn_app_with,
+    Assigned, FLEET_SECRET, PASSWORD, Reply, Session, TestApp, fleet_pod, read_reply, spawn_app,
+    spawn_app_on, spawn_app_with,
 };
 
 /// How long an event may take to reach the other instance before the test fails.
@@ -17,20 +18,22 @@ const DEADLINE: Duration = Duration::from_secs(15);
 
 /// The value of `name{cache="<cache>"}` on the app's `/metrics` (0 when absent).
 async fn counter(app: &TestApp, name: &str, cache: &str) -> u64 {
-    let wanted = format!("{name}{{cache=\"{cache}\"}} ");
-    app.metrics()
-        .await
-        .lines()
-        .find_map(|line| line.strip_prefix(wanted.as_str()))
-        .map_or(0, |value| value.trim().parse().unwrap())
+    let sample = app.sample(&format!("{name}{{cache=\"{cache}\"}}")).await;
+    sample.map_or(0, |value| value as u64)
 }
 
 /// Two API processes of one deployment on one database.
 async fn fleet() -> (TestApp, TestApp) {
-    let pod = |config: &mut jobber::config::Config| {
-        config.jwt_secret = Some("one secret for every pod of the fleet".into());
+    fleet_with(|_| {}).await
+}
+
+/// The same, each process configured by `configure` too.
+async fn fleet_with(configure: impl Fn(&mut jobber::config::Config) + Clone) -> (TestApp, TestApp) {
+    let pod = move |config: &mut jobber::config::Config| {
+        fleet_pod(config);
+        configure(config);
     };
-    let first = spawn_app_with(pod).await;
+    let first = spawn_app_with(pod.clone()).await;
     let second = spawn_app_on(first.database_url.clone(), pod).await;
     (first, second)
 }
@@ -102,6 +105,16 @@ async fn browser(app: &TestApp, email: &str) -> (String, String) {
     )
 }
 
+/// `email` signed in with a browser through `first`, its session's check cached on
+/// both instances: its `Cookie` header and CSRF token.
+async fn browser_everywhere(first: &TestApp, second: &TestApp, email: &str) -> (String, String) {
+    let (cookie, csrf) = browser(first, email).await;
+    for app in [first, second] {
+        warm(app, "sessions", async || with_cookie(app, &cookie).await).await;
+    }
+    (cookie, csrf)
+}
+
 async fn with_cookie(app: &TestApp, cookie: &str) -> Reply {
     app.request(
         Method::GET,
@@ -146,7 +159,13 @@ async fn settings_are_read_back_at_once_and_the_counters_move() {
 
     let metrics = app.metrics().await;
     for cache in [
-        "settings", "sessions", "tokens", "clients", "schedule", "reports",
+        "settings",
+        "sessions",
+        "tokens",
+        "clients",
+        "schedule",
+        "reports",
+        "my_visits",
     ] {
         for name in [
             "jobber_cache_hits_total",
@@ -238,15 +257,7 @@ async fn a_revoked_session_or_a_deactivated_user_is_refused_on_every_instance() 
 
     // Signed out through api #1: refused there at once, and on api #2 once the
     // event arrives (its check was cached there).
-    let (cookie, csrf) = browser(&first, &owner.email).await;
-    warm(&first, "sessions", async || {
-        with_cookie(&first, &cookie).await
-    })
-    .await;
-    warm(&second, "sessions", async || {
-        with_cookie(&second, &cookie).await
-    })
-    .await;
+    let (cookie, csrf) = browser_everywhere(&first, &second, &owner.email).await;
     first
         .request(
             Method::DELETE,
@@ -269,15 +280,7 @@ async fn a_revoked_session_or_a_deactivated_user_is_refused_on_every_instance() 
 
     // A dispatcher deactivated by the owner through api #1.
     let dispatcher = first.add_user(&owner, "dispatcher").await;
-    let (cookie, _) = browser(&first, &dispatcher.email).await;
-    warm(&first, "sessions", async || {
-        with_cookie(&first, &cookie).await
-    })
-    .await;
-    warm(&second, "sessions", async || {
-        with_cookie(&second, &cookie).await
-    })
-    .await;
+    let (cookie, _) = browser_everywhere(&first, &second, &dispatcher.email).await;
     first
         .patch(
             &format!("/api/v1/users/{}", dispatcher.user_id),
@@ -298,11 +301,7 @@ async fn a_revoked_session_or_a_deactivated_user_is_refused_on_every_instance() 
 
     // A role change: a dispatcher made technician loses the office lists.
     let staff = first.add_user(&owner, "dispatcher").await;
-    let (cookie, _) = browser(&first, &staff.email).await;
-    warm(&second, "sessions", async || {
-        with_cookie(&second, &cookie).await
-    })
-    .await;
+    let (cookie, _) = browser_everywhere(&first, &second, &staff.email).await;
     first
         .patch(
             &format!("/api/v1/users/{}", staff.user_id),
@@ -329,12 +328,10 @@ async fn with_redis_the_other_instance_drops_its_entries_the_same_way() {
     else {
         return;
     };
-    let pod = |config: &mut jobber::config::Config| {
-        config.jwt_secret = Some("one secret for every pod of the fleet".into());
+    let (first, second) = fleet_with(|config: &mut jobber::config::Config| {
         config.redis_url = Some(redis.url.clone().into());
-    };
-    let first = spawn_app_with(pod).await;
-    let second = spawn_app_on(first.database_url.clone(), pod).await;
+    })
+    .await;
     let owner = first.signup("Redis Lawns").await;
     let settings = async || second.get("/api/v1/settings", &owner.token).await;
     warm(&second, "settings", &settings).await;
@@ -343,27 +340,6 @@ async fn with_redis_the_other_instance_drops_its_entries_the_same_way() {
         reply.body["business_name"] == "Redis Gardens"
     })
     .await;
-}
-
-/// A client with an invoice of `cents` sent through `app`: the invoice's id.
-async fn sent_invoice(app: &TestApp, owner: &Session, cents: i64) -> String {
-    let client = app
-        .create_client(owner, json!({"first_name": "Rita", "last_name": "Report", "emails": [{"address": "rita@example.com"}]}))
-        .await;
-    let invoice = app
-        .post("/api/v1/invoices", &owner.token, json!({"client_id": client["id"], "title": "Gutters", "lines": [{"name": "Gutters", "quantity": 1, "unit_price": cents}], "tax_rate_ids": []}))
-        .await
-        .expect(201)
-        .body;
-    let id = invoice["id"].as_str().unwrap().to_owned();
-    app.post(
-        &format!("/api/v1/invoices/{id}/send"),
-        &owner.token,
-        json!({}),
-    )
-    .await
-    .expect(200);
-    id
 }
 
 /// The `caches` entry `name` of the app's `GET /status` (admin listener).
@@ -390,7 +366,7 @@ async fn reports_answer_their_own_account_and_parameters_and_follow_writes_on_ev
     let (first, second) = fleet().await;
     let a = first.signup("Report Lawns").await;
     let b = first.signup("Report Pools").await;
-    sent_invoice(&first, &b, 7_000).await;
+    first.sent_invoice(&b, 7_000).await;
     let dashboard =
         async |app: &TestApp, who: &Session| app.get("/api/v1/reports/dashboard", &who.token).await;
 
@@ -413,7 +389,7 @@ async fn reports_answer_their_own_account_and_parameters_and_follow_writes_on_ev
     // A sent invoice and a payment through api #1: api #1 reads them back at once,
     // api #2 once the events arrive; the other account's entry stays as it was.
     warm(&first, "reports", async || dashboard(&first, &a).await).await;
-    let invoice = sent_invoice(&first, &a, 12_000).await;
+    let invoice = first.sent_invoice(&a, 12_000).await;
     assert_eq!(
         dashboard(&first, &a).await.expect(200).body["receivables"],
         12_000
@@ -611,6 +587,94 @@ async fn the_schedule_is_cached_per_window_lanes_and_viewer_and_follows_a_move_o
     assert!(counter(&second, "jobber_cache_invalidations_total", "schedule").await > 0);
 }
 
+/// `(visit id, starts_at)` of each visit in a `GET /me/visits` reply.
+fn my_visits(reply: &Reply) -> Vec<(String, Value)> {
+    reply.body["visits"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no visits in {}", reply.text))
+        .iter()
+        .map(|mine| {
+            (
+                mine["visit"]["id"].as_str().unwrap().to_owned(),
+                mine["visit"]["starts_at"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// The technicians' window of the tests below (the visits are on 2026-05-04).
+const MY_WEEK: &str = "/api/v1/me/visits?from=2026-05-04T00:00:00Z&to=2026-05-08T00:00:00Z";
+
+#[tokio::test]
+async fn a_technicians_visits_are_cached_per_user_and_follow_the_offices_changes_on_every_instance()
+{
+    let (first, second) = fleet().await;
+    let owner = first.signup("Field Lawns").await;
+    let Assigned { tech, visit, .. } = first.technician_with_visit(&owner, "Lawn").await;
+    let other = first.add_user(&owner, "technician").await;
+    let mine = async |app: &TestApp, who: &Session| app.get(MY_WEEK, &who.token).await;
+
+    // Cached on api #2: the next read is a hit, with the same answer.
+    let cached = warm(&second, "my_visits", async || mine(&second, &tech).await).await;
+    assert_eq!(my_visits(&cached)[0].0, visit);
+    let hits = counter(&second, "jobber_cache_hits_total", "my_visits").await;
+    let again = mine(&second, &tech).await.expect(200);
+    assert_eq!(again.body, cached.body);
+    assert!(counter(&second, "jobber_cache_hits_total", "my_visits").await > hits);
+    // The other technician's question is the same window: their own (empty) answer.
+    for _ in 0..2 {
+        let theirs = mine(&second, &other).await.expect(200);
+        assert!(my_visits(&theirs).is_empty(), "{}", theirs.text);
+    }
+
+    // Moved by the office through api #1: read back there at once, on api #2 once
+    // its event arrives.
+    warm(&first, "my_visits", async || mine(&first, &tech).await).await;
+    let moved = first
+        .put(
+            &format!("/api/v1/schedule/jobs/{visit}"),
+            &owner.token,
+            json!({"start_date": "2026-05-05", "start_time": "13:00"}),
+        )
+        .await
+        .expect(200);
+    let moved = vec![(visit.clone(), moved.body["starts_at"].clone())];
+    assert_eq!(my_visits(&mine(&first, &tech).await.expect(200)), moved);
+    eventually(
+        "the moved visit in the technician's list on api #2",
+        async || mine(&second, &tech).await,
+        |reply| my_visits(reply) == moved,
+    )
+    .await;
+
+    // Reassigned to the other technician: gone from the first's list, in the
+    // other's, on both instances.
+    warm(&second, "my_visits", async || mine(&second, &other).await).await;
+    first
+        .put(
+            &format!("/api/v1/schedule/jobs/{visit}"),
+            &owner.token,
+            json!({"start_date": "2026-05-05", "start_time": "13:00", "assignee_ids": [other.user_id]}),
+        )
+        .await
+        .expect(200);
+    assert!(my_visits(&mine(&first, &tech).await.expect(200)).is_empty());
+    eventually(
+        "the reassigned visit gone from the first technician's list on api #2",
+        async || mine(&second, &tech).await,
+        |reply| my_visits(reply).is_empty(),
+    )
+    .await;
+    eventually(
+        "the reassigned visit in the other technician's list on api #2",
+        async || mine(&second, &other).await,
+        |reply| my_visits(reply) == moved,
+    )
+    .await;
+    assert!(counter(&second, "jobber_cache_invalidations_total", "my_visits").await > 0);
+    assert!(counter(&second, "jobber_cache_misses_total", "my_visits").await > 0);
+}
+
 async fn clients_with(app: &TestApp, token: &str) -> Reply {
     app.get("/api/v1/clients", token).await
 }
@@ -636,6 +700,20 @@ async fn warm_token(first: &TestApp, second: &TestApp, token: &str) {
     warm(second, "tokens", async || clients_with(second, token).await).await;
 }
 
+/// `staff`'s token cached on both instances, then their logout through `first`:
+/// refused there at once, and on `second` once the event arrives.
+async fn log_out_everywhere(what: &str, first: &TestApp, second: &TestApp, staff: &Session) {
+    warm_token(first, second, &staff.token).await;
+    first
+        .post_anon(
+            "/api/v1/auth/logout",
+            json!({"refresh_token": staff.refresh_token}),
+        )
+        .await
+        .expect(204);
+    refused_everywhere(what, first, second, &staff.token).await;
+}
+
 async fn refused_everywhere(what: &str, first: &TestApp, second: &TestApp, token: &str) {
     clients_with(first, token)
         .await
@@ -655,21 +733,7 @@ async fn a_bearer_token_stops_working_on_every_instance_when_its_login_ends() {
 
     // Logout (the refresh token's login) through api #1.
     let staff = first.add_user(&owner, "dispatcher").await;
-    warm_token(&first, &second, &staff.token).await;
-    first
-        .post_anon(
-            "/api/v1/auth/logout",
-            json!({"refresh_token": staff.refresh_token}),
-        )
-        .await
-        .expect(204);
-    refused_everywhere(
-        "a logged-out token on api #2",
-        &first,
-        &second,
-        &staff.token,
-    )
-    .await;
+    log_out_everywhere("a logged-out token on api #2", &first, &second, &staff).await;
 
     // A login revoked from the list of sign-ins; the user's other login goes on.
     let (token, _) = log_in(&first, &staff.email).await;
@@ -795,13 +859,14 @@ async fn api_process(database_url: &str, files: &std::path::Path) -> ApiProcess 
         .env("JOBBER_DATABASE_URL", database_url)
         .env("JOBBER_STORAGE_URL", format!("file://{}", files.display()))
         .env("JOBBER_PUBLIC_URL", crate::helpers::PUBLIC_URL)
-        .env("JOBBER_JWT_SECRET", "one secret for every pod of the fleet")
+        .env("JOBBER_JWT_SECRET", FLEET_SECRET)
         .env("JOBBER_ENCRYPTION_KEY", "00".repeat(32))
         .env("JOBBER_RATE_LIMITS", "off")
         .env("JOBBER_BACKUP_RETENTION_DAYS", "0")
         .env("JOBBER_LOG", "info")
         .env("JOBBER_CACHE_REPORTS", "entries=5000,ttl_secs=120")
         .env("JOBBER_CACHE_TOKENS", "entries=1000")
+        .env("JOBBER_CACHE_MY_VISITS", "entries=1000,ttl_secs=300")
         .stdout(file.try_clone().unwrap())
         .stderr(file)
         .spawn()
@@ -826,9 +891,10 @@ async fn api_process(database_url: &str, files: &std::path::Path) -> ApiProcess 
 }
 
 /// The same guarantees between two processes of the real binary, configured through
-/// the environment: a report and a token login dropped by the other's events.
+/// the environment: a report, a technician's visits and a token login dropped by
+/// the other's events.
 #[tokio::test]
-async fn two_api_processes_drop_reports_and_ended_logins_by_each_others_events() {
+async fn two_api_processes_drop_reports_visits_and_ended_logins_by_each_others_events() {
     jobber::cli::install_crypto_provider();
     let database_url = crate::helpers::fresh_database().await;
     let files = std::env::temp_dir().join(format!(
@@ -849,7 +915,7 @@ async fn two_api_processes_drop_reports_and_ended_logins_by_each_others_events()
     let dashboard = async || second.get("/api/v1/reports/dashboard", &owner.token).await;
     let cached = warm(&second, "reports", &dashboard).await;
     assert_eq!(cached.body["receivables"], 0);
-    sent_invoice(&first, &owner, 4_200).await;
+    first.sent_invoice(&owner, 4_200).await;
     eventually(
         "the invoice on process #2's dashboard",
         &dashboard,
@@ -857,22 +923,28 @@ async fn two_api_processes_drop_reports_and_ended_logins_by_each_others_events()
     )
     .await;
 
-    let staff = first.add_user(&owner, "dispatcher").await;
-    warm_token(&first, &second, &staff.token).await;
-    first
-        .post_anon(
-            "/api/v1/auth/logout",
-            json!({"refresh_token": staff.refresh_token}),
+    let Assigned { tech, visit, .. } = first.technician_with_visit(&owner, "Lawn").await;
+    let mine = async || second.get(MY_WEEK, &tech.token).await;
+    let cached = warm(&second, "my_visits", &mine).await;
+    assert_eq!(my_visits(&cached)[0].0, visit);
+    let moved = first
+        .put(
+            &format!("/api/v1/schedule/jobs/{visit}"),
+            &owner.token,
+            json!({"start_date": "2026-05-06", "start_time": "10:00"}),
         )
         .await
-        .expect(204);
-    refused_everywhere(
-        "a logged-out token on process #2",
-        &first,
-        &second,
-        &staff.token,
+        .expect(200);
+    let moved = vec![(visit, moved.body["starts_at"].clone())];
+    eventually(
+        "the moved visit in the technician's list on process #2",
+        &mine,
+        |reply| my_visits(reply) == moved,
     )
     .await;
+
+    let staff = first.add_user(&owner, "dispatcher").await;
+    log_out_everywhere("a logged-out token on process #2", &first, &second, &staff).await;
     clients_with(&second, &owner.token).await.expect(200);
     let _ = std::fs::remove_dir_all(&files);
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio::sync::broadcast::Receiver;
 use uuid::Uuid;
 
-use crate::helpers::{Session, TestApp, spawn_app, spawn_app_on};
+use crate::helpers::{Assigned, Ending, Session, TestApp, spawn_app, spawn_app_on, until_heard};
 
 /// The next event of `account` on `bus`, or `None` after `wait`.
 async fn next_event(
@@ -34,22 +34,14 @@ async fn next_event(
 
 /// The relay starts listening when the app starts: wait until a change is heard.
 async fn wait_for_relay(app: &TestApp, owner: &Session, bus: &mut Receiver<Arc<Published>>) {
-    for _ in 0..40 {
-        app.create_client(owner, json!({"first_name": "Warm", "last_name": "Up"}))
-            .await;
-        if next_event(bus, &owner.account_id, Duration::from_millis(500))
-            .await
-            .is_some()
-        {
-            // Drain what the earlier attempts may still deliver.
-            while next_event(bus, &owner.account_id, Duration::from_millis(200))
-                .await
-                .is_some()
-            {}
-            return;
-        }
-    }
-    panic!("the event relay never published");
+    until_heard(
+        async || {
+            app.create_client(owner, json!({"first_name": "Warm", "last_name": "Up"}))
+                .await;
+        },
+        async |wait| next_event(bus, &owner.account_id, wait).await.is_some(),
+    )
+    .await;
 }
 
 async fn stored(app: &TestApp, account: &str) -> Vec<(i64, String, serde_json::Value)> {
@@ -130,15 +122,10 @@ async fn changes_raise_events_in_commit_order_published_after_the_commit() {
         heard.iter().map(|p| p.seq).collect::<Vec<_>>()
     );
     // Counted on the admin listener: at least the three above and the warm-up's one.
-    let metrics = app.metrics().await;
-    let published: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("jobber_events_published_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no jobber_events_published_total in\n{metrics}"));
-    assert!(published >= 4, "{published}");
+    let published = app.sample("jobber_events_published_total").await;
+    assert!(published.is_some_and(|n| n >= 4.0), "{published:?}");
     // This test's receiver and the live hub's.
-    assert!(metrics.contains("jobber_events_subscribers 2"), "{metrics}");
+    assert_eq!(app.sample("jobber_events_subscribers").await, Some(2.0));
 }
 
 #[tokio::test]
@@ -166,12 +153,10 @@ async fn a_change_that_rolls_back_raises_nothing() {
     // Raised, then rolled back or dropped without a commit (an error's `?`).
     let account: Uuid = owner.account_id.parse().unwrap();
     let client_id: Uuid = client["id"].as_str().unwrap().parse().unwrap();
-    let mut tx = app.db.tenant(account).await.unwrap();
-    tx.raise(Event::ClientUpdated { client_id });
-    tx.rollback().await.unwrap();
-    let mut tx = app.db.tenant(account).await.unwrap();
-    tx.raise(Event::ClientUpdated { client_id });
-    drop(tx);
+    let updated = Event::ClientUpdated { client_id };
+    for ending in [Ending::Rollback, Ending::Drop] {
+        app.raise(account, updated.clone(), None, ending).await;
+    }
     assert_eq!(stored(&app, &owner.account_id).await, before);
     assert!(
         next_event(&mut bus, &owner.account_id, Duration::from_secs(1))
@@ -179,9 +164,7 @@ async fn a_change_that_rolls_back_raises_nothing() {
             .is_none()
     );
     // The same raised and committed is written and published.
-    let mut tx = app.db.tenant(account).await.unwrap();
-    tx.raise(Event::ClientUpdated { client_id });
-    tx.commit().await.unwrap();
+    app.raise(account, updated, None, Ending::Commit).await;
     assert_eq!(
         stored(&app, &owner.account_id).await.len(),
         before.len() + 1
@@ -361,24 +344,19 @@ async fn feed(
 
 #[tokio::test]
 async fn the_activity_listener_records_lifecycle_steps_of_committed_changes() {
-    use jobber::platform::events::{Actor, acting};
+    use jobber::platform::events::Actor;
 
     let app = spawn_app().await;
     let owner = app.signup("Activity Listener Co").await;
-    let tech = app.add_user(&owner, "technician").await;
-    let client = app
-        .create_client(&owner, json!({"first_name": "Ana", "last_name": "Paz"}))
-        .await;
-    let client_id = client["id"].as_str().unwrap();
-
     // A technician completes a visit; the owner cancels the job, archives a quote.
-    let job = app
-        .post("/api/v1/jobs", &owner.token, json!({"client_id": client_id, "title": "Gutters", "schedule": {"start_date": "2026-05-04", "start_time": "08:00", "assignee_ids": [tech.user_id]}}))
-        .await
-        .expect(201)
-        .body;
+    let Assigned {
+        tech,
+        client,
+        job,
+        visit: visit_id,
+    } = app.technician_with_visit(&owner, "Gutters").await;
+    let client_id = client["id"].as_str().unwrap();
     let job_id = job["id"].as_str().unwrap();
-    let visit_id = job["visits"][0]["id"].as_str().unwrap();
     app.post(
         &format!("/api/v1/visits/{visit_id}/complete"),
         &tech.token,
@@ -444,16 +422,11 @@ async fn the_activity_listener_records_lifecycle_steps_of_committed_changes() {
         quote_id: quote_id.parse().unwrap(),
         client_id: client_id.parse().unwrap(),
     };
-    let mut tx = app.db.tenant(account).await.unwrap();
-    tx.raise(archived.clone());
-    tx.rollback().await.unwrap();
+    app.raise(account, archived.clone(), None, Ending::Rollback)
+        .await;
     assert_eq!(feed(&app, &owner, client_id).await, entries);
-    acting(Some(Actor::System("expire_quotes".into())), async {
-        let mut tx = app.db.tenant(account).await.unwrap();
-        tx.raise(archived.clone());
-        tx.commit().await.unwrap();
-    })
-    .await;
+    let job = Some(Actor::System("expire_quotes".into()));
+    app.raise(account, archived, job, Ending::Commit).await;
     let after = feed(&app, &owner, client_id).await;
     assert_eq!(after.len(), entries.len() + 1);
     assert_eq!(

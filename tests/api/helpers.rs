@@ -1114,6 +1114,148 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("{e}"));
         response.text().await.unwrap_or_default()
     }
+
+    /// The value of the sample `sample` (a metric's name and labels, as printed) on
+    /// `/metrics`, if the process reports it.
+    pub async fn sample(&self, sample: &str) -> Option<f64> {
+        self.metrics()
+            .await
+            .lines()
+            .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' '))
+            .and_then(|value| value.trim().parse().ok())
+    }
+
+    /// A job for the client in `job` (its body: `client_id`, `title`, lines...) with
+    /// one visit at 08:00 on 2026-05-04 assigned to `tech`, overlaps allowed: the job
+    /// as created, and its visit's id.
+    pub async fn assigned_job(
+        &self,
+        owner: &Session,
+        mut job: Value,
+        tech: &Session,
+    ) -> (Value, String) {
+        job["schedule"] = json!({"start_date": "2026-05-04", "start_time": "08:00",
+            "assignee_ids": [tech.user_id], "allow_overlap": true});
+        let job = self
+            .post("/api/v1/jobs", &owner.token, job)
+            .await
+            .expect(201)
+            .body;
+        let visit = job["visits"][0]["id"].as_str().unwrap().to_owned();
+        (job, visit)
+    }
+
+    /// A client (Cara Card, cara@example.com) with a one-line invoice of `cents`
+    /// (no tax), sent: the invoice's id.
+    pub async fn sent_invoice(&self, owner: &Session, cents: i64) -> String {
+        let client = self
+            .create_client(owner, json!({"first_name": "Cara", "last_name": "Card", "emails": [{"address": "cara@example.com"}]}))
+            .await;
+        let invoice = self
+            .post("/api/v1/invoices", &owner.token, json!({"client_id": client["id"], "title": "Gutters", "lines": [{"name": "Gutters", "quantity": 1, "unit_price": cents}], "tax_rate_ids": []}))
+            .await
+            .expect(201)
+            .body;
+        let id = invoice["id"].as_str().unwrap().to_owned();
+        self.post(
+            &format!("/api/v1/invoices/{id}/send"),
+            &owner.token,
+            json!({}),
+        )
+        .await
+        .expect(200);
+        id
+    }
+
+    /// A technician added to `owner`'s account, a client (Ana Paz) and a job titled
+    /// `title` for her whose one visit is the technician's ([`TestApp::assigned_job`]).
+    pub async fn technician_with_visit(&self, owner: &Session, title: &str) -> Assigned {
+        let tech = self.add_user(owner, "technician").await;
+        let client = self
+            .create_client(owner, json!({"first_name": "Ana", "last_name": "Paz"}))
+            .await;
+        let (job, visit) = self
+            .assigned_job(
+                owner,
+                json!({"client_id": client["id"], "title": title}),
+                &tech,
+            )
+            .await;
+        Assigned {
+            tech,
+            client,
+            job,
+            visit,
+        }
+    }
+}
+
+/// How a transaction that raised an event ends ([`TestApp::raise`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Ending {
+    Commit,
+    Rollback,
+    /// Dropped without a commit, as an error's `?` leaves it.
+    Drop,
+}
+
+impl TestApp {
+    /// Raise `event` in a tenant transaction of `account` and end it as `ending`
+    /// says, with `actor` acting (none: outside any `acting` scope).
+    pub async fn raise(
+        &self,
+        account: Uuid,
+        event: jobber::platform::events::Event,
+        actor: Option<jobber::platform::events::Actor>,
+        ending: Ending,
+    ) {
+        let work = async {
+            let mut tx = self.db.tenant(account).await.unwrap();
+            tx.raise(event);
+            match ending {
+                Ending::Commit => tx.commit().await.unwrap(),
+                Ending::Rollback => tx.rollback().await.unwrap(),
+                Ending::Drop => drop(tx),
+            }
+        };
+        match actor {
+            Some(actor) => jobber::platform::events::acting(Some(actor), work).await,
+            None => work.await,
+        }
+    }
+}
+
+/// A technician with one visit of their own ([`TestApp::technician_with_visit`]).
+pub struct Assigned {
+    pub tech: Session,
+    pub client: Value,
+    pub job: Value,
+    pub visit: String,
+}
+
+/// The JWT secret the pods of one deployment share (tests that run several).
+pub const FLEET_SECRET: &str = "one secret for every pod of the fleet";
+
+/// Configure a process as a pod of the test's fleet (the shared [`FLEET_SECRET`]).
+pub fn fleet_pod(config: &mut Config) {
+    config.jwt_secret = Some(FLEET_SECRET.into());
+}
+
+/// Changes are published only once a process's event relay listens: make one with
+/// `poke` until `heard` (waiting at most the time it is given) hears an event, then
+/// drain what the earlier pokes still deliver.
+pub async fn until_heard(
+    mut poke: impl AsyncFnMut(),
+    mut heard: impl AsyncFnMut(Duration) -> bool,
+) {
+    for _ in 0..40 {
+        poke().await;
+        if heard(Duration::from_millis(500)).await {
+            while heard(Duration::from_millis(300)).await {}
+            return;
+        }
+    }
+    panic!("no event was ever heard");
 }
 
 /// Write to a child's stdin (for CLI tests).

@@ -12,7 +12,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::background::with_worker;
-use crate::helpers::{Session, TestApp, spawn_app, spawn_app_on, spawn_app_with};
+use crate::helpers::{
+    Session, TestApp, fleet_pod, spawn_app, spawn_app_on, spawn_app_with, until_heard,
+};
 
 type Stream =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -177,27 +179,27 @@ impl Live {
 
 /// Changes are heard once the relay listens; until then nothing is published.
 async fn warm_up(app: &TestApp, owner: &Session, live: &mut Live) {
-    for _ in 0..40 {
-        app.create_client(owner, json!({"first_name": "Warm", "last_name": "Up"}))
-            .await;
-        if live.next_within(Duration::from_millis(500)).await.is_some() {
-            while live.next_within(Duration::from_millis(300)).await.is_some() {}
-            return;
-        }
-    }
-    panic!("no event ever reached the socket");
+    until_heard(
+        async || {
+            app.create_client(owner, json!({"first_name": "Warm", "last_name": "Up"}))
+                .await;
+        },
+        async |wait| live.next_within(wait).await.is_some(),
+    )
+    .await;
 }
 
 async fn job_for(app: &TestApp, owner: &Session, tech: &Session, title: &str) -> (String, String) {
     let client = app
         .create_client(owner, json!({"first_name": title, "last_name": "Client"}))
         .await;
-    let job = app
-        .post("/api/v1/jobs", &owner.token, json!({"client_id": client["id"], "title": title, "schedule": {"start_date": "2026-07-01", "start_time": "09:00", "assignee_ids": [tech.user_id], "allow_overlap": true}}))
-        .await
-        .expect(201)
-        .body;
-    let visit = job["visits"][0]["id"].as_str().unwrap().to_owned();
+    let (job, visit) = app
+        .assigned_job(
+            owner,
+            json!({"client_id": client["id"], "title": title}),
+            tech,
+        )
+        .await;
     (job["id"].as_str().unwrap().to_owned(), visit)
 }
 
@@ -460,20 +462,19 @@ async fn technicians_hear_only_their_own_jobs_and_never_the_office() {
 /// Until the relay listens, nothing is published: poke a visit until the office
 /// hears it.
 async fn warm_up_schedule(app: &TestApp, owner: &Session, visit: &str, live: &mut Live) {
-    for _ in 0..40 {
-        app.patch(
-            &format!("/api/v1/visits/{visit}"),
-            &owner.token,
-            json!({"notes": "warm"}),
-        )
-        .await
-        .expect(200);
-        if live.next_within(Duration::from_millis(500)).await.is_some() {
-            while live.next_within(Duration::from_millis(300)).await.is_some() {}
-            return;
-        }
-    }
-    panic!("no event ever reached the socket");
+    until_heard(
+        async || {
+            app.patch(
+                &format!("/api/v1/visits/{visit}"),
+                &owner.token,
+                json!({"notes": "warm"}),
+            )
+            .await
+            .expect(200);
+        },
+        async |wait| live.next_within(wait).await.is_some(),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -625,7 +626,7 @@ async fn commits_of_every_process_reach_sockets_on_every_api_process() {
     let pod = |role| {
         move |config: &mut jobber::config::Config| {
             with_worker(role, None)(config);
-            config.jwt_secret = Some("one secret for every pod of the fleet".into());
+            fleet_pod(config);
         }
     };
     let first = spawn_app_with(pod(jobber::config::Role::Api)).await;
@@ -743,7 +744,7 @@ async fn with_redis_the_processes_announce_events_by_pub_sub() {
         let url = redis.url.clone();
         move |config: &mut jobber::config::Config| {
             with_worker(role, None)(config);
-            config.jwt_secret = Some("one secret for every pod of the fleet".into());
+            fleet_pod(config);
             config.redis_url = Some(url.into());
         }
     };

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::background::with_worker;
-use crate::helpers::{Session, TestApp, spawn_app, spawn_app_on};
+use crate::background::worker_for;
+use crate::helpers::{Assigned, Ending, Session, TestApp, spawn_app};
 
 /// The user's unread kinds once they number `count` (the worker fans them out).
 async fn kinds_after(app: &TestApp, user: &Session, count: usize) -> Vec<String> {
@@ -36,11 +36,7 @@ async fn kinds(app: &TestApp, user: &Session) -> Vec<String> {
 #[tokio::test]
 async fn the_office_hears_about_approvals_completed_visits_and_payments() {
     let app = spawn_app().await;
-    let _worker = spawn_app_on(
-        app.database_url.clone(),
-        with_worker(jobber::config::Role::Worker, None),
-    )
-    .await;
+    let _worker = worker_for(&app).await;
     let owner = app.signup("Notify Co").await;
     let dispatcher = app.add_user(&owner, "dispatcher").await;
     let tech = app.add_user(&owner, "technician").await;
@@ -102,12 +98,9 @@ async fn the_office_hears_about_approvals_completed_visits_and_payments() {
     assert_eq!(note["subject_id"], id);
 
     // A technician completes a visit.
-    let job = app
-        .post("/api/v1/jobs", &owner.token, json!({"client_id": client["id"], "title": "Patio build", "lines": [{"name": "Pavers", "quantity": 1, "unit_price": 50000}], "schedule": {"start_date": "2026-05-04", "start_time": "08:00", "assignee_ids": [tech.user_id]}}))
-        .await
-        .expect(201)
-        .body;
-    let visit = job["visits"][0]["id"].as_str().unwrap();
+    let (job, visit) = app
+        .assigned_job(&owner, json!({"client_id": client["id"], "title": "Patio build", "lines": [{"name": "Pavers", "quantity": 1, "unit_price": 50000}]}), &tech)
+        .await;
     app.post(
         &format!("/api/v1/visits/{visit}/complete"),
         &tech.token,
@@ -262,11 +255,7 @@ async fn notices_of(app: &TestApp, user: &Session, kind: &str) -> Vec<(String, S
 #[tokio::test]
 async fn a_reassigned_visit_tells_its_new_and_its_former_technicians() {
     let app = spawn_app().await;
-    let _worker = spawn_app_on(
-        app.database_url.clone(),
-        with_worker(jobber::config::Role::Worker, None),
-    )
-    .await;
+    let _worker = worker_for(&app).await;
     let owner = app.signup("Reassign Co").await;
     let dispatcher = app.add_user(&owner, "dispatcher").await;
     let first = app.add_user(&owner, "technician").await;
@@ -274,12 +263,13 @@ async fn a_reassigned_visit_tells_its_new_and_its_former_technicians() {
     let client = app
         .create_client(&owner, json!({"first_name": "Ana", "last_name": "Paz"}))
         .await;
-    let job = app
-        .post("/api/v1/jobs", &owner.token, json!({"client_id": client["id"], "title": "Hedge trim", "schedule": {"start_date": "2026-05-04", "start_time": "08:00", "assignee_ids": [first.user_id]}}))
-        .await
-        .expect(201)
-        .body;
-    let visit = job["visits"][0]["id"].as_str().unwrap();
+    let (_, visit) = app
+        .assigned_job(
+            &owner,
+            json!({"client_id": client["id"], "title": "Hedge trim"}),
+            &first,
+        )
+        .await;
 
     // Moved in time only: nobody is told anything.
     app.put(
@@ -348,20 +338,17 @@ async fn queued(app: &TestApp, account: &str) -> Vec<(String, Value)> {
 
 #[tokio::test]
 async fn the_notifications_listener_tells_only_of_committed_changes() {
-    use jobber::platform::events::{Actor, Event, acting};
+    use jobber::platform::events::{Actor, Event};
 
     let app = spawn_app().await;
     let owner = app.signup("Listener Co").await;
-    let tech = app.add_user(&owner, "technician").await;
-    let client = app
-        .create_client(&owner, json!({"first_name": "Ana", "last_name": "Paz"}))
-        .await;
-    let job = app
-        .post("/api/v1/jobs", &owner.token, json!({"client_id": client["id"], "title": "Gutters", "schedule": {"start_date": "2026-05-04", "start_time": "08:00", "assignee_ids": [tech.user_id]}}))
-        .await
-        .expect(201)
-        .body;
-    let visit_id: uuid::Uuid = job["visits"][0]["id"].as_str().unwrap().parse().unwrap();
+    let Assigned {
+        tech,
+        client,
+        job,
+        visit,
+    } = app.technician_with_visit(&owner, "Gutters").await;
+    let visit_id: uuid::Uuid = visit.parse().unwrap();
     let job_id: uuid::Uuid = job["id"].as_str().unwrap().parse().unwrap();
     let account: uuid::Uuid = owner.account_id.parse().unwrap();
     let tech_id: uuid::Uuid = tech.user_id.parse().unwrap();
@@ -374,28 +361,18 @@ async fn the_notifications_listener_tells_only_of_committed_changes() {
     };
 
     // Raised, then rolled back or dropped: nothing is queued.
-    let mut tx = app.db.tenant(account).await.unwrap();
-    tx.raise(completed.clone());
-    tx.rollback().await.unwrap();
-    let mut tx = app.db.tenant(account).await.unwrap();
-    tx.raise(completed.clone());
-    drop(tx);
+    for ending in [Ending::Rollback, Ending::Drop] {
+        app.raise(account, completed.clone(), None, ending).await;
+    }
     assert!(queued(&app, &owner.account_id).await.is_empty());
 
     // Committed by the technician: one notice for the office, not for them.
-    acting(Some(Actor::User(tech_id)), async {
-        let mut tx = app.db.tenant(account).await.unwrap();
-        tx.raise(completed.clone());
-        tx.commit().await.unwrap();
-    })
-    .await;
+    let by_tech = Some(Actor::User(tech_id));
+    app.raise(account, completed.clone(), by_tech, Ending::Commit)
+        .await;
     // Committed by a background job (no user acted): the same notice, told to all.
-    acting(Some(Actor::System("test".into())), async {
-        let mut tx = app.db.tenant(account).await.unwrap();
-        tx.raise(completed.clone());
-        tx.commit().await.unwrap();
-    })
-    .await;
+    let by_job = Some(Actor::System("test".into()));
+    app.raise(account, completed, by_job, Ending::Commit).await;
     let jobs = queued(&app, &owner.account_id).await;
     assert_eq!(jobs.len(), 2, "{jobs:?}");
     for (queue, payload) in &jobs {
@@ -410,8 +387,7 @@ async fn the_notifications_listener_tells_only_of_committed_changes() {
     assert_eq!(jobs[1].1["actor"], Value::Null);
 
     // An event nobody is told of queues nothing.
-    let mut tx = app.db.tenant(account).await.unwrap();
-    tx.raise(Event::JobUpdated { job_id });
-    tx.commit().await.unwrap();
+    let updated = Event::JobUpdated { job_id };
+    app.raise(account, updated, None, Ending::Commit).await;
     assert_eq!(queued(&app, &owner.account_id).await.len(), 2);
 }

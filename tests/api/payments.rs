@@ -127,26 +127,6 @@ impl LocalStripe {
     }
 }
 
-async fn sent_invoice(app: &TestApp, owner: &Session, cents: i64) -> String {
-    let client = app
-        .create_client(owner, json!({"first_name": "Cara", "last_name": "Card", "emails": [{"address": "cara@example.com"}]}))
-        .await;
-    let invoice = app
-        .post("/api/v1/invoices", &owner.token, json!({"client_id": client["id"], "title": "Gutters", "lines": [{"name": "Gutters", "quantity": 1, "unit_price": cents}], "tax_rate_ids": []}))
-        .await
-        .expect(201)
-        .body;
-    let id = invoice["id"].as_str().unwrap().to_string();
-    app.post(
-        &format!("/api/v1/invoices/{id}/send"),
-        &owner.token,
-        json!({}),
-    )
-    .await
-    .expect(200);
-    id
-}
-
 /// Start a card payment on the invoice: (payment id, PaymentIntent id).
 async fn start_card(
     app: &TestApp,
@@ -213,7 +193,7 @@ async fn stripe_card_payments_settle_by_signed_webhook_and_refund_through_stripe
     let base = stripe.base.clone();
     let app = spawn_app_with(|c| c.stripe_api_base = base).await;
     let owner = app.signup("Card Co").await;
-    let invoice = sent_invoice(&app, &owner, 10_000).await;
+    let invoice = app.sent_invoice(&owner, 10_000).await;
     let card = |amount: i64, tip: i64| json!({"invoice_id": invoice, "method": "card", "amount": amount, "tip": tip});
 
     // Without the account's keys there is no card payment.
@@ -800,7 +780,7 @@ async fn pending_card_payments_are_reconciled_with_stripe() {
     .await
     .expect(200);
     // No webhook is registered at localstripe: every event is "lost".
-    let invoice = sent_invoice(&app, &owner, 10_000).await;
+    let invoice = app.sent_invoice(&owner, 10_000).await;
     let (paid, paid_intent) = start_card(&app, &owner, &invoice, 3000).await;
     let (abandoned, abandoned_intent) = start_card(&app, &owner, &invoice, 2000).await;
     let (cancelled, cancelled_intent) = start_card(&app, &owner, &invoice, 1000).await;
@@ -913,7 +893,7 @@ async fn the_office_cancels_a_card_payment_left_open() {
     )
     .await
     .expect(200);
-    let invoice = sent_invoice(&app, &owner, 10_000).await;
+    let invoice = app.sent_invoice(&owner, 10_000).await;
     // Started twice by mistake: the whole balance is held.
     let (first, first_intent) = start_card(&app, &owner, &invoice, 10_000).await;
     app.post(
@@ -978,7 +958,7 @@ async fn the_office_cancels_a_card_payment_left_open() {
     assert_eq!(after["balance"], 0);
 
     // A payment recorded by hand is refunded, not cancelled.
-    let other = sent_invoice(&app, &owner, 500).await;
+    let other = app.sent_invoice(&owner, 500).await;
     let cash = app
         .post(
             "/api/v1/payments",
@@ -1012,7 +992,7 @@ async fn an_unreachable_stripe_is_503_and_stores_nothing() {
         .port();
     let app = spawn_app_with(|c| c.stripe_api_base = format!("http://127.0.0.1:{port}")).await;
     let owner = app.signup("Offline Card Co").await;
-    let invoice = sent_invoice(&app, &owner, 10_000).await;
+    let invoice = app.sent_invoice(&owner, 10_000).await;
     app.put(
         "/api/v1/settings/payments/stripe",
         &owner.token,

@@ -188,11 +188,19 @@ where
 
 /// A metric's value on `/metrics` (the sample whose name and labels are `sample`).
 async fn metric(app: &TestApp, sample: &str) -> f64 {
-    let text = app.metrics().await;
-    text.lines()
-        .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' '))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {sample} on /metrics:\n{text}"))
+    app.sample(sample)
+        .await
+        .unwrap_or_else(|| panic!("no {sample} on /metrics"))
+}
+
+/// The ids of the visits in a `GET /schedule` reply.
+fn visit_ids(reply: &crate::helpers::Reply) -> Vec<String> {
+    reply.body["visits"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no visits in {}", reply.text))
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// The names on the first page of the client list, as `user` sees it.
@@ -255,7 +263,7 @@ async fn reads_go_to_the_replica_to_the_primary_after_a_write_and_while_it_is_do
     // owner's account only, read as the app role).
     pg.caught_up().await;
     pg.pause_replay().await;
-    app.create_client(&dispatcher, person("Held", "Back")).await;
+    let held = app.create_client(&dispatcher, person("Held", "Back")).await;
     past_own_writes().await;
     let replica_reads = metric(&app, r#"jobber_db_reads_total{served_by="replica"}"#).await;
     assert_eq!(client_names(&app, &owner).await, ["Ada Early"]);
@@ -271,8 +279,10 @@ async fn reads_go_to_the_replica_to_the_primary_after_a_write_and_while_it_is_do
     assert!(metric(&app, r#"jobber_db_reads_total{served_by="replica"}"#).await > replica_reads);
     // The calendar feed reads the replica too. The schedule window fills the
     // `schedule` cache, so once this process caches (its event relay listens) it is
-    // loaded from the primary: a replica's copy may predate an event already heard
-    // (docs/scaling.md, Caches).
+    // loaded from the replica only if the replica has replayed all the primary has
+    // written: a copy that predates an event already heard must not be stored
+    // (docs/scaling.md, Caches). This one is paused behind the dispatcher's client:
+    // the primary loads the window.
     let cache_hits = r#"jobber_cache_hits_total{cache="schedule"}"#;
     let start = std::time::Instant::now();
     loop {
@@ -298,6 +308,31 @@ async fn reads_go_to_the_replica_to_the_primary_after_a_write_and_while_it_is_do
         metric(&app, r#"jobber_db_reads_total{served_by="primary"}"#).await,
         primary_reads + 1.0
     );
+    // A visit the dispatcher books into the cached window empties the entry; the
+    // replica has not replayed it, so the owner's next read loads the window from
+    // the primary, the visit included.
+    let booked = app
+        .post(
+            "/api/v1/jobs",
+            &dispatcher.token,
+            json!({"client_id": held["id"], "title": "Boiler",
+                   "schedule": {"start_date": "2026-01-07", "start_time": "09:00"}}),
+        )
+        .await
+        .expect(201)
+        .body["visits"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let replica_reads = metric(&app, r#"jobber_db_reads_total{served_by="replica"}"#).await;
+    let window = app.get(schedule, &owner.token).await.expect(200);
+    assert_eq!(visit_ids(&window), std::slice::from_ref(&booked));
+    assert_eq!(
+        metric(&app, r#"jobber_db_reads_total{served_by="replica"}"#).await,
+        replica_reads
+    );
+    // The dispatcher's next reads are the replica's again.
+    past_own_writes().await;
 
     // Right after the owner's own write, their reads are the primary's: their new
     // client shows, and so does the one the replica holds back.
@@ -311,6 +346,32 @@ async fn reads_go_to_the_replica_to_the_primary_after_a_write_and_while_it_is_do
     pg.resume_replay().await;
     assert_eq!(metric(&app, "jobber_db_replica_up").await, 1.0);
     assert_eq!(metric(&app, "jobber_db_replica_fallbacks_total").await, 0.0);
+
+    // Caught up, the replica loads a window the cache has not seen, the booked
+    // visit included (nobody wrote lately), and the dashboard on its first read.
+    pg.caught_up().await;
+    past_own_writes().await;
+    let replica_reads = metric(&app, r#"jobber_db_reads_total{served_by="replica"}"#).await;
+    let primary_reads = metric(&app, r#"jobber_db_reads_total{served_by="primary"}"#).await;
+    let window = app
+        .get(
+            "/api/v1/schedule?from=2026-01-06T00:00:00Z&to=2026-01-13T00:00:00Z",
+            &owner.token,
+        )
+        .await
+        .expect(200);
+    assert_eq!(visit_ids(&window), [booked]);
+    app.get("/api/v1/reports/dashboard", &owner.token)
+        .await
+        .expect(200);
+    assert_eq!(
+        metric(&app, r#"jobber_db_reads_total{served_by="replica"}"#).await,
+        replica_reads + 2.0
+    );
+    assert_eq!(
+        metric(&app, r#"jobber_db_reads_total{served_by="primary"}"#).await,
+        primary_reads
+    );
 
     // (2) The replica stops: reads still answer, from the primary, counted.
     past_own_writes().await;

@@ -1137,14 +1137,39 @@ pub struct MyVisits {
 }
 
 /// The caller's own visits in `[from, to)`, each with the job's work lines and the
-/// client's phones and emails: what the field app caches for a day offline.
+/// client's phones and emails: what the field app caches for a day offline. Cached
+/// per user, role (prices) and window, emptied by the account's events as the
+/// schedule's windows are.
 pub async fn my_visits(
     db: &Db,
     ctx: &Ctx,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<MyVisits, Error> {
-    let mut tx = db.read(ctx).await?;
+    let question = format!(
+        "my_visits {} {:?} {} {}",
+        ctx.user_id,
+        ctx.role,
+        from.to_rfc3339(),
+        to.to_rfc3339()
+    );
+    db.caches()
+        .get(crate::platform::cache::Name::MyVisits)
+        .get_or_compute(
+            crate::platform::cache::Key::query(ctx.account_id, &question),
+            |mine: &MyVisits| mine.visits.len(),
+            || load_my_visits(db, ctx, from, to),
+        )
+        .await
+}
+
+async fn load_my_visits(
+    db: &Db,
+    ctx: &Ctx,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<MyVisits, Error> {
+    let mut tx = db.read_to_cache(ctx).await?;
     let filter = VisitFilter::Window {
         from,
         to,

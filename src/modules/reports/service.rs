@@ -54,7 +54,8 @@ pub enum Source {
 }
 
 /// A report's answer from the `reports` cache (docs/scaling.md, Caches), else
-/// computed by `load` (on the primary while caching: `Db::read_to_cache`). The key
+/// computed by `load` (`Db::read_to_cache`: while caching, on a replica only once it
+/// has caught up with the primary). The key
 /// is the account and `question`, which spells out every parameter, the local date
 /// included where "today" matters. Reports are for office staff only, and no figure
 /// depends on which staff role asks, so the role is not part of it.
