@@ -607,3 +607,38 @@ async fn the_sweep_numbers_and_publishes_what_a_crashed_writer_left() {
     events::sweep(&app.db).await.unwrap();
     assert_eq!(events::last_seq(&app.db, account).await.unwrap(), start + 1);
 }
+
+#[tokio::test]
+async fn concurrent_writers_of_one_account_get_every_number_once() {
+    let app = spawn_app().await;
+    let owner = app.signup("Crowded Co").await;
+    let account: Uuid = owner.account_id.parse().unwrap();
+    let start = events::last_seq(&app.db, account).await.unwrap();
+    let clients: Vec<Uuid> = (0..24).map(|_| Uuid::now_v7()).collect();
+    let writers = clients.iter().map(|&client_id| {
+        let db = app.db.clone();
+        tokio::spawn(async move {
+            let mut tx = db.tenant(account).await.unwrap();
+            tx.raise(Event::ClientUpdated { client_id });
+            tx.commit().await.unwrap();
+        })
+    });
+    for writer in writers.collect::<Vec<_>>() {
+        writer.await.unwrap();
+    }
+    // Each commit returns once its events are numbered: all are, 1 to n after the
+    // start, each once, whatever order they committed in.
+    let seen = resumed(&app, account, start).await;
+    let numbers: Vec<i64> = seen.iter().map(|(seq, _, _)| *seq).collect();
+    assert_eq!(numbers, (start + 1..=start + 24).collect::<Vec<_>>());
+    let mut got: Vec<Uuid> = seen.iter().map(|(_, _, client_id)| *client_id).collect();
+    got.sort();
+    let mut want = clients.clone();
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(unnumbered(&app, account).await, 0);
+    assert_eq!(
+        events::last_seq(&app.db, account).await.unwrap(),
+        start + 24
+    );
+}
