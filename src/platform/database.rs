@@ -89,9 +89,9 @@ impl Tx {
     }
 
     /// Write the events raised so far now rather than with the commit (which still
-    /// numbers and publishes them): later statements of this transaction, and its
-    /// in-transaction listeners, find their rows. They stay unnumbered and unseen
-    /// by others until the commit, and a rollback removes them.
+    /// numbers and publishes them): later statements of this transaction find their
+    /// rows. They stay unnumbered and unseen by others until the commit, and a
+    /// rollback removes them.
     pub async fn write_events(&mut self) -> Result<(), sqlx::Error> {
         crate::platform::events::write(
             &mut self.inner,
