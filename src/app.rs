@@ -514,6 +514,11 @@ impl App {
             )),
             crate::config::Role::Worker => None,
         };
+        // Events a crashed writer committed but did not number (every role writes).
+        let sweeper = tokio::spawn(crate::platform::events::sweeper(
+            self.state.db.clone(),
+            stop_rx.clone(),
+        ));
         let hub = match self.state.config.role {
             crate::config::Role::Api | crate::config::Role::All => Some(tokio::spawn(
                 self.state.live.clone().run(self.state.db.clone()),
@@ -552,6 +557,7 @@ impl App {
             if let Some(relay) = relay.as_mut() {
                 let _ = relay.await;
             }
+            let _ = sweeper.await;
             if let Some(hub) = hub {
                 let _ = hub.await;
             }

@@ -36,7 +36,7 @@ use sqlx::{
 use uuid::Uuid;
 
 use crate::platform::cache::{self, Caches};
-use crate::platform::events::{Actor, Bus, Event, Fanout, Listeners};
+use crate::platform::events::{Actor, Bus, Event, Fanout, Listeners, Sequencer};
 
 /// The migrations compiled into this binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -51,8 +51,11 @@ pub struct Tx {
     account_id: Uuid,
     /// Raised by the change so far; written with the commit (`platform::events`).
     events: Vec<Event>,
+    /// How many of `events` are written already ([`Tx::write_events`]).
+    written: usize,
+    /// Numbers the events after the commit.
+    sequencer: Sequencer,
     listeners: Listeners,
-    fanout: Fanout,
     caches: Caches,
     /// Cache entries this transaction wrote: read from the database here, dropped on
     /// commit (`platform::cache`).
@@ -83,6 +86,21 @@ impl Tx {
     /// to listeners after it; a rollback forgets it.
     pub fn raise(&mut self, event: Event) {
         self.events.push(event);
+    }
+
+    /// Write the events raised so far now rather than with the commit (which still
+    /// numbers and publishes them): later statements of this transaction find their
+    /// rows. They stay unnumbered and unseen by others until the commit, and a
+    /// rollback removes them.
+    pub async fn write_events(&mut self) -> Result<(), sqlx::Error> {
+        crate::platform::events::write(
+            &mut self.inner,
+            self.account_id,
+            &self.events[self.written..],
+        )
+        .await?;
+        self.written = self.events.len();
+        Ok(())
     }
 
     /// This process's caches, for reads that may be answered from them (see
@@ -129,14 +147,13 @@ impl Tx {
         }
     }
 
-    /// Let the in-transaction listeners react, write the raised events, then commit
-    /// for real.
+    /// Let the in-transaction listeners react, write the raised events, commit for
+    /// real, then number the events (`platform::events::number`).
     async fn finish(mut self) -> Result<(), sqlx::Error> {
         self.listeners
             .run(&mut self.inner, self.account_id, &self.events)
             .await?;
-        let written =
-            crate::platform::events::write(&mut self.inner, self.account_id, &self.events).await?;
+        self.write_events().await?;
         self.inner.commit().await?;
         // Read-your-writes on this instance: stale entries go before the caller
         // answers; the other instances drop them when the events reach their relay.
@@ -146,8 +163,10 @@ impl Tx {
         for event in &self.events {
             self.caches.on_event(self.account_id, event).await;
         }
-        if let Some(range) = written {
-            self.fanout.announce(self.account_id, range);
+        // Numbered in a transaction of its own, so the account's other writers never
+        // wait for this commit (`platform::events::Sequencer`).
+        if !self.events.is_empty() {
+            self.sequencer.committed(self.account_id).await;
         }
         // Read-your-writes across the replica: this user's reads go to the primary
         // for a while (`Replica::wrote`). A change raises an event or touches a cache
@@ -279,6 +298,7 @@ pub struct Db {
     schema_current: Arc<AtomicBool>,
     events: Bus,
     fanout: Fanout,
+    sequencer: Sequencer,
     listeners: Listeners,
     caches: Caches,
     /// The streaming replica that serves [`Db::read`], if configured.
@@ -526,13 +546,15 @@ impl Db {
     }
 
     pub fn from_pool(pool: PgPool) -> Self {
+        let fanout = Fanout::default();
         Self {
+            sequencer: Sequencer::new(pool.clone(), fanout.clone()),
             pool,
             waiting: Arc::default(),
             schema_current: Arc::default(),
             events: Bus::default(),
             listeners: Listeners::default(),
-            fanout: Fanout::default(),
+            fanout,
             caches: Caches::default(),
             replica: None,
         }
@@ -791,8 +813,9 @@ impl Db {
             inner,
             account_id,
             events: Vec::new(),
+            written: 0,
+            sequencer: self.sequencer.clone(),
             listeners: self.listeners.clone(),
-            fanout: self.fanout.clone(),
             caches: self.caches.clone(),
             touched: Vec::new(),
             kind,

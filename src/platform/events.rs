@@ -1,9 +1,11 @@
 //! Domain events: what a committed change did, for whoever listens after the commit.
 //!
 //! A service raises events on its tenant transaction ([`Tx::raise`]); the commit
-//! writes them to the `events` table in the same transaction, numbered per account in
-//! commit order, and PostgreSQL's `NOTIFY` (sent by a trigger, so only on commit)
-//! tells every instance. Each API process runs one [`relay`] that `LISTEN`s, reads the
+//! writes them to the `events` table in the same transaction, unnumbered, and right
+//! after it a short sequencing transaction ([`number`]) gives the account's committed
+//! events their `seq`, in the order they are numbered, and PostgreSQL's `NOTIFY`
+//! (sent by a trigger, so only when the numbering commits) tells every instance. A
+//! periodic [`sweep`] numbers what a crash left unnumbered. Each API process runs one [`relay`] that `LISTEN`s, reads the
 //! rows, empties the caches the events make stale (`platform::cache`) and publishes
 //! them on its in-process [`Bus`], where the WebSocket hub subscribes. A rollback writes nothing and publishes nothing, and an event is
 //! published the same way whichever process (api or worker) made the change.
@@ -390,44 +392,185 @@ impl Bus {
     }
 }
 
-/// Write `events` in the caller's transaction, numbered after the account's last
-/// event. Runs just before COMMIT: the account's sequence row stays locked only for
-/// the commit itself.
+/// Write `events` in the caller's transaction, unnumbered: they get their `seq` after
+/// the commit, from [`number`]. Nothing shared is locked, so writes of one account
+/// commit independently of each other.
 pub(crate) async fn write(
     conn: &mut PgConnection,
     account_id: Uuid,
     events: &[Event],
-) -> Result<Option<(i64, i64)>, sqlx::Error> {
+) -> Result<(), sqlx::Error> {
     if events.is_empty() {
-        return Ok(None);
+        return Ok(());
     }
-    let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
     let types: Vec<String> = events.iter().map(|e| e.name().to_owned()).collect();
     let data: Vec<serde_json::Value> = events.iter().map(Event::data).collect();
     let request_id = crate::platform::logging::current_request_id();
     let actor = current_actor().and_then(|actor| serde_json::to_value(actor).ok());
-    let last = sqlx::query_scalar!(
-        r#"WITH taken AS (
-               INSERT INTO event_sequences AS s (account_id, last_seq) VALUES ($1, $2)
-               ON CONFLICT (account_id) DO UPDATE SET last_seq = s.last_seq + $2
-               RETURNING last_seq
-           ), written AS (
-               INSERT INTO events (account_id, seq, type, data, request_id, actor)
-               SELECT $1, taken.last_seq - $2 + e.ord, e.type, e.data, $5, $6
-               FROM taken, unnest($3::text[], $4::jsonb[]) WITH ORDINALITY AS e (type, data, ord)
-               RETURNING seq
-           )
-           SELECT max(seq) AS "last!" FROM written"#,
-        account_id,
-        count,
-        &types,
-        &data,
-        request_id,
-        actor
+    // Their `id`s (a global identity) keep the order they were raised in.
+    sqlx::query(
+        "INSERT INTO events (account_id, type, data, request_id, actor)
+         SELECT $1, e.type, e.data, $4, $5
+         FROM unnest($2::text[], $3::jsonb[]) WITH ORDINALITY AS e (type, data, ord)
+         ORDER BY e.ord",
     )
-    .fetch_one(conn)
+    .bind(account_id)
+    .bind(&types)
+    .bind(&data)
+    .bind(request_id)
+    .bind(actor)
+    .execute(conn)
     .await?;
-    Ok(Some((last - count + 1, last)))
+    Ok(())
+}
+
+/// How many events one sequencing numbers at most (a backlog takes several).
+const NUMBER_AT_MOST: i32 = 10_000;
+
+/// Number the account's committed, unnumbered events after its last `seq`, in one
+/// short transaction of their own (the `events_number` function), and announce them
+/// (PostgreSQL's NOTIFY is sent by the numbering itself; Redis by `fanout`). Run after
+/// each commit that wrote events, and by the [`sweep`]. Sequencings of one account are
+/// serialized, and each numbers every event committed before it, so under load one
+/// covers many writes, and one that finds its work done writes nothing. Returns the
+/// range numbered, `None` when there was nothing to number.
+pub(crate) async fn number(
+    pool: &sqlx::PgPool,
+    fanout: &Fanout,
+    account_id: Uuid,
+) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    let mut numbered: Option<(i64, i64)> = None;
+    loop {
+        let range: Option<(i64, i64)> =
+            sqlx::query_as("SELECT first, last FROM events_number($1, $2)")
+                .bind(account_id)
+                .bind(NUMBER_AT_MOST)
+                .fetch_optional(pool)
+                .await?;
+        let Some((first, last)) = range else {
+            return Ok(numbered);
+        };
+        fanout.announce(account_id, (first, last));
+        numbered = Some((numbered.map_or(first, |(from, _)| from), last));
+        if last - first + 1 < i64::from(NUMBER_AT_MOST) {
+            return Ok(numbered);
+        }
+    }
+}
+
+/// Numbers the events of this process's commits, one sequencing at a time per
+/// account: a commit that finds one running waits for the next, which covers every
+/// commit made meanwhile. Under load a process runs about one sequencing per account
+/// for many writes instead of one per write (the database serializes them anyway).
+#[derive(Clone)]
+pub struct Sequencer {
+    pool: sqlx::PgPool,
+    fanout: Fanout,
+    accounts: Arc<std::sync::Mutex<std::collections::HashMap<Uuid, Turns>>>,
+}
+
+/// An account whose commits are being numbered.
+struct Turns {
+    /// Commits asked to be numbered so far (each gets the next ticket).
+    asked: u64,
+    /// Every commit up to this ticket has been numbered.
+    done: watch::Sender<u64>,
+}
+
+impl Sequencer {
+    pub(crate) fn new(pool: sqlx::PgPool, fanout: Fanout) -> Self {
+        Self {
+            pool,
+            fanout,
+            accounts: Arc::default(),
+        }
+    }
+
+    /// After a commit that wrote events of `account_id`: return once they are
+    /// numbered and announced (or, on a database error, left for the [`sweep`]).
+    /// The work runs on a task of its own, so a caller dropped meanwhile leaves
+    /// nothing undone.
+    pub(crate) async fn committed(&self, account_id: Uuid) {
+        let (ticket, mut done) = {
+            let Ok(mut accounts) = self.accounts.lock() else {
+                return;
+            };
+            let turns = accounts.entry(account_id).or_insert_with(|| Turns {
+                asked: 0,
+                done: watch::channel(0).0,
+            });
+            turns.asked += 1;
+            if turns.asked == 1 {
+                tokio::spawn(self.clone().run(account_id));
+            }
+            (turns.asked, turns.done.subscribe())
+        };
+        // Closed only once every ticket is done.
+        let _ = done.wait_for(|done| *done >= ticket).await;
+    }
+
+    /// Number the account's events until no commit waits: each turn covers the
+    /// tickets given before it began, whose commits it therefore sees.
+    async fn run(self, account_id: Uuid) {
+        loop {
+            let Some(target) = self.turns(account_id, |turns| turns.asked) else {
+                return;
+            };
+            if let Err(error) = number(&self.pool, &self.fanout, account_id).await {
+                tracing::warn!(%error, %account_id, "cannot number committed events now; the sweep will");
+            }
+            let Ok(mut accounts) = self.accounts.lock() else {
+                return;
+            };
+            let Some(turns) = accounts.get_mut(&account_id) else {
+                return;
+            };
+            turns.done.send_replace(target);
+            if turns.asked == target {
+                accounts.remove(&account_id);
+                return;
+            }
+        }
+    }
+
+    fn turns<T>(&self, account_id: Uuid, read: impl FnOnce(&Turns) -> T) -> Option<T> {
+        let accounts = self.accounts.lock().ok()?;
+        accounts.get(&account_id).map(read)
+    }
+}
+
+/// How often every process looks for committed events left unnumbered (by a writer
+/// that crashed between its commit and their numbering, or lost its connection).
+const SWEEP_EVERY: Duration = Duration::from_secs(10);
+
+/// Number and announce every account's committed, unnumbered events; returns how
+/// many accounts had some. On the owner's connection, across accounts (like
+/// [`purge`]).
+pub async fn sweep(db: &Db) -> Result<usize, sqlx::Error> {
+    let accounts: Vec<Uuid> =
+        sqlx::query_scalar("SELECT DISTINCT account_id FROM events WHERE seq IS NULL")
+            .fetch_all(db.pool())
+            .await?;
+    for account_id in &accounts {
+        number(db.pool(), db.fanout(), *account_id).await?;
+    }
+    Ok(accounts.len())
+}
+
+/// Sweep at start and every [`SWEEP_EVERY`] until `stop` (every role runs it: any
+/// process may have crashed with events unnumbered).
+pub async fn sweeper(db: Db, mut stop: watch::Receiver<bool>) {
+    loop {
+        match sweep(&db).await {
+            Ok(0) => {}
+            Ok(accounts) => tracing::info!(accounts, "numbered events a writer left unnumbered"),
+            Err(error) => tracing::warn!(%error, "cannot sweep unnumbered events"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(SWEEP_EVERY) => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+    }
 }
 
 /// The account's events after `seq`, oldest first, at most `limit` (a client
@@ -440,30 +583,42 @@ pub async fn since(
     limit: i64,
 ) -> Result<Vec<Published>, sqlx::Error> {
     let mut tx = db.tenant(account_id).await?;
-    let rows = sqlx::query!(
-        r#"SELECT seq, type AS "type_", data, request_id, actor, created_at FROM events
-           WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"#,
-        account_id,
-        seq,
-        limit
+    // Numbered rows only (`seq > …`): an unnumbered one is not committed yet as far as
+    // readers go.
+    let rows: Vec<EventRow> = sqlx::query_as(
+        "SELECT seq, type, data, request_id, actor, created_at FROM events
+         WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
     )
+    .bind(account_id)
+    .bind(seq)
+    .bind(limit)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(rows
         .into_iter()
-        .filter_map(|row| {
+        .filter_map(|(seq, type_, data, request_id, actor, at)| {
             Some(Published {
                 account_id,
-                seq: row.seq,
-                at: row.created_at,
-                request_id: row.request_id,
-                actor: row.actor.and_then(|a| serde_json::from_value(a).ok()),
-                event: Event::from_row(&row.type_, row.data)?,
+                seq,
+                at,
+                request_id,
+                actor: actor.and_then(|a| serde_json::from_value(a).ok()),
+                event: Event::from_row(&type_, data)?,
             })
         })
         .collect())
 }
+
+/// A row of `events` as [`since`] reads it.
+type EventRow = (
+    i64,
+    String,
+    serde_json::Value,
+    Option<String>,
+    Option<serde_json::Value>,
+    DateTime<Utc>,
+);
 
 /// The account's latest sequence number (0 before its first event).
 pub async fn last_seq(db: &Db, account_id: Uuid) -> Result<i64, sqlx::Error> {
@@ -550,8 +705,8 @@ impl Fanout {
         self.0.get()
     }
 
-    /// After a commit that wrote `first..=last`: tell the other processes (with
-    /// PostgreSQL's NOTIFY the trigger already did).
+    /// After a sequencing that numbered `first..=last`: tell the other processes
+    /// (with PostgreSQL's NOTIFY the numbering's trigger already did).
     pub(crate) fn announce(&self, account_id: Uuid, (first, last): (i64, i64)) {
         if let Some(redis) = self.redis() {
             let _ = redis.outbox.send(format!("{account_id}:{first}:{last}"));

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jobber::platform::events::{Event, Published};
+use jobber::platform::events::{self, Event, Published};
 use serde_json::json;
 use tokio::sync::broadcast::Receiver;
 use uuid::Uuid;
@@ -432,5 +432,186 @@ async fn the_activity_listener_records_lifecycle_steps_of_committed_changes() {
     assert_eq!(
         after[0],
         ("quote".into(), "archived".into(), None, json!({}))
+    );
+}
+
+/// The account's events after `seq` as (seq, type, client id), as a resuming reader
+/// gets them.
+async fn resumed(app: &TestApp, account: Uuid, seq: i64) -> Vec<(i64, &'static str, Uuid)> {
+    events::since(&app.db, account, seq, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|published| match published.event {
+            Event::ClientUpdated { client_id } => (published.seq, "client.updated", client_id),
+            ref other => (published.seq, other.name(), Uuid::nil()),
+        })
+        .collect()
+}
+
+async fn unnumbered(app: &TestApp, account: Uuid) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM events WHERE account_id = $1 AND seq IS NULL")
+        .bind(account)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn writers_of_one_account_commit_independently_and_readers_miss_nothing() {
+    let app = spawn_app().await;
+    let owner = app.signup("Parallel Co").await;
+    let account: Uuid = owner.account_id.parse().unwrap();
+    let mut bus = app.db.events().subscribe();
+    wait_for_relay(&app, &owner, &mut bus).await;
+    let start = events::last_seq(&app.db, account).await.unwrap();
+    let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
+
+    // The first writer has written its event and stays open.
+    let mut open = app.db.tenant(account).await.unwrap();
+    open.raise(Event::ClientUpdated { client_id: first });
+    open.write_events().await.unwrap();
+    // The second commits meanwhile: it does not wait for the first (which holds
+    // nothing the second needs). The timeout only turns a regression into a failure
+    // instead of a hang.
+    let mut other = app.db.tenant(account).await.unwrap();
+    other.raise(Event::ClientUpdated { client_id: second });
+    tokio::time::timeout(Duration::from_secs(60), other.commit())
+        .await
+        .expect("the second writer waited for the first, still open")
+        .unwrap();
+
+    // A reader resuming now gets the second, numbered; the first is not visible yet.
+    let seen = resumed(&app, account, start).await;
+    assert_eq!(seen, vec![(start + 1, "client.updated", second)]);
+    let published = next_event(&mut bus, &owner.account_id, Duration::from_secs(10))
+        .await
+        .expect("the second's event is published while the first is open");
+    assert_eq!(published.seq, start + 1);
+    assert_eq!(published.event, Event::ClientUpdated { client_id: second });
+
+    // The first commits: it is numbered after what the reader has seen, so resuming
+    // from there finds it, and nothing is delivered twice.
+    open.commit().await.unwrap();
+    assert_eq!(
+        resumed(&app, account, start + 1).await,
+        vec![(start + 2, "client.updated", first)]
+    );
+    assert_eq!(
+        resumed(&app, account, start).await,
+        vec![
+            (start + 1, "client.updated", second),
+            (start + 2, "client.updated", first)
+        ]
+    );
+    let published = next_event(&mut bus, &owner.account_id, Duration::from_secs(10))
+        .await
+        .expect("the first's event is published after its commit");
+    assert_eq!(published.seq, start + 2);
+    assert_eq!(published.event, Event::ClientUpdated { client_id: first });
+    assert!(
+        next_event(&mut bus, &owner.account_id, Duration::from_secs(1))
+            .await
+            .is_none()
+    );
+    assert_eq!(events::last_seq(&app.db, account).await.unwrap(), start + 2);
+    assert_eq!(unnumbered(&app, account).await, 0);
+}
+
+#[tokio::test]
+async fn a_rolled_back_writer_numbers_nothing() {
+    let app = spawn_app().await;
+    let owner = app.signup("Numberless Co").await;
+    let account: Uuid = owner.account_id.parse().unwrap();
+    let start = events::last_seq(&app.db, account).await.unwrap();
+    let (gone, kept) = (Uuid::now_v7(), Uuid::now_v7());
+
+    // Written, then rolled back: no row, no number taken.
+    let mut tx = app.db.tenant(account).await.unwrap();
+    tx.raise(Event::ClientUpdated { client_id: gone });
+    tx.write_events().await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(unnumbered(&app, account).await, 0);
+    assert_eq!(events::last_seq(&app.db, account).await.unwrap(), start);
+
+    // The next commit's event takes the next number: no gap.
+    let mut tx = app.db.tenant(account).await.unwrap();
+    tx.raise(Event::ClientUpdated { client_id: kept });
+    tx.commit().await.unwrap();
+    assert_eq!(
+        resumed(&app, account, start).await,
+        vec![(start + 1, "client.updated", kept)]
+    );
+}
+
+#[tokio::test]
+async fn the_sweep_numbers_and_publishes_what_a_crashed_writer_left() {
+    let app = spawn_app().await;
+    let owner = app.signup("Crashed Co").await;
+    let account: Uuid = owner.account_id.parse().unwrap();
+    let mut bus = app.db.events().subscribe();
+    wait_for_relay(&app, &owner, &mut bus).await;
+    let start = events::last_seq(&app.db, account).await.unwrap();
+    let lost = Uuid::now_v7();
+
+    // What a writer that died between its COMMIT and the numbering leaves: a
+    // committed, unnumbered event (readers do not see it: they read numbered rows).
+    sqlx::query("INSERT INTO events (account_id, type, data) VALUES ($1, 'client.updated', $2)")
+        .bind(account)
+        .bind(json!({"client_id": lost}))
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+
+    // The sweep (also run at start and periodically by every process, which may
+    // get there first) numbers it, and it is published like any other.
+    events::sweep(&app.db).await.unwrap();
+    assert_eq!(unnumbered(&app, account).await, 0);
+    assert_eq!(
+        resumed(&app, account, start).await,
+        vec![(start + 1, "client.updated", lost)]
+    );
+    let published = next_event(&mut bus, &owner.account_id, Duration::from_secs(10))
+        .await
+        .expect("the swept event is published");
+    assert_eq!(published.seq, start + 1);
+    assert_eq!(published.event, Event::ClientUpdated { client_id: lost });
+    // A second sweep finds nothing left to number.
+    events::sweep(&app.db).await.unwrap();
+    assert_eq!(events::last_seq(&app.db, account).await.unwrap(), start + 1);
+}
+
+#[tokio::test]
+async fn concurrent_writers_of_one_account_get_every_number_once() {
+    let app = spawn_app().await;
+    let owner = app.signup("Crowded Co").await;
+    let account: Uuid = owner.account_id.parse().unwrap();
+    let start = events::last_seq(&app.db, account).await.unwrap();
+    let clients: Vec<Uuid> = (0..24).map(|_| Uuid::now_v7()).collect();
+    let writers = clients.iter().map(|&client_id| {
+        let db = app.db.clone();
+        tokio::spawn(async move {
+            let mut tx = db.tenant(account).await.unwrap();
+            tx.raise(Event::ClientUpdated { client_id });
+            tx.commit().await.unwrap();
+        })
+    });
+    for writer in writers.collect::<Vec<_>>() {
+        writer.await.unwrap();
+    }
+    // Each commit returns once its events are numbered: all are, 1 to n after the
+    // start, each once, whatever order they committed in.
+    let seen = resumed(&app, account, start).await;
+    let numbers: Vec<i64> = seen.iter().map(|(seq, _, _)| *seq).collect();
+    assert_eq!(numbers, (start + 1..=start + 24).collect::<Vec<_>>());
+    let mut got: Vec<Uuid> = seen.iter().map(|(_, _, client_id)| *client_id).collect();
+    got.sort();
+    let mut want = clients.clone();
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(unnumbered(&app, account).await, 0);
+    assert_eq!(
+        events::last_seq(&app.db, account).await.unwrap(),
+        start + 24
     );
 }
