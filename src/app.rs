@@ -181,7 +181,7 @@ fn routes() -> (Router<AppState>, serde_json::Value) {
         .merge(communications::routes::router())
         .merge(live::routes::router())
         .merge(requests::routes::router())
-        .merge(crate::workers::admin::router());
+        .merge(operations::jobs_routes::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts();

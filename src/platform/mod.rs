@@ -11,6 +11,7 @@ pub mod database;
 pub mod datadir;
 pub mod embedded;
 pub mod events;
+pub mod idempotency;
 pub mod logging;
 pub mod mailer;
 pub mod metrics;

@@ -26,7 +26,6 @@ use crate::platform::mailer::Mailer;
 use crate::platform::metrics::Metrics;
 use crate::platform::queue::{self, Job, Queue};
 
-pub mod admin;
 pub mod cleanup;
 pub mod cron;
 pub mod email;

@@ -2,9 +2,9 @@
 //! platform, integrations, `domain.rs`, `money.rs` and `error.rs` know no module and
 //! nothing above them; modules import each other one way only, never in a cycle; a
 //! module's `repo` is used by that module only; inside a module only its routes files
-//! (`routes.rs`, `routes/*.rs`, `*_routes.rs`) speak HTTP (`crate::http`, axum). What
-//! does not hold yet is listed below as known debt: the lists may only shrink (issue
-//! 11 removes them).
+//! (`routes.rs`, `routes/*.rs`, `*_routes.rs`) speak HTTP (`crate::http`, axum), and
+//! `workers/` none at all. What does not hold yet is listed below as known debt: the
+//! lists may only shrink (issue 11 removes them).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -457,4 +457,29 @@ fn only_routes_files_speak_http() {
         "HTTP outside a routes file (move the handler to routes.rs or <name>_routes.rs, \
          the type to error.rs or platform): {wrong:#?}"
     );
+}
+
+#[test]
+fn workers_speak_no_http() {
+    // A job handler calls services (and the platform) as a routes file does, but it
+    // answers no request: no axum, no extractor, no problem+json (issue 11). The HTTP
+    // of background jobs (`/api/v1/admin/jobs`) is `operations::jobs_routes`.
+    let mut wrong = Vec::new();
+    for (file, code) in sources() {
+        if unit(&file) != "workers" {
+            continue;
+        }
+        let http = crate_paths(&code)
+            .into_iter()
+            .filter(|path| target(path) == "http")
+            .map(|path| format!("crate::{path}"));
+        let web = ["axum", "utoipa_axum", "tower_http"]
+            .into_iter()
+            .filter(|krate| names_crate(&code, krate))
+            .map(|krate| format!("{krate}::"));
+        for what in http.chain(web) {
+            wrong.push(format!("{}: {what}", file.display()));
+        }
+    }
+    assert!(wrong.is_empty(), "HTTP in workers/: {wrong:#?}");
 }
