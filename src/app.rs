@@ -41,6 +41,21 @@ pub const IN_TRANSACTION: &[crate::platform::events::InTransaction] = &[
     notifications::service::on_event,
 ];
 
+/// [`IN_TRANSACTION`], then the listeners that email clients: they sign client-hub
+/// links, so they hold the public address and the keys (docs/design.md, "Messages
+/// to clients").
+pub fn in_transaction(
+    links: crate::modules::auth::links::Signer,
+) -> Vec<Arc<dyn crate::platform::events::Listener>> {
+    let mut all: Vec<Arc<dyn crate::platform::events::Listener>> = IN_TRANSACTION
+        .iter()
+        .map(|l| Arc::new(*l) as Arc<dyn crate::platform::events::Listener>)
+        .collect();
+    all.push(Arc::new(invoices::payments::Receipts(links.clone())));
+    all.push(Arc::new(requests::confirmation::Confirmations(links)));
+    all
+}
+
 /// How long in-flight requests may take to finish after a stop signal.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -349,7 +364,6 @@ pub struct App {
 
 impl App {
     pub fn build(config: Config, db: Db, listeners: Listeners) -> anyhow::Result<Self> {
-        db.listeners().install(IN_TRANSACTION.to_vec());
         let db = match &config.replica {
             Some(replica) => db.with_replica(
                 replica.url.expose_secret(),
@@ -379,7 +393,15 @@ impl App {
         if let Some(url) = &config.redis_url {
             db.fanout().use_redis(url.expose_secret())?;
         }
-        let keys = TokenKeys::load(config.jwt_secret.as_ref(), &config.data_dir)?;
+        let keys = Arc::new(TokenKeys::load(
+            config.jwt_secret.as_ref(),
+            &config.data_dir,
+        )?);
+        db.listeners()
+            .install(in_transaction(crate::modules::auth::links::Signer {
+                public_url: config.public_url.clone(),
+                keys: keys.clone(),
+            }));
         let gateway = payments::service::Gateway {
             stripe: crate::integrations::stripe::Stripe::new(&config.stripe_api_base)?,
             secrets: Arc::new(crate::platform::crypto::SecretBox::load(
@@ -410,7 +432,7 @@ impl App {
             storage,
             db,
             config: Arc::new(config),
-            keys: Arc::new(keys),
+            keys,
             throttle: Arc::new(LoginThrottle::new(limits.clone(), "login")),
             reset_throttle: Arc::new(LoginThrottle::new(limits.clone(), "reset")),
             taken_throttle: Arc::new(LoginThrottle::new(limits.clone(), "taken")),

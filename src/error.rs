@@ -269,6 +269,20 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+impl Error {
+    /// The database error this one came from, for an in-transaction listener (whose
+    /// errors are the database's: the change fails with it); any other error becomes
+    /// the cause of one, its chain kept.
+    pub fn into_database(mut self) -> sqlx::Error {
+        if self.source.as_ref().is_some_and(|s| s.is::<sqlx::Error>())
+            && let Some(Ok(database)) = self.source.take().map(|s| s.downcast::<sqlx::Error>())
+        {
+            return database;
+        }
+        sqlx::Error::Decode(Box::new(self))
+    }
+}
+
 impl From<sqlx::Error> for Error {
     fn from(error: sqlx::Error) -> Self {
         Self::internal(error)
