@@ -524,7 +524,17 @@ impl App {
         // enqueues: the outbox is written by the API's own transactions).
         let mut background = match self.state.config.role {
             crate::config::Role::Worker | crate::config::Role::All => {
-                Some(crate::workers::start(&self.state, stop_rx.clone())?)
+                let state = &self.state;
+                let shared = crate::workers::Shared {
+                    db: state.db.clone(),
+                    config: state.config.clone(),
+                    metrics: state.metrics.clone(),
+                    storage: state.storage.clone(),
+                    keys: state.keys.clone(),
+                    quickbooks: state.quickbooks.clone(),
+                    gateway: state.gateway.clone(),
+                };
+                Some(crate::workers::start(shared, stop_rx.clone())?)
             }
             crate::config::Role::Api => None,
         };

@@ -470,9 +470,11 @@ fn workers_speak_no_http() {
         if unit(&file) != "workers" {
             continue;
         }
+        // Nor the server above it (`app`) or the commands (`cli`): the runner takes
+        // what it needs (`workers::Shared`).
         let http = crate_paths(&code)
             .into_iter()
-            .filter(|path| target(path) == "http")
+            .filter(|path| ["http", "app", "cli"].contains(&target(path).as_str()))
             .map(|path| format!("crate::{path}"));
         let web = ["axum", "utoipa_axum", "tower_http"]
             .into_iter()
