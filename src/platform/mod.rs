@@ -9,6 +9,7 @@ pub mod cache;
 pub mod crypto;
 pub mod database;
 pub mod datadir;
+pub mod email;
 pub mod embedded;
 pub mod events;
 pub mod idempotency;
