@@ -300,6 +300,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_listener_fails_with_the_database_error_it_met_or_one_that_carries_its_own() {
+        let database = Error::from(sqlx::Error::Protocol("connection reset".into()));
+        assert!(matches!(
+            database.into_database(),
+            sqlx::Error::Protocol(m) if m == "connection reset"
+        ));
+        let other = Error::field("to", "no address").into_database();
+        let sqlx::Error::Decode(inner) = other else {
+            panic!("{other:?}")
+        };
+        assert_eq!(inner.to_string(), "validation_failed: to: no address");
+    }
+
+    #[test]
     fn a_server_error_keeps_its_cause_for_logs() {
         let error = Error::from(sqlx::Error::Protocol("connection reset by peer".into()));
         assert!(std::error::Error::source(&error).is_some());
