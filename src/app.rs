@@ -41,6 +41,21 @@ pub const IN_TRANSACTION: &[crate::platform::events::InTransaction] = &[
     notifications::service::on_event,
 ];
 
+/// [`IN_TRANSACTION`], then the listeners that email clients: they sign client-hub
+/// links, so they hold the public address and the keys (docs/design.md, "Messages
+/// to clients").
+pub fn in_transaction(
+    links: crate::modules::auth::links::Signer,
+) -> Vec<Arc<dyn crate::platform::events::Listener>> {
+    let mut all: Vec<Arc<dyn crate::platform::events::Listener>> = IN_TRANSACTION
+        .iter()
+        .map(|l| Arc::new(*l) as Arc<dyn crate::platform::events::Listener>)
+        .collect();
+    all.push(Arc::new(invoices::payments::Receipts(links.clone())));
+    all.push(Arc::new(requests::confirmation::Confirmations(links)));
+    all
+}
+
 /// How long in-flight requests may take to finish after a stop signal.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -181,7 +196,7 @@ fn routes() -> (Router<AppState>, serde_json::Value) {
         .merge(communications::routes::router())
         .merge(live::routes::router())
         .merge(requests::routes::router())
-        .merge(crate::workers::admin::router());
+        .merge(operations::jobs_routes::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts();
@@ -349,7 +364,6 @@ pub struct App {
 
 impl App {
     pub fn build(config: Config, db: Db, listeners: Listeners) -> anyhow::Result<Self> {
-        db.listeners().install(IN_TRANSACTION.to_vec());
         let db = match &config.replica {
             Some(replica) => db.with_replica(
                 replica.url.expose_secret(),
@@ -379,7 +393,15 @@ impl App {
         if let Some(url) = &config.redis_url {
             db.fanout().use_redis(url.expose_secret())?;
         }
-        let keys = TokenKeys::load(config.jwt_secret.as_ref(), &config.data_dir)?;
+        let keys = Arc::new(TokenKeys::load(
+            config.jwt_secret.as_ref(),
+            &config.data_dir,
+        )?);
+        db.listeners()
+            .install(in_transaction(crate::modules::auth::links::Signer {
+                public_url: config.public_url.clone(),
+                keys: keys.clone(),
+            }));
         let gateway = payments::service::Gateway {
             stripe: crate::integrations::stripe::Stripe::new(&config.stripe_api_base)?,
             secrets: Arc::new(crate::platform::crypto::SecretBox::load(
@@ -410,7 +432,7 @@ impl App {
             storage,
             db,
             config: Arc::new(config),
-            keys: Arc::new(keys),
+            keys,
             throttle: Arc::new(LoginThrottle::new(limits.clone(), "login")),
             reset_throttle: Arc::new(LoginThrottle::new(limits.clone(), "reset")),
             taken_throttle: Arc::new(LoginThrottle::new(limits.clone(), "taken")),
@@ -502,7 +524,17 @@ impl App {
         // enqueues: the outbox is written by the API's own transactions).
         let mut background = match self.state.config.role {
             crate::config::Role::Worker | crate::config::Role::All => {
-                Some(crate::workers::start(&self.state, stop_rx.clone())?)
+                let state = &self.state;
+                let shared = crate::workers::Shared {
+                    db: state.db.clone(),
+                    config: state.config.clone(),
+                    metrics: state.metrics.clone(),
+                    storage: state.storage.clone(),
+                    keys: state.keys.clone(),
+                    quickbooks: state.quickbooks.clone(),
+                    gateway: state.gateway.clone(),
+                };
+                Some(crate::workers::start(shared, stop_rx.clone())?)
             }
             crate::config::Role::Api => None,
         };

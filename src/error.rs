@@ -269,6 +269,20 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+impl Error {
+    /// The database error this one came from, for an in-transaction listener (whose
+    /// errors are the database's: the change fails with it); any other error becomes
+    /// the cause of one, its chain kept.
+    pub fn into_database(mut self) -> sqlx::Error {
+        if self.source.as_ref().is_some_and(|s| s.is::<sqlx::Error>())
+            && let Some(Ok(database)) = self.source.take().map(|s| s.downcast::<sqlx::Error>())
+        {
+            return database;
+        }
+        sqlx::Error::Decode(Box::new(self))
+    }
+}
+
 impl From<sqlx::Error> for Error {
     fn from(error: sqlx::Error) -> Self {
         Self::internal(error)
@@ -284,6 +298,20 @@ impl From<anyhow::Error> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listener_fails_with_the_database_error_it_met_or_one_that_carries_its_own() {
+        let database = Error::from(sqlx::Error::Protocol("connection reset".into()));
+        assert!(matches!(
+            database.into_database(),
+            sqlx::Error::Protocol(m) if m == "connection reset"
+        ));
+        let other = Error::field("to", "no address").into_database();
+        let sqlx::Error::Decode(inner) = other else {
+            panic!("{other:?}")
+        };
+        assert_eq!(inner.to_string(), "validation_failed: to: no address");
+    }
 
     #[test]
     fn a_server_error_keeps_its_cause_for_logs() {

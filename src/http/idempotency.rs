@@ -29,12 +29,12 @@ use crate::app::AppState;
 use crate::http::extract::Ctx;
 use crate::http::{ApiError, ErrorCode, multipart};
 use crate::platform::database::{CommitHold, Tx};
+use crate::platform::idempotency::KEEP_HOURS;
 
 pub const HEADER: &str = "idempotency-key";
 const ABANDONED_AFTER_SECS: i64 = 300;
 pub const ABANDONED_AFTER: std::time::Duration =
     std::time::Duration::from_secs(ABANDONED_AFTER_SECS as u64);
-const KEEP_HOURS: i64 = 24;
 /// Response headers stored and replayed with the body.
 const REPLAYED_HEADERS: [&str; 2] = ["location", "etag"];
 
@@ -388,16 +388,4 @@ async fn release_in(tx: &mut Tx, ctx: &Ctx, key: &str) -> Result<(), sqlx::Error
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// Delete keys older than their 24 hours, across accounts (the `cleanup` cron task,
-/// on the owner's connection). Returns how many were deleted.
-pub async fn purge_expired(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query!(
-        "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)",
-        KEEP_HOURS as i32
-    )
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected())
 }

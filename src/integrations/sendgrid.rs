@@ -12,7 +12,7 @@ use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use crate::platform::mailer::{Email, SendError};
+use crate::platform::email::{Email, SendError};
 
 #[derive(Clone)]
 pub struct SendGrid {

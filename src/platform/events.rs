@@ -319,15 +319,38 @@ pub type InTransaction = for<'a> fn(
 )
     -> futures_util::future::BoxFuture<'a, Result<(), sqlx::Error>>;
 
+/// An in-transaction listener that holds what it needs besides the connection (the
+/// client-message listeners sign client-hub links with the server's keys). A plain
+/// [`InTransaction`] function is one too.
+pub trait Listener: Send + Sync {
+    fn on_event<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        account_id: Uuid,
+        event: &'a Event,
+    ) -> futures_util::future::BoxFuture<'a, Result<(), sqlx::Error>>;
+}
+
+impl Listener for InTransaction {
+    fn on_event<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        account_id: Uuid,
+        event: &'a Event,
+    ) -> futures_util::future::BoxFuture<'a, Result<(), sqlx::Error>> {
+        self(conn, account_id, event)
+    }
+}
+
 /// The in-transaction listeners of a database, installed once by the application
-/// (`crate::app::IN_TRANSACTION`) before any change is made.
+/// (`crate::app::in_transaction`) before any change is made.
 #[derive(Clone, Default)]
-pub struct Listeners(Arc<std::sync::OnceLock<Vec<InTransaction>>>);
+pub struct Listeners(Arc<std::sync::OnceLock<Vec<Arc<dyn Listener>>>>);
 
 impl Listeners {
     /// Install the listeners; a second installation is ignored (every `App` built on
     /// clones of one database installs the same list).
-    pub fn install(&self, listeners: Vec<InTransaction>) {
+    pub fn install(&self, listeners: Vec<Arc<dyn Listener>>) {
         let _ = self.0.set(listeners);
     }
 
@@ -343,7 +366,7 @@ impl Listeners {
         };
         for event in events {
             for listener in listeners {
-                listener(conn, account_id, event).await?;
+                listener.on_event(conn, account_id, event).await?;
             }
         }
         Ok(())

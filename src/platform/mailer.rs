@@ -15,7 +15,8 @@ use std::time::Duration;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use uuid::Uuid;
+
+pub use super::email::{Attachment, Email, SendError};
 
 #[derive(Clone)]
 pub struct Mailer {
@@ -75,36 +76,6 @@ impl SmtpPool {
 fn parse_from(from: &str) -> anyhow::Result<Mailbox> {
     from.parse()
         .map_err(|e| anyhow::anyhow!("smtp_from {from:?} is not an email address: {e}"))
-}
-
-/// One email, as the outbox holds it.
-#[derive(Debug, Clone)]
-pub struct Email<'a> {
-    /// The outbox message id; the Message-ID header is derived from it, so a receiver
-    /// can tell a (rare) re-send after a crash from a new email.
-    pub id: Uuid,
-    /// The sender's display name (the business), shown instead of the configured
-    /// `smtp_from` name; the address is always `smtp_from`'s, which the operator's
-    /// mail domain is set up to send (SPF, DKIM).
-    pub from_name: Option<&'a str>,
-    /// Where the client's reply goes: the business's own address.
-    pub reply_to: Option<&'a str>,
-    pub to: &'a str,
-    pub subject: &'a str,
-    pub text: &'a str,
-    pub html: Option<&'a str>,
-    /// Files attached (a quote's PDF) and images the HTML shows inline (the logo).
-    pub attachments: &'a [Attachment],
-}
-
-/// A file carried by an email.
-#[derive(Debug, Clone)]
-pub struct Attachment {
-    pub filename: String,
-    pub content_type: String,
-    pub bytes: bytes::Bytes,
-    /// Set for an inline image the HTML refers to as `cid:{content_id}`.
-    pub content_id: Option<String>,
 }
 
 /// The From mailbox: the configured address with the business's name, if any.
@@ -169,17 +140,6 @@ fn mime_body(email: &Email<'_>) -> Result<MultiPart, SendError> {
         body = mixed;
     }
     Ok(body)
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    /// The message itself is unacceptable (bad address, rejected with a 5xx):
-    /// retrying will not help.
-    #[error("{0}")]
-    Permanent(String),
-    /// The server or the network failed; try again later.
-    #[error("{0}")]
-    Transient(String),
 }
 
 impl Mailer {

@@ -18,7 +18,7 @@ pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {
         .get("slot")
         .and_then(|s| serde_json::from_value::<chrono::DateTime<chrono::Utc>>(s.clone()).ok());
     let outcome = match task {
-        "purge_idempotency_keys" => crate::http::idempotency::purge_expired(&ctx.pool)
+        "purge_idempotency_keys" => crate::platform::idempotency::purge_expired(&ctx.pool)
             .await
             .map_err(anyhow::Error::from),
         "purge_refresh_tokens" => crate::modules::auth::service::purge_refresh_tokens(&ctx.pool)

@@ -19,14 +19,12 @@ use sqlx::postgres::PgPoolOptions;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::app::AppState;
 use crate::config::Config;
 use crate::platform::database::Db;
 use crate::platform::mailer::Mailer;
 use crate::platform::metrics::Metrics;
 use crate::platform::queue::{self, Job, Queue};
 
-pub mod admin;
 pub mod cleanup;
 pub mod cron;
 pub mod email;
@@ -66,9 +64,21 @@ impl Context {
     }
 }
 
+/// What the runner takes from the server that starts it (`app::App::run` hands it
+/// its own database, configuration and keys); the rest of [`Context`] it makes.
+pub struct Shared {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub metrics: Metrics,
+    pub storage: crate::platform::storage::Storage,
+    pub keys: Arc<crate::modules::auth::token::TokenKeys>,
+    pub quickbooks: crate::modules::quickbooks::service::QboGateway,
+    pub gateway: crate::modules::payments::service::Gateway,
+}
+
 /// Start the runner, the relay and the scheduler; they stop when `stop` turns true
 /// (in-flight jobs finish first). The returned set completes when all have stopped.
-pub fn start(state: &AppState, stop: watch::Receiver<bool>) -> anyhow::Result<JoinSet<()>> {
+pub fn start(state: Shared, stop: watch::Receiver<bool>) -> anyhow::Result<JoinSet<()>> {
     let config = state.config.clone();
     let mailer = Mailer::from_config(&config.jobs)?;
     if mailer.is_none() {
@@ -89,16 +99,16 @@ pub fn start(state: &AppState, stop: watch::Receiver<bool>) -> anyhow::Result<Jo
         .acquire_timeout(Duration::from_secs(10))
         .connect_lazy_with(options.application_name("jobber-worker"));
     let ctx = Arc::new(Context {
-        db: state.db.clone(),
+        db: state.db,
         pool,
         config: config.clone(),
-        metrics: state.metrics.clone(),
+        metrics: state.metrics,
         mailer,
-        storage: state.storage.clone(),
-        keys: state.keys.clone(),
-        quickbooks: state.quickbooks.clone(),
+        storage: state.storage,
+        keys: state.keys,
+        quickbooks: state.quickbooks,
         twilio,
-        gateway: state.gateway.clone(),
+        gateway: state.gateway,
     });
     let mut set = JoinSet::new();
     let mut wakers = Vec::new();

@@ -16,15 +16,7 @@ pub async fn run(ctx: &Context, job: &Job) -> anyhow::Result<()> {
         .context("a payment.processing job without an account")?;
     let data: ReconcileJob =
         serde_json::from_value(job.data.clone()).context("malformed payment.processing job")?;
-    match service::reconcile(
-        &ctx.db,
-        &ctx.gateway,
-        ctx.links(),
-        account_id,
-        data.payment_id,
-    )
-    .await
-    {
+    match service::reconcile(&ctx.db, &ctx.gateway, account_id, data.payment_id).await {
         Ok(outcome) => {
             tracing::info!(payment_id = %data.payment_id, ?outcome, "card payment reconciled");
             Ok(())

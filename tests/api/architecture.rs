@@ -2,7 +2,8 @@
 //! platform, integrations, `domain.rs`, `money.rs` and `error.rs` know no module and
 //! nothing above them; modules import each other one way only, never in a cycle; a
 //! module's `repo` is used by that module only; inside a module only its routes files
-//! (`routes.rs`, `routes/*.rs`, `*_routes.rs`) speak HTTP (`crate::http`, axum). What
+//! (`routes.rs`, `routes/*.rs`, `*_routes.rs`) speak HTTP (`crate::http`, axum), and
+//! `workers/` none at all; no two files of the lower layers import each other. What
 //! does not hold yet is listed below as known debt: the lists may only shrink (issue
 //! 11 removes them).
 
@@ -261,9 +262,10 @@ fn http_imports_no_module_but_the_known_ones() {
 
 #[test]
 fn a_modules_repo_is_used_by_that_module_only() {
-    // Known debt: (user of the repo, the repo). Each goes through the owning module's
-    // service instead.
-    let known: BTreeSet<(&str, &str)> = [("modules::auth", "users")].into();
+    // Known debt: (user of the repo, the repo), none left (`auth` reads and writes
+    // users through `users::service`'s `*_on` functions). A new one goes through the
+    // owning module's service instead.
+    let known: BTreeSet<(&str, &str)> = BTreeSet::new();
     let mut found = BTreeSet::new();
     for (file, paths) in imports() {
         let from = unit(&file);
@@ -456,5 +458,78 @@ fn only_routes_files_speak_http() {
         wrong.is_empty(),
         "HTTP outside a routes file (move the handler to routes.rs or <name>_routes.rs, \
          the type to error.rs or platform): {wrong:#?}"
+    );
+}
+
+#[test]
+fn workers_speak_no_http() {
+    // A job handler calls services (and the platform) as a routes file does, but it
+    // answers no request: no axum, no extractor, no problem+json (issue 11). The HTTP
+    // of background jobs (`/api/v1/admin/jobs`) is `operations::jobs_routes`.
+    let mut wrong = Vec::new();
+    for (file, code) in sources() {
+        if unit(&file) != "workers" {
+            continue;
+        }
+        // Nor the server above it (`app`) or the commands (`cli`): the runner takes
+        // what it needs (`workers::Shared`).
+        let http = crate_paths(&code)
+            .into_iter()
+            .filter(|path| ["http", "app", "cli"].contains(&target(path).as_str()))
+            .map(|path| format!("crate::{path}"));
+        let web = ["axum", "utoipa_axum", "tower_http"]
+            .into_iter()
+            .filter(|krate| names_crate(&code, krate))
+            .map(|krate| format!("{krate}::"));
+        for what in http.chain(web) {
+            wrong.push(format!("{}: {what}", file.display()));
+        }
+    }
+    assert!(wrong.is_empty(), "HTTP in workers/: {wrong:#?}");
+}
+
+/// The source file a `crate::…` path names (the longest prefix that is a file).
+fn file_of(path: &str, files: &BTreeSet<PathBuf>) -> Option<PathBuf> {
+    let parts: Vec<&str> = path.split("::").collect();
+    (1..=parts.len()).rev().find_map(|n| {
+        let base = parts[..n].join("/");
+        [format!("{base}.rs"), format!("{base}/mod.rs")]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|candidate| files.contains(candidate))
+    })
+}
+
+#[test]
+fn no_two_files_of_the_lower_layers_import_each_other() {
+    // The platform and the integrations may use each other, one way per pair: a type
+    // both need lives apart (`platform::email` for the mailer and SendGrid's client).
+    let low = ["platform", "integrations", "domain", "money", "error"];
+    let imports = imports();
+    let files: BTreeSet<PathBuf> = imports.keys().cloned().collect();
+    let mut edges = BTreeSet::new();
+    for (file, paths) in &imports {
+        if !low.contains(&unit(file).as_str()) {
+            continue;
+        }
+        for path in paths {
+            if let Some(to) = file_of(path, &files)
+                && &to != file
+            {
+                edges.insert((file.clone(), to));
+            }
+        }
+    }
+    // Known, and meant: the unit of work and its events are one mechanism in two
+    // files (`Tx` raises and commits events; the relay and `since` read through `Db`).
+    let known = [("platform/database.rs", "platform/events.rs")];
+    let mutual: Vec<_> = edges
+        .iter()
+        .filter(|(a, b)| a < b && edges.contains(&(b.clone(), a.clone())))
+        .filter(|(a, b)| !known.contains(&(a.to_str().unwrap(), b.to_str().unwrap())))
+        .collect();
+    assert!(
+        mutual.is_empty(),
+        "files that import each other: {mutual:#?}"
     );
 }

@@ -1,6 +1,7 @@
 //! The live hub at `GET /api/v1/ws`: events reach the sockets allowed to see them
-//! after their commit, by topic; a reconnect resumes; shutdown says 1001; and every
-//! instance's commits reach every API process.
+//! after their commit, by topic; a reconnect resumes; heartbeats close dead
+//! connections; shutdown says 1001; and every instance's commits reach every API
+//! process.
 
 use std::time::Duration;
 
@@ -566,6 +567,41 @@ async fn limits_per_user_and_shutdown_says_going_away() {
     second.subscribe(&["account"]).await;
     drop(app);
     assert_eq!(second.closed_with().await, Some(u16::from(CloseCode::Away)));
+}
+
+#[tokio::test]
+async fn heartbeats_close_a_dead_connection_and_keep_a_live_one() {
+    let app = spawn_app_with(|config| {
+        config.http.ws_heartbeat = Duration::from_millis(200);
+    })
+    .await;
+    let owner = app.signup("Heartbeat Co").await;
+    // A client whose device went away: it answers nothing, not even pings.
+    let mut dead = connect(&app, &owner).await;
+    let mut alive = connect(&app, &owner).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        // Reading answers the server's pings (the WebSocket library pongs).
+        assert!(
+            alive
+                .next_within(Duration::from_millis(100))
+                .await
+                .is_none()
+        );
+        let metrics = app.metrics().await;
+        if metrics.contains("jobber_ws_connections 1\n") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the silent connection was never closed:\n{metrics}"
+        );
+    }
+    // The silent one was dropped: after the pings it never answered, its stream ends.
+    assert_eq!(dead.closed_with().await, None);
+    // The one that answers is still served.
+    alive.send(json!({"type": "ping"})).await;
+    assert_eq!(alive.next().await.unwrap()["type"], "pong");
 }
 
 #[tokio::test]

@@ -937,13 +937,38 @@ async fn the_office_cancels_a_card_payment_left_open() {
         stripe.pay(&second_intent, "4242424242424242").await["status"],
         "succeeded"
     );
-    app.post(
-        &format!("/api/v1/payments/{second}/cancel"),
-        &owner.token,
-        json!({}),
+    // Asked to cancel, the office finds it paid and applies it; the payer's receipt
+    // follows from `payment.succeeded`. The request replayed with its
+    // Idempotency-Key answers the same and queues no second receipt.
+    let cancel_second = format!("/api/v1/payments/{second}/cancel");
+    let keyed = [("idempotency-key", "cancel-second")];
+    for replay in [false, true] {
+        let answer = app
+            .request(
+                reqwest::Method::POST,
+                &cancel_second,
+                Some(&owner.token),
+                Some(json!({})),
+                &keyed,
+            )
+            .await
+            .problem(409, "invalid_transition");
+        assert_eq!(
+            answer
+                .headers
+                .get("idempotent-replayed")
+                .is_some_and(|v| v == "true"),
+            replay
+        );
+    }
+    let receipts: Vec<String> = sqlx::query_scalar(
+        "SELECT to_address FROM messages WHERE template = 'payment_receipt' AND subject_id = $1",
     )
+    .bind(second.parse::<uuid::Uuid>().unwrap())
+    .fetch_all(app.db.pool())
     .await
-    .problem(409, "invalid_transition");
+    .unwrap();
+    assert_eq!(receipts, ["cara@example.com"]);
     let paid = app
         .get(&format!("/api/v1/payments/{second}"), &owner.token)
         .await

@@ -720,3 +720,80 @@ async fn a_technician_off_on_a_day_gets_no_slots_that_day() {
         .expect(200);
     assert_eq!(slots(tuesday, tuesday).await.len(), 3);
 }
+
+/// The `booking_confirmation` emails queued so far: (to, subject, text, request id).
+async fn confirmations(app: &TestApp) -> Vec<(String, String, String, uuid::Uuid)> {
+    sqlx::query_as(
+        "SELECT to_address, subject, body_text, subject_id FROM messages
+         WHERE template = 'booking_confirmation' ORDER BY created_at",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_online_booking_is_confirmed_to_the_client_once_and_only_when_it_commits() {
+    let app = spawn_app().await;
+    let owner = app.signup("Booked Lawn Co").await;
+    let mowing = service(&app, &owner, "Mowing").await;
+    let slug = open_booking(&app, &owner, &mowing, 60, "10:00", 0).await;
+    let day = Utc::now().date_naive() + Duration::days(3);
+    let slots = app
+        .request(
+            reqwest::Method::GET,
+            &format!("/api/v1/public/{slug}/booking/slots?service={mowing}&from={day}&to={day}"),
+            None,
+            None,
+            &[],
+        )
+        .await
+        .expect(200)
+        .body;
+    let first = slots["slots"][0]["starts_at"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/public/{slug}/bookings");
+    app.post_anon(&path, booking(&mowing, &first, "bea@example.com"))
+        .await
+        .expect(201);
+
+    // The booker is told what, when and where, with a link to their own page.
+    let request = app
+        .get("/api/v1/requests?status=converted", &owner.token)
+        .await
+        .expect(200)
+        .body["items"][0]
+        .clone();
+    let sent = confirmations(&app).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let (to, subject, text, about) = &sent[0];
+    assert_eq!(to, "bea@example.com");
+    assert!(
+        subject.starts_with("Booking confirmed: Mowing with Booked Lawn Co, "),
+        "{subject}"
+    );
+    assert!(text.contains("When: "), "{text}");
+    assert!(text.contains("Where: 5 Oak Ave"), "{text}");
+    assert!(text.contains("/hub/clients/"), "{text}");
+    assert_eq!(about.to_string(), request["id"].as_str().unwrap());
+
+    // The same slot again is refused and rolled back: no second confirmation. Nor
+    // does a request from the form get one (the office answers it).
+    app.post_anon(&path, booking(&mowing, &first, "late@example.com"))
+        .await
+        .problem(409, "slot_taken");
+    submit(&app, &owner, &slug, "rita@example.com").await;
+    assert_eq!(confirmations(&app).await.len(), 1);
+
+    // The listener runs in the raising transaction: the event of a change rolled back
+    // queues nothing; committed, it queues the email with the change.
+    let account: uuid::Uuid = owner.account_id.parse().unwrap();
+    let request_id: uuid::Uuid = request["id"].as_str().unwrap().parse().unwrap();
+    let mut tx = app.db.tenant(account).await.unwrap();
+    tx.raise(jobber::platform::events::Event::RequestReceived { request_id });
+    tx.rollback().await.unwrap();
+    assert_eq!(confirmations(&app).await.len(), 1, "rolled back: nothing");
+    let mut tx = app.db.tenant(account).await.unwrap();
+    tx.raise(jobber::platform::events::Event::RequestReceived { request_id });
+    tx.commit().await.unwrap();
+    assert_eq!(confirmations(&app).await.len(), 2, "committed: queued");
+}

@@ -395,7 +395,7 @@ async fn a_non_superuser_owner_migrates_and_cleans_up_across_accounts() {
         "the test needs a non-superuser owner"
     );
     assert!(
-        jobber::http::idempotency::purge_expired(pool)
+        jobber::platform::idempotency::purge_expired(pool)
             .await
             .unwrap()
             >= 2

@@ -18,7 +18,7 @@ use super::throttle::LoginThrottle;
 use super::token::{TokenKeys, random_token};
 use crate::error::{Error, ErrorCode};
 use crate::modules::users::model::User;
-use crate::modules::users::repo as users_repo;
+use crate::modules::users::service as users_service;
 use crate::modules::{accounts, communications};
 use crate::platform::database::{Db, Tx};
 
@@ -97,7 +97,7 @@ async fn redeem(db: &Db, token: &str, purpose: Purpose) -> Result<(Tx, User), Er
     if !genuine || !row.usable || row.purpose != purpose.as_str() {
         return Err(invalid());
     }
-    let user = users_repo::get(&mut tx, row.user_id)
+    let user = users_service::get_on(&mut tx, row.user_id)
         .await?
         .filter(|u| u.active)
         .ok_or_else(invalid)?;
@@ -123,14 +123,14 @@ pub async fn request_reset(
         .map_err(Error::rate_limited)?;
     let login = {
         let mut conn = db.pool().acquire().await?;
-        users_repo::find_login(&mut conn, &normalized).await?
+        users_service::find_login_on(&mut conn, &normalized).await?
     };
     let Some((account_id, user_id)) = login else {
         tracing::info!(%ip, "password reset for an unknown email");
         return Ok(());
     };
     let mut tx = db.tenant(account_id).await?;
-    let Some(user) = users_repo::get(&mut tx, user_id)
+    let Some(user) = users_service::get_on(&mut tx, user_id)
         .await?
         .filter(|u| u.active)
     else {
@@ -167,7 +167,7 @@ pub async fn reset_password(db: &Db, token: &str, password: String) -> Result<()
     super::password::check("password", &password).map_err(|e| Error::invalid(vec![e]))?;
     let (mut tx, user) = redeem(db, token, Purpose::PasswordReset).await?;
     let password_hash = super::password::hash(password).await?;
-    users_repo::set_password(&mut tx, user.id, &password_hash).await?;
+    users_service::set_password_on(&mut tx, user.id, &password_hash).await?;
     repo::revoke_user(&mut tx, user.id).await?;
     tx.raise(crate::platform::events::Event::UserSessionsRevoked { user_id: user.id });
     crate::modules::activity::service::record(
@@ -232,8 +232,8 @@ pub async fn accept_invitation(
     super::password::check("password", &password).map_err(|e| Error::invalid(vec![e]))?;
     let (mut tx, user) = redeem(db, token, Purpose::Invitation).await?;
     let password_hash = super::password::hash(password).await?;
-    users_repo::set_password(&mut tx, user.id, &password_hash).await?;
-    users_repo::touch_login(&mut tx, user.id).await?;
+    users_service::set_password_on(&mut tx, user.id, &password_hash).await?;
+    users_service::touch_login_on(&mut tx, user.id).await?;
     crate::modules::activity::service::record(
         &mut tx,
         user.account_id,
@@ -243,7 +243,7 @@ pub async fn accept_invitation(
         serde_json::json!({}),
     )
     .await?;
-    let user = users_repo::get(&mut tx, user.id)
+    let user = users_service::get_on(&mut tx, user.id)
         .await?
         .ok_or_else(invalid)?;
     let tokens = issue_in(&mut tx, keys, &user).await?;

@@ -60,6 +60,23 @@ pub struct Links<'a> {
     pub keys: &'a TokenKeys,
 }
 
+/// [`Links`] owned, for what lives as long as the server (the in-transaction
+/// listeners that email clients a link).
+#[derive(Clone)]
+pub struct Signer {
+    pub public_url: String,
+    pub keys: std::sync::Arc<TokenKeys>,
+}
+
+impl Signer {
+    pub fn links(&self) -> Links<'_> {
+        Links {
+            public_url: &self.public_url,
+            keys: &self.keys,
+        }
+    }
+}
+
 impl Links<'_> {
     pub fn link(&self, kind: Kind, account_id: Uuid, id: Uuid) -> String {
         link(self.public_url, self.keys, kind, account_id, id)

@@ -21,7 +21,7 @@ use super::{repo, totp};
 use crate::error::{Error, ErrorCode};
 use crate::modules::activity::{self, Subject};
 use crate::modules::users::model::User;
-use crate::modules::users::repo as users_repo;
+use crate::modules::users::service as users_service;
 use crate::platform::crypto::SecretBox;
 use crate::platform::database::Ctx;
 use crate::platform::database::Db;
@@ -170,7 +170,7 @@ pub async fn status(db: &Db, ctx: &Ctx) -> Result<TotpStatus, Error> {
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, user_id = %ctx.user_id))]
 pub async fn setup(db: &Db, secrets: &SecretBox, ctx: &Ctx) -> Result<TotpSetup, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
-    let user = users_repo::get(&mut tx, ctx.user_id)
+    let user = users_service::get_on(&mut tx, ctx.user_id)
         .await?
         .ok_or(Error::code(ErrorCode::UserNotFound))?;
     let secret = totp::new_secret();
@@ -256,7 +256,7 @@ pub async fn disable(
         ));
     }
     let mut tx = db.tenant(ctx.account_id).await?;
-    let credentials = users_repo::credentials(&mut tx, ctx.user_id)
+    let credentials = users_service::credentials_on(&mut tx, ctx.user_id)
         .await?
         .ok_or(Error::code(ErrorCode::UserNotFound))?;
     let email = credentials.user.email.to_lowercase();
@@ -317,7 +317,7 @@ pub async fn disable(
 #[tracing::instrument(skip_all, fields(account_id = %ctx.account_id, user_id = %user_id))]
 pub async fn reset_for(db: &Db, ctx: &Ctx, user_id: Uuid) -> Result<(), Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
-    let user = users_repo::get(&mut tx, user_id)
+    let user = users_service::get_on(&mut tx, user_id)
         .await?
         .ok_or(Error::code(ErrorCode::UserNotFound))?;
     if user.role == crate::modules::users::model::Role::Owner

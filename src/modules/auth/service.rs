@@ -14,7 +14,7 @@ use super::throttle::LoginThrottle;
 use super::token::{ACCESS_TOKEN_SECONDS, Claims, TokenKeys, random_token};
 use crate::error::{Error, ErrorCode};
 use crate::modules::users::model::{Role, User};
-use crate::modules::users::repo as users_repo;
+use crate::modules::users::service as users_service;
 use crate::platform::cache::{self, Key};
 use crate::platform::crypto::SecretBox;
 use crate::platform::database::{Db, Tx};
@@ -122,12 +122,12 @@ pub async fn authenticate(
         .map_err(Error::rate_limited)?;
     let login = {
         let mut conn = db.pool().acquire().await?;
-        users_repo::find_login(&mut conn, &normalized).await?
+        users_service::find_login_on(&mut conn, &normalized).await?
     };
     let credentials = match login {
         Some((account_id, user_id)) => {
             let mut tx = db.tenant(account_id).await?;
-            let found = users_repo::credentials(&mut tx, user_id).await?;
+            let found = users_service::credentials_on(&mut tx, user_id).await?;
             tx.commit().await?;
             found
         }
@@ -151,7 +151,7 @@ pub async fn authenticate(
         return Err(error);
     }
     throttle.record_success(&normalized, ip).await;
-    users_repo::touch_login(&mut tx, user.id).await?;
+    users_service::touch_login_on(&mut tx, user.id).await?;
     Ok((user, tx))
 }
 
@@ -230,7 +230,7 @@ pub async fn refresh(db: &Db, keys: &TokenKeys, token: &str) -> Result<Tokens, E
         tracing::warn!(%account_id, user_id = %row.user_id, family_id = %row.family_id, "refresh token reused; session revoked");
         return Err(Error::code(ErrorCode::RefreshTokenReused));
     }
-    let user = users_repo::get(&mut tx, row.user_id)
+    let user = users_service::get_on(&mut tx, row.user_id)
         .await?
         .filter(|u| u.active)
         .ok_or_else(invalid)?;

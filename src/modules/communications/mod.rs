@@ -66,11 +66,12 @@ pub async fn set_reminder_message_in(
     repo::set_reminder_message(tx, kind, subject_id, step, message_id).await
 }
 
-/// Queue an email in the caller's transaction: the outbox message and the
-/// `email.send` job that delivers it commit or roll back with the caller's change.
-/// Returns the message id.
+/// Queue an email in the caller's transaction (a service's `Tx`, or an
+/// in-transaction listener's connection): the outbox message and the `email.send` job
+/// that delivers it commit or roll back with the caller's change. Returns the
+/// message id.
 pub async fn queue_email_in(
-    tx: &mut crate::platform::database::Tx,
+    tx: &mut sqlx::PgConnection,
     account_id: Uuid,
     created_by: Option<Uuid>,
     email: &OutgoingEmail,
@@ -101,7 +102,7 @@ pub struct OutgoingSms {
 /// Queue a text in the caller's transaction (the message and its `sms.send` job).
 /// The caller checks the recipient agreed to texts. Returns the message id.
 pub async fn queue_sms_in(
-    tx: &mut crate::platform::database::Tx,
+    tx: &mut sqlx::PgConnection,
     account_id: Uuid,
     created_by: Option<Uuid>,
     sms: &OutgoingSms,

@@ -431,7 +431,6 @@ pub struct HubReceipt {
 pub async fn payment(
     db: &Db,
     gateway: &Gateway,
-    links: Links<'_>,
     account_id: Uuid,
     id: Uuid,
     payment_id: Uuid,
@@ -445,8 +444,7 @@ pub async fn payment(
         return Err(not_found());
     }
     if payment.status == "pending" {
-        crate::modules::invoices::cards::reconcile(db, gateway, links, account_id, payment_id)
-            .await?;
+        crate::modules::invoices::cards::reconcile(db, gateway, account_id, payment_id).await?;
     }
     let mut tx = db.tenant(account_id).await?;
     let payment = invoice_payments::get_in(&mut tx, payment_id).await?;

@@ -247,15 +247,7 @@ async fn hub_payment(
 ) -> Result<axum::Json<HubReceipt>, ApiError> {
     let account_id = check(&state.keys, Kind::Invoice, id, &link)?;
     Ok(axum::Json(
-        pages::payment(
-            &state.db,
-            &state.gateway,
-            state.links(),
-            account_id,
-            id,
-            payment_id,
-        )
-        .await?,
+        pages::payment(&state.db, &state.gateway, account_id, id, payment_id).await?,
     ))
 }
 

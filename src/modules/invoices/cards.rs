@@ -89,7 +89,6 @@ async fn settle_success(
     tx: &mut Tx,
     gateway: &Gateway,
     keys: &Keys,
-    links: crate::modules::auth::links::Links<'_>,
     account_id: Uuid,
     payment_id: Uuid,
     intent_id: &str,
@@ -98,8 +97,7 @@ async fn settle_success(
 ) -> Result<(), Error> {
     let amount = intent.get("amount").and_then(|a| a.as_i64()).unwrap_or(0);
     let outcome =
-        invoices::payments::card_succeeded_in(tx, links, account_id, payment_id, amount, fee)
-            .await?;
+        invoices::payments::card_succeeded_in(tx, account_id, payment_id, amount, fee).await?;
     if outcome.excess > 0 {
         // More than the balance (the invoice changed meanwhile): what does not fit
         // goes back to the card, recorded as refunded with the payment.
@@ -179,11 +177,10 @@ pub async fn queue_reconciliations(db: &Db) -> anyhow::Result<u64> {
 /// when the payer has not completed it in `PENDING_CARD_TTL`. Safe to run again
 /// and alongside the webhook: each change happens with the payment row locked and
 /// only from `pending`.
-#[tracing::instrument(skip(db, gateway, links))]
+#[tracing::instrument(skip(db, gateway))]
 pub async fn reconcile(
     db: &Db,
     gateway: &Gateway,
-    links: crate::modules::auth::links::Links<'_>,
     account_id: Uuid,
     payment_id: Uuid,
 ) -> Result<Reconciled, Error> {
@@ -194,7 +191,7 @@ pub async fn reconcile(
     if !stripe_keys::try_lock_reconciliation_in(&mut guard, payment_id).await? {
         return Ok(Reconciled::StillOpen);
     }
-    let outcome = reconcile_locked(db, gateway, links, account_id, payment_id).await;
+    let outcome = reconcile_locked(db, gateway, account_id, payment_id).await;
     guard.rollback().await?;
     outcome
 }
@@ -227,7 +224,6 @@ async fn open_intent(
 async fn reconcile_locked(
     db: &Db,
     gateway: &Gateway,
-    links: crate::modules::auth::links::Links<'_>,
     account_id: Uuid,
     payment_id: Uuid,
 ) -> Result<Reconciled, Error> {
@@ -249,7 +245,7 @@ async fn reconcile_locked(
             let fee = fee_of(gateway, &keys.secret_key, &intent).await;
             let mut tx = db.tenant(account_id).await?;
             settle_success(
-                &mut tx, gateway, &keys, links, account_id, payment_id, &intent_id, &intent, fee,
+                &mut tx, gateway, &keys, account_id, payment_id, &intent_id, &intent, fee,
             )
             .await?;
             tx.commit().await?;
@@ -303,18 +299,17 @@ const CANCELLED_NOTE: &str = "Cancelled by the office";
 /// then failed here, freeing the balance it held. If it succeeded meanwhile, it is
 /// applied instead and the answer is 409 (refund it). Only a pending card payment
 /// can be cancelled (409 `invalid_transition` otherwise).
-#[tracing::instrument(skip(db, gateway, links, ctx), fields(account_id = %ctx.account_id))]
+#[tracing::instrument(skip(db, gateway, ctx), fields(account_id = %ctx.account_id))]
 pub async fn cancel_card(
     db: &Db,
     gateway: &Gateway,
-    links: crate::modules::auth::links::Links<'_>,
     ctx: &Ctx,
     payment_id: Uuid,
 ) -> Result<(), Error> {
     // Not while a reconciliation of it runs (it may be applying its success).
     let mut guard = db.tenant(ctx.account_id).await?;
     stripe_keys::lock_reconciliation_in(&mut guard, payment_id).await?;
-    let outcome = cancel_locked(db, gateway, links, ctx, payment_id).await;
+    let outcome = cancel_locked(db, gateway, ctx, payment_id).await;
     guard.rollback().await?;
     outcome
 }
@@ -322,7 +317,6 @@ pub async fn cancel_card(
 async fn cancel_locked(
     db: &Db,
     gateway: &Gateway,
-    links: crate::modules::auth::links::Links<'_>,
     ctx: &Ctx,
     payment_id: Uuid,
 ) -> Result<(), Error> {
@@ -347,7 +341,7 @@ async fn cancel_locked(
     {
         // Stripe refuses to cancel an intent that succeeded or is being processed:
         // bring the payment in line with Stripe, then answer for what it is.
-        return match reconcile_locked(db, gateway, links, ctx.account_id, payment_id).await? {
+        return match reconcile_locked(db, gateway, ctx.account_id, payment_id).await? {
             Reconciled::Failed | Reconciled::Expired => Ok(()),
             Reconciled::Succeeded | Reconciled::NotPending => Err(Error::new(
                 ErrorCode::InvalidTransition,
@@ -373,7 +367,6 @@ async fn cancel_locked(
 pub async fn handle_webhook(
     db: &Db,
     gateway: &Gateway,
-    links: crate::modules::auth::links::Links<'_>,
     signature: Option<&str>,
     body: &[u8],
 ) -> Result<WebhookReply, Error> {
@@ -450,7 +443,7 @@ pub async fn handle_webhook(
     match event.type_.as_str() {
         "payment_intent.succeeded" => {
             settle_success(
-                &mut tx, gateway, &keys, links, account_id, payment_id, &intent_id, object, fee,
+                &mut tx, gateway, &keys, account_id, payment_id, &intent_id, object, fee,
             )
             .await?;
         }

@@ -8,6 +8,8 @@
 //! balance, so two card payments cannot both take the last of it.
 
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::model::{Invoice, InvoiceStatus, Payment, PaymentInput, PaymentMethod};
@@ -22,7 +24,7 @@ use crate::modules::{accounts, clients, communications, quotes};
 use crate::money::MAX_AMOUNT;
 use crate::platform::database::Ctx;
 use crate::platform::database::{Db, Tx};
-use crate::platform::events::Event;
+use crate::platform::events::{Event, Listener};
 use crate::platform::pagination::{Page, PageRequest};
 
 /// What a payment is for.
@@ -626,7 +628,6 @@ pub struct CardOutcome {
 /// a recorded payment. A repeated report changes nothing.
 pub async fn card_succeeded_in(
     tx: &mut Tx,
-    links: Links<'_>,
     account_id: Uuid,
     payment_id: Uuid,
     charged: i64,
@@ -685,10 +686,9 @@ pub async fn card_succeeded_in(
         serde_json::json!({"payment_id": payment_id, "amount": locked.amount, "tip": payment.tip, "fee": fee, "refunded_excess": excess}),
     )
     .await?;
+    // The payer's receipt follows from the event (`Receipts`): a repeated report
+    // returned above, so it is raised, and the receipt sent, once.
     tx.raise(Event::PaymentSucceeded { payment_id });
-    // The payer sees a receipt (when the client has an email address), sent once:
-    // a repeated report returned above.
-    queue_receipt_in(tx, links, account_id, None, payment_id, None).await?;
     Ok(CardOutcome { excess })
 }
 
@@ -703,31 +703,36 @@ fn method_name(method: PaymentMethod) -> &'static str {
     }
 }
 
-/// Queue the payment's receipt in the caller's transaction, to `to` or else the
-/// client's email address; None (nothing queued) when there is neither. The receipt
-/// links to the invoice in the client hub.
+/// Queue the payment's receipt in the caller's transaction (a service's `Tx`, or the
+/// [`Receipts`] listener's connection), to `to` or else the client's email address;
+/// None (nothing queued) when there is neither. The receipt links to the invoice in
+/// the client hub.
 pub async fn queue_receipt_in(
-    tx: &mut Tx,
+    tx: &mut PgConnection,
     links: Links<'_>,
     account_id: Uuid,
     actor: Option<Uuid>,
     payment_id: Uuid,
     to: Option<&str>,
 ) -> Result<Option<Uuid>, Error> {
-    let payment = get_in(tx, payment_id).await?;
-    let client = clients::service::get_in(tx, payment.client_id).await?;
+    let payment = repo::payment(tx, payment_id)
+        .await?
+        .ok_or(Error::code(ErrorCode::PaymentNotFound))?;
+    let client = clients::service::get_on(tx, payment.client_id)
+        .await?
+        .ok_or(Error::code(ErrorCode::ClientNotFound))?;
     let to = match (to, client.email_to(to)) {
         (_, Ok(to)) => to,
         (Some(_), Err(bad)) => return Err(bad),
         (None, Err(_)) => return Ok(None),
     };
-    let settings = accounts::service::settings_in(tx).await?;
+    let settings = accounts::service::settings_on(tx).await?;
     let invoice = match payment.invoice_id {
         Some(id) => Some(load(tx, id, &settings).await?),
         None => None,
     };
     let quote = match (&invoice, payment.quote_id) {
-        (None, Some(id)) => Some(quotes::service::get_in(tx, id, &settings.currency).await?),
+        (None, Some(id)) => Some(quotes::service::get_on(tx, id, &settings.currency).await?),
         _ => None,
     };
     let paid_on = payment
@@ -764,6 +769,32 @@ pub async fn queue_receipt_in(
     };
     let message_id = communications::queue_email_in(tx, account_id, actor, &email).await?;
     Ok(Some(message_id))
+}
+
+/// The in-transaction listener that emails the payer a receipt when an online card
+/// payment succeeds (`payment.succeeded`, raised once per payment: Stripe's webhook
+/// and the reconciliation settle a payment only from `pending`). Nothing is sent to a
+/// client without an email address. A payment recorded by the office sends its
+/// receipt only when the user asks (`send_receipt`), as part of that command.
+pub struct Receipts(pub links::Signer);
+
+impl Listener for Receipts {
+    fn on_event<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        account_id: Uuid,
+        event: &'a Event,
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+        Box::pin(async move {
+            let Event::PaymentSucceeded { payment_id } = event else {
+                return Ok(());
+            };
+            queue_receipt_in(conn, self.0.links(), account_id, None, *payment_id, None)
+                .await
+                .map_err(Error::into_database)?;
+            Ok(())
+        })
+    }
 }
 
 /// Stripe reports a card payment failed: the payment fails, nothing else changes.

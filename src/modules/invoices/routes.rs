@@ -345,7 +345,7 @@ async fn cancel_payment(
     Staff(ctx): Staff,
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<Payment>, ApiError> {
-    super::cards::cancel_card(&state.db, &state.gateway, state.links(), &ctx, id).await?;
+    super::cards::cancel_card(&state.db, &state.gateway, &ctx, id).await?;
     Ok(axum::Json(payments::get(&state.db, &ctx, id).await?))
 }
 
@@ -383,7 +383,6 @@ async fn stripe_webhook(
         .and_then(|v| v.to_str().ok());
     crate::platform::events::act_as(crate::platform::events::Actor::Webhook("stripe".into()));
     Ok(axum::Json(
-        super::cards::handle_webhook(&state.db, &state.gateway, state.links(), signature, &body)
-            .await?,
+        super::cards::handle_webhook(&state.db, &state.gateway, signature, &body).await?,
     ))
 }

@@ -47,7 +47,11 @@ pub async fn get_in(tx: &mut Tx, id: Uuid) -> Result<Invoice, Error> {
     load(tx, id, &settings).await
 }
 
-pub(super) async fn load(tx: &mut Tx, id: Uuid, settings: &Settings) -> Result<Invoice, Error> {
+pub(super) async fn load(
+    tx: &mut sqlx::PgConnection,
+    id: Uuid,
+    settings: &Settings,
+) -> Result<Invoice, Error> {
     let row = repo::get(tx, id, false).await?.ok_or_else(not_found)?;
     to_invoice(tx, row, settings).await
 }
@@ -62,7 +66,11 @@ pub async fn get_with_settings_in(
     load(tx, id, settings).await
 }
 
-async fn to_invoice(tx: &mut Tx, row: InvoiceRow, settings: &Settings) -> Result<Invoice, Error> {
+async fn to_invoice(
+    tx: &mut sqlx::PgConnection,
+    row: InvoiceRow,
+    settings: &Settings,
+) -> Result<Invoice, Error> {
     let status = status_of(&row)?;
     let lines = repo::lines(tx, row.id).await?;
     let balance = row.total - row.amount_paid + row.amount_refunded;

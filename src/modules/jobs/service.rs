@@ -1016,6 +1016,19 @@ pub async fn visit_on(
         .next())
 }
 
+/// The first scheduled visit of a job, read on the caller's connection (an online
+/// booking's confirmation describes it); its work lines (and prices) are left out.
+pub async fn first_visit_on(
+    conn: &mut sqlx::PgConnection,
+    job_id: Uuid,
+) -> Result<Option<Visit>, sqlx::Error> {
+    Ok(repo::visits(conn, &VisitFilter::Jobs(vec![job_id]), false)
+        .await?
+        .into_iter()
+        .filter(|v| v.starts_at.is_some())
+        .min_by_key(|v| v.starts_at))
+}
+
 /// When the first scheduled visit of a job starts, read on the caller's connection
 /// (an online booking's notice says when).
 pub async fn first_start_on(

@@ -5,6 +5,7 @@
 //! that returns sums across accounts, never a row (migration 20261204000501). It must
 //! never be served on the public listener.
 
+pub mod jobs_routes;
 pub mod repo;
 pub mod routes;
 pub mod service;

@@ -71,7 +71,7 @@ fn money_error(error: MoneyError) -> Error {
 }
 
 /// The quote with its lines, read inside a transaction.
-async fn load(tx: &mut Tx, id: Uuid, currency: &str) -> Result<Quote, Error> {
+async fn load(tx: &mut sqlx::PgConnection, id: Uuid, currency: &str) -> Result<Quote, Error> {
     let row = repo::get(tx, id, false).await?.ok_or_else(not_found)?;
     let lines = repo::lines(tx, id).await?;
     Ok(row.into_quote(lines, currency.to_string())?)
@@ -108,6 +108,16 @@ pub async fn notice_on(
 
 pub async fn get_in(tx: &mut Tx, id: Uuid, currency: &str) -> Result<Quote, Error> {
     load(tx, id, currency).await
+}
+
+/// The quote read on the caller's connection, for an in-transaction listener (a
+/// deposit's receipt names it).
+pub async fn get_on(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+    currency: &str,
+) -> Result<Quote, Error> {
+    load(conn, id, currency).await
 }
 
 /// Everything a create or an edit computes before writing.

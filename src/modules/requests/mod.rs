@@ -6,6 +6,7 @@
 //! creates clients, quotes and jobs only through their services.
 
 pub mod booking;
+pub mod confirmation;
 pub mod from_hub;
 pub mod from_hub_routes;
 pub mod hours;

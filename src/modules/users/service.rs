@@ -269,3 +269,44 @@ pub async fn office_ids_in(tx: &mut crate::platform::database::Tx) -> Result<Vec
 pub async fn bookable_ids_in(tx: &mut crate::platform::database::Tx) -> Result<Vec<Uuid>, Error> {
     Ok(repo::bookable_ids(tx).await?)
 }
+
+// The sign-in side of users, for `auth` (which owns logins, sessions and resets but
+// not the users table), on the caller's connection or transaction.
+
+pub use super::repo::Credentials;
+
+/// The user, any status.
+pub async fn get_on(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<Option<User>, sqlx::Error> {
+    repo::get(conn, id).await
+}
+
+/// The account and user of a login email (normalized by the caller), across
+/// accounts.
+pub async fn find_login_on(
+    conn: &mut sqlx::PgConnection,
+    normalized_email: &str,
+) -> Result<Option<(Uuid, Uuid)>, sqlx::Error> {
+    repo::find_login(conn, normalized_email).await
+}
+
+/// The user with their password hash, to check a sign-in.
+pub async fn credentials_on(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> Result<Option<Credentials>, sqlx::Error> {
+    repo::credentials(conn, id).await
+}
+
+/// Store a new password hash (a reset, an accepted invitation, MFA changes).
+pub async fn set_password_on(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+    password_hash: &str,
+) -> Result<(), sqlx::Error> {
+    repo::set_password(conn, id, password_hash).await
+}
+
+/// Record a sign-in's time.
+pub async fn touch_login_on(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    repo::touch_login(conn, id).await
+}

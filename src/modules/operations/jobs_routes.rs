@@ -1,6 +1,8 @@
 //! `/api/v1/admin/jobs`: an account's background jobs (dead ones above all), for its
-//! owners and admins. apalis keeps every account's jobs in one table; a job carries
-//! its account in its payload and these routes only ever show and retry the caller's.
+//! owners and admins, on the public listener (the operator's view of every account's
+//! jobs is `jobber jobs`). apalis keeps every account's jobs in one table; a job
+//! carries its account in its payload and these routes only ever show and retry the
+//! caller's.
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
