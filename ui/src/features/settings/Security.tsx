@@ -241,7 +241,7 @@ function SignIns() {
             <li key={s.id} className="sign-ins__row">
               <div>
                 <strong>{s.kind === "token" ? "API or app sign-in" : deviceName(s.user_agent)}</strong>
-                {s.current && <span className="badge badge--active"> This browser</span>}
+                {s.current && <span className="badge badge--active sign-ins__current">This browser</span>}
                 <div className="muted">
                   Signed in {fmt.dateTime(s.created_at)} · last used {fmt.dateTime(s.last_seen_at)}
                   {s.ip ? ` · ${s.ip}` : ""}
