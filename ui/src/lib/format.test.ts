@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { currencyDigits, formatBps, formatClock, formatDate, formatDateTime, formatDay, formatMoney, formatWallClock } from "./format";
+import { CLOCK, currencyDigits, formatBps, formatClock, formatDate, formatDateTime, formatDay, formatMoney, formatWallClock } from "./format";
 
 // Intl may use a narrow no-break space between parts; compare with plain spaces.
 const plain = (s: string) => s.replace(/[\u00a0\u202f]/g, " ");
@@ -59,6 +59,12 @@ describe("formatClock", () => {
     // The same words as a visit's time in a list.
     const visit = plain(formatWallClock("2026-12-07T13:05:00", "en-US", { weekday: "short", hour: "numeric", minute: "2-digit" }));
     expect(visit.endsWith(plain(formatClock("13:05", "en-US")))).toBe(true);
+  });
+
+  it("writes an instant's time of day in the account's zone the same way", () => {
+    // 15:05 UTC is 9:05 in Chicago; en-GB writes it as a 24-hour clock.
+    expect(plain(formatDateTime("2026-12-07T15:05:00Z", "America/Chicago", "en-US", { ...CLOCK, timeZone: "America/Chicago" }))).toBe(plain(formatClock("09:05", "en-US")));
+    expect(formatDateTime("2026-12-07T15:05:00Z", "Europe/London", "en-GB", { ...CLOCK, timeZone: "Europe/London" })).toBe(formatClock("15:05", "en-GB"));
   });
 
   it("leaves what is not a time alone", () => {

@@ -6,7 +6,6 @@ import { ApiProblem, describeError, isProblem } from "../../api/problem";
 import { Dialog } from "../../components/Dialog";
 import { Icon } from "../../components/Icon";
 import { EmptyState, ErrorState, FormError, PageHeader, Spinner } from "../../components/States";
-import { formatDateTime } from "../../lib/format";
 import { useFormat } from "../../lib/locale";
 import { addressLine, cancelJob, completeJob, completeVisit, useClient, useJob, useJobAttachments, useProperties, useTeam, visitSignature, type Attachment, type Job, type Visit } from "./api";
 import { JobNotes } from "./JobNotes";
@@ -184,7 +183,7 @@ function VisitRow({ visit, names, signature, canComplete }: { visit: Visit; name
     ? "Not scheduled"
     : visit.anytime
       ? `${fmt.date(visit.starts_at)}, any time`
-      : `${fmt.dateTime(visit.starts_at)} – ${visit.ends_at ? formatDateTime(visit.ends_at, fmt.timeZone, undefined, { timeStyle: "short", timeZone: fmt.timeZone }) : ""}`;
+      : `${fmt.dateTime(visit.starts_at)} – ${visit.ends_at ? fmt.time(visit.ends_at) : ""}`;
   const who = visit.assignee_ids.map((id) => names.get(id) ?? "Former team member");
   const done = visit.checklist.filter((c) => c.done).length;
   return (
