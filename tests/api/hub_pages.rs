@@ -257,6 +257,54 @@ async fn an_expired_link_asks_for_a_fresh_one_without_revealing_anything() {
     hub(&app, reqwest::Method::GET, &link, None)
         .await
         .expect(200);
+
+    // The expired link's page shows whose it is: the business, nothing else.
+    let keys = jobber::modules::auth::token::TokenKeys::load(None, &app.data_dir).unwrap();
+    let account_id = uuid::Uuid::parse_str(&account).unwrap();
+    let past = chrono::Utc::now().timestamp() - 60;
+    let sig = keys.sign_link("quote", account_id, id.parse().unwrap(), past);
+    let brand = hub(
+        &app,
+        reqwest::Method::GET,
+        &format!("brand?kind=quote&id={id}&account={account}&expires={past}&sig={sig}"),
+        None,
+    )
+    .await
+    .expect(200)
+    .body;
+    assert_eq!(brand["name"], "Fresh Links");
+    assert!(brand["brand_color"].as_str().unwrap().starts_with('#'));
+    assert!(brand.get("client").is_none() && brand.get("title").is_none());
+    // A forged link, or one signed for another kind of page, shows nothing.
+    for forged in [
+        format!("brand?kind=quote&id={id}&account={account}&expires={past}&sig=AAAA"),
+        format!(
+            "brand?kind=quote&id={id}&account={account}&expires={}&sig={sig}",
+            past + 1
+        ),
+    ] {
+        hub(&app, reqwest::Method::GET, &forged, None)
+            .await
+            .problem(404, "quote_not_found");
+    }
+    hub(
+        &app,
+        reqwest::Method::GET,
+        &format!("brand?kind=client&id={id}&account={account}&expires={past}&sig={sig}"),
+        None,
+    )
+    .await
+    .problem(404, "client_not_found");
+    // An unknown kind is refused by name.
+    let refused = hub(
+        &app,
+        reqwest::Method::GET,
+        &format!("brand?kind=job&id={id}&account={account}&expires={past}&sig={sig}"),
+        None,
+    )
+    .await
+    .problem(400, "invalid_parameter");
+    assert!(refused.text.contains("kind"), "{}", refused.text);
 }
 
 #[tokio::test]

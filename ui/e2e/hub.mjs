@@ -302,6 +302,14 @@ export async function run(t) {
       const before = smtp.messages.length;
       await page.goto(`${base}/hub/quotes/${quoteId}?account=${account}&expires=${expires}&sig=${sig}`);
       await page.getByRole("heading", { name: "This link has expired" }).waitFor();
+      // Still the business's page: its name, colour and how to reach it, nothing of the quote.
+      await page.locator(".hub__business", { hasText: "Meadow Lane Landscaping" }).waitFor();
+      await page.getByText(/address Meadow Lane Landscaping has on file/).waitFor();
+      await page.getByRole("link", { name: "+1 312 555 0188" }).waitFor();
+      const brand = await page.locator(".hub").evaluate((el) => getComputedStyle(el).getPropertyValue("--hub-brand").trim());
+      expect(brand.toUpperCase() === "#2E7D32", `the business's colour: ${brand}`);
+      expect((await page.getByText("Spring garden refresh").count()) === 0, "nothing of the quote is shown");
+      expect((await page.getByRole("textbox").count()) === 0, "no address is asked for: the fresh link goes to the one on file");
       await axe(page, "hub expired link");
       await page.getByRole("button", { name: "Email me a fresh link" }).click();
       await page.getByText(/a fresh link is on its way/).waitFor();
@@ -313,6 +321,7 @@ export async function run(t) {
       // A damaged link shows the same offer.
       await page.goto(`${base}/hub/quotes/${quoteId}?account=${account}&expires=${expires}&sig=broken`);
       await page.getByRole("heading", { name: "This link does not work" }).waitFor();
+      expect((await page.locator(".hub__business").innerText()) === "Client hub", "a damaged link does not say whose it is");
       expect(pageErrors.length === 0, pageErrors.join("\n"));
     });
   } finally {

@@ -1,8 +1,10 @@
 // The office's money flow end to end, on a jobber of its own (so its SMTP can point at
 // this test's mail sink): sign up, a client, a quote built in the builder (totals from
 // the server), sent by email (caught by a tiny SMTP server below), approved, converted
-// to a job, the visit completed, the job invoiced and sent from "Ready to invoice", a
-// payment recorded and refunded in part, and the dashboard's figures following along.
+// to a job, that job's visit dragged onto the schedule while a second browser watches it
+// arrive live, the visit and the job completed, the job invoiced and sent from "Ready to
+// invoice", a payment recorded and refunded in part, and the dashboard's figures
+// following along: one chain, the same job from sign-up to payment.
 // axe on each new screen; screenshots quotes-*, quote-builder-*, invoices-*, invoice-*.
 import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
@@ -71,7 +73,7 @@ function plain(data) {
 }
 
 export async function run(t) {
-  const { browser, expect, axe, screenshots, viewports, consoleErrors, bin, freePort } = t;
+  const { browser, expect, axe, screenshots, viewports, consoleErrors, bin, freePort, dragTo, localDate } = t;
   let page;
   // A failing step says what the screen showed.
   const step = (name, fn) =>
@@ -112,6 +114,8 @@ export async function run(t) {
   const nav = (name) => page.getByRole("navigation", { name: "Main" }).getByRole("link", { name });
   const owner = { business: "Fernhill Landscaping", name: "Rosa Fernhill", email: "rosa@fernhill.example", password: "correct horse battery staple" };
   const client = { first: "Idris", last: "Okafor", email: "idris.okafor@example.net" };
+  // The one job the journey follows from the quote to the payment.
+  const journey = {};
 
   /** The API with the page's session (cookie + CSRF token), for set-up the UI has no screen for yet. */
   const apiCall = (method, path, body) =>
@@ -234,7 +238,7 @@ export async function run(t) {
       expect((await revenue()) === "$0.00", "nothing collected yet");
     });
 
-    await step("quote: record approval, convert it to a job, edit it, complete its visit", async () => {
+    await step("quote: record approval, convert it to a job, edit it", async () => {
       await nav("Quotes").click();
       await page.getByRole("link", { name: /Q-1 Spring yard care/ }).waitFor();
       await axe(page, "quotes list");
@@ -266,6 +270,56 @@ export async function run(t) {
       await page.getByRole("button", { name: "Save changes" }).click();
       await page.waitForURL(/\/jobs\/[0-9a-f-]+$/);
       await page.getByText("Dog in the yard").waitFor();
+      journey.jobUrl = page.url();
+    });
+
+    await step("schedule: that job's visit is dragged onto today; a second browser sees it arrive live", async () => {
+      const jobId = journey.jobUrl.split("/").pop();
+      const job = (await apiCall("GET", `/api/v1/jobs/${jobId}`)).body;
+      const visitId = job.visits[0].id;
+      expect(job.visits.length === 1 && !job.visits[0].starts_at, `the converted job waits for a day: ${JSON.stringify(job.visits)}`);
+      const session = (await apiCall("GET", "/api/v1/auth/session")).body;
+      const day = localDate(new Date().toISOString(), session.account.time_zone);
+      const cell = `[data-drop-date="${day}"][data-drop-lane="${session.user.id}"]`;
+      // The owner, signed in on a second browser, watches the same week.
+      const second = await browser.newContext({ viewport: viewports.desktop, locale: "en-US", timezoneId: "America/Chicago" });
+      try {
+        const page2 = await second.newPage();
+        page2.on("pageerror", (e) => consoleErrors.push(`[office, second browser] ${String(e)}`));
+        await page2.goto(`${base}/sign-in`);
+        await page2.getByLabel("Email").fill(owner.email);
+        await page2.getByLabel("Password").fill(owner.password);
+        await page2.getByRole("button", { name: "Sign in" }).click();
+        await page2.getByRole("heading", { name: /Good (morning|afternoon|evening), Rosa/ }).waitFor();
+        await page2.goto(`${base}/schedule?view=week&date=${day}`);
+        await page2.locator(`.unscheduled [data-visit-id="${visitId}"]`).waitFor();
+        await page2.evaluate(() => (window.__sameDocument = true));
+        // Drag it from the unscheduled list onto today, in the owner's lane.
+        await page.goto(`${base}/schedule?view=week&date=${day}`);
+        const card = page.locator(`.unscheduled [data-visit-id="${visitId}"]`);
+        await card.waitFor();
+        await dragTo(page, card, page.locator(cell));
+        await page.locator(`${cell} [data-visit-id="${visitId}"]`).waitFor();
+        // The other browser follows without a reload.
+        await page2.locator(`${cell} [data-visit-id="${visitId}"]`).waitFor({ timeout: 15_000 });
+        expect(await page2.evaluate(() => window.__sameDocument === true), "the second browser was not reloaded");
+      } finally {
+        await second.close();
+      }
+      const visit = (await apiCall("GET", `/api/v1/visits/${visitId}`)).body;
+      expect(visit.starts_at && visit.assignee_ids.includes(session.user.id), `scheduled: ${JSON.stringify(visit)}`);
+    });
+
+    await step("job: complete the visit, then the job", async () => {
+      await page.goto(journey.jobUrl);
+      await page.getByRole("heading", { level: 1, name: /Spring yard care/ }).waitFor();
+      const completeVisit = page.getByRole("button", { name: /^Complete visit/ });
+      await completeVisit.scrollIntoViewIfNeeded();
+      await axe(page, "job page with a scheduled visit");
+      await screenshots(page, "job-visit-scheduled");
+      await completeVisit.click();
+      await page.locator(".visit-row .badge--completed").waitFor();
+      await completeVisit.waitFor({ state: "detached" });
       await page.getByRole("button", { name: "Complete job" }).click();
       await page.getByRole("dialog", { name: "Complete this job?" }).getByRole("button", { name: "Complete job" }).click();
       await page.getByText("completed").first().waitFor();

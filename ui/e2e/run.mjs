@@ -389,25 +389,24 @@ try {
   });
 
   await step("two-step sign-in asks for the authenticator code", async () => {
-    // Turn TOTP on through the API with the page's own session (cookie + CSRF token).
-    const secret = await page.evaluate(async () => {
-      const { csrf_token } = await (await fetch("/api/v1/auth/session")).json();
-      const headers = { "Content-Type": "application/json", "X-CSRF-Token": csrf_token };
-      const setup = await (await fetch("/api/v1/auth/totp/setup", { method: "POST", headers })).json();
-      return { secret: setup.secret, csrf_token };
-    });
+    // Turn it on in Settings → Your sign-in, with a code computed here from the key shown.
+    await page.goto(`${base}/settings/security`);
+    await page.getByRole("button", { name: "Set up two-step verification" }).click();
+    const key = (await page.getByLabel("Setup key").inputValue()).replace(/\s+/g, "");
+    const secret = { secret: key };
     const now = Math.floor(Date.now() / 30_000);
-    const enabled = await page.evaluate(async ({ code, csrf_token }) => {
-      const r = await fetch("/api/v1/auth/totp/enable", {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf_token },
-        body: JSON.stringify({ code }),
-      });
-      return r.status;
-    }, { code: totp(secret.secret, now), csrf_token: secret.csrf_token });
-    expect(enabled === 200, `enable answered ${enabled}`);
+    await page.getByLabel("The 6-digit code your app shows").fill(totp(key, now));
+    await page.getByRole("button", { name: "Turn on" }).click();
+    const codes = page.getByRole("list", { name: "Recovery codes" });
+    await codes.waitFor();
+    expect((await codes.getByRole("listitem").count()) === 10, "ten recovery codes");
+    await page.getByRole("list", { name: "Your sign-ins" }).getByText("This browser").waitFor();
+    await axe(page, "your sign-in");
+    await screenshots(page, "settings-security");
+    await page.getByRole("button", { name: "I have saved them" }).click();
+    await page.getByText(/10 recovery codes are left/).waitFor();
     await page.getByRole("button", { name: /Account menu/ }).click();
-    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await page.getByLabel("Email").fill(owner.email);
     await page.getByLabel("Password").fill(owner.password);
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -799,7 +798,7 @@ try {
   });
 
   if (wanted("settings-reports")) await (await import("./settings-reports.mjs")).run({ browser, step, expect, axe, screenshots, viewports, bin });
-  if (wanted("office-flow")) await (await import("./office-flow.mjs")).run({ browser, step, expect, axe, screenshots, viewports, consoleErrors, bin, freePort });
+  if (wanted("office-flow")) await (await import("./office-flow.mjs")).run({ browser, step, expect, axe, screenshots, viewports, consoleErrors, bin, freePort, dragTo, localDate });
 
   if (wanted("field")) await (await import("./field.mjs")).run({ browser, base, step, expect, axe, consoleErrors });
   if (wanted("requests")) await (await import("./requests.mjs")).run({ browser, base, step, expect, axe, screenshots, viewports, consoleErrors });

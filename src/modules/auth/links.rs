@@ -143,6 +143,23 @@ pub fn check(keys: &TokenKeys, kind: Kind, id: Uuid, link: &LinkParams) -> Resul
     check_signed(keys, kind.as_str(), id, link).map_err(|e| e.unwrap_or_else(|| kind.not_found()))
 }
 
+/// Whether we signed this link, expired or not (what the page of an expired link
+/// may show about the business behind it).
+pub fn genuine(keys: &TokenKeys, purpose: &str, id: Uuid, link: &LinkParams) -> bool {
+    verify(keys, purpose, id, link) != LinkCheck::Invalid
+}
+
+fn verify(keys: &TokenKeys, purpose: &str, id: Uuid, link: &LinkParams) -> LinkCheck {
+    keys.verify_link(
+        purpose,
+        link.account,
+        id,
+        link.expires,
+        &link.sig,
+        Utc::now().timestamp(),
+    )
+}
+
 /// [`check`] for any purpose a link is signed for (a record, or a client's own hub
 /// page). `Err(None)`: forged or altered, which the caller answers as its not-found.
 pub fn check_signed(
@@ -151,14 +168,7 @@ pub fn check_signed(
     id: Uuid,
     link: &LinkParams,
 ) -> Result<Uuid, Option<Error>> {
-    match keys.verify_link(
-        purpose,
-        link.account,
-        id,
-        link.expires,
-        &link.sig,
-        Utc::now().timestamp(),
-    ) {
+    match verify(keys, purpose, id, link) {
         LinkCheck::Valid => {
             act_as(Actor::Hub(id));
             Ok(link.account)

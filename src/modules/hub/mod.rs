@@ -12,5 +12,5 @@ pub mod signatures;
 pub mod signatures_routes;
 
 pub use crate::modules::auth::links::{
-    Kind, LINK_DAYS, LinkParams, Links, check, check_signed, link,
+    CLIENT_PAGE, Kind, LINK_DAYS, LinkParams, Links, check, check_signed, genuine, link,
 };

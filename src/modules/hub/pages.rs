@@ -140,6 +140,37 @@ pub async fn context(
     Ok(context)
 }
 
+/// The business behind a link, for the page of an expired one: who it is and how
+/// to reach it, nothing about the record or the client.
+pub async fn business(db: &Db, storage: &Storage, account_id: Uuid) -> Result<HubBusiness, Error> {
+    let mut tx = db.tenant(account_id).await?;
+    let settings = accounts::service::settings_in(&mut tx).await?;
+    tx.commit().await?;
+    Ok(business_of(storage, settings).await)
+}
+
+async fn business_of(storage: &Storage, settings: accounts::model::Settings) -> HubBusiness {
+    let logo_url = match settings.logo_key.as_deref().and_then(ObjectKey::parse) {
+        Some(key) => storage
+            .signed_url(&key, crate::platform::storage::SIGNED_URL_TTL)
+            .await
+            .map_err(|e| tracing::warn!(error = %e, "the logo's address could not be signed"))
+            .ok(),
+        None => None,
+    };
+    HubBusiness {
+        name: settings.business_name,
+        phone: settings.phone,
+        email: settings.email,
+        website: settings.website,
+        brand_color: settings.brand_color,
+        logo_url,
+        currency: settings.currency,
+        locale: settings.locale,
+        time_zone: settings.time_zone,
+    }
+}
+
 /// The business and the client, as every hub page shows them.
 pub async fn context_of_client(
     db: &Db,
@@ -152,26 +183,8 @@ pub async fn context_of_client(
     let client = clients::service::get_in(&mut tx, client_id).await?;
     let stripe_publishable_key = gateway_service::publishable_key_in(&mut tx).await?;
     tx.commit().await?;
-    let logo_url = match settings.logo_key.as_deref().and_then(ObjectKey::parse) {
-        Some(key) => storage
-            .signed_url(&key, crate::platform::storage::SIGNED_URL_TTL)
-            .await
-            .map_err(|e| tracing::warn!(error = %e, "the logo's address could not be signed"))
-            .ok(),
-        None => None,
-    };
     Ok(HubContext {
-        business: HubBusiness {
-            name: settings.business_name,
-            phone: settings.phone,
-            email: settings.email,
-            website: settings.website,
-            brand_color: settings.brand_color,
-            logo_url,
-            currency: settings.currency,
-            locale: settings.locale,
-            time_zone: settings.time_zone,
-        },
+        business: business_of(storage, settings).await,
         client: hub_client(&client),
         stripe_publishable_key,
         client_page: None,

@@ -6,11 +6,12 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::pages::{
-    self, ChoiceInput, HubApproveInput, HubCardPayment, HubClient, HubContext, HubPayInput,
-    HubReceipt, ResendInput, SmsChoice,
+    self, ChoiceInput, HubApproveInput, HubBusiness, HubCardPayment, HubClient, HubContext,
+    HubPayInput, HubReceipt, ResendInput, SmsChoice,
 };
-use super::{Kind, LinkParams, check};
+use super::{CLIENT_PAGE, Kind, LinkParams, check, genuine};
 use crate::app::AppState;
+use crate::error::{Error, ErrorCode};
 use crate::http::ApiError;
 use crate::http::error::Problem;
 use crate::http::extract::{ClientIp, Json, Path, Query};
@@ -32,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(hub_pay))
         .routes(routes!(hub_payment))
         .routes(routes!(hub_resend))
+        .routes(routes!(hub_brand))
         .merge(super::client_page_routes::router())
         .merge(super::signatures_routes::router())
 }
@@ -269,4 +271,58 @@ async fn hub_resend(
         );
     }
     axum::http::StatusCode::ACCEPTED
+}
+
+/// What a link opens, for `GET /hub/brand`.
+#[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkTarget {
+    Quote,
+    Invoice,
+    /// The client's own page.
+    Client,
+}
+
+/// A hub link's parts, expired or not.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BrandParams {
+    /// What the link opens.
+    #[param(inline)]
+    pub kind: LinkTarget,
+    /// The record's id (the client's for their own page).
+    pub id: Uuid,
+    /// The account the record belongs to.
+    pub account: Uuid,
+    /// Unix seconds after which the link no longer works.
+    pub expires: i64,
+    /// The link's signature.
+    pub sig: String,
+}
+
+/// The business behind a genuine link, expired or not: its name, logo, colour and
+/// how to reach it, for the page that offers a fresh link. Nothing about the
+/// record or the client. A forged or altered link is the record's 404.
+#[utoipa::path(get, path = "/hub/brand", tag = "client hub", security(()), params(BrandParams),
+    responses((status = 200, body = HubBusiness), (status = 404, body = Problem)))]
+async fn hub_brand(
+    State(state): State<AppState>,
+    Query(q): Query<BrandParams>,
+) -> Result<axum::Json<HubBusiness>, ApiError> {
+    let (purpose, not_found) = match q.kind {
+        LinkTarget::Quote => (Kind::Quote.as_str(), ErrorCode::QuoteNotFound),
+        LinkTarget::Invoice => (Kind::Invoice.as_str(), ErrorCode::InvoiceNotFound),
+        LinkTarget::Client => (CLIENT_PAGE, ErrorCode::ClientNotFound),
+    };
+    let link = LinkParams {
+        account: q.account,
+        expires: q.expires,
+        sig: q.sig,
+    };
+    if !genuine(&state.keys, purpose, q.id, &link) {
+        return Err(Error::code(not_found));
+    }
+    Ok(axum::Json(
+        pages::business(&state.db, &state.storage, link.account).await?,
+    ))
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { currencyDigits, formatBps, formatDate, formatDateTime, formatDay, formatMoney } from "./format";
+import { CLOCK, currencyDigits, formatBps, formatClock, formatDate, formatDateTime, formatDay, formatMoney, formatWallClock } from "./format";
 
 // Intl may use a narrow no-break space between parts; compare with plain spaces.
 const plain = (s: string) => s.replace(/[\u00a0\u202f]/g, " ");
@@ -47,5 +47,27 @@ describe("dates", () => {
   it("formats basis points as a percentage", () => {
     expect(formatBps(2500, "en-US")).toBe("25%");
     expect(formatBps(3333, "en-US")).toBe("33.3%");
+  });
+});
+
+describe("formatClock", () => {
+  it("writes a time of day as the reader's locale does, like the visit lists", () => {
+    expect(plain(formatClock("08:00", "en-US"))).toBe("8:00 AM");
+    expect(plain(formatClock("13:05", "en-US"))).toBe("1:05 PM");
+    expect(formatClock("08:00", "en-GB")).toBe("8:00");
+    expect(formatClock("13:05", "de-DE")).toBe("13:05");
+    // The same words as a visit's time in a list.
+    const visit = plain(formatWallClock("2026-12-07T13:05:00", "en-US", { weekday: "short", hour: "numeric", minute: "2-digit" }));
+    expect(visit.endsWith(plain(formatClock("13:05", "en-US")))).toBe(true);
+  });
+
+  it("writes an instant's time of day in the account's zone the same way", () => {
+    // 15:05 UTC is 9:05 in Chicago; en-GB writes it as a 24-hour clock.
+    expect(plain(formatDateTime("2026-12-07T15:05:00Z", "America/Chicago", "en-US", { ...CLOCK, timeZone: "America/Chicago" }))).toBe(plain(formatClock("09:05", "en-US")));
+    expect(formatDateTime("2026-12-07T15:05:00Z", "Europe/London", "en-GB", { ...CLOCK, timeZone: "Europe/London" })).toBe(formatClock("15:05", "en-GB"));
+  });
+
+  it("leaves what is not a time alone", () => {
+    expect(formatClock("soon", "en-US")).toBe("soon");
   });
 });

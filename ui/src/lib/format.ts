@@ -69,6 +69,15 @@ export function formatWallClock(local: string, locale?: string, options: Intl.Da
   return new Intl.DateTimeFormat(locale, { ...options, timeZone: "UTC" }).format(new Date(Date.UTC(y, mo - 1, d, h, mi)));
 }
 
+/** How every time of day is written: the same hour and minute parts as the
+ * visit lists (`8:00 AM` in en-US, `8:00` in en-GB). */
+export const CLOCK: Intl.DateTimeFormatOptions = { hour: "numeric", minute: "2-digit" };
+
+/** A time of day (`08:00`, as a time field gives it) as the reader writes times. */
+export function formatClock(hhmm: string, locale?: string): string {
+  return /^\d{2}:\d{2}/.test(hhmm) ? formatWallClock(`2000-01-01T${hhmm}`, locale, CLOCK) : hhmm;
+}
+
 /** An instant shown in the account's time zone. */
 export function formatDateTime(iso: string, timeZone: string, locale?: string, options?: Intl.DateTimeFormatOptions): string {
   const date = new Date(iso);

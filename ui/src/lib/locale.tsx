@@ -1,5 +1,5 @@
 import { createContext, useContext, useMemo, type ReactNode } from "react";
-import { formatDate, formatDateTime, formatDay, formatMoney, formatBps, formatNumber, formatWallClock } from "./format";
+import { CLOCK, formatClock, formatDate, formatDateTime, formatDay, formatMoney, formatBps, formatNumber, formatWallClock } from "./format";
 
 export interface LocaleSettings {
   currency: string;
@@ -27,6 +27,9 @@ export function useFormat() {
       number: (value: number) => formatNumber(value, locale),
       day: (isoDate: string, options?: Intl.DateTimeFormatOptions) => formatDay(isoDate, locale, options),
       wallClock: (local: string, options?: Intl.DateTimeFormatOptions) => formatWallClock(local, locale, options),
+      clock: (hhmm: string) => formatClock(hhmm, locale),
+      /** The time of day of an instant in the account's zone, written as `clock` writes it. */
+      time: (iso: string) => formatDateTime(iso, timeZone, locale, { ...CLOCK, timeZone }),
       date: (iso: string) => formatDate(iso, timeZone, locale),
       dateTime: (iso: string) => formatDateTime(iso, timeZone, locale),
     }),

@@ -75,4 +75,38 @@ describe("the client's hub page", () => {
     expect(await screen.findByRole("heading", { name: "Your request was sent" })).toBeInTheDocument();
     expect(sent[1]).toEqual({ details: "Aerate the lawn", service_id: "s1", property_id: "h2" });
   });
+
+  it("shows an expired link in the business's colours and offers a fresh one, never asking for an address", async () => {
+    const calls: string[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (request: Request) => {
+        const url = new URL(request.url);
+        calls.push(`${request.method} ${url.pathname}${url.search}`);
+        if (url.pathname === "/api/v1/hub/brand") return json({ ...page.business, brand_color: "#123456" });
+        if (request.method === "POST") return new Response(null, { status: 202 });
+        return json({ status: 410, code: "link_expired", title: "expired", detail: "this link has expired" }, 410);
+      }),
+    );
+    renderAt("/hub/clients/c1?account=a1&expires=1000&sig=s");
+    expect(await screen.findByRole("heading", { name: "This link has expired" })).toBeInTheDocument();
+    expect(await screen.findByText("Meadow Lane")).toBeInTheDocument();
+    expect(screen.getByText(/address Meadow Lane has on file/)).toBeInTheDocument();
+    expect(screen.queryByRole("textbox")).toBeNull();
+    expect(calls).toContain("GET /api/v1/hub/brand?kind=client&id=c1&account=a1&expires=1000&sig=s");
+    await userEvent.click(screen.getByRole("button", { name: "Email me a fresh link" }));
+    expect(await screen.findByText(/a fresh link is on its way/)).toBeInTheDocument();
+    expect(calls).toContain("POST /api/v1/hub/client-links");
+  });
+
+  it("keeps a damaged link's page plain", async () => {
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async () => json({ status: 404, code: "client_not_found", title: "not found", detail: "no such client" }, 404)),
+    );
+    renderAt("/hub/clients/c1?account=a1&expires=1000&sig=broken");
+    expect(await screen.findByRole("heading", { name: "This link does not work" })).toBeInTheDocument();
+    expect(screen.getByText("Client hub")).toBeInTheDocument();
+    expect(screen.getByText(/address the business has on file/)).toBeInTheDocument();
+  });
 });

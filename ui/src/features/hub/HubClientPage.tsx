@@ -136,50 +136,32 @@ function ClientScreen({ id, link }: { id: string; link: HubLink }) {
         )}
       </section>
 
-      <section className="hub-card" aria-labelledby="quotes-title">
-        <h2 id="quotes-title">Quotes</h2>
-        {data.quotes.length === 0 ? (
-          <p className="hub-fine">No quotes yet.</p>
-        ) : (
-          <ul className="hub-list">
-            {data.quotes.map((q) => (
-              <li key={q.id} className="hub-item">
-                <div className="hub-item__main">
-                  <Link className="hub-item__title" to={q.link}>
-                    {q.number} · {q.title}
-                  </Link>
-                  <span className={`hub-status hub-status--${q.status}`}>{QUOTE_STATUS[q.status] ?? q.status}</span>
-                </div>
-                <span className="hub-item__amount">{money(q.total, q.currency)}</span>
-              </li>
-            ))}
-          </ul>
-        )}
-      </section>
+      <RecordList
+        heading="Quotes"
+        empty="No quotes yet."
+        items={data.quotes.map((q) => ({
+          id: q.id,
+          name: `${q.number} · ${q.title}`,
+          link: q.link,
+          status: q.status,
+          statusLabel: QUOTE_STATUS[q.status] ?? q.status,
+          amount: money(q.total, q.currency),
+        }))}
+      />
 
-      <section className="hub-card" aria-labelledby="invoices-title">
-        <h2 id="invoices-title">Invoices</h2>
-        {data.invoices.length === 0 ? (
-          <p className="hub-fine">No invoices yet.</p>
-        ) : (
-          <ul className="hub-list">
-            {data.invoices.map((i) => (
-              <li key={i.id} className="hub-item">
-                <div className="hub-item__main">
-                  <Link className="hub-item__title" to={i.link}>
-                    {i.number} · {i.title}
-                  </Link>
-                  <span className={`hub-status hub-status--${i.status}`}>{INVOICE_STATUS[i.status] ?? i.status}</span>
-                </div>
-                <div className="hub-item__side">
-                  <span className="hub-item__amount">{money(i.total, i.currency)}</span>
-                  {i.balance > 0 && i.balance !== i.total && <span className="hub-item__meta">{money(i.balance, i.currency)} left</span>}
-                </div>
-              </li>
-            ))}
-          </ul>
-        )}
-      </section>
+      <RecordList
+        heading="Invoices"
+        empty="No invoices yet."
+        items={data.invoices.map((i) => ({
+          id: i.id,
+          name: `${i.number} · ${i.title}`,
+          link: i.link,
+          status: i.status,
+          statusLabel: INVOICE_STATUS[i.status] ?? i.status,
+          amount: money(i.total, i.currency),
+          note: i.balance > 0 && i.balance !== i.total ? `${money(i.balance, i.currency)} left` : undefined,
+        }))}
+      />
 
       {data.receipts.length > 0 && (
         <section className="hub-card" aria-labelledby="receipts-title">
@@ -210,6 +192,48 @@ function ClientScreen({ id, link }: { id: string; link: HubLink }) {
       <RequestWork id={id} link={link} page={data} />
       <SmsChoice kind="client" id={id} link={link} phones={client.phones} />
     </HubShell>
+  );
+}
+
+interface RecordItem {
+  id: string;
+  /** "Q-0001 · Spring clean-up" */
+  name: string;
+  /** The record's own hub page. */
+  link: string;
+  status: string;
+  statusLabel: string;
+  amount: string;
+  note?: string;
+}
+
+/** The client's quotes or invoices: each one's name linking to its page, its status and amount. */
+function RecordList({ heading, empty, items }: { heading: string; empty: string; items: RecordItem[] }) {
+  const titleId = `${heading.toLowerCase()}-title`;
+  return (
+    <section className="hub-card" aria-labelledby={titleId}>
+      <h2 id={titleId}>{heading}</h2>
+      {items.length === 0 ? (
+        <p className="hub-fine">{empty}</p>
+      ) : (
+        <ul className="hub-list">
+          {items.map((item) => (
+            <li key={item.id} className="hub-item">
+              <div className="hub-item__main">
+                <Link className="hub-item__title" to={item.link}>
+                  {item.name}
+                </Link>
+                <span className={`hub-status hub-status--${item.status}`}>{item.statusLabel}</span>
+              </div>
+              <div className="hub-item__side">
+                <span className="hub-item__amount">{item.amount}</span>
+                {item.note && <span className="hub-item__meta">{item.note}</span>}
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
   );
 }
 

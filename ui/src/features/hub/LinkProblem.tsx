@@ -1,15 +1,19 @@
 import { useState } from "react";
+import { useLocation } from "react-router";
 import { describeError, isProblem } from "../../api/problem";
-import { askForFreshLink } from "./api";
+import { askForFreshLink, useLinkBrand } from "./api";
 import { HubShell } from "./HubShell";
-import type { HubKind } from "./link";
+import { parseLink, type HubKind } from "./link";
 
 /**
  * An expired, damaged or unknown link: no record is shown, but the client can ask
  * for a fresh link by email. The answer is the same whatever the server found.
+ * A genuine link, even expired, shows whose it is (the business's name, logo and
+ * colour); a damaged one stays plain.
  */
 export function LinkProblem({ kind, id, account, error }: { kind: HubKind; id: string; account?: string; error?: unknown }) {
   const [state, setState] = useState<"idle" | "sending" | "sent" | "failed">("idle");
+  const brand = useLinkBrand(kind, id, parseLink(useLocation().search)).data;
   const expired = isProblem(error, "link_expired");
   const what = kind === "client" ? "page" : kind;
   async function ask() {
@@ -24,7 +28,7 @@ export function LinkProblem({ kind, id, account, error }: { kind: HubKind; id: s
   }
   const other = error !== undefined && !expired && !isProblem(error, "quote_not_found") && !isProblem(error, "invoice_not_found") && !isProblem(error, "client_not_found");
   return (
-    <HubShell>
+    <HubShell brand={brand}>
       <section className="hub-card" aria-labelledby="link-title">
         <h1 id="link-title">{expired ? "This link has expired" : other ? "This page did not load" : "This link does not work"}</h1>
         {other ? (
@@ -34,7 +38,7 @@ export function LinkProblem({ kind, id, account, error }: { kind: HubKind; id: s
             {expired
               ? `Links to your ${what} work for a limited time, to keep it private.`
               : `The link may be incomplete: it can happen when an email program breaks a long address.`}{" "}
-            We can email a fresh link to the address the business has on file for you.
+            We can email a fresh link to the address {brand?.name ?? "the business"} has on file for you.
           </p>
         )}
         {state === "sent" ? (

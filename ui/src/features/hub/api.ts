@@ -93,6 +93,20 @@ export function askForFreshLink(kind: HubKind, id: string, account: string) {
     : unwrap(api.POST("/api/v1/hub/links", { body: { kind, id, account } }));
 }
 
+/**
+ * The business behind a genuine link, even an expired one, for the page that
+ * offers a fresh link (null for a forged or damaged link: that page stays plain).
+ */
+export function useLinkBrand(kind: HubKind, id: string, link: HubLink | null) {
+  return useQuery({
+    queryKey: ["hub", kind, id, "brand", link?.expires, link?.sig],
+    enabled: link !== null,
+    retry: false,
+    queryFn: ({ signal }) =>
+      unwrap(api.GET("/api/v1/hub/brand", { params: { query: { kind, id, ...link! } }, signal })),
+  });
+}
+
 export function pdfUrl(kind: HubKind, id: string, link: HubLink): string {
   const q = new URLSearchParams({ account: link.account, expires: String(link.expires), sig: link.sig });
   return `/api/v1/hub/${path(kind)}/${id}/pdf?${q}`;

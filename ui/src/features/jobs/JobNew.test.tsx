@@ -109,7 +109,13 @@ describe("New job", () => {
     await user.type(screen.getByLabelText("Every"), "2");
 
     // The server's dates, in its wall-clock time, are what the list shows.
-    expect(await screen.findByText(/Mon, Dec 21, 2026.*9:00/)).toBeInTheDocument();
+    const listed = await screen.findByText(/Mon, Dec 21, 2026.*9:00/);
+    // The summary writes the time as the list does (locale's clock, not "09:00").
+    const summary = document.querySelector(".rule-summary p")!.textContent!;
+    const at = /^Every 2 weeks on Monday.* at (.+)\.$/.exec(summary)?.[1];
+    expect(at, summary).toBeDefined();
+    expect(at).not.toBe("09:00");
+    expect(listed.textContent!.endsWith(at!)).toBe(true);
     expect(screen.getByText(/2 visits are planned when the job is created.*Times in America\/New York/)).toBeInTheDocument();
     expect(previews.at(-1)).toEqual({ start_date: "2026-12-07", start_time: "09:00", rrule: "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;COUNT=10", limit: 5 });
     // While "Every" is empty the rule is incomplete: nothing is asked.

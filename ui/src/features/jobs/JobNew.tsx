@@ -5,7 +5,7 @@ import { ApiProblem, describeError } from "../../api/problem";
 import { SelectField, TextAreaField, TextField } from "../../components/Field";
 import { Icon } from "../../components/Icon";
 import { FormError, PageHeader } from "../../components/States";
-import { currencyDigits, formatDay } from "../../lib/format";
+import { CLOCK, currencyDigits } from "../../lib/format";
 import { useFormat } from "../../lib/locale";
 import { useDebounced } from "../../lib/useDebounced";
 import { isIsoDate, parseHhmm, today } from "../../lib/zoned";
@@ -267,8 +267,8 @@ export function JobNew() {
           {when === "repeat" && (
             <div className="rule-summary" aria-live="polite">
               <p>
-                <strong>{describe(rule, (d) => formatDay(d))}</strong>
-                {time ? ` at ${time}` : ", any time of day"}.
+                <strong>{describe(rule, (d) => fmt.day(d))}</strong>
+                {time && parseHhmm(time) !== null ? ` at ${fmt.clock(time)}` : ", any time of day"}.
               </p>
               {!previewJson ? (
                 <p className="muted">Complete the rule to see its visits.</p>
@@ -286,7 +286,7 @@ export function JobNew() {
                       <li key={v.index}>
                         {v.anytime
                           ? fmt.day(v.date, { weekday: "short", month: "short", day: "numeric", year: "numeric" })
-                          : fmt.wallClock(v.local_start, { weekday: "short", month: "short", day: "numeric", year: "numeric", hour: "numeric", minute: "2-digit" })}
+                          : fmt.wallClock(v.local_start, { weekday: "short", month: "short", day: "numeric", year: "numeric", ...CLOCK })}
                       </li>
                     ))}
                   </ol>

@@ -1,14 +1,13 @@
 import { useState, type ReactNode } from "react";
-import { useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Link, useParams } from "react-router";
 import { useLiveTopic } from "../../api/live";
 import { ApiProblem, describeError, isProblem } from "../../api/problem";
 import { Dialog } from "../../components/Dialog";
 import { Icon } from "../../components/Icon";
 import { EmptyState, ErrorState, FormError, PageHeader, Spinner } from "../../components/States";
-import { formatDateTime } from "../../lib/format";
 import { useFormat } from "../../lib/locale";
-import { addressLine, cancelJob, completeJob, useClient, useJob, useJobAttachments, useProperties, useTeam, visitSignature, type Attachment, type Job, type Visit } from "./api";
+import { addressLine, cancelJob, completeJob, completeVisit, useClient, useJob, useJobAttachments, useProperties, useTeam, visitSignature, type Attachment, type Job, type Visit } from "./api";
 import { JobNotes } from "./JobNotes";
 import { describeRrule } from "./rruleText";
 import "./jobs.css";
@@ -154,7 +153,7 @@ function JobDetail({ job }: { job: Job }) {
         ) : (
           <ul className="visit-list">
             {job.visits.map((v) => (
-              <VisitRow key={v.id} visit={v} names={names} signature={visitSignature(attachments.data, v.id)} />
+              <VisitRow key={v.id} visit={v} names={names} signature={visitSignature(attachments.data, v.id)} canComplete={job.status === "active"} />
             ))}
           </ul>
         )}
@@ -166,13 +165,25 @@ function JobDetail({ job }: { job: Job }) {
   );
 }
 
-function VisitRow({ visit, names, signature }: { visit: Visit; names: Map<string, string>; signature?: Attachment }) {
+function VisitRow({ visit, names, signature, canComplete }: { visit: Visit; names: Map<string, string>; signature?: Attachment; canComplete: boolean }) {
   const fmt = useFormat();
+  const queryClient = useQueryClient();
+  const complete = useMutation({
+    mutationFn: () => completeVisit(visit.id),
+    onSuccess: () =>
+      Promise.all([
+        queryClient.invalidateQueries({ queryKey: ["jobs"] }),
+        queryClient.invalidateQueries({ queryKey: ["schedule"] }),
+        queryClient.invalidateQueries({ queryKey: ["invoices"] }),
+        queryClient.invalidateQueries({ queryKey: ["reports"] }),
+      ]),
+  });
+  const open = visit.status === "scheduled" || visit.status === "in_progress";
   const when = !visit.starts_at
     ? "Not scheduled"
     : visit.anytime
       ? `${fmt.date(visit.starts_at)}, any time`
-      : `${fmt.dateTime(visit.starts_at)} – ${visit.ends_at ? formatDateTime(visit.ends_at, fmt.timeZone, undefined, { timeStyle: "short", timeZone: fmt.timeZone }) : ""}`;
+      : `${fmt.dateTime(visit.starts_at)} – ${visit.ends_at ? fmt.time(visit.ends_at) : ""}`;
   const who = visit.assignee_ids.map((id) => names.get(id) ?? "Former team member");
   const done = visit.checklist.filter((c) => c.done).length;
   return (
@@ -187,6 +198,17 @@ function VisitRow({ visit, names, signature }: { visit: Visit; names: Map<string
         {visit.notes ? `${visit.checklist.length > 0 ? " · " : ""}Note: ${visit.notes}` : ""}
       </span>
       <span className={`badge badge--${visit.status}`}>{visit.status.replace("_", " ")}</span>
+      {canComplete && open && visit.starts_at && (
+        <button type="button" className="button visit-row__action" onClick={() => complete.mutate()} disabled={complete.isPending}>
+          {complete.isPending ? "Completing…" : "Complete visit"}
+          <span className="visually-hidden"> of {when}</span>
+        </button>
+      )}
+      {complete.isError && (
+        <p className="field__error visit-row__error" role="alert">
+          {describeError(complete.error)}
+        </p>
+      )}
       {signature && (
         <figure className="visit-row__signature">
           <img src={signature.url} alt={`Client's signature collected at the visit of ${when}`} />

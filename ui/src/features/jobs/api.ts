@@ -96,6 +96,11 @@ export function completeJob(id: string, version: number, completeOpenVisits: boo
   return unwrap(api.POST("/api/v1/jobs/{id}/complete", { params: { path: { id } }, body: { version, complete_open_visits: completeOpenVisits } }));
 }
 
+/** Complete one visit (the technician's clock stops); completing twice is harmless. */
+export function completeVisit(id: string) {
+  return unwrap(api.POST("/api/v1/visits/{id}/complete", { params: { path: { id } } }));
+}
+
 export function cancelJob(id: string, version: number) {
   return unwrap(api.POST("/api/v1/jobs/{id}/cancel", { params: { path: { id } }, body: { version } }));
 }

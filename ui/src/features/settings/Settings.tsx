@@ -8,6 +8,7 @@ import { EmptyState, PageHeader } from "../../components/States";
 import { Catalog } from "./Catalog";
 import { Connections } from "./Connections";
 import { RequestFormSection } from "./RequestForm";
+import { Security } from "./Security";
 import { BusinessDetails, Branding, Regional, Reminders, WithSettings } from "./SettingsForms";
 import { TaxRates } from "./TaxRates";
 import { Team } from "./Team";
@@ -23,6 +24,7 @@ const sections = [
   { path: "connections", label: "Connections", admin: true },
   { path: "reminders", label: "Reminders" },
   { path: "request-form", label: "Online requests" },
+  { path: "security", label: "Your sign-in" },
 ];
 
 export function Settings() {
@@ -70,6 +72,7 @@ export function Settings() {
             <Route path="catalog" element={<Catalog canEdit={canEdit} />} />
             <Route path="team" element={<Team canEdit={canEdit} />} />
             <Route path="request-form" element={<RequestFormSection canEdit={canEdit} />} />
+            <Route path="security" element={<Security />} />
             {canEdit && <Route path="connections" element={<Connections />} />}
             <Route path="*" element={<Navigate to="/settings/business" replace />} />
           </Routes>
