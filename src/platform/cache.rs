@@ -250,6 +250,30 @@ pub struct Cache {
     /// store its value.
     cleared: AtomicU64,
     enabled: Arc<AtomicBool>,
+    /// The loads under way in [`Cache::get_or_compute`], one per key: requests that
+    /// miss the same entry together wait for the first one's load instead of each
+    /// running the same report (after an event, a busy office's dashboard is asked
+    /// for by every open screen at once).
+    flights: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// A request's place in a key's loads ([`Cache::get_or_compute`]): when it ends,
+/// however it ends (answered, failed, or dropped with its request), the key's lock is
+/// forgotten unless another request holds or waits for it.
+struct Landing<'a> {
+    cache: &'a Cache,
+    key: Key,
+    flight: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        let mut flights = self.cache.flights.lock().unwrap_or_else(|e| e.into_inner());
+        // The map's and ours: nobody else has a clone (they are taken under this lock).
+        if Arc::strong_count(&self.flight) <= 2 {
+            flights.remove(&self.key);
+        }
+    }
 }
 
 /// A cache's counters, for `/metrics` and `GET /status`.
@@ -288,6 +312,7 @@ impl Cache {
             epochs: Mutex::default(),
             cleared: AtomicU64::new(0),
             enabled,
+            flights: Mutex::default(),
         }
     }
 
@@ -400,12 +425,29 @@ impl Cache {
         if let Some(value) = self.lookup::<T>(&key).await {
             return Ok(value);
         }
+        let landing = Landing {
+            cache: self,
+            key,
+            flight: self.flight(key),
+        };
+        let flight = landing.flight.clone();
+        let _turn = flight.lock().await;
+        // The load this request waited for may have stored the answer.
+        if let Some(value) = self.lookup::<T>(&key).await {
+            return Ok(value);
+        }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let start = self.begin(&key);
         let value = load().await?;
         let weight = u32::try_from(weigh(&value).saturating_add(1)).unwrap_or(u32::MAX);
         self.store(key, start, value.clone(), weight).await;
         Ok(value)
+    }
+
+    /// The lock that orders the loads of `key`.
+    fn flight(&self, key: Key) -> Arc<tokio::sync::Mutex<()>> {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        flights.entry(key).or_default().clone()
     }
 
     fn bump(&self, account_id: Uuid, account_wide: bool) {
@@ -792,6 +834,47 @@ mod tests {
         assert_eq!(compute(cache, Key::query(b, "jobs"), "x").await, "kept");
         let stats = cache.stats();
         assert!(stats.hits >= 4 && stats.misses >= 6 && stats.invalidations >= 3);
+    }
+
+    #[tokio::test]
+    async fn requests_that_miss_together_share_one_load() {
+        let caches = enabled();
+        let cache = caches.get(Name::Reports);
+        let key = Key::query(Uuid::now_v7(), "dashboard");
+        let loads = AtomicU64::new(0);
+        let (started, release) = (tokio::sync::Notify::new(), tokio::sync::Semaphore::new(0));
+        let ask = || {
+            cache.get_or_compute(key, String::len, || async {
+                loads.fetch_add(1, Ordering::SeqCst);
+                started.notify_one();
+                let _go = release.acquire().await;
+                Ok::<_, ()>("report".to_owned())
+            })
+        };
+        let first = ask();
+        let others = futures_util::future::join_all((0..7).map(|_| ask()));
+        let (answers, ()) = tokio::join!(
+            async { futures_util::future::join(first, others).await },
+            async {
+                // Release the loads only once the first runs: the seven others have
+                // missed by then, and wait behind it (or, without the lock, load too).
+                started.notified().await;
+                tokio::task::yield_now().await;
+                release.add_permits(8);
+            }
+        );
+        assert_eq!(answers.0, Ok("report".to_owned()));
+        assert!(answers.1.iter().all(|a| a == &Ok("report".to_owned())));
+        assert_eq!(
+            loads.load(Ordering::SeqCst),
+            1,
+            "one load for eight requests"
+        );
+        assert_eq!(cache.stats().misses, 1);
+        assert!(
+            cache.flights.lock().unwrap().is_empty(),
+            "no lock left behind"
+        );
     }
 
     #[tokio::test]
