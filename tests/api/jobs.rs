@@ -1064,6 +1064,11 @@ async fn the_schedule_pages_by_technician() {
             .body;
         visit_of.push(job["visits"][0]["id"].as_str().unwrap().to_string());
     }
+    // Lanes show the window only: the same people's visits of another day stay out.
+    app.post("/api/v1/jobs", &owner.token, json!({"client_id": client, "title": "Next day",
+        "schedule": {"start_date": "2026-08-04", "start_time": "08:00", "assignee_ids": [t1, t2, t3]}}))
+        .await
+        .expect(201);
     let window = "from=2026-08-03T00:00:00Z&to=2026-08-04T00:00:00Z";
     let ids = |reply: crate::helpers::Reply| -> Vec<String> {
         reply.body["visits"]

@@ -458,6 +458,32 @@ pub async fn visits(
         )
         .fetch_all(&mut *conn)
         .await?
+    } else if let (true, Some(lanes)) = (window, assignee.as_deref()) {
+        // Some people's lanes: start from their assignments (an index range of the
+        // assignment table), then each visit by key. Folded into the general query
+        // below, the planner reads every visit of the window and every job first
+        // (a technician's week of 23 visits among 17,000: 200 ms instead of a few).
+        sqlx::query_as!(
+            VisitRow,
+            r#"SELECT v.id, v.job_id, j.number AS job_number, j.title, j.client_id,
+                      coalesce(nullif(concat_ws(' ', c.first_name, c.last_name), ''), c.company_name, '') AS "client_name!",
+                      p.address AS "property_address?: Json<Address>", c.billing_address AS "billing_address: Json<Address>",
+                      v.occurrence_index, v.starts_at, v.ends_at, v.anytime, v.status, coalesce(v.instructions, j.instructions) AS instructions,
+                      v.notes, v.completed_at, v.completed_by, v.version, v.updated_at
+               FROM visits v
+               JOIN jobs j ON j.account_id = v.account_id AND j.id = v.job_id
+               JOIN clients c ON c.account_id = j.account_id AND c.id = j.client_id
+               LEFT JOIN properties p ON p.account_id = j.account_id AND p.id = j.property_id
+               WHERE v.id IN (SELECT DISTINCT a.visit_id FROM visit_assignees a WHERE a.user_id = ANY($3))
+                 AND ((v.starts_at < $2::timestamptz AND v.starts_at > $1::timestamptz - interval '25 hours' AND v.ends_at > $1)
+                      OR (v.starts_at IS NULL AND v.status = 'scheduled'))
+               ORDER BY v.starts_at NULLS LAST, v.id"#,
+            from,
+            to,
+            lanes
+        )
+        .fetch_all(&mut *conn)
+        .await?
     } else {
         sqlx::query_as!(
             VisitRow,
