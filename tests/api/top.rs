@@ -207,7 +207,13 @@ async fn status_needs_the_admin_token_and_reports_traffic_queues_pool_and_today(
     assert_eq!(
         caches,
         [
-            "settings", "sessions", "tokens", "clients", "schedule", "reports"
+            "settings",
+            "sessions",
+            "tokens",
+            "clients",
+            "schedule",
+            "reports",
+            "my_visits"
         ]
     );
     for cache in body["caches"].as_array().unwrap() {
