@@ -542,7 +542,7 @@ impl App {
         // listeners that serve clients; a worker has none.
         let mut relay = match self.state.config.role {
             crate::config::Role::Api | crate::config::Role::All => Some(tokio::spawn(
-                crate::platform::events::relay(self.state.db.clone(), stop_rx.clone()),
+                crate::platform::events::relay(self.state.db.with_own_pool(2), stop_rx.clone()),
             )),
             crate::config::Role::Worker => None,
         };

@@ -560,6 +560,22 @@ impl Db {
         }
     }
 
+    /// The same database through a small pool of its own (`connections` at most,
+    /// opened on first use), sharing everything else: the event bus, the caches, the
+    /// listeners. The event relay reads through it, so it never waits behind
+    /// requests for a connection: a relay that fell behind a busy pool kept emptying
+    /// the caches long after the writes that caused it (docs/performance.md).
+    pub fn with_own_pool(&self, connections: u32) -> Self {
+        let options = (*self.pool.connect_options()).clone();
+        let pool = pool_options(&DbSettings::new(connections))
+            .min_connections(0)
+            .connect_lazy_with(options);
+        Self {
+            pool,
+            ..self.clone()
+        }
+    }
+
     /// Serve [`Db::read`]s from the streaming replica at `url` too. The pool connects
     /// lazily: a replica that is down at start leaves reads on the primary until
     /// [`watch_replica`] reaches it.

@@ -211,6 +211,47 @@ async fn events_reach_every_instance_and_idempotent_writes_raise_them_once() {
     );
 }
 
+/// The relay reads committed events through connections of its own: an instance whose
+/// pool is taken by requests still hears (and so empties its caches for) changes made
+/// elsewhere, instead of falling behind until the requests let go.
+#[tokio::test]
+async fn the_relay_is_heard_while_requests_hold_every_pooled_connection() {
+    let first = spawn_app().await;
+    let second = spawn_app_on(first.database_url.clone(), |_| {}).await;
+    let owner = first.signup("Busy Pool Co").await;
+    let mut bus = second.db.events().subscribe();
+    wait_for_relay(&first, &owner, &mut bus).await;
+    // Take every connection of the second instance's pool (its workers may hold some
+    // a while: take what comes within a second each time, until nothing does).
+    let mut held = Vec::new();
+    while let Ok(Ok(conn)) =
+        tokio::time::timeout(Duration::from_secs(1), second.db.pool().acquire()).await
+    {
+        held.push(conn);
+    }
+    assert!(!held.is_empty());
+    assert!(
+        second.db.pool().try_acquire().is_none(),
+        "the pool is taken"
+    );
+    let created = first
+        .create_client(
+            &owner,
+            json!({"first_name": "Heard", "last_name": "Anyway"}),
+        )
+        .await;
+    let heard = next_event(&mut bus, &owner.account_id, Duration::from_secs(20))
+        .await
+        .expect("heard while the pool is taken");
+    assert_eq!(
+        heard.event,
+        Event::ClientCreated {
+            client_id: created["id"].as_str().unwrap().parse().unwrap()
+        }
+    );
+    drop(held);
+}
+
 /// The names of the account's events, oldest first.
 async fn names(app: &TestApp, account: &str) -> Vec<String> {
     stored(app, account)
