@@ -254,6 +254,12 @@ fn fixture() -> Status {
                    "in_flight": 2, "ws_connections": 7})
         })
         .collect();
+    let cache = |name: &str, hits: u64, misses: u64| {
+        let looked_up = hits + misses;
+        json!({"name": name, "hits": hits, "misses": misses,
+               "hit_ratio": (looked_up > 0).then(|| hits as f64 / looked_up as f64),
+               "evictions": 0, "invalidations": 0, "entries": hits})
+    };
     let queue = |name: &str, depth: i64, running: i64, dead: i64, per_minute: f64| {
         json!({"name": name, "depth": depth, "pending": depth, "scheduled": 0, "running": running,
                "dead": dead, "failed_total": dead * 2, "completed_total": 100,
@@ -278,7 +284,11 @@ fn fixture() -> Status {
             queue("cleanup", 0, 0, 0, 0.0),
         ],
         "outbox_pending": 0,
-        "caches": [],
+        "caches": [
+            cache("settings", 990, 10), cache("sessions", 480, 20), cache("tokens", 990, 10),
+            cache("clients", 900, 100), cache("schedule", 80, 20), cache("reports", 40, 60),
+            cache("my_visits", 0, 0),
+        ],
         "business_today": {"accounts": 3, "visits_completed": 17, "invoices_sent": 9,
                            "payments_collected": [{"currency": "USD", "amount_minor": 123456, "payments": 5}],
                            "active_users": 11, "as_of": start},
@@ -345,7 +355,6 @@ fn the_dashboard_fits_80_by_24_and_uses_120_by_40() {
                 "DB pool",
                 "5/20 used",
                 "Cache hits",
-                "none in this build",
                 "Visits completed",
                 "17",
                 "Invoices sent",
@@ -368,8 +377,18 @@ fn the_dashboard_fits_80_by_24_and_uses_120_by_40() {
         assert!(email < pdf, "{screen}");
         assert_shows(&screen, &["cleanup", "sms.send", "notifications.high"]);
     }
-    // The wide screen has the room for full queue names.
-    assert_shows(&draw(&app, 120, 40), &["notifications.standard"]);
+    // The wide screen has the room for full queue names, and a line per cache; the
+    // small one sums the caches up in one line: all look-ups, and the weakest cache.
+    assert_shows(
+        &draw(&app, 120, 40),
+        &[
+            "notifications.standard",
+            "settings 99.0%",
+            "reports 40.0%",
+            "my_visits –",
+        ],
+    );
+    assert_shows(&draw(&app, 80, 24), &["all 94% · low reports 40%"]);
 }
 
 #[test]

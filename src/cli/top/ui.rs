@@ -11,7 +11,7 @@ use ratatui::widgets::{
     Block, Cell, Clear, Gauge, Paragraph, Row, Sparkline, Table, TableState, Wrap,
 };
 
-use crate::platform::status::{QueueStatus, Sample, Status};
+use crate::platform::status::{CacheStatus, QueueStatus, Sample, Status};
 
 /// Whether the instance answers.
 #[derive(Debug, Clone, PartialEq)]
@@ -299,10 +299,16 @@ fn render_dashboard(frame: &mut Frame, area: Rect, app: &App, status: &Status) {
     let [queues, right] =
         Layout::horizontal([Constraint::Min(30), Constraint::Length(side)]).areas(body);
     render_queues(frame, queues, app);
+    // Room for a line per cache on a tall screen; else one summary line.
+    let cache_lines = if tall {
+        u16::try_from(status.caches.len().clamp(1, 8)).unwrap_or(1)
+    } else {
+        1
+    };
     let [now, pool, caches, business] = Layout::vertical([
         Constraint::Length(4),
         Constraint::Length(3),
-        Constraint::Length(3),
+        Constraint::Length(cache_lines + 2),
         Constraint::Min(3),
     ])
     .areas(right);
@@ -553,9 +559,10 @@ fn render_pool(frame: &mut Frame, area: Rect, status: &Status) {
 }
 
 fn render_caches(frame: &mut Frame, area: Rect, status: &Status) {
+    let room = usize::from(area.height.saturating_sub(2));
     let lines: Vec<Line> = if status.caches.is_empty() {
         vec![Line::from("none in this build".dark_gray())]
-    } else {
+    } else if status.caches.len() <= room {
         status
             .caches
             .iter()
@@ -567,11 +574,33 @@ fn render_caches(frame: &mut Frame, area: Rect, status: &Status) {
                 ))
             })
             .collect()
+    } else {
+        vec![cache_summary(&status.caches)]
     };
     frame.render_widget(
         Paragraph::new(lines).block(Block::bordered().title(" Cache hits ")),
         area,
     );
+}
+
+/// All caches in one line: the hit ratio over every look-up, and the cache that hits
+/// least (the one to look at), in whole percents to fit a narrow column.
+fn cache_summary(caches: &[CacheStatus]) -> Line<'static> {
+    let hits: u64 = caches.iter().map(|c| c.hits).sum();
+    let looked_up: u64 = caches.iter().map(|c| c.hits + c.misses).sum();
+    if looked_up == 0 {
+        return Line::from("no look-ups yet".dark_gray());
+    }
+    let whole = |ratio: f64| format!("{:.0}%", ratio * 100.0);
+    let overall = whole(hits as f64 / looked_up as f64);
+    let lowest = caches
+        .iter()
+        .filter_map(|c| c.hit_ratio.map(|ratio| (ratio, c.name.as_str())))
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    match lowest {
+        Some((ratio, name)) => Line::from(format!("all {overall} · low {name} {}", whole(ratio))),
+        None => Line::from(format!("all {overall}")),
+    }
 }
 
 fn render_business(frame: &mut Frame, area: Rect, status: &Status) {
