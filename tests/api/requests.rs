@@ -569,6 +569,20 @@ async fn booking_slots_follow_local_hours_across_dst() {
     assert_eq!(wide.fields(), ["to"]);
 }
 
+/// The public booking slots of `service` on `day`, as anyone on the web asks for them.
+async fn day_slots(app: &TestApp, slug: &str, service: &str, day: NaiveDate) -> Value {
+    app.request(
+        reqwest::Method::GET,
+        &format!("/api/v1/public/{slug}/booking/slots?service={service}&from={day}&to={day}"),
+        None,
+        None,
+        &[],
+    )
+    .await
+    .expect(200)
+    .body
+}
+
 #[tokio::test]
 async fn two_clients_racing_for_the_last_slot_one_wins() {
     let app = spawn_app().await;
@@ -577,17 +591,7 @@ async fn two_clients_racing_for_the_last_slot_one_wins() {
     // One person, one 60-minute slot a day.
     let slug = open_booking(&app, &owner, &mowing, 60, "09:00", 30).await;
     let day = Utc::now().date_naive() + Duration::days(3);
-    let slots = app
-        .request(
-            reqwest::Method::GET,
-            &format!("/api/v1/public/{slug}/booking/slots?service={mowing}&from={day}&to={day}"),
-            None,
-            None,
-            &[],
-        )
-        .await
-        .expect(200)
-        .body;
+    let slots = day_slots(&app, &slug, &mowing, day).await;
     let only = slots["slots"][0]["starts_at"].as_str().unwrap().to_string();
     assert_eq!(slots["slots"].as_array().unwrap().len(), 1);
 
@@ -739,17 +743,7 @@ async fn an_online_booking_is_confirmed_to_the_client_once_and_only_when_it_comm
     let mowing = service(&app, &owner, "Mowing").await;
     let slug = open_booking(&app, &owner, &mowing, 60, "10:00", 0).await;
     let day = Utc::now().date_naive() + Duration::days(3);
-    let slots = app
-        .request(
-            reqwest::Method::GET,
-            &format!("/api/v1/public/{slug}/booking/slots?service={mowing}&from={day}&to={day}"),
-            None,
-            None,
-            &[],
-        )
-        .await
-        .expect(200)
-        .body;
+    let slots = day_slots(&app, &slug, &mowing, day).await;
     let first = slots["slots"][0]["starts_at"].as_str().unwrap().to_string();
     let path = format!("/api/v1/public/{slug}/bookings");
     app.post_anon(&path, booking(&mowing, &first, "bea@example.com"))
