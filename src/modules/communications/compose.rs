@@ -202,52 +202,41 @@ impl<'a> Composer<'a> {
     /// A call to action: a button in HTML, `{intro}: {url}` in text. The address is
     /// also printed under the button for clients whose email hides buttons.
     pub fn action(&mut self, intro: &str, label: &str, url: &str) -> &mut Self {
-        let _ = write!(self.text, "{intro}: {url}\n\n");
-        let color = accent(self.settings);
-        match safe_href(url) {
-            Some(href) => {
-                let _ = write!(
-                    self.html,
-                    r#"<p style="margin:8px 0 8px 0;"><a href="{href}" style="display:inline-block;background:{color};color:#ffffff;text-decoration:none;font-weight:bold;padding:12px 22px;border-radius:4px;">{}</a></p><p style="{P}{MUTED}font-size:12px;word-break:break-all;">{}: <a href="{href}" style="color:{color};">{}</a></p>"#,
-                    escape(label),
-                    escape(intro),
-                    escape(url),
-                );
-            }
-            None => {
-                let _ = write!(
-                    self.html,
-                    r#"<p style="{P}">{}: {}</p>"#,
-                    escape(intro),
-                    escape(url)
-                );
-            }
-        }
-        self
+        self.linked(intro, url, |href, color| {
+            format!(
+                r#"<p style="margin:8px 0 8px 0;"><a href="{href}" style="display:inline-block;background:{color};color:#ffffff;text-decoration:none;font-weight:bold;padding:12px 22px;border-radius:4px;">{}</a></p><p style="{P}{MUTED}font-size:12px;word-break:break-all;">{}: <a href="{href}" style="color:{color};">{}</a></p>"#,
+                escape(label),
+                escape(intro),
+                escape(url),
+            )
+        })
     }
 
     /// A quieter link than [`Self::action`]: a sentence and the address, linked.
     pub fn link(&mut self, intro: &str, label: &str, url: &str) -> &mut Self {
+        self.linked(intro, url, |href, color| {
+            format!(
+                r#"<p style="{P}">{}: <a href="{href}" style="color:{color};">{}</a></p>"#,
+                escape(intro),
+                escape(label),
+            )
+        })
+    }
+
+    /// `{intro}: {url}` in text; in HTML what `html` makes of the escaped address and
+    /// the accent colour, or the plain sentence when the address is not a web link.
+    fn linked(
+        &mut self,
+        intro: &str,
+        url: &str,
+        html: impl FnOnce(&str, &str) -> String,
+    ) -> &mut Self {
         let _ = write!(self.text, "{intro}: {url}\n\n");
-        let color = accent(self.settings);
-        match safe_href(url) {
-            Some(href) => {
-                let _ = write!(
-                    self.html,
-                    r#"<p style="{P}">{}: <a href="{href}" style="color:{color};">{}</a></p>"#,
-                    escape(intro),
-                    escape(label),
-                );
-            }
-            None => {
-                let _ = write!(
-                    self.html,
-                    r#"<p style="{P}">{}: {}</p>"#,
-                    escape(intro),
-                    escape(url)
-                );
-            }
-        }
+        let paragraph = match safe_href(url) {
+            Some(href) => html(&href, accent(self.settings)),
+            None => format!(r#"<p style="{P}">{}: {}</p>"#, escape(intro), escape(url)),
+        };
+        self.html.push_str(&paragraph);
         self
     }
 
