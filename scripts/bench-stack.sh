@@ -37,8 +37,9 @@ start_server() {
     JOBBER_RATE_LIMITS=off "$bin" --data-dir "$data" --log warn serve --listen "127.0.0.1:$port" \
         --admin-listen "127.0.0.1:$admin" >>"$root/server.log" 2>&1 &
     server=$!
-    for _ in $(seq 1 600); do curl -sf "$base/readyz" >/dev/null && return 0; sleep 0.05; done
-    echo "jobber did not start; see $root/server.log" >&2
+    for _ in $(seq 1 2400); do curl -sf "$base/readyz" >/dev/null && return 0; sleep 0.05; done
+    echo "jobber did not answer /readyz within 120 s; the end of its log:" >&2
+    tail -n 40 "$root/server.log" >&2
     exit 1
 }
 stop_server() { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
@@ -128,8 +129,11 @@ wrk.headers["Authorization"] = "Bearer $token"
 request = function() return wrk.format("GET", "/api/v1/reports/jobs?from=$quarter_ago&to=$today") end
 $lua_done
 LUA
+# One set of headers for every request: wrk.format with headers of its own sends
+# only those (a create without the token would be a quick 401, not a write).
 cat >"$root/mixed.lua" <<LUA
 wrk.headers["Authorization"] = "Bearer $token"
+wrk.headers["Content-Type"] = "application/json"
 $lua_ids
 n = 0
 request = function()
@@ -142,7 +146,7 @@ request = function()
         return wrk.format("GET", "/api/v1/schedule?from=$week_from&to=$week_to&assignee=$tech")
     elseif r < 0.90 then
         n = n + 1
-        return wrk.format("POST", "/api/v1/clients", {["Content-Type"] = "application/json"},
+        return wrk.format("POST", "/api/v1/clients", nil,
             string.format('{"first_name":"Mixed","last_name":"Client %d-%d"}', math.random(1e9), n))
     elseif r < 0.95 then
         return wrk.format("GET", "/api/v1/reports/dashboard")
@@ -204,6 +208,9 @@ rss_mib() { awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
     echo
 
     rss_busy=$(rss_mib "$server")
+    # Write the runs' dirty pages out first: the cold start below is jobber's, not the
+    # previous shutdown's checkpoint of the seed and the creates.
+    psql_ -d jobber -c CHECKPOINT >/dev/null 2>&1 || true
     stop_server
     t0=$(date +%s.%N)
     start_server

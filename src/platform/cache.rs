@@ -253,8 +253,30 @@ pub struct Cache {
     /// The loads under way in [`Cache::get_or_compute`], one per key: requests that
     /// miss the same entry together wait for the first one's load instead of each
     /// running the same report (after an event, a busy office's dashboard is asked
-    /// for by every open screen at once).
-    flights: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
+    /// for by every open screen at once). The lock keeps the key's last load, so a
+    /// request that waited may take it even when it could not be stored.
+    flights: Mutex<HashMap<Key, Flight>>,
+}
+
+/// The loads of one key, in turn, and the last one's answer.
+type Flight = Arc<tokio::sync::Mutex<Option<Loaded>>>;
+
+/// What a load found and where it began ([`Cache::begin`]).
+struct Loaded {
+    start: (u64, u64),
+    value: Arc<dyn Any + Send + Sync>,
+}
+
+impl Loaded {
+    /// The answer, if its load began no earlier than `arrival` (nothing the account
+    /// changed before the request arrived is missing from it) and it is a `T`.
+    fn answers<T: Clone + 'static>(&self, arrival: (u64, u64)) -> Option<T> {
+        let fresh = self.start.0 >= arrival.0 && self.start.1 >= arrival.1;
+        if !fresh {
+            return None;
+        }
+        self.value.downcast_ref::<T>().cloned()
+    }
 }
 
 /// A request's place in a key's loads ([`Cache::get_or_compute`]): when it ends,
@@ -263,7 +285,7 @@ pub struct Cache {
 struct Landing<'a> {
     cache: &'a Cache,
     key: Key,
-    flight: Arc<tokio::sync::Mutex<()>>,
+    flight: Flight,
 }
 
 impl Drop for Landing<'_> {
@@ -425,15 +447,24 @@ impl Cache {
         if let Some(value) = self.lookup::<T>(&key).await {
             return Ok(value);
         }
+        // Where this request stands: a load that begins later sees everything the
+        // account changed before it, so its answer serves this request as well.
+        let arrival = self.begin(&key);
         let landing = Landing {
             cache: self,
             key,
             flight: self.flight(key),
         };
         let flight = landing.flight.clone();
-        let _turn = flight.lock().await;
-        // The load this request waited for may have stored the answer.
+        let mut turn = flight.lock().await;
+        // The load this request waited for may have stored the answer, or, when the
+        // account changed while it ran (a busy office writes all the time), at least
+        // answered everyone who arrived before it began.
         if let Some(value) = self.lookup::<T>(&key).await {
+            return Ok(value);
+        }
+        if let Some(value) = turn.as_ref().and_then(|last| last.answers::<T>(arrival)) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(value);
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
@@ -441,11 +472,15 @@ impl Cache {
         let value = load().await?;
         let weight = u32::try_from(weigh(&value).saturating_add(1)).unwrap_or(u32::MAX);
         self.store(key, start, value.clone(), weight).await;
+        *turn = Some(Loaded {
+            start,
+            value: Arc::new(value.clone()),
+        });
         Ok(value)
     }
 
     /// The lock that orders the loads of `key`.
-    fn flight(&self, key: Key) -> Arc<tokio::sync::Mutex<()>> {
+    fn flight(&self, key: Key) -> Flight {
         let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
         flights.entry(key).or_default().clone()
     }
@@ -498,6 +533,21 @@ impl Cache {
 pub struct Caches {
     caches: Arc<[Cache; 7]>,
     enabled: Arc<AtomicBool>,
+    /// Events this process committed and has applied here already ([`Caches::applied`]).
+    applied: Arc<Mutex<Applied>>,
+}
+
+/// The `events` ids of changes this process committed, until the relay hears them
+/// back; the oldest are forgotten past [`Applied::LIMIT`] (the relay then applies
+/// them a second time, which is only wasteful).
+#[derive(Default)]
+struct Applied {
+    ids: std::collections::HashSet<i64>,
+    order: std::collections::VecDeque<i64>,
+}
+
+impl Applied {
+    const LIMIT: usize = 16_384;
 }
 
 impl Default for Caches {
@@ -511,7 +561,11 @@ impl Caches {
         let enabled = Arc::new(AtomicBool::new(false));
         let caches =
             Arc::new(Name::ALL.map(|name| Cache::new(name, limits.get(name), enabled.clone())));
-        Self { caches, enabled }
+        Self {
+            caches,
+            enabled,
+            applied: Arc::default(),
+        }
     }
 
     pub fn get(&self, name: Name) -> &Cache {
@@ -547,6 +601,36 @@ impl Caches {
                 None => self.get(name).invalidate_account(account_id).await,
             }
         }
+    }
+
+    /// Say that the events with these `events` ids, committed by this process, have
+    /// been applied to its caches ([`Caches::on_event`] right after the commit).
+    pub fn applied(&self, ids: &[i64]) {
+        if ids.is_empty() {
+            return;
+        }
+        let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
+        for &id in ids {
+            if applied.ids.insert(id) {
+                applied.order.push_back(id);
+            }
+        }
+        while applied.order.len() > Applied::LIMIT {
+            if let Some(old) = applied.order.pop_front() {
+                applied.ids.remove(&old);
+            }
+        }
+    }
+
+    /// Whether the event with this `events` id was applied here already (then
+    /// forgotten: it is heard once). The relay skips those: applying an event again
+    /// drops nothing stale, but keeps every load begun since its commit from being
+    /// stored, which on a busy account means a report never stays cached.
+    pub fn take_applied(&self, id: i64) -> bool {
+        let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
+        // `order` keeps the id until it ages out: removing from the middle of a deque
+        // is linear, and a stale id there only ages out a little sooner.
+        applied.ids.remove(&id)
     }
 
     /// Drop every entry of an account in every cache (the relay skipped some of its
@@ -614,7 +698,9 @@ fn stale(account_id: Uuid, event: &Event) -> Vec<(Name, Option<Key>)> {
 fn moves_reports(event: &Event) -> bool {
     !matches!(
         event,
-        Event::ClientAvatarChanged { .. }
+        // A new client has no quote, job, invoice or payment yet.
+        Event::ClientCreated { .. }
+            | Event::ClientAvatarChanged { .. }
             | Event::MessageReceived { .. }
             | Event::RequestReceived { .. }
             | Event::NotificationCreated { .. }
@@ -631,7 +717,9 @@ fn moves_reports(event: &Event) -> bool {
 fn moves_schedule(event: &Event) -> bool {
     !matches!(
         event,
-        Event::ClientAvatarChanged { .. }
+        // A new client has no visit yet.
+        Event::ClientCreated { .. }
+            | Event::ClientAvatarChanged { .. }
             | Event::MessageReceived { .. }
             | Event::RequestReceived { .. }
             | Event::NotificationCreated { .. }
@@ -784,6 +872,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_new_client_leaves_reports_and_schedules_but_an_edited_one_does_not() {
+        let caches = enabled();
+        let account = Uuid::now_v7();
+        let client_id = Uuid::now_v7();
+        let entries = [
+            (Name::Reports, Key::query(account, "dashboard")),
+            (Name::Schedule, Key::query(account, "schedule week")),
+            (Name::MyVisits, Key::query(account, "my_visits")),
+        ];
+        for (name, key) in entries {
+            compute(caches.get(name), key, "before").await;
+        }
+        // An office adding clients all day keeps its dashboard and calendar cached.
+        caches
+            .on_event(account, &Event::ClientCreated { client_id })
+            .await;
+        for (name, key) in entries {
+            assert_eq!(
+                compute(caches.get(name), key, "x").await,
+                "before",
+                "{name:?}"
+            );
+        }
+        // A renamed client's name is on its visits and its invoices' aging rows.
+        caches
+            .on_event(account, &Event::ClientUpdated { client_id })
+            .await;
+        for (name, key) in entries {
+            assert_eq!(
+                compute(caches.get(name), key, "after").await,
+                "after",
+                "{name:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn a_report_event_empties_its_account_only_and_straddling_loads_stay_out() {
         let caches = enabled();
         let cache = caches.get(Name::Reports);
@@ -875,6 +1000,54 @@ mod tests {
             cache.flights.lock().unwrap().is_empty(),
             "no lock left behind"
         );
+    }
+
+    #[tokio::test]
+    async fn a_load_that_could_not_be_stored_still_answers_who_arrived_before_it() {
+        let caches = enabled();
+        let cache = caches.get(Name::Reports);
+        let account = Uuid::now_v7();
+        let key = Key::query(account, "dashboard");
+        let loads = AtomicU64::new(0);
+        let (started, release) = (tokio::sync::Notify::new(), tokio::sync::Semaphore::new(0));
+        // A busy office: the account changes while every load runs, so none is stored.
+        let ask = || {
+            cache.get_or_compute(key, String::len, || async {
+                let n = loads.fetch_add(1, Ordering::SeqCst) + 1;
+                cache.invalidate(&Key::query(account, "client")).await;
+                started.notify_one();
+                let _go = release.acquire().await;
+                Ok::<_, ()>(format!("load {n}"))
+            })
+        };
+        let first = ask();
+        tokio::pin!(first);
+        tokio::select! {
+            _ = &mut first => panic!("the first load was released"),
+            () = started.notified() => {}
+        }
+        // Seven requests arrive after the change the first load missed: it cannot
+        // answer them, but the next load, begun after they arrived, answers them all.
+        let others = futures_util::future::join_all((0..7).map(|_| ask()));
+        let (first, others, ()) = tokio::join!(first, others, async {
+            tokio::task::yield_now().await;
+            release.add_permits(8);
+        });
+        assert_eq!(first, Ok("load 1".to_owned()));
+        assert!(
+            others.iter().all(|a| a == &Ok("load 2".to_owned())),
+            "{others:?}"
+        );
+        assert_eq!(
+            loads.load(Ordering::SeqCst),
+            2,
+            "two loads for eight requests"
+        );
+        assert!(
+            cache.lookup::<String>(&key).await.is_none(),
+            "neither load was stored"
+        );
+        assert!(cache.flights.lock().unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -51,8 +51,10 @@ pub struct Tx {
     account_id: Uuid,
     /// Raised by the change so far; written with the commit (`platform::events`).
     events: Vec<Event>,
-    /// How many of `events` are written already ([`Tx::write_events`]).
+    /// How many of `events` are written already ([`Tx::write_events`]), and their
+    /// rows' ids.
     written: usize,
+    written_ids: Vec<i64>,
     /// Numbers the events after the commit.
     sequencer: Sequencer,
     listeners: Listeners,
@@ -93,13 +95,14 @@ impl Tx {
     /// rows. They stay unnumbered and unseen by others until the commit, and a
     /// rollback removes them.
     pub async fn write_events(&mut self) -> Result<(), sqlx::Error> {
-        crate::platform::events::write(
+        let ids = crate::platform::events::write(
             &mut self.inner,
             self.account_id,
             &self.events[self.written..],
         )
         .await?;
         self.written = self.events.len();
+        self.written_ids.extend(ids);
         Ok(())
     }
 
@@ -163,6 +166,8 @@ impl Tx {
         for event in &self.events {
             self.caches.on_event(self.account_id, event).await;
         }
+        // Done here once: the relay, hearing them back, leaves the caches be.
+        self.caches.applied(&self.written_ids);
         // Numbered in a transaction of its own, so the account's other writers never
         // wait for this commit (`platform::events::Sequencer`).
         if !self.events.is_empty() {
@@ -221,7 +226,7 @@ pub struct CommitHold {
 
 enum HoldState {
     Open,
-    Held(Tx),
+    Held(Box<Tx>),
     Spent,
 }
 
@@ -242,7 +247,7 @@ impl CommitHold {
     pub fn take(&self) -> Option<Tx> {
         let mut state = self.state.lock().ok()?;
         match std::mem::replace(&mut *state, HoldState::Spent) {
-            HoldState::Held(tx) => Some(tx),
+            HoldState::Held(tx) => Some(*tx),
             other => {
                 *state = other;
                 None
@@ -264,7 +269,7 @@ impl CommitHold {
         };
         match &*state {
             HoldState::Open => {
-                *state = HoldState::Held(tx);
+                *state = HoldState::Held(Box::new(tx));
                 None
             }
             HoldState::Held(_) | HoldState::Spent => Some(tx),
@@ -276,7 +281,7 @@ impl CommitHold {
         let held = HOLD.try_with(|hold| {
             let mut state = hold.state.lock().ok()?;
             match std::mem::replace(&mut *state, HoldState::Spent) {
-                HoldState::Held(tx) => Some(tx),
+                HoldState::Held(tx) => Some(*tx),
                 HoldState::Open => {
                     *state = HoldState::Open;
                     None
@@ -830,6 +835,7 @@ impl Db {
             account_id,
             events: Vec::new(),
             written: 0,
+            written_ids: Vec::new(),
             sequencer: self.sequencer.clone(),
             listeners: self.listeners.clone(),
             caches: self.caches.clone(),

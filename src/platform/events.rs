@@ -257,6 +257,8 @@ impl Event {
 /// who made the change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Published {
+    /// The row's `id` in `events` (global, unlike `seq`).
+    pub id: i64,
     pub account_id: Uuid,
     pub seq: i64,
     pub at: DateTime<Utc>,
@@ -418,33 +420,34 @@ impl Bus {
 /// Write `events` in the caller's transaction, unnumbered: they get their `seq` after
 /// the commit, from [`number`]. Nothing shared is locked, so writes of one account
 /// commit independently of each other.
+/// Returns the rows' ids, in order.
 pub(crate) async fn write(
     conn: &mut PgConnection,
     account_id: Uuid,
     events: &[Event],
-) -> Result<(), sqlx::Error> {
+) -> Result<Vec<i64>, sqlx::Error> {
     if events.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let types: Vec<String> = events.iter().map(|e| e.name().to_owned()).collect();
     let data: Vec<serde_json::Value> = events.iter().map(Event::data).collect();
     let request_id = crate::platform::logging::current_request_id();
     let actor = current_actor().and_then(|actor| serde_json::to_value(actor).ok());
     // Their `id`s (a global identity) keep the order they were raised in.
-    sqlx::query(
+    sqlx::query_scalar(
         "INSERT INTO events (account_id, type, data, request_id, actor)
          SELECT $1, e.type, e.data, $4, $5
          FROM unnest($2::text[], $3::jsonb[]) WITH ORDINALITY AS e (type, data, ord)
-         ORDER BY e.ord",
+         ORDER BY e.ord
+         RETURNING id",
     )
     .bind(account_id)
     .bind(&types)
     .bind(&data)
     .bind(request_id)
     .bind(actor)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .fetch_all(conn)
+    .await
 }
 
 /// How many events one sequencing numbers at most (a backlog takes several).
@@ -609,7 +612,7 @@ pub async fn since(
     // Numbered rows only (`seq > …`): an unnumbered one is not committed yet as far as
     // readers go.
     let rows: Vec<EventRow> = sqlx::query_as(
-        "SELECT seq, type, data, request_id, actor, created_at FROM events
+        "SELECT id, seq, type, data, request_id, actor, created_at FROM events
          WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
     )
     .bind(account_id)
@@ -620,8 +623,9 @@ pub async fn since(
     tx.commit().await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(seq, type_, data, request_id, actor, at)| {
+        .filter_map(|(id, seq, type_, data, request_id, actor, at)| {
             Some(Published {
+                id,
                 account_id,
                 seq,
                 at,
@@ -635,6 +639,7 @@ pub async fn since(
 
 /// A row of `events` as [`since`] reads it.
 type EventRow = (
+    i64,
     i64,
     String,
     serde_json::Value,
@@ -794,9 +799,13 @@ impl Order {
         for published in since(db, account_id, from, last - from).await? {
             self.published.insert(account_id, published.seq);
             // Caches first: a client told of the change must not read the old value.
-            db.caches()
-                .on_event(published.account_id, &published.event)
-                .await;
+            // An event this process committed emptied them right after its commit;
+            // doing it again would only keep loads begun since from being stored.
+            if !db.caches().take_applied(published.id) {
+                db.caches()
+                    .on_event(published.account_id, &published.event)
+                    .await;
+            }
             db.events().publish(published);
         }
         Ok(())

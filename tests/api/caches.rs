@@ -471,6 +471,47 @@ async fn reports_answer_their_own_account_and_parameters_and_follow_writes_on_ev
 }
 
 #[tokio::test]
+async fn an_entry_loaded_after_a_write_survives_the_relay_bringing_that_writes_events_back() {
+    let app = spawn_app().await;
+    let owner = app.signup("Quiet Lawns").await;
+    let dashboard = async || app.get("/api/v1/reports/dashboard", &owner.token).await;
+    warm(&app, "reports", dashboard).await;
+    let published = async || {
+        app.sample("jobber_events_published_total")
+            .await
+            .unwrap_or(0.0)
+    };
+    let before = published().await;
+    // The write empties the entry on this instance right after its commit; the next
+    // read loads the new figures and keeps them.
+    app.sent_invoice(&owner, 4_500).await;
+    assert_eq!(dashboard().await.expect(200).body["receivables"], 4_500);
+    let invalidations = counter(&app, "jobber_cache_invalidations_total", "reports").await;
+    // The relay hears the write's events back (published on the bus); having been
+    // applied here at the commit, they leave the fresh entry where it is.
+    let start = Instant::now();
+    while published().await <= before {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the relay never heard the write"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let hits = counter(&app, "jobber_cache_hits_total", "reports").await;
+    assert_eq!(dashboard().await.expect(200).body["receivables"], 4_500);
+    assert_eq!(
+        counter(&app, "jobber_cache_hits_total", "reports").await,
+        hits + 1,
+        "answered from the entry loaded after the write"
+    );
+    assert_eq!(
+        counter(&app, "jobber_cache_invalidations_total", "reports").await,
+        invalidations
+    );
+}
+
+#[tokio::test]
 async fn the_schedule_is_cached_per_window_lanes_and_viewer_and_follows_a_move_on_every_instance() {
     let (first, second) = fleet().await;
     let owner = first.signup("Lane Lawns").await;

@@ -562,6 +562,7 @@ mod tests {
 
     fn published(account_id: Uuid, seq: i64) -> Arc<Published> {
         Arc::new(Published {
+            id: seq,
             account_id,
             seq,
             at: chrono::Utc::now(),
