@@ -324,7 +324,7 @@ fn default_description(status: &str) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Whether an operation may answer 429: the rate limits cover it, or it is throttled.
@@ -352,9 +352,12 @@ mod tests {
         doc.pointer(reference.strip_prefix('#')?)
     }
 
-    #[test]
-    fn every_operation_declares_its_errors_as_problems() {
-        let doc = crate::app::openapi_document();
+    /// What is wrong with the error half of a whole document: an operation without a
+    /// 4xx, 500 or 503, an authenticated one without 401, an error response that is
+    /// not problem+json with `Problem`, a 429 where there are no limits (or the
+    /// reverse), an unresolved `$ref`. The document is the application's, so the test
+    /// that reads it lives with the routes (`app.rs`).
+    pub(crate) fn faults(doc: &Value) -> Vec<String> {
         let paths = doc["paths"]
             .as_object()
             .unwrap_or_else(|| panic!("no paths"));
@@ -403,13 +406,13 @@ mod tests {
             }
         }
         let mut all = Vec::new();
-        refs(&doc, &mut all);
+        refs(doc, &mut all);
         for reference in all {
-            if resolve(&doc, reference).is_none() {
+            if resolve(doc, reference).is_none() {
                 faults.push(format!("unresolved $ref {reference}"));
             }
         }
-        assert!(faults.is_empty(), "{}", faults.join("\n"));
+        faults
     }
 
     #[test]
