@@ -358,10 +358,9 @@ pub(crate) mod tests {
     /// reverse), an unresolved `$ref`. The document is the application's, so the test
     /// that reads it lives with the routes (`app.rs`).
     pub(crate) fn faults(doc: &Value) -> Vec<String> {
-        let paths = doc["paths"]
-            .as_object()
-            .unwrap_or_else(|| panic!("no paths"));
-        assert!(paths.len() > 50, "the document lists the API");
+        let Some(paths) = doc["paths"].as_object().filter(|p| p.len() > 50) else {
+            return vec!["the document does not list the API (more than 50 paths)".to_owned()];
+        };
         let mut faults = Vec::new();
         for (path, item) in paths {
             for method in METHODS {
