@@ -101,6 +101,33 @@ impl FromRef<AppState> for Metrics {
     }
 }
 
+/// The state as `http`'s extractors and middleware see it; the login is `auth`'s
+/// (a bearer token, or the session cookie with its CSRF check).
+impl crate::http::Edge for AppState {
+    fn db(&self) -> &Db {
+        &self.db
+    }
+
+    fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn limits(&self) -> &dyn crate::platform::ratelimit::Store {
+        self.limits.as_ref()
+    }
+
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    async fn authenticate(
+        &self,
+        parts: &mut axum::http::request::Parts,
+    ) -> Result<crate::platform::database::Ctx, ApiError> {
+        auth::session_routes::authenticate_request(self, parts).await
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -228,7 +255,7 @@ pub fn api(state: AppState) -> (Router, serde_json::Value) {
         .merge(jobs::feed_routes::public_router())
         .merge(files::routes::router())
         // The web app: its files and client-side routes; `/api/...` stays a 404.
-        .fallback(crate::http::assets::fallback)
+        .fallback(crate::http::assets::fallback::<AppState>)
         .method_not_allowed_fallback(|| async { ApiError::code(ErrorCode::MethodNotAllowed) });
     (layered(router, state), openapi)
 }
@@ -244,12 +271,12 @@ pub fn layered(routes: Router<AppState>, state: AppState) -> Router {
         .layer(axum::middleware::from_fn(panic::catch_panic))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            idempotency::middleware,
+            idempotency::middleware::<AppState>,
         ))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            ratelimit::middleware,
+            ratelimit::middleware::<AppState>,
         ))
         .layer(axum::middleware::from_fn(middleware::harden))
         .layer(axum::middleware::from_fn_with_state(
@@ -675,5 +702,14 @@ pub async fn stop_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_operation_declares_its_errors_as_problems() {
+        let faults = crate::http::openapi::tests::faults(&super::openapi_document());
+        assert!(faults.is_empty(), "{}", faults.join("\n"));
     }
 }

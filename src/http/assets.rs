@@ -26,8 +26,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
-use crate::http::{ApiError, ErrorCode};
+use crate::http::{ApiError, Edge, ErrorCode};
 
 #[derive(rust_embed::Embed)]
 #[folder = "ui/dist/"]
@@ -47,7 +46,7 @@ const NO_CACHE: &str = "no-cache";
 
 /// The router's fallback: the app's files and routes for GET and HEAD; the API's
 /// problem+json 404 for everything else.
-pub async fn fallback(State(state): State<AppState>, request: Request) -> Response {
+pub async fn fallback<S: Edge>(State(state): State<S>, request: Request) -> Response {
     let path = request.uri().path();
     if is_server_path(path)
         || !(request.method() == Method::GET || request.method() == Method::HEAD)
@@ -57,7 +56,7 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
     let Some(relative) = clean(path) else {
         return ApiError::code(ErrorCode::NotFound).into_response();
     };
-    let source = Source::new(state.config.ui_dir.as_deref());
+    let source = Source::new(state.config().ui_dir.as_deref());
     let headers = request.headers();
     let encodings = accepted(headers);
 

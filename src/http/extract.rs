@@ -3,7 +3,9 @@
 //! Authorization is in the types: a handler that takes [`Staff`] or [`Admin`] cannot be
 //! reached by a lesser role, and one that takes [`Ctx`] not without a valid bearer
 //! token or, when there is no `Authorization` header, a live session cookie (whose
-//! unsafe requests must carry the session's `X-CSRF-Token`: `auth::session`).
+//! unsafe requests must carry the session's `X-CSRF-Token`). Which credentials are
+//! valid is the login's business ([`Edge::authenticate`], `auth` behind it); these
+//! extractors only ask, once per request.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -13,48 +15,20 @@ use axum::http::request::Parts;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
 use crate::domain::Role;
-use crate::http::{ApiError, ErrorCode};
-use crate::modules::auth::session::{self, Login};
+use crate::http::{ApiError, Edge, ErrorCode};
 pub use crate::platform::database::Ctx;
 use crate::platform::events::{Actor, act_as};
 
-impl FromRequestParts<AppState> for Ctx {
+impl<S: Edge> FromRequestParts<S> for Ctx {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         if let Some(ctx) = parts.extensions.get::<Ctx>() {
             return Ok(*ctx);
         }
-        let Some(header) = parts.headers.get(header::AUTHORIZATION) else {
-            // No bearer token: the web app's session cookie, with its CSRF check.
-            let Some(session) = session::authenticate(state, &parts.headers, &parts.method).await?
-            else {
-                return Err(ApiError::new(
-                    ErrorCode::Unauthenticated,
-                    "send an access token (Authorization: Bearer <token>) or sign in (POST /api/v1/auth/session)",
-                ));
-            };
-            parts.extensions.insert(session.ctx);
-            parts.extensions.insert(Login::Session(session.session_id));
-            act_as(Actor::User(session.ctx.user_id));
-            return Ok(session.ctx);
-        };
-        let claims = state.keys.verify(bearer(header)?)?;
-        // The login must still be live, and its user active; the role is the user's
-        // role now (`auth::service::check_token`).
-        let role = crate::modules::auth::service::check_token(&state.db, &claims).await?;
-        let ctx = Ctx {
-            account_id: claims.acct,
-            user_id: claims.sub,
-            role,
-        };
+        let ctx = state.authenticate(parts).await?;
         parts.extensions.insert(ctx);
-        parts.extensions.insert(Login::Token(claims.sid));
         act_as(Actor::User(ctx.user_id));
         Ok(ctx)
     }
@@ -82,13 +56,10 @@ pub fn bearer(header: &axum::http::HeaderValue) -> Result<&str, ApiError> {
 #[derive(Debug, Clone, Copy)]
 pub struct Staff(pub Ctx);
 
-impl FromRequestParts<AppState> for Staff {
+impl<S: Edge> FromRequestParts<S> for Staff {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let ctx = Ctx::from_request_parts(parts, state).await?;
         match ctx.role {
             Role::Owner | Role::Admin | Role::Dispatcher => Ok(Staff(ctx)),
@@ -104,13 +75,10 @@ impl FromRequestParts<AppState> for Staff {
 #[derive(Debug, Clone, Copy)]
 pub struct Admin(pub Ctx);
 
-impl FromRequestParts<AppState> for Admin {
+impl<S: Edge> FromRequestParts<S> for Admin {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let ctx = Ctx::from_request_parts(parts, state).await?;
         match ctx.role {
             Role::Owner | Role::Admin => Ok(Admin(ctx)),
@@ -128,13 +96,10 @@ impl FromRequestParts<AppState> for Admin {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 
-impl FromRequestParts<AppState> for ClientIp {
+impl<S: Edge> FromRequestParts<S> for ClientIp {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -142,7 +107,7 @@ impl FromRequestParts<AppState> for ClientIp {
         Ok(ClientIp(client_ip(
             peer,
             &parts.headers,
-            &state.config.trusted_proxies,
+            &state.config().trusted_proxies,
         )))
     }
 }

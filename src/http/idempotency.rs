@@ -25,10 +25,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
 use crate::http::extract::Ctx;
-use crate::http::{ApiError, ErrorCode, multipart};
-use crate::platform::database::{CommitHold, Tx};
+use crate::http::{ApiError, Edge, ErrorCode, multipart};
+use crate::platform::database::{CommitHold, Db, Tx};
 use crate::platform::idempotency::KEEP_HOURS;
 
 pub const HEADER: &str = "idempotency-key";
@@ -51,7 +50,7 @@ enum Claim {
     Mismatch,
 }
 
-pub async fn middleware(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn middleware<S: Edge>(State(state): State<S>, request: Request, next: Next) -> Response {
     if request.method() != Method::POST {
         return next.run(request).await;
     }
@@ -81,10 +80,10 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
     // The endpoint's own limit still applies as the body streams into it.
     let limit = match boundary {
         Some(_) => state
-            .config
+            .config()
             .max_body_bytes
             .max(multipart::MAX_FILE_BYTES + multipart::FRAMING_BYTES),
-        None => state.config.max_body_bytes,
+        None => state.config().max_body_bytes,
     };
     let bytes = match to_bytes(body, limit).await {
         Ok(bytes) => bytes,
@@ -105,7 +104,7 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
         hash.finalize().to_vec()
     };
 
-    match claim(&state, &ctx, &key, &fingerprint).await {
+    match claim(state.db(), &ctx, &key, &fingerprint).await {
         Err(error) => return error.into_response(),
         Ok(Claim::Mismatch) => {
             return ApiError::new(
@@ -159,7 +158,7 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
         Ok(body) => body,
         Err(error) => {
             let error = ApiError::internal(anyhow::anyhow!("cannot buffer response: {error}"));
-            return settle(&state, &ctx, &key, held, None)
+            return settle(state.db(), &ctx, &key, held, None)
                 .await
                 .unwrap_or(error)
                 .into_response();
@@ -191,7 +190,7 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
             headers: serde_json::Value::Object(replayed),
         }
     });
-    if let Some(error) = settle(&state, &ctx, &key, held, stored.as_ref()).await {
+    if let Some(error) = settle(state.db(), &ctx, &key, held, stored.as_ref()).await {
         return error.into_response();
     }
     Response::from_parts(parts, Body::from(body))
@@ -202,7 +201,7 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
 /// transaction could not commit: the change did not happen and the client must be
 /// told so instead of the handler's answer.
 async fn settle(
-    state: &AppState,
+    db: &Db,
     ctx: &Ctx,
     key: &str,
     held: Option<Tx>,
@@ -211,11 +210,11 @@ async fn settle(
     let Some(mut tx) = held else {
         match stored {
             Some(stored) => {
-                if let Err(error) = complete(state, ctx, key, stored).await {
+                if let Err(error) = complete(db, ctx, key, stored).await {
                     tracing::error!(error = %error, "cannot store idempotent response");
                 }
             }
-            None => release(state, ctx, key).await,
+            None => release(db, ctx, key).await,
         }
         return None;
     };
@@ -233,7 +232,7 @@ async fn settle(
             None
         }
         Err(error) => {
-            release(state, ctx, key).await;
+            release(db, ctx, key).await;
             Some(ApiError::from(error))
         }
     }
@@ -255,13 +254,8 @@ fn hash_without_boundary(hash: &mut Sha256, body: &[u8], boundary: &str) {
     part(&body[start..]);
 }
 
-async fn claim(
-    state: &AppState,
-    ctx: &Ctx,
-    key: &str,
-    fingerprint: &[u8],
-) -> Result<Claim, ApiError> {
-    let mut tx = state.db.tenant(ctx.account_id).await?;
+async fn claim(db: &Db, ctx: &Ctx, key: &str, fingerprint: &[u8]) -> Result<Claim, ApiError> {
+    let mut tx = db.tenant(ctx.account_id).await?;
     let inserted = sqlx::query!(
         "INSERT INTO idempotency_keys (account_id, key, user_id, request_hash)
          VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, key) DO NOTHING",
@@ -333,13 +327,8 @@ struct Stored<'a> {
     headers: serde_json::Value,
 }
 
-async fn complete(
-    state: &AppState,
-    ctx: &Ctx,
-    key: &str,
-    stored: &Stored<'_>,
-) -> Result<(), sqlx::Error> {
-    let mut tx = state.db.tenant(ctx.account_id).await?;
+async fn complete(db: &Db, ctx: &Ctx, key: &str, stored: &Stored<'_>) -> Result<(), sqlx::Error> {
+    let mut tx = db.tenant(ctx.account_id).await?;
     complete_in(&mut tx, ctx, key, stored).await?;
     tx.commit().await
 }
@@ -367,9 +356,9 @@ async fn complete_in(
 }
 
 /// Forget the claim so the client can retry (after a server error).
-async fn release(state: &AppState, ctx: &Ctx, key: &str) {
+async fn release(db: &Db, ctx: &Ctx, key: &str) {
     let result = async {
-        let mut tx = state.db.tenant(ctx.account_id).await?;
+        let mut tx = db.tenant(ctx.account_id).await?;
         release_in(&mut tx, ctx, key).await?;
         tx.commit().await
     }

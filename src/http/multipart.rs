@@ -11,8 +11,7 @@ use bytes::{Bytes, BytesMut};
 use serde::de::DeserializeOwned;
 
 use super::extract::Json;
-use super::{ApiError, ErrorCode};
-use crate::app::AppState;
+use super::{ApiError, Edge, ErrorCode};
 
 /// The largest file the upload endpoints take (job attachments, temporary uploads):
 /// a full-resolution phone photo or a scanned document.
@@ -82,16 +81,16 @@ pub enum FileOrJson<T> {
     Json(T),
 }
 
-impl<T: DeserializeOwned> FromRequest<AppState> for FileOrJson<T> {
+impl<T: DeserializeOwned, S: Edge> FromRequest<S> for FileOrJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(mut request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request(mut request: Request, state: &S) -> Result<Self, Self::Rejection> {
         if is_multipart(request.headers()) {
             return Form::from_request(request, state)
                 .await
                 .map(|Form(multipart)| FileOrJson::File(multipart));
         }
-        DefaultBodyLimit::max(state.config.max_body_bytes).apply(&mut request);
+        DefaultBodyLimit::max(state.config().max_body_bytes).apply(&mut request);
         match Json::<T>::from_request(request, state).await {
             Ok(Json(value)) => Ok(FileOrJson::Json(value)),
             Err(error) if error.code == ErrorCode::UnsupportedMediaType => Err(ApiError::new(

@@ -324,7 +324,7 @@ fn default_description(status: &str) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Whether an operation may answer 429: the rate limits cover it, or it is throttled.
@@ -352,13 +352,15 @@ mod tests {
         doc.pointer(reference.strip_prefix('#')?)
     }
 
-    #[test]
-    fn every_operation_declares_its_errors_as_problems() {
-        let doc = crate::app::openapi_document();
-        let paths = doc["paths"]
-            .as_object()
-            .unwrap_or_else(|| panic!("no paths"));
-        assert!(paths.len() > 50, "the document lists the API");
+    /// What is wrong with the error half of a whole document: an operation without a
+    /// 4xx, 500 or 503, an authenticated one without 401, an error response that is
+    /// not problem+json with `Problem`, a 429 where there are no limits (or the
+    /// reverse), an unresolved `$ref`. The document is the application's, so the test
+    /// that reads it lives with the routes (`app.rs`).
+    pub(crate) fn faults(doc: &Value) -> Vec<String> {
+        let Some(paths) = doc["paths"].as_object().filter(|p| p.len() > 50) else {
+            return vec!["the document does not list the API (more than 50 paths)".to_owned()];
+        };
         let mut faults = Vec::new();
         for (path, item) in paths {
             for method in METHODS {
@@ -403,13 +405,13 @@ mod tests {
             }
         }
         let mut all = Vec::new();
-        refs(&doc, &mut all);
+        refs(doc, &mut all);
         for reference in all {
-            if resolve(&doc, reference).is_none() {
+            if resolve(doc, reference).is_none() {
                 faults.push(format!("unresolved $ref {reference}"));
             }
         }
-        assert!(faults.is_empty(), "{}", faults.join("\n"));
+        faults
     }
 
     #[test]

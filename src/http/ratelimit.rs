@@ -17,9 +17,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
-use crate::http::ApiError;
 use crate::http::extract::{Ctx, client_ip};
+use crate::http::{ApiError, Edge};
 use crate::platform::ratelimit::{Class, Decision, Quota};
 
 /// The class of a request, or `None` when it is not limited.
@@ -55,8 +54,8 @@ pub fn classify(method: &Method, path: &str, headers: &HeaderMap) -> Option<Clas
 }
 
 /// The middleware: count, refuse past a quota, and say where the caller stands.
-pub async fn middleware(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let config = &state.config.rate_limits;
+pub async fn middleware<S: Edge>(State(state): State<S>, request: Request, next: Next) -> Response {
+    let config = &state.config().rate_limits;
     if !config.enabled {
         return next.run(request).await;
     }
@@ -69,7 +68,7 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::from([127, 0, 0, 1]), |ConnectInfo(addr)| addr.ip());
-    let ip = client_ip(peer, &parts.headers, &state.config.trusted_proxies);
+    let ip = client_ip(peer, &parts.headers, &state.config().trusted_proxies);
     // The caller's login, authenticated once: the handler's extractor finds it in the
     // request's extensions. A missing or bad one is the handler's to refuse.
     let user = if set.per_user > 0 && class != Class::Public {
@@ -101,7 +100,7 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
     if keys.is_empty() {
         return next.run(request).await;
     }
-    let decisions = state.limits.take(&keys).await;
+    let decisions = state.limits().take(&keys).await;
     let Some(at) = tightest(&decisions) else {
         return next.run(request).await;
     };
@@ -109,7 +108,7 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
     if !decision.allowed {
         let scope = scopes.get(at).copied().unwrap_or("ip");
         state
-            .metrics
+            .metrics()
             .rate_limited
             .with_label_values(&[class.name(), scope])
             .inc();

@@ -57,9 +57,9 @@ pub const IDLE_SECONDS: i32 = 14 * 24 * 60 * 60;
 /// Every session ends 90 days after sign-in, however much it is used.
 pub const ABSOLUTE_DAYS: i64 = 90;
 
-/// Which login authenticated a request (kept in the request's extensions by the
-/// [`Ctx`] extractor): a browser session, or the refresh-token family (`sid`) of a
-/// bearer access token.
+/// Which login authenticated a request (kept in the request's extensions by
+/// `session_routes::authenticate_request`, behind the [`Ctx`] extractor): a browser
+/// session, or the refresh-token family (`sid`) of a bearer access token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Login {
     Session(Uuid),

@@ -5,7 +5,9 @@
 //! `LISTEN/NOTIFY`), resolves each event's [`Audience`] once, and offers it to the
 //! connections of its account. A connection's outgoing queue is bounded: a client
 //! too slow to drain it is closed with 1013 and resumes from its last `seq`, so a
-//! slow phone never makes the server buffer without bound.
+//! slow phone never makes the server buffer without bound. (The socket's writer,
+//! `live::routes`, drops what is still queued and sends the 1013 close frame behind
+//! what the network holds already.)
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,6 +38,8 @@ pub mod close {
     pub const POLICY: u16 = 1008;
     /// Try again later: the client fell behind; reconnect and resume.
     pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// The reason sent with 1013 to a client too slow to read.
+    pub const TOO_SLOW: &str = "too slow; reconnect and resume";
     /// The login behind the connection expired; reconnect with a fresh token.
     pub const REAUTHENTICATE: u16 = 4001;
 }
@@ -160,7 +164,7 @@ impl Conn {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 stats.dropped.inc();
-                self.close(close::TRY_AGAIN_LATER, "too slow; reconnect and resume");
+                self.close(close::TRY_AGAIN_LATER, close::TOO_SLOW);
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
@@ -211,7 +215,7 @@ impl Conn {
             if buffer.len() >= REPLAY_BUFFER {
                 drop(state);
                 stats.dropped.inc();
-                self.close(close::TRY_AGAIN_LATER, "too slow; reconnect and resume");
+                self.close(close::TRY_AGAIN_LATER, close::TOO_SLOW);
             } else {
                 buffer.push((published.clone(), audience.clone()));
             }

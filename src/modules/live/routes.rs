@@ -41,8 +41,14 @@ const MAX_TOPICS: usize = 200;
 const MAX_REPLAY: i64 = 1000;
 /// When a refused connection may try again.
 const RETRY_AFTER_SECS: u64 = 10;
-/// A frame that cannot be written within this time ends the connection.
+/// A frame the network does not take within this time makes the client one too
+/// slow to read: it is closed with 1013.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the close frame may wait behind what the network holds already (a client
+/// slow to read must read that first); then the socket is dropped without it.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the client may take to answer the close frame.
+const CLOSE_ANSWER_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -328,21 +334,28 @@ impl Session {
                 }
             }
         };
+        // What is still queued is dropped (the client resumes from its last `seq`), and
+        // the hub queues no more.
+        queue.close();
         if let Some((code, reason)) = ending {
+            // The close frame goes out behind what the network holds already: a client
+            // closed for reading too slowly gets it once it has read that, within
+            // CLOSE_TIMEOUT. A frame the last write left half sent is finished first.
             let frame = Message::Close(Some(CloseFrame {
                 code,
                 reason: reason.into(),
             }));
-            let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                let _ = sink.send(frame).await;
+            if let Ok(Ok(())) = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(frame)).await {
                 // Let the client answer the close before the socket drops.
-                while let Some(Ok(message)) = stream.next().await {
-                    if matches!(message, Message::Close(_)) {
-                        break;
+                let _ = tokio::time::timeout(CLOSE_ANSWER_TIMEOUT, async {
+                    while let Some(Ok(message)) = stream.next().await {
+                        if matches!(message, Message::Close(_)) {
+                            break;
+                        }
                     }
-                }
-            })
-            .await;
+                })
+                .await;
+            }
         }
     }
 
@@ -354,15 +367,24 @@ impl Session {
         self.write_message(sink, Message::Text(text.into())).await
     }
 
-    /// Send one frame, unless the connection is told to close meanwhile or the
-    /// network does not take it in time.
+    /// Send one frame; `false` when the socket failed. When the connection is told to
+    /// close meanwhile, or the network does not take the frame within
+    /// [`WRITE_TIMEOUT`] (the client reads too slowly: it is closed with 1013), the
+    /// wait ends and the session's loop closes the connection.
     async fn write_message(
         &self,
         sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
         message: Message,
     ) -> bool {
         tokio::select! {
-            sent = tokio::time::timeout(WRITE_TIMEOUT, sink.send(message)) => matches!(sent, Ok(Ok(()))),
+            sent = tokio::time::timeout(WRITE_TIMEOUT, sink.send(message)) => match sent {
+                Ok(Ok(())) => true,
+                Ok(Err(_)) => false,
+                Err(_) => {
+                    self.conn.close(close::TRY_AGAIN_LATER, close::TOO_SLOW);
+                    true
+                }
+            },
             _ = self.conn.closed() => true,
         }
     }
