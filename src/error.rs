@@ -132,6 +132,31 @@ pub struct FreeSlot {
     pub ends_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// Who made the last change of a record (a stale write's `updated_by`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChangedBy {
+    /// A team member, by name as it is now.
+    User { id: uuid::Uuid, name: String },
+    /// The client, in the client hub (approving a quote, paying an invoice).
+    Client,
+    /// The server itself: a background job, a scheduled task or a webhook (Stripe,
+    /// QuickBooks).
+    System,
+}
+
+/// What a stale write (409 `version_conflict`, 412 `precondition_failed`) says of the
+/// record as it is now, so the caller can show who changed what and reload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Stale {
+    pub current_version: i32,
+    /// When the record last changed.
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Who changed it last, when known (changes of the last 7 days that the event
+    /// log records: see docs/api.md "Optimistic concurrency").
+    pub updated_by: Option<ChangedBy>,
+}
+
 /// What `Retry-After` says while the database is unreachable: about the time an
 /// embedded PostgreSQL takes to restart.
 pub const DATABASE_RETRY_AFTER_SECS: u64 = 5;
@@ -148,6 +173,8 @@ pub struct Error {
     pub fields: Vec<FieldError>,
     /// Seconds the caller should wait before retrying (outages, rate limits).
     pub retry_after: Option<u64>,
+    /// A stale write: the record as it is now.
+    pub stale: Option<Box<Stale>>,
     #[source]
     source: Option<anyhow::Error>,
 }
@@ -159,6 +186,7 @@ impl Error {
             detail: detail.into(),
             fields: Vec::new(),
             retry_after: None,
+            stale: None,
             source: None,
         }
     }
@@ -228,11 +256,33 @@ impl Error {
         error
     }
 
+    /// 409 `version_conflict`: the record is at `current`, not the version the caller
+    /// read. A service says who changed it with `users::service::stale_in`.
     pub fn version_conflict(current: i32) -> Self {
-        Self::new(
+        Self::stale(Stale {
+            current_version: current,
+            updated_at: None,
+            updated_by: None,
+        })
+    }
+
+    /// 409 `version_conflict` with what is known of the record's last change.
+    pub fn stale(stale: Stale) -> Self {
+        let who = match &stale.updated_by {
+            Some(ChangedBy::User { name, .. }) => format!("{name} changed it; "),
+            Some(ChangedBy::Client) => "the client changed it; ".to_owned(),
+            Some(ChangedBy::System) => "it was changed automatically; ".to_owned(),
+            None => String::new(),
+        };
+        let mut error = Self::new(
             ErrorCode::VersionConflict,
-            format!("the resource is at version {current}; reload it and apply your change again"),
-        )
+            format!(
+                "{who}the resource is at version {}; reload it and apply your change again",
+                stale.current_version
+            ),
+        );
+        error.stale = Some(Box::new(stale));
+        error
     }
 
     /// The HTTP status class of the code (the edge answers with it).

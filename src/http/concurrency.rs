@@ -47,7 +47,11 @@ impl Expected {
     /// conflict (409).
     pub fn map_stale(self, error: ApiError) -> ApiError {
         if self.from_header && error.code == ErrorCode::VersionConflict {
-            ApiError::new(ErrorCode::PreconditionFailed, error.detail)
+            // The same problem under the header's status: its detail and what it
+            // says of the record now (version, who changed it) are kept.
+            let mut error = error;
+            error.code = ErrorCode::PreconditionFailed;
+            error
         } else {
             error
         }

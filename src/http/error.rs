@@ -9,8 +9,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use crate::error::{
-    DATABASE_RETRY_AFTER_SECS, Error as ApiError, ErrorCode, FieldError, FreeSlot,
-    STORAGE_RETRY_AFTER_SECS,
+    ChangedBy, DATABASE_RETRY_AFTER_SECS, Error as ApiError, ErrorCode, FieldError, FreeSlot,
+    STORAGE_RETRY_AFTER_SECS, Stale,
 };
 
 /// The problem+json body (RFC 9457) with jobber's extensions `code` and `errors`.
@@ -36,6 +36,20 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(required = false)]
     pub slots: Vec<FreeSlot>,
+    /// `version_conflict` and `precondition_failed` only: the record's version now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub current_version: Option<i32>,
+    /// `version_conflict` and `precondition_failed` only: when the record last changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// `version_conflict` and `precondition_failed` only, when known: who made the
+    /// record's last change (absent when the event log no longer holds it, after 7
+    /// days, or for records whose changes raise no event).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub updated_by: Option<ChangedBy>,
 }
 
 /// The HTTP status of an error's code.
@@ -71,6 +85,7 @@ impl IntoResponse for ApiError {
         }
         let retry_after = self.retry_after;
         let code = self.code;
+        let stale = self.stale.map(|stale| *stale);
         let problem = Problem {
             type_: format!("urn:jobber:error:{}", code.as_str()),
             title: code.title(),
@@ -80,6 +95,9 @@ impl IntoResponse for ApiError {
             errors: self.fields,
             request_id: crate::http::middleware::current_request_id(),
             slots: Vec::new(),
+            current_version: stale.as_ref().map(|s| s.current_version),
+            updated_at: stale.as_ref().and_then(|s| s.updated_at),
+            updated_by: stale.and_then(|s| s.updated_by),
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (status, body).into_response();

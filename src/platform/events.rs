@@ -637,6 +637,67 @@ pub async fn since(
         .collect())
 }
 
+/// A record whose changes the event log names: its events are those of type
+/// `<kind>.…` whose data holds `<kind>_id` (`client.updated` with `client_id`); the
+/// account's settings are `settings.updated`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record {
+    Client(Uuid),
+    Quote(Uuid),
+    Job(Uuid),
+    Visit(Uuid),
+    Invoice(Uuid),
+    User(Uuid),
+    Settings,
+}
+
+impl Record {
+    /// The `type` prefix of its events, and the data key and id that name it.
+    fn key(self) -> (&'static str, Option<(&'static str, Uuid)>) {
+        match self {
+            Record::Client(id) => ("client.", Some(("client_id", id))),
+            Record::Quote(id) => ("quote.", Some(("quote_id", id))),
+            Record::Job(id) => ("job.", Some(("job_id", id))),
+            Record::Visit(id) => ("visit.", Some(("visit_id", id))),
+            Record::Invoice(id) => ("invoice.", Some(("invoice_id", id))),
+            Record::User(id) => ("user.", Some(("user_id", id))),
+            Record::Settings => ("settings.", None),
+        }
+    }
+}
+
+/// Who made the latest change of `record` at or after `since` (the record's
+/// `updated_at`), and when, as the event log says: `None` when no event of it was
+/// written since (a change older than [`KEEP_DAYS`], or one that raises none). Only
+/// events written since the record's last change are considered, so an older change
+/// is never named as the last. Read on the caller's tenant transaction: a stale write
+/// asks this just before it refuses (`users::service::stale_in`).
+pub async fn last_change(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    record: Record,
+    since: DateTime<Utc>,
+) -> Result<Option<(Option<Actor>, DateTime<Utc>)>, sqlx::Error> {
+    let (prefix, named) = record.key();
+    let (key, id) = named.map_or((None, None), |(key, id)| (Some(key), Some(id.to_string())));
+    // An event's `created_at` is taken just before its commit, so never before the
+    // `updated_at` (`now()`, the transaction's start) of the change that raised it.
+    let row: Option<(Option<serde_json::Value>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT actor, created_at FROM events
+         WHERE account_id = $1 AND created_at >= $2 AND starts_with(type, $3)
+           AND ($4::text IS NULL OR data ->> $4 = $5)
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(account_id)
+    .bind(since)
+    .bind(prefix)
+    .bind(key)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(actor, at)| (actor.and_then(|a| serde_json::from_value(a).ok()), at)))
+}
+
 /// A row of `events` as [`since`] reads it.
 type EventRow = (
     i64,

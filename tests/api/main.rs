@@ -53,6 +53,7 @@ mod sendgrid;
 mod sessions;
 mod settings;
 mod sms;
+mod stale_edits;
 mod tenancy;
 mod tls;
 mod top;

@@ -559,19 +559,63 @@ try {
     sched.recurringId = id;
   });
 
-  await step("a stale job is never overwritten: cancel after someone else's edit asks to reload", async () => {
-    const job = (await call(page, "GET", `/api/v1/jobs/${sched.recurringId}`)).body;
-    const r = await call(page, "PUT", `/api/v1/jobs/${sched.recurringId}`, { title: "Lighting check (quarterly)", lines: [], version: job.version });
-    expect(r.status === 200, `edit by API: ${r.status} ${JSON.stringify(r.body)}`);
+  await step("a stale edit says who changed what, and saves over it only when asked", async () => {
+    const id = sched.recurringId;
+    // Dana, the dispatcher, works from another device (the API with her own sign-in).
+    const login = await fetch(`${base}/api/v1/auth/login`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email: dispatcher.email, password: dispatcher.password }),
+    });
+    expect(login.status === 200, `Dana signs in: ${login.status}`);
+    const { access_token: danaToken } = await login.json();
+    const asDana = async (method, path, body) => {
+      const r = await fetch(`${base}${path}`, {
+        method,
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${danaToken}` },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: r.status, body: await r.json() };
+    };
+    const danaEdits = async (change) => {
+      const job = (await asDana("GET", `/api/v1/jobs/${id}`)).body;
+      const lines = job.lines.map((l) => ({ catalog_item_id: l.catalog_item_id, name: l.name, description: l.description, quantity: l.quantity, unit_price: l.unit_price, taxable: l.taxable }));
+      const r = await asDana("PUT", `/api/v1/jobs/${id}`, { title: job.title, instructions: job.instructions, billing: job.billing, lines, version: job.version, ...change });
+      expect(r.status === 200, `Dana's edit: ${r.status} ${JSON.stringify(r.body)}`);
+    };
+
+    // The owner opens the job's form and retitles it; meanwhile Dana adds the gate code.
+    await page.getByRole("main").getByRole("link", { name: "Edit", exact: true }).click();
+    await page.getByRole("heading", { name: /^Edit job/ }).waitFor();
+    await page.getByLabel("Title").fill("Lighting check (quarterly)");
+    await danaEdits({ instructions: "Side gate code 2468" });
+    await page.getByRole("button", { name: "Save changes" }).click();
+    // Nothing is overwritten: the form says who changed what, yours and theirs.
+    const notice = page.getByRole("region", { name: /^Dana Diaz changed this job at / });
+    await notice.waitFor();
+    const row = notice.getByRole("row", { name: /Instructions/ });
+    await row.waitFor();
+    expect((await row.textContent()).includes("Side gate code 2468"), "Dana's instructions are shown as theirs");
+    expect((await notice.getByRole("row").count()) === 2, "only the field Dana changed is listed");
+    expect(await page.getByRole("button", { name: "Save changes" }).isDisabled(), "the form waits for a choice");
+    expect((await call(page, "GET", `/api/v1/jobs/${id}`)).body.title !== "Lighting check (quarterly)", "nothing saved yet");
+    await axe(page, "stale edit");
+    await screenshots(page, "stale-edit");
+    // Saving over theirs is a deliberate second request, on Dana's version.
+    await notice.getByRole("button", { name: "Save mine over theirs" }).click();
+    await page.getByRole("heading", { name: /Lighting check \(quarterly\)/ }).waitFor();
+    const saved = (await call(page, "GET", `/api/v1/jobs/${id}`)).body;
+    expect(saved.title === "Lighting check (quarterly)", `the owner's title: ${saved.title}`);
+
+    // Cancelling after another change of Dana's: the live connection may already have
+    // brought it; if not, the dialog says who changed the job and reloads theirs.
+    await danaEdits({ instructions: "Side gate code 1357" });
     await page.getByRole("button", { name: "Cancel job" }).click();
     const dialog = page.getByRole("dialog", { name: "Cancel this job?" });
-    // The live connection may already have brought the new version; if not, the API refuses the stale one.
     await dialog.getByRole("button", { name: "Cancel job" }).click();
-    const reload = dialog.getByRole("button", { name: "Reload the job" });
-    const stale = await reload.waitFor({ timeout: 3000 }).then(() => true, () => false);
-    if (stale) {
-      await reload.click();
-      await page.getByRole("heading", { name: /Lighting check \(quarterly\)/ }).waitFor();
+    const stale = dialog.getByRole("region", { name: /^Dana Diaz changed this job/ });
+    if (await stale.waitFor({ timeout: 3000 }).then(() => true, () => false)) {
+      await stale.getByRole("button", { name: "Reload theirs" }).click();
       await page.getByRole("button", { name: "Cancel job" }).click();
       await page.getByRole("dialog", { name: "Cancel this job?" }).getByRole("button", { name: "Cancel job" }).click();
     }

@@ -8,7 +8,7 @@ use crate::modules::activity;
 use crate::modules::users::{self, model::Role, model::User};
 use crate::platform::cache::{self, Key};
 use crate::platform::database::{Db, Tx};
-use crate::platform::events::Event;
+use crate::platform::events::{Event, Record};
 
 /// A business and its first owner, validated.
 pub struct NewAccount {
@@ -198,7 +198,13 @@ pub async fn update_settings(
         .await?
         .ok_or_else(|| Error::internal(anyhow::anyhow!("account has no row")))?;
     if current.version != version {
-        return Err(Error::version_conflict(current.version));
+        return Err(users::service::stale_in(
+            &mut tx,
+            Some(Record::Settings),
+            current.version,
+            current.updated_at,
+        )
+        .await);
     }
     let mut errors = Vec::new();
     let mut next = current.clone();
@@ -524,7 +530,9 @@ pub async fn update_tax_rate(
         .await?
         .ok_or_else(tax_rate_not_found)?;
     if current.version != version {
-        return Err(Error::version_conflict(current.version));
+        return Err(
+            users::service::stale_in(&mut tx, None, current.version, current.updated_at).await,
+        );
     }
     let rate =
         repo::update_tax_rate(&mut tx, id, &name, rate, input.is_default, input.active).await?;

@@ -6,6 +6,7 @@ use super::{
 use crate::error::FieldError;
 use crate::error::{Error, ErrorCode};
 use crate::modules::activity::{self, Subject};
+use crate::modules::users;
 use crate::platform::database::Ctx;
 use crate::platform::database::Db;
 use crate::platform::pagination::{Page, PageRequest};
@@ -80,7 +81,9 @@ pub async fn update(
         .await?
         .ok_or_else(not_found)?;
     if current.version != version {
-        return Err(Error::version_conflict(current.version));
+        return Err(
+            users::service::stale_in(&mut tx, None, current.version, current.updated_at).await,
+        );
     }
     let item = repo::update(&mut tx, id, &data).await?;
     let changes = activity::service::diff(

@@ -1,6 +1,7 @@
 //! Client and property rules: validation is done by the caller's types; here are the
 //! transaction, optimistic concurrency, archive-instead-of-delete, and the activity log.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Acquire;
 use sqlx::error::ErrorKind;
@@ -11,10 +12,11 @@ use super::model::{Client, ClientData, ClientStatus, Property, PropertyData};
 use super::repo::{self, ClientFilter};
 use crate::error::{Error, ErrorCode};
 use crate::modules::activity::{self, ActivityEntry, Subject};
+use crate::modules::users;
 use crate::platform::cache;
 use crate::platform::database::Ctx;
 use crate::platform::database::{Db, Tx, violation};
-use crate::platform::events::Event;
+use crate::platform::events::{Event, Record};
 use crate::platform::pagination::{Page, PageRequest};
 use crate::platform::storage::Storage;
 
@@ -26,11 +28,19 @@ fn property_not_found() -> Error {
     Error::code(ErrorCode::PropertyNotFound)
 }
 
-fn check_version(expected: i32, current: i32) -> Result<(), Error> {
+/// The version the caller read must be the record's: else 409 with who changed it
+/// (a property's changes raise no event of their own: `record` is `None`).
+async fn check_version(
+    tx: &mut Tx,
+    record: Option<Record>,
+    expected: i32,
+    current: i32,
+    updated_at: DateTime<Utc>,
+) -> Result<(), Error> {
     if expected == current {
         Ok(())
     } else {
-        Err(Error::version_conflict(current))
+        Err(users::service::stale_in(tx, record, current, updated_at).await)
     }
 }
 
@@ -270,7 +280,14 @@ pub async fn update(
     let current = repo::get_for_update(&mut tx, id)
         .await?
         .ok_or_else(not_found)?;
-    check_version(version, current.version)?;
+    check_version(
+        &mut tx,
+        Some(Record::Client(id)),
+        version,
+        current.version,
+        current.updated_at,
+    )
+    .await?;
     let status = data.status.unwrap_or(current.status);
     let updated = repo::update(&mut tx, id, &data, status).await?;
     let changes = activity::service::diff(&json(&current), &json(&updated), DIFF_IGNORE);
@@ -311,7 +328,14 @@ pub async fn delete(
         .await?
         .ok_or_else(not_found)?;
     if let Some(version) = version {
-        check_version(version, current.version)?;
+        check_version(
+            &mut tx,
+            Some(Record::Client(id)),
+            version,
+            current.version,
+            current.updated_at,
+        )
+        .await?;
     }
     let avatar = repo::avatar(&mut tx, id).await?;
     // Work that refers to a client does so with ON DELETE RESTRICT, so a client with
@@ -469,7 +493,7 @@ pub async fn update_property(
     let current = repo::get_property_for_update(&mut tx, client_id, id)
         .await?
         .ok_or_else(property_not_found)?;
-    check_version(version, current.version)?;
+    check_version(&mut tx, None, version, current.version, current.updated_at).await?;
     let updated = repo::update_property(&mut tx, client_id, id, &data).await?;
     let changes = activity::service::diff(&json(&current), &json(&updated), DIFF_IGNORE);
     record(
@@ -497,7 +521,7 @@ pub async fn delete_property(
         .await?
         .ok_or_else(property_not_found)?;
     if let Some(version) = version {
-        check_version(version, current.version)?;
+        check_version(&mut tx, None, version, current.version, current.updated_at).await?;
     }
     repo::delete_property(&mut tx, client_id, id)
         .await

@@ -18,11 +18,11 @@ use crate::modules::jobs::model::TaxSnapshot;
 use crate::modules::jobs::service::BilledLine;
 use crate::modules::quotes::model::{AdjustmentDto, AdjustmentKind, AppliedTax};
 use crate::modules::quotes::service::today;
-use crate::modules::{accounts, catalog, clients, communications, jobs};
+use crate::modules::{accounts, catalog, clients, communications, jobs, users};
 use crate::money::{self, Rate};
 use crate::platform::database::Ctx;
 use crate::platform::database::{Db, Tx};
-use crate::platform::events::Event;
+use crate::platform::events::{Event, Record};
 use crate::platform::pagination::{Page, PageRequest};
 
 pub(super) fn not_found() -> Error {
@@ -457,7 +457,13 @@ pub(super) async fn lock(tx: &mut Tx, id: Uuid, version: Option<i32>) -> Result<
     if let Some(version) = version
         && version != row.version
     {
-        return Err(Error::version_conflict(row.version));
+        return Err(users::service::stale_in(
+            tx,
+            Some(Record::Invoice(id)),
+            row.version,
+            row.updated_at,
+        )
+        .await);
     }
     Ok(row)
 }

@@ -23,7 +23,7 @@ use crate::modules::schedule::recurrence::{self, Rrule};
 use crate::modules::users::model::Role;
 use crate::modules::{accounts, clients, users};
 use crate::platform::database::{Ctx, Db, Tx};
-use crate::platform::events::Event;
+use crate::platform::events::{Event, Record};
 use crate::platform::pagination::{Page, PageRequest};
 
 /// Recurring jobs get their visits this far ahead at creation.
@@ -618,7 +618,13 @@ async fn lock_active(
     if let Some(version) = version
         && version != row.version
     {
-        return Err(Error::version_conflict(row.version));
+        return Err(users::service::stale_in(
+            tx,
+            Some(Record::Job(id)),
+            row.version,
+            row.updated_at,
+        )
+        .await);
     }
     if row.status != "active" {
         return Err(Error::new(
@@ -784,9 +790,19 @@ async fn reload(tx: &mut Tx, id: Uuid) -> Result<Visit, Error> {
         .ok_or_else(visit_not_found)
 }
 
-fn check_visit_version(visit: &Visit, version: Option<i32>) -> Result<(), Error> {
+async fn check_visit_version(
+    tx: &mut Tx,
+    visit: &Visit,
+    version: Option<i32>,
+) -> Result<(), Error> {
     match version {
-        Some(version) if version != visit.version => Err(Error::version_conflict(visit.version)),
+        Some(version) if version != visit.version => Err(users::service::stale_in(
+            tx,
+            Some(Record::Visit(visit.id)),
+            visit.version,
+            visit.updated_at,
+        )
+        .await),
         _ => Ok(()),
     }
 }
@@ -833,7 +849,7 @@ pub struct VisitPatch {
 pub async fn update_visit(db: &Db, ctx: &Ctx, id: Uuid, patch: VisitPatch) -> Result<Visit, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let visit = visible_visit(&mut tx, ctx, id, true).await?;
-    check_visit_version(&visit, patch.version)?;
+    check_visit_version(&mut tx, &visit, patch.version).await?;
     if ctx.role == Role::Technician
         && (patch.instructions.is_some() || !patch.add_checklist.is_empty())
     {
@@ -1364,7 +1380,7 @@ pub async fn reschedule(
     }
     let mut tx = db.tenant(ctx.account_id).await?;
     let visit = visible_visit(&mut tx, ctx, id, true).await?;
-    check_visit_version(&visit, input.version)?;
+    check_visit_version(&mut tx, &visit, input.version).await?;
     if !visit.status.is_open() {
         return Err(Error::new(
             ErrorCode::InvalidTransition,

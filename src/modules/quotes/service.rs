@@ -20,11 +20,11 @@ use crate::modules::activity::{self, Subject};
 use crate::modules::auth::links;
 use crate::modules::auth::token::TokenKeys;
 use crate::modules::jobs::model::TaxSnapshot;
-use crate::modules::{accounts, catalog, clients, communications};
+use crate::modules::{accounts, catalog, clients, communications, users};
 use crate::money::{self, MoneyError, Rate};
 use crate::platform::database::Ctx;
 use crate::platform::database::{Db, Tx};
-use crate::platform::events::Event;
+use crate::platform::events::{Event, Record};
 use crate::platform::pagination::{Page, PageRequest};
 
 fn not_found() -> Error {
@@ -537,7 +537,13 @@ async fn lock(
     if let Some(version) = version
         && version != row.version
     {
-        return Err(Error::version_conflict(row.version));
+        return Err(users::service::stale_in(
+            tx,
+            Some(Record::Quote(id)),
+            row.version,
+            row.updated_at,
+        )
+        .await);
     }
     transition(row.status()?, action)?;
     Ok(row)

@@ -148,6 +148,9 @@ async fn public_book(
                 errors: Vec::new(),
                 request_id: crate::http::middleware::current_request_id(),
                 slots,
+                current_version: None,
+                updated_at: None,
+                updated_by: None,
             };
             let mut response = (StatusCode::CONFLICT, axum::Json(body)).into_response();
             response.headers_mut().insert(

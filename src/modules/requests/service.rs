@@ -505,7 +505,9 @@ pub async fn update_settings(
         .await?
         .ok_or_else(|| Error::internal(anyhow::anyhow!("the account has no request form")))?;
     if current.version != version {
-        return Err(Error::version_conflict(current.version));
+        return Err(
+            users::service::stale_in(&mut tx, None, current.version, current.updated_at).await,
+        );
     }
     let mut errors = Vec::new();
     for (i, service) in input.bookable_services.iter().enumerate() {

@@ -1,13 +1,15 @@
+use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use sqlx::error::ErrorKind;
 use uuid::Uuid;
 
 use super::model::{NewUser, Role, User};
 use super::repo;
-use crate::error::{Error, ErrorCode};
+use crate::error::{ChangedBy, Error, ErrorCode, Stale};
 use crate::modules::activity::{self, Subject};
 use crate::platform::database::Ctx;
 use crate::platform::database::{Db, Tx, violation};
+use crate::platform::events::{self, Actor, Record};
 use crate::platform::pagination::{Page, PageRequest};
 
 /// Insert inside the caller's transaction (account creation, user creation).
@@ -94,6 +96,55 @@ pub async fn name_in(
     Ok(repo::get(tx, id).await?.map(|u| u.name))
 }
 
+/// The 409 `version_conflict` of a write based on a stale version: the record is at
+/// `version`, last changed at `updated_at`, and, when the event log names the change
+/// of `record` (`platform::events::last_change`), by whom: a team member by name, the
+/// client (hub), or the system (a background job or webhook). Every stale write
+/// answers through here, on its own transaction, just before it refuses. A failure to
+/// find out who only leaves `updated_by` out: the conflict is still the answer.
+pub async fn stale_in(
+    tx: &mut Tx,
+    record: Option<Record>,
+    version: i32,
+    updated_at: DateTime<Utc>,
+) -> Error {
+    let updated_by = match record {
+        Some(record) => match changed_by(tx, record, updated_at).await {
+            Ok(who) => who,
+            Err(error) => {
+                tracing::warn!(error = %error, "finding who changed a record failed");
+                None
+            }
+        },
+        None => None,
+    };
+    Error::stale(Stale {
+        current_version: version,
+        updated_at: Some(updated_at),
+        updated_by,
+    })
+}
+
+async fn changed_by(
+    tx: &mut Tx,
+    record: Record,
+    since: DateTime<Utc>,
+) -> Result<Option<ChangedBy>, sqlx::Error> {
+    let account_id = tx.account_id();
+    let Some((actor, _)) = events::last_change(tx, account_id, record, since).await? else {
+        return Ok(None);
+    };
+    Ok(match actor {
+        Some(Actor::User(id)) => repo::get(tx, id).await?.map(|user| ChangedBy::User {
+            id,
+            name: user.name,
+        }),
+        Some(Actor::Hub(_)) => Some(ChangedBy::Client),
+        Some(Actor::Webhook(_) | Actor::System(_)) => Some(ChangedBy::System),
+        None => None,
+    })
+}
+
 pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<User, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let user = repo::get(&mut tx, id)
@@ -141,7 +192,13 @@ pub async fn update_in(
     if let Some(version) = patch.version
         && version != current.version
     {
-        return Err(Error::version_conflict(current.version));
+        return Err(stale_in(
+            tx,
+            Some(Record::User(id)),
+            current.version,
+            current.updated_at,
+        )
+        .await);
     }
     let role = patch.role.unwrap_or(current.role);
     let active = patch.active.unwrap_or(current.active);

@@ -1,5 +1,19 @@
 // RFC 9457 problem details as the server sends them (src/http/error.rs): a stable
 // `code`, a human `detail`, and the fields at fault.
+import type { components } from "./schema";
+
+/** Who made a record's last change (a stale write's `updated_by`). */
+export type ChangedBy = components["schemas"]["ChangedBy"];
+
+/** What a stale write (409 `version_conflict`, 412 `precondition_failed`) met. */
+export interface Stale {
+  /** The record's version now: a deliberate save over the other change sends it. */
+  currentVersion: number;
+  /** When the record last changed, if the server said. */
+  updatedAt?: string;
+  /** Who changed it last, if the server knows. */
+  updatedBy?: ChangedBy;
+}
 
 export interface FieldError {
   field: string;
@@ -14,6 +28,9 @@ export interface ProblemBody {
   code?: string;
   errors?: FieldError[];
   request_id?: string;
+  current_version?: number;
+  updated_at?: string;
+  updated_by?: ChangedBy;
 }
 
 export class ApiProblem extends Error {
@@ -23,6 +40,8 @@ export class ApiProblem extends Error {
   readonly errors: FieldError[];
   /** Seconds to wait before asking again (`Retry-After` of a 429 or 503), if given. */
   readonly retryAfter: number | undefined;
+  /** A stale write: the record as it is now (who changed it, when, its version). */
+  readonly stale: Stale | undefined;
 
   constructor(status: number, body: ProblemBody | undefined, retryAfter?: number) {
     const detail = body?.detail ?? body?.title ?? `The server answered ${status}`;
@@ -33,6 +52,11 @@ export class ApiProblem extends Error {
     this.detail = detail;
     this.errors = body?.errors ?? [];
     this.retryAfter = retryAfter;
+    const conflict = this.code === "version_conflict" || this.code === "precondition_failed" || status === 412;
+    this.stale =
+      conflict && typeof body?.current_version === "number"
+        ? { currentVersion: body.current_version, updatedAt: body.updated_at ?? undefined, updatedBy: body.updated_by ?? undefined }
+        : undefined;
   }
 
   /** The message for one field (`emails[0].address`), if the server named it. */
@@ -59,6 +83,11 @@ export class ApiProblem extends Error {
     for (const e of this.errors) if (!(e.field in map)) map[e.field] = e.message;
     return map;
   }
+}
+
+/** Whether an error is a stale write: someone changed the record since it was read. */
+export function isStale(error: unknown): error is ApiProblem {
+  return error instanceof ApiProblem && (error.code === "version_conflict" || error.code === "precondition_failed" || error.status === 412);
 }
 
 export function isProblem(error: unknown, code?: string): error is ApiProblem {

@@ -3065,6 +3065,20 @@ export interface components {
             /** Format: int32 */
             version?: number | null;
         };
+        /** @description Who made the last change of a record (a stale write's `updated_by`). */
+        ChangedBy: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            kind: "user";
+            name: string;
+        } | {
+            /** @enum {string} */
+            kind: "client";
+        } | {
+            /** @enum {string} */
+            kind: "system";
+        };
         ChangesInput: {
             /** @description What the client wants changed. */
             note: string;
@@ -4730,6 +4744,11 @@ export interface components {
         Problem: {
             /** @description Stable machine-readable code, listed in docs/api.md. */
             code: string;
+            /**
+             * Format: int32
+             * @description `version_conflict` and `precondition_failed` only: the record's version now.
+             */
+            current_version?: number | null;
             detail: string;
             /** @description The fields at fault; present only when fields are at fault. */
             errors?: components["schemas"]["FieldError"][];
@@ -4742,6 +4761,12 @@ export interface components {
             title: string;
             /** @description A URI naming the problem type (`urn:jobber:error:<code>`). */
             type: string;
+            /**
+             * Format: date-time
+             * @description `version_conflict` and `precondition_failed` only: when the record last changed.
+             */
+            updated_at?: string | null;
+            updated_by?: null | components["schemas"]["ChangedBy"];
         };
         Property: {
             address: components["schemas"]["Address"];

@@ -45,8 +45,9 @@ export function ClientEdit() {
         </Link>
       </nav>
       <PageHeader title={`Edit ${client.data.display_name}`} />
+      {/* Not keyed by version: a refetch while editing must not replace what is typed
+          (a stale save says who changed what; ClientForm). */}
       <ClientForm
-        key={client.data.version}
         client={client.data}
         submitLabel="Save changes"
         onCancel={() => navigate(`/clients/${id}`)}

@@ -1,8 +1,10 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { ApiProblem, describeError } from "../../api/problem";
 import { SelectField, TextAreaField, TextField } from "../../components/Field";
+import { StaleEdit, useStaleEdit } from "../../components/StaleEdit";
+import { changedFields, type FieldSpec } from "../../components/staleDiff";
 import { FormError } from "../../components/States";
-import { clientStatuses, type Client, type ClientInput, type ClientStatus } from "./api";
+import { clientStatuses, fetchClient, type Client, type ClientInput, type ClientStatus } from "./api";
 
 interface FormState {
   first_name: string;
@@ -41,6 +43,29 @@ function fromClient(client?: Client): FormState {
     notes: client?.notes ?? "",
     status: client?.status ?? "active",
   };
+}
+
+/** The form's fields as a stale edit lists them (labels as on the form). */
+export const clientFields: FieldSpec[] = [
+  { key: "first_name", label: "First name" },
+  { key: "last_name", label: "Last name" },
+  { key: "company_name", label: "Company" },
+  { key: "email", label: "Email" },
+  { key: "phone", label: "Phone" },
+  { key: "street1", label: "Street" },
+  { key: "street2", label: "Apartment, suite" },
+  { key: "city", label: "City" },
+  { key: "region", label: "State / province" },
+  { key: "postal_code", label: "Postal code" },
+  { key: "country", label: "Country" },
+  { key: "status", label: "Status" },
+  { key: "tags", label: "Tags" },
+  { key: "notes", label: "Notes" },
+];
+
+/** The fields someone else changed since the form was filled from `base`. */
+export function clientChanges(base: Client | undefined, theirs: Client, form: FormState) {
+  return changedFields(clientFields, fromClient(base), fromClient(theirs), form);
 }
 
 const blank = (s: string) => (s.trim() === "" ? null : s.trim());
@@ -104,11 +129,15 @@ export function ClientForm({
   onCancel?: () => void;
   submitLabel: string;
 }) {
+  // The record the form was filled from: its version is the one a save is based on.
+  // A refetch of the client (another tab, the live connection) does not replace it:
+  // only "Reload theirs" after a conflict does.
+  const [base, setBase] = useState(client);
   const [form, setForm] = useState<FormState>(() => fromClient(client));
   const [errors, setErrors] = useState<Partial<Record<keyof FormState, string>>>({});
   const [error, setError] = useState<string>();
-  const [conflict, setConflict] = useState(false);
   const [busy, setBusy] = useState(false);
+  const { stale, catchStale, clear } = useStaleEdit(() => fetchClient(base?.id ?? ""));
   const formRef = useRef<HTMLFormElement>(null);
 
   // After a refusal, take the person to the first field at fault.
@@ -125,12 +154,17 @@ export function ClientForm({
 
   async function submit(event: FormEvent) {
     event.preventDefault();
+    await save(base);
+  }
+
+  /** Send the form, based on `against` (the record read, or theirs after a conflict). */
+  async function save(against: Client | undefined) {
     setBusy(true);
     setError(undefined);
     setErrors({});
-    setConflict(false);
     try {
-      await onSubmit(toInput(form, client));
+      await onSubmit(toInput(form, against));
+      clear();
     } catch (e) {
       if (e instanceof ApiProblem && e.errors.length > 0) {
         const next: Partial<Record<keyof FormState, string>> = {};
@@ -142,9 +176,8 @@ export function ClientForm({
         }
         setErrors(next);
         setError(["Please correct the fields marked below.", ...unplaced].join(" "));
-      } else if (e instanceof ApiProblem && (e.code === "version_conflict" || e.code === "precondition_failed")) {
-        setConflict(true);
-        setError("Someone else changed this client while you were editing. Reload to see their changes; your edits here are not saved.");
+      } else if (base && catchStale(e)) {
+        // StaleEdit says who changed what and offers the two ways on.
       } else {
         setError(describeError(e));
       }
@@ -155,14 +188,26 @@ export function ClientForm({
 
   return (
     <form className="form" onSubmit={submit} noValidate ref={formRef}>
-      <FormError message={error} />
-      {conflict && (
-        <p>
-          <button type="button" className="button" onClick={() => window.location.reload()}>
-            Reload the latest version
-          </button>
-        </p>
+      {stale && (
+        <StaleEdit
+          stale={stale}
+          what="client"
+          changes={stale.theirs && clientChanges(base, stale.theirs, form)}
+          busy={busy}
+          onReload={(theirs) => {
+            setBase(theirs);
+            setForm(fromClient(theirs));
+            setErrors({});
+            clear();
+          }}
+          onOverwrite={(theirs) => {
+            clear();
+            setBase(theirs);
+            void save(theirs);
+          }}
+        />
       )}
+      <FormError message={error} />
       <fieldset>
         <legend>Name</legend>
         <div className="form__row">
@@ -204,7 +249,7 @@ export function ClientForm({
         <TextAreaField label="Notes" rows={4} {...bind("notes")} />
       </fieldset>
       <div className="form__actions">
-        <button type="submit" className="button button--primary" disabled={busy}>
+        <button type="submit" className="button button--primary" disabled={busy || stale !== null}>
           {busy ? "Saving…" : submitLabel}
         </button>
         {onCancel && (

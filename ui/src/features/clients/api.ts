@@ -54,6 +54,11 @@ export function useClient(id: string) {
   });
 }
 
+/** The client as saved now, read past the query cache (a stale edit compares with it). */
+export function fetchClient(id: string): Promise<Client> {
+  return unwrap(api.GET("/api/v1/clients/{id}", { params: { path: { id } } }));
+}
+
 export function useProperties(id: string) {
   return useQuery({
     queryKey: ["clients", id, "properties"],

@@ -5,11 +5,14 @@ import { ApiProblem, describeError, isProblem } from "../../api/problem";
 import { Dialog } from "../../components/Dialog";
 import { SelectField, TextField } from "../../components/Field";
 import { Icon } from "../../components/Icon";
+import { StaleEdit, useStaleEdit } from "../../components/StaleEdit";
+import { changedFields, type FieldSpec } from "../../components/staleDiff";
 import { EmptyState, ErrorState, FormError, PageHeader, Spinner } from "../../components/States";
 import { currencyDigits } from "../../lib/format";
 import { useFormat } from "../../lib/locale";
 import {
   deleteDraft,
+  fetchInvoice,
   paymentMethods,
   pdfUrl,
   recordPayment,
@@ -260,6 +263,13 @@ function parseMoney(text: string, digits: number): number | null {
   return Math.round(Number(t) * 10 ** digits);
 }
 
+const invoiceFields: FieldSpec[] = [
+  { key: "status", label: "Status" },
+  { key: "total", label: "Total" },
+  { key: "balance", label: "Balance due" },
+  { key: "due", label: "Due" },
+];
+
 function ActionDialog({ invoice, action, clientEmail, onClose }: { invoice: Invoice; action: Action; clientEmail?: string; onClose: () => void }) {
   const fmt = useFormat();
   const digits = currencyDigits(invoice.currency);
@@ -268,7 +278,14 @@ function ActionDialog({ invoice, action, clientEmail, onClose }: { invoice: Invo
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   const [fields, setFields] = useState<Record<string, string>>({});
-  const [stale, setStale] = useState(false);
+  const { stale, catchStale, clear } = useStaleEdit(() => fetchInvoice(invoice.id));
+  // What a person compares on a stale action: the invoice as they saw it and as saved.
+  const facts = (i: Invoice) => ({
+    status: statusLabel(i.status),
+    total: fmt.money(i.total, { currency: i.currency }),
+    balance: fmt.money(i.balance, { currency: i.currency }),
+    due: i.due_date ? fmt.day(i.due_date) : "",
+  });
   const [to, setTo] = useState("");
   const [method, setMethod] = useState<PaymentMethod>("cash");
   const [amount, setAmount] = useState(() => (action.kind === "pay" ? (invoice.balance / 10 ** digits).toFixed(digits) : action.kind === "refund" ? ((action.payment.amount - action.payment.refunded) / 10 ** digits).toFixed(digits) : ""));
@@ -283,7 +300,8 @@ function ActionDialog({ invoice, action, clientEmail, onClose }: { invoice: Invo
     void queryClient.invalidateQueries({ queryKey: ["clients", invoice.client_id] });
   }
 
-  async function run() {
+  /** Do the action, on the version of `against` (the invoice shown, or theirs after a conflict). */
+  async function run(against: Invoice = invoice) {
     setError(undefined);
     setFields({});
     let minor: number | null = null;
@@ -296,8 +314,8 @@ function ActionDialog({ invoice, action, clientEmail, onClose }: { invoice: Invo
     }
     setBusy(true);
     try {
-      if (action.kind === "send") refresh(await sendInvoice(invoice.id, invoice.version, to.trim()));
-      else if (action.kind === "void") refresh(await voidInvoice(invoice.id, invoice.version));
+      if (action.kind === "send") refresh(await sendInvoice(invoice.id, against.version, to.trim()));
+      else if (action.kind === "void") refresh(await voidInvoice(invoice.id, against.version));
       else if (action.kind === "pay") {
         const r = await recordPayment(invoice.id, { method, amount: minor!, reference: reference.trim() || null, note: null, send_receipt: receipt });
         refresh(r.invoice);
@@ -313,9 +331,8 @@ function ActionDialog({ invoice, action, clientEmail, onClose }: { invoice: Invo
       }
       onClose();
     } catch (e) {
-      if (e instanceof ApiProblem && (e.code === "version_conflict" || e.status === 412)) {
-        setStale(true);
-        setError("Someone else changed this invoice while you were looking at it. Reload it to see their changes, then decide again.");
+      if (catchStale(e)) {
+        // StaleEdit says who changed what; nothing is done until the person chooses.
       } else if (e instanceof ApiProblem && e.errors.length > 0) {
         setFields(e.fieldMap());
         setError(describeError(e));
@@ -342,6 +359,24 @@ function ActionDialog({ invoice, action, clientEmail, onClose }: { invoice: Invo
         }}
         noValidate
       >
+        {stale && (
+          <StaleEdit
+            stale={stale}
+            what="invoice"
+            changes={stale.theirs && changedFields(invoiceFields, facts(invoice), facts(stale.theirs), facts(invoice))}
+            busy={busy}
+            overwriteLabel={`${buttons[action.kind]} anyway`}
+            onReload={(theirs) => {
+              refresh(theirs);
+              clear();
+              onClose();
+            }}
+            onOverwrite={(theirs) => {
+              clear();
+              void run(theirs);
+            }}
+          />
+        )}
         <FormError message={error} />
         {action.kind === "send" && (
           <>
@@ -379,18 +414,7 @@ function ActionDialog({ invoice, action, clientEmail, onClose }: { invoice: Invo
         {action.kind === "void" && <p>It keeps its number and no longer counts as owed; its work can be invoiced again.</p>}
         {action.kind === "delete" && <p>The draft is gone; the work it billed can be invoiced again.</p>}
         <div className="form__actions dialog__actions">
-          {stale ? (
-            <button
-              type="button"
-              className="button button--primary"
-              onClick={() => {
-                void queryClient.invalidateQueries({ queryKey: ["invoices", invoice.id] });
-                onClose();
-              }}
-            >
-              Reload the invoice
-            </button>
-          ) : (
+          {!stale && (
             <button type="submit" className="button button--primary" disabled={busy}>
               {busy ? "Working…" : buttons[action.kind]}
             </button>

@@ -139,6 +139,11 @@ export function createInvoice(input: InvoiceInput) {
   return unwrap(api.POST("/api/v1/invoices", { body: input }));
 }
 
+/** The invoice as saved now, read past the query cache (a stale action compares with it). */
+export function fetchInvoice(id: string): Promise<Invoice> {
+  return unwrap(api.GET("/api/v1/invoices/{id}", { params: { path: { id } } }));
+}
+
 export function sendInvoice(id: string, version: number, to?: string) {
   return unwrap(api.POST("/api/v1/invoices/{id}/send", { params: { path: { id } }, body: { version, to: to || null } }));
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { render, screen, waitFor } from "@testing-library/react";
+import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { MemoryRouter, Route, Routes } from "react-router";
@@ -54,7 +54,8 @@ function renderForm() {
 
 afterEach(() => vi.unstubAllGlobals());
 
-describe("Edit job", () => {
+// Typing into several fields takes seconds on a busy machine.
+describe("Edit job", { timeout: 20_000 }, () => {
   it("sends every line back with what the form does not show, and the version it started from", async () => {
     const user = userEvent.setup();
     let sent: Record<string, unknown> | undefined;
@@ -86,14 +87,83 @@ describe("Edit job", () => {
     expect(await screen.findByText("The job page")).toBeInTheDocument();
   });
 
-  it("offers a reload instead of overwriting someone else's change", async () => {
+  it("a stale save says who changed what, and saves over theirs only when asked", async () => {
     const user = userEvent.setup();
-    serve(() => json(409, { status: 409, code: "version_conflict", detail: "The job changed; reload it" }));
+    const theirs = { ...job, instructions: "Gate code 9090", version: 4, updated_at: "2026-12-01T10:42:00Z" };
+    const puts: Record<string, unknown>[] = [];
+    let saved = false;
+    const fetch = vi.fn(async (request: Request) => {
+      const url = new URL(request.url);
+      if (url.pathname === "/api/v1/jobs/j1" && request.method === "PUT") {
+        const body = (await request.json()) as Record<string, unknown>;
+        puts.push(body);
+        if (body.version === 3)
+          return json(409, {
+            status: 409,
+            code: "version_conflict",
+            detail: "Maria Lopez changed it; the resource is at version 4; reload it and apply your change again",
+            current_version: 4,
+            updated_at: theirs.updated_at,
+            updated_by: { kind: "user", id: "u2", name: "Maria Lopez" },
+          });
+        return json(200, { ...theirs, title: body.title, version: 5 });
+      }
+      // The page loads version 3; after the conflict, the saved job is theirs.
+      if (url.pathname === "/api/v1/jobs/j1") return json(200, puts.length > 0 || saved ? theirs : job);
+      return json(404, { status: 404, code: "not_found", detail: "no" });
+    });
+    vi.stubGlobal("fetch", fetch);
     renderForm();
-    await user.type(await screen.findByLabelText("Instructions"), " (dog in the yard)");
+    const title = await screen.findByLabelText("Title");
+    await user.clear(title);
+    await user.type(title, "Spring cleanup, back yard");
     await user.click(screen.getByRole("button", { name: "Save changes" }));
-    expect(await screen.findByRole("button", { name: "Reload the job" })).toBeInTheDocument();
-    expect(screen.getByRole("alert")).toHaveTextContent("Someone else changed this job");
+
+    const notice = await screen.findByRole("region", { name: /Maria Lopez changed this job/ });
+    // Only the field Maria changed is listed, with what is typed here and what she saved.
+    const table = await within(notice).findByRole("table", { name: /Fields changed/ });
+    const rows = within(table).getAllByRole("row").slice(1);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toHaveTextContent("Instructions");
+    expect(rows[0]).toHaveTextContent("Gate code 4411");
+    expect(rows[0]).toHaveTextContent("Gate code 9090");
     expect(screen.getByRole("button", { name: "Save changes" })).toBeDisabled();
+    expect(puts).toHaveLength(1);
+
+    // Saving over theirs is explicit: the same form, on their version.
+    saved = true;
+    await user.click(within(notice).getByRole("button", { name: "Save mine over theirs" }));
+    await waitFor(() => expect(puts).toHaveLength(2));
+    expect(puts[1]).toMatchObject({ title: "Spring cleanup, back yard", instructions: "Gate code 4411", version: 4 });
+    expect(await screen.findByText("The job page")).toBeInTheDocument();
+  });
+
+  it("reload theirs drops the edit and fills the form with the saved job", async () => {
+    const user = userEvent.setup();
+    const theirs = { ...job, title: "Spring cleanup (Maria)", version: 4 };
+    let conflicted = false;
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (request: Request) => {
+        const url = new URL(request.url);
+        if (url.pathname === "/api/v1/jobs/j1" && request.method === "PUT") {
+          conflicted = true;
+          return json(409, { status: 409, code: "version_conflict", detail: "changed", current_version: 4, updated_by: { kind: "client" } });
+        }
+        if (url.pathname === "/api/v1/jobs/j1") return json(200, conflicted ? theirs : job);
+        return json(404, { status: 404, code: "not_found", detail: "no" });
+      }),
+    );
+    renderForm();
+    const title = await screen.findByLabelText("Title");
+    await user.type(title, " and more");
+    await user.click(screen.getByRole("button", { name: "Save changes" }));
+    const notice = await screen.findByRole("region", { name: "The client changed this job" });
+    const reload = within(notice).getByRole("button", { name: "Reload theirs" });
+    await waitFor(() => expect(reload).toBeEnabled());
+    await user.click(reload);
+    expect(screen.queryByRole("region", { name: /changed this job/ })).not.toBeInTheDocument();
+    expect(screen.getByLabelText("Title")).toHaveValue("Spring cleanup (Maria)");
+    expect(screen.getByRole("button", { name: "Save changes" })).toBeEnabled();
   });
 });

@@ -2,13 +2,15 @@ import { useEffect, useRef, useState, type FormEvent } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate, useParams } from "react-router";
 import { ApiProblem, describeError, isProblem } from "../../api/problem";
+import { StaleEdit, useStaleEdit } from "../../components/StaleEdit";
+import { changedFields, type FieldSpec } from "../../components/staleDiff";
 import { SelectField, TextAreaField, TextField } from "../../components/Field";
 import { Icon } from "../../components/Icon";
 import { EmptyState, ErrorState, FormError, PageHeader, Spinner } from "../../components/States";
 import { currencyDigits } from "../../lib/format";
 import { useFormat } from "../../lib/locale";
 import { blankLine, lineFromJob, LinesFieldset, parseLines, type Line } from "./JobLines";
-import { updateJob, useJob, type Job } from "./api";
+import { fetchJob, updateJob, useJob, type Job } from "./api";
 import "./jobs.css";
 
 type Errors = Record<string, string>;
@@ -36,31 +38,76 @@ export function JobEdit() {
       </EmptyState>
     );
   }
-  // A new form when the job loads again (after "Reload"), not an edit over old values.
-  return <JobEditForm key={job.data.version} job={job.data} />;
+  // Not keyed by version: a refetch while editing (the live connection) must not
+  // replace what is typed; a stale save says who changed what instead.
+  return <JobEditForm key={job.data.id} job={job.data} />;
 }
 
-function JobEditForm({ job }: { job: Job }) {
+const billingLabels: Record<Job["billing"], string> = { per_visit: "After each visit", on_completion: "When the job is complete" };
+
+/** What the edit form holds, as a stale edit compares it. */
+export function jobFormValues(v: { title: string; instructions: string; billing: Job["billing"]; lines: Line[] }) {
+  return {
+    title: v.title,
+    instructions: v.instructions,
+    billing: billingLabels[v.billing],
+    lines: v.lines.filter((l) => l.name.trim()).map((l) => `${l.quantity.trim() || "1"} × ${l.name.trim()} at ${l.price.trim() || "0"}`),
+  };
+}
+
+export const jobFields: FieldSpec[] = [
+  { key: "title", label: "Title" },
+  { key: "instructions", label: "Instructions" },
+  { key: "billing", label: "Invoicing" },
+  { key: "lines", label: "Line items" },
+];
+
+function savedValues(job: Job, digits: number) {
+  return jobFormValues({
+    title: job.title,
+    instructions: job.instructions ?? "",
+    billing: job.billing,
+    lines: job.lines.map((l, i) => lineFromJob(l, i + 1, digits)),
+  });
+}
+
+function JobEditForm({ job: opened }: { job: Job }) {
   const fmt = useFormat();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const digits = currencyDigits(fmt.currency);
+  // The job the form was filled from: its version is the one a save is based on.
+  const [job, setJob] = useState(opened);
   const [title, setTitle] = useState(job.title);
   const [instructions, setInstructions] = useState(job.instructions ?? "");
   const [billing, setBilling] = useState(job.billing);
   const [lines, setLines] = useState<Line[]>(() => (job.lines.length > 0 ? job.lines.map((l, i) => lineFromJob(l, i + 1, digits)) : [blankLine()]));
   const [errors, setErrors] = useState<Errors>({});
   const [error, setError] = useState<string>();
-  const [stale, setStale] = useState(false);
   const [busy, setBusy] = useState(false);
+  const { stale, catchStale, clear } = useStaleEdit(() => fetchJob(job.id));
   const formRef = useRef<HTMLFormElement>(null);
 
   useEffect(() => {
     if (Object.keys(errors).length > 0) formRef.current?.querySelector<HTMLElement>("[aria-invalid=true]")?.focus();
   }, [errors]);
 
+  function fill(from: Job) {
+    setJob(from);
+    setTitle(from.title);
+    setInstructions(from.instructions ?? "");
+    setBilling(from.billing);
+    setLines(from.lines.length > 0 ? from.lines.map((l, i) => lineFromJob(l, i + 1, digits)) : [blankLine()]);
+    setErrors({});
+  }
+
   async function submit(event: FormEvent) {
     event.preventDefault();
+    await save(job);
+  }
+
+  /** Send the form, based on `against` (the job read, or theirs after a conflict). */
+  async function save(against: Job) {
     const local: Errors = {};
     if (!title.trim()) local.title = "Say what the job is.";
     const parsed = parseLines(lines, digits);
@@ -73,15 +120,14 @@ function JobEditForm({ job }: { job: Job }) {
     }
     setBusy(true);
     try {
-      const updated = await updateJob(job.id, { title: title.trim(), instructions: instructions.trim() || null, billing, lines: parsed.lines, version: job.version });
+      const updated = await updateJob(job.id, { title: title.trim(), instructions: instructions.trim() || null, billing, lines: parsed.lines, version: against.version });
       queryClient.setQueryData(["jobs", job.id], updated);
       void queryClient.invalidateQueries({ queryKey: ["jobs"] });
       void queryClient.invalidateQueries({ queryKey: ["schedule"] });
       navigate(`/jobs/${job.id}`);
     } catch (e) {
-      if (e instanceof ApiProblem && (e.code === "version_conflict" || e.status === 412)) {
-        setStale(true);
-        setError("Someone else changed this job while you were editing it. Reload it to see their changes; what you typed here is not saved.");
+      if (catchStale(e)) {
+        // StaleEdit says who changed what and offers the two ways on.
       } else if (e instanceof ApiProblem && e.errors.length > 0) {
         setErrors(e.messagesBy((field) => (field.startsWith("lines") ? "lines" : field)));
         setError("Please correct the fields marked below.");
@@ -100,14 +146,25 @@ function JobEditForm({ job }: { job: Job }) {
       </nav>
       <PageHeader title={`Edit job #${job.number}`} />
       <form className="form job-form" onSubmit={(e) => void submit(e)} noValidate ref={formRef}>
-        <FormError message={error} />
         {stale && (
-          <p>
-            <button type="button" className="button" onClick={() => void queryClient.invalidateQueries({ queryKey: ["jobs", job.id] })}>
-              Reload the job
-            </button>
-          </p>
+          <StaleEdit
+            stale={stale}
+            what="job"
+            changes={stale.theirs && changedFields(jobFields, savedValues(job, digits), savedValues(stale.theirs, digits), jobFormValues({ title, instructions, billing, lines }))}
+            busy={busy}
+            onReload={(theirs) => {
+              fill(theirs);
+              queryClient.setQueryData(["jobs", theirs.id], theirs);
+              clear();
+            }}
+            onOverwrite={(theirs) => {
+              clear();
+              setJob(theirs);
+              void save(theirs);
+            }}
+          />
         )}
+        <FormError message={error} />
         <fieldset>
           <legend>The work</legend>
           <TextField label="Title" name="title" value={title} error={errors.title} onChange={(e) => setTitle(e.target.value)} autoComplete="off" />
@@ -120,7 +177,7 @@ function JobEditForm({ job }: { job: Job }) {
         <LinesFieldset lines={lines} setLines={setLines} error={errors.lines} currency={fmt.currency} />
         <p className="muted">Visits are moved and assigned on the schedule.</p>
         <div className="form__actions">
-          <button type="submit" className="button button--primary" disabled={busy || stale}>
+          <button type="submit" className="button button--primary" disabled={busy || stale !== null}>
             {busy ? "Saving…" : "Save changes"}
           </button>
           <Link to={`/jobs/${job.id}`} className="button">

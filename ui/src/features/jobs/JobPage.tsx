@@ -2,12 +2,14 @@ import { useState, type ReactNode } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Link, useParams } from "react-router";
 import { useLiveTopic } from "../../api/live";
-import { ApiProblem, describeError, isProblem } from "../../api/problem";
+import { describeError, isProblem } from "../../api/problem";
 import { Dialog } from "../../components/Dialog";
 import { Icon } from "../../components/Icon";
+import { StaleEdit, useStaleEdit } from "../../components/StaleEdit";
+import { changedFields, type FieldSpec } from "../../components/staleDiff";
 import { EmptyState, ErrorState, FormError, PageHeader, Spinner } from "../../components/States";
 import { useFormat } from "../../lib/locale";
-import { addressLine, cancelJob, completeJob, completeVisit, useClient, useJob, useJobAttachments, useProperties, useTeam, visitSignature, type Attachment, type Job, type Visit } from "./api";
+import { addressLine, cancelJob, completeJob, completeVisit, fetchJob, useClient, useJob, useJobAttachments, useProperties, useTeam, visitSignature, type Attachment, type Job, type Visit } from "./api";
 import { JobNotes } from "./JobNotes";
 import { describeRrule } from "./rruleText";
 import "./jobs.css";
@@ -228,26 +230,38 @@ function Fact({ label, children }: { label: string; children: ReactNode }) {
   );
 }
 
+const jobFacts: FieldSpec[] = [
+  { key: "status", label: "Status" },
+  { key: "title", label: "Title" },
+  { key: "instructions", label: "Instructions" },
+  { key: "billing", label: "Invoicing" },
+];
+
+const factsOf = (j: Job) => ({
+  status: j.status,
+  title: j.title,
+  instructions: j.instructions,
+  billing: j.billing === "per_visit" ? "After each visit" : "When the job is complete",
+});
+
 function ActionDialog({ job, action, openVisits, onClose }: { job: Job; action: "complete" | "cancel"; openVisits: number; onClose: () => void }) {
   const queryClient = useQueryClient();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
-  const [stale, setStale] = useState(false);
+  const { stale, catchStale, clear } = useStaleEdit(() => fetchJob(job.id));
 
-  async function run() {
+  /** Do the action, on the version of `against` (the job shown, or theirs after a conflict). */
+  async function run(against: Job = job) {
     setBusy(true);
     setError(undefined);
     try {
-      const updated = action === "complete" ? await completeJob(job.id, job.version, openVisits > 0) : await cancelJob(job.id, job.version);
+      const updated = action === "complete" ? await completeJob(job.id, against.version, openVisits > 0) : await cancelJob(job.id, against.version);
       queryClient.setQueryData(["jobs", job.id], updated);
       void queryClient.invalidateQueries({ queryKey: ["jobs"] });
       void queryClient.invalidateQueries({ queryKey: ["schedule"] });
       onClose();
     } catch (e) {
-      if (e instanceof ApiProblem && (e.code === "version_conflict" || e.code === "precondition_failed")) {
-        setStale(true);
-        setError("Someone else changed this job while you were looking at it. Reload it to see their changes, then decide again.");
-      } else setError(describeError(e));
+      if (!catchStale(e)) setError(describeError(e));
     } finally {
       setBusy(false);
     }
@@ -256,6 +270,24 @@ function ActionDialog({ job, action, openVisits, onClose }: { job: Job; action: 
   const title = action === "complete" ? "Complete this job?" : "Cancel this job?";
   return (
     <Dialog title={title} onClose={onClose}>
+      {stale && (
+        <StaleEdit
+          stale={stale}
+          what="job"
+          changes={stale.theirs && changedFields(jobFacts, factsOf(job), factsOf(stale.theirs), factsOf(job))}
+          busy={busy}
+          overwriteLabel={action === "complete" ? "Complete it anyway" : "Cancel it anyway"}
+          onReload={(theirs) => {
+            queryClient.setQueryData(["jobs", job.id], theirs);
+            clear();
+            onClose();
+          }}
+          onOverwrite={(theirs) => {
+            clear();
+            void run(theirs);
+          }}
+        />
+      )}
       <FormError message={error} />
       {action === "complete" ? (
         <p>
@@ -268,18 +300,7 @@ function ActionDialog({ job, action, openVisits, onClose }: { job: Job; action: 
         <p>Its open visits come off the schedule. This cannot be undone.</p>
       )}
       <div className="form__actions dialog__actions">
-        {stale ? (
-          <button
-            type="button"
-            className="button button--primary"
-            onClick={() => {
-              void queryClient.invalidateQueries({ queryKey: ["jobs", job.id] });
-              onClose();
-            }}
-          >
-            Reload the job
-          </button>
-        ) : (
+        {!stale && (
           <button type="button" className="button button--primary" disabled={busy} onClick={() => void run()}>
             {action === "complete" ? "Complete job" : "Cancel job"}
           </button>

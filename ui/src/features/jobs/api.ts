@@ -88,6 +88,11 @@ export function createJob(input: JobInput) {
   return unwrap(api.POST("/api/v1/jobs", { body: input }));
 }
 
+/** The job as saved now, read past the query cache (a stale edit compares with it). */
+export function fetchJob(id: string): Promise<Job> {
+  return unwrap(api.GET("/api/v1/jobs/{id}", { params: { path: { id } } }));
+}
+
 export function updateJob(id: string, input: JobUpdate) {
   return unwrap(api.PUT("/api/v1/jobs/{id}", { params: { path: { id } }, body: input }));
 }

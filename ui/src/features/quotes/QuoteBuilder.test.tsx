@@ -49,7 +49,7 @@ const quote = {
 
 type Handler = (body: Record<string, unknown>) => Response;
 
-function serve({ preview, save }: { preview: Handler; save?: Handler }) {
+function serve({ preview, save, saved }: { preview: Handler; save?: Handler; saved?: () => unknown }) {
   const previews: Record<string, unknown>[] = [];
   const fetch = vi.fn(async (request: Request) => {
     const url = new URL(request.url);
@@ -61,7 +61,7 @@ function serve({ preview, save }: { preview: Handler; save?: Handler }) {
     if ((request.method === "POST" && url.pathname === "/api/v1/quotes") || (request.method === "PUT" && url.pathname === "/api/v1/quotes/q1")) {
       return save!((await request.json()) as Record<string, unknown>);
     }
-    if (url.pathname === "/api/v1/quotes/q1") return json(200, quote);
+    if (url.pathname === "/api/v1/quotes/q1") return json(200, saved?.() ?? quote);
     if (url.pathname === "/api/v1/settings/tax-rates") return json(200, rates);
     if (url.pathname === "/api/v1/clients") return json(200, { items: [{ id: "c1", display_name: "Marguerite Quill" }], next_cursor: null });
     if (url.pathname === "/api/v1/clients/c1/properties") return json(200, { items: [], next_cursor: null });
@@ -174,26 +174,49 @@ describe("Quote builder", { timeout: 30_000 }, () => {
     expect(title).toHaveAccessibleDescription("Is too long");
   });
 
-  it("offers a reload when someone else saved the quote first", async () => {
+  it("a stale save says who changed which part of the quote, and saves over it only when asked", async () => {
     const user = userEvent.setup();
-    let sent: Record<string, unknown> | undefined;
+    const sent: Record<string, unknown>[] = [];
+    const theirs = {
+      ...quote,
+      version: 4,
+      lines: [{ ...quote.lines[0]!, quantity: 3, line_total: 13500 }],
+      updated_at: "2026-01-15T15:42:00Z",
+    };
     serve({
       preview: () => json(200, { currency: "USD", lines: [{ line_total: 9000 }], totals: totals(9799), with_all_optional: totals(9799) }),
       save: (body) => {
-        sent = body;
-        return json(409, { status: 409, code: "version_conflict", detail: "the record changed since you read it (now version 4)" });
+        sent.push(body);
+        return body.version === 3
+          ? json(409, {
+              status: 409,
+              code: "version_conflict",
+              detail: "Maria Lopez changed it; the resource is at version 4; reload it and apply your change again",
+              current_version: 4,
+              updated_at: theirs.updated_at,
+              updated_by: { kind: "user", id: "u2", name: "Maria Lopez" },
+            })
+          : json(200, { ...theirs, title: body.title, version: 5 });
       },
+      saved: () => (sent.length > 0 ? theirs : quote),
     });
     renderAt("/quotes/q1/edit");
     const title = await screen.findByLabelText("Title");
     expect(title).toHaveValue("Spring cleanup");
-    expect(screen.getByLabelText("Unit price (USD)")).toHaveValue("45.00");
     await user.type(title, " and mulch");
     await user.click(screen.getByRole("button", { name: "Save changes" }));
-    await waitFor(() => expect(sent).toMatchObject({ version: 3, title: "Spring cleanup and mulch", tax_rate_ids: ["t1"] }));
-    const alert = await screen.findByText(/Someone else changed this quote/);
-    expect(alert).toBeInTheDocument();
-    expect(screen.getByRole("button", { name: "Reload the quote" })).toBeInTheDocument();
+    await waitFor(() => expect(sent[0]).toMatchObject({ version: 3, title: "Spring cleanup and mulch", tax_rate_ids: ["t1"] }));
+
+    const notice = await screen.findByRole("region", { name: /^Maria Lopez changed this quote on / });
+    const row = await within(notice).findByRole("row", { name: /Line items/ });
+    expect(row).toHaveTextContent("2 × Mowing at 45.00");
+    expect(row).toHaveTextContent("3 × Mowing at 45.00");
+    expect(within(notice).getAllByRole("row")).toHaveLength(2);
     expect(within(screen.getByRole("form", { name: "Edit quote" })).getByRole("button", { name: "Save changes" })).toBeDisabled();
+
+    await user.click(within(notice).getByRole("button", { name: "Save mine over theirs" }));
+    await waitFor(() => expect(sent).toHaveLength(2));
+    expect(sent[1]).toMatchObject({ version: 4, title: "Spring cleanup and mulch" });
+    expect(await screen.findByText("Saved quote page")).toBeInTheDocument();
   });
 });

@@ -4,6 +4,8 @@ import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { ApiProblem, describeError, isProblem } from "../../api/problem";
 import { SelectField, TextAreaField, TextField } from "../../components/Field";
 import { Icon } from "../../components/Icon";
+import { StaleEdit, useStaleEdit } from "../../components/StaleEdit";
+import { changedFields, type FieldSpec } from "../../components/staleDiff";
 import { EmptyState, ErrorState, FormError, PageHeader, Spinner } from "../../components/States";
 import { currencyDigits } from "../../lib/format";
 import { useFormat } from "../../lib/locale";
@@ -11,6 +13,7 @@ import { useDebounced } from "../../lib/useDebounced";
 import {
   addressLine,
   createQuote,
+  fetchQuote,
   updateQuote,
   useCatalogSearch,
   useClientSearch,
@@ -112,6 +115,33 @@ export function draftOf(quote: Quote, rates: TaxRate[], digits: number): Draft {
     taxIds,
   };
 }
+
+const adjustmentShown = (a: DraftAdjustment) => (a.kind === "none" || !a.value.trim() ? "" : a.kind === "percent" ? `${a.value.trim()} %` : a.value.trim());
+
+/** What the builder holds, as a stale edit compares it (taxes by name). */
+export function quoteValues(draft: Draft, rates: TaxRate[]) {
+  return {
+    title: draft.title,
+    message: draft.message,
+    valid_until: draft.validUntil,
+    lines: draft.lines
+      .filter(used)
+      .map((l) => `${l.quantity.trim() || "1"} × ${l.name.trim()} at ${l.price.trim() || "0"}${l.optional ? " (optional)" : ""}`),
+    discount: adjustmentShown(draft.discount),
+    deposit: adjustmentShown(draft.deposit),
+    taxes: draft.taxIds === null ? null : draft.taxIds.map((id) => rates.find((r) => r.id === id)?.name ?? id),
+  };
+}
+
+export const quoteFields: FieldSpec[] = [
+  { key: "title", label: "Title" },
+  { key: "message", label: "Message to the client" },
+  { key: "valid_until", label: "Valid until" },
+  { key: "lines", label: "Line items" },
+  { key: "discount", label: "Discount" },
+  { key: "deposit", label: "Deposit" },
+  { key: "taxes", label: "Taxes" },
+];
 
 /** A line counts once something is typed in it. */
 const used = (l: DraftLine) => Boolean(l.name.trim() || l.price.trim() || l.catalogItemId);
@@ -233,15 +263,20 @@ export function QuoteEdit() {
       </EmptyState>
     );
   }
-  // Keyed by version: a reload after a conflict starts the form again from the server's copy.
-  return <QuoteBuilder key={quote.data.version} quote={quote.data} initial={draftOf(quote.data, rates.data ?? [], digits)} rates={rates.data ?? []} />;
+  // Not keyed by version: a refetch while editing (the live connection) must not
+  // replace what is typed; a stale save says who changed what instead.
+  return <QuoteBuilder key={quote.data.id} quote={quote.data} initial={draftOf(quote.data, rates.data ?? [], digits)} rates={rates.data ?? []} />;
 }
 
-export function QuoteBuilder({ initial, quote, rates }: { initial: Draft; quote?: Quote; rates: TaxRate[] }) {
+export function QuoteBuilder({ initial, quote: opened, rates }: { initial: Draft; quote?: Quote; rates: TaxRate[] }) {
   const fmt = useFormat();
   const digits = currencyDigits(fmt.currency);
   const navigate = useNavigate();
   const queryClient = useQueryClient();
+  // The quote the builder was filled from (its version is the one a save is based
+  // on) and its draft, as a stale edit compares them.
+  const [quote, setQuote] = useState(opened);
+  const [baseDraft, setBaseDraft] = useState(initial);
   const [draft, setDraft] = useState<Draft>(initial);
   const [search, setSearch] = useState("");
   const clients = useClientSearch(useDebounced(search.trim(), 250));
@@ -250,8 +285,8 @@ export function QuoteBuilder({ initial, quote, rates }: { initial: Draft; quote?
   const catalog = useCatalogSearch(useDebounced(catalogQuery.trim(), 250));
   const [errors, setErrors] = useState<Errors>({});
   const [error, setError] = useState<string>();
-  const [stale, setStale] = useState(false);
   const [busy, setBusy] = useState(false);
+  const { stale, catchStale, clear } = useStaleEdit(() => fetchQuote(quote?.id ?? ""));
   const formRef = useRef<HTMLFormElement>(null);
   const nextKey = useRef(Math.max(0, ...initial.lines.map((l) => l.key)) + 1);
 
@@ -299,6 +334,11 @@ export function QuoteBuilder({ initial, quote, rates }: { initial: Draft; quote?
 
   async function submit(event: FormEvent) {
     event.preventDefault();
+    await save(quote);
+  }
+
+  /** Send the draft, based on `against` (the quote read, or theirs after a conflict). */
+  async function save(against: Quote | undefined) {
     setError(undefined);
     const local: Errors = localErrors(typed, keys);
     if (!draft.clientId) local.client_id = "Choose the client.";
@@ -316,18 +356,17 @@ export function QuoteBuilder({ initial, quote, rates }: { initial: Draft; quote?
       title: draft.title.trim(),
       message: draft.message.trim() || null,
       valid_until: draft.validUntil || null,
-      ...(quote ? { version: quote.version } : {}),
+      ...(against ? { version: against.version } : {}),
     };
     setBusy(true);
     try {
-      const saved = quote ? await updateQuote(quote.id, input) : await createQuote(input);
+      const saved = against ? await updateQuote(against.id, input) : await createQuote(input);
       queryClient.setQueryData(["quotes", saved.id], saved);
       void queryClient.invalidateQueries({ queryKey: ["quotes", "list"] });
       navigate(`/quotes/${saved.id}`);
     } catch (e) {
-      if (e instanceof ApiProblem && (e.code === "version_conflict" || e.status === 412)) {
-        setStale(true);
-        setError("Someone else changed this quote while you were editing it. Your changes were not saved.");
+      if (against && catchStale(e)) {
+        // StaleEdit says who changed what and offers the two ways on.
       } else if (e instanceof ApiProblem && e.errors.length > 0) {
         setErrors(formErrors(e, keys));
         setError("Please correct the fields marked below.");
@@ -356,15 +395,30 @@ export function QuoteBuilder({ initial, quote, rates }: { initial: Draft; quote?
       </nav>
       <PageHeader title={quote ? `Edit quote ${quote.number}` : "New quote"} />
       <form className="form quote-form" onSubmit={(e) => void submit(e)} noValidate ref={formRef} aria-label={quote ? "Edit quote" : "New quote"}>
-        <FormError message={error} />
         {stale && (
-          <div className="form-error" role="alert">
-            <p>Reload the quote to see what changed, then make your edits again.</p>
-            <button type="button" className="button" onClick={() => void queryClient.invalidateQueries({ queryKey: ["quotes", quote!.id] })}>
-              Reload the quote
-            </button>
-          </div>
+          <StaleEdit
+            stale={stale}
+            what="quote"
+            changes={stale.theirs && changedFields(quoteFields, quoteValues(baseDraft, rates), quoteValues(draftOf(stale.theirs, rates, digits), rates), quoteValues(draft, rates))}
+            busy={busy}
+            onReload={(theirs) => {
+              const fresh = draftOf(theirs, rates, digits);
+              setQuote(theirs);
+              setBaseDraft(fresh);
+              setDraft(fresh);
+              setErrors({});
+              nextKey.current = Math.max(0, ...fresh.lines.map((l) => l.key)) + 1;
+              queryClient.setQueryData(["quotes", theirs.id], theirs);
+              clear();
+            }}
+            onOverwrite={(theirs) => {
+              clear();
+              setQuote(theirs);
+              void save(theirs);
+            }}
+          />
         )}
+        <FormError message={error} />
         <div className="quote-form__grid">
           <div className="quote-form__main">
             <fieldset>
@@ -538,7 +592,7 @@ export function QuoteBuilder({ initial, quote, rates }: { initial: Draft; quote?
           </div>
         )}
         <div className="form__actions">
-          <button type="submit" className="button button--primary" disabled={busy || stale}>
+          <button type="submit" className="button button--primary" disabled={busy || stale !== null}>
             {busy ? "Saving…" : quote ? "Save changes" : "Save quote"}
           </button>
           <Link to={quote ? `/quotes/${quote.id}` : "/quotes"} className="button">

@@ -5,6 +5,8 @@ import { ApiProblem, describeError, isProblem } from "../../api/problem";
 import { Dialog } from "../../components/Dialog";
 import { TextAreaField, TextField } from "../../components/Field";
 import { Icon } from "../../components/Icon";
+import { StaleEdit, useStaleEdit } from "../../components/StaleEdit";
+import { changedFields, type FieldSpec } from "../../components/staleDiff";
 import { EmptyState, ErrorState, FormError, PageHeader, Spinner } from "../../components/States";
 import { useFormat } from "../../lib/locale";
 import {
@@ -13,6 +15,7 @@ import {
   archiveQuote,
   convertQuote,
   declineQuote,
+  fetchQuote,
   pdfUrl,
   sendQuote,
   statusLabel,
@@ -262,26 +265,36 @@ function Fact({ label, children }: { label: string; children: ReactNode }) {
   );
 }
 
+const quoteFacts: FieldSpec[] = [
+  { key: "status", label: "Status" },
+  { key: "title", label: "Title" },
+  { key: "total", label: "Total" },
+];
+
 function ActionDialog({ quote, action, clientEmail, onClose }: { quote: Quote; action: Action; clientEmail?: string; onClose: () => void }) {
+  const fmt = useFormat();
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
-  const [stale, setStale] = useState(false);
+  const { stale, catchStale, clear } = useStaleEdit(() => fetchQuote(quote.id));
+  const factsOf = (q: Quote) => ({ status: statusLabel(q.status), title: q.title, total: fmt.money(q.total, { currency: q.currency }) });
   const [to, setTo] = useState("");
   const [signature, setSignature] = useState("");
   const [reason, setReason] = useState("");
   const optional = quote.lines.filter((l) => l.optional);
   const [chosen, setChosen] = useState<string[]>([]);
 
-  async function run() {
+  /** Do the action, on the version of `against` (the quote shown, or theirs after a conflict). */
+  async function run(against: Quote = quote) {
+    const version = against.version;
     setBusy(true);
     setError(undefined);
     setFieldErrors({});
     try {
       if (action === "convert") {
-        const job = await convertQuote(quote.id, quote.version);
+        const job = await convertQuote(quote.id, version);
         void queryClient.invalidateQueries({ queryKey: ["quotes"] });
         void queryClient.invalidateQueries({ queryKey: ["jobs"] });
         void queryClient.invalidateQueries({ queryKey: ["reports"] });
@@ -290,12 +303,12 @@ function ActionDialog({ quote, action, clientEmail, onClose }: { quote: Quote; a
       }
       const updated =
         action === "send"
-          ? await sendQuote(quote.id, quote.version, to.trim())
+          ? await sendQuote(quote.id, version, to.trim())
           : action === "approve"
-            ? await approveQuote(quote.id, quote.version, signature.trim(), chosen)
+            ? await approveQuote(quote.id, version, signature.trim(), chosen)
             : action === "decline"
-              ? await declineQuote(quote.id, quote.version, reason.trim())
-              : await archiveQuote(quote.id, quote.version);
+              ? await declineQuote(quote.id, version, reason.trim())
+              : await archiveQuote(quote.id, version);
       queryClient.setQueryData(["quotes", quote.id], updated);
       void queryClient.invalidateQueries({ queryKey: ["quotes", "list"] });
       void queryClient.invalidateQueries({ queryKey: ["clients", quote.client_id, "activity"] });
@@ -303,9 +316,8 @@ function ActionDialog({ quote, action, clientEmail, onClose }: { quote: Quote; a
       void queryClient.invalidateQueries({ queryKey: ["reports"] });
       onClose();
     } catch (e) {
-      if (e instanceof ApiProblem && (e.code === "version_conflict" || e.status === 412)) {
-        setStale(true);
-        setError("Someone else changed this quote while you were looking at it. Reload it to see their changes, then decide again.");
+      if (catchStale(e)) {
+        // StaleEdit says who changed what; nothing is done until the person chooses.
       } else if (e instanceof ApiProblem && e.errors.length > 0 && e.code === "validation_failed") {
         setFieldErrors(e.fieldMap());
         setError(describeError(e));
@@ -331,6 +343,24 @@ function ActionDialog({ quote, action, clientEmail, onClose }: { quote: Quote; a
         }}
         noValidate
       >
+        {stale && (
+          <StaleEdit
+            stale={stale}
+            what="quote"
+            changes={stale.theirs && changedFields(quoteFacts, factsOf(quote), factsOf(stale.theirs), factsOf(quote))}
+            busy={busy}
+            overwriteLabel={`${action === "send" ? "Send" : actionLabels[action]} anyway`}
+            onReload={(theirs) => {
+              queryClient.setQueryData(["quotes", quote.id], theirs);
+              clear();
+              onClose();
+            }}
+            onOverwrite={(theirs) => {
+              clear();
+              void run(theirs);
+            }}
+          />
+        )}
         <FormError message={error} />
         {action === "send" && (
           <>
@@ -358,18 +388,7 @@ function ActionDialog({ quote, action, clientEmail, onClose }: { quote: Quote; a
         {action === "archive" && <p>It leaves the open quotes; you can still find it under Archived.</p>}
         {action === "convert" && <p>A job is created with the lines the client approved; schedule its visits from the job.</p>}
         <div className="form__actions dialog__actions">
-          {stale ? (
-            <button
-              type="button"
-              className="button button--primary"
-              onClick={() => {
-                void queryClient.invalidateQueries({ queryKey: ["quotes", quote.id] });
-                onClose();
-              }}
-            >
-              Reload the quote
-            </button>
-          ) : (
+          {!stale && (
             <button type="submit" className="button button--primary" disabled={busy}>
               {busy ? "Working…" : action === "send" ? "Send" : actionLabels[action]}
             </button>

@@ -122,6 +122,11 @@ export function createQuote(input: QuoteInput) {
   return unwrap(api.POST("/api/v1/quotes", { body: input }));
 }
 
+/** The quote as saved now, read past the query cache (a stale edit compares with it). */
+export function fetchQuote(id: string): Promise<Quote> {
+  return unwrap(api.GET("/api/v1/quotes/{id}", { params: { path: { id } } }));
+}
+
 export function updateQuote(id: string, input: QuoteInput) {
   return unwrap(api.PUT("/api/v1/quotes/{id}", { params: { path: { id } }, body: input }));
 }

@@ -8,6 +8,7 @@ import { useSignedIn } from "../../api/session";
 import { Dialog } from "../../components/Dialog";
 import { TextField } from "../../components/Field";
 import { Icon } from "../../components/Icon";
+import { whoChanged } from "../../components/staleDiff";
 import { ErrorState, FormError, PageHeader, Spinner } from "../../components/States";
 import { formatDateTime, formatDay } from "../../lib/format";
 import { useFormat } from "../../lib/locale";
@@ -114,7 +115,10 @@ export function Schedule() {
           setConflict({ pending, problem: error });
         } else if (error instanceof ApiProblem && (error.code === "version_conflict" || error.code === "precondition_failed")) {
           setConflict(null);
-          setNotice({ kind: "error", text: "Someone else changed this visit just now. The schedule now shows their change; move it again if you still want to." });
+          // A drag is one gesture, not a form: no "yours and theirs", but who moved it.
+          const at = error.stale?.updatedAt;
+          const who = whoChanged(error.stale?.updatedBy);
+          setNotice({ kind: "error", text: `${who} changed this visit${at ? ` at ${fmt.time(at)}` : " just now"}. The schedule now shows their change; move it again if you still want to.` });
         } else {
           setConflict(null);
           setNotice({ kind: "error", text: describeError(error) });

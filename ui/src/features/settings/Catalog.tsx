@@ -2,11 +2,13 @@ import { useState, type FormEvent } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { Dialog } from "../../components/Dialog";
 import { SelectField, TextAreaField, TextField } from "../../components/Field";
+import { StaleEdit, useStaleEdit } from "../../components/StaleEdit";
+import { changedFields, type FieldSpec } from "../../components/staleDiff";
 import { EmptyState, ErrorState, FormError, Spinner } from "../../components/States";
 import { currencyDigits } from "../../lib/format";
 import { useFormat } from "../../lib/locale";
 import { useDebounced } from "../../lib/useDebounced";
-import { createCatalogItem, deleteCatalogItem, moneyText, parseMoney, updateCatalogItem, useCatalog, type CatalogItem } from "./api";
+import { createCatalogItem, deleteCatalogItem, fetchCatalogItem, moneyText, parseMoney, updateCatalogItem, useCatalog, type CatalogItem } from "./api";
 import { useSave } from "./useSave";
 import { RowActions } from "./RowActions";
 
@@ -80,25 +82,45 @@ export function Catalog({ canEdit }: { canEdit: boolean }) {
   );
 }
 
-function ItemDialog({ item, onClose }: { item?: CatalogItem; onClose: () => void }) {
+const itemFields: FieldSpec[] = [
+  { key: "name", label: "Name" },
+  { key: "kind", label: "Kind" },
+  { key: "description", label: "Description" },
+  { key: "price", label: "Unit price" },
+  { key: "cost", label: "Unit cost" },
+  { key: "taxable", label: "Taxable" },
+  { key: "active", label: "Active" },
+];
+
+function ItemDialog({ item: opened, onClose }: { item?: CatalogItem; onClose: () => void }) {
   const queryClient = useQueryClient();
   const { currency } = useFormat();
   const digits = currencyDigits(currency);
-  const [form, setForm] = useState({
-    name: item?.name ?? "",
-    kind: item?.kind ?? "service",
-    description: item?.description ?? "",
-    price: item ? moneyText(item.unit_price, digits) : "",
-    cost: item?.unit_cost != null ? moneyText(item.unit_cost, digits) : "",
-    taxable: item?.taxable ?? true,
-    active: item?.active ?? true,
+  // The item the dialog was filled from: its version is the one a save is based on.
+  const [item, setItem] = useState(opened);
+  const formOf = (i: CatalogItem | undefined) => ({
+    name: i?.name ?? "",
+    kind: i?.kind ?? "service",
+    description: i?.description ?? "",
+    price: i ? moneyText(i.unit_price, digits) : "",
+    cost: i?.unit_cost != null ? moneyText(i.unit_cost, digits) : "",
+    taxable: i?.taxable ?? true,
+    active: i?.active ?? true,
   });
+  const [form, setForm] = useState(() => formOf(item));
   const [local, setLocal] = useState<Record<string, string>>({});
   const save = useSave();
+  const { stale, catchStale, clear } = useStaleEdit(() => fetchCatalogItem(item?.id ?? ""));
+  const shownOf = (f: ReturnType<typeof formOf>) => ({ ...f, kind: f.kind === "service" ? "Service" : "Product", taxable: f.taxable ? "Yes" : "No", active: f.active ? "Yes" : "No" });
   const set = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [key]: e.target.value }));
 
   async function submit(event: FormEvent) {
     event.preventDefault();
+    await send(item);
+  }
+
+  /** Save, based on `against` (the item read, or theirs after a conflict). */
+  async function send(against: CatalogItem | undefined) {
     const price = parseMoney(form.price, digits);
     const cost = form.cost.trim() ? parseMoney(form.cost, digits) : null;
     const errors: Record<string, string> = {};
@@ -114,9 +136,9 @@ function ItemDialog({ item, onClose }: { item?: CatalogItem; onClose: () => void
       unit_cost: cost,
       taxable: form.taxable,
       active: form.active,
-      version: item?.version ?? null,
+      version: against?.version ?? null,
     };
-    const saved = await save.run(() => (item ? updateCatalogItem(item.id, input) : createCatalogItem(input)));
+    const saved = await save.run(() => (against ? updateCatalogItem(against.id, input) : createCatalogItem(input)), against ? catchStale : undefined);
     if (saved) {
       await queryClient.invalidateQueries({ queryKey: ["catalog"] });
       onClose();
@@ -126,6 +148,25 @@ function ItemDialog({ item, onClose }: { item?: CatalogItem; onClose: () => void
   return (
     <Dialog title={item ? `Edit ${item.name}` : "Add a catalog item"} onClose={onClose}>
       <form onSubmit={submit} noValidate>
+        {stale && item && (
+          <StaleEdit
+            stale={stale}
+            what="catalog item"
+            changes={stale.theirs && changedFields(itemFields, shownOf(formOf(item)), shownOf(formOf(stale.theirs)), shownOf(form))}
+            busy={save.busy}
+            onReload={(theirs) => {
+              setItem(theirs);
+              setForm(formOf(theirs));
+              void queryClient.invalidateQueries({ queryKey: ["catalog"] });
+              clear();
+            }}
+            onOverwrite={(theirs) => {
+              clear();
+              setItem(theirs);
+              void send(theirs);
+            }}
+          />
+        )}
         <FormError message={save.error} />
         {save.conflict && (
           <p>
@@ -151,7 +192,7 @@ function ItemDialog({ item, onClose }: { item?: CatalogItem; onClose: () => void
           <input type="checkbox" checked={form.active} onChange={(e) => setForm((f) => ({ ...f, active: e.target.checked }))} /> Active
         </label>
         <div className="form__actions dialog__actions">
-          <button type="submit" className="button button--primary" disabled={save.busy}>
+          <button type="submit" className="button button--primary" disabled={save.busy || stale !== null}>
             {save.busy ? "Saving…" : item ? "Save item" : "Add item"}
           </button>
           <button type="button" className="button" onClick={onClose}>

@@ -3,8 +3,10 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { TextAreaField, TextField } from "../../components/Field";
+import { StaleEdit, useStaleEdit } from "../../components/StaleEdit";
+import { changedFields, type FieldSpec } from "../../components/staleDiff";
 import { ErrorState, FormError, Spinner } from "../../components/States";
-import { putRequestFormSettings, requestFormKey, useCatalog, useRequestFormSettings, type RequestFormSettings } from "./api";
+import { fetchRequestFormSettings, putRequestFormSettings, requestFormKey, useCatalog, useRequestFormSettings, type RequestFormSettings } from "./api";
 import { useSave } from "./useSave";
 
 const days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
@@ -27,18 +29,36 @@ export function embedCode(origin: string, slug: string): { url: string; iframe: 
   return { url, iframe, script };
 }
 
+const requestFields: FieldSpec[] = [
+  { key: "enabled", label: "Accept requests" },
+  { key: "slug", label: "Address" },
+  { key: "booking_enabled", label: "Online booking" },
+  { key: "hours", label: "Working hours" },
+  { key: "travel_buffer_minutes", label: "Travel time (minutes)" },
+  { key: "notice_hours", label: "Notice (hours)" },
+  { key: "bookable", label: "Bookable services" },
+];
+
 function RequestFormEditor({ settings, canEdit }: { settings: RequestFormSettings; canEdit: boolean }) {
-  const initial = () => ({
-    slug: settings.slug,
-    enabled: settings.enabled,
-    booking_enabled: settings.booking_enabled,
+  const initial = (s: RequestFormSettings = settings) => ({
+    slug: s.slug,
+    enabled: s.enabled,
+    booking_enabled: s.booking_enabled,
     hours: days.map((_, i) => {
-      const h = settings.working_hours.find((w) => w.day === i + 1);
+      const h = s.working_hours.find((w) => w.day === i + 1);
       return { on: Boolean(h), start: h?.start ?? "08:00", end: h?.end ?? "17:00" };
     }),
-    travel_buffer_minutes: String(settings.travel_buffer_minutes),
-    notice_hours: String(settings.notice_hours),
-    bookable: Object.fromEntries(settings.bookable_services.map((b) => [b.catalog_item_id, String(b.duration_minutes)])) as Record<string, string>,
+    travel_buffer_minutes: String(s.travel_buffer_minutes),
+    notice_hours: String(s.notice_hours),
+    bookable: Object.fromEntries(s.bookable_services.map((b) => [b.catalog_item_id, String(b.duration_minutes)])) as Record<string, string>,
+  });
+  // The form as a stale save lists it: switches, hours and services as words.
+  const shownOf = (f: ReturnType<typeof initial>) => ({
+    ...f,
+    enabled: f.enabled ? "On" : "Off",
+    booking_enabled: f.booking_enabled ? "On" : "Off",
+    hours: f.hours.flatMap((h, i) => (h.on ? [`${days[i]} ${h.start}–${h.end}`] : [])),
+    bookable: Object.entries(f.bookable).map(([id, minutes]) => `${services.find((s) => s.id === id)?.name ?? "A service"} (${minutes} min)`),
   });
   const [form, setForm] = useState(initial);
   // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -52,9 +72,15 @@ function RequestFormEditor({ settings, canEdit }: { settings: RequestFormSetting
     if (Object.keys(save.fields).length > 0) formRef.current?.querySelector<HTMLElement>("[aria-invalid=true]")?.focus();
   }, [save.fields]);
   const code = embedCode(globalThis.location?.origin ?? "", settings.slug);
+  const { stale, catchStale, clear } = useStaleEdit(fetchRequestFormSettings);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
+    await send(settings);
+  }
+
+  /** Save, based on `against` (the settings read, or theirs after a conflict). */
+  async function send(against: RequestFormSettings) {
     const saved = await save.run(() =>
       putRequestFormSettings({
         slug: form.slug.trim(),
@@ -64,8 +90,9 @@ function RequestFormEditor({ settings, canEdit }: { settings: RequestFormSetting
         travel_buffer_minutes: Number(form.travel_buffer_minutes),
         notice_hours: Number(form.notice_hours),
         bookable_services: Object.entries(form.bookable).map(([id, minutes]) => ({ catalog_item_id: id, duration_minutes: Number(minutes) })),
-        version: settings.version,
+        version: against.version,
       }),
+      catchStale,
     );
     if (saved) queryClient.setQueryData(requestFormKey, saved);
   }
@@ -83,6 +110,23 @@ function RequestFormEditor({ settings, canEdit }: { settings: RequestFormSetting
       <h2 id="request-form-h">Online requests and booking</h2>
       <p className="muted">Clients send you work requests, or book a visit, from a form on your website. Requests land in Requests.</p>
       {!canEdit && <p className="notice notice--info">Only owners and admins can change these settings.</p>}
+      {stale && (
+        <StaleEdit
+          stale={stale}
+          what="request form"
+          changes={stale.theirs && changedFields(requestFields, shownOf(initial()), shownOf(initial(stale.theirs)), shownOf(form))}
+          busy={save.busy}
+          onReload={(theirs) => {
+            // The form follows the saved version (the effect above fills it again).
+            queryClient.setQueryData(requestFormKey, theirs);
+            clear();
+          }}
+          onOverwrite={(theirs) => {
+            clear();
+            void send(theirs);
+          }}
+        />
+      )}
       <FormError message={save.error} />
       {save.conflict && (
         <p>
@@ -213,7 +257,7 @@ function RequestFormEditor({ settings, canEdit }: { settings: RequestFormSetting
       </fieldset>
       {canEdit && (
         <div className="form__actions">
-          <button type="submit" className="button button--primary" disabled={save.busy}>
+          <button type="submit" className="button button--primary" disabled={save.busy || stale !== null}>
             {save.busy ? "Saving…" : "Save changes"}
           </button>
           <span role="status" className="save-status">

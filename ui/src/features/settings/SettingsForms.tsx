@@ -4,8 +4,10 @@ import { useEffect, useRef, useState, type FormEvent, type ReactNode } from "rea
 import { useQueryClient } from "@tanstack/react-query";
 import { sessionKey } from "../../api/session";
 import { SelectField, TextField } from "../../components/Field";
+import { StaleEdit, useStaleEdit } from "../../components/StaleEdit";
+import { changedFields, type FieldSpec } from "../../components/staleDiff";
 import { ErrorState, FormError, Spinner } from "../../components/States";
-import { deleteLogo, patchSettings, settingsKey, uploadLogo, useSettings, type PaymentTerms, type Settings, type SettingsPatch } from "./api";
+import { deleteLogo, fetchSettings, patchSettings, settingsKey, uploadLogo, useSettings, type PaymentTerms, type Settings, type SettingsPatch } from "./api";
 import { useSave } from "./useSave";
 
 /** Loads the settings, then renders the section with them. */
@@ -26,6 +28,7 @@ function SectionForm({
   onReset,
   children,
   save,
+  compare,
 }: {
   title: string;
   description?: string;
@@ -35,16 +38,24 @@ function SectionForm({
   onReset: () => void;
   children: ReactNode;
   save: ReturnType<typeof useSave>;
+  /** The section's fields as a stale save lists them: their values in saved settings, and in the form. */
+  compare?: { fields: FieldSpec[]; of: (settings: Settings) => object; form: object };
 }) {
   const queryClient = useQueryClient();
   const formRef = useRef<HTMLFormElement>(null);
+  const { stale, catchStale, clear } = useStaleEdit(fetchSettings);
   useEffect(() => {
     if (Object.keys(save.fields).length > 0) formRef.current?.querySelector<HTMLElement>("[aria-invalid=true]")?.focus();
   }, [save.fields]);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    const saved = await save.run(() => patchSettings({ ...patch(), version: settings.version }));
+    await send(settings);
+  }
+
+  /** Save the section, based on `against` (the settings read, or theirs after a conflict). */
+  async function send(against: Settings) {
+    const saved = await save.run(() => patchSettings({ ...patch(), version: against.version }), compare ? catchStale : undefined);
     if (saved) {
       queryClient.setQueryData(settingsKey, saved);
       // The office shows the account's name, currency and zone from the session.
@@ -63,6 +74,23 @@ function SectionForm({
       <h2 id={`${title}-h`}>{title}</h2>
       {description && <p className="muted">{description}</p>}
       {!canEdit && <p className="notice notice--info">Only owners and admins can change these settings.</p>}
+      {stale && compare && (
+        <StaleEdit
+          stale={stale}
+          what="setting"
+          changes={stale.theirs && changedFields(compare.fields, compare.of(settings), compare.of(stale.theirs), compare.form)}
+          busy={save.busy}
+          onReload={(theirs) => {
+            // Every section shows the saved settings again (they follow the version).
+            queryClient.setQueryData(settingsKey, theirs);
+            clear();
+          }}
+          onOverwrite={(theirs) => {
+            clear();
+            void send(theirs);
+          }}
+        />
+      )}
       <FormError message={save.error} />
       {save.conflict && (
         <p>
@@ -77,7 +105,7 @@ function SectionForm({
       </fieldset>
       {canEdit && (
         <div className="form__actions">
-          <button type="submit" className="button button--primary" disabled={save.busy}>
+          <button type="submit" className="button button--primary" disabled={save.busy || stale !== null}>
             {save.busy ? "Saving…" : "Save changes"}
           </button>
           <span role="status" className="save-status">
@@ -91,18 +119,31 @@ function SectionForm({
 
 const blank = (s: string) => (s.trim() === "" ? null : s.trim());
 
+const businessFields: FieldSpec[] = [
+  { key: "business_name", label: "Business name" },
+  { key: "phone", label: "Phone" },
+  { key: "email", label: "Email" },
+  { key: "website", label: "Website" },
+  { key: "street1", label: "Street" },
+  { key: "street2", label: "Apartment, suite" },
+  { key: "city", label: "City" },
+  { key: "region", label: "State / province" },
+  { key: "postal_code", label: "Postal code" },
+  { key: "country", label: "Country" },
+];
+
 export function BusinessDetails({ settings, canEdit }: { settings: Settings; canEdit: boolean }) {
-  const initial = () => ({
-    business_name: settings.business_name,
-    phone: settings.phone ?? "",
-    email: settings.email ?? "",
-    website: settings.website ?? "",
-    street1: settings.address.street1 ?? "",
-    street2: settings.address.street2 ?? "",
-    city: settings.address.city ?? "",
-    region: settings.address.region ?? "",
-    postal_code: settings.address.postal_code ?? "",
-    country: settings.address.country ?? "",
+  const initial = (s: Settings = settings) => ({
+    business_name: s.business_name,
+    phone: s.phone ?? "",
+    email: s.email ?? "",
+    website: s.website ?? "",
+    street1: s.address.street1 ?? "",
+    street2: s.address.street2 ?? "",
+    city: s.address.city ?? "",
+    region: s.address.region ?? "",
+    postal_code: s.address.postal_code ?? "",
+    country: s.address.country ?? "",
   });
   const [form, setForm] = useState(initial);
   // A save (ours or, after a conflict, theirs) brings a new version: show it.
@@ -122,6 +163,7 @@ export function BusinessDetails({ settings, canEdit }: { settings: Settings; can
       canEdit={canEdit}
       settings={settings}
       save={save}
+      compare={{ fields: businessFields, of: initial, form }}
       onReset={() => setForm(initial())}
       patch={() => ({
         business_name: form.business_name.trim(),
@@ -179,13 +221,21 @@ function withCurrent(list: string[], current: string): string[] {
   return list.includes(current) ? list : [current, ...list];
 }
 
+const regionalFields: FieldSpec[] = [
+  { key: "time_zone", label: "Time zone" },
+  { key: "currency", label: "Currency" },
+  { key: "locale", label: "Number and date format" },
+  { key: "payment_terms", label: "Default payment terms" },
+  { key: "quote_validity_days", label: "Quotes valid for (days)" },
+];
+
 export function Regional({ settings, canEdit }: { settings: Settings; canEdit: boolean }) {
-  const initial = () => ({
-    time_zone: settings.time_zone,
-    currency: settings.currency,
-    locale: settings.locale,
-    payment_terms: settings.payment_terms,
-    quote_validity_days: String(settings.quote_validity_days),
+  const initial = (s: Settings = settings) => ({
+    time_zone: s.time_zone,
+    currency: s.currency,
+    locale: s.locale,
+    payment_terms: s.payment_terms,
+    quote_validity_days: String(s.quote_validity_days),
   });
   const [form, setForm] = useState(initial);
   // A save (ours or, after a conflict, theirs) brings a new version: show it.
@@ -216,6 +266,7 @@ export function Regional({ settings, canEdit }: { settings: Settings; canEdit: b
       canEdit={canEdit}
       settings={settings}
       save={save}
+      compare={{ fields: regionalFields, of: initial, form }}
       onReset={() => setForm(initial())}
       patch={() => ({
         time_zone: form.time_zone,
@@ -263,13 +314,22 @@ export function Regional({ settings, canEdit }: { settings: Settings; canEdit: b
   );
 }
 
+const reminderFields: FieldSpec[] = [
+  { key: "visit_reminders", label: "Visit reminders" },
+  { key: "visit_reminder_hours_before", label: "Hours before the visit" },
+  { key: "invoice_followups", label: "Overdue invoice follow-ups" },
+  { key: "invoice_followup_days", label: "Days after the due date" },
+];
+
 export function Reminders({ settings, canEdit }: { settings: Settings; canEdit: boolean }) {
-  const initial = () => ({
-    visit_reminders: settings.visit_reminders,
-    visit_reminder_hours_before: String(settings.visit_reminder_hours_before),
-    invoice_followups: settings.invoice_followups,
-    invoice_followup_days: settings.invoice_followup_days.join(", "),
+  const initial = (s: Settings = settings) => ({
+    visit_reminders: s.visit_reminders,
+    visit_reminder_hours_before: String(s.visit_reminder_hours_before),
+    invoice_followups: s.invoice_followups,
+    invoice_followup_days: s.invoice_followup_days.join(", "),
   });
+  // The switches as a person reads them in a stale save's list.
+  const shownOf = (v: ReturnType<typeof initial>) => ({ ...v, visit_reminders: v.visit_reminders ? "On" : "Off", invoice_followups: v.invoice_followups ? "On" : "Off" });
   const [form, setForm] = useState(initial);
   // A save (ours or, after a conflict, theirs) brings a new version: show it.
   // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -282,6 +342,7 @@ export function Reminders({ settings, canEdit }: { settings: Settings; canEdit: 
       canEdit={canEdit}
       settings={settings}
       save={save}
+      compare={{ fields: reminderFields, of: (s) => shownOf(initial(s)), form: shownOf(form) }}
       onReset={() => setForm(initial())}
       patch={() => ({
         visit_reminders: form.visit_reminders,

@@ -2,8 +2,10 @@ import { useState, type FormEvent } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { Dialog } from "../../components/Dialog";
 import { TextField } from "../../components/Field";
+import { StaleEdit, useStaleEdit } from "../../components/StaleEdit";
+import { changedFields, type FieldSpec } from "../../components/staleDiff";
 import { EmptyState, ErrorState, FormError, Spinner } from "../../components/States";
-import { createTaxRate, deleteTaxRate, updateTaxRate, useTaxRates, type TaxRate } from "./api";
+import { createTaxRate, deleteTaxRate, fetchTaxRate, updateTaxRate, useTaxRates, type TaxRate } from "./api";
 import { useSave } from "./useSave";
 import { RowActions } from "./RowActions";
 
@@ -69,18 +71,36 @@ export function TaxRates({ canEdit }: { canEdit: boolean }) {
   );
 }
 
-function TaxRateDialog({ rate, onClose }: { rate?: TaxRate; onClose: () => void }) {
+const rateFields: FieldSpec[] = [
+  { key: "name", label: "Name" },
+  { key: "rate", label: "Rate (%)" },
+  { key: "is_default", label: "Apply to new quotes and invoices" },
+  { key: "active", label: "Active" },
+];
+
+const yesNo = (v: boolean) => (v ? "Yes" : "No");
+const rateValues = (r: { name: string; rate: string; is_default: boolean; active: boolean }) => ({ ...r, is_default: yesNo(r.is_default), active: yesNo(r.active) });
+
+function TaxRateDialog({ rate: opened, onClose }: { rate?: TaxRate; onClose: () => void }) {
   const queryClient = useQueryClient();
+  // The rate the dialog was filled from: its version is the one a save is based on.
+  const [rate, setRate] = useState(opened);
   const [name, setName] = useState(rate?.name ?? "");
   const [value, setValue] = useState(rate?.rate ?? "");
   const [isDefault, setDefault] = useState(rate?.is_default ?? false);
   const [active, setActive] = useState(rate?.active ?? true);
   const save = useSave();
+  const { stale, catchStale, clear } = useStaleEdit(() => fetchTaxRate(rate?.id ?? ""));
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    const input = { name: name.trim(), rate: value.trim().replace(",", "."), is_default: isDefault, active, version: rate?.version ?? null };
-    const saved = await save.run(() => (rate ? updateTaxRate(rate.id, input) : createTaxRate(input)));
+    await send(rate);
+  }
+
+  /** Save, based on `against` (the rate read, or theirs after a conflict). */
+  async function send(against: TaxRate | undefined) {
+    const input = { name: name.trim(), rate: value.trim().replace(",", "."), is_default: isDefault, active, version: against?.version ?? null };
+    const saved = await save.run(() => (against ? updateTaxRate(against.id, input) : createTaxRate(input)), against ? catchStale : undefined);
     if (saved) {
       await queryClient.invalidateQueries({ queryKey: key });
       onClose();
@@ -90,6 +110,28 @@ function TaxRateDialog({ rate, onClose }: { rate?: TaxRate; onClose: () => void 
   return (
     <Dialog title={rate ? `Edit ${rate.name}` : "Add a tax rate"} onClose={onClose}>
       <form onSubmit={submit} noValidate>
+        {stale && rate && (
+          <StaleEdit
+            stale={stale}
+            what="tax rate"
+            changes={stale.theirs && changedFields(rateFields, rateValues(rate), rateValues(stale.theirs), rateValues({ name, rate: value, is_default: isDefault, active }))}
+            busy={save.busy}
+            onReload={(theirs) => {
+              setRate(theirs);
+              setName(theirs.name);
+              setValue(theirs.rate);
+              setDefault(theirs.is_default);
+              setActive(theirs.active);
+              void queryClient.invalidateQueries({ queryKey: key });
+              clear();
+            }}
+            onOverwrite={(theirs) => {
+              clear();
+              setRate(theirs);
+              void send(theirs);
+            }}
+          />
+        )}
         <FormError message={save.error} />
         {save.conflict && (
           <p>
@@ -114,7 +156,7 @@ function TaxRateDialog({ rate, onClose }: { rate?: TaxRate; onClose: () => void 
           <input type="checkbox" checked={active} onChange={(e) => setActive(e.target.checked)} /> Active
         </label>
         <div className="form__actions dialog__actions">
-          <button type="submit" className="button button--primary" disabled={save.busy}>
+          <button type="submit" className="button button--primary" disabled={save.busy || stale !== null}>
             {save.busy ? "Saving…" : rate ? "Save tax rate" : "Add tax rate"}
           </button>
           <button type="button" className="button" onClick={onClose}>

@@ -23,6 +23,11 @@ export function useSettings() {
   return useQuery({ queryKey: settingsKey, queryFn: ({ signal }) => unwrap(api.GET("/api/v1/settings", { signal })) });
 }
 
+/** The settings as saved now, read past the query cache (a stale save compares with them). */
+export function fetchSettings(): Promise<Settings> {
+  return unwrap(api.GET("/api/v1/settings"));
+}
+
 export function patchSettings(patch: SettingsPatch) {
   return unwrap(api.PATCH("/api/v1/settings", { body: patch }));
 }
@@ -54,6 +59,14 @@ export function createTaxRate(input: TaxRateInput) {
   return unwrap(api.POST("/api/v1/settings/tax-rates", { body: input }));
 }
 
+/** A tax rate as saved now, read past the query cache (a stale save compares with it). */
+export async function fetchTaxRate(id: string): Promise<TaxRate> {
+  const rates = await unwrap(api.GET("/api/v1/settings/tax-rates"));
+  const rate = rates.find((r) => r.id === id);
+  if (!rate) throw new Error("The tax rate was deleted.");
+  return rate;
+}
+
 export function updateTaxRate(id: string, input: TaxRateInput) {
   return unwrap(api.PUT("/api/v1/settings/tax-rates/{id}", { params: { path: { id } }, body: input }));
 }
@@ -72,6 +85,11 @@ export function useCatalog(q: string) {
 
 export function createCatalogItem(input: CatalogItemInput) {
   return unwrap(api.POST("/api/v1/catalog", { body: input }));
+}
+
+/** A catalog item as saved now, read past the query cache (a stale save compares with it). */
+export function fetchCatalogItem(id: string): Promise<CatalogItem> {
+  return unwrap(api.GET("/api/v1/catalog/{id}", { params: { path: { id } } }));
 }
 
 export function updateCatalogItem(id: string, input: CatalogItemInput) {
@@ -176,6 +194,11 @@ export function useRequestFormSettings() {
     queryKey: requestFormKey,
     queryFn: ({ signal }) => unwrap(api.GET("/api/v1/settings/request-form", { signal })),
   });
+}
+
+/** The request form's settings as saved now, read past the query cache (a stale save compares with them). */
+export function fetchRequestFormSettings(): Promise<RequestFormSettings> {
+  return unwrap(api.GET("/api/v1/settings/request-form"));
 }
 
 export function putRequestFormSettings(input: RequestFormSettingsInput) {
