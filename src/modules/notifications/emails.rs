@@ -170,3 +170,77 @@ pub fn compose(
     }
     c.finish(format!("{business}: {}", notification.title))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_lead_to_the_record_in_the_office_app() {
+        let id = Uuid::now_v7();
+        let url = "https://jobs.example.com/";
+        assert_eq!(
+            record_link(url, Some("quote"), Some(id)),
+            Some((
+                format!("https://jobs.example.com/quotes/{id}"),
+                "Open the quote"
+            ))
+        );
+        assert_eq!(
+            record_link(url, Some("request"), Some(id)).map(|l| l.0),
+            Some(format!("https://jobs.example.com/requests/{id}"))
+        );
+        assert_eq!(
+            record_link(url, Some("visit"), Some(id)).map(|l| l.0),
+            Some("https://jobs.example.com/schedule".to_string())
+        );
+        assert_eq!(record_link(url, Some("quote"), None), None);
+        assert_eq!(record_link(url, Some("spaceship"), Some(id)), None);
+        assert_eq!(record_link(url, None, Some(id)), None);
+    }
+
+    #[test]
+    fn defaults_email_owners_and_admins_what_clients_did_and_money_in() {
+        for role in [Role::Owner, Role::Admin] {
+            for kind in [
+                "quote_approved",
+                "quote_changes_requested",
+                "request_received",
+                "invoice_paid",
+            ] {
+                assert!(service::wants_email(role, None, kind), "{role:?} {kind}");
+            }
+            assert!(!service::wants_email(role, None, "visit_completed"));
+        }
+        for role in [Role::Dispatcher, Role::Technician] {
+            assert!(
+                KINDS
+                    .iter()
+                    .all(|k| !service::wants_email(role, None, k.kind))
+            );
+        }
+        // A choice replaces the defaults, an empty one included.
+        let chosen = vec!["visit_assigned".to_string()];
+        assert!(service::wants_email(
+            Role::Technician,
+            Some(&chosen),
+            "visit_assigned"
+        ));
+        assert!(!service::wants_email(
+            Role::Owner,
+            Some(&[]),
+            "quote_approved"
+        ));
+    }
+
+    #[test]
+    fn technicians_are_offered_only_what_reaches_them() {
+        let offered: Vec<&str> = KINDS
+            .iter()
+            .filter(|k| k.reaches(Role::Technician))
+            .map(|k| k.kind)
+            .collect();
+        assert_eq!(offered, ["visit_assigned", "visit_reassigned"]);
+        assert!(KINDS.iter().all(|k| k.reaches(Role::Dispatcher)));
+    }
+}
