@@ -41,9 +41,9 @@ pub const IN_TRANSACTION: &[crate::platform::events::InTransaction] = &[
     notifications::service::on_event,
 ];
 
-/// [`IN_TRANSACTION`], then the listeners that email clients: they sign client-hub
-/// links, so they hold the public address and the keys (docs/design.md, "Messages
-/// to clients").
+/// [`IN_TRANSACTION`], then the staff emails of notifications, which link to the
+/// office app, and the listeners that email clients: they sign client-hub links, so
+/// they hold the public address and the keys (docs/design.md, "Messages to clients").
 pub fn in_transaction(
     links: crate::modules::auth::links::Signer,
 ) -> Vec<Arc<dyn crate::platform::events::Listener>> {
@@ -51,6 +51,9 @@ pub fn in_transaction(
         .iter()
         .map(|l| Arc::new(*l) as Arc<dyn crate::platform::events::Listener>)
         .collect();
+    all.push(Arc::new(notifications::emails::StaffEmails {
+        public_url: links.public_url.clone(),
+    }));
     all.push(Arc::new(invoices::payments::Receipts(links.clone())));
     all.push(Arc::new(requests::confirmation::Confirmations(links)));
     all

@@ -57,6 +57,16 @@ async fn every_endpoint_enforces_its_roles() {
             Who::Admin,
         ),
         (Method::GET, "/api/v1/notifications".into(), Who::Anyone),
+        (
+            Method::GET,
+            "/api/v1/me/notification-settings".into(),
+            Who::Anyone,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/me/notification-settings".into(),
+            Who::Anyone,
+        ),
         // Without an upgrade the hub answers 426 to whoever may open it.
         (Method::GET, "/api/v1/ws".into(), Who::Anyone),
         (Method::POST, "/api/v1/ws/tickets".into(), Who::Anyone),

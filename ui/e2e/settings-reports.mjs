@@ -306,6 +306,27 @@ export async function run(t) {
       await screenshots(page, "settings-connections");
     });
 
+    await step("settings: choose which notifications come by email", async () => {
+      await settingsNav.getByRole("link", { name: "Your notifications" }).click();
+      const kinds = main.getByRole("group", { name: "Email me when…" });
+      await kinds.waitFor();
+      await main.getByText("You have not chosen yet").waitFor();
+      // An owner's defaults: what clients did, and money in.
+      expect(await kinds.getByRole("checkbox", { name: "a client approves a quote" }).isChecked(), "approvals are emailed by default");
+      expect(!(await kinds.getByRole("checkbox", { name: "a client sends a text message" }).isChecked()), "texts are not");
+      await kinds.getByRole("checkbox", { name: "a client sends a text message" }).check();
+      await kinds.getByRole("checkbox", { name: "an invoice is paid" }).uncheck();
+      await main.getByRole("button", { name: "Save changes" }).click();
+      await main.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+      await main.getByText("You have not chosen yet").waitFor({ state: "detached" });
+      await page.reload();
+      await kinds.waitFor();
+      expect(await kinds.getByRole("checkbox", { name: "a client sends a text message" }).isChecked(), "the choice is kept");
+      expect(!(await kinds.getByRole("checkbox", { name: "an invoice is paid" }).isChecked()), "the choice is kept");
+      await axe(page, "settings: notifications");
+      await screenshots(page, "settings-notifications");
+    });
+
     await step("reports: revenue, jobs and aging with charts", async () => {
       // Some money: an invoice sent and half paid, through the API with the page's session.
       await page.evaluate(async () => {

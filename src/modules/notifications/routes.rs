@@ -1,4 +1,5 @@
-//! `/api/v1/notifications`: every user's own notifications.
+//! `/api/v1/notifications`: every user's own notifications; and
+//! `/api/v1/me/notification-settings`: which of them each user also gets by email.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,11 +9,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{Notification, service};
+use super::{Notification, NotificationSettings, NotificationSettingsInput, service};
 use crate::app::AppState;
 use crate::http::ApiError;
 use crate::http::error::Problem;
-use crate::http::extract::{Ctx, Path, Query};
+use crate::http::extract::{Ctx, Json, Path, Query};
 use crate::http::pagination::{Page, PageRequest};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -21,6 +22,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(unread_count))
         .routes(routes!(mark_read))
         .routes(routes!(mark_all_read))
+        .routes(routes!(
+            get_notification_settings,
+            put_notification_settings
+        ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -91,4 +96,33 @@ async fn mark_all_read(
     Ok(axum::Json(Marked {
         marked: service::mark_all_read(&state.db, &ctx).await?,
     }))
+}
+
+/// Which notifications the caller also gets by email, among the kinds their role
+/// receives. Until they choose, owners and admins get quote approved, changes
+/// requested, request or booking received and invoice paid; dispatchers and
+/// technicians none.
+#[utoipa::path(get, path = "/me/notification-settings", tag = "notifications",
+    responses((status = 200, body = NotificationSettings), (status = 401, body = Problem)))]
+async fn get_notification_settings(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> Result<axum::Json<NotificationSettings>, ApiError> {
+    Ok(axum::Json(service::email_settings(&state.db, &ctx).await?))
+}
+
+/// Choose which notifications the caller gets by email: exactly the kinds in
+/// `email` (`[]`: none). Each must be a kind the caller's role receives.
+#[utoipa::path(put, path = "/me/notification-settings", tag = "notifications",
+    request_body = NotificationSettingsInput,
+    responses((status = 200, body = NotificationSettings), (status = 401, body = Problem),
+        (status = 422, body = Problem, description = "`validation_failed`: `email[i]` is no kind of notification, or one the caller's role does not receive")))]
+async fn put_notification_settings(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Json(input): Json<NotificationSettingsInput>,
+) -> Result<axum::Json<NotificationSettings>, ApiError> {
+    Ok(axum::Json(
+        service::set_email_settings(&state.db, &ctx, input).await?,
+    ))
 }

@@ -4,7 +4,11 @@ use futures_util::future::BoxFuture;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{NewNotification, Notification, NotifyJob, repo};
+use super::{
+    KINDS, KindSetting, NewNotification, Notification, NotificationSettings,
+    NotificationSettingsInput, NotifyJob, repo,
+};
+use crate::domain::{FieldError, Role};
 use crate::error::{Error, ErrorCode};
 use crate::modules::requests::model::RequestSource;
 use crate::modules::{accounts, clients, communications, invoices, jobs, quotes, requests, users};
@@ -255,10 +259,11 @@ pub async fn notify_user_in(
         actor: None,
         user_ids: None,
     };
-    if repo::insert(tx, account_id, &[user_id], &job).await? > 0 {
+    let added = repo::insert(tx, account_id, &[user_id], &job).await?;
+    if !added.is_empty() {
         tx.raise(Event::NotificationCreated {
             event_id,
-            user_ids: vec![user_id],
+            user_ids: added,
         });
     }
     Ok(())
@@ -266,7 +271,9 @@ pub async fn notify_user_in(
 
 /// The job's work: one row per recipient (the office at the time it runs, or the
 /// users named who are still active). Running it again adds nothing. Returns the
-/// rows added.
+/// rows added. Its `notification.created` names only the people who got a row now,
+/// so the listeners that hear it (the staff emails, `emails::StaffEmails`) react
+/// once per person.
 pub async fn fan_out(db: &Db, account_id: Uuid, job: &NotifyJob) -> Result<u64, Error> {
     let mut tx = db.tenant(account_id).await?;
     let mut recipients = match &job.user_ids {
@@ -281,18 +288,94 @@ pub async fn fan_out(db: &Db, account_id: Uuid, job: &NotifyJob) -> Result<u64, 
     };
     recipients.retain(|id| Some(*id) != job.actor);
     let added = if recipients.is_empty() {
-        0
+        Vec::new()
     } else {
         repo::insert(&mut tx, account_id, &recipients, job).await?
     };
-    if added > 0 {
+    let count = added.len() as u64;
+    if !added.is_empty() {
         tx.raise(Event::NotificationCreated {
             event_id: job.event_id,
-            user_ids: recipients,
+            user_ids: added,
         });
     }
     tx.commit().await?;
-    Ok(added)
+    Ok(count)
+}
+
+/// Whether someone of `role` who chose `chosen` (None: never chose) wants `kind` by
+/// email. The defaults: owners and admins get what a client did that asks for an
+/// answer, and money in; dispatchers and technicians work in the app and get none.
+pub fn wants_email(role: Role, chosen: Option<&[String]>, kind: &str) -> bool {
+    match chosen {
+        Some(kinds) => kinds.iter().any(|k| k == kind),
+        None => role.is_admin() && KINDS.iter().any(|k| k.kind == kind && k.default_for_admins),
+    }
+}
+
+fn settings_of(role: Role, chosen: Option<&[String]>) -> NotificationSettings {
+    NotificationSettings {
+        kinds: KINDS
+            .iter()
+            .filter(|k| k.reaches(role))
+            .map(|k| KindSetting {
+                kind: k.kind.to_string(),
+                label: k.label.to_string(),
+                email: wants_email(role, chosen, k.kind),
+            })
+            .collect(),
+        customized: chosen.is_some(),
+    }
+}
+
+/// Which notifications the caller also gets by email.
+pub async fn email_settings(db: &Db, ctx: &Ctx) -> Result<NotificationSettings, Error> {
+    let mut tx = db.tenant(ctx.account_id).await?;
+    let chosen = repo::email_kinds(&mut tx, ctx.user_id).await?;
+    tx.commit().await?;
+    Ok(settings_of(ctx.role, chosen.as_deref()))
+}
+
+/// Choose which notifications the caller gets by email: exactly the kinds listed,
+/// each one their role receives (`email[i]` names one that is not).
+pub async fn set_email_settings(
+    db: &Db,
+    ctx: &Ctx,
+    input: NotificationSettingsInput,
+) -> Result<NotificationSettings, Error> {
+    let mut kinds: Vec<String> = Vec::new();
+    let mut errors = Vec::new();
+    for (i, asked) in input.email.iter().enumerate() {
+        let field = format!("email[{i}]");
+        match KINDS.iter().find(|k| k.kind == asked) {
+            None => errors.push(FieldError::new(
+                field,
+                format!(
+                    "`{asked}` is no kind of notification; one of {}",
+                    KINDS.iter().map(|k| k.kind).collect::<Vec<_>>().join(", ")
+                ),
+            )),
+            Some(kind) if !kind.reaches(ctx.role) => errors.push(FieldError::new(
+                field,
+                format!(
+                    "`{asked}` is not a notification your role ({}) receives",
+                    ctx.role.as_str()
+                ),
+            )),
+            Some(kind) => {
+                if !kinds.iter().any(|k| k == kind.kind) {
+                    kinds.push(kind.kind.to_string());
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::invalid(errors));
+    }
+    let mut tx = db.tenant(ctx.account_id).await?;
+    repo::set_email_kinds(&mut tx, ctx.account_id, ctx.user_id, &kinds).await?;
+    tx.commit().await?;
+    Ok(settings_of(ctx.role, Some(&kinds)))
 }
 
 pub async fn list(

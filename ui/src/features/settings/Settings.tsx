@@ -7,6 +7,7 @@ import { useSignedIn } from "../../api/session";
 import { EmptyState, PageHeader } from "../../components/States";
 import { Catalog } from "./Catalog";
 import { Connections } from "./Connections";
+import { NotificationsSection } from "./Notifications";
 import { RequestFormSection } from "./RequestForm";
 import { Security } from "./Security";
 import { BusinessDetails, Branding, Regional, Reminders, WithSettings } from "./SettingsForms";
@@ -24,6 +25,7 @@ const sections = [
   { path: "connections", label: "Connections", admin: true },
   { path: "reminders", label: "Reminders" },
   { path: "request-form", label: "Online requests" },
+  { path: "notifications", label: "Your notifications" },
   { path: "security", label: "Your sign-in" },
 ];
 
@@ -72,6 +74,7 @@ export function Settings() {
             <Route path="catalog" element={<Catalog canEdit={canEdit} />} />
             <Route path="team" element={<Team canEdit={canEdit} />} />
             <Route path="request-form" element={<RequestFormSection canEdit={canEdit} />} />
+            <Route path="notifications" element={<NotificationsSection />} />
             <Route path="security" element={<Security />} />
             {canEdit && <Route path="connections" element={<Connections />} />}
             <Route path="*" element={<Navigate to="/settings/business" replace />} />

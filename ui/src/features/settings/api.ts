@@ -204,3 +204,19 @@ export function fetchRequestFormSettings(): Promise<RequestFormSettings> {
 export function putRequestFormSettings(input: RequestFormSettingsInput) {
   return unwrap(api.PUT("/api/v1/settings/request-form", { body: input }));
 }
+
+export type NotificationSettings = components["schemas"]["NotificationSettings"];
+export type NotificationSettingsInput = components["schemas"]["NotificationSettingsInput"];
+export const notificationSettingsKey = ["settings", "notifications", "me"] as const;
+
+/** The signed-in person's own notification emails. */
+export function useNotificationSettings() {
+  return useQuery({
+    queryKey: notificationSettingsKey,
+    queryFn: ({ signal }) => unwrap(api.GET("/api/v1/me/notification-settings", { signal })),
+  });
+}
+
+export function putNotificationSettings(input: NotificationSettingsInput) {
+  return unwrap(api.PUT("/api/v1/me/notification-settings", { body: input }));
+}
