@@ -211,7 +211,9 @@ async function fitsPhone(page, screen) {
     }
     // The main actions: buttons and links styled as buttons, inputs and selects.
     const small = [...document.querySelectorAll("main .button, main button, main input:not([type=checkbox]):not([type=radio]):not([type=color]):not([type=file]), main select, .topbar button")]
-      .filter((el) => visible(el) && !el.closest(".visually-hidden") && el.getBoundingClientRect().height < 44)
+      .filter((el) => visible(el) && !el.closest(".visually-hidden, [aria-hidden=true]") && el.getBoundingClientRect().height < 44)
+      // Not on the screen at all: a honeypot field kept away from people.
+      .filter((el) => el.getBoundingClientRect().right > 0 && el.getBoundingClientRect().left < window.innerWidth)
       // A text link in a sentence is not a target of its own; the schedule's cards are
       // sized by the time they take (they are 48 px at their smallest in a day).
       .filter((el) => !el.classList.contains("link-button") && !el.closest(".sgrid, .month"));
