@@ -11,11 +11,11 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const shots = resolve(here, "../../docs/screenshots");
-const PHONE = { width: 360, height: 780 };
 const PASSWORD = "correct horse battery staple";
 
 export async function run(t) {
-  const { browser, base, step, expect, axe, consoleErrors } = t;
+  const { browser, base, step, expect, axe, consoleErrors, viewports, fitsPhone, screenshots } = t;
+  const PHONE = viewports.phone;
 
   async function api(method, path, token, body, headers = {}) {
     const response = await fetch(`${base}/api/v1${path}`, {
@@ -35,6 +35,7 @@ export async function run(t) {
     // What the phone's screen shows (a full-page picture would draw the fixed tab bar
     // in the middle of the page).
     await page.screenshot({ path: join(shots, `${name}-phone.png`) });
+    await fitsPhone(page, name);
   }
 
   const s = {};
@@ -271,5 +272,42 @@ export async function run(t) {
     await axe(page, "field timesheet");
     await shot(page, "field-timesheet");
     await context.close();
+  });
+
+  await step("field: the office sees the visit's time, checklist and photo on the job page", async () => {
+    const office = await browser.newContext({ viewport: viewports.desktop, locale: "en-US", timezoneId: "America/New_York" });
+    try {
+      const desk = await office.newPage();
+      desk.on("pageerror", (e) => consoleErrors.push(`field (office): ${e}`));
+      await desk.goto(`${base}/sign-in`);
+      await desk.getByLabel("Email").fill("hana@harborplumbing.example");
+      await desk.getByLabel("Password").fill(PASSWORD);
+      await desk.getByRole("button", { name: "Sign in" }).click();
+      await desk.getByRole("heading", { name: /Good (morning|afternoon|evening), Hana/ }).waitFor();
+      await desk.goto(`${base}/jobs/${s.job.id}`);
+      await desk.getByRole("heading", { name: /Replace kitchen shut-off valve/ }).waitFor();
+      const visit = (await api("GET", `/visits/${s.visit}`, s.owner)).time_entries[0];
+      // The technician's clock-in and -out, in the account's zone (New York), and its length.
+      const clock = (iso) => new Intl.DateTimeFormat("en-US", { hour: "numeric", minute: "2-digit", timeZone: "America/New_York" }).format(new Date(iso));
+      const entries = desk.getByRole("list", { name: "Time entries" });
+      const entry = entries.getByRole("listitem").filter({ hasText: s.tech.name });
+      await entry.waitFor();
+      const text = (await entry.innerText()).replace(/\s+/g, " ");
+      expect(text.includes(clock(visit.started_at).replace(/\s+/g, " ")) && text.includes(clock(visit.ended_at).replace(/\s+/g, " ")), `the entry reads: ${text}`);
+      expect(/\d+ min/.test(text), `its length: ${text}`);
+      await desk.getByRole("heading", { name: /Time on site \d/ }).waitFor();
+      await desk.getByRole("heading", { name: "Checklist 2 of 3 done" }).waitFor();
+      // The photo the technician took offline, with its visit, and it loads.
+      const photo = desk.getByRole("img", { name: /^Photo 1 from the visit of/ });
+      await photo.waitFor();
+      await desk.waitForFunction((el) => el.complete && el.naturalWidth > 0, await photo.elementHandle());
+      // Not a second time among the job's other files; the signature stays with its visit.
+      expect((await desk.getByRole("heading", { name: /Photos and files/ }).count()) === 0, "the visit's photo is also listed as a job file");
+      await desk.getByRole("img", { name: /Client's signature/ }).waitFor();
+      await axe(desk, "job page with field work");
+      await screenshots(desk, "job-field-work", { show: desk.locator(".job-visits") });
+    } finally {
+      await office.close();
+    }
   });
 }

@@ -5,7 +5,8 @@
 // ticks the option (the server reprices it), approves with a drawn signature, turns
 // texts on, pays the invoice by card and sees the receipt, opens their own page
 // (quotes, invoices, visits) and asks for more work; an expired link offers a fresh
-// one, which arrives by email. axe on every screen; screenshots hub-*.
+// one, which arrives by email. The logo the owner uploads in the office's settings
+// heads the client's pages. axe on every screen; screenshots hub-*.
 import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -206,10 +207,37 @@ export async function run(t) {
       clientId = client.id;
     });
 
+    await step("hub: the owner uploads the business's logo in the office (Settings, Logo and branding)", async () => {
+      const office = await browser.newContext({ viewport: viewports.desktop, locale: "en-US", timezoneId: "America/Chicago" });
+      try {
+        const desk = await office.newPage();
+        desk.on("pageerror", (e) => pageErrors.push(`office: ${e}`));
+        await desk.goto(`${base}/sign-in`);
+        await desk.getByLabel("Email").fill("mo@meadowlane.example");
+        await desk.getByLabel("Password").fill("green grass grows 2026");
+        await desk.getByRole("button", { name: "Sign in" }).click();
+        await desk.getByRole("heading", { name: /Good (morning|afternoon|evening), Mo/ }).waitFor();
+        await desk.goto(`${base}/settings/branding`);
+        await desk.getByRole("heading", { name: "Logo", exact: true }).waitFor();
+        await desk.getByLabel("Upload logo").setInputFiles(join(root, "ui/public/field/icon-192.png"));
+        await desk.getByRole("status").filter({ hasText: "Logo saved." }).waitFor();
+        const preview = desk.getByRole("img", { name: "Meadow Lane Landscaping logo" });
+        await preview.waitFor();
+        await desk.waitForFunction((el) => el.complete && el.naturalWidth > 0, await preview.elementHandle());
+      } finally {
+        await office.close();
+      }
+    });
+
     await step("hub: the client sees the branded quote and ticks the option (server totals)", async () => {
       await page.goto(quoteLink);
       await page.getByRole("heading", { name: "Spring garden refresh" }).waitFor();
       expect((await page.locator(".hub__business").innerText()) === "Meadow Lane Landscaping", "the business's name in the header");
+      // The logo uploaded in the office heads the client's page, and the picture loads.
+      const logo = page.locator(".hub__header img");
+      await logo.waitFor();
+      const loaded = await page.waitForFunction((el) => el.complete && el.naturalWidth, await logo.elementHandle(), { timeout: 10_000 }).then((h) => h.jsonValue(), () => 0);
+      expect(loaded > 0, `the logo did not load: ${await logo.getAttribute("src")}`);
       const total = () => page.locator(".hub-totals__total dd").innerText();
       expect((await total()) === "$450.00", `total before: ${await total()}`);
       await axe(page, "hub quote");

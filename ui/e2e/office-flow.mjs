@@ -314,9 +314,8 @@ export async function run(t) {
       await page.goto(journey.jobUrl);
       await page.getByRole("heading", { level: 1, name: /Spring yard care/ }).waitFor();
       const completeVisit = page.getByRole("button", { name: /^Complete visit/ });
-      await completeVisit.scrollIntoViewIfNeeded();
       await axe(page, "job page with a scheduled visit");
-      await screenshots(page, "job-visit-scheduled");
+      await screenshots(page, "job-visit-scheduled", { show: page.locator(".job-visits") });
       await completeVisit.click();
       await page.locator(".visit-row .badge--completed").waitFor();
       await completeVisit.waitFor({ state: "detached" });
@@ -375,7 +374,7 @@ export async function run(t) {
       await panel.getByText("Check · Check 1042").waitFor();
       await panel.getByRole("link", { name: "Invoice" }).waitFor();
       await axe(page, "client payments");
-      await screenshots(page, "client-payments");
+      await screenshots(page, "client-payments", { show: page.getByRole("tablist", { name: "Client history" }) });
     });
 
     await step("invoice: refund part of the payment; the balance grows by it", async () => {

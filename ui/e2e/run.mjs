@@ -150,15 +150,94 @@ function totp(base32, step) {
   return value.toString().padStart(6, "0");
 }
 
-const viewports = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
-async function screenshots(page, name) {
+// The phone is the narrowest the app promises to serve (issues 12 and 13: "from 360 px").
+const viewports = { desktop: { width: 1280, height: 800 }, phone: { width: 360, height: 780 } };
+
+/**
+ * What a phone's screen must not do, found on each screen the run pictures at phone width:
+ * scroll sideways (a table, a toolbar or a long name wider than the screen), or offer a
+ * main action smaller than a thumb (under 44 px high). Each problem names the screen and
+ * the elements; all of them fail one step at the end of the run ("every screen fits a
+ * 360 px phone"), so one run lists every screen to fix and a flow is not cut short.
+ */
+const phoneProblems = [];
+async function fitsPhone(page, screen) {
+  const found = await page.evaluate(() => {
+    const width = window.innerWidth;
+    const describe = (el) => {
+      const classes = typeof el.className === "string" && el.className.trim() ? `.${el.className.trim().split(/\s+/).join(".")}` : "";
+      const label = el.getAttribute("aria-label") ?? el.textContent ?? "";
+      const text = label.replace(/\s+/g, " ").trim().slice(0, 40);
+      const r = el.getBoundingClientRect();
+      return `<${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}${classes}> ${Math.round(r.left)}..${Math.round(r.right)} px${text ? ` "${text}"` : ""}`;
+    };
+    const visible = (el) => {
+      const r = el.getBoundingClientRect();
+      const s = getComputedStyle(el);
+      return r.width > 0 && r.height > 0 && s.visibility !== "hidden" && s.display !== "none";
+    };
+    const problems = [];
+    const scrollWidth = document.documentElement.scrollWidth;
+    if (scrollWidth > width) {
+      // Where an element's overflow reaches the page: no ancestor that scrolls or clips
+      // holds it (such an ancestor is reported itself if it sticks out; an absolutely
+      // placed element, like a visually hidden label, escapes the clip of a box that is
+      // not positioned), and it is not fixed to the screen (a drawer slid away).
+      const reaches = (el) => {
+        let style = getComputedStyle(el);
+        if (style.position === "fixed") return false;
+        let absolute = style.position === "absolute";
+        for (let e = el.parentElement; e && e !== document.documentElement; e = e.parentElement) {
+          style = getComputedStyle(e);
+          if (style.position === "fixed") return false;
+          const positioned = style.position !== "static";
+          if ((!absolute || positioned) && style.overflowX !== "visible") return false;
+          if (positioned) absolute = style.position === "absolute";
+        }
+        return true;
+      };
+      const all = [...document.body.querySelectorAll("*")].filter((el) => visible(el) && reaches(el));
+      // Its box past the right edge, or only its content (a long word in a box that fits).
+      const box = new Set(all.filter((el) => el.getBoundingClientRect().right > width + 0.5));
+      const content = all.filter(
+        (el) => !box.has(el) && getComputedStyle(el).overflowX === "visible" && el.getBoundingClientRect().left + el.scrollWidth > width + 0.5,
+      );
+      const out = new Set([...box, ...content]);
+      // Where the layout breaks (a box past the edge in a parent that fits) and what is
+      // too wide (nothing inside it sticks out).
+      const outer = [...box].filter((el) => !box.has(el.parentElement)).slice(0, 4);
+      const inner = [...out].filter((el) => ![...el.children].some((c) => out.has(c))).slice(0, 4);
+      problems.push(`scrolls sideways (${scrollWidth} px wide on a ${width} px screen): ${[...new Set([...outer, ...inner])].map(describe).join("; ") || "no element found"}`);
+    }
+    // The main actions: buttons and links styled as buttons, inputs and selects.
+    const small = [...document.querySelectorAll("main .button, main button, main input:not([type=checkbox]):not([type=radio]):not([type=color]):not([type=file]), main select, .topbar button")]
+      .filter((el) => visible(el) && !el.closest(".visually-hidden, [aria-hidden=true]") && el.getBoundingClientRect().height < 44)
+      // Not on the screen at all: a honeypot field kept away from people.
+      .filter((el) => el.getBoundingClientRect().right > 0 && el.getBoundingClientRect().left < window.innerWidth)
+      // A text link in a sentence is not a target of its own; the schedule's cards are
+      // sized by the time they take (they are 48 px at their smallest in a day).
+      .filter((el) => !el.classList.contains("link-button") && !el.closest(".sgrid, .month"));
+    if (small.length > 0) problems.push(`${small.length} controls under 44 px high: ${small.slice(0, 6).map(describe).join("; ")}`);
+    return problems;
+  });
+  for (const problem of found) {
+    phoneProblems.push(`${screen}: ${problem}`);
+    console.log(`     at 360 px, ${screen} ${problem}`);
+  }
+}
+
+/** Both widths' pictures of the screen; `show` (a locator): the part to bring into view at
+ * each width, just under the top bar (the phone's layout puts it further down). */
+async function screenshots(page, name, { show } = {}) {
   mkdirSync(shots, { recursive: true });
   const original = page.viewportSize();
   for (const [kind, size] of Object.entries(viewports)) {
     await page.setViewportSize(size);
     // Let the layout settle (the drawer's slide, lazy chunks) before the picture.
     await page.waitForTimeout(400);
+    if (show) await show.evaluate((el) => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 72));
     await page.screenshot({ path: join(shots, `${name}-${kind}.png`) });
+    if (kind === "phone") await fitsPhone(page, name);
   }
   if (original) await page.setViewportSize(original);
 }
@@ -522,8 +601,7 @@ try {
     const listed = (await call(page, "GET", `/api/v1/jobs/${sched.jobId}/notes`)).body;
     expect(listed.length === 1 && listed[0].body === "Gate code 4418. Dog in the yard.", JSON.stringify(listed));
     await axe(page, "job notes");
-    await page.locator(".job-notes").scrollIntoViewIfNeeded();
-    await screenshots(page, "job-notes");
+    await screenshots(page, "job-notes", { show: page.locator(".job-notes") });
   });
 
   await step("a recurring job: the rule editor writes the rule and previews the visits", async () => {
@@ -844,9 +922,13 @@ try {
   if (wanted("settings-reports")) await (await import("./settings-reports.mjs")).run({ browser, step, expect, axe, screenshots, viewports, bin });
   if (wanted("office-flow")) await (await import("./office-flow.mjs")).run({ browser, step, expect, axe, screenshots, viewports, consoleErrors, bin, freePort, dragTo, localDate });
 
-  if (wanted("field")) await (await import("./field.mjs")).run({ browser, base, step, expect, axe, consoleErrors });
+  if (wanted("field")) await (await import("./field.mjs")).run({ browser, base, step, expect, axe, consoleErrors, viewports, fitsPhone, screenshots });
   if (wanted("requests")) await (await import("./requests.mjs")).run({ browser, base, step, expect, axe, screenshots, viewports, consoleErrors });
   if (wanted("hub")) await (await import("./hub.mjs")).run({ browser, step, expect, axe, screenshots, viewports, bin, freePort, ci });
+
+  await step("every screen fits a 360 px phone: nothing scrolls sideways, main actions are 44 px high", async () => {
+    expect(phoneProblems.length === 0, phoneProblems.join("\n       "));
+  });
 
   await step("no errors in the browser console", async () => {
     // The 401 of the signed-out session check, the refused forgery and the double booking are expected.

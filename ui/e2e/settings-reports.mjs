@@ -436,7 +436,7 @@ export async function run(t) {
       await history.getByRole("tab", { name: "Payments" }).press("ArrowRight");
       await main.getByRole("tabpanel", { name: "Activity" }).getByRole("listitem").first().waitFor();
       await axe(page, "client page with history");
-      await screenshots(page, "client-history");
+      await screenshots(page, "client-history", { show: history });
     });
 
     await step("settings and reports: no errors in the browser console", async () => {

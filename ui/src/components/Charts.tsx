@@ -78,7 +78,7 @@ export interface ColumnGroup {
 }
 
 /** The width of an element, followed as it resizes (0 until measured). */
-function useWidth<T extends HTMLElement>(): [(el: T | null) => void, number] {
+function useWidth<T extends HTMLElement>(): [(el: T | null) => void, number, T | null] {
   const [width, setWidth] = useState(0);
   const [el, setEl] = useState<T | null>(null);
   useEffect(() => {
@@ -89,7 +89,7 @@ function useWidth<T extends HTMLElement>(): [(el: T | null) => void, number] {
     observer.observe(el);
     return () => observer.disconnect();
   }, [el]);
-  return [setEl, width];
+  return [setEl, width, el];
 }
 
 /**
@@ -109,17 +109,22 @@ export function ColumnChart({
   /** The scale's labels. */
   format?: (value: number) => string;
 }) {
-  const [ref, boxWidth] = useWidth<HTMLDivElement>();
+  const [ref, boxWidth, box] = useWidth<HTMLDivElement>();
   const max = Math.max(1, ...groups.flatMap((g) => g.values.map((v) => Math.abs(v))));
   const height = 180;
   const left = format ? 56 : 0;
-  const width = Math.max(boxWidth || 320, left + groups.length * 22);
+  // At 19 px a period, a year of months fits a 360 px phone.
+  const width = Math.max(boxWidth || 320, left + groups.length * 19);
   const groupWidth = (width - left) / Math.max(1, groups.length);
   const gap = Math.min(12, groupWidth * 0.25);
   const barWidth = Math.min(28, (groupWidth - gap) / Math.max(1, series.length));
   const inner = barWidth * series.length;
   const labelEvery = Math.max(1, Math.ceil(46 / groupWidth));
   const y = (v: number) => height - (Math.abs(v) / max) * (height - 10);
+  // Too many periods for the box (a phone): show the latest ones first, the past a swipe away.
+  useEffect(() => {
+    if (box && box.scrollWidth > box.clientWidth) box.scrollLeft = box.scrollWidth;
+  }, [box, width, groups.length]);
   return (
     <figure className="column-chart">
       <figcaption className="column-chart__legend">

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CLOCK, currencyDigits, formatBps, formatClock, formatDate, formatDateTime, formatDay, formatMoney, formatWallClock } from "./format";
+import { CLOCK, currencyDigits, formatBps, formatClock, formatDate, formatDateTime, formatDay, formatMinutes, formatMoney, formatWallClock } from "./format";
 
 // Intl may use a narrow no-break space between parts; compare with plain spaces.
 const plain = (s: string) => s.replace(/[\u00a0\u202f]/g, " ");
@@ -69,5 +69,15 @@ describe("formatClock", () => {
 
   it("leaves what is not a time alone", () => {
     expect(formatClock("soon", "en-US")).toBe("soon");
+  });
+});
+
+describe("formatMinutes", () => {
+  it("writes a length of time in hours and minutes, rounded to the minute", () => {
+    expect(formatMinutes(0)).toBe("0 min");
+    expect(formatMinutes(14.6)).toBe("15 min");
+    expect(formatMinutes(60)).toBe("1 h 00 min");
+    expect(formatMinutes(73)).toBe("1 h 13 min");
+    expect(formatMinutes(-5)).toBe("0 min");
   });
 });

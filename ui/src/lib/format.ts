@@ -89,3 +89,10 @@ export function formatDateTime(iso: string, timeZone: string, locale?: string, o
 export function formatDate(iso: string, timeZone: string, locale?: string): string {
   return formatDateTime(iso, timeZone, locale, { dateStyle: "medium", timeZone });
 }
+
+/** A length of time in minutes as "1 h 05 min", or "25 min" under an hour (rounded to the minute). */
+export function formatMinutes(minutes: number): string {
+  const m = Math.max(0, Math.round(minutes));
+  const h = Math.floor(m / 60);
+  return h > 0 ? `${h} h ${String(m % 60).padStart(2, "0")} min` : `${m} min`;
+}

@@ -1,4 +1,5 @@
 // How the field app shows times: in the account's zone, short, for a phone.
+import { formatMinutes } from "../../lib/format";
 import { zonedParts } from "../../lib/zoned";
 import type { Visit } from "./changes";
 
@@ -28,12 +29,8 @@ export function dayTitle(date: string, todayDate: string, tomorrow: string): str
   return new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long", timeZone: "UTC" }).format(new Date(Date.UTC(y, m - 1, d, 12)));
 }
 
-/** Minutes as "1 h 05 min". */
-export function duration(minutes: number): string {
-  const m = Math.max(0, Math.round(minutes));
-  const h = Math.floor(m / 60);
-  return h > 0 ? `${h} h ${String(m % 60).padStart(2, "0")} min` : `${m} min`;
-}
+/** Minutes as "1 h 05 min" (the office writes them the same way). */
+export const duration = formatMinutes;
 
 export function statusLabel(status: Visit["status"]): string {
   return { scheduled: "Scheduled", in_progress: "In progress", completed: "Completed", cancelled: "Cancelled" }[status];

@@ -11,6 +11,7 @@ import { EmptyState, ErrorState, FormError, PageHeader, Spinner } from "../../co
 import { useFormat } from "../../lib/locale";
 import { addressLine, cancelJob, completeJob, completeVisit, fetchJob, useClient, useJob, useJobAttachments, useProperties, useTeam, visitSignature, type Attachment, type Job, type Visit } from "./api";
 import { JobNotes } from "./JobNotes";
+import { VisitWork, visitPhotos } from "./VisitWork";
 import { describeRrule } from "./rruleText";
 import "./jobs.css";
 
@@ -155,19 +156,38 @@ function JobDetail({ job }: { job: Job }) {
         ) : (
           <ul className="visit-list">
             {job.visits.map((v) => (
-              <VisitRow key={v.id} visit={v} names={names} signature={visitSignature(attachments.data, v.id)} canComplete={job.status === "active"} />
+              <VisitRow
+                key={v.id}
+                visit={v}
+                names={names}
+                signature={visitSignature(attachments.data, v.id)}
+                photos={visitPhotos(attachments.data, v.id)}
+                canComplete={job.status === "active"}
+              />
             ))}
           </ul>
         )}
       </section>
       <JobNotes jobId={job.id} />
-      <JobFiles attachments={attachments.data} loading={attachments.isPending} />
+      <JobFiles attachments={attachments.data} visitIds={new Set(job.visits.map((v) => v.id))} loading={attachments.isPending} />
       {action && <ActionDialog job={job} action={action} openVisits={open.length} onClose={() => setAction(null)} />}
     </>
   );
 }
 
-function VisitRow({ visit, names, signature, canComplete }: { visit: Visit; names: Map<string, string>; signature?: Attachment; canComplete: boolean }) {
+function VisitRow({
+  visit,
+  names,
+  signature,
+  photos,
+  canComplete,
+}: {
+  visit: Visit;
+  names: Map<string, string>;
+  signature?: Attachment;
+  photos: Attachment[];
+  canComplete: boolean;
+}) {
   const fmt = useFormat();
   const queryClient = useQueryClient();
   const complete = useMutation({
@@ -211,6 +231,7 @@ function VisitRow({ visit, names, signature, canComplete }: { visit: Visit; name
           {describeError(complete.error)}
         </p>
       )}
+      <VisitWork visit={visit} names={names} photos={photos} when={when} />
       {signature && (
         <figure className="visit-row__signature">
           <img src={signature.url} alt={`Client's signature collected at the visit of ${when}`} />
@@ -313,9 +334,10 @@ function ActionDialog({ job, action, openVisits, onClose }: { job: Job; action: 
   );
 }
 
-/** The job's photos and files from the field (signatures are shown with their visit). */
-function JobFiles({ attachments, loading }: { attachments?: Attachment[]; loading: boolean }) {
-  const files = attachments?.filter((a) => a.kind !== "signature") ?? [];
+/** The job's photos and files that belong to none of its visits (a visit's own, and
+ * signatures, are shown with the visit). */
+function JobFiles({ attachments, visitIds, loading }: { attachments?: Attachment[]; visitIds: Set<string>; loading: boolean }) {
+  const files = attachments?.filter((a) => a.kind !== "signature" && !(a.visit_id && visitIds.has(a.visit_id))) ?? [];
   if (loading || files.length === 0) return null;
   return (
     <section className="card" aria-labelledby="job-files-h">
