@@ -383,8 +383,6 @@ struct Inner {
     next_id: AtomicU64,
     stats: Stats,
     stop: watch::Sender<bool>,
-    /// Tickets redeemed, by nonce, with their expiry (Unix seconds).
-    used_tickets: Mutex<HashMap<Uuid, i64>>,
 }
 
 impl Hub {
@@ -396,7 +394,6 @@ impl Hub {
                 next_id: AtomicU64::new(1),
                 stats: Stats::new(),
                 stop: watch::channel(false).0,
-                used_tickets: Mutex::default(),
             }),
         }
     }
@@ -497,15 +494,6 @@ impl Hub {
             .lock()
             .map(|accounts| accounts.values().map(Vec::len).sum())
             .unwrap_or(0)
-    }
-
-    /// Redeem a ticket's nonce once; `false` when it was used before.
-    pub fn redeem_ticket(&self, nonce: Uuid, expires: i64, now: i64) -> bool {
-        let Ok(mut used) = self.inner.used_tickets.lock() else {
-            return false;
-        };
-        used.retain(|_, expiry| *expiry > now);
-        used.insert(nonce, expires).is_none()
     }
 
     /// Fan committed events out to the connections until the hub stops.
@@ -829,10 +817,5 @@ mod tests {
             hub.register(viewer(Uuid::now_v7(), Role::Owner)).err(),
             Some(Refused::Stopping)
         );
-        let nonce = Uuid::now_v7();
-        assert!(hub.redeem_ticket(nonce, 100, 50));
-        assert!(!hub.redeem_ticket(nonce, 100, 60));
-        // Expired entries are forgotten (the signature check refuses them anyway).
-        assert!(hub.redeem_ticket(nonce, 200, 150));
     }
 }
