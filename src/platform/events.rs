@@ -906,10 +906,73 @@ fn parse_payload(payload: &str) -> Option<(Uuid, i64, i64)> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_name_reads_back_to_its_event() {
-        let id = Uuid::now_v7();
-        for event in [
+    /// Every event type the enum declares, as serde knows them: deserializing an
+    /// unknown type fails with the full list of the variants' names, so a variant
+    /// added later is in it without anyone listing it.
+    fn declared_names() -> std::collections::BTreeSet<String> {
+        let error = serde_json::from_value::<Event>(serde_json::json!({
+            "type": "no.such_event", "data": {}
+        }))
+        .unwrap_err()
+        .to_string();
+        let (_, expected) = error
+            .split_once("expected one of ")
+            .unwrap_or_else(|| panic!("serde's message changed: {error}"));
+        expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// One event of each type. The match makes a new variant a compile error here
+    /// until it is given a sample below; `every_name_reads_back_to_its_event` checks
+    /// the samples against the enum's declared names.
+    fn one_of_each(id: Uuid) -> Vec<Event> {
+        let sample = |event: &Event| match event {
+            Event::ClientCreated { .. }
+            | Event::ClientUpdated { .. }
+            | Event::ClientDeleted { .. }
+            | Event::ClientArchived { .. }
+            | Event::ClientAvatarChanged { .. }
+            | Event::QuoteCreated { .. }
+            | Event::QuoteUpdated { .. }
+            | Event::QuoteSent { .. }
+            | Event::QuoteApproved { .. }
+            | Event::QuoteDeclined { .. }
+            | Event::QuoteChangesRequested { .. }
+            | Event::QuoteArchived { .. }
+            | Event::QuoteConverted { .. }
+            | Event::QuoteExpired { .. }
+            | Event::JobCreated { .. }
+            | Event::JobUpdated { .. }
+            | Event::JobCompleted { .. }
+            | Event::JobCancelled { .. }
+            | Event::VisitScheduled { .. }
+            | Event::VisitUpdated { .. }
+            | Event::VisitCompleted { .. }
+            | Event::ScheduleChanged { .. }
+            | Event::InvoiceCreated { .. }
+            | Event::InvoiceSent { .. }
+            | Event::InvoicePaid { .. }
+            | Event::InvoiceVoided { .. }
+            | Event::InvoiceWrittenOff { .. }
+            | Event::InvoiceDeleted { .. }
+            | Event::PaymentRecorded { .. }
+            | Event::PaymentStarted { .. }
+            | Event::PaymentSucceeded { .. }
+            | Event::PaymentFailed { .. }
+            | Event::PaymentRefunded { .. }
+            | Event::MessageReceived { .. }
+            | Event::RequestReceived { .. }
+            | Event::NotificationCreated { .. }
+            | Event::SettingsUpdated {}
+            | Event::UserUpdated { .. }
+            | Event::SessionRevoked { .. }
+            | Event::UserSessionsRevoked { .. } => event.clone(),
+        };
+        [
             Event::ClientCreated { client_id: id },
             Event::ClientUpdated { client_id: id },
             Event::ClientDeleted { client_id: id },
@@ -999,6 +1062,7 @@ mod tests {
                 message_id: id,
                 client_id: Some(id),
             },
+            Event::RequestReceived { request_id: id },
             Event::NotificationCreated {
                 event_id: id,
                 user_ids: vec![id],
@@ -1010,9 +1074,53 @@ mod tests {
                 user_id: id,
             },
             Event::UserSessionsRevoked { user_id: id },
-        ] {
-            assert_eq!(Event::from_row(event.name(), event.data()), Some(event));
+        ]
+        .iter()
+        .map(sample)
+        .collect()
+    }
+
+    #[test]
+    fn every_name_reads_back_to_its_event() {
+        let events = one_of_each(Uuid::now_v7());
+        let names: std::collections::BTreeSet<String> =
+            events.iter().map(|e| e.name().to_owned()).collect();
+        assert_eq!(names.len(), events.len(), "one sample per type");
+        assert_eq!(
+            names,
+            declared_names(),
+            "every variant of `Event` has a sample in `one_of_each`"
+        );
+        for event in events {
+            // `name()` agrees with serde's name, and the row reads back whole.
+            assert_eq!(
+                serde_json::to_value(&event).unwrap()["type"],
+                event.name(),
+                "{event:?}"
+            );
+            assert_eq!(
+                Event::from_row(event.name(), event.data()),
+                Some(event.clone())
+            );
         }
+    }
+
+    /// docs/events.md has a row for every event in its table of payloads.
+    #[test]
+    fn every_event_has_a_row_in_the_docs() {
+        let docs = include_str!("../../docs/events.md");
+        let missing: Vec<String> = declared_names()
+            .into_iter()
+            .filter(|name| {
+                !docs
+                    .lines()
+                    .any(|l| l.starts_with(&format!("| `{name}` |")))
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "no row in docs/events.md for {missing:?}"
+        );
     }
 
     #[test]

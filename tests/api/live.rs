@@ -12,10 +12,12 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use crate::background::with_worker;
+use crate::background::{wait_until, with_worker, worker_for};
 use crate::helpers::{
-    Session, TestApp, fleet_pod, spawn_app, spawn_app_on, spawn_app_with, until_heard,
+    Session, TestApp, fleet_pod, fresh_database, spawn_app, spawn_app_on, spawn_app_with,
+    until_heard,
 };
+use crate::role_split::{Cluster, ready};
 
 type Stream =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -551,6 +553,100 @@ async fn a_reconnect_resumes_from_its_last_seq_or_is_told_to_resync() {
     assert_eq!(future.next().await.unwrap()["type"], "resync_required");
 }
 
+/// The `purge_events` cron task (a worker's cleanup) deletes the events older than
+/// 7 days and keeps the newer ones; a client resuming from before the purged ones is
+/// told to resync, one resuming after them replays the rest.
+#[tokio::test]
+async fn the_cron_purges_events_older_than_7_days_and_a_resume_past_them_resyncs() {
+    let app = spawn_app().await;
+    let owner = app.signup("Purge Co").await;
+    let mut live = connect(&app, &owner).await;
+    live.subscribe(&["account"]).await;
+    warm_up(&app, &owner, &mut live).await;
+    for name in ["Old", "Older"] {
+        app.create_client(&owner, json!({"first_name": name, "last_name": "Gone"}))
+            .await;
+        live.event().await;
+    }
+    let mut kept = Vec::new();
+    for name in ["Week", "Now"] {
+        let client = app
+            .create_client(&owner, json!({"first_name": name, "last_name": "Kept"}))
+            .await;
+        let event = live.event().await;
+        assert_eq!(event["data"]["client_id"], client["id"]);
+        kept.push(event["seq"].as_i64().unwrap());
+    }
+    let last = kept[1];
+    drop(live);
+
+    // Age them as the owner: everything before the first kept event 8 days old, the
+    // first kept one 6 days.
+    let age = |days: i32, seqs: &'static str| {
+        let (account, first) = (owner.account_id.clone(), kept[0]);
+        let pool = app.db.pool().clone();
+        async move {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE events SET created_at = now() - make_interval(days => $1)
+                 WHERE account_id = $2::uuid AND {seqs}"
+            )))
+            .bind(days)
+            .bind(account)
+            .bind(first)
+            .execute(&pool)
+            .await
+            .unwrap()
+            .rows_affected()
+        }
+    };
+    let old = age(8, "seq < $3").await;
+    assert!(old >= 3, "{old}");
+    assert_eq!(age(6, "seq = $3").await, 1);
+
+    // A worker's cron runs every task when it starts, `purge_events` among them.
+    let _worker = worker_for(&app).await;
+    let purged = wait_until(Duration::from_secs(60), || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM cron_runs WHERE name = 'purge_events' AND finished_at IS NOT NULL",
+        )
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+            == 1
+    })
+    .await;
+    assert!(purged, "the purge_events task never finished");
+    let (affected, error): (Option<i64>, Option<String>) =
+        sqlx::query_as("SELECT affected, error FROM cron_runs WHERE name = 'purge_events'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(error, None);
+    assert_eq!(affected, Some(i64::try_from(old).unwrap()));
+    let left: Vec<i64> =
+        sqlx::query_scalar("SELECT seq FROM events WHERE account_id = $1::uuid ORDER BY seq")
+            .bind(&owner.account_id)
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(left, kept, "the 6-day-old event and the new one are kept");
+
+    // Resuming from before the purge: the gap cannot be replayed.
+    let mut stale = connect_with(&app, &owner, &format!("since={}", kept[0] - 2)).await;
+    stale.subscribe(&["account"]).await;
+    let resync = stale.next().await.unwrap();
+    assert_eq!(resync["type"], "resync_required", "{resync}");
+    assert_eq!(resync["topics"], json!(["account"]));
+    assert_eq!(resync["seq"].as_i64().unwrap(), last);
+    // Resuming from the last purged one: the kept events replay, in order.
+    let mut fresh = connect_with(&app, &owner, &format!("since={}", kept[0] - 1)).await;
+    fresh.subscribe(&["account"]).await;
+    for seq in &kept {
+        assert_eq!(fresh.event().await["seq"].as_i64().unwrap(), *seq);
+    }
+    fresh.quiet().await;
+}
+
 #[tokio::test]
 async fn limits_per_user_and_shutdown_says_going_away() {
     let app = spawn_app_with(|config| {
@@ -691,24 +787,138 @@ async fn commits_of_every_process_reach_sockets_on_every_api_process() {
         )
         .await
         .expect(200);
-    // ... api #2's client hears it, and then the notification the worker made.
+    // ... api #2's client hears it, and the notification the worker made.
+    let (completed, notification) = completion_and_notice(&mut live, "the worker").await;
+    assert_eq!(completed["data"]["visit_id"], visit.as_str());
+    assert_eq!(completed["actor"], json!({"user": tech.user_id}));
+    // Made by the worker's job, not by a user.
+    assert!(
+        notification["actor"]["system"].is_string(),
+        "{notification}"
+    );
+}
+
+/// Read events until both a `visit.completed` and a `notification.created` came, in
+/// whichever order and among whatever else; returns the two. `who` names where to
+/// look when the notification never comes.
+async fn completion_and_notice(live: &mut Live, who: &str) -> (Value, Value) {
+    let (mut completed, mut notification) = (None, None);
     let mut seen = Vec::new();
-    while seen.len() < 2 {
-        let event = live.event().await;
+    while completed.is_none() || notification.is_none() {
+        let Some(event) = live.next_within(Duration::from_secs(30)).await else {
+            panic!("heard only {seen:?}; see {who}");
+        };
+        assert!(event["seq"].is_i64(), "not an event: {event}");
         seen.push(event["type"].as_str().unwrap().to_owned());
-    }
-    assert!(seen.contains(&"visit.completed".to_owned()), "{seen:?}");
-    if !seen.contains(&"notification.created".to_owned()) {
-        loop {
-            let event = live.event().await;
-            seen.push(event["type"].as_str().unwrap().to_owned());
-            if event["type"] == "notification.created" {
-                // Made by the worker's job, not by a user.
-                assert!(event["actor"]["system"].is_string(), "{event}");
-                break;
-            }
+        match event["type"].as_str() {
+            Some("visit.completed") => completed = Some(event),
+            Some("notification.created") => notification = Some(event),
+            _ => {}
         }
     }
+    (completed.unwrap(), notification.unwrap())
+}
+
+/// The issue's cross-instance case with the real binary: two `jobber serve --role api`
+/// processes and one `--role worker` on one PostgreSQL. A change made through api #1
+/// and the notification a job of the worker process made both reach a WebSocket
+/// client of api #2 (no process shares memory with another: only the database's
+/// LISTEN/NOTIFY carries them).
+#[tokio::test]
+async fn a_change_through_one_api_process_and_a_worker_job_reach_a_client_of_another() {
+    jobber::cli::install_crypto_provider();
+    let cluster = Cluster::new(fresh_database().await, &[]);
+    let (first, second, worker) = (
+        cluster.start("api"),
+        cluster.start("api"),
+        cluster.start("worker"),
+    );
+    for process in [&first, &second, &worker] {
+        ready(process).await;
+    }
+    let api1 = TestApp::attach(first.addr, first.admin, &cluster.database_url).await;
+    let api2 = TestApp::attach(second.addr, second.admin, &cluster.database_url).await;
+    let owner = api1.signup("Cluster Co").await;
+    let tech = api1.add_user(&owner, "technician").await;
+    let (job, visit) = job_for(&api1, &owner, &tech, "Cluster").await;
+
+    let mut live = connect(&api2, &owner).await;
+    let (ack, errors) = live
+        .subscribe(&["account", &format!("user:{}", owner.user_id)])
+        .await;
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(ack["topics"].as_array().unwrap().len(), 2);
+    warm_up(&api1, &owner, &mut live).await;
+
+    // A change through api #1's HTTP: the technician completes the visit.
+    api1.post(
+        &format!("/api/v1/visits/{visit}/complete"),
+        &tech.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let (completed, notification) =
+        completion_and_notice(&mut live, &worker.log.display().to_string()).await;
+    assert_eq!(completed["topic"], "account");
+    assert_eq!(completed["data"]["visit_id"], visit.as_str());
+    assert_eq!(completed["data"]["job_id"], job.as_str());
+    assert_eq!(completed["actor"], json!({"user": tech.user_id}));
+    // The office is told by a notification that only the worker process can have
+    // made: the API processes run no background jobs.
+    assert_eq!(notification["topic"], format!("user:{}", owner.user_id));
+    assert!(
+        notification["data"]["user_ids"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(owner.user_id)),
+        "{notification}"
+    );
+    assert!(
+        notification["actor"]["system"]
+            .as_str()
+            .is_some_and(|queue| queue.starts_with("notifications.")),
+        "{notification}"
+    );
+    assert!(notification["seq"].as_i64() > completed["seq"].as_i64());
+}
+
+/// A ticket works once across the API processes, not once per process: its use is
+/// recorded in the database.
+#[tokio::test]
+async fn a_ticket_used_on_one_api_process_is_refused_by_another() {
+    let pod = |config: &mut jobber::config::Config| {
+        with_worker(jobber::config::Role::Api, None)(config);
+        fleet_pod(config);
+    };
+    let first = spawn_app_with(pod).await;
+    let second = spawn_app_on(first.database_url.clone(), pod).await;
+    let owner = first.signup("Ticket Co").await;
+    let ticket = first
+        .post("/api/v1/ws/tickets", &owner.token, json!({}))
+        .await
+        .expect(201)
+        .body;
+    let ticket = ticket["ticket"].as_str().unwrap();
+    let (mut live, _) = open(&second, Auth::Ticket(ticket), "").await.unwrap();
+    assert_eq!(live.next().await.unwrap()["type"], "welcome");
+    for app in [&first, &second] {
+        match open(app, Auth::Ticket(ticket), "").await {
+            Err(WsError::Http(response)) => assert_eq!(response.status().as_u16(), 401),
+            Err(other) => panic!("unexpected error {other}"),
+            Ok(_) => panic!("a used ticket opened a socket on {}", app.addr),
+        }
+    }
+    // Another ticket of the same user still works.
+    let fresh = first
+        .post("/api/v1/ws/tickets", &owner.token, json!({}))
+        .await
+        .expect(201)
+        .body;
+    let (mut live, _) = open(&first, Auth::Ticket(fresh["ticket"].as_str().unwrap()), "")
+        .await
+        .unwrap();
+    assert_eq!(live.next().await.unwrap()["type"], "welcome");
 }
 
 /// A throwaway `redis-server` on a free loopback port, stopped on drop.

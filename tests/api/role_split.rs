@@ -22,11 +22,11 @@ use crate::quickbooks::{FakeQbo, connect};
 use crate::sms::FakeTwilio;
 
 /// One `jobber serve` process; SIGKILLed (if still running) when dropped.
-struct Process {
-    child: Child,
-    addr: SocketAddr,
-    admin: SocketAddr,
-    log: PathBuf,
+pub(crate) struct Process {
+    pub(crate) child: Child,
+    pub(crate) addr: SocketAddr,
+    pub(crate) admin: SocketAddr,
+    pub(crate) log: PathBuf,
     data_dir: PathBuf,
 }
 
@@ -43,15 +43,57 @@ impl Drop for Process {
 }
 
 /// What every process of the cluster shares: the database, the secrets, the file
-/// store and the providers.
-struct Cluster {
-    database_url: String,
+/// store and the providers. Its file store is deleted when it is dropped.
+pub(crate) struct Cluster {
+    pub(crate) database_url: String,
     files: PathBuf,
     env: Vec<(String, String)>,
 }
 
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.files);
+    }
+}
+
 impl Cluster {
-    fn start(&self, role: &str) -> Process {
+    /// A cluster on `database_url` with a file store of its own and what every pod of
+    /// a deployment shares (the secrets, the public address), then `env` (which may
+    /// override those).
+    pub(crate) fn new(database_url: String, env: &[(&str, String)]) -> Cluster {
+        let files =
+            std::env::temp_dir().join(format!("jobber-split-files-{}", Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&files).unwrap();
+        // The processes drop root for `nobody` (--user) and write the store.
+        std::fs::set_permissions(&files, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .unwrap();
+        let shared = [
+            ("JOBBER_LOG", "info".to_string()),
+            ("JOBBER_PUBLIC_URL", PUBLIC_URL.to_string()),
+            // Shared secrets: a token from one API is good on the other, and what
+            // one process encrypts (QuickBooks tokens) the others read.
+            (
+                "JOBBER_JWT_SECRET",
+                "role-split-test-jwt-secret-of-enough-length".to_string(),
+            ),
+            ("JOBBER_ENCRYPTION_KEY", "00".repeat(32)),
+            ("JOBBER_RATE_LIMITS", "off".to_string()),
+            // No daily backup in these tests (tests/api/backup.rs has its own).
+            ("JOBBER_BACKUP_RETENTION_DAYS", "0".to_string()),
+            ("JOBBER_JOB_POLL_MS", "200".to_string()),
+        ];
+        Cluster {
+            database_url,
+            files,
+            env: shared
+                .into_iter()
+                .chain(env.iter().cloned())
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        }
+    }
+
+    pub(crate) fn start(&self, role: &str) -> Process {
         let (port, admin) = (free_port(), free_port());
         let data_dir =
             std::env::temp_dir().join(format!("jobber-split-{role}-{}", Uuid::now_v7().simple()));
@@ -87,7 +129,8 @@ impl Cluster {
     }
 }
 
-async fn ready(process: &Process) {
+/// Wait until `process` answers `/readyz`.
+pub(crate) async fn ready(process: &Process) {
     let http = reqwest::Client::new();
     let up = wait_until(Duration::from_secs(60), || async {
         http.get(format!("http://{}/readyz", process.addr))
@@ -158,27 +201,9 @@ async fn two_apis_and_two_workers_lose_nothing_and_do_nothing_twice_when_a_worke
     let twilio = FakeTwilio::start(&[]).await;
     let qbo = FakeQbo::start().await;
     let qbo_config = qbo.config();
-    let files =
-        std::env::temp_dir().join(format!("jobber-split-files-{}", Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&files).unwrap();
-    // The processes drop root for `nobody` (--user) and write the store.
-    std::fs::set_permissions(&files, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
-    let cluster = Cluster {
-        database_url: fresh_database().await,
-        files: files.clone(),
-        env: [
-            ("JOBBER_LOG", "info".to_string()),
-            ("JOBBER_PUBLIC_URL", PUBLIC_URL.to_string()),
-            // Shared secrets: a token from one API is good on the other, and what
-            // one process encrypts (QuickBooks tokens) the others read.
-            (
-                "JOBBER_JWT_SECRET",
-                "role-split-test-jwt-secret-of-enough-length".to_string(),
-            ),
-            ("JOBBER_ENCRYPTION_KEY", "00".repeat(32)),
-            ("JOBBER_RATE_LIMITS", "off".to_string()),
-            // No daily backup in this test (tests/api/backup.rs has its own).
-            ("JOBBER_BACKUP_RETENTION_DAYS", "0".to_string()),
+    let cluster = Cluster::new(
+        fresh_database().await,
+        &[
             ("JOBBER_SMTP_URL", sink.url()),
             (
                 "JOBBER_SMTP_FROM",
@@ -200,14 +225,10 @@ async fn two_apis_and_two_workers_lose_nothing_and_do_nothing_twice_when_a_worke
             ("JOBBER_QUICKBOOKS_AUTH_BASE", qbo_config.auth_base.clone()),
             ("JOBBER_QUICKBOOKS_TOKEN_URL", qbo_config.token_url.clone()),
             ("JOBBER_QUICKBOOKS_API_BASE", qbo_config.api_base.clone()),
-            ("JOBBER_JOB_POLL_MS", "200".to_string()),
             ("JOBBER_JOB_HEARTBEAT_SECS", "1".to_string()),
             ("JOBBER_EMAIL_LEASE_SECS", "20".to_string()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect(),
-    };
+        ],
+    );
 
     let (first, second) = (cluster.start("api"), cluster.start("api"));
     ready(&first).await;
@@ -491,5 +512,4 @@ async fn two_apis_and_two_workers_lose_nothing_and_do_nothing_twice_when_a_worke
     assert!(failed.is_empty(), "{failed:?}");
 
     drop(survivor);
-    let _ = std::fs::remove_dir_all(&files);
 }

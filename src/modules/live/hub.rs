@@ -3,7 +3,8 @@
 //!
 //! One task per process reads the event bus (fed by every instance's commits through
 //! `LISTEN/NOTIFY`), resolves each event's [`Audience`] once, and offers it to the
-//! connections of its account. A connection's outgoing queue is bounded: a client
+//! connections of its account; when it cannot resolve one, the connections that might
+//! have received the event are sent `resync_required` instead of missing it silently. A connection's outgoing queue is bounded: a client
 //! too slow to drain it is closed with 1013 and resumes from its last `seq`, so a
 //! slow phone never makes the server buffer without bound. (The socket's writer,
 //! `live::routes`, drops what is still queued and sends the 1013 close frame behind
@@ -19,7 +20,7 @@ use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge};
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 use uuid::Uuid;
 
-use super::protocol::{Envelope, Topic};
+use super::protocol::{Envelope, Outbound, Topic};
 use super::scope::{Audience, Viewer};
 use crate::platform::database::Db;
 use crate::platform::events::Published;
@@ -190,6 +191,23 @@ impl Conn {
                 .collect(),
             Err(_) => return,
         };
+        if !audience.is_resolved() {
+            // Who may see it is unknown: rather than miss it silently, everyone who
+            // might have received it reloads those topics.
+            let topics: Vec<String> = topics
+                .iter()
+                .filter(|topic| audience.may_reach(&self.viewer, topic))
+                .map(Topic::to_string)
+                .collect();
+            if !topics.is_empty() {
+                let resync = Outbound::ResyncRequired {
+                    topics,
+                    seq: published.seq,
+                };
+                self.send(resync.frame().into(), stats);
+            }
+            return;
+        }
         for topic in topics {
             if audience.reaches(&self.viewer, &topic) {
                 if !self.send(frames.get(published, &topic), stats) {
@@ -365,8 +383,6 @@ struct Inner {
     next_id: AtomicU64,
     stats: Stats,
     stop: watch::Sender<bool>,
-    /// Tickets redeemed, by nonce, with their expiry (Unix seconds).
-    used_tickets: Mutex<HashMap<Uuid, i64>>,
 }
 
 impl Hub {
@@ -378,7 +394,6 @@ impl Hub {
                 next_id: AtomicU64::new(1),
                 stats: Stats::new(),
                 stop: watch::channel(false).0,
-                used_tickets: Mutex::default(),
             }),
         }
     }
@@ -481,15 +496,6 @@ impl Hub {
             .unwrap_or(0)
     }
 
-    /// Redeem a ticket's nonce once; `false` when it was used before.
-    pub fn redeem_ticket(&self, nonce: Uuid, expires: i64, now: i64) -> bool {
-        let Ok(mut used) = self.inner.used_tickets.lock() else {
-            return false;
-        };
-        used.retain(|_, expiry| *expiry > now);
-        used.insert(nonce, expires).is_none()
-    }
-
     /// Fan committed events out to the connections until the hub stops.
     pub async fn run(self, db: Db) {
         let mut events = db.events().subscribe();
@@ -526,9 +532,9 @@ impl Hub {
                 tracing::warn!(
                     error = format!("{error:#}"),
                     seq = published.seq,
-                    "cannot route an event to live clients; they resync on reconnect"
+                    "cannot route an event to live clients; those who may see it are told to resync"
                 );
-                return;
+                Arc::new(Audience::unresolved(&published.event))
             }
         };
         let mut frames = Frames::default();
@@ -689,8 +695,107 @@ mod tests {
         );
     }
 
+    /// An event whose audience cannot be read (the database is down) reaches nobody,
+    /// but each connection that might have been entitled to it is told to resync the
+    /// topics it could have come by; the others hear nothing.
+    #[tokio::test]
+    async fn an_event_that_cannot_be_routed_asks_those_who_may_see_it_to_resync() {
+        // Nothing listens on port 1: every read fails at once.
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(300))
+            .connect_lazy("postgres://nobody@127.0.0.1:1/nothing")
+            .unwrap();
+        let db = Db::from_pool(pool);
+        let hub = Hub::new(Limits::default());
+        let account = Uuid::now_v7();
+        let stats = hub.stats();
+        let (office, mut office_queue) = hub.register(viewer(account, Role::Dispatcher)).unwrap();
+        office.subscribe(&[Topic::Account, Topic::Schedule], false, stats);
+        let tech = viewer(account, Role::Technician);
+        let (field, mut field_queue) = hub.register(tech).unwrap();
+        field.subscribe(&[Topic::Schedule, Topic::User(tech.user_id)], false, stats);
+        let (personal, mut personal_queue) = hub.register(viewer(account, Role::Owner)).unwrap();
+        personal.subscribe(&[Topic::User(personal.viewer.user_id)], false, stats);
+
+        let frames = |queue: &mut mpsc::Receiver<Frame>| {
+            let mut got = Vec::new();
+            while let Ok(Frame::Text(text)) = queue.try_recv() {
+                got.push(serde_json::from_str::<serde_json::Value>(text.as_str()).unwrap());
+            }
+            got
+        };
+        let event = |seq, event| {
+            Arc::new(Published {
+                event,
+                ..(*published(account, seq)).clone()
+            })
+        };
+
+        // A visit moved: the office and the technician (whose visit it may be) resync.
+        let job_id = Uuid::now_v7();
+        let moved = Event::ScheduleChanged {
+            visit_id: Uuid::now_v7(),
+            job_id,
+            assigned: Vec::new(),
+            unassigned: Vec::new(),
+        };
+        hub.fan_out(&db, event(7, moved)).await;
+        assert_eq!(
+            frames(&mut office_queue),
+            vec![
+                serde_json::json!({"type": "resync_required", "topics": ["account", "schedule"], "seq": 7})
+            ]
+        );
+        assert_eq!(
+            frames(&mut field_queue),
+            vec![serde_json::json!({"type": "resync_required", "topics": ["schedule"], "seq": 7})]
+        );
+        assert!(frames(&mut personal_queue).is_empty());
+
+        // An office event never concerned the technician; nor the owner, who follows
+        // only their own topic.
+        hub.fan_out(
+            &db,
+            event(
+                8,
+                Event::InvoicePaid {
+                    invoice_id: Uuid::now_v7(),
+                },
+            ),
+        )
+        .await;
+        assert_eq!(
+            frames(&mut office_queue),
+            vec![serde_json::json!({"type": "resync_required", "topics": ["account"], "seq": 8})]
+        );
+        assert!(frames(&mut field_queue).is_empty());
+        assert!(frames(&mut personal_queue).is_empty());
+        // A notification names its users itself: only the one it names resyncs.
+        let owner = personal.viewer.user_id;
+        hub.fan_out(
+            &db,
+            event(
+                9,
+                Event::NotificationCreated {
+                    event_id: Uuid::now_v7(),
+                    user_ids: vec![owner],
+                },
+            ),
+        )
+        .await;
+        assert_eq!(
+            frames(&mut personal_queue),
+            vec![
+                serde_json::json!({"type": "resync_required", "topics": [format!("user:{owner}")], "seq": 9})
+            ]
+        );
+        assert!(frames(&mut office_queue).is_empty());
+        assert!(frames(&mut field_queue).is_empty());
+        assert_eq!(hub.stats().delivered.get(), 0, "no event went out unrouted");
+    }
+
     #[test]
-    fn limits_per_user_and_account_and_tickets_once() {
+    fn limits_per_user_and_account() {
         let hub = Hub::new(Limits {
             per_user: 2,
             per_account: 3,
@@ -712,10 +817,5 @@ mod tests {
             hub.register(viewer(Uuid::now_v7(), Role::Owner)).err(),
             Some(Refused::Stopping)
         );
-        let nonce = Uuid::now_v7();
-        assert!(hub.redeem_ticket(nonce, 100, 50));
-        assert!(!hub.redeem_ticket(nonce, 100, 60));
-        // Expired entries are forgotten (the signature check refuses them anyway).
-        assert!(hub.redeem_ticket(nonce, 200, 150));
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod hub;
 pub mod protocol;
+mod repo;
 pub mod routes;
 pub mod scope;
 

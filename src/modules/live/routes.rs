@@ -166,7 +166,7 @@ async fn authenticate(
                     "the ticket is invalid or expired; ask for a new one",
                 )
             })?;
-        if !state.live.redeem_ticket(claims.sid, claims.exp, now) {
+        if !redeem_ticket(state, &claims).await? {
             return Err(ApiError::new(
                 ErrorCode::InvalidToken,
                 "the ticket was used already; ask for a new one",
@@ -216,6 +216,16 @@ async fn authenticate(
 async fn live_login(state: &AppState, claims: Claims) -> Result<Claims, ApiError> {
     let role = crate::modules::auth::service::check_token(&state.db, &claims).await?;
     Ok(Claims { role, ..claims })
+}
+
+/// Use a ticket once: its id is recorded in the database, so a ticket redeemed on
+/// one API process is refused on every other within its 30 seconds too.
+async fn redeem_ticket(state: &AppState, claims: &Claims) -> Result<bool, ApiError> {
+    let expires_at = chrono::DateTime::from_timestamp(claims.exp, 0).unwrap_or_default();
+    let mut tx = state.db.tenant(claims.acct).await?;
+    let first = super::repo::redeem_ticket(&mut tx, claims.acct, claims.sid, expires_at).await?;
+    tx.commit().await?;
+    Ok(first)
 }
 
 fn ticket_keys(keys: &TokenKeys) -> TokenKeys {

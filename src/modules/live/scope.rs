@@ -59,36 +59,53 @@ pub struct Audience {
     pub assignees: Vec<Uuid>,
     /// Users an event is addressed to.
     pub users: Vec<Uuid>,
+    /// What the event does not carry could not be read (the database was
+    /// unavailable): [`Audience::may_reach`] then answers for everyone who might have
+    /// been entitled, and the hub tells them to resync instead of sending the event.
+    unresolved: bool,
 }
 
 impl Audience {
-    /// Read what `event` does not carry itself (its job's client and assignees, an
-    /// invoice's client...). A record already gone leaves those unknown: the event
-    /// then reaches the account topic only.
-    pub async fn resolve(tx: &mut Tx, event: &Event) -> Result<Audience, Error> {
+    /// What `event` says by itself: its kind and the ids it carries. No reads.
+    fn carried(event: &Event) -> Audience {
         let mut audience = Audience::default();
         match event {
             Event::ClientCreated { client_id }
             | Event::ClientUpdated { client_id }
             | Event::ClientDeleted { client_id }
             | Event::ClientArchived { client_id }
-            | Event::ClientAvatarChanged { client_id } => {
+            | Event::ClientAvatarChanged { client_id }
+            | Event::QuoteCreated { client_id, .. }
+            | Event::QuoteApproved { client_id, .. }
+            | Event::InvoiceCreated { client_id, .. } => {
                 audience.kind = Some(Kind::Office);
                 audience.client_id = Some(*client_id);
             }
-            Event::QuoteCreated { client_id, .. } | Event::QuoteApproved { client_id, .. } => {
+            // Their `client_id`, when they carry one, may be the nil id of an older
+            // row: the quote's client is read instead.
+            Event::QuoteUpdated { .. }
+            | Event::QuoteSent { .. }
+            | Event::QuoteDeclined { .. }
+            | Event::QuoteChangesRequested { .. }
+            | Event::QuoteArchived { .. }
+            | Event::QuoteConverted { .. }
+            | Event::QuoteExpired { .. }
+            | Event::InvoiceSent { .. }
+            | Event::InvoicePaid { .. }
+            | Event::InvoiceVoided { .. }
+            | Event::InvoiceWrittenOff { .. }
+            | Event::InvoiceDeleted { .. }
+            | Event::PaymentRecorded { .. }
+            | Event::PaymentStarted { .. }
+            | Event::PaymentSucceeded { .. }
+            | Event::PaymentFailed { .. }
+            | Event::PaymentRefunded { .. }
+            | Event::RequestReceived { .. } => {
                 audience.kind = Some(Kind::Office);
-                audience.client_id = Some(*client_id);
             }
-            Event::QuoteUpdated { quote_id }
-            | Event::QuoteSent { quote_id }
-            | Event::QuoteDeclined { quote_id }
-            | Event::QuoteChangesRequested { quote_id }
-            | Event::QuoteArchived { quote_id, .. }
-            | Event::QuoteConverted { quote_id, .. }
-            | Event::QuoteExpired { quote_id, .. } => {
+            Event::MessageReceived { client_id, .. } => {
                 audience.kind = Some(Kind::Office);
-                audience.client_id = quotes::service::client_of_in(tx, *quote_id).await?;
+                audience.client_id = *client_id;
             }
             Event::JobCreated { job_id, .. }
             | Event::JobUpdated { job_id }
@@ -100,6 +117,43 @@ impl Audience {
             | Event::ScheduleChanged { job_id, .. } => {
                 audience.kind = Some(Kind::Field);
                 audience.job_id = Some(*job_id);
+            }
+            Event::NotificationCreated { user_ids, .. } => {
+                audience.kind = Some(Kind::Personal);
+                audience.users.clone_from(user_ids);
+            }
+            // For caches of other instances, not for the screens (no kind: no socket).
+            Event::SettingsUpdated {}
+            | Event::UserUpdated { .. }
+            | Event::SessionRevoked { .. }
+            | Event::UserSessionsRevoked { .. } => {}
+        }
+        audience
+    }
+
+    /// Read what `event` does not carry itself (its job's client and assignees, an
+    /// invoice's client...). A record already gone leaves those unknown: the event
+    /// then reaches the account topic only.
+    pub async fn resolve(tx: &mut Tx, event: &Event) -> Result<Audience, Error> {
+        let mut audience = Audience::carried(event);
+        match event {
+            Event::QuoteUpdated { quote_id }
+            | Event::QuoteSent { quote_id }
+            | Event::QuoteDeclined { quote_id }
+            | Event::QuoteChangesRequested { quote_id }
+            | Event::QuoteArchived { quote_id, .. }
+            | Event::QuoteConverted { quote_id, .. }
+            | Event::QuoteExpired { quote_id, .. } => {
+                audience.client_id = quotes::service::client_of_in(tx, *quote_id).await?;
+            }
+            Event::JobCreated { job_id, .. }
+            | Event::JobUpdated { job_id }
+            | Event::JobCompleted { job_id, .. }
+            | Event::JobCancelled { job_id, .. }
+            | Event::VisitScheduled { job_id, .. }
+            | Event::VisitUpdated { job_id, .. }
+            | Event::VisitCompleted { job_id, .. }
+            | Event::ScheduleChanged { job_id, .. } => {
                 if let Some((client_id, assignees)) =
                     jobs::service::audience_in(tx, *job_id).await?
                 {
@@ -113,10 +167,6 @@ impl Audience {
             | Event::InvoiceVoided { invoice_id, .. }
             | Event::InvoiceWrittenOff { invoice_id }
             | Event::InvoiceDeleted { invoice_id, .. } => {
-                audience.kind = Some(Kind::Office);
-                if let Event::InvoiceCreated { client_id, .. } = event {
-                    audience.client_id = Some(*client_id);
-                }
                 if let Some((client_id, job_id)) =
                     invoices::service::parties_in(tx, *invoice_id).await?
                 {
@@ -129,7 +179,6 @@ impl Audience {
             | Event::PaymentSucceeded { payment_id }
             | Event::PaymentFailed { payment_id }
             | Event::PaymentRefunded { payment_id } => {
-                audience.kind = Some(Kind::Office);
                 if let Some((client_id, job_id)) =
                     invoices::service::payment_parties_in(tx, *payment_id).await?
                 {
@@ -137,24 +186,22 @@ impl Audience {
                     audience.job_id = job_id;
                 }
             }
-            Event::MessageReceived { client_id, .. } => {
-                audience.kind = Some(Kind::Office);
-                audience.client_id = *client_id;
-            }
-            Event::RequestReceived { .. } => {
-                audience.kind = Some(Kind::Office);
-            }
-            Event::NotificationCreated { user_ids, .. } => {
-                audience.kind = Some(Kind::Personal);
-                audience.users.clone_from(user_ids);
-            }
-            // For caches of other instances, not for the screens (no kind: no socket).
-            Event::SettingsUpdated {}
-            | Event::UserUpdated { .. }
-            | Event::SessionRevoked { .. }
-            | Event::UserSessionsRevoked { .. } => {}
+            _ => {}
         }
         Ok(audience)
+    }
+
+    /// The audience of an event whose [`Audience::resolve`] failed: only what the
+    /// event carries is known.
+    pub fn unresolved(event: &Event) -> Audience {
+        Audience {
+            unresolved: true,
+            ..Audience::carried(event)
+        }
+    }
+
+    pub fn is_resolved(&self) -> bool {
+        !self.unresolved
     }
 
     /// An office event about `client_id` (for tests of the hub).
@@ -164,6 +211,33 @@ impl Audience {
             kind: Some(Kind::Office),
             client_id: Some(client_id),
             ..Audience::default()
+        }
+    }
+
+    /// Might `viewer`, subscribed to `topic`, have received this event there? For a
+    /// resolved audience, [`Audience::reaches`]; for an unresolved one, everyone the
+    /// facts it lacks (a job's assignees, a record's client or job) could have
+    /// admitted: a technician on the schedule or a job topic for a field event,
+    /// office staff on a client or job topic of any id.
+    pub fn may_reach(&self, viewer: &Viewer, topic: &Topic) -> bool {
+        if !self.unresolved {
+            return self.reaches(viewer, topic);
+        }
+        let Some(kind) = self.kind else {
+            return false;
+        };
+        if kind == Kind::Personal {
+            return self.reaches(viewer, topic);
+        }
+        if !viewer.is_staff() && kind == Kind::Office {
+            return false;
+        }
+        match topic {
+            Topic::Account => viewer.is_staff(),
+            Topic::Schedule => kind == Kind::Field,
+            Topic::Job(id) => self.job_id.is_none_or(|job| job == *id),
+            Topic::Client(id) => viewer.is_staff() && self.client_id.is_none_or(|c| c == *id),
+            Topic::User(_) => false,
         }
     }
 
@@ -211,7 +285,7 @@ mod tests {
             client_id: Some(client),
             job_id: Some(job),
             assignees: vec![tech.user_id],
-            users: vec![],
+            ..Audience::default()
         };
         assert!(theirs.reaches(&tech, &Topic::Schedule));
         assert!(theirs.reaches(&tech, &Topic::Job(job)));
