@@ -382,6 +382,11 @@ async fn void_bad_debt_and_past_due() {
     assert_eq!(void["status"], "void");
     assert_eq!(void["number"], "INV-1", "a void invoice keeps its number");
     assert_eq!(void["past_due"], false);
+    // Nothing is owed on it any more: its total stays, its balance is 0 (the page,
+    // the hub and the PDF show the balance).
+    assert_eq!(void["balance"], 0, "a void invoice is owed nothing");
+    assert_eq!(void["total"], invoice["total"]);
+    assert_ne!(void["total"], 0);
     // Its visit can be billed again.
     let rebill = app
         .post(

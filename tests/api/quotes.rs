@@ -447,6 +447,73 @@ async fn decline_changes_and_archive_paths() {
 }
 
 #[tokio::test]
+async fn the_list_filters_by_one_status_or_several() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let mut ids = Vec::new();
+    for step in ["draft", "sent", "changes_requested"] {
+        let id = app
+            .post("/api/v1/quotes", &s.owner.token, quote_body(&s))
+            .await
+            .expect(201)
+            .body["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if step != "draft" {
+            app.post(
+                &format!("/api/v1/quotes/{id}/send"),
+                &s.owner.token,
+                json!({}),
+            )
+            .await
+            .expect(200);
+        }
+        if step == "changes_requested" {
+            app.post(
+                &format!("/api/v1/quotes/{id}/request-changes"),
+                &s.owner.token,
+                json!({"note": "Fewer hedges"}),
+            )
+            .await
+            .expect(200);
+        }
+        ids.push(id);
+    }
+    let listed = |query: &'static str| {
+        let app = &app;
+        let token = s.owner.token.clone();
+        async move {
+            let page = app
+                .get(&format!("/api/v1/quotes{query}"), &token)
+                .await
+                .expect(200)
+                .body;
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|q| q["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    // Newest first.
+    assert_eq!(listed("?status=sent").await, vec![ids[1].clone()]);
+    assert_eq!(
+        listed("?status=sent,changes_requested").await,
+        vec![ids[2].clone(), ids[1].clone()]
+    );
+    assert_eq!(
+        listed("?status=").await.len(),
+        3,
+        "an empty filter filters nothing"
+    );
+    app.get("/api/v1/quotes?status=sent,maybe", &s.owner.token)
+        .await
+        .problem(400, "invalid_parameter");
+}
+
+#[tokio::test]
 async fn quotes_are_history_and_stay_in_their_account() {
     let app = spawn_app().await;
     let s = setup(&app).await;

@@ -155,6 +155,42 @@ async fn dashboard_aging_revenue_and_jobs_add_up() {
         "1 of 2 sent quotes won"
     );
 
+    // The lists the dashboard's figures link to hold what the figures count.
+    let past_due = app
+        .get("/api/v1/invoices?past_due=true", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    let mut ids: Vec<&str> = past_due["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            assert_eq!(i["past_due"], true);
+            i["id"].as_str().unwrap()
+        })
+        .collect();
+    ids.sort_unstable();
+    let mut late = vec![b.as_str(), c.as_str()];
+    late.sort_unstable();
+    assert_eq!(ids, late, "B and C are the overdue invoices");
+    let on_time = app
+        .get("/api/v1/invoices?past_due=false&status=sent", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        on_time["items"].as_array().unwrap().len(),
+        0,
+        "A is partly paid, B and C late"
+    );
+    let awaiting = app
+        .get("/api/v1/quotes?status=sent,changes_requested", &owner.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(awaiting["items"].as_array().unwrap().len(), 1);
+
     let aging = app
         .get("/api/v1/reports/aging", &owner.token)
         .await

@@ -34,7 +34,9 @@ function smtpSink() {
         if (data) {
           const end = buffer.indexOf("\r\n.\r\n");
           if (end < 0) return;
-          current.data += buffer.slice(0, end);
+          // The client doubled each line's leading dot (RFC 5321 §4.5.2): undo it, or a
+          // link that a soft line break leaves at the start of a line reads "..".
+          current.data += buffer.slice(0, end).replace(/(^|\r\n)\.\./g, "$1.");
           buffer = buffer.slice(end + 5);
           data = false;
           messages.push(current);
@@ -158,6 +160,22 @@ export async function run(t) {
       }
       return null;
     });
+
+  /** The hub link of one quote or invoice, from the newest email that carries it. */
+  const linkFor = (kind, id) =>
+    until(`the email with ${kind} ${id}`, async () => {
+      for (const m of [...smtp.messages].reverse()) {
+        const found = plain(m.data).match(new RegExp(`${base.replace(/[.]/g, "\\.")}/hub/${kind}s/${id}\\?[^\\s"<>]+`));
+        if (found) return found[0].replace(/&amp;/g, "&");
+      }
+      return null;
+    });
+  /** A quote sent to the client now (through the API, as the office would). */
+  const sentQuote = async (title, lines) => {
+    const quote = await call("POST", "/api/v1/quotes", { client_id: clientId, title, lines });
+    await call("POST", `/api/v1/quotes/${quote.id}/send`, {});
+    return { id: quote.id, link: await linkFor("quote", quote.id) };
+  };
 
   const email = "rosa@meadowlane.example";
   let account = "";
@@ -322,6 +340,93 @@ export async function run(t) {
       // The office sees the signature the client drew.
       const signature = await call("GET", `/api/v1/quotes/${quoteId}/signature`);
       expect(signature.signature_name === "Rosa Reyes" && (await fetch(signature.url)).ok, "the drawn signature is there for the office");
+    });
+
+    await step("hub: another quote is approved with a typed signature; the office has the name, no drawing", async () => {
+      const { id, link } = await sentQuote("Patio planters", [{ name: "Cedar planter boxes", quantity: 3, unit_price: 6500 }]);
+      await page.goto(link);
+      await page.getByRole("heading", { name: "Patio planters" }).waitFor();
+      // Typing the name is the first way offered; nothing is approved without one.
+      expect(await page.getByRole("radio", { name: "Type my name" }).isChecked(), "typing is the default");
+      const approve = page.getByRole("button", { name: "Approve quote" });
+      expect(await approve.isDisabled(), "no name, no approval");
+      await page.getByLabel("Your full name").fill("Rosa M. Reyes");
+      await page.getByText("By approving you accept this quote and its total of $195.00.").waitFor();
+      await axe(page, "hub quote (typed signature)");
+      await screenshots(page, "hub-quote-typed");
+      await approve.click();
+      await page.getByRole("heading", { name: /the quote is approved/ }).waitFor();
+      await page.getByText(/^Signed by Rosa M\. Reyes on /).waitFor();
+      expect((await page.getByRole("button", { name: /Approve/ }).count()) === 0, "nothing left to approve");
+      const approved = await call("GET", `/api/v1/quotes/${id}`);
+      expect(
+        approved.status === "approved" && approved.total === 19500 && approved.approval?.signature_name === "Rosa M. Reyes" && approved.approval.via === "client_hub" && approved.approval.recorded_by === null && approved.approval.ip,
+        `the office's quote: ${JSON.stringify({ status: approved.status, total: approved.total, approval: approved.approval })}`,
+      );
+      // A typed signature is the name alone: no drawing is stored for it.
+      const drawing = await fetch(`${base}/api/v1/quotes/${id}/signature`, { headers: { authorization: `Bearer ${token}` } });
+      expect(drawing.status === 404 && (await drawing.json()).code === "file_not_found", `the signature file of a typed approval: ${drawing.status}`);
+      const approvedNote = await until("the approval notification", async () =>
+        (await call("GET", "/api/v1/notifications")).items.find((n) => n.kind === "quote_approved" && n.subject_id === id),
+      );
+      expect(approvedNote, "the office is told");
+    });
+
+    await step("hub: the client asks for changes on a third quote; the office sees the request and the note", async () => {
+      const note = "Could you use warm white bulbs, and leave out the path lights?";
+      const { id, link } = await sentQuote("Front yard lighting", [
+        { name: "Porch lights, warm white", quantity: 2, unit_price: 8500 },
+        { name: "Path lights", quantity: 6, unit_price: 4000 },
+      ]);
+      await page.goto(link);
+      await page.getByRole("heading", { name: "Front yard lighting" }).waitFor();
+      await page.getByText("Request changes instead").click();
+      const send = page.getByRole("button", { name: "Send my request" });
+      expect(await send.isDisabled(), "an empty request is not sent");
+      await page.getByLabel("What would you like changed?").fill(note);
+      await axe(page, "hub quote (request changes)");
+      await send.click();
+      await page.getByRole("heading", { name: "Your request was sent" }).waitFor();
+      await page.locator("blockquote", { hasText: note }).waitFor();
+      expect((await page.getByRole("button", { name: /Approve/ }).count()) === 0, "no approval while the changes are pending");
+      await axe(page, "hub quote (changes requested)");
+      await screenshots(page, "hub-quote-changes-requested");
+      // The office: the quote's status and note, a notification, and the dashboard's figure.
+      const asked = await call("GET", `/api/v1/quotes/${id}`);
+      expect(asked.status === "changes_requested" && asked.changes_requested_note === note, `the office's quote: ${asked.status} ${asked.changes_requested_note}`);
+      const notice = await until("the changes notification", async () =>
+        (await call("GET", "/api/v1/notifications")).items.find((n) => n.kind === "quote_changes_requested" && n.subject_id === id),
+      );
+      expect(notice.body === note && !notice.read_at, `the notification: ${JSON.stringify(notice)}`);
+      const office = await browser.newContext({ viewport: viewports.desktop, locale: "en-US", timezoneId: "America/Chicago" });
+      try {
+        const desk = await office.newPage();
+        desk.on("pageerror", (e) => pageErrors.push(`office: ${e}`));
+        await desk.goto(`${base}/sign-in`);
+        await desk.getByLabel("Email").fill("mo@meadowlane.example");
+        await desk.getByLabel("Password").fill("green grass grows 2026");
+        await desk.getByRole("button", { name: "Sign in" }).click();
+        await desk.getByRole("heading", { name: /Good (morning|afternoon|evening), Mo/ }).waitFor();
+        // The bell has it; the dashboard's figure opens the list with the quote in it.
+        await desk.getByRole("button", { name: /^Notifications, \d+ unread/ }).waitFor();
+        await desk.getByRole("link", { name: /^Quotes awaiting reply\s*1\b/ }).click();
+        await desk.waitForURL((url) => url.pathname === "/quotes" && url.searchParams.get("status") === "sent,changes_requested");
+        const row = desk.getByRole("list", { name: "Quotes" }).getByRole("link", { name: /Front yard lighting/ });
+        await row.getByText("Changes requested").waitFor();
+        await row.click();
+        await desk.getByRole("heading", { name: /Front yard lighting/ }).waitFor();
+        await desk.locator(".facts__row", { hasText: "Changes asked" }).getByText(note).waitFor();
+        await desk.locator(".history").getByText("Changes requested").waitFor();
+        await axe(desk, "office quote (changes requested)");
+        await screenshots(desk, "quote-changes-requested");
+        // The typed approval, seen in the office: the name and where it was given, no picture.
+        await desk.goto(`${base}/quotes`);
+        await desk.getByRole("link", { name: /Patio planters/ }).click();
+        await desk.getByText(/by Rosa M\. Reyes \(in the client hub\)/).waitFor();
+        expect((await desk.locator("img.signature-image").count()) === 0, "no drawn signature is shown for a typed one");
+      } finally {
+        await office.close();
+      }
     });
 
     await step("hub: an expired link offers a fresh one by email", async () => {

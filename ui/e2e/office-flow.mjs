@@ -27,7 +27,9 @@ function startSmtpSink() {
         if (inData) {
           const end = buffer.indexOf("\r\n.\r\n");
           if (end < 0) return;
-          current.data += buffer.slice(0, end);
+          // The client doubled each line's leading dot (RFC 5321 §4.5.2): undo it, or a
+          // link that a soft line break leaves at the start of a line reads "..".
+          current.data += buffer.slice(0, end).replace(/(^|\r\n)\.\./g, "$1.");
           buffer = buffer.slice(end + 5);
           inData = false;
           messages.push(current);
@@ -139,6 +141,26 @@ export async function run(t) {
   /** Wait until the dashboard's figure `label` reads `value` (it refetches after a change). */
   const statIs = (label, value) => page.getByRole("link", { name: new RegExp(`^${label}\\s*${value}\\b`) }).waitFor({ timeout: 15_000 });
   const revenue = async () => (await page.locator(".card", { has: page.getByRole("heading", { name: "Revenue" }) }).locator(".card__figure").innerText()).trim();
+  /**
+   * The page's "Preview PDF" link opens a new tab whose answer is the PDF itself
+   * (application/pdf, shown inline), not a page or an error.
+   */
+  const previewPdf = async (what) => {
+    const link = page.getByRole("link", { name: "Preview PDF" });
+    expect((await link.getAttribute("target")) === "_blank", `the ${what}'s preview opens in a new tab`);
+    const href = new URL(await link.getAttribute("href"), base).href;
+    const answered = context.waitForEvent("response", { predicate: (r) => r.url() === href, timeout: 60_000 });
+    const opened = context.waitForEvent("page");
+    await link.click();
+    const [response, tab] = await Promise.all([answered, opened]);
+    const headers = response.headers();
+    await tab.close();
+    expect(response.status() === 200 && headers["content-type"] === "application/pdf", `the ${what}'s preview answered ${response.status()} ${headers["content-type"]}`);
+    expect(/^inline/.test(headers["content-disposition"] ?? ""), `shown, not downloaded: ${headers["content-disposition"]}`);
+    // The bytes are a PDF (asked again with the page's cookie: the tab's may be gone).
+    const again = await context.request.get(href);
+    expect((await again.body()).subarray(0, 5).toString("latin1") === "%PDF-", `the ${what}'s preview is not a PDF`);
+  };
 
   try {
     await step("office flow: its own jobber with SMTP pointed at the test's mail sink", async () => {
@@ -230,12 +252,23 @@ export async function run(t) {
       const mail = await mailTo(client.email, /Q-1/);
       expect(/Spring yard care|225\.37/.test(plain(mail.data)), "the email names the quote");
       await page.getByText("Sent to the client").waitFor();
+      await previewPdf("quote");
     });
 
-    await step("dashboard: the sent quote awaits a reply", async () => {
+    await step("dashboard: the sent quote awaits a reply; the figure opens the quotes it counts", async () => {
       await nav("Dashboard").click();
       await statIs("Quotes awaiting reply", 1);
       expect((await revenue()) === "$0.00", "nothing collected yet");
+      // A draft to leave out: the figure's list shows what the figure counts.
+      expect((await apiCall("POST", "/api/v1/quotes", { client_id: (await apiCall("GET", `/api/v1/clients?q=${client.last}`)).body.items[0].id, title: "Gutter guards", lines: [{ name: "Guards", quantity: 1, unit_price: 5000 }] })).status === 201, "a draft quote");
+      await page.getByRole("link", { name: /^Quotes awaiting reply/ }).click();
+      await page.waitForURL((url) => url.pathname === "/quotes" && url.searchParams.get("status") === "sent,changes_requested");
+      expect((await page.getByLabel("Status").inputValue()) === "sent,changes_requested", "the list's filter says what it shows");
+      const list = page.getByRole("list", { name: "Quotes" });
+      await list.getByRole("link", { name: /Q-1 Spring yard care/ }).waitFor();
+      expect((await list.getByRole("listitem").count()) === 1, "only the sent quote, not the draft");
+      await page.getByLabel("Status").selectOption("");
+      await list.getByRole("link", { name: /Gutter guards/ }).waitFor();
     });
 
     await step("quote: record approval, convert it to a job, edit it", async () => {
@@ -243,8 +276,11 @@ export async function run(t) {
       await page.getByRole("link", { name: /Q-1 Spring yard care/ }).waitFor();
       await axe(page, "quotes list");
       await screenshots(page, "quotes-list");
+      await page.getByLabel("Status").selectOption("declined");
+      await page.getByRole("heading", { name: "No quotes in “Declined”" }).waitFor();
       await page.getByLabel("Status").selectOption("draft");
-      await page.getByRole("heading", { name: "No quotes in “Draft”" }).waitFor();
+      await page.getByRole("list", { name: "Quotes" }).getByRole("link", { name: /Gutter guards/ }).waitFor();
+      expect((await page.getByRole("list", { name: "Quotes" }).getByRole("listitem").count()) === 1, "only the draft");
       await page.getByLabel("Status").selectOption("");
       await page.getByRole("link", { name: /Q-1 Spring yard care/ }).click();
       await page.getByRole("button", { name: "Record approval" }).click();
@@ -345,6 +381,7 @@ export async function run(t) {
       await page.getByTestId("invoice-balance").filter({ hasText: "$284.16" }).waitFor();
       await axe(page, "invoice page");
       await screenshots(page, "invoice-sent");
+      await previewPdf("invoice");
     });
 
     await step("invoice: record a payment; the balance and the dashboard follow", async () => {
@@ -407,12 +444,52 @@ export async function run(t) {
       await screenshots(page, "invoice-new");
       await page.getByRole("button", { name: "Create draft invoice" }).click();
       await page.getByRole("heading", { name: /Invoice \(draft\): Storm cleanup/ }).waitFor();
+      journey.stormUrl = page.url();
       await page.getByRole("link", { name: "Invoices", exact: true }).first().click();
       await page.getByRole("link", { name: "Aging" }).click();
       await page.getByRole("heading", { name: "Aging of receivables" }).waitFor();
       await page.getByText("$20.00").first().waitFor();
       await axe(page, "aging");
       await screenshots(page, "invoices-aging");
+    });
+
+    await step("invoice: void one sent by mistake (asked first); it is owed nothing and takes no payment", async () => {
+      await page.goto(journey.stormUrl);
+      await page.getByRole("heading", { name: /Invoice \(draft\): Storm cleanup/ }).waitFor();
+      await page.getByRole("button", { name: "Send invoice" }).click();
+      await page.getByRole("dialog", { name: "Send this invoice?" }).getByRole("button", { name: "Send", exact: true }).click();
+      const heading = page.getByRole("heading", { name: /Invoice INV-\d+: Storm cleanup/ });
+      await heading.waitFor();
+      const id = journey.stormUrl.split("/").pop();
+      // Void asks first; Cancel changes nothing.
+      await page.getByRole("group", { name: "More actions" }).getByRole("button", { name: "Void", exact: true }).click();
+      const dialog = page.getByRole("dialog", { name: "Void this invoice?" });
+      await dialog.getByText("It keeps its number and no longer counts as owed").waitFor();
+      await axe(page, "void invoice dialog");
+      await dialog.getByRole("button", { name: "Cancel" }).click();
+      await dialog.waitFor({ state: "detached" });
+      expect((await apiCall("GET", `/api/v1/invoices/${id}`)).body.status === "sent", "cancelled: still sent");
+      await page.getByRole("group", { name: "More actions" }).getByRole("button", { name: "Void", exact: true }).click();
+      await dialog.getByRole("button", { name: "Void invoice" }).click();
+      await dialog.waitFor({ state: "detached" });
+      await page.locator(".page-header .badge--void", { hasText: "Void" }).waitFor();
+      await page.getByTestId("invoice-balance").filter({ hasText: "$0.00" }).waitFor();
+      expect((await page.getByRole("button", { name: "Record payment" }).count()) === 0, "no payment is offered");
+      expect((await page.getByRole("button", { name: "Void", exact: true }).count()) === 0, "it cannot be voided twice");
+      const number = (await heading.innerText()).match(/INV-\d+/)[0];
+      const voided = (await apiCall("GET", `/api/v1/invoices/${id}`)).body;
+      expect(voided.status === "void" && voided.number === number && voided.balance === 0 && voided.total === 13065, `the server: ${JSON.stringify({ s: voided.status, n: voided.number, b: voided.balance, t: voided.total })}`);
+      const paid = await apiCall("POST", `/api/v1/invoices/${id}/payments`, { method: "cash", amount: 100 });
+      expect(paid.status === 409, `a payment on a void invoice: ${paid.status} ${JSON.stringify(paid.body)}`);
+      await screenshots(page, "invoice-void");
+      // The list's "Void" filter finds it; receivables (aging) leave it out.
+      await page.goto(`${base}/invoices?status=void`);
+      const list = page.getByRole("list", { name: "Invoices" });
+      await list.getByRole("link", { name: /Storm cleanup/ }).waitFor();
+      expect((await list.getByRole("listitem").count()) === 1, "only the void invoice");
+      await page.goto(`${base}/invoices/aging`);
+      await page.getByRole("heading", { name: "Aging of receivables" }).waitFor();
+      await page.locator(".card__figure", { hasText: "$20.00" }).waitFor();
     });
 
     await step("dashboard: a quote sent from a second tab moves its figures while it is open", async () => {

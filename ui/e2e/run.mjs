@@ -421,6 +421,57 @@ try {
     await screenshots(page, "clients");
   });
 
+  await step("the clients list filters by tag and by status, on the server", async () => {
+    // Two branches closed down: archived (through the API with the page's session).
+    const archived = await page.evaluate(async () => {
+      const { csrf_token } = await (await fetch("/api/v1/auth/session")).json();
+      const names = ["Acme Branch 001", "Acme Branch 002"];
+      const done = [];
+      for (const name of names) {
+        const found = (await (await fetch("/api/v1/clients?limit=200")).json()).items.find((c) => c.company_name === name);
+        const r = await fetch(`/api/v1/clients/${found.id}`, {
+          method: "PUT",
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf_token },
+          body: JSON.stringify({ company_name: name, status: "archived", version: found.version }),
+        });
+        done.push(r.status);
+      }
+      return done;
+    });
+    expect(archived.join() === "200,200", `archived: ${archived}`);
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Clients" }).click();
+    const list = page.getByRole("list", { name: "Clients" });
+    await list.getByRole("listitem").first().waitFor();
+    const names = () => page.$$eval(".list__row .list__name", (els) => els.map((e) => e.textContent));
+    const tag = page.getByRole("textbox", { name: "Tag", exact: true });
+    // One tag: the one client who has it.
+    await tag.fill("vip");
+    await page.waitForURL(/[?&]tag=vip\b/);
+    await page.waitForFunction(() => document.querySelectorAll(".list__row").length === 1);
+    expect((await names()).join() === `${client.first} ${client.last}`, `tagged vip: ${await names()}`);
+    // And a status she does not have: none.
+    await page.getByLabel("Status").selectOption("archived");
+    await page.getByRole("heading", { name: "No clients match" }).waitFor();
+    // The status alone: the two archived branches, badged so.
+    await tag.fill("");
+    await page.waitForFunction(() => !new URL(location.href).searchParams.has("tag") && document.querySelectorAll(".list__row").length === 2);
+    expect((await names()).sort().join() === "Acme Branch 001,Acme Branch 002", `archived: ${await names()}`);
+    expect((await list.locator(".badge--archived").count()) === 2, "both rows say archived");
+    expect(new URL(page.url()).searchParams.get("status") === "archived", `the address keeps the filter: ${page.url()}`);
+    await axe(page, "clients (filtered)");
+    await screenshots(page, "clients-filtered");
+    // Active and tagged "spring": her again; the archived ones are not among the active.
+    await page.getByLabel("Status").selectOption("active");
+    await tag.fill("spring");
+    await page.waitForFunction(() => new URL(location.href).searchParams.get("tag") === "spring" && document.querySelectorAll(".list__row").length === 1);
+    expect((await names()).join() === `${client.first} ${client.last}`, `active and spring: ${await names()}`);
+    const active = await page.evaluate(async () => (await (await fetch("/api/v1/clients?status=active&limit=200")).json()).items.length);
+    expect(active === 149, `${active} active clients of 151`);
+    await tag.fill("");
+    await page.getByLabel("Status").selectOption("");
+    await page.waitForFunction(() => !location.search);
+  });
+
   await step("an address the app does not know says so, inside the office", async () => {
     // Every section of the office has its screens now (no "coming soon" is left).
     await page.goto(`${base}/no-such-section`);
@@ -480,6 +531,8 @@ try {
     await codes.waitFor();
     expect((await codes.getByRole("listitem").count()) === 10, "ten recovery codes");
     await page.getByRole("list", { name: "Your sign-ins" }).getByText("This browser").waitFor();
+    // Signing up in the browser left no API login behind (the sign-up's tokens are ended).
+    expect((await page.getByRole("list", { name: "Your sign-ins" }).getByRole("listitem").count()) === 1, "only this browser is signed in");
     await axe(page, "your sign-in");
     await screenshots(page, "settings-security");
     await page.getByRole("button", { name: "I have saved them" }).click();

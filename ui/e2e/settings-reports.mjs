@@ -38,7 +38,9 @@ function smtpSink() {
         if (data !== null) {
           const end = buffer.indexOf("\r\n.\r\n");
           if (end < 0) return;
-          messages.push({ to: rcpt, raw: data + buffer.slice(0, end) });
+          // The client doubled each line's leading dot (RFC 5321 §4.5.2): undo it, or a
+          // link that a soft line break leaves at the start of a line reads "..".
+          messages.push({ to: rcpt, raw: (data + buffer.slice(0, end)).replace(/(^|\r\n)\.\./g, "$1.") });
           buffer = buffer.slice(end + 5);
           data = null;
           rcpt = [];
@@ -115,6 +117,11 @@ function png(size = 64) {
   return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", header), chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
 }
 
+/** A message's text with quoted-printable soft breaks and escapes undone (links read whole). */
+function decoded(raw) {
+  return raw.replace(/=\r\n/g, "").replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+}
+
 async function until(what, check, ms = 20_000) {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -126,7 +133,19 @@ async function until(what, check, ms = 20_000) {
 }
 
 export async function run(t) {
-  const { browser, step, expect, axe, screenshots, viewports, bin } = t;
+  const { browser, expect, axe, screenshots, viewports, bin } = t;
+  // A failing step says what the screen in front of it showed (Gwen's, or Dan's).
+  let shown = null;
+  const step = (name, fn) =>
+    t.step(name, async () => {
+      try {
+        await fn();
+      } catch (error) {
+        const text = shown ? await shown.locator("body").innerText({ timeout: 2000 }).catch(() => "") : "";
+        if (text && error instanceof Error) error.stack = `the screen at ${shown.url()} showed: ${text.replace(/\s*\n\s*/g, " | ").slice(0, 600)}\n${error.stack}`;
+        throw error;
+      }
+    });
   const sink = smtpSink();
   const twilio = fakeTwilio();
   const smtpPort = await freePort();
@@ -161,6 +180,31 @@ export async function run(t) {
   server.on("exit", (code, signal) => (exited = code ?? signal));
 
   const owner = { business: "Evergreen Gutters", name: "Gwen Gardner", email: "gwen@evergreen.example", password: "gutters all the way down" };
+  // Invited by Gwen: he joins from the emailed link, forgets his password, is deactivated.
+  const dan = { name: "Dan Dispatch", email: "dan@evergreen.example", password: "first day on the job", newPassword: "second try at remembering" };
+  /** The link to `path` (accept-invitation, reset-password) in the newest email to `address`. */
+  const emailedLink = async (address, path) => {
+    const pattern = new RegExp(`${base.replace(/[.]/g, "\\.")}/${path}\\?token=[^\\s"<>&]+`);
+    const mail = await until(`the ${path} email to ${address}`, () =>
+      [...sink.messages].reverse().find((m) => m.to.includes(address) && pattern.test(decoded(m.raw))),
+    );
+    return decoded(mail.raw).match(pattern)[0];
+  };
+  /** A browser of Dan's own (his cookie, not Gwen's). */
+  const browserOfDan = async () => {
+    const ctx = await browser.newContext({ viewport: viewports.desktop, locale: "en-US", timezoneId: "America/New_York" });
+    const p = await ctx.newPage();
+    shown = p;
+    p.on("console", (m) => m.type() === "error" && errors.push(`[dan] ${m.text()}`));
+    p.on("pageerror", (e) => errors.push(`[dan] ${String(e)}`));
+    return { ctx, page: p };
+  };
+  const signInAs = async (p, email, password) => {
+    await p.getByLabel("Email").fill(email);
+    await p.getByLabel("Password").fill(password);
+    await p.getByRole("button", { name: "Sign in" }).click();
+  };
+  let danBrowser;
   const errors = [];
   let context;
   let failedBefore = 0;
@@ -179,6 +223,7 @@ export async function run(t) {
     );
     context = await browser.newContext({ viewport: viewports.desktop, locale: "en-US", timezoneId: "America/New_York", acceptDownloads: true });
     const page = await context.newPage();
+    shown = page;
     page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
     page.on("pageerror", (e) => errors.push(String(e)));
     const main = page.getByRole("main");
@@ -289,6 +334,126 @@ export async function run(t) {
       await screenshots(page, "settings-team");
     });
 
+    await step("invitation: Dan opens the emailed link, chooses a password and lands in the office as an admin", async () => {
+      const link = await emailedLink(dan.email, "accept-invitation");
+      danBrowser = await browserOfDan();
+      const p = danBrowser.page;
+      await p.goto(link);
+      await p.getByRole("heading", { name: "Join your team on jobber" }).waitFor();
+      await axe(p, "accept invitation");
+      await screenshots(p, "accept-invitation");
+      // The two entries must agree, before anything is sent.
+      await p.getByLabel("New password").fill(dan.password);
+      await p.getByLabel("Repeat the password").fill("first day on the jab");
+      await p.getByRole("button", { name: "Accept invitation" }).click();
+      await p.getByText("The two passwords differ.").waitFor();
+      await p.getByLabel("Repeat the password").fill(dan.password);
+      await p.getByRole("button", { name: "Accept invitation" }).click();
+      // Signed in straight away, as the role Gwen gave him last (admin, not the dispatcher invited).
+      await p.getByRole("heading", { name: /Good (morning|afternoon|evening), Dan/ }).waitFor();
+      expect(new URL(p.url()).pathname === "/", `at ${p.url()}`);
+      await p.getByRole("button", { name: /Account menu/ }).click();
+      await p.locator(".badge", { hasText: /^admin$/ }).waitFor();
+      await p.keyboard.press("Escape");
+      const session = await p.evaluate(async () => (await fetch("/api/v1/auth/session")).json());
+      expect(session.user.email === dan.email && session.user.role === "admin", `signed in as ${session.user.email}, ${session.user.role}`);
+      expect(session.account.name === "Evergreen Gutters & Roofs", `in ${session.account.name}`);
+      // Only this browser is signed in: the token login the acceptance answered with is ended.
+      const mine = await p.evaluate(async () => (await fetch("/api/v1/auth/sessions")).json());
+      expect(mine.sessions.length === 1 && mine.sessions[0].kind === "cookie" && mine.sessions[0].current, `his sign-ins: ${JSON.stringify(mine.sessions)}`);
+      // An admin has the settings; the link works once.
+      await p.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
+      await p.getByRole("navigation", { name: "Settings sections" }).getByRole("link", { name: "Team and roles" }).waitFor();
+      const again = await browserOfDan();
+      try {
+        await again.page.goto(link);
+        await again.page.getByLabel("New password").fill("someone else's try 1");
+        await again.page.getByLabel("Repeat the password").fill("someone else's try 1");
+        await again.page.getByRole("button", { name: "Accept invitation" }).click();
+        await again.page.getByText("This link has expired or was already used. Ask for a new one.").waitFor();
+      } finally {
+        await again.ctx.close();
+      }
+      // Gwen's list no longer says "Invited".
+      shown = page;
+      await page.reload();
+      await main.getByText(dan.email).waitFor();
+      expect((await main.getByText("Invited", { exact: true }).count()) === 0, "Dan is no longer shown as invited");
+    });
+
+    await step("password reset: Dan asks for a link, sets a new password; the old one stops working and his sessions end", async () => {
+      const { ctx, page: p } = await browserOfDan();
+      try {
+        await p.goto(`${base}/sign-in`);
+        await p.getByRole("link", { name: "Forgot your password?" }).click();
+        await p.getByRole("heading", { name: "Reset your password" }).waitFor();
+        await p.getByLabel("Email").fill(dan.email);
+        await axe(p, "forgot password");
+        await screenshots(p, "forgot-password");
+        const before = sink.messages.length;
+        await p.getByRole("button", { name: "Send reset link" }).click();
+        await p.getByRole("heading", { name: "Check your email" }).waitFor();
+        await p.getByRole("status").filter({ hasText: dan.email }).waitFor();
+        await until("the reset email", () => sink.messages.slice(before).some((m) => m.to.includes(dan.email)));
+        const link = await emailedLink(dan.email, "reset-password");
+        await p.goto(link);
+        await p.getByRole("heading", { name: "Choose a new password" }).waitFor();
+        // Too short: the server's rule, shown at the field.
+        await p.getByLabel("New password").fill("short");
+        await p.getByLabel("Repeat the password").fill("short");
+        await p.getByRole("button", { name: "Save password" }).click();
+        await p.waitForFunction(() => document.querySelector("input[name=password]")?.getAttribute("aria-invalid") === "true");
+        await axe(p, "reset password");
+        await screenshots(p, "reset-password");
+        await p.getByLabel("New password").fill(dan.newPassword);
+        await p.getByLabel("Repeat the password").fill(dan.newPassword);
+        await p.getByRole("button", { name: "Save password" }).click();
+        await p.getByRole("heading", { name: "Sign in" }).waitFor();
+        await p.getByRole("status").filter({ hasText: "Your password was changed. Sign in with the new one." }).waitFor();
+        // The old password is refused, the new one opens the office.
+        await signInAs(p, dan.email, dan.password);
+        await p.getByText("The email or password is incorrect.").waitFor();
+        await signInAs(p, dan.email, dan.newPassword);
+        await p.getByRole("heading", { name: /Good (morning|afternoon|evening), Dan/ }).waitFor();
+        // The browser he was signed in on before the reset is signed out.
+        await danBrowser.page.reload();
+        await danBrowser.page.getByRole("heading", { name: "Sign in" }).waitFor();
+      } finally {
+        await danBrowser.ctx.close();
+        danBrowser = { ctx, page: p };
+        shown = page;
+      }
+    });
+
+    await step("team: deactivating Dan signs him out and he can no longer sign in", async () => {
+      await settingsNav.getByRole("link", { name: "Team and roles" }).click();
+      await main.getByRole("button", { name: "Deactivate Dan Dispatch" }).click();
+      const dialog = page.getByRole("dialog", { name: "Deactivate Dan Dispatch?" });
+      await dialog.getByText("They are signed out everywhere and can no longer sign in.").waitFor();
+      await axe(page, "settings: deactivate dialog");
+      await dialog.getByRole("button", { name: "Deactivate" }).click();
+      await main.getByRole("status").filter({ hasText: "Dan Dispatch is deactivated." }).waitFor();
+      await main.getByText("Deactivated", { exact: true }).waitFor();
+      await main.getByRole("button", { name: "Reactivate Dan Dispatch" }).waitFor();
+      const p = danBrowser.page;
+      shown = p;
+      try {
+        await p.reload();
+        await p.getByRole("heading", { name: "Sign in" }).waitFor();
+        await signInAs(p, dan.email, dan.newPassword);
+        await p.getByText("The email or password is incorrect.").waitFor();
+        const api = await fetch(`${base}/api/v1/auth/login`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ email: dan.email, password: dan.newPassword }),
+        });
+        expect(api.status === 401, `the API login of a deactivated member: ${api.status}`);
+      } finally {
+        await danBrowser.ctx.close();
+        shown = page;
+      }
+    });
+
     await step("settings: send a test email and a test text", async () => {
       await settingsNav.getByRole("link", { name: "Connections" }).click();
       await main.getByText("Connected (SMTP)").waitFor();
@@ -325,6 +490,38 @@ export async function run(t) {
       expect(!(await kinds.getByRole("checkbox", { name: "an invoice is paid" }).isChecked()), "the choice is kept");
       await axe(page, "settings: notifications");
       await screenshots(page, "settings-notifications");
+    });
+
+    await step("settings: reminders, changed and saved; a reload shows them", async () => {
+      await settingsNav.getByRole("link", { name: "Reminders" }).click();
+      await page.getByRole("heading", { name: "Reminders" }).waitFor();
+      const hours = main.getByLabel("Hours before the visit");
+      const days = main.getByLabel("Days after the due date");
+      // The server refuses what makes no sense, at the field.
+      await hours.fill("500");
+      await main.getByRole("button", { name: "Save changes" }).click();
+      await page.waitForFunction(() => document.querySelector("input[aria-invalid=true]") !== null);
+      expect((await hours.getAttribute("aria-invalid")) === "true", "the hours field is marked");
+      await hours.fill("48");
+      await days.fill("5, 10, 20");
+      await main.getByRole("checkbox", { name: "Email clients about overdue invoices" }).uncheck();
+      await main.getByRole("checkbox", { name: /Remind clients of their visits/ }).check();
+      await main.getByRole("button", { name: "Save changes" }).click();
+      await main.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+      await page.reload();
+      await hours.waitFor();
+      expect((await hours.inputValue()) === "48", `hours after reload: ${await hours.inputValue()}`);
+      expect((await days.inputValue()) === "5, 10, 20", `days after reload: ${await days.inputValue()}`);
+      expect(!(await main.getByRole("checkbox", { name: "Email clients about overdue invoices" }).isChecked()), "follow-ups stay off");
+      expect(await main.getByRole("checkbox", { name: /Remind clients of their visits/ }).isChecked(), "visit reminders are on");
+      const saved = await page.evaluate(async () => (await fetch("/api/v1/settings")).json());
+      expect(
+        saved.visit_reminders === true && saved.visit_reminder_hours_before === 48 && saved.invoice_followups === false && saved.invoice_followup_days.join() === "5,10,20",
+        `the server has ${JSON.stringify({ h: saved.visit_reminder_hours_before, f: saved.invoice_followups, d: saved.invoice_followup_days })}`,
+      );
+      await axe(page, "settings: reminders");
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await screenshots(page, "settings-reminders");
     });
 
     await step("reports: revenue, jobs and aging with charts", async () => {

@@ -184,7 +184,7 @@ pub async fn page(
         after: None,
     };
     let link = |kind, id| path(keys, kind, account_id, id, expires);
-    let quotes = quotes::service::list(db, &ctx, None, Some(client_id), first)
+    let quotes = quotes::service::list(db, &ctx, &[], Some(client_id), first)
         .await?
         .items
         .into_iter()
@@ -201,25 +201,29 @@ pub async fn page(
             valid_until: q.valid_until,
         })
         .collect();
-    let invoices: Vec<HubInvoiceItem> =
-        invoices::service::list(db, &ctx, None, Some(client_id), first)
-            .await?
-            .items
-            .into_iter()
-            .filter(|i| i.status != InvoiceStatus::Draft)
-            .map(|i| HubInvoiceItem {
-                link: link(Kind::Invoice, i.id),
-                id: i.id,
-                number: i.number,
-                title: i.title,
-                status: i.status,
-                past_due: i.past_due,
-                due_date: i.due_date,
-                total: i.total,
-                balance: i.balance,
-                currency: i.currency,
-            })
-            .collect();
+    let invoices: Vec<HubInvoiceItem> = invoices::service::list(
+        db,
+        &ctx,
+        invoices::service::ListFilter::client(client_id),
+        first,
+    )
+    .await?
+    .items
+    .into_iter()
+    .filter(|i| i.status != InvoiceStatus::Draft)
+    .map(|i| HubInvoiceItem {
+        link: link(Kind::Invoice, i.id),
+        id: i.id,
+        number: i.number,
+        title: i.title,
+        status: i.status,
+        past_due: i.past_due,
+        due_date: i.due_date,
+        total: i.total,
+        balance: i.balance,
+        currency: i.currency,
+    })
+    .collect();
     let receipts = invoices::payments::list_for_client(db, &ctx, client_id, first)
         .await?
         .items

@@ -150,7 +150,8 @@ pub struct Invoice {
     pub total: i64,
     pub amount_paid: i64,
     pub amount_refunded: i64,
-    /// total - amount_paid + amount_refunded.
+    /// What the client still owes: total - amount_paid + amount_refunded; 0 once
+    /// the invoice is void.
     pub balance: i64,
     pub sent_at: Option<DateTime<Utc>>,
     pub paid_at: Option<DateTime<Utc>>,

@@ -160,10 +160,19 @@ pub async fn get(
     }
 }
 
+/// What [`list`] filters on (`None`: everything).
+pub struct ListFilter<'a> {
+    pub status: Option<&'a str>,
+    pub client_id: Option<Uuid>,
+    /// Past due or not: open (sent or partly paid) with a balance, and due before
+    /// `today`, the account's local date; the rule of `Invoice::past_due`.
+    pub past_due: Option<bool>,
+    pub today: NaiveDate,
+}
+
 pub async fn list(
     conn: &mut PgConnection,
-    status: Option<&str>,
-    client_id: Option<Uuid>,
+    filter: ListFilter<'_>,
     before: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<InvoiceRow>, sqlx::Error> {
@@ -174,11 +183,14 @@ pub async fn list(
                   amount_paid, amount_refunded, sent_at, paid_at, voided_at, version, created_at, updated_at
            FROM invoices
            WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR client_id = $2) AND ($3::uuid IS NULL OR id < $3)
+             AND ($5::bool IS NULL OR COALESCE(status IN ('sent', 'partially_paid') AND total - amount_paid + amount_refunded > 0 AND due_date < $6, false) = $5)
            ORDER BY id DESC LIMIT $4"#,
-        status,
-        client_id,
+        filter.status,
+        filter.client_id,
         before,
-        limit
+        limit,
+        filter.past_due,
+        filter.today
     )
     .fetch_all(conn)
     .await

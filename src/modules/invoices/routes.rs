@@ -49,6 +49,9 @@ pub struct InvoiceParams {
     pub cursor: Option<String>,
     pub status: Option<InvoiceStatus>,
     pub client_id: Option<Uuid>,
+    /// `true`: only the invoices past due (issued, unpaid, after their due date in the
+    /// account's time zone: the dashboard's "overdue invoices"); `false`: none of them.
+    pub past_due: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -87,7 +90,17 @@ async fn list_invoices(
 ) -> Result<axum::Json<Page<Invoice>>, ApiError> {
     let page = PageRequest::parse(p.limit, p.cursor.as_deref())?;
     Ok(axum::Json(
-        service::list(&state.db, &ctx, p.status, p.client_id, page).await?,
+        service::list(
+            &state.db,
+            &ctx,
+            service::ListFilter {
+                status: p.status,
+                client_id: p.client_id,
+                past_due: p.past_due,
+            },
+            page,
+        )
+        .await?,
     ))
 }
 
@@ -103,7 +116,7 @@ async fn client_invoices(
     let page = PageRequest::parse(p.limit, p.cursor.as_deref())?;
     crate::modules::clients::service::get(&state.db, &ctx, id).await?;
     Ok(axum::Json(
-        service::list(&state.db, &ctx, None, Some(id), page).await?,
+        service::list(&state.db, &ctx, service::ListFilter::client(id), page).await?,
     ))
 }
 

@@ -73,7 +73,13 @@ async fn to_invoice(
 ) -> Result<Invoice, Error> {
     let status = status_of(&row)?;
     let lines = repo::lines(tx, row.id).await?;
-    let balance = row.total - row.amount_paid + row.amount_refunded;
+    // A void invoice is owed nothing (it can only be voided with no money kept on
+    // it): the page, the client hub, the PDF and the emails show 0, not its total.
+    let balance = if status == InvoiceStatus::Void {
+        0
+    } else {
+        row.total - row.amount_paid + row.amount_refunded
+    };
     let past_due =
         status.is_open() && balance > 0 && row.due_date.is_some_and(|due| due < today(settings));
     Ok(Invoice {
@@ -427,19 +433,41 @@ pub async fn get(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Invoice, Error> {
     Ok(invoice)
 }
 
+/// Which invoices [`list`] returns; every field left `None` filters nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListFilter {
+    pub status: Option<InvoiceStatus>,
+    pub client_id: Option<Uuid>,
+    /// Past due (`Invoice::past_due`) or not.
+    pub past_due: Option<bool>,
+}
+
+impl ListFilter {
+    /// Every invoice of one client.
+    pub fn client(client_id: Uuid) -> Self {
+        ListFilter {
+            client_id: Some(client_id),
+            ..ListFilter::default()
+        }
+    }
+}
+
 pub async fn list(
     db: &Db,
     ctx: &Ctx,
-    status: Option<InvoiceStatus>,
-    client_id: Option<Uuid>,
+    filter: ListFilter,
     page: PageRequest,
 ) -> Result<Page<Invoice>, Error> {
     let mut tx = db.read(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
     let rows = repo::list(
         &mut tx,
-        status.map(InvoiceStatus::as_str),
-        client_id,
+        repo::ListFilter {
+            status: filter.status.map(InvoiceStatus::as_str),
+            client_id: filter.client_id,
+            past_due: filter.past_due,
+            today: today(&settings),
+        },
         page.after,
         page.fetch_limit(),
     )

@@ -326,9 +326,10 @@ pub async fn lines(conn: &mut PgConnection, quote_id: Uuid) -> Result<Vec<QuoteL
 }
 
 /// Newest first, optionally by status and client.
+/// Quotes in any of `statuses` (all of them when empty), newest first.
 pub async fn list(
     conn: &mut PgConnection,
-    status: Option<QuoteStatus>,
+    statuses: &[QuoteStatus],
     client_id: Option<Uuid>,
     before: Option<Uuid>,
     limit: i64,
@@ -340,9 +341,9 @@ pub async fn list(
                   deposit_amount, valid_until, sent_at, approved_at, approved_by_name, approved_by_user_id, approved_ip,
                   declined_at, decline_reason, changes_requested_note, converted_at, converted_job_id, version, created_at, updated_at
            FROM quotes
-           WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR client_id = $2) AND ($3::uuid IS NULL OR id < $3)
+           WHERE (cardinality($1::text[]) = 0 OR status = ANY($1)) AND ($2::uuid IS NULL OR client_id = $2) AND ($3::uuid IS NULL OR id < $3)
            ORDER BY id DESC LIMIT $4"#,
-        status.map(QuoteStatus::as_str),
+        &statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>() as &[&str],
         client_id,
         before,
         limit

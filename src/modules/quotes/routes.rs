@@ -17,7 +17,7 @@ use crate::http::ApiError;
 use crate::http::concurrency::{Expected, tagged};
 use crate::http::error::Problem;
 use crate::http::extract::{ClientIp, Json, OptionalJson, Path, Query, Staff};
-use crate::http::pagination::{Page, PageRequest};
+use crate::http::pagination::{AnyOf, Page, PageRequest};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -37,7 +37,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct QuoteParams {
     pub limit: Option<i64>,
     pub cursor: Option<String>,
-    pub status: Option<QuoteStatus>,
+    /// One status, or several separated by commas: `sent,changes_requested` lists the
+    /// quotes the dashboard counts as awaiting a reply.
+    #[param(value_type = Option<String>, example = "sent,changes_requested")]
+    #[serde(default)]
+    pub status: AnyOf<QuoteStatus>,
     pub client_id: Option<Uuid>,
 }
 
@@ -56,7 +60,7 @@ async fn list_quotes(
 ) -> Result<axum::Json<Page<Quote>>, ApiError> {
     let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
     Ok(axum::Json(
-        service::list(&state.db, &ctx, params.status, params.client_id, page).await?,
+        service::list(&state.db, &ctx, &params.status.0, params.client_id, page).await?,
     ))
 }
 

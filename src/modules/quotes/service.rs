@@ -510,13 +510,13 @@ pub async fn get_for(db: &Db, actor: Actor, id: Uuid) -> Result<Quote, Error> {
 pub async fn list(
     db: &Db,
     ctx: &Ctx,
-    status: Option<QuoteStatus>,
+    statuses: &[QuoteStatus],
     client_id: Option<Uuid>,
     page: PageRequest,
 ) -> Result<Page<Quote>, Error> {
     let mut tx = db.read(ctx).await?;
     let settings = accounts::service::settings_in(&mut tx).await?;
-    let rows = repo::list(&mut tx, status, client_id, page.after, page.fetch_limit()).await?;
+    let rows = repo::list(&mut tx, statuses, client_id, page.after, page.fetch_limit()).await?;
     let mut quotes = Vec::with_capacity(rows.len());
     for row in rows {
         let lines = repo::lines(&mut tx, row.id).await?;

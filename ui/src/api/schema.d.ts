@@ -3741,7 +3741,8 @@ export interface components {
             amount_refunded: number;
             /**
              * Format: int64
-             * @description total - amount_paid + amount_refunded.
+             * @description What the client still owes: total - amount_paid + amount_refunded; 0 once
+             *     the invoice is void.
              */
             balance: number;
             /** Format: uuid */
@@ -4256,7 +4257,8 @@ export interface components {
                 amount_refunded: number;
                 /**
                  * Format: int64
-                 * @description total - amount_paid + amount_refunded.
+                 * @description What the client still owes: total - amount_paid + amount_refunded; 0 once
+                 *     the invoice is void.
                  */
                 balance: number;
                 /** Format: uuid */
@@ -12822,6 +12824,11 @@ export interface operations {
                 cursor?: string;
                 status?: components["schemas"]["InvoiceStatus"];
                 client_id?: string;
+                /**
+                 * @description `true`: only the invoices past due (issued, unpaid, after their due date in the
+                 *     account's time zone: the dashboard's "overdue invoices"); `false`: none of them.
+                 */
+                past_due?: boolean;
             };
             header?: never;
             path?: never;
@@ -17293,7 +17300,12 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string;
-                status?: components["schemas"]["QuoteStatus"];
+                /**
+                 * @description One status, or several separated by commas: `sent,changes_requested` lists the
+                 *     quotes the dashboard counts as awaiting a reply.
+                 * @example sent,changes_requested
+                 */
+                status?: string;
                 client_id?: string;
             };
             header?: never;

@@ -35,6 +35,19 @@ export async function signIn(credentials: Credentials): Promise<Session> {
   return session;
 }
 
+/**
+ * Sign the browser in after a call that answered with API tokens (sign-up, an accepted
+ * invitation): a cookie session like any sign-in, then the token login is ended, so
+ * the person's list of sign-ins shows the browser they use and no API login they
+ * never made.
+ */
+export async function signInInstead(credentials: Credentials, tokens: { refresh_token: string }): Promise<Session> {
+  const session = await signIn(credentials);
+  // The token login is unused either way: a failure to end it is not the person's problem.
+  await unwrap(api.POST("/api/v1/auth/logout", { body: { refresh_token: tokens.refresh_token } })).catch(() => undefined);
+  return session;
+}
+
 export async function signOut(): Promise<void> {
   try {
     await unwrap(api.DELETE("/api/v1/auth/session"));

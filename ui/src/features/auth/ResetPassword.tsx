@@ -8,7 +8,9 @@ export function ResetPassword() {
       intro="Pick a password you do not use anywhere else."
       action="Save password"
       done="Your password was changed. Sign in with the new one."
-      send={(token, password) => unwrap(api.POST("/api/v1/auth/password-reset/confirm", { body: { token, password } }))}
+      send={async (token, password) => {
+        await unwrap(api.POST("/api/v1/auth/password-reset/confirm", { body: { token, password } }));
+      }}
     />
   );
 }

@@ -1,10 +1,16 @@
 import { useState, type FormEvent } from "react";
+import { useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { ApiProblem, describeError } from "../../api/problem";
+import { sessionKey, type Session } from "../../api/session";
 import { TextField } from "../../components/Field";
 import { FormError } from "../../components/States";
 
-/** Choose a password with the token from an emailed link (reset or invitation). */
+/**
+ * Choose a password with the token from an emailed link (reset or invitation). When
+ * `send` answers with a browser session the person lands in the office signed in;
+ * otherwise they sign in with the new password, told so by `done`.
+ */
 export function SetPasswordForm({
   title,
   intro,
@@ -16,11 +22,12 @@ export function SetPasswordForm({
   intro: string;
   action: string;
   done: string;
-  send: (token: string, password: string) => Promise<unknown>;
+  send: (token: string, password: string) => Promise<Session | void>;
 }) {
   const [params] = useSearchParams();
   const token = params.get("token") ?? "";
   const navigate = useNavigate();
+  const queryClient = useQueryClient();
   const [password, setPassword] = useState("");
   const [confirm, setConfirm] = useState("");
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -49,8 +56,14 @@ export function SetPasswordForm({
     }
     setBusy(true);
     try {
-      await send(token, password);
-      navigate("/sign-in", { replace: true, state: { notice: done } });
+      const session = await send(token, password);
+      if (session) {
+        queryClient.clear();
+        queryClient.setQueryData(sessionKey, session);
+        navigate("/", { replace: true });
+      } else {
+        navigate("/sign-in", { replace: true, state: { notice: done } });
+      }
     } catch (e) {
       if (e instanceof ApiProblem && e.field("password")) setErrors({ password: e.field("password") ?? "" });
       else if (e instanceof ApiProblem && (e.code === "invalid_token" || e.code === "link_expired" || e.field("token")))

@@ -3,7 +3,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate } from "react-router";
 import { api, unwrap } from "../../api/client";
 import { ApiProblem, describeError } from "../../api/problem";
-import { sessionKey, signIn } from "../../api/session";
+import { sessionKey, signInInstead } from "../../api/session";
 import { SelectField, TextField } from "../../components/Field";
 import { FormError } from "../../components/States";
 
@@ -36,7 +36,7 @@ export function SignUp() {
     setError(undefined);
     setErrors({});
     try {
-      await unwrap(
+      const created = await unwrap(
         api.POST("/api/v1/auth/signup", {
           body: {
             business_name: form.business_name.trim(),
@@ -48,7 +48,7 @@ export function SignUp() {
           },
         }),
       );
-      const session = await signIn({ email: form.email.trim(), password: form.password });
+      const session = await signInInstead({ email: form.email.trim(), password: form.password }, created);
       queryClient.clear();
       queryClient.setQueryData(sessionKey, session);
       navigate("/", { replace: true });

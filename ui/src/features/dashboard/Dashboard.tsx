@@ -8,6 +8,20 @@ import { Icon } from "../../components/Icon";
 import { ErrorState, PageHeader, Spinner } from "../../components/States";
 import { useFormat } from "../../lib/locale";
 
+/**
+ * Where each figure leads: the list behind it, filtered as the server counts it
+ * (GET /reports/dashboard): today's visits in the day view, overdue invoices as the
+ * list's "Past due" filter (`past_due=true`), quotes awaiting a reply as sent or with
+ * changes requested, receivables as the aging view of the open invoices.
+ */
+const links = {
+  visitsToday: (date: string) => `/schedule?view=day&date=${date}`,
+  readyToInvoice: "/invoices/ready",
+  overdueInvoices: "/invoices?status=past_due",
+  quotesAwaiting: "/quotes?status=sent,changes_requested",
+  receivables: "/invoices/aging",
+} as const;
+
 function greeting(hour: number): string {
   if (hour < 12) return "Good morning";
   if (hour < 18) return "Good afternoon";
@@ -52,13 +66,14 @@ export function Dashboard() {
           </Link>
         }
       />
+      {/* Each figure opens the list it counts, filtered the way the figure is. */}
       <section className="stat-grid" aria-label="Today">
-        <StatCard to="/schedule" label="Visits today" value={fmt.number(d.todays_visits)} icon="schedule" />
-        <StatCard to="/invoices/ready" label="Ready to invoice" value={fmt.number(toInvoice)} icon="invoices"
+        <StatCard to={links.visitsToday(d.date)} label="Visits today" value={fmt.number(d.todays_visits)} icon="schedule" />
+        <StatCard to={links.readyToInvoice} label="Ready to invoice" value={fmt.number(toInvoice)} icon="invoices"
           detail={`${fmt.number(d.visits_to_invoice)} visits, ${fmt.number(d.jobs_to_invoice)} jobs`} />
-        <StatCard to="/invoices" label="Overdue invoices" value={fmt.number(d.overdue_invoices)} icon="clock"
+        <StatCard to={links.overdueInvoices} label="Overdue invoices" value={fmt.number(d.overdue_invoices)} icon="clock"
           detail={money(overdue)} tone={d.overdue_invoices > 0 ? "warning" : undefined} />
-        <StatCard to="/quotes" label="Quotes awaiting reply" value={fmt.number(d.quotes_awaiting_response)} icon="quotes" />
+        <StatCard to={links.quotesAwaiting} label="Quotes awaiting reply" value={fmt.number(d.quotes_awaiting_response)} icon="quotes" />
       </section>
       <section className="card-grid">
         <article className="card">
@@ -79,7 +94,7 @@ export function Dashboard() {
         <article className="card">
           <header className="card__head">
             <h2>Receivables</h2>
-            <Link to="/invoices" className="card__link">Invoices <Icon name="chevron" size={14} /></Link>
+            <Link to={links.receivables} className="card__link">Aging <Icon name="chevron" size={14} /></Link>
           </header>
           <p className="card__figure">{money(receivables)}</p>
           <p className="muted">unpaid on issued invoices</p>

@@ -3,7 +3,7 @@ import { Icon } from "../../components/Icon";
 import { PagedList, StatusFilter, useStatusParam } from "../../components/PagedList";
 import { EmptyState, ErrorState, PageHeader, Spinner } from "../../components/States";
 import { useFormat } from "../../lib/locale";
-import { invoiceStatuses, statusLabel, useInvoicePages, type Invoice, type InvoiceStatus } from "./api";
+import { invoiceFilters, statusLabel, useInvoicePages, type Invoice, type InvoiceFilter } from "./api";
 import { InvoiceTabs } from "./InvoiceTabs";
 import "./invoices.css";
 
@@ -16,9 +16,9 @@ const head = (
   </>
 );
 
-/** Invoices: filter by status, scroll through any number of them (keyset pages). */
+/** Invoices: filter by status (or past due), scroll through any number of them (keyset pages). */
 export function InvoiceList() {
-  const [status, setStatus] = useStatusParam<InvoiceStatus>();
+  const [status, setStatus] = useStatusParam<InvoiceFilter>();
   const pages = useInvoicePages(status);
   const invoices = pages.data?.pages.flatMap((p) => p.items) ?? [];
   const newInvoice = (
@@ -30,7 +30,7 @@ export function InvoiceList() {
     <>
       <PageHeader title="Invoices" actions={newInvoice} />
       <InvoiceTabs />
-      <StatusFilter value={status} onChange={setStatus} options={invoiceStatuses} />
+      <StatusFilter value={status} onChange={setStatus} options={invoiceFilters} />
       {pages.isPending ? (
         <Spinner label="Loading invoices" />
       ) : pages.isError ? (

@@ -25,8 +25,18 @@ export const invoiceStatuses: { value: InvoiceStatus; label: string }[] = [
   { value: "bad_debt", label: "Bad debt" },
 ];
 
-export function statusLabel(status: InvoiceStatus): string {
-  return invoiceStatuses.find((s) => s.value === status)?.label ?? status;
+/**
+ * The list's filter: a status, or "past_due" (not a status: issued, unpaid and after
+ * the due date, the dashboard's "Overdue invoices"; the API's `past_due=true`).
+ */
+export type InvoiceFilter = InvoiceStatus | "past_due";
+
+export const invoiceFilters: { value: InvoiceFilter; label: string }[] = invoiceStatuses.flatMap((s) =>
+  s.value === "partially_paid" ? [s, { value: "past_due" as const, label: "Past due" }] : [s],
+);
+
+export function statusLabel(status: InvoiceFilter): string {
+  return invoiceFilters.find((s) => s.value === status)?.label ?? status;
 }
 
 export const paymentMethods: { value: PaymentMethod; label: string }[] = [
@@ -39,12 +49,14 @@ export const paymentMethods: { value: PaymentMethod; label: string }[] = [
 
 const PAGE = 50;
 
-export function useInvoicePages(status: InvoiceStatus | "") {
+export function useInvoicePages(filter: InvoiceFilter | "") {
+  const status = filter === "past_due" ? undefined : filter || undefined;
+  const past_due = filter === "past_due" ? true : undefined;
   return useInfiniteQuery({
-    queryKey: ["invoices", "list", { status }],
+    queryKey: ["invoices", "list", { status: filter }],
     initialPageParam: undefined as string | undefined,
     queryFn: ({ pageParam, signal }) =>
-      unwrap(api.GET("/api/v1/invoices", { params: { query: { limit: PAGE, cursor: pageParam, status: status || undefined } }, signal })),
+      unwrap(api.GET("/api/v1/invoices", { params: { query: { limit: PAGE, cursor: pageParam, status, past_due } }, signal })),
     getNextPageParam: (last) => last.next_cursor ?? undefined,
     placeholderData: (previous) => previous,
   });

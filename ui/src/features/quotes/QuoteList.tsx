@@ -3,7 +3,7 @@ import { Icon } from "../../components/Icon";
 import { PagedList, StatusFilter, useStatusParam } from "../../components/PagedList";
 import { EmptyState, ErrorState, PageHeader, Spinner } from "../../components/States";
 import { useFormat } from "../../lib/locale";
-import { quoteStatuses, statusLabel, useQuotePages, type Quote, type QuoteStatus } from "./api";
+import { quoteFilters, statusLabel, useQuotePages, type Quote, type QuoteFilter } from "./api";
 import "./quotes.css";
 
 const head = (
@@ -17,7 +17,7 @@ const head = (
 
 /** Quotes: filter by status and scroll through any number of them (keyset pages). */
 export function QuoteList() {
-  const [status, setStatus] = useStatusParam<QuoteStatus>();
+  const [status, setStatus] = useStatusParam<QuoteFilter>();
   const pages = useQuotePages(status);
   const quotes = pages.data?.pages.flatMap((p) => p.items) ?? [];
   const newQuote = (
@@ -29,7 +29,7 @@ export function QuoteList() {
   return (
     <>
       <PageHeader title="Quotes" actions={newQuote} />
-      <StatusFilter value={status} onChange={setStatus} options={quoteStatuses} />
+      <StatusFilter value={status} onChange={setStatus} options={quoteFilters} />
       {pages.isPending ? (
         <Spinner label="Loading quotes" />
       ) : pages.isError ? (

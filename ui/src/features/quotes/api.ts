@@ -28,14 +28,24 @@ export const quoteStatuses: { value: QuoteStatus; label: string }[] = [
   { value: "archived", label: "Archived" },
 ];
 
-export function statusLabel(status: QuoteStatus): string {
-  return quoteStatuses.find((s) => s.value === status)?.label ?? status;
+/**
+ * The list's filter: one status, or several with commas (the API's `?status=a,b`):
+ * "sent,changes_requested" are the quotes the dashboard counts as awaiting a reply.
+ */
+export type QuoteFilter = QuoteStatus | "sent,changes_requested";
+
+export const quoteFilters: { value: QuoteFilter; label: string }[] = quoteStatuses.flatMap((s) =>
+  s.value === "sent" ? [{ value: "sent,changes_requested" as const, label: "Sent or changes requested" }, s] : [s],
+);
+
+export function statusLabel(status: QuoteFilter): string {
+  return quoteFilters.find((s) => s.value === status)?.label ?? status;
 }
 
 const PAGE = 50;
 
 /** Quotes page by page (the API's keyset cursor), newest first. */
-export function useQuotePages(status: QuoteStatus | "") {
+export function useQuotePages(status: QuoteFilter | "") {
   return useInfiniteQuery({
     queryKey: ["quotes", "list", { status }],
     initialPageParam: undefined as string | undefined,
