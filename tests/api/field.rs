@@ -224,3 +224,209 @@ async fn a_stale_note_is_a_conflict_with_the_current_visit_never_an_overwrite() 
         .body;
     assert_eq!(now["notes"], "Gate code 1234");
 }
+
+/// The visit as `who` reads it now.
+async fn visit_now(app: &TestApp, who: &Session, visit: &str) -> serde_json::Value {
+    app.get(&format!("/api/v1/visits/{visit}"), &who.token)
+        .await
+        .expect(200)
+        .body
+}
+
+#[tokio::test]
+async fn a_tick_or_a_completion_based_on_an_old_version_meets_the_office_change() {
+    let app = spawn_app().await;
+    let (owner, tech, _job, visit) = day(&app).await;
+    let seen = visit_now(&app, &tech, &visit).await;
+    let version = seen["version"].as_i64().unwrap();
+    let item = seen["checklist"][0]["id"].as_str().unwrap().to_string();
+    let tick = format!("/api/v1/visits/{visit}/checklist/{item}");
+
+    // The office moves the visit an hour later while the phone is offline.
+    let today = chrono::Utc::now().date_naive().to_string();
+    let moved = app
+        .put(
+            &format!("/api/v1/schedule/jobs/{visit}"),
+            &owner.token,
+            json!({"start_date": today, "start_time": "01:00", "duration_minutes": 540, "version": version}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(moved["version"], version + 1);
+
+    // The queued tick still carries the version the technician saw: refused, with
+    // the visit's version now; nothing is ticked.
+    let stale = app
+        .patch(
+            &tick,
+            &tech.token,
+            json!({"done": true, "version": version}),
+        )
+        .await
+        .problem(409, "version_conflict");
+    assert_eq!(stale.body["current_version"], version + 1, "{}", stale.body);
+    assert!(stale.body["updated_at"].is_string(), "{}", stale.body);
+    // The same as If-Match: 412.
+    app.request(
+        reqwest::Method::PATCH,
+        &tick,
+        Some(&tech.token),
+        Some(json!({"done": true})),
+        &[("if-match", &format!("\"{version}\""))],
+    )
+    .await
+    .problem(412, "precondition_failed");
+    assert_eq!(
+        visit_now(&app, &tech, &visit).await["checklist"][0]["done"],
+        false
+    );
+
+    // Sent again over the new version (the app decided the move does not touch the
+    // item): ticked; a tick without a version (an older app) still works.
+    let ticked = app
+        .patch(
+            &tick,
+            &tech.token,
+            json!({"done": true, "version": version + 1}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(ticked["checklist"][0]["done"], true);
+    assert_eq!(ticked["version"], version + 2);
+    app.patch(&tick, &tech.token, json!({"done": true}))
+        .await
+        .expect(200);
+
+    // A completion on the version before the ticks: refused, the visit stays open.
+    let complete = format!("/api/v1/visits/{visit}/complete");
+    let stale = app
+        .post(&complete, &tech.token, json!({"version": version}))
+        .await
+        .problem(409, "version_conflict");
+    assert_eq!(stale.body["current_version"], version + 3, "{}", stale.body);
+    let open = visit_now(&app, &tech, &visit).await;
+    assert_eq!(open["status"], "scheduled");
+    // On the version it is at: completed. Again without a version: harmless.
+    let done = app
+        .post(&complete, &tech.token, json!({"version": version + 3}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["completed_by"], tech.user_id.as_str());
+    app.post(&complete, &tech.token, json!({}))
+        .await
+        .expect(200);
+}
+
+#[tokio::test]
+async fn a_completion_queued_while_the_office_completed_the_visit_is_refused() {
+    let app = spawn_app().await;
+    let (owner, tech, _job, visit) = day(&app).await;
+    let version = visit_now(&app, &tech, &visit).await["version"].clone();
+    let complete = format!("/api/v1/visits/{visit}/complete");
+
+    // The office completes it first: the technician's completion on the old version
+    // is a conflict naming the office, and the visit stays the office's completion.
+    app.post(&complete, &owner.token, json!({}))
+        .await
+        .expect(200);
+    let stale = app
+        .post(&complete, &tech.token, json!({"version": version}))
+        .await
+        .problem(409, "version_conflict");
+    assert_eq!(
+        stale.body["updated_by"]["name"], "Olive Owner",
+        "{}",
+        stale.body
+    );
+    assert_eq!(
+        visit_now(&app, &tech, &visit).await["completed_by"],
+        owner.user_id.as_str()
+    );
+}
+
+#[tokio::test]
+async fn a_completion_queued_while_the_office_cancelled_the_job_is_refused() {
+    let app = spawn_app().await;
+    let (owner, tech, job, visit) = day(&app).await;
+    // Started (so cancelling the job keeps the visit, cancelled, instead of removing it).
+    app.post(
+        &format!("/api/v1/visits/{visit}/clock-in"),
+        &tech.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let version = visit_now(&app, &tech, &visit).await["version"].clone();
+    app.post(
+        &format!("/api/v1/jobs/{job}/cancel"),
+        &owner.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let complete = format!("/api/v1/visits/{visit}/complete");
+    let stale = app
+        .post(&complete, &tech.token, json!({"version": version}))
+        .await
+        .problem(409, "version_conflict");
+    assert!(
+        stale.body["current_version"].as_i64() > version.as_i64(),
+        "{}",
+        stale.body
+    );
+    // Without a version a cancelled visit still cannot be completed.
+    app.post(&complete, &tech.token, json!({}))
+        .await
+        .problem(409, "invalid_transition");
+    let now = visit_now(&app, &tech, &visit).await;
+    assert_eq!(now["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn new_job_instructions_are_a_new_version_of_the_open_visits_that_show_them() {
+    let app = spawn_app().await;
+    let (owner, tech, job, visit) = day(&app).await;
+    let url = format!("/api/v1/jobs/{job}");
+    let read = app.get(&url, &owner.token).await.expect(200).body;
+    let before = visit_now(&app, &tech, &visit).await["version"]
+        .as_i64()
+        .unwrap();
+    let lines = json!([{"name": "Gutter clean", "quantity": 2, "unit_price": 4500}]);
+
+    // A new title only: the visit's version stays.
+    let renamed = app
+        .put(
+            &url,
+            &owner.token,
+            json!({"title": "Gutters front and back", "lines": lines, "version": read["version"]}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(visit_now(&app, &tech, &visit).await["version"], before);
+
+    // New instructions: the visit shows them, so its version moves, and a completion
+    // queued over the old instructions is refused.
+    app.put(
+        &url,
+        &owner.token,
+        json!({"title": "Gutters front and back", "instructions": "Dog in the yard: call first",
+               "lines": lines, "version": renamed["version"]}),
+    )
+    .await
+    .expect(200);
+    let now = visit_now(&app, &tech, &visit).await;
+    assert_eq!(now["instructions"], "Dog in the yard: call first");
+    assert_eq!(now["version"], before + 1);
+    app.post(
+        &format!("/api/v1/visits/{visit}/complete"),
+        &tech.token,
+        json!({"version": before}),
+    )
+    .await
+    .problem(409, "version_conflict");
+}

@@ -975,7 +975,7 @@ try {
   if (wanted("settings-reports")) await (await import("./settings-reports.mjs")).run({ browser, step, expect, axe, screenshots, viewports, bin });
   if (wanted("office-flow")) await (await import("./office-flow.mjs")).run({ browser, step, expect, axe, screenshots, viewports, consoleErrors, bin, freePort, dragTo, localDate });
 
-  if (wanted("field")) await (await import("./field.mjs")).run({ browser, base, step, expect, axe, consoleErrors, viewports, fitsPhone, screenshots });
+  if (wanted("field")) await (await import("./field.mjs")).run({ browser, step, expect, axe, consoleErrors, viewports, fitsPhone, screenshots, bin, freePort });
   if (wanted("requests")) await (await import("./requests.mjs")).run({ browser, base, step, expect, axe, screenshots, viewports, consoleErrors });
   if (wanted("hub")) await (await import("./hub.mjs")).run({ browser, step, expect, axe, screenshots, viewports, bin, freePort, ci });
 

@@ -705,13 +705,21 @@ pub async fn set_checklist_done(
     )
     .execute(&mut *conn)
     .await?;
+    touch_visit(conn, visit_id).await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// A new version of a visit whose row did not change but what it shows did (its
+/// checklist, or the job's instructions it takes): a write based on the old version
+/// is stale.
+pub async fn touch_visit(conn: &mut PgConnection, visit_id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE visits SET version = version + 1 WHERE id = $1",
         visit_id
     )
     .execute(conn)
-    .await?;
-    Ok(result.rows_affected() == 1)
+    .await
+    .map(drop)
 }
 
 pub async fn open_time_entry(

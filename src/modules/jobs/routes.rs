@@ -283,20 +283,33 @@ async fn update_visit(
 #[serde(deny_unknown_fields)]
 pub struct Tick {
     pub done: bool,
+    /// The visit's version as you read it (or `If-Match`): optional; when sent, a
+    /// visit changed since is 409 `version_conflict` (412 with `If-Match`).
+    pub version: Option<i32>,
 }
 
-/// Tick or untick a checklist item.
+/// Tick or untick a checklist item. Optionally based on the visit's `version`.
 #[utoipa::path(patch, path = "/visits/{id}/checklist/{item_id}", tag = "visits", params(("id" = Uuid, Path), ("item_id" = Uuid, Path)), request_body = Tick,
-    responses((status = 200, body = Visit), (status = 404, body = Problem)))]
+    responses((status = 200, body = Visit), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
 async fn tick_item(
     State(state): State<AppState>,
     ctx: Ctx,
     Path((id, item_id)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
     Json(body): Json<Tick>,
 ) -> Result<axum::Json<Visit>, ApiError> {
-    Ok(axum::Json(
-        service::tick(&state.db, &ctx, id, item_id, body.done).await?,
-    ))
+    let expected = Expected::optional(&headers, body.version)?;
+    service::tick(
+        &state.db,
+        &ctx,
+        id,
+        item_id,
+        body.done,
+        expected.map(|e| e.version),
+    )
+    .await
+    .map_err(crate::http::concurrency::map_stale(expected))
+    .map(axum::Json)
 }
 
 /// Clock in to the visit (starts it), now or `at` the time it happened on a phone
@@ -335,16 +348,24 @@ async fn clock_out(
 }
 
 /// Complete the visit (clocks everyone out of it). Completing twice is harmless.
+/// Optionally based on the visit's `version` (body or `If-Match`): a visit changed
+/// since (moved, cancelled, completed, its instructions or checklist edited) is 409
+/// `version_conflict` (412 with `If-Match`) and stays as it is.
 #[utoipa::path(post, path = "/visits/{id}/complete", tag = "visits", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Visit), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    request_body(content = VersionBody),
+    responses((status = 200, body = Visit), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
 async fn complete_visit(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    OptionalJson(body): OptionalJson<VersionBody>,
 ) -> Result<axum::Json<Visit>, ApiError> {
-    Ok(axum::Json(
-        service::complete_visit(&state.db, &ctx, id).await?,
-    ))
+    let expected = Expected::optional(&headers, body.version)?;
+    service::complete_visit(&state.db, &ctx, id, expected.map(|e| e.version))
+        .await
+        .map_err(crate::http::concurrency::map_stale(expected))
+        .map(axum::Json)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

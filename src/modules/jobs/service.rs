@@ -671,6 +671,18 @@ pub async fn update(
     let billing = input
         .billing
         .unwrap_or(Billing::parse(&current.billing).unwrap_or(Billing::OnCompletion));
+    // The open visits that show the job's instructions (they have none of their own),
+    // read before the change: see below.
+    let instructed = if current.instructions != instructions {
+        repo::visits(&mut tx, &VisitFilter::Jobs(vec![id]), false)
+            .await?
+            .into_iter()
+            .filter(|v| v.status.is_open())
+            .map(|v| (v.id, v.instructions))
+            .collect()
+    } else {
+        Vec::new()
+    };
     repo::update_details(
         &mut tx,
         id,
@@ -694,6 +706,20 @@ pub async fn update(
         })
         .collect();
     repo::replace_lines(&mut tx, ctx.account_id, id, &records).await?;
+    if !instructed.is_empty() {
+        // New instructions are a change of each open visit that shows them: a
+        // completion queued on a phone over the old ones must meet a new version
+        // (409), not complete the visit unseen.
+        let now = repo::visits(&mut tx, &VisitFilter::Jobs(vec![id]), false).await?;
+        for (visit_id, before) in instructed {
+            if now
+                .iter()
+                .any(|v| v.id == visit_id && v.instructions != before)
+            {
+                repo::touch_visit(&mut tx, visit_id).await?;
+            }
+        }
+    }
     activity::service::record(
         &mut tx,
         ctx.account_id,
@@ -886,15 +912,20 @@ pub async fn update_visit(db: &Db, ctx: &Ctx, id: Uuid, patch: VisitPatch) -> Re
     Ok(visit)
 }
 
+/// Tick or untick a checklist item. With `version` (the visit's, as the caller last
+/// read it), a visit that changed since is refused (409 `version_conflict`), so a
+/// tick queued on a phone is never replayed over an office change unseen.
 pub async fn tick(
     db: &Db,
     ctx: &Ctx,
     visit_id: Uuid,
     item_id: Uuid,
     done: bool,
+    version: Option<i32>,
 ) -> Result<Visit, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
-    visible_visit(&mut tx, ctx, visit_id, true).await?;
+    let visit = visible_visit(&mut tx, ctx, visit_id, true).await?;
+    check_visit_version(&mut tx, &visit, version).await?;
     if !repo::set_checklist_done(&mut tx, visit_id, item_id, done, ctx.user_id).await? {
         return Err(Error::field(
             "item_id",
@@ -994,9 +1025,19 @@ pub async fn clock_out(db: &Db, ctx: &Ctx, id: Uuid, input: ClockAt) -> Result<V
     Ok(visit)
 }
 
-pub async fn complete_visit(db: &Db, ctx: &Ctx, id: Uuid) -> Result<Visit, Error> {
+/// Complete a visit (everyone on it is clocked out). Completing a completed visit is
+/// harmless; with `version`, a visit that changed since the caller read it (the office
+/// moved, cancelled or completed it, changed its instructions or checklist) is
+/// refused with 409 `version_conflict` before anything else is looked at.
+pub async fn complete_visit(
+    db: &Db,
+    ctx: &Ctx,
+    id: Uuid,
+    version: Option<i32>,
+) -> Result<Visit, Error> {
     let mut tx = db.tenant(ctx.account_id).await?;
     let visit = visible_visit(&mut tx, ctx, id, true).await?;
+    check_visit_version(&mut tx, &visit, version).await?;
     match visit.status {
         VisitStatus::Completed => {}
         VisitStatus::Cancelled => {

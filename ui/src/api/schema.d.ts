@@ -2621,7 +2621,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Tick or untick a checklist item. */
+        /** Tick or untick a checklist item. Optionally based on the visit's `version`. */
         patch: operations["tick_item"];
         trace?: never;
     };
@@ -2675,7 +2675,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Complete the visit (clocks everyone out of it). Completing twice is harmless. */
+        /**
+         * Complete the visit (clocks everyone out of it). Completing twice is harmless.
+         *     Optionally based on the visit's `version` (body or `If-Match`): a visit changed
+         *     since (moved, cancelled, completed, its instructions or checklist edited) is 409
+         *     `version_conflict` (412 with `If-Match`) and stays as it is.
+         */
         post: operations["complete_visit"];
         delete?: never;
         options?: never;
@@ -5603,6 +5608,12 @@ export interface components {
         };
         Tick: {
             done: boolean;
+            /**
+             * Format: int32
+             * @description The visit's version as you read it (or `If-Match`): optional; when sent, a
+             *     visit changed since is 409 `version_conflict` (412 with `If-Match`).
+             */
+            version?: number | null;
         };
         Ticket: {
             /** Format: date-time */
@@ -23367,7 +23378,7 @@ export interface operations {
                     "application/json": components["schemas"]["Visit"];
                 };
             };
-            /** @description `invalid_parameter`: a path or query parameter is malformed; `malformed_json`: the body is not JSON */
+            /** @description `invalid_parameter`: a path or query parameter is malformed; `invalid_parameter`: `If-Match` is not a version; `malformed_json`: the body is not JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -23398,6 +23409,24 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the record's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `precondition_failed`: `If-Match` does not match the current version */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -23739,7 +23768,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VersionBody"];
+            };
+        };
         responses: {
             /** @description OK */
             200: {
@@ -23750,7 +23783,7 @@ export interface operations {
                     "application/json": components["schemas"]["Visit"];
                 };
             };
-            /** @description `invalid_parameter`: a path or query parameter is malformed; `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */
+            /** @description `invalid_parameter`: a path or query parameter is malformed; `invalid_parameter`: `If-Match` is not a version; `malformed_json`: the body is not JSON; `invalid_parameter`: `Idempotency-Key` must be 1 to 255 visible ASCII characters */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -23797,6 +23830,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `precondition_failed`: `If-Match` does not match the current version */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `payload_too_large`: the body is over the limit */
             413: {
                 headers: {
@@ -23806,7 +23848,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
+            /** @description `unsupported_media_type`: the body must be `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: fields are invalid (`errors` names them); `idempotency_key_reused`: this `Idempotency-Key` was used for a different request */
             422: {
                 headers: {
                     [name: string]: unknown;

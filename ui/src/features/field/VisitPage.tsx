@@ -75,7 +75,7 @@ function Visit({ item, ops, userId, zone, currency }: { item: MyVisit; ops: Queu
         )}
       </header>
 
-      {conflict && <ConflictPanel op={conflict} />}
+      {conflict && <ConflictPanel op={conflict} zone={zone} />}
       {failed.map((op) => (
         <div key={op.seq} className="fld-failed" role="alert">
           <p>

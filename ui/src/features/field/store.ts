@@ -8,7 +8,7 @@ import { IdbQueueStorage, QUEUE_STORE } from "../../lib/offline/idbQueue";
 import { MemoryStorage, Queue, type DrainResult, type QueueStorage } from "../../lib/offline/queue";
 import { addDays, today, zonedInstant } from "../../lib/zoned";
 import type { components } from "../../api/schema";
-import { coalesceNotes, makeSend, type Change, type MyVisit, type QueuedChange, type Visit } from "./changes";
+import { baseOf, coalesceNotes, makeSend, overlay, type Change, type MyVisit, type QueuedChange, type Visit, type VisitConflict } from "./changes";
 
 export type User = components["schemas"]["User"];
 export type Account = components["schemas"]["Account"];
@@ -200,7 +200,8 @@ class FieldStore {
   }
 
   /** A change the technician made: kept on the phone first, then sent. */
-  async change(change: Change): Promise<void> {
+  async change(made: Change): Promise<void> {
+    const change = this.withBase(made);
     // Shown at once (a ticked box stays ticked), then made durable and sent.
     const shown: QueuedChange = {
       key: `unsaved-${this.snapshot.ops.length}`,
@@ -218,6 +219,24 @@ class FieldStore {
     await this.queue.enqueue(change.visitId, change, change.kind === "notes" ? coalesceNotes(change) : undefined);
     await this.loadOps();
     void this.sync();
+  }
+
+  /**
+   * A tick or a completion carries what the technician saw: the cached visit's version
+   * with their own waiting changes shown, as on the screen. The server checks the
+   * version; on a conflict the app compares what it saw with what is there now.
+   */
+  private withBase(change: Change): Change {
+    if (change.kind !== "tick" && change.kind !== "complete") return change;
+    const by = this.snapshot.session?.user.id;
+    const item = this.snapshot.visits.find((v) => v.visit.id === change.visitId);
+    if (!by || !item) return change;
+    const seen = overlay(
+      item.visit,
+      this.snapshot.ops.filter((o) => o.record === change.visitId),
+      by,
+    );
+    return { ...change, base: baseOf({ ...seen, version: item.visit.version }, by) };
   }
 
   async resolve(seq: number, payload: Change | null): Promise<void> {
@@ -278,9 +297,14 @@ class FieldStore {
         this.set({ sync: "waiting", syncError: result.error });
         this.timer = setTimeout(() => void this.sync(), result.ms);
         return;
-      case "conflict":
+      case "conflict": {
+        // The office's version of the visit is shown under the conflict (and is what a
+        // change made now is based on).
+        const theirs = result.op.theirs as VisitConflict | undefined;
+        if (theirs?.kind === "visit" && theirs.visit) await this.applied(result.op as QueuedChange, theirs.visit);
         this.set({ sync: "conflict", syncError: undefined });
         return;
+      }
       case "unauthorized":
         this.csrf = null;
         this.set({ sync: "unauthorized", phase: "signed_out" });

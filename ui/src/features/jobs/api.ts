@@ -103,7 +103,7 @@ export function completeJob(id: string, version: number, completeOpenVisits: boo
 
 /** Complete one visit (the technician's clock stops); completing twice is harmless. */
 export function completeVisit(id: string) {
-  return unwrap(api.POST("/api/v1/visits/{id}/complete", { params: { path: { id } } }));
+  return unwrap(api.POST("/api/v1/visits/{id}/complete", { params: { path: { id } }, body: {} }));
 }
 
 export function cancelJob(id: string, version: number) {
