@@ -42,7 +42,15 @@ start_server() {
     tail -n 40 "$root/server.log" >&2
     exit 1
 }
-stop_server() { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
+# `wait` only works in the shell that started the server, and the report below runs in a
+# pipeline's subshell: poll until the process (and with it its lock on the data dir and
+# the embedded PostgreSQL it stops on the way out) is gone.
+stop_server() {
+    [ -n "$server" ] || return 0
+    kill -TERM "$server" 2>/dev/null || true
+    for _ in $(seq 1 1200); do kill -0 "$server" 2>/dev/null || break; sleep 0.05; done
+    wait "$server" 2>/dev/null || true
+}
 cleanup() {
     if [ -n "$bare_pid" ]; then kill "$bare_pid" 2>/dev/null || true; fi
     stop_server
