@@ -419,11 +419,23 @@ export async function run(t) {
         await desk.locator(".history").getByText("Changes requested").waitFor();
         await axe(desk, "office quote (changes requested)");
         await screenshots(desk, "quote-changes-requested");
-        // The typed approval, seen in the office: the name and where it was given, no picture.
+        // The drawn approval, seen in the office: the picture under the name.
+        await desk.goto(`${base}/quotes`);
+        await desk.getByRole("link", { name: /Spring garden refresh/ }).click();
+        await desk.getByRole("img", { name: "Signature drawn by Rosa Reyes" }).waitFor();
+        await desk.locator(".history").getByText("Signature drawn by the client").waitFor();
+        // The typed approval: the name and where it was given, no picture, and the page
+        // does not ask for a drawing that was never made.
+        const asked = [];
+        desk.on("request", (request) => {
+          if (new URL(request.url()).pathname.endsWith("/signature")) asked.push(request.url());
+        });
         await desk.goto(`${base}/quotes`);
         await desk.getByRole("link", { name: /Patio planters/ }).click();
         await desk.getByText(/by Rosa M\. Reyes \(in the client hub\)/).waitFor();
+        await desk.locator(".history").getByText("Approved").waitFor();
         expect((await desk.locator("img.signature-image").count()) === 0, "no drawn signature is shown for a typed one");
+        expect(asked.length === 0, `the typed approval's page asked for a drawing: ${asked.join(", ")}`);
       } finally {
         await office.close();
       }

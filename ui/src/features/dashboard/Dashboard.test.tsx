@@ -88,6 +88,7 @@ describe("Dashboard", () => {
     expect(await link(/^Overdue invoices/)).toBe("/invoices?status=past_due");
     expect(await link(/^Quotes awaiting reply/)).toBe("/quotes?status=sent,changes_requested");
     expect(await link(/^Aging/)).toBe("/invoices/aging");
+    expect(await link(/^Won quotes/)).toBe("/quotes?status=approved,converted");
     expect(await link(/^Revenue report/)).toBe("/reports");
   });
 

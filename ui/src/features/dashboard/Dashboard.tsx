@@ -19,6 +19,7 @@ const links = {
   readyToInvoice: "/invoices/ready",
   overdueInvoices: "/invoices?status=past_due",
   quotesAwaiting: "/quotes?status=sent,changes_requested",
+  quotesWon: "/quotes?status=approved,converted",
   receivables: "/invoices/aging",
 } as const;
 
@@ -109,7 +110,7 @@ export function Dashboard() {
         <article className="card card--ring">
           <header className="card__head">
             <h2>Quote conversion</h2>
-            <Link to="/quotes" className="card__link">Quotes <Icon name="chevron" size={14} /></Link>
+            <Link to={links.quotesWon} className="card__link">Won quotes <Icon name="chevron" size={14} /></Link>
           </header>
           <div className="ring-row">
             <Ring share={conversion === null ? null : conversion / 10_000} label="Quotes approved in the last 12 months" text={conversion === null ? "–" : fmt.bps(conversion)} />

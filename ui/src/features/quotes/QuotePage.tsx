@@ -193,7 +193,7 @@ function QuoteDetail({ quote }: { quote: Quote }) {
                 <Fact label="Approved">
                   {fmt.dateTime(quote.approval.approved_at)} by {quote.approval.signature_name}
                   {quote.approval.via === "staff" ? " (recorded by staff)" : " (in the client hub)"}
-                  {quote.approval.via !== "staff" && <DrawnSignature id={quote.id} />}
+                  {quote.approval.via !== "staff" && <DrawnSignature quote={quote} />}
                 </Fact>
               )}
               {quote.decline_reason && <Fact label="Declined because">{quote.decline_reason}</Fact>}
@@ -224,6 +224,7 @@ const historyLabels: Record<string, string> = {
   archived: "Archived",
   expired: "Expired",
   converted: "Converted to a job",
+  signature_drawn: "Signature drawn by the client",
 };
 
 /** The quote's status history: its entries in the client's activity. */
@@ -402,9 +403,15 @@ function ActionDialog({ quote, action, clientEmail, onClose }: { quote: Quote; a
   );
 }
 
-/** The client's drawn signature (hub approvals), as an image under the approval. */
-function DrawnSignature({ id }: { id: string }) {
-  const signature = useDrawnSignature(id, true);
+/**
+ * The client's drawn signature (hub approvals), as an image under the approval. A typed
+ * signature stores no drawing: the file is asked for only when the quote's history says
+ * one was drawn, so a typed approval costs no 404.
+ */
+function DrawnSignature({ quote }: { quote: Quote }) {
+  const activity = useClientActivity(quote.client_id);
+  const drawn = (activity.data?.items ?? []).some((e) => e.subject_type === "quote" && e.subject_id === quote.id && e.action === "signature_drawn");
+  const signature = useDrawnSignature(quote.id, drawn);
   if (!signature.data) return null;
   return (
     <img

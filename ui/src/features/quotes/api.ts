@@ -30,12 +30,17 @@ export const quoteStatuses: { value: QuoteStatus; label: string }[] = [
 
 /**
  * The list's filter: one status, or several with commas (the API's `?status=a,b`):
- * "sent,changes_requested" are the quotes the dashboard counts as awaiting a reply.
+ * "sent,changes_requested" are the quotes the dashboard counts as awaiting a reply,
+ * "approved,converted" the ones its conversion figure counts as won.
  */
-export type QuoteFilter = QuoteStatus | "sent,changes_requested";
+export type QuoteFilter = QuoteStatus | "sent,changes_requested" | "approved,converted";
 
-export const quoteFilters: { value: QuoteFilter; label: string }[] = quoteStatuses.flatMap((s) =>
-  s.value === "sent" ? [{ value: "sent,changes_requested" as const, label: "Sent or changes requested" }, s] : [s],
+export const quoteFilters: { value: QuoteFilter; label: string }[] = quoteStatuses.flatMap((s): { value: QuoteFilter; label: string }[] =>
+  s.value === "sent"
+    ? [{ value: "sent,changes_requested" as const, label: "Sent or changes requested" }, s]
+    : s.value === "approved"
+      ? [{ value: "approved,converted" as const, label: "Won (approved or converted)" }, s]
+      : [s],
 );
 
 export function statusLabel(status: QuoteFilter): string {
