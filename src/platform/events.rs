@@ -652,16 +652,17 @@ pub enum Record {
 }
 
 impl Record {
-    /// The `type` prefix of its events, and the data key and id that name it.
-    fn key(self) -> (&'static str, Option<(&'static str, Uuid)>) {
+    /// The `type` prefixes of the events that change it, and the data key and id that
+    /// name it. A visit is also moved or reassigned by `schedule.changed`.
+    fn key(self) -> (&'static [&'static str], Option<(&'static str, Uuid)>) {
         match self {
-            Record::Client(id) => ("client.", Some(("client_id", id))),
-            Record::Quote(id) => ("quote.", Some(("quote_id", id))),
-            Record::Job(id) => ("job.", Some(("job_id", id))),
-            Record::Visit(id) => ("visit.", Some(("visit_id", id))),
-            Record::Invoice(id) => ("invoice.", Some(("invoice_id", id))),
-            Record::User(id) => ("user.", Some(("user_id", id))),
-            Record::Settings => ("settings.", None),
+            Record::Client(id) => (&["client."], Some(("client_id", id))),
+            Record::Quote(id) => (&["quote."], Some(("quote_id", id))),
+            Record::Job(id) => (&["job."], Some(("job_id", id))),
+            Record::Visit(id) => (&["visit.", "schedule.changed"], Some(("visit_id", id))),
+            Record::Invoice(id) => (&["invoice."], Some(("invoice_id", id))),
+            Record::User(id) => (&["user."], Some(("user_id", id))),
+            Record::Settings => (&["settings."], None),
         }
     }
 }
@@ -678,19 +679,20 @@ pub async fn last_change(
     record: Record,
     since: DateTime<Utc>,
 ) -> Result<Option<(Option<Actor>, DateTime<Utc>)>, sqlx::Error> {
-    let (prefix, named) = record.key();
+    let (prefixes, named) = record.key();
     let (key, id) = named.map_or((None, None), |(key, id)| (Some(key), Some(id.to_string())));
     // An event's `created_at` is taken just before its commit, so never before the
     // `updated_at` (`now()`, the transaction's start) of the change that raised it.
     let row: Option<(Option<serde_json::Value>, DateTime<Utc>)> = sqlx::query_as(
         "SELECT actor, created_at FROM events
-         WHERE account_id = $1 AND created_at >= $2 AND starts_with(type, $3)
+         WHERE account_id = $1 AND created_at >= $2
+           AND EXISTS (SELECT 1 FROM unnest($3::text[]) p WHERE starts_with(type, p))
            AND ($4::text IS NULL OR data ->> $4 = $5)
          ORDER BY id DESC LIMIT 1",
     )
     .bind(account_id)
     .bind(since)
-    .bind(prefix)
+    .bind(prefixes)
     .bind(key)
     .bind(id)
     .fetch_optional(conn)

@@ -166,6 +166,43 @@ async fn stale_job_and_quote_edits_name_who_changed_them() {
     );
 }
 
+/// A visit is moved on the schedule by `schedule.changed`, not by a `visit.` event:
+/// the move still names who made it.
+#[tokio::test]
+async fn a_stale_reschedule_names_the_dispatcher_who_moved_the_visit() {
+    let app = spawn_app().await;
+    let owner = app.signup("Stale Schedule Co").await;
+    let maria = colleague(&app, &owner, "Maria Lopez").await;
+    let client = app
+        .create_client(&owner, json!({"first_name": "Eve", "last_name": "Moss"}))
+        .await;
+    let day = (chrono::Utc::now() + chrono::Duration::days(3)).date_naive();
+    let job = app
+        .post("/api/v1/jobs", &owner.token, json!({"client_id": client["id"], "title": "Mulch", "lines": [{"name": "Mulch", "quantity": 1, "unit_price": 8000}],
+                   "schedule": {"start_date": day.to_string(), "start_time": "09:00", "duration_minutes": 60}}))
+        .await
+        .expect(201)
+        .body;
+    let visit = &job["visits"][0];
+    let url = format!("/api/v1/schedule/jobs/{}", visit["id"].as_str().unwrap());
+
+    let theirs = app
+        .put(&url, &maria.token, json!({"start_date": day.to_string(), "start_time": "13:00", "duration_minutes": 60, "version": visit["version"]}))
+        .await
+        .expect(200)
+        .body;
+    let stale = app
+        .put(&url, &owner.token, json!({"start_date": day.to_string(), "start_time": "15:00", "duration_minutes": 60, "version": visit["version"]}))
+        .await
+        .problem(409, "version_conflict");
+    assert_stale(
+        &stale,
+        theirs["version"].as_i64().unwrap(),
+        &theirs,
+        json!({"kind": "user", "id": maria.user_id, "name": "Maria Lopez"}),
+    );
+}
+
 #[tokio::test]
 async fn a_quote_the_client_approved_in_the_hub_says_the_client_changed_it() {
     let app = spawn_app().await;
