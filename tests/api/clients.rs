@@ -633,6 +633,93 @@ async fn stale_if_match_on_delete_is_a_failed_precondition() {
     .expect(200);
 }
 
+/// A typo finds the client through the account's words (migration
+/// 20261209000600), only when nothing matches as typed: words of a name given by an
+/// edit and of a property's address count, a word shared by every client does not
+/// make a typo scan them all, and another account's words never suggest anything.
+#[tokio::test]
+async fn a_typo_finds_words_from_edits_and_property_addresses() {
+    let app = spawn_app().await;
+    let owner = app.signup("Typo Co").await;
+    let other = app.signup("Other Typo Co").await;
+    let dana = app
+        .create_client(&owner, json!({"first_name": "Dana", "last_name": "Whit", "emails": [{"address": "dana@example.com"}]}))
+        .await;
+    let dana_id = dana["id"].as_str().unwrap();
+    app.put(
+        &format!("/api/v1/clients/{dana_id}"),
+        &owner.token,
+        json!({"first_name": "Dana", "last_name": "Okonkwo", "emails": [{"address": "dana@example.com"}], "version": dana["version"]}),
+    )
+    .await
+    .expect(200);
+    let carl = app
+        .create_client(&owner, json!({"first_name": "Carl", "last_name": "Berg", "emails": [{"address": "carl@example.com"}]}))
+        .await;
+    let carl_id = carl["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/clients/{carl_id}/properties"),
+        &owner.token,
+        json!({"address": {"street1": "12 Lakeshore Drive", "city": "Duluth"}}),
+    )
+    .await
+    .expect(201);
+    let rita = app
+        .create_client(&owner, json!({"first_name": "Rita", "last_name": "Garcia"}))
+        .await;
+    app.create_client(&owner, json!({"first_name": "Rosa", "last_name": "Marcia"}))
+        .await;
+    // The other account has a client whose name is the typo's target too.
+    app.create_client(&other, json!({"first_name": "Ola", "last_name": "Okonkwo"}))
+        .await;
+
+    let search = async |session: &crate::helpers::Session, q: &str| -> Vec<String> {
+        app.get(&format!("/api/v1/clients?q={q}"), &session.token)
+            .await
+            .expect(200)
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        search(&owner, "okonkow").await,
+        vec![dana_id],
+        "a name given by an edit"
+    );
+    assert_eq!(
+        search(&owner, "whit").await,
+        Vec::<String>::new(),
+        "the old name is gone from the client"
+    );
+    assert_eq!(
+        search(&owner, "lakshore").await,
+        vec![carl_id],
+        "a property's address"
+    );
+    assert_eq!(
+        search(&owner, "exemple").await.len(),
+        2,
+        "a word every client shares"
+    );
+    assert_eq!(search(&owner, "zqxwv").await, Vec::<String>::new());
+    // What matches as typed comes alone: a Marcia is close to a Garcia, but a search
+    // for "garcia" is not a typo.
+    assert_eq!(
+        search(&owner, "garcia").await,
+        vec![rita["id"].as_str().unwrap()]
+    );
+    assert_eq!(
+        search(&owner, "garcias").await,
+        vec![rita["id"].as_str().unwrap()]
+    );
+    let theirs = search(&other, "okonkow").await;
+    assert_eq!(theirs.len(), 1, "the other account finds its own only");
+    assert_ne!(theirs[0], dana_id);
+}
+
 /// The search walks the newest clients while they fill a page and turns to the
 /// trigram indexes when they do not: pages of a common term, through both ways,
 /// come out whole, newest first, each client once, property matches included.
