@@ -193,7 +193,14 @@ rss_mib() { awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
     row "a technician's week (\`GET /schedule\`)" "p95 < 30" "$(run week.lua "$base")"
     row "dashboard (\`GET /reports/dashboard\`)" "p95 < 50" "$(run dashboard.lua "$base")"
     row "jobs report, 90 days" "p95 < 50" "$(run jobs-report.lua "$base")"
+    curl -sf "http://127.0.0.1:$admin/metrics" >"$root/metrics-before"
     row "mixed office workload (70/20/10)" "≥ 3,000/s, p95 < 25" "$(run mixed.lua "$base")"
+    curl -sf "http://127.0.0.1:$admin/metrics" >"$root/metrics-after"
+    echo
+    echo "The mixed run by route, as jobber timed it (from its request histogram; the"
+    echo "time in wrk's and the kernel's queues is not in it):"
+    echo
+    python3 scripts/bench-routes.py "$root/metrics-before" "$root/metrics-after"
     echo
     echo "Ratio of jobber's get-by-id to the bare server's, requests/s: $(ratio "${j1%% *}" "${b1%% *}") (1st pair), $(ratio "${j2%% *}" "${b2%% *}") (2nd pair)."
     echo
