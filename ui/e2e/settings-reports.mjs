@@ -8,9 +8,9 @@ import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
-import { deflateSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { png } from "./png.mjs";
 
 async function freePort() {
   return new Promise((done, reject) => {
@@ -87,34 +87,8 @@ function fakeTwilio() {
 }
 
 /** A small PNG (a green square): enough for an avatar upload. */
-function png(size = 64) {
-  const table = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (buf) => {
-    let c = 0xffffffff;
-    for (const b of buf) c = table[(c ^ b) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type, data) => {
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    out.write(type, 4, "latin1");
-    data.copy(out, 8);
-    out.writeUInt32BE(crc(out.subarray(4, 8 + data.length)), 8 + data.length);
-    return out;
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(size, 0);
-  header.writeUInt32BE(size, 4);
-  header.set([8, 2, 0, 0, 0], 8);
-  const rows = Buffer.alloc(size * (1 + size * 3));
-  for (let y = 0; y < size; y += 1) {
-    for (let x = 0; x < size; x += 1) rows.set([26, 127, 90], y * (1 + size * 3) + 1 + x * 3);
-  }
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", header), chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
+function flatPng(size = 64) {
+  return png(size, size, () => [26, 127, 90]);
 }
 
 /** A message's text with quoted-printable soft breaks and escapes undone (links read whole). */
@@ -622,7 +596,7 @@ export async function run(t) {
     await step("client page: a picture, the messages and the activity", async () => {
       // The palette left us on Harriet's page.
       await page.getByRole("heading", { name: "Harriet Okonkwo-Lindqvist" }).waitFor();
-      await main.getByText("Add picture").locator("input[type=file]").setInputFiles({ name: "harriet.png", mimeType: "image/png", buffer: png() });
+      await main.getByText("Add picture").locator("input[type=file]").setInputFiles({ name: "harriet.png", mimeType: "image/png", buffer: flatPng() });
       await main.getByRole("status").filter({ hasText: "Picture saved." }).waitFor({ timeout: 20_000 });
       await main.locator("img.client-avatar__img").waitFor();
       const history = main.getByRole("tablist", { name: "Client history" });
